@@ -1,0 +1,55 @@
+"""The Typer app: inspection commands, one command per exporter, and ``all``."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import exporters
+from ..errors import QaexportError
+from . import export, info
+from .common import err
+
+EPILOG = """\b
+Examples:
+  qaexport list                        # what is in ./data
+  qaexport anki                        # dist/<name>.apkg from ./data
+  qaexport pdf --answers end --paper letter
+  qaexport epub data/ more/ -o books/  # merge two folders into one book
+  qaexport all --difficulty hard       # deck, booklet and EPUB of the hard ones
+\b
+Exit codes: 0 ok, 1 content or output error, 2 usage error.
+"""
+
+app = typer.Typer(
+    name="qaexport",
+    help="Turn interview-question banks (Nuxt page payloads) into an Anki deck, a PDF booklet and an EPUB.",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+app.command("list", epilog=None)(info.list_cmd)
+app.command("validate")(info.validate_cmd)
+app.command("themes")(info.themes_cmd)
+
+
+def _register_exporters() -> None:
+    try:
+        found = exporters.registry()
+    except QaexportError as exc:
+        err.print(f"warning: {exc}")
+        return
+    for name, cls in found.items():
+        app.command(name, help=cls.__doc__, epilog=EPILOG)(export.make_command(cls))
+    if found:
+        app.command("all", help="Write every format (" + ", ".join(found) + ") in one run, rendering once.",
+                    epilog=EPILOG)(export.all_cmd)
+
+
+_register_exporters()
+
+
+def main() -> None:
+    app(prog_name="qaexport")

@@ -1,0 +1,97 @@
+"""Options every command shares, error handling at the command boundary, and progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .. import sources
+from ..errors import QaexportError, UsageError
+from ..exporters import Advance
+from ..model import Difficulty, Library
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+DEFAULT_SOURCE = Path("data")
+
+Sources = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Payload files (.json or saved .html) or folders of them. Default: ./data", show_default=False),
+]
+Theme = Annotated[str, typer.Option("--theme", help="Pygments style for code (see `qaexport themes`).")]
+NightTheme = Annotated[str, typer.Option("--night-theme", help="Pygments style for dark/night modes.")]
+DifficultyOpt = Annotated[
+    list[str] | None,
+    typer.Option("--difficulty", "-d", help="Keep only this difficulty (easy, medium, hard); repeatable.",
+                 show_default=False),
+]
+TopicOpt = Annotated[
+    list[str] | None,
+    typer.Option("--topic", "-t", help="Keep only this framework/topic/subtopic (slug, name or key prefix "
+                                       "like fastapi/deployment); repeatable.", show_default=False),
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn qaexport's errors into one line on stderr and an exit code; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except QaexportError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True, emoji=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; no output file was changed", soft_wrap=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_difficulties(values: list[str] | None) -> set[Difficulty] | None:
+    if not values:
+        return None
+    chosen = set()
+    for value in values:
+        d = Difficulty.parse(value)
+        if d is None:
+            raise UsageError(f"--difficulty {value!r}: use easy, medium or hard")
+        chosen.add(d)
+    return chosen
+
+
+def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
+                 topic: list[str] | None = None) -> Library:
+    paths = srcs or [DEFAULT_SOURCE]
+    if not srcs and not DEFAULT_SOURCE.exists():
+        raise UsageError("no SOURCES given and there is no ./data folder; name a payload file or folder")
+    library = sources.load(paths)
+    filtered = library.filtered(parse_difficulties(difficulty), set(topic) if topic else None)
+    if filtered.count() == 0:
+        raise UsageError("the --difficulty/--topic filters match no question; `qaexport list` shows what there is")
+    return filtered
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int) -> Iterator[Advance]:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
+    if total < 50 or not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True)
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)

@@ -1,0 +1,103 @@
+"""One command per registered exporter, generated from its ``Options`` dataclass, plus ``all``."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from .. import exporters
+from ..exporters import Build
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, render_library
+from .common import (
+    DifficultyOpt, NightTheme, Sources, Theme, TopicOpt, handle_errors, load_library, out, progress,
+)
+
+DEFAULT_OUTPUT = Path("dist")
+
+_SHARED = [
+    inspect.Parameter("srcs", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=Sources),
+    inspect.Parameter("theme", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_THEME, annotation=Theme),
+    inspect.Parameter("night_theme", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_NIGHT_THEME,
+                      annotation=NightTheme),
+    inspect.Parameter("difficulty", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DifficultyOpt),
+    inspect.Parameter("topic", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=TopicOpt),
+]
+
+
+def _output_param(help_text: str) -> inspect.Parameter:
+    return inspect.Parameter(
+        "output", inspect.Parameter.KEYWORD_ONLY, default=None,
+        annotation=Annotated[Path | None, typer.Option("--output", "-o", help=help_text, show_default=False)],
+    )
+
+
+def _option_params(cls: type) -> list[inspect.Parameter]:
+    hints = typing.get_type_hints(cls.Options)
+    params = []
+    for f in dataclasses.fields(cls.Options):
+        meta = f.metadata
+        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+        kwargs: dict[str, Any] = {"help": meta.get("help", "")}
+        annotation = hints[f.name]
+        if meta.get("choices"):
+            annotation = Literal[tuple(meta["choices"])]  # typer shows and checks the choices
+        elif hints[f.name] is bool:
+            flag = f"{flag}/--no-{flag[2:]}"
+        params.append(inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+            annotation=Annotated[annotation, typer.Option(flag, **kwargs)],
+        ))
+    return params
+
+
+def _target(output: Path | None, default_dir: Path, stem: str, suffix: str, single: bool) -> Path:
+    if output is None:
+        return default_dir / f"{stem}{suffix}"
+    if single and not output.is_dir() and not str(output).endswith(("/", "\\")):
+        return output
+    return output / f"{stem}{suffix}"
+
+
+def run(classes: list[type], options: dict[str, dict[str, Any]], *, srcs: list[Path] | None, theme: str,
+        night_theme: str, difficulty: list[str] | None, topic: list[str] | None, output: Path | None) -> None:
+    """Read and render once, then run each exporter on the shared build."""
+    highlighter = Highlighter(theme, night_theme)  # unknown themes fail before any reading
+    chosen = [(cls, cls.Options(**options.get(cls.name, {}))) for cls in classes]
+    library = load_library(srcs, difficulty, topic)
+    with progress("Rendering", library.count()) as advance:
+        rendered = render_library(library, highlighter, advance)
+    build = Build(library, rendered, highlighter, progress)
+    for cls, opts in chosen:
+        target = _target(output, DEFAULT_OUTPUT, library.slug, cls.suffix, single=len(classes) == 1)
+        cls().export(build, opts, target)
+        out.print(f"wrote {target} ({target.stat().st_size / 1024:.0f} KiB)", soft_wrap=True)
+
+
+def make_command(cls: type) -> Any:
+    option_names = [f.name for f in dataclasses.fields(cls.Options)]
+
+    @handle_errors
+    def command(**kwargs: Any) -> None:
+        opts = {name: kwargs.pop(name) for name in option_names}
+        run([cls], {cls.name: opts}, **kwargs)
+
+    params = _SHARED + [_output_param(
+        f"Output file or folder. Default: dist/<name>{cls.suffix}")] + _option_params(cls)
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__doc__ = cls.__doc__
+    command.__name__ = f"{cls.name}_cmd"
+    return command
+
+
+@handle_errors
+def all_cmd(**kwargs: Any) -> None:
+    run(list(exporters.registry().values()), {}, **kwargs)
+
+
+all_cmd.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    _SHARED + [_output_param("Output folder. Default: dist/")])

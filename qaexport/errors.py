@@ -1,0 +1,57 @@
+"""One error hierarchy: the core raises these, only the CLI turns them into exit codes.
+
+Every message is a single line a user can act on: which file, which record, what is
+wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class QaexportError(Exception):
+    """Base of every error qaexport reports to a user (never a traceback)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one input file, located as precisely as the input allows."""
+
+    file: str
+    record: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.record}" if self.record else self.file
+        return f"{where}: {self.message}"
+
+
+class InputError(QaexportError):
+    """An input file cannot be read as a question bank at all."""
+
+    def __init__(self, file: str | Path, message: str, record: str = "") -> None:
+        self.problem = Problem(str(file), record, message)
+        super().__init__(str(self.problem))
+
+
+class ValidationError(QaexportError):
+    """The input was readable but its content breaks the rules; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        first = str(problems[0]) if problems else "invalid content"
+        more = f" (and {len(problems) - 1} more problems; run `qaexport validate`)" if len(problems) > 1 else ""
+        super().__init__(first + more)
+
+
+class UsageError(QaexportError):
+    """The command line asked for something impossible (unknown theme, exporter, filter...)."""
+
+    exit_code = 2
+
+
+class OutputError(QaexportError):
+    """An output file could not be written; the previous file, if any, is untouched."""

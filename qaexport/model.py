@@ -1,0 +1,177 @@
+"""The content model every reader produces and every exporter consumes.
+
+library → framework → topic → subtopic → question. Identity is the stable key
+``framework/topic/subtopic/question-id`` built from slugs; exporters derive every id a
+user's tool remembers from it, never from position, time or content.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+
+class Difficulty(enum.IntEnum):
+    EASY = 1
+    MEDIUM = 2
+    HARD = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: object) -> Difficulty | None:
+        if isinstance(value, str):
+            try:
+                return cls[value.strip().upper()]
+            except KeyError:
+                return None
+        return None
+
+
+_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII slug; stable across runs and platforms."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _SLUG_DROP.sub("-", ascii_text.lower()).strip("-")
+
+
+@dataclass
+class Question:
+    id: str
+    difficulty: Difficulty
+    question: str
+    answer: str
+    key: str = ""
+    source: str = ""
+
+
+@dataclass
+class Subtopic:
+    slug: str
+    name: str
+    description: str = ""
+    order: float | None = None
+    updated: date | None = None
+    source: str = ""
+    questions: list[Question] = field(default_factory=list)
+
+
+@dataclass
+class Topic:
+    slug: str
+    name: str
+    description: str = ""
+    order: float | None = None
+    subtopics: list[Subtopic] = field(default_factory=list)
+
+
+@dataclass
+class Framework:
+    slug: str
+    name: str
+    description: str = ""
+    order: float | None = None
+    topics: list[Topic] = field(default_factory=list)
+
+
+@dataclass
+class QuestionRef:
+    """A question with the path that places it; what exporters iterate over."""
+
+    framework: Framework
+    topic: Topic
+    subtopic: Subtopic
+    question: Question
+
+    @property
+    def breadcrumb(self) -> str:
+        return f"{self.framework.name} › {self.topic.name} › {self.subtopic.name}"
+
+
+@dataclass
+class Library:
+    frameworks: list[Framework] = field(default_factory=list)
+
+    def questions(self) -> Iterator[QuestionRef]:
+        for fw in self.frameworks:
+            for topic in fw.topics:
+                for sub in topic.subtopics:
+                    for q in sub.questions:
+                        yield QuestionRef(fw, topic, sub, q)
+
+    def subtopics(self) -> Iterator[tuple[Framework, Topic, Subtopic]]:
+        for fw in self.frameworks:
+            for topic in fw.topics:
+                for sub in topic.subtopics:
+                    yield fw, topic, sub
+
+    def count(self) -> int:
+        return sum(len(sub.questions) for _, _, sub in self.subtopics())
+
+    def counts_by_difficulty(self) -> dict[Difficulty, int]:
+        counts = dict.fromkeys(Difficulty, 0)
+        for ref in self.questions():
+            counts[ref.question.difficulty] += 1
+        return counts
+
+    @property
+    def title(self) -> str:
+        """A human title: the topic when there is one, else the framework, else a generic name."""
+        if len(self.frameworks) == 1:
+            fw = self.frameworks[0]
+            if len(fw.topics) == 1:
+                return f"{fw.name}: {fw.topics[0].name}"
+            return fw.name
+        return "Interview Questions"
+
+    @property
+    def slug(self) -> str:
+        """File-name stem for outputs, from the content."""
+        if len(self.frameworks) == 1:
+            fw = self.frameworks[0]
+            if len(fw.topics) == 1:
+                return f"{fw.slug}-{fw.topics[0].slug}"
+            return fw.slug
+        return "interview-questions"
+
+    def filtered(self, difficulties: set[Difficulty] | None = None, topics: set[str] | None = None) -> Library:
+        """A copy holding only the matching questions; empty branches are dropped.
+
+        ``topics`` matches a framework, topic or subtopic by slug or name (case-insensitive),
+        or a key prefix such as ``fastapi/deployment``.
+        """
+        wanted = {t.lower() for t in topics} if topics else None
+
+        def topic_matches(fw: Framework, topic: Topic, sub: Subtopic) -> bool:
+            if wanted is None:
+                return True
+            names = {
+                fw.slug, fw.name.lower(), topic.slug, topic.name.lower(), sub.slug, sub.name.lower(),
+                f"{fw.slug}/{topic.slug}", f"{fw.slug}/{topic.slug}/{sub.slug}",
+            }
+            return bool(names & wanted)
+
+        frameworks = []
+        for fw in self.frameworks:
+            topics_out = []
+            for topic in fw.topics:
+                subs = []
+                for sub in topic.subtopics:
+                    if not topic_matches(fw, topic, sub):
+                        continue
+                    qs = [q for q in sub.questions if not difficulties or q.difficulty in difficulties]
+                    if qs:
+                        subs.append(replace(sub, questions=qs))
+                if subs:
+                    topics_out.append(replace(topic, subtopics=subs))
+            if topics_out:
+                frameworks.append(replace(fw, topics=topics_out))
+        return Library(frameworks)

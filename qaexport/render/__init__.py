@@ -1,0 +1,69 @@
+"""Shared rendering, done once per run: every exporter reuses the same HTML and theme CSS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from ..model import Library
+from .highlight import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, available_themes
+from .markdown import MarkdownRenderer, clean_text
+
+__all__ = [
+    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "Rendered",
+    "available_themes", "clean_text", "render_library",
+]
+
+#: Below this many questions a process pool costs more than it saves.
+POOL_THRESHOLD = 1500
+
+
+@dataclass(frozen=True)
+class Rendered:
+    question: str  # inline HTML
+    answer: str  # block HTML
+    has_code: bool
+
+
+def _render_many(args: tuple[str, str | None, list[tuple[str, str, str]]]) -> list[tuple[str, Rendered]]:
+    theme, night, items = args
+    renderer = MarkdownRenderer(Highlighter(theme, night))
+    return [(key, _render_one(renderer, q, a)) for key, q, a in items]
+
+
+def _render_one(renderer: MarkdownRenderer, question: str, answer: str) -> Rendered:
+    html = renderer.block(answer)
+    return Rendered(renderer.inline(question), html, '<pre class="hl">' in html)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def render_library(
+    library: Library,
+    highlighter: Highlighter,
+    advance: Callable[[int], None] = lambda n: None,
+    workers: int | None = None,
+) -> dict[str, Rendered]:
+    """Render every question once, keyed by its stable key; large banks use all cores."""
+    items = [(r.question.key, r.question.question, r.question.answer) for r in library.questions()]
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    out: dict[str, Rendered] = {}
+    if workers > 1 and len(items) >= POOL_THRESHOLD:
+        names = [t.name for t in highlighter.themes]
+        night = names[1] if len(names) > 1 else None
+        jobs: Iterable = ((names[0], night, chunk) for chunk in _chunks(items, 250))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for done in pool.map(_render_many, jobs):
+                out.update(done)
+                advance(len(done))
+        return out
+    renderer = MarkdownRenderer(highlighter)
+    for key, q, a in items:
+        out[key] = _render_one(renderer, q, a)
+        advance(1)
+    return out

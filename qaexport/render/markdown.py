@@ -1,0 +1,61 @@
+"""The one Markdown renderer: CommonMark + GFM tables, raw HTML shown as text, safe links.
+
+Input is untrusted web content. Raw HTML is escaped (``html=False``), only http, https
+and mailto links survive, and images become plain links so no output format ever
+fetches or embeds what the content points at. Output is XHTML-compatible so the EPUB
+can use it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from markdown_it import MarkdownIt
+
+from .highlight import Highlighter
+
+_SAFE_SCHEMES = ("http://", "https://", "mailto:")
+# Bidi overrides/isolates and invisible characters that could disguise text.
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u0000-\u0008\u000b\u000c\u000e-\u001f]")
+
+
+def clean_text(text: str) -> str:
+    """Drop characters that can reorder or hide text; everything else stays as written."""
+    return _INVISIBLE.sub("", text)
+
+
+class _SafeMarkdownIt(MarkdownIt):
+    def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name)
+        return url.strip().lower().startswith(_SAFE_SCHEMES)
+
+
+def _image_as_link(self, tokens, idx, options, env) -> str:  # noqa: ANN001 (markdown-it rule signature)
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or "image"
+    src = token.attrGet("src") or ""
+    return f'<a class="image-link" href="{escape(src)}">[image: {escape(alt, quote=False)}]</a>'
+
+
+class MarkdownRenderer:
+    def __init__(self, highlighter: Highlighter) -> None:
+        self.highlighter = highlighter
+        md = _SafeMarkdownIt(
+            "commonmark",
+            {"html": False, "xhtmlOut": True, "highlight": self._highlight},
+        ).enable(["table", "strikethrough"])
+        md.add_render_rule("image", _image_as_link)
+        self.md = md
+
+    def _highlight(self, code: str, lang: str, _attrs: str) -> str:
+        return self.highlighter.block(code, lang)
+
+    def block(self, text: str) -> str:
+        return self.md.render(clean_text(text))
+
+    def inline(self, text: str) -> str:
+        """A one-paragraph text (a question) without the wrapping ``<p>``."""
+        text = clean_text(text)
+        if "\n\n" in text.strip():
+            return self.md.render(text)
+        return self.md.renderInline(text)

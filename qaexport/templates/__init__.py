@@ -1,0 +1,30 @@
+"""Jinja2 templates and CSS shipped with the package (one folder per exporter + shared)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
+
+
+@cache
+def environment(exporter: str) -> Environment:
+    """Templates for one exporter; the exporter's folder first, then ``shared/``."""
+    env = Environment(
+        loader=ChoiceLoader([
+            PackageLoader("qaexport", f"templates/{exporter}"),
+            PackageLoader("qaexport", "templates/shared"),
+        ]),
+        autoescape=select_autoescape(["html", "xhtml", "xml", "j2", "opf", "ncx"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def asset(exporter: str, name: str) -> str:
+    """A static asset (CSS) from an exporter's template folder."""
+    return resources.files("qaexport").joinpath("templates", exporter, name).read_text("utf-8")
