@@ -41,12 +41,16 @@ def load_style(name: str) -> StyleMeta:
         raise UsageError(f"unknown theme {name!r}; run `qaexport themes` to list the installed ones") from None
 
 
-def _look(style: StyleMeta, ttype: _TokenType) -> tuple:
-    spec = style.style_for_token(ttype)
-    return tuple(spec[k] for k in _STYLE_KEYS)
-
-
 _PLAIN = (None, None, False, False, False, None)
+
+
+def _look(style: StyleMeta, ttype: _TokenType) -> tuple:
+    """How a token looks; a token drawn exactly like plain text counts as plain (no span)."""
+    spec = style.style_for_token(ttype)
+    look = tuple(spec[k] for k in _STYLE_KEYS)
+    if look[1:] == _PLAIN[1:] and look[0] == style.style_for_token(Token.Text)["color"]:
+        return _PLAIN
+    return look
 
 
 @dataclass(frozen=True)
@@ -92,20 +96,16 @@ class Highlighter:
         bg = style.background_color or "#ffffff"
         rules: dict[str, str] = {}
         for cls, (color, bgcolor, bold, italic, underline, border) in sorted(looks.items()):
-            decl = []
-            if color:
-                decl.append(f"color:#{color}")
-            if bgcolor:
-                decl.append(f"background-color:#{bgcolor}")
-            if bold:
-                decl.append("font-weight:bold")
-            if italic:
-                decl.append("font-style:italic")
+            # Every property is spelled out so a night theme fully overrides the day one.
+            decl = [f"color:#{color}" if color else "color:inherit",
+                    f"background-color:#{bgcolor}" if bgcolor else "background-color:transparent",
+                    "font-weight:bold" if bold else "font-weight:normal",
+                    "font-style:italic" if italic else "font-style:normal"]
             if underline:
                 decl.append("text-decoration:underline")
             if border:
                 decl.append(f"border:1px solid #{border}")
-            rules[cls] = ";".join(decl) or "color:inherit"
+            rules[cls] = ";".join(decl)
         return Theme(name, bg if bg.startswith("#") else f"#{bg}", f"#{base}" if base else _contrast(bg), rules)
 
     def css(self, index: int = 0, scope: str = "") -> str:

@@ -23,6 +23,9 @@ SUFFIXES = (".json", ".html", ".htm", ".txt")
 
 #: Larger files are refused before parsing so a hostile input cannot exhaust memory.
 MAX_BYTES = 32 * 1024 * 1024
+#: Longer texts are refused: no real question or answer is this long, and layout engines choke.
+MAX_QUESTION_CHARS = 5_000
+MAX_ANSWER_CHARS = 200_000
 _SLUG_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -199,7 +202,8 @@ class _Builder:
                 self.problem(where, f"difficulty is {shown}; use easy, medium or hard")
             q, a = item.get("q"), item.get("a")
             ok = True
-            for field_name, value in (("question (q)", q), ("answer (a)", a)):
+            for field_name, value, limit in (("question (q)", q, MAX_QUESTION_CHARS),
+                                             ("answer (a)", a, MAX_ANSWER_CHARS)):
                 if value is None or value is UNDEF:
                     self.problem(where, f"{field_name} is missing; add the text")
                     ok = False
@@ -208,6 +212,10 @@ class _Builder:
                     ok = False
                 elif not value.strip():
                     self.problem(where, f"{field_name} is empty; add the text")
+                    ok = False
+                elif len(value) > limit:
+                    self.problem(where, f"{field_name} is {len(value):,} characters, over the {limit:,} limit; "
+                                        "shorten it or split the question")
                     ok = False
             if ok and difficulty is not None:
                 out.append(Question(qid, difficulty, q.strip(), a.strip(), f"{key_prefix}/{qid}", self.file))
@@ -258,4 +266,4 @@ def read(path: Path) -> tuple[list[Framework], list[Problem]]:
             topic.subtopics.append(subtopic)
             fw.topics.append(topic)
             frameworks.append(fw)
-    return frameworks, builder.problems
+    return frameworks, list(dict.fromkeys(builder.problems))  # one line per distinct problem

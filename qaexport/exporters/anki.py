@@ -1,0 +1,182 @@
+"""Anki deck (.apkg) through genanki.
+
+Learners keep months of reviews on these notes, so identity is everything: the note
+type id and its field/template names are frozen, GUIDs come from the stable key, deck
+ids from the deck name. Anki's importer only updates a note whose modification time is
+newer than its own, so unchanged notes keep the time they had in the previous package
+and changed notes get a newer one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import sqlite3
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import genanki
+
+from ..errors import OutputError
+from ..model import Library
+from ..output import atomic_path, build_time, zip_date_time
+from ..templates import asset
+from . import Build, option
+
+# Frozen forever: changing any of these makes Anki fork the note type and orphan updates.
+MODEL_ID = 1607392319
+MODEL_NAME = "qaexport Q&A"
+FIELDS = ("Question", "Answer", "Difficulty", "Source", "Key")
+TEMPLATE_NAME = "Question → Answer"
+GUID_NAMESPACE = "qaexport"
+
+
+def deck_id(name: str) -> int:
+    """Stable deck id from the full deck name (Python's hash() is salted per process)."""
+    digest = int.from_bytes(hashlib.sha256(f"qaexport-deck:{name}".encode()).digest()[:8], "big")
+    return (1 << 40) + digest % (1 << 52)
+
+
+def note_guid(key: str) -> str:
+    return genanki.guid_for(GUID_NAMESPACE, key)
+
+
+def _deck_part(name: str) -> str:
+    return " ".join(name.replace("::", ":").split()) or "Untitled"
+
+
+@dataclass
+class AnkiOptions:
+    deck_name: str = option("", "Root deck name. Default: the framework's name (or 'Interview Questions').")
+    flat: bool = option(False, "Put every note in the root deck instead of Topic::Subtopic subdecks.")
+    previous: Path | None = option(
+        None, "Earlier .apkg whose note times to keep for unchanged notes. Default: the output file if it exists.")
+
+
+class _Model(genanki.Model):
+    """A genanki model whose modification time we choose (to keep it when nothing changed)."""
+
+    mod: int | None = None
+
+    def to_json(self, timestamp: float, deck_id: int) -> dict:
+        return super().to_json(self.mod if self.mod is not None else timestamp, deck_id)
+
+
+@dataclass
+class _Previous:
+    notes: dict[str, tuple[int, str, str]]  # guid -> (mod, flds, tags)
+    model: dict | None
+
+
+def _read_previous(path: Path) -> _Previous:
+    try:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
+            names = set(zf.namelist())
+            name = next((n for n in ("collection.anki21", "collection.anki2") if n in names), None)
+            if name is None:
+                raise OutputError(f"{path}: not an Anki package (no collection inside); pass --previous or remove it")
+            db = Path(tmp) / "c.db"
+            db.write_bytes(zf.read(name))
+            conn = sqlite3.connect(db)
+            try:
+                notes = {g: (m, f, t) for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
+                models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
+            finally:
+                conn.close()
+    except (zipfile.BadZipFile, sqlite3.Error, OSError, ValueError, TypeError) as exc:
+        raise OutputError(f"{path}: cannot read the previous deck ({exc}); pass --previous or remove it") from None
+    return _Previous(notes, models.get(str(MODEL_ID)))
+
+
+class AnkiExporter:
+    """Write an Anki deck (.apkg): subdecks per topic/subtopic, difficulty tags, safe to re-import."""
+
+    name = "anki"
+    suffix = ".apkg"
+    description = "Anki deck for desktop Anki, AnkiDroid and AnkiMobile"
+    Options = AnkiOptions
+
+    def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
+        previous_path = options.previous or (target if target.exists() else None)
+        previous = _read_previous(previous_path) if previous_path else _Previous({}, None)
+        now = int(build_time())
+        model = self._model(build, previous, now)
+        decks = self._decks(build.library, options)
+        notes: list[tuple[str, int]] = []
+        with build.progress("Building deck", build.library.count()) as advance:
+            for ref in build.library.questions():
+                q, html = ref.question, build.rendered[ref.question.key]
+                fields = [html.question, html.answer, q.difficulty.label, ref.breadcrumb, q.key]
+                tags = [f"difficulty::{q.difficulty.label}", f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
+                note = genanki.Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)
+                deck = decks[(ref.framework.slug, ref.topic.slug, ref.subtopic.slug)] if not options.flat \
+                    else decks[()]
+                deck.add_note(note)
+                notes.append((note.guid, self._mod(previous, note, now)))
+                advance(1)
+        package = genanki.Package(list(dict.fromkeys(decks.values())))
+        with atomic_path(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent) as work:
+            db_path = Path(work) / "collection.anki2"
+            conn = sqlite3.connect(db_path)
+            try:
+                package.write_to_db(conn.cursor(), now, itertools.count(now * 1000))
+                conn.executemany("update notes set mod = ? where guid = ?", [(m, g) for g, m in notes])
+                conn.commit()
+            finally:
+                conn.close()
+            info = zipfile.ZipInfo("collection.anki2", date_time=zip_date_time())
+            media = zipfile.ZipInfo("media", date_time=zip_date_time())
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr(info, db_path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+                zf.writestr(media, "{}", compress_type=zipfile.ZIP_DEFLATED)
+
+    @staticmethod
+    def _mod(previous: _Previous, note: genanki.Note, now: int) -> int:
+        old = previous.notes.get(note.guid)
+        if old is None:
+            return now
+        old_mod, old_fields, old_tags = old
+        if old_fields == "\x1f".join(note.fields) and old_tags.split() == note.tags:
+            return old_mod  # unchanged: Anki leaves the learner's note alone
+        return max(now, old_mod + 1)  # changed: must be newer than what the learner has
+
+    @staticmethod
+    def _model(build: Build, previous: _Previous, now: int) -> _Model:
+        hl = build.highlighter
+        css = asset("anki", "card.css") + "\n/* code theme: " + hl.themes[0].name + " */\n" + hl.css(0, ".card")
+        if len(hl.themes) > 1:
+            css += f"/* night theme: {hl.themes[1].name} */\n" + hl.css(1, ".nightMode") + hl.css(1, ".night_mode")
+        templates = [{"name": TEMPLATE_NAME, "qfmt": asset("anki", "front.html"), "afmt": asset("anki", "back.html")}]
+        model = _Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS], templates=templates, css=css,
+                       sort_field_index=0)
+        old = previous.model
+        if old and old.get("css") == css and [
+            (t.get("qfmt"), t.get("afmt")) for t in old.get("tmpls", [])
+        ] == [(t["qfmt"], t["afmt"]) for t in templates]:
+            model.mod = int(old.get("mod", now))
+        return model
+
+    @staticmethod
+    def _decks(library: Library, options: AnkiOptions) -> dict[tuple, genanki.Deck]:
+        """Decks by (framework, topic, subtopic) slugs; () is the root. Parents carry descriptions."""
+        several = len(library.frameworks) > 1
+        default_root = "Interview Questions" if several else library.frameworks[0].name
+        root_name = _deck_part(options.deck_name or default_root)
+        root_desc = "" if several else library.frameworks[0].description
+        decks: dict[tuple, genanki.Deck] = {(): genanki.Deck(deck_id(root_name), root_name, root_desc)}
+        if options.flat:
+            return decks
+        for fw, topic, sub in library.subtopics():
+            parts = [root_name] + ([_deck_part(fw.name)] if several else [])
+            if several and (fw.slug,) not in decks:
+                name = "::".join(parts)
+                decks[(fw.slug,)] = genanki.Deck(deck_id(name), name, fw.description)
+            if (fw.slug, topic.slug) not in decks:
+                name = "::".join([*parts, _deck_part(topic.name)])
+                decks[(fw.slug, topic.slug)] = genanki.Deck(deck_id(name), name, topic.description)
+            name = "::".join([*parts, _deck_part(topic.name), _deck_part(sub.name)])
+            decks[(fw.slug, topic.slug, sub.slug)] = genanki.Deck(deck_id(name), name, sub.description)
+        return decks

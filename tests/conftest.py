@@ -1,0 +1,28 @@
+"""Shared fixtures: the bundled sample, and artefacts built once per session (real tools are slow)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qaexport import sources
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "fastapi-deployment.json"
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def sample_library():
+    return sources.load([SAMPLE])
+
+
+@pytest.fixture()
+def sample_copy(tmp_path: Path) -> Path:
+    return Path(shutil.copy(SAMPLE, tmp_path / "bank.json"))

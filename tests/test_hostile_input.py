@@ -1,0 +1,86 @@
+"""A hostile corpus: every file is refused with one line naming the file, quickly, writing nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qaexport import sources
+from qaexport.cli import app
+from qaexport.errors import QaexportError
+from tests.payloads import page, question, subtopic, write
+
+CORPUS = sorted((Path(__file__).parent / "hostile").iterdir())
+runner = CliRunner()
+
+
+def _generated(tmp: Path) -> list[Path]:
+    return [
+        write(tmp / "deep-json.json", "[" * 100_000 + "]" * 100_000),
+        write(tmp / "deep-refs.json", json.dumps([[i + 1] for i in range(100_000)] + ["end"])),
+        write(tmp / "deep-objects.json", json.dumps([{"data": i + 1} for i in range(100_000)] + [0])),
+        write(tmp / "huge-answer.json", page([subtopic("s", "S", [question("q", a="x" * 5_000_000)])])),
+        write(tmp / "billion-laughs.json", json.dumps([[i + 1] * 10 for i in range(60)] + ["lol"])),
+    ]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> list[Path]:
+    return _generated(tmp_path_factory.mktemp("hostile"))
+
+
+def _check_refused(path: Path) -> str:
+    start = time.perf_counter()
+    library, problems = sources.read_all([path])
+    elapsed = time.perf_counter() - start
+    assert problems, f"{path.name} was accepted"
+    for p in problems:
+        line = str(p)
+        assert "\n" not in line
+        assert line.startswith(str(path))
+    assert elapsed < 2, f"{path.name} took {elapsed:.2f}s"
+    return str(problems[0])
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_corpus_file_is_refused_in_one_line(path):
+    _check_refused(path)
+
+
+def test_generated_hostile_files_are_refused(generated):
+    messages = {p.name: _check_refused(p) for p in generated}
+    assert "nested too deeply" in messages["deep-json.json"]
+    assert "nesting deeper" in messages["deep-refs.json"]
+    assert "nesting deeper" in messages["deep-objects.json"]
+    assert "over the 200,000 limit" in messages["huge-answer.json"]
+    assert "no questions found" in messages["billion-laughs.json"]
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path):
+    big = tmp_path / "fifty-mb.json"
+    with big.open("w") as fh:  # a real 50 MB payload
+        fh.write('[{"data":1},"')
+        fh.write("x" * 50_000_000)
+        fh.write('"]')
+    start = time.perf_counter()
+    with pytest.raises(QaexportError, match="over the 32 MiB limit"):
+        sources.load([big])
+    assert time.perf_counter() - start < 1
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_cli_exit_1_one_line_no_traceback_nothing_written(path, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["list", str(path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["anki", str(path), "-o", str(out / "deck.apkg")])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert str(path) in lines[0].replace("\n", "")
+    assert not out.exists() or not any(out.iterdir())
