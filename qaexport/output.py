@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import OutputError
@@ -26,7 +26,7 @@ def build_time() -> float:
 
 
 def build_datetime() -> datetime:
-    return datetime.fromtimestamp(build_time(), tz=timezone.utc)
+    return datetime.fromtimestamp(build_time(), tz=UTC)
 
 
 def zip_date_time() -> tuple[int, int, int, int, int, int]:

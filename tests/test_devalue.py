@@ -1,5 +1,5 @@
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -48,7 +48,7 @@ def test_typed_entries():
         if isinstance(entry, list) and entry and entry[0] == "null":
             payload[i] = ["null", "x", entry[2]]
     out = unflatten(payload)
-    assert out["date"] == datetime(2026, 6, 20, 10, tzinfo=timezone.utc)
+    assert out["date"] == datetime(2026, 6, 20, 10, tzinfo=UTC)
     assert out["set"] == ["a", "b"]
     assert out["map"] == {"k": 1, "j": 2}
     assert out["big"] == 12345678901234567890

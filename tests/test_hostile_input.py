@@ -35,7 +35,7 @@ def generated(tmp_path_factory) -> list[Path]:
 
 def _check_refused(path: Path) -> str:
     start = time.perf_counter()
-    library, problems = sources.read_all([path])
+    _library, problems = sources.read_all([path])
     elapsed = time.perf_counter() - start
     assert problems, f"{path.name} was accepted"
     for p in problems:

@@ -14,7 +14,15 @@ from .. import exporters
 from ..exporters import Build
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, render_library
 from .common import (
-    DifficultyOpt, NightTheme, Sources, Theme, TopicOpt, handle_errors, load_library, out, progress,
+    DifficultyOpt,
+    NightTheme,
+    Sources,
+    Theme,
+    TopicOpt,
+    handle_errors,
+    load_library,
+    out,
+    progress,
 )
 
 DEFAULT_OUTPUT = Path("dist")
@@ -86,8 +94,7 @@ def make_command(cls: type) -> Any:
         opts = {name: kwargs.pop(name) for name in option_names}
         run([cls], {cls.name: opts}, **kwargs)
 
-    params = _SHARED + [_output_param(
-        f"Output file or folder. Default: dist/<name>{cls.suffix}")] + _option_params(cls)
+    params = [*_SHARED, _output_param(f"Output file or folder. Default: dist/<name>{cls.suffix}"), *_option_params(cls)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__doc__ = cls.__doc__
     command.__name__ = f"{cls.name}_cmd"
@@ -100,4 +107,4 @@ def all_cmd(**kwargs: Any) -> None:
 
 
 all_cmd.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    _SHARED + [_output_param("Output folder. Default: dist/")])
+    [*_SHARED, _output_param("Output folder. Default: dist/")])

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, ContextManager, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ..errors import UsageError
 from ..model import Library
@@ -23,7 +24,7 @@ from ..render import Highlighter, Rendered
 GROUP = "qaexport.exporters"
 
 Advance = Callable[[int], None]
-ProgressFactory = Callable[[str, int], ContextManager[Advance]]
+ProgressFactory = Callable[[str, int], AbstractContextManager[Advance]]
 
 
 @contextlib.contextmanager
@@ -51,7 +52,7 @@ class Exporter(Protocol):
     def export(self, build: Build, options: Any, target: Path) -> None: ...
 
 
-def option(default: Any, help: str, choices: tuple[str, ...] | None = None,  # noqa: A002
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None,
            flag: str | None = None, path: bool = False) -> Any:
     """A dataclass field that the CLI turns into ``--flag`` with this help."""
     return field(default=default, metadata={"help": help, "choices": choices, "flag": flag, "path": path})

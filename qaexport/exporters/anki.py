@@ -110,7 +110,8 @@ class AnkiExporter:
             for ref in build.library.questions():
                 q, html = ref.question, build.rendered[ref.question.key]
                 fields = [html.question, html.answer, q.difficulty.label, ref.breadcrumb, q.key]
-                tags = [f"difficulty::{q.difficulty.label}", f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
+                tags = [f"difficulty::{q.difficulty.label}",
+                        f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
                 note = genanki.Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)
                 deck = decks[(ref.framework.slug, ref.topic.slug, ref.subtopic.slug)] if not options.flat \
                     else decks[()]

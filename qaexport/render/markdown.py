@@ -30,7 +30,7 @@ class _SafeMarkdownIt(MarkdownIt):
         return url.strip().lower().startswith(_SAFE_SCHEMES)
 
 
-def _image_as_link(self, tokens, idx, options, env) -> str:  # noqa: ANN001 (markdown-it rule signature)
+def _image_as_link(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     alt = self.renderInlineAsText(token.children or [], options, env) or "image"
     src = token.attrGet("src") or ""

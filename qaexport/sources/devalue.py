@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 UNDEFINED = -1
@@ -166,7 +166,7 @@ class _Decoder:
 
 def _date(value: Any, index: int) -> datetime:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(timezone.utc)
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         raise DevalueError(f"entry {index} (Date) is not an ISO date: {str(value)[:40]!r}") from None
 

@@ -1,0 +1,28 @@
+"""Import decks into a real Anki collection with the official ``anki`` package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
+
+IF_NEWER = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
+
+
+def new_collection(folder: Path) -> Collection:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Collection(str(folder / "collection.anki2"))
+
+
+def import_deck(col: Collection, apkg: Path):
+    """Import like Anki desktop's defaults: update notes and note types only if newer."""
+    request = ImportAnkiPackageRequest(
+        package_path=str(apkg),
+        options=ImportAnkiPackageOptions(update_notes=IF_NEWER, update_notetypes=IF_NEWER, with_scheduling=False),
+    )
+    return col.import_anki_package(request).log
+
+
+def log_counts(log) -> dict[str, int]:
+    return {k: len(getattr(log, k)) for k in ("new", "updated", "duplicate", "conflicting", "first_field_match")}

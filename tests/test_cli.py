@@ -1,0 +1,92 @@
+import re
+import shutil
+
+from typer.testing import CliRunner
+
+from qaexport.cli import app
+from tests.payloads import page, question, subtopic, write
+
+runner = CliRunner()
+
+
+def test_list_with_no_arguments_shows_the_sample(tmp_path, sample_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(sample_path.parent, tmp_path / "data")
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "140"})
+    assert result.exit_code == 0, result.output
+    rows = re.findall(r"│ (.+?) +│ +(\d+) │ +(\d+) │ +(\d+) │ +(\d+) │", result.output)
+    assert rows == [
+        ("FastAPI › Deployment & Middleware › Uvicorn & Gunicorn", "4", "5", "2", "11"),
+        ("FastAPI › Deployment & Middleware › Middleware", "4", "6", "2", "12"),
+        ("FastAPI › Deployment & Middleware › Background Tasks", "1", "5", "5", "11"),
+        ("3 subtopics", "9", "16", "9", "34"),
+    ]
+
+
+def test_validate_reports_every_problem_in_every_file(tmp_path, sample_path):
+    bad1 = write(tmp_path / "bad1.json", page([subtopic("s", "S", [
+        {"id": "a", "difficulty": "expert", "q": "Q", "a": "A"},
+        {"id": "b", "difficulty": "easy", "q": "", "a": "A"},
+    ])]))
+    bad2 = write(tmp_path / "bad2.json", "[{]")
+    result = runner.invoke(app, ["validate", str(sample_path), str(bad1), str(bad2)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("✗")]
+    assert len(lines) == 3
+    assert "bad1.json: question 'a'" in lines[0] and "bad1.json: question 'b'" in lines[1]
+    assert "bad2.json: invalid JSON" in lines[2]
+
+
+def test_validate_ok(sample_path):
+    result = runner.invoke(app, ["validate", str(sample_path)])
+    assert result.exit_code == 0
+    assert "ok: 34 questions in 3 subtopics from 1 file(s)" in result.output
+
+
+def test_usage_errors_exit_2(sample_path, tmp_path):
+    for args, message in [
+        (["anki", str(sample_path), "--theme", "nope", "-o", str(tmp_path / "x.apkg")], "unknown theme 'nope'"),
+        (["list", str(sample_path), "--difficulty", "insane"], "use easy, medium or hard"),
+        (["list", str(sample_path), "--topic", "django"], "match no question"),
+        (["list", str(tmp_path / "missing.json")], "no such file"),
+    ]:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "x.apkg").exists()
+
+
+def test_help_explains_itself():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in ("list", "validate", "themes", "anki", "all", "Examples", "Exit codes"):
+        assert word in result.output
+    result = runner.invoke(app, ["anki", "--help"])
+    assert "--deck-name" in result.output and "--night-theme" in result.output and "--difficulty" in result.output
+
+
+def test_themes_lists_installed_styles():
+    result = runner.invoke(app, ["themes"])
+    assert "default (default)" in result.output and "monokai" in result.output
+
+
+def test_difficulty_filter_reaches_the_export(tmp_path, sample_path):
+    result = runner.invoke(app, ["anki", str(sample_path), "-d", "hard", "-o", str(tmp_path / "hard.apkg")])
+    assert result.exit_code == 0, result.output
+    from tests.anki_collection import import_deck, new_collection
+
+    col = new_collection(tmp_path / "col")
+    try:
+        import_deck(col, tmp_path / "hard.apkg")
+        assert col.note_count() == 9
+        assert len(col.find_notes("tag:difficulty::hard")) == 9
+    finally:
+        col.close()
+
+
+def test_duplicate_ids_across_files_in_one_subtopic_are_an_error(tmp_path):
+    a = write(tmp_path / "a.json", page([subtopic("s", "S", [question("q")])]))
+    b = write(tmp_path / "b.json", page([subtopic("s", "S", [question("q")])]))
+    result = runner.invoke(app, ["anki", str(a), str(b), "-o", str(tmp_path / "d.apkg")])
+    assert result.exit_code == 1 and "also defined in" in result.output

@@ -1,0 +1,97 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from qaexport.errors import UsageError
+from qaexport.render import Highlighter, MarkdownRenderer, render_library
+
+HOSTILE = (Path(__file__).parent / "fixtures" / "hostile.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def md() -> MarkdownRenderer:
+    return MarkdownRenderer(Highlighter())
+
+
+def live_markup_problems(html: str) -> list[str]:
+    """Anything in HTML that a browser or reader would execute, fetch or embed."""
+    problems = []
+    problems += re.findall(r"<\s*(?:script|style|iframe|object|embed|svg|img|link|meta|base|form)\b", html, re.I)
+    problems += re.findall(r"<[^>]*\son[a-z]+\s*=", html, re.I)
+    problems += re.findall(r"""(?:href|src)\s*=\s*["']?\s*(?!https?:|mailto:)[a-z0-9+.-]+:""", html, re.I)
+    problems += re.findall(r"""(?:href|src)\s*=\s*["']?\s*(?:javascript|data|vbscript|file):""", html, re.I)
+    return problems
+
+
+def test_hostile_markdown_has_no_live_markup(md):
+    html = md.block(HOSTILE)
+    assert live_markup_problems(html) == []
+    # ...but the text is still there for the reader, as text
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in html
+    assert "onerror=&quot;alert(1)&quot;" in html
+    assert '<a href="https://example.com/a?b=1&amp;c=2">ok</a>' in html
+    assert '<a href="mailto:a@example.com">mail</a>' in html
+    assert "[image: remote]" in html and "<img" not in html
+    assert "\u202e" not in html and "\u200b" not in html and "abcevildef" in html
+
+
+def test_the_checker_itself_catches_live_markup():
+    assert live_markup_problems('<img src="x" onerror="y">')
+    assert live_markup_problems('<a href="javascript:alert(1)">x</a>')
+    assert live_markup_problems("<script>x</script>")
+    assert not live_markup_problems('<a href="https://x.org">x</a>')
+
+
+def test_code_blocks_use_pygments_classes_not_inline_colours(md):
+    html = md.block(HOSTILE)
+    python = re.search(r'<pre class="hl"><code class="language-python">(.*?)</code></pre>', html, re.S).group(1)
+    assert '<span class="k">def </span><span class="nf">f</span>' in python
+    assert '<span class="c"># comment' in python
+    assert "style=" not in html
+    assert '<pre class="hl"><code>&lt;b&gt;plain&lt;/b&gt;' in html  # unknown language: plain, escaped
+    assert '<pre class="hl"><code>no language &lt;i&gt;here&lt;/i&gt;' in html
+    assert "&lt;script&gt;" in html and "<script" not in html
+
+
+def test_fewer_spans_than_stock_pygments():
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    code = "def f(x):\n    return [i * 2 for i in range(x) if i % 3]  # hi\n" * 20
+    ours = Highlighter().block(code, "python")
+    stock = highlight(code, PythonLexer(), HtmlFormatter())
+    assert ours.count("<span") < stock.count("<span") * 0.7
+    plain_text = re.sub(r"<[^>]+>", "", ours)
+    assert plain_text.replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&") == code
+
+
+def test_theme_css_for_day_and_night():
+    hl = Highlighter("default", "monokai")
+    day, night = hl.css(0), hl.css(1, ".nightMode")
+    assert "pre.hl{background-color:#f8f8f8" in day
+    assert ".hl .k{color:#008000" in day
+    assert night.startswith(".nightMode pre.hl{background-color:#272822")
+    assert all(line.startswith(".nightMode ") for line in night.splitlines())
+
+
+def test_unknown_theme_is_a_usage_error():
+    with pytest.raises(UsageError, match="qaexport themes"):
+        Highlighter("no-such-theme")
+
+
+def test_each_question_rendered_once_and_pool_matches_serial(sample_library):
+    calls = []
+    serial = render_library(sample_library, Highlighter(), advance=calls.append, workers=1)
+    assert len(serial) == 34 and sum(calls) == 34
+    import qaexport.render as r
+
+    old = r.POOL_THRESHOLD
+    r.POOL_THRESHOLD = 1
+    try:
+        pooled = render_library(sample_library, Highlighter(), workers=2)
+    finally:
+        r.POOL_THRESHOLD = old
+    assert pooled == serial
+    assert sum(x.has_code for x in serial.values()) >= 20
