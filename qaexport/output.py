@@ -6,6 +6,7 @@ import contextlib
 import os
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,3 +68,14 @@ def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
     with atomic_path(target) as tmp:
         write(tmp)
     return target
+
+
+def write_zip(target: Path, entries: list[tuple[str, bytes]], stored: frozenset[str] = frozenset()) -> None:
+    """A zip with entries in the given order and the build date on every entry (reproducible)."""
+    stamp = zip_date_time()
+    with zipfile.ZipFile(target, "w") as zf:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)

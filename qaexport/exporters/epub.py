@@ -1,0 +1,132 @@
+"""EPUB 3 through ebooklib: nav document + NCX, one chapter per subtopic, popup-answer quiz mode.
+
+Chapters are written from our own XHTML templates (ebooklib's HTML item would re-parse
+them with an HTML parser); every file sits in one folder so stylesheet links need no
+relative-path juggling (EPUBCheck RSC-007). The identifier is a UUID derived from the
+content keys, so a rebuilt book is the same book to a reader's library.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ebooklib import epub
+from markupsafe import Markup
+
+from ..errors import UsageError
+from ..model import Difficulty
+from ..output import atomic_path, build_datetime, write_zip
+from ..templates import asset, environment
+from . import Build, option
+
+NAMESPACE = uuid.UUID("6f1c2d0e-8a4b-5c3d-9e7f-0a1b2c3d4e5f")
+CSS_NAME = "book.css"
+
+
+@dataclass
+class EpubOptions:
+    answers: str = option("inline", "inline: answers under each question; end: quiz with popup answers.",
+                          choices=("inline", "end"))
+    title: str = option("", "Book title. Default: from the content.")
+    author: str = option("", "Author (dc:creator). Default: none.")
+    publisher: str = option("", "Publisher (dc:publisher). Default: none.")
+    language: str = option("en", "Book language (BCP 47 code).")
+
+    def __post_init__(self) -> None:
+        if not self.language.replace("-", "").isalnum():
+            raise UsageError(f"--language {self.language!r}: give a language code such as en or pt-BR")
+
+
+def book_identifier(build: Build, quiz: bool) -> str:
+    """urn:uuid from the subtopic keys: adding or fixing questions keeps the same book."""
+    keys = sorted(f"{fw.slug}/{t.slug}/{s.slug}" for fw, t, s in build.library.subtopics())
+    return f"urn:uuid:{uuid.uuid5(NAMESPACE, ('quiz:' if quiz else 'study:') + chr(10).join(keys))}"
+
+
+class EpubExporter:
+    """Write an EPUB 3 book: a chapter per subtopic, nav + NCX, a quiz mode with popup answers."""
+
+    name = "epub"
+    suffix = ".epub"
+    description = "EPUB 3 for e-readers and phones"
+    Options = EpubOptions
+
+    def export(self, build: Build, options: EpubOptions, target: Path) -> None:
+        quiz = options.answers == "end"
+        lib = build.library
+        env = environment("epub")
+        title = options.title or lib.title
+        book = epub.EpubBook()
+        book.set_identifier(book_identifier(build, quiz))
+        book.set_title(title + (" (quiz)" if quiz else ""))
+        book.set_language(options.language)
+        if options.author:
+            book.add_author(options.author)
+        if options.publisher:
+            book.add_metadata("DC", "publisher", options.publisher)
+        if len(lib.frameworks) == 1 and lib.frameworks[0].description:
+            book.add_metadata("DC", "description", lib.frameworks[0].description)
+        book.add_metadata("DC", "subject", "Interview questions")
+
+        hl = build.highlighter
+        css = asset("epub", CSS_NAME) + "\n/* code theme: " + hl.themes[0].name + " */\n" + hl.css(0)
+        if len(hl.themes) > 1:
+            css += "@media (prefers-color-scheme: dark) {\n" + hl.css(1) + "}\n"
+        book.add_item(epub.EpubItem(uid="style", file_name=CSS_NAME, media_type="text/css", content=css.encode()))
+
+        counts = lib.counts_by_difficulty()
+        cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
+                              content=env.get_template("cover.xhtml").render(
+                                  language=options.language, css_href=CSS_NAME, title=title,
+                                  subtitle=lib.frameworks[0].description if len(lib.frameworks) == 1 else "",
+                                  total=lib.count(), counts=[(d.label, counts[d]) for d in Difficulty],
+                                  quiz=quiz, author=options.author, date=build_datetime().date().isoformat(),
+                              ).encode())
+        book.add_item(cover)
+        spine: list = [cover, "nav"]
+        toc: list = []
+        number = 0
+        with build.progress("Writing EPUB", lib.count()) as advance:
+            for fw in lib.frameworks:
+                fw_entries: list = []
+                for topic in fw.topics:
+                    topic_links = []
+                    for sub in topic.subtopics:
+                        items = []
+                        for q in sub.questions:
+                            number += 1
+                            items.append({"number": number, "question": q, "html": _markup(build.rendered[q.key])})
+                        file_name = f"{fw.slug}-{topic.slug}-{sub.slug}.xhtml"
+                        page = env.get_template("chapter.xhtml").render(
+                            language=options.language, css_href=CSS_NAME, framework=fw, topic=topic,
+                            subtopic=sub, items=items, quiz=quiz,
+                        )
+                        chapter = epub.EpubItem(uid=f"c-{fw.slug}-{topic.slug}-{sub.slug}", file_name=file_name,
+                                                media_type="application/xhtml+xml", content=page.encode())
+                        book.add_item(chapter)
+                        spine.append(chapter)
+                        topic_links.append(epub.Link(file_name, sub.name, f"n-{fw.slug}-{topic.slug}-{sub.slug}"))
+                        advance(len(sub.questions))
+                    fw_entries.append((epub.Section(topic.name, topic_links[0].href), topic_links))
+                toc.append((epub.Section(fw.name, fw_entries[0][0].href), fw_entries))
+        book.toc = toc
+        book.spine = spine
+        book.add_item(epub.EpubNcx())
+        book.add_item(epub.EpubNav(uid="nav", file_name="nav.xhtml"))
+        book.guide = []
+
+        buffer = io.BytesIO()
+        epub.write_epub(buffer, book, {"mtime": build_datetime(), "raise_exceptions": True, "epub2_guide": False})
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as raw:
+            names = ["mimetype"] + [n for n in raw.namelist() if n != "mimetype"]
+            entries = [(n, raw.read(n)) for n in names]
+        with atomic_path(target) as tmp:
+            write_zip(tmp, entries, stored=frozenset({"mimetype"}))
+
+
+def _markup(rendered):
+    return {"question": Markup(rendered.question), "answer": Markup(rendered.answer)}

@@ -1,0 +1,125 @@
+"""EPUBs checked by the official EPUBCheck and read back as zip files."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from html import unescape
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qaexport.cli import app
+from tests.payloads import page, question, subtopic, write
+from tests.tools import run_epubcheck
+
+runner = CliRunner()
+CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
+
+
+def build(*args: str) -> None:
+    result = runner.invoke(app, ["epub", *args])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def books(tmp_path_factory, sample_path) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("epub")
+    a = write(tmp / "a.json", page([subtopic("workers", "Workers", [question("basics", a="```python\nx = 1\n```")])]))
+    b = write(tmp / "b.json", page(
+        [subtopic("client", "Test Client", [question("basics", "hard"), question("mocks", "medium")],
+                  fw="flask", topic="testing")],
+        fw="flask", fw_name="Flask", topic="testing", topic_name="Testing"))
+    out = {"sample": tmp / "sample.epub", "two": tmp / "two.epub", "quiz": tmp / "quiz.epub"}
+    build(str(sample_path), "-o", str(out["sample"]))
+    build(str(a), str(b), "-o", str(out["two"]))
+    build(str(sample_path), "--answers", "end", "-o", str(out["quiz"]))
+    return out
+
+
+@pytest.fixture(scope="session")
+def epubcheck_reports(books) -> dict[str, tuple[dict[str, int], str]]:
+    with ThreadPoolExecutor(max_workers=3) as pool:  # the JVM start dominates; overlap the three
+        return dict(zip(books, pool.map(run_epubcheck, books.values()), strict=True))
+
+
+@pytest.mark.parametrize("name", ["sample", "two", "quiz"])
+def test_epubcheck_reports_nothing(epubcheck_reports, name):
+    counts, report = epubcheck_reports[name]
+    assert counts == CLEAN, report
+
+
+def _texts(path: Path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n).decode("utf-8") for n in zf.namelist()}
+
+
+def _visible(xhtml: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", xhtml)).split())
+
+
+def test_every_question_nav_entry_and_theme_css(books, sample_library):
+    files = _texts(books["sample"])
+    chapters = " ".join(_visible(v) for k, v in files.items() if k.endswith(".xhtml") and "nav" not in k)
+    for ref in sample_library.questions():
+        words = _visible(ref.question.question.replace("`", ""))
+        assert words in chapters, words
+    nav = files["EPUB/nav.xhtml"]
+    for fw, topic, sub in sample_library.subtopics():
+        assert re.search(rf'<a href="{fw.slug}-{topic.slug}-{sub.slug}.xhtml">{re.escape(sub.name.replace("&", "&amp;"))}</a>', nav)
+    assert "FastAPI" in nav and "Deployment &amp; Middleware" in nav
+    css = files["EPUB/book.css"]
+    assert "pre.hl{background-color:#f8f8f8" in css and ".hl .k{color:#008000" in css
+    assert "@media (prefers-color-scheme: dark)" in css
+    body_rule = re.search(r"^body \{([^}]*)\}", css, re.M).group(1)
+    assert "color" not in body_rule and "background" not in body_rule
+    assert files["mimetype"] == "application/epub+zip"
+    with zipfile.ZipFile(books["sample"]) as zf:
+        first = zf.infolist()[0]
+        assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+
+
+def test_difficulty_shown_as_a_word(books):
+    files = _texts(books["sample"])
+    chapter = files["EPUB/fastapi-deployment-uvicorn-gunicorn.xhtml"]
+    assert re.search(r"Difficulty: <strong>(easy|medium|hard)</strong>", chapter)
+
+
+def test_quiz_answers_are_popup_footnotes_with_links_back(books, sample_library):
+    files = _texts(books["quiz"])
+    chapter = files["EPUB/fastapi-deployment-middleware.xhtml"]
+    refs = re.findall(r'<a epub:type="noteref" role="doc-noteref" href="#a-([\w.-]+)" id="r-\1">', chapter)
+    notes = re.findall(r'<aside epub:type="footnote" role="doc-footnote" id="a-([\w.-]+)"', chapter)
+    backs = re.findall(r'<a href="#r-([\w.-]+)">', chapter)
+    assert len(refs) == 12 and refs == notes == backs
+    questions_part = chapter.split('<section class="answers"')[0]
+    assert '<pre class="hl">' not in questions_part  # answers live only in the footnotes
+    assert "(quiz)" in files["EPUB/content.opf"]
+
+
+def test_two_source_book_groups_frameworks_in_the_toc(books):
+    files = _texts(books["two"])
+    nav = files["EPUB/nav.xhtml"]
+    assert nav.index("FastAPI") < nav.index("Flask")
+    assert "flask-testing-client.xhtml" in nav and "fastapi-deployment-workers.xhtml" in nav
+    assert "flask-testing-client.xhtml" in files["EPUB/toc.ncx"]
+
+
+def test_identifier_is_a_uuid_from_content_keys(books, tmp_path, sample_path):
+    opf = _texts(books["sample"])["EPUB/content.opf"]
+    ident = re.search(r'<dc:identifier id="id">(urn:uuid:[0-9a-f-]{36})</dc:identifier>', opf).group(1)
+    again = tmp_path / "again.epub"
+    build(str(sample_path), "-o", str(again))
+    assert ident in _texts(again)["EPUB/content.opf"]
+    hard = tmp_path / "other.epub"
+    build(str(sample_path), "--topic", "middleware", "-o", str(hard))
+    assert ident not in _texts(hard)["EPUB/content.opf"]
+
+
+def test_modified_date_follows_source_date_epoch(tmp_path, sample_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out = tmp_path / "b.epub"
+    build(str(sample_path), "-o", str(out))
+    assert '<meta property="dcterms:modified">2023-11-14T22:13:20Z</meta>' in _texts(out)["EPUB/content.opf"]
