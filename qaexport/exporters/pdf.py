@@ -1,0 +1,125 @@
+"""Printable study booklet through WeasyPrint: cover, TOC with page numbers, outline, quiz mode.
+
+Layout is the slow part; the shared highlighter already emits few spans (see
+``render.highlight``). The URL fetcher refuses everything: the stylesheet is passed in
+directly, and nothing the content points at may be fetched or embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from weasyprint import CSS, HTML
+from weasyprint.logger import PROGRESS_LOGGER
+from weasyprint.urls import URLFetcher
+
+from ..model import Difficulty
+from ..output import atomic_path, build_datetime
+from ..templates import asset, environment
+from . import Build, option
+
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+@dataclass
+class PdfOptions:
+    paper: str = option("a4", "Paper size.", choices=tuple(PAPER_SIZES))
+    answers: str = option("inline", "inline: a study booklet; end: a quiz with an answer key at the back.",
+                          choices=("inline", "end"))
+    title: str = option("", "Booklet title. Default: from the content.")
+    author: str = option("", "Author shown on the cover and in the PDF metadata.")
+
+
+class RefusingFetcher(URLFetcher):
+    """Fetch nothing: no network, no local files, whatever the content asks for."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=())
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        raise ValueError(f"qaexport does not fetch resources ({url[:60]})")
+
+
+class _StepProgress(logging.Handler):
+    """Turns WeasyPrint's progress log ("Step N - ...") into progress-bar steps."""
+
+    def __init__(self, advance: Any) -> None:
+        super().__init__(logging.INFO)
+        self.advance = advance
+        self.seen: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        step = re.match(r"Step (\d)", str(record.msg))
+        if step and step.group(1) not in self.seen:
+            self.seen.add(step.group(1))
+            self.advance(1)
+
+
+def _view(build: Build) -> tuple[Any, list[dict[str, Any]]]:
+    """The library with anchors and numbered, rendered items for the template."""
+    lib = build.library
+    frameworks = []
+    number = 0
+    for fw in lib.frameworks:
+        topics = []
+        for topic in fw.topics:
+            subs = []
+            for sub in topic.subtopics:
+                items = []
+                for q in sub.questions:
+                    number += 1
+                    html = build.rendered[q.key]
+                    items.append({"number": number, "difficulty": q.difficulty.label,
+                                  "question": Markup(html.question), "answer": Markup(html.answer)})
+                subs.append({"name": sub.name, "description": sub.description, "questions": sub.questions,
+                             "entries": items, "anchor": f"s-{fw.slug}-{topic.slug}-{sub.slug}"})
+            topics.append({"name": topic.name, "description": topic.description, "subtopics": subs,
+                           "anchor": f"t-{fw.slug}-{topic.slug}"})
+        frameworks.append({"name": fw.name, "topics": topics, "anchor": f"f-{fw.slug}"})
+    return {"frameworks": frameworks}, frameworks
+
+
+class PdfExporter:
+    """Write a printable PDF study booklet: cover, contents, outline, numbered questions."""
+
+    name = "pdf"
+    suffix = ".pdf"
+    description = "printable PDF study booklet"
+    Options = PdfOptions
+
+    def export(self, build: Build, options: PdfOptions, target: Path) -> None:
+        lib = build.library
+        library_view, _ = _view(build)
+        counts = lib.counts_by_difficulty()
+        created = build_datetime()
+        html = environment("pdf").get_template("book.html").render(
+            language="en", title=options.title or lib.title,
+            subtitle=lib.frameworks[0].description if len(lib.frameworks) == 1 else "",
+            author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
+            created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), date=created.strftime("%d %B %Y").lstrip("0"),
+            counts=[(d.label, counts[d]) for d in Difficulty], total=lib.count(),
+            n_subtopics=sum(1 for _ in lib.subtopics()), n_frameworks=len(lib.frameworks),
+            library=library_view, mode=options.answers, paper_size=PAPER_SIZES[options.paper],
+        )
+        css = CSS(string=asset("pdf", "book.css") + build.highlighter.css(0), url_fetcher=RefusingFetcher())
+        keys = "\n".join(ref.question.key for ref in lib.questions())
+        identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32].encode()
+        with build.progress("Laying out PDF", 6) as advance:
+            handler = _StepProgress(advance)
+            PROGRESS_LOGGER.addHandler(handler)
+            old_level = PROGRESS_LOGGER.level
+            PROGRESS_LOGGER.setLevel(logging.INFO)
+            try:
+                document = HTML(string=html, url_fetcher=RefusingFetcher(), base_url=None).render(
+                    stylesheets=[css], pdf_identifier=identifier)
+                with atomic_path(target) as tmp:
+                    document.write_pdf(tmp, pdf_identifier=identifier)
+            finally:
+                PROGRESS_LOGGER.removeHandler(handler)
+                PROGRESS_LOGGER.setLevel(old_level)
