@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from qaexport.cli import app
 from tests.payloads import page, question, subtopic, write
+from tests.test_render import HOSTILE
 from tests.tools import run_epubcheck
 
 runner = CliRunner()
@@ -32,20 +33,26 @@ def books(tmp_path_factory, sample_path) -> dict[str, Path]:
         [subtopic("client", "Test Client", [question("basics", "hard"), question("mocks", "medium")],
                   fw="flask", topic="testing")],
         fw="flask", fw_name="Flask", topic="testing", topic_name="Testing"))
-    out = {"sample": tmp / "sample.epub", "two": tmp / "two.epub", "quiz": tmp / "quiz.epub"}
+    hostile = write(tmp / "h.json", page([subtopic("x", "XSS <i>", [
+        question("evil", q="<script>alert(1)</script>\u202e?", a=HOSTILE),
+        question("evil2", q="Quiz <b>too</b>", a="<img src=x onerror=alert(1)> ![a](file:///etc/passwd)"),
+    ])]))
+    out = {"sample": tmp / "sample.epub", "two": tmp / "two.epub", "quiz": tmp / "quiz.epub",
+           "hostile-quiz": tmp / "hostile.epub"}
     build(str(sample_path), "-o", str(out["sample"]))
     build(str(a), str(b), "-o", str(out["two"]))
     build(str(sample_path), "--answers", "end", "-o", str(out["quiz"]))
+    build(str(hostile), "--answers", "end", "-o", str(out["hostile-quiz"]))
     return out
 
 
 @pytest.fixture(scope="session")
 def epubcheck_reports(books) -> dict[str, tuple[dict[str, int], str]]:
-    with ThreadPoolExecutor(max_workers=3) as pool:  # the JVM start dominates; overlap the three
+    with ThreadPoolExecutor(max_workers=len(books)) as pool:  # the JVM start dominates; overlap the three
         return dict(zip(books, pool.map(run_epubcheck, books.values()), strict=True))
 
 
-@pytest.mark.parametrize("name", ["sample", "two", "quiz"])
+@pytest.mark.parametrize("name", ["sample", "two", "quiz", "hostile-quiz"])
 def test_epubcheck_reports_nothing(epubcheck_reports, name):
     counts, report = epubcheck_reports[name]
     assert counts == CLEAN, report

@@ -53,6 +53,10 @@ def handle_errors(func: F) -> F:
         except QaexportError as exc:
             err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True, emoji=False)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # the environment (disk, permissions), not a bug: one line, no traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", markup=True, soft_wrap=True, emoji=False)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted; no output file was changed", soft_wrap=True)
             raise typer.Exit(130) from None

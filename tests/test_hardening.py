@@ -1,0 +1,197 @@
+"""Hostile content in every output, atomic writes, reproducible builds, property tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from qaexport import sources
+from qaexport.cli import app
+from qaexport.errors import QaexportError
+from qaexport.exporters.anki import deck_id, note_guid
+from qaexport.render import Highlighter, MarkdownRenderer
+from tests.anki_collection import import_deck, new_collection
+from tests.payloads import page, question, subtopic, write
+from tests.test_render import HOSTILE, live_markup_problems
+
+runner = CliRunner()
+FORMATS = ("anki", "epub", "pdf")
+HOSTILE_QUESTION = "Why <script>alert(1)</script> and <img src=x onerror=alert(2)> with ab\u202ecd\u200b?"
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> None:
+    result = runner.invoke(app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def hostile_outputs(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("hostile-content")
+    src = write(tmp / "hostile.json", page([subtopic("xss", "XSS <b>bold</b>", [
+        question("evil", "hard", q=HOSTILE_QUESTION, a=HOSTILE),
+        question("css", "easy", q="CSS `url()` tricks?",
+                 a='<div style="background:url(file:///etc/passwd)">x</div> [c](data:text/css,body{}) '
+                   "<style>@import url(https://evil.example/x.css);</style>"),
+    ])]))
+    out = {fmt: tmp / f"hostile.{'apkg' if fmt == 'anki' else fmt}" for fmt in FORMATS}
+    for fmt in FORMATS:
+        invoke(fmt, str(src), "-o", str(out[fmt]))
+    return out
+
+
+def test_hostile_content_in_anki_cards(hostile_outputs, tmp_path):
+    col = new_collection(tmp_path / "col")
+    try:
+        import_deck(col, hostile_outputs["anki"])
+        for cid in col.find_cards(""):
+            card = col.get_card(cid)
+            html = re.sub(r"<style>.*?</style>", "", card.answer(), flags=re.S)
+            assert live_markup_problems(html) == []
+        evil = col.get_note(col.find_notes("Key:*evil")[0])
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in evil["Question"]
+        assert "\u202e" not in evil["Question"] and "abcd" in evil["Question"]
+    finally:
+        col.close()
+
+
+def test_hostile_content_in_epub(hostile_outputs):
+    with zipfile.ZipFile(hostile_outputs["epub"]) as zf:
+        pages = [zf.read(n).decode() for n in zf.namelist() if n.endswith(".xhtml")]
+    text = "\n".join(pages)
+    body = re.sub(r"<head>.*?</head>", "", text, flags=re.S)  # our own head: charset, title, stylesheet
+    assert live_markup_problems(body) == []
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "XSS &lt;b&gt;bold&lt;/b&gt;" in text
+
+
+def test_hostile_content_in_pdf(hostile_outputs):
+    reader = PdfReader(hostile_outputs["pdf"])
+    text = " ".join((p.extract_text() or "").replace("\x00", "") for p in reader.pages)
+    assert all(not p.images for p in reader.pages)
+    assert "<script>alert(1)</script>" in " ".join(text.split())
+    assert "root:x:0:0" not in text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_byte_identical_rebuilds(fmt, tmp_path, sample_path):
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    suffix = "apkg" if fmt == "anki" else fmt
+    a, b = tmp_path / f"a.{suffix}", tmp_path / f"b.{suffix}"
+    invoke(fmt, str(sample_path), "-o", str(a), env=env)
+    invoke(fmt, str(sample_path), "-o", str(b), env=env)
+    assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_failed_write_keeps_previous_file_and_leaves_no_temp(fmt, failure, tmp_path, sample_path, monkeypatch):
+    suffix = "apkg" if fmt == "anki" else fmt
+    target = tmp_path / f"book.{suffix}"
+    invoke(fmt, str(sample_path), "-o", str(target))
+    before = target.read_bytes()
+
+    import qaexport.output as output
+
+    real_replace = os.replace
+
+    def failing_replace(src, dst):  # the temp file is complete here: fail at the last moment
+        assert Path(src).stat().st_size > 0
+        raise failure
+
+    monkeypatch.setattr(output.os, "replace", failing_replace)
+    result = runner.invoke(app, [fmt, str(sample_path), "-o", str(target), "--theme", "monokai"])
+    monkeypatch.setattr(output.os, "replace", real_replace)
+    assert result.exit_code == (1 if isinstance(failure, OSError) else 130), result.output
+    assert "previous file is unchanged" in result.output or "no output file was changed" in result.output
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+def test_failure_midway_through_writing(tmp_path, sample_path, monkeypatch):
+    target = tmp_path / "deck.epub"
+    invoke("epub", str(sample_path), "-o", str(target))
+    before = target.read_bytes()
+
+    import qaexport.exporters.epub as epub_exporter
+
+    def half_written(tmp, entries, stored):  # writes part of the book, then the disk fills up
+        tmp.write_bytes(b"PK\x03\x04 partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(epub_exporter, "write_zip", half_written)
+    result = runner.invoke(app, ["epub", str(sample_path), "-o", str(target)])
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["deck.epub"]
+
+
+def test_unwritable_output_path_is_a_clear_error(tmp_path, sample_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(app, ["pdf", str(sample_path), "-o", str(blocker / "sub" / "book.pdf")])
+    assert result.exit_code == 1
+    assert result.output.startswith("error:") and "cannot write here" in result.output
+    assert "Traceback" not in result.output
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 40) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=6), children, max_size=6),
+    max_leaves=40,
+)
+payload_like = st.lists(
+    st.one_of(
+        st.dictionaries(st.sampled_from(["data", "subtopics", "questions", "id", "q", "a", "difficulty", "x"]),
+                        st.integers(-7, 30), max_size=5),
+        st.lists(st.integers(-7, 30), max_size=5),
+        st.tuples(st.sampled_from(["Set", "Map", "Date", "BigInt", "Ref", "null", "Reactive", "Bogus"]),
+                  st.integers(-7, 30)).map(list),
+        st.sampled_from(["easy", "hard", "q1", "What?", "An answer", ""]),
+        st.integers(), st.booleans(), st.none(),
+    ),
+    min_size=1, max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(json_values, payload_like))
+def test_reader_returns_a_library_or_its_own_error(tmp_path, value):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(value))
+    try:
+        library = sources.load([path])
+    except QaexportError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert library.count() > 0
+
+
+_md = MarkdownRenderer(Highlighter())
+markdownish = st.lists(
+    st.sampled_from([*"<>\"'=:/()[]!`*#\n -&;", "javascript:", "onerror=", "<script>", "data:", "file://",
+                     "](", "<img src=", "```html\n", "```\n", "JaVaScRiPt:", "&#106;", "\u202e", "https://x.org"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(markdownish, st.text(max_size=80)))
+def test_any_markdown_renders_without_live_markup(text):
+    assert live_markup_problems(_md.block(text)) == []
+    assert live_markup_problems(_md.inline(text)) == []
+
+
+@given(key=st.text(min_size=1, max_size=60))
+def test_ids_are_stable_functions_of_the_key(key):
+    assert note_guid(key) == note_guid(key)
+    assert deck_id(key) == deck_id(key)
+    assert 1 < deck_id(key) < 2**53
