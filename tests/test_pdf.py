@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.exporters.pdf import RefusingFetcher
+from qaexport.exporters.pdf_layout import RefusingFetcher
 from tests.payloads import page, question, subtopic, write
 
 runner = CliRunner()

@@ -15,10 +15,13 @@ import json
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import genanki
+from genanki.apkg_col import APKG_COL
+from genanki.apkg_schema import APKG_SCHEMA
 
 from ..errors import OutputError
 from ..model import Library
@@ -65,6 +68,15 @@ class _Model(genanki.Model):
         return super().to_json(self.mod if self.mod is not None else timestamp, deck_id)
 
 
+class _Note(genanki.Note):
+    """A note that carries its own modification time (genanki stamps one time on every note)."""
+
+    mod: int = 0
+
+    def write_to_db(self, cursor: sqlite3.Cursor, timestamp: float, deck_id: int, id_gen: Iterator[int]) -> None:
+        super().write_to_db(cursor, self.mod or timestamp, deck_id, id_gen)
+
+
 @dataclass
 class _Previous:
     notes: dict[str, tuple[int, str, str]]  # guid -> (mod, flds, tags)
@@ -105,26 +117,23 @@ class AnkiExporter:
         now = int(build_time())
         model = self._model(build, previous, now)
         decks = self._decks(build.library, options)
-        notes: list[tuple[str, int]] = []
         with build.progress("Building deck", build.library.count()) as advance:
             for ref in build.library.questions():
                 q, html = ref.question, build.rendered[ref.question.key]
                 fields = [html.question, html.answer, q.difficulty.label, ref.breadcrumb, q.key]
                 tags = [f"difficulty::{q.difficulty.label}",
                         f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
-                note = genanki.Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)
+                note = _Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)
+                note.mod = self._mod(previous, note, now)
                 deck = decks[(ref.framework.slug, ref.topic.slug, ref.subtopic.slug)] if not options.flat \
                     else decks[()]
                 deck.add_note(note)
-                notes.append((note.guid, self._mod(previous, note, now)))
                 advance(1)
-        package = genanki.Package(list(dict.fromkeys(decks.values())))
         with atomic_path(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent) as work:
             db_path = Path(work) / "collection.anki2"
             conn = sqlite3.connect(db_path)
             try:
-                package.write_to_db(conn.cursor(), now, itertools.count(now * 1000))
-                conn.executemany("update notes set mod = ? where guid = ?", [(m, g) for g, m in notes])
+                self._write_collection(conn.cursor(), model, list(dict.fromkeys(decks.values())), now)
                 conn.commit()
             finally:
                 conn.close()
@@ -133,6 +142,21 @@ class AnkiExporter:
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr(info, db_path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
                 zf.writestr(media, "{}", compress_type=zipfile.ZIP_DEFLATED)
+
+    @staticmethod
+    def _write_collection(cursor: sqlite3.Cursor, model: _Model, decks: list[genanki.Deck], now: int) -> None:
+        """genanki's Package.write_to_db, but decks and models are stored once, not re-encoded per deck
+        (which is quadratic in the number of decks)."""
+        cursor.executescript(APKG_SCHEMA)
+        cursor.executescript(APKG_COL)
+        stored = json.loads(cursor.execute("select decks from col").fetchone()[0])
+        stored.update({str(d.deck_id): d.to_json() for d in decks})
+        models = {str(model.model_id): model.to_json(now, decks[0].deck_id)}
+        cursor.execute("update col set decks = ?, models = ?", (json.dumps(stored), json.dumps(models)))
+        id_gen = itertools.count(now * 1000)
+        for deck in decks:
+            for note in deck.notes:
+                note.write_to_db(cursor, now, deck.deck_id, id_gen)
 
     @staticmethod
     def _mod(previous: _Previous, note: genanki.Note, now: int) -> int:

@@ -1,23 +1,18 @@
-"""Printable study booklet through WeasyPrint: cover, TOC with page numbers, outline, quiz mode.
+"""Printable study booklet: cover, TOC with page numbers, outline, quiz mode.
 
-Layout is the slow part; the shared highlighter already emits few spans (see
-``render.highlight``). The URL fetcher refuses everything: the stylesheet is passed in
-directly, and nothing the content points at may be fetched or embedded.
+This module builds the HTML from templates; ``pdf_layout`` lays it out with WeasyPrint in
+a child process, so the layout's memory is returned when it ends (and WeasyPrint is only
+imported when a PDF is asked for).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
-from weasyprint import CSS, HTML
-from weasyprint.logger import PROGRESS_LOGGER
-from weasyprint.urls import URLFetcher
 
 from ..model import Difficulty
 from ..output import atomic_path, build_datetime
@@ -34,31 +29,6 @@ class PdfOptions:
                           choices=("inline", "end"))
     title: str = option("", "Booklet title. Default: from the content.")
     author: str = option("", "Author shown on the cover and in the PDF metadata.")
-
-
-class RefusingFetcher(URLFetcher):
-    """Fetch nothing: no network, no local files, whatever the content asks for."""
-
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols=())
-
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        raise ValueError(f"qaexport does not fetch resources ({url[:60]})")
-
-
-class _StepProgress(logging.Handler):
-    """Turns WeasyPrint's progress log ("Step N - ...") into progress-bar steps."""
-
-    def __init__(self, advance: Any) -> None:
-        super().__init__(logging.INFO)
-        self.advance = advance
-        self.seen: set[str] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        step = re.match(r"Step (\d)", str(record.msg))
-        if step and step.group(1) not in self.seen:
-            self.seen.add(step.group(1))
-            self.advance(1)
 
 
 def _view(build: Build) -> tuple[Any, list[dict[str, Any]]]:
@@ -107,19 +77,10 @@ class PdfExporter:
             n_subtopics=sum(1 for _ in lib.subtopics()), n_frameworks=len(lib.frameworks),
             library=library_view, mode=options.answers, paper_size=PAPER_SIZES[options.paper],
         )
-        css = CSS(string=asset("pdf", "book.css") + build.highlighter.css(0), url_fetcher=RefusingFetcher())
+        css = asset("pdf", "book.css") + build.highlighter.css(0)
         keys = "\n".join(ref.question.key for ref in lib.questions())
-        identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32].encode()
-        with build.progress("Laying out PDF", 6) as advance:
-            handler = _StepProgress(advance)
-            PROGRESS_LOGGER.addHandler(handler)
-            old_level = PROGRESS_LOGGER.level
-            PROGRESS_LOGGER.setLevel(logging.INFO)
-            try:
-                document = HTML(string=html, url_fetcher=RefusingFetcher(), base_url=None).render(
-                    stylesheets=[css], pdf_identifier=identifier)
-                with atomic_path(target) as tmp:
-                    document.write_pdf(tmp, pdf_identifier=identifier)
-            finally:
-                PROGRESS_LOGGER.removeHandler(handler)
-                PROGRESS_LOGGER.setLevel(old_level)
+        identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
+        from .pdf_layout import layout_in_child
+
+        with build.progress("Laying out PDF", 7) as advance, atomic_path(target) as tmp:
+            layout_in_child(html, css, identifier, tmp, advance, label=str(target))

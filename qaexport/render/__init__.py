@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -27,10 +27,17 @@ class Rendered:
     has_code: bool
 
 
-def _render_many(args: tuple[str, str | None, list[tuple[str, str, str]]]) -> list[tuple[str, Rendered]]:
-    theme, night, items = args
-    renderer = MarkdownRenderer(Highlighter(theme, night))
-    return [(key, _render_one(renderer, q, a)) for key, q, a in items]
+_worker_renderer: MarkdownRenderer | None = None
+
+
+def _init_worker(theme: str, night: str | None) -> None:
+    global _worker_renderer
+    _worker_renderer = MarkdownRenderer(Highlighter(theme, night))
+
+
+def _render_many(items: list[tuple[str, str, str]]) -> list[tuple[str, Rendered]]:
+    assert _worker_renderer is not None
+    return [(key, _render_one(_worker_renderer, q, a)) for key, q, a in items]
 
 
 def _render_one(renderer: MarkdownRenderer, question: str, answer: str) -> Rendered:
@@ -56,9 +63,8 @@ def render_library(
     if workers > 1 and len(items) >= POOL_THRESHOLD:
         names = [t.name for t in highlighter.themes]
         night = names[1] if len(names) > 1 else None
-        jobs: Iterable = ((names[0], night, chunk) for chunk in _chunks(items, 250))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for done in pool.map(_render_many, jobs):
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(names[0], night)) as pool:
+            for done in pool.map(_render_many, _chunks(items, 200)):
                 out.update(done)
                 advance(len(done))
         return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 
 from pygments import lex
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.style import StyleMeta
 from pygments.styles import get_all_styles, get_style_by_name
@@ -89,6 +90,7 @@ class Highlighter:
         self.themes = [self._theme(n, s, {c: lk[i] for c, lk in looks.items()}) for i, (n, s) in
                        enumerate(zip(names, styles, strict=True))]
         self._cache: dict[_TokenType, str | None] = {}
+        self._lexers: dict[str, Lexer | None] = {}
 
     @staticmethod
     def _theme(name: str, style: StyleMeta, looks: dict[str, tuple]) -> Theme:
@@ -127,16 +129,23 @@ class Highlighter:
     def block(self, code: str, lang: str) -> str:
         """A complete ``<pre>`` block; unknown or missing languages give plain escaped code."""
         lang = lang.strip().lower()
-        lexer = None
-        if lang and _LANG_OK.match(lang):
-            try:
-                lexer = get_lexer_by_name(lang, stripnl=False, ensurenl=False)
-            except ClassNotFound:
-                lexer = None
+        lexer = self._lexer(lang)
         lang_attr = f' class="language-{escape(lang)}"' if lexer else ""
         if lexer is None:
             return f"<pre class=\"hl\"><code>{escape(code, quote=False)}</code></pre>"
         return f"<pre class=\"hl\"><code{lang_attr}>{self.spans(lex(code, lexer))}</code></pre>"
+
+    def _lexer(self, lang: str) -> Lexer | None:
+        """Lexers are looked up once per language (the lookup costs as much as lexing a block)."""
+        if lang not in self._lexers:
+            lexer = None
+            if lang and _LANG_OK.match(lang):
+                try:
+                    lexer = get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+                except ClassNotFound:
+                    lexer = None
+            self._lexers[lang] = lexer
+        return self._lexers[lang]
 
     def spans(self, tokens: Sequence[tuple[_TokenType, str]] | object) -> str:
         out: list[str] = []
