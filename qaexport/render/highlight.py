@@ -159,13 +159,23 @@ class Highlighter:
                 buf.clear()
 
         for ttype, value in tokens:  # type: ignore[attr-defined]
-            cls = self._class_for(ttype)
-            if cls != current and value.isspace() and current not in self._needs_own_space:
-                cls = current  # whitespace joins the span it sits in
-            if cls != current:
-                flush()
-                current = cls
-            buf.append(value)
+            # A span never crosses a line break: a box split over two lines costs a layout
+            # engine twice (WeasyPrint splits it), and the newline looks the same unstyled.
+            for i, piece in enumerate(value.split("\n")):
+                if i:
+                    if current is not None:
+                        flush()
+                        current = None
+                    buf.append("\n")
+                if not piece:
+                    continue
+                cls = self._class_for(ttype)
+                if cls != current and piece.isspace() and current not in self._needs_own_space:
+                    cls = current  # spaces join the span they sit in
+                if cls != current:
+                    flush()
+                    current = cls
+                buf.append(piece)
         flush()
         return "".join(out)
 

@@ -1,0 +1,235 @@
+"""Benchmarks: qaexport against a baseline measured in the same run, as whole processes.
+
+    python benchmarks/bench.py                 # all cases, default sizes
+    python benchmarks/bench.py --cases pdf --book 560
+
+Prints wall time and peak memory per case and the ratios to the baselines (this machine
+is shared and noisy: ratios travel, seconds don't). Peak memory is the largest sum of
+PSS over the process tree (so forked workers are not double-counted), sampled every
+100 ms, and the largest single-process RSS reported by the kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.synth import synthesise  # noqa: E402
+
+QAEXPORT = [sys.executable, "-m", "qaexport"]
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_pss_mib: float
+    max_rss_mib: float
+
+
+def _tree(pid: int) -> list[int]:
+    pids, i = [pid], 0
+    while i < len(pids):
+        try:
+            for task in os.listdir(f"/proc/{pids[i]}/task"):
+                with open(f"/proc/{pids[i]}/task/{task}/children") as fh:
+                    pids += [int(c) for c in fh.read().split()]
+        except OSError:
+            pass
+        i += 1
+    return pids
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, sum(_pss_kib(p) for p in _tree(proc.pid)))
+            time.sleep(0.1)  # smaps_rollup walks page tables: sample gently
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
+    return Run(seconds, peak / 1024, usage.ru_maxrss / 1024)
+
+
+# --- baselines, run as `bench.py --baseline KIND SRC OUT` in their own process -------------------
+
+def baseline_anki(src: Path, out: Path) -> None:
+    """genanki writing the same notes from already-rendered HTML (no Markdown, no highlighting)."""
+    import genanki
+
+    from qaexport.exporters.anki import FIELDS, MODEL_ID, deck_id, note_guid
+
+    notes = json.loads(src.read_text())
+    model = genanki.Model(MODEL_ID, "baseline", fields=[{"name": f} for f in FIELDS],
+                          templates=[{"name": "Card", "qfmt": "{{Question}}", "afmt": "{{Answer}}"}])
+    decks: dict[str, genanki.Deck] = {}
+    for n in notes:
+        deck = decks.setdefault(n["deck"], genanki.Deck(deck_id(n["deck"]), n["deck"]))
+        deck.add_note(genanki.Note(model=model, fields=n["fields"], tags=n["tags"], guid=note_guid(n["key"])))
+    genanki.Package(list(decks.values())).write_to_file(str(out))
+
+
+def baseline_pdf(src: Path, out: Path) -> None:
+    """qaexport's own booklet, but code highlighted by Pygments' stock HtmlFormatter (a span per token)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    from qaexport.cli import main
+    from qaexport.render import highlight as hl
+
+    formatter = HtmlFormatter(cssclass="hl", wrapcode=True)
+
+    def stock_block(self, code: str, lang: str) -> str:
+        try:
+            lexer = get_lexer_by_name(lang.strip().lower() or "text")
+        except ClassNotFound:
+            lexer = get_lexer_by_name("text")
+        return highlight(code, lexer, formatter).replace('<div class="hl"><pre>', '<pre class="hl">') \
+            .replace("</pre></div>", "</pre>")
+
+    def stock_css(self, index: int = 0, scope: str = "") -> str:
+        return HtmlFormatter(style=self.themes[index].name).get_style_defs(f"{scope} .hl".strip())
+
+    hl.Highlighter.block = stock_block
+    hl.Highlighter.css = stock_css
+    theme = os.environ.get("QAEXPORT_BENCH_THEME", "default")
+    sys.argv = ["qaexport", "pdf", str(src), "-o", str(out), "--theme", theme]
+    main()
+
+
+def _markdown_for_pandoc(src: Path, out: Path) -> None:
+    from qaexport import sources
+
+    lib = sources.load([src])
+    lines = [f"% {lib.title}", ""]
+    for fw, topic, sub in lib.subtopics():
+        lines += [f"# {fw.name} › {topic.name} › {sub.name}", ""]
+        for q in sub.questions:
+            lines += [f"## {q.question}", "", f"*Difficulty: {q.difficulty.label}*", "", q.answer, ""]
+    out.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _rendered_notes(src: Path, out: Path) -> None:
+    from qaexport import sources
+    from qaexport.render import Highlighter, render_library
+
+    lib = sources.load([src])
+    rendered = render_library(lib, Highlighter())
+    notes = [{
+        "deck": f"{r.framework.name}::{r.topic.name}::{r.subtopic.name}", "key": r.question.key,
+        "fields": [rendered[r.question.key].question, rendered[r.question.key].answer, r.question.difficulty.label,
+                   r.breadcrumb, r.question.key],
+        "tags": [f"difficulty::{r.question.difficulty.label}"],
+    } for r in lib.questions()]
+    out.write_text(json.dumps(notes))
+
+
+# --- the cases -----------------------------------------------------------------------------------
+
+def report(name: str, ours: Run, base: Run | None, base_name: str, goal: str = "") -> None:
+    line = (f"{name:<22} qaexport {ours.seconds:7.2f} s  {ours.peak_pss_mib:7.0f} MiB PSS"
+            f"  {ours.max_rss_mib:6.0f} MiB RSS")
+    if base:
+        line += (f" | {base_name} {base.seconds:7.2f} s {base.peak_pss_mib:6.0f} MiB PSS"
+                 f" | time {ours.seconds / base.seconds:4.2f}x  memory {ours.peak_pss_mib / base.peak_pss_mib:4.2f}x")
+    print(line + (f"   goal: {goal}" if goal else ""), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", default="anki,pdf,epub,all")
+    parser.add_argument("--anki", type=int, default=10_000, help="questions for the Anki case")
+    parser.add_argument("--book", type=int, default=560, help="questions for the PDF/EPUB/all cases")
+    parser.add_argument("--theme", default="default", help="Pygments theme for both qaexport and the baselines")
+    parser.add_argument("--baseline", nargs=3, metavar=("KIND", "SRC", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline:
+        kind, src, out = args.baseline
+        {"anki": baseline_anki, "pdf": baseline_pdf}[kind](Path(src), Path(out))
+        return
+
+    cases = args.cases.split(",")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "QAEXPORT_BENCH_THEME": args.theme}
+    theme = ["--theme", args.theme]
+    me = [sys.executable, str(Path(__file__).resolve())]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        big, book = tmp / f"bank-{args.anki}", tmp / f"bank-{args.book}"
+        synthesise(args.anki, big)
+        synthesise(args.book, book)
+        print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; theme {args.theme}; inputs: "
+              f"{args.anki} and {args.book} questions synthesised from the sample", flush=True)
+        singles: dict[str, Run] = {}
+        if "anki" in cases:
+            notes = tmp / "notes.json"
+            _rendered_notes(big, notes)
+            base = measure([*me, "--baseline", "anki", str(notes), str(tmp / "base.apkg")], env)
+            ours = measure([*QAEXPORT, "anki", str(big), "-o", str(tmp / "ours.apkg"), *theme], env)
+            report(f"anki {args.anki}", ours, base, "genanki (pre-rendered)", "<= 10 s and <= 500 MiB")
+        for fmt in ("pdf", "epub"):
+            if fmt not in cases and "all" not in cases:
+                continue
+            ours = measure([*QAEXPORT, fmt, str(book), "-o", str(tmp / f"ours.{fmt}"), *theme], env)
+            singles[fmt] = ours
+            if fmt not in cases:
+                continue
+            if fmt == "pdf":
+                base = measure([*me, "--baseline", "pdf", str(book), str(tmp / "base.pdf")], env)
+                report(f"pdf {args.book}", ours, base, "stock HtmlFormatter", "<= 0.45x time, <= 0.6x memory")
+            elif shutil.which("pandoc"):
+                md = tmp / "book.md"
+                _markdown_for_pandoc(book, md)
+                pandoc = ["pandoc", str(md), "-o", str(tmp / "pandoc.epub"), "--toc", "--highlight-style=pygments"]
+                base = measure(pandoc, env)
+                report(f"epub {args.book}", ours, base, "pandoc", "<= 0.3x time")
+            else:
+                report(f"epub {args.book}", ours, None, "")
+                print("  (pandoc is not installed: apt-get install pandoc for the baseline)")
+        if "all" in cases:
+            anki_book = measure([*QAEXPORT, "anki", str(book), "-o", str(tmp / "single.apkg"), *theme], env)
+            singles["anki"] = anki_book
+            ours = measure([*QAEXPORT, "all", str(book), "-o", str(tmp / "all"), *theme], env)
+            slowest_name, slowest = max(singles.items(), key=lambda kv: kv[1].seconds)
+            report(f"all {args.book}", ours, slowest, f"slowest single ({slowest_name})", "<= 1.2x time")
+
+
+if __name__ == "__main__":
+    main()
