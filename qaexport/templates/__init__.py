@@ -1,21 +1,18 @@
-"""Jinja2 templates and CSS shipped with the package (one folder per exporter + shared)."""
+"""Jinja2 templates and CSS shipped with the package, one folder per exporter."""
 
 from __future__ import annotations
 
 from functools import cache
 from importlib import resources
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 
 @cache
 def environment(exporter: str) -> Environment:
-    """Templates for one exporter; the exporter's folder first, then ``shared/``."""
+    """Templates for one exporter, autoescaped: content reaches them as text unless marked as rendered HTML."""
     env = Environment(
-        loader=ChoiceLoader([
-            PackageLoader("qaexport", f"templates/{exporter}"),
-            PackageLoader("qaexport", "templates/shared"),
-        ]),
+        loader=PackageLoader("qaexport", f"templates/{exporter}"),
         autoescape=select_autoescape(["html", "xhtml", "xml", "j2", "opf", "ncx"], default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
