@@ -254,3 +254,20 @@ def test_default_output_is_dist(tmp_path, sample_path, monkeypatch):
     result = runner.invoke(app, ["anki"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "dist" / "fastapi-deployment.apkg").stat().st_size > 10_000
+
+
+def test_theme_change_updates_the_note_type_not_the_notes(tmp_path, sample_path):
+    deck = tmp_path / "deck.apkg"
+    export(str(sample_path), "-o", str(deck))
+    col = new_collection(tmp_path / "col")
+    try:
+        import_deck(col, deck)
+        assert "pre.hl{background-color:#f8f8f8" in col.models.get(MODEL_ID)["css"]
+        export(str(sample_path), "-o", str(deck), "--theme", "monokai")
+        log = import_deck(col, deck)
+        assert len(log.updated) == 0 and col.note_count() == 34
+        rendered = col.get_card(col.find_cards("")[0]).answer()  # rendered by the backend: no stale cache
+        assert ".card pre.hl{background-color:#272822" in rendered
+        assert len([m for m in col.models.all_names_and_ids() if m.name.startswith("qaexport")]) == 1
+    finally:
+        col.close()

@@ -42,7 +42,7 @@ def _check_refused(path: Path) -> str:
         line = str(p)
         assert "\n" not in line
         assert line.startswith(str(path))
-    assert elapsed < 2, f"{path.name} took {elapsed:.2f}s"
+    assert elapsed < 1, f"{path.name} took {elapsed:.2f}s"
     return str(problems[0])
 
 

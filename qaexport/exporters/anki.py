@@ -120,7 +120,9 @@ class AnkiExporter:
         with build.progress("Building deck", build.library.count()) as advance:
             for ref in build.library.questions():
                 q, html = ref.question, build.rendered[ref.question.key]
-                fields = [html.question, html.answer, q.difficulty.label, ref.breadcrumb, q.key]
+                # Portable classes: the stored HTML never depends on --theme, only the note type's CSS does.
+                fields = [html.question_html.portable, html.answer_html.portable, q.difficulty.label,
+                          ref.breadcrumb, q.key]
                 tags = [f"difficulty::{q.difficulty.label}",
                         f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
                 note = _Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)
@@ -171,17 +173,21 @@ class AnkiExporter:
     @staticmethod
     def _model(build: Build, previous: _Previous, now: int) -> _Model:
         hl = build.highlighter
-        css = asset("anki", "card.css") + "\n/* code theme: " + hl.themes[0].name + " */\n" + hl.css(0, ".card")
+        css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
+        css += hl.css(0, ".card", portable=True)
         if len(hl.themes) > 1:
-            css += f"/* night theme: {hl.themes[1].name} */\n" + hl.css(1, ".nightMode") + hl.css(1, ".night_mode")
+            css += f"/* night theme: {hl.themes[1].name} */\n"
+            css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
         templates = [{"name": TEMPLATE_NAME, "qfmt": asset("anki", "front.html"), "afmt": asset("anki", "back.html")}]
         model = _Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS], templates=templates, css=css,
                        sort_field_index=0)
         old = previous.model
-        if old and old.get("css") == css and [
-            (t.get("qfmt"), t.get("afmt")) for t in old.get("tmpls", [])
-        ] == [(t["qfmt"], t["afmt"]) for t in templates]:
-            model.mod = int(old.get("mod", now))
+        if old:
+            unchanged = old.get("css") == css and [(t.get("qfmt"), t.get("afmt")) for t in old.get("tmpls", [])] \
+                == [(t["qfmt"], t["afmt"]) for t in templates]
+            old_mod = int(old.get("mod", 0))
+            # Like notes: keep the time when nothing changed, else be newer than the learner's copy.
+            model.mod = old_mod if unchanged else max(now, old_mod + 1)
         return model
 
     @staticmethod

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from ..model import Library
 from .highlight import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, available_themes
-from .markdown import MarkdownRenderer, clean_text
+from .markdown import Html, MarkdownRenderer, clean_text
 
 __all__ = [
-    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "Rendered",
+    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "Html", "MarkdownRenderer", "Rendered",
     "available_themes", "clean_text", "render_library",
 ]
 
@@ -22,9 +22,22 @@ POOL_THRESHOLD = 200
 
 @dataclass(frozen=True)
 class Rendered:
-    question: str  # inline HTML
-    answer: str  # block HTML
-    has_code: bool
+    """A question's HTML, compact classes for books and portable classes for Anki notes."""
+
+    question_html: Html  # inline
+    answer_html: Html  # block
+
+    @property
+    def question(self) -> str:
+        return self.question_html.compact
+
+    @property
+    def answer(self) -> str:
+        return self.answer_html.compact
+
+    @property
+    def has_code(self) -> bool:
+        return self.answer_html.has_code
 
 
 _worker_renderer: MarkdownRenderer | None = None
@@ -41,8 +54,7 @@ def _render_many(items: list[tuple[str, str, str]]) -> list[tuple[str, Rendered]
 
 
 def _render_one(renderer: MarkdownRenderer, question: str, answer: str) -> Rendered:
-    html = renderer.block(answer)
-    return Rendered(renderer.inline(question), html, '<pre class="hl">' in html)
+    return Rendered(renderer.render_inline(question), renderer.render(answer))
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -1,16 +1,21 @@
-"""Pygments highlighting with CSS classes and as few spans as the theme allows.
+"""Pygments highlighting with CSS classes, in two class schemes from one lexing pass.
 
-Pygments' stock HtmlFormatter emits one span per token; WeasyPrint lays out every span
-as a box, so a code-heavy book spends most of its time and memory there. Here token
-types that look identical in every active theme share one class, adjacent tokens of one
-class share one span, and tokens the themes leave unstyled get no span at all.
-Class names are derived from the themes alone, so the CSS never depends on the content.
+* **compact** (books): token types that look identical in every active theme share one
+  class, adjacent tokens of one class share one span, tokens the themes leave unstyled
+  get no span, and no span crosses a line break. WeasyPrint lays out every span as a
+  box, so this is what keeps a code-heavy book fast.
+* **portable** (Anki): one class per Pygments token type, whatever the theme, so the
+  HTML stored in notes never changes with ``--theme``; a theme change only touches the
+  note type's CSS.
+
+Class names come from the themes (compact) or from Pygments (portable) alone, never from
+the content.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
@@ -19,7 +24,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.style import StyleMeta
 from pygments.styles import get_all_styles, get_style_by_name
-from pygments.token import STANDARD_TYPES, Token, _TokenType
+from pygments.token import STANDARD_TYPES, Text, Token, Whitespace, _TokenType
 from pygments.util import ClassNotFound
 
 from ..errors import UsageError
@@ -28,7 +33,11 @@ DEFAULT_THEME = "default"  # dark, bold/italic-distinguished colours: readable o
 DEFAULT_NIGHT_THEME = "github-dark"
 
 _STYLE_KEYS = ("color", "bgcolor", "bold", "italic", "underline", "border")
+_PLAIN = (None, None, False, False, False, None)
 _LANG_OK = re.compile(r"^[A-Za-z0-9_+#.-]{1,40}$")
+_BARE_IN_PORTABLE = {Token, Text, Whitespace, Text.Whitespace}
+
+Tokens = list[tuple[_TokenType, str]]
 
 
 def available_themes() -> list[str]:
@@ -42,9 +51,6 @@ def load_style(name: str) -> StyleMeta:
         raise UsageError(f"unknown theme {name!r}; run `qaexport themes` to list the installed ones") from None
 
 
-_PLAIN = (None, None, False, False, False, None)
-
-
 def _look(style: StyleMeta, ttype: _TokenType) -> tuple:
     """How a token looks; a token drawn exactly like plain text counts as plain (no span)."""
     spec = style.style_for_token(ttype)
@@ -54,12 +60,45 @@ def _look(style: StyleMeta, ttype: _TokenType) -> tuple:
     return look
 
 
+def _standard(ttype: _TokenType) -> _TokenType:
+    while ttype not in STANDARD_TYPES and ttype.parent is not None:
+        ttype = ttype.parent
+    return ttype
+
+
+def _declarations(look: tuple) -> str:
+    color, bgcolor, bold, italic, underline, border = look
+    # Every property is spelled out so a night theme fully overrides the day one.
+    decl = [f"color:#{color}" if color else "color:inherit",
+            f"background-color:#{bgcolor}" if bgcolor else "background-color:transparent",
+            "font-weight:bold" if bold else "font-weight:normal",
+            "font-style:italic" if italic else "font-style:normal"]
+    if underline:
+        decl.append("text-decoration:underline")
+    if border:
+        decl.append(f"border:1px solid #{border}")
+    return ";".join(decl)
+
+
 @dataclass(frozen=True)
 class Theme:
     name: str
     background: str
     foreground: str
-    rules: dict[str, str]  # css class -> declarations
+
+
+@dataclass
+class _Scheme:
+    """Which class each standard token type gets (None: no span) and how each class looks per theme."""
+
+    classes: dict[_TokenType, str | None]
+    looks: dict[str, list[tuple]]  # class -> look in each active theme
+    spaces_join: bool  # may whitespace join the span it sits in?
+
+    def class_for(self, ttype: _TokenType, cache: dict[_TokenType, str | None]) -> str | None:
+        if ttype not in cache:
+            cache[ttype] = self.classes.get(_standard(ttype))
+        return cache[ttype]
 
 
 class Highlighter:
@@ -68,75 +107,48 @@ class Highlighter:
     def __init__(self, theme: str = DEFAULT_THEME, night_theme: str | None = DEFAULT_NIGHT_THEME) -> None:
         names = [theme] + ([night_theme] if night_theme else [])
         styles = [load_style(n) for n in names]
+        self.themes = [self._theme(n, s) for n, s in zip(names, styles, strict=True)]
+        looks = {t: [_look(s, t) for s in styles] for t in STANDARD_TYPES if t is not Token}
+
         groups: dict[tuple, list[_TokenType]] = {}
-        for ttype in STANDARD_TYPES:
-            if ttype is Token:
-                continue
-            look = tuple(_look(s, ttype) for s in styles)
-            if all(part == _PLAIN for part in look):
-                continue
-            groups.setdefault(look, []).append(ttype)
-        self._class: dict[_TokenType, str] = {}
-        self._needs_own_space: set[str] = set()
-        looks: dict[str, tuple] = {}
+        for ttype, look in looks.items():
+            if any(part != _PLAIN for part in look):
+                groups.setdefault(tuple(look), []).append(ttype)
+        compact: dict[_TokenType, str | None] = {}
+        compact_looks: dict[str, list[tuple]] = {}
         for look, members in groups.items():
             rep = min(members, key=lambda t: (len(t), str(t)))
             cls = STANDARD_TYPES[rep] or "tk"
-            looks[cls] = look
-            for t in members:
-                self._class[t] = cls
-            if any(part[1] or part[4] or part[5] for part in look):  # visible on whitespace
-                self._needs_own_space.add(cls)
-        self.themes = [self._theme(n, s, {c: lk[i] for c, lk in looks.items()}) for i, (n, s) in
-                       enumerate(zip(names, styles, strict=True))]
-        self._cache: dict[_TokenType, str | None] = {}
+            compact_looks[cls] = list(look)
+            compact.update(dict.fromkeys(members, cls))
+        self._needs_own_space = {c for c, lk in compact_looks.items() if any(p[1] or p[4] or p[5] for p in lk)}
+        self._compact = _Scheme(compact, compact_looks, spaces_join=True)
+
+        portable = {t: (None if t in _BARE_IN_PORTABLE else STANDARD_TYPES[t] or None) for t in looks}
+        portable_looks = {STANDARD_TYPES[t]: looks[t] for t, cls in portable.items()
+                          if cls and any(part != _PLAIN for part in looks[t])}
+        self._portable = _Scheme(portable, portable_looks, spaces_join=False)
+        self._cache: dict[bool, dict[_TokenType, str | None]] = {False: {}, True: {}}
         self._lexers: dict[str, Lexer | None] = {}
 
     @staticmethod
-    def _theme(name: str, style: StyleMeta, looks: dict[str, tuple]) -> Theme:
+    def _theme(name: str, style: StyleMeta) -> Theme:
         base = style.style_for_token(Token.Text)["color"] or style.style_for_token(Token)["color"]
         bg = style.background_color or "#ffffff"
-        rules: dict[str, str] = {}
-        for cls, (color, bgcolor, bold, italic, underline, border) in sorted(looks.items()):
-            # Every property is spelled out so a night theme fully overrides the day one.
-            decl = [f"color:#{color}" if color else "color:inherit",
-                    f"background-color:#{bgcolor}" if bgcolor else "background-color:transparent",
-                    "font-weight:bold" if bold else "font-weight:normal",
-                    "font-style:italic" if italic else "font-style:normal"]
-            if underline:
-                decl.append("text-decoration:underline")
-            if border:
-                decl.append(f"border:1px solid #{border}")
-            rules[cls] = ";".join(decl)
-        return Theme(name, bg if bg.startswith("#") else f"#{bg}", f"#{base}" if base else _contrast(bg), rules)
+        return Theme(name, bg if bg.startswith("#") else f"#{bg}", f"#{base}" if base else _contrast(bg))
 
-    def css(self, index: int = 0, scope: str = "") -> str:
+    def css(self, index: int = 0, scope: str = "", portable: bool = False) -> str:
         """CSS for theme ``index`` (0 = main, 1 = night), every selector prefixed by ``scope``."""
         theme = self.themes[index]
+        scheme = self._portable if portable else self._compact
         prefix = f"{scope} " if scope else ""
         lines = [f"{prefix}pre.hl{{background-color:{theme.background};color:{theme.foreground}}}"]
-        lines += [f"{prefix}.hl .{cls}{{{decl}}}" for cls, decl in theme.rules.items()]
+        lines += [f"{prefix}.hl .{cls}{{{_declarations(looks[index])}}}" for cls, looks in sorted(scheme.looks.items())]
         return "\n".join(lines) + "\n"
 
-    def _class_for(self, ttype: _TokenType) -> str | None:
-        if ttype not in self._cache:
-            t = ttype
-            while t not in STANDARD_TYPES and t.parent is not None:
-                t = t.parent
-            self._cache[ttype] = self._class.get(t)
-        return self._cache[ttype]
-
-    def block(self, code: str, lang: str) -> str:
-        """A complete ``<pre>`` block; unknown or missing languages give plain escaped code."""
-        lang = lang.strip().lower()
-        lexer = self._lexer(lang)
-        lang_attr = f' class="language-{escape(lang)}"' if lexer else ""
-        if lexer is None:
-            return f"<pre class=\"hl\"><code>{escape(code, quote=False)}</code></pre>"
-        return f"<pre class=\"hl\"><code{lang_attr}>{self.spans(lex(code, lexer))}</code></pre>"
-
-    def _lexer(self, lang: str) -> Lexer | None:
+    def lexer(self, lang: str) -> Lexer | None:
         """Lexers are looked up once per language (the lookup costs as much as lexing a block)."""
+        lang = lang.strip().lower()
         if lang not in self._lexers:
             lexer = None
             if lang and _LANG_OK.match(lang):
@@ -147,7 +159,24 @@ class Highlighter:
             self._lexers[lang] = lexer
         return self._lexers[lang]
 
-    def spans(self, tokens: Sequence[tuple[_TokenType, str]] | object) -> str:
+    def tokens(self, code: str, lang: str) -> Tokens | None:
+        """The token stream, or None for an unknown or missing language (plain code)."""
+        lexer = self.lexer(lang)
+        return list(lex(code, lexer)) if lexer else None
+
+    def format(self, code: str, lang: str, tokens: Tokens | None, portable: bool = False) -> str:
+        """A complete ``<pre>`` block from :meth:`tokens`' result."""
+        if tokens is None:
+            return f'<pre class="hl"><code>{escape(code, quote=False)}</code></pre>'
+        lang_attr = f' class="language-{escape(lang.strip().lower())}"'
+        return f'<pre class="hl"><code{lang_attr}>{self.spans(tokens, portable)}</code></pre>'
+
+    def block(self, code: str, lang: str, portable: bool = False) -> str:
+        return self.format(code, lang, self.tokens(code, lang), portable)
+
+    def spans(self, tokens: Iterable[tuple[_TokenType, str]], portable: bool = False) -> str:
+        scheme = self._portable if portable else self._compact
+        cache = self._cache[portable]
         out: list[str] = []
         current: str | None = None
         buf: list[str] = []
@@ -158,7 +187,7 @@ class Highlighter:
                 out.append(f'<span class="{current}">{text}</span>' if current else text)
                 buf.clear()
 
-        for ttype, value in tokens:  # type: ignore[attr-defined]
+        for ttype, value in tokens:
             # A span never crosses a line break: a box split over two lines costs a layout
             # engine twice (WeasyPrint splits it), and the newline looks the same unstyled.
             for i, piece in enumerate(value.split("\n")):
@@ -169,8 +198,9 @@ class Highlighter:
                     buf.append("\n")
                 if not piece:
                     continue
-                cls = self._class_for(ttype)
-                if cls != current and piece.isspace() and current not in self._needs_own_space:
+                cls = scheme.class_for(ttype, cache)
+                if (cls != current and scheme.spaces_join and piece.isspace()
+                        and current not in self._needs_own_space):
                     cls = current  # spaces join the span they sit in
                 if cls != current:
                     flush()

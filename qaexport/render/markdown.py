@@ -9,11 +9,12 @@ can use it unchanged.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html import escape
 
 from markdown_it import MarkdownIt
 
-from .highlight import Highlighter
+from .highlight import Highlighter, Tokens
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 # Bidi overrides/isolates and invisible characters that could disguise text.
@@ -37,9 +38,28 @@ def _image_as_link(self, tokens, idx, options, env) -> str:
     return f'<a class="image-link" href="{escape(src)}">[image: {escape(alt, quote=False)}]</a>'
 
 
+@dataclass(frozen=True)
+class Html:
+    """One text rendered for both class schemes (see ``highlight``); equal when there is no code."""
+
+    compact: str
+    portable: str
+
+    @property
+    def has_code(self) -> bool:
+        return '<pre class="hl">' in self.compact
+
+
+# Raw HTML is off, so content can never produce "<pre": this marker is ours alone.
+_CODE_MARK = re.compile(r'<pre data-qaexport-code="(\d+)"></pre>')
+
+
 class MarkdownRenderer:
+    """Parses each text once and lexes each code block once; formats code in both class schemes."""
+
     def __init__(self, highlighter: Highlighter) -> None:
         self.highlighter = highlighter
+        self._blocks: list[tuple[str, str, Tokens | None]] = []
         md = _SafeMarkdownIt(
             "commonmark",
             {"html": False, "xhtmlOut": True, "highlight": self._highlight},
@@ -48,14 +68,32 @@ class MarkdownRenderer:
         self.md = md
 
     def _highlight(self, code: str, lang: str, _attrs: str) -> str:
-        return self.highlighter.block(code, lang)
+        self._blocks.append((code, lang, self.highlighter.tokens(code, lang)))
+        return f'<pre data-qaexport-code="{len(self._blocks) - 1}"></pre>'
 
-    def block(self, text: str) -> str:
-        return self.md.render(clean_text(text))
+    def _variants(self, html: str) -> Html:
+        blocks, self._blocks = self._blocks, []
+        if not blocks:
+            return Html(html, html)
+        hl = self.highlighter
 
-    def inline(self, text: str) -> str:
+        def fill(portable: bool) -> str:
+            return _CODE_MARK.sub(lambda m: hl.format(*blocks[int(m.group(1))], portable=portable), html)
+
+        return Html(fill(False), fill(True))
+
+    def render(self, text: str) -> Html:
+        return self._variants(self.md.render(clean_text(text)))
+
+    def render_inline(self, text: str) -> Html:
         """A one-paragraph text (a question) without the wrapping ``<p>``."""
         text = clean_text(text)
         if "\n\n" in text.strip():
-            return self.md.render(text)
-        return self.md.renderInline(text)
+            return self._variants(self.md.render(text))
+        return self._variants(self.md.renderInline(text))
+
+    def block(self, text: str) -> str:
+        return self.render(text).compact
+
+    def inline(self, text: str) -> str:
+        return self.render_inline(text).compact
