@@ -77,8 +77,10 @@ def run(classes: list[type], options: dict[str, dict[str, Any]], *, srcs: list[P
     highlighter = Highlighter(theme, night_theme)  # unknown themes fail before any reading
     chosen = [(cls, cls.Options(**options.get(cls.name, {}))) for cls in classes]
     library = load_library(srcs, difficulty, topic)
+    schemes = {cls.html_scheme for cls in classes}
     with progress("Rendering", library.count()) as advance:
-        rendered = render_library(library, highlighter, advance)
+        rendered = render_library(library, highlighter, advance,
+                                  compact="compact" in schemes, portable="portable" in schemes)
     build = Build(library, rendered, highlighter, progress)
     for cls, opts in chosen:
         target = _target(output, DEFAULT_OUTPUT, library.slug, cls.suffix, single=len(classes) == 1)

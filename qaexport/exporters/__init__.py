@@ -1,8 +1,9 @@
 """Exporter contract and registry.
 
-An exporter is a class with ``name``, ``suffix``, ``description``, an ``Options``
-dataclass (its command-line options, typed, with ``help`` in field metadata) and
-``export(build, options, target)``. Built-in and third-party exporters register the same
+An exporter is a class with ``name``, ``suffix``, ``description``, ``html_scheme``
+(``"compact"`` highlighting for layout engines, ``"portable"`` for HTML stored where the
+theme may change later), an ``Options`` dataclass (its command-line options, typed, with
+``help`` in field metadata) and ``export(build, options, target)``. Built-in and third-party exporters register the same
 way: an entry point in the ``qaexport.exporters`` group. Exporters consume rendered HTML
 and theme CSS from :class:`Build`; they never parse Markdown or read input files.
 """
@@ -47,6 +48,7 @@ class Exporter(Protocol):
     name: ClassVar[str]
     suffix: ClassVar[str]
     description: ClassVar[str]
+    html_scheme: ClassVar[str]
     Options: ClassVar[type]
 
     def export(self, build: Build, options: Any, target: Path) -> None: ...

@@ -52,6 +52,7 @@ class EpubExporter:
 
     name = "epub"
     suffix = ".epub"
+    html_scheme = "compact"
     description = "EPUB 3 for e-readers and phones"
     Options = EpubOptions
 

@@ -60,6 +60,7 @@ class PdfExporter:
 
     name = "pdf"
     suffix = ".pdf"
+    html_scheme = "compact"
     description = "printable PDF study booklet"
     Options = PdfOptions
 

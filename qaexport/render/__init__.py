@@ -29,10 +29,13 @@ class Rendered:
 
     @property
     def question(self) -> str:
+        """Compact-scheme HTML (books)."""
+        assert self.question_html.compact is not None, "rendered without the compact scheme"
         return self.question_html.compact
 
     @property
     def answer(self) -> str:
+        assert self.answer_html.compact is not None, "rendered without the compact scheme"
         return self.answer_html.compact
 
     @property
@@ -43,9 +46,9 @@ class Rendered:
 _worker_renderer: MarkdownRenderer | None = None
 
 
-def _init_worker(theme: str, night: str | None) -> None:
+def _init_worker(theme: str, night: str | None, schemes: tuple[bool, bool]) -> None:
     global _worker_renderer
-    _worker_renderer = MarkdownRenderer(Highlighter(theme, night))
+    _worker_renderer = MarkdownRenderer(Highlighter(theme, night), *schemes)
 
 
 def _render_many(items: list[tuple[str, str, str]]) -> list[tuple[str, Rendered]]:
@@ -67,21 +70,25 @@ def render_library(
     highlighter: Highlighter,
     advance: Callable[[int], None] = lambda n: None,
     workers: int | None = None,
+    compact: bool = True,
+    portable: bool = True,
 ) -> dict[str, Rendered]:
-    """Render every question once, keyed by its stable key; large banks use all cores."""
+    """Render every question once, keyed by its stable key, in the class schemes asked for
+    (compact for books, portable for Anki); large banks use all cores."""
     items = [(r.question.key, r.question.question, r.question.answer) for r in library.questions()]
     workers = workers if workers is not None else (os.cpu_count() or 1)
     out: dict[str, Rendered] = {}
     if workers > 1 and len(items) >= POOL_THRESHOLD:
         names = [t.name for t in highlighter.themes]
         night = names[1] if len(names) > 1 else None
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(names[0], night)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                 initargs=(names[0], night, (compact, portable))) as pool:
             size = max(25, min(200, len(items) // (workers * 4) + 1))  # small enough to balance the cores
             for done in pool.map(_render_many, _chunks(items, size)):
                 out.update(done)
                 advance(len(done))
         return out
-    renderer = MarkdownRenderer(highlighter)
+    renderer = MarkdownRenderer(highlighter, compact, portable)
     for key, q, a in items:
         out[key] = _render_one(renderer, q, a)
         advance(1)

@@ -177,36 +177,41 @@ class Highlighter:
     def spans(self, tokens: Iterable[tuple[_TokenType, str]], portable: bool = False) -> str:
         scheme = self._portable if portable else self._compact
         cache = self._cache[portable]
+        join_spaces = scheme.spaces_join
+        own_space = self._needs_own_space
         out: list[str] = []
         current: str | None = None
         buf: list[str] = []
 
         def flush() -> None:
-            if buf:
-                text = escape("".join(buf), quote=False)
-                out.append(f'<span class="{current}">{text}</span>' if current else text)
-                buf.clear()
+            text = escape("".join(buf), quote=False)
+            out.append(f'<span class="{current}">{text}</span>' if current else text)
+            buf.clear()
 
         for ttype, value in tokens:
+            cls = cache[ttype] if ttype in cache else scheme.class_for(ttype, cache)
             # A span never crosses a line break: a box split over two lines costs a layout
             # engine twice (WeasyPrint splits it), and the newline looks the same unstyled.
-            for i, piece in enumerate(value.split("\n")):
+            pieces = value.split("\n") if "\n" in value else (value,)
+            for i, piece in enumerate(pieces):
                 if i:
                     if current is not None:
-                        flush()
+                        if buf:
+                            flush()
                         current = None
                     buf.append("\n")
                 if not piece:
                     continue
-                cls = scheme.class_for(ttype, cache)
-                if (cls != current and scheme.spaces_join and piece.isspace()
-                        and current not in self._needs_own_space):
-                    cls = current  # spaces join the span they sit in
-                if cls != current:
-                    flush()
-                    current = cls
+                want = cls
+                if want != current and join_spaces and current not in own_space and piece.isspace():
+                    want = current  # spaces join the span they sit in
+                if want != current:
+                    if buf:
+                        flush()
+                    current = want
                 buf.append(piece)
-        flush()
+        if buf:
+            flush()
         return "".join(out)
 
 

@@ -40,14 +40,14 @@ def _image_as_link(self, tokens, idx, options, env) -> str:
 
 @dataclass(frozen=True)
 class Html:
-    """One text rendered for both class schemes (see ``highlight``); equal when there is no code."""
+    """One text in the class schemes the run needs (see ``highlight``); the same text when there is no code."""
 
-    compact: str
-    portable: str
+    compact: str | None
+    portable: str | None
 
     @property
     def has_code(self) -> bool:
-        return '<pre class="hl">' in self.compact
+        return '<pre class="hl">' in (self.compact or self.portable or "")
 
 
 # Raw HTML is off, so content can never produce "<pre": this marker is ours alone.
@@ -57,8 +57,9 @@ _CODE_MARK = re.compile(r'<pre data-qaexport-code="(\d+)"></pre>')
 class MarkdownRenderer:
     """Parses each text once and lexes each code block once; formats code in both class schemes."""
 
-    def __init__(self, highlighter: Highlighter) -> None:
+    def __init__(self, highlighter: Highlighter, compact: bool = True, portable: bool = True) -> None:
         self.highlighter = highlighter
+        self.wanted = (compact, portable)
         self._blocks: list[tuple[str, str, Tokens | None]] = []
         md = _SafeMarkdownIt(
             "commonmark",
@@ -77,7 +78,9 @@ class MarkdownRenderer:
             return Html(html, html)
         hl = self.highlighter
 
-        def fill(portable: bool) -> str:
+        def fill(portable: bool) -> str | None:
+            if not self.wanted[portable]:
+                return None  # formatting costs as much as a tenth of rendering: only what a run needs
             return _CODE_MARK.sub(lambda m: hl.format(*blocks[int(m.group(1))], portable=portable), html)
 
         return Html(fill(False), fill(True))
@@ -93,7 +96,7 @@ class MarkdownRenderer:
         return self._variants(self.md.renderInline(text))
 
     def block(self, text: str) -> str:
-        return self.render(text).compact
+        return self.render(text).compact or ""
 
     def inline(self, text: str) -> str:
-        return self.render_inline(text).compact
+        return self.render_inline(text).compact or ""
