@@ -105,34 +105,53 @@ def baseline_anki(src: Path, out: Path) -> None:
     genanki.Package(list(decks.values())).write_to_file(str(out))
 
 
-def baseline_pdf(src: Path, out: Path) -> None:
-    """qaexport's own booklet, but code highlighted by Pygments' stock HtmlFormatter (a span per token)."""
+def _stock_format(code: str, lang: str) -> str:
+    """Pygments' stock HtmlFormatter: a span per token (the baseline's code HTML)."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
+    try:
+        lexer = get_lexer_by_name(lang.strip().lower() or "text")
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text")
+    html = highlight(code, lexer, HtmlFormatter(cssclass="hl", wrapcode=True))
+    return html.replace('<div class="hl"><pre>', '<pre class="hl">').replace("</pre></div>", "</pre>")
+
+
+def baseline_pdf(src: Path, out: Path) -> None:
+    """qaexport's own booklet, but code highlighted by Pygments' stock HtmlFormatter (a span per token)."""
+    from pygments.formatters import HtmlFormatter
+
     from qaexport.cli import main
     from qaexport.render import highlight as hl
 
-    formatter = HtmlFormatter(cssclass="hl", wrapcode=True)
+    def stock_format(self, code: str, lang: str, tokens: object, portable: bool = False) -> str:
+        return _stock_format(code, lang)
 
-    def stock_block(self, code: str, lang: str) -> str:
-        try:
-            lexer = get_lexer_by_name(lang.strip().lower() or "text")
-        except ClassNotFound:
-            lexer = get_lexer_by_name("text")
-        return highlight(code, lexer, formatter).replace('<div class="hl"><pre>', '<pre class="hl">') \
-            .replace("</pre></div>", "</pre>")
-
-    def stock_css(self, index: int = 0, scope: str = "") -> str:
+    def stock_css(self, index: int = 0, scope: str = "", portable: bool = False) -> str:
         return HtmlFormatter(style=self.themes[index].name).get_style_defs(f"{scope} .hl".strip())
 
-    hl.Highlighter.block = stock_block
+    hl.Highlighter.format = stock_format  # every code block goes through format()
     hl.Highlighter.css = stock_css
     theme = os.environ.get("QAEXPORT_BENCH_THEME", "default")
     sys.argv = ["qaexport", "pdf", str(src), "-o", str(out), "--theme", theme]
     main()
+
+
+def span_counts(src: Path, theme: str) -> tuple[int, int]:
+    """Code spans in the book's HTML: qaexport's compact scheme vs the stock formatter."""
+    from qaexport import sources
+    from qaexport.render import Highlighter, MarkdownRenderer
+
+    renderer = MarkdownRenderer(Highlighter(theme), portable=False)
+    ours = stock = 0
+    for ref in sources.load([src]).questions():
+        ours += renderer.block(ref.question.answer).count("<span")
+        blocks = renderer.md.parse(ref.question.answer)
+        stock += sum(_stock_format(t.content, t.info).count("<span") for t in blocks if t.type == "fence")
+    return ours, stock
 
 
 def _markdown_for_pandoc(src: Path, out: Path) -> None:
@@ -212,6 +231,8 @@ def main() -> None:
             if fmt not in cases:
                 continue
             if fmt == "pdf":
+                ours_spans, stock_spans = span_counts(book, args.theme)
+                print(f"  code spans in the book: qaexport {ours_spans}, stock HtmlFormatter {stock_spans}", flush=True)
                 base = measure([*me, "--baseline", "pdf", str(book), str(tmp / "base.pdf")], env)
                 report(f"pdf {args.book}", ours, base, "stock HtmlFormatter", "<= 0.45x time, <= 0.6x memory")
             elif shutil.which("pandoc"):
