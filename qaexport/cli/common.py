@@ -25,19 +25,23 @@ DEFAULT_SOURCE = Path("data")
 
 Sources = Annotated[
     list[Path] | None,
-    typer.Argument(help="Payload files (.json or saved .html) or folders of them. Default: ./data", show_default=False),
+    typer.Argument(help="Payload files (.json or saved .html) or folders of them. Default: ./data",
+                   show_default=False, metavar="SOURCES"),
 ]
-Theme = Annotated[str, typer.Option("--theme", help="Pygments style for code (see `qaexport themes`).")]
-NightTheme = Annotated[str, typer.Option("--night-theme", help="Pygments style for dark/night modes.")]
+Theme = Annotated[str, typer.Option("--theme", metavar="STYLE",
+                                    help="Pygments style for code (see `qaexport themes`).")]
+NightTheme = Annotated[str, typer.Option("--night-theme", metavar="STYLE",
+                                         help="Pygments style for Anki night mode and EPUB dark mode.")]
 DifficultyOpt = Annotated[
     list[str] | None,
     typer.Option("--difficulty", "-d", help="Keep only this difficulty (easy, medium, hard); repeatable.",
-                 show_default=False),
+                 show_default=False, metavar="LEVEL"),
 ]
 TopicOpt = Annotated[
     list[str] | None,
     typer.Option("--topic", "-t", help="Keep only this framework/topic/subtopic (slug, name or key prefix "
-                                       "like fastapi/deployment); repeatable.", show_default=False),
+                                       "like fastapi/deployment); repeatable.", show_default=False,
+                 metavar="TOPIC"),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -40,7 +40,8 @@ _SHARED = [
 def _output_param(help_text: str) -> inspect.Parameter:
     return inspect.Parameter(
         "output", inspect.Parameter.KEYWORD_ONLY, default=None,
-        annotation=Annotated[Path | None, typer.Option("--output", "-o", help=help_text, show_default=False)],
+        annotation=Annotated[Path | None, typer.Option("--output", "-o", help=help_text, show_default=False,
+                                                       metavar="PATH")],
     )
 
 
@@ -54,8 +55,11 @@ def _option_params(cls: type) -> list[inspect.Parameter]:
         annotation = hints[f.name]
         if meta.get("choices"):
             annotation = Literal[tuple(meta["choices"])]  # typer shows and checks the choices
+            kwargs["metavar"] = "[" + "|".join(meta["choices"]) + "]"
         elif hints[f.name] is bool:
             flag = f"{flag}/--no-{flag[2:]}"
+        else:
+            kwargs["metavar"] = "PATH" if "Path" in str(annotation) else "TEXT"
         params.append(inspect.Parameter(
             f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
             annotation=Annotated[annotation, typer.Option(flag, **kwargs)],

@@ -31,7 +31,7 @@ class PdfOptions:
     author: str = option("", "Author shown on the cover and in the PDF metadata.")
 
 
-def _view(build: Build) -> tuple[Any, list[dict[str, Any]]]:
+def _view(build: Build) -> dict[str, Any]:
     """The library with anchors and numbered, rendered items for the template."""
     lib = build.library
     frameworks = []
@@ -52,7 +52,7 @@ def _view(build: Build) -> tuple[Any, list[dict[str, Any]]]:
             topics.append({"name": topic.name, "description": topic.description, "subtopics": subs,
                            "anchor": f"t-{fw.slug}-{topic.slug}"})
         frameworks.append({"name": fw.name, "topics": topics, "anchor": f"f-{fw.slug}"})
-    return {"frameworks": frameworks}, frameworks
+    return {"frameworks": frameworks}
 
 
 class PdfExporter:
@@ -66,7 +66,7 @@ class PdfExporter:
 
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
         lib = build.library
-        library_view, _ = _view(build)
+        library_view = _view(build)
         counts = lib.counts_by_difficulty()
         created = build_datetime()
         html = environment("pdf").get_template("book.html").render(
@@ -81,7 +81,7 @@ class PdfExporter:
         css = asset("pdf", "book.css") + build.highlighter.css(0)
         keys = "\n".join(ref.question.key for ref in lib.questions())
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
-        from .pdf_layout import layout_in_child
+        from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
         with build.progress("Laying out PDF", 7) as advance, atomic_path(target) as tmp:
             layout_in_child(html, css, identifier, tmp, advance, label=str(target))
