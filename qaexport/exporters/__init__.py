@@ -41,7 +41,6 @@ class Build:
     rendered: dict[str, Rendered]
     highlighter: Highlighter
     progress: ProgressFactory = no_progress
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Exporter(Protocol):
