@@ -25,7 +25,7 @@ from genanki.apkg_schema import APKG_SCHEMA
 
 from ..errors import OutputError
 from ..model import Library
-from ..output import atomic_path, build_time, zip_date_time
+from ..output import atomic_path, build_time, write_zip
 from ..templates import asset
 from . import Build, option
 
@@ -144,11 +144,7 @@ class AnkiExporter:
                 conn.commit()
             finally:
                 conn.close()
-            info = zipfile.ZipInfo("collection.anki2", date_time=zip_date_time())
-            media = zipfile.ZipInfo("media", date_time=zip_date_time())
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(info, db_path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
-                zf.writestr(media, "{}", compress_type=zipfile.ZIP_DEFLATED)
+            write_zip(tmp, [("collection.anki2", db_path.read_bytes()), ("media", b"{}")])
 
     @staticmethod
     def _write_collection(cursor: sqlite3.Cursor, model: _Model, decks: list[genanki.Deck], now: int) -> None:
