@@ -11,7 +11,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import sources
 from ..errors import QaexportError, UsageError
@@ -98,6 +97,8 @@ def progress(label: str, total: int) -> Iterator[Advance]:
     if total < 50 or not sys.stderr.isatty():
         yield lambda n=1: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err, transient=True)
     with bar:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ __all__ = [
     "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "Html", "MarkdownRenderer", "Rendered",
     "available_themes", "clean_text", "render_library",
 ]
+
+_FENCE_LANG = re.compile(r"^ {0,3}(?:```|~~~)[ \t]*([\w+#.-]+)", re.M)
 
 #: Below this many questions a process pool costs more than it saves (measured: ~0.1 s to start).
 POOL_THRESHOLD = 200
@@ -79,6 +82,9 @@ def render_library(
     workers = workers if workers is not None else (os.cpu_count() or 1)
     out: dict[str, Rendered] = {}
     if workers > 1 and len(items) >= POOL_THRESHOLD:
+        # Import the lexers once here, before the fork, instead of once in every worker.
+        for lang in {m for _, _, a in items for m in _FENCE_LANG.findall(a)}:
+            highlighter.lexer(lang)
         names = [t.name for t in highlighter.themes]
         night = names[1] if len(names) > 1 else None
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
