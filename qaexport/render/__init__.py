@@ -80,22 +80,32 @@ def render_library(
     (compact for books, portable for Anki); large banks use all cores."""
     items = [(r.question.key, r.question.question, r.question.answer) for r in library.questions()]
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    out: dict[str, Rendered] = {}
-    if workers > 1 and len(items) >= POOL_THRESHOLD:
-        # Import the lexers once here, before the fork, instead of once in every worker.
-        for lang in {m for _, _, a in items for m in _FENCE_LANG.findall(a)}:
-            highlighter.lexer(lang)
-        names = [t.name for t in highlighter.themes]
-        night = names[1] if len(names) > 1 else None
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                 initargs=(names[0], night, (compact, portable))) as pool:
-            size = max(25, min(200, len(items) // (workers * 4) + 1))  # small enough to balance the cores
-            for done in pool.map(_render_many, _chunks(items, size)):
-                out.update(done)
-                advance(len(done))
-        return out
     renderer = MarkdownRenderer(highlighter, compact, portable)
-    for key, q, a in items:
-        out[key] = _render_one(renderer, q, a)
-        advance(1)
+    out: dict[str, Rendered] = {}
+
+    def render_here(chunk: list[tuple[str, str, str]]) -> None:
+        for key, q, a in chunk:
+            out[key] = _render_one(renderer, q, a)
+        advance(len(chunk))
+
+    if workers < 2 or len(items) < POOL_THRESHOLD:
+        render_here(items)
+        return out
+    # Import the lexers once here, before the fork, instead of once in every worker.
+    for lang in {m for _, _, a in items for m in _FENCE_LANG.findall(a)}:
+        highlighter.lexer(lang)
+    names = [t.name for t in highlighter.themes]
+    night = names[1] if len(names) > 1 else None
+    size = max(25, min(200, len(items) // (workers * 4) + 1))  # small enough to balance the cores
+    chunks = list(_chunks(items, size))
+    # This process is one of the workers: it renders every n-th chunk while the pool does the rest.
+    with ProcessPoolExecutor(max_workers=workers - 1, initializer=_init_worker,
+                             initargs=(names[0], night, (compact, portable))) as pool:
+        pending = [pool.submit(_render_many, c) for i, c in enumerate(chunks) if i % workers]
+        for chunk in chunks[::workers]:
+            render_here(chunk)
+        for future in pending:
+            done = future.result()
+            out.update(done)
+            advance(len(done))
     return out
