@@ -10,23 +10,12 @@ and changed notes get a newer one.
 from __future__ import annotations
 
 import hashlib
-import itertools
-import json
 import sqlite3
 import tempfile
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import genanki
-from genanki.apkg_col import APKG_COL
-from genanki.apkg_schema import APKG_SCHEMA
-
-from ..errors import OutputError
-from ..model import Library
 from ..output import atomic_path, build_time, write_zip
-from ..templates import asset
 from . import Build, option
 
 # Frozen forever: changing any of these makes Anki fork the note type and orphan updates.
@@ -44,10 +33,13 @@ def deck_id(name: str) -> int:
 
 
 def note_guid(key: str) -> str:
-    return genanki.guid_for(GUID_NAMESPACE, key)
+    from genanki import guid_for
+
+    return guid_for(GUID_NAMESPACE, key)
 
 
-def _deck_part(name: str) -> str:
+def deck_part(name: str) -> str:
+    """A deck name component: '::' would nest, runs of whitespace are collapsed."""
     return " ".join(name.replace("::", ":").split()) or "Untitled"
 
 
@@ -57,54 +49,6 @@ class AnkiOptions:
     flat: bool = option(False, "Put every note in the root deck instead of Topic::Subtopic subdecks.")
     previous: Path | None = option(
         None, "Earlier .apkg whose note times to keep for unchanged notes. Default: the output file if it exists.")
-
-
-class _Model(genanki.Model):
-    """A genanki model whose modification time we choose (to keep it when nothing changed)."""
-
-    mod: int | None = None
-
-    def to_json(self, timestamp: float, deck_id: int) -> dict:
-        return super().to_json(self.mod if self.mod is not None else timestamp, deck_id)
-
-
-class _Note(genanki.Note):
-    """A note that carries its own modification time (genanki stamps one time on every note)."""
-
-    mod: int = 0
-
-    def write_to_db(self, cursor: sqlite3.Cursor, timestamp: float, deck_id: int, id_gen: Iterator[int]) -> None:
-        super().write_to_db(cursor, self.mod or timestamp, deck_id, id_gen)
-
-    def _check_invalid_html_tags_in_fields(self) -> None:
-        """Skipped: fields come from our own renderer (escaped, allow-listed), and the check
-        (a regex pass per field) is a fifth of the deck-writing time on large banks."""
-
-
-@dataclass
-class _Previous:
-    notes: dict[str, tuple[int, str, str]]  # guid -> (mod, flds, tags)
-    model: dict | None
-
-
-def _read_previous(path: Path) -> _Previous:
-    try:
-        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
-            names = set(zf.namelist())
-            name = next((n for n in ("collection.anki21", "collection.anki2") if n in names), None)
-            if name is None:
-                raise OutputError(f"{path}: not an Anki package (no collection inside); pass --previous or remove it")
-            db = Path(tmp) / "c.db"
-            db.write_bytes(zf.read(name))
-            conn = sqlite3.connect(db)
-            try:
-                notes = {g: (m, f, t) for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
-                models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
-            finally:
-                conn.close()
-    except (zipfile.BadZipFile, sqlite3.Error, OSError, ValueError, TypeError) as exc:
-        raise OutputError(f"{path}: cannot read the previous deck ({exc}); pass --previous or remove it") from None
-    return _Previous(notes, models.get(str(MODEL_ID)))
 
 
 class AnkiExporter:
@@ -117,11 +61,13 @@ class AnkiExporter:
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
+        from . import anki_package as pkg  # imports genanki: only when a deck is written
+
         previous_path = options.previous or (target if target.exists() else None)
-        previous = _read_previous(previous_path) if previous_path else _Previous({}, None)
+        previous = pkg.read_previous(previous_path) if previous_path else pkg.Previous({}, None)
         now = int(build_time())
-        model = self._model(build, previous, now)
-        decks = self._decks(build.library, options)
+        model = pkg.note_type(build, previous, now)
+        decks = pkg.decks_for(build.library, options)
         with build.progress("Building deck", build.library.count()) as advance:
             for ref in build.library.questions():
                 q, html = ref.question, build.rendered[ref.question.key]
@@ -130,8 +76,8 @@ class AnkiExporter:
                           ref.breadcrumb, q.key]
                 tags = [f"difficulty::{q.difficulty.label}",
                         f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
-                note = _Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)
-                note.mod = self._mod(previous, note, now)
+                note = pkg.Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)
+                note.mod = pkg.note_mod(previous, note, now)
                 deck = decks[(ref.framework.slug, ref.topic.slug, ref.subtopic.slug)] if not options.flat \
                     else decks[()]
                 deck.add_note(note)
@@ -140,75 +86,8 @@ class AnkiExporter:
             db_path = Path(work) / "collection.anki2"
             conn = sqlite3.connect(db_path)
             try:
-                self._write_collection(conn.cursor(), model, list(dict.fromkeys(decks.values())), now)
+                pkg.write_collection(conn.cursor(), model, list(dict.fromkeys(decks.values())), now)
                 conn.commit()
             finally:
                 conn.close()
             write_zip(tmp, [("collection.anki2", db_path.read_bytes()), ("media", b"{}")])
-
-    @staticmethod
-    def _write_collection(cursor: sqlite3.Cursor, model: _Model, decks: list[genanki.Deck], now: int) -> None:
-        """genanki's Package.write_to_db, but decks and models are stored once, not re-encoded per deck
-        (which is quadratic in the number of decks)."""
-        cursor.executescript(APKG_SCHEMA)
-        cursor.executescript(APKG_COL)
-        stored = json.loads(cursor.execute("select decks from col").fetchone()[0])
-        stored.update({str(d.deck_id): d.to_json() for d in decks})
-        models = {str(model.model_id): model.to_json(now, decks[0].deck_id)}
-        cursor.execute("update col set decks = ?, models = ?", (json.dumps(stored), json.dumps(models)))
-        id_gen = itertools.count(now * 1000)
-        for deck in decks:
-            for note in deck.notes:
-                note.write_to_db(cursor, now, deck.deck_id, id_gen)
-
-    @staticmethod
-    def _mod(previous: _Previous, note: genanki.Note, now: int) -> int:
-        old = previous.notes.get(note.guid)
-        if old is None:
-            return now
-        old_mod, old_fields, old_tags = old
-        if old_fields == "\x1f".join(note.fields) and old_tags.split() == note.tags:
-            return old_mod  # unchanged: Anki leaves the learner's note alone
-        return max(now, old_mod + 1)  # changed: must be newer than what the learner has
-
-    @staticmethod
-    def _model(build: Build, previous: _Previous, now: int) -> _Model:
-        hl = build.highlighter
-        css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
-        css += hl.css(0, ".card", portable=True)
-        if len(hl.themes) > 1:
-            css += f"/* night theme: {hl.themes[1].name} */\n"
-            css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
-        templates = [{"name": TEMPLATE_NAME, "qfmt": asset("anki", "front.html"), "afmt": asset("anki", "back.html")}]
-        model = _Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS], templates=templates, css=css,
-                       sort_field_index=0)
-        old = previous.model
-        if old:
-            unchanged = old.get("css") == css and [(t.get("qfmt"), t.get("afmt")) for t in old.get("tmpls", [])] \
-                == [(t["qfmt"], t["afmt"]) for t in templates]
-            old_mod = int(old.get("mod", 0))
-            # Like notes: keep the time when nothing changed, else be newer than the learner's copy.
-            model.mod = old_mod if unchanged else max(now, old_mod + 1)
-        return model
-
-    @staticmethod
-    def _decks(library: Library, options: AnkiOptions) -> dict[tuple, genanki.Deck]:
-        """Decks by (framework, topic, subtopic) slugs; () is the root. Parents carry descriptions."""
-        several = len(library.frameworks) > 1
-        default_root = "Interview Questions" if several else library.frameworks[0].name
-        root_name = _deck_part(options.deck_name or default_root)
-        root_desc = "" if several else library.frameworks[0].description
-        decks: dict[tuple, genanki.Deck] = {(): genanki.Deck(deck_id(root_name), root_name, root_desc)}
-        if options.flat:
-            return decks
-        for fw, topic, sub in library.subtopics():
-            parts = [root_name] + ([_deck_part(fw.name)] if several else [])
-            if several and (fw.slug,) not in decks:
-                name = "::".join(parts)
-                decks[(fw.slug,)] = genanki.Deck(deck_id(name), name, fw.description)
-            if (fw.slug, topic.slug) not in decks:
-                name = "::".join([*parts, _deck_part(topic.name)])
-                decks[(fw.slug, topic.slug)] = genanki.Deck(deck_id(name), name, topic.description)
-            name = "::".join([*parts, _deck_part(topic.name), _deck_part(sub.name)])
-            decks[(fw.slug, topic.slug, sub.slug)] = genanki.Deck(deck_id(name), name, sub.description)
-        return decks

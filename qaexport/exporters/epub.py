@@ -14,7 +14,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ebooklib import epub
 from markupsafe import Markup
 
 from ..errors import UsageError
@@ -57,6 +56,8 @@ class EpubExporter:
     Options = EpubOptions
 
     def export(self, build: Build, options: EpubOptions, target: Path) -> None:
+        from ebooklib import epub  # imported only when a book is written
+
         quiz = options.answers == "end"
         lib = build.library
         env = environment("epub")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 @cache
 def environment(exporter: str) -> Environment:
     """Templates for one exporter, autoescaped: content reaches them as text unless marked as rendered HTML."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape  # only when writing
+
     env = Environment(
         loader=PackageLoader("qaexport", f"templates/{exporter}"),
         autoescape=select_autoescape(["html", "xhtml", "xml", "j2", "opf", "ncx"], default_for_string=True),
