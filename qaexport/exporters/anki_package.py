@@ -73,7 +73,6 @@ def read_previous(path: Path) -> Previous:
     return Previous(notes, models.get(str(MODEL_ID)))
 
 
-
 def write_collection(cursor: sqlite3.Cursor, model: Model, decks: list[genanki.Deck], now: int) -> None:
     """genanki's Package.write_to_db, but decks and models are stored once, not re-encoded per deck
     (which is quadratic in the number of decks)."""
@@ -88,6 +87,7 @@ def write_collection(cursor: sqlite3.Cursor, model: Model, decks: list[genanki.D
         for note in deck.notes:
             note.write_to_db(cursor, now, deck.deck_id, id_gen)
 
+
 def note_mod(previous: Previous, note: genanki.Note, now: int) -> int:
     old = previous.notes.get(note.guid)
     if old is None:
@@ -96,6 +96,7 @@ def note_mod(previous: Previous, note: genanki.Note, now: int) -> int:
     if old_fields == "\x1f".join(note.fields) and old_tags.split() == note.tags:
         return old_mod  # unchanged: Anki leaves the learner's note alone
     return max(now, old_mod + 1)  # changed: must be newer than what the learner has
+
 
 def note_type(build: Build, previous: Previous, now: int) -> Model:
     hl = build.highlighter
@@ -115,6 +116,7 @@ def note_type(build: Build, previous: Previous, now: int) -> Model:
         # Like notes: keep the time when nothing changed, else be newer than the learner's copy.
         model.mod = old_mod if unchanged else max(now, old_mod + 1)
     return model
+
 
 def decks_for(library: Library, options: AnkiOptions) -> dict[tuple, genanki.Deck]:
     """Decks by (framework, topic, subtopic) slugs; () is the root. Parents carry descriptions."""
