@@ -19,6 +19,7 @@ from markupsafe import Markup
 from ..errors import UsageError
 from ..model import Difficulty
 from ..output import atomic_path, build_datetime, write_zip
+from ..render import Rendered
 from ..templates import asset, environment
 from . import Build, option
 
@@ -130,5 +131,6 @@ class EpubExporter:
             write_zip(tmp, entries, stored=frozenset({"mimetype"}))
 
 
-def _markup(rendered):
+def _markup(rendered: Rendered) -> dict[str, Markup]:
+    """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup."""
     return {"question": Markup(rendered.question), "answer": Markup(rendered.answer)}
