@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
@@ -10,9 +12,15 @@ from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 IF_NEWER = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
 
 
-def new_collection(folder: Path) -> Collection:
+@contextlib.contextmanager
+def new_collection(folder: Path) -> Iterator[Collection]:
+    """An empty collection in ``folder``, closed afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
-    return Collection(str(folder / "collection.anki2"))
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        yield col
+    finally:
+        col.close()
 
 
 def import_deck(col: Collection, apkg: Path):

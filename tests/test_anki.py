@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from qaexport.cli import app
 from qaexport.exporters.anki import MODEL_ID, deck_id, note_guid
 from tests.anki_collection import import_deck, log_counts, new_collection
+from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 from tests.test_render import live_markup_problems
 
@@ -23,8 +24,7 @@ runner = CliRunner()
 
 
 def export(*args: str) -> None:
-    result = runner.invoke(app, ["anki", *args])
-    assert result.exit_code == 0, result.output
+    qaexport("anki", *args)
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +36,8 @@ def sample_deck(tmp_path_factory, sample_path) -> Path:
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory, sample_deck):
-    col = new_collection(tmp_path_factory.mktemp("col"))
-    log = import_deck(col, sample_deck)
-    yield col, log
-    col.close()
+    with new_collection(tmp_path_factory.mktemp("col")) as col:
+        yield col, import_deck(col, sample_deck)
 
 
 def test_sample_imports_34_notes_in_3_subdecks(imported, sample_library):
@@ -117,8 +115,7 @@ def _review_first_card(col) -> int:
 def test_reimport_updates_exactly_what_changed_and_keeps_reviews(tmp_path, sample_copy):
     deck = tmp_path / "dist" / "deck.apkg"
     export(str(sample_copy), "-o", str(deck))
-    col = new_collection(tmp_path / "col")
-    try:
+    with new_collection(tmp_path / "col") as col:
         assert log_counts(import_deck(col, deck))["new"] == 34
         reviewed = _review_first_card(col)
         reps_before = col.get_card(reviewed).reps
@@ -149,15 +146,12 @@ def test_reimport_updates_exactly_what_changed_and_keeps_reviews(tmp_path, sampl
         # And the unchanged rebuild after that is a no-op again.
         export(str(sample_copy), "-o", str(deck))
         assert log_counts(import_deck(col, deck))["updated"] == 0
-    finally:
-        col.close()
 
 
 def test_learners_own_edit_survives_reimport_of_unchanged_note(tmp_path, sample_copy):
     deck = tmp_path / "deck.apkg"
     export(str(sample_copy), "-o", str(deck))
-    col = new_collection(tmp_path / "col")
-    try:
+    with new_collection(tmp_path / "col") as col:
         import_deck(col, deck)
         nid = col.find_notes("Key:fastapi/deployment/middleware/*")[0]
         note = col.get_note(nid)
@@ -166,8 +160,6 @@ def test_learners_own_edit_survives_reimport_of_unchanged_note(tmp_path, sample_
         export(str(sample_copy), "-o", str(deck))
         import_deck(col, deck)
         assert "my mnemonic" in col.get_note(nid)["Answer"]
-    finally:
-        col.close()
 
 
 def test_notes_do_not_share_one_fixed_timestamp_after_an_edit(tmp_path, sample_copy):
@@ -206,8 +198,7 @@ def test_same_question_id_in_two_topics_nests_and_never_collides(tmp_path):
         topic="testing", topic_name="Testing", topic_order=2))
     deck = tmp_path / "two.apkg"
     export(str(a), str(b), "-o", str(deck))
-    col = new_collection(tmp_path / "col")
-    try:
+    with new_collection(tmp_path / "col") as col:
         log = import_deck(col, deck)
         assert log_counts(log)["new"] == 3 and col.note_count() == 3
         guids = {col.get_note(n).guid for n in col.find_notes("")}
@@ -216,8 +207,6 @@ def test_same_question_id_in_two_topics_nests_and_never_collides(tmp_path):
         assert len(col.find_notes('"deck:FastAPI::Deployment & Middleware::Workers"')) == 2
         testing = col.get_note(col.find_notes('"deck:FastAPI::Testing::Workers"')[0])
         assert set(testing.tags) == {"difficulty::medium", "fastapi::testing::workers"}
-    finally:
-        col.close()
 
 
 def test_identities_are_stable_functions_of_keys():
@@ -230,12 +219,9 @@ def test_identities_are_stable_functions_of_keys():
 def test_flat_and_deck_name(tmp_path, sample_path):
     deck = tmp_path / "flat.apkg"
     export(str(sample_path), "-o", str(deck), "--flat", "--deck-name", "My Prep")
-    col = new_collection(tmp_path / "col")
-    try:
+    with new_collection(tmp_path / "col") as col:
         import_deck(col, deck)
         assert len(col.find_cards('"deck:My Prep" -"deck:My Prep::*"')) == 34
-    finally:
-        col.close()
 
 
 def test_corrupt_previous_deck_is_a_clear_error(tmp_path, sample_path):
@@ -259,8 +245,7 @@ def test_default_output_is_dist(tmp_path, sample_path, monkeypatch):
 def test_theme_change_updates_the_note_type_not_the_notes(tmp_path, sample_path):
     deck = tmp_path / "deck.apkg"
     export(str(sample_path), "-o", str(deck))
-    col = new_collection(tmp_path / "col")
-    try:
+    with new_collection(tmp_path / "col") as col:
         import_deck(col, deck)
         assert "pre.hl{background-color:#f8f8f8" in col.models.get(MODEL_ID)["css"]
         export(str(sample_path), "-o", str(deck), "--theme", "monokai")
@@ -269,5 +254,3 @@ def test_theme_change_updates_the_note_type_not_the_notes(tmp_path, sample_path)
         rendered = col.get_card(col.find_cards("")[0]).answer()  # rendered by the backend: no stale cache
         assert ".card pre.hl{background-color:#272822" in rendered
         assert len([m for m in col.models.all_names_and_ids() if m.name.startswith("qaexport")]) == 1
-    finally:
-        col.close()

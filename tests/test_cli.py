@@ -76,13 +76,10 @@ def test_difficulty_filter_reaches_the_export(tmp_path, sample_path):
     assert result.exit_code == 0, result.output
     from tests.anki_collection import import_deck, new_collection
 
-    col = new_collection(tmp_path / "col")
-    try:
+    with new_collection(tmp_path / "col") as col:
         import_deck(col, tmp_path / "hard.apkg")
         assert col.note_count() == 9
         assert len(col.find_notes("tag:difficulty::hard")) == 9
-    finally:
-        col.close()
 
 
 def test_duplicate_ids_across_files_in_one_subtopic_are_an_error(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qaexport.cli import app
+from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 from tests.test_render import HOSTILE
 from tests.tools import run_epubcheck
@@ -21,8 +21,7 @@ CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
 
 
 def build(*args: str) -> None:
-    result = runner.invoke(app, ["epub", *args])
-    assert result.exit_code == 0, result.output
+    qaexport("epub", *args)
 
 
 @pytest.fixture(scope="session")

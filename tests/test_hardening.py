@@ -20,17 +20,13 @@ from qaexport.errors import QaexportError
 from qaexport.exporters.anki import deck_id, note_guid
 from qaexport.render import Highlighter, MarkdownRenderer
 from tests.anki_collection import import_deck, new_collection
+from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 from tests.test_render import HOSTILE, live_markup_problems
 
 runner = CliRunner()
 FORMATS = ("anki", "epub", "pdf")
 HOSTILE_QUESTION = "Why <script>alert(1)</script> and <img src=x onerror=alert(2)> with ab\u202ecd\u200b?"
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> None:
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture(scope="session")
@@ -44,13 +40,12 @@ def hostile_outputs(tmp_path_factory) -> dict[str, Path]:
     ])]))
     out = {fmt: tmp / f"hostile.{'apkg' if fmt == 'anki' else fmt}" for fmt in FORMATS}
     for fmt in FORMATS:
-        invoke(fmt, str(src), "-o", str(out[fmt]))
+        qaexport(fmt, str(src), "-o", str(out[fmt]))
     return out
 
 
 def test_hostile_content_in_anki_cards(hostile_outputs, tmp_path):
-    col = new_collection(tmp_path / "col")
-    try:
+    with new_collection(tmp_path / "col") as col:
         import_deck(col, hostile_outputs["anki"])
         for cid in col.find_cards(""):
             card = col.get_card(cid)
@@ -59,8 +54,6 @@ def test_hostile_content_in_anki_cards(hostile_outputs, tmp_path):
         evil = col.get_note(col.find_notes("Key:*evil")[0])
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in evil["Question"]
         assert "\u202e" not in evil["Question"] and "abcd" in evil["Question"]
-    finally:
-        col.close()
 
 
 def test_hostile_content_in_epub(hostile_outputs):
@@ -86,8 +79,8 @@ def test_byte_identical_rebuilds(fmt, tmp_path, sample_path):
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
     suffix = "apkg" if fmt == "anki" else fmt
     a, b = tmp_path / f"a.{suffix}", tmp_path / f"b.{suffix}"
-    invoke(fmt, str(sample_path), "-o", str(a), env=env)
-    invoke(fmt, str(sample_path), "-o", str(b), env=env)
+    qaexport(fmt, str(sample_path), "-o", str(a), env=env)
+    qaexport(fmt, str(sample_path), "-o", str(b), env=env)
     assert a.read_bytes() == b.read_bytes()
 
 
@@ -96,7 +89,7 @@ def test_byte_identical_rebuilds(fmt, tmp_path, sample_path):
 def test_failed_write_keeps_previous_file_and_leaves_no_temp(fmt, failure, tmp_path, sample_path, monkeypatch):
     suffix = "apkg" if fmt == "anki" else fmt
     target = tmp_path / f"book.{suffix}"
-    invoke(fmt, str(sample_path), "-o", str(target))
+    qaexport(fmt, str(sample_path), "-o", str(target))
     before = target.read_bytes()
 
     import qaexport.output as output
@@ -118,7 +111,7 @@ def test_failed_write_keeps_previous_file_and_leaves_no_temp(fmt, failure, tmp_p
 
 def test_failure_midway_through_writing(tmp_path, sample_path, monkeypatch):
     target = tmp_path / "deck.epub"
-    invoke("epub", str(sample_path), "-o", str(target))
+    qaexport("epub", str(sample_path), "-o", str(target))
     before = target.read_bytes()
 
     import qaexport.exporters.epub as epub_exporter

@@ -9,16 +9,15 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from qaexport.cli import app
 from qaexport.exporters.pdf_layout import RefusingFetcher
+from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 
 runner = CliRunner()
 
 
 def build(*args: str) -> None:
-    result = runner.invoke(app, ["pdf", *args])
-    assert result.exit_code == 0, result.output
+    qaexport("pdf", *args)
 
 
 @pytest.fixture(scope="session")

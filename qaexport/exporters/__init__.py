@@ -54,9 +54,9 @@ class Exporter(Protocol):
 
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None,
-           flag: str | None = None, path: bool = False) -> Any:
+           flag: str | None = None) -> Any:
     """A dataclass field that the CLI turns into ``--flag`` with this help."""
-    return field(default=default, metadata={"help": help, "choices": choices, "flag": flag, "path": path})
+    return field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
 _registry: dict[str, type[Exporter]] | None = None
