@@ -23,8 +23,10 @@ from . import Build, option
 from .cards_geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
 
 #: Type sizes in pt, largest first; the last is the smallest we consider readable on paper.
-QUESTION_SIZES = (11.0, 10.0, 9.0, 8.5, 8.0, 7.5, 7.0)
-ANSWER_SIZES = (9.0, 8.5, 8.0, 7.5, 7.0)
+QUESTION_SIZES = (11.0, 7.0)
+ANSWER_SIZES = (9.0, 7.0)
+#: Blank border inside each card: keeps text clear of the cut and of a printer's unprintable edge.
+PADDING_MM = 4.0
 #: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
 PART_PLACEHOLDER = "99/99"
 
@@ -83,7 +85,7 @@ def _mm(value: float) -> str:
 
 def sheet_css(grid: Grid) -> str:
     """Sizes for the sheets (final layout) and for single card pages (measuring), from the grid."""
-    return (f".face {{ width: {_mm(grid.card_w)}; }}\n"
+    return (f".face {{ width: {_mm(grid.card_w)}; padding: {_mm(PADDING_MM)}; }}\n"
             f".sheet {{ width: {_mm(grid.paper_w)}; height: {_mm(grid.paper_h)}; }}\n")
 
 
@@ -96,7 +98,12 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
     refs = list(build.library.questions())
     jobs = []
-    from .cards_layout import FitJob, fit_faces  # imports WeasyPrint: only when cards are made
+    from .cards_layout import (  # imports WeasyPrint: only when cards are made
+        MEASURE_PAGE_MM,
+        PX_PER_MM,
+        FitJob,
+        fit_faces,
+    )
 
     for number, ref in enumerate(refs, 1):
         q = ref.question
@@ -112,9 +119,9 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
 
         jobs.append(FitJob(f'<p class="q">{html.question}</p>', QUESTION_SIZES, front))
         jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
-    measure_css = base_css + sheet_css(grid) + _page(grid.card_w, grid.card_h)
+    measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
-        fitted = fit_faces(jobs, measure_css, advance)
+        fitted = fit_faces(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance)
     cards = []
     for number, ref in enumerate(refs, 1):
         q = ref.question
@@ -123,8 +130,8 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
         total = max(len(fronts), len(backs), 1)
         for k in range(total):
             part = f"{k + 1}/{total}" if total > 1 else ""
-            q_body, q_size = fronts[k] if k < len(fronts) else ("", QUESTION_SIZES[0])
-            a_body, a_size = backs[k] if k < len(backs) else ("", ANSWER_SIZES[0])
+            q_body, q_size = fronts[k] if k < len(fronts) else ("", fronts[-1][1] if fronts else QUESTION_SIZES[0])
+            a_body, a_size = backs[k] if k < len(backs) else ("", ANSWER_SIZES[1])
             cards.append(Card(
                 face("front", number, part, level, ref.subtopic.name, Markup(q_body), q_size, continued=k > 0),
                 face("back", number, part, level, "", Markup(a_body), a_size)))

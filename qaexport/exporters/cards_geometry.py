@@ -170,34 +170,43 @@ class Mark:
     text: str = ""
 
 
-CALIBRATION_RANGE = 10  # mm either side of the centre
+CALIBRATION_RANGE = 10  # mm either side of zero
+RULER_DISTANCE = 15.0  # mm from the centre: each ruler crosses one long arm of the other side's cross
+ARM = 30.0
 _LINE = 0.2  # mm
 
 
 def calibration_marks(paper: str, duplex: str, side: str) -> list[Mark]:
-    """A cross at the sheet's centre and two rulers along its arms, labelled in ``--back-offset`` values.
+    """A cross at the sheet's centre with long arms, and two rulers across the arms, in ``--back-offset`` values.
 
-    Seen through the sheet, the other side's cross falls on this side's rulers; the labels are
-    chosen so that the number read there is the offset to pass, on either side. On the back a
-    label L sits L mm right of (below) the centre: a printer that shifts the back by s puts the
-    label -s under the front's cross, and -s is the correction. On the front the same
-    correction is read through the mirror of the duplex turn: long-edge turns x, short-edge y.
+    Seen through the sheet, the other side's vertical arm crosses this side's horizontal ruler (15 mm
+    below the centre) and its horizontal arm crosses the vertical ruler (15 mm right of it). The labels
+    are chosen so the number read there is the offset to pass, on either side. On the back a label L
+    sits L mm right of (below) zero: a printer that shifts the back by s puts the label -s under the
+    front's arm, and -s is the correction. On the front the same correction is read through the
+    mirror of the duplex turn: long-edge turns x over, short-edge y.
     """
     pw, ph = PAPERS[paper]
     cx, cy = pw / 2, ph / 2
-    arm = CALIBRATION_RANGE + 5
     sx, sy = 1, 1
     if side == "front":
         sx, sy = (1, -1) if duplex == "long-edge" else (-1, 1)
-    marks = [Mark("line", cx - arm, cy - _LINE / 2, 2 * arm, _LINE),
-             Mark("line", cx - _LINE / 2, cy - arm, _LINE, 2 * arm)]
+    hy, vx = cy + RULER_DISTANCE, cx + RULER_DISTANCE  # the rulers' base lines
+    span = CALIBRATION_RANGE + 2
+    marks = [Mark("line", cx - ARM, cy - _LINE / 2, 2 * ARM, _LINE),  # the cross
+             Mark("line", cx - _LINE / 2, cy - ARM, _LINE, 2 * ARM),
+             Mark("line", cx - span, hy - _LINE / 2, 2 * span, _LINE),  # the rulers' base lines
+             Mark("line", vx - _LINE / 2, cy - span, _LINE, 2 * span)]
     for half_mm in range(-2 * CALIBRATION_RANGE, 2 * CALIBRATION_RANGE + 1):
         r = half_mm / 2
-        length = 4.0 if half_mm % 4 == 0 else 2.5 if half_mm % 2 == 0 else 1.5
-        if half_mm:
-            marks.append(Mark("tick", cx + r - _LINE / 2, cy, _LINE, length))  # hanging below the horizontal arm
-            marks.append(Mark("tick", cx, cy + r - _LINE / 2, length, _LINE))  # to the right of the vertical arm
-        if half_mm % 4 == 0 and half_mm:
-            marks.append(Mark("label", cx + r - 4, cy + 4.6, 8, 2.5, f"{sx * r:+.0f}"))
-            marks.append(Mark("vlabel", cx + 4.6, cy + r - 1, 8, 2.5, f"{sy * r:+.0f}"))
+        length = 4.0 if half_mm % 10 == 0 else 2.5 if half_mm % 2 == 0 else 1.5
+        marks.append(Mark("tick", cx + r - _LINE / 2, hy, _LINE, length))  # hanging below the horizontal ruler
+        marks.append(Mark("tick", vx, cy + r - _LINE / 2, length, _LINE))  # right of the vertical ruler
+        if half_mm % 10 == 0:
+            marks.append(Mark("label", cx + r - 4, hy + 4.8, 8, 2.5, _label(sx * r)))
+            marks.append(Mark("vlabel", vx + 4.8, cy + r - 1.35, 8, 2.5, _label(sy * r)))
     return marks
+
+
+def _label(value: float) -> str:
+    return "0" if value == 0 else f"{value:+.0f}"

@@ -13,7 +13,7 @@ cards costs a handful of layouts, not thousands.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from weasyprint import CSS, HTML
@@ -22,85 +22,140 @@ from .cards_split import Atom, atoms, is_container, join, refine
 from .pdf_layout import RefusingFetcher
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
+#: With an id, the face carries empty markers ``ID-s`` and ``ID-e`` just before and after its body.
 FaceRenderer = Callable[[str, float, str, bool], str]
-Search = Generator[tuple[str, float, bool], bool, list[tuple[str, float]]]
+#: Measuring pages are this tall, so a face's natural height can be read even when it is far too long.
+MEASURE_PAGE_MM = 3000.0
+PX_PER_MM = 96 / 25.4
+SIZE_STEP = 0.25
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Where a face's body starts and ends (CSS px from the card's top) and how far it may go."""
+
+    top: float
+    end: float  # inf: ran off the measuring page
+    limit: float
+
+    @property
+    def fits(self) -> bool:
+        return self.end <= self.limit + 0.01
+
+
+Search = Generator[tuple[str, float, bool], Measure, list[tuple[str, float]]]
 
 
 @dataclass
 class FitJob:
-    """One face's text and the type sizes it may use, largest first (the last is the readable minimum)."""
+    """One face's text and the type sizes it may use: ``sizes[0]`` normally, down to ``sizes[1]`` at least."""
 
     html: str
-    sizes: Sequence[float]
+    sizes: tuple[float, float]
     render: FaceRenderer
 
 
+def _smaller(size: float, m: Measure, low: float) -> float:
+    """The next size to try: text area grows with the square of the type size, so scale by the root."""
+    ratio = max(0.0, (m.limit - m.top) / max(m.end - m.top, 1.0))
+    guess = size * ratio ** 0.5 * 0.995
+    stepped = int(guess / SIZE_STEP) * SIZE_STEP
+    return max(low, min(size - SIZE_STEP, stepped))
+
+
 def _search(job: FitJob) -> Search:
-    """Yields (body, size, split) to measure, receives whether it fits; returns the parts (body, size)."""
-    sizes, whole = job.sizes, job.html
-    if (yield whole, sizes[0], False):
-        return [(whole, sizes[0])]
-    if len(sizes) > 1 and (yield whole, sizes[-1], False):
-        lo, hi = 0, len(sizes) - 1  # sizes[hi] fits, sizes[lo] does not
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if (yield whole, sizes[mid], False):
-                hi = mid
-            else:
-                lo = mid
-        return [(whole, sizes[hi])]
-    size = sizes[-1]
+    """Yields (body, size, split) to measure and receives its :class:`Measure`; returns the parts (body, size)."""
+    size, low = job.sizes
+    whole = job.html
+    m = yield whole, size, False
+    while not m.fits and size > low:
+        size = _smaller(size, m, low)
+        m = yield whole, size, False
+    if m.fits:
+        return [(whole, size)]
     queue: list[Atom] = atoms(whole)
     parts: list[tuple[str, float]] = []
-    guess = 2
+    # Known runs: the empty run ends where the body starts; the whole text was just measured.
+    known = {0: Measure(m.top, m.top, m.limit), len(queue): m}
+    good, bad = 0, len(queue)  # queue[:good] fits, queue[:bad] does not
+    last = 8
     while queue:
-        # The first atom must fit a card on its own: cut it until it does.
-        while not (yield join(queue[:1]), size, True):
-            pieces = refine(queue[0])
-            if not pieces:
-                break  # a single character wider than a card: nothing smaller exists
-            queue[0:1] = pieces
-        good, bad = 1, len(queue) + 1  # queue[:good] fits; queue[:bad] does not (len+1: unknown)
-        probe = min(guess, len(queue))
         while True:
             while bad - good > 1:
-                if not good < probe < bad:
-                    probe = min(good * 2, len(queue)) if bad > len(queue) else (good + bad) // 2
-                if (yield join(queue[:probe]), size, True):
+                probe = _interpolate(good, bad, known, last)
+                m = yield join(queue[:probe]), size, True
+                known[probe] = m
+                if m.fits:
                     good = probe
                 else:
                     bad = probe
+            if good == 0 and (pieces := refine(queue[0])):
+                # The first atom alone is too big for a card: cut it, and search again.
+                queue[0:1] = pieces
+                bad = len(pieces)
+                known = {0: known[0], bad: known[1]}
+                continue
             # A list, table or code block that does not fit whole is cut here rather than moved on.
-            if good < len(queue) and is_container(queue[good]) and (pieces := refine(queue[good])):
+            if 0 < good < len(queue) and is_container(queue[good]) and (pieces := refine(queue[good])):
                 queue[good:good + 1] = pieces
-                bad, probe = good + len(pieces), good + 1
+                known[good + len(pieces)] = known[good + 1]
+                bad = good + len(pieces)
+                known = {k: v for k, v in known.items() if k <= good or k == bad}
                 continue
             break
+        good = max(good, 1)  # an atom that cannot be cut (one character) goes alone
         parts.append((join(queue[:good]), size))
         del queue[:good]
-        guess = max(2, good)
+        last = good
+        top = known[0].top
+        known = {0: Measure(top, top, m.limit)}
+        good, bad = 0, len(queue) + 1
     return parts
 
 
-def _measure(faces: list[str], css: str) -> list[bool]:
-    """Lay the faces out, one per card-sized page; a face fits if it took exactly one page."""
+def _interpolate(good: int, bad: int, known: dict[int, Measure], first_guess: int) -> int:
+    """The next run length to try, strictly inside (good, bad): where the measured heights say a card ends."""
+    g = known[good]
+    b = known.get(bad)
+    if b is not None and b.end != float("inf") and b.end > g.end:
+        guess = good + int((g.limit - g.end) * (bad - good) / (b.end - g.end))
+    elif good > 0:
+        guess = good + int((g.limit - g.end) / max(g.end - g.top, 1.0) * good)
+    else:
+        guess = first_guess  # nothing measured yet: as many as the previous card took
+    return min(max(guess, good + 1), bad - 1)
+
+
+def _measure(faces: list[str], css: str) -> list[tuple[float, float]]:
+    """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px."""
     fetcher = RefusingFetcher()
     html = ('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body class="measure">'
             + "".join(faces) + "</body></html>")
     document = HTML(string=html, url_fetcher=fetcher, base_url=None).render(
         stylesheets=[CSS(string=css, url_fetcher=fetcher)])
-    starts: dict[str, int] = {}
+    starts: dict[str, tuple[int, float]] = {}  # face id -> (page, y of body top)
+    ends: dict[str, float] = {}
     for number, page in enumerate(document.pages):
-        for anchor in page.anchors:
-            if anchor.startswith("m-"):
-                starts.setdefault(anchor, number)
-    ends = [*(starts.get(f"m-{i}", -1) for i in range(1, len(faces))), len(document.pages)]
-    return [ends[i] - starts.get(f"m-{i}", -10) == 1 for i in range(len(faces))]
+        for anchor, (_x, y, *_rest) in page.anchors.items():
+            face, _, edge = anchor.rpartition("-")
+            if edge == "s":
+                starts.setdefault(face, (number, y))
+            elif edge == "e" and starts.get(face, (-1, 0.0))[0] == number:
+                ends[face] = y  # on a later page: the face ran off the measuring page (too long)
+    out = []
+    for i in range(len(faces)):
+        _page, top = starts.get(f"m-{i}", (0, 0.0))
+        out.append((top, ends.get(f"m-{i}", float("inf"))))
+    return out
 
 
-def fit_faces(jobs: list[FitJob], css: str, on_round: Callable[[int], None] = lambda n: None
+def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None
               ) -> list[list[tuple[str, float]]]:
-    """For each job, the cards its face needs: a list of (body HTML, type size), in order."""
+    """For each job, the cards its face needs: a list of (body HTML, type size), in order.
+
+    ``css`` must give the faces their card width and the measuring page; ``limit_px`` is how far
+    down the card (CSS px) a body may end.
+    """
     searches = [_search(job) for job in jobs]
     results: list[list[tuple[str, float]]] = [[] for _ in jobs]
     pending = {i: next(search) for i, search in enumerate(searches)}
@@ -108,11 +163,11 @@ def fit_faces(jobs: list[FitJob], css: str, on_round: Callable[[int], None] = la
         order = list(pending)
         faces = [jobs[i].render(body, size, f"m-{k}", split) for k, i in enumerate(order)
                  for body, size, split in [pending[i]]]
-        fits = _measure(faces, css)
+        measured = _measure(faces, css)
         pending = {}
-        for i, ok in zip(order, fits, strict=True):
+        for i, (top, end) in zip(order, measured, strict=True):
             try:
-                pending[i] = searches[i].send(ok)
+                pending[i] = searches[i].send(Measure(top, end, limit_px))
             except StopIteration as done:
                 results[i] = done.value
         on_round(1)
