@@ -174,10 +174,10 @@ def _library(path: Path, difficulty: str | None = None, topic: str | None = None
 
 
 def _rendered(path: Path):
-    from qaexport.render import Highlighter, render_library
+    from qaexport.render import Highlighter, Scheme, render_library
 
     lib = sources.load([path])
-    return lib, render_library(lib, Highlighter(), compact=True, portable=False)
+    return lib, render_library(lib, Highlighter(), [Scheme.COMPACT])[Scheme.COMPACT]
 
 
 def test_fronts_on_odd_pages_backs_on_even(pdfs, chars, sample_path):

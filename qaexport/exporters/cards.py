@@ -17,9 +17,10 @@ from pathlib import Path
 from markupsafe import Markup
 
 from ..errors import UsageError
-from ..output import atomic_path, build_datetime
+from ..output import atomic_path
+from ..render import Scheme
 from ..templates import asset, environment
-from . import Build, option
+from . import Build, Produces, option
 from .cards_geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
 
 #: Type sizes in pt, largest first; the last is the smallest we consider readable on paper.
@@ -155,15 +156,16 @@ class CardsExporter:
     """Write printable double-sided flashcards: question fronts and answer backs that line up when printed duplex."""
 
     name = "cards"
-    suffix = ".cards.pdf"
-    html_scheme = "compact"
-    description = "printable double-sided flashcards (PDF)"
+    suffix = ".cards.pdf"  # beside the booklet's .pdf in dist/
+    produces = Produces.FILE
+    scheme = Scheme.COMPACT  # the booklet's rendering: compact highlighting classes, same theme CSS
+    in_all = False  # a second full PDF layout: made on request, not by every `qaexport all`
     Options = CardsOptions
 
     def export(self, build: Build, options: CardsOptions, target: Path) -> None:
         grid = options.grid()
         base_css = asset("cards", "cards.css") + build.highlighter.css(0)
-        created = build_datetime().strftime("%Y-%m-%dT%H:%M:%SZ")
+        created = build.datetime.strftime("%Y-%m-%dT%H:%M:%SZ")
         env = environment("cards")
         if options.calibrate:
             sides = [{"name": side, "rects": calibration_marks(options.paper, options.duplex, side)}
