@@ -146,24 +146,37 @@ def long_bank(out: Path) -> Path:
     return write(out / "long.json", page([subtopic("long", "Long Answers", qs)]))
 
 
+class Lazy(dict):
+    """Built on first use and kept for the module: a test selected alone builds only what it reads."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, name: str):
+        self[name] = value = self.make(name)
+        return value
+
+
 @pytest.fixture(scope="module")
 def pdfs(out: Path, sample_path: Path, long_bank: Path) -> dict[str, Path]:
     sample = str(sample_path)
     business = ("--size", "business", "--paper", "letter", "--duplex", "short-edge", "-d", "medium")
-    return {
-        "a7": build(out, "a7", sample),
-        "business": build(out, "business", sample, *business),
-        "offset": build(out, "offset", sample, *business, "--back-offset", "3,-2"),
-        "none": build(out, "none", sample, "--duplex", "none", "--topic", "middleware"),
-        "long": build(out, "long", str(long_bank)),
-        "calibrate": build(out, "calibrate", sample, "--calibrate"),
-        "calibrate-short": build(out, "calibrate-short", sample, "--calibrate", "--duplex", "short-edge"),
+    recipes = {
+        "a7": (sample,),
+        "business": (sample, *business),
+        "offset": (sample, *business, "--back-offset", "3,-2"),
+        "none": (sample, "--duplex", "none", "--topic", "middleware"),
+        "long": (str(long_bank),),
+        "calibrate": (sample, "--calibrate"),
+        "calibrate-short": (sample, "--calibrate", "--duplex", "short-edge"),
     }
+    return Lazy(lambda name: build(out, name, *recipes[name]))
 
 
 @pytest.fixture(scope="module")
 def chars(pdfs: dict[str, Path]) -> dict[str, list[list[Char]]]:
-    return {name: read_chars(path) for name, path in pdfs.items()}
+    return Lazy(lambda name: read_chars(pdfs[name]))
 
 
 def _library(path: Path, difficulty: str | None = None, topic: str | None = None):
