@@ -86,8 +86,9 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type, sever
             raise UsageError(f"-o {output}: is a file, but this command writes several files; give a folder "
                              f"(e.g. -o {path.parent / path.stem}/)")
         return path / name
-    if cls.produces == Produces.FILE and path.suffix.lower() != cls.suffix:
-        raise UsageError(f"-o {output}: {cls.name} writes a {cls.suffix} file; name it {path.stem}{cls.suffix} "
+    kind = "." + cls.suffix.rsplit(".", 1)[-1]  # the file type: ".pdf" for the cards' default ".cards.pdf"
+    if cls.produces == Produces.FILE and path.suffix.lower() != kind:
+        raise UsageError(f"-o {output}: {cls.name} writes a {kind} file; name it {path.stem}{kind} "
                          f"or give a folder ending in /")
     return path
 

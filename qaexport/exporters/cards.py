@@ -103,6 +103,7 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
         MEASURE_PAGE_MM,
         PX_PER_MM,
         FitJob,
+        Part,
         fit_faces,
     )
 
@@ -131,11 +132,12 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
         total = max(len(fronts), len(backs), 1)
         for k in range(total):
             part = f"{k + 1}/{total}" if total > 1 else ""
-            q_body, q_size = fronts[k] if k < len(fronts) else ("", fronts[-1][1] if fronts else QUESTION_SIZES[0])
-            a_body, a_size = backs[k] if k < len(backs) else ("", ANSWER_SIZES[1])
+            ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
+            tell = backs[k] if k < len(backs) else Part("", ANSWER_SIZES[1])
             cards.append(Card(
-                face("front", number, part, level, ref.subtopic.name, Markup(q_body), q_size, continued=k > 0),
-                face("back", number, part, level, "", Markup(a_body), a_size)))
+                face("front", number, part, level, ref.subtopic.name, Markup(ask.html), ask.size, continued=k > 0,
+                     lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
+                face("back", number, part, level, "", Markup(tell.html), tell.size)))
     return cards
 
 

@@ -43,7 +43,18 @@ class Measure:
         return self.end <= self.limit + 0.01
 
 
-Search = Generator[tuple[str, float, bool], Measure, list[tuple[str, float]]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One card's share of a face: its HTML, type size, and the room left below it (CSS px)."""
+
+    html: str
+    size: float
+    spare: float = 0.0
+
+
+Search = Generator[tuple[str, float, bool], Measure, list[Part]]
 
 
 @dataclass
@@ -64,7 +75,7 @@ def _smaller(size: float, m: Measure, low: float) -> float:
 
 
 def _search(job: FitJob) -> Search:
-    """Yields (body, size, split) to measure and receives its :class:`Measure`; returns the parts (body, size)."""
+    """Yields (body, size, split) to measure and receives its :class:`Measure`; returns the parts."""
     size, low = job.sizes
     whole = job.html
     m = yield whole, size, False
@@ -72,9 +83,9 @@ def _search(job: FitJob) -> Search:
         size = _smaller(size, m, low)
         m = yield whole, size, False
     if m.fits:
-        return [(whole, size)]
+        return [Part(whole, size, max(0.0, m.limit - m.end))]
     queue: list[Atom] = atoms(whole)
-    parts: list[tuple[str, float]] = []
+    parts: list[Part] = []
     # Known runs: the empty run ends where the body starts; the whole text was just measured.
     known = {0: Measure(m.top, m.top, m.limit), len(queue): m}
     good, bad = 0, len(queue)  # queue[:good] fits, queue[:bad] does not
@@ -104,7 +115,7 @@ def _search(job: FitJob) -> Search:
                 continue
             break
         good = max(good, 1)  # an atom that cannot be cut (one character) goes alone
-        parts.append((join(queue[:good]), size))
+        parts.append(Part(join(queue[:good]), size))
         del queue[:good]
         last = good
         top = known[0].top
@@ -150,14 +161,14 @@ def _measure(faces: list[str], css: str) -> list[tuple[float, float]]:
 
 
 def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None
-              ) -> list[list[tuple[str, float]]]:
-    """For each job, the cards its face needs: a list of (body HTML, type size), in order.
+              ) -> list[list[Part]]:
+    """For each job, the cards its face needs, in order.
 
     ``css`` must give the faces their card width and the measuring page; ``limit_px`` is how far
     down the card (CSS px) a body may end.
     """
     searches = [_search(job) for job in jobs]
-    results: list[list[tuple[str, float]]] = [[] for _ in jobs]
+    results: list[list[Part]] = [[] for _ in jobs]
     pending = {i: next(search) for i, search in enumerate(searches)}
     while pending:
         order = list(pending)
