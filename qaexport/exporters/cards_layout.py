@@ -28,6 +28,8 @@ FaceRenderer = Callable[[str, float, str, bool], str]
 MEASURE_PAGE_MM = 3000.0
 PX_PER_MM = 96 / 25.4
 SIZE_STEP = 0.25
+#: Faces laid out per measuring document: enough to amortise a document's setup, few enough to bound memory.
+BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,8 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
         order = list(pending)
         faces = [jobs[i].render(body, size, f"m-{k}", split) for k, i in enumerate(order)
                  for body, size, split in [pending[i]]]
-        measured = _measure(faces, css)
+        measured = [m for start in range(0, len(faces), BATCH)
+                    for m in _measure(faces[start:start + BATCH], css)]  # bounded memory per document
         pending = {}
         for i, (top, end) in zip(order, measured, strict=True):
             try:
