@@ -174,7 +174,7 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
     pending = {i: next(search) for i, search in enumerate(searches)}
     while pending:
         order = list(pending)
-        faces = [jobs[i].render(body, size, f"m-{k}", split) for k, i in enumerate(order)
+        faces = [jobs[i].render(body, size, f"m-{k % BATCH}", split) for k, i in enumerate(order)
                  for body, size, split in [pending[i]]]
         measured = [m for start in range(0, len(faces), BATCH)
                     for m in _measure(faces[start:start + BATCH], css)]  # bounded memory per document
