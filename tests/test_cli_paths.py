@@ -151,7 +151,7 @@ def test_every_bad_key_is_listed_at_once(tmp_path, sample_path):
     lines = result.output.strip().splitlines()
     assert lines == [
         f"error: {config}: sourcez: unknown key (known: sources, output, title, author, theme, night_theme, "
-        "[anki], [epub], [pdf])",
+        "[anki], [cards], [epub], [pdf])",
         f"error: {config}: theme: 3 is not text",
         f"error: {config}: [pdf].paper: 'A5' is not one of a4, letter",
         f"error: {config}: [pdf].colour: unknown option (known: paper, answers, title, author)",
