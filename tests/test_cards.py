@@ -384,3 +384,25 @@ def test_per_page_makes_a_smaller_grid(out, sample_path):
     pages = read_chars(pdf)
     four = Layout((210.0, 297.0), (85.0, 55.0), 2, 2)
     assert _check_pairs(pages, four, lambda r, c: (r, 1 - c)) >= easy
+
+
+def test_hostile_content_stays_text(out):
+    """Markup in questions, answers and names is printed as text; nothing is fetched or embedded."""
+    from tests.test_hardening import HOSTILE_QUESTION
+    from tests.test_render import HOSTILE
+
+    src = write(out / "hostile.json", page([subtopic("xss", "XSS <b>bold</b>", [
+        question("evil", "hard", q=HOSTILE_QUESTION, a=HOSTILE),
+        question("css", "easy", q="CSS `url()` tricks?",
+                 a='<div style="background:url(file:///etc/passwd)">x</div> [c](data:text/css,body{}) '
+                   "<style>@import url(https://evil.example/x.css);</style>"),
+    ])]))
+    reader = PdfReader(build(out, "hostile", str(src)))
+    text = " ".join(" ".join((p.extract_text() or "").replace("\x00", "").split()) for p in reader.pages)
+    assert "<script>alert(1)</script>" in text and "XSS <b>bold</b>" in text
+    assert "root:x:0:0" not in text and "\u202e" not in text
+    assert all(not p.images for p in reader.pages)
+    for p in reader.pages:
+        for annot in p.get("/Annots") or []:
+            uri = str(annot.get_object().get("/A", {}).get("/URI", ""))
+            assert uri.startswith(("http://", "https://", "mailto:")) or not uri, uri
