@@ -104,7 +104,7 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
         PX_PER_MM,
         FitJob,
         Part,
-        fit_faces,
+        fit_faces_in_child,
     )
 
     for number, ref in enumerate(refs, 1):
@@ -123,7 +123,7 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
         jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
-        fitted = fit_faces(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance)
+        fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance)
     cards = []
     for number, ref in enumerate(refs, 1):
         q = ref.question
