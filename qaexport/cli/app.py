@@ -6,7 +6,7 @@ import typer
 
 from .. import exporters
 from ..errors import QaexportError
-from . import export, info
+from . import convert, export, info
 from .common import err
 
 EPILOG = """\b
@@ -34,6 +34,7 @@ app = typer.Typer(
 app.command("list", epilog=None)(info.list_cmd)
 app.command("validate")(info.validate_cmd)
 app.command("themes")(info.themes_cmd)
+app.command("convert")(convert.convert_cmd)
 
 
 def _register_exporters() -> None:
@@ -43,9 +44,12 @@ def _register_exporters() -> None:
         err.print(f"warning: {exc}")
         return
     for name, cls in found.items():
+        if not getattr(cls, "in_all", True):  # source writers (Markdown bank) run through `convert`
+            continue
         app.command(name, help=cls.__doc__, epilog=EPILOG)(export.make_command(cls))
-    if found:
-        app.command("all", help="Write every format (" + ", ".join(found) + ") in one run, rendering once.",
+    in_all = [name for name, cls in found.items() if getattr(cls, "in_all", True)]
+    if in_all:
+        app.command("all", help="Write every format (" + ", ".join(in_all) + ") in one run, rendering once.",
                     epilog=EPILOG)(export.all_cmd)
 
 

@@ -109,7 +109,7 @@ def make_command(cls: type) -> Any:
 
 @handle_errors
 def all_cmd(**kwargs: Any) -> None:
-    run(list(exporters.registry().values()), {}, **kwargs)
+    run([cls for cls in exporters.registry().values() if getattr(cls, "in_all", True)], {}, **kwargs)
 
 
 all_cmd.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

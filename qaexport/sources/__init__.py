@@ -13,9 +13,9 @@ from types import ModuleType
 
 from ..errors import InputError, Problem, UsageError, ValidationError
 from ..model import Framework, Library, Question, Subtopic, Topic
-from . import nuxt
+from . import markdown, nuxt
 
-READERS: tuple[ModuleType, ...] = (nuxt,)
+READERS: tuple[ModuleType, ...] = (nuxt, markdown)
 
 
 def _reader_for(path: Path) -> ModuleType:
@@ -26,12 +26,13 @@ def _reader_for(path: Path) -> ModuleType:
 
 
 def expand(sources: Sequence[Path]) -> list[Path]:
-    """Files named directly, plus readable files inside named folders (sorted, not recursive)."""
+    """Files named directly, plus readable files inside named folders (recursive, sorted, hidden entries skipped)."""
     suffixes = {s for r in READERS for s in r.SUFFIXES}
     files: list[Path] = []
     for src in sources:
         if src.is_dir():
-            found = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+            found = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+                           and not any(part.startswith(".") for part in p.relative_to(src).parts))
             if not found:
                 raise UsageError(f"{src}: folder holds no question files ({', '.join(sorted(suffixes))})")
             files.extend(found)

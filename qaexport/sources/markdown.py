@@ -1,0 +1,448 @@
+"""Reader for Markdown banks: one file per subtopic, written by hand and reviewed in git.
+
+A file is YAML front matter that places the subtopic (framework, topic, subtopic), then one
+``## Question {#id .difficulty}`` heading per question with its answer below, up to the next
+``##`` heading. The body is split with markdown-it's own block tokens and their line maps, so a
+``## `` line inside a code fence, a list or a block quote never starts a question, exactly as
+the renderer would see it. Two escape forms carry texts a heading cannot hold (several
+paragraphs, a trailing ``{``…): a heading with attributes only followed by a ```` ```question ````
+fence, and an answer that is a single ```` ```answer ```` fence. The writer
+(``exporters/markdown_bank.py``) checks every section it writes with :func:`parse_text`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+
+from ..errors import InputError, Problem
+from ..model import Difficulty, Framework, Question, Subtopic, Topic, slugify
+
+NAME = "markdown"
+SUFFIXES = (".md", ".markdown")
+
+#: Larger files are refused before parsing (same bound as payloads).
+MAX_BYTES = 32 * 1024 * 1024
+#: Front matter only places a subtopic; a bigger block is a mistake or an attack on the YAML parser.
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+#: The same limits the payload reader applies (the model's own limits once they move there).
+MAX_QUESTION_CHARS = 5_000
+MAX_ANSWER_CHARS = 200_000
+
+LEVELS = ("framework", "topic", "subtopic")
+NODE_KEYS = ("name", "slug", "description", "order")
+QUESTION_FENCE = "question"
+ANSWER_FENCE = "answer"
+
+_ID_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A Pandoc-style attribute block ending the heading, preceded by a space (or alone).
+_ATTRS = re.compile(r"(?:^|[ \t]+)\{([^{}]*)\}$")
+_ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
+_FRONT_END = ("---", "...")
+
+
+def _parser() -> MarkdownIt:
+    """The renderer's block grammar (CommonMark, raw HTML off, GFM tables), so splitting agrees with rendering."""
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+_md = _parser()
+
+
+@dataclass
+class Place:
+    """A framework, topic or subtopic as the front matter gives it."""
+
+    name: str
+    slug: str = ""
+    description: str = ""
+    order: float | None = None
+
+
+@dataclass
+class ParsedQuestion:
+    id: str | None
+    difficulty: str | None  # the raw class (".hard" → "hard"); None when the heading has none
+    question: str
+    answer: str
+    line: int  # 1-based line of the heading
+
+
+@dataclass
+class ParsedFile:
+    """One file's content and everything wrong with it, each problem located at FILE:LINE."""
+
+    places: dict[str, Place] = field(default_factory=dict)
+    questions: list[ParsedQuestion] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append((line, message))
+
+
+def derive_id(question: str) -> str:
+    """An id from the question text, for questions written without ``{#id}``.
+
+    Identity then follows the text: editing the question makes a new Anki note, so readers warn.
+    """
+    slug = slugify(question)[:60].rstrip("-")
+    if not slug:  # scripts slugify cannot transliterate
+        slug = "q-" + hashlib.sha256(question.encode()).hexdigest()[:12]
+    return slug
+
+
+def decode(raw: bytes, where: str) -> str:
+    """UTF-8 text with LF line ends; binary data and invalid UTF-8 are refused with a position."""
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise InputError(f"{where}:{line}", "binary data (NUL byte), not a Markdown bank; give a UTF-8 text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{where}:{line}", f"not UTF-8 text (invalid byte 0x{raw[exc.start]:02x}); "
+                                            "save the file as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# ---------------------------------------------------------------------------------------------- front matter
+
+
+def _split_front_matter(text: str, parsed: ParsedFile) -> tuple[str | None, int]:
+    """The YAML text and the 0-based line where the body starts."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        parsed.problem(1, "no YAML front matter; start the file with a `---` line, then "
+                          "`framework:`, `topic:` and `subtopic:` names, then `---`")
+        return None, 0
+    for n in range(1, len(lines)):
+        if lines[n].rstrip() in _FRONT_END:
+            return "\n".join(lines[1:n]), n + 1
+    parsed.problem(1, "front matter is not closed; add a `---` line after the subtopic's place")
+    return None, len(lines)
+
+
+def _key_lines(node: yaml.Node, offset: int) -> dict[tuple[str, ...], int]:
+    """1-based file lines of the mapping keys, two levels deep, for precise messages."""
+    out: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                out[(key.value,)] = key.start_mark.line + offset
+                if isinstance(value, yaml.MappingNode):
+                    for sub_key, _ in value.value:
+                        if isinstance(sub_key, yaml.ScalarNode):
+                            out[(key.value, sub_key.value)] = sub_key.start_mark.line + offset
+    return out
+
+
+def _load_yaml(source: str, parsed: ParsedFile) -> tuple[Any, dict[tuple[str, ...], int]]:
+    offset = 2  # line 1 is the opening ---, YAML marks are 0-based
+    if len(source.encode()) > MAX_FRONT_MATTER_BYTES:
+        parsed.problem(1, f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; it only names the "
+                          "framework, topic and subtopic")
+        return None, {}
+    try:
+        data = yaml.safe_load(source)
+        lines = _key_lines(yaml.compose(source, Loader=yaml.SafeLoader), offset)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + offset if mark else 1
+        parsed.problem(line, f"front matter is not valid YAML: {exc.problem or exc.context}; "
+                             "quote text that holds ': ' or starts with a special character")
+        return None, {}
+    except (yaml.YAMLError, RecursionError) as exc:
+        parsed.problem(1, f"front matter is not valid YAML ({type(exc).__name__}); fix the block between the `---` lines")
+        return None, {}
+    return data, lines
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: ParsedFile) -> Place | None:
+    at = lines.get((level,), 1)
+    if isinstance(value, str):  # shorthand: `topic: Deployment`
+        value = {"name": value}
+    if not isinstance(value, dict):
+        parsed.problem(at, f"`{level}` must be a name or a mapping with name, slug, description, order; "
+                           f"write `{level}: Some name`")
+        return None
+    ok = True
+    for key in value:
+        if key not in NODE_KEYS:
+            parsed.problem(lines.get((level, str(key)), at), f"unknown key `{level}.{key}`; use "
+                                                             f"{', '.join(NODE_KEYS)}")
+            ok = False
+    name = value.get("name")
+    if name is None:
+        parsed.problem(at, f"missing front matter key `{level}.name`; give the {level} a name")
+        return None
+    if _text(name) is None or not name.strip():
+        parsed.problem(lines.get((level, "name"), at), f"`{level}.name` must be non-empty text; quote it")
+        return None
+    place = Place(name)
+    slug = value.get("slug")
+    if slug is not None:
+        if _text(slug) is None or not slug or slugify(slug) != slug:
+            fix = slugify(str(slug)) or slugify(name)
+            parsed.problem(lines.get((level, "slug"), at), f"`{level}.slug` {slug!r} must be lower-case letters, "
+                                                           f"digits and single dashes, like {fix!r}")
+            ok = False
+        else:
+            place.slug = slug
+    description = value.get("description")
+    if description is not None:
+        if _text(description) is None:
+            parsed.problem(lines.get((level, "description"), at), f"`{level}.description` must be text; quote it")
+            ok = False
+        else:
+            place.description = description
+    order = value.get("order")
+    if order is not None:
+        if isinstance(order, bool) or not isinstance(order, (int, float)) or order != order:
+            parsed.problem(lines.get((level, "order"), at), f"`{level}.order` must be a number, got {order!r}")
+            ok = False
+        else:
+            place.order = float(order)
+    return place if ok else None
+
+
+def _front_matter(source: str, parsed: ParsedFile) -> None:
+    data, lines = _load_yaml(source, parsed)
+    if data is None and not parsed.problems:
+        data = {}
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        parsed.problem(2, "front matter must be a mapping with `framework:`, `topic:` and `subtopic:`")
+        return
+    for key in data:
+        if key not in LEVELS:
+            parsed.problem(lines.get((str(key),), 2), f"unknown front matter key `{key}`; use "
+                                                      "framework, topic and subtopic")
+    for level in LEVELS:
+        if level not in data:
+            parsed.problem(2, f"missing front matter key `{level}`; add `{level}: Name`")
+            continue
+        place = _place(level, data[level], lines, parsed)
+        if place is not None:
+            parsed.places[level] = place
+
+
+# ---------------------------------------------------------------------------------------------- questions
+
+
+def _attributes(raw: str, line: int, parsed: ParsedFile) -> tuple[str | None, str | None, bool]:
+    """(id, difficulty, ok) from the inside of ``{…}``."""
+    qid: str | None = None
+    difficulty: str | None = None
+    pos, ok = 0, True
+    raw = raw.strip()
+    while pos < len(raw):
+        m = _ATTR_ITEM.match(raw, pos)
+        if not m:
+            bad = raw[pos:].split()[0]
+            parsed.problem(line, f"cannot read heading attribute {bad!r}; write {{#id .easy}} "
+                                 "(an id and one of .easy, .medium, .hard)")
+            return None, None, False
+        if m.group("id"):
+            qid = m.group("id")
+        elif m.group("cls"):
+            if difficulty is not None:
+                parsed.problem(line, f"two difficulties (.{difficulty} and .{m.group('cls')}); keep one")
+                ok = False
+            difficulty = m.group("cls")
+        else:
+            parsed.problem(line, f"unknown heading attribute `{m.group('key')}=`; only {{#id .difficulty}} is read")
+            ok = False
+        pos = m.end()
+        while pos < len(raw) and raw[pos].isspace():
+            pos += 1
+    return qid, difficulty, ok
+
+
+def _heading(content: str, line: int, parsed: ParsedFile) -> tuple[str, str | None, str | None, bool]:
+    m = _ATTRS.search(content)
+    if not m:
+        return content, None, None, True
+    qid, difficulty, ok = _attributes(m.group(1), line, parsed)
+    return content[:m.start()].rstrip(), qid, difficulty, ok
+
+
+def _fence_text(token: Any) -> str:
+    return token.content[:-1] if token.content.endswith("\n") else token.content
+
+
+def _is_question_heading(token: Any) -> bool:
+    return token.type == "heading_open" and token.tag == "h2" and token.level == 0 and token.markup == "##"
+
+
+def _region(lines: list[str], start: int, end: int) -> str:
+    """Source lines [start, end) without leading blank lines and trailing whitespace."""
+    chunk = lines[start:end]
+    while chunk and not chunk[0].strip():
+        chunk.pop(0)
+    return "\n".join(chunk).rstrip()
+
+
+def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
+    """Questions in ``lines[first:]`` (0-based); token line maps are relative to ``first``."""
+    tokens = _md.parse("\n".join(lines[first:]))
+    top = [t for t in tokens if t.level == 0 and t.map is not None]
+    heads = [i for i, t in enumerate(top) if _is_question_heading(t)]
+    start_of_questions = top[heads[0]].map[0] if heads else len(lines) - first
+    if any(line.strip() for line in lines[first:first + start_of_questions]):
+        stray = next(n for n in range(first, first + start_of_questions) if lines[n].strip())
+        parsed.problem(stray + 1, "text before the first question; every question starts with a "
+                                  "`## Question text {#id .difficulty}` heading")
+    if not heads:
+        return
+    inline = {id(t): tokens[tokens.index(t) + 1] for t in (top[i] for i in heads)}
+    for n, index in enumerate(heads):
+        head = top[index]
+        line = head.map[0] + first + 1
+        end = top[heads[n + 1]].map[0] + first if n + 1 < len(heads) else len(lines)
+        following = top[index + 1:heads[n + 1] if n + 1 < len(heads) else len(top)]
+        text, qid, difficulty, ok = _heading(inline[id(head)].content, line, parsed)
+        answer_start = head.map[1] + first
+        if not text:
+            if following and following[0].type == "fence" and following[0].info.strip() == QUESTION_FENCE:
+                text = _fence_text(following[0])
+                answer_start = following[0].map[1] + first
+                following = following[1:]
+            else:
+                parsed.problem(line, "heading has no question text; write it before the {…} attributes, or in a "
+                                     f"```{QUESTION_FENCE} fence right below the heading")
+                ok = False
+        if len(following) == 1 and following[0].type == "fence" and following[0].info.strip() == ANSWER_FENCE:
+            answer = _fence_text(following[0])
+        else:
+            answer = _region(lines, answer_start, end)
+        if not answer.strip():
+            parsed.problem(line, "question has no answer; write it below the heading, before the next `##`")
+            ok = False
+        if ok:
+            parsed.questions.append(ParsedQuestion(qid, difficulty, text, answer, line))
+
+
+def parse_text(text: str) -> ParsedFile:
+    """Parse one bank file's text (LF line ends); problems carry 1-based lines."""
+    parsed = ParsedFile()
+    front, body_start = _split_front_matter(text, parsed)
+    if front is not None:
+        _front_matter(front, parsed)
+    _body(text.split("\n"), body_start, parsed)
+    return parsed
+
+
+def parse_body(text: str) -> ParsedFile:
+    """Parse question sections without front matter (the writer checks each section it writes with this)."""
+    parsed = ParsedFile()
+    _body(text.split("\n"), 0, parsed)
+    return parsed
+
+
+# ---------------------------------------------------------------------------------------------- model
+
+
+def _check_question(q: ParsedQuestion, seen: dict[str, int], add: Any, warn: Any) -> str | None:
+    """The question's id, or None (with problems added) when it cannot be used."""
+    qid = q.id
+    if qid is None:
+        qid = derive_id(q.question)
+        warn(q.line, f"no {{#id}}: using {qid!r} from the question text, so editing the question will change "
+                     f"its identity (Anki review history); add {{#{qid}}} to the heading")
+    elif not _ID_OK.match(qid):
+        add(q.line, f"id {qid!r} must be letters, digits, '.', '_' or '-'")
+        return None
+    if qid in seen:
+        add(q.line, f"duplicate id {qid!r} (first at line {seen[qid]}); ids must be unique within a subtopic")
+        return None
+    seen[qid] = q.line
+    ok = True
+    if q.difficulty is None:
+        add(q.line, "no difficulty; add .easy, .medium or .hard to the heading's {…}")
+        ok = False
+    elif Difficulty.parse(q.difficulty) is None:
+        add(q.line, f"unknown difficulty .{q.difficulty}; use .easy, .medium or .hard")
+        ok = False
+    for label, value, limit in (("question", q.question, MAX_QUESTION_CHARS), ("answer", q.answer, MAX_ANSWER_CHARS)):
+        if len(value) > limit:
+            add(q.line, f"{label} is {len(value):,} characters, over the {limit:,} limit; shorten it or split it")
+            ok = False
+    return qid if ok else None
+
+
+class MarkdownReader:
+    """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` per question."""
+
+    name = NAME
+    suffixes = SUFFIXES
+    description = "Markdown question banks (front matter + ## headings)"
+
+    def sniff(self, head: bytes) -> bool:
+        return head.lstrip(b"\xef\xbb\xbf").startswith(b"---")
+
+    def read(self, path: Path) -> tuple[list[Framework], list[Problem], list[Problem]]:
+        """Frameworks, problems and warnings from one file. Raises :class:`InputError` if it is not text."""
+        try:
+            size = path.stat().st_size
+            if size > MAX_BYTES:
+                raise InputError(path, f"file is {size / 1e6:.1f} MB, over the {MAX_BYTES // 2**20} MiB limit; "
+                                       "split the subtopic into several files")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        parsed = parse_text(decode(raw, str(path)))
+        problems = [Problem(f"{path}:{line}", "", message) for line, message in parsed.problems]
+        warnings: list[Problem] = []
+
+        def add(line: int, message: str) -> None:
+            problems.append(Problem(f"{path}:{line}", "", message))
+
+        def warn(line: int, message: str) -> None:
+            warnings.append(Problem(f"{path}:{line}", "", message))
+
+        seen: dict[str, int] = {}
+        checked = [(q, _check_question(q, seen, add, warn)) for q in parsed.questions]
+        if len(parsed.places) < len(LEVELS):
+            return [], problems, warnings
+        fw, tp, sub = (parsed.places[level] for level in LEVELS)
+        slugs = [p.slug or slugify(p.name) for p in (fw, tp, sub)]
+        for level, slug in zip(LEVELS, slugs, strict=True):
+            if not slug:
+                add(2, f"the {level} name gives no usable slug; add `slug:` (letters, digits, dashes)")
+        if not all(slugs) or problems:
+            return [], problems, warnings
+        prefix = "/".join(slugs)
+        subtopic = Subtopic(slugs[2], sub.name, sub.description, sub.order, None, str(path))
+        for q, qid in checked:
+            if qid is not None:
+                difficulty = Difficulty.parse(q.difficulty)
+                assert difficulty is not None
+                subtopic.questions.append(Question(qid, difficulty, q.question, q.answer, f"{prefix}/{qid}",
+                                                   f"{path}:{q.line}"))
+        if not subtopic.questions:
+            add(1, "no questions; add `## Question text {#id .easy}` headings with answers below")
+            return [], problems, warnings
+        topic = Topic(slugs[1], tp.name, tp.description, tp.order, [subtopic])
+        return [Framework(slugs[0], fw.name, fw.description, fw.order, [topic])], problems, warnings
+
+
+def read(path: Path) -> tuple[list[Framework], list[Problem]]:
+    """The pre-plugin reader interface (``sources.READERS``); warnings go to :data:`WARNINGS`."""
+    frameworks, problems, warnings = MarkdownReader().read(path)
+    WARNINGS.extend(warnings)
+    return frameworks, problems
+
+
+#: Warnings of the current run until the reader contract carries them (``ReadResult.warnings``).
+WARNINGS: list[Problem] = []
