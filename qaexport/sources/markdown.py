@@ -158,7 +158,8 @@ def _load_yaml(source: str, parsed: ParsedFile) -> tuple[Any, dict[tuple[str, ..
                              "quote text that holds ': ' or starts with a special character")
         return None, {}
     except (yaml.YAMLError, RecursionError) as exc:
-        parsed.problem(1, f"front matter is not valid YAML ({type(exc).__name__}); fix the block between the `---` lines")
+        parsed.problem(1, f"front matter is not valid YAML ({type(exc).__name__}); "
+                          "fix the block between the `---` lines")
         return None, {}
     return data, lines
 
