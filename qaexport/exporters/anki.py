@@ -13,6 +13,7 @@ import hashlib
 import sqlite3
 import tempfile
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from ..output import atomic_path, build_time, write_zip
@@ -72,8 +73,9 @@ class AnkiExporter:
             for ref in build.library.questions():
                 q, html = ref.question, build.rendered[ref.question.key]
                 # Portable classes: the stored HTML never depends on --theme, only the note type's CSS does.
+                # Fields are HTML: names from the content are text, escaped like everything else.
                 fields = [html.question_html.portable, html.answer_html.portable, q.difficulty.label,
-                          ref.breadcrumb, q.key]
+                          escape(ref.breadcrumb, quote=False), escape(q.key, quote=False)]
                 tags = [f"difficulty::{q.difficulty.label}",
                         f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
                 note = pkg.Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)

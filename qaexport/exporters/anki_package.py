@@ -12,6 +12,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import genanki
@@ -118,23 +119,28 @@ def note_type(build: Build, previous: Previous, now: int) -> Model:
     return model
 
 
+def _deck(name: str, description: str) -> genanki.Deck:
+    # Anki shows a deck description as HTML: the content's text must stay text.
+    return genanki.Deck(deck_id(name), name, escape(description, quote=False))
+
+
 def decks_for(library: Library, options: AnkiOptions) -> dict[tuple, genanki.Deck]:
     """Decks by (framework, topic, subtopic) slugs; () is the root. Parents carry descriptions."""
     several = len(library.frameworks) > 1
     default_root = "Interview Questions" if several else library.frameworks[0].name
     root_name = deck_part(options.deck_name or default_root)
     root_desc = "" if several else library.frameworks[0].description
-    decks: dict[tuple, genanki.Deck] = {(): genanki.Deck(deck_id(root_name), root_name, root_desc)}
+    decks: dict[tuple, genanki.Deck] = {(): _deck(root_name, root_desc)}
     if options.flat:
         return decks
     for fw, topic, sub in library.subtopics():
         parts = [root_name] + ([deck_part(fw.name)] if several else [])
         if several and (fw.slug,) not in decks:
             name = "::".join(parts)
-            decks[(fw.slug,)] = genanki.Deck(deck_id(name), name, fw.description)
+            decks[(fw.slug,)] = _deck(name, fw.description)
         if (fw.slug, topic.slug) not in decks:
             name = "::".join([*parts, deck_part(topic.name)])
-            decks[(fw.slug, topic.slug)] = genanki.Deck(deck_id(name), name, topic.description)
+            decks[(fw.slug, topic.slug)] = _deck(name, topic.description)
         name = "::".join([*parts, deck_part(topic.name), deck_part(sub.name)])
-        decks[(fw.slug, topic.slug, sub.slug)] = genanki.Deck(deck_id(name), name, sub.description)
+        decks[(fw.slug, topic.slug, sub.slug)] = _deck(name, sub.description)
     return decks
