@@ -10,6 +10,7 @@ a text that would not survive as a heading or a plain answer is written in the r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,14 @@ _SENTINEL_ID = "qaexport-end-of-section"
 _SENTINEL = f"\n\n## End {{#{_SENTINEL_ID} .easy}}\n\nEnd.\n"
 
 
+_UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def normalise(text: str) -> str:
-    """What a text file can hold: LF line ends and no NUL (the renderer drops NUL anyway)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    """What a UTF-8 text file can hold: LF line ends (as Markdown reads them), no NUL (the renderer drops
+    it) and U+FFFD for lone surrogates (which UTF-8 cannot encode)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNWRITABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
 
 
 def _fence(text: str, info: str) -> str:
