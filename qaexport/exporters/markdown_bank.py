@@ -67,6 +67,10 @@ def _forms(q: Question, question: str, answer: str) -> list[str]:
 def section(q: Question) -> str:
     """The shortest form of ``q`` that the reader parses back to exactly ``q`` (checked, not assumed)."""
     question, answer = normalise(q.question), normalise(q.answer)
+    for label, text in (("question", question), ("answer", answer)):
+        if not text.strip():
+            raise OutputError(f"{q.source or q.key}: question {q.id!r}: the {label} is empty once NUL characters "
+                              "are dropped; fix it in the source")
     for text in _forms(q, question, answer):
         parsed = reader.parse_body(text + _SENTINEL)
         got = parsed.questions
@@ -86,9 +90,23 @@ def _place(node: Framework | Topic | Subtopic) -> dict[str, Any]:
     return out
 
 
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's dumper, but text holding a YAML line break other than LF, or anything unprintable, goes in
+    double quotes with escapes: PyYAML writes NEL or U+2028 raw in plain scalars and reads them back as
+    spaces."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    quoted = any(ch in "\x85\u2028\u2029" or not (ch.isprintable() or ch in "\n\t") for ch in value)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if quoted else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def front_matter(fw: Framework, topic: Topic, sub: Subtopic) -> str:
     data = {"framework": _place(fw), "topic": _place(topic), "subtopic": _place(sub)}
-    return "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100) + "---\n"
+    return "---\n" + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100) + "---\n"
 
 
 def subtopic_text(fw: Framework, topic: Topic, sub: Subtopic) -> str:
