@@ -15,9 +15,11 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from qaexport import sources
+from qaexport.assemble import assemble
 from qaexport.cli import app
 from qaexport.exporters.markdown_bank import bank_files, normalise
-from qaexport.model import Difficulty, Framework, Library, Question, Subtopic, Topic
+from qaexport.model import ContentFormat, Difficulty, Library, Location
+from qaexport.records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from qaexport.sources.markdown import MarkdownReader
 from tests.anki_collection import import_deck, new_collection
 from tests.cli_run import qaexport
@@ -171,14 +173,16 @@ Still the answer.
 
 Answer two.
 """)
-    frameworks, problems, warnings = MarkdownReader().read(path)
-    assert problems == [] and warnings == []
-    questions = frameworks[0].topics[0].subtopics[0].questions
+    result = MarkdownReader().read(path)
+    assert result.problems == [] and result.warnings == []
+    warnings: list = []
+    questions = sources.load([path], warnings).frameworks[0].topics[0].subtopics[0].questions
+    assert warnings == []
     assert [q.id for q in questions] == ["fence", "second"]
     assert "## Not a question {#nope .hard}\n\nStill the answer.\n```" in questions[0].answer
     assert questions[0].answer.endswith("> ## quoted, still the answer")
     assert questions[0].key == "fastapi/deployment/workers/fence"
-    assert questions[0].source == f"{path}:11"
+    assert str(questions[0].location) == f"{path}:11"
 
 
 def test_escape_forms_and_derived_ids(tmp_path):
@@ -201,7 +205,8 @@ An answer.
 """)
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
-    assert f"warning: {path}:23: no {{#id}}: using 'what-is-x'" in " ".join(result.output.split())
+    assert f"warning: {path}:23: question 'what-is-x' (fastapi/deployment/workers): no id: derived from the " \
+           "question text, so editing the text changes its identity" in " ".join(result.output.split())
     q1, q2 = sources.load([path]).frameworks[0].topics[0].subtopics[0].questions
     assert (q1.question, q1.answer) == ("First paragraph with `code`.\n\nSecond paragraph ending in {",
                                         "## This answer has a level-2 heading")
@@ -218,9 +223,10 @@ def test_same_place_and_id_gives_the_payload_key(tmp_path, sample_library):
 
 
 BROKEN = {
-    "duplicate-id": (FRONT + "\n## A {#same .easy}\n\nx\n\n## B {#same .easy}\n\ny\n", 15, "duplicate id 'same'"),
-    "unknown-difficulty": (FRONT + "\n## A {#a .medum}\n\nx\n", 11, "unknown difficulty .medum"),
-    "no-difficulty": (FRONT + "\n## A {#a}\n\nx\n", 11, "no difficulty"),
+    "duplicate-id": (FRONT + "\n## A {#same .easy}\n\nx\n\n## B {#same .easy}\n\ny\n", 15,
+                     "question 'same' (fastapi/deployment/workers): duplicate id"),
+    "unknown-difficulty": (FRONT + "\n## A {#a .medum}\n\nx\n", 11, "difficulty is unknown ('medum')"),
+    "no-difficulty": (FRONT + "\n## A {#a}\n\nx\n", 11, "difficulty is missing"),
     "missing-topic": ("---\nframework: F\nsubtopic: S\n---\n\n## A {#a .easy}\n\nx\n", 2,
                       "missing front matter key `topic`"),
     "missing-name": ("---\nframework: F\ntopic: {slug: t}\nsubtopic: S\n---\n\n## A {#a .easy}\n\nx\n", 3,
@@ -238,8 +244,9 @@ BROKEN = {
                  3, "`topic.slug` 'Not A Slug' must be lower-case"),
     "text-before-questions": (FRONT + "\nStray paragraph.\n\n## A {#a .easy}\n\nx\n", 11, "text before the first"),
     "bad-attributes": (FRONT + "\n## A {#a .easy !}\n\nx\n", 11, "cannot read heading attribute '!'"),
-    "braces-without-attributes": (FRONT + "\n## What does {} mean {}\n\nx\n", 11, "no difficulty"),
-    "bad-id": (FRONT + "\n## A {#a/b .easy}\n\nx\n", 11, "id 'a/b' must be"),
+    "braces-without-attributes": (FRONT + "\n## What does {} mean {}\n\nx\n", 11, "difficulty is missing"),
+    "bad-id": (FRONT + "\n## A {#a/b .easy}\n\nx\n", 11,
+               "question 'a/b' (fastapi/deployment/workers): id must be letters"),
 }
 
 
@@ -252,7 +259,7 @@ def test_broken_markdown_is_one_line_with_file_and_line(case, tmp_path):
     out = tmp_path / "out.apkg"
     result = runner.invoke(app, ["anki", str(path), "-o", str(out)])
     assert result.exit_code == 1, result.output
-    lines = result.output.strip().splitlines()
+    lines = [line for line in result.output.strip().splitlines() if not line.startswith("warning: ")]
     assert len(lines) == 1 and "Traceback" not in result.output, result.output
     assert lines[0].startswith(f"error: {path}:{line}: ") and message in lines[0], lines[0]
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["bank"]
@@ -321,31 +328,31 @@ _name = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=
 
 @st.composite
 def libraries(draw) -> Library:
-    frameworks = []
+    """A library as reading would give it: records of random places and texts, assembled by the one assembler."""
+    records = []
     for fw_slug in draw(st.lists(_slug, min_size=1, max_size=2, unique=True)):
-        topics = []
+        fw = Node(draw(_name), fw_slug, draw(st.one_of(st.just(""), _name)), draw(_order))
         for t_slug in draw(st.lists(_slug, min_size=1, max_size=2, unique=True)):
-            subs = []
+            topic = Node(draw(_name), t_slug, draw(st.one_of(st.just(""), _name)), draw(_order))
             for s_slug in draw(st.lists(_slug, min_size=1, max_size=2, unique=True)):
+                sub = Node(draw(_name), s_slug, draw(st.one_of(st.just(""), _name)), draw(_order))
                 ids = draw(st.lists(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,6}", fullmatch=True),
                                     min_size=1, max_size=3, unique=True))
-                questions = [Question(qid, draw(st.sampled_from(Difficulty)), draw(_text), draw(_text),
-                                      f"{fw_slug}/{t_slug}/{s_slug}/{qid}") for qid in ids]
-                subs.append(Subtopic(s_slug, draw(_name), draw(st.one_of(st.just(""), _name)), draw(_order),
-                                     questions=questions))
-            topics.append(Topic(t_slug, draw(_name), draw(st.one_of(st.just(""), _name)), draw(_order), subs))
-        frameworks.append(Framework(fw_slug, draw(_name), draw(st.one_of(st.just(""), _name)), draw(_order), topics))
-    merger = sources._Merger()  # the library as reading would order it: by order, then position
-    for fw in frameworks:
-        merger.add(fw)
-    return merger.library()
+                questions = [QuestionRecord(qid, draw(st.sampled_from(["easy", "medium", "hard", None])), draw(_text),
+                                            draw(_text), Location("generated"), draw(st.sampled_from(ContentFormat)))
+                             for qid in ids]
+                records.append(SubtopicRecord(fw, topic, sub, questions, Location("generated"),
+                                              difficulty_optional=True))
+    library, problems, _ = assemble([ReadResult(subtopics=records)])
+    assert problems == []
+    return library
 
 
 def _shape(library: Library, texts=lambda s: s) -> list:
     return [(fw.slug, fw.name, fw.description, fw.order, [
         (t.slug, t.name, t.description, t.order, [
             (s.slug, s.name, s.description, s.order,
-             [(q.id, q.difficulty, texts(q.question), texts(q.answer), q.key) for q in s.questions])
+             [(q.id, q.difficulty, texts(q.question), texts(q.answer), q.key, q.format) for q in s.questions])
             for s in t.subtopics]) for t in fw.topics]) for fw in library.frameworks]
 
 
@@ -358,7 +365,7 @@ def test_any_library_round_trips_through_markdown_and_converts_idempotently(libr
             path = Path(tmp, rel)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode())
-        back, problems = sources.read_all(sources.expand([Path(tmp)]))
-    assert problems == []
+        back, problems, warnings = sources.read_all(sources.expand([Path(tmp)]))
+    assert problems == [] and warnings == []
     assert _shape(back) == _shape(library, normalise)
     assert bank_files(back) == files

@@ -1,7 +1,8 @@
-"""``qaexport convert``: rewrite any source as another source format (today: a Markdown bank).
+"""``qaexport convert``: rewrite any source as a source format you can edit (today: a Markdown bank).
 
-Conversion works from the source texts, not rendered HTML, so it renders nothing: it reads,
-merges and filters like every command, then hands the library to a folder-producing exporter.
+Conversion works from the source texts (``Scheme.NONE``), so nothing is rendered: it reads,
+merges and filters like every command, then hands the library to a folder-producing exporter
+that ``qaexport all`` leaves out.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import typer
 
 from .. import exporters
 from ..errors import UsageError
-from ..exporters import Build
-from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter
-from .common import DifficultyOpt, Sources, TopicOpt, handle_errors, load_library, out, progress
+from ..exporters import Build, Produces
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, Scheme
+from .common import DifficultyOpt, Sources, TopicOpt, build_time, err, handle_errors, load_library, out, progress
 
 
 def targets() -> dict[str, type]:
-    """Exporters that write a source format: a folder, from the texts, outside ``qaexport all``."""
-    return {name: cls for name, cls in exporters.registry().items()
-            if getattr(cls, "produces", "file") == "folder" and getattr(cls, "scheme", "") == "none"}
+    """Exporters that write a source format: a folder, from the texts, not part of ``qaexport all``."""
+    return {name: cls for name, cls in exporters.registry.load().items()
+            if cls.produces == Produces.FOLDER and cls.scheme == Scheme.NONE and not cls.in_all}
 
 
 @handle_errors
@@ -35,10 +36,11 @@ def convert_cmd(
     difficulty: DifficultyOpt = None,
     topic: TopicOpt = None,
 ) -> None:
-    """Convert SOURCES (payloads or Markdown banks) into a Markdown bank you can edit and keep in git.
+    """Convert SOURCES (payloads, Markdown banks, any installed source) into a Markdown bank to edit in git.
 
     Writes DIR/<framework>/<topic>/NN-<subtopic>.md with every id and slug spelled out; building any
-    format from DIR gives the same Anki notes and books as building from SOURCES.
+    format from DIR gives the same Anki notes and books as building from SOURCES, and converting DIR
+    again gives the same bytes.
 
     Example: qaexport convert data/ --to markdown -o bank/
     """
@@ -47,9 +49,11 @@ def convert_cmd(
         raise UsageError(f"--to {to!r}: can convert to {', '.join(found) or 'nothing (no converter installed)'}")
     if output is None:
         raise UsageError("convert needs -o DIR, the folder to write the bank into")
+    now = build_time()
     cls = found[to]
     library = load_library(srcs, difficulty, topic)
-    build = Build(library, {}, Highlighter(DEFAULT_THEME, DEFAULT_NIGHT_THEME), progress)
+    build = Build(library, {}, Highlighter(DEFAULT_THEME, DEFAULT_NIGHT_THEME), now, progress,
+                  lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
     cls().export(build, cls.Options(force=force), output)
     n_files = sum(1 for _ in library.subtopics())
     out.print(f"wrote {output}/ ({n_files} files, {library.count()} questions)", soft_wrap=True)

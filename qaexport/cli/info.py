@@ -8,8 +8,17 @@ from rich.table import Table
 from .. import sources
 from ..model import Difficulty
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, available_themes
-from ..sources import markdown
-from .common import DEFAULT_SOURCE, DifficultyOpt, Sources, TopicOpt, err, handle_errors, load_library, out
+from .common import (
+    DifficultyOpt,
+    Sources,
+    TopicOpt,
+    err,
+    handle_errors,
+    load_library,
+    out,
+    report_warnings,
+    source_paths,
+)
 
 
 @handle_errors
@@ -40,11 +49,9 @@ def validate_cmd(srcs: Sources = None) -> None:
 
     Example: qaexport validate data/ more-banks/
     """
-    files = sources.expand(srcs or [DEFAULT_SOURCE])
-    markdown.WARNINGS.clear()
-    library, problems = sources.read_all(files)
-    for warning in markdown.WARNINGS:  # until the reader contract carries warnings (ReadResult.warnings)
-        err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True, emoji=False)
+    files = sources.expand(source_paths(srcs))
+    library, problems, warnings = sources.read_all(files)
+    report_warnings(warnings)
     for problem in problems:
         err.print(f"[red]✗[/] {problem}", soft_wrap=True, emoji=False)
     if problems:

@@ -18,10 +18,11 @@ from typing import Any
 import yaml
 
 from ..errors import OutputError, UsageError
-from ..model import Framework, Library, Question, Subtopic, Topic
+from ..model import ContentFormat, Framework, Library, Question, Subtopic, Topic
 from ..output import write_tree
+from ..render import Scheme
 from ..sources import markdown as reader
-from . import Build, option
+from . import Build, Produces, option
 
 #: Longest slug part of a file or folder name; the front matter holds the full slug.
 MAX_NAME_SLUG = 60
@@ -34,9 +35,10 @@ _UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
 
 def normalise(text: str) -> str:
     """What a UTF-8 text file can hold: LF line ends (as Markdown reads them), no NUL (the renderer drops
-    it) and U+FFFD for lone surrogates (which UTF-8 cannot encode)."""
+    it), U+FFFD for lone surrogates (which UTF-8 cannot encode), and no surrounding whitespace (reading
+    strips it, as it does for every source)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _UNWRITABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+    return _UNWRITABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text).strip()
 
 
 def _fence(text: str, info: str) -> str:
@@ -57,8 +59,14 @@ def _backtick_runs(line: str) -> list[str]:
     return [*runs, current] if current else runs
 
 
+def _attrs(q: Question) -> str:
+    difficulty = q.difficulty.label if q.difficulty is not None else reader.UNRATED
+    fmt = f" format={q.format.value}" if q.format is not ContentFormat.MARKDOWN else ""
+    return f"{{#{q.id} .{difficulty}{fmt}}}"
+
+
 def _forms(q: Question, question: str, answer: str) -> list[str]:
-    attrs = f"{{#{q.id} .{q.difficulty.label}}}"
+    attrs = _attrs(q)
     heads = [f"## {question} {attrs}\n\n", f"## {attrs}\n\n{_fence(question, reader.QUESTION_FENCE)}\n\n"]
     bodies = [answer, _fence(answer, reader.ANSWER_FENCE)]
     return [head + body for head in heads for body in bodies]
@@ -69,16 +77,16 @@ def section(q: Question) -> str:
     question, answer = normalise(q.question), normalise(q.answer)
     for label, text in (("question", question), ("answer", answer)):
         if not text.strip():
-            raise OutputError(f"{q.source or q.key}: question {q.id!r}: the {label} is empty once NUL characters "
+            raise OutputError(f"{q.location}: question {q.id!r}: the {label} is empty once NUL characters "
                               "are dropped; fix it in the source")
     for text in _forms(q, question, answer):
         parsed = reader.parse_body(text + _SENTINEL)
         got = parsed.questions
+        want = (q.id, q.difficulty.label if q.difficulty is not None else reader.UNRATED, question, answer, q.format)
         if (not parsed.problems and len(got) == 2 and got[1].id == _SENTINEL_ID
-                and (got[0].id, got[0].difficulty, got[0].question, got[0].answer)
-                == (q.id, q.difficulty.label, question, answer)):
+                and (got[0].id, got[0].difficulty, got[0].question, got[0].answer, got[0].format) == want):
             return text
-    raise OutputError(f"{q.source or q.key}: question {q.id!r} cannot be written as Markdown; please report this")
+    raise OutputError(f"{q.location}: question {q.id!r} cannot be written as Markdown; please report this")
 
 
 def _place(node: Framework | Topic | Subtopic) -> dict[str, Any]:
@@ -143,13 +151,15 @@ class MarkdownBankExporter:
     name = "markdown"
     suffix = ""
     description = "Markdown bank (a folder of .md files, one per subtopic)"
-    produces = "folder"  # Produces.FOLDER once the exporter contract lands
-    scheme = "none"  # Scheme.NONE: works from the source texts, renders nothing
-    html_scheme = "none"
-    in_all = False
+    produces = Produces.FOLDER
+    scheme = Scheme.NONE  # works from the source texts; nothing is rendered
+    in_all = False  # a source format, written on request by `qaexport convert`
     Options = MarkdownBankOptions
 
     def export(self, build: Build, options: MarkdownBankOptions, target: Path) -> None:
+        if build.library.media:
+            raise OutputError(f"{target}: the sources hold {len(build.library.media)} embedded image(s), which "
+                              "Markdown banks cannot carry yet; convert sources without images")
         files = bank_files(build.library)
         if target.is_dir() and any(target.iterdir()) and not options.force:
             raise UsageError(f"{target}: folder is not empty; choose a new or empty folder, or pass --force to "

@@ -12,7 +12,6 @@ fence, and an answer that is a single ```` ```answer ```` fence. The writer
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +20,9 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
-from ..errors import InputError, Problem
-from ..model import Difficulty, Framework, Question, Subtopic, Topic, slugify
+from ..errors import InputError, problem
+from ..model import ContentFormat, Location, slugify
+from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 
 NAME = "markdown"
 SUFFIXES = (".md", ".markdown")
@@ -31,16 +31,15 @@ SUFFIXES = (".md", ".markdown")
 MAX_BYTES = 32 * 1024 * 1024
 #: Front matter only places a subtopic; a bigger block is a mistake or an attack on the YAML parser.
 MAX_FRONT_MATTER_BYTES = 64 * 1024
-#: The same limits the payload reader applies (the model's own limits once they move there).
-MAX_QUESTION_CHARS = 5_000
-MAX_ANSWER_CHARS = 200_000
 
 LEVELS = ("framework", "topic", "subtopic")
 NODE_KEYS = ("name", "slug", "description", "order")
 QUESTION_FENCE = "question"
+#: The class that says "this question has no difficulty" (Anki cards have none); a heading without any
+#: difficulty class is an error, so a forgotten one is never silent.
+UNRATED = "unrated"
 ANSWER_FENCE = "answer"
 
-_ID_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # A Pandoc-style attribute block ending the heading, preceded by a space (or alone).
 _ATTRS = re.compile(r"(?:^|[ \t]+)\{([^{}]*)\}$")
 _ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
@@ -72,6 +71,7 @@ class ParsedQuestion:
     question: str
     answer: str
     line: int  # 1-based line of the heading
+    format: ContentFormat = ContentFormat.MARKDOWN
 
 
 @dataclass
@@ -84,17 +84,6 @@ class ParsedFile:
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append((line, message))
-
-
-def derive_id(question: str) -> str:
-    """An id from the question text, for questions written without ``{#id}``.
-
-    Identity then follows the text: editing the question makes a new Anki note, so readers warn.
-    """
-    slug = slugify(question)[:60].rstrip("-")
-    if not slug:  # scripts slugify cannot transliterate
-        slug = "q-" + hashlib.sha256(question.encode()).hexdigest()[:12]
-    return slug
 
 
 def decode(raw: bytes, where: str) -> str:
@@ -241,41 +230,49 @@ def _front_matter(source: str, parsed: ParsedFile) -> None:
 # ---------------------------------------------------------------------------------------------- questions
 
 
-def _attributes(raw: str, line: int, parsed: ParsedFile) -> tuple[str | None, str | None, bool]:
-    """(id, difficulty, ok) from the inside of ``{…}``."""
-    qid: str | None = None
+@dataclass
+class _Attrs:
+    id: str | None = None
     difficulty: str | None = None
-    pos, ok = 0, True
-    raw = raw.strip()
+    format: ContentFormat = ContentFormat.MARKDOWN
+    ok: bool = True
+
+
+def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
+    """``#id``, one ``.difficulty`` class and an optional ``format=html`` from the inside of ``{…}``."""
+    attrs = _Attrs()
+    pos, raw = 0, raw.strip()
     while pos < len(raw):
         m = _ATTR_ITEM.match(raw, pos)
         if not m:
             bad = raw[pos:].split()[0]
             parsed.problem(line, f"cannot read heading attribute {bad!r}; write {{#id .easy}} "
                                  "(an id and one of .easy, .medium, .hard)")
-            return None, None, False
+            return _Attrs(ok=False)
         if m.group("id"):
-            qid = m.group("id")
+            attrs.id = m.group("id")
         elif m.group("cls"):
-            if difficulty is not None:
-                parsed.problem(line, f"two difficulties (.{difficulty} and .{m.group('cls')}); keep one")
-                ok = False
-            difficulty = m.group("cls")
+            if attrs.difficulty is not None:
+                parsed.problem(line, f"two difficulties (.{attrs.difficulty} and .{m.group('cls')}); keep one")
+                attrs.ok = False
+            attrs.difficulty = m.group("cls")
+        elif m.group("key") == "format" and m.group("val").strip('"') in set(ContentFormat):
+            attrs.format = ContentFormat(m.group("val").strip('"'))
         else:
-            parsed.problem(line, f"unknown heading attribute `{m.group('key')}=`; only {{#id .difficulty}} is read")
-            ok = False
+            parsed.problem(line, f"unknown heading attribute `{m.group(0)}`; only {{#id .difficulty}} and "
+                                 f"format={'|'.join(ContentFormat)} are read")
+            attrs.ok = False
         pos = m.end()
         while pos < len(raw) and raw[pos].isspace():
             pos += 1
-    return qid, difficulty, ok
+    return attrs
 
 
-def _heading(content: str, line: int, parsed: ParsedFile) -> tuple[str, str | None, str | None, bool]:
+def _heading(content: str, line: int, parsed: ParsedFile) -> tuple[str, _Attrs]:
     m = _ATTRS.search(content)
     if not m:
-        return content, None, None, True
-    qid, difficulty, ok = _attributes(m.group(1), line, parsed)
-    return content[:m.start()].rstrip(), qid, difficulty, ok
+        return content, _Attrs()
+    return content[:m.start()].rstrip(), _attributes(m.group(1), line, parsed)
 
 
 def _fence_text(token: Any) -> str:
@@ -297,7 +294,9 @@ def _region(lines: list[str], start: int, end: int) -> str:
 def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
     """Questions in ``lines[first:]`` (0-based); token line maps are relative to ``first``."""
     tokens = _md.parse("\n".join(lines[first:]))
-    top = [t for t in tokens if t.level == 0 and t.map is not None]
+    # Top-level blocks with their line maps; a heading's text is the inline token right after it.
+    positions = [n for n, t in enumerate(tokens) if t.level == 0 and t.map is not None]
+    top = [tokens[n] for n in positions]
     heads = [i for i, t in enumerate(top) if _is_question_heading(t)]
     start_of_questions = top[heads[0]].map[0] if heads else len(lines) - first
     if any(line.strip() for line in lines[first:first + start_of_questions]):
@@ -306,13 +305,13 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
                                   "`## Question text {#id .difficulty}` heading")
     if not heads:
         return
-    inline = {id(t): tokens[tokens.index(t) + 1] for t in (top[i] for i in heads)}
     for n, index in enumerate(heads):
         head = top[index]
         line = head.map[0] + first + 1
         end = top[heads[n + 1]].map[0] + first if n + 1 < len(heads) else len(lines)
         following = top[index + 1:heads[n + 1] if n + 1 < len(heads) else len(top)]
-        text, qid, difficulty, ok = _heading(inline[id(head)].content, line, parsed)
+        text, attrs = _heading(tokens[positions[index] + 1].content, line, parsed)
+        ok = attrs.ok
         answer_start = head.map[1] + first
         if not text:
             if following and following[0].type == "fence" and following[0].info.strip() == QUESTION_FENCE:
@@ -331,7 +330,7 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
             parsed.problem(line, "question has no answer; write it below the heading, before the next `##`")
             ok = False
         if ok:
-            parsed.questions.append(ParsedQuestion(qid, difficulty, text, answer, line))
+            parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format))
 
 
 def parse_text(text: str) -> ParsedFile:
@@ -351,49 +350,32 @@ def parse_body(text: str) -> ParsedFile:
     return parsed
 
 
-# ---------------------------------------------------------------------------------------------- model
+# ---------------------------------------------------------------------------------------------- records
 
 
-def _check_question(q: ParsedQuestion, seen: dict[str, int], add: Any, warn: Any) -> str | None:
-    """The question's id, or None (with problems added) when it cannot be used."""
-    qid = q.id
-    if qid is None:
-        qid = derive_id(q.question)
-        warn(q.line, f"no {{#id}}: using {qid!r} from the question text, so editing the question will change "
-                     f"its identity (Anki review history); add {{#{qid}}} to the heading")
-    elif not _ID_OK.match(qid):
-        add(q.line, f"id {qid!r} must be letters, digits, '.', '_' or '-'")
-        return None
-    if qid in seen:
-        add(q.line, f"duplicate id {qid!r} (first at line {seen[qid]}); ids must be unique within a subtopic")
-        return None
-    seen[qid] = q.line
-    ok = True
-    if q.difficulty is None:
-        add(q.line, "no difficulty; add .easy, .medium or .hard to the heading's {…}")
-        ok = False
-    elif Difficulty.parse(q.difficulty) is None:
-        add(q.line, f"unknown difficulty .{q.difficulty}; use .easy, .medium or .hard")
-        ok = False
-    for label, value, limit in (("question", q.question, MAX_QUESTION_CHARS), ("answer", q.answer, MAX_ANSWER_CHARS)):
-        if len(value) > limit:
-            add(q.line, f"{label} is {len(value):,} characters, over the {limit:,} limit; shorten it or split it")
-            ok = False
-    return qid if ok else None
+def _difficulty(raw: str | None) -> str | None:
+    """The record's raw difficulty: ``.unrated`` is None (allowed), no class at all is "" (missing: an error)."""
+    if raw is None:
+        return ""
+    return None if raw.lower() == UNRATED else raw
 
 
 class MarkdownReader:
-    """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` per question."""
+    """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` section per question."""
 
     name = NAME
     suffixes = SUFFIXES
-    description = "Markdown question banks (front matter + ## headings)"
+    description = "Markdown banks: front matter + one `## Question {#id .difficulty}` per question"
 
     def sniff(self, head: bytes) -> bool:
         return head.lstrip(b"\xef\xbb\xbf").startswith(b"---")
 
-    def read(self, path: Path) -> tuple[list[Framework], list[Problem], list[Problem]]:
-        """Frameworks, problems and warnings from one file. Raises :class:`InputError` if it is not text."""
+    def read(self, path: Path) -> ReadResult:
+        """The file's subtopic record and its problems; :class:`InputError` when it is not UTF-8 text.
+
+        Identity rules (slugs, ids, derived ids and their warning, duplicates, limits) are
+        :mod:`qaexport.assemble`'s; this only turns lines into records and reports syntax at FILE:LINE.
+        """
         try:
             size = path.stat().st_size
             if size > MAX_BYTES:
@@ -402,48 +384,16 @@ class MarkdownReader:
             raw = path.read_bytes()
         except OSError as exc:
             raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-        parsed = parse_text(decode(raw, str(path)))
-        problems = [Problem(f"{path}:{line}", "", message) for line, message in parsed.problems]
-        warnings: list[Problem] = []
-
-        def add(line: int, message: str) -> None:
-            problems.append(Problem(f"{path}:{line}", "", message))
-
-        def warn(line: int, message: str) -> None:
-            warnings.append(Problem(f"{path}:{line}", "", message))
-
-        seen: dict[str, int] = {}
-        checked = [(q, _check_question(q, seen, add, warn)) for q in parsed.questions]
+        file = str(path)
+        parsed = parse_text(decode(raw, file))
+        result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems])
+        if not parsed.questions and not parsed.problems:
+            result.problems.append(problem(file, "no questions; add `## Question text {#id .easy}` headings "
+                                                 "with answers below", line=1))
         if len(parsed.places) < len(LEVELS):
-            return [], problems, warnings
-        fw, tp, sub = (parsed.places[level] for level in LEVELS)
-        slugs = [p.slug or slugify(p.name) for p in (fw, tp, sub)]
-        for level, slug in zip(LEVELS, slugs, strict=True):
-            if not slug:
-                add(2, f"the {level} name gives no usable slug; add `slug:` (letters, digits, dashes)")
-        if not all(slugs) or problems:
-            return [], problems, warnings
-        prefix = "/".join(slugs)
-        subtopic = Subtopic(slugs[2], sub.name, sub.description, sub.order, None, str(path))
-        for q, qid in checked:
-            if qid is not None:
-                difficulty = Difficulty.parse(q.difficulty)
-                assert difficulty is not None
-                subtopic.questions.append(Question(qid, difficulty, q.question, q.answer, f"{prefix}/{qid}",
-                                                   f"{path}:{q.line}"))
-        if not subtopic.questions:
-            add(1, "no questions; add `## Question text {#id .easy}` headings with answers below")
-            return [], problems, warnings
-        topic = Topic(slugs[1], tp.name, tp.description, tp.order, [subtopic])
-        return [Framework(slugs[0], fw.name, fw.description, fw.order, [topic])], problems, warnings
-
-
-def read(path: Path) -> tuple[list[Framework], list[Problem]]:
-    """The pre-plugin reader interface (``sources.READERS``); warnings go to :data:`WARNINGS`."""
-    frameworks, problems, warnings = MarkdownReader().read(path)
-    WARNINGS.extend(warnings)
-    return frameworks, problems
-
-
-#: Warnings of the current run until the reader contract carries them (``ReadResult.warnings``).
-WARNINGS: list[Problem] = []
+            return result  # the place is broken (already reported); the questions were checked for syntax
+        fw, topic, sub = (Node(p.name, p.slug, p.description, p.order) for p in (parsed.places[lv] for lv in LEVELS))
+        questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
+                                    q.format) for q in parsed.questions]
+        result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
+        return result
