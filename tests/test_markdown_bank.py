@@ -369,3 +369,21 @@ def test_any_library_round_trips_through_markdown_and_converts_idempotently(libr
     assert problems == [] and warnings == []
     assert _shape(back) == _shape(library, normalise)
     assert bank_files(back) == files
+
+
+def test_the_readme_example_is_a_valid_bank(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- markdown-bank-example -->\n````markdown\n", 1)[1].split("\n````\n<!-- /", 1)[0]
+    path = tmp_path / "example.md"
+    path.write_text(block + "\n", encoding="utf-8")
+    warnings: list = []
+    library = sources.load([path], warnings)
+    assert warnings == []
+    fw = library.frameworks[0]
+    assert (fw.name, fw.slug, fw.order, fw.topics[0].slug, fw.topics[0].subtopics[0].slug) == (
+        "FastAPI", "fastapi", 6.0, "deployment", "uvicorn-gunicorn")
+    questions = {q.id: q for q in fw.topics[0].subtopics[0].questions}
+    assert list(questions) == ["uvicorn-basics", "worker-count", "two-paragraphs", "middleware-order"]
+    assert "## a comment in a fence" in questions["uvicorn-basics"].answer
+    assert questions["two-paragraphs"].question.endswith("Or one ending in a `{`")
+    assert questions["middleware-order"].answer.startswith("## Request")
