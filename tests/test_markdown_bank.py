@@ -239,6 +239,9 @@ BROKEN = {
                  "front matter is not valid YAML"),
     "yaml-python-tag": ("---\nframework: !!python/object/apply:os.system [echo hi]\ntopic: T\nsubtopic: S\n---\n"
                         "\n## A {#a .easy}\n\nx\n", 2, "front matter is not valid YAML"),
+    "yaml-alias-bomb": ("---\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+        + "framework: *i\ntopic: T\nsubtopic: S\n---\n\n## A {#a .easy}\n\nx\n", 2, "unknown front matter key `a`"),
     "no-front-matter": ("## A {#a .easy}\n\nx\n", 1, "no YAML front matter"),
     "bad-slug": ("---\nframework: F\ntopic: {name: T, slug: Not A Slug}\nsubtopic: S\n---\n\n## A {#a .easy}\n\nx\n",
                  3, "`topic.slug` 'Not A Slug' must be lower-case"),
@@ -323,7 +326,12 @@ _text = st.one_of(
 ).map(str.strip).filter(lambda s: normalise(s).strip())
 _slug = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,5}){0,2}", fullmatch=True)
 _order = st.one_of(st.none(), st.integers(-1000, 1000).map(float), st.floats(-1e6, 1e6, allow_nan=False))
-_name = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20).filter(str.strip)
+_YAML_TRICKY = ["yes", "no", "null", "~", "1", "0x1", "1e3", ".inf", "- a", ": ", " #", "'", '"', "\x85", "\u2028",
+                "\ufeff", " ", "!", "&a", "*a", "%", "@", "`", "|", ">", "\t", "\n", "---", "...", "{", "[", "é"]
+_name = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20),
+    st.lists(st.sampled_from(_YAML_TRICKY), min_size=1, max_size=6).map("".join),
+).filter(str.strip)
 
 
 @st.composite
