@@ -89,3 +89,31 @@ def build_packages(folder: Path, fill=build_sample) -> dict[str, Path]:
     col.export_collection_package(str(folder / "legacy.colpkg"), include_media=True, legacy=True)
     out["legacy-colpkg"] = folder / "legacy.colpkg"
     return out
+
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><image href="file:///etc/passwd"/></svg>'
+HOSTILE_CSS = ".card { background: url(file:///etc/passwd); } img { content: url('file:///etc/hostname'); }"
+
+
+def build_hostile(col: Collection) -> None:
+    """Script in fields and in the template, onerror, file: images, CSS url(file:…), SVG posing as PNG."""
+    col.media.write_data("evil.png", SVG)  # named .png, bytes are SVG: refused by magic
+    col.media.write_data("drawing.svg", SVG)
+    col.media.write_data("good.png", png_bytes(4, 4, (0, 90, 200)))
+    mm = col.models
+    model = mm.new("Evil")
+    for name in ("Front", "Back"):
+        mm.add_field(model, mm.new_field(name))
+    template = mm.new_template("Card 1")
+    template["qfmt"] = '<script>document.title="pwned-template"</script><div onclick="alert(1)">{{Front}}</div>'
+    template["afmt"] = '{{FrontSide}}<hr id=answer><img src=x onerror="alert(2)">{{Back}}<style>p{color:red}</style>'
+    mm.add_template(model, template)
+    model["css"] = HOSTILE_CSS
+    mm.add(model)
+    add(col, "Evil", "Hostile", {
+        "Front": 'Hostile front <script>alert("field")</script><img src="file:///etc/passwd">'
+                 '<img src="../../../etc/passwd"><img src="evil.png"><img src="drawing.svg"><img src="good.png">',
+        "Back": '<a href="javascript:alert(3)">js link</a> <a href="file:///etc/passwd">file link</a>'
+                '<div style="background:url(file:///etc/hostname)">styled</div><iframe src="https://x.invalid">'
+                '</iframe><svg onload="alert(4)"><circle r="1"/></svg><object data="file:///x"></object>'
+                '<form action="https://x.invalid"><input value="steal"></form> hostile back'})

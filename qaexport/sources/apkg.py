@@ -447,8 +447,9 @@ def _open_collection(archive: PackageArchive, folder: Path) -> Any:
         ))
     except Exception as exc:  # anki.errors.* for a corrupt database, schema problems, ...
         col.close(downgrade=False)
-        message = " ".join(str(exc).split())[:120] or type(exc).__name__
-        raise _refuse(archive.path, f"Anki cannot open the collection inside ({message}); the package is "
+        code = re.search(r"code: (\w+)", str(exc))
+        reason = f"SQLite: {code.group(1)}" if code else (" ".join(str(exc).split())[:80] or type(exc).__name__)
+        raise _refuse(archive.path, f"Anki cannot open the collection inside ({reason}); the package is "
                                     "corrupt, export it again") from exc
     return col
 
