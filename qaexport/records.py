@@ -1,31 +1,22 @@
-"""PLACEHOLDER mirroring CONTRACT.md until the lead's ARCH commit lands (main's version wins on merge)."""
+"""What a reader hands over: raw records with locations, before any rule is applied.
+
+A reader only turns bytes into these. Every rule about identity (slugs, ids, keys),
+limits, duplicates and merging lives in :mod:`qaexport.assemble`, once, so a Markdown
+bank, a Nuxt payload and an Anki package give the same key for the same question.
+"""
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 from .errors import Problem
-
-
-class ContentFormat(enum.StrEnum):
-    MARKDOWN = "markdown"
-    HTML = "html"
-
-
-@dataclass(frozen=True)
-class Location:
-    file: str
-    line: int | None = None
-    record: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: {self.record}" if self.record else where
+from .model import ContentFormat, Location, Media
 
 
 @dataclass
 class Node:
+    """A framework, topic or subtopic as the reader saw it; an empty slug is derived from the name."""
+
     name: str
     slug: str = ""
     description: str = ""
@@ -34,7 +25,10 @@ class Node:
 
 @dataclass
 class QuestionRecord:
-    id: str | None
+    """One question's raw values. ``id=None`` asks the model to derive one from the question text;
+    ``difficulty`` is whatever the source says (``None``: nothing); texts may be any type until checked."""
+
+    id: object
     difficulty: object
     question: object
     answer: object
@@ -44,6 +38,9 @@ class QuestionRecord:
 
 @dataclass
 class SubtopicRecord:
+    """A subtopic and its place. ``difficulty_optional``: the source has no notion of difficulty
+    (Anki packages), so a missing one is not an error."""
+
     framework: Node
     topic: Node
     subtopic: Node
@@ -52,16 +49,11 @@ class SubtopicRecord:
     difficulty_optional: bool = False
 
 
-@dataclass(frozen=True)
-class Media:
-    name: str
-    data: bytes
-    mime: str
-
-
 @dataclass
 class ReadResult:
-    subtopics: list[SubtopicRecord]
-    problems: list[Problem]
+    """Everything one file gave: records, the problems that make it invalid, warnings, embedded media."""
+
+    subtopics: list[SubtopicRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from qaexport import sources
 from qaexport.cli import app
 from qaexport.errors import QaexportError
-from qaexport.exporters.anki import deck_id, note_guid
-from qaexport.render import Highlighter, MarkdownRenderer
+from qaexport.exporters.anki_identity import deck_id, note_guid
+from qaexport.render import Highlighter, MarkdownRenderer, Scheme
 from tests.anki_collection import import_deck, new_collection
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
@@ -116,7 +116,7 @@ def test_failure_midway_through_writing(tmp_path, sample_path, monkeypatch):
 
     import qaexport.exporters.epub as epub_exporter
 
-    def half_written(tmp, entries, stored):  # writes part of the book, then the disk fills up
+    def half_written(tmp, entries, time, stored):  # writes part of the book, then the disk fills up
         tmp.write_bytes(b"PK\x03\x04 partial")
         raise OSError(28, "No space left on device")
 
@@ -179,8 +179,9 @@ markdownish = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(text=st.one_of(markdownish, st.text(max_size=80)))
 def test_any_markdown_renders_without_live_markup(text):
-    assert live_markup_problems(_md.block(text)) == []
-    assert live_markup_problems(_md.inline(text)) == []
+    for scheme in (Scheme.COMPACT, Scheme.PORTABLE):
+        assert live_markup_problems(_md.render(text, [scheme])[scheme]) == []
+        assert live_markup_problems(_md.render_inline(text, [scheme])[scheme]) == []
 
 
 @given(key=st.text(min_size=1, max_size=60))

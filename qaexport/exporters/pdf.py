@@ -15,9 +15,10 @@ from typing import Any
 from markupsafe import Markup
 
 from ..model import Difficulty
-from ..output import atomic_path, build_datetime
+from ..output import atomic_path
+from ..render import Scheme
 from ..templates import asset, environment
-from . import Build, option
+from . import Build, Produces, option
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 
@@ -60,15 +61,16 @@ class PdfExporter:
 
     name = "pdf"
     suffix = ".pdf"
-    html_scheme = "compact"
-    description = "printable PDF study booklet"
+    produces = Produces.FILE
+    scheme = Scheme.COMPACT
+    in_all = True
     Options = PdfOptions
 
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
         lib = build.library
         library_view = _view(build)
         counts = lib.counts_by_difficulty()
-        created = build_datetime()
+        created = build.datetime
         html = environment("pdf").get_template("book.html").render(
             language="en", title=options.title or lib.title,
             subtitle=lib.frameworks[0].description if len(lib.frameworks) == 1 else "",
