@@ -49,8 +49,9 @@ from typing import IO, Any
 
 import nh3
 
-from ..errors import InputError, Problem
-from ..records import ContentFormat, Location, Media, Node, QuestionRecord, ReadResult, SubtopicRecord
+from ..errors import InputError, Problem, problem
+from ..model import ContentFormat, Location, Media
+from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from ..render.html import to_text
 
 INSTALL_HINT = "reading Anki packages needs the apkg extra; install it with: pip install 'qaexport[apkg]'"
@@ -507,8 +508,8 @@ class _MediaCollector:
             if kind is None:
                 reason = "SVG images are not supported" if b"<svg" in result[:2048].lower() else \
                     "not a PNG, JPEG, GIF or WebP image"
-                self.warnings.append(Problem(str(self.archive.path), record, f"image {chosen[:80]!r} skipped: "
-                                             f"{reason}"))
+                self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {reason}",
+                                             record))
             else:
                 mime, ext = kind
                 content = hashlib.sha256(result).hexdigest()[:16] + ext
@@ -516,7 +517,7 @@ class _MediaCollector:
                     self.media[content] = Media(content, result, mime)
                     self.used += len(result)
         else:
-            self.warnings.append(Problem(str(self.archive.path), record, f"image {chosen[:80]!r} skipped: {result}"))
+            self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {result}", record))
         self.by_source[src] = content
         return content
 
@@ -592,7 +593,7 @@ def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collecto
             question = collector.rewrite(card.question, record)
             answer = collector.rewrite(card.answer, record)
             if not nh3.clean(question, tags={"img"}).strip():
-                warnings.append(Problem(str(path), record, "the card's front is empty; skipped"))
+                warnings.append(problem(path, "the card's front is empty; skipped", record))
                 continue
             questions.append(QuestionRecord(
                 id=question_id(card.guid, card.ord), difficulty=difficulty_from_tags(card.tags),
