@@ -133,3 +133,33 @@ def code_blocks(sanitized: str) -> Iterator[CodeBlock]:
         inner = re.sub(r"<br\s*/?>", "\n", m.group(2))
         yield CodeBlock(m.start(), m.end(), m.group(1).removeprefix("language-"), html_lib.unescape(
             nh3.clean(inner, tags=set())))
+
+
+def replace_code_blocks(sanitized: str, fmt: Callable[[str, str], str]) -> str:
+    """``sanitized`` with each language-tagged code block replaced by ``fmt(code, language)`` (e.g. highlighted)."""
+    out, last = [], 0
+    for block in code_blocks(sanitized):
+        out += [sanitized[last:block.start], fmt(block.code, block.language)]
+        last = block.end
+    return "".join(out) + sanitized[last:]
+
+
+INLINE_TAGS = frozenset({
+    "a", "abbr", "b", "bdi", "br", "cite", "code", "del", "dfn", "em", "i", "img", "ins", "kbd", "mark", "q",
+    "rp", "rt", "ruby", "s", "samp", "small", "span", "strong", "sub", "sup", "u", "var", "wbr",
+})
+_BLOCK_TAG_ANY = re.compile(r"</?(?:table|tbody|thead|tfoot|tr|colgroup|col|caption|div|p|ul|ol|li|dl|dt|dd|"
+                            r"blockquote|pre|h[1-6]|figure|figcaption|hr)\b[^>]*>")
+_CELL_TAG = re.compile(r"<t[dh]\b[^>]*>|</t[dh]>")
+_BREAKS = re.compile(r"(?:\s*<br />)+\s*$|^(?:\s*<br />)+\s*")
+_MULTI_BREAKS = re.compile(r"(?:<br />\s*){2,}")
+
+
+def inline(sanitized: str, media: set[str]) -> str:
+    """Sanitised HTML reduced to phrasing content (for a question shown inside a heading, as in the EPUB):
+    block elements become line breaks, table cells are separated by spaces; text and images stay."""
+    text = _BLOCK_TAG_ANY.sub("<br />", _CELL_TAG.sub(" ", sanitized))  # canonical input: tags are regular
+    out = sanitize(nh3.clean(text, tags=set(INLINE_TAGS), clean_content_tags=set(DROP_WITH_CONTENT),
+                             attributes={k: set(v) for k, v in ATTRIBUTES.items() if k in INLINE_TAGS},
+                             link_rel=None), media)
+    return _BREAKS.sub("", _MULTI_BREAKS.sub("<br />", out))
