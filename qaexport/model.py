@@ -113,6 +113,17 @@ class Framework:
     topics: list[Topic] = field(default_factory=list)
 
 
+def path_names(framework: Framework, topic: Topic, subtopic: Subtopic) -> list[str]:
+    """The names a reader should see for a subtopic's place: a level named like its parent is the same
+    thing seen again (an Anki deck ``Chemistry`` is framework, topic and subtopic at once), so it is
+    printed once."""
+    names = [framework.name]
+    for node in (topic, subtopic):
+        if node.name != names[-1]:
+            names.append(node.name)
+    return names
+
+
 @dataclass
 class QuestionRef:
     """A question with the path that places it; what exporters iterate over."""
@@ -124,7 +135,7 @@ class QuestionRef:
 
     @property
     def breadcrumb(self) -> str:
-        return f"{self.framework.name} › {self.topic.name} › {self.subtopic.name}"
+        return " › ".join(path_names(self.framework, self.topic, self.subtopic))
 
 
 @dataclass

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from .. import sources
-from ..model import Difficulty
+from ..model import Difficulty, path_names
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, available_themes
 from .common import (
     DifficultyOpt,
@@ -35,7 +35,7 @@ def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: Topi
     table.add_column("total", justify="right", style="bold")
     for fw, topic_, sub in library.subtopics():
         counts = [sum(q.difficulty is d for q in sub.questions) for d in Difficulty]
-        table.add_row(f"{fw.name} › {topic_.name} › {sub.name}", *map(str, counts), str(len(sub.questions)))
+        table.add_row(" › ".join(path_names(fw, topic_, sub)), *map(str, counts), str(len(sub.questions)))
     totals = library.counts_by_difficulty()
     n_subtopics = sum(1 for _ in library.subtopics())
     table.add_section()
