@@ -110,7 +110,7 @@ def test_image_by_content_and_sound_as_label(results):
     (name,) = result.media
     assert re.fullmatch(r"[0-9a-f]{16}\.png", name) and f'src="{name}"' in q.question
     assert result.media[name].data.startswith(b"\x89PNG")
-    assert "🔊 hello.mp3" in q.question and "[sound:" not in q.question and "anki:play" not in q.question
+    assert "[♪ audio: hello.mp3]" in q.question and "[sound:" not in q.question and "anki:play" not in q.question
 
 
 def test_deck_tree_mapping_never_repeats_a_printed_level():

@@ -392,10 +392,10 @@ def deck_levels(deck: str) -> tuple[tuple[str, str], tuple[str, str], tuple[str,
 def _av_label(tag: Any) -> str:
     filename = getattr(tag, "filename", None)
     if filename is not None:
-        icon = "🎬" if PurePosixPath(filename).suffix.lower() in VIDEO_SUFFIXES else "🔊"
-        return f'<span class="media-label">{icon} {html.escape(filename)}</span>'
+        kind = "▶ video" if PurePosixPath(filename).suffix.lower() in VIDEO_SUFFIXES else "♪ audio"
+        return f'<span class="media-label">[{kind}: {html.escape(filename)}]</span>'
     text = getattr(tag, "field_text", "")
-    return f'<span class="media-label">🔊 {html.escape(to_text(text))}</span>'
+    return f'<span class="media-label">[♪ spoken: {html.escape(to_text(text))}]</span>'
 
 
 def _replace_av(text: str, q_tags: list, a_tags: list) -> str:
