@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UsageError
 from ..model import Library
 from ..output import atomic_path, write_zip
 from ..render import Scheme
@@ -30,6 +31,19 @@ from .anki_collection import (
     write_collection,
 )
 from .anki_identity import deck_id, deck_part, note_guid
+
+
+def refuse_anki_packages(library: Library) -> None:
+    """An Anki package as the source of an Anki deck is refused, not re-exported: the copy would lose its own
+    note types, scheduling, sounds and editable fields (qaexport reads rendered cards). Import the package into
+    Anki itself; print it with ``pdf`` or ``epub``."""
+    from ..sources.apkg import ApkgReader  # no anki import: the module loads it only to read
+
+    for ref in library.questions():
+        file = ref.question.location.file
+        if Path(file).suffix.lower() in ApkgReader.suffixes:
+            raise UsageError(f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
+                             "qaexport prints it with `qaexport pdf` or `qaexport epub`")
 
 
 @dataclass
@@ -84,6 +98,7 @@ class AnkiExporter:
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
+        refuse_anki_packages(build.library)
         previous_path = options.previous or (target if target.exists() else None)
         previous = read_previous(previous_path) if previous_path else NO_PREVIOUS
         now = int(build.time)
