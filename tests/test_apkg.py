@@ -215,8 +215,8 @@ def test_sanitize_allow_list():
              '<a href="mailto:a@b.c">m</a><span class="cloze hidden" style="color:red">c</span>&nbsp;<br>'
              '<font color=red>f</font><embed src=x><math><mi>x</mi></math></p>')
     clean = sanitize(dirty, media)
-    assert clean == ('<p>a<img src="0123456789abcdef.png" alt="" />[tracker]<a rel="noopener noreferrer">j</a>'
-                     '<a href="mailto:a@b.c" rel="noopener noreferrer">m</a><span class="cloze">c</span>&#160;<br />'
+    assert clean == ('<p>a<img src="0123456789abcdef.png" alt="" />[tracker]<a>j</a>'
+                     '<a href="mailto:a@b.c">m</a><span class="cloze">c</span>&#160;<br />'
                      'f</p>')
 
 
@@ -233,3 +233,153 @@ def test_media_map_json_is_checked(packages, tmp_path):
             dst.writestr(info, json.dumps([1, 2]) if info.filename == "media" else src.read(info))
     with pytest.raises(InputError, match="media map"):
         read_package(tmp_path / "p.apkg")
+
+
+# --- end to end: the real CLI writes PDF and EPUB from packages -------------------------------------------------
+
+from pypdf import PdfReader  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from qaexport.cli import app  # noqa: E402
+from tests.cli_run import qaexport  # noqa: E402
+from tests.tools import run_epubcheck  # noqa: E402
+
+NOTE_TEXTS = ("What is the powerhouse of the cell?", "The mitochondrion", "Ribosome", "Site of protein synthesis",
+              "DNA is made of", "Watson and Crick 1953", "Chemical symbol of sodium?", "Look at this diagram",
+              "It shows a red square", "[♪ audio: hello.mp3]", "The study of living things", "Heredity and DNA")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("\u00ad", "").replace("\x00", "").split())
+
+
+def _pdf_text(path: Path) -> str:
+    return _norm(" ".join(p.extract_text() or "" for p in PdfReader(path).pages))
+
+
+def _pdf_images(path: Path) -> list[tuple[int, int]]:
+    """(width, height) of every image XObject the PDF holds (each one once)."""
+    seen: dict[int, tuple[int, int]] = {}
+    for page in PdfReader(path).pages:
+        xobjects = page.get("/Resources", {}).get("/XObject", {}) or {}
+        for ref in xobjects.values():
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                seen[ref.idnum] = (int(obj["/Width"]), int(obj["/Height"]))
+    return list(seen.values())
+
+
+def _epub_texts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def _outline(path: Path) -> list[tuple[int, str]]:
+    flat: list[tuple[int, str]] = []
+
+    def walk(items, depth):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                flat.append((depth, item.title))
+
+    walk(PdfReader(path).outline, 1)
+    return flat
+
+
+@pytest.fixture(scope="module")
+def books(packages, hostile, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("books")
+    made = {}
+    for fmt in ("legacy", "current"):
+        for kind in ("pdf", "epub"):
+            made[f"{fmt}.{kind}"] = out / f"{fmt}.{kind}"
+            qaexport(kind, str(packages[fmt]), "-o", str(made[f"{fmt}.{kind}"]))
+    made["hard.pdf"] = out / "hard.pdf"
+    qaexport("pdf", str(packages["current"]), "-d", "hard", "-o", str(made["hard.pdf"]))
+    for kind in ("pdf", "epub"):
+        made[f"hostile.{kind}"] = out / f"hostile.{kind}"
+        qaexport(kind, str(hostile), "-o", str(made[f"hostile.{kind}"]))
+    return made
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "current"])
+def test_pdf_holds_every_note_cloze_fronts_image_and_sound_label(books, fmt):
+    text = _pdf_text(books[f"{fmt}.pdf"])
+    for phrase in NOTE_TEXTS:
+        assert phrase in text, phrase
+    assert "DNA is made of [building blocks] joined by phosphodiester bonds." in text
+    assert "DNA is made of nucleotides joined by [...] bonds." in text
+    assert "[sound:" not in text and "{{c1::" not in text and "[[type:" not in text
+    assert _pdf_images(books[f"{fmt}.pdf"]) == [(8, 8)]  # the deck's one PNG, embedded
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "current"])
+def test_pdf_outline_is_the_deck_tree(books, fmt):
+    assert _outline(books[f"{fmt}.pdf"]) == [
+        (1, "Biology"), (2, "Cells"), (3, "Organelles"), (2, "Genetics"), (1, "Chemistry")]
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "current"])
+def test_epub_holds_every_note_and_the_image_and_passes_epubcheck(books, fmt):
+    files = _epub_texts(books[f"{fmt}.epub"])
+    chapters = b" ".join(v for k, v in files.items() if k.endswith(".xhtml") and "nav" not in k).decode()
+    for phrase in NOTE_TEXTS:
+        assert html_unescape(phrase) in html_unescape(re.sub(r"<[^>]+>", "", chapters)), phrase
+    images = [k for k in files if k.endswith(".png")]
+    assert len(images) == 1 and files[images[0]].startswith(b"\x89PNG")
+    name = images[0].rsplit("/", 1)[-1]
+    chemistry = next(k for k in files if k.endswith("chemistry-chemistry-chemistry.xhtml"))
+    assert f'src="{name}"'.encode() in files[chemistry]
+    opf = files[next(k for k in files if k.endswith(".opf"))].decode()
+    assert re.search(rf'href="{re.escape(name)}"[^>]*media-type="image/png"|media-type="image/png"[^>]*href="{name}"',
+                     opf)
+    if fmt == "current":  # the same book from either format: one EPUBCheck run is enough
+        counts, report = run_epubcheck(books[f"{fmt}.epub"])
+        assert counts == dict.fromkeys(counts, 0), report
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return " ".join(html.unescape(text).split())
+
+
+def test_difficulty_filter_follows_tags(books):
+    text = _pdf_text(books["hard.pdf"])
+    assert "Ribosome" in text and "Chemical symbol of sodium?" in text
+    for absent in ("powerhouse", "DNA is made of", "Look at this diagram"):  # easy, medium, and no difficulty
+        assert absent not in text
+
+
+def test_hostile_deck_is_inert_in_pdf_and_epub(books):
+    assert _pdf_images(books["hostile.pdf"]) == [(4, 4)]  # good.png only: no SVG, no file: image
+    pdf_text = _pdf_text(books["hostile.pdf"])
+    assert "Hostile front" in pdf_text and "hostile back" in pdf_text and "pwned" not in pdf_text
+    files = _epub_texts(books["hostile.epub"])
+    for name, data in files.items():
+        if name.endswith((".xhtml", ".opf", ".ncx")):
+            low = data.decode().lower()
+            for needle in ("<script", "onerror", "onclick", "onload", "javascript:", "file:", "<iframe",
+                           "<svg", "<object", "<form", "pwned", "passwd"):
+                assert needle not in low, (name, needle)
+    assert not any(name.endswith(".svg") for name in files)
+    assert b"url(file" not in files[next(k for k in files if k.endswith(".css"))]
+    counts, report = run_epubcheck(books["hostile.epub"])
+    assert counts == dict.fromkeys(counts, 0), report
+
+
+def test_anki_exporter_refuses_a_package_source(packages, tmp_path):
+    result = CliRunner().invoke(app, ["anki", str(packages["current"]), "-o", str(tmp_path / "x.apkg")])
+    assert result.exit_code == 2
+    assert "already an Anki package" in result.output and not (tmp_path / "x.apkg").exists()
+
+
+@pytest.mark.parametrize("name", ["not-a-zip", "truncated", "media-escape", "bomb-zstd"])
+def test_cli_refuses_bad_packages_writing_nothing(bad, name, tmp_path):
+    target = tmp_path / "out.pdf"
+    result = CliRunner().invoke(app, ["pdf", str(bad[name]), "-o", str(target)])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1 and not target.exists()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad[name]}"), result.output

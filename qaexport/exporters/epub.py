@@ -108,9 +108,13 @@ class EpubExporter:
                             items.append({"number": number, "question": q, "html": _markup(build.rendered[q.key])})
                         file_name = f"{fw.slug}-{topic.slug}-{sub.slug}.xhtml"
                         names = path_names(fw, topic, sub)
+                        # Framework and topic descriptions open their first chapter (an Anki deck's description).
+                        leads = [n.description for n, first in ((fw, not fw_entries and not topic_links),
+                                                                (topic, not topic_links), (sub, True))
+                                 if first and n.description]
                         page = env.get_template("chapter.xhtml").render(
                             language=options.language, css_href=CSS_NAME, crumb=" › ".join(names[:-1]),
-                            heading=names[-1], subtopic=sub, items=items, quiz=quiz,
+                            heading=names[-1], leads=list(dict.fromkeys(leads)), items=items, quiz=quiz,
                         )
                         chapter = epub.EpubItem(uid=f"c-{fw.slug}-{topic.slug}-{sub.slug}", file_name=file_name,
                                                 media_type="application/xhtml+xml", content=page.encode())

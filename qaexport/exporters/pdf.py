@@ -74,7 +74,8 @@ def _view(build: Build) -> dict[str, Any]:
                              "crumb": " › ".join(path_names(fw, topic, sub)[1:] or [fw.name])})
             topics.append({"name": topic.name, "description": topic.description, "subtopics": subs,
                            "anchor": f"t-{fw.slug}-{topic.slug}", "shown": topic_shown})
-        frameworks.append({"name": fw.name, "topics": topics, "anchor": f"f-{fw.slug}"})
+        frameworks.append({"name": fw.name, "description": fw.description if len(lib.frameworks) > 1 else "",
+                           "topics": topics, "anchor": f"f-{fw.slug}"})
     return {"frameworks": frameworks, "toc": toc}
 
 

@@ -99,7 +99,7 @@ def sanitize(html: str, media: set[str]) -> str:
         attribute_filter=_filter(media),
         url_schemes=set(URL_SCHEMES),
         strip_comments=True,
-        link_rel="noopener noreferrer",
+        link_rel=None,  # books open no windows; and an `a` left without href must carry no rel (EPUB)
     )
     cleaned = _IMG.sub(_image, cleaned)
     cleaned = _VOID.sub(lambda m: f"<{m.group(1)}{m.group(2)} />", cleaned)
