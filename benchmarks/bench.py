@@ -241,7 +241,7 @@ def report(name: str, ours: Run, base: Run | None, base_name: str, goal: str = "
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", default="anki,pdf,epub,all")
+    parser.add_argument("--cases", default="anki,pdf,epub,all,apkg")
     parser.add_argument("--anki", type=int, default=10_000, help="questions for the Anki case")
     parser.add_argument("--book", type=int, default=560, help="questions for the PDF/EPUB/all cases")
     parser.add_argument("--apkg", type=int, default=5_000, help="notes in the Anki-package case")
