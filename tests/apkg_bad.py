@@ -32,8 +32,10 @@ def legacy_one(legacy: Path, target: Path) -> Path:
 
 
 def zstd_zeros(size: int) -> bytes:
+    """An SQLite header followed by zeros, zstd-compressed: it looks like a collection until it never ends."""
     buf = io.BytesIO()
     with zstandard.ZstdCompressor(level=1).stream_writer(buf, closefd=False) as w:
+        w.write(b"SQLite format 3\0")
         chunk = bytes(16 << 20)
         for _ in range(size // len(chunk)):
             w.write(chunk)
