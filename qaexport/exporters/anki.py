@@ -53,6 +53,10 @@ class AnkiOptions:
     previous: Path | None = option(
         None, "Earlier .apkg whose note times to keep for unchanged notes. Default: the output file if it exists.")
 
+    def __post_init__(self) -> None:
+        if self.previous is not None and not self.previous.is_file():
+            raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
+
 
 def note_type(build: Build, mod_of: Callable[[str, str, str], int]) -> NoteType:
     hl = build.highlighter
@@ -95,6 +99,7 @@ class AnkiExporter:
     produces = Produces.FILE
     scheme = Scheme.PORTABLE  # the HTML stored in notes never depends on --theme, only the note type's CSS
     in_all = True
+    night_mode = True  # a dark theme: Anki's night mode, EPUB readers' dark mode
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
