@@ -208,6 +208,7 @@ class Library:
                 fw.slug, fw.name, topic.slug, topic.name, sub.slug, sub.name,
                 f"{fw.slug}/{topic.slug}", f"{fw.slug}/{topic.slug}/{sub.slug}",
                 f"{fw.name} › {topic.name}", f"{fw.name} › {topic.name} › {sub.name}",  # pasted from `list`
+                " › ".join(path_names(fw, topic, sub)),  # `list` prints a repeated level once
             }
             return bool({_crumb(n) for n in names} & wanted)
 

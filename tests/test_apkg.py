@@ -386,3 +386,19 @@ def test_cli_refuses_bad_packages_writing_nothing(bad, name, tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert result.exit_code == 1 and not target.exists()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad[name]}"), result.output
+
+
+def test_pdf_fetcher_serves_only_library_media_by_exact_name(tmp_path):
+    from qaexport.exporters.pdf_layout import MEDIA_BASE, write_pdf
+    from qaexport.model import Media
+    from tests.apkg_decks import png_bytes
+
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(png_bytes(3, 3))
+    name = "0123456789abcdef.png"
+    media = {name: Media(name, png_bytes(5, 5), "image/png")}
+    asks = [name, f"file://{secret}", f"{MEDIA_BASE}other.png", f"{MEDIA_BASE}{name}?x",
+            "/etc/passwd", f"https://example.com/{name}"]
+    html = "<p>x</p>" + "".join(f'<img src="{src}" style="width:20px">' for src in asks)
+    write_pdf(html, "", "0" * 32, tmp_path / "out.pdf", lambda _step: None, media)
+    assert _pdf_images(tmp_path / "out.pdf") == [(5, 5)]

@@ -73,7 +73,7 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Calla
     old_level = PROGRESS_LOGGER.level
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
-        fetcher = MediaFetcher(media or {})
+        fetcher = MediaFetcher(media) if media else RefusingFetcher()
         document = HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
             stylesheets=[CSS(string=css, url_fetcher=fetcher)])
         document.write_pdf(target, pdf_identifier=identifier.encode())
