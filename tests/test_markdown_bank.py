@@ -283,7 +283,7 @@ def test_validate_lists_every_problem_in_every_file(tmp_path):
         (str(bank / "sub/duplicate-id.md"), "15"), (str(bank / "sub/missing-topic.md"), "2"),
         (str(bank / "sub/invalid-utf8.md"), "13"), (str(bank / "sub/no-answer.md"), "11"),
     ]), result.output
-    assert "4 problem(s) in 5 file(s)" in result.output
+    assert "4 problems in 5 files" in result.output
 
 
 def test_hostile_markdown_is_as_inert_as_payloads(tmp_path):

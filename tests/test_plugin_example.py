@@ -35,10 +35,12 @@ def _cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_the_csv_source_reads_the_sample(site, tmp_path):
     result = _cli(site, "list", str(EXAMPLE / "sample.csv"), "--keys", cwd=tmp_path)
-    if "No such option" in result.stderr:  # `list --keys` arrives with the CLI work; plain list is enough here
-        result = _cli(site, "list", str(EXAMPLE / "sample.csv"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Git › Everyday Git › Saving work" in result.stdout or "git/everyday-git/saving-work" in result.stdout
+    assert result.stdout.split() == ["git/everyday-git/saving-work/git-stash",
+                                     "git/everyday-git/history/git-rebase-vs-merge",
+                                     "git/debugging/finding-regressions/git-bisect"]
+    formats = _cli(site, "formats", cwd=tmp_path).stdout
+    assert "csv" in formats and ".tsv" in formats and "tsv " in formats
 
 
 def test_a_pdf_from_the_csv_source_holds_every_question(site, tmp_path):
