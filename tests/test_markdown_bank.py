@@ -395,3 +395,43 @@ def test_the_readme_example_is_a_valid_bank(tmp_path):
     assert "## a comment in a fence" in questions["uvicorn-basics"].answer
     assert questions["two-paragraphs"].question.endswith("Or one ending in a `{`")
     assert questions["middleware-order"].answer.startswith("## Request")
+
+
+@pytest.fixture(scope="module")
+def apkg_bank(tmp_path_factory) -> tuple[Path, Path]:
+    from tests.apkg_decks import build_packages
+
+    package = build_packages(tmp_path_factory.mktemp("apkg"))["current"]
+    bank = tmp_path_factory.mktemp("apkg-bank") / "bank"
+    qaexport("convert", str(package), "-o", str(bank))
+    return package, bank
+
+
+def test_anki_package_converts_with_html_unrated_and_images(apkg_bank, tmp_path):
+    package, bank = apkg_bank
+    files = _files(bank)
+    images = [name for name in files if name.startswith("media/")]
+    assert len(images) == 1 and images[0].endswith(".png")
+    texts = "\n".join(data.decode() for name, data in files.items() if name.endswith(".md"))
+    assert " format=html}" in texts and ".unrated format=html}" in texts
+    assert f'src="{images[0].removeprefix("media/")}"' in texts
+    for fmt in ("epub", "pdf"):  # the same books, image included, as from the package itself
+        a, b = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
+        qaexport(fmt, str(package), "-o", str(a), env=EPOCH)
+        qaexport(fmt, str(bank), "-o", str(b), env=EPOCH)
+        assert a.read_bytes() == b.read_bytes(), fmt
+    again = tmp_path / "again"
+    qaexport("convert", str(bank), "-o", str(again))
+    assert _files(again) == files
+
+
+def test_a_tampered_image_is_not_loaded(apkg_bank, tmp_path):
+    _, bank = apkg_bank
+    copy = tmp_path / "bank"
+    for rel, data in _files(bank).items():
+        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        (copy / rel).write_bytes(data)
+    image = next((copy / "media").iterdir())
+    image.write_bytes(image.read_bytes() + b"extra")  # same name, other bytes
+    result = runner.invoke(app, ["validate", str(copy)])
+    assert result.exit_code == 0 and "does not match its name (hash or type); it is not shown" in result.output
