@@ -157,13 +157,12 @@ class MarkdownBankExporter:
     Options = MarkdownBankOptions
 
     def export(self, build: Build, options: MarkdownBankOptions, target: Path) -> None:
-        if build.library.media:
-            raise OutputError(f"{target}: the sources hold {len(build.library.media)} embedded image(s), which "
-                              "Markdown banks cannot carry yet; convert sources without images")
-        files = bank_files(build.library)
+        files = {rel: text.encode() for rel, text in bank_files(build.library).items()}
+        # Images of HTML questions (Anki cards), content-addressed, where the reader looks for them.
+        files.update({f"{reader.MEDIA_FOLDER}/{m.name}": m.data for m in build.library.media.values()})
         if target.is_dir() and any(target.iterdir()) and not options.force:
             raise UsageError(f"{target}: folder is not empty; choose a new or empty folder, or pass --force to "
                              "overwrite the bank's own files there (nothing else is touched)")
         with build.progress("Writing Markdown", len(files)) as advance:
-            write_tree(target, {rel: text.encode() for rel, text in files.items()}, overwrite=options.force)
+            write_tree(target, files, overwrite=options.force)
             advance(len(files))

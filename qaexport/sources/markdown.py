@@ -12,6 +12,7 @@ fence, and an answer that is a single ```` ```answer ```` fence. The writer
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,10 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
-from ..errors import InputError, problem
-from ..model import ContentFormat, Location, slugify
+from ..errors import InputError, Problem, problem
+from ..model import ContentFormat, Location, Media, slugify
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
+from .apkg import image_type
 
 NAME = "markdown"
 SUFFIXES = (".md", ".markdown")
@@ -44,6 +46,13 @@ ANSWER_FENCE = "answer"
 _ATTRS = re.compile(r"(?:^|[ \t]+)\{([^{}]*)\}$")
 _ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
 _FRONT_END = ("---", "...")
+#: Images of HTML questions: content-addressed names (``<sha256[:16]><ext>``) in a ``media/`` folder beside
+#: the file or in a folder above it (``convert`` writes ``DIR/media/``). The hash is checked, so a name can
+#: only ever load the bytes it names.
+MEDIA_FOLDER = "media"
+MAX_MEDIA_LEVELS = 8
+MAX_MEDIA_BYTES = 32 * 1024 * 1024
+_MEDIA_SRC = re.compile(r'\bsrc="([0-9a-f]{16}\.(?:png|jpg|gif|webp))"')
 
 
 def _parser() -> MarkdownIt:
@@ -396,4 +405,34 @@ class MarkdownReader:
         questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
                                     q.format) for q in parsed.questions]
         result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
+        for q in parsed.questions:
+            if q.format is ContentFormat.HTML:
+                for name in dict.fromkeys(_MEDIA_SRC.findall(q.question + q.answer)):
+                    _load_media(path, name, q.line, result.media, result.warnings)
         return result
+
+
+def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warnings: list[Problem]) -> None:
+    """Find ``media/NAME`` beside ``path`` or above it; only bytes whose hash and type match the name load."""
+    if name in media:
+        return
+    folder = path.resolve().parent
+    for _ in range(MAX_MEDIA_LEVELS):
+        candidate = folder / MEDIA_FOLDER / name
+        if candidate.is_file():
+            try:
+                data = candidate.read_bytes() if candidate.stat().st_size <= MAX_MEDIA_BYTES else b""
+            except OSError:
+                data = b""
+            kind = image_type(data)
+            if kind and name == hashlib.sha256(data).hexdigest()[:16] + kind[1]:
+                media[name] = Media(name, data, kind[0])
+                return
+            warnings.append(problem(path, f"image {candidate} does not match its name (hash or type); it is not "
+                                          "shown. Convert the source again to rewrite it", line=line))
+            return
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    warnings.append(problem(path, f"image {name} not found in a `{MEDIA_FOLDER}/` folder beside the file or above "
+                                  "it; it is not shown", line=line))
