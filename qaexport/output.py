@@ -63,9 +63,9 @@ def write_zip(target: Path, entries: list[tuple[str, bytes]], time: float,
 def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -> list[Path]:
     """Write ``files`` (relative POSIX paths) under the folder ``target``; nothing else there is touched.
 
-    A new or empty ``target`` is filled in a temporary sibling folder renamed into place, so a failure
-    leaves no half-written bank. With ``overwrite`` an existing folder keeps every other file; each of
-    ours is replaced atomically. Returns the written paths.
+    A new ``target`` is filled in a temporary sibling folder renamed into place. Into an existing folder
+    (empty, or with ``overwrite``) each file is written atomically, and a failure removes the files and
+    folders this call created, so no half-written set is left either way. Returns the written paths.
     """
     target = Path(target)
     for rel in files:
@@ -74,16 +74,40 @@ def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -
             raise OutputError(f"{target}: refusing to write outside the folder ({rel!r})")
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: is a file, not a folder; choose a folder for --output")
-    if target.is_dir() and any(target.iterdir()):
-        if not overwrite:
+    if target.is_dir():
+        if any(target.iterdir()) and not overwrite:
             raise OutputError(f"{target}: folder is not empty")
+        _write_into(target, files)
+    else:
+        _write_new(target, files)
+    return [target / rel for rel in files]
+
+
+def _write_into(target: Path, files: dict[str, bytes]) -> None:
+    created: list[Path] = []
+    new_folders = sorted({p for rel in files for p in (target / rel).parents if target in p.parents and not p.exists()},
+                         key=lambda p: len(p.parts), reverse=True)
+    try:
         for rel, data in files.items():
             path = target / rel
             if path.is_dir():
                 raise OutputError(f"{path}: is a folder; move it away or choose another --output")
+            existed = path.exists()
             with atomic_path(path) as tmp:
                 tmp.write_bytes(data)
-        return [target / rel for rel in files]
+            if not existed:
+                created.append(path)
+    except BaseException:
+        for path in created:  # ours alone: they did not exist before this call
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for folder in new_folders:  # deepest first; only if nothing else was put there meanwhile
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _write_new(target: Path, files: dict[str, bytes]) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
@@ -98,10 +122,9 @@ def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -
         for folder in sorted({p for rel in files for p in (work / rel).parents if work in p.parents}):
             os.chmod(folder, 0o755)
         os.chmod(work, 0o755)
-        os.replace(work, target)  # an empty target folder is replaced too (POSIX rename)
+        os.replace(work, target)
     except OSError as exc:
         raise OutputError(f"{target}: write failed ({exc.strerror or exc}); nothing was written") from None
     finally:
         if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
-    return [target / rel for rel in files]
+            shutil.rmtree(work, ignore_errors=True)  # our own temporary folder

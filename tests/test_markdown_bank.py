@@ -435,3 +435,56 @@ def test_a_tampered_image_is_not_loaded(apkg_bank, tmp_path):
     image.write_bytes(image.read_bytes() + b"extra")  # same name, other bytes
     result = runner.invoke(app, ["validate", str(copy)])
     assert result.exit_code == 0 and "does not match its name (hash or type); it is not shown" in result.output
+
+
+# ---------------------------------------------------------------------------------------------- init, writing
+
+
+def test_init_writes_a_config_the_schema_accepts_and_a_valid_example(tmp_path, monkeypatch):
+    from qaexport import exporters
+    from qaexport.cli.config import load_config
+
+    monkeypatch.chdir(tmp_path)
+    qaexport("init")
+    config = tmp_path / "qaexport.toml"
+    loaded = load_config(config, exporters.registry.load())
+    assert loaded.top["sources"] == [tmp_path / "bank"]
+    # Every commented key, uncommented, is accepted by the schema (placeholders aside).
+    text = config.read_text()
+    uncommented = re.sub(r"^# (\w+ = (?!\"\.\.\.\").*)$", r"\1", text, flags=re.M)
+    assert uncommented.count("\n# ") < text.count("\n# ")
+    config.write_text(uncommented)
+    loaded = load_config(config, exporters.registry.load())
+    assert loaded.tables["pdf"]["paper"] == "a4" and loaded.tables["anki"]["flat"] is False
+    result = runner.invoke(app, ["validate"])  # sources from the config: the example bank
+    assert result.exit_code == 0 and "3 questions" in result.output and "warning" not in result.output
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 2 and "already exists" in result.output
+
+
+def test_convert_into_the_current_empty_folder(tmp_path, monkeypatch, sample_path):
+    monkeypatch.chdir(tmp_path)
+    qaexport("convert", str(sample_path), "-o", ".")
+    assert sorted(_files(tmp_path)) == [f"fastapi/deployment/{name}.md" for name in
+                                        ("01-uvicorn-gunicorn", "02-middleware", "03-background-tasks")]
+
+
+def test_a_failed_write_into_a_folder_leaves_none_of_its_files(tmp_path, sample_path, monkeypatch):
+    import qaexport.output as output
+
+    target = tmp_path / "bank"
+    target.mkdir()
+    (target / "mine.txt").write_text("mine")
+    real, calls = output.atomic_path, []
+
+    def failing(path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise output.OutputError(f"{path}: disk full")
+        return real(path)
+
+    monkeypatch.setattr(output, "atomic_path", failing)
+    result = runner.invoke(app, ["convert", str(sample_path), "-o", str(target), "--force"])
+    assert result.exit_code == 1 and "disk full" in result.output
+    assert _files(target) == {"mine.txt": b"mine"} and len(calls) == 2
+    assert sorted(p.name for p in target.iterdir()) == ["mine.txt"]  # no folders of ours left either

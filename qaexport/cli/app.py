@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__, exporters
-from . import convert, export, info
+from . import convert, export, info, init
 from .common import report_plugin_faults
 
 EPILOG = """\b
@@ -52,6 +52,7 @@ app.command("validate")(info.validate_cmd)
 app.command("themes")(info.themes_cmd)
 app.command("formats")(info.formats_cmd)
 app.command("convert")(convert.convert_cmd)
+app.command("init")(init.init_cmd)
 
 
 def _register_exporters() -> None:
