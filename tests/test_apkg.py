@@ -15,6 +15,7 @@ import pytest
 from qaexport.errors import InputError
 from qaexport.render.html import code_blocks, sanitize
 from qaexport.sources.apkg import (
+    ApkgOptions,
     ApkgReader,
     deck_levels,
     difficulty_from_tags,
@@ -92,10 +93,31 @@ def test_answers_drop_the_repeated_front(results):
 
 def test_reversed_card_only_with_all_cards(packages):
     first_only = [q.question for s in read_package(packages["current"]).subtopics for q in s.questions]
-    every = [q.question for s in ApkgReader(all_cards=True).read(packages["current"]).subtopics for q in s.questions]
+    every_card = ApkgReader(ApkgOptions(all_cards=True)).read(packages["current"])
+    every = [q.question for s in every_card.subtopics for q in s.questions]
     assert "Site of protein synthesis" not in first_only
     assert "Site of protein synthesis" in every
     assert len(every) == len(first_only) + 1
+
+
+def test_all_cards_from_the_command_line_and_the_config_file(packages, tmp_path):
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+
+    runner = CliRunner()
+
+    def keys(*args: str) -> list[str]:
+        result = runner.invoke(app, ["list", str(packages["current"]), "--keys", *args])
+        assert result.exit_code == 0, result.output
+        return result.output.split()
+
+    first, every = keys(), keys("--all-cards")
+    assert len(every) == len(first) + 1 and set(first) < set(every)
+    config = tmp_path / "q.toml"
+    config.write_text("[apkg]\nall_cards = true\n")
+    assert keys("--config", str(config)) == every
+    assert keys("--config", str(config), "--no-all-cards") == first  # a flag beats the file
 
 
 def test_type_in_front_is_a_blank_and_back_is_the_expected_answer(results):
@@ -377,6 +399,14 @@ def test_anki_exporter_refuses_a_package_source(packages, tmp_path):
     result = CliRunner().invoke(app, ["anki", str(packages["current"]), "-o", str(tmp_path / "x.apkg")])
     assert result.exit_code == 2
     assert "already an Anki package" in result.output and not (tmp_path / "x.apkg").exists()
+
+
+def test_all_on_a_package_skips_the_anki_exporter_with_its_reason(packages, tmp_path):
+    result = CliRunner().invoke(app, ["all", str(packages["current"]), "-o", f"{tmp_path}/"])
+    assert result.exit_code == 0, result.output
+    assert "warning: skipping anki: " in result.output and "already an Anki package" in result.output
+    suffixes = {p.suffix for p in tmp_path.iterdir()}
+    assert {".epub", ".pdf"} <= suffixes and ".apkg" not in suffixes
 
 
 @pytest.mark.parametrize("name", ["not-a-zip", "truncated", "media-escape", "bomb-zstd"])

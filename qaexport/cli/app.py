@@ -6,7 +6,7 @@ import typer
 
 from .. import __version__, exporters
 from . import convert, export, info, init
-from .common import report_plugin_faults
+from .common import reader_params, report_plugin_faults, with_params
 
 EPILOG = """\b
 Examples:
@@ -47,11 +47,11 @@ def _main(
     """Turn question banks into an Anki deck, a PDF booklet, an EPUB and more."""
 
 
-app.command("list", epilog=None)(info.list_cmd)
-app.command("validate")(info.validate_cmd)
+app.command("list", epilog=None)(with_params(info.list_cmd, reader_params()))
+app.command("validate")(with_params(info.validate_cmd, reader_params()))
 app.command("themes")(info.themes_cmd)
 app.command("formats")(info.formats_cmd)
-app.command("convert")(convert.convert_cmd)
+app.command("convert")(with_params(convert.convert_cmd, reader_params()))
 app.command("init")(init.init_cmd)
 
 

@@ -8,7 +8,7 @@ that ``qaexport all`` leaves out.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,7 +16,21 @@ from .. import exporters
 from ..errors import UsageError
 from ..exporters import Build, Produces
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, Scheme
-from .common import DifficultyOpt, Sources, TopicOpt, build_time, err, handle_errors, load_library, out, progress
+from .common import (
+    ConfigOpt,
+    DifficultyOpt,
+    Sources,
+    TopicOpt,
+    build_time,
+    err,
+    handle_errors,
+    load_library,
+    load_settings,
+    out,
+    progress,
+    reader_options,
+    source_paths,
+)
 
 
 def targets() -> dict[str, type]:
@@ -27,6 +41,7 @@ def targets() -> dict[str, type]:
 
 @handle_errors
 def convert_cmd(
+    ctx: typer.Context,
     srcs: Sources = None,
     to: Annotated[str, typer.Option("--to", metavar="FORMAT", help="Format to write: markdown.")] = "markdown",
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="DIR", show_default=False,
@@ -35,6 +50,8 @@ def convert_cmd(
                                                         "bank's own files; nothing is deleted.")] = False,
     difficulty: DifficultyOpt = None,
     topic: TopicOpt = None,
+    config: ConfigOpt = None,
+    **values: Any,
 ) -> None:
     """Convert SOURCES (payloads, Markdown banks, any installed source) into a Markdown bank to edit in git.
 
@@ -51,7 +68,9 @@ def convert_cmd(
         raise UsageError("convert needs -o DIR, the folder to write the bank into")
     now = build_time()
     cls = found[to]
-    library = load_library(srcs, difficulty, topic)
+    settings = load_settings(config)  # SOURCES and reader options (`[apkg] all_cards`) may come from the file
+    paths = srcs or settings.top.get("sources") or source_paths(None)
+    library = load_library(paths, difficulty, topic, reader_options(ctx, values, settings))
     build = Build(library, {}, Highlighter(DEFAULT_THEME, DEFAULT_NIGHT_THEME), now, progress,
                   lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
     cls().export(build, cls.Options(force=force), output)

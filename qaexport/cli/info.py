@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,6 +12,7 @@ from rich.text import Text
 from .. import exporters, sources
 from ..model import Difficulty, path_names
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, available_themes
+from ..sources import ReaderOptions
 from .common import (
     ConfigOpt,
     DifficultyOpt,
@@ -23,6 +24,7 @@ from .common import (
     load_settings,
     out,
     plural,
+    reader_options,
     report_warnings,
     source_paths,
 )
@@ -31,19 +33,21 @@ KeysOpt = Annotated[bool, typer.Option("--keys", help="Print one stable key per 
                                                       "note), nothing else.")]
 
 
-def _sources(srcs: list[Path] | None, config: Path | None) -> list[Path]:
-    from_file = load_settings(config).top.get("sources")  # the file is checked even when SOURCES are given
-    return srcs or from_file or source_paths(None)
+def _inputs(ctx: typer.Context, srcs: list[Path] | None, config_path: Path | None, values: dict[str, Any]
+            ) -> tuple[list[Path], ReaderOptions]:
+    config = load_settings(config_path)  # the file is checked even when SOURCES are given
+    return srcs or config.top.get("sources") or source_paths(None), reader_options(ctx, values, config)
 
 
 @handle_errors
-def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: TopicOpt = None,
-             keys: KeysOpt = False, config: ConfigOpt = None) -> None:
+def list_cmd(ctx: typer.Context, srcs: Sources = None, difficulty: DifficultyOpt = None, topic: TopicOpt = None,
+             keys: KeysOpt = False, config: ConfigOpt = None, **values: Any) -> None:
     """Show frameworks, topics and subtopics with their slugs and question counts per difficulty.
 
     Examples: qaexport list data/ --difficulty hard;  qaexport list --keys > keys.txt
     """
-    library = load_library(_sources(srcs, config), difficulty, topic)
+    paths, options = _inputs(ctx, srcs, config, values)
+    library = load_library(paths, difficulty, topic, options)
     if keys:
         for ref in library.questions():
             out.print(ref.question.key, markup=False, highlight=False, soft_wrap=True)
@@ -72,12 +76,13 @@ def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: Topi
 
 
 @handle_errors
-def validate_cmd(srcs: Sources = None, config: ConfigOpt = None) -> None:
+def validate_cmd(ctx: typer.Context, srcs: Sources = None, config: ConfigOpt = None, **values: Any) -> None:
     """Check every file and report every problem (not just the first); exit 1 if any.
 
     Example: qaexport validate data/ more-banks/
     """
-    files = sources.expand(_sources(srcs, config))
+    paths, options = _inputs(ctx, srcs, config, values)
+    files = sources.expand(paths, options)
     library, problems, warnings = sources.read_all(files)
     report_warnings(warnings)
     for problem in problems:

@@ -34,17 +34,18 @@ from .anki_collection import (
 from .anki_identity import deck_id, deck_part, note_guid
 
 
-def refuse_anki_packages(library: Library) -> None:
-    """An Anki package as the source of an Anki deck is refused, not re-exported: the copy would lose its own
-    note types, scheduling, sounds and editable fields (qaexport reads rendered cards). Import the package into
-    Anki itself; print it with ``pdf`` or ``epub``."""
+def anki_package_source(library: Library) -> str:
+    """Why an Anki package as the source of an Anki deck is declined ("" when there is none): a copy would lose
+    its own note types, scheduling, sounds and editable fields (qaexport reads rendered cards). Import the
+    package into Anki itself; print it with ``pdf`` or ``epub``."""
     from ..sources.apkg import ApkgReader  # no anki import: the module loads it only to read
 
     for ref in library.questions():
         file = ref.question.location.file
         if Path(file).suffix.lower() in ApkgReader.suffixes:
-            raise UsageError(f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
-                             "qaexport prints it with `qaexport pdf` or `qaexport epub`")
+            return (f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
+                    "qaexport prints it with `qaexport pdf` or `qaexport epub`")
+    return ""
 
 
 @dataclass
@@ -103,8 +104,14 @@ class AnkiExporter:
     night_mode = True  # a dark theme: Anki's night mode, EPUB readers' dark mode
     Options = AnkiOptions
 
+    @staticmethod
+    def declines(library: Library) -> str:
+        return anki_package_source(library)
+
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
-        refuse_anki_packages(build.library)
+        reason = self.declines(build.library)
+        if reason:
+            raise UsageError(reason)
         previous_path = options.previous or (target if target.exists() else None)
         previous = read_previous(previous_path) if previous_path else NO_PREVIOUS
         now = int(build.time)

@@ -51,6 +51,7 @@ import nh3
 
 from ..errors import InputError, Problem, problem
 from ..model import ContentFormat, Location, Media
+from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from ..render.html import to_text
 
@@ -605,6 +606,12 @@ def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collecto
     return records
 
 
+@dataclass
+class ApkgOptions:
+    all_cards: bool = option(False, "Anki packages: print every card of each note (reversed cards too), not just "
+                                    "each note's first card (cloze notes always give every deletion).")
+
+
 class ApkgReader:
     """Source plugin: Anki packages (.apkg decks, .colpkg collections)."""
 
@@ -612,8 +619,10 @@ class ApkgReader:
     suffixes = (".apkg", ".colpkg")
     description = "Anki packages (.apkg/.colpkg), rendered with Anki's own card templates"
 
-    def __init__(self, all_cards: bool = False) -> None:
-        self.all_cards = all_cards
+    Options = ApkgOptions
+
+    def __init__(self, options: ApkgOptions | None = None) -> None:
+        self.all_cards = (options or ApkgOptions()).all_cards
 
     def sniff(self, head: bytes) -> bool:
         return head[:4] in ZIP_MAGIC
