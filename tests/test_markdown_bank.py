@@ -441,20 +441,19 @@ def test_a_tampered_image_is_not_loaded(apkg_bank, tmp_path):
 
 
 def test_init_writes_a_config_the_schema_accepts_and_a_valid_example(tmp_path, monkeypatch):
-    from qaexport import exporters
-    from qaexport.cli.config import load_config
+    from qaexport.cli.common import load_settings
 
     monkeypatch.chdir(tmp_path)
     qaexport("init")
     config = tmp_path / "qaexport.toml"
-    loaded = load_config(config, exporters.registry.load())
+    loaded = load_settings(config)
     assert loaded.top["sources"] == [tmp_path / "bank"]
     # Every commented key, uncommented, is accepted by the schema (placeholders aside).
     text = config.read_text()
     uncommented = re.sub(r"^# (\w+ = (?!\"\.\.\.\").*)$", r"\1", text, flags=re.M)
     assert uncommented.count("\n# ") < text.count("\n# ")
     config.write_text(uncommented)
-    loaded = load_config(config, exporters.registry.load())
+    loaded = load_settings(config)
     assert loaded.tables["pdf"]["paper"] == "a4" and loaded.tables["anki"]["flat"] is False
     result = runner.invoke(app, ["validate"])  # sources from the config: the example bank
     assert result.exit_code == 0 and "3 questions" in result.output and "warning" not in result.output

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import exporters
+from .. import exporters, sources
 from ..errors import UsageError
 from ..output import write_tree
 from .common import handle_errors, out
@@ -86,11 +86,14 @@ def config_skeleton() -> str:
         '# theme = "default"          # Pygments style for code: `qaexport themes`',
         '# night_theme = "github-dark"',
     ]
-    for name, cls in exporters.registry.load().items():
-        if not cls.in_all:  # source writers run through `qaexport convert`, which reads no defaults
-            continue
+    tables: dict[str, list[type]] = {}  # as the config schema builds them: exporters' and readers' options
+    for registry in (exporters.registry, sources.registry):
+        for name, cls in registry.load().items():
+            if fields_of(cls) and getattr(cls, "in_all", True):  # `convert`'s writers take no file defaults
+                tables.setdefault(name, []).append(cls)
+    for name, classes in tables.items():
         lines += ["", f"[{name}]"]
-        for f, _kind in fields_of(cls):
+        for f, _kind in (field for cls in classes for field in fields_of(cls)):
             help_text = " ".join(str(f.metadata.get("help", "")).split())
             choices = f.metadata.get("choices")
             if choices:
