@@ -270,6 +270,8 @@ def test_broken_markdown_is_one_line_with_file_and_line(case, tmp_path):
 
 def test_validate_lists_every_problem_in_every_file(tmp_path):
     bank = tmp_path / "bank"
+    (bank / "sub").mkdir(parents=True)
+    (bank / "sub" / "both.md").write_text("---\nframework: F\n---\n\n## A {#a .easy}\n\nx\n\n## B {#a .hardd}\n\ny\n")
     for case in ("duplicate-id", "missing-topic", "invalid-utf8", "no-answer"):
         content, _, _ = BROKEN[case]
         (bank / "sub").mkdir(parents=True, exist_ok=True)
@@ -282,8 +284,11 @@ def test_validate_lists_every_problem_in_every_file(tmp_path):
     assert sorted(found) == sorted([
         (str(bank / "sub/duplicate-id.md"), "15"), (str(bank / "sub/missing-topic.md"), "2"),
         (str(bank / "sub/invalid-utf8.md"), "13"), (str(bank / "sub/no-answer.md"), "11"),
+        # a broken place does not hide its questions' problems
+        (str(bank / "sub/both.md"), "2"), (str(bank / "sub/both.md"), "2"), (str(bank / "sub/both.md"), "9"),
     ]), result.output
-    assert "4 problems in 5 files" in result.output
+    assert "missing front matter key `topic`" in result.output and "duplicate id" in result.output
+    assert "7 problems in 6 files" in result.output
 
 
 def test_hostile_markdown_is_as_inert_as_payloads(tmp_path):

@@ -400,8 +400,15 @@ class MarkdownReader:
             result.problems.append(problem(file, "no questions; add `## Question text {#id .easy}` headings "
                                                  "with answers below", line=1))
         if len(parsed.places) < len(LEVELS):
-            return result  # the place is broken (already reported); the questions were checked for syntax
-        fw, topic, sub = (Node(p.name, p.slug, p.description, p.order) for p in (parsed.places[lv] for lv in LEVELS))
+            if not result.problems:
+                return result
+            # The place is broken (reported above). Its questions still go to the assembler, under a place of
+            # this file's own that nothing else can share, so `validate` lists their problems too.
+            unplaced = "unplaced-" + hashlib.sha256(file.encode()).hexdigest()[:12]
+            places = [Node(unplaced, unplaced)] * len(LEVELS)
+        else:
+            places = [Node(p.name, p.slug, p.description, p.order) for p in (parsed.places[lv] for lv in LEVELS)]
+        fw, topic, sub = places
         questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
                                     q.format) for q in parsed.questions]
         result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
