@@ -25,6 +25,7 @@ from .common import (
     load_library,
     out,
     progress,
+    state_dir,
 )
 
 DEFAULT_OUTPUT = Path("dist")
@@ -98,7 +99,8 @@ def run(classes: list[type], options: dict[str, dict[str, Any]], *, srcs: list[P
         rendered = render_library(library, highlighter, schemes, advance)
     for cls, opts in chosen:
         build = Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress,
-                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
+                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False),
+                      state_dir=state_dir())
         target = _target(output, DEFAULT_OUTPUT, library.slug, cls, single=len(classes) == 1)
         cls().export(build, opts, target)
         out.print(f"wrote {_written(target, cls.produces)}", soft_wrap=True)
