@@ -13,11 +13,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .. import plugins, sources
 from ..errors import Problem, QaexportError, UsageError
 from ..exporters import Advance
 from ..model import Difficulty, Library
+from .config import Config, load_config
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -26,8 +28,14 @@ DEFAULT_SOURCE = Path("data")
 
 Sources = Annotated[
     list[Path] | None,
-    typer.Argument(help="Payload files (.json or saved .html) or folders of them. Default: ./data",
+    typer.Argument(help="Question files (payload .json/.html, Markdown banks, ... see `qaexport formats`) or "
+                        "folders of them, walked recursively. Default: ./data (or `sources` in qaexport.toml)",
                    show_default=False, metavar="SOURCES"),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config file with defaults. Default: ./qaexport.toml when it exists.",
+                 show_default=False, metavar="FILE"),
 ]
 Theme = Annotated[str, typer.Option("--theme", metavar="STYLE",
                                     help="Pygments style for code (see `qaexport themes`).")]
@@ -35,14 +43,15 @@ NightTheme = Annotated[str, typer.Option("--night-theme", metavar="STYLE",
                                          help="Pygments style for Anki night mode and EPUB dark mode.")]
 DifficultyOpt = Annotated[
     list[str] | None,
-    typer.Option("--difficulty", "-d", help="Keep only this difficulty (easy, medium, hard); repeatable.",
+    typer.Option("--difficulty", "-d", help="Keep only these difficulties: easy, medium, hard; repeat -d or "
+                                            "separate with commas (-d easy,medium).",
                  show_default=False, metavar="LEVEL"),
 ]
 TopicOpt = Annotated[
     list[str] | None,
-    typer.Option("--topic", "-t", help="Keep only this framework/topic/subtopic (slug, name or key prefix "
-                                       "like fastapi/deployment); repeatable.", show_default=False,
-                 metavar="TOPIC"),
+    typer.Option("--topic", "-t", help="Keep only this framework/topic/subtopic: a slug, a name, a key prefix "
+                                       "like fastapi/deployment or a breadcrumb from `qaexport list`; repeatable.",
+                 show_default=False, metavar="TOPIC"),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,11 +76,14 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except QaexportError as exc:
             report_plugin_faults()
-            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True, emoji=False)
+            for line in str(exc).splitlines():  # a config file's problems: one line each
+                err.print(Text.assemble(("error:", "bold red"), " ", line), soft_wrap=True, emoji=False,
+                          highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # the environment (disk, permissions), not a bug: one line, no traceback
             where = f"{exc.filename}: " if exc.filename else ""
-            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", markup=True, soft_wrap=True, emoji=False)
+            err.print(Text.assemble(("error:", "bold red"), f" {where}{exc.strerror or exc}"), soft_wrap=True,
+                      emoji=False, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted; no output file was changed", soft_wrap=True)
@@ -86,12 +98,16 @@ def parse_difficulties(values: list[str] | None) -> set[Difficulty] | None:
     if not values:
         return None
     chosen = set()
-    for value in values:
+    for value in (part for v in values for part in v.split(",")):
         d = Difficulty.parse(value)
         if d is None:
-            raise UsageError(f"--difficulty {value!r}: use easy, medium or hard")
+            raise UsageError(f"--difficulty {value.strip()!r}: use easy, medium or hard")
         chosen.add(d)
     return chosen
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def build_time() -> float:
@@ -126,6 +142,12 @@ def source_paths(srcs: list[Path] | None) -> list[Path]:
     return srcs or [DEFAULT_SOURCE]
 
 
+def load_settings(config_path: Path | None) -> Config:
+    from .. import exporters
+
+    return load_config(config_path, exporters.registry.load())
+
+
 def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
                  topic: list[str] | None = None) -> Library:
     warnings: list[Problem] = []
@@ -133,6 +155,11 @@ def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
         library = sources.load(source_paths(srcs), warnings)
     finally:
         report_warnings(warnings)
+    if topic:
+        unmatched = [t for t in topic if library.filtered(topics={t}).count() == 0]
+        if unmatched:
+            shown = ", ".join(repr(t) for t in unmatched)
+            raise UsageError(f"--topic {shown} matches nothing; `qaexport list` shows the slugs and breadcrumbs")
     filtered = library.filtered(parse_difficulties(difficulty), set(topic) if topic else None)
     if filtered.count() == 0:
         raise UsageError("the --difficulty/--topic filters match no question; `qaexport list` shows what there is")

@@ -45,6 +45,10 @@ class AnkiOptions:
         None, "Earlier .apkg whose note times to keep for unchanged notes, with the note-time ledger. "
               "Default: the output file if it exists.")
 
+    def __post_init__(self) -> None:
+        if self.previous is not None and not self.previous.is_file():
+            raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
+
 
 def note_type_parts(build: Build) -> tuple[str, str, str]:
     hl = build.highlighter
@@ -98,6 +102,7 @@ class AnkiExporter:
     produces = Produces.FILE
     scheme = Scheme.PORTABLE  # the HTML stored in notes never depends on --theme, only the note type's CSS
     in_all = True
+    night_mode = True  # a dark theme: Anki's night mode, EPUB readers' dark mode
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:

@@ -55,6 +55,7 @@ class EpubExporter:
     produces = Produces.FILE
     scheme = Scheme.COMPACT
     in_all = True
+    night_mode = True  # a dark theme: Anki's night mode, EPUB readers' dark mode
     Options = EpubOptions
 
     def export(self, build: Build, options: EpubOptions, target: Path) -> None:
