@@ -144,3 +144,17 @@ def test_deck_names_descriptions_and_tags_stay_text(hostile_cards):
     note = col.get_note(col.find_notes("")[0])
     assert all(re.fullmatch(r"[a-z0-9._:-]+", t) for t in note.tags), note.tags
     assert note["Key"] == "python/evil-topic/evil-sub/markup"
+
+
+def test_inert_handles_entities_code_and_quoted_attributes():
+    from qaexport.exporters.anki_text import inert
+
+    ignore = '<span class="mathjax_ignore tex2jax_ignore">'
+    # An entity-encoded backslash is still a delimiter to MathJax (it reads decoded text).
+    assert inert("a &#92;(x&#x5C;) b") == f"a {ignore}&#92;(</span>x{ignore}&#x5C;)</span> b"
+    # In code MathJax reads nothing, but Anki still finds [sound:] there; a '>' inside a quoted attribute
+    # value does not end the tag.
+    code = '<pre class="hl"><code title="a>b">\\(x\\) [sound:a.mp3]</code></pre>\\(y\\)'
+    assert inert(code) == ('<pre class="hl"><code title="a>b">\\(x\\) &#91;sound:a.mp3]</code></pre>'
+                           f"{ignore}\\(</span>y{ignore}\\)</span>")
+    assert inert("arr[0] and [link](x)") == "arr[0] and [link](x)"  # ordinary brackets stay as they are

@@ -38,8 +38,13 @@ def _wrap_mathjax(text: str) -> str:
 
 def inert(fragment: str) -> str:
     """An HTML fragment with Anki's sound, TTS, LaTeX and MathJax markup broken, reading the same."""
-    if "[" not in fragment and "\\" not in fragment and "&" not in fragment:
-        return fragment
+    # Cheap substring checks first: most fragments hold neither, and a 10,000-note deck passes here twice.
+    if ("\\" in fragment or "&#" in fragment or "&bsol;" in fragment) and _MATHJAX_DELIMITER.search(fragment):
+        fragment = _wrap_mathjax_outside_code(fragment)  # rare: only then is the fragment split into tags
+    return _OPENS_ANKI_MARKUP.sub("&#91;", fragment) if "[" in fragment else fragment
+
+
+def _wrap_mathjax_outside_code(fragment: str) -> str:
     out: list[str] = []
     skipped = 0  # depth inside elements MathJax does not read
     pos = 0
@@ -53,7 +58,7 @@ def inert(fragment: str) -> str:
         pos = tag.end()
     tail = fragment[pos:]
     out.append(tail if skipped else _wrap_mathjax(tail))
-    return _OPENS_ANKI_MARKUP.sub("&#91;", "".join(out))
+    return "".join(out)
 
 
 def text_field(text: str) -> str:
