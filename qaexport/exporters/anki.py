@@ -46,6 +46,7 @@ class AnkiOptions:
               "Default: the output file if it exists.")
 
     def __post_init__(self) -> None:
+        deck_prefix(self.deck_name)  # a bad --deck-name fails before anything is read
         if self.previous is not None and not self.previous.is_file():
             raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
 
@@ -106,7 +107,7 @@ class AnkiExporter:
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
-        decks = decks_for(build.library, options)  # a bad --deck-name fails before anything is read or written
+        decks = decks_for(build.library, options)
         previous_path = options.previous or (target if target.exists() else None)
         previous = read_previous(previous_path) if previous_path else {}
         now = int(build.time)
