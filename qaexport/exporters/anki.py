@@ -77,7 +77,7 @@ def decks_for(library: Library, options: AnkiOptions) -> dict[tuple[str, ...], D
     its own names only, never of what else is exported. Descriptions are shown as text."""
     prefix = deck_prefix(options.deck_name)
     decks: dict[tuple[str, ...], Deck] = {}
-    for depth in range(1, len(prefix) + 1):
+    for depth in range(1, len(prefix) + 1):  # the parents, keyed after a "" (a slug is never empty)
         name = "::".join(prefix[:depth])
         decks[("", *prefix[:depth])] = Deck(deck_id(name), name)
     if prefix:
