@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,18 +33,19 @@ from pathlib import Path
 FILE_NAME = "anki-notes.sqlite3"
 MAX_ROWS = 200_000
 _BUSY_TIMEOUT_S = 60  # an overlapping export holds the lock for well under a second per 10,000 notes
+_BUSY_STEP_S = 0.1  # waits in SQLite are this short, so Ctrl-C and SIGTERM are handled while waiting
 _CHUNK = 500  # ids per SELECT (SQLite's variable limit is 999 in old builds)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS notes (
-    id          TEXT PRIMARY KEY,   -- note GUID, or notetype:<id>
-    fingerprint TEXT NOT NULL,      -- sha256 of the content Anki compares
-    mod         INTEGER NOT NULL,   -- the time this content was given
-    run         INTEGER NOT NULL    -- the export that last wrote it (for pruning)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS notes_by_run ON notes (run);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-"""
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS notes (
+        id          TEXT PRIMARY KEY,   -- note GUID, or notetype:<id>
+        fingerprint TEXT NOT NULL,      -- sha256 of the content Anki compares
+        mod         INTEGER NOT NULL,   -- the time this content was given
+        run         INTEGER NOT NULL    -- the export that last wrote it (for pruning)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS notes_by_run ON notes (run)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+)
 
 
 def location(state_dir: Path) -> Path:
@@ -95,8 +97,10 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
         return decide({})
     try:
         with _open(ledger) as conn:
-            conn.execute("BEGIN IMMEDIATE")
+            _begin(conn)
             try:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
                 recorded = _read(conn, list(current))
                 times = decide(recorded)
                 _write(conn, {k: Version(current[k], t) for k, t in times.items()})
@@ -114,15 +118,26 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
 @contextlib.contextmanager
 def _open(path: Path) -> Iterator[sqlite3.Connection]:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=_BUSY_STEP_S, isolation_level=None)
     try:
         with contextlib.suppress(sqlite3.OperationalError):  # e.g. a network file system: rollback journal
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
         yield conn
     finally:
         conn.close()
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """Take the write lock, waiting while another export holds it: runs take turns."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
 
 
 def _read(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Version]:
