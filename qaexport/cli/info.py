@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import exporters, sources
-from ..model import Difficulty
+from ..model import Difficulty, path_names
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, available_themes
 from .common import (
     ConfigOpt,
@@ -60,7 +60,7 @@ def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: Topi
         counts = [sum(q.difficulty is d for q in sub.questions) for d in Difficulty]
         if unlabelled:
             counts.append(sum(q.difficulty is None for q in sub.questions))
-        table.add_row(Text(f"{fw.name} › {topic_.name} › {sub.name}\n") +
+        table.add_row(Text(" › ".join(path_names(fw, topic_, sub)) + "\n") +
                       Text(f"  {fw.slug}/{topic_.slug}/{sub.slug}", style="dim"),
                       *map(str, counts), str(len(sub.questions)))
     totals = library.counts_by_difficulty()

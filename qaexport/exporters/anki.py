@@ -35,6 +35,19 @@ from .anki_ledger import fingerprint, location, note_times
 from .anki_text import note_fields, sort_text, tag_part, text_field
 
 
+def refuse_anki_packages(library: Library) -> None:
+    """An Anki package as the source of an Anki deck is refused, not re-exported: the copy would lose its own
+    note types, scheduling, sounds and editable fields (qaexport reads rendered cards). Import the package into
+    Anki itself; print it with ``pdf`` or ``epub``."""
+    from ..sources.apkg import ApkgReader  # no anki import: the module loads it only to read
+
+    for ref in library.questions():
+        file = ref.question.location.file
+        if Path(file).suffix.lower() in ApkgReader.suffixes:
+            raise UsageError(f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
+                             "qaexport prints it with `qaexport pdf` or `qaexport epub`")
+
+
 @dataclass
 class AnkiOptions:
     deck_name: str = option("", "Parent deck for every bank, e.g. 'Interview::2026' → Interview::2026::FastAPI::… "
@@ -107,6 +120,7 @@ class AnkiExporter:
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
+        refuse_anki_packages(build.library)
         decks = decks_for(build.library, options)
         previous_path = options.previous or (target if target.exists() else None)
         previous = read_previous(previous_path) if previous_path else {}
