@@ -34,6 +34,7 @@ from .common import (
     progress,
     reader_options,
     reader_params,
+    state_dir,
 )
 from .config import Config
 from .options import OptionSpec, specs_for, typer_params
@@ -141,7 +142,8 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
     for (cls, opts), target in zip(chosen, targets, strict=True):
         build = Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress,
-                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
+                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False),
+                      state_dir=state_dir())
         cls().export(build, opts, target)
         out.print(f"wrote {_written(target, cls.produces)}", soft_wrap=True)
 
