@@ -119,6 +119,17 @@ class Framework:
     topics: list[Topic] = field(default_factory=list)
 
 
+def path_names(framework: Framework, topic: Topic, subtopic: Subtopic) -> list[str]:
+    """The names a reader should see for a subtopic's place: a level named like its parent is the same
+    thing seen again (an Anki deck ``Chemistry`` is framework, topic and subtopic at once), so it is
+    printed once."""
+    names = [framework.name]
+    for node in (topic, subtopic):
+        if node.name != names[-1]:
+            names.append(node.name)
+    return names
+
+
 @dataclass
 class QuestionRef:
     """A question with the path that places it; what exporters iterate over."""
@@ -130,7 +141,7 @@ class QuestionRef:
 
     @property
     def breadcrumb(self) -> str:
-        return f"{self.framework.name} › {self.topic.name} › {self.subtopic.name}"
+        return " › ".join(path_names(self.framework, self.topic, self.subtopic))
 
 
 @dataclass
@@ -197,6 +208,7 @@ class Library:
                 fw.slug, fw.name, topic.slug, topic.name, sub.slug, sub.name,
                 f"{fw.slug}/{topic.slug}", f"{fw.slug}/{topic.slug}/{sub.slug}",
                 f"{fw.name} › {topic.name}", f"{fw.name} › {topic.name} › {sub.name}",  # pasted from `list`
+                " › ".join(path_names(fw, topic, sub)),  # `list` prints a repeated level once
             }
             return bool({_crumb(n) for n in names} & wanted)
 

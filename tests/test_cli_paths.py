@@ -149,14 +149,16 @@ def test_every_bad_key_is_listed_at_once(tmp_path, sample_path):
     result = runner.invoke(app, ["pdf", str(sample_path), "--config", str(config), "-o", str(tmp_path / "x.pdf")])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert lines == [
-        f"error: {config}: sourcez: unknown key (known: sources, output, title, author, theme, night_theme, "
-        "[anki], [cards], [epub], [pdf])",
-        f"error: {config}: theme: 3 is not text",
-        f"error: {config}: [pdf].paper: 'A5' is not one of a4, letter",
-        f"error: {config}: [pdf].colour: unknown option (known: paper, answers, title, author)",
-        f"error: {config}: [anki].flat: 'yes' is not true or false",
-    ], result.output
+    expected = [
+        "sourcez: unknown key (known: sources, output, title, author, theme, night_theme, [anki], ",
+        "theme: 3 is not text",
+        "[pdf].paper: 'A5' is not one of a4, letter",
+        "[pdf].colour: unknown option (known: paper, answers, title, author",
+        "[anki].flat: 'yes' is not true or false",
+    ]
+    assert len(lines) == len(expected), result.output
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(f"error: {config}: {start}"), line
     assert not (tmp_path / "x.pdf").exists()
 
 

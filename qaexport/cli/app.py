@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import typer
 
 from .. import __version__, exporters
-from . import export, info
-from .common import report_plugin_faults
+from . import convert, export, info, init
+from .common import reader_params, report_plugin_faults, with_params
 
 EPILOG = """\b
 Examples:
@@ -47,10 +50,12 @@ def _main(
     """Turn question banks into an Anki deck, a PDF booklet, an EPUB and more."""
 
 
-app.command("list", epilog=None)(info.list_cmd)
-app.command("validate")(info.validate_cmd)
+app.command("list", epilog=None)(with_params(info.list_cmd, reader_params()))
+app.command("validate")(with_params(info.validate_cmd, reader_params()))
 app.command("themes")(info.themes_cmd)
 app.command("formats")(info.formats_cmd)
+app.command("convert")(with_params(convert.convert_cmd, reader_params()))
+app.command("init")(init.init_cmd)
 
 
 def _register_exporters() -> None:
@@ -67,6 +72,19 @@ def _register_exporters() -> None:
 _register_exporters()
 
 
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM/SIGHUP end a run like Ctrl-C: temp files removed, outputs untouched, exit 130. Later
+    signals are ignored so that clean-up finishes."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+_STOP_SIGNALS = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+
+
 def main() -> None:
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
     report_plugin_faults()  # a broken plugin is named once, and every other command still works
     app(prog_name="qaexport")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import sys
 import time
@@ -20,6 +21,7 @@ from ..errors import Problem, QaexportError, UsageError
 from ..exporters import Advance
 from ..model import Difficulty, Library
 from .config import Config, load_config
+from .options import fields_of, reader_specs, typer_params
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -122,6 +124,20 @@ def build_time() -> float:
             from None
 
 
+STATE_DIR_ENV = "QAEXPORT_STATE_DIR"
+
+
+def state_dir() -> Path:
+    """Where qaexport keeps state between runs (the Anki note-time ledger): ``$QAEXPORT_STATE_DIR``, else the
+    platform's user state folder (``$XDG_STATE_HOME/qaexport``, by default ``~/.local/state/qaexport``)."""
+    chosen = os.environ.get(STATE_DIR_ENV, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
+    from platformdirs import user_state_path
+
+    return user_state_path("qaexport", appauthor=False)
+
+
 def source_paths(srcs: list[Path] | None) -> list[Path]:
     if not srcs and not DEFAULT_SOURCE.exists():
         raise UsageError("no SOURCES given and there is no ./data folder; name a question file or folder")
@@ -131,14 +147,55 @@ def source_paths(srcs: list[Path] | None) -> list[Path]:
 def load_settings(config_path: Path | None) -> Config:
     from .. import exporters
 
-    return load_config(config_path, exporters.registry.load())
+    plugins: dict[str, list[type]] = {}
+    for registry in (exporters.registry, sources.registry):
+        for name, cls in registry.load().items():
+            if fields_of(cls):
+                plugins.setdefault(name, []).append(cls)
+    return load_config(config_path, plugins)
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user typed this option (or set its environment variable), rather than a default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def choose(ctx: typer.Context, values: dict[str, Any], param: str, from_file: Any) -> Any:
+    """A flag the user typed, else the config file's value, else the flag's default."""
+    if param in values and (given(ctx, param) or from_file is None):
+        return getattr(values[param], "value", values[param])  # choices arrive as enum members
+    return from_file
+
+
+def reader_options(ctx: typer.Context, values: dict[str, Any], config: Config) -> sources.ReaderOptions:
+    """Each reader's options from its flags (``--all-cards``) and its ``qaexport.toml`` table."""
+    chosen: sources.ReaderOptions = {}
+    for name, cls in sources.registry.load().items():
+        fields = fields_of(cls)
+        if fields:
+            chosen[name] = cls.Options(**{f.name: choose(ctx, values, f"source_{name}_{f.name}",
+                                                         config.value(name, f.name)) for f, _ in fields})
+    return chosen
+
+
+def reader_params() -> list[inspect.Parameter]:
+    return typer_params(reader_specs(sources.registry.load()), several=False)
+
+
+def with_params(func: F, extra: list[inspect.Parameter]) -> F:
+    """``func`` with ``extra`` keyword options added to its signature (they arrive in ``**values``)."""
+    signature = inspect.signature(func, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    func.__signature__ = signature.replace(parameters=[*kept, *extra])  # type: ignore[attr-defined]
+    return func
 
 
 def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
-                 topic: list[str] | None = None) -> Library:
+                 topic: list[str] | None = None, options: sources.ReaderOptions | None = None) -> Library:
     warnings: list[Problem] = []
     try:
-        library = sources.load(source_paths(srcs), warnings)
+        library = sources.load(source_paths(srcs), warnings, options)
     finally:
         report_warnings(warnings)
     if topic:

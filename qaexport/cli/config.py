@@ -43,9 +43,9 @@ class Config:
     top: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def exporter_value(self, exporter: str, name: str) -> Any:
-        """The file's value for one exporter field: its own table first, then a shared top-level key."""
-        table = self.tables.get(exporter, {})
+    def value(self, plugin: str, name: str) -> Any:
+        """The file's value for one plugin field: its own table first, then a shared top-level key."""
+        table = self.tables.get(plugin, {})
         if name in table:
             return table[name]
         if name in ("title", "author") and name in self.top:
@@ -74,8 +74,11 @@ def _check_value(spec: OptionSpec, value: Any, base: Path) -> tuple[Any, str]:
     return None, f"{value!r} is not {spec.describe_type()}"
 
 
-def load_config(explicit: Path | None, exporters: dict[str, type]) -> Config:
-    """The config file named by ``--config``, else ``./qaexport.toml`` if there is one, else no defaults."""
+def load_config(explicit: Path | None, plugins: dict[str, list[type]]) -> Config:
+    """The config file named by ``--config``, else ``./qaexport.toml`` if there is one, else no defaults.
+
+    ``plugins``: table name → the plugins whose options the table holds (an exporter, a reader, or both
+    when a reader and an exporter share a name)."""
     path = explicit if explicit is not None else Path(CONFIG_NAME)
     if explicit is None and not path.is_file():
         return Config()
@@ -91,11 +94,11 @@ def load_config(explicit: Path | None, exporters: dict[str, type]) -> Config:
     problems: list[str] = []
     config = Config(path)
     for key, value in data.items():
-        if key in exporters:
+        if key in plugins:
             if not isinstance(value, dict):
                 problems.append(f"[{key}]: must be a table of {key} options")
                 continue
-            specs = {f.name: _spec(exporters[key], f, kind) for f, kind in fields_of(exporters[key])}
+            specs = {f.name: _spec(cls, f, kind) for cls in plugins[key] for f, kind in fields_of(cls)}
             table: dict[str, Any] = {}
             for name, raw in value.items():
                 if name not in specs:
@@ -126,7 +129,7 @@ def load_config(explicit: Path | None, exporters: dict[str, type]) -> Config:
             else:
                 problems.append(f"{key}: {value!r} is not text")
         else:
-            known = ", ".join([*TOP_LEVEL, *(f"[{e}]" for e in exporters)])
+            known = ", ".join([*TOP_LEVEL, *(f"[{e}]" for e in sorted(plugins))])
             problems.append(f"{key}: unknown key (known: {known})")
     if problems:
         raise ConfigError(path, problems)

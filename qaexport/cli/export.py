@@ -24,6 +24,7 @@ from .common import (
     Theme,
     TopicOpt,
     build_time,
+    choose,
     err,
     handle_errors,
     load_library,
@@ -31,6 +32,9 @@ from .common import (
     out,
     parse_difficulties,
     progress,
+    reader_options,
+    reader_params,
+    state_dir,
 )
 from .config import Config
 from .options import OptionSpec, specs_for, typer_params
@@ -57,12 +61,6 @@ def _shared(night_mode: bool, output_help: str) -> list[inspect.Parameter]:
     return params
 
 
-def _given(ctx: typer.Context, name: str) -> bool:
-    """Whether the user typed this option (or set its environment variable), rather than a default."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-
-
 def _default_stem(library: Library, difficulty: list[str] | None, topic: list[str] | None) -> str:
     """The file name of a filtered export names its filter, so it never replaces the full deck's file."""
     parts = [library.slug]
@@ -81,6 +79,8 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type, sever
     if output is None:
         return DEFAULT_OUTPUT / name
     path = Path(output)
+    if cls.produces == Produces.FOLDER and not (folder or several):
+        return path  # a folder exporter fills the folder it is given
     if folder or output.endswith(("/", "\\")) or path.is_dir() or several:
         if path.exists() and not path.is_dir():
             raise UsageError(f"-o {output}: is a file, but this command writes several files; give a folder "
@@ -102,27 +102,18 @@ def _written(target: Path, produces: Produces) -> str:
 
 
 def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config) -> Any:
-    chosen: dict[str, Any] = {}
-    for spec in specs:
-        if cls.name not in spec.exporters:
-            continue
-        from_file = config.exporter_value(cls.name, spec.field)
-        if _given(ctx, spec.param) or from_file is None:
-            chosen[spec.field] = getattr(values[spec.param], "value", values[spec.param])  # choices are enums
-        else:
-            chosen[spec.field] = from_file
-    return cls.Options(**chosen)
+    return cls.Options(**{spec.field: choose(ctx, values, spec.param, config.value(cls.name, spec.field))
+                          for spec in specs if cls.name in spec.exporters})
 
 
 def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values: dict[str, Any]) -> None:
     """Read and render once, then run each exporter on the shared build."""
     config = load_settings(values["config"])
 
-    def setting(name: str, key: str | None = None) -> Any:
-        if name in values and _given(ctx, name):
-            return values[name]
-        return config.top.get(key or name, values.get(name))
+    def setting(name: str) -> Any:
+        return choose(ctx, values, name, config.top.get(name))
 
+    several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
     night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
     highlighter = Highlighter(setting("theme"), night)  # unknown themes fail before any reading
@@ -134,16 +125,26 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     if output is None and "output" in config.top:
         output, folder = str(config.top["output"]), True
     for cls in classes:  # a wrong -o is a usage error before any reading
-        resolve_target(output, folder, "name", cls, several=len(classes) > 1)
-    library = load_library(srcs, difficulty, topic)
+        resolve_target(output, folder, "name", cls, several)
+    library = load_library(srcs, difficulty, topic, reader_options(ctx, values, config))
+    if several:  # `all`: an exporter that declines this content is skipped, with its reason
+        kept = []
+        for cls, opts in chosen:
+            reason = cls.declines(library) if hasattr(cls, "declines") else ""
+            if reason:
+                err.print(f"warning: skipping {cls.name}: {reason}", soft_wrap=True, emoji=False, markup=False)
+            else:
+                kept.append((cls, opts))
+        chosen, classes = kept, [cls for cls, _ in kept]
     schemes = [Scheme(cls.scheme) for cls in classes]
     with progress("Rendering", library.count()) as advance:
         rendered = render_library(library, highlighter, schemes, advance)
     stem = _default_stem(library, difficulty, topic)
-    targets = [resolve_target(output, folder, stem, cls, several=len(classes) > 1) for cls in classes]
+    targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
     for (cls, opts), target in zip(chosen, targets, strict=True):
         build = Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress,
-                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
+                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False),
+                      state_dir=state_dir())
         cls().export(build, opts, target)
         out.print(f"wrote {_written(target, cls.produces)}", soft_wrap=True)
 
@@ -156,7 +157,7 @@ def _command(classes: list[type], several: bool, output_help: str) -> Any:
     def command(ctx: typer.Context, **values: Any) -> None:
         run(ctx, classes, specs, values)
 
-    params = [*_shared(night_mode, output_help), *typer_params(specs, several)]
+    params = [*_shared(night_mode, output_help), *reader_params(), *typer_params(specs, several)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return command
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from .. import exporters, sources
-from ..model import Difficulty
+from ..errors import Problem
+from ..model import Difficulty, path_names
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, available_themes
+from ..sources import ReaderOptions
 from .common import (
     ConfigOpt,
     DifficultyOpt,
@@ -23,6 +25,7 @@ from .common import (
     load_settings,
     out,
     plural,
+    reader_options,
     report_warnings,
     source_paths,
 )
@@ -31,19 +34,21 @@ KeysOpt = Annotated[bool, typer.Option("--keys", help="Print one stable key per 
                                                       "note), nothing else.")]
 
 
-def _sources(srcs: list[Path] | None, config: Path | None) -> list[Path]:
-    from_file = load_settings(config).top.get("sources")  # the file is checked even when SOURCES are given
-    return srcs or from_file or source_paths(None)
+def _inputs(ctx: typer.Context, srcs: list[Path] | None, config_path: Path | None, values: dict[str, Any]
+            ) -> tuple[list[Path], ReaderOptions]:
+    config = load_settings(config_path)  # the file is checked even when SOURCES are given
+    return srcs or config.top.get("sources") or source_paths(None), reader_options(ctx, values, config)
 
 
 @handle_errors
-def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: TopicOpt = None,
-             keys: KeysOpt = False, config: ConfigOpt = None) -> None:
+def list_cmd(ctx: typer.Context, srcs: Sources = None, difficulty: DifficultyOpt = None, topic: TopicOpt = None,
+             keys: KeysOpt = False, config: ConfigOpt = None, **values: Any) -> None:
     """Show frameworks, topics and subtopics with their slugs and question counts per difficulty.
 
     Examples: qaexport list data/ --difficulty hard;  qaexport list --keys > keys.txt
     """
-    library = load_library(_sources(srcs, config), difficulty, topic)
+    paths, options = _inputs(ctx, srcs, config, values)
+    library = load_library(paths, difficulty, topic, options)
     if keys:
         for ref in library.questions():
             out.print(ref.question.key, markup=False, highlight=False, soft_wrap=True)
@@ -60,7 +65,7 @@ def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: Topi
         counts = [sum(q.difficulty is d for q in sub.questions) for d in Difficulty]
         if unlabelled:
             counts.append(sum(q.difficulty is None for q in sub.questions))
-        table.add_row(Text(f"{fw.name} › {topic_.name} › {sub.name}\n") +
+        table.add_row(Text(" › ".join(path_names(fw, topic_, sub)) + "\n") +
                       Text(f"  {fw.slug}/{topic_.slug}/{sub.slug}", style="dim"),
                       *map(str, counts), str(len(sub.questions)))
     totals = library.counts_by_difficulty()
@@ -72,14 +77,16 @@ def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: Topi
 
 
 @handle_errors
-def validate_cmd(srcs: Sources = None, config: ConfigOpt = None) -> None:
+def validate_cmd(ctx: typer.Context, srcs: Sources = None, config: ConfigOpt = None, **values: Any) -> None:
     """Check every file and report every problem (not just the first); exit 1 if any.
 
     Example: qaexport validate data/ more-banks/
     """
-    files = sources.expand(_sources(srcs, config))
+    paths, options = _inputs(ctx, srcs, config, values)
+    skipped: list[Problem] = []
+    files = sources.expand(paths, options, skipped)
     library, problems, warnings = sources.read_all(files)
-    report_warnings(warnings)
+    report_warnings(skipped + warnings)
     for problem in problems:
         err.print(f"[red]✗[/] {problem}", soft_wrap=True, emoji=False, highlight=False)
     if problems:

@@ -48,8 +48,19 @@ def _kind(annotation: Any) -> type:
 
 
 def fields_of(cls: type) -> list[tuple[dataclasses.Field, type]]:
+    """A plugin's option fields (none for a plugin without ``Options``) with their base types."""
+    if not hasattr(cls, "Options"):
+        return []
     hints = typing.get_type_hints(cls.Options)
     return [(f, _kind(hints[f.name])) for f in dataclasses.fields(cls.Options)]
+
+
+def reader_specs(readers: dict[str, type]) -> list[OptionSpec]:
+    """Options of the installed readers (e.g. ``--all-cards`` of the Anki package reader): offered by every
+    command that reads."""
+    return [OptionSpec(f"source_{name}_{f.name}", f.metadata.get("flag") or "--" + f.name.replace("_", "-"),
+                       f.name, kind, f.metadata.get("choices"), f.metadata.get("help", ""), f.default, (name,))
+            for name, cls in readers.items() for f, kind in fields_of(cls)]
 
 
 def specs_for(classes: list[type]) -> list[OptionSpec]:
