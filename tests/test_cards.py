@@ -406,3 +406,23 @@ def test_hostile_content_stays_text(out):
         for annot in p.get("/Annots") or []:
             uri = str(annot.get_object().get("/A", {}).get("/URI", ""))
             assert uri.startswith(("http://", "https://", "mailto:")) or not uri, uri
+
+
+def test_library_media_are_embedded_and_fit(out):
+    """An Anki deck's image is served to the layout (measuring and sheets alike) and stays inside its card."""
+    from tests.apkg_decks import build_packages
+
+    deck = build_packages(out / "apkg")["current"]
+    pdf = build(out, "media", str(deck))
+    images = {ref.idnum: (int(ref.get_object()["/Width"]), int(ref.get_object()["/Height"]))
+              for p in PdfReader(pdf).pages for ref in (p.get("/Resources", {}).get("/XObject", {}) or {}).values()
+              if ref.get_object().get("/Subtype") == "/Image"}
+    assert list(images.values()) == [(8, 8)]  # the deck's one PNG
+    pages = read_chars(pdf)
+    assert len(pages) % 2 == 0
+    cells = list(A7_ON_A4.cells().values())
+    for pg in pages:
+        for c in pg:
+            if c.text != " ":
+                assert any(x0 - TOL <= c.x0 and c.x1 <= x1 + TOL and y0 - TOL <= c.y0 and c.y1 <= y1 + TOL
+                           for x0, y0, x1, y1 in cells), c

@@ -86,7 +86,9 @@ def _mm(value: float) -> str:
 
 def sheet_css(grid: Grid) -> str:
     """Sizes for the sheets (final layout) and for single card pages (measuring), from the grid."""
+    # An image may take at most half a card's height, so it always fits a card with its header and some text.
     return (f".face {{ width: {_mm(grid.card_w)}; padding: {_mm(PADDING_MM)}; }}\n"
+            f".body img {{ max-width: 100%; max-height: {_mm((grid.card_h - 2 * PADDING_MM) / 2)}; }}\n"
             f".sheet {{ width: {_mm(grid.paper_w)}; height: {_mm(grid.paper_h)}; }}\n")
 
 
@@ -123,7 +125,8 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
         jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
-        fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance)
+        fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,
+                                    build.library.media)
     cards = []
     for number, ref in enumerate(refs, 1):
         q = ref.question
@@ -189,4 +192,4 @@ class CardsExporter:
 
         with build.progress("Laying out cards", 7) as advance, atomic_path(target) as tmp:
             layout_in_child(html, css, hashlib.sha256(identifier.encode()).hexdigest()[:32], tmp, advance,
-                            label=str(target))
+                            label=str(target), media=build.library.media)

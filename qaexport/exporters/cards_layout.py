@@ -21,8 +21,9 @@ from typing import Any
 from weasyprint import CSS, HTML
 
 from ..errors import OutputError
+from ..model import Media
 from .cards_split import Atom, atoms, is_container, join, refine
-from .pdf_layout import RefusingFetcher
+from .pdf_layout import MEDIA_BASE, MediaFetcher, RefusingFetcher
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
 #: With an id, the face carries empty markers ``ID-s`` and ``ID-e`` just before and after its body.
@@ -142,12 +143,13 @@ def _interpolate(good: int, bad: int, known: dict[int, Measure], first_guess: in
     return min(max(guess, good + 1), bad - 1)
 
 
-def _measure(faces: list[str], css: str) -> list[tuple[float, float]]:
-    """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px."""
-    fetcher = RefusingFetcher()
+def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None) -> list[tuple[float, float]]:
+    """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px.
+    The fetcher is the sheets' own: the library's media by name, nothing else."""
+    fetcher = MediaFetcher(media) if media else RefusingFetcher()
     html = ('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body class="measure">'
             + "".join(faces) + "</body></html>")
-    document = HTML(string=html, url_fetcher=fetcher, base_url=None).render(
+    document = HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
         stylesheets=[CSS(string=css, url_fetcher=fetcher)])
     starts: dict[str, tuple[int, float]] = {}  # face id -> (page, y of body top)
     ends: dict[str, float] = {}
@@ -165,8 +167,8 @@ def _measure(faces: list[str], css: str) -> list[tuple[float, float]]:
     return out
 
 
-def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None
-              ) -> list[list[Part]]:
+def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
+              media: dict[str, Media] | None = None) -> list[list[Part]]:
     """For each job, the cards its face needs, in order.
 
     ``css`` must give the faces their card width and the measuring page; ``limit_px`` is how far
@@ -180,7 +182,7 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
         faces = [jobs[i].render(body, size, f"m-{k % BATCH}", split) for k, i in enumerate(order)
                  for body, size, split in [pending[i]]]
         measured = [m for start in range(0, len(faces), BATCH)
-                    for m in _measure(faces[start:start + BATCH], css)]  # bounded memory per document
+                    for m in _measure(faces[start:start + BATCH], css, media)]  # bounded memory per document
         pending = {}
         for i, (top, end) in zip(order, measured, strict=True):
             try:
@@ -191,8 +193,8 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
     return results
 
 
-def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None
-                       ) -> list[list[Part]]:
+def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
+                       media: dict[str, Media] | None = None) -> list[list[Part]]:
     """:func:`fit_faces` in a forked child, so the memory of hundreds of measuring layouts is returned when it
     ends (Python keeps freed memory for itself); the jobs reach it by the fork, the parts come back pickled."""
     ctx = multiprocessing.get_context("fork")
@@ -200,7 +202,7 @@ def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: 
 
     def work() -> None:
         try:
-            child.send(("done", fit_faces(jobs, css, limit_px, lambda n: child.send(("round", n)))))
+            child.send(("done", fit_faces(jobs, css, limit_px, lambda n: child.send(("round", n)), media)))
         except KeyboardInterrupt:
             child.send(("interrupted", None))
         except Exception as exc:  # reported by the parent as one line
