@@ -11,6 +11,7 @@ and theme CSS from :class:`Build`; they never parse Markdown or read input files
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ def no_progress(_label: str, _total: int) -> Iterator[Advance]:
     yield lambda n=1: None
 
 
+def warn_on_stderr(message: str) -> None:
+    """Default ``Build.warn``: one line on stderr (the CLI may pass its own)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 @dataclass
 class Build:
     """Everything an exporter needs, prepared once per run and shared by all exporters."""
@@ -41,6 +47,7 @@ class Build:
     rendered: dict[str, Rendered]
     highlighter: Highlighter
     progress: ProgressFactory = no_progress
+    warn: Callable[[str], None] = warn_on_stderr
 
 
 class Exporter(Protocol):

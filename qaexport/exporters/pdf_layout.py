@@ -1,4 +1,5 @@
-"""WeasyPrint layout, isolated: no fetching, progress from WeasyPrint's log, run in a child process."""
+"""WeasyPrint layout, isolated: no fetching (but our own font files), progress and missing glyphs from WeasyPrint's
+log, run in a child process."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from weasyprint import CSS, HTML
-from weasyprint.logger import PROGRESS_LOGGER
-from weasyprint.urls import URLFetcher
+from weasyprint.logger import LOGGER, PROGRESS_LOGGER
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..errors import OutputError
 
@@ -26,6 +28,33 @@ class RefusingFetcher(URLFetcher):
 
     def fetch(self, url: str, headers: Any = None) -> Any:
         raise ValueError(f"qaexport does not fetch resources ({url[:60]})")
+
+
+class PackageFileFetcher(RefusingFetcher):
+    """Serve exactly the package files the exporter names (fonts, the wrap mark); refuse everything else."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        super().__init__()
+        self.files = dict(files)
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        path = self.files.get(url)
+        if path is None:
+            return super().fetch(url, headers)
+        kind = "image/svg+xml" if path.suffix == ".svg" else "font/ttf"
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
+
+
+class _MissingGlyphs(logging.Handler):
+    """Collects the characters WeasyPrint drew as .notdef (an empty box): its log names each one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.chars: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith(".notdef glyph") and record.args and isinstance(record.args, tuple):
+            self.chars.add(str(record.args[0]))
 
 
 class _StepProgress(logging.Handler):
@@ -43,27 +72,41 @@ class _StepProgress(logging.Handler):
             self.on_step(int(step.group(1)))
 
 
+def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Callable[[int], None],
+              files: dict[str, Path] | None = None, tagged: bool = False) -> set[str]:
+    """Lay out and write; returns the characters no font could draw.
 
-def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Callable[[int], None]) -> None:
-    """Lay out and write; ``pdf_identifier`` from the content keeps rebuilds byte-identical."""
+    ``pdf_identifier`` from the content keeps rebuilds byte-identical. ``files`` (URL → package file) are the
+    only files the layout may load (our fonts and drawings); nothing the content names is ever fetched.
+    ``tagged`` adds the structure tree (PDF/UA tags: headings, lists, tables, reading order) for screen readers
+    and reflow.
+    """
     handler = _StepProgress(on_step)
+    missing = _MissingGlyphs()
     PROGRESS_LOGGER.addHandler(handler)
+    LOGGER.addHandler(missing)
     old_level = PROGRESS_LOGGER.level
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
-        fetcher = RefusingFetcher()
-        document = HTML(string=html, url_fetcher=fetcher, base_url=None).render(
-            stylesheets=[CSS(string=css, url_fetcher=fetcher)])
-        document.write_pdf(target, pdf_identifier=identifier.encode())
+        font_config = FontConfiguration()
+        stylesheet = CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
+        images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}  # WeasyPrint loads
+        # CSS images through the document's fetcher: it gets the drawings only, never a font or anything else.
+        document = HTML(string=html, url_fetcher=PackageFileFetcher(images), base_url=None).render(
+            stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
+        document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
     finally:
         PROGRESS_LOGGER.removeHandler(handler)
+        LOGGER.removeHandler(missing)
         PROGRESS_LOGGER.setLevel(old_level)
+    return missing.chars
 
 
-def _child(conn: Connection, html: str, css: str, identifier: str, target: str) -> None:
+def _child(conn: Connection, html: str, css: str, identifier: str, target: str, files: dict[str, Path],
+           tagged: bool) -> None:
     try:
-        write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)))
-        conn.send(("done", None))
+        missing = write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)), files, tagged)
+        conn.send(("done", sorted(missing)))
     except KeyboardInterrupt:
         conn.send(("interrupted", None))
     except Exception as exc:  # reported by the parent as one line
@@ -74,11 +117,15 @@ def _child(conn: Connection, html: str, css: str, identifier: str, target: str) 
 
 
 def layout_in_child(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None],
-                    label: str = "") -> None:
-    """Run the layout in a forked child so its memory (hundreds of MiB for big books) is freed after."""
+                    label: str = "", files: dict[str, Path] | None = None, tagged: bool = False) -> list[str]:
+    """Run the layout in a forked child so its memory (hundreds of MiB for big books) is freed after.
+
+    Returns the characters drawn as empty boxes (no installed or bundled font has them).
+    """
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target)), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target), files or {}, tagged),
+                       daemon=True)
     proc.start()
     child.close()
     outcome: tuple[str, Any] = ("error", "the layout process ended without a result")
@@ -101,3 +148,4 @@ def layout_in_child(html: str, css: str, identifier: str, target: Path, advance:
         raise KeyboardInterrupt
     if kind == "error":
         raise OutputError(f"{label or target}: PDF layout failed ({value}); nothing was written")
+    return list(value or [])

@@ -1,0 +1,81 @@
+"""What the two books (PDF and EPUB) share on top of the rendered HTML: code lines, the wrap mark, the subtitle.
+
+Long code lines wrap on paper and on phones. Each code line becomes its own block (``<span class="ln iN">``,
+N = its indentation in columns) so a wrapped line can hang under its own indentation with a ``↪`` mark drawn by
+CSS as a background image: the mark is not text, so copying the code or extracting the PDF's text gives the code
+exactly. The compact highlighter never lets a span cross a line, so splitting at newlines keeps the HTML whole.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from importlib import resources
+from pathlib import Path
+
+from ..model import Library
+
+#: Indentation classes go up to this many columns; deeper lines hang at this depth.
+MAX_INDENT = 40
+#: Continuation lines start this many columns right of their line's indentation.
+HANG = 2
+WRAP_MARK = "wrap-mark.svg"
+
+_CODE_BLOCK = re.compile(r'(<pre class="hl">\s*<code[^>]*>)(.*?)(</code>\s*</pre>)', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _indent(line: str) -> int:
+    text = html.unescape(_TAG.sub("", line)).expandtabs(4)
+    return min(len(text) - len(text.lstrip(" ")), MAX_INDENT)
+
+
+def _lines(match: re.Match[str]) -> str:
+    body = match.group(2)
+    lines = body.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    spans = "".join(f'<span class="ln i{_indent(line)}">{line}\n</span>' for line in lines)
+    return f"{match.group(1)}{spans}{match.group(3)}"
+
+
+def code_lines(rendered_html: str) -> str:
+    """Wrap each line of every highlighted code block in a block span that knows its indentation."""
+    if "<pre" not in rendered_html:
+        return rendered_html
+    return _CODE_BLOCK.sub(_lines, rendered_html)
+
+
+def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK) -> str:
+    """Hanging indents per indentation depth and the ↪ column on continuation lines (below a line's first)."""
+    lh = f"{line_height_em}em"
+    rules = [
+        "pre.hl .ln { display: block; position: relative; }",
+        f'pre.hl .ln::before {{ content: ""; position: absolute; top: {lh}; bottom: 0; width: {HANG}ch; '
+        f'background-image: url("{mark_url}"); background-repeat: repeat-y; '
+        f"background-size: {HANG}ch {lh}; background-position: 0 0; }}",
+    ]
+    for n in range(MAX_INDENT + 1):
+        pad = n + HANG
+        rules.append(f"pre.hl .i{n} {{ padding-left: {pad}ch; text-indent: -{pad}ch; }} "
+                     f"pre.hl .i{n}::before {{ left: {n}ch; }}")
+    return "\n".join(rules) + "\n"
+
+
+def wrap_mark() -> Path:
+    """The ↪ drawing (SVG paths, not a font glyph) shared by both books."""
+    return Path(str(resources.files("qaexport").joinpath("templates", "books", WRAP_MARK)))
+
+
+def cover_subtitle(library: Library) -> str:
+    """The most specific description that matches the whole content: subtopic, then topic, then framework."""
+    if len(library.frameworks) != 1:
+        return ""
+    fw = library.frameworks[0]
+    if len(fw.topics) == 1:
+        topic = fw.topics[0]
+        if len(topic.subtopics) == 1 and topic.subtopics[0].description:
+            return topic.subtopics[0].description
+        if topic.description:
+            return topic.description
+    return fw.description
