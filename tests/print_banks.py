@@ -14,7 +14,7 @@ LONG_CODE_LINE = ("    result = compute_value_4(alpha_parameter, beta_parameter,
 
 
 def long_code(lines: int = 200) -> str:
-    body = "\n".join(f"    value_{i} = compute_value_{i}(argument_{i})  # line {i + 1}" for i in range(lines - 1))
+    body = "\n".join(f"    value_{i} = compute_value_{i}(argument_{i})  # line {i + 2}" for i in range(lines - 1))
     return "```python\ndef generated():\n" + body + "\n```"
 
 

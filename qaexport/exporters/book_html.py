@@ -19,24 +19,28 @@ from ..model import Library
 MAX_INDENT = 40
 #: Continuation lines start this many columns right of their line's indentation.
 HANG = 2
+#: Lines at least this long get the class ``w`` (may wrap on paper: a code line holds ~100 columns on A4 and
+#: Letter, fewer inside lists). The PDF draws the ↪ column only for them: WeasyPrint writes a pattern per box,
+#: even an empty one, which tripled the sample's file size when every line had it.
+MAY_WRAP = 60
 WRAP_MARK = "wrap-mark.svg"
 
 _CODE_BLOCK = re.compile(r'(<pre class="hl">\s*<code[^>]*>)(.*?)(</code>\s*</pre>)', re.S)
 _TAG = re.compile(r"<[^>]+>")
 
 
-def _indent(line: str) -> int:
+def _line(line: str) -> str:
     text = html.unescape(_TAG.sub("", line)).expandtabs(4)
-    return min(len(text) - len(text.lstrip(" ")), MAX_INDENT)
+    indent = min(len(text) - len(text.lstrip(" ")), MAX_INDENT)
+    wraps = " w" if len(text) >= MAY_WRAP else ""
+    return f'<span class="ln i{indent}{wraps}">{line}\n</span>'
 
 
 def _lines(match: re.Match[str]) -> str:
-    body = match.group(2)
-    lines = body.split("\n")
+    lines = match.group(2).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    spans = "".join(f'<span class="ln i{_indent(line)}">{line}\n</span>' for line in lines)
-    return f"{match.group(1)}{spans}{match.group(3)}"
+    return f"{match.group(1)}{''.join(_line(line) for line in lines)}{match.group(3)}"
 
 
 def code_lines(rendered_html: str) -> str:
@@ -46,12 +50,13 @@ def code_lines(rendered_html: str) -> str:
     return _CODE_BLOCK.sub(_lines, rendered_html)
 
 
-def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK) -> str:
-    """Hanging indents per indentation depth and the ↪ column on continuation lines (below a line's first)."""
+def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK, marked: str = ".ln") -> str:
+    """Hanging indents per indentation depth and the ↪ column on continuation lines (below a line's first) of
+    the ``marked`` lines (``.ln``: all; ``.w``: those that may wrap)."""
     lh = f"{line_height_em}em"
     rules = [
         "pre.hl .ln { display: block; position: relative; }",
-        f'pre.hl .ln::before {{ content: ""; position: absolute; top: {lh}; bottom: 0; width: {HANG}ch; '
+        f'pre.hl {marked}::before {{ content: ""; position: absolute; top: {lh}; bottom: 0; width: {HANG}ch; '
         f'background-image: url("{mark_url}"); background-repeat: repeat-y; '
         f"background-size: {HANG}ch {lh}; background-position: 0 0; }}",
     ]
