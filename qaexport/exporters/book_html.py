@@ -1,9 +1,10 @@
 """What the two books (PDF and EPUB) share on top of the rendered HTML: code lines, the wrap mark, the subtitle.
 
-Long code lines wrap on paper and on phones. Each code line becomes its own block (``<span class="ln iN">``,
+Long code lines wrap on paper and on phones. Each code line becomes its own block (``<span class="ln inN">``,
 N = its indentation in columns) so a wrapped line can hang under its own indentation with a ``↪`` mark drawn by
 CSS as a background image: the mark is not text, so copying the code or extracting the PDF's text gives the code
 exactly. The compact highlighter never lets a span cross a line, so splitting at newlines keeps the HTML whole.
+Class names are ones Pygments never gives a token (``w`` would be its whitespace class, coloured by themes).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..model import Library
 MAX_INDENT = 40
 #: Continuation lines start this many columns right of their line's indentation.
 HANG = 2
-#: Lines at least this long get the class ``w`` (may wrap on paper: a code line holds ~100 columns on A4 and
+#: Lines at least this long get the class ``wrap`` (may wrap on paper: a code line holds ~100 columns on A4 and
 #: Letter, fewer inside lists). The PDF draws the ↪ column only for them: WeasyPrint writes a pattern per box,
 #: even an empty one, which tripled the sample's file size when every line had it.
 MAY_WRAP = 60
@@ -32,8 +33,8 @@ _TAG = re.compile(r"<[^>]+>")
 def _line(line: str) -> str:
     text = html.unescape(_TAG.sub("", line)).expandtabs(4)
     indent = min(len(text) - len(text.lstrip(" ")), MAX_INDENT)
-    wraps = " w" if len(text) >= MAY_WRAP else ""
-    return f'<span class="ln i{indent}{wraps}">{line}\n</span>'
+    wraps = " wrap" if len(text) >= MAY_WRAP else ""
+    return f'<span class="ln in{indent}{wraps}">{line}\n</span>'
 
 
 def _lines(match: re.Match[str]) -> str:
@@ -52,7 +53,7 @@ def code_lines(rendered_html: str) -> str:
 
 def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK, marked: str = ".ln") -> str:
     """Hanging indents per indentation depth and the ↪ column on continuation lines (below a line's first) of
-    the ``marked`` lines (``.ln``: all; ``.w``: those that may wrap)."""
+    the ``marked`` lines (``.ln``: all; ``.wrap``: those that may wrap)."""
     lh = f"{line_height_em}em"
     rules = [
         "pre.hl .ln { display: block; position: relative; }",
@@ -62,8 +63,8 @@ def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK, marked: str 
     ]
     for n in range(MAX_INDENT + 1):
         pad = n + HANG
-        rules.append(f"pre.hl .i{n} {{ padding-left: {pad}ch; text-indent: -{pad}ch; }} "
-                     f"pre.hl .i{n}::before {{ left: {n}ch; }}")
+        rules.append(f"pre.hl .in{n} {{ padding-left: {pad}ch; text-indent: -{pad}ch; }} "
+                     f"pre.hl .in{n}::before {{ left: {n}ch; }}")
     return "\n".join(rules) + "\n"
 
 

@@ -92,7 +92,7 @@ class PdfExporter:
             library=library_view, mode=options.answers, paper_size=PAPER_SIZES[options.paper],
         )
         mark = wrap_mark()
-        css = (font_face_css() + asset("pdf", "book.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".w")
+        css = (font_face_css() + asset("pdf", "book.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap")
                + build.highlighter.css(0))
         files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
         keys = "\n".join(ref.question.key for ref in lib.questions())
