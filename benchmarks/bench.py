@@ -100,7 +100,7 @@ def baseline_anki(src: Path, out: Path) -> None:
     """genanki writing the same notes from already-rendered HTML (no Markdown, no highlighting)."""
     import genanki
 
-    from qaexport.exporters.anki import FIELDS, MODEL_ID, deck_id, note_guid
+    from qaexport.exporters.anki_identity import FIELDS, MODEL_ID, deck_id, note_guid
 
     notes = json.loads(src.read_text())
     model = genanki.Model(MODEL_ID, "baseline", fields=[{"name": f} for f in FIELDS],
@@ -150,12 +150,12 @@ def baseline_pdf(src: Path, out: Path) -> None:
 def span_counts(src: Path, theme: str) -> tuple[int, int]:
     """Code spans in the book's HTML: qaexport's compact scheme vs the stock formatter."""
     from qaexport import sources
-    from qaexport.render import Highlighter, MarkdownRenderer
+    from qaexport.render import Highlighter, MarkdownRenderer, Scheme
 
-    renderer = MarkdownRenderer(Highlighter(theme), portable=False)
+    renderer = MarkdownRenderer(Highlighter(theme))
     ours = stock = 0
     for ref in sources.load([src]).questions():
-        ours += renderer.block(ref.question.answer).count("<span")
+        ours += renderer.render(ref.question.answer)[Scheme.COMPACT].count("<span")
         blocks = renderer.md.parse(ref.question.answer)
         stock += sum(_stock_format(t.content, t.info).count("<span") for t in blocks if t.type == "fence")
     return ours, stock
@@ -175,10 +175,10 @@ def _markdown_for_pandoc(src: Path, out: Path) -> None:
 
 def _rendered_notes(src: Path, out: Path) -> None:
     from qaexport import sources
-    from qaexport.render import Highlighter, render_library
+    from qaexport.render import Highlighter, Scheme, render_library
 
     lib = sources.load([src])
-    rendered = render_library(lib, Highlighter())
+    rendered = render_library(lib, Highlighter())[Scheme.COMPACT]
     notes = [{
         "deck": f"{r.framework.name}::{r.topic.name}::{r.subtopic.name}", "key": r.question.key,
         "fields": [rendered[r.question.key].question, rendered[r.question.key].answer, r.question.difficulty.label,

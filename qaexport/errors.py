@@ -1,13 +1,15 @@
 """One error hierarchy: the core raises these, only the CLI turns them into exit codes.
 
-Every message is a single line a user can act on: which file, which record, what is
-wrong and how to fix it.
+Every message is a single line a user can act on: which file (and line or record), what
+is wrong and how to fix it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from .model import Location
 
 
 class QaexportError(Exception):
@@ -20,20 +22,22 @@ class QaexportError(Exception):
 class Problem:
     """One thing wrong in one input file, located as precisely as the input allows."""
 
-    file: str
-    record: str
+    location: Location
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.record}" if self.record else self.file
-        return f"{where}: {self.message}"
+        return f"{self.location}: {self.message}"
+
+
+def problem(file: str | Path, message: str, record: str = "", line: int | None = None) -> Problem:
+    return Problem(Location(str(file), line, record), message)
 
 
 class InputError(QaexportError):
     """An input file cannot be read as a question bank at all."""
 
-    def __init__(self, file: str | Path, message: str, record: str = "") -> None:
-        self.problem = Problem(str(file), record, message)
+    def __init__(self, file: str | Path, message: str, record: str = "", line: int | None = None) -> None:
+        self.problem = problem(file, message, record, line)
         super().__init__(str(self.problem))
 
 
@@ -51,6 +55,12 @@ class UsageError(QaexportError):
     """The command line asked for something impossible (unknown theme, exporter, filter...)."""
 
     exit_code = 2
+
+
+class InstallError(QaexportError):
+    """A plugin is broken or misdeclared: a problem of the installation, not of the command line."""
+
+    exit_code = 3
 
 
 class OutputError(QaexportError):

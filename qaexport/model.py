@@ -12,7 +12,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
 
 
 class Difficulty(enum.IntEnum):
@@ -34,6 +33,36 @@ class Difficulty(enum.IntEnum):
         return None
 
 
+class ContentFormat(enum.StrEnum):
+    """What a question or answer text is; the render layer dispatches on it, exporters never see it."""
+
+    MARKDOWN = "markdown"  # CommonMark + GFM tables (payloads, Markdown banks)
+    HTML = "html"  # HTML from a source such as an Anki card: untrusted, sanitised by the render layer
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a record came from, as precisely as its reader knows: every message names it."""
+
+    file: str
+    line: int | None = None
+    record: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.record}" if self.record else where
+
+
+@dataclass(frozen=True)
+class Media:
+    """An embedded file (an image from an Anki package). ``name`` is content-addressed
+    (``<sha256[:16]><ext>``), so merging sources never collides; HTML refers to it as ``src="NAME"``."""
+
+    name: str
+    data: bytes
+    mime: str
+
+
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
 
 
@@ -45,12 +74,16 @@ def slugify(text: str) -> str:
 
 @dataclass
 class Question:
+    """One question. ``key`` (``framework/topic/subtopic/id``) is its identity everywhere: Anki GUIDs,
+    anchors, caches. Only :mod:`qaexport.assemble` makes questions, so the key is never empty."""
+
     id: str
-    difficulty: Difficulty
+    difficulty: Difficulty | None  # None: the source gives none (Anki packages); shown without a badge
     question: str
     answer: str
-    key: str = ""
-    source: str = ""
+    key: str
+    location: Location
+    format: ContentFormat = ContentFormat.MARKDOWN
 
 
 @dataclass
@@ -59,8 +92,6 @@ class Subtopic:
     name: str
     description: str = ""
     order: float | None = None
-    updated: date | None = None
-    source: str = ""
     questions: list[Question] = field(default_factory=list)
 
 
@@ -99,6 +130,7 @@ class QuestionRef:
 @dataclass
 class Library:
     frameworks: list[Framework] = field(default_factory=list)
+    media: dict[str, Media] = field(default_factory=dict)
 
     def questions(self) -> Iterator[QuestionRef]:
         for fw in self.frameworks:
@@ -117,9 +149,11 @@ class Library:
         return sum(len(sub.questions) for _, _, sub in self.subtopics())
 
     def counts_by_difficulty(self) -> dict[Difficulty, int]:
+        """Questions per difficulty; questions without one are counted by :meth:`count` only."""
         counts = dict.fromkeys(Difficulty, 0)
         for ref in self.questions():
-            counts[ref.question.difficulty] += 1
+            if ref.question.difficulty is not None:
+                counts[ref.question.difficulty] += 1
         return counts
 
     @property
@@ -159,6 +193,10 @@ class Library:
             }
             return bool(names & wanted)
 
+        def difficulty_matches(q: Question) -> bool:
+            # A question without a difficulty matches no --difficulty filter: it was never labelled.
+            return not difficulties or q.difficulty in difficulties
+
         frameworks = []
         for fw in self.frameworks:
             topics_out = []
@@ -167,11 +205,11 @@ class Library:
                 for sub in topic.subtopics:
                     if not topic_matches(fw, topic, sub):
                         continue
-                    qs = [q for q in sub.questions if not difficulties or q.difficulty in difficulties]
+                    qs = [q for q in sub.questions if difficulty_matches(q)]
                     if qs:
                         subs.append(replace(sub, questions=qs))
                 if subs:
                     topics_out.append(replace(topic, subtopics=subs))
             if topics_out:
                 frameworks.append(replace(fw, topics=topics_out))
-        return Library(frameworks)
+        return Library(frameworks, self.media)

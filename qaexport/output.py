@@ -1,38 +1,21 @@
-"""The one place that writes output files: atomically, and with reproducible dates."""
+"""The one place that writes output files: atomically, and with the build's own date (reproducible)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import OutputError
 
 
-def build_time() -> float:
-    """``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if raw:
-        try:
-            return float(int(raw))
-        except ValueError:
-            raise OutputError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds; unset it or fix it") \
-                from None
-    return time.time()
-
-
-def build_datetime() -> datetime:
-    return datetime.fromtimestamp(build_time(), tz=UTC)
-
-
-def zip_date_time() -> tuple[int, int, int, int, int, int]:
-    """Zip entry timestamp: zip cannot store dates before 1980."""
-    dt = build_datetime()
+def zip_date_time(time: float) -> tuple[int, int, int, int, int, int]:
+    """Zip entry timestamp for the build time: zip cannot store dates before 1980."""
+    dt = datetime.fromtimestamp(time, tz=UTC)
     if dt.year < 1980:
         return (1980, 1, 1, 0, 0, 0)
     return (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
@@ -64,15 +47,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
-    with atomic_path(target) as tmp:
-        write(tmp)
-    return target
-
-
-def write_zip(target: Path, entries: list[tuple[str, bytes]], stored: frozenset[str] = frozenset()) -> None:
-    """A zip with entries in the given order and the build date on every entry (reproducible)."""
-    stamp = zip_date_time()
+def write_zip(target: Path, entries: list[tuple[str, bytes]], time: float,
+              stored: frozenset[str] = frozenset()) -> None:
+    """A zip with entries in the given order and the build time on every entry (reproducible)."""
+    stamp = zip_date_time(time)
     with zipfile.ZipFile(target, "w") as zf:
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=stamp)

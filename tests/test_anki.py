@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.exporters.anki import MODEL_ID, deck_id, note_guid
+from qaexport.exporters.anki_identity import MODEL_ID, deck_id, note_guid
 from tests.anki_collection import import_deck, log_counts, new_collection
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
@@ -207,6 +207,14 @@ def test_same_question_id_in_two_topics_nests_and_never_collides(tmp_path):
         assert len(col.find_notes('"deck:FastAPI::Deployment & Middleware::Workers"')) == 2
         testing = col.get_note(col.find_notes('"deck:FastAPI::Testing::Workers"')[0])
         assert set(testing.tags) == {"difficulty::medium", "fastapi::testing::workers"}
+
+
+def test_identities_are_pinned_literals():
+    """What learners' collections already hold: these numbers may never change."""
+    assert MODEL_ID == 1607392319
+    assert deck_id("FastAPI") == 2313541944828412
+    assert deck_id("FastAPI::Deployment & Middleware") == 2445551777733553
+    assert note_guid("fastapi/deployment/uvicorn-gunicorn/uvicorn-basics") == "J.Lp=@EO4R"
 
 
 def test_identities_are_stable_functions_of_keys():

@@ -17,6 +17,31 @@ from tests.payloads import page, question, subtopic, write
 CORPUS = sorted((Path(__file__).parent / "hostile").iterdir())
 runner = CliRunner()
 
+#: The first (or only) message each corpus file must give: what is wrong, in the user's terms.
+EXPECTED = {
+    "bare-number.json": "not a valid Nuxt payload: the payload is a bare number, not a devalue array",
+    "bigint-garbage.json": "entry 1 (BigInt) is not an integer: '0x1g'",
+    "binary.json": "not UTF-8 text (invalid byte at offset 128); give a saved _payload.json or HTML page",
+    "bom-and-garbage.json": "invalid JSON at line 1 column 1: Expecting value (truncated or not a payload?)",
+    "cycle.json": "entry 3 refers back to itself (reference cycle)",
+    "empty.json": "empty file; give a saved _payload.json or HTML page",
+    "float-ref.json": "reference 1.5 is not an integer index",
+    "html-with-broken-payload.html": "invalid JSON at line 1 column 13: Expecting value",
+    "invalid-utf8.json": "not UTF-8 text (invalid byte at offset 16)",
+    "json-object.json": "the payload is not a devalue array (expected a non-empty JSON array)",
+    "map-odd.json": "entry 1 (Map) has an odd number of items",
+    "negative-ref.json": "unknown negative reference -17",
+    "no-payload.html": 'HTML page without a <script id="__NUXT_DATA__"> payload; save the page after it has loaded',
+    "no-questions.json": "no questions found: expected page data with `subtopics` holding `questions`",
+    "nul-bytes.json": "binary data, not a Nuxt payload",
+    "out-of-range.json": "reference 99 is out of range (the payload has 5 entries)",
+    "self-cycle.json": "entry 0 refers back to itself (reference cycle)",
+    "truncated.json": "invalid JSON at line 1 column 71: Expecting ':' delimiter",
+    "unknown-type.json": "entry 1 has unknown type 'Frobnicate'",
+    "whitespace.json": "empty file; give a saved _payload.json or HTML page",
+    "wrong-types.json": "subtopic '', question #4: expected an object with id, difficulty, q and a, got true/false",
+}
+
 
 def _generated(tmp: Path) -> list[Path]:
     return [
@@ -35,7 +60,7 @@ def generated(tmp_path_factory) -> list[Path]:
 
 def _check_refused(path: Path) -> str:
     start = time.perf_counter()
-    _library, problems = sources.read_all([path])
+    _library, problems, _warnings = sources.read_all(sources.expand([path]))
     elapsed = time.perf_counter() - start
     assert problems, f"{path.name} was accepted"
     for p in problems:
@@ -48,7 +73,24 @@ def _check_refused(path: Path) -> str:
 
 @pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
 def test_corpus_file_is_refused_in_one_line(path):
-    _check_refused(path)
+    message = _check_refused(path)
+    assert message.startswith(f"{path}: ") and EXPECTED[path.name] in message, message
+
+
+def test_every_corpus_file_has_an_expected_message():
+    assert sorted(EXPECTED) == [p.name for p in CORPUS]
+
+
+def test_wrong_types_lists_every_located_problem():
+    _library, problems, _warnings = sources.read_all(sources.expand([Path(__file__).parent / "hostile" /
+                                                                     "wrong-types.json"]))
+    text = "\n".join(str(p) for p in problems)
+    assert len(problems) == 11, text
+    for expected in ("question #5: expected an object with id, difficulty, q and a, got a list",
+                     "subtopic #2: expected an object, got text", "`questions` is not a list",
+                     "framework: no usable slug or name", "question 'ok-id' (?/?/?): difficulty is unknown ('7')",
+                     "question 'x y z' (?/?/?): id must be letters", "'dup' (?/?/?): answer (a) must be text"):
+        assert expected in text
 
 
 def test_generated_hostile_files_are_refused(generated):

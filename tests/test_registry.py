@@ -1,20 +1,119 @@
-from qaexport import exporters
+"""The plugin registries: built-ins come from the entry-point groups; broken plugins never break the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from qaexport import exporters, sources
+from qaexport.errors import UsageError
 from qaexport.exporters.anki import AnkiExporter
 from qaexport.exporters.epub import EpubExporter
 from qaexport.exporters.pdf import PdfExporter
+from qaexport.sources.nuxt import NuxtReader
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_builtins_come_from_the_entry_point_group():
-    found = exporters.registry()
-    assert found == {"anki": AnkiExporter, "epub": EpubExporter, "pdf": PdfExporter}
+def test_builtins_come_from_the_entry_point_groups():
+    found = exporters.registry.load()
+    assert {k: found[k] for k in ("anki", "epub", "pdf")} == {"anki": AnkiExporter, "epub": EpubExporter,
+                                                              "pdf": PdfExporter}
     for name, cls in found.items():
-        assert cls.name == name and cls.suffix.startswith(".") and cls.description and cls.__doc__
+        assert cls.name == name and cls.__doc__
+    assert sources.registry.load()["nuxt"] is NuxtReader
 
 
 def test_unknown_exporter_lists_the_known_ones():
-    import pytest
+    with pytest.raises(UsageError, match=r"unknown exporter 'docx'; known: anki, .*epub.*pdf"):
+        exporters.registry.get("docx")
 
-    from qaexport.errors import UsageError
 
-    with pytest.raises(UsageError, match="known: anki, epub, pdf"):
-        exporters.get("docx")
+def test_a_file_nobody_claims_is_a_usage_error_naming_the_formats(tmp_path):
+    odd = tmp_path / "bank.xyz"
+    odd.write_text("whatever")
+    with pytest.raises(UsageError, match=r"bank.xyz: not a format qaexport reads; known formats: .*\.json"):
+        sources.expand([odd])
+
+
+def test_folders_are_walked_recursively_and_unclaimed_files_skipped(tmp_path, sample_path):
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    (deep / "bank.json").write_bytes(sample_path.read_bytes())
+    (deep / "notes.xyz").write_text("not a bank")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.json").write_text("[]")
+    found = sources.expand([tmp_path, deep / "bank.json"])  # the file and its folder: read once
+    assert [(p.name, r.name) for p, r in found] == [("bank.json", "nuxt")]
+
+
+def _fake_dist(site: Path, name: str, entry_points: str, modules: dict[str, str]) -> None:
+    """An installed distribution as importlib.metadata sees it: a dist-info folder and its modules."""
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
+    for module, source in modules.items():
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+def _cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+    return subprocess.run([sys.executable, "-m", "qaexport", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def broken_site(tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("site")
+    _fake_dist(site, "broken_plugins", """
+        [qaexport.exporters]
+        crashy = crashy_mod:Crashy
+        weird = weird_mod:Weird
+        pdf = weird_mod:FakePdf
+        [qaexport.sources]
+        bad-reader = crashy_mod:Reader
+        """, {
+        "crashy_mod": "raise ImportError('libfoo.so.1: cannot open shared object file')\n",
+        "weird_mod": """
+            from dataclasses import dataclass
+
+            @dataclass
+            class Options:
+                pass
+
+            class Weird:
+                name = "weird"; suffix = ".w"; produces = "file"; scheme = "sparkly"; in_all = True
+                Options = Options
+                def export(self, build, options, target): ...
+
+            class FakePdf(Weird):
+                name = "pdf"; scheme = "compact"
+            """,
+    })
+    return site
+
+
+def test_broken_plugins_are_named_once_and_everything_else_works(broken_site, sample_path, tmp_path):
+    result = _cli(broken_site, "list", str(sample_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 4, result.stderr
+    text = "\n".join(warnings)
+    assert "exporter plugin 'crashy' (crashy_mod:Crashy, from broken_plugins) failed to load (ImportError: " \
+           "libfoo.so.1" in text
+    assert "exporter plugin 'weird' (weird_mod:Weird, from broken_plugins) is unusable: unknown scheme " \
+           "'sparkly' (known: compact, portable, plain, none)" in text
+    assert "exporter plugin 'pdf' (weird_mod:FakePdf, from broken_plugins) is ignored: exporter 'pdf' is " \
+           "already registered by qaexport" in text
+    assert "source plugin 'bad-reader'" in text and "failed to load" in text
+    assert "Traceback" not in result.stderr
+    assert "3 subtopics" in result.stdout or "subtopics" in result.stdout
+    # the built-in pdf exporter is the one that runs, the broken ones are simply absent
+    help_text = _cli(broken_site, "--help", cwd=tmp_path).stdout
+    assert "pdf" in help_text and "crashy" not in help_text and "weird" not in help_text

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from qaexport.errors import UsageError
-from qaexport.render import Highlighter, MarkdownRenderer, render_library
+from qaexport.render import Highlighter, MarkdownRenderer, Scheme, render_library
 
 HOSTILE = (Path(__file__).parent / "fixtures" / "hostile.md").read_text(encoding="utf-8")
 
@@ -44,7 +44,7 @@ def live_markup_problems(html: str) -> list[str]:
 
 
 def test_hostile_markdown_has_no_live_markup(md):
-    html = md.block(HOSTILE)
+    html = md.render(HOSTILE)[Scheme.COMPACT]
     assert live_markup_problems(html) == []
     # ...but the text is still there for the reader, as text
     assert "&lt;script&gt;alert('x')&lt;/script&gt;" in html
@@ -66,7 +66,7 @@ def test_the_checker_itself_catches_live_markup():
 
 
 def test_code_blocks_use_pygments_classes_not_inline_colours(md):
-    html = md.block(HOSTILE)
+    html = md.render(HOSTILE)[Scheme.COMPACT]
     python = re.search(r'<pre class="hl"><code class="language-python">(.*?)</code></pre>', html, re.S).group(1)
     assert '<span class="k">def </span><span class="nf">f</span>' in python
     assert '<span class="c"># comment' in python
@@ -82,7 +82,8 @@ def test_fewer_spans_than_stock_pygments():
     from pygments.lexers import PythonLexer
 
     code = "def f(x):\n    return [i * 2 for i in range(x) if i % 3]  # hi\n" * 20
-    ours = Highlighter().block(code, "python")
+    hl = Highlighter()
+    ours = hl.format(code, "python", hl.tokens(code, "python"))
     stock = highlight(code, PythonLexer(), HtmlFormatter())
     assert ours.count("<span") < stock.count("<span") * 0.7
     plain_text = re.sub(r"<[^>]+>", "", ours)
@@ -105,15 +106,20 @@ def test_unknown_theme_is_a_usage_error():
 
 def test_each_question_rendered_once_and_pool_matches_serial(sample_library):
     calls = []
-    serial = render_library(sample_library, Highlighter(), advance=calls.append, workers=1)
-    assert len(serial) == 34 and sum(calls) == 34
+    both = (Scheme.COMPACT, Scheme.PORTABLE)
+    serial = render_library(sample_library, Highlighter(), both, advance=calls.append, workers=1)
+    assert len(serial[Scheme.COMPACT]) == 34 and sum(calls) == 34
     import qaexport.render as r
 
     old = r.POOL_THRESHOLD
     r.POOL_THRESHOLD = 1
     try:
-        pooled = render_library(sample_library, Highlighter(), workers=2)
+        pooled = render_library(sample_library, Highlighter(), both, workers=2)
     finally:
         r.POOL_THRESHOLD = old
     assert pooled == serial
-    assert sum(x.has_code for x in serial.values()) >= 20
+    with_code = [k for k, x in serial[Scheme.COMPACT].items() if '<pre class="hl">' in x.answer]
+    assert len(with_code) >= 20
+    # the two schemes differ exactly where there is highlighted code
+    assert all(serial[Scheme.PORTABLE][k].answer != serial[Scheme.COMPACT][k].answer for k in with_code
+               if 'class="language-' in serial[Scheme.COMPACT][k].answer)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import typer
 
 from .. import exporters
-from ..errors import QaexportError
 from . import export, info
-from .common import err
+from .common import report_plugin_faults
 
 EPILOG = """\b
 Examples:
@@ -37,15 +36,13 @@ app.command("themes")(info.themes_cmd)
 
 
 def _register_exporters() -> None:
-    try:
-        found = exporters.registry()
-    except QaexportError as exc:
-        err.print(f"warning: {exc}")
-        return
+    """A command per exporter; a broken exporter plugin is reported (once) and left out."""
+    found = exporters.registry.load()
     for name, cls in found.items():
         app.command(name, help=cls.__doc__, epilog=EPILOG)(export.make_command(cls))
-    if found:
-        app.command("all", help="Write every format (" + ", ".join(found) + ") in one run, rendering once.",
+    in_all = [name for name, cls in found.items() if cls.in_all]
+    if in_all:
+        app.command("all", help="Write every format (" + ", ".join(in_all) + ") in one run, rendering once.",
                     epilog=EPILOG)(export.all_cmd)
 
 
@@ -53,4 +50,5 @@ _register_exporters()
 
 
 def main() -> None:
+    report_plugin_faults()  # a broken plugin is named once, and every other command still works
     app(prog_name="qaexport")

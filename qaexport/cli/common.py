@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -12,8 +14,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from .. import sources
-from ..errors import QaexportError, UsageError
+from .. import plugins, sources
+from ..errors import Problem, QaexportError, UsageError
 from ..exporters import Advance
 from ..model import Difficulty, Library
 
@@ -46,6 +48,16 @@ TopicOpt = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def report_plugin_faults() -> None:
+    for fault in plugins.take_warnings():
+        err.print(f"warning: {fault}", soft_wrap=True, emoji=False, markup=False)
+
+
+def report_warnings(warnings: list[Problem]) -> None:
+    for warning in warnings:
+        err.print(f"warning: {warning}", soft_wrap=True, emoji=False, markup=False)
+
+
 def handle_errors(func: F) -> F:
     """Turn qaexport's errors into one line on stderr and an exit code; never a traceback."""
 
@@ -54,6 +66,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except QaexportError as exc:
+            report_plugin_faults()
             err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True, emoji=False)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # the environment (disk, permissions), not a bug: one line, no traceback
@@ -63,6 +76,8 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             err.print("interrupted; no output file was changed", soft_wrap=True)
             raise typer.Exit(130) from None
+        finally:
+            report_plugin_faults()
 
     return wrapper  # type: ignore[return-value]
 
@@ -79,12 +94,31 @@ def parse_difficulties(values: list[str] | None) -> set[Difficulty] | None:
     return chosen
 
 
+def build_time() -> float:
+    """The run's one clock: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return time.time()
+    try:
+        return float(int(raw))
+    except ValueError:
+        raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds; unset it or fix it") \
+            from None
+
+
+def source_paths(srcs: list[Path] | None) -> list[Path]:
+    if not srcs and not DEFAULT_SOURCE.exists():
+        raise UsageError("no SOURCES given and there is no ./data folder; name a question file or folder")
+    return srcs or [DEFAULT_SOURCE]
+
+
 def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
                  topic: list[str] | None = None) -> Library:
-    paths = srcs or [DEFAULT_SOURCE]
-    if not srcs and not DEFAULT_SOURCE.exists():
-        raise UsageError("no SOURCES given and there is no ./data folder; name a payload file or folder")
-    library = sources.load(paths)
+    warnings: list[Problem] = []
+    try:
+        library = sources.load(source_paths(srcs), warnings)
+    finally:
+        report_warnings(warnings)
     filtered = library.filtered(parse_difficulties(difficulty), set(topic) if topic else None)
     if filtered.count() == 0:
         raise UsageError("the --difficulty/--topic filters match no question; `qaexport list` shows what there is")

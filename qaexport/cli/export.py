@@ -11,14 +11,16 @@ from typing import Annotated, Any, Literal
 import typer
 
 from .. import exporters
-from ..exporters import Build
-from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, render_library
+from ..exporters import Build, Produces
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, Scheme, render_library
 from .common import (
     DifficultyOpt,
     NightTheme,
     Sources,
     Theme,
     TopicOpt,
+    build_time,
+    err,
     handle_errors,
     load_library,
     out,
@@ -67,29 +69,39 @@ def _option_params(cls: type) -> list[inspect.Parameter]:
     return params
 
 
-def _target(output: Path | None, default_dir: Path, stem: str, suffix: str, single: bool) -> Path:
+def _target(output: Path | None, default_dir: Path, stem: str, cls: type, single: bool) -> Path:
+    name = stem + (cls.suffix if cls.produces == Produces.FILE else "")
     if output is None:
-        return default_dir / f"{stem}{suffix}"
+        return default_dir / name
     if single and not output.is_dir() and not str(output).endswith(("/", "\\")):
         return output
-    return output / f"{stem}{suffix}"
+    return output / name
+
+
+def _written(target: Path, produces: Produces) -> str:
+    """What an exporter wrote, told from what its contract says it produces."""
+    if produces == Produces.FOLDER:
+        count = sum(1 for p in target.rglob("*") if p.is_file())
+        return f"{target}/ ({count} file{'s' if count != 1 else ''})"
+    return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 
 
 def run(classes: list[type], options: dict[str, dict[str, Any]], *, srcs: list[Path] | None, theme: str,
         night_theme: str, difficulty: list[str] | None, topic: list[str] | None, output: Path | None) -> None:
     """Read and render once, then run each exporter on the shared build."""
+    now = build_time()  # the one clock, read once
     highlighter = Highlighter(theme, night_theme)  # unknown themes fail before any reading
     chosen = [(cls, cls.Options(**options.get(cls.name, {}))) for cls in classes]
     library = load_library(srcs, difficulty, topic)
-    schemes = {cls.html_scheme for cls in classes}
+    schemes = [Scheme(cls.scheme) for cls in classes]
     with progress("Rendering", library.count()) as advance:
-        rendered = render_library(library, highlighter, advance,
-                                  compact="compact" in schemes, portable="portable" in schemes)
-    build = Build(library, rendered, highlighter, progress)
+        rendered = render_library(library, highlighter, schemes, advance)
     for cls, opts in chosen:
-        target = _target(output, DEFAULT_OUTPUT, library.slug, cls.suffix, single=len(classes) == 1)
+        build = Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress,
+                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
+        target = _target(output, DEFAULT_OUTPUT, library.slug, cls, single=len(classes) == 1)
         cls().export(build, opts, target)
-        out.print(f"wrote {target} ({target.stat().st_size / 1024:.0f} KiB)", soft_wrap=True)
+        out.print(f"wrote {_written(target, cls.produces)}", soft_wrap=True)
 
 
 def make_command(cls: type) -> Any:
@@ -100,7 +112,8 @@ def make_command(cls: type) -> Any:
         opts = {name: kwargs.pop(name) for name in option_names}
         run([cls], {cls.name: opts}, **kwargs)
 
-    params = [*_SHARED, _output_param(f"Output file or folder. Default: dist/<name>{cls.suffix}"), *_option_params(cls)]
+    default = f"dist/<name>{cls.suffix}" if cls.produces == Produces.FILE else "dist/<name>/"
+    params = [*_SHARED, _output_param(f"Output file or folder. Default: {default}"), *_option_params(cls)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__doc__ = cls.__doc__
     command.__name__ = f"{cls.name}_cmd"
@@ -109,7 +122,7 @@ def make_command(cls: type) -> Any:
 
 @handle_errors
 def all_cmd(**kwargs: Any) -> None:
-    run(list(exporters.registry().values()), {}, **kwargs)
+    run([cls for cls in exporters.registry.load().values() if cls.in_all], {}, **kwargs)
 
 
 all_cmd.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

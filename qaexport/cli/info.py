@@ -8,7 +8,17 @@ from rich.table import Table
 from .. import sources
 from ..model import Difficulty
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, available_themes
-from .common import DEFAULT_SOURCE, DifficultyOpt, Sources, TopicOpt, err, handle_errors, load_library, out
+from .common import (
+    DifficultyOpt,
+    Sources,
+    TopicOpt,
+    err,
+    handle_errors,
+    load_library,
+    out,
+    report_warnings,
+    source_paths,
+)
 
 
 @handle_errors
@@ -39,8 +49,9 @@ def validate_cmd(srcs: Sources = None) -> None:
 
     Example: qaexport validate data/ more-banks/
     """
-    files = sources.expand(srcs or [DEFAULT_SOURCE])
-    library, problems = sources.read_all(files)
+    files = sources.expand(source_paths(srcs))
+    library, problems, warnings = sources.read_all(files)
+    report_warnings(warnings)
     for problem in problems:
         err.print(f"[red]✗[/] {problem}", soft_wrap=True, emoji=False)
     if problems:

@@ -1,27 +1,36 @@
 """Exporter contract and registry.
 
-An exporter is a class with ``name``, ``suffix``, ``description``, ``html_scheme``
-(``"compact"`` highlighting for layout engines, ``"portable"`` for HTML stored where the
-theme may change later), an ``Options`` dataclass (its command-line options, typed, with
-``help`` in field metadata) and ``export(build, options, target)``. Built-in and third-party exporters register the same
-way: an entry point in the ``qaexport.exporters`` group. Exporters consume rendered HTML
-and theme CSS from :class:`Build`; they never parse Markdown or read input files.
+An exporter is a class registered in the ``qaexport.exporters`` entry-point group (built-in
+and third-party alike) with:
+
+* ``name``: its command name (equal to the entry-point name);
+* ``produces`` and ``suffix``: one file with that suffix (``Produces.FILE``), or a folder it
+  fills (``Produces.FOLDER``) — the CLI derives default targets and reports from this;
+* ``scheme``: the :class:`~qaexport.render.Scheme` its texts come in (checked at registration);
+* ``in_all``: whether ``qaexport all`` runs it;
+* ``Options``: a dataclass whose fields (made with :func:`option`) become its command-line flags;
+* ``export(build, options, target)``.
+
+Exporters consume :class:`Build`; they never parse content, read input files, read the
+environment or the clock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
+import dataclasses
+import enum
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from ..errors import UsageError
 from ..model import Library
-from ..render import Highlighter, Rendered
+from ..plugins import Registry
+from ..render import Highlighter, Rendered, Scheme
 
 GROUP = "qaexport.exporters"
 
@@ -29,32 +38,43 @@ Advance = Callable[[int], None]
 ProgressFactory = Callable[[str, int], AbstractContextManager[Advance]]
 
 
+class Produces(enum.StrEnum):
+    FILE = "file"  # one file named <stem><suffix>
+    FOLDER = "folder"  # a folder the exporter fills
+
+
 @contextlib.contextmanager
 def no_progress(_label: str, _total: int) -> Iterator[Advance]:
     yield lambda n=1: None
 
 
-def warn_on_stderr(message: str) -> None:
-    """Default ``Build.warn``: one line on stderr (the CLI may pass its own)."""
-    print(f"warning: {message}", file=sys.stderr)
+def _ignore(_message: str) -> None:
+    pass
 
 
 @dataclass
 class Build:
-    """Everything an exporter needs, prepared once per run and shared by all exporters."""
+    """Everything an exporter needs, prepared once per run: the library, its texts rendered in the
+    exporter's scheme, the highlighter for theme CSS, and the build's one clock."""
 
     library: Library
     rendered: dict[str, Rendered]
     highlighter: Highlighter
+    time: float  # SOURCE_DATE_EPOCH or the start of the run, read once by the CLI
     progress: ProgressFactory = no_progress
-    warn: Callable[[str], None] = warn_on_stderr
+    warn: Callable[[str], None] = _ignore
+
+    @property
+    def datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.time, tz=UTC)
 
 
 class Exporter(Protocol):
     name: ClassVar[str]
     suffix: ClassVar[str]
-    description: ClassVar[str]
-    html_scheme: ClassVar[str]
+    produces: ClassVar[Produces]
+    scheme: ClassVar[Scheme]
+    in_all: ClassVar[bool]
     Options: ClassVar[type]
 
     def export(self, build: Build, options: Any, target: Path) -> None: ...
@@ -62,32 +82,31 @@ class Exporter(Protocol):
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None,
            flag: str | None = None) -> Any:
-    """A dataclass field that the CLI turns into ``--flag`` with this help."""
+    """A dataclass field that the CLI turns into ``--flag`` with this help (choices case-insensitive)."""
     return field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
-_registry: dict[str, type[Exporter]] | None = None
+def _check(name: str, cls: object) -> str:
+    if not inspect.isclass(cls):
+        return "the entry point must name a class"
+    if getattr(cls, "name", None) != name:
+        return f"its class's `name` must be {name!r}"
+    scheme = getattr(cls, "scheme", None)
+    if scheme not in set(Scheme):
+        return f"unknown scheme {scheme!r} (known: {', '.join(Scheme)})"
+    produces = getattr(cls, "produces", None)
+    if produces not in set(Produces):
+        return f"`produces` must be one of {', '.join(Produces)}, not {produces!r}"
+    suffix = getattr(cls, "suffix", None)
+    if produces == Produces.FILE and not (isinstance(suffix, str) and suffix.startswith(".")):
+        return "a file exporter needs a `suffix` such as '.pdf'"
+    if not isinstance(getattr(cls, "in_all", None), bool):
+        return "`in_all` must be True or False"
+    if not dataclasses.is_dataclass(getattr(cls, "Options", None)):
+        return "`Options` must be a dataclass"
+    if not callable(getattr(cls, "export", None)):
+        return "it has no `export` method"
+    return ""
 
 
-def registry() -> dict[str, type[Exporter]]:
-    """Exporters by name, loaded from the entry-point group once."""
-    global _registry
-    if _registry is None:
-        found: dict[str, type[Exporter]] = {}
-        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-            cls = ep.load()
-            name = getattr(cls, "name", None)
-            if not name or name != ep.name:
-                raise UsageError(f"exporter entry point {ep.name!r} must point at a class whose name is {ep.name!r}")
-            if name in found:
-                raise UsageError(f"two exporters are registered as {name!r}; uninstall one of them")
-            found[name] = cls
-        _registry = found
-    return _registry
-
-
-def get(name: str) -> type[Exporter]:
-    exporters = registry()
-    if name not in exporters:
-        raise UsageError(f"unknown exporter {name!r}; known: {', '.join(exporters) or 'none'}")
-    return exporters[name]
+registry: Registry[type[Exporter]] = Registry(GROUP, "exporter", _check)

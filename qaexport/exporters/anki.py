@@ -1,46 +1,35 @@
-"""Anki deck (.apkg) through genanki.
+"""Anki deck (.apkg).
 
-Learners keep months of reviews on these notes, so identity is everything: the note
-type id and its field/template names are frozen, GUIDs come from the stable key, deck
-ids from the deck name. Anki's importer only updates a note whose modification time is
-newer than its own, so unchanged notes keep the time they had in the previous package
-and changed notes get a newer one.
+Learners keep months of reviews on these notes, so identity is everything
+(``anki_identity``): the note type id and its field/template names are frozen, GUIDs come
+from the stable key, deck ids from the deck name. Anki's importer only updates a note whose
+modification time is newer than its own, so unchanged notes keep the time they had in the
+previous package and changed notes get a newer one (``anki_collection``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..output import atomic_path, build_time, write_zip
-from . import Build, option
-
-# Frozen forever: changing any of these makes Anki fork the note type and orphan updates.
-MODEL_ID = 1607392319
-MODEL_NAME = "qaexport Q&A"
-FIELDS = ("Question", "Answer", "Difficulty", "Source", "Key")
-TEMPLATE_NAME = "Question → Answer"
-GUID_NAMESPACE = "qaexport"
-
-
-def deck_id(name: str) -> int:
-    """Stable deck id from the full deck name (Python's hash() is salted per process)."""
-    digest = int.from_bytes(hashlib.sha256(f"qaexport-deck:{name}".encode()).digest()[:8], "big")
-    return (1 << 40) + digest % (1 << 52)
-
-
-def note_guid(key: str) -> str:
-    from genanki import guid_for
-
-    return guid_for(GUID_NAMESPACE, key)
-
-
-def deck_part(name: str) -> str:
-    """A deck name component: '::' would nest, runs of whitespace are collapsed."""
-    return " ".join(name.replace("::", ":").split()) or "Untitled"
+from ..model import Library
+from ..output import atomic_path, write_zip
+from ..render import Scheme
+from ..templates import asset
+from . import Build, Produces, option
+from .anki_collection import (
+    NO_PREVIOUS,
+    Deck,
+    NoteRow,
+    NoteType,
+    note_mod,
+    note_type_mod,
+    read_previous,
+    write_collection,
+)
+from .anki_identity import deck_id, deck_part, note_guid
 
 
 @dataclass
@@ -51,43 +40,68 @@ class AnkiOptions:
         None, "Earlier .apkg whose note times to keep for unchanged notes. Default: the output file if it exists.")
 
 
+def note_type(build: Build, mod_of: Callable[[str, str, str], int]) -> NoteType:
+    hl = build.highlighter
+    css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
+    css += hl.css(0, ".card", portable=True)
+    if len(hl.themes) > 1:
+        css += f"/* night theme: {hl.themes[1].name} */\n"
+        css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
+    front, back = asset("anki", "front.html"), asset("anki", "back.html")
+    return NoteType(css, front, back, mod_of(css, front, back))
+
+
+def decks_for(library: Library, options: AnkiOptions) -> dict[tuple, Deck]:
+    """Decks by (framework, topic, subtopic) slugs; () is the root. Parents carry descriptions."""
+    several = len(library.frameworks) > 1
+    default_root = "Interview Questions" if several else library.frameworks[0].name
+    root_name = deck_part(options.deck_name or default_root)
+    root_desc = "" if several else library.frameworks[0].description
+    decks: dict[tuple, Deck] = {(): Deck(deck_id(root_name), root_name, root_desc)}
+    if options.flat:
+        return decks
+    for fw, topic, sub in library.subtopics():
+        parts = [root_name] + ([deck_part(fw.name)] if several else [])
+        if several and (fw.slug,) not in decks:
+            name = "::".join(parts)
+            decks[(fw.slug,)] = Deck(deck_id(name), name, fw.description)
+        if (fw.slug, topic.slug) not in decks:
+            name = "::".join([*parts, deck_part(topic.name)])
+            decks[(fw.slug, topic.slug)] = Deck(deck_id(name), name, topic.description)
+        name = "::".join([*parts, deck_part(topic.name), deck_part(sub.name)])
+        decks[(fw.slug, topic.slug, sub.slug)] = Deck(deck_id(name), name, sub.description)
+    return decks
+
+
 class AnkiExporter:
     """Write an Anki deck (.apkg): subdecks per topic/subtopic, difficulty tags, safe to re-import."""
 
     name = "anki"
     suffix = ".apkg"
-    html_scheme = "portable"
-    description = "Anki deck for desktop Anki, AnkiDroid and AnkiMobile"
+    produces = Produces.FILE
+    scheme = Scheme.PORTABLE  # the HTML stored in notes never depends on --theme, only the note type's CSS
+    in_all = True
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
-        from . import anki_package as pkg  # imports genanki: only when a deck is written
-
         previous_path = options.previous or (target if target.exists() else None)
-        previous = pkg.read_previous(previous_path) if previous_path else pkg.Previous({}, None)
-        now = int(build_time())
-        model = pkg.note_type(build, previous, now)
-        decks = pkg.decks_for(build.library, options)
+        previous = read_previous(previous_path) if previous_path else NO_PREVIOUS
+        now = int(build.time)
+        model = note_type(build, lambda css, front, back: note_type_mod(previous, css, front, back, now))
+        decks = decks_for(build.library, options)
+        notes: list[NoteRow] = []
         with build.progress("Building deck", build.library.count()) as advance:
             for ref in build.library.questions():
                 q, html = ref.question, build.rendered[ref.question.key]
-                # Portable classes: the stored HTML never depends on --theme, only the note type's CSS does.
-                fields = [html.question_html.portable, html.answer_html.portable, q.difficulty.label,
-                          ref.breadcrumb, q.key]
+                fields = [html.question, html.answer, q.difficulty.label, ref.breadcrumb, q.key]
                 tags = [f"difficulty::{q.difficulty.label}",
                         f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
-                note = pkg.Note(model=model, fields=fields, tags=tags, guid=note_guid(q.key), sort_field=q.question)
-                note.mod = pkg.note_mod(previous, note, now)
-                deck = decks[(ref.framework.slug, ref.topic.slug, ref.subtopic.slug)] if not options.flat \
-                    else decks[()]
-                deck.add_note(note)
+                deck = decks[()] if options.flat else decks[(ref.framework.slug, ref.topic.slug, ref.subtopic.slug)]
+                guid = note_guid(q.key)
+                notes.append(NoteRow(guid, fields, tags, q.question, deck.id, note_mod(previous, guid, fields, tags,
+                                                                                         now)))
                 advance(1)
         with atomic_path(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent) as work:
             db_path = Path(work) / "collection.anki2"
-            conn = sqlite3.connect(db_path)
-            try:
-                pkg.write_collection(conn.cursor(), model, list(dict.fromkeys(decks.values())), now)
-                conn.commit()
-            finally:
-                conn.close()
-            write_zip(tmp, [("collection.anki2", db_path.read_bytes()), ("media", b"{}")])
+            write_collection(db_path, model, list(dict.fromkeys(decks.values())), notes, now)
+            write_zip(tmp, [("collection.anki2", db_path.read_bytes()), ("media", b"{}")], build.time)

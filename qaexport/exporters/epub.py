@@ -18,10 +18,10 @@ from markupsafe import Markup
 
 from ..errors import UsageError
 from ..model import Difficulty
-from ..output import atomic_path, build_datetime, write_zip
-from ..render import Rendered
+from ..output import atomic_path, write_zip
+from ..render import Rendered, Scheme
 from ..templates import asset, environment
-from . import Build, option
+from . import Build, Produces, option
 from .book_html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
 from .epub_cover import cover_svg
 
@@ -57,8 +57,9 @@ class EpubExporter:
 
     name = "epub"
     suffix = ".epub"
-    html_scheme = "compact"
-    description = "EPUB 3 for e-readers and phones"
+    produces = Produces.FILE
+    scheme = Scheme.COMPACT
+    in_all = True
     Options = EpubOptions
 
     def export(self, build: Build, options: EpubOptions, target: Path) -> None:
@@ -100,7 +101,7 @@ class EpubExporter:
                               content=env.get_template("cover.xhtml").render(
                                   language=options.language, css_href=CSS_NAME, title=title, subtitle=subtitle,
                                   total=lib.count(), counts=count_list,
-                                  quiz=quiz, author=options.author, date=build_datetime().date().isoformat(),
+                                  quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
                               ).encode())
         book.add_item(cover)
         spine: list = [cover, "nav"]
@@ -136,13 +137,13 @@ class EpubExporter:
         book.guide = []
 
         buffer = io.BytesIO()
-        epub.write_epub(buffer, book, {"mtime": build_datetime(), "raise_exceptions": True, "epub2_guide": False})
+        epub.write_epub(buffer, book, {"mtime": build.datetime, "raise_exceptions": True, "epub2_guide": False})
         with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as raw:
             names = ["mimetype"] + [n for n in raw.namelist() if n != "mimetype"]
             entries = [(n, _package_language(raw.read(n), options.language) if n.endswith(".opf") else raw.read(n))
                        for n in names]
         with atomic_path(target) as tmp:
-            write_zip(tmp, entries, stored=frozenset({"mimetype"}))
+            write_zip(tmp, entries, build.time, stored=frozenset({"mimetype"}))
 
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:

@@ -16,9 +16,10 @@ from markupsafe import Markup
 
 from ..errors import UsageError
 from ..model import Difficulty
-from ..output import atomic_path, build_datetime
+from ..output import atomic_path
+from ..render import Scheme
 from ..templates import asset, environment
-from . import Build, option
+from . import Build, Produces, option
 from .book_html import code_line_css, code_lines, cover_subtitle, wrap_mark
 from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
 
@@ -73,15 +74,16 @@ class PdfExporter:
 
     name = "pdf"
     suffix = ".pdf"
-    html_scheme = "compact"
-    description = "printable PDF study booklet"
+    produces = Produces.FILE
+    scheme = Scheme.COMPACT
+    in_all = True
     Options = PdfOptions
 
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
         lib = build.library
         library_view = _view(build)
         counts = lib.counts_by_difficulty()
-        created = build_datetime()
+        created = build.datetime
         title = options.title or lib.title
         html = environment("pdf").get_template("book.html").render(
             language=options.language, title=title, subtitle=cover_subtitle(lib),

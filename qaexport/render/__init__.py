@@ -1,20 +1,25 @@
-"""Shared rendering, done once per run: every exporter reuses the same HTML and theme CSS."""
+"""Shared rendering, done once per run: every exporter reuses the same HTML and theme CSS.
+
+``render_library`` renders every question once in each scheme the run's exporters declared
+and hands each exporter the texts of its own scheme; exporters never see content formats.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from ..model import Library
+from ..model import ContentFormat, Library, Question
 from .highlight import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, available_themes
-from .markdown import Html, MarkdownRenderer, clean_text
+from .markdown import MarkdownRenderer, clean_text
+from .schemes import Scheme
 
 __all__ = [
-    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "Html", "MarkdownRenderer", "Rendered",
-    "available_themes", "clean_text", "render_library",
+    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "Rendered", "Scheme",
+    "TextRenderer", "available_themes", "clean_text", "render_library",
 ]
 
 _FENCE_LANG = re.compile(r"^ {0,3}(?:```|~~~)[ \t]*([\w+#.-]+)", re.M)
@@ -25,42 +30,49 @@ POOL_THRESHOLD = 200
 
 @dataclass(frozen=True)
 class Rendered:
-    """A question's HTML, compact classes for books and portable classes for Anki notes."""
+    """A question and its answer in one scheme (HTML fragments, or plain text for ``PLAIN``)."""
 
-    question_html: Html  # inline
-    answer_html: Html  # block
-
-    @property
-    def question(self) -> str:
-        """Compact-scheme HTML (books)."""
-        assert self.question_html.compact is not None, "rendered without the compact scheme"
-        return self.question_html.compact
-
-    @property
-    def answer(self) -> str:
-        assert self.answer_html.compact is not None, "rendered without the compact scheme"
-        return self.answer_html.compact
-
-    @property
-    def has_code(self) -> bool:
-        return self.answer_html.has_code
+    question: str  # inline
+    answer: str  # block
 
 
-_worker_renderer: MarkdownRenderer | None = None
+RenderedBank = dict[Scheme, dict[str, Rendered]]
 
 
-def _init_worker(theme: str, night: str | None, schemes: tuple[bool, bool]) -> None:
-    global _worker_renderer
-    _worker_renderer = MarkdownRenderer(Highlighter(theme, night), *schemes)
+class TextRenderer:
+    """Dispatches each text on its declared content format; the one entry point for rendering."""
+
+    def __init__(self, highlighter: Highlighter) -> None:
+        self.markdown = MarkdownRenderer(highlighter)
+
+    def render(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
+        if question.format is not ContentFormat.MARKDOWN:
+            raise NotImplementedError(f"no renderer for {question.format} content yet")
+        out: dict[Scheme, Rendered] = {}
+        html = [s for s in schemes if s.is_html]
+        if html:
+            q = self.markdown.render_inline(question.question, html)
+            a = self.markdown.render(question.answer, html)
+            out.update({s: Rendered(q[s], a[s]) for s in html})
+        if Scheme.PLAIN in schemes:  # Markdown is readable as it is written
+            out[Scheme.PLAIN] = Rendered(clean_text(question.question), clean_text(question.answer))
+        if Scheme.NONE in schemes:
+            out[Scheme.NONE] = Rendered(question.question, question.answer)
+        return out
 
 
-def _render_many(items: list[tuple[str, str, str]]) -> list[tuple[str, Rendered]]:
-    assert _worker_renderer is not None
-    return [(key, _render_one(_worker_renderer, q, a)) for key, q, a in items]
+_worker: tuple[TextRenderer, tuple[Scheme, ...]] | None = None
 
 
-def _render_one(renderer: MarkdownRenderer, question: str, answer: str) -> Rendered:
-    return Rendered(renderer.render_inline(question), renderer.render(answer))
+def _init_worker(theme: str, night: str | None, schemes: tuple[Scheme, ...]) -> None:
+    global _worker
+    _worker = (TextRenderer(Highlighter(theme, night)), schemes)
+
+
+def _render_many(questions: list[Question]) -> list[tuple[str, dict[Scheme, Rendered]]]:
+    assert _worker is not None
+    renderer, schemes = _worker
+    return [(q.key, renderer.render(q, schemes)) for q in questions]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -71,41 +83,48 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 def render_library(
     library: Library,
     highlighter: Highlighter,
+    schemes: Sequence[Scheme] = (Scheme.COMPACT,),
     advance: Callable[[int], None] = lambda n: None,
     workers: int | None = None,
-    compact: bool = True,
-    portable: bool = True,
-) -> dict[str, Rendered]:
-    """Render every question once, keyed by its stable key, in the class schemes asked for
-    (compact for books, portable for Anki); large banks use all cores."""
-    items = [(r.question.key, r.question.question, r.question.answer) for r in library.questions()]
+) -> RenderedBank:
+    """Render every question once, in each scheme asked for, keyed by scheme then stable key.
+    Large banks use all cores."""
+    schemes = tuple(dict.fromkeys(schemes))
+    questions = [r.question for r in library.questions()]
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    renderer = MarkdownRenderer(highlighter, compact, portable)
-    out: dict[str, Rendered] = {}
+    renderer = TextRenderer(highlighter)
+    out: RenderedBank = {s: {} for s in schemes}
 
-    def render_here(chunk: list[tuple[str, str, str]]) -> None:
-        for key, q, a in chunk:
-            out[key] = _render_one(renderer, q, a)
+    def store(key: str, texts: dict[Scheme, Rendered]) -> None:
+        for scheme, text in texts.items():
+            out[scheme][key] = text
+
+    def render_here(chunk: list[Question]) -> None:
+        for q in chunk:
+            store(q.key, renderer.render(q, schemes))
         advance(len(chunk))
 
-    if workers < 2 or len(items) < POOL_THRESHOLD:
-        render_here(items)
+    needs_work = any(s is not Scheme.NONE for s in schemes)
+    if workers < 2 or len(questions) < POOL_THRESHOLD or not needs_work:
+        render_here(questions)
         return out
     # Import the lexers once here, before the fork, instead of once in every worker.
-    for lang in {m for _, _, a in items for m in _FENCE_LANG.findall(a)}:
+    for lang in {m for q in questions for m in _FENCE_LANG.findall(q.answer)}:
         highlighter.lexer(lang)
     names = [t.name for t in highlighter.themes]
     night = names[1] if len(names) > 1 else None
-    size = max(25, min(200, len(items) // (workers * 4) + 1))  # small enough to balance the cores
-    chunks = list(_chunks(items, size))
+    size = max(25, min(200, len(questions) // (workers * 4) + 1))  # small enough to balance the cores
+    chunks = list(_chunks(questions, size))
     # This process is one of the workers: it renders every n-th chunk while the pool does the rest.
     with ProcessPoolExecutor(max_workers=workers - 1, initializer=_init_worker,
-                             initargs=(names[0], night, (compact, portable))) as pool:
+                             initargs=(names[0], night, schemes)) as pool:
         pending = [pool.submit(_render_many, c) for i, c in enumerate(chunks) if i % workers]
         for chunk in chunks[::workers]:
             render_here(chunk)
         for future in pending:
             done = future.result()
-            out.update(done)
+            for key, texts in done:
+                store(key, texts)
             advance(len(done))
-    return out
+    # Keep the library's order whatever order the chunks finished in.
+    return {s: {q.key: out[s][q.key] for q in questions} for s in schemes}

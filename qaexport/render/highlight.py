@@ -171,9 +171,6 @@ class Highlighter:
         lang_attr = f' class="language-{escape(lang.strip().lower())}"'
         return f'<pre class="hl"><code{lang_attr}>{self.spans(tokens, portable)}</code></pre>'
 
-    def block(self, code: str, lang: str, portable: bool = False) -> str:
-        return self.format(code, lang, self.tokens(code, lang), portable)
-
     def spans(self, tokens: Iterable[tuple[_TokenType, str]], portable: bool = False) -> str:
         scheme = self._portable if portable else self._compact
         cache = self._cache[portable]

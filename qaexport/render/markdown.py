@@ -4,21 +4,29 @@ Input is untrusted web content. Raw HTML is escaped (``html=False``), only http,
 and mailto links survive, and images become plain links so no output format ever
 fetches or embeds what the content points at. Output is XHTML-compatible so the EPUB
 can use it unchanged.
+
+Each text is parsed once; the token stream is then rendered once per class scheme the run
+needs, with the scheme in markdown-it's ``env``. Code blocks (fenced or indented: the same
+HTML) are lexed once, the lexed tokens kept on the block's token between renders.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
 from html import escape
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import unescapeAll
+from markdown_it.token import Token
 
-from .highlight import Highlighter, Tokens
+from .highlight import Highlighter
+from .schemes import Scheme
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 # Bidi overrides/isolates and invisible characters that could disguise text.
 _INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u0000-\u0008\u000b\u000c\u000e-\u001f]")
+_LEXED = "qaexport.lexed"
 
 
 def clean_text(text: str) -> str:
@@ -38,65 +46,51 @@ def _image_as_link(self, tokens, idx, options, env) -> str:
     return f'<a class="image-link" href="{escape(src)}">[image: {escape(alt, quote=False)}]</a>'
 
 
-@dataclass(frozen=True)
-class Html:
-    """One text in the class schemes the run needs (see ``highlight``); the same text when there is no code."""
-
-    compact: str | None
-    portable: str | None
-
-    @property
-    def has_code(self) -> bool:
-        return '<pre class="hl">' in (self.compact or self.portable or "")
-
-
-# Raw HTML is off, so content can never produce "<pre": this marker is ours alone.
-_CODE_MARK = re.compile(r'<pre data-qaexport-code="(\d+)"></pre>')
+def _has_code(tokens: Sequence[Token]) -> bool:
+    return any(t.type in ("fence", "code_block") for t in tokens)
 
 
 class MarkdownRenderer:
-    """Parses each text once and lexes each code block once; formats code in both class schemes."""
+    """Markdown → HTML in any of the HTML schemes, one parse and one lexing pass per text."""
 
-    def __init__(self, highlighter: Highlighter, compact: bool = True, portable: bool = True) -> None:
+    def __init__(self, highlighter: Highlighter) -> None:
         self.highlighter = highlighter
-        self.wanted = (compact, portable)
-        self._blocks: list[tuple[str, str, Tokens | None]] = []
-        md = _SafeMarkdownIt(
-            "commonmark",
-            {"html": False, "xhtmlOut": True, "highlight": self._highlight},
-        ).enable(["table", "strikethrough"])
+        md = _SafeMarkdownIt("commonmark", {"html": False, "xhtmlOut": True}).enable(["table", "strikethrough"])
         md.add_render_rule("image", _image_as_link)
+
+        # Render rules are bound to markdown-it's renderer, so they are plain functions here.
+        def fence(_renderer, tokens: Sequence[Token], idx: int, _options, env: dict) -> str:
+            token = tokens[idx]
+            info = unescapeAll(token.info).strip() if token.info else ""
+            return self._code(token, info.split(maxsplit=1)[0] if info else "", env)
+
+        def code_block(_renderer, tokens: Sequence[Token], idx: int, _options, env: dict) -> str:
+            # An indented block is a fenced block without a language: the same box, the same theme.
+            return self._code(tokens[idx], "", env)
+
+        md.add_render_rule("fence", fence)
+        md.add_render_rule("code_block", code_block)
         self.md = md
 
-    def _highlight(self, code: str, lang: str, _attrs: str) -> str:
-        self._blocks.append((code, lang, self.highlighter.tokens(code, lang)))
-        return f'<pre data-qaexport-code="{len(self._blocks) - 1}"></pre>'
+    def _code(self, token: Token, lang: str, env: dict) -> str:
+        if _LEXED not in token.meta:
+            token.meta[_LEXED] = self.highlighter.tokens(token.content, lang)
+        portable = env["scheme"] is Scheme.PORTABLE
+        return self.highlighter.format(token.content, lang, token.meta[_LEXED], portable=portable) + "\n"
 
-    def _variants(self, html: str) -> Html:
-        blocks, self._blocks = self._blocks, []
-        if not blocks:
-            return Html(html, html)
-        hl = self.highlighter
+    def _render(self, tokens: list[Token], schemes: Sequence[Scheme]) -> dict[Scheme, str]:
+        if not _has_code(tokens):  # without code every HTML scheme is the same text: render once
+            html = self.md.renderer.render(tokens, self.md.options, {"scheme": schemes[0]})
+            return dict.fromkeys(schemes, html)
+        return {s: self.md.renderer.render(tokens, self.md.options, {"scheme": s}) for s in schemes}
 
-        def fill(portable: bool) -> str | None:
-            if not self.wanted[portable]:
-                return None  # formatting costs as much as a tenth of rendering: only what a run needs
-            return _CODE_MARK.sub(lambda m: hl.format(*blocks[int(m.group(1))], portable=portable), html)
+    def render(self, text: str, schemes: Sequence[Scheme] = (Scheme.COMPACT,)) -> dict[Scheme, str]:
+        """A block text (an answer) in each HTML scheme asked for."""
+        return self._render(self.md.parse(clean_text(text), {}), schemes)
 
-        return Html(fill(False), fill(True))
-
-    def render(self, text: str) -> Html:
-        return self._variants(self.md.render(clean_text(text)))
-
-    def render_inline(self, text: str) -> Html:
+    def render_inline(self, text: str, schemes: Sequence[Scheme] = (Scheme.COMPACT,)) -> dict[Scheme, str]:
         """A one-paragraph text (a question) without the wrapping ``<p>``."""
         text = clean_text(text)
         if "\n\n" in text.strip():
-            return self._variants(self.md.render(text))
-        return self._variants(self.md.renderInline(text))
-
-    def block(self, text: str) -> str:
-        return self.render(text).compact or ""
-
-    def inline(self, text: str) -> str:
-        return self.render_inline(text).compact or ""
+            return self.render(text, schemes)
+        return self._render(self.md.parseInline(text, {}), schemes)

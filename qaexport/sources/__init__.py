@@ -1,129 +1,150 @@
-"""Readers turn input files into model pieces; this module finds them and merges the result.
+"""Readers: find the files a user named, hand each to the reader that claims it, assemble the result.
 
-A reader is a module with ``NAME``, ``SUFFIXES`` and ``read(path) -> (frameworks, problems)``.
-A new input format is one new module and one line in ``READERS``.
+A reader is a plugin in the ``qaexport.sources`` entry-point group (the built-in Nuxt reader
+registers there like any other): a class with ``name``, ``suffixes``, ``description``,
+``sniff(head)`` and ``read(path) -> ReadResult``. A file goes to the reader whose suffixes
+include its suffix; where several readers claim a suffix, the first whose ``sniff`` accepts the
+file's first bytes wins. Nothing falls back to a default reader.
 """
 
 from __future__ import annotations
 
-import math
+import inspect
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import ModuleType
+from typing import ClassVar, Protocol, runtime_checkable
 
-from ..errors import InputError, Problem, UsageError, ValidationError
-from ..model import Framework, Library, Question, Subtopic, Topic
-from . import nuxt
+from ..assemble import assemble
+from ..errors import InputError, Problem, UsageError, ValidationError, problem
+from ..model import Library
+from ..plugins import Registry
+from ..records import ReadResult
 
-READERS: tuple[ModuleType, ...] = (nuxt,)
-
-
-def _reader_for(path: Path) -> ModuleType:
-    for reader in READERS:
-        if path.suffix.lower() in reader.SUFFIXES:
-            return reader
-    return READERS[0]  # content sniffing in the reader gives the clearer error
+GROUP = "qaexport.sources"
+#: How much of a file ``sniff`` sees.
+HEAD_BYTES = 4096
 
 
-def expand(sources: Sequence[Path]) -> list[Path]:
-    """Files named directly, plus readable files inside named folders (sorted, not recursive)."""
-    suffixes = {s for r in READERS for s in r.SUFFIXES}
-    files: list[Path] = []
+@runtime_checkable
+class Reader(Protocol):
+    """The contract of a source plugin (see ``examples/`` for a third-party one)."""
+
+    name: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]]  # lower-case, with the dot: (".csv", ".tsv")
+    description: ClassVar[str]
+
+    def sniff(self, head: bytes) -> bool:
+        """Whether the file whose first bytes are ``head`` is this reader's (used when suffixes are shared)."""
+        ...
+
+    def read(self, path: Path) -> ReadResult:
+        """Records, problems and media of one file; raise :class:`InputError` if it is not readable at all."""
+        ...
+
+
+def _check(name: str, cls: object) -> str:
+    if not inspect.isclass(cls):
+        return "the entry point must name a class"
+    if getattr(cls, "name", None) != name:
+        return f"its class's `name` must be {name!r}"
+    suffixes = getattr(cls, "suffixes", None)
+    if not isinstance(suffixes, tuple) or not suffixes or not all(
+            isinstance(s, str) and s.startswith(".") and s == s.lower() for s in suffixes):
+        return "`suffixes` must be a non-empty tuple of lower-case suffixes such as '.csv'"
+    if not isinstance(getattr(cls, "description", None), str):
+        return "`description` must be text"
+    for method in ("sniff", "read"):
+        if not callable(getattr(cls, method, None)):
+            return f"it has no `{method}` method"
+    return ""
+
+
+registry: Registry[type[Reader]] = Registry(GROUP, "source", _check)
+
+
+def known_formats() -> str:
+    return "; ".join(f"{', '.join(cls.suffixes)} ({cls.description})" for cls in registry.load().values())
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(HEAD_BYTES)
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def reader_for(path: Path) -> Reader | None:
+    """The reader that claims ``path``, or None."""
+    suffix = path.suffix.lower()
+    claiming = [cls for cls in registry.require_any().values() if suffix in cls.suffixes]
+    if len(claiming) == 1:
+        return claiming[0]()
+    if claiming:
+        head = _head(path)
+        for cls in claiming:
+            reader = cls()
+            if reader.sniff(head):
+                return reader
+    return None
+
+
+def _walk(folder: Path) -> list[Path]:
+    """Every file below ``folder``, sorted, skipping hidden files and folders (``.git``, editor files)."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
+    return found
+
+
+def expand(sources: Sequence[Path]) -> list[tuple[Path, Reader]]:
+    """Each input file once with its reader: files named directly (must be claimed) and the claimed
+    files anywhere below named folders (others are skipped)."""
+    chosen: dict[Path, tuple[Path, Reader]] = {}
     for src in sources:
         if src.is_dir():
-            found = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+            found = 0
+            for path in _walk(src):
+                reader = reader_for(path)
+                if reader is not None:
+                    found += 1
+                    chosen.setdefault(path.resolve(), (path, reader))
             if not found:
-                raise UsageError(f"{src}: folder holds no question files ({', '.join(sorted(suffixes))})")
-            files.extend(found)
+                raise UsageError(f"{src}: folder holds no question files; known formats: {known_formats()}")
+        elif src.is_file():
+            reader = reader_for(src)
+            if reader is None:
+                raise UsageError(f"{src}: not a format qaexport reads; known formats: {known_formats()}")
+            chosen.setdefault(src.resolve(), (src, reader))
         elif src.exists():
-            files.append(src)
+            raise UsageError(f"{src}: not a file or folder")
         else:
             raise UsageError(f"{src}: no such file or folder")
-    return files
+    return list(chosen.values())
 
 
-def _sort_key(item: tuple[int, float | None]) -> tuple[float, int]:
-    seq, order = item
-    return (order if order is not None else math.inf, seq)
-
-
-class _Merger:
-    """Merges frameworks/topics/subtopics by slug; order fields first, then input order."""
-
-    def __init__(self) -> None:
-        self.frameworks: dict[str, Framework] = {}
-        self.problems: list[Problem] = []
-        self.owner: dict[str, Question] = {}
-        self.arrival: dict[int, int] = {}  # id(node) -> position of first appearance
-
-    def _arrived(self, node: object) -> None:
-        self.arrival.setdefault(id(node), len(self.arrival))
-
-    def add(self, fw: Framework) -> None:
-        target = self.frameworks.setdefault(fw.slug, Framework(fw.slug, fw.name, fw.description, fw.order))
-        self._arrived(target)
-        target.description = target.description or fw.description
-        target.order = target.order if target.order is not None else fw.order
-        for topic in fw.topics:
-            t = next((t for t in target.topics if t.slug == topic.slug), None)
-            if t is None:
-                t = Topic(topic.slug, topic.name, topic.description, topic.order)
-                self._arrived(t)
-                target.topics.append(t)
-            t.description = t.description or topic.description
-            for sub in topic.subtopics:
-                self._add_subtopic(t, sub)
-
-    def _add_subtopic(self, topic: Topic, sub: Subtopic) -> None:
-        s = next((s for s in topic.subtopics if s.slug == sub.slug), None)
-        if s is None:
-            s = Subtopic(sub.slug, sub.name, sub.description, sub.order, sub.updated, sub.source)
-            self._arrived(s)
-            topic.subtopics.append(s)
-        elif sub.updated and (s.updated is None or sub.updated > s.updated):
-            s.updated = sub.updated
-        for q in sub.questions:
-            if q.key in self.owner:
-                self.problems.append(Problem(q.source, f"question {q.id!r} ({q.key})",
-                                             f"also defined in {self.owner[q.key].source}; keep one of them"))
-                continue
-            self.owner[q.key] = q
-            s.questions.append(q)
-
-    def library(self) -> Library:
-        def ordered(items: list) -> list:
-            return sorted(items, key=lambda x: _sort_key((self.arrival[id(x)], x.order)))
-
-        frameworks = ordered(list(self.frameworks.values()))
-        for fw in frameworks:
-            fw.topics = ordered(fw.topics)
-            for t in fw.topics:
-                t.subtopics = ordered(t.subtopics)
-        return Library(frameworks)
-
-
-def read_all(files: Iterable[Path]) -> tuple[Library, list[Problem]]:
-    """Read every file, collecting all problems (for ``validate``); unreadable files become problems."""
-    merger = _Merger()
-    problems: list[Problem] = []
-    for path in files:
+def _read_each(files: Iterable[tuple[Path, Reader]]) -> Iterable[ReadResult]:
+    for path, reader in files:
         try:
-            frameworks, found = _reader_for(path).read(path)
+            yield reader.read(path)
         except InputError as exc:
-            problems.append(exc.problem)
-            continue
-        problems.extend(found)
-        for fw in frameworks:
-            merger.add(fw)
-    problems.extend(merger.problems)
-    return merger.library(), problems
+            yield ReadResult(problems=[exc.problem])
 
 
-def load(sources: Sequence[Path]) -> Library:
-    """The merged library, or :class:`ValidationError` listing every problem."""
-    library, problems = read_all(expand(sources))
+def read_all(files: Iterable[tuple[Path, Reader]]) -> tuple[Library, list[Problem], list[Problem]]:
+    """Read every file, collecting all problems and warnings (for ``validate``)."""
+    return assemble(_read_each(files))
+
+
+def load(sources: Sequence[Path], warnings: list[Problem] | None = None) -> Library:
+    """The merged library, or :class:`ValidationError` listing every problem; warnings go to ``warnings``."""
+    library, problems, found = read_all(expand(sources))
+    if warnings is not None:
+        warnings.extend(found)
     if problems:
         raise ValidationError(problems)
     if library.count() == 0:
-        raise ValidationError([Problem(", ".join(map(str, sources)), "", "no questions found")])
+        raise ValidationError([problem(", ".join(map(str, sources)), "no questions found")])
     return library

@@ -58,6 +58,7 @@ class DevalueError(ValueError):
 
 _SENTINELS: dict[int, Any] = {
     UNDEFINED: UNDEF,
+    HOLE: UNDEF,  # an array hole reads as undefined, like JavaScript
     NAN: math.nan,
     POSITIVE_INFINITY: math.inf,
     NEGATIVE_INFINITY: -math.inf,
@@ -90,8 +91,6 @@ class _Decoder:
         if index < 0:
             if index in _SENTINELS:
                 return _SENTINELS[index]
-            if index == HOLE:
-                return UNDEF
             raise DevalueError(f"unknown negative reference {index}")
         if index >= len(self.values):
             raise DevalueError(f"reference {index} is out of range (the payload has {len(self.values)} entries)")
@@ -116,7 +115,7 @@ class _Decoder:
             return value
         if value and isinstance(value[0], str):
             return self.typed(index, value[0], value[1:], depth)
-        return [UNDEF if n == HOLE and _is_index(n) else self.ref(n, depth) for n in value]
+        return [self.ref(n, depth) for n in value]
 
     def typed(self, index: int, kind: str, args: list[Any], depth: int) -> Any:
         def arg(i: int = 0) -> Any:

@@ -1,0 +1,181 @@
+"""Records → library: the one place for identity, validation and merging.
+
+Every reader's records go through here, so the rules are the same for every source:
+slugs, ids, text limits, duplicates, the stable key ``framework/topic/subtopic/id``, and
+merging by slug across files (``order`` fields first, then input order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable
+
+from .errors import Problem
+from .model import Difficulty, Framework, Library, Location, Media, Question, Subtopic, Topic, slugify
+from .records import Node, QuestionRecord, ReadResult, SubtopicRecord
+
+#: Longer texts are refused: no real question or answer is this long, and layout engines choke.
+MAX_QUESTION_CHARS = 5_000
+MAX_ANSWER_CHARS = 200_000
+ID_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+MAX_ID_CHARS = 120
+_DERIVED_ID_CHARS = 60
+
+
+def derive_id(question: str) -> str:
+    """An id from the question text (for banks that give none): readable, and stable while the text is."""
+    slug = slugify(question)
+    if len(slug) > _DERIVED_ID_CHARS:
+        slug = slug[:_DERIVED_ID_CHARS].rsplit("-", 1)[0]
+    return slug or "q-" + hashlib.sha256(question.encode()).hexdigest()[:10]
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)
+
+
+def _order(a: object) -> float:
+    order = getattr(a, "order", None)
+    return order if order is not None else math.inf
+
+
+class _Assembler:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.frameworks: dict[str, Framework] = {}
+        self.owner: dict[str, Question] = {}
+        self.media: dict[str, Media] = {}
+
+    def problem(self, location: Location, message: str, record: str | None = None) -> None:
+        if record is not None:
+            location = Location(location.file, location.line, record)
+        self.problems.append(Problem(location, message))
+
+    def slug(self, node: Node, what: str, location: Location) -> str | None:
+        slug = slugify(node.slug) or slugify(node.name)
+        if not slug:
+            self.problem(location, "no usable slug or name; add a `slug` (letters, digits, dashes)", what)
+        return slug or None
+
+    def add(self, record: SubtopicRecord) -> None:
+        loc = record.location
+        fw_slug = self.slug(record.framework, "framework", loc)
+        topic_slug = self.slug(record.topic, "topic", loc)
+        sub_slug = self.slug(record.subtopic, loc.record or "subtopic", loc)
+        if not (fw_slug and topic_slug and sub_slug):
+            # Still check every question, so `validate` lists every problem at once.
+            seen: set[str] = set()
+            prefix = "/".join(s or "?" for s in (fw_slug, topic_slug, sub_slug))
+            for item in record.questions:
+                self.question(item, prefix, seen, record.difficulty_optional)
+            return
+        fw = self.frameworks.get(fw_slug)
+        if fw is None:
+            fw = self.frameworks[fw_slug] = Framework(fw_slug, record.framework.name or fw_slug)
+        _merge_node(fw, record.framework)
+        topic = next((t for t in fw.topics if t.slug == topic_slug), None)
+        if topic is None:
+            topic = Topic(topic_slug, record.topic.name or topic_slug)
+            fw.topics.append(topic)
+        _merge_node(topic, record.topic)
+        sub = next((s for s in topic.subtopics if s.slug == sub_slug), None)
+        if sub is None:
+            sub = Subtopic(sub_slug, record.subtopic.name or sub_slug)
+            topic.subtopics.append(sub)
+        _merge_node(sub, record.subtopic)
+        prefix = f"{fw_slug}/{topic_slug}/{sub_slug}"
+        seen = set()
+        for item in record.questions:
+            question = self.question(item, prefix, seen, record.difficulty_optional)
+            if question is None:
+                continue
+            if question.key in self.owner:
+                self.problem(item.location, f"also defined in {self.owner[question.key].location.file}; "
+                                            "keep one of them", f"question {question.id!r} ({question.key})")
+                continue
+            self.owner[question.key] = question
+            sub.questions.append(question)
+
+    def question(self, item: QuestionRecord, prefix: str, seen: set[str], difficulty_optional: bool
+                 ) -> Question | None:
+        loc = item.location
+        qid = item.id
+        if isinstance(qid, (int, float)) and not isinstance(qid, bool):
+            qid = str(qid)
+        derived = False
+        if qid is None and isinstance(item.question, str) and item.question.strip():
+            qid, derived = derive_id(item.question.strip()), True
+        if not isinstance(qid, str) or not qid.strip():
+            self.problem(loc, "missing `id`; give every question a unique id")
+            return None
+        qid = qid.strip()
+        record = f"question {qid!r} ({prefix})"
+        if not ID_RULE.match(qid) or len(qid) > MAX_ID_CHARS:
+            self.problem(loc, f"id must be letters, digits, '.', '_' or '-' (at most {MAX_ID_CHARS})", record)
+            return None
+        if qid in seen:
+            self.problem(loc, "duplicate id in this subtopic; ids must be unique within a subtopic", record)
+            return None
+        seen.add(qid)
+        if derived:
+            self.warnings.append(Problem(Location(loc.file, loc.line, record),
+                                         "no id: derived from the question text, so editing the text changes "
+                                         f"its identity (and its Anki review history); add {{#{qid}}}"))
+        ok = True
+        difficulty = Difficulty.parse(item.difficulty)
+        if difficulty is None and not (difficulty_optional and item.difficulty is None):
+            raw = item.difficulty
+            shown = "missing" if raw is None or not str(raw).strip() else f"unknown ({str(raw)[:30]!r})"
+            self.problem(loc, f"difficulty is {shown}; use easy, medium or hard", record)
+            ok = False
+        texts = []
+        for field_name, value, limit in (("question (q)", item.question, MAX_QUESTION_CHARS),
+                                         ("answer (a)", item.answer, MAX_ANSWER_CHARS)):
+            if value is None:
+                self.problem(loc, f"{field_name} is missing; add the text", record)
+            elif not isinstance(value, str):
+                self.problem(loc, f"{field_name} must be text, got {_kind(value)}", record)
+            elif not value.strip():
+                self.problem(loc, f"{field_name} is empty; add the text", record)
+            elif len(value) > limit:
+                self.problem(loc, f"{field_name} is {len(value):,} characters, over the {limit:,} limit; "
+                                  "shorten it or split the question", record)
+            else:
+                texts.append(value.strip())
+                continue
+            ok = False
+        if not ok:
+            return None
+        return Question(qid, difficulty, texts[0], texts[1], f"{prefix}/{qid}", loc, item.format)
+
+    def library(self) -> Library:
+        # A stable sort: order fields first, then the order of first appearance.
+        frameworks = sorted(self.frameworks.values(), key=_order)
+        for fw in frameworks:
+            fw.topics.sort(key=_order)
+            for topic in fw.topics:
+                topic.subtopics.sort(key=_order)
+        return Library(frameworks, dict(sorted(self.media.items())))
+
+
+def _merge_node(target: Framework | Topic | Subtopic, seen: Node) -> None:
+    """The first description and order given for a node win; later files fill only what is missing."""
+    target.description = target.description or seen.description
+    if target.order is None:
+        target.order = seen.order
+
+
+def assemble(results: Iterable[ReadResult]) -> tuple[Library, list[Problem], list[Problem]]:
+    """The merged library, every problem (for ``validate``) and every warning, from readers' results."""
+    assembler = _Assembler()
+    for result in results:
+        assembler.problems.extend(result.problems)
+        assembler.warnings.extend(result.warnings)
+        assembler.media.update(result.media)
+        for record in result.subtopics:
+            assembler.add(record)
+    problems = list(dict.fromkeys(assembler.problems))  # one line per distinct problem
+    return assembler.library(), problems, list(dict.fromkeys(assembler.warnings))

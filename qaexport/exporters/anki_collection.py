@@ -1,0 +1,338 @@
+"""Anki's collection database (schema 11, the format every Anki since 2.1 imports), written directly.
+
+Why our own writer: genanki's package writer stamps one time on every note (Anki then
+overwrites a learner's edits on unchanged notes) and re-encodes every deck per deck
+(quadratic). The tables and the initial ``col`` row below are Anki's schema 11 as Anki
+2.1 created it (the same text genanki ships), so a package imports in Anki 2.1.50 through
+today's releases. genanki remains a dependency for ``guid_for``: the GUID function learners'
+existing notes were created with.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import OutputError
+from .anki_identity import FIELDS, MODEL_ID, MODEL_NAME, TEMPLATE_NAME
+
+SCHEMA = """
+CREATE TABLE col (
+    id              integer primary key,
+    crt             integer not null,
+    mod             integer not null,
+    scm             integer not null,
+    ver             integer not null,
+    dty             integer not null,
+    usn             integer not null,
+    ls              integer not null,
+    conf            text not null,
+    models          text not null,
+    decks           text not null,
+    dconf           text not null,
+    tags            text not null
+);
+CREATE TABLE notes (
+    id              integer primary key,   /* 0 */
+    guid            text not null,         /* 1 */
+    mid             integer not null,      /* 2 */
+    mod             integer not null,      /* 3 */
+    usn             integer not null,      /* 4 */
+    tags            text not null,         /* 5 */
+    flds            text not null,         /* 6 */
+    sfld            integer not null,      /* 7 */
+    csum            integer not null,      /* 8 */
+    flags           integer not null,      /* 9 */
+    data            text not null          /* 10 */
+);
+CREATE TABLE cards (
+    id              integer primary key,   /* 0 */
+    nid             integer not null,      /* 1 */
+    did             integer not null,      /* 2 */
+    ord             integer not null,      /* 3 */
+    mod             integer not null,      /* 4 */
+    usn             integer not null,      /* 5 */
+    type            integer not null,      /* 6 */
+    queue           integer not null,      /* 7 */
+    due             integer not null,      /* 8 */
+    ivl             integer not null,      /* 9 */
+    factor          integer not null,      /* 10 */
+    reps            integer not null,      /* 11 */
+    lapses          integer not null,      /* 12 */
+    left            integer not null,      /* 13 */
+    odue            integer not null,      /* 14 */
+    odid            integer not null,      /* 15 */
+    flags           integer not null,      /* 16 */
+    data            text not null          /* 17 */
+);
+CREATE TABLE revlog (
+    id              integer primary key,
+    cid             integer not null,
+    usn             integer not null,
+    ease            integer not null,
+    ivl             integer not null,
+    lastIvl         integer not null,
+    factor          integer not null,
+    time            integer not null,
+    type            integer not null
+);
+CREATE TABLE graves (
+    usn             integer not null,
+    oid             integer not null,
+    type            integer not null
+);
+CREATE INDEX ix_notes_usn on notes (usn);
+CREATE INDEX ix_cards_usn on cards (usn);
+CREATE INDEX ix_revlog_usn on revlog (usn);
+CREATE INDEX ix_cards_nid on cards (nid);
+CREATE INDEX ix_cards_sched on cards (did, queue, due);
+CREATE INDEX ix_revlog_cid on revlog (cid);
+CREATE INDEX ix_notes_csum on notes (csum);
+"""
+
+# The ``col`` row of a new collection: collection, deck and scheduling defaults.
+INITIAL_COL = r"""
+INSERT INTO col VALUES(
+    null,
+    1411124400,
+    1425279151694,
+    1425279151690,
+    11,
+    0,
+    0,
+    0,
+    '{
+        "activeDecks": [
+            1
+        ],
+        "addToCur": true,
+        "collapseTime": 1200,
+        "curDeck": 1,
+        "curModel": "1425279151691",
+        "dueCounts": true,
+        "estTimes": true,
+        "newBury": true,
+        "newSpread": 0,
+        "nextPos": 1,
+        "sortBackwards": false,
+        "sortType": "noteFld",
+        "timeLim": 0
+    }',
+    '{}',
+    '{
+        "1": {
+            "collapsed": false,
+            "conf": 1,
+            "desc": "",
+            "dyn": 0,
+            "extendNew": 10,
+            "extendRev": 50,
+            "id": 1,
+            "lrnToday": [
+                0,
+                0
+            ],
+            "mod": 1425279151,
+            "name": "Default",
+            "newToday": [
+                0,
+                0
+            ],
+            "revToday": [
+                0,
+                0
+            ],
+            "timeToday": [
+                0,
+                0
+            ],
+            "usn": 0
+        }
+    }',
+    '{
+        "1": {
+            "autoplay": true,
+            "id": 1,
+            "lapse": {
+                "delays": [
+                    10
+                ],
+                "leechAction": 0,
+                "leechFails": 8,
+                "minInt": 1,
+                "mult": 0
+            },
+            "maxTaken": 60,
+            "mod": 0,
+            "name": "Default",
+            "new": {
+                "bury": true,
+                "delays": [
+                    1,
+                    10
+                ],
+                "initialFactor": 2500,
+                "ints": [
+                    1,
+                    4,
+                    7
+                ],
+                "order": 1,
+                "perDay": 20,
+                "separate": true
+            },
+            "replayq": true,
+            "rev": {
+                "bury": true,
+                "ease4": 1.3,
+                "fuzz": 0.05,
+                "ivlFct": 1,
+                "maxIvl": 36500,
+                "minSpace": 1,
+                "perDay": 100
+            },
+            "timer": 0,
+            "usn": 0
+        }
+    }',
+    '{}'
+);
+"""
+
+#: Which fields each template needs to make a card: the front shows Question, Difficulty and Source.
+_REQUIRED = [[0, "any", [0, 2, 3]]]
+_LATEX_PRE = (
+    "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n\\usepackage[utf8]{inputenc}\n"
+    "\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n"
+    "\\begin{document}\n"
+)
+_LATEX_POST = "\\end{document}"
+
+
+@dataclass(frozen=True)
+class Deck:
+    id: int
+    name: str
+    description: str = ""
+
+    def to_json(self) -> dict:
+        """A deck entry as Anki 2.1 stores it (schema 11 keeps decks as JSON in ``col``)."""
+        return {
+            "collapsed": False, "conf": 1, "desc": self.description, "dyn": 0, "extendNew": 0, "extendRev": 50,
+            "id": self.id, "lrnToday": [163, 2], "mod": 1425278051, "name": self.name, "newToday": [163, 2],
+            "revToday": [163, 0], "timeToday": [163, 23598], "usn": -1,
+        }
+
+
+@dataclass
+class NoteRow:
+    """One note and its single card. ``mod`` decides whether Anki updates a learner's copy."""
+
+    guid: str
+    fields: list[str]
+    tags: list[str]
+    sort_field: str
+    deck_id: int
+    mod: int = 0
+    due: int = 0
+
+
+@dataclass(frozen=True)
+class NoteType:
+    css: str
+    front: str
+    back: str
+    mod: int
+
+    def to_json(self, deck_id: int) -> dict:
+        fields = [{"name": name, "ord": i, "font": "Liberation Sans", "media": [], "rtl": False, "size": 20,
+                   "sticky": False} for i, name in enumerate(FIELDS)]
+        template = {"name": TEMPLATE_NAME, "qfmt": self.front, "afmt": self.back, "ord": 0, "bafmt": "",
+                    "bqfmt": "", "bfont": "", "bsize": 0, "did": None}
+        return {
+            "css": self.css, "did": deck_id, "flds": fields, "id": str(MODEL_ID), "latexPost": _LATEX_POST,
+            "latexPre": _LATEX_PRE, "latexsvg": False, "mod": self.mod, "name": MODEL_NAME, "req": _REQUIRED,
+            "sortf": 0, "tags": [], "tmpls": [template], "type": 0, "usn": -1, "vers": [],
+        }
+
+
+def write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int) -> None:
+    """A complete collection: schema, defaults, the note type, decks, then each note with its card."""
+    conn = sqlite3.connect(db_path)
+    try:
+        cursor = conn.cursor()
+        cursor.executescript(SCHEMA)
+        cursor.executescript(INITIAL_COL)
+        stored = json.loads(cursor.execute("select decks from col").fetchone()[0])
+        stored.update({str(d.id): d.to_json() for d in decks})
+        models = {str(MODEL_ID): note_type.to_json(decks[0].id)}
+        cursor.execute("update col set decks = ?, models = ?", (json.dumps(stored), json.dumps(models)))
+        ids = itertools.count(now * 1000)
+        for note in notes:
+            note_id = next(ids)
+            cursor.execute("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", (
+                note_id, note.guid, MODEL_ID, note.mod, -1, " " + " ".join(note.tags) + " ",
+                "\x1f".join(note.fields), note.sort_field, 0, 0, ""))
+            # A new card: type 0, queue 0; ``due`` is its position among new cards.
+            cursor.execute("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", (
+                next(ids), note_id, note.deck_id, 0, note.mod, -1, 0, 0, note.due, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+@dataclass
+class Previous:
+    """What an earlier package of this deck held: per GUID (mod, fields, tags), and the note type."""
+
+    notes: dict[str, tuple[int, str, str]]
+    model: dict | None
+
+
+NO_PREVIOUS = Previous({}, None)
+
+
+def read_previous(path: Path) -> Previous:
+    try:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
+            names = set(zf.namelist())
+            name = next((n for n in ("collection.anki21", "collection.anki2") if n in names), None)
+            if name is None:
+                raise OutputError(f"{path}: not an Anki package (no collection inside); pass --previous or remove it")
+            db = Path(tmp) / "c.db"
+            db.write_bytes(zf.read(name))
+            conn = sqlite3.connect(db)
+            try:
+                notes = {g: (m, f, t) for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
+                models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
+            finally:
+                conn.close()
+    except (zipfile.BadZipFile, sqlite3.Error, OSError, ValueError, TypeError) as exc:
+        raise OutputError(f"{path}: cannot read the previous deck ({exc}); pass --previous or remove it") from None
+    return Previous(notes, models.get(str(MODEL_ID)))
+
+
+def note_mod(previous: Previous, guid: str, fields: list[str], tags: list[str], now: int) -> int:
+    old = previous.notes.get(guid)
+    if old is None:
+        return now
+    old_mod, old_fields, old_tags = old
+    if old_fields == "\x1f".join(fields) and old_tags.split() == tags:
+        return old_mod  # unchanged: Anki leaves the learner's note alone
+    return max(now, old_mod + 1)  # changed: must be newer than what the learner has
+
+
+def note_type_mod(previous: Previous, css: str, front: str, back: str, now: int) -> int:
+    """Like notes: keep the time when nothing changed, else be newer than the learner's copy."""
+    old = previous.model
+    if not old:
+        return now
+    unchanged = old.get("css") == css and [(t.get("qfmt"), t.get("afmt")) for t in old.get("tmpls", [])] \
+        == [(front, back)]
+    old_mod = int(old.get("mod", 0))
+    return old_mod if unchanged else max(now, old_mod + 1)

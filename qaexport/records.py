@@ -1,0 +1,59 @@
+"""What a reader hands over: raw records with locations, before any rule is applied.
+
+A reader only turns bytes into these. Every rule about identity (slugs, ids, keys),
+limits, duplicates and merging lives in :mod:`qaexport.assemble`, once, so a Markdown
+bank, a Nuxt payload and an Anki package give the same key for the same question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import Problem
+from .model import ContentFormat, Location, Media
+
+
+@dataclass
+class Node:
+    """A framework, topic or subtopic as the reader saw it; an empty slug is derived from the name."""
+
+    name: str
+    slug: str = ""
+    description: str = ""
+    order: float | None = None
+
+
+@dataclass
+class QuestionRecord:
+    """One question's raw values. ``id=None`` asks the model to derive one from the question text;
+    ``difficulty`` is whatever the source says (``None``: nothing); texts may be any type until checked."""
+
+    id: object
+    difficulty: object
+    question: object
+    answer: object
+    location: Location
+    format: ContentFormat = ContentFormat.MARKDOWN
+
+
+@dataclass
+class SubtopicRecord:
+    """A subtopic and its place. ``difficulty_optional``: the source has no notion of difficulty
+    (Anki packages), so a missing one is not an error."""
+
+    framework: Node
+    topic: Node
+    subtopic: Node
+    questions: list[QuestionRecord]
+    location: Location
+    difficulty_optional: bool = False
+
+
+@dataclass
+class ReadResult:
+    """Everything one file gave: records, the problems that make it invalid, warnings, embedded media."""
+
+    subtopics: list[SubtopicRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    media: dict[str, Media] = field(default_factory=dict)
