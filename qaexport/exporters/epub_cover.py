@@ -45,8 +45,10 @@ def cover_svg(title: str, subtitle: str, total: int, counts: list[tuple[str, int
             parts.append(f'<text x="{WIDTH // 2}" y="{y}" font-size="24" font-style="italic" fill="#d7e3f0">'
                          f"{escape(line)}</text>")
             y += 34
-    summary = f"{total} questions · " + " · ".join(f"{n} {label}" for label, n in counts)
-    parts.append(f'<text x="{WIDTH // 2}" y="{HEIGHT - 170}" font-size="24">{escape(summary)}</text>')
+    parts.append(f'<text x="{WIDTH // 2}" y="{HEIGHT - 200}" font-size="30" font-weight="bold">'
+                 f"{total} questions</text>")
+    per_level = " · ".join(f"{n} {label}" for label, n in counts)
+    parts.append(f'<text x="{WIDTH // 2}" y="{HEIGHT - 160}" font-size="24">{escape(per_level)}</text>')
     if author:
         parts.append(f'<text x="{WIDTH // 2}" y="{HEIGHT - 110}" font-size="26">'
                      f"{escape(_lines(author, 40, 1)[0])}</text>")

@@ -36,7 +36,7 @@ class PdfOptions:
     title: str = option("", "Booklet title. Default: from the content.")
     author: str = option("", "Author shown on the cover and in the PDF metadata.")
     language: str = option("en", "Language of the content (BCP 47 code such as en or pt-BR): the PDF's /Lang, "
-                                 "hyphenation and screen readers' voice.")
+                                 "which screen readers and read-aloud voices follow.")
     tagged: bool = option(False, "Write a tagged PDF (structure tree for screen readers and reflow, PDF/UA tags); "
                                  "costs layout time, see the README.")
 
