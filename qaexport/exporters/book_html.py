@@ -20,10 +20,11 @@ from ..model import Library
 MAX_INDENT = 40
 #: Continuation lines start this many columns right of their line's indentation.
 HANG = 2
-#: Lines at least this long get the class ``wrap`` (may wrap on paper: a code line holds ~100 columns on A4 and
-#: Letter, fewer inside lists). The PDF draws the ↪ column only for them: WeasyPrint writes a pattern per box,
-#: even an empty one, which tripled the sample's file size when every line had it.
-MAY_WRAP = 60
+#: Lines at least this long get the class ``wrap``: they may wrap on paper (a code line holds ~100 columns on A4
+#: and Letter, ~90 two lists deep). The PDF splits only blocks holding such a line into line boxes and draws the
+#: ↪ column only beside them: WeasyPrint writes a pattern per box, even an empty one (measured on a 100-question
+#: code-heavy bank: a mark on every line tripled the file; on lines from 60 columns it cost 1 s of 7).
+MAY_WRAP = 88
 WRAP_MARK = "wrap-mark.svg"
 
 _CODE_BLOCK = re.compile(r'(<pre class="hl">\s*<code[^>]*>)(.*?)(</code>\s*</pre>)', re.S)
@@ -37,18 +38,28 @@ def _line(line: str) -> str:
     return f'<span class="ln in{indent}{wraps}">{line}\n</span>'
 
 
-def _lines(match: re.Match[str]) -> str:
-    lines = match.group(2).split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return f"{match.group(1)}{''.join(_line(line) for line in lines)}{match.group(3)}"
+def _visible_length(line: str) -> int:
+    return len(html.unescape(_TAG.sub("", line)).expandtabs(4))
 
 
-def code_lines(rendered_html: str) -> str:
-    """Wrap each line of every highlighted code block in a block span that knows its indentation."""
+def code_lines(rendered_html: str, only_blocks_wider_than: int = 0) -> str:
+    """Wrap each line of every highlighted code block in a block span that knows its indentation.
+
+    ``only_blocks_wider_than``: leave blocks whose lines are all shorter alone (they cannot wrap on paper, and
+    WeasyPrint pays per box: a block per line cost the PDF a fifth of its layout time on code-heavy banks).
+    """
     if "<pre" not in rendered_html:
         return rendered_html
-    return _CODE_BLOCK.sub(_lines, rendered_html)
+
+    def lines(match: re.Match[str]) -> str:
+        found = match.group(2).split("\n")
+        if found and found[-1] == "":
+            found.pop()
+        if only_blocks_wider_than and all(_visible_length(line) < only_blocks_wider_than for line in found):
+            return match.group(0)
+        return f"{match.group(1)}{''.join(_line(line) for line in found)}{match.group(3)}"
+
+    return _CODE_BLOCK.sub(lines, rendered_html)
 
 
 def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK, marked: str = ".ln") -> str:

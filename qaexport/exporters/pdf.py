@@ -20,7 +20,7 @@ from ..output import atomic_path
 from ..render import Scheme
 from ..templates import asset, environment
 from . import Build, Produces, option
-from .book_html import code_line_css, code_lines, cover_subtitle, wrap_mark
+from .book_html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, wrap_mark
 from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -60,7 +60,8 @@ def _view(build: Build) -> dict[str, Any]:
                     number += 1
                     html = build.rendered[q.key]
                     items.append({"number": number, "difficulty": q.difficulty.label,
-                                  "question": Markup(html.question), "answer": Markup(code_lines(html.answer))})
+                                  "question": Markup(html.question),
+                                  "answer": Markup(code_lines(html.answer, MAY_WRAP))})
                 subs.append({"name": sub.name, "description": sub.description, "questions": sub.questions,
                              "entries": items, "anchor": f"s-{fw.slug}-{topic.slug}-{sub.slug}"})
             topics.append({"name": topic.name, "description": topic.description, "subtopics": subs,
