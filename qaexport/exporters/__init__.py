@@ -23,16 +23,17 @@ import enum
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from ..model import Library
-from ..plugins import Registry
+from ..plugins import Registry, option
 from ..render import Highlighter, Rendered, Scheme
 
 GROUP = "qaexport.exporters"
+__all__ = ["GROUP", "Build", "Exporter", "Produces", "Scheme", "option", "registry"]
 
 Advance = Callable[[int], None]
 ProgressFactory = Callable[[str, int], AbstractContextManager[Advance]]
@@ -63,6 +64,9 @@ class Build:
     time: float  # SOURCE_DATE_EPOCH or the start of the run, read once by the CLI
     progress: ProgressFactory = no_progress
     warn: Callable[[str], None] = _ignore
+    #: The user's folder for state kept between runs (the Anki note-time ledger), chosen by the CLI
+    #: ($QAEXPORT_STATE_DIR, else the platform's user state folder); None keeps no state.
+    state_dir: Path | None = None
 
     @property
     def datetime(self) -> datetime:
@@ -78,12 +82,6 @@ class Exporter(Protocol):
     Options: ClassVar[type]
 
     def export(self, build: Build, options: Any, target: Path) -> None: ...
-
-
-def option(default: Any, help: str, choices: tuple[str, ...] | None = None,
-           flag: str | None = None) -> Any:
-    """A dataclass field that the CLI turns into ``--flag`` with this help (choices case-insensitive)."""
-    return field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
 def _check(name: str, cls: object) -> str:

@@ -1,5 +1,5 @@
-"""WeasyPrint layout, isolated: no fetching (but our own font files), progress and missing glyphs from WeasyPrint's
-log, run in a child process."""
+"""WeasyPrint layout, isolated: nothing fetched but the library's own media and the package files the exporter
+names (fonts, the wrap mark), progress and missing glyphs from WeasyPrint's log, run in a child process."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..errors import OutputError
+from ..model import Media
+
+#: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
+#: top-level domain can never resolve, and the fetcher never goes to the network anyway.
+MEDIA_BASE = "https://media.qaexport.invalid/"
 
 
 class RefusingFetcher(URLFetcher):
@@ -43,6 +48,22 @@ class PackageFileFetcher(RefusingFetcher):
             return super().fetch(url, headers)
         kind = "image/svg+xml" if path.suffix == ".svg" else "font/ttf"
         return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
+
+
+class MediaFetcher(PackageFileFetcher):
+    """Serve the library's media by exact name below :data:`MEDIA_BASE` (and the named package files);
+    refuse everything else."""
+
+    def __init__(self, media: dict[str, Media], files: dict[str, Path] | None = None) -> None:
+        super().__init__(files or {})
+        self.media = media
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        name = url.removeprefix(MEDIA_BASE) if url.startswith(MEDIA_BASE) else None
+        item = self.media.get(name) if name else None
+        if item is None:
+            return super().fetch(url, headers)
+        return URLFetcherResponse(url, body=item.data, headers={"Content-Type": item.mime})
 
 
 class _MissingGlyphs(logging.Handler):
@@ -73,11 +94,12 @@ class _StepProgress(logging.Handler):
 
 
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Callable[[int], None],
-              files: dict[str, Path] | None = None, tagged: bool = False) -> set[str]:
+              media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
+              tagged: bool = False) -> set[str]:
     """Lay out and write; returns the characters no font could draw.
 
-    ``pdf_identifier`` from the content keeps rebuilds byte-identical. ``files`` (URL → package file) are the
-    only files the layout may load (our fonts and drawings); nothing the content names is ever fetched.
+    ``pdf_identifier`` from the content keeps rebuilds byte-identical. ``files`` (URL → package file) and the
+    library's ``media`` are the only things the layout may load; nothing else the content names is fetched.
     ``tagged`` adds the structure tree (PDF/UA tags: headings, lists, tables, reading order) for screen readers
     and reflow.
     """
@@ -90,9 +112,10 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Calla
     try:
         font_config = FontConfiguration()
         stylesheet = CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
-        images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}  # WeasyPrint loads
-        # CSS images through the document's fetcher: it gets the drawings only, never a font or anything else.
-        document = HTML(string=html, url_fetcher=PackageFileFetcher(images), base_url=None).render(
+        # WeasyPrint loads CSS images through the document's fetcher: it gets the media and our drawings only.
+        images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}
+        fetcher = MediaFetcher(media or {}, images)
+        document = HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
             stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
         document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
     finally:
@@ -102,10 +125,11 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Calla
     return missing.chars
 
 
-def _child(conn: Connection, html: str, css: str, identifier: str, target: str, files: dict[str, Path],
-           tagged: bool) -> None:
+def _child(conn: Connection, html: str, css: str, identifier: str, target: str,
+           media: dict[str, Media] | None, files: dict[str, Path] | None, tagged: bool) -> None:
     try:
-        missing = write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)), files, tagged)
+        missing = write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)), media,
+                            files, tagged)
         conn.send(("done", sorted(missing)))
     except KeyboardInterrupt:
         conn.send(("interrupted", None))
@@ -117,14 +141,15 @@ def _child(conn: Connection, html: str, css: str, identifier: str, target: str, 
 
 
 def layout_in_child(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None],
-                    label: str = "", files: dict[str, Path] | None = None, tagged: bool = False) -> list[str]:
+                    label: str = "", media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
+                    tagged: bool = False) -> list[str]:
     """Run the layout in a forked child so its memory (hundreds of MiB for big books) is freed after.
 
     Returns the characters drawn as empty boxes (no installed or bundled font has them).
     """
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target), files or {}, tagged),
+    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target), media, files, tagged),
                        daemon=True)
     proc.start()
     child.close()
@@ -140,6 +165,11 @@ def layout_in_child(html: str, css: str, identifier: str, target: Path, advance:
                 continue
             outcome = (kind, value)
             break
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM, SIGHUP) or failed here: the child must not outlive us and go on
+        # writing the temp file that the caller is about to remove.
+        proc.kill()
+        raise
     finally:
         proc.join()
         parent.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..model import ContentFormat, Library, Question
 from .highlight import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, available_themes
+from .html import inline, replace_code_blocks, sanitize, to_text
 from .markdown import MarkdownRenderer, clean_text
 from .schemes import Scheme
 
@@ -42,12 +43,32 @@ RenderedBank = dict[Scheme, dict[str, Rendered]]
 class TextRenderer:
     """Dispatches each text on its declared content format; the one entry point for rendering."""
 
-    def __init__(self, highlighter: Highlighter) -> None:
+    def __init__(self, highlighter: Highlighter, media: frozenset[str] = frozenset()) -> None:
         self.markdown = MarkdownRenderer(highlighter)
+        self.highlighter = highlighter
+        self.media = set(media)  # the library's media names: the only images HTML content may show
+
+    def _html(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
+        """Untrusted HTML (Anki cards): sanitised by allow-list, code blocks highlighted like Markdown fences."""
+        q = inline(sanitize(clean_text(question.question), self.media), self.media)
+        a = sanitize(clean_text(question.answer), self.media)
+        out: dict[Scheme, Rendered] = {}
+        for scheme in (s for s in schemes if s.is_html):
+            portable = scheme is Scheme.PORTABLE
+
+            def fmt(code: str, lang: str, portable: bool = portable) -> str:
+                return self.highlighter.format(code, lang, self.highlighter.tokens(code, lang), portable=portable)
+
+            out[scheme] = Rendered(replace_code_blocks(q, fmt), replace_code_blocks(a, fmt))
+        if Scheme.PLAIN in schemes:
+            out[Scheme.PLAIN] = Rendered(to_text(q), to_text(a))
+        if Scheme.NONE in schemes:
+            out[Scheme.NONE] = Rendered(question.question, question.answer)
+        return out
 
     def render(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
-        if question.format is not ContentFormat.MARKDOWN:
-            raise NotImplementedError(f"no renderer for {question.format} content yet")
+        if question.format is ContentFormat.HTML:
+            return self._html(question, schemes)
         out: dict[Scheme, Rendered] = {}
         html = [s for s in schemes if s.is_html]
         if html:
@@ -64,9 +85,9 @@ class TextRenderer:
 _worker: tuple[TextRenderer, tuple[Scheme, ...]] | None = None
 
 
-def _init_worker(theme: str, night: str | None, schemes: tuple[Scheme, ...]) -> None:
+def _init_worker(theme: str, night: str | None, schemes: tuple[Scheme, ...], media: frozenset[str]) -> None:
     global _worker
-    _worker = (TextRenderer(Highlighter(theme, night)), schemes)
+    _worker = (TextRenderer(Highlighter(theme, night), media), schemes)
 
 
 def _render_many(questions: list[Question]) -> list[tuple[str, dict[Scheme, Rendered]]]:
@@ -92,7 +113,8 @@ def render_library(
     schemes = tuple(dict.fromkeys(schemes))
     questions = [r.question for r in library.questions()]
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    renderer = TextRenderer(highlighter)
+    media = frozenset(library.media)
+    renderer = TextRenderer(highlighter, media)
     out: RenderedBank = {s: {} for s in schemes}
 
     def store(key: str, texts: dict[Scheme, Rendered]) -> None:
@@ -117,7 +139,7 @@ def render_library(
     chunks = list(_chunks(questions, size))
     # This process is one of the workers: it renders every n-th chunk while the pool does the rest.
     with ProcessPoolExecutor(max_workers=workers - 1, initializer=_init_worker,
-                             initargs=(names[0], night, schemes)) as pool:
+                             initargs=(names[0], night, schemes, media)) as pool:
         pending = [pool.submit(_render_many, c) for i, c in enumerate(chunks) if i % workers]
         for chunk in chunks[::workers]:
             render_here(chunk)
