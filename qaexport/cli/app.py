@@ -8,7 +8,7 @@ from types import FrameType
 import typer
 
 from .. import __version__, exporters
-from . import export, info
+from . import convert, export, info, init
 from .common import reader_params, report_plugin_faults, with_params
 
 EPILOG = """\b
@@ -54,6 +54,8 @@ app.command("list", epilog=None)(with_params(info.list_cmd, reader_params()))
 app.command("validate")(with_params(info.validate_cmd, reader_params()))
 app.command("themes")(info.themes_cmd)
 app.command("formats")(info.formats_cmd)
+app.command("convert")(with_params(convert.convert_cmd, reader_params()))
+app.command("init")(init.init_cmd)
 
 
 def _register_exporters() -> None:

@@ -79,6 +79,8 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type, sever
     if output is None:
         return DEFAULT_OUTPUT / name
     path = Path(output)
+    if cls.produces == Produces.FOLDER and not (folder or several):
+        return path  # a folder exporter fills the folder it is given
     if folder or output.endswith(("/", "\\")) or path.is_dir() or several:
         if path.exists() and not path.is_dir():
             raise UsageError(f"-o {output}: is a file, but this command writes several files; give a folder "
