@@ -21,11 +21,15 @@ from ..output import atomic_path
 from ..render import Scheme
 from ..templates import asset, environment
 from . import Build, Produces, option
+from .book_html import code_line_css, code_lines, wrap_mark
 from .cards_geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
+from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
 
 #: Type sizes in pt, largest first; the last is the smallest we consider readable on paper.
 QUESTION_SIZES = (11.0, 7.0)
 ANSWER_SIZES = (9.0, 7.0)
+#: pre.hl line-height in templates/cards/cards.css; the wrap mark repeats at this pitch.
+CODE_LINE_HEIGHT = 1.22
 #: Blank border inside each card: keeps text clear of the cut and of a printer's unprintable edge.
 PADDING_MM = 4.0
 #: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
@@ -96,7 +100,7 @@ def _page(w: float, h: float) -> str:
     return f"@page {{ size: {_mm(w)} {_mm(h)}; margin: 0; }}\n"
 
 
-def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
+def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path]) -> list[Card]:
     """Every question as one or more cards whose faces fit (measured by WeasyPrint)."""
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
     refs = list(build.library.questions())
@@ -116,17 +120,17 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
 
         def front(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level,
                   sub: str = ref.subtopic.name) -> str:
-            return face("front", n, PART_PLACEHOLDER, d, sub, Markup(body), size, el_id, continued=split)
+            return face("front", n, PART_PLACEHOLDER, d, sub, Markup(code_lines(body)), size, el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
-            return face("back", n, PART_PLACEHOLDER, d, "", Markup(body), size, el_id)
+            return face("back", n, PART_PLACEHOLDER, d, "", Markup(code_lines(body)), size, el_id)
 
         jobs.append(FitJob(f'<p class="q">{html.question}</p>', QUESTION_SIZES, front))
         jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
         fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,
-                                    build.library.media)
+                                    build.library.media, files)
     cards = []
     for number, ref in enumerate(refs, 1):
         q = ref.question
@@ -138,9 +142,10 @@ def make_cards(build: Build, grid: Grid, base_css: str) -> list[Card]:
             ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
             tell = backs[k] if k < len(backs) else Part("", ANSWER_SIZES[1])
             cards.append(Card(
-                face("front", number, part, level, ref.subtopic.name, Markup(ask.html), ask.size, continued=k > 0,
+                face("front", number, part, level, ref.subtopic.name, Markup(code_lines(ask.html)), ask.size,
+                     continued=k > 0,
                      lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
-                face("back", number, part, level, "", Markup(tell.html), tell.size)))
+                face("back", number, part, level, "", Markup(code_lines(tell.html)), tell.size)))
     return cards
 
 
@@ -169,7 +174,10 @@ class CardsExporter:
 
     def export(self, build: Build, options: CardsOptions, target: Path) -> None:
         grid = options.grid()
-        base_css = asset("cards", "cards.css") + build.highlighter.css(0)
+        mark = wrap_mark()  # the booklet's drawn ↪ beside wrapped code lines, and its fonts
+        files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
+        base_css = (font_face_css() + asset("cards", "cards.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri())
+                    + build.highlighter.css(0))
         created = build.datetime.strftime("%Y-%m-%dT%H:%M:%SZ")
         env = environment("cards")
         if options.calibrate:
@@ -180,10 +188,10 @@ class CardsExporter:
                 sides=sides, paper=options.paper.upper(), flip=flip, duplex=options.duplex, created=created)
             identifier = f"calibrate:{options.paper}:{options.duplex}"
         else:
-            cards = make_cards(build, grid, base_css)
+            cards = make_cards(build, grid, base_css, files)
             sheets = impose(cards, grid, options.duplex, options.offset())
-            html = env.get_template("sheets.html").render(sheets=sheets, title=f"{build.library.title}: flashcards",
-                                                          created=created)
+            title = f"{build.library.title}: flashcards"
+            html = env.get_template("sheets.html").render(sheets=sheets, title=title, created=created)
             keys = "\n".join(ref.question.key for ref in build.library.questions())
             settings = f"{options.size}:{options.paper}:{grid.per_page}:{options.duplex}:{options.back_offset}"
             identifier = f"{settings}\n{keys}"
@@ -191,5 +199,8 @@ class CardsExporter:
         from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
         with build.progress("Laying out cards", 7) as advance, atomic_path(target) as tmp:
-            layout_in_child(html, css, hashlib.sha256(identifier.encode()).hexdigest()[:32], tmp, advance,
-                            label=str(target), media=build.library.media)
+            missing = layout_in_child(html, css, hashlib.sha256(identifier.encode()).hexdigest()[:32], tmp, advance,
+                                      label=str(target), media=build.library.media, files=files)
+        warning = None if options.calibrate else missing_glyphs_warning(missing, build.library, title)
+        if warning:
+            build.warn(warning)

@@ -16,14 +16,13 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-from weasyprint import CSS, HTML
 
 from ..errors import OutputError
 from ..model import Media
 from .cards_split import Atom, atoms, is_container, join, refine
-from .pdf_layout import MEDIA_BASE, MediaFetcher, RefusingFetcher
+from .pdf_layout import render
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
 #: With an id, the face carries empty markers ``ID-s`` and ``ID-e`` just before and after its body.
@@ -143,14 +142,13 @@ def _interpolate(good: int, bad: int, known: dict[int, Measure], first_guess: in
     return min(max(guess, good + 1), bad - 1)
 
 
-def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None) -> list[tuple[float, float]]:
+def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None,
+             files: dict[str, Path] | None = None) -> list[tuple[float, float]]:
     """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px.
-    The fetcher is the sheets' own: the library's media by name, nothing else."""
-    fetcher = MediaFetcher(media) if media else RefusingFetcher()
+    The document is set up as the sheets' (``pdf_layout.render``): same fonts, same media, nothing else."""
     html = ('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body class="measure">'
             + "".join(faces) + "</body></html>")
-    document = HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
-        stylesheets=[CSS(string=css, url_fetcher=fetcher)])
+    document = render(html, css, media, files)
     starts: dict[str, tuple[int, float]] = {}  # face id -> (page, y of body top)
     ends: dict[str, float] = {}
     for number, page in enumerate(document.pages):
@@ -168,7 +166,7 @@ def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None) 
 
 
 def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
-              media: dict[str, Media] | None = None) -> list[list[Part]]:
+              media: dict[str, Media] | None = None, files: dict[str, Path] | None = None) -> list[list[Part]]:
     """For each job, the cards its face needs, in order.
 
     ``css`` must give the faces their card width and the measuring page; ``limit_px`` is how far
@@ -182,7 +180,7 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
         faces = [jobs[i].render(body, size, f"m-{k % BATCH}", split) for k, i in enumerate(order)
                  for body, size, split in [pending[i]]]
         measured = [m for start in range(0, len(faces), BATCH)
-                    for m in _measure(faces[start:start + BATCH], css, media)]  # bounded memory per document
+                    for m in _measure(faces[start:start + BATCH], css, media, files)]  # bounded memory per document
         pending = {}
         for i, (top, end) in zip(order, measured, strict=True):
             try:
@@ -194,7 +192,8 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
 
 
 def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
-                       media: dict[str, Media] | None = None) -> list[list[Part]]:
+                       media: dict[str, Media] | None = None, files: dict[str, Path] | None = None
+                       ) -> list[list[Part]]:
     """:func:`fit_faces` in a forked child, so the memory of hundreds of measuring layouts is returned when it
     ends (Python keeps freed memory for itself); the jobs reach it by the fork, the parts come back pickled."""
     ctx = multiprocessing.get_context("fork")
@@ -202,7 +201,7 @@ def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: 
 
     def work() -> None:
         try:
-            child.send(("done", fit_faces(jobs, css, limit_px, lambda n: child.send(("round", n)), media)))
+            child.send(("done", fit_faces(jobs, css, limit_px, lambda n: child.send(("round", n)), media, files)))
         except KeyboardInterrupt:
             child.send(("interrupted", None))
         except Exception as exc:  # reported by the parent as one line

@@ -12,7 +12,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, Document
 from weasyprint.logger import LOGGER, PROGRESS_LOGGER
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -93,6 +93,19 @@ class _StepProgress(logging.Handler):
             self.on_step(int(step.group(1)))
 
 
+def render(html: str, css: str, media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
+           tagged: bool = False) -> Document:
+    """Lay out (without writing): the one document setup, also used by the flashcards to measure their faces.
+    ``files`` (URL → package file) and the library's ``media`` are all it may load."""
+    font_config = FontConfiguration()
+    stylesheet = CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
+    # WeasyPrint loads CSS images through the document's fetcher: it gets the media and our drawings only.
+    images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}
+    fetcher = MediaFetcher(media or {}, images)
+    return HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
+        stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
+
+
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Callable[[int], None],
               media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
               tagged: bool = False) -> set[str]:
@@ -110,13 +123,7 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Calla
     old_level = PROGRESS_LOGGER.level
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
-        font_config = FontConfiguration()
-        stylesheet = CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
-        # WeasyPrint loads CSS images through the document's fetcher: it gets the media and our drawings only.
-        images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}
-        fetcher = MediaFetcher(media or {}, images)
-        document = HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
-            stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
+        document = render(html, css, media, files, tagged)
         document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
     finally:
         PROGRESS_LOGGER.removeHandler(handler)
