@@ -4,8 +4,9 @@ Each card face is measured by WeasyPrint at the card's size (``cards_layout``) s
 text shrinks down to a readable minimum, then continues on further cards numbered "1/2", "2/2".
 The grid (``cards_geometry``) is centred so a back page mirrored for the duplex turn lands exactly
 behind its front; ``--back-offset`` corrects a printer that shifts the back side, and
-``--calibrate`` prints the sheet that measures that shift. The final layout runs in a child process
-(``pdf_layout``), as for the booklet, with the same refusing URL fetcher and Pygments theme CSS.
+``--calibrate`` prints the sheet that measures that shift. Measuring and the final layout both go through
+``pdf_layout`` (each in a child process): the booklet's document setup, fetchers (the library's media and
+our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 """
 
 from __future__ import annotations
