@@ -26,7 +26,7 @@ from .book_html import code_line_css, code_lines, wrap_mark
 from .cards_geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
 from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
 
-#: Type sizes in pt, largest first; the last is the smallest we consider readable on paper.
+#: Type sizes in pt: the normal size, and the smallest we consider readable on paper (text shrinks between them).
 QUESTION_SIZES = (11.0, 7.0)
 ANSWER_SIZES = (9.0, 7.0)
 #: pre.hl line-height in templates/cards/cards.css; the wrap mark repeats at this pitch.
