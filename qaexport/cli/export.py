@@ -16,6 +16,7 @@ from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, Scheme, re
 from .common import (
     DifficultyOpt,
     NightTheme,
+    NoCache,
     Sources,
     Theme,
     TopicOpt,
@@ -25,6 +26,7 @@ from .common import (
     load_library,
     out,
     progress,
+    render_cache,
 )
 
 DEFAULT_OUTPUT = Path("dist")
@@ -36,6 +38,7 @@ _SHARED = [
                       annotation=NightTheme),
     inspect.Parameter("difficulty", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DifficultyOpt),
     inspect.Parameter("topic", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=TopicOpt),
+    inspect.Parameter("no_cache", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=NoCache),
 ]
 
 
@@ -87,15 +90,24 @@ def _written(target: Path, produces: Produces) -> str:
 
 
 def run(classes: list[type], options: dict[str, dict[str, Any]], *, srcs: list[Path] | None, theme: str,
-        night_theme: str, difficulty: list[str] | None, topic: list[str] | None, output: Path | None) -> None:
+        night_theme: str, difficulty: list[str] | None, topic: list[str] | None, output: Path | None,
+        no_cache: bool = False) -> None:
     """Read and render once, then run each exporter on the shared build."""
     now = build_time()  # the one clock, read once
     highlighter = Highlighter(theme, night_theme)  # unknown themes fail before any reading
     chosen = [(cls, cls.Options(**options.get(cls.name, {}))) for cls in classes]
     library = load_library(srcs, difficulty, topic)
     schemes = [Scheme(cls.scheme) for cls in classes]
-    with progress("Rendering", library.count()) as advance:
-        rendered = render_library(library, highlighter, schemes, advance)
+    cache = render_cache(no_cache)
+    try:
+        with progress("Rendering", library.count()) as advance:
+            rendered = render_library(library, highlighter, schemes, advance, cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
+            if cache.stats.disabled:
+                err.print(f"warning: render cache not used: {cache.stats.disabled}", soft_wrap=True, emoji=False,
+                          markup=False)
     for cls, opts in chosen:
         build = Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress,
                       lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))

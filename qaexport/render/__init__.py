@@ -13,13 +13,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ..model import ContentFormat, Library, Question
+from .cache import RenderCache, entry_key, renderer_version
 from .highlight import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, available_themes
 from .markdown import MarkdownRenderer, clean_text
 from .schemes import Scheme
 
 __all__ = [
-    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "Rendered", "Scheme",
-    "TextRenderer", "available_themes", "clean_text", "render_library",
+    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "RenderCache", "RenderCounts",
+    "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "counts", "render_library",
 ]
 
 _FENCE_LANG = re.compile(r"^ {0,3}(?:```|~~~)[ \t]*([\w+#.-]+)", re.M)
@@ -37,6 +38,17 @@ class Rendered:
 
 
 RenderedBank = dict[Scheme, dict[str, Rendered]]
+
+
+@dataclass
+class RenderCounts:
+    """Questions rendered and questions taken from the cache, over this process's life (tests read it)."""
+
+    rendered: int = 0
+    cached: int = 0
+
+
+counts = RenderCounts()
 
 
 class TextRenderer:
@@ -86,14 +98,49 @@ def render_library(
     schemes: Sequence[Scheme] = (Scheme.COMPACT,),
     advance: Callable[[int], None] = lambda n: None,
     workers: int | None = None,
+    cache: RenderCache | None = None,
 ) -> RenderedBank:
     """Render every question once, in each scheme asked for, keyed by scheme then stable key.
-    Large banks use all cores."""
+    HTML found in ``cache`` is not rendered again; what is rendered is stored there. Large banks use all cores."""
     schemes = tuple(dict.fromkeys(schemes))
     questions = [r.question for r in library.questions()]
-    workers = workers if workers is not None else (os.cpu_count() or 1)
     renderer = TextRenderer(highlighter)
     out: RenderedBank = {s: {} for s in schemes}
+    html_schemes = [s for s in schemes if s.is_html]
+    todo = questions
+    keys: dict[str, dict[Scheme, bytes]] = {}
+    if cache is not None and html_schemes:
+        todo = []
+        version = renderer_version()
+        prefixes = {s: f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}".encode() for s in html_schemes}
+        keys = {q.key: {s: entry_key(prefixes[s], q.format, q.question, q.answer) for s in html_schemes}
+                for q in questions}
+        found = cache.get_many(k for ks in keys.values() for k in ks.values())
+        cheap = [s for s in schemes if not s.is_html]
+        for q in questions:
+            ks = keys[q.key]
+            if all(k in found for k in ks.values()):
+                for s, k in ks.items():
+                    out[s][q.key] = Rendered(*found[k])
+                for s, text in (renderer.render(q, cheap) if cheap else {}).items():
+                    out[s][q.key] = text
+            else:
+                todo.append(q)
+        counts.cached += len(questions) - len(todo)
+        advance(len(questions) - len(todo))
+    counts.rendered += len(todo)
+    _render_all(todo, renderer, highlighter, schemes, out, advance, workers)
+    if cache is not None and html_schemes and todo:
+        cache.put_many({keys[q.key][s]: (out[s][q.key].question, out[s][q.key].answer)
+                        for q in todo for s in html_schemes})
+    # Keep the library's order whatever order the chunks finished in.
+    return {s: {q.key: out[s][q.key] for q in questions} for s in schemes}
+
+
+def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: Highlighter,
+                schemes: tuple[Scheme, ...], out: RenderedBank, advance: Callable[[int], None],
+                workers: int | None) -> None:
+    workers = workers if workers is not None else (os.cpu_count() or 1)
 
     def store(key: str, texts: dict[Scheme, Rendered]) -> None:
         for scheme, text in texts.items():
@@ -107,7 +154,7 @@ def render_library(
     needs_work = any(s is not Scheme.NONE for s in schemes)
     if workers < 2 or len(questions) < POOL_THRESHOLD or not needs_work:
         render_here(questions)
-        return out
+        return
     # Import the lexers once here, before the fork, instead of once in every worker.
     for lang in {m for q in questions for m in _FENCE_LANG.findall(q.answer)}:
         highlighter.lexer(lang)
@@ -126,5 +173,3 @@ def render_library(
             for key, texts in done:
                 store(key, texts)
             advance(len(done))
-    # Keep the library's order whatever order the chunks finished in.
-    return {s: {q.key: out[s][q.key] for q in questions} for s in schemes}

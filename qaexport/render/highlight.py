@@ -131,6 +131,14 @@ class Highlighter:
         self._cache: dict[bool, dict[_TokenType, str | None]] = {False: {}, True: {}}
         self._lexers: dict[str, Lexer | None] = {}
 
+    def signature(self, portable: bool) -> str:
+        """What the HTML of a scheme depends on besides the code: its token-type → class mapping.
+        Portable HTML is the same for every theme; compact HTML changes with the set of themes."""
+        if portable:
+            return "portable"
+        classes = sorted((str(t), c or "") for t, c in self._compact.classes.items())
+        return f"compact {classes} {sorted(self._needs_own_space)}"
+
     @staticmethod
     def _theme(name: str, style: StyleMeta) -> Theme:
         base = style.style_for_token(Token.Text)["color"] or style.style_for_token(Token)["color"]
