@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from .. import exporters
-from . import export, info
+from . import export, info, light_params
 from .common import report_plugin_faults
+
+light_params.install()
 
 EPILOG = """\b
 Examples:
