@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from .. import exporters
+from .. import exporters, render
 from ..exporters import Build, Produces
-from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, Scheme, render_library
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
     DifficultyOpt,
     NightTheme,
@@ -94,7 +94,7 @@ def run(classes: list[type], options: dict[str, dict[str, Any]], *, srcs: list[P
         no_cache: bool = False) -> None:
     """Read and render once, then run each exporter on the shared build."""
     now = build_time()  # the one clock, read once
-    highlighter = Highlighter(theme, night_theme)  # unknown themes fail before any reading
+    highlighter = render.Highlighter(theme, night_theme)  # unknown themes fail before any reading
     chosen = [(cls, cls.Options(**options.get(cls.name, {}))) for cls in classes]
     library = load_library(srcs, difficulty, topic)
     schemes = [Scheme(cls.scheme) for cls in classes]

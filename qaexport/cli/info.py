@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from .. import sources
+from .. import render, sources
 from ..model import Difficulty
-from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, available_themes
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME
 from .common import (
     DifficultyOpt,
     Sources,
@@ -27,6 +26,8 @@ def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: Topi
 
     Example: qaexport list data/ --difficulty hard
     """
+    from rich.table import Table
+
     library = load_library(srcs, difficulty, topic)
     table = Table(title=library.title, title_justify="left")
     table.add_column("framework › topic › subtopic")
@@ -63,6 +64,6 @@ def validate_cmd(srcs: Sources = None) -> None:
 
 def themes_cmd() -> None:
     """List the installed Pygments styles usable with --theme and --night-theme."""
-    for name in available_themes():
+    for name in render.available_themes():
         mark = " (default)" if name == DEFAULT_THEME else " (default night)" if name == DEFAULT_NIGHT_THEME else ""
         typer.echo(f"{name}{mark}")

@@ -13,23 +13,17 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..model import Library
 from ..output import atomic_path, write_zip
 from ..render import Scheme
 from ..templates import asset
 from . import Build, Produces, option
-from .anki_collection import (
-    NO_PREVIOUS,
-    Deck,
-    NoteRow,
-    NoteType,
-    note_mod,
-    note_type_mod,
-    read_previous,
-    write_collection,
-)
 from .anki_identity import deck_id, deck_part, note_guid
+
+if TYPE_CHECKING:  # the writer (and sqlite3) loads when a deck is written, not when the CLI starts
+    from .anki_collection import Deck, NoteType
 
 
 @dataclass
@@ -41,6 +35,8 @@ class AnkiOptions:
 
 
 def note_type(build: Build, mod_of: Callable[[str, str, str], int]) -> NoteType:
+    from .anki_collection import NoteType
+
     hl = build.highlighter
     css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
     css += hl.css(0, ".card", portable=True)
@@ -53,6 +49,8 @@ def note_type(build: Build, mod_of: Callable[[str, str, str], int]) -> NoteType:
 
 def decks_for(library: Library, options: AnkiOptions) -> dict[tuple, Deck]:
     """Decks by (framework, topic, subtopic) slugs; () is the root. Parents carry descriptions."""
+    from .anki_collection import Deck
+
     several = len(library.frameworks) > 1
     default_root = "Interview Questions" if several else library.frameworks[0].name
     root_name = deck_part(options.deck_name or default_root)
@@ -84,6 +82,8 @@ class AnkiExporter:
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
+        from .anki_collection import NO_PREVIOUS, NoteRow, note_mod, note_type_mod, read_previous, write_collection
+
         previous_path = options.previous or (target if target.exists() else None)
         previous = read_previous(previous_path) if previous_path else NO_PREVIOUS
         now = int(build.time)

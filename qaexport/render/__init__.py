@@ -9,19 +9,35 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from ..model import ContentFormat, Library, Question
-from .cache import RenderCache, entry_key, renderer_version
-from .highlight import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, available_themes
-from .markdown import MarkdownRenderer, clean_text
-from .schemes import Scheme
+from .schemes import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme
+
+if TYPE_CHECKING:
+    from .cache import RenderCache
+    from .highlight import Highlighter, available_themes
+    from .markdown import MarkdownRenderer, clean_text
 
 __all__ = [
     "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "RenderCache", "RenderCounts",
     "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "counts", "render_library",
 ]
+
+# Markdown-it and Pygments load when something renders, not when `--help` or `validate` starts.
+_LAZY = {"Highlighter": "highlight", "available_themes": "highlight", "MarkdownRenderer": "markdown",
+         "clean_text": "markdown", "RenderCache": "cache"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _FENCE_LANG = re.compile(r"^ {0,3}(?:```|~~~)[ \t]*([\w+#.-]+)", re.M)
 
@@ -55,6 +71,8 @@ class TextRenderer:
     """Dispatches each text on its declared content format; the one entry point for rendering."""
 
     def __init__(self, highlighter: Highlighter) -> None:
+        from .markdown import MarkdownRenderer
+
         self.markdown = MarkdownRenderer(highlighter)
 
     def render(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
@@ -67,6 +85,8 @@ class TextRenderer:
             a = self.markdown.render(question.answer, html)
             out.update({s: Rendered(q[s], a[s]) for s in html})
         if Scheme.PLAIN in schemes:  # Markdown is readable as it is written
+            from .markdown import clean_text
+
             out[Scheme.PLAIN] = Rendered(clean_text(question.question), clean_text(question.answer))
         if Scheme.NONE in schemes:
             out[Scheme.NONE] = Rendered(question.question, question.answer)
@@ -77,6 +97,8 @@ _worker: tuple[TextRenderer, tuple[Scheme, ...]] | None = None
 
 
 def _init_worker(theme: str, night: str | None, schemes: tuple[Scheme, ...]) -> None:
+    from .highlight import Highlighter
+
     global _worker
     _worker = (TextRenderer(Highlighter(theme, night)), schemes)
 
@@ -110,6 +132,8 @@ def render_library(
     todo = questions
     keys: dict[str, dict[Scheme, bytes]] = {}
     if cache is not None and html_schemes:
+        from .cache import entry_key, renderer_version
+
         todo = []
         version = renderer_version()
         prefixes = {s: f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}".encode() for s in html_schemes}
@@ -155,6 +179,8 @@ def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: 
     if workers < 2 or len(questions) < POOL_THRESHOLD or not needs_work:
         render_here(questions)
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     # Import the lexers once here, before the fork, instead of once in every worker.
     for lang in {m for q in questions for m in _FENCE_LANG.findall(q.answer)}:
         highlighter.lexer(lang)

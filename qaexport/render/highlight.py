@@ -28,9 +28,7 @@ from pygments.token import STANDARD_TYPES, Text, Token, Whitespace, _TokenType
 from pygments.util import ClassNotFound
 
 from ..errors import UsageError
-
-DEFAULT_THEME = "default"  # dark, bold/italic-distinguished colours: readable on paper and in grayscale
-DEFAULT_NIGHT_THEME = "github-dark"
+from .schemes import DEFAULT_NIGHT_THEME, DEFAULT_THEME
 
 _STYLE_KEYS = ("color", "bgcolor", "bold", "italic", "underline", "border")
 _PLAIN = (None, None, False, False, False, None)
