@@ -209,6 +209,14 @@ def test_same_question_id_in_two_topics_nests_and_never_collides(tmp_path):
         assert set(testing.tags) == {"difficulty::medium", "fastapi::testing::workers"}
 
 
+def test_identities_are_pinned_literals():
+    """What learners' collections already hold: these numbers may never change."""
+    assert MODEL_ID == 1607392319
+    assert deck_id("FastAPI") == 2313541944828412
+    assert deck_id("FastAPI::Deployment & Middleware") == 2445551777733553
+    assert note_guid("fastapi/deployment/uvicorn-gunicorn/uvicorn-basics") == "J.Lp=@EO4R"
+
+
 def test_identities_are_stable_functions_of_keys():
     assert note_guid("a/b/c/d") == genanki.guid_for("qaexport", "a/b/c/d") == note_guid("a/b/c/d")
     assert note_guid("a/b/c/d") != note_guid("a/b/x/d")

@@ -87,3 +87,17 @@ def test_duplicate_ids_across_files_in_one_subtopic_are_an_error(tmp_path):
     b = write(tmp_path / "b.json", page([subtopic("s", "S", [question("q")])]))
     result = runner.invoke(app, ["anki", str(a), str(b), "-o", str(tmp_path / "d.apkg")])
     assert result.exit_code == 1 and "also defined in" in result.output
+
+
+def test_all_writes_the_three_books_into_the_output_folder(tmp_path, sample_path):
+    """The README's first command: every in-all exporter, one file each, named after the content."""
+    out = tmp_path / "books"
+    result = runner.invoke(app, ["all", str(sample_path), "-o", f"{out}/"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "fastapi-deployment.apkg", "fastapi-deployment.epub", "fastapi-deployment.pdf"]
+    for suffix in ("apkg", "epub", "pdf"):
+        assert f"wrote {out}/fastapi-deployment.{suffix} (" in result.output
+    assert (out / "fastapi-deployment.pdf").read_bytes().startswith(b"%PDF-")
+    assert (out / "fastapi-deployment.epub").read_bytes()[30:58] == b"mimetypeapplication/epub+zip"
+    assert (out / "fastapi-deployment.apkg").read_bytes().startswith(b"PK")

@@ -75,16 +75,6 @@ def test_hostile_content_in_pdf(hostile_outputs):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_byte_identical_rebuilds(fmt, tmp_path, sample_path):
-    env = {"SOURCE_DATE_EPOCH": "1700000000"}
-    suffix = "apkg" if fmt == "anki" else fmt
-    a, b = tmp_path / f"a.{suffix}", tmp_path / f"b.{suffix}"
-    qaexport(fmt, str(sample_path), "-o", str(a), env=env)
-    qaexport(fmt, str(sample_path), "-o", str(b), env=env)
-    assert a.read_bytes() == b.read_bytes()
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
 def test_failed_write_keeps_previous_file_and_leaves_no_temp(fmt, failure, tmp_path, sample_path, monkeypatch):
     suffix = "apkg" if fmt == "anki" else fmt

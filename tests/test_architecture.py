@@ -1,0 +1,159 @@
+"""The shape of the code: no import cycles, one clock, a fetcher that fetches nothing, reproducible builds."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "qaexport"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Modules of this package that ``module`` imports anywhere (lazy imports included), except for typing."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("qaexport")}
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(max(node.level - 1, 0)):
+                base = base.rsplit(".", 1)[0]
+            target = (f"{base}.{node.module}" if node.module else base) if node.level else (node.module or "")
+            if not target.startswith("qaexport"):
+                continue
+            found.add(target)
+            found |= {f"{target}.{a.name}" for a in node.names}
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {m: {i for i in _imports(p, m) if i in files and i != m} for m, p in files.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            # a package's __init__ importing its own submodule is how packages work, not a cycle
+            if node.startswith(nxt + ".") or nxt.startswith(node + "."):
+                continue
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_no_import_cycle_in_the_package():
+    graph = import_graph()
+    assert "qaexport.exporters.anki_collection" in graph["qaexport.exporters.anki"]
+    assert find_cycle(graph) is None, " → ".join(find_cycle(graph) or [])
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_only_the_cli_reads_the_environment_and_the_clock():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ("os.environ", "getenv(", "time.time(", "datetime.now(", "date.today("):
+            if needle in text:
+                offenders.append(f"{path.relative_to(ROOT)}: {needle}")
+    assert offenders == []
+
+
+def test_no_private_genanki_modules():
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "apkg_col" not in text and "apkg_schema" not in text, path
+
+
+# --- the PDF fetcher, through the function the exporter lays out with ------------------------------
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003"
+    "0101001ea0f2ad0000000049454e44ae426082")
+
+
+def _layout(html: str, target: Path) -> int:
+    from qaexport.exporters.pdf_layout import write_pdf
+
+    write_pdf(html, "", "0" * 32, target, lambda _step: None)
+    return sum(len(page.images) for page in PdfReader(target).pages)
+
+
+def test_pdf_layout_fetches_nothing_the_html_asks_for(tmp_path, monkeypatch):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(PNG)
+    html = f'<html><body><p>x</p><img src="file://{secret}" style="width:20px"></body></html>'
+    assert _layout(html, tmp_path / "refused.pdf") == 0
+
+    # The control: with a fetcher that fetches, the same HTML embeds the images. If the exporter's
+    # fetcher ever fetched, the first assertion would see this.
+    import weasyprint
+
+    from qaexport.exporters import pdf_layout
+
+    monkeypatch.setattr(pdf_layout, "RefusingFetcher", lambda: weasyprint.URLFetcher())
+    assert _layout(html, tmp_path / "fetched.pdf") == 1
+
+
+# --- reproducible builds: two separate processes, different wall-clock times -----------------------
+
+def _build_all(out: Path) -> dict[str, bytes]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    subprocess.run([sys.executable, "-m", "qaexport", "all", str(ROOT / "data"), "-o", f"{out}/"], env=env,
+                   check=True, capture_output=True, timeout=300)
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def test_builds_in_separate_processes_at_different_times_are_byte_identical(tmp_path):
+    first = _build_all(tmp_path / "one")
+    time.sleep(2.2)  # a build that read the wall clock anywhere would differ now
+    second = _build_all(tmp_path / "two")
+    assert sorted(first) == ["fastapi-deployment.apkg", "fastapi-deployment.epub", "fastapi-deployment.pdf"]
+    for name in first:
+        assert first[name] == second[name], name
+
+
+@pytest.mark.parametrize("bad", ["soon", "1.5e9"])
+def test_a_bad_source_date_epoch_is_a_usage_error(bad, tmp_path):
+    env = {**os.environ, "SOURCE_DATE_EPOCH": bad}
+    result = subprocess.run([sys.executable, "-m", "qaexport", "epub", str(ROOT / "data"), "-o", str(tmp_path)],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: SOURCE_DATE_EPOCH={bad!r} is not a whole number of seconds; unset it or fix it"]
