@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,7 @@ def test_two_concurrent_runs_both_succeed(tmp_path, sample_path):
 
 
 def test_size_is_bounded_least_recently_used_go_first(tmp_path):
-    cache = RenderCache(tmp_path / "c", max_bytes=300_000)
+    cache = RenderCache(tmp_path / "c", clock=time.time, max_bytes=300_000)
 
     def batch(tag: int, n: int) -> dict[bytes, tuple[str, str]]:
         return {bytes([tag, i]): ("q" * 10, "a" * 10_000) for i in range(n)}

@@ -117,7 +117,7 @@ def render_cache(no_cache: bool) -> Any:
     from ..render.cache import RenderCache, default_folder
 
     folder = os.environ.get("QAEXPORT_CACHE_DIR", "").strip()
-    return RenderCache(Path(folder).expanduser() if folder else default_folder())
+    return RenderCache(Path(folder).expanduser() if folder else default_folder(), clock=time.time)
 
 
 def source_paths(srcs: list[Path] | None) -> list[Path]:

@@ -22,9 +22,8 @@ import hashlib
 import os
 import sqlite3
 import sys
-import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -97,8 +96,12 @@ class CacheStats:
 class RenderCache:
     """Rendered (question, answer) HTML by :func:`entry_key`. Every failure degrades to a miss."""
 
-    def __init__(self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0) -> None:
+    def __init__(self, folder: Path, clock: Callable[[], float], max_bytes: int = DEFAULT_MAX_BYTES,
+                 timeout: float = 30.0) -> None:
+        """``clock``: the wall clock for access times (the CLI passes it; never the build's fixed clock,
+        which SOURCE_DATE_EPOCH may pin)."""
         self.folder = Path(folder)
+        self.clock = clock
         self.path = self.folder / DB_NAME
         self.max_bytes = max_bytes
         self.timeout = timeout
@@ -185,7 +188,7 @@ class RenderCache:
 
     def _select(self, conn: sqlite3.Connection, keys: list[bytes]) -> dict[bytes, tuple[str, str]]:
         found: dict[bytes, tuple[str, str]] = {}
-        stale_before = int(time.time()) - _TOUCH_AFTER
+        stale_before = int(self.clock()) - _TOUCH_AFTER
         self._stale = []
         step = 500  # stays under SQLite's bound-parameter limit
         for i in range(0, len(keys), step):
@@ -211,7 +214,7 @@ class RenderCache:
         conn = self._open()
         if conn is None:
             return
-        now = int(time.time())
+        now = int(self.clock())
         rows = []
         for key, (q, a) in entries.items():
             qb, ab = q.encode("utf-8", "surrogatepass"), a.encode("utf-8", "surrogatepass")
