@@ -154,3 +154,30 @@ def test_location_follows_xdg_and_the_override(monkeypatch, tmp_path, sample_pat
     rows = sqlite3.connect(tmp_path / "mine" / DB_NAME).execute("SELECT count(*) FROM entries").fetchone()[0]
     assert rows == 34
     assert json.dumps(rows)  # a plain sqlite table anyone can inspect
+
+
+def test_a_busy_database_is_left_alone(tmp_path):
+    """Locked by another run past the timeout: render without the cache, never delete the other run's file."""
+    cache = RenderCache(tmp_path / "c", clock=time.time, timeout=0.2)
+    cache.put_many({b"k1": ("q", "a")})
+    other = sqlite3.connect(cache.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another run is writing
+    cache.put_many({b"k2": ("q2", "a2")})
+    other.execute("ROLLBACK")
+    other.close()
+    assert cache.stats.disabled and not cache.stats.rebuilt
+    cache.close()
+    assert RenderCache(tmp_path / "c", clock=time.time).get_many([b"k1", b"k2"]) == {b"k1": ("q", "a")}
+
+
+def test_an_unusable_cache_folder_only_warns(tmp_path, sample_path, reference, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("QAEXPORT_CACHE_DIR", str(blocker))
+    from qaexport.cli import app
+    from tests.cli_run import runner
+
+    result = runner.invoke(app, ["epub", str(sample_path), "-o", str(tmp_path / "b.epub")], env=EPOCH)
+    assert result.exit_code == 0, result.output
+    assert "warning: render cache not used" in result.output
+    assert (tmp_path / "b.epub").read_bytes() == reference["epub"]

@@ -47,6 +47,15 @@ _TABLE = """CREATE TABLE IF NOT EXISTS entries (
 ) WITHOUT ROWID"""
 
 
+def _damaged(exc: sqlite3.Error) -> bool:
+    """A damaged file (rebuild it), as opposed to a busy or unwritable one (leave it alone: another run may
+    be using it)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name:
+        return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
 def default_folder() -> Path:
     """The user's cache folder for qaexport (XDG_CACHE_HOME on Linux, the platform's own elsewhere)."""
     from platformdirs import user_cache_path
@@ -138,9 +147,12 @@ class RenderCache:
             return self._conn
         try:
             self._conn = self._connect()
-        except sqlite3.DatabaseError:  # not a database, malformed, truncated: start afresh
-            self._rebuild()
-        except (sqlite3.Error, OSError) as exc:
+        except sqlite3.Error as exc:
+            if _damaged(exc):  # not a database, malformed, truncated: start afresh
+                self._rebuild()
+            else:  # busy past the timeout, read-only, …: render without the cache
+                self.stats.disabled = f"cannot open {self.path} ({exc})"
+        except OSError as exc:
             self.stats.disabled = f"cannot open {self.path} ({exc})"
         return self._conn
 
@@ -176,11 +188,11 @@ class RenderCache:
             try:
                 found = self._select(conn, keys)
                 break
-            except sqlite3.DatabaseError:
-                if attempt == 0:
+            except sqlite3.Error as exc:
+                if attempt == 0 and _damaged(exc):
                     self._rebuild()
-            except sqlite3.Error as exc:  # locked past the timeout: render instead
-                self.stats.disabled = f"cache busy ({exc})"
+                    continue
+                self.stats.disabled = f"cache not readable ({exc})"  # e.g. locked past the timeout: render
                 break
         self.stats.hits += len(found)
         self.stats.misses += len(keys) - len(found)
@@ -226,10 +238,11 @@ class RenderCache:
             self.stats.stored += len(rows)
             self._stale = []
             self._evict(conn)
-        except sqlite3.DatabaseError:
-            self._rebuild()  # damaged under us: the next run starts from an empty cache
         except sqlite3.Error as exc:
-            self.stats.disabled = f"cache busy ({exc})"
+            if _damaged(exc):
+                self._rebuild()  # damaged under us: the next run starts from an empty cache
+            else:
+                self.stats.disabled = f"cache not written ({exc})"
 
     def _evict(self, conn: sqlite3.Connection) -> None:
         """Drop least recently used entries until the stored texts fit in ``max_bytes`` (with 10 % slack)."""
