@@ -13,8 +13,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from markupsafe import Markup
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..model import Difficulty
@@ -22,6 +21,9 @@ from ..output import atomic_path, write_zip
 from ..render import Rendered, Scheme
 from ..templates import asset, environment
 from . import Build, Produces, option
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 NAMESPACE = uuid.UUID("6f1c2d0e-8a4b-5c3d-9e7f-0a1b2c3d4e5f")
 CSS_NAME = "book.css"
@@ -134,4 +136,6 @@ class EpubExporter:
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:
     """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup."""
+    from markupsafe import Markup  # with the templates, when a book is written
+
     return {"question": Markup(rendered.question), "answer": Markup(rendered.answer)}

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
 from ..model import Difficulty
 from ..output import atomic_path
 from ..render import Scheme
@@ -34,6 +32,8 @@ class PdfOptions:
 
 def _view(build: Build) -> dict[str, Any]:
     """The library with anchors and numbered, rendered items for the template."""
+    from markupsafe import Markup  # with the templates, when a PDF is written (not when the CLI starts)
+
     lib = build.library
     frameworks = []
     number = 0
