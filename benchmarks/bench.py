@@ -195,6 +195,46 @@ def _rendered_notes(src: Path, out: Path) -> None:
     out.write_text(json.dumps(notes))
 
 
+def synthesise_apkg(n: int, out: Path) -> Path:
+    """An Anki package of ``n`` notes made with the official ``anki`` package: Basic, reversed, cloze and
+    type-in notes over 3-level decks, with tags, a few shared images and sounds (current package format)."""
+    from anki.collection import Collection, ExportAnkiPackageOptions
+    from anki.decks import DeckId
+
+    from tests.apkg_decks import MP3, png_bytes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        col = Collection(str(Path(tmp) / "collection.anki2"))
+        try:
+            for i in range(10):
+                col.media.write_data(f"figure-{i}.png", png_bytes(32, 24, (20 * i, 90, 200 - 15 * i)))
+            col.media.write_data("word.mp3", MP3)
+            kinds = ["Basic", "Basic (and reversed card)", "Cloze", "Basic (type in the answer)"]
+            models = {k: col.models.by_name(k) for k in kinds}
+            difficulty = ["difficulty::easy", "difficulty::medium", "difficulty::hard", "easy", ""]
+            decks: dict[str, int] = {}
+            for i in range(n):
+                kind = kinds[i % len(kinds)]
+                deck = f"Subject {i % 5}::Chapter {i % 50 // 5}::Section {i % 100 // 50}"
+                did = decks.setdefault(deck, col.decks.id(deck))
+                note = col.new_note(models[kind])
+                text = f"Note {i}: what does term {i} of the glossary mean in chapter {i % 50 // 5}?"
+                if kind == "Cloze":
+                    note["Text"] = f"Fact {i}: the {{{{c1::answer {i}::hint {i}}}}} precedes {{{{c2::result {i}}}}}."
+                    note["Back Extra"] = f"Extra notes for fact {i}."
+                else:
+                    note["Front"] = text + (f' <img src="figure-{i // 25 % 10}.png">' if i % 25 == 0 else "")
+                    note["Back"] = f"Definition {i}: <b>bold</b> and <i>italic</i> words" + (
+                        " [sound:word.mp3]" if i % 40 == 0 else "")
+                note.tags = [t for t in [difficulty[i % len(difficulty)]] if t]
+                col.add_note(note, DeckId(did))
+            col.export_anki_package(out_path=str(out), options=ExportAnkiPackageOptions(
+                with_scheduling=False, with_deck_configs=False, with_media=True, legacy=False), limit=None)
+        finally:
+            col.close()
+    return out
+
+
 # --- the cases -----------------------------------------------------------------------------------
 
 class CacheFolder:
@@ -237,10 +277,11 @@ def report(name: str, ours: Run, base: Run | None, base_name: str, goal: str = "
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", default="startup,anki,pdf,rebuild,epub,all",
-                        help="startup, anki (cold and rebuilt), pdf, rebuild (pdf rebuilt), epub, all")
+    parser.add_argument("--cases", default="startup,anki,pdf,rebuild,epub,all,apkg",
+                        help="startup, anki (cold and rebuilt), pdf, rebuild (pdf rebuilt), epub, all, apkg")
     parser.add_argument("--anki", type=int, default=10_000, help="questions for the Anki case")
     parser.add_argument("--book", type=int, default=560, help="questions for the PDF/EPUB/all cases")
+    parser.add_argument("--apkg", type=int, default=5_000, help="notes in the Anki-package case")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast case (median time is reported)")
     parser.add_argument("--theme", default="default", help="Pygments theme for both qaexport and the baselines")
     parser.add_argument("--baseline", nargs=3, metavar=("KIND", "SRC", "OUT"), help=argparse.SUPPRESS)
@@ -302,6 +343,13 @@ def main() -> None:
             else:
                 report(f"epub {args.book}", ours, None, "")
                 print("  (pandoc is not installed: apt-get install pandoc for the baseline)")
+        if "apkg" in cases:
+            package = synthesise_apkg(args.apkg, tmp / f"deck-{args.apkg}.apkg")
+            print(f"  synthetic package: {args.apkg} notes, {package.stat().st_size // 1024} KiB", flush=True)
+            for fmt in ("pdf", "epub"):
+                ours = measure([*QAEXPORT, fmt, str(package), "-o", str(tmp / f"apkg.{fmt}"), *theme], env,
+                               before=cache.empty)
+                report(f"apkg {args.apkg} -> {fmt}", ours, singles.get(fmt), f"payload {fmt} {args.book}")
         if "all" in cases:
             anki_book = measure([*QAEXPORT, "anki", str(book), "-o", str(tmp / "single.apkg"), *theme], env,
                                 before=cache.empty)

@@ -14,6 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 
+def _crumb(text: str) -> str:
+    """A topic filter as compared: case-insensitive, '>' or '›' between parts, spacing ignored."""
+    parts = text.replace(">", "›").split("›")
+    return " › ".join(" ".join(p.split()).lower() for p in parts)
+
+
 class Difficulty(enum.IntEnum):
     EASY = 1
     MEDIUM = 2
@@ -113,6 +119,17 @@ class Framework:
     topics: list[Topic] = field(default_factory=list)
 
 
+def path_names(framework: Framework, topic: Topic, subtopic: Subtopic) -> list[str]:
+    """The names a reader should see for a subtopic's place: a level named like its parent is the same
+    thing seen again (an Anki deck ``Chemistry`` is framework, topic and subtopic at once), so it is
+    printed once."""
+    names = [framework.name]
+    for node in (topic, subtopic):
+        if node.name != names[-1]:
+            names.append(node.name)
+    return names
+
+
 @dataclass
 class QuestionRef:
     """A question with the path that places it; what exporters iterate over."""
@@ -124,7 +141,7 @@ class QuestionRef:
 
     @property
     def breadcrumb(self) -> str:
-        return f"{self.framework.name} › {self.topic.name} › {self.subtopic.name}"
+        return " › ".join(path_names(self.framework, self.topic, self.subtopic))
 
 
 @dataclass
@@ -182,16 +199,18 @@ class Library:
         ``topics`` matches a framework, topic or subtopic by slug or name (case-insensitive),
         or a key prefix such as ``fastapi/deployment``.
         """
-        wanted = {t.lower() for t in topics} if topics else None
+        wanted = {_crumb(t) for t in topics} if topics else None
 
         def topic_matches(fw: Framework, topic: Topic, sub: Subtopic) -> bool:
             if wanted is None:
                 return True
             names = {
-                fw.slug, fw.name.lower(), topic.slug, topic.name.lower(), sub.slug, sub.name.lower(),
+                fw.slug, fw.name, topic.slug, topic.name, sub.slug, sub.name,
                 f"{fw.slug}/{topic.slug}", f"{fw.slug}/{topic.slug}/{sub.slug}",
+                f"{fw.name} › {topic.name}", f"{fw.name} › {topic.name} › {sub.name}",  # pasted from `list`
+                " › ".join(path_names(fw, topic, sub)),  # `list` prints a repeated level once
             }
-            return bool(names & wanted)
+            return bool({_crumb(n) for n in names} & wanted)
 
         def difficulty_matches(q: Question) -> bool:
             # A question without a difficulty matches no --difficulty filter: it was never labelled.

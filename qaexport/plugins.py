@@ -9,8 +9,9 @@ working. Those lines are collected here and printed once by the CLI.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import InstallError
 
@@ -20,6 +21,13 @@ T = TypeVar("T")
 Checker = Callable[[str, object], str]
 
 _unreported: list[str] = []
+
+
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None,
+           flag: str | None = None) -> Any:
+    """A field of a plugin's ``Options`` dataclass: the CLI makes it ``--flag`` with this help (choices
+    case-insensitive) and ``qaexport.toml`` accepts it in the plugin's table."""
+    return field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
 def take_warnings() -> list[str]:

@@ -15,6 +15,9 @@ def test_list_with_no_arguments_shows_the_sample(tmp_path, sample_path, monkeypa
     result = runner.invoke(app, ["list"], env={"COLUMNS": "140"})
     assert result.exit_code == 0, result.output
     rows = re.findall(r"│ (.+?) +│ +(\d+) │ +(\d+) │ +(\d+) │ +(\d+) │", result.output)
+    slugs = re.findall(r"│   (fastapi/\S+) +│", result.output)
+    assert slugs == ["fastapi/deployment/uvicorn-gunicorn", "fastapi/deployment/middleware",
+                     "fastapi/deployment/background-tasks"]
     assert rows == [
         ("FastAPI › Deployment & Middleware › Uvicorn & Gunicorn", "4", "5", "2", "11"),
         ("FastAPI › Deployment & Middleware › Middleware", "4", "6", "2", "12"),
@@ -40,14 +43,14 @@ def test_validate_reports_every_problem_in_every_file(tmp_path, sample_path):
 def test_validate_ok(sample_path):
     result = runner.invoke(app, ["validate", str(sample_path)])
     assert result.exit_code == 0
-    assert "ok: 34 questions in 3 subtopics from 1 file(s)" in result.output
+    assert "ok: 34 questions in 3 subtopics from 1 file\n" in result.output
 
 
 def test_usage_errors_exit_2(sample_path, tmp_path):
     for args, message in [
         (["anki", str(sample_path), "--theme", "nope", "-o", str(tmp_path / "x.apkg")], "unknown theme 'nope'"),
         (["list", str(sample_path), "--difficulty", "insane"], "use easy, medium or hard"),
-        (["list", str(sample_path), "--topic", "django"], "match no question"),
+        (["list", str(sample_path), "--topic", "django"], "--topic 'django' matches nothing"),
         (["list", str(tmp_path / "missing.json")], "no such file"),
     ]:
         result = runner.invoke(app, args)

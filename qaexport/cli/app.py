@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from .. import exporters
+from .. import __version__, exporters
 from . import export, info, light_params
-from .common import report_plugin_faults
+from .common import reader_params, report_plugin_faults, with_params
 
 light_params.install()
 
@@ -17,13 +17,16 @@ Examples:
   qaexport pdf --answers end --paper letter
   qaexport epub data/ more/ -o books/  # merge two folders into one book
   qaexport all --difficulty hard       # deck, booklet and EPUB of the hard ones
+  qaexport list --keys                 # one stable key per line (the Anki notes' Key field)
 \b
-Exit codes: 0 ok, 1 content or output error, 2 usage error.
+Exit codes: 0 ok, 1 content or output error, 2 usage error,
+130 interrupted (Ctrl-C, SIGTERM, SIGHUP; no output file was changed).
 """
 
 app = typer.Typer(
     name="qaexport",
-    help="Turn interview-question banks (Nuxt page payloads) into an Anki deck, a PDF booklet and an EPUB.",
+    help="Turn question banks (Nuxt page payloads, Markdown banks, Anki packages, ...) into an Anki deck, "
+         "a PDF booklet, an EPUB and more.",
     epilog=EPILOG,
     no_args_is_help=True,
     add_completion=False,
@@ -32,9 +35,24 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
-app.command("list", epilog=None)(info.list_cmd)
-app.command("validate")(info.validate_cmd)
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"qaexport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", help="Show the version and exit.", is_eager=True,
+                                 callback=_version),
+) -> None:
+    """Turn question banks into an Anki deck, a PDF booklet, an EPUB and more."""
+
+
+app.command("list", epilog=None)(with_params(info.list_cmd, reader_params()))
+app.command("validate")(with_params(info.validate_cmd, reader_params()))
 app.command("themes")(info.themes_cmd)
+app.command("formats")(info.formats_cmd)
 
 
 def _register_exporters() -> None:
@@ -42,10 +60,10 @@ def _register_exporters() -> None:
     found = exporters.registry.load()
     for name, cls in found.items():
         app.command(name, help=cls.__doc__, epilog=EPILOG)(export.make_command(cls))
-    in_all = [name for name, cls in found.items() if cls.in_all]
+    in_all = [cls for cls in found.values() if cls.in_all]
     if in_all:
-        app.command("all", help="Write every format (" + ", ".join(in_all) + ") in one run, rendering once.",
-                    epilog=EPILOG)(export.all_cmd)
+        command = export.all_command(in_all)
+        app.command("all", help=command.__doc__, epilog=EPILOG)(command)
 
 
 _register_exporters()

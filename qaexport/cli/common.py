@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import sys
 import time
@@ -13,11 +14,14 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .. import plugins, sources
 from ..errors import Problem, QaexportError, UsageError
 from ..exporters import Advance
 from ..model import Difficulty, Library
+from .config import Config, load_config
+from .options import fields_of, reader_specs, typer_params
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -26,8 +30,14 @@ DEFAULT_SOURCE = Path("data")
 
 Sources = Annotated[
     list[Path] | None,
-    typer.Argument(help="Payload files (.json or saved .html) or folders of them. Default: ./data",
+    typer.Argument(help="Question files (payload .json/.html, Markdown banks, ... see `qaexport formats`) or "
+                        "folders of them, walked recursively. Default: ./data (or `sources` in qaexport.toml)",
                    show_default=False, metavar="SOURCES"),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config file with defaults. Default: ./qaexport.toml when it exists.",
+                 show_default=False, metavar="FILE"),
 ]
 Theme = Annotated[str, typer.Option("--theme", metavar="STYLE",
                                     help="Pygments style for code (see `qaexport themes`).")]
@@ -35,14 +45,15 @@ NightTheme = Annotated[str, typer.Option("--night-theme", metavar="STYLE",
                                          help="Pygments style for Anki night mode and EPUB dark mode.")]
 DifficultyOpt = Annotated[
     list[str] | None,
-    typer.Option("--difficulty", "-d", help="Keep only this difficulty (easy, medium, hard); repeatable.",
+    typer.Option("--difficulty", "-d", help="Keep only these difficulties: easy, medium, hard; repeat -d or "
+                                            "separate with commas (-d easy,medium).",
                  show_default=False, metavar="LEVEL"),
 ]
 TopicOpt = Annotated[
     list[str] | None,
-    typer.Option("--topic", "-t", help="Keep only this framework/topic/subtopic (slug, name or key prefix "
-                                       "like fastapi/deployment); repeatable.", show_default=False,
-                 metavar="TOPIC"),
+    typer.Option("--topic", "-t", help="Keep only this framework/topic/subtopic: a slug, a name, a key prefix "
+                                       "like fastapi/deployment or a breadcrumb from `qaexport list`; repeatable.",
+                 show_default=False, metavar="TOPIC"),
 ]
 
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Render everything afresh: neither read nor write the "
@@ -71,11 +82,14 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except QaexportError as exc:
             report_plugin_faults()
-            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True, emoji=False)
+            for line in str(exc).splitlines():  # a config file's problems: one line each
+                err.print(Text.assemble(("error:", "bold red"), " ", line), soft_wrap=True, emoji=False,
+                          highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # the environment (disk, permissions), not a bug: one line, no traceback
             where = f"{exc.filename}: " if exc.filename else ""
-            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", markup=True, soft_wrap=True, emoji=False)
+            err.print(Text.assemble(("error:", "bold red"), f" {where}{exc.strerror or exc}"), soft_wrap=True,
+                      emoji=False, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted; no output file was changed", soft_wrap=True)
@@ -90,12 +104,16 @@ def parse_difficulties(values: list[str] | None) -> set[Difficulty] | None:
     if not values:
         return None
     chosen = set()
-    for value in values:
+    for value in (part for v in values for part in v.split(",")):
         d = Difficulty.parse(value)
         if d is None:
-            raise UsageError(f"--difficulty {value!r}: use easy, medium or hard")
+            raise UsageError(f"--difficulty {value.strip()!r}: use easy, medium or hard")
         chosen.add(d)
     return chosen
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def build_time() -> float:
@@ -126,13 +144,65 @@ def source_paths(srcs: list[Path] | None) -> list[Path]:
     return srcs or [DEFAULT_SOURCE]
 
 
+def load_settings(config_path: Path | None) -> Config:
+    from .. import exporters
+
+    plugins: dict[str, list[type]] = {}
+    for registry in (exporters.registry, sources.registry):
+        for name, cls in registry.load().items():
+            if fields_of(cls):
+                plugins.setdefault(name, []).append(cls)
+    return load_config(config_path, plugins)
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user typed this option (or set its environment variable), rather than a default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def choose(ctx: typer.Context, values: dict[str, Any], param: str, from_file: Any) -> Any:
+    """A flag the user typed, else the config file's value, else the flag's default."""
+    if param in values and (given(ctx, param) or from_file is None):
+        return getattr(values[param], "value", values[param])  # choices arrive as enum members
+    return from_file
+
+
+def reader_options(ctx: typer.Context, values: dict[str, Any], config: Config) -> sources.ReaderOptions:
+    """Each reader's options from its flags (``--all-cards``) and its ``qaexport.toml`` table."""
+    chosen: sources.ReaderOptions = {}
+    for name, cls in sources.registry.load().items():
+        fields = fields_of(cls)
+        if fields:
+            chosen[name] = cls.Options(**{f.name: choose(ctx, values, f"source_{name}_{f.name}",
+                                                         config.value(name, f.name)) for f, _ in fields})
+    return chosen
+
+
+def reader_params() -> list[inspect.Parameter]:
+    return typer_params(reader_specs(sources.registry.load()), several=False)
+
+
+def with_params(func: F, extra: list[inspect.Parameter]) -> F:
+    """``func`` with ``extra`` keyword options added to its signature (they arrive in ``**values``)."""
+    signature = inspect.signature(func, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    func.__signature__ = signature.replace(parameters=[*kept, *extra])  # type: ignore[attr-defined]
+    return func
+
+
 def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
-                 topic: list[str] | None = None) -> Library:
+                 topic: list[str] | None = None, options: sources.ReaderOptions | None = None) -> Library:
     warnings: list[Problem] = []
     try:
-        library = sources.load(source_paths(srcs), warnings)
+        library = sources.load(source_paths(srcs), warnings, options)
     finally:
         report_warnings(warnings)
+    if topic:
+        unmatched = [t for t in topic if library.filtered(topics={t}).count() == 0]
+        if unmatched:
+            shown = ", ".join(repr(t) for t in unmatched)
+            raise UsageError(f"--topic {shown} matches nothing; `qaexport list` shows the slugs and breadcrumbs")
     filtered = library.filtered(parse_difficulties(difficulty), set(topic) if topic else None)
     if filtered.count() == 0:
         raise UsageError("the --difficulty/--topic filters match no question; `qaexport list` shows what there is")

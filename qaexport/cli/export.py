@@ -1,19 +1,24 @@
-"""One command per registered exporter, generated from its ``Options`` dataclass, plus ``all``."""
+"""One command per registered exporter, generated from its ``Options`` dataclass, plus ``all``.
+
+Every value is resolved the same way: a flag given on the command line, else the config file
+(``qaexport.toml``), else the option's default.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
-import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
-from .. import exporters, render
+from .. import render
+from ..errors import UsageError
 from ..exporters import Build, Produces
+from ..model import Library, slugify
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
+    ConfigOpt,
     DifficultyOpt,
     NightTheme,
     NoCache,
@@ -21,64 +26,71 @@ from .common import (
     Theme,
     TopicOpt,
     build_time,
+    choose,
     err,
     handle_errors,
     load_library,
+    load_settings,
     out,
+    parse_difficulties,
     progress,
+    reader_options,
+    reader_params,
     render_cache,
 )
+from .config import Config
+from .options import OptionSpec, specs_for, typer_params
 
 DEFAULT_OUTPUT = Path("dist")
-
-_SHARED = [
-    inspect.Parameter("srcs", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=Sources),
-    inspect.Parameter("theme", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_THEME, annotation=Theme),
-    inspect.Parameter("night_theme", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_NIGHT_THEME,
-                      annotation=NightTheme),
-    inspect.Parameter("difficulty", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DifficultyOpt),
-    inspect.Parameter("topic", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=TopicOpt),
-    inspect.Parameter("no_cache", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=NoCache),
-]
+_KW = inspect.Parameter.KEYWORD_ONLY
 
 
-def _output_param(help_text: str) -> inspect.Parameter:
-    return inspect.Parameter(
-        "output", inspect.Parameter.KEYWORD_ONLY, default=None,
-        annotation=Annotated[Path | None, typer.Option("--output", "-o", help=help_text, show_default=False,
-                                                       metavar="PATH")],
-    )
-
-
-def _option_params(cls: type) -> list[inspect.Parameter]:
-    hints = typing.get_type_hints(cls.Options)
-    params = []
-    for f in dataclasses.fields(cls.Options):
-        meta = f.metadata
-        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
-        kwargs: dict[str, Any] = {"help": meta.get("help", "")}
-        annotation = hints[f.name]
-        if meta.get("choices"):
-            annotation = Literal[tuple(meta["choices"])]  # typer shows and checks the choices
-            kwargs["metavar"] = "[" + "|".join(meta["choices"]) + "]"
-        elif hints[f.name] is bool:
-            flag = f"{flag}/--no-{flag[2:]}"
-        else:
-            kwargs["metavar"] = "PATH" if "Path" in str(annotation) else "TEXT"
-        params.append(inspect.Parameter(
-            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
-            annotation=Annotated[annotation, typer.Option(flag, **kwargs)],
-        ))
+def _shared(night_mode: bool, output_help: str) -> list[inspect.Parameter]:
+    params = [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+        inspect.Parameter("srcs", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=Sources),
+        inspect.Parameter("output", _KW, default=None, annotation=Annotated[str | None, typer.Option(
+            "--output", "-o", help=output_help, show_default=False, metavar="PATH")]),
+        inspect.Parameter("theme", _KW, default=DEFAULT_THEME, annotation=Theme),
+    ]
+    if night_mode:  # only offered where an output has a dark mode
+        params.append(inspect.Parameter("night_theme", _KW, default=DEFAULT_NIGHT_THEME, annotation=NightTheme))
+    params += [
+        inspect.Parameter("difficulty", _KW, default=None, annotation=DifficultyOpt),
+        inspect.Parameter("topic", _KW, default=None, annotation=TopicOpt),
+        inspect.Parameter("config", _KW, default=None, annotation=ConfigOpt),
+        inspect.Parameter("no_cache", _KW, default=False, annotation=NoCache),
+    ]
     return params
 
 
-def _target(output: Path | None, default_dir: Path, stem: str, cls: type, single: bool) -> Path:
+def _default_stem(library: Library, difficulty: list[str] | None, topic: list[str] | None) -> str:
+    """The file name of a filtered export names its filter, so it never replaces the full deck's file."""
+    parts = [library.slug]
+    if topic:
+        parts += [slugify(t) for t in topic]
+    chosen = parse_difficulties(difficulty)
+    if chosen:
+        parts += [d.label for d in sorted(chosen)]
+    return "-".join(p for p in parts if p)
+
+
+def resolve_target(output: str | None, folder: bool, stem: str, cls: type, several: bool) -> Path:
+    """Where one exporter writes. ``-o DIR/``, an existing folder, the config's output folder, or any
+    ``-o`` of ``all`` mean "NAME.SUFFIX inside it"; otherwise ``-o`` names the output itself."""
     name = stem + (cls.suffix if cls.produces == Produces.FILE else "")
     if output is None:
-        return default_dir / name
-    if single and not output.is_dir() and not str(output).endswith(("/", "\\")):
-        return output
-    return output / name
+        return DEFAULT_OUTPUT / name
+    path = Path(output)
+    if folder or output.endswith(("/", "\\")) or path.is_dir() or several:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"-o {output}: is a file, but this command writes several files; give a folder "
+                             f"(e.g. -o {path.parent / path.stem}/)")
+        return path / name
+    if cls.produces == Produces.FILE and path.suffix.lower() != cls.suffix:
+        raise UsageError(f"-o {output}: {cls.name} writes a {cls.suffix} file; name it {path.stem}{cls.suffix} "
+                         f"or give a folder ending in /")
+    return path
 
 
 def _written(target: Path, produces: Produces) -> str:
@@ -89,16 +101,33 @@ def _written(target: Path, produces: Produces) -> str:
     return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 
 
-def run(classes: list[type], options: dict[str, dict[str, Any]], *, srcs: list[Path] | None, theme: str,
-        night_theme: str, difficulty: list[str] | None, topic: list[str] | None, output: Path | None,
-        no_cache: bool = False) -> None:
+def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config) -> Any:
+    return cls.Options(**{spec.field: choose(ctx, values, spec.param, config.value(cls.name, spec.field))
+                          for spec in specs if cls.name in spec.exporters})
+
+
+def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values: dict[str, Any]) -> None:
     """Read and render once, then run each exporter on the shared build."""
+    config = load_settings(values["config"])
+
+    def setting(name: str) -> Any:
+        return choose(ctx, values, name, config.top.get(name))
+
     now = build_time()  # the one clock, read once
-    highlighter = render.Highlighter(theme, night_theme)  # unknown themes fail before any reading
-    chosen = [(cls, cls.Options(**options.get(cls.name, {}))) for cls in classes]
-    library = load_library(srcs, difficulty, topic)
+    night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
+    highlighter = render.Highlighter(setting("theme"), night)  # unknown themes fail before any reading
+    chosen = [(cls, _options(ctx, cls, specs, values, config)) for cls in classes]
+    srcs = values["srcs"] or config.top.get("sources")
+    difficulty, topic = values["difficulty"], values["topic"]
+    output = values["output"]
+    folder = False
+    if output is None and "output" in config.top:
+        output, folder = str(config.top["output"]), True
+    for cls in classes:  # a wrong -o is a usage error before any reading
+        resolve_target(output, folder, "name", cls, several=len(classes) > 1)
+    library = load_library(srcs, difficulty, topic, reader_options(ctx, values, config))
     schemes = [Scheme(cls.scheme) for cls in classes]
-    cache = render_cache(no_cache)
+    cache = render_cache(values.get("no_cache", False))
     try:
         with progress("Rendering", library.count()) as advance:
             rendered = render_library(library, highlighter, schemes, advance, cache=cache)
@@ -108,34 +137,39 @@ def run(classes: list[type], options: dict[str, dict[str, Any]], *, srcs: list[P
             if cache.stats.disabled:
                 err.print(f"warning: render cache not used: {cache.stats.disabled}", soft_wrap=True, emoji=False,
                           markup=False)
-    for cls, opts in chosen:
+    stem = _default_stem(library, difficulty, topic)
+    targets = [resolve_target(output, folder, stem, cls, several=len(classes) > 1) for cls in classes]
+    for (cls, opts), target in zip(chosen, targets, strict=True):
         build = Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress,
                       lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
-        target = _target(output, DEFAULT_OUTPUT, library.slug, cls, single=len(classes) == 1)
         cls().export(build, opts, target)
         out.print(f"wrote {_written(target, cls.produces)}", soft_wrap=True)
 
 
-def make_command(cls: type) -> Any:
-    option_names = [f.name for f in dataclasses.fields(cls.Options)]
+def _command(classes: list[type], several: bool, output_help: str) -> Any:
+    specs = specs_for(classes)
+    night_mode = any(getattr(cls, "night_mode", False) for cls in classes)
 
     @handle_errors
-    def command(**kwargs: Any) -> None:
-        opts = {name: kwargs.pop(name) for name in option_names}
-        run([cls], {cls.name: opts}, **kwargs)
+    def command(ctx: typer.Context, **values: Any) -> None:
+        run(ctx, classes, specs, values)
 
-    default = f"dist/<name>{cls.suffix}" if cls.produces == Produces.FILE else "dist/<name>/"
-    params = [*_SHARED, _output_param(f"Output file or folder. Default: {default}"), *_option_params(cls)]
+    params = [*_shared(night_mode, output_help), *reader_params(), *typer_params(specs, several)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    return command
+
+
+def make_command(cls: type) -> Any:
+    default = f"dist/<name>{cls.suffix}" if cls.produces == Produces.FILE else "dist/<name>/"
+    command = _command([cls], False, f"Output file, or a folder to write <name>{cls.suffix} into (a path "
+                                     f"ending in / or an existing folder). Default: {default}")
     command.__doc__ = cls.__doc__
     command.__name__ = f"{cls.name}_cmd"
     return command
 
 
-@handle_errors
-def all_cmd(**kwargs: Any) -> None:
-    run([cls for cls in exporters.registry.load().values() if cls.in_all], {}, **kwargs)
-
-
-all_cmd.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [*_SHARED, _output_param("Output folder. Default: dist/")])
+def all_command(classes: list[type]) -> Any:
+    command = _command(classes, True, "Output folder. Default: dist/")
+    command.__doc__ = "Write every format (" + ", ".join(c.name for c in classes) + ") in one run, rendering once."
+    command.__name__ = "all_cmd"
+    return command

@@ -1,65 +1,99 @@
-"""Commands that inspect content: list, validate, themes."""
+"""Commands that inspect content and the installation: list, validate, themes, formats."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from .. import render, sources
-from ..model import Difficulty
+from .. import exporters, render, sources
+from ..model import Difficulty, path_names
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME
+from ..sources import ReaderOptions
 from .common import (
+    ConfigOpt,
     DifficultyOpt,
     Sources,
     TopicOpt,
     err,
     handle_errors,
     load_library,
+    load_settings,
     out,
+    plural,
+    reader_options,
     report_warnings,
     source_paths,
 )
 
+KeysOpt = Annotated[bool, typer.Option("--keys", help="Print one stable key per line (the Key field of each Anki "
+                                                      "note), nothing else.")]
+
+
+def _inputs(ctx: typer.Context, srcs: list[Path] | None, config_path: Path | None, values: dict[str, Any]
+            ) -> tuple[list[Path], ReaderOptions]:
+    config = load_settings(config_path)  # the file is checked even when SOURCES are given
+    return srcs or config.top.get("sources") or source_paths(None), reader_options(ctx, values, config)
+
 
 @handle_errors
-def list_cmd(srcs: Sources = None, difficulty: DifficultyOpt = None, topic: TopicOpt = None) -> None:
-    """Show frameworks, topics and subtopics with question counts per difficulty.
+def list_cmd(ctx: typer.Context, srcs: Sources = None, difficulty: DifficultyOpt = None, topic: TopicOpt = None,
+             keys: KeysOpt = False, config: ConfigOpt = None, **values: Any) -> None:
+    """Show frameworks, topics and subtopics with their slugs and question counts per difficulty.
 
-    Example: qaexport list data/ --difficulty hard
+    Examples: qaexport list data/ --difficulty hard;  qaexport list --keys > keys.txt
     """
     from rich.table import Table
+    from rich.text import Text
 
-    library = load_library(srcs, difficulty, topic)
+    paths, options = _inputs(ctx, srcs, config, values)
+    library = load_library(paths, difficulty, topic, options)
+    if keys:
+        for ref in library.questions():
+            out.print(ref.question.key, markup=False, highlight=False, soft_wrap=True)
+        return
     table = Table(title=library.title, title_justify="left")
-    table.add_column("framework › topic › subtopic")
+    table.add_column("framework › topic › subtopic\n  --topic slug", overflow="fold", min_width=24)
+    unlabelled = sum(1 for r in library.questions() if r.question.difficulty is None)
     for d in Difficulty:
         table.add_column(d.label, justify="right")
+    if unlabelled:
+        table.add_column("none", justify="right")
     table.add_column("total", justify="right", style="bold")
     for fw, topic_, sub in library.subtopics():
         counts = [sum(q.difficulty is d for q in sub.questions) for d in Difficulty]
-        table.add_row(f"{fw.name} › {topic_.name} › {sub.name}", *map(str, counts), str(len(sub.questions)))
+        if unlabelled:
+            counts.append(sum(q.difficulty is None for q in sub.questions))
+        table.add_row(Text(" › ".join(path_names(fw, topic_, sub)) + "\n") +
+                      Text(f"  {fw.slug}/{topic_.slug}/{sub.slug}", style="dim"),
+                      *map(str, counts), str(len(sub.questions)))
     totals = library.counts_by_difficulty()
     n_subtopics = sum(1 for _ in library.subtopics())
     table.add_section()
-    table.add_row(f"{n_subtopics} subtopics", *(str(totals[d]) for d in Difficulty), str(library.count()))
+    table.add_row(plural(n_subtopics, "subtopic"), *(str(totals[d]) for d in Difficulty),
+                  *([str(unlabelled)] if unlabelled else []), str(library.count()))
     out.print(table)
 
 
 @handle_errors
-def validate_cmd(srcs: Sources = None) -> None:
+def validate_cmd(ctx: typer.Context, srcs: Sources = None, config: ConfigOpt = None, **values: Any) -> None:
     """Check every file and report every problem (not just the first); exit 1 if any.
 
     Example: qaexport validate data/ more-banks/
     """
-    files = sources.expand(source_paths(srcs))
+    paths, options = _inputs(ctx, srcs, config, values)
+    files = sources.expand(paths, options)
     library, problems, warnings = sources.read_all(files)
     report_warnings(warnings)
     for problem in problems:
-        err.print(f"[red]✗[/] {problem}", soft_wrap=True, emoji=False)
+        err.print(f"[red]✗[/] {problem}", soft_wrap=True, emoji=False, highlight=False)
     if problems:
-        err.print(f"{len(problems)} problem(s) in {len(files)} file(s)")
+        err.print(f"{plural(len(problems), 'problem')} in {plural(len(files), 'file')}")
         raise typer.Exit(1)
     n_subtopics = sum(1 for _ in library.subtopics())
-    out.print(f"ok: {library.count()} questions in {n_subtopics} subtopics from {len(files)} file(s)")
+    out.print(f"ok: {plural(library.count(), 'question')} in {plural(n_subtopics, 'subtopic')} from "
+              f"{plural(len(files), 'file')}", highlight=False)
 
 
 def themes_cmd() -> None:
@@ -67,3 +101,15 @@ def themes_cmd() -> None:
     for name in render.available_themes():
         mark = " (default)" if name == DEFAULT_THEME else " (default night)" if name == DEFAULT_NIGHT_THEME else ""
         typer.echo(f"{name}{mark}")
+
+
+def formats_cmd() -> None:
+    """List the installed input formats (sources) and outputs (exporters), built-in and plugins."""
+    typer.echo("Inputs:")
+    for name, reader in sources.registry.load().items():
+        typer.echo(f"  {name:<10} {', '.join(reader.suffixes):<24} {reader.description}")
+    typer.echo("Outputs:")
+    for name, cls in exporters.registry.load().items():
+        what = cls.suffix if cls.produces == exporters.Produces.FILE else "a folder"
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        typer.echo(f"  {name:<10} {what:<24} {doc}")

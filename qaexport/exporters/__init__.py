@@ -23,19 +23,20 @@ import enum
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..model import Library
-from ..plugins import Registry
+from ..plugins import Registry, option
 from ..render import Rendered, Scheme
 
 if TYPE_CHECKING:
     from ..render import Highlighter
 
 GROUP = "qaexport.exporters"
+__all__ = ["GROUP", "Build", "Exporter", "Produces", "Scheme", "option", "registry"]
 
 Advance = Callable[[int], None]
 ProgressFactory = Callable[[str, int], AbstractContextManager[Advance]]
@@ -81,12 +82,6 @@ class Exporter(Protocol):
     Options: ClassVar[type]
 
     def export(self, build: Build, options: Any, target: Path) -> None: ...
-
-
-def option(default: Any, help: str, choices: tuple[str, ...] | None = None,
-           flag: str | None = None) -> Any:
-    """A dataclass field that the CLI turns into ``--flag`` with this help (choices case-insensitive)."""
-    return field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
 def _check(name: str, cls: object) -> str:

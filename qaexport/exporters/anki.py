@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import UsageError
 from ..model import Library
 from ..output import atomic_path, write_zip
 from ..render import Scheme
@@ -26,12 +27,29 @@ if TYPE_CHECKING:  # the writer (and sqlite3) loads when a deck is written, not 
     from .anki_collection import Deck, NoteType
 
 
+def refuse_anki_packages(library: Library) -> None:
+    """An Anki package as the source of an Anki deck is refused, not re-exported: the copy would lose its own
+    note types, scheduling, sounds and editable fields (qaexport reads rendered cards). Import the package into
+    Anki itself; print it with ``pdf`` or ``epub``."""
+    from ..sources.apkg import ApkgReader  # no anki import: the module loads it only to read
+
+    for ref in library.questions():
+        file = ref.question.location.file
+        if Path(file).suffix.lower() in ApkgReader.suffixes:
+            raise UsageError(f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
+                             "qaexport prints it with `qaexport pdf` or `qaexport epub`")
+
+
 @dataclass
 class AnkiOptions:
     deck_name: str = option("", "Root deck name. Default: the framework's name (or 'Interview Questions').")
     flat: bool = option(False, "Put every note in the root deck instead of Topic::Subtopic subdecks.")
     previous: Path | None = option(
         None, "Earlier .apkg whose note times to keep for unchanged notes. Default: the output file if it exists.")
+
+    def __post_init__(self) -> None:
+        if self.previous is not None and not self.previous.is_file():
+            raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
 
 
 def note_type(build: Build, mod_of: Callable[[str, str, str], int]) -> NoteType:
@@ -79,11 +97,13 @@ class AnkiExporter:
     produces = Produces.FILE
     scheme = Scheme.PORTABLE  # the HTML stored in notes never depends on --theme, only the note type's CSS
     in_all = True
+    night_mode = True  # a dark theme: Anki's night mode, EPUB readers' dark mode
     Options = AnkiOptions
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
         from .anki_collection import NO_PREVIOUS, NoteRow, note_mod, note_type_mod, read_previous, write_collection
 
+        refuse_anki_packages(build.library)
         previous_path = options.previous or (target if target.exists() else None)
         previous = read_previous(previous_path) if previous_path else NO_PREVIOUS
         now = int(build.time)

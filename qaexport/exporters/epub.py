@@ -9,21 +9,21 @@ content keys, so a rebuilt book is the same book to a reader's library.
 from __future__ import annotations
 
 import io
+import re
 import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
+
+from markupsafe import Markup
 
 from ..errors import UsageError
-from ..model import Difficulty
+from ..model import Difficulty, path_names
 from ..output import atomic_path, write_zip
 from ..render import Rendered, Scheme
 from ..templates import asset, environment
 from . import Build, Produces, option
-
-if TYPE_CHECKING:
-    from markupsafe import Markup
 
 NAMESPACE = uuid.UUID("6f1c2d0e-8a4b-5c3d-9e7f-0a1b2c3d4e5f")
 CSS_NAME = "book.css"
@@ -57,6 +57,7 @@ class EpubExporter:
     produces = Produces.FILE
     scheme = Scheme.COMPACT
     in_all = True
+    night_mode = True  # a dark theme: Anki's night mode, EPUB readers' dark mode
     Options = EpubOptions
 
     def export(self, build: Build, options: EpubOptions, target: Path) -> None:
@@ -107,9 +108,14 @@ class EpubExporter:
                             number += 1
                             items.append({"number": number, "question": q, "html": _markup(build.rendered[q.key])})
                         file_name = f"{fw.slug}-{topic.slug}-{sub.slug}.xhtml"
+                        names = path_names(fw, topic, sub)
+                        # Framework and topic descriptions open their first chapter (an Anki deck's description).
+                        leads = [n.description for n, first in ((fw, not fw_entries and not topic_links),
+                                                                (topic, not topic_links), (sub, True))
+                                 if first and n.description]
                         page = env.get_template("chapter.xhtml").render(
-                            language=options.language, css_href=CSS_NAME, framework=fw, topic=topic,
-                            subtopic=sub, items=items, quiz=quiz,
+                            language=options.language, css_href=CSS_NAME, crumb=" › ".join(names[:-1]),
+                            heading=names[-1], leads=list(dict.fromkeys(leads)), items=items, quiz=quiz,
                         )
                         chapter = epub.EpubItem(uid=f"c-{fw.slug}-{topic.slug}-{sub.slug}", file_name=file_name,
                                                 media_type="application/xhtml+xml", content=page.encode())
@@ -117,8 +123,12 @@ class EpubExporter:
                         spine.append(chapter)
                         topic_links.append(epub.Link(file_name, sub.name, f"n-{fw.slug}-{topic.slug}-{sub.slug}"))
                         advance(len(sub.questions))
-                    fw_entries.append((epub.Section(topic.name, topic_links[0].href), topic_links))
-                toc.append((epub.Section(fw.name, fw_entries[0][0].href), fw_entries))
+                    entry = _nav_entry(epub, topic.name, topic_links)
+                    # A topic named like its framework (a one-level Anki deck) is not a level of its own.
+                    fw_entries += topic_links if topic.name == fw.name and isinstance(entry, tuple) else [entry]
+                toc.append(_nav_entry(epub, fw.name, fw_entries))
+        for item in _media_items(epub, build):
+            book.add_item(item)
         book.toc = toc
         book.spine = spine
         book.add_item(epub.EpubNcx())
@@ -134,8 +144,31 @@ class EpubExporter:
             write_zip(tmp, entries, build.time, stored=frozenset({"mimetype"}))
 
 
+def _href(entry: Any) -> str:
+    return entry[0].href if isinstance(entry, tuple) else entry.href
+
+
+def _nav_entry(epub: Any, name: str, children: list) -> Any:
+    """A nav section, or its only child when that child has the same name (never the same line twice)."""
+    if len(children) == 1 and not isinstance(children[0], tuple) and children[0].title == name:
+        return children[0]
+    return (epub.Section(name, _href(children[0])), children)
+
+
+_MEDIA_SRC = re.compile(r'src="([0-9a-f]{16}\.[a-z]+)"')
+
+
+def _media_items(epub: Any, build: Build) -> list:
+    """The library's images that the book shows, as manifest items beside the chapters (``src="NAME"``)."""
+    used: set[str] = set()
+    for rendered in build.rendered.values():
+        used.update(_MEDIA_SRC.findall(rendered.question))
+        used.update(_MEDIA_SRC.findall(rendered.answer))
+    media = build.library.media
+    return [epub.EpubItem(uid=f"m-{name.replace('.', '-')}", file_name=name, media_type=media[name].mime,
+                          content=media[name].data) for name in sorted(used) if name in media]
+
+
 def _markup(rendered: Rendered) -> dict[str, Markup]:
     """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup."""
-    from markupsafe import Markup  # with the templates, when a book is written
-
     return {"question": Markup(rendered.question), "answer": Markup(rendered.answer)}

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model import Difficulty
+from markupsafe import Markup
+
+from ..model import Difficulty, path_names
 from ..output import atomic_path
 from ..render import Scheme
 from ..templates import asset, environment
@@ -31,29 +33,50 @@ class PdfOptions:
 
 
 def _view(build: Build) -> dict[str, Any]:
-    """The library with anchors and numbered, rendered items for the template."""
-    from markupsafe import Markup  # with the templates, when a PDF is written (not when the CLI starts)
+    """The library with anchors, numbered rendered items and a contents list for the template.
 
+    A level named like its parent (a one-level Anki deck is framework, topic and subtopic at once) gets no
+    heading, bookmark or contents line of its own: its questions count towards the level above.
+    """
     lib = build.library
     frameworks = []
+    toc: list[dict[str, Any]] = []
     number = 0
     for fw in lib.frameworks:
         topics = []
+        fw_entry = None
+        if len(lib.frameworks) > 1 or any(t.name == fw.name for t in fw.topics):
+            fw_entry = {"cls": "toc-fw", "anchor": f"f-{fw.slug}", "name": fw.name, "count": 0}
+            toc.append(fw_entry)
         for topic in fw.topics:
             subs = []
+            topic_shown = topic.name != fw.name
+            topic_entry = None
+            if topic_shown:
+                topic_entry = {"cls": "toc-topic", "anchor": f"t-{fw.slug}-{topic.slug}", "name": topic.name,
+                               "count": 0}
+                toc.append(topic_entry)
             for sub in topic.subtopics:
                 items = []
                 for q in sub.questions:
                     number += 1
                     html = build.rendered[q.key]
-                    items.append({"number": number, "difficulty": q.difficulty.label,
+                    items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
                                   "question": Markup(html.question), "answer": Markup(html.answer)})
+                anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
+                sub_shown = sub.name != topic.name
+                if sub_shown:
+                    toc.append({"cls": "toc-sub", "anchor": anchor, "name": sub.name, "count": len(items)})
+                elif (owner := topic_entry or fw_entry) is not None:
+                    owner["count"] += len(items)
                 subs.append({"name": sub.name, "description": sub.description, "questions": sub.questions,
-                             "entries": items, "anchor": f"s-{fw.slug}-{topic.slug}-{sub.slug}"})
+                             "entries": items, "anchor": anchor, "shown": sub_shown,
+                             "crumb": " › ".join(path_names(fw, topic, sub)[1:] or [fw.name])})
             topics.append({"name": topic.name, "description": topic.description, "subtopics": subs,
-                           "anchor": f"t-{fw.slug}-{topic.slug}"})
-        frameworks.append({"name": fw.name, "topics": topics, "anchor": f"f-{fw.slug}"})
-    return {"frameworks": frameworks}
+                           "anchor": f"t-{fw.slug}-{topic.slug}", "shown": topic_shown})
+        frameworks.append({"name": fw.name, "description": fw.description if len(lib.frameworks) > 1 else "",
+                           "topics": topics, "anchor": f"f-{fw.slug}"})
+    return {"frameworks": frameworks, "toc": toc}
 
 
 class PdfExporter:
@@ -86,4 +109,4 @@ class PdfExporter:
         from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
         with build.progress("Laying out PDF", 7) as advance, atomic_path(target) as tmp:
-            layout_in_child(html, css, identifier, tmp, advance, label=str(target))
+            layout_in_child(html, css, identifier, tmp, advance, label=str(target), media=lib.media)

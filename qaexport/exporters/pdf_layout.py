@@ -1,4 +1,5 @@
-"""WeasyPrint layout, isolated: no fetching, progress from WeasyPrint's log, run in a child process."""
+"""WeasyPrint layout, isolated: nothing fetched but the library's own media, progress from WeasyPrint's log,
+run in a child process."""
 
 from __future__ import annotations
 
@@ -13,9 +14,14 @@ from typing import Any
 
 from weasyprint import CSS, HTML
 from weasyprint.logger import PROGRESS_LOGGER
-from weasyprint.urls import URLFetcher
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..errors import OutputError
+from ..model import Media
+
+#: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
+#: top-level domain can never resolve, and the fetcher never goes to the network anyway.
+MEDIA_BASE = "https://media.qaexport.invalid/"
 
 
 class RefusingFetcher(URLFetcher):
@@ -26,6 +32,21 @@ class RefusingFetcher(URLFetcher):
 
     def fetch(self, url: str, headers: Any = None) -> Any:
         raise ValueError(f"qaexport does not fetch resources ({url[:60]})")
+
+
+class MediaFetcher(RefusingFetcher):
+    """Serve the library's media by exact name below :data:`MEDIA_BASE`; refuse everything else."""
+
+    def __init__(self, media: dict[str, Media]) -> None:
+        super().__init__()
+        self.media = media
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        name = url.removeprefix(MEDIA_BASE) if url.startswith(MEDIA_BASE) else None
+        item = self.media.get(name) if name else None
+        if item is None:
+            return super().fetch(url, headers)
+        return URLFetcherResponse(url, body=item.data, headers={"Content-Type": item.mime})
 
 
 class _StepProgress(logging.Handler):
@@ -44,15 +65,16 @@ class _StepProgress(logging.Handler):
 
 
 
-def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Callable[[int], None]) -> None:
+def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Callable[[int], None],
+              media: dict[str, Media] | None = None) -> None:
     """Lay out and write; ``pdf_identifier`` from the content keeps rebuilds byte-identical."""
     handler = _StepProgress(on_step)
     PROGRESS_LOGGER.addHandler(handler)
     old_level = PROGRESS_LOGGER.level
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
-        fetcher = RefusingFetcher()
-        document = HTML(string=html, url_fetcher=fetcher, base_url=None).render(
+        fetcher = MediaFetcher(media) if media else RefusingFetcher()
+        document = HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
             stylesheets=[CSS(string=css, url_fetcher=fetcher)])
         document.write_pdf(target, pdf_identifier=identifier.encode())
     finally:
@@ -60,9 +82,10 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Calla
         PROGRESS_LOGGER.setLevel(old_level)
 
 
-def _child(conn: Connection, html: str, css: str, identifier: str, target: str) -> None:
+def _child(conn: Connection, html: str, css: str, identifier: str, target: str,
+           media: dict[str, Media] | None = None) -> None:
     try:
-        write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)))
+        write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)), media)
         conn.send(("done", None))
     except KeyboardInterrupt:
         conn.send(("interrupted", None))
@@ -74,11 +97,12 @@ def _child(conn: Connection, html: str, css: str, identifier: str, target: str) 
 
 
 def layout_in_child(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None],
-                    label: str = "") -> None:
+                    label: str = "", media: dict[str, Media] | None = None) -> None:
     """Run the layout in a forked child so its memory (hundreds of MiB for big books) is freed after."""
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target)), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target), media),
+                       daemon=True)
     proc.start()
     child.close()
     outcome: tuple[str, Any] = ("error", "the layout process ended without a result")

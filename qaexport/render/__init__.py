@@ -26,7 +26,7 @@ __all__ = [
     "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "counts", "render_library",
 ]
 
-# Markdown-it and Pygments load when something renders, not when `--help` or `validate` starts.
+# Markdown-it, Pygments and nh3 load when something renders, not when `--help` or `validate` starts.
 _LAZY = {"Highlighter": "highlight", "available_themes": "highlight", "MarkdownRenderer": "markdown",
          "clean_text": "markdown", "RenderCache": "cache"}
 
@@ -70,14 +70,37 @@ counts = RenderCounts()
 class TextRenderer:
     """Dispatches each text on its declared content format; the one entry point for rendering."""
 
-    def __init__(self, highlighter: Highlighter) -> None:
+    def __init__(self, highlighter: Highlighter, media: frozenset[str] = frozenset()) -> None:
         from .markdown import MarkdownRenderer
 
         self.markdown = MarkdownRenderer(highlighter)
+        self.highlighter = highlighter
+        self.media = set(media)  # the library's media names: the only images HTML content may show
+
+    def _html(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
+        """Untrusted HTML (Anki cards): sanitised by allow-list, code blocks highlighted like Markdown fences."""
+        from .html import inline, replace_code_blocks, sanitize, to_text
+        from .markdown import clean_text
+
+        q = inline(sanitize(clean_text(question.question), self.media), self.media)
+        a = sanitize(clean_text(question.answer), self.media)
+        out: dict[Scheme, Rendered] = {}
+        for scheme in (s for s in schemes if s.is_html):
+            portable = scheme is Scheme.PORTABLE
+
+            def fmt(code: str, lang: str, portable: bool = portable) -> str:
+                return self.highlighter.format(code, lang, self.highlighter.tokens(code, lang), portable=portable)
+
+            out[scheme] = Rendered(replace_code_blocks(q, fmt), replace_code_blocks(a, fmt))
+        if Scheme.PLAIN in schemes:
+            out[Scheme.PLAIN] = Rendered(to_text(q), to_text(a))
+        if Scheme.NONE in schemes:
+            out[Scheme.NONE] = Rendered(question.question, question.answer)
+        return out
 
     def render(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
-        if question.format is not ContentFormat.MARKDOWN:
-            raise NotImplementedError(f"no renderer for {question.format} content yet")
+        if question.format is ContentFormat.HTML:
+            return self._html(question, schemes)
         out: dict[Scheme, Rendered] = {}
         html = [s for s in schemes if s.is_html]
         if html:
@@ -96,11 +119,11 @@ class TextRenderer:
 _worker: tuple[TextRenderer, tuple[Scheme, ...]] | None = None
 
 
-def _init_worker(theme: str, night: str | None, schemes: tuple[Scheme, ...]) -> None:
+def _init_worker(theme: str, night: str | None, schemes: tuple[Scheme, ...], media: frozenset[str]) -> None:
     from .highlight import Highlighter
 
     global _worker
-    _worker = (TextRenderer(Highlighter(theme, night)), schemes)
+    _worker = (TextRenderer(Highlighter(theme, night), media), schemes)
 
 
 def _render_many(questions: list[Question]) -> list[tuple[str, dict[Scheme, Rendered]]]:
@@ -126,7 +149,8 @@ def render_library(
     HTML found in ``cache`` is not rendered again; what is rendered is stored there. Large banks use all cores."""
     schemes = tuple(dict.fromkeys(schemes))
     questions = [r.question for r in library.questions()]
-    renderer = TextRenderer(highlighter)
+    media = frozenset(library.media)
+    renderer = TextRenderer(highlighter, media)
     out: RenderedBank = {s: {} for s in schemes}
     html_schemes = [s for s in schemes if s.is_html]
     todo = questions
@@ -136,8 +160,12 @@ def render_library(
 
         todo = []
         version = renderer_version()
-        prefixes = {s: f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}".encode() for s in html_schemes}
-        keys = {q.key: {s: entry_key(prefixes[s], q.format, q.question, q.answer) for s in html_schemes}
+        # HTML content may show the library's images, so its HTML also depends on which media exist.
+        media_names = "\n".join(sorted(media))
+        prefixes = {(s, f): f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}\n"
+                    f"{media_names if f is ContentFormat.HTML else ''}".encode()
+                    for s in html_schemes for f in ContentFormat}
+        keys = {q.key: {s: entry_key(prefixes[s, q.format], q.format, q.question, q.answer) for s in html_schemes}
                 for q in questions}
         found = cache.get_many(k for ks in keys.values() for k in ks.values())
         cheap = [s for s in schemes if not s.is_html]
@@ -153,7 +181,7 @@ def render_library(
         counts.cached += len(questions) - len(todo)
         advance(len(questions) - len(todo))
     counts.rendered += len(todo)
-    _render_all(todo, renderer, highlighter, schemes, out, advance, workers)
+    _render_all(todo, renderer, highlighter, schemes, media, out, advance, workers)
     if cache is not None and html_schemes and todo:
         cache.put_many({keys[q.key][s]: (out[s][q.key].question, out[s][q.key].answer)
                         for q in todo for s in html_schemes})
@@ -162,8 +190,8 @@ def render_library(
 
 
 def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: Highlighter,
-                schemes: tuple[Scheme, ...], out: RenderedBank, advance: Callable[[int], None],
-                workers: int | None) -> None:
+                schemes: tuple[Scheme, ...], media: frozenset[str], out: RenderedBank,
+                advance: Callable[[int], None], workers: int | None) -> None:
     workers = workers if workers is not None else (os.cpu_count() or 1)
 
     def store(key: str, texts: dict[Scheme, Rendered]) -> None:
@@ -190,7 +218,7 @@ def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: 
     chunks = list(_chunks(questions, size))
     # This process is one of the workers: it renders every n-th chunk while the pool does the rest.
     with ProcessPoolExecutor(max_workers=workers - 1, initializer=_init_worker,
-                             initargs=(names[0], night, schemes)) as pool:
+                             initargs=(names[0], night, schemes, media)) as pool:
         pending = [pool.submit(_render_many, c) for i, c in enumerate(chunks) if i % workers]
         for chunk in chunks[::workers]:
             render_here(chunk)

@@ -9,6 +9,7 @@ file's first bytes wins. Nothing falls back to a default reader.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 from collections.abc import Iterable, Sequence
@@ -57,6 +58,8 @@ def _check(name: str, cls: object) -> str:
     for method in ("sniff", "read"):
         if not callable(getattr(cls, method, None)):
             return f"it has no `{method}` method"
+    if hasattr(cls, "Options") and not dataclasses.is_dataclass(cls.Options):
+        return "`Options` must be a dataclass"
     return ""
 
 
@@ -75,16 +78,28 @@ def _head(path: Path) -> bytes:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
-def reader_for(path: Path) -> Reader | None:
+#: Each reader's options by reader name (an instance of its ``Options`` dataclass), for readers that have any.
+ReaderOptions = dict[str, object]
+
+
+def make_reader(cls: type[Reader], options: ReaderOptions | None = None) -> Reader:
+    """A reader instance; one that declares ``Options`` gets them (its defaults when none were given)."""
+    if not hasattr(cls, "Options"):
+        return cls()
+    chosen = (options or {}).get(cls.name)
+    return cls(chosen if chosen is not None else cls.Options())  # type: ignore[call-arg]
+
+
+def reader_for(path: Path, options: ReaderOptions | None = None) -> Reader | None:
     """The reader that claims ``path``, or None."""
     suffix = path.suffix.lower()
     claiming = [cls for cls in registry.require_any().values() if suffix in cls.suffixes]
     if len(claiming) == 1:
-        return claiming[0]()
+        return make_reader(claiming[0], options)
     if claiming:
         head = _head(path)
         for cls in claiming:
-            reader = cls()
+            reader = make_reader(cls, options)
             if reader.sniff(head):
                 return reader
     return None
@@ -99,7 +114,7 @@ def _walk(folder: Path) -> list[Path]:
     return found
 
 
-def expand(sources: Sequence[Path]) -> list[tuple[Path, Reader]]:
+def expand(sources: Sequence[Path], options: ReaderOptions | None = None) -> list[tuple[Path, Reader]]:
     """Each input file once with its reader: files named directly (must be claimed) and the claimed
     files anywhere below named folders (others are skipped)."""
     chosen: dict[Path, tuple[Path, Reader]] = {}
@@ -107,14 +122,14 @@ def expand(sources: Sequence[Path]) -> list[tuple[Path, Reader]]:
         if src.is_dir():
             found = 0
             for path in _walk(src):
-                reader = reader_for(path)
+                reader = reader_for(path, options)
                 if reader is not None:
                     found += 1
                     chosen.setdefault(path.resolve(), (path, reader))
             if not found:
                 raise UsageError(f"{src}: folder holds no question files; known formats: {known_formats()}")
         elif src.is_file():
-            reader = reader_for(src)
+            reader = reader_for(src, options)
             if reader is None:
                 raise UsageError(f"{src}: not a format qaexport reads; known formats: {known_formats()}")
             chosen.setdefault(src.resolve(), (src, reader))
@@ -138,9 +153,10 @@ def read_all(files: Iterable[tuple[Path, Reader]]) -> tuple[Library, list[Proble
     return assemble(_read_each(files))
 
 
-def load(sources: Sequence[Path], warnings: list[Problem] | None = None) -> Library:
+def load(sources: Sequence[Path], warnings: list[Problem] | None = None,
+         options: ReaderOptions | None = None) -> Library:
     """The merged library, or :class:`ValidationError` listing every problem; warnings go to ``warnings``."""
-    library, problems, found = read_all(expand(sources))
+    library, problems, found = read_all(expand(sources, options))
     if warnings is not None:
         warnings.extend(found)
     if problems:

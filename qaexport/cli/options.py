@@ -1,0 +1,109 @@
+"""Exporter options, described once and used twice: as command-line flags and as ``qaexport.toml`` keys.
+
+Each exporter's ``Options`` dataclass is the source. For ``qaexport all`` the options of every
+exporter are offered together: a field that several exporters declare the same way (same type and
+choices, e.g. ``answers`` for pdf and epub) is one flag that applies to each of them; fields that
+clash get the exporter's name as a prefix (``--pdf-answers``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One command-line option, and the exporter fields it sets."""
+
+    param: str  # the Python parameter name in the generated command
+    flag: str  # --answers
+    field: str  # the dataclass field name (also the key in qaexport.toml)
+    kind: type  # str, bool, int, float or Path
+    choices: tuple[str, ...] | None
+    help: str
+    default: Any
+    exporters: tuple[str, ...]
+
+    def describe_type(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        return {str: "text", bool: "true or false", int: "a whole number", float: "a number",
+                Path: "a path"}.get(self.kind, self.kind.__name__)
+
+
+def _kind(annotation: Any) -> type:
+    """The base type of a field annotation (``Path | None`` → ``Path``)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if args:
+        return _kind(args[0])
+    return annotation if isinstance(annotation, type) else str
+
+
+def fields_of(cls: type) -> list[tuple[dataclasses.Field, type]]:
+    """A plugin's option fields (none for a plugin without ``Options``) with their base types."""
+    if not hasattr(cls, "Options"):
+        return []
+    hints = typing.get_type_hints(cls.Options)
+    return [(f, _kind(hints[f.name])) for f in dataclasses.fields(cls.Options)]
+
+
+def reader_specs(readers: dict[str, type]) -> list[OptionSpec]:
+    """Options of the installed readers (e.g. ``--all-cards`` of the Anki package reader): offered by every
+    command that reads."""
+    return [OptionSpec(f"source_{name}_{f.name}", f.metadata.get("flag") or "--" + f.name.replace("_", "-"),
+                       f.name, kind, f.metadata.get("choices"), f.metadata.get("help", ""), f.default, (name,))
+            for name, cls in readers.items() for f, kind in fields_of(cls)]
+
+
+def specs_for(classes: list[type]) -> list[OptionSpec]:
+    """The options of these exporters; shared where they agree, prefixed where they clash."""
+    by_field: dict[str, list[tuple[str, dataclasses.Field, type]]] = {}
+    for cls in classes:
+        for f, kind in fields_of(cls):
+            by_field.setdefault(f.name, []).append((cls.name, f, kind))
+    specs = []
+    for name, declared in by_field.items():
+        shapes = {(kind, tuple(f.metadata.get("choices") or ())) for _, f, kind in declared}
+        if len(shapes) == 1:
+            exporter, f, kind = declared[0]
+            flag = f.metadata.get("flag") or "--" + name.replace("_", "-")
+            specs.append(OptionSpec(name, flag, name, kind, f.metadata.get("choices"), f.metadata.get("help", ""),
+                                    f.default, tuple(e for e, _, _ in declared)))
+            continue
+        for exporter, f, kind in declared:
+            specs.append(OptionSpec(f"{exporter}_{name}", f"--{exporter}-{name.replace('_', '-')}", name, kind,
+                                    f.metadata.get("choices"), f"{exporter}: {f.metadata.get('help', '')}",
+                                    f.default, (exporter,)))
+    return specs
+
+
+def typer_params(specs: list[OptionSpec], several: bool) -> list[inspect.Parameter]:
+    params = []
+    for spec in specs:
+        help_text = spec.help + (f" ({', '.join(spec.exporters)})" if several and len(spec.exporters) > 1 else "")
+        kwargs: dict[str, Any] = {"help": help_text}
+        annotation: Any = spec.kind
+        flag = spec.flag
+        default = spec.default
+        if spec.choices:
+            # An enum lets typer check the choice case-insensitively (--paper A4) and list the choices.
+            annotation = enum.Enum(spec.param.title().replace("_", ""), {c: c for c in spec.choices}, type=str)
+            kwargs["case_sensitive"] = False
+            default = annotation(spec.default)
+        elif spec.kind is bool:
+            flag = f"{flag}/--no-{flag[2:]}"
+        else:
+            annotation = spec.kind | None if spec.default is None else spec.kind
+            kwargs["metavar"] = "PATH" if spec.kind is Path else "TEXT"
+            kwargs["show_default"] = bool(spec.default)
+        params.append(inspect.Parameter(spec.param, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=Annotated[annotation, typer.Option(flag, **kwargs)]))
+    return params

@@ -1,0 +1,631 @@
+"""Any Anki package (``.apkg`` deck, ``.colpkg`` collection) as a source, rendered by Anki's own engine.
+
+An ``.apkg`` from the internet is hostile input, so reading happens in three guarded steps:
+
+1. :class:`PackageArchive` checks the zip before anything else touches it: a readable, complete zip with a
+   collection inside, sane member counts and declared sizes, a media map whose names stay inside their folder.
+   The collection is streamed through zip (and zstd, for current packages) with a size cap before Anki sees it.
+2. Anki's importer (the official ``anki`` package) loads a *stripped copy* of the package (collection and
+   ``meta`` only, an empty media map) into a fresh collection in a private temporary folder. That handles every
+   package format Anki writes — legacy ``collection.anki2``, ``collection.anki21``, current zstd
+   ``collection.anki21b`` (its placeholder ``collection.anki2`` is never read) — and Anki never writes a single
+   media file to disk. Every card is rendered with Anki's template engine (cloze, conditionals, FrontSide,
+   filters); qaexport re-implements none of it.
+3. Images the rendered cards name are read from the original zip by exact name through the media map, capped,
+   checked by magic bytes (PNG, JPEG, GIF, WebP; SVG refused) and stored content-addressed. Card HTML is passed on
+   as :attr:`ContentFormat.HTML`; the render layer sanitises it (``render/html.py``). Sounds and videos become a
+   visible label, type-in boxes a blank on the front and the expected answer on the back.
+
+Deck tree → framework › topic › subtopic (a deck path ``A::B::C::D`` has at most three printed levels):
+
+=================  =========  =========  ===========
+deck path          framework  topic      subtopic
+=================  =========  =========  ===========
+``A``              A          A          A
+``A::B``           A          B          B
+``A::B::C``        A          B          C
+``A::B::C::D…``    A          B          ``C › D …``
+=================  =========  =========  ===========
+
+A level that repeats its parent's name is the same deck seen again; exporters print it once (the name and the
+deck description are given only to the highest level that stands for that deck).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import shutil
+import tempfile
+import unicodedata
+import urllib.parse
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import IO, Any
+
+import nh3
+
+from ..errors import InputError, Problem, problem
+from ..model import ContentFormat, Location, Media
+from ..plugins import option
+from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
+from ..render.html import to_text
+
+INSTALL_HINT = "reading Anki packages needs the apkg extra; install it with: pip install 'qaexport[apkg]'"
+
+# Limits: generous for real decks (AnkiWeb's shared decks are far below them), small enough that a hostile
+# package is refused in bounded time and well under 500 MiB of memory.
+MAX_MEMBERS = 200_000
+MAX_COLLECTION = 256 * 2**20  # uncompressed collection database
+MAX_MEMBER = 512 * 2**20  # any one member, as declared (videos can be big; they are never read)
+MAX_DECLARED_TOTAL = 4 * 2**30  # all members together, as declared
+MAX_RATIO = 1_000  # deflate of real data stays far below; zip bombs are far above
+MAX_IMAGE = 16 * 2**20  # one image, after decompression
+MAX_IMAGES_TOTAL = 192 * 2**20  # all images a build embeds
+MAX_MEDIA_MAP = 16 * 2**20  # the media map itself
+MAX_ZSTD_WINDOW = 2**26  # bounds the zstd decoder's memory whatever a frame header claims
+CHUNK = 2**20
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+LEGACY_1, LEGACY_2, LATEST = 1, 2, 3
+COLLECTION_FOR = {LEGACY_1: "collection.anki2", LEGACY_2: "collection.anki21", LATEST: "collection.anki21b"}
+
+IMAGE_TYPES = (  # magic → (mime, extension)
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"GIF87a", "image/gif", ".gif"),
+    (b"GIF89a", "image/gif", ".gif"),
+)
+VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".mkv", ".mov", ".avi", ".ogv", ".mpg", ".mpeg", ".m4v", ".3gp"})
+DIFFICULTIES = ("easy", "medium", "hard")
+
+_IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"')  # only run on nh3's canonical output
+_AV_REF = re.compile(r"\[anki:play:([qa]):(\d+)\]")
+_TYPE_IN = re.compile(r"\[\[type:(?:(cloze|nc):)?([^\]]*)\]\]")
+_ANSWER_RULE = re.compile(r"""<hr\s+id\s*=\s*["']?answer["']?\s*/?>""", re.I)
+
+
+class PackageError(InputError):
+    """A package refused before or while Anki reads it."""
+
+
+def _refuse(path: Path, message: str) -> PackageError:
+    return PackageError(path, message)
+
+
+def safe_media_name(name: str) -> bool:
+    """A media map name is a bare file name: no separators, no ``..``, not absolute, no control characters."""
+    if not name or len(name) > 255 or name in (".", "..") or "/" in name or "\\" in name:
+        return False
+    if any(ord(ch) < 32 for ch in name) or PureWindowsPath(name).drive or PurePosixPath(name).is_absolute():
+        return False
+    return not name.startswith("..")
+
+
+def image_type(data: bytes) -> tuple[str, str] | None:
+    """(mime, extension) from magic bytes, or None: the name's extension is never trusted."""
+    for magic, mime, ext in IMAGE_TYPES:
+        if data.startswith(magic):
+            return mime, ext
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return None
+
+
+def _zstd():
+    try:
+        import zstandard
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+    return zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
+
+
+class _CapExceededError(Exception):
+    pass
+
+
+def _copy_capped(src: IO[bytes], dst: IO[bytes] | None, cap: int) -> int:
+    """Stream ``src`` into ``dst`` (or nowhere) and stop as soon as more than ``cap`` bytes come out."""
+    total = 0
+    while chunk := src.read(CHUNK):
+        total += len(chunk)
+        if total > cap:
+            raise _CapExceededError
+        if dst is not None:
+            dst.write(chunk)
+    return total
+
+
+@dataclass
+class PackageArchive:
+    """An Anki package's zip, checked: version, collection member, media map (name → member)."""
+
+    path: Path
+    zf: zipfile.ZipFile
+    version: int
+    media: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: Path) -> PackageArchive:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4)
+        except OSError as exc:
+            raise _refuse(path, f"cannot read the file ({exc.strerror}); check the path and permissions") from exc
+        if not head:
+            raise _refuse(path, "the file is empty; export the deck again from Anki (File › Export)")
+        if head not in ZIP_MAGIC:
+            raise _refuse(path, "not an Anki package (not a zip file); export the deck from Anki as .apkg")
+        try:
+            zf = zipfile.ZipFile(path)
+            infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise _refuse(path, f"the zip is damaged or truncated ({exc}); download or export it again") from exc
+        archive = cls(path, zf, LEGACY_1)
+        try:
+            archive._check_members(infos)
+            archive.version = archive._version()
+            archive.media = archive._media_map()
+        except BaseException:
+            zf.close()
+            raise
+        return archive
+
+    def close(self) -> None:
+        self.zf.close()
+
+    @property
+    def collection_name(self) -> str:
+        return COLLECTION_FOR[self.version]
+
+    def _check_members(self, infos: list[zipfile.ZipInfo]) -> None:
+        if len(infos) > MAX_MEMBERS:
+            raise _refuse(self.path, f"the zip holds {len(infos)} files (limit {MAX_MEMBERS}); not a real deck")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.file_size > MAX_MEMBER or total > MAX_DECLARED_TOTAL:
+                raise _refuse(self.path, f"zip member {info.filename[:60]!r} declares {info.file_size} bytes "
+                                         "(a zip bomb?); refusing to unpack it")
+            if info.compress_size and info.file_size > max(info.compress_size * MAX_RATIO, CHUNK):
+                ratio = info.file_size // info.compress_size
+                raise _refuse(self.path, f"zip member {info.filename[:60]!r} inflates {ratio}-fold "
+                                         "(a zip bomb?); refusing to unpack it")
+
+    def _has(self, name: str) -> bool:
+        try:
+            self.zf.getinfo(name)
+        except KeyError:
+            return False
+        return True
+
+    def _read_small(self, name: str, cap: int) -> bytes:
+        """A whole member, decompressed by zip only, at most ``cap`` bytes."""
+        import io
+
+        out = io.BytesIO()
+        try:
+            with self.zf.open(name) as src:
+                _copy_capped(src, out, cap)
+        except _CapExceededError:
+            raise _refuse(self.path, f"{name!r} inflates beyond {cap} bytes (a zip bomb?); refusing it") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise _refuse(self.path, f"{name!r} is damaged inside the zip ({exc}); export the deck again") from exc
+        return out.getvalue()
+
+    def _version(self) -> int:
+        if self._has("meta"):
+            from anki.import_export_pb2 import PackageMetadata
+            from google.protobuf.message import DecodeError
+
+            try:
+                meta = PackageMetadata.FromString(self._read_small("meta", 4096))
+            except DecodeError as exc:
+                raise _refuse(self.path, "the package's meta record is corrupt; export the deck again") from exc
+            if meta.version not in COLLECTION_FOR:
+                raise _refuse(self.path, f"package format {meta.version} is newer than this reader understands; "
+                                         "update the anki package (pip install -U 'qaexport[apkg]')")
+            version = meta.version
+        else:
+            version = LEGACY_2 if self._has("collection.anki21") else LEGACY_1
+        if not self._has(COLLECTION_FOR[version]):
+            raise _refuse(self.path, "no Anki collection inside the zip; is this really an .apkg/.colpkg export?")
+        return version
+
+    def _media_map(self) -> dict[str, str]:
+        """name → zip member; every name checked (a map that climbs out of its folder refuses the package)."""
+        if not self._has("media"):
+            return {}
+        raw = self._read_small("media", MAX_MEDIA_MAP)
+        pairs: list[tuple[str, str]] = []
+        if self.version == LATEST:
+            from anki.import_export_pb2 import MediaEntries
+            from google.protobuf.message import DecodeError
+
+            try:
+                entries = MediaEntries.FromString(self._zstd_bytes(raw, MAX_MEDIA_MAP, "media"))
+            except DecodeError as exc:
+                raise _refuse(self.path, "the media map is corrupt; export the deck again") from exc
+            pairs = [(e.name, str(i)) for i, e in enumerate(entries.entries)]
+        else:
+            try:
+                data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise _refuse(self.path, "the media map is not valid JSON; export the deck again") from exc
+            if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+                raise _refuse(self.path, "the media map is not a name table; export the deck again")
+            pairs = [(name, str(member)) for member, name in data.items()]
+        media: dict[str, str] = {}
+        for name, member in pairs:
+            if not safe_media_name(name):
+                raise _refuse(self.path, f"media map entry {name[:80]!r} points outside the media folder; "
+                                         "this package is unsafe, refusing it")
+            media[unicodedata.normalize("NFC", name)] = member
+        return media
+
+    def _zstd_bytes(self, data: bytes, cap: int, what: str) -> bytes:
+        import io
+
+        try:
+            with _zstd().stream_reader(io.BytesIO(data), read_across_frames=True) as src:
+                out = io.BytesIO()
+                _copy_capped(src, out, cap)
+        except _CapExceededError:
+            raise _refuse(self.path, f"{what} decompresses beyond {cap} bytes (a zip bomb?); refusing it") from None
+        except Exception as exc:  # zstandard.ZstdError and friends
+            if isinstance(exc, ImportError):
+                raise
+            raise _refuse(self.path, f"{what} is not valid zstd data ({exc}); export the deck again") from exc
+        return out.getvalue()
+
+    def check_collection(self) -> None:
+        """Stream the collection through every decompression layer with a cap; check it is an SQLite file."""
+        name = self.collection_name
+        try:
+            with self.zf.open(name) as member:
+                if self.version == LATEST:
+                    with _zstd().stream_reader(member, read_across_frames=True) as src:
+                        head = src.read(len(SQLITE_MAGIC))
+                        _copy_capped(src, None, MAX_COLLECTION)
+                else:
+                    head = member.read(len(SQLITE_MAGIC))
+                    _copy_capped(member, None, MAX_COLLECTION)
+        except _CapExceededError:
+            raise _refuse(self.path, f"the collection inflates beyond {MAX_COLLECTION >> 20} MiB "
+                                     "(a zip bomb?); refusing it") from None
+        except ImportError:
+            raise
+        except Exception as exc:  # BadZipFile (CRC, truncation), ZstdError, OSError
+            raise _refuse(self.path, f"the collection is damaged ({type(exc).__name__}: {str(exc)[:80]}); "
+                                     "export the deck again") from exc
+        if head != SQLITE_MAGIC:
+            raise _refuse(self.path, "the collection inside is not an Anki database (corrupt); export the deck again")
+
+    def stripped_copy(self, target: Path) -> None:
+        """The package as Anki's importer needs it, without media: ``meta`` + collection + an empty media map."""
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
+            if self._has("meta"):
+                out.writestr("meta", self._read_small("meta", 4096))
+            with self.zf.open(self.collection_name) as src, out.open(self.collection_name, "w") as dst:
+                shutil.copyfileobj(src, dst, CHUNK)
+            if self.version == LATEST:
+                import zstandard
+
+                out.writestr("media", zstandard.ZstdCompressor().compress(b""))
+            else:
+                out.writestr("media", "{}")
+
+    def read_image(self, name: str, budget: int) -> bytes | str:
+        """The bytes of media ``name`` (by exact map lookup), or a one-line reason it cannot be used."""
+        member = self.media.get(unicodedata.normalize("NFC", name))
+        if member is None:
+            return "not in the package's media"
+        try:
+            info = self.zf.getinfo(member)
+        except KeyError:
+            return "listed in the media map but missing from the zip"
+        cap = min(MAX_IMAGE, budget)
+        if info.file_size > cap * (4 if self.version == LATEST else 1):
+            return f"too large ({info.file_size} bytes; limit {cap})"
+        import io
+
+        out = io.BytesIO()
+        try:
+            with self.zf.open(info) as src:
+                if self.version == LATEST:
+                    with _zstd().stream_reader(src, read_across_frames=True) as z:
+                        _copy_capped(z, out, cap)
+                else:
+                    _copy_capped(src, out, cap)
+        except _CapExceededError:
+            return f"larger than {cap} bytes"
+        except ImportError:
+            raise
+        except Exception as exc:
+            return f"damaged ({type(exc).__name__})"
+        return out.getvalue()
+
+
+@dataclass
+class _Card:
+    """One rendered card, before it is placed in the tree."""
+
+    note_id: int
+    guid: str
+    ord: int
+    deck: str
+    tags: list[str]
+    question: str
+    answer: str
+
+
+def difficulty_from_tags(tags: list[str]) -> str | None:
+    """``difficulty::hard`` (what qaexport writes) or a plain ``hard`` tag; else none."""
+    for tag in tags:
+        low = tag.lower()
+        value = low.removeprefix("difficulty::")
+        if value in DIFFICULTIES and (low == value or low.startswith("difficulty::")):
+            return value
+    return None
+
+
+def question_id(guid: str, ordinal: int) -> str:
+    """Stable across re-exports of the same deck; GUIDs are case-sensitive base91, so hash them."""
+    return f"{hashlib.sha256(guid.encode()).hexdigest()[:16]}-{ordinal + 1}"
+
+
+def deck_levels(deck: str) -> tuple[tuple[str, str], tuple[str, str], tuple[str, str]]:
+    """(name, full deck path it stands for) for framework, topic, subtopic; see the module table."""
+    parts = [p.strip() or "Untitled" for p in deck.split("::")]
+    joined = ["::".join(parts[: i + 1]) for i in range(len(parts))]
+    if len(parts) == 1:
+        return (parts[0], joined[0]), (parts[0], joined[0]), (parts[0], joined[0])
+    if len(parts) == 2:
+        return (parts[0], joined[0]), (parts[1], joined[1]), (parts[1], joined[1])
+    return (parts[0], joined[0]), (parts[1], joined[1]), (" › ".join(parts[2:]), joined[-1])
+
+
+def _av_label(tag: Any) -> str:
+    filename = getattr(tag, "filename", None)
+    if filename is not None:
+        kind = "▶ video" if PurePosixPath(filename).suffix.lower() in VIDEO_SUFFIXES else "♪ audio"
+        return f'<span class="media-label">[{kind}: {html.escape(filename)}]</span>'
+    text = getattr(tag, "field_text", "")
+    return f'<span class="media-label">[♪ spoken: {html.escape(to_text(text))}]</span>'
+
+
+def _replace_av(text: str, q_tags: list, a_tags: list) -> str:
+    def label(m: re.Match[str]) -> str:
+        tags = q_tags if m.group(1) == "q" else a_tags
+        index = int(m.group(2))
+        return _av_label(tags[index]) if index < len(tags) else ""
+
+    return _AV_REF.sub(label, text)
+
+
+def _type_in(text: str, note: Any, col: Any, ordinal: int, back: bool) -> str:
+    """Front: a blank to write in. Back: the expected answer (what Anki compares the typed text with)."""
+    def repl(m: re.Match[str]) -> str:
+        if not back:
+            return '<span class="type-in">✎ ____________</span>'
+        kind, field_name = m.group(1), m.group(2)
+        try:
+            value = note[field_name]
+        except KeyError:
+            return ""
+        if kind == "cloze":
+            value = col.extract_cloze_for_typing(value, ordinal + 1)
+        return f"<div>{value}</div>"
+
+    return _TYPE_IN.sub(repl, text)
+
+
+def answer_without_front(question: str, answer: str) -> str:
+    """The back side minus the repeated front: after Anki's ``<hr id=answer>``, else after an exact prefix."""
+    parts = _ANSWER_RULE.split(answer, maxsplit=1)
+    if len(parts) == 2:
+        return parts[1].strip()
+    if question and answer.startswith(question):
+        return answer[len(question):].strip()
+    return answer.strip()
+
+
+def _open_collection(archive: PackageArchive, folder: Path) -> Any:
+    """Import the stripped package into a fresh collection in ``folder`` with Anki's own importer."""
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    stripped = folder / "package.apkg"
+    archive.stripped_copy(stripped)
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        col.import_anki_package(ImportAnkiPackageRequest(
+            package_path=str(stripped),
+            options=ImportAnkiPackageOptions(with_scheduling=False, with_deck_configs=False, merge_notetypes=False),
+        ))
+    except Exception as exc:  # anki.errors.* for a corrupt database, schema problems, ...
+        col.close(downgrade=False)
+        code = re.search(r"code: (\w+)", str(exc))
+        reason = f"SQLite: {code.group(1)}" if code else (" ".join(str(exc).split())[:80] or type(exc).__name__)
+        raise _refuse(archive.path, f"Anki cannot open the collection inside ({reason}); the package is "
+                                    "corrupt, export it again") from exc
+    return col
+
+
+def _cards(col: Any, all_cards: bool) -> Iterator[_Card]:
+    """Rendered cards, in deck order then note creation order: one per cloze deletion, else the first card."""
+    rows = col.db.all(
+        "select c.id, c.nid, c.ord, case when c.odid != 0 then c.odid else c.did end, n.guid, n.tags, n.mid "
+        "from cards c join notes n on n.id = c.nid order by n.id, c.ord")
+    deck_names = {d.id: d.name for d in col.decks.all_names_and_ids()}
+    cloze_types = {m["id"] for m in col.models.all() if m.get("type") == 1}
+    seen_notes: set[int] = set()
+    for cid, nid, ordinal, did, guid, tags, mid in rows:
+        if not all_cards and mid not in cloze_types and nid in seen_notes:
+            continue  # a reversed card repeats the same pair
+        seen_notes.add(nid)
+        card = col.get_card(cid)
+        out = card.render_output(reload=True)
+        note = card.note()
+        back = answer_without_front(out.question_text, out.answer_text)
+        question = _type_in(_replace_av(out.question_text, out.question_av_tags, out.answer_av_tags),
+                            note, col, ordinal, back=False)
+        answer = _type_in(_replace_av(back, out.question_av_tags, out.answer_av_tags), note, col, ordinal, back=True)
+        yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), question.strip(), answer)
+
+
+class _MediaCollector:
+    """Finds ``<img src>`` in card HTML, reads each image once, rewrites src to its content-addressed name."""
+
+    def __init__(self, archive: PackageArchive, warnings: list[Problem]) -> None:
+        self.archive = archive
+        self.warnings = warnings
+        self.media: dict[str, Media] = {}
+        self.by_source: dict[str, str | None] = {}
+        self.used = 0
+
+    def _resolve(self, src: str, record: str) -> str | None:
+        if src in self.by_source:
+            return self.by_source[src]
+        name = html.unescape(src)
+        candidates = [name, urllib.parse.unquote(name)]
+        result: bytes | str = "not in the package's media"
+        chosen = name
+        for candidate in candidates:
+            if not safe_media_name(candidate):
+                result = "not a plain media file name"
+                continue
+            result = self.archive.read_image(candidate, MAX_IMAGES_TOTAL - self.used)
+            chosen = candidate
+            if isinstance(result, bytes):
+                break
+        content: str | None = None
+        if isinstance(result, bytes):
+            kind = image_type(result)
+            if kind is None:
+                reason = "SVG images are not supported" if b"<svg" in result[:2048].lower() else \
+                    "not a PNG, JPEG, GIF or WebP image"
+                self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {reason}",
+                                             record))
+            else:
+                mime, ext = kind
+                content = hashlib.sha256(result).hexdigest()[:16] + ext
+                if content not in self.media:
+                    self.media[content] = Media(content, result, mime)
+                    self.used += len(result)
+        else:
+            self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {result}", record))
+        self.by_source[src] = content
+        return content
+
+    def rewrite(self, card_html: str, record: str) -> str:
+        """Canonicalise with nh3 (keeping everything the final sanitiser decides on), then map image names."""
+        canonical = nh3.clean(card_html, tags=set(nh3.ALLOWED_TAGS) | {"font", "hr"},
+                              clean_content_tags={"script", "style"},
+                              attributes={"*": {"class"}, "img": {"src", "alt", "title", "width", "height"},
+                                          "a": {"href", "title"},
+                                          "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}},
+                              url_schemes={"http", "https", "mailto"}, strip_comments=True, link_rel=None)
+
+        def repl(m: re.Match[str]) -> str:
+            content = self._resolve(m.group(1), record)
+            start, end = m.span(1)
+            rel_start, rel_end = start - m.start(), end - m.start()
+            return m.group(0)[:rel_start] + (content or "") + m.group(0)[rel_end:]
+
+        return _IMG_SRC.sub(repl, canonical)
+
+
+def read_package(path: Path, all_cards: bool = False) -> ReadResult:
+    """The whole package as contract records: one subtopic per deck, questions in note order, images by content."""
+    try:
+        import anki.collection  # noqa: F401
+        import zstandard  # noqa: F401
+    except ImportError:
+        raise InputError(path, INSTALL_HINT) from None
+    archive = PackageArchive.open(path)
+    warnings: list[Problem] = []
+    try:
+        archive.check_collection()
+        with tempfile.TemporaryDirectory(prefix="qaexport-apkg-") as tmp:
+            col = _open_collection(archive, Path(tmp))
+            try:
+                descriptions = {d["name"]: to_text(d.get("desc", "")) for d in col.decks.all()}
+                cards = list(_cards(col, all_cards))
+            except Exception as exc:
+                raise _refuse(path, f"Anki cannot render the cards ({' '.join(str(exc).split())[:100]}); the "
+                                    "package is corrupt, export it again") from exc
+            finally:
+                col.close(downgrade=False)
+        collector = _MediaCollector(archive, warnings)
+        subtopics = _tree(path, cards, descriptions, collector, warnings)
+    finally:
+        archive.close()
+    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media)
+
+
+def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collector: _MediaCollector,
+          warnings: list[Problem]) -> list[SubtopicRecord]:
+    by_deck: dict[str, list[_Card]] = {}
+    for card in cards:
+        by_deck.setdefault(card.deck, []).append(card)
+
+    def tree_order(deck: str) -> list[str]:
+        return [p.casefold() for p in deck.split("::")]
+
+    records: list[SubtopicRecord] = []
+    described: set[str] = set()
+    for deck in sorted(by_deck, key=tree_order):
+        levels = deck_levels(deck)
+        nodes = []
+        for name, full in levels:
+            desc = ""
+            if full not in described:
+                desc = descriptions.get(full, "")
+                described.add(full)
+            nodes.append(Node(name=name, description=desc))
+        questions = []
+        for card in by_deck[deck]:
+            record = f"note {card.note_id} card {card.ord + 1}"
+            question = collector.rewrite(card.question, record)
+            answer = collector.rewrite(card.answer, record)
+            if not nh3.clean(question, tags={"img"}).strip():
+                warnings.append(problem(path, "the card's front is empty; skipped", record))
+                continue
+            questions.append(QuestionRecord(
+                id=question_id(card.guid, card.ord), difficulty=difficulty_from_tags(card.tags),
+                question=question, answer=answer, location=Location(str(path), None, record),
+                format=ContentFormat.HTML))
+        if questions:
+            records.append(SubtopicRecord(nodes[0], nodes[1], nodes[2], questions,
+                                          Location(str(path), None, f"deck {deck!r}"), difficulty_optional=True))
+    return records
+
+
+@dataclass
+class ApkgOptions:
+    all_cards: bool = option(False, "Anki packages: print every card of each note (reversed cards too), not just "
+                                    "each note's first card (cloze notes always give every deletion).")
+
+
+class ApkgReader:
+    """Source plugin: Anki packages (.apkg decks, .colpkg collections)."""
+
+    name = "apkg"
+    suffixes = (".apkg", ".colpkg")
+    description = "Anki packages (.apkg/.colpkg), rendered with Anki's own card templates"
+
+    Options = ApkgOptions
+
+    def __init__(self, options: ApkgOptions | None = None) -> None:
+        self.all_cards = (options or ApkgOptions()).all_cards
+
+    def sniff(self, head: bytes) -> bool:
+        return head[:4] in ZIP_MAGIC
+
+    def read(self, path: Path) -> ReadResult:
+        return read_package(path, all_cards=self.all_cards)

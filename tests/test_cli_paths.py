@@ -1,0 +1,171 @@
+"""The command line never surprises: output paths, options of `all`, messages, config file."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from qaexport import __version__
+from qaexport.cli import app
+from tests.payloads import page, question, subtopic, write
+
+runner = CliRunner()
+
+
+def pdf_text(pdf: PdfReader) -> str:
+    # pypdf reads some WeasyPrint font subsets as UTF-16 with NULs between characters
+    return " ".join(" ".join((p.extract_text() or "").replace("\x00", "").split()) for p in pdf.pages)
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_output_folder_with_trailing_slash_or_existing_folder(tmp_path, sample_path):
+    books = tmp_path / "books"
+    run("epub", str(sample_path), "-o", f"{books}/")
+    run("pdf", str(sample_path), "-o", f"{books}/")  # must not overwrite the EPUB with a PDF
+    assert sorted(p.name for p in books.iterdir()) == ["fastapi-deployment.epub", "fastapi-deployment.pdf"]
+    run("anki", str(sample_path), "-o", str(books))  # an existing folder, no slash
+    assert (books / "fastapi-deployment.apkg").is_file()
+    assert zipfile.ZipFile(books / "fastapi-deployment.epub").read("mimetype") == b"application/epub+zip"
+
+
+def test_a_path_with_the_wrong_suffix_is_a_usage_error(tmp_path, sample_path):
+    out = run("pdf", str(sample_path), "-o", str(tmp_path / "book.epub"), code=2)
+    assert "pdf writes a .pdf file; name it book.pdf or give a folder ending in /" in out
+    existing = tmp_path / "deck.pdf"
+    existing.write_text("not mine to overwrite")
+    out = run("all", str(sample_path), "-o", str(existing), code=2)
+    assert "is a file, but this command writes several files" in out
+    assert existing.read_text() == "not mine to overwrite" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_all_takes_every_exporters_options(tmp_path, sample_path):
+    run("all", str(sample_path), "-o", f"{tmp_path}/", "--answers", "END", "--paper", "Letter",
+        "--deck-name", "Prep")
+    pdf = PdfReader(tmp_path / "fastapi-deployment.pdf")
+    assert round(float(pdf.pages[0].mediabox.width)) == 612  # letter
+    text = pdf_text(pdf)
+    assert "Answer on page" in text  # quiz mode
+    epub = zipfile.ZipFile(tmp_path / "fastapi-deployment.epub")
+    assert any("epub:type=\"footnote\"" in epub.read(n).decode() for n in epub.namelist() if n.endswith(".xhtml"))
+
+
+def test_exporter_commands_offer_only_their_own_options():
+    pdf_help = run("pdf", "--help")
+    assert "--night-theme" not in pdf_help and "--paper" in pdf_help and "--deck-name" not in pdf_help
+    assert "--night-theme" in run("epub", "--help") and "--night-theme" in run("anki", "--help")
+    help_text = run("--help")
+    assert "130" in help_text
+    assert "SOURCES" in run("list", "--help")
+
+
+def test_version():
+    assert run("--version").strip() == f"qaexport {__version__}"
+
+
+def test_message_nits(tmp_path, sample_path):
+    out = run("anki", str(sample_path), "--previous", str(tmp_path / "gone.apkg"), "-o", f"{tmp_path}/", code=2)
+    assert out.strip() == f"error: --previous {tmp_path / 'gone.apkg'}: no such file; name an earlier .apkg of " \
+                          "this deck"
+    assert "Errno" not in out
+    keys = run("list", str(sample_path), "-d", "easy,medium", "--keys").split()
+    assert len(keys) == 25
+    out = run("list", str(sample_path), "-d", "easy,expert", code=2)
+    assert "--difficulty 'expert': use easy, medium or hard" in out
+    out = run("list", str(sample_path), "-t", "middleware", "-t", "nosuch", "-t", "neither", code=2)
+    assert "--topic 'nosuch', 'neither' matches nothing" in out
+    one = write(tmp_path / "one.json", page([subtopic("s", "Solo", [question("q1")])]))
+    assert "1 subtopic " in run("list", str(one)) and "1 question in 1 subtopic from 1 file" in run("validate",
+                                                                                                    str(one))
+
+
+def test_the_same_file_twice_or_with_its_folder_is_read_once(tmp_path, sample_path):
+    folder = tmp_path / "bank"
+    folder.mkdir()
+    copy = shutil.copy(sample_path, folder / "b.json")
+    keys = run("list", str(copy), str(folder), str(copy), "--keys").split()
+    assert len(keys) == 34 == len(set(keys))
+
+
+def test_list_keys_are_the_note_keys(sample_path, sample_library):
+    assert run("list", str(sample_path), "--keys").split() == [r.question.key for r in sample_library.questions()]
+
+
+def test_list_accepts_a_pasted_breadcrumb(sample_path):
+    keys = run("list", str(sample_path), "--keys", "-t", "FastAPI › Deployment & Middleware › Middleware").split()
+    assert len(keys) == 12 and all(k.startswith("fastapi/deployment/middleware/") for k in keys)
+    assert len(run("list", str(sample_path), "--keys", "-t", "fastapi > deployment & middleware").split()) == 34
+
+
+def test_a_filtered_export_never_replaces_the_full_default_file(tmp_path, sample_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run("anki", str(sample_path))
+    run("anki", str(sample_path), "-d", "hard")
+    run("anki", str(sample_path), "-t", "middleware", "-d", "easy", "-d", "medium")
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == [
+        "fastapi-deployment-hard.apkg", "fastapi-deployment-middleware-easy-medium.apkg",
+        "fastapi-deployment.apkg"]
+
+
+# --- qaexport.toml -------------------------------------------------------------------------------
+
+def test_a_config_file_drives_all_and_flags_override_it(tmp_path, sample_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "qaexport.toml").write_text(f'''
+sources = ["{sample_path}"]
+output = "books"
+title = "My Prep"
+[pdf]
+paper = "letter"
+answers = "end"
+[anki]
+deck_name = "Prep::2026"
+''')
+    run("all")
+    pdf = PdfReader(tmp_path / "books" / "fastapi-deployment.pdf")
+    assert round(float(pdf.pages[0].mediabox.width)) == 612
+    assert pdf.metadata.title == "My Prep"
+    text = pdf_text(pdf)
+    assert "Answer on page" in text
+    epub = zipfile.ZipFile(tmp_path / "books" / "fastapi-deployment.epub")
+    opf = next(epub.read(n).decode() for n in epub.namelist() if n.endswith(".opf"))
+    assert "My Prep" in opf and "(quiz)" not in opf  # [pdf] answers applies to the PDF only
+    # a flag beats the file
+    run("pdf", "--paper", "a4", "-o", str(tmp_path / "a4.pdf"))
+    assert round(float(PdfReader(tmp_path / "a4.pdf").pages[0].mediabox.width)) == 595
+
+
+def test_every_bad_key_is_listed_at_once(tmp_path, sample_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('sourcez = "x"\ntheme = 3\n[pdf]\npaper = "A5"\ncolour = true\n[anki]\nflat = "yes"\n')
+    result = runner.invoke(app, ["pdf", str(sample_path), "--config", str(config), "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    expected = [
+        "sourcez: unknown key (known: sources, output, title, author, theme, night_theme, [anki], ",
+        "theme: 3 is not text",
+        "[pdf].paper: 'A5' is not one of a4, letter",
+        "[pdf].colour: unknown option (known: paper, answers, title, author",
+        "[anki].flat: 'yes' is not true or false",
+    ]
+    assert len(lines) == len(expected), result.output
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(f"error: {config}: {start}"), line
+    assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.parametrize("text", ["[pdf\npaper=1", "title = 'x'\ntitle = 'y'"])
+def test_a_config_that_is_not_toml_is_one_line(tmp_path, sample_path, text):
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    result = runner.invoke(app, ["list", str(sample_path), "--config", str(config)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith(f"error: {config}: not valid TOML (")
