@@ -181,3 +181,26 @@ def test_an_unusable_cache_folder_only_warns(tmp_path, sample_path, reference, m
     assert result.exit_code == 0, result.output
     assert "warning: render cache not used" in result.output
     assert (tmp_path / "b.epub").read_bytes() == reference["epub"]
+
+
+def test_html_content_is_keyed_by_the_media_it_may_show(tmp_path):
+    """An Anki card's <img> survives only when the library holds that image: the cache must not mix the two."""
+    from qaexport.model import ContentFormat, Framework, Library, Location, Media, Question, Subtopic, Topic
+
+    name = "0123456789abcdef.png"
+    q = Question("q1", None, f'Look: <img src="{name}">', "<b>answer</b>", "f/t/s/q1", Location("deck.apkg"),
+                 ContentFormat.HTML)
+
+    def library(with_image: bool) -> Library:
+        media = {name: Media(name, b"\x89PNG", "image/png")} if with_image else {}
+        sub = Subtopic("s", "S", questions=[q])
+        return Library([Framework("f", "F", topics=[Topic("t", "T", subtopics=[sub])])], media)
+
+    hl = render.Highlighter()
+    cache = RenderCache(tmp_path / "c", clock=time.time)
+    with_image = render.render_library(library(True), hl, [render.Scheme.COMPACT], cache=cache)
+    without = render.render_library(library(False), hl, [render.Scheme.COMPACT], cache=cache)
+    fresh = render.render_library(library(False), hl, [render.Scheme.COMPACT])
+    assert name in with_image[render.Scheme.COMPACT]["f/t/s/q1"].question
+    assert without == fresh and name not in without[render.Scheme.COMPACT]["f/t/s/q1"].question
+    assert cache.stats.hits == 0 and cache.stats.stored == 2

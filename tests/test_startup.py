@@ -15,6 +15,7 @@ CASES = [
     ["validate", "data", "more"],
     ["pdf", "data", "--answers", "end", "--paper", "letter", "-o", "out.pdf", "-d", "hard", "-t", "fastapi"],
     ["epub", "--answers", "Inline", "--language", "pt-BR", "--title", "T", "--no-cache"],
+    ["pdf", "--paper", "A4", "--answers", "END"],
     ["anki", "data", "--flat", "--previous", "old.apkg", "--deck-name", "X", "--theme", "monokai"],
     ["all", "a", "b", "-o", "books/"],
 ]

@@ -3,13 +3,14 @@
 Typer (0.2x) coerces every non-flag parameter through a Pydantic ``TypeAdapter``: the first
 command-line value imports Pydantic and builds adapters, ~0.1 s of CPU per run, a third of a
 ``validate`` run and a sixth of an EPUB build. Our options are only ``str``, ``Path``, lists
-of those and ``Literal`` choices, which Typer's own helpers coerce exactly as its adapters
+of those and ``Literal``/``Enum`` choices, which Typer's own helpers coerce exactly as its adapters
 do (same functions, same messages). Any other annotation, or a Typer without these internals,
 keeps Typer's own path: this is an optimisation, never a behaviour change.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,8 @@ def install() -> None:
                                                              path_type=Path, param=param, ctx=ctx)
         if annotation is bool and info.parser is None:
             return _bool
-        if is_literal_type(annotation):
-            choices = literal_values(annotation)
+        if is_literal_type(annotation) or (isinstance(annotation, type) and issubclass(annotation, Enum)):
+            choices = literal_values(annotation) if is_literal_type(annotation) else tuple(annotation)
 
             def choice(value: Any, param: Any, ctx: Any) -> Any:
                 try:
