@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,23 @@ def sample_library():
 @pytest.fixture()
 def sample_copy(tmp_path: Path) -> Path:
     return Path(shutil.copy(SAMPLE, tmp_path / "bank.json"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_state_dir(tmp_path_factory) -> Iterator[None]:
+    """Never touch the user's own state folder (the Anki note-time ledger): module fixtures share one."""
+    old = os.environ.get("QAEXPORT_STATE_DIR")
+    os.environ["QAEXPORT_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        os.environ.pop("QAEXPORT_STATE_DIR", None)
+    else:
+        os.environ["QAEXPORT_STATE_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Each test its own state folder (outside ``tmp_path``, which tests list), so ledgers never leak."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(folder))
+    return folder

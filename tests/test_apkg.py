@@ -401,6 +401,14 @@ def test_anki_exporter_refuses_a_package_source(packages, tmp_path):
     assert "already an Anki package" in result.output and not (tmp_path / "x.apkg").exists()
 
 
+def test_all_on_a_package_skips_the_anki_exporter_with_its_reason(packages, tmp_path):
+    result = CliRunner().invoke(app, ["all", str(packages["current"]), "-o", f"{tmp_path}/"])
+    assert result.exit_code == 0, result.output
+    assert "warning: skipping anki: " in result.output and "already an Anki package" in result.output
+    suffixes = {p.suffix for p in tmp_path.iterdir()}
+    assert {".epub", ".pdf"} <= suffixes and ".apkg" not in suffixes
+
+
 @pytest.mark.parametrize("name", ["not-a-zip", "truncated", "media-escape", "bomb-zstd"])
 def test_cli_refuses_bad_packages_writing_nothing(bad, name, tmp_path):
     target = tmp_path / "out.pdf"

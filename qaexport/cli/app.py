@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import typer
 
 from .. import __version__, exporters
@@ -69,6 +72,19 @@ def _register_exporters() -> None:
 _register_exporters()
 
 
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM/SIGHUP end a run like Ctrl-C: temp files removed, outputs untouched, exit 130. Later
+    signals are ignored so that clean-up finishes."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+_STOP_SIGNALS = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+
+
 def main() -> None:
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
     report_plugin_faults()  # a broken plugin is named once, and every other command still works
     app(prog_name="qaexport")

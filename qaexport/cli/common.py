@@ -138,6 +138,20 @@ def render_cache(no_cache: bool) -> Any:
     return RenderCache(Path(folder).expanduser() if folder else default_folder(), clock=time.time)
 
 
+STATE_DIR_ENV = "QAEXPORT_STATE_DIR"
+
+
+def state_dir() -> Path:
+    """Where qaexport keeps state between runs (the Anki note-time ledger): ``$QAEXPORT_STATE_DIR``, else the
+    platform's user state folder (``$XDG_STATE_HOME/qaexport``, by default ``~/.local/state/qaexport``)."""
+    chosen = os.environ.get(STATE_DIR_ENV, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
+    from platformdirs import user_state_path
+
+    return user_state_path("qaexport", appauthor=False)
+
+
 def source_paths(srcs: list[Path] | None) -> list[Path]:
     if not srcs and not DEFAULT_SOURCE.exists():
         raise UsageError("no SOURCES given and there is no ./data folder; name a question file or folder")

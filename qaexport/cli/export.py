@@ -37,6 +37,7 @@ from .common import (
     reader_options,
     reader_params,
     render_cache,
+    state_dir,
 )
 from .config import Config
 from .options import OptionSpec, specs_for, typer_params
@@ -113,6 +114,7 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     def setting(name: str) -> Any:
         return choose(ctx, values, name, config.top.get(name))
 
+    several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
     night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
     highlighter = render.Highlighter(setting("theme"), night)  # unknown themes fail before any reading
@@ -124,8 +126,17 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     if output is None and "output" in config.top:
         output, folder = str(config.top["output"]), True
     for cls in classes:  # a wrong -o is a usage error before any reading
-        resolve_target(output, folder, "name", cls, several=len(classes) > 1)
+        resolve_target(output, folder, "name", cls, several)
     library = load_library(srcs, difficulty, topic, reader_options(ctx, values, config))
+    if several:  # `all`: an exporter that declines this content is skipped, with its reason
+        kept = []
+        for cls, opts in chosen:
+            reason = cls.declines(library) if hasattr(cls, "declines") else ""
+            if reason:
+                err.print(f"warning: skipping {cls.name}: {reason}", soft_wrap=True, emoji=False, markup=False)
+            else:
+                kept.append((cls, opts))
+        chosen, classes = kept, [cls for cls, _ in kept]
     schemes = [Scheme(cls.scheme) for cls in classes]
     cache = render_cache(values.get("no_cache", False))
     try:
@@ -138,10 +149,11 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
                 err.print(f"warning: render cache not used: {cache.stats.disabled}", soft_wrap=True, emoji=False,
                           markup=False)
     stem = _default_stem(library, difficulty, topic)
-    targets = [resolve_target(output, folder, stem, cls, several=len(classes) > 1) for cls in classes]
+    targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
     for (cls, opts), target in zip(chosen, targets, strict=True):
         build = Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress,
-                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
+                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False),
+                      state_dir=state_dir())
         cls().export(build, opts, target)
         out.print(f"wrote {_written(target, cls.produces)}", soft_wrap=True)
 

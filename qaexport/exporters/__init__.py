@@ -67,6 +67,9 @@ class Build:
     time: float  # SOURCE_DATE_EPOCH or the start of the run, read once by the CLI
     progress: ProgressFactory = no_progress
     warn: Callable[[str], None] = _ignore
+    #: The user's folder for state kept between runs (the Anki note-time ledger), chosen by the CLI
+    #: ($QAEXPORT_STATE_DIR, else the platform's user state folder); None keeps no state.
+    state_dir: Path | None = None
 
     @property
     def datetime(self) -> datetime:

@@ -1,19 +1,19 @@
 """Anki deck (.apkg).
 
-Learners keep months of reviews on these notes, so identity is everything
-(``anki_identity``): the note type id and its field/template names are frozen, GUIDs come
-from the stable key, deck ids from the deck name. Anki's importer only updates a note whose
-modification time is newer than its own, so unchanged notes keep the time they had in the
-previous package and changed notes get a newer one (``anki_collection``).
+Learners keep months of reviews and their own edits on these notes, so identity is everything
+(``anki_identity``): the note type id and its field/template names are frozen, GUIDs come from
+the stable key, deck ids from the deck name, and a bank's deck path depends only on its own
+framework, topic and subtopic. Anki's importer only updates a note whose modification time is
+newer than its own, so a note's time changes exactly when its content does (``anki_ledger``,
+consulted with any previous package). Every text stored in a note goes through
+``anki_text.note_fields``: escaped, and Anki's own markup made inert.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..model import Library
@@ -21,71 +21,91 @@ from ..output import atomic_path, write_zip
 from ..render import Scheme
 from ..templates import asset
 from . import Build, Produces, option
+from .anki_collection import (
+    NOTETYPE_KEY,
+    Deck,
+    NoteRow,
+    NoteType,
+    note_fingerprint,
+    read_previous,
+    write_collection,
+)
 from .anki_identity import deck_id, deck_part, note_guid
+from .anki_ledger import fingerprint, location, note_times
+from .anki_text import note_fields, sort_text, tag_part, text_field
 
-if TYPE_CHECKING:  # the writer (and sqlite3) loads when a deck is written, not when the CLI starts
-    from .anki_collection import Deck, NoteType
 
-
-def refuse_anki_packages(library: Library) -> None:
-    """An Anki package as the source of an Anki deck is refused, not re-exported: the copy would lose its own
-    note types, scheduling, sounds and editable fields (qaexport reads rendered cards). Import the package into
-    Anki itself; print it with ``pdf`` or ``epub``."""
+def anki_package_source(library: Library) -> str:
+    """Why an Anki package as the source of an Anki deck is declined ("" when there is none): a copy would lose
+    its own note types, scheduling, sounds and editable fields (qaexport reads rendered cards). Import the
+    package into Anki itself; print it with ``pdf`` or ``epub``."""
     from ..sources.apkg import ApkgReader  # no anki import: the module loads it only to read
 
     for ref in library.questions():
         file = ref.question.location.file
         if Path(file).suffix.lower() in ApkgReader.suffixes:
-            raise UsageError(f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
-                             "qaexport prints it with `qaexport pdf` or `qaexport epub`")
+            return (f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
+                    "qaexport prints it with `qaexport pdf` or `qaexport epub`")
+    return ""
 
 
 @dataclass
 class AnkiOptions:
-    deck_name: str = option("", "Root deck name. Default: the framework's name (or 'Interview Questions').")
-    flat: bool = option(False, "Put every note in the root deck instead of Topic::Subtopic subdecks.")
+    deck_name: str = option("", "Parent deck for every bank, e.g. 'Interview::2026' → Interview::2026::FastAPI::… "
+                                "Default: none, each bank's deck is its framework's name.")
+    flat: bool = option(False, "Put every note in one deck (--deck-name, else its framework's deck) instead of "
+                               "Topic::Subtopic subdecks.")
     previous: Path | None = option(
-        None, "Earlier .apkg whose note times to keep for unchanged notes. Default: the output file if it exists.")
+        None, "Earlier .apkg whose note times to keep for unchanged notes, with the note-time ledger. "
+              "Default: the output file if it exists.")
 
     def __post_init__(self) -> None:
+        deck_prefix(self.deck_name)  # a bad --deck-name fails before anything is read
         if self.previous is not None and not self.previous.is_file():
             raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
 
 
-def note_type(build: Build, mod_of: Callable[[str, str, str], int]) -> NoteType:
-    from .anki_collection import NoteType
-
+def note_type_parts(build: Build) -> tuple[str, str, str]:
     hl = build.highlighter
     css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
     css += hl.css(0, ".card", portable=True)
     if len(hl.themes) > 1:
         css += f"/* night theme: {hl.themes[1].name} */\n"
         css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
-    front, back = asset("anki", "front.html"), asset("anki", "back.html")
-    return NoteType(css, front, back, mod_of(css, front, back))
+    return css, asset("anki", "front.html"), asset("anki", "back.html")
 
 
-def decks_for(library: Library, options: AnkiOptions) -> dict[tuple, Deck]:
-    """Decks by (framework, topic, subtopic) slugs; () is the root. Parents carry descriptions."""
-    from .anki_collection import Deck
+def deck_prefix(deck_name: str) -> list[str]:
+    """``--deck-name`` as deck path parts: ``::`` nests, each part is cleaned, none may be empty."""
+    if not deck_name.strip():
+        return []
+    parts = deck_name.split("::")
+    if any(not part.strip() for part in parts):
+        raise UsageError(f"--deck-name {deck_name!r}: a part between '::' is empty; write e.g. 'Interview::2026'")
+    return [deck_part(part) for part in parts]
 
-    several = len(library.frameworks) > 1
-    default_root = "Interview Questions" if several else library.frameworks[0].name
-    root_name = deck_part(options.deck_name or default_root)
-    root_desc = "" if several else library.frameworks[0].description
-    decks: dict[tuple, Deck] = {(): Deck(deck_id(root_name), root_name, root_desc)}
-    if options.flat:
-        return decks
+
+def decks_for(library: Library, options: AnkiOptions) -> dict[tuple[str, ...], Deck]:
+    """Decks by slug path: ``(framework,)``, ``(framework, topic)``, ``(framework, topic, subtopic)``, and ``()``
+    for the ``--deck-name`` parents. A bank's path is ``PREFIX::Framework::Topic::Subtopic``: a function of
+    its own names only, never of what else is exported. Descriptions are shown as text."""
+    prefix = deck_prefix(options.deck_name)
+    decks: dict[tuple[str, ...], Deck] = {}
+    for depth in range(1, len(prefix) + 1):  # the parents, keyed after a "" (a slug is never empty)
+        name = "::".join(prefix[:depth])
+        decks[("", *prefix[:depth])] = Deck(deck_id(name), name)
+    if prefix:
+        decks[()] = decks[("", *prefix)]
+    if options.flat and prefix:
+        return decks  # one deck for every note, as asked
     for fw, topic, sub in library.subtopics():
-        parts = [root_name] + ([deck_part(fw.name)] if several else [])
-        if several and (fw.slug,) not in decks:
-            name = "::".join(parts)
-            decks[(fw.slug,)] = Deck(deck_id(name), name, fw.description)
-        if (fw.slug, topic.slug) not in decks:
-            name = "::".join([*parts, deck_part(topic.name)])
-            decks[(fw.slug, topic.slug)] = Deck(deck_id(name), name, topic.description)
-        name = "::".join([*parts, deck_part(topic.name), deck_part(sub.name)])
-        decks[(fw.slug, topic.slug, sub.slug)] = Deck(deck_id(name), name, sub.description)
+        path: list[str] = list(prefix)
+        levels = [((fw.slug,), fw), ((fw.slug, topic.slug), topic), ((fw.slug, topic.slug, sub.slug), sub)]
+        for slugs, node in levels[:1] if options.flat else levels:
+            path.append(deck_part(node.name))
+            if slugs not in decks:
+                name = "::".join(path)
+                decks[slugs] = Deck(deck_id(name), name, text_field(node.description))
     return decks
 
 
@@ -100,29 +120,42 @@ class AnkiExporter:
     night_mode = True  # a dark theme: Anki's night mode, EPUB readers' dark mode
     Options = AnkiOptions
 
-    def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
-        from .anki_collection import NO_PREVIOUS, NoteRow, note_mod, note_type_mod, read_previous, write_collection
+    @staticmethod
+    def declines(library: Library) -> str:
+        return anki_package_source(library)
 
-        refuse_anki_packages(build.library)
-        previous_path = options.previous or (target if target.exists() else None)
-        previous = read_previous(previous_path) if previous_path else NO_PREVIOUS
-        now = int(build.time)
-        model = note_type(build, lambda css, front, back: note_type_mod(previous, css, front, back, now))
+    def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
+        reason = self.declines(build.library)
+        if reason:
+            raise UsageError(reason)
         decks = decks_for(build.library, options)
+        previous_path = options.previous or (target if target.exists() else None)
+        previous = read_previous(previous_path) if previous_path else {}
+        now = int(build.time)
+        css, front, back = note_type_parts(build)
         notes: list[NoteRow] = []
         with build.progress("Building deck", build.library.count()) as advance:
-            for ref in build.library.questions():
+            for position, ref in enumerate(build.library.questions(), 1):
                 q, html = ref.question, build.rendered[ref.question.key]
-                fields = [html.question, html.answer, q.difficulty.label, ref.breadcrumb, q.key]
-                tags = [f"difficulty::{q.difficulty.label}",
-                        f"{ref.framework.slug}::{ref.topic.slug}::{ref.subtopic.slug}"]
-                deck = decks[()] if options.flat else decks[(ref.framework.slug, ref.topic.slug, ref.subtopic.slug)]
-                guid = note_guid(q.key)
-                notes.append(NoteRow(guid, fields, tags, q.question, deck.id, note_mod(previous, guid, fields, tags,
-                                                                                         now)))
+                label = q.difficulty.label if q.difficulty else ""
+                fields = note_fields(html.question, html.answer, label, ref.breadcrumb, q.key)
+                tags = [f"difficulty::{label}"] if label else []
+                tags.append("::".join(tag_part(s) for s in (ref.framework.slug, ref.topic.slug, ref.subtopic.slug)))
+                slugs = (ref.framework.slug,) if options.flat else (ref.framework.slug, ref.topic.slug,
+                                                                     ref.subtopic.slug)
+                deck = decks[()] if options.flat and () in decks else decks[slugs]
+                # New cards are introduced in the booklet's order: ``due`` is the position in the book.
+                notes.append(NoteRow(note_guid(q.key), fields, tags, sort_text(fields[0]), deck.id, due=position))
                 advance(1)
+        current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
+        current[NOTETYPE_KEY] = fingerprint(css, front, back)
+        ledger = location(build.state_dir) if build.state_dir else None
+        times = note_times(ledger, current, previous, now, build.warn)
+        for note in notes:
+            note.mod = times[note.guid]
+        model = NoteType(css, front, back, times[NOTETYPE_KEY])
         with atomic_path(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent) as work:
             db_path = Path(work) / "collection.anki2"
-            write_collection(db_path, model, list(dict.fromkeys(decks.values())), notes, now)
+            write_collection(db_path, model, list(dict.fromkeys(decks.values())), notes, now, label=str(target))
             # Level 1: a 10,000-note collection (35 MB of HTML) deflates in 0.4 s instead of 1 s, 25 % larger.
             write_zip(tmp, [("collection.anki2", db_path.read_bytes()), ("media", b"{}")], build.time, level=1)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from .anki_identity import FIELDS, MODEL_ID, MODEL_NAME, TEMPLATE_NAME
+from .anki_ledger import Version, fingerprint
 
 SCHEMA = """
 CREATE TABLE col (
@@ -216,6 +217,9 @@ _LATEX_PRE = (
 )
 _LATEX_POST = "\\end{document}"
 
+#: The note type's entry among note versions (see ``anki_ledger``).
+NOTETYPE_KEY = f"notetype:{MODEL_ID}"
+
 
 @dataclass(frozen=True)
 class Deck:
@@ -264,8 +268,17 @@ class NoteType:
         }
 
 
-def write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int) -> None:
-    """A complete collection: schema, defaults, the note type, decks, then each note with its card."""
+def write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int,
+                     label: str = "") -> None:
+    """A complete collection: schema, defaults, the note type, decks, then each note with its card.
+    SQLite's own failures (disk full, read-only folder) become one-line output errors."""
+    try:
+        _write_collection(db_path, note_type, decks, notes, now)
+    except sqlite3.Error as exc:
+        raise OutputError(f"{label or db_path}: write failed ({exc}); the previous file is unchanged") from None
+
+
+def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int) -> None:
     conn = sqlite3.connect(db_path)
     try:
         cursor = conn.cursor()
@@ -294,18 +307,9 @@ def write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], note
         conn.close()
 
 
-@dataclass
-class Previous:
-    """What an earlier package of this deck held: per GUID (mod, fields, tags), and the note type."""
-
-    notes: dict[str, tuple[int, str, str]]
-    model: dict | None
-
-
-NO_PREVIOUS = Previous({}, None)
-
-
-def read_previous(path: Path) -> Previous:
+def read_previous(path: Path) -> dict[str, Version]:
+    """The versions an earlier package handed out: per note GUID, and for the note type
+    (``NOTETYPE_KEY``), the content fingerprint and time."""
     try:
         with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
             names = set(zf.namelist())
@@ -316,31 +320,22 @@ def read_previous(path: Path) -> Previous:
             db.write_bytes(zf.read(name))
             conn = sqlite3.connect(db)
             try:
-                notes = {g: (m, f, t) for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
+                notes = {g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
+                         for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
                 models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
             finally:
                 conn.close()
-    except (zipfile.BadZipFile, sqlite3.Error, OSError, ValueError, TypeError) as exc:
+        model = models.get(str(MODEL_ID))
+        if model:
+            templates = [(t.get("qfmt", ""), t.get("afmt", "")) for t in model.get("tmpls", [])]
+            parts = [model.get("css", ""), *(x for pair in templates for x in pair)]
+            notes[NOTETYPE_KEY] = Version(fingerprint(*parts), int(model.get("mod", 0)))
+    except (zipfile.BadZipFile, sqlite3.Error, OSError, ValueError, TypeError, AttributeError) as exc:
         raise OutputError(f"{path}: cannot read the previous deck ({exc}); pass --previous or remove it") from None
-    return Previous(notes, models.get(str(MODEL_ID)))
+    return notes
 
 
-def note_mod(previous: Previous, guid: str, fields: list[str], tags: list[str], now: int) -> int:
-    old = previous.notes.get(guid)
-    if old is None:
-        return now
-    old_mod, old_fields, old_tags = old
-    if old_fields == "\x1f".join(fields) and old_tags.split() == tags:
-        return old_mod  # unchanged: Anki leaves the learner's note alone
-    return max(now, old_mod + 1)  # changed: must be newer than what the learner has
+def note_fingerprint(fields: list[str], tags: list[str]) -> str:
+    """What Anki replaces when it updates a note: its fields and tags (cards keep their deck)."""
+    return fingerprint("\x1f".join(fields), " ".join(tags))
 
-
-def note_type_mod(previous: Previous, css: str, front: str, back: str, now: int) -> int:
-    """Like notes: keep the time when nothing changed, else be newer than the learner's copy."""
-    old = previous.model
-    if not old:
-        return now
-    unchanged = old.get("css") == css and [(t.get("qfmt"), t.get("afmt")) for t in old.get("tmpls", [])] \
-        == [(front, back)]
-    old_mod = int(old.get("mod", 0))
-    return old_mod if unchanged else max(now, old_mod + 1)

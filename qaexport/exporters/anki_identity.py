@@ -7,6 +7,7 @@ history. Tests pin them as literal values.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 MODEL_ID = 1607392319
 MODEL_NAME = "qaexport Q&A"
@@ -35,6 +36,16 @@ def note_guid(key: str) -> str:
     return "".join(reversed(digits))
 
 
+#: Characters that could open markup or leave an attribute wherever a deck name is shown as HTML;
+#: replaced by their full-width look-alikes, so the name still reads the same.
+_DECK_LOOKALIKES = str.maketrans({"<": "\uff1c", ">": "\uff1e", '"': "\uff02", "`": "\uff40"})
+
+
 def deck_part(name: str) -> str:
-    """A deck name component: '::' would nest, runs of whitespace are collapsed."""
+    """A deck name component as Anki keeps it (the deck id is derived from the name, so it must not
+    change on Anki's side): NFC, no control or format characters, ``::`` would nest, runs of whitespace
+    collapsed; markup characters become look-alikes, so the name reads the same and stays text."""
+    name = unicodedata.normalize("NFC", name).translate(_DECK_LOOKALIKES)
+    name = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in name
+                   if unicodedata.category(c) != "Cf")
     return " ".join(name.replace("::", ":").split()) or "Untitled"

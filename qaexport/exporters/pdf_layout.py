@@ -117,6 +117,11 @@ def layout_in_child(html: str, css: str, identifier: str, target: Path, advance:
                 continue
             outcome = (kind, value)
             break
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM, SIGHUP) or failed here: the child must not outlive us and go on
+        # writing the temp file that the caller is about to remove.
+        proc.kill()
+        raise
     finally:
         proc.join()
         parent.close()

@@ -1,0 +1,163 @@
+"""The note-time ledger: what each note looked like when qaexport last wrote it, and the time it carried.
+
+Anki's importer updates a note only when the package's modification time is newer than the
+learner's copy; an update overwrites the learner's own edits. So a note's time must change
+exactly when its content changes, whatever path or filter an export uses. A previous package
+only knows the notes it held; this ledger remembers every note ever exported on this machine:
+
+    id (note GUID, or ``notetype:<id>``) → fingerprint of the content → time
+
+``note_times`` is the one entry point: for each note it takes the newest version known, from
+the ledger and from any previous package. Same content → that version's time; different
+content → ``max(now, newest + 1)``. With ``SOURCE_DATE_EPOCH`` the same input and ledger give
+the same times, so builds stay byte-identical.
+
+Storage: SQLite (WAL) in the user's state folder, chosen by the CLI. Each export reads and writes
+its rows in one ``BEGIN IMMEDIATE`` transaction, so overlapping runs take turns and never hand
+two different contents the same time; a crash leaves the previous state. The ledger is bounded:
+beyond ``MAX_ROWS`` the notes not exported for the longest time are forgotten. It is written
+before the package: a time recorded for a package that then failed to write is still newer than
+anything a learner holds, so it is harmless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+FILE_NAME = "anki-notes.sqlite3"
+MAX_ROWS = 200_000
+_BUSY_TIMEOUT_S = 60  # an overlapping export holds the lock for well under a second per 10,000 notes
+_BUSY_STEP_S = 0.1  # waits in SQLite are this short, so Ctrl-C and SIGTERM are handled while waiting
+_CHUNK = 500  # ids per SELECT (SQLite's variable limit is 999 in old builds)
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS notes (
+        id          TEXT PRIMARY KEY,   -- note GUID, or notetype:<id>
+        fingerprint TEXT NOT NULL,      -- sha256 of the content Anki compares
+        mod         INTEGER NOT NULL,   -- the time this content was given
+        run         INTEGER NOT NULL    -- the export that last wrote it (for pruning)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS notes_by_run ON notes (run)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+)
+
+
+def location(state_dir: Path) -> Path:
+    """The ledger file inside a state folder (``$QAEXPORT_STATE_DIR``, else the XDG state folder)."""
+    return Path(state_dir) / FILE_NAME
+
+
+def fingerprint(*parts: str) -> str:
+    """A content fingerprint: what Anki would see change (fields and tags, or CSS and templates)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Version:
+    """A version of a note that some learner may hold: its content fingerprint and time."""
+
+    fingerprint: str
+    mod: int
+
+
+def choose_time(current: str, known: list[Version], now: int) -> int:
+    """The time for content ``current``, given the versions handed out before."""
+    if not known:
+        return now
+    newest = max(v.mod for v in known)
+    if all(v.fingerprint == current for v in known if v.mod == newest):
+        return newest  # unchanged since the newest version: Anki leaves the learner's note alone
+    return max(now, newest + 1)  # changed: must be newer than anything a learner may hold
+
+
+def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mapping[str, Version], now: int,
+               warn: Callable[[str], None] = lambda _m: None) -> dict[str, int]:
+    """The time for each id in ``current`` (id → fingerprint), from the ledger and ``previous`` (a previous
+    package's versions); records the result in the ledger. Without a usable ledger the previous package
+    alone decides, and ``warn`` says so."""
+
+    def decide(recorded: Mapping[str, Version]) -> dict[str, int]:
+        times = {}
+        for key, fp in current.items():
+            known = [v for v in (recorded.get(key), previous.get(key)) if v is not None]
+            times[key] = choose_time(fp, known, now)
+        return times
+
+    if ledger is None:
+        return decide({})
+    try:
+        with _open(ledger) as conn:
+            _begin(conn)
+            try:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                recorded = _read(conn, list(current))
+                times = decide(recorded)
+                _write(conn, {k: Version(current[k], t) for k, t in times.items()})
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return times
+    except (sqlite3.Error, OSError) as exc:
+        warn(f"{ledger}: note-time ledger unusable ({exc}); unchanged notes keep their time only if the output "
+             "file or --previous holds them. Fix the file's folder or point QAEXPORT_STATE_DIR elsewhere")
+        return decide({})
+
+
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[sqlite3.Connection]:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    conn = sqlite3.connect(path, timeout=_BUSY_STEP_S, isolation_level=None)
+    try:
+        with contextlib.suppress(sqlite3.OperationalError):  # e.g. a network file system: rollback journal
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        yield conn
+    finally:
+        conn.close()
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """Take the write lock, waiting while another export holds it: runs take turns."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+
+
+def _read(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Version]:
+    found: dict[str, Version] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for key, fp, mod in conn.execute(f"SELECT id, fingerprint, mod FROM notes WHERE id IN ({marks})", chunk):
+            found[key] = Version(fp, int(mod))
+    return found
+
+
+def _write(conn: sqlite3.Connection, versions: dict[str, Version]) -> None:
+    run = (conn.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone() or (0,))[0] + 1
+    conn.execute("INSERT INTO meta VALUES ('runs', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (run,))
+    conn.executemany(
+        "INSERT INTO notes VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+        "fingerprint = excluded.fingerprint, mod = excluded.mod, run = excluded.run",
+        ((key, v.fingerprint, v.mod, run) for key, v in versions.items()))
+    excess = conn.execute("SELECT count(*) FROM notes").fetchone()[0] - MAX_ROWS
+    if excess > 0:  # forget the notes exported longest ago, never this run's
+        conn.execute("DELETE FROM notes WHERE id IN (SELECT id FROM notes WHERE run < ? ORDER BY run LIMIT ?)",
+                     (run, excess))

@@ -1,0 +1,242 @@
+"""A learner's collection through re-exports: edits survive, changes arrive, decks stay put, new cards in book order.
+
+Builds are stamped with increasing SOURCE_DATE_EPOCH values, as later builds would be: any note that is
+given a new time would then overwrite the learner's copy, so the tests see every spurious update.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qaexport import sources
+from qaexport.cli import app
+from qaexport.exporters import anki_ledger
+from qaexport.exporters.anki_ledger import Version, choose_time, note_times
+from tests.anki_collection import import_deck, log_counts, new_collection
+from tests.cli_run import qaexport
+from tests.payloads import page, question, subtopic, write
+
+runner = CliRunner()
+HOUR = 3600
+
+
+def export_at(when: int, *args: str) -> None:
+    qaexport("anki", *args, env={"SOURCE_DATE_EPOCH": str(when)})
+
+
+def edit(col, query: str, text: str) -> int:
+    nid = col.find_notes(query)[0]
+    note = col.get_note(nid)
+    note["Answer"] += f"<p>{text}</p>"
+    col.update_note(note)
+    return nid
+
+
+@pytest.fixture()
+def t0() -> int:
+    return int(time.time()) - 10 * HOUR  # the first build; the learner's edits happen "now", later
+
+
+def test_edit_survives_export_to_a_new_path(tmp_path, sample_path, t0):
+    export_at(t0, str(sample_path), "-o", str(tmp_path / "first.apkg"))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, tmp_path / "first.apkg")
+        nid = edit(col, "Key:fastapi/deployment/middleware/middleware-basics", "my mnemonic")
+        export_at(t0 + 20 * HOUR, str(sample_path), "-o", str(tmp_path / "elsewhere" / "new-name.apkg"))
+        log = import_deck(col, tmp_path / "elsewhere" / "new-name.apkg")
+        assert log_counts(log)["updated"] == 0 and log_counts(log)["new"] == 0
+        assert "my mnemonic" in col.get_note(nid)["Answer"]
+
+
+def test_edits_survive_a_filtered_export_then_a_full_one(tmp_path, sample_path, t0):
+    full, hard = tmp_path / "dist" / "fastapi-deployment.apkg", tmp_path / "dist" / "fastapi-deployment-hard.apkg"
+    export_at(t0, str(sample_path), "-o", str(full))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, full)
+        edited = [edit(col, "tag:difficulty::hard", "hard note, my words"),
+                  edit(col, "tag:difficulty::easy", "easy note, my words")]
+        export_at(t0 + 20 * HOUR, str(sample_path), "-d", "hard", "-o", str(hard))
+        assert log_counts(import_deck(col, hard))["updated"] == 0
+        export_at(t0 + 21 * HOUR, str(sample_path), "-o", str(full))
+        assert log_counts(import_deck(col, full))["updated"] == 0
+        # The same filtered export written over the full deck's own file, then the full deck again.
+        export_at(t0 + 22 * HOUR, str(sample_path), "-d", "hard", "-o", str(full))
+        export_at(t0 + 23 * HOUR, str(sample_path), "-o", str(full))
+        assert log_counts(import_deck(col, full))["updated"] == 0
+        assert ["my words" in col.get_note(nid)["Answer"] for nid in edited] == [True, True]
+
+
+def test_one_changed_answer_updates_exactly_that_note_on_a_new_path(tmp_path, sample_copy, t0):
+    export_at(t0, str(sample_copy), "-o", str(tmp_path / "v1.apkg"))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, tmp_path / "v1.apkg")
+        kept = edit(col, "Key:fastapi/deployment/middleware/middleware-order", "learner note")
+        payload = json.loads(sample_copy.read_text())
+        idx = payload.index("gunicorn-uvicorn-workers") + 2
+        payload[idx] = payload[idx].replace("battle-tested", "battle tested")
+        sample_copy.write_text(json.dumps(payload))
+        export_at(t0 + 20 * HOUR, str(sample_copy), "-o", str(tmp_path / "v2" / "deck.apkg"))
+        log = import_deck(col, tmp_path / "v2" / "deck.apkg")
+        assert log_counts(log)["updated"] == 1 and log_counts(log)["new"] == 0
+        assert [n.fields[4] for n in log.updated] == ["fastapi/deployment/uvicorn-gunicorn/gunicorn-uvicorn-workers"]
+        assert "learner note" in col.get_note(kept)["Answer"]
+        # Exported once more, anywhere: nothing left to update.
+        export_at(t0 + 21 * HOUR, str(sample_copy), "-o", str(tmp_path / "v3.apkg"))
+        assert log_counts(import_deck(col, tmp_path / "v3.apkg"))["updated"] == 0
+
+
+def _other_framework(tmp_path: Path) -> Path:
+    return write(tmp_path / "django.json", page(
+        [subtopic("queries", "Queries", [question("select-related"), question("prefetch", "hard")], fw="django",
+                  topic="orm")], fw="django", fw_name="Django", topic="orm", topic_name="ORM"))
+
+
+def _deck_of_each_note(col) -> dict[str, str]:
+    return {col.get_note(col.get_card(cid).nid)["Key"]: col.decks.name(col.get_card(cid).did)
+            for cid in col.find_cards("")}
+
+
+def test_a_banks_deck_tree_does_not_depend_on_what_else_is_exported(tmp_path, sample_path):
+    alone, together = tmp_path / "alone.apkg", tmp_path / "together.apkg"
+    qaexport("anki", str(sample_path), "-o", str(alone))
+    qaexport("anki", str(sample_path), str(_other_framework(tmp_path)), "-o", str(together))
+    with new_collection(tmp_path / "a") as col_a, new_collection(tmp_path / "b") as col_b:
+        import_deck(col_a, alone)
+        import_deck(col_b, together)
+        decks_alone, decks_together = _deck_of_each_note(col_a), _deck_of_each_note(col_b)
+        assert {k: v for k, v in decks_together.items() if k.startswith("fastapi/")} == decks_alone
+        assert decks_together["django/orm/queries/prefetch"] == "Django::ORM::Queries"
+        # Importing both leaves one tree per framework and no empty deck.
+        import_deck(col_b, alone)
+        names = {d.name for d in col_b.decks.all_names_and_ids()} - {"Default"}
+        assert {n.split("::")[0] for n in names} == {"FastAPI", "Django"}
+        assert all(col_b.find_cards(f'"deck:{n}"') for n in names)
+    fastapi_decks = {k: v for k, v in _package_decks(together, tmp_path).items() if k.startswith("FastAPI")}
+    assert fastapi_decks == {k: v for k, v in _package_decks(alone, tmp_path).items() if k != "Default"}
+
+
+def test_deck_name_is_a_parent_prefix_that_may_nest(tmp_path, sample_path):
+    deck = tmp_path / "deck.apkg"
+    qaexport("anki", str(sample_path), str(_other_framework(tmp_path)), "-o", str(deck), "--deck-name",
+             " Interview :: 2026 ")
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, deck)
+        decks = _deck_of_each_note(col)
+        assert decks["django/orm/queries/prefetch"] == "Interview::2026::Django::ORM::Queries"
+        assert decks["fastapi/deployment/middleware/middleware-order"] == \
+            "Interview::2026::FastAPI::Deployment & Middleware::Middleware"
+    result = runner.invoke(app, ["anki", str(sample_path), "-o", str(tmp_path / "x.apkg"), "--deck-name", "A::::B"])
+    assert result.exit_code == 2 and "--deck-name" in result.output and "empty" in result.output
+    assert not (tmp_path / "x.apkg").exists()
+
+
+def test_new_cards_are_due_in_booklet_order(tmp_path, sample_path, sample_library):
+    other = _other_framework(tmp_path)
+    deck = tmp_path / "deck.apkg"
+    qaexport("anki", str(other), str(sample_path), "-o", str(deck))
+    book_order = [r.question.key for r in sources.load([other, sample_path]).questions()]
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, deck)
+        cards = [col.get_card(cid) for cid in col.find_cards("is:new")]
+        assert len({c.due for c in cards}) == len(cards) == len(book_order)
+        by_due = [col.get_note(c.nid)["Key"] for c in sorted(cards, key=lambda c: c.due)]
+        assert by_due == book_order
+
+
+def _col_json(apkg: Path, tmp_path: Path, column: str) -> dict:
+    db = tmp_path / "m.db"
+    with zipfile.ZipFile(apkg) as zf:
+        db.write_bytes(zf.read("collection.anki2"))
+    conn = sqlite3.connect(db)
+    try:
+        return json.loads(conn.execute(f"select {column} from col").fetchone()[0])
+    finally:
+        conn.close()
+        db.unlink()
+
+
+def _model_mod(apkg: Path, tmp_path: Path) -> int:
+    return next(iter(_col_json(apkg, tmp_path, "models").values()))["mod"]
+
+
+def _package_decks(apkg: Path, tmp_path: Path) -> dict[str, tuple[int, str]]:
+    """Deck name → (id, description) as the package declares them."""
+    return {d["name"]: (d["id"], d["desc"]) for d in _col_json(apkg, tmp_path, "decks").values()}
+
+
+def test_note_type_keeps_its_time_on_a_new_path(tmp_path, sample_path, t0):
+    export_at(t0, str(sample_path), "-o", str(tmp_path / "a.apkg"))
+    export_at(t0 + HOUR, str(sample_path), "-o", str(tmp_path / "b.apkg"))
+    assert _model_mod(tmp_path / "b.apkg", tmp_path) == _model_mod(tmp_path / "a.apkg", tmp_path) == t0
+    export_at(t0 + 2 * HOUR, str(sample_path), "-o", str(tmp_path / "c.apkg"), "--theme", "monokai")
+    assert _model_mod(tmp_path / "c.apkg", tmp_path) == t0 + 2 * HOUR
+
+
+def test_same_input_and_ledger_give_identical_packages(tmp_path, sample_path, monkeypatch):
+    outputs = []
+    for name in ("one", "two"):  # two machines: each with a fresh ledger, then a rebuild with a used one
+        monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / f"state-{name}"))
+        for attempt in range(2):
+            out = tmp_path / f"{name}-{attempt}.apkg"
+            export_at(1_700_000_000, str(sample_path), "-o", str(out))
+            outputs.append(out.read_bytes())
+    assert len(set(outputs)) == 1
+    assert (tmp_path / "state-one" / anki_ledger.FILE_NAME).exists()
+
+
+def test_an_unusable_ledger_is_a_warning_not_a_failure(tmp_path, sample_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(blocker))
+    result = runner.invoke(app, ["anki", str(sample_path), "-o", str(tmp_path / "deck.apkg")])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "note-time ledger unusable" in result.output
+    assert (tmp_path / "deck.apkg").exists()
+
+
+def test_changed_content_gets_max_of_build_time_and_old_plus_one():
+    assert choose_time("a", [], 100) == 100
+    assert choose_time("a", [Version("a", 50)], 100) == 50
+    assert choose_time("b", [Version("a", 50)], 100) == 100
+    assert choose_time("b", [Version("a", 150)], 100) == 151  # a clock behind the last build still moves on
+    # The newest version decides: back to older content is still a change for whoever holds the newest.
+    assert choose_time("a", [Version("a", 50), Version("b", 60)], 10) == 61
+
+
+def test_overlapping_runs_never_give_two_contents_one_time(tmp_path):
+    ledger = tmp_path / anki_ledger.FILE_NAME
+    assert note_times(ledger, {"n": "v0"}, {}, 100) == {"n": 100}
+    blocker = sqlite3.connect(ledger, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another run in the middle of its update
+    results: dict[str, int] = {}
+    threads = [threading.Thread(target=lambda fp=fp: results.update({fp: note_times(ledger, {"n": fp}, {}, 100)["n"]}))
+               for fp in ("v1", "v2")]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    blocker.execute("COMMIT")
+    blocker.close()
+    for t in threads:
+        t.join(30)
+    assert sorted(results.values()) == [101, 102]
+
+
+def test_ledger_is_bounded_and_keeps_this_runs_notes(tmp_path, monkeypatch):
+    monkeypatch.setattr(anki_ledger, "MAX_ROWS", 5)
+    ledger = tmp_path / anki_ledger.FILE_NAME
+    note_times(ledger, {f"old{i}": "x" for i in range(4)}, {}, 100)
+    note_times(ledger, {f"new{i}": "x" for i in range(3)}, {}, 200)
+    conn = sqlite3.connect(ledger)
+    try:
+        ids = {row[0] for row in conn.execute("select id from notes")}
+    finally:
+        conn.close()
+    assert len(ids) == 5 and {"new0", "new1", "new2"} <= ids

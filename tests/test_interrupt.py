@@ -1,0 +1,121 @@
+"""Interruptions and full disks: like Ctrl-C, a killed or starved run leaves the previous output and no temp file."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qaexport.cli import app
+from tests.cli_run import qaexport
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def _synthesise(n: int, folder: Path) -> Path:
+    spec = importlib.util.spec_from_file_location("synth", ROOT / "benchmarks" / "synth.py")
+    assert spec and spec.loader
+    synth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synth)
+    synth.synthesise(n, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bank_300(tmp_path_factory) -> Path:
+    return _synthesise(300, tmp_path_factory.mktemp("bank300"))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to watch the layout process")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, bank_300, tmp_path):
+    target = tmp_path / "book.pdf"
+    target.write_bytes(b"%PDF-1.7 the previous booklet")
+    before = target.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "pdf", str(bank_300), "-o", str(target)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        temps = lambda: list(tmp_path.glob(".book.pdf.*.tmp"))  # noqa: E731
+        _wait_for(lambda: temps() or proc.poll() is not None, 180, "the temp file")
+        assert proc.poll() is None, proc.communicate()
+        _wait_for(lambda: _children(proc.pid), 30, "the layout process")
+        layout = _children(proc.pid)
+        time.sleep(1.0)  # WeasyPrint is laying out now
+        assert proc.poll() is None and all(_alive(c) for c in layout)
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        stopped_after = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert stopped_after < 10, f"took {stopped_after:.1f} s: the layout was not stopped"
+    assert not any(_alive(c) for c in layout), "the layout process outlived the command"
+    time.sleep(1.0)  # nothing left behind may write the temp file again
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.pdf"]
+    assert target.read_bytes() == before
+
+
+@pytest.fixture()
+def small_disk(tmp_path) -> Path:
+    """A 200 KiB tmpfs: too small for a 300-question collection."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_disk_full_while_writing_the_anki_collection(small_disk, bank_300, sample_path, tmp_path):
+    target = small_disk / "deck.apkg"
+    qaexport("anki", str(sample_path), "-o", str(tmp_path / "made-elsewhere.apkg"))
+    before = (tmp_path / "made-elsewhere.apkg").read_bytes()
+    target.write_bytes(before)  # the previous deck (22 KiB) fits; a 300-question collection does not
+    result = runner.invoke(app, ["anki", str(bank_300), "-o", str(target)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert "database or disk is full" in lines[0] and "previous file is unchanged" in lines[0]
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in small_disk.iterdir()) == ["deck.apkg"]
