@@ -150,7 +150,8 @@ def baseline_pdf(src: Path, out: Path) -> None:
     hl.Highlighter.format = stock_format  # every code block goes through format()
     hl.Highlighter.css = stock_css
     theme = os.environ.get("QAEXPORT_BENCH_THEME", "default")
-    sys.argv = ["qaexport", "pdf", str(src), "-o", str(out), "--theme", theme]
+    # --no-cache: the patched formatter must never write its HTML into a render cache
+    sys.argv = ["qaexport", "pdf", str(src), "-o", str(out), "--theme", theme, "--no-cache"]
     main()
 
 
