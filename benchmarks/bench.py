@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py                 # all cases, default sizes
     python benchmarks/bench.py --cases pdf --book 560
+    python benchmarks/bench.py --cases cards --book 560   # flashcards (not in the default cases)
 
 Prints wall time and peak memory per case and the ratios to the baselines (this machine
 is shared and noisy: ratios travel, seconds don't). Peak memory is the largest sum of
@@ -344,6 +345,10 @@ def main() -> None:
             else:
                 report(f"epub {args.book}", ours, None, "")
                 print("  (pandoc is not installed: apt-get install pandoc for the baseline)")
+        if "cards" in cases:  # measuring every face, then the sheets: compared with the booklet when it ran
+            ours = measure([*QAEXPORT, "cards", str(book), "-o", str(tmp / "ours.cards.pdf"), *theme], env,
+                           before=cache.empty)
+            report(f"cards {args.book}", ours, singles.get("pdf"), "pdf booklet")
         if "apkg" in cases:
             package = synthesise_apkg(args.apkg, tmp / f"deck-{args.apkg}.apkg")
             print(f"  synthetic package: {args.apkg} notes, {package.stat().st_size // 1024} KiB", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -58,3 +59,73 @@ def write_zip(target: Path, entries: list[tuple[str, bytes]], time: float,
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
             zf.writestr(info, data, compresslevel=level)
+
+
+def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -> list[Path]:
+    """Write ``files`` (relative POSIX paths) under the folder ``target``; nothing else there is touched.
+
+    A new ``target`` is filled in a temporary sibling folder renamed into place. Into an existing folder
+    (empty, or with ``overwrite``) each file is written atomically, and a failure removes the files and
+    folders this call created, so no half-written set is left either way. Returns the written paths.
+    """
+    target = Path(target)
+    for rel in files:
+        parts = Path(rel).parts
+        if Path(rel).is_absolute() or ".." in parts or not parts:
+            raise OutputError(f"{target}: refusing to write outside the folder ({rel!r})")
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: is a file, not a folder; choose a folder for --output")
+    if target.is_dir():
+        if any(target.iterdir()) and not overwrite:
+            raise OutputError(f"{target}: folder is not empty")
+        _write_into(target, files)
+    else:
+        _write_new(target, files)
+    return [target / rel for rel in files]
+
+
+def _write_into(target: Path, files: dict[str, bytes]) -> None:
+    created: list[Path] = []
+    new_folders = sorted({p for rel in files for p in (target / rel).parents if target in p.parents and not p.exists()},
+                         key=lambda p: len(p.parts), reverse=True)
+    try:
+        for rel, data in files.items():
+            path = target / rel
+            if path.is_dir():
+                raise OutputError(f"{path}: is a folder; move it away or choose another --output")
+            existed = path.exists()
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(data)
+            if not existed:
+                created.append(path)
+    except BaseException:
+        for path in created:  # ours alone: they did not exist before this call
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for folder in new_folders:  # deepest first; only if nothing else was put there meanwhile
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _write_new(target: Path, files: dict[str, bytes]) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write here ({exc.strerror or exc}); choose another --output") from None
+    try:
+        for rel, data in files.items():
+            path = work / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            os.chmod(path, 0o644)
+        for folder in sorted({p for rel in files for p in (work / rel).parents if work in p.parents}):
+            os.chmod(folder, 0o755)
+        os.chmod(work, 0o755)
+        os.replace(work, target)
+    except OSError as exc:
+        raise OutputError(f"{target}: write failed ({exc.strerror or exc}); nothing was written") from None
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)  # our own temporary folder

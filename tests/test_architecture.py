@@ -127,7 +127,7 @@ def test_pdf_layout_fetches_nothing_the_html_asks_for(tmp_path, monkeypatch):
 
     from qaexport.exporters import pdf_layout
 
-    monkeypatch.setattr(pdf_layout, "RefusingFetcher", lambda: weasyprint.URLFetcher())
+    monkeypatch.setattr(pdf_layout, "MediaFetcher", lambda *_args: weasyprint.URLFetcher())  # the HTML's fetcher
     assert _layout(html, tmp_path / "fetched.pdf") == 1
 
 

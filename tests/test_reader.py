@@ -105,7 +105,7 @@ def test_every_problem_is_collected_with_file_and_id(tmp_path):
 
 def test_expand_folder_and_missing_path(tmp_path):
     write(tmp_path / "b.json", page([subtopic("s", "S", [question("q")])]))
-    (tmp_path / "notes.md").write_text("ignored")
+    (tmp_path / "notes.rst").write_text("ignored")
     assert [p.name for p, _ in sources.expand([tmp_path])] == ["b.json"]
     with pytest.raises(Exception, match="no such file"):
         sources.expand([Path(tmp_path / "missing.json")])

@@ -117,3 +117,17 @@ def test_broken_plugins_are_named_once_and_everything_else_works(broken_site, sa
     # the built-in pdf exporter is the one that runs, the broken ones are simply absent
     help_text = _cli(broken_site, "--help", cwd=tmp_path).stdout
     assert "pdf" in help_text and "crashy" not in help_text and "weird" not in help_text
+
+
+def test_a_claimed_file_that_does_not_look_like_its_format_is_skipped_in_folders_with_a_warning(tmp_path,
+                                                                                                 sample_path):
+    (tmp_path / "bank.json").write_bytes(sample_path.read_bytes())
+    (tmp_path / "README.md").write_text("# About this bank\n")
+    skipped = []
+    found = sources.expand([tmp_path], skipped=skipped)
+    assert [p.name for p, _ in found] == ["bank.json"]
+    assert [str(s) for s in skipped] == [
+        f"{tmp_path / 'README.md'}: skipped: does not look like a markdown file (Markdown banks: front matter + "
+        "one `## Question {#id .difficulty}` per question); name it on the command line to see why"]
+    # named on the command line, it goes to its reader, which says what is wrong
+    assert [r.name for _, r in sources.expand([tmp_path / "README.md"])] == ["markdown"]

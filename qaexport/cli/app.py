@@ -8,7 +8,7 @@ from types import FrameType
 import typer
 
 from .. import __version__, exporters
-from . import export, info, light_params
+from . import convert, export, info, init, light_params
 from .common import reader_params, report_plugin_faults, with_params
 
 light_params.install()
@@ -56,6 +56,8 @@ app.command("list", epilog=None)(with_params(info.list_cmd, reader_params()))
 app.command("validate")(with_params(info.validate_cmd, reader_params()))
 app.command("themes")(info.themes_cmd)
 app.command("formats")(info.formats_cmd)
+app.command("convert")(with_params(convert.convert_cmd, reader_params()))
+app.command("init")(init.init_cmd)
 
 
 def _register_exporters() -> None:

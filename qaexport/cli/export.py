@@ -83,13 +83,16 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type, sever
     if output is None:
         return DEFAULT_OUTPUT / name
     path = Path(output)
+    if cls.produces == Produces.FOLDER and not (folder or several):
+        return path  # a folder exporter fills the folder it is given
     if folder or output.endswith(("/", "\\")) or path.is_dir() or several:
         if path.exists() and not path.is_dir():
             raise UsageError(f"-o {output}: is a file, but this command writes several files; give a folder "
                              f"(e.g. -o {path.parent / path.stem}/)")
         return path / name
-    if cls.produces == Produces.FILE and path.suffix.lower() != cls.suffix:
-        raise UsageError(f"-o {output}: {cls.name} writes a {cls.suffix} file; name it {path.stem}{cls.suffix} "
+    kind = "." + cls.suffix.rsplit(".", 1)[-1]  # the file type: ".pdf" for the cards' default ".cards.pdf"
+    if cls.produces == Produces.FILE and path.suffix.lower() != kind:
+        raise UsageError(f"-o {output}: {cls.name} writes a {kind} file; name it {path.stem}{kind} "
                          f"or give a folder ending in /")
     return path
 

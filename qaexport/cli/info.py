@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import exporters, render, sources
+from ..errors import Problem
 from ..model import Difficulty, path_names
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME
 from ..sources import ReaderOptions
@@ -83,9 +84,10 @@ def validate_cmd(ctx: typer.Context, srcs: Sources = None, config: ConfigOpt = N
     Example: qaexport validate data/ more-banks/
     """
     paths, options = _inputs(ctx, srcs, config, values)
-    files = sources.expand(paths, options)
+    skipped: list[Problem] = []
+    files = sources.expand(paths, options, skipped)
     library, problems, warnings = sources.read_all(files)
-    report_warnings(warnings)
+    report_warnings(skipped + warnings)
     for problem in problems:
         err.print(f"[red]✗[/] {problem}", soft_wrap=True, emoji=False, highlight=False)
     if problems:

@@ -24,9 +24,14 @@ from ..output import atomic_path, write_zip
 from ..render import Rendered, Scheme
 from ..templates import asset, environment
 from . import Build, Produces, option
+from .book_html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
+from .epub_cover import cover_svg
 
 NAMESPACE = uuid.UUID("6f1c2d0e-8a4b-5c3d-9e7f-0a1b2c3d4e5f")
 CSS_NAME = "book.css"
+COVER_IMAGE = "cover.svg"
+#: pre.hl line-height in templates/epub/book.css; the wrap mark repeats at this pitch.
+CODE_LINE_HEIGHT = 1.35
 
 
 @dataclass
@@ -75,22 +80,30 @@ class EpubExporter:
             book.add_author(options.author)
         if options.publisher:
             book.add_metadata("DC", "publisher", options.publisher)
-        if len(lib.frameworks) == 1 and lib.frameworks[0].description:
-            book.add_metadata("DC", "description", lib.frameworks[0].description)
+        subtitle = cover_subtitle(lib)
+        if subtitle:
+            book.add_metadata("DC", "description", subtitle)
         book.add_metadata("DC", "subject", "Interview questions")
+        for prop, value in accessibility_metadata(quiz):
+            book.add_metadata(None, "meta", value, {"property": prop})
 
         hl = build.highlighter
-        css = asset("epub", CSS_NAME) + "\n/* code theme: " + hl.themes[0].name + " */\n" + hl.css(0)
+        css = (asset("epub", CSS_NAME) + code_line_css(CODE_LINE_HEIGHT, WRAP_MARK)
+               + "\n/* code theme: " + hl.themes[0].name + " */\n" + hl.css(0))
         if len(hl.themes) > 1:
             css += "@media (prefers-color-scheme: dark) {\n" + hl.css(1) + "}\n"
         book.add_item(epub.EpubItem(uid="style", file_name=CSS_NAME, media_type="text/css", content=css.encode()))
+        book.add_item(epub.EpubItem(uid="wrap-mark", file_name=WRAP_MARK, media_type="image/svg+xml",
+                                    content=wrap_mark().read_bytes()))
 
         counts = lib.counts_by_difficulty()
+        count_list = [(d.label, counts[d]) for d in Difficulty]
+        book.set_cover(COVER_IMAGE, cover_svg(title, subtitle, lib.count(), count_list, quiz, options.author,
+                                              options.language).encode(), create_page=False)
         cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
                               content=env.get_template("cover.xhtml").render(
-                                  language=options.language, css_href=CSS_NAME, title=title,
-                                  subtitle=lib.frameworks[0].description if len(lib.frameworks) == 1 else "",
-                                  total=lib.count(), counts=[(d.label, counts[d]) for d in Difficulty],
+                                  language=options.language, css_href=CSS_NAME, title=title, subtitle=subtitle,
+                                  total=lib.count(), counts=count_list,
                                   quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
                               ).encode())
         book.add_item(cover)
@@ -139,7 +152,8 @@ class EpubExporter:
         epub.write_epub(buffer, book, {"mtime": build.datetime, "raise_exceptions": True, "epub2_guide": False})
         with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as raw:
             names = ["mimetype"] + [n for n in raw.namelist() if n != "mimetype"]
-            entries = [(n, raw.read(n)) for n in names]
+            entries = [(n, _package_language(raw.read(n), options.language) if n.endswith(".opf") else raw.read(n))
+                       for n in names]
         with atomic_path(target) as tmp:
             write_zip(tmp, entries, build.time, stored=frozenset({"mimetype"}))
 
@@ -171,4 +185,29 @@ def _media_items(epub: Any, build: Build) -> list:
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:
     """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup."""
-    return {"question": Markup(rendered.question), "answer": Markup(rendered.answer)}
+    return {"question": Markup(rendered.question), "answer": Markup(code_lines(rendered.answer))}
+
+
+def accessibility_metadata(quiz: bool) -> list[tuple[str, str]]:
+    """EPUB Accessibility 1.1 / schema.org metadata: what Ace by DAISY and reading systems look for."""
+    answers = ("each answer is a footnote linked from its question and back" if quiz
+               else "each answer follows its question")
+    summary = ("Text-only study book: one chapter per subtopic with headings for every question, "
+               f"{answers}; a navigation document and table of contents; code is real text with "
+               "syntax colours that are not needed to understand it; no images carry content, no media, "
+               "no flashing; the reading system's fonts, sizes and day/night colours apply.")
+    return [
+        ("schema:accessMode", "textual"),
+        ("schema:accessModeSufficient", "textual"),
+        ("schema:accessibilityFeature", "structuralNavigation"),
+        ("schema:accessibilityFeature", "tableOfContents"),
+        ("schema:accessibilityFeature", "readingOrder"),
+        ("schema:accessibilityFeature", "displayTransformability"),
+        ("schema:accessibilityHazard", "none"),
+        ("schema:accessibilitySummary", summary),
+    ]
+
+
+def _package_language(opf: bytes, language: str) -> bytes:
+    """``xml:lang`` on ``<package>``: ebooklib writes the book language only as dc:language."""
+    return opf.replace(b"<package ", f'<package xml:lang="{language}" '.encode(), 1)

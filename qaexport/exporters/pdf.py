@@ -14,13 +14,18 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..errors import UsageError
 from ..model import Difficulty, path_names
 from ..output import atomic_path
 from ..render import Scheme
 from ..templates import asset, environment
 from . import Build, Produces, option
+from .book_html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, wrap_mark
+from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+#: pre.hl line-height in templates/pdf/book.css; the wrap mark repeats at this pitch.
+CODE_LINE_HEIGHT = 1.32
 
 
 @dataclass
@@ -30,6 +35,14 @@ class PdfOptions:
                           choices=("inline", "end"))
     title: str = option("", "Booklet title. Default: from the content.")
     author: str = option("", "Author shown on the cover and in the PDF metadata.")
+    language: str = option("en", "Language of the content (BCP 47 code such as en or pt-BR): the PDF's /Lang, "
+                                 "which screen readers and read-aloud voices follow.")
+    tagged: bool = option(False, "Write a tagged PDF (structure tree for screen readers and reflow, PDF/UA tags); "
+                                 "costs layout time, see the README.")
+
+    def __post_init__(self) -> None:
+        if not self.language.replace("-", "").isalnum():
+            raise UsageError(f"--language {self.language!r}: give a language code such as en or pt-BR")
 
 
 def _view(build: Build) -> dict[str, Any]:
@@ -62,7 +75,8 @@ def _view(build: Build) -> dict[str, Any]:
                     number += 1
                     html = build.rendered[q.key]
                     items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
-                                  "question": Markup(html.question), "answer": Markup(html.answer)})
+                                  "question": Markup(html.question),
+                                  "answer": Markup(code_lines(html.answer, MAY_WRAP))})
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:
@@ -94,19 +108,26 @@ class PdfExporter:
         library_view = _view(build)
         counts = lib.counts_by_difficulty()
         created = build.datetime
+        title = options.title or lib.title
         html = environment("pdf").get_template("book.html").render(
-            language="en", title=options.title or lib.title,
-            subtitle=lib.frameworks[0].description if len(lib.frameworks) == 1 else "",
+            language=options.language, title=title, subtitle=cover_subtitle(lib),
             author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
             created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), date=created.strftime("%d %B %Y").lstrip("0"),
             counts=[(d.label, counts[d]) for d in Difficulty], total=lib.count(),
             n_subtopics=sum(1 for _ in lib.subtopics()), n_frameworks=len(lib.frameworks),
             library=library_view, mode=options.answers, paper_size=PAPER_SIZES[options.paper],
         )
-        css = asset("pdf", "book.css") + build.highlighter.css(0)
+        mark = wrap_mark()
+        css = (font_face_css() + asset("pdf", "book.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap")
+               + build.highlighter.css(0))
+        files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
         keys = "\n".join(ref.question.key for ref in lib.questions())
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
         from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
         with build.progress("Laying out PDF", 7) as advance, atomic_path(target) as tmp:
-            layout_in_child(html, css, identifier, tmp, advance, label=str(target), media=lib.media)
+            missing = layout_in_child(html, css, identifier, tmp, advance, label=str(target), files=files,
+                                      media=lib.media, tagged=options.tagged)
+        warning = missing_glyphs_warning(missing, lib, title)
+        if warning:
+            build.warn(warning)

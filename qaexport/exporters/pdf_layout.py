@@ -1,5 +1,5 @@
-"""WeasyPrint layout, isolated: nothing fetched but the library's own media, progress from WeasyPrint's log,
-run in a child process."""
+"""WeasyPrint layout, isolated: nothing fetched but the library's own media and the package files the exporter
+names (fonts, the wrap mark), progress and missing glyphs from WeasyPrint's log, run in a child process."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from weasyprint import CSS, HTML
-from weasyprint.logger import PROGRESS_LOGGER
+from weasyprint import CSS, HTML, Document
+from weasyprint.logger import LOGGER, PROGRESS_LOGGER
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..errors import OutputError
@@ -34,11 +35,27 @@ class RefusingFetcher(URLFetcher):
         raise ValueError(f"qaexport does not fetch resources ({url[:60]})")
 
 
-class MediaFetcher(RefusingFetcher):
-    """Serve the library's media by exact name below :data:`MEDIA_BASE`; refuse everything else."""
+class PackageFileFetcher(RefusingFetcher):
+    """Serve exactly the package files the exporter names (fonts, the wrap mark); refuse everything else."""
 
-    def __init__(self, media: dict[str, Media]) -> None:
+    def __init__(self, files: dict[str, Path]) -> None:
         super().__init__()
+        self.files = dict(files)
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        path = self.files.get(url)
+        if path is None:
+            return super().fetch(url, headers)
+        kind = "image/svg+xml" if path.suffix == ".svg" else "font/ttf"
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
+
+
+class MediaFetcher(PackageFileFetcher):
+    """Serve the library's media by exact name below :data:`MEDIA_BASE` (and the named package files);
+    refuse everything else."""
+
+    def __init__(self, media: dict[str, Media], files: dict[str, Path] | None = None) -> None:
+        super().__init__(files or {})
         self.media = media
 
     def fetch(self, url: str, headers: Any = None) -> Any:
@@ -47,6 +64,18 @@ class MediaFetcher(RefusingFetcher):
         if item is None:
             return super().fetch(url, headers)
         return URLFetcherResponse(url, body=item.data, headers={"Content-Type": item.mime})
+
+
+class _MissingGlyphs(logging.Handler):
+    """Collects the characters WeasyPrint drew as .notdef (an empty box): its log names each one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.chars: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith(".notdef glyph") and record.args and isinstance(record.args, tuple):
+            self.chars.add(str(record.args[0]))
 
 
 class _StepProgress(logging.Handler):
@@ -64,29 +93,51 @@ class _StepProgress(logging.Handler):
             self.on_step(int(step.group(1)))
 
 
+def render(html: str, css: str, media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
+           tagged: bool = False) -> Document:
+    """Lay out (without writing): the one document setup, also used by the flashcards to measure their faces.
+    ``files`` (URL → package file) and the library's ``media`` are all it may load."""
+    font_config = FontConfiguration()
+    stylesheet = CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
+    # WeasyPrint loads CSS images through the document's fetcher: it gets the media and our drawings only.
+    images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}
+    fetcher = MediaFetcher(media or {}, images)
+    return HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
+        stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
+
 
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Callable[[int], None],
-              media: dict[str, Media] | None = None) -> None:
-    """Lay out and write; ``pdf_identifier`` from the content keeps rebuilds byte-identical."""
+              media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
+              tagged: bool = False) -> set[str]:
+    """Lay out and write; returns the characters no font could draw.
+
+    ``pdf_identifier`` from the content keeps rebuilds byte-identical. ``files`` (URL → package file) and the
+    library's ``media`` are the only things the layout may load; nothing else the content names is fetched.
+    ``tagged`` adds the structure tree (PDF/UA tags: headings, lists, tables, reading order) for screen readers
+    and reflow.
+    """
     handler = _StepProgress(on_step)
+    missing = _MissingGlyphs()
     PROGRESS_LOGGER.addHandler(handler)
+    LOGGER.addHandler(missing)
     old_level = PROGRESS_LOGGER.level
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
-        fetcher = MediaFetcher(media) if media else RefusingFetcher()
-        document = HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
-            stylesheets=[CSS(string=css, url_fetcher=fetcher)])
-        document.write_pdf(target, pdf_identifier=identifier.encode())
+        document = render(html, css, media, files, tagged)
+        document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
     finally:
         PROGRESS_LOGGER.removeHandler(handler)
+        LOGGER.removeHandler(missing)
         PROGRESS_LOGGER.setLevel(old_level)
+    return missing.chars
 
 
 def _child(conn: Connection, html: str, css: str, identifier: str, target: str,
-           media: dict[str, Media] | None = None) -> None:
+           media: dict[str, Media] | None, files: dict[str, Path] | None, tagged: bool) -> None:
     try:
-        write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)), media)
-        conn.send(("done", None))
+        missing = write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)), media,
+                            files, tagged)
+        conn.send(("done", sorted(missing)))
     except KeyboardInterrupt:
         conn.send(("interrupted", None))
     except Exception as exc:  # reported by the parent as one line
@@ -97,11 +148,15 @@ def _child(conn: Connection, html: str, css: str, identifier: str, target: str,
 
 
 def layout_in_child(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None],
-                    label: str = "", media: dict[str, Media] | None = None) -> None:
-    """Run the layout in a forked child so its memory (hundreds of MiB for big books) is freed after."""
+                    label: str = "", media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
+                    tagged: bool = False) -> list[str]:
+    """Run the layout in a forked child so its memory (hundreds of MiB for big books) is freed after.
+
+    Returns the characters drawn as empty boxes (no installed or bundled font has them).
+    """
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target), media),
+    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target), media, files, tagged),
                        daemon=True)
     proc.start()
     child.close()
@@ -130,3 +185,4 @@ def layout_in_child(html: str, css: str, identifier: str, target: Path, advance:
         raise KeyboardInterrupt
     if kind == "error":
         raise OutputError(f"{label or target}: PDF layout failed ({value}); nothing was written")
+    return list(value or [])

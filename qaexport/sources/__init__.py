@@ -114,18 +114,27 @@ def _walk(folder: Path) -> list[Path]:
     return found
 
 
-def expand(sources: Sequence[Path], options: ReaderOptions | None = None) -> list[tuple[Path, Reader]]:
+def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
+           skipped: list[Problem] | None = None) -> list[tuple[Path, Reader]]:
     """Each input file once with its reader: files named directly (must be claimed) and the claimed
-    files anywhere below named folders (others are skipped)."""
+    files anywhere below named folders (others are skipped). In a folder, a claimed file that does not
+    look like its format (a README.md beside a Markdown bank) is skipped with a line in ``skipped``."""
     chosen: dict[Path, tuple[Path, Reader]] = {}
     for src in sources:
         if src.is_dir():
             found = 0
             for path in _walk(src):
                 reader = reader_for(path, options)
-                if reader is not None:
-                    found += 1
-                    chosen.setdefault(path.resolve(), (path, reader))
+                if reader is None:
+                    continue
+                if not reader.sniff(_head(path)):
+                    if skipped is not None:
+                        skipped.append(problem(path, f"skipped: does not look like a {reader.name} file "
+                                                     f"({reader.description}); name it on the command line to "
+                                                     "see why"))
+                    continue
+                found += 1
+                chosen.setdefault(path.resolve(), (path, reader))
             if not found:
                 raise UsageError(f"{src}: folder holds no question files; known formats: {known_formats()}")
         elif src.is_file():
@@ -156,9 +165,10 @@ def read_all(files: Iterable[tuple[Path, Reader]]) -> tuple[Library, list[Proble
 def load(sources: Sequence[Path], warnings: list[Problem] | None = None,
          options: ReaderOptions | None = None) -> Library:
     """The merged library, or :class:`ValidationError` listing every problem; warnings go to ``warnings``."""
-    library, problems, found = read_all(expand(sources, options))
+    skipped: list[Problem] = []
+    library, problems, found = read_all(expand(sources, options, skipped))
     if warnings is not None:
-        warnings.extend(found)
+        warnings.extend(skipped + found)
     if problems:
         raise ValidationError(problems)
     if library.count() == 0:

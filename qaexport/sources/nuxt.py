@@ -177,8 +177,8 @@ class NuxtReader:
     description = "Nuxt page payloads: _payload.json or a saved HTML page"
 
     def sniff(self, head: bytes) -> bool:
-        text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        return text.startswith(b"[") or b"__NUXT_DATA__" in head
+        """A JSON payload or an HTML page (whose payload script may come after the first 4 KiB)."""
+        return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{", b"<")
 
     def read(self, path: Path) -> ReadResult:
         """Subtopic records found in one file; :class:`InputError` when the file is not a payload at all."""

@@ -1,0 +1,78 @@
+"""``qaexport convert``: rewrite any source as a source format you can edit (today: a Markdown bank).
+
+Conversion works from the source texts (``Scheme.NONE``), so nothing is rendered: it reads,
+merges and filters like every command, then hands the library to a folder-producing exporter
+that ``qaexport all`` leaves out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .. import exporters
+from ..errors import UsageError
+from ..exporters import Build, Produces
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, Scheme
+from .common import (
+    ConfigOpt,
+    DifficultyOpt,
+    Sources,
+    TopicOpt,
+    build_time,
+    err,
+    handle_errors,
+    load_library,
+    load_settings,
+    out,
+    progress,
+    reader_options,
+    source_paths,
+)
+
+
+def targets() -> dict[str, type]:
+    """Exporters that write a source format: a folder, from the texts, not part of ``qaexport all``."""
+    return {name: cls for name, cls in exporters.registry.load().items()
+            if cls.produces == Produces.FOLDER and cls.scheme == Scheme.NONE and not cls.in_all}
+
+
+@handle_errors
+def convert_cmd(
+    ctx: typer.Context,
+    srcs: Sources = None,
+    to: Annotated[str, typer.Option("--to", metavar="FORMAT", help="Format to write: markdown.")] = "markdown",
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="DIR", show_default=False,
+                                                help="Folder to write the bank into (new or empty).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder, overwriting only the "
+                                                        "bank's own files; nothing is deleted.")] = False,
+    difficulty: DifficultyOpt = None,
+    topic: TopicOpt = None,
+    config: ConfigOpt = None,
+    **values: Any,
+) -> None:
+    """Convert SOURCES (payloads, Markdown banks, any installed source) into a Markdown bank to edit in git.
+
+    Writes DIR/<framework>/<topic>/NN-<subtopic>.md with every id and slug spelled out; building any
+    format from DIR gives the same Anki notes and books as building from SOURCES, and converting DIR
+    again gives the same bytes.
+
+    Example: qaexport convert data/ --to markdown -o bank/
+    """
+    found = targets()
+    if to not in found:
+        raise UsageError(f"--to {to!r}: can convert to {', '.join(found) or 'nothing (no converter installed)'}")
+    if output is None:
+        raise UsageError("convert needs -o DIR, the folder to write the bank into")
+    now = build_time()
+    cls = found[to]
+    settings = load_settings(config)  # SOURCES and reader options (`[apkg] all_cards`) may come from the file
+    paths = srcs or settings.top.get("sources") or source_paths(None)
+    library = load_library(paths, difficulty, topic, reader_options(ctx, values, settings))
+    build = Build(library, {}, Highlighter(DEFAULT_THEME, DEFAULT_NIGHT_THEME), now, progress,
+                  lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
+    cls().export(build, cls.Options(force=force), output)
+    n_files = sum(1 for _ in library.subtopics())
+    out.print(f"wrote {output}/ ({n_files} files, {library.count()} questions)", soft_wrap=True)

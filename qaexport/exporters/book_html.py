@@ -1,0 +1,98 @@
+"""What the two books (PDF and EPUB) share on top of the rendered HTML: code lines, the wrap mark, the subtitle.
+
+Long code lines wrap on paper and on phones. Each code line becomes its own block (``<span class="ln inN">``,
+N = its indentation in columns) so a wrapped line can hang under its own indentation with a ``↪`` mark drawn by
+CSS as a background image: the mark is not text, so copying the code or extracting the PDF's text gives the code
+exactly. The compact highlighter never lets a span cross a line, so splitting at newlines keeps the HTML whole.
+Class names are ones Pygments never gives a token (``w`` would be its whitespace class, coloured by themes).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from importlib import resources
+from pathlib import Path
+
+from ..model import Library
+
+#: Indentation classes go up to this many columns; deeper lines hang at this depth.
+MAX_INDENT = 40
+#: Continuation lines start this many columns right of their line's indentation.
+HANG = 2
+#: Lines at least this long get the class ``wrap``: they may wrap on paper (a code line holds ~100 columns on A4
+#: and Letter, ~90 two lists deep). The PDF splits only blocks holding such a line into line boxes and draws the
+#: ↪ column only beside them: WeasyPrint writes a pattern per box, even an empty one (measured on a 100-question
+#: code-heavy bank: a mark on every line tripled the file; on lines from 60 columns it cost 1 s of 7).
+MAY_WRAP = 88
+WRAP_MARK = "wrap-mark.svg"
+
+_CODE_BLOCK = re.compile(r'(<pre class="hl">\s*<code[^>]*>)(.*?)(</code>\s*</pre>)', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _line(line: str) -> str:
+    text = html.unescape(_TAG.sub("", line)).expandtabs(4)
+    indent = min(len(text) - len(text.lstrip(" ")), MAX_INDENT)
+    wraps = " wrap" if len(text) >= MAY_WRAP else ""
+    return f'<span class="ln in{indent}{wraps}">{line}\n</span>'
+
+
+def _visible_length(line: str) -> int:
+    return len(html.unescape(_TAG.sub("", line)).expandtabs(4))
+
+
+def code_lines(rendered_html: str, only_blocks_wider_than: int = 0) -> str:
+    """Wrap each line of every highlighted code block in a block span that knows its indentation.
+
+    ``only_blocks_wider_than``: leave blocks whose lines are all shorter alone (they cannot wrap on paper, and
+    WeasyPrint pays per box: a block per line cost the PDF a fifth of its layout time on code-heavy banks).
+    """
+    if "<pre" not in rendered_html:
+        return rendered_html
+
+    def lines(match: re.Match[str]) -> str:
+        found = match.group(2).split("\n")
+        if found and found[-1] == "":
+            found.pop()
+        if only_blocks_wider_than and all(_visible_length(line) < only_blocks_wider_than for line in found):
+            return match.group(0)
+        return f"{match.group(1)}{''.join(_line(line) for line in found)}{match.group(3)}"
+
+    return _CODE_BLOCK.sub(lines, rendered_html)
+
+
+def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK, marked: str = ".ln") -> str:
+    """Hanging indents per indentation depth and the ↪ column on continuation lines (below a line's first) of
+    the ``marked`` lines (``.ln``: all; ``.wrap``: those that may wrap)."""
+    lh = f"{line_height_em}em"
+    rules = [
+        "pre.hl .ln { display: block; position: relative; }",
+        f'pre.hl {marked}::before {{ content: ""; position: absolute; top: {lh}; bottom: 0; width: {HANG}ch; '
+        f'background-image: url("{mark_url}"); background-repeat: repeat-y; '
+        f"background-size: {HANG}ch {lh}; background-position: 0 0; }}",
+    ]
+    for n in range(MAX_INDENT + 1):
+        pad = n + HANG
+        rules.append(f"pre.hl .in{n} {{ padding-left: {pad}ch; text-indent: -{pad}ch; }} "
+                     f"pre.hl .in{n}::before {{ left: {n}ch; }}")
+    return "\n".join(rules) + "\n"
+
+
+def wrap_mark() -> Path:
+    """The ↪ drawing (SVG paths, not a font glyph) shared by both books."""
+    return Path(str(resources.files("qaexport").joinpath("templates", "books", WRAP_MARK)))
+
+
+def cover_subtitle(library: Library) -> str:
+    """The most specific description that matches the whole content: subtopic, then topic, then framework."""
+    if len(library.frameworks) != 1:
+        return ""
+    fw = library.frameworks[0]
+    if len(fw.topics) == 1:
+        topic = fw.topics[0]
+        if len(topic.subtopics) == 1 and topic.subtopics[0].description:
+            return topic.subtopics[0].description
+        if topic.description:
+            return topic.description
+    return fw.description

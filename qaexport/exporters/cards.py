@@ -1,0 +1,207 @@
+"""Printable double-sided flashcards: a page of fronts (questions), then the page of their backs (answers).
+
+Each card face is measured by WeasyPrint at the card's size (``cards_layout``) so it fits: long
+text shrinks down to a readable minimum, then continues on further cards numbered "1/2", "2/2".
+The grid (``cards_geometry``) is centred so a back page mirrored for the duplex turn lands exactly
+behind its front; ``--back-offset`` corrects a printer that shifts the back side, and
+``--calibrate`` prints the sheet that measures that shift. Measuring and the final layout both go through
+``pdf_layout`` (each in a child process): the booklet's document setup, fetchers (the library's media and
+our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from markupsafe import Markup
+
+from ..errors import UsageError
+from ..output import atomic_path
+from ..render import Scheme
+from ..templates import asset, environment
+from . import Build, Produces, option
+from .book_html import code_line_css, code_lines, wrap_mark
+from .cards_geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
+from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
+
+#: Type sizes in pt: the normal size, and the smallest we consider readable on paper (text shrinks between them).
+QUESTION_SIZES = (11.0, 7.0)
+ANSWER_SIZES = (9.0, 7.0)
+#: pre.hl line-height in templates/cards/cards.css; the wrap mark repeats at this pitch.
+CODE_LINE_HEIGHT = 1.22
+#: Blank border inside each card: keeps text clear of the cut and of a printer's unprintable edge.
+PADDING_MM = 4.0
+#: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
+PART_PLACEHOLDER = "99/99"
+
+
+@dataclass
+class CardsOptions:
+    size: str = option("a7", "Card stock: a7 (74×105 mm, 8 per A4), index-3x5 and index-4x6 (inches), "
+                             "business (85×55 mm, 10 per sheet).", choices=tuple(CARD_SIZES))
+    paper: str = option("a4", "Paper size.", choices=tuple(PAPERS))
+    per_page: int = option(0, "Cards per sheet, as a full grid of the card size (0: as many as fit).")
+    duplex: str = option("long-edge", "How the printer turns the sheet: long-edge (backs mirrored left-right), "
+                                      "short-edge (top-bottom) or none (backs unmirrored, to cut and glue).",
+                         choices=DUPLEX_MODES)
+    back_offset: str = option("0,0", "Shift every back page X,Y mm (right, down) to match your printer; "
+                                     "--calibrate measures it.")
+    calibrate: bool = option(False, "Write the one-sheet duplex test page instead of cards: it tells which "
+                                    "--back-offset to pass.")
+
+    def __post_init__(self) -> None:  # usage errors surface before any input is read
+        self.grid()
+        self.offset()
+        if self.calibrate and self.duplex == "none":
+            raise UsageError("--calibrate measures duplex printing; give --duplex long-edge or short-edge")
+
+    def grid(self) -> Grid:
+        if self.per_page < 0:
+            raise UsageError(f"--per-page {self.per_page}: give a positive number of cards, or 0 for as many as fit")
+        return choose_grid(self.paper, self.size, self.per_page)
+
+    def offset(self) -> tuple[float, float]:
+        return parse_offset(self.back_offset)
+
+
+@dataclass
+class Card:
+    front: Markup
+    back: Markup
+
+
+@dataclass
+class Cell:
+    rect: Rect
+    face: Markup
+
+
+@dataclass
+class Sheet:
+    side: str
+    cells: list[Cell]
+    marks: list[Rect]
+
+
+def _mm(value: float) -> str:
+    return f"{value:.3f}mm"
+
+
+def sheet_css(grid: Grid) -> str:
+    """Sizes for the sheets (final layout) and for single card pages (measuring), from the grid."""
+    # An image may take at most half a card's height, so it always fits a card with its header and some text.
+    return (f".face {{ width: {_mm(grid.card_w)}; padding: {_mm(PADDING_MM)}; }}\n"
+            f".body img {{ max-width: 100%; max-height: {_mm((grid.card_h - 2 * PADDING_MM) / 2)}; }}\n"
+            f".sheet {{ width: {_mm(grid.paper_w)}; height: {_mm(grid.paper_h)}; }}\n")
+
+
+def _page(w: float, h: float) -> str:
+    return f"@page {{ size: {_mm(w)} {_mm(h)}; margin: 0; }}\n"
+
+
+def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path]) -> list[Card]:
+    """Every question as one or more cards whose faces fit (measured by WeasyPrint)."""
+    face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
+    refs = list(build.library.questions())
+    jobs = []
+    from .cards_layout import (  # imports WeasyPrint: only when cards are made
+        MEASURE_PAGE_MM,
+        PX_PER_MM,
+        FitJob,
+        Part,
+        fit_faces_in_child,
+    )
+
+    for number, ref in enumerate(refs, 1):
+        q = ref.question
+        level = q.difficulty.label if q.difficulty else ""
+        html = build.rendered[q.key]
+
+        def front(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level,
+                  sub: str = ref.subtopic.name) -> str:
+            return face("front", n, PART_PLACEHOLDER, d, sub, Markup(code_lines(body)), size, el_id, continued=split)
+
+        def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
+            return face("back", n, PART_PLACEHOLDER, d, "", Markup(code_lines(body)), size, el_id)
+
+        jobs.append(FitJob(f'<p class="q">{html.question}</p>', QUESTION_SIZES, front))
+        jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
+    measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
+    with build.progress("Fitting cards", 8) as advance:
+        fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,
+                                    build.library.media, files)
+    cards = []
+    for number, ref in enumerate(refs, 1):
+        q = ref.question
+        level = q.difficulty.label if q.difficulty else ""
+        fronts, backs = fitted[2 * number - 2], fitted[2 * number - 1]
+        total = max(len(fronts), len(backs), 1)
+        for k in range(total):
+            part = f"{k + 1}/{total}" if total > 1 else ""
+            ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
+            tell = backs[k] if k < len(backs) else Part("", ANSWER_SIZES[1])
+            cards.append(Card(
+                face("front", number, part, level, ref.subtopic.name, Markup(code_lines(ask.html)), ask.size,
+                     continued=k > 0,
+                     lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
+                face("back", number, part, level, "", Markup(code_lines(tell.html)), tell.size)))
+    return cards
+
+
+def impose(cards: list[Card], grid: Grid, duplex: str, offset: tuple[float, float]) -> list[Sheet]:
+    """Fronts page, backs page, fronts page...: each back in the cell behind its front, shifted by ``offset``."""
+    sheets = []
+    marks = grid.cut_marks()
+    for start in range(0, len(cards), grid.per_page):
+        batch = cards[start:start + grid.per_page]
+        sheets.append(Sheet("front", [Cell(grid.front(i), c.front) for i, c in enumerate(batch)], marks))
+        back_marks = [Rect(m.x + offset[0], m.y + offset[1], m.w, m.h) for m in marks] if duplex == "none" else []
+        sheets.append(Sheet("back", [Cell(grid.back(i, duplex, offset), c.back) for i, c in enumerate(batch)],
+                            back_marks))
+    return sheets
+
+
+class CardsExporter:
+    """Write printable double-sided flashcards: question fronts and answer backs that line up when printed duplex."""
+
+    name = "cards"
+    suffix = ".cards.pdf"  # beside the booklet's .pdf in dist/
+    produces = Produces.FILE
+    scheme = Scheme.COMPACT  # the booklet's rendering: compact highlighting classes, same theme CSS
+    in_all = False  # a second full PDF layout: made on request, not by every `qaexport all`
+    Options = CardsOptions
+
+    def export(self, build: Build, options: CardsOptions, target: Path) -> None:
+        grid = options.grid()
+        mark = wrap_mark()  # the booklet's drawn ↪ beside wrapped code lines, and its fonts
+        files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
+        base_css = (font_face_css() + asset("cards", "cards.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri())
+                    + build.highlighter.css(0))
+        created = build.datetime.strftime("%Y-%m-%dT%H:%M:%SZ")
+        env = environment("cards")
+        if options.calibrate:
+            sides = [{"name": side, "rects": calibration_marks(options.paper, options.duplex, side)}
+                     for side in ("front", "back")]
+            flip = "flip on long edge" if options.duplex == "long-edge" else "flip on short edge"
+            html = env.get_template("calibrate.html").render(
+                sides=sides, paper=options.paper.upper(), flip=flip, duplex=options.duplex, created=created)
+            identifier = f"calibrate:{options.paper}:{options.duplex}"
+        else:
+            cards = make_cards(build, grid, base_css, files)
+            sheets = impose(cards, grid, options.duplex, options.offset())
+            title = f"{build.library.title}: flashcards"
+            html = env.get_template("sheets.html").render(sheets=sheets, title=title, created=created)
+            keys = "\n".join(ref.question.key for ref in build.library.questions())
+            settings = f"{options.size}:{options.paper}:{grid.per_page}:{options.duplex}:{options.back_offset}"
+            identifier = f"{settings}\n{keys}"
+        css = base_css + sheet_css(grid) + _page(grid.paper_w, grid.paper_h)
+        from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
+
+        with build.progress("Laying out cards", 7) as advance, atomic_path(target) as tmp:
+            missing = layout_in_child(html, css, hashlib.sha256(identifier.encode()).hexdigest()[:32], tmp, advance,
+                                      label=str(target), media=build.library.media, files=files)
+        warning = None if options.calibrate else missing_glyphs_warning(missing, build.library, title)
+        if warning:
+            build.warn(warning)

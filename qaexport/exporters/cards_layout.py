@@ -1,0 +1,235 @@
+"""Make every card face fit its card, measured by WeasyPrint itself rather than estimated.
+
+A face is laid out alone on a page exactly the card's size, with the CSS the sheets use; it fits
+if it takes one page. Each face first tries its normal type size, then the largest smaller size
+down to the minimum (binary search over a ladder of sizes); a face that does not fit even at the
+minimum is cut into as few cards as possible (``cards_split``: block boundaries first, then list
+items, table rows, code lines, words) by a galloping search for the longest run that fits.
+
+All faces are searched in lock step: each search is a generator that yields the face it wants
+measured, and every round lays out all the pending faces as one document. A deck of hundreds of
+cards costs a handful of layouts, not thousands.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import OutputError
+from ..model import Media
+from .cards_split import Atom, atoms, is_container, join, refine
+from .pdf_layout import render
+
+#: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
+#: With an id, the face carries empty markers ``ID-s`` and ``ID-e`` just before and after its body.
+FaceRenderer = Callable[[str, float, str, bool], str]
+#: Measuring pages are this tall, so a face's natural height can be read even when it is far too long.
+MEASURE_PAGE_MM = 3000.0
+PX_PER_MM = 96 / 25.4
+SIZE_STEP = 0.25
+#: Faces laid out per measuring document: enough to amortise a document's setup, few enough to bound memory.
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Where a face's body starts and ends (CSS px from the card's top) and how far it may go."""
+
+    top: float
+    end: float  # inf: ran off the measuring page
+    limit: float
+
+    @property
+    def fits(self) -> bool:
+        return self.end <= self.limit + 0.01
+
+
+
+
+@dataclass(frozen=True)
+class Part:
+    """One card's share of a face: its HTML, type size, and the room left below it (CSS px)."""
+
+    html: str
+    size: float
+    spare: float = 0.0
+
+
+Search = Generator[tuple[str, float, bool], Measure, list[Part]]
+
+
+@dataclass
+class FitJob:
+    """One face's text and the type sizes it may use: ``sizes[0]`` normally, down to ``sizes[1]`` at least."""
+
+    html: str
+    sizes: tuple[float, float]
+    render: FaceRenderer
+
+
+def _smaller(size: float, m: Measure, low: float) -> float:
+    """The next size to try: text area grows with the square of the type size, so scale by the root."""
+    ratio = max(0.0, (m.limit - m.top) / max(m.end - m.top, 1.0))
+    guess = size * ratio ** 0.5 * 0.995
+    stepped = int(guess / SIZE_STEP) * SIZE_STEP
+    return max(low, min(size - SIZE_STEP, stepped))
+
+
+def _search(job: FitJob) -> Search:
+    """Yields (body, size, split) to measure and receives its :class:`Measure`; returns the parts."""
+    size, low = job.sizes
+    whole = job.html
+    m = yield whole, size, False
+    while not m.fits and size > low:
+        size = _smaller(size, m, low)
+        m = yield whole, size, False
+    if m.fits:
+        return [Part(whole, size, max(0.0, m.limit - m.end))]
+    queue: list[Atom] = atoms(whole)
+    parts: list[Part] = []
+    # Known runs: the empty run ends where the body starts; the whole text was just measured.
+    known = {0: Measure(m.top, m.top, m.limit), len(queue): m}
+    good, bad = 0, len(queue)  # queue[:good] fits, queue[:bad] does not
+    last = 8
+    while queue:
+        while True:
+            while bad - good > 1:
+                probe = _interpolate(good, bad, known, last)
+                m = yield join(queue[:probe]), size, True
+                known[probe] = m
+                if m.fits:
+                    good = probe
+                else:
+                    bad = probe
+            if good == 0 and (pieces := refine(queue[0])):
+                # The first atom alone is too big for a card: cut it, and search again.
+                queue[0:1] = pieces
+                bad = len(pieces)
+                known = {0: known[0], bad: known[1]}
+                continue
+            # A list, table or code block that does not fit whole is cut here rather than moved on.
+            if 0 < good < len(queue) and is_container(queue[good]) and (pieces := refine(queue[good])):
+                queue[good:good + 1] = pieces
+                known[good + len(pieces)] = known[good + 1]
+                bad = good + len(pieces)
+                known = {k: v for k, v in known.items() if k <= good or k == bad}
+                continue
+            break
+        good = max(good, 1)  # an atom that cannot be cut (one character) goes alone
+        parts.append(Part(join(queue[:good]), size))
+        del queue[:good]
+        last = good
+        top = known[0].top
+        known = {0: Measure(top, top, m.limit)}
+        good, bad = 0, len(queue) + 1
+    return parts
+
+
+def _interpolate(good: int, bad: int, known: dict[int, Measure], first_guess: int) -> int:
+    """The next run length to try, strictly inside (good, bad): where the measured heights say a card ends."""
+    g = known[good]
+    b = known.get(bad)
+    if b is not None and b.end != float("inf") and b.end > g.end:
+        guess = good + int((g.limit - g.end) * (bad - good) / (b.end - g.end))
+    elif good > 0:
+        guess = good + int((g.limit - g.end) / max(g.end - g.top, 1.0) * good)
+    else:
+        guess = first_guess  # nothing measured yet: as many as the previous card took
+    return min(max(guess, good + 1), bad - 1)
+
+
+def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None,
+             files: dict[str, Path] | None = None) -> list[tuple[float, float]]:
+    """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px.
+    The document is set up as the sheets' (``pdf_layout.render``): same fonts, same media, nothing else."""
+    html = ('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body class="measure">'
+            + "".join(faces) + "</body></html>")
+    document = render(html, css, media, files)
+    starts: dict[str, tuple[int, float]] = {}  # face id -> (page, y of body top)
+    ends: dict[str, float] = {}
+    for number, page in enumerate(document.pages):
+        for anchor, (_x, y, *_rest) in page.anchors.items():
+            face, _, edge = anchor.rpartition("-")
+            if edge == "s":
+                starts.setdefault(face, (number, y))
+            elif edge == "e" and starts.get(face, (-1, 0.0))[0] == number:
+                ends[face] = y  # on a later page: the face ran off the measuring page (too long)
+    out = []
+    for i in range(len(faces)):
+        _page, top = starts.get(f"m-{i}", (0, 0.0))
+        out.append((top, ends.get(f"m-{i}", float("inf"))))
+    return out
+
+
+def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
+              media: dict[str, Media] | None = None, files: dict[str, Path] | None = None) -> list[list[Part]]:
+    """For each job, the cards its face needs, in order.
+
+    ``css`` must give the faces their card width and the measuring page; ``limit_px`` is how far
+    down the card (CSS px) a body may end.
+    """
+    searches = [_search(job) for job in jobs]
+    results: list[list[Part]] = [[] for _ in jobs]
+    pending = {i: next(search) for i, search in enumerate(searches)}
+    while pending:
+        order = list(pending)
+        faces = [jobs[i].render(body, size, f"m-{k % BATCH}", split) for k, i in enumerate(order)
+                 for body, size, split in [pending[i]]]
+        measured = [m for start in range(0, len(faces), BATCH)
+                    for m in _measure(faces[start:start + BATCH], css, media, files)]  # bounded memory per document
+        pending = {}
+        for i, (top, end) in zip(order, measured, strict=True):
+            try:
+                pending[i] = searches[i].send(Measure(top, end, limit_px))
+            except StopIteration as done:
+                results[i] = done.value
+        on_round(1)
+    return results
+
+
+def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
+                       media: dict[str, Media] | None = None, files: dict[str, Path] | None = None
+                       ) -> list[list[Part]]:
+    """:func:`fit_faces` in a forked child, so the memory of hundreds of measuring layouts is returned when it
+    ends (Python keeps freed memory for itself); the jobs reach it by the fork, the parts come back pickled."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+
+    def work() -> None:
+        try:
+            child.send(("done", fit_faces(jobs, css, limit_px, lambda n: child.send(("round", n)), media, files)))
+        except KeyboardInterrupt:
+            child.send(("interrupted", None))
+        except Exception as exc:  # reported by the parent as one line
+            child.send(("error", f"{type(exc).__name__}: {exc}"))
+        finally:
+            child.close()
+
+    proc = ctx.Process(target=work, daemon=True)
+    proc.start()
+    child.close()
+    outcome: tuple[str, Any] = ("error", "the measuring process ended without a result")
+    try:
+        while True:
+            try:
+                kind, value = parent.recv()
+            except EOFError:
+                break
+            if kind == "round":
+                on_round(value)
+                continue
+            outcome = (kind, value)
+            break
+    finally:
+        proc.join()
+        parent.close()
+    kind, value = outcome
+    if kind == "interrupted":
+        raise KeyboardInterrupt
+    if kind == "error":
+        raise OutputError(f"measuring the cards failed ({value}); nothing was written")
+    return value

@@ -1,0 +1,168 @@
+"""Markdown bank writer: any library → a folder of Markdown files that reads back to the same library.
+
+The layout and formatting are canonical, so converting a Markdown bank again gives byte-identical
+files and a diff shows only what an author changed: a folder per framework and topic, a file per
+subtopic (``NN-slug.md``, NN its position, which keeps the order when no ``order`` is given),
+front matter with every name, slug, description and order, and one ``## Question {#id .difficulty}``
+section per question. Every section is parsed back with the reader before anything is written;
+a text that would not survive as a heading or a plain answer is written in the reader's fence form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import OutputError, UsageError
+from ..model import ContentFormat, Framework, Library, Question, Subtopic, Topic
+from ..output import write_tree
+from ..render import Scheme
+from ..sources import markdown as reader
+from . import Build, Produces, option
+
+#: Longest slug part of a file or folder name; the front matter holds the full slug.
+MAX_NAME_SLUG = 60
+_SENTINEL_ID = "qaexport-end-of-section"
+_SENTINEL = f"\n\n## End {{#{_SENTINEL_ID} .easy}}\n\nEnd.\n"
+
+
+_UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def normalise(text: str) -> str:
+    """What a UTF-8 text file can hold: LF line ends (as Markdown reads them), no NUL (the renderer drops
+    it), U+FFFD for lone surrogates (which UTF-8 cannot encode), and no surrounding whitespace (reading
+    strips it, as it does for every source)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNWRITABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text).strip()
+
+
+def _fence(text: str, info: str) -> str:
+    """A backtick fence longer than any backtick run in ``text``, so nothing inside can close it."""
+    longest = max((len(run) for run in text.split("\n") for run in _backtick_runs(run)), default=0)
+    marker = "`" * max(3, longest + 1)
+    return f"{marker}{info}\n{text}\n{marker}"
+
+
+def _backtick_runs(line: str) -> list[str]:
+    runs, current = [], ""
+    for ch in line:
+        if ch == "`":
+            current += ch
+        elif current:
+            runs.append(current)
+            current = ""
+    return [*runs, current] if current else runs
+
+
+def _attrs(q: Question) -> str:
+    difficulty = q.difficulty.label if q.difficulty is not None else reader.UNRATED
+    fmt = f" format={q.format.value}" if q.format is not ContentFormat.MARKDOWN else ""
+    return f"{{#{q.id} .{difficulty}{fmt}}}"
+
+
+def _forms(q: Question, question: str, answer: str) -> list[str]:
+    attrs = _attrs(q)
+    heads = [f"## {question} {attrs}\n\n", f"## {attrs}\n\n{_fence(question, reader.QUESTION_FENCE)}\n\n"]
+    bodies = [answer, _fence(answer, reader.ANSWER_FENCE)]
+    return [head + body for head in heads for body in bodies]
+
+
+def section(q: Question) -> str:
+    """The shortest form of ``q`` that the reader parses back to exactly ``q`` (checked, not assumed)."""
+    question, answer = normalise(q.question), normalise(q.answer)
+    for label, text in (("question", question), ("answer", answer)):
+        if not text.strip():
+            raise OutputError(f"{q.location}: question {q.id!r}: the {label} is empty once NUL characters "
+                              "are dropped; fix it in the source")
+    for text in _forms(q, question, answer):
+        parsed = reader.parse_body(text + _SENTINEL)
+        got = parsed.questions
+        want = (q.id, q.difficulty.label if q.difficulty is not None else reader.UNRATED, question, answer, q.format)
+        if (not parsed.problems and len(got) == 2 and got[1].id == _SENTINEL_ID
+                and (got[0].id, got[0].difficulty, got[0].question, got[0].answer, got[0].format) == want):
+            return text
+    raise OutputError(f"{q.location}: question {q.id!r} cannot be written as Markdown; please report this")
+
+
+def _place(node: Framework | Topic | Subtopic) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": node.name, "slug": node.slug}
+    if node.order is not None:
+        out["order"] = int(node.order) if node.order.is_integer() else node.order
+    if node.description:
+        out["description"] = node.description
+    return out
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's dumper, but text holding a YAML line break other than LF, or anything unprintable, goes in
+    double quotes with escapes: PyYAML writes NEL or U+2028 raw in plain scalars and reads them back as
+    spaces."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    quoted = any(ch in "\x85\u2028\u2029" or not (ch.isprintable() or ch in "\n\t") for ch in value)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if quoted else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def front_matter(fw: Framework, topic: Topic, sub: Subtopic) -> str:
+    data = {"framework": _place(fw), "topic": _place(topic), "subtopic": _place(sub)}
+    return "---\n" + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100) + "---\n"
+
+
+def subtopic_text(fw: Framework, topic: Topic, sub: Subtopic) -> str:
+    return front_matter(fw, topic, sub) + "".join("\n" + section(q) + "\n" for q in sub.questions)
+
+
+def _names(items: list[Any], always_number: bool) -> list[str]:
+    """File-system names: the slug, numbered by position when order must survive among siblings."""
+    width = max(2, len(str(len(items))))
+    number = always_number or len(items) > 1
+    return [f"{n:0{width}d}-{item.slug[:MAX_NAME_SLUG]}" if number else item.slug[:MAX_NAME_SLUG]
+            for n, item in enumerate(items, 1)]
+
+
+def bank_files(library: Library) -> dict[str, str]:
+    """Relative path → file text for the whole library, in library order."""
+    files: dict[str, str] = {}
+    for fw, fw_dir in zip(library.frameworks, _names(library.frameworks, False), strict=True):
+        for topic, topic_dir in zip(fw.topics, _names(fw.topics, False), strict=True):
+            for sub, stem in zip(topic.subtopics, _names(topic.subtopics, True), strict=True):
+                files[f"{fw_dir}/{topic_dir}/{stem}.md"] = subtopic_text(fw, topic, sub)
+    return files
+
+
+@dataclass
+class MarkdownBankOptions:
+    force: bool = option(False, "Write into a non-empty folder, overwriting only the files this bank consists "
+                                "of; nothing else there is changed or deleted.")
+
+
+class MarkdownBankExporter:
+    """Write a Markdown bank: a folder per framework and topic, a file per subtopic, canonical formatting."""
+
+    name = "markdown"
+    suffix = ""
+    description = "Markdown bank (a folder of .md files, one per subtopic)"
+    produces = Produces.FOLDER
+    scheme = Scheme.NONE  # works from the source texts; nothing is rendered
+    in_all = False  # a source format, written on request by `qaexport convert`
+    Options = MarkdownBankOptions
+
+    def export(self, build: Build, options: MarkdownBankOptions, target: Path) -> None:
+        files = {rel: text.encode() for rel, text in bank_files(build.library).items()}
+        # Images of HTML questions (Anki cards), content-addressed, where the reader looks for them.
+        files.update({f"{reader.MEDIA_FOLDER}/{m.name}": m.data for m in build.library.media.values()})
+        if target.is_dir() and any(target.iterdir()) and not options.force:
+            raise UsageError(f"{target}: folder is not empty; choose a new or empty folder, or pass --force to "
+                             "overwrite the bank's own files there (nothing else is touched)")
+        with build.progress("Writing Markdown", len(files)) as advance:
+            write_tree(target, files, overwrite=options.force)
+            advance(len(files))

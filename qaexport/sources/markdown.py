@@ -1,0 +1,445 @@
+"""Reader for Markdown banks: one file per subtopic, written by hand and reviewed in git.
+
+A file is YAML front matter that places the subtopic (framework, topic, subtopic), then one
+``## Question {#id .difficulty}`` heading per question with its answer below, up to the next
+``##`` heading. The body is split with markdown-it's own block tokens and their line maps, so a
+``## `` line inside a code fence, a list or a block quote never starts a question, exactly as
+the renderer would see it. Two escape forms carry texts a heading cannot hold (several
+paragraphs, a trailing ``{``…): a heading with attributes only followed by a ```` ```question ````
+fence, and an answer that is a single ```` ```answer ```` fence. The writer
+(``exporters/markdown_bank.py``) checks every section it writes with :func:`parse_text`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+
+from ..errors import InputError, Problem, problem
+from ..model import ContentFormat, Location, Media, slugify
+from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
+from .apkg import image_type
+
+NAME = "markdown"
+SUFFIXES = (".md", ".markdown")
+
+#: Larger files are refused before parsing (same bound as payloads).
+MAX_BYTES = 32 * 1024 * 1024
+#: Front matter only places a subtopic; a bigger block is a mistake or an attack on the YAML parser.
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+
+LEVELS = ("framework", "topic", "subtopic")
+NODE_KEYS = ("name", "slug", "description", "order")
+QUESTION_FENCE = "question"
+#: The class that says "this question has no difficulty" (Anki cards have none); a heading without any
+#: difficulty class is an error, so a forgotten one is never silent.
+UNRATED = "unrated"
+ANSWER_FENCE = "answer"
+
+# A Pandoc-style attribute block ending the heading, preceded by a space (or alone).
+_ATTRS = re.compile(r"(?:^|[ \t]+)\{([^{}]*)\}$")
+_ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
+_FRONT_END = ("---", "...")
+#: Images of HTML questions: content-addressed names (``<sha256[:16]><ext>``) in a ``media/`` folder beside
+#: the file or in a folder above it (``convert`` writes ``DIR/media/``). The hash is checked, so a name can
+#: only ever load the bytes it names.
+MEDIA_FOLDER = "media"
+MAX_MEDIA_LEVELS = 8
+MAX_MEDIA_BYTES = 32 * 1024 * 1024
+_MEDIA_SRC = re.compile(r'\bsrc="([0-9a-f]{16}\.(?:png|jpg|gif|webp))"')
+
+
+def _parser() -> MarkdownIt:
+    """The renderer's block grammar (CommonMark, raw HTML off, GFM tables), so splitting agrees with rendering."""
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+_md = _parser()
+
+
+@dataclass
+class Place:
+    """A framework, topic or subtopic as the front matter gives it."""
+
+    name: str
+    slug: str = ""
+    description: str = ""
+    order: float | None = None
+
+
+@dataclass
+class ParsedQuestion:
+    id: str | None
+    difficulty: str | None  # the raw class (".hard" → "hard"); None when the heading has none
+    question: str
+    answer: str
+    line: int  # 1-based line of the heading
+    format: ContentFormat = ContentFormat.MARKDOWN
+
+
+@dataclass
+class ParsedFile:
+    """One file's content and everything wrong with it, each problem located at FILE:LINE."""
+
+    places: dict[str, Place] = field(default_factory=dict)
+    questions: list[ParsedQuestion] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append((line, message))
+
+
+def decode(raw: bytes, where: str) -> str:
+    """UTF-8 text with LF line ends; binary data and invalid UTF-8 are refused with a position."""
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise InputError(f"{where}:{line}", "binary data (NUL byte), not a Markdown bank; give a UTF-8 text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{where}:{line}", f"not UTF-8 text (invalid byte 0x{raw[exc.start]:02x}); "
+                                            "save the file as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# ---------------------------------------------------------------------------------------------- front matter
+
+
+def _split_front_matter(text: str, parsed: ParsedFile) -> tuple[str | None, int]:
+    """The YAML text and the 0-based line where the body starts."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        parsed.problem(1, "no YAML front matter; start the file with a `---` line, then "
+                          "`framework:`, `topic:` and `subtopic:` names, then `---`")
+        return None, 0
+    for n in range(1, len(lines)):
+        if lines[n].rstrip() in _FRONT_END:
+            return "\n".join(lines[1:n]), n + 1
+    parsed.problem(1, "front matter is not closed; add a `---` line after the subtopic's place")
+    return None, len(lines)
+
+
+def _key_lines(node: yaml.Node, offset: int) -> dict[tuple[str, ...], int]:
+    """1-based file lines of the mapping keys, two levels deep, for precise messages."""
+    out: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                out[(key.value,)] = key.start_mark.line + offset
+                if isinstance(value, yaml.MappingNode):
+                    for sub_key, _ in value.value:
+                        if isinstance(sub_key, yaml.ScalarNode):
+                            out[(key.value, sub_key.value)] = sub_key.start_mark.line + offset
+    return out
+
+
+def _load_yaml(source: str, parsed: ParsedFile) -> tuple[Any, dict[tuple[str, ...], int]]:
+    offset = 2  # line 1 is the opening ---, YAML marks are 0-based
+    if len(source.encode()) > MAX_FRONT_MATTER_BYTES:
+        parsed.problem(1, f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; it only names the "
+                          "framework, topic and subtopic")
+        return None, {}
+    try:
+        data = yaml.safe_load(source)
+        lines = _key_lines(yaml.compose(source, Loader=yaml.SafeLoader), offset)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + offset if mark else 1
+        parsed.problem(line, f"front matter is not valid YAML: {exc.problem or exc.context}; "
+                             "quote text that holds ': ' or starts with a special character")
+        return None, {}
+    except (yaml.YAMLError, RecursionError) as exc:
+        parsed.problem(1, f"front matter is not valid YAML ({type(exc).__name__}); "
+                          "fix the block between the `---` lines")
+        return None, {}
+    return data, lines
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: ParsedFile) -> Place | None:
+    at = lines.get((level,), 1)
+    if isinstance(value, str):  # shorthand: `topic: Deployment`
+        value = {"name": value}
+    if not isinstance(value, dict):
+        parsed.problem(at, f"`{level}` must be a name or a mapping with name, slug, description, order; "
+                           f"write `{level}: Some name`")
+        return None
+    ok = True
+    for key in value:
+        if key not in NODE_KEYS:
+            parsed.problem(lines.get((level, str(key)), at), f"unknown key `{level}.{key}`; use "
+                                                             f"{', '.join(NODE_KEYS)}")
+            ok = False
+    name = value.get("name")
+    if name is None:
+        parsed.problem(at, f"missing front matter key `{level}.name`; give the {level} a name")
+        return None
+    if _text(name) is None or not name.strip():
+        parsed.problem(lines.get((level, "name"), at), f"`{level}.name` must be non-empty text; quote it")
+        return None
+    place = Place(name)
+    slug = value.get("slug")
+    if slug is not None:
+        if _text(slug) is None or not slug or slugify(slug) != slug:
+            fix = slugify(str(slug)) or slugify(name)
+            parsed.problem(lines.get((level, "slug"), at), f"`{level}.slug` {slug!r} must be lower-case letters, "
+                                                           f"digits and single dashes, like {fix!r}")
+            ok = False
+        else:
+            place.slug = slug
+    description = value.get("description")
+    if description is not None:
+        if _text(description) is None:
+            parsed.problem(lines.get((level, "description"), at), f"`{level}.description` must be text; quote it")
+            ok = False
+        else:
+            place.description = description
+    order = value.get("order")
+    if order is not None:
+        if isinstance(order, bool) or not isinstance(order, (int, float)) or order != order:
+            parsed.problem(lines.get((level, "order"), at), f"`{level}.order` must be a number, got {order!r}")
+            ok = False
+        else:
+            place.order = float(order)
+    return place if ok else None
+
+
+def _front_matter(source: str, parsed: ParsedFile) -> None:
+    data, lines = _load_yaml(source, parsed)
+    if data is None and not parsed.problems:
+        data = {}
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        parsed.problem(2, "front matter must be a mapping with `framework:`, `topic:` and `subtopic:`")
+        return
+    for key in data:
+        if key not in LEVELS:
+            parsed.problem(lines.get((str(key),), 2), f"unknown front matter key `{key}`; use "
+                                                      "framework, topic and subtopic")
+    for level in LEVELS:
+        if level not in data:
+            parsed.problem(2, f"missing front matter key `{level}`; add `{level}: Name`")
+            continue
+        place = _place(level, data[level], lines, parsed)
+        if place is not None:
+            parsed.places[level] = place
+
+
+# ---------------------------------------------------------------------------------------------- questions
+
+
+@dataclass
+class _Attrs:
+    id: str | None = None
+    difficulty: str | None = None
+    format: ContentFormat = ContentFormat.MARKDOWN
+    ok: bool = True
+
+
+def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
+    """``#id``, one ``.difficulty`` class and an optional ``format=html`` from the inside of ``{…}``."""
+    attrs = _Attrs()
+    pos, raw = 0, raw.strip()
+    while pos < len(raw):
+        m = _ATTR_ITEM.match(raw, pos)
+        if not m:
+            bad = raw[pos:].split()[0]
+            parsed.problem(line, f"cannot read heading attribute {bad!r}; write {{#id .easy}} "
+                                 "(an id and one of .easy, .medium, .hard)")
+            return _Attrs(ok=False)
+        if m.group("id"):
+            attrs.id = m.group("id")
+        elif m.group("cls"):
+            if attrs.difficulty is not None:
+                parsed.problem(line, f"two difficulties (.{attrs.difficulty} and .{m.group('cls')}); keep one")
+                attrs.ok = False
+            attrs.difficulty = m.group("cls")
+        elif m.group("key") == "format" and m.group("val").strip('"') in set(ContentFormat):
+            attrs.format = ContentFormat(m.group("val").strip('"'))
+        else:
+            parsed.problem(line, f"unknown heading attribute `{m.group(0)}`; only {{#id .difficulty}} and "
+                                 f"format={'|'.join(ContentFormat)} are read")
+            attrs.ok = False
+        pos = m.end()
+        while pos < len(raw) and raw[pos].isspace():
+            pos += 1
+    return attrs
+
+
+def _heading(content: str, line: int, parsed: ParsedFile) -> tuple[str, _Attrs]:
+    m = _ATTRS.search(content)
+    if not m:
+        return content, _Attrs()
+    return content[:m.start()].rstrip(), _attributes(m.group(1), line, parsed)
+
+
+def _fence_text(token: Any) -> str:
+    return token.content[:-1] if token.content.endswith("\n") else token.content
+
+
+def _is_question_heading(token: Any) -> bool:
+    return token.type == "heading_open" and token.tag == "h2" and token.level == 0 and token.markup == "##"
+
+
+def _region(lines: list[str], start: int, end: int) -> str:
+    """Source lines [start, end) without leading blank lines and trailing whitespace."""
+    chunk = lines[start:end]
+    while chunk and not chunk[0].strip():
+        chunk.pop(0)
+    return "\n".join(chunk).rstrip()
+
+
+def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
+    """Questions in ``lines[first:]`` (0-based); token line maps are relative to ``first``."""
+    tokens = _md.parse("\n".join(lines[first:]))
+    # Top-level blocks with their line maps; a heading's text is the inline token right after it.
+    positions = [n for n, t in enumerate(tokens) if t.level == 0 and t.map is not None]
+    top = [tokens[n] for n in positions]
+    heads = [i for i, t in enumerate(top) if _is_question_heading(t)]
+    start_of_questions = top[heads[0]].map[0] if heads else len(lines) - first
+    if any(line.strip() for line in lines[first:first + start_of_questions]):
+        stray = next(n for n in range(first, first + start_of_questions) if lines[n].strip())
+        parsed.problem(stray + 1, "text before the first question; every question starts with a "
+                                  "`## Question text {#id .difficulty}` heading")
+    if not heads:
+        return
+    for n, index in enumerate(heads):
+        head = top[index]
+        line = head.map[0] + first + 1
+        end = top[heads[n + 1]].map[0] + first if n + 1 < len(heads) else len(lines)
+        following = top[index + 1:heads[n + 1] if n + 1 < len(heads) else len(top)]
+        text, attrs = _heading(tokens[positions[index] + 1].content, line, parsed)
+        ok = attrs.ok
+        answer_start = head.map[1] + first
+        if not text:
+            if following and following[0].type == "fence" and following[0].info.strip() == QUESTION_FENCE:
+                text = _fence_text(following[0])
+                answer_start = following[0].map[1] + first
+                following = following[1:]
+            else:
+                parsed.problem(line, "heading has no question text; write it before the {…} attributes, or in a "
+                                     f"```{QUESTION_FENCE} fence right below the heading")
+                ok = False
+        if len(following) == 1 and following[0].type == "fence" and following[0].info.strip() == ANSWER_FENCE:
+            answer = _fence_text(following[0])
+        else:
+            answer = _region(lines, answer_start, end)
+        if not answer.strip():
+            parsed.problem(line, "question has no answer; write it below the heading, before the next `##`")
+            ok = False
+        if ok:
+            parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format))
+
+
+def parse_text(text: str) -> ParsedFile:
+    """Parse one bank file's text (LF line ends); problems carry 1-based lines."""
+    parsed = ParsedFile()
+    front, body_start = _split_front_matter(text, parsed)
+    if front is not None:
+        _front_matter(front, parsed)
+    _body(text.split("\n"), body_start, parsed)
+    return parsed
+
+
+def parse_body(text: str) -> ParsedFile:
+    """Parse question sections without front matter (the writer checks each section it writes with this)."""
+    parsed = ParsedFile()
+    _body(text.split("\n"), 0, parsed)
+    return parsed
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+def _difficulty(raw: str | None) -> str | None:
+    """The record's raw difficulty: ``.unrated`` is None (allowed), no class at all is "" (missing: an error)."""
+    if raw is None:
+        return ""
+    return None if raw.lower() == UNRATED else raw
+
+
+class MarkdownReader:
+    """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` section per question."""
+
+    name = NAME
+    suffixes = SUFFIXES
+    description = "Markdown banks: front matter + one `## Question {#id .difficulty}` per question"
+
+    def sniff(self, head: bytes) -> bool:
+        return head.lstrip(b"\xef\xbb\xbf").startswith(b"---")
+
+    def read(self, path: Path) -> ReadResult:
+        """The file's subtopic record and its problems; :class:`InputError` when it is not UTF-8 text.
+
+        Identity rules (slugs, ids, derived ids and their warning, duplicates, limits) are
+        :mod:`qaexport.assemble`'s; this only turns lines into records and reports syntax at FILE:LINE.
+        """
+        try:
+            size = path.stat().st_size
+            if size > MAX_BYTES:
+                raise InputError(path, f"file is {size / 1e6:.1f} MB, over the {MAX_BYTES // 2**20} MiB limit; "
+                                       "split the subtopic into several files")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        file = str(path)
+        parsed = parse_text(decode(raw, file))
+        result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems])
+        if not parsed.questions and not parsed.problems:
+            result.problems.append(problem(file, "no questions; add `## Question text {#id .easy}` headings "
+                                                 "with answers below", line=1))
+        if len(parsed.places) < len(LEVELS):
+            if not result.problems:
+                return result
+            # The place is broken (reported above). Its questions still go to the assembler, under a place of
+            # this file's own that nothing else can share, so `validate` lists their problems too.
+            unplaced = "unplaced-" + hashlib.sha256(file.encode()).hexdigest()[:12]
+            places = [Node(unplaced, unplaced)] * len(LEVELS)
+        else:
+            places = [Node(p.name, p.slug, p.description, p.order) for p in (parsed.places[lv] for lv in LEVELS)]
+        fw, topic, sub = places
+        questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
+                                    q.format) for q in parsed.questions]
+        result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
+        for q in parsed.questions:
+            if q.format is ContentFormat.HTML:
+                for name in dict.fromkeys(_MEDIA_SRC.findall(q.question + q.answer)):
+                    _load_media(path, name, q.line, result.media, result.warnings)
+        return result
+
+
+def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warnings: list[Problem]) -> None:
+    """Find ``media/NAME`` beside ``path`` or above it; only bytes whose hash and type match the name load."""
+    if name in media:
+        return
+    folder = path.resolve().parent
+    for _ in range(MAX_MEDIA_LEVELS):
+        candidate = folder / MEDIA_FOLDER / name
+        if candidate.is_file():
+            try:
+                data = candidate.read_bytes() if candidate.stat().st_size <= MAX_MEDIA_BYTES else b""
+            except OSError:
+                data = b""
+            kind = image_type(data)
+            if kind and name == hashlib.sha256(data).hexdigest()[:16] + kind[1]:
+                media[name] = Media(name, data, kind[0])
+                return
+            warnings.append(problem(path, f"image {candidate} does not match its name (hash or type); it is not "
+                                          "shown. Convert the source again to rewrite it", line=line))
+            return
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    warnings.append(problem(path, f"image {name} not found in a `{MEDIA_FOLDER}/` folder beside the file or above "
+                                  "it; it is not shown", line=line))

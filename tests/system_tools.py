@@ -1,0 +1,63 @@
+"""System tools the tests need, installed by the test setup when they are missing.
+
+apt packages are installed with ``apt-get install -y`` when running as root; Ace by DAISY is installed with npm
+into ``~/.cache/qaexport-test-tools`` (Puppeteer's own browser download is skipped: Ace drives the system
+Chromium). A tool that cannot be had skips the test with the reason printed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CACHE = Path(os.environ.get("QAEXPORT_TEST_TOOLS", Path.home() / ".cache" / "qaexport-test-tools"))
+ACE_VERSION = "1.4.6"
+
+
+def _skip(reason: str) -> None:
+    print(f"skipping: {reason}")
+    pytest.skip(reason)
+
+
+@functools.cache
+def tool(name: str, apt_package: str | None = None) -> str:
+    """Path of a system tool, installing its Debian package when missing and running as root."""
+    found = shutil.which(name)
+    if found:
+        return found
+    package = apt_package or name
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        _skip(f"{name} is not installed and cannot be installed here; install it with: apt-get install {package}")
+    subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=600)
+    proc = subprocess.run(["apt-get", "install", "-y", "-q", package], capture_output=True, text=True, timeout=1200)
+    found = shutil.which(name)
+    if not found:
+        _skip(f"apt-get install {package} failed: {proc.stderr.strip()[-300:]}")
+    return found
+
+
+def chromium() -> str:
+    return tool("chromium")
+
+
+@functools.cache
+def ace() -> tuple[list[str], dict[str, str]]:
+    """Ace by DAISY's command line (``@daisy/ace-cli``, Puppeteer runner) and the environment that points it at
+    the system Chromium."""
+    browser = chromium()
+    env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1", "PUPPETEER_EXECUTABLE_PATH": browser}
+    prefix = CACHE / "ace"
+    binary = prefix / "node_modules" / ".bin" / "ace-cli"
+    if not binary.exists():
+        npm = tool("npm")
+        prefix.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix),
+                               f"@daisy/ace-cli@{ACE_VERSION}"], capture_output=True, text=True, env=env, timeout=900)
+        if not binary.exists():
+            _skip(f"npm install @daisy/ace-cli failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+    return [str(binary)], env

@@ -1,0 +1,54 @@
+"""Anki cards at phone width: a long code line scrolls inside its block, and the block shows that it does."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from qaexport.render import Highlighter, MarkdownRenderer, Scheme
+from qaexport.templates import asset
+from tests.print_banks import LONG_CODE_LINE
+from tests.system_tools import chromium
+
+SCRIPT = """
+const out = {};
+for (const pre of document.querySelectorAll("pre.hl")) {
+  const style = getComputedStyle(pre);
+  const borders = parseFloat(style.borderTopWidth) + parseFloat(style.borderBottomWidth);
+  out[pre.textContent.length > 80 ? "long" : "short"] = {
+    scrolls: pre.scrollWidth > pre.clientWidth, bar: pre.offsetHeight - pre.clientHeight - borders,
+    right: pre.getBoundingClientRect().right, width: document.body.getBoundingClientRect().width};
+}
+const el = document.createElement("pre"); el.id = "result"; el.textContent = JSON.stringify(out);
+document.body.appendChild(el);
+"""
+
+
+def test_long_code_on_a_phone_scrolls_with_a_visible_bar():
+    renderer = MarkdownRenderer(Highlighter())
+    answer = renderer.render(f"```python\nx = 1\n```\n\n```python\ndef f():\n{LONG_CODE_LINE}\n```",
+                             (Scheme.PORTABLE,))[Scheme.PORTABLE]
+    page = (f'<!DOCTYPE html><html><head><style>{asset("anki", "card.css")}</style></head>'
+            f'<body class="card" style="width: 360px; margin: 0"><div class="answer">{answer}</div>'
+            f"<script>{SCRIPT}</script></body></html>")  # a phone-wide card (headless windows are 500 px at least)
+    with tempfile.TemporaryDirectory() as tmp:
+        card = Path(tmp) / "card.html"
+        card.write_text(page, encoding="utf-8")
+        proc = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={tmp}/profile", "--window-size=360,700",
+                               "--virtual-time-budget=3000", "--dump-dom", card.as_uri()],
+                              capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="result">(.*?)</pre>', proc.stdout, re.S)
+    assert found, proc.stderr[-500:]
+    result = json.loads(html.unescape(found.group(1)))
+    long, short = result["long"], result["short"]
+    assert long["scrolls"] and long["right"] <= long["width"]  # scrolls inside, never past the card
+    # the card's own thin, always-drawn bar (card.css: scrollbar-width thin, 10 px in Chromium; older WebViews
+    # read the ::-webkit-scrollbar rules), not the platform's default 15 px one
+    assert 0 < long["bar"] <= 10, long
+    assert not short["scrolls"] and short["bar"] == 0  # short code shows no bar

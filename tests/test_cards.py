@@ -1,0 +1,428 @@
+"""Flashcards, read back with PDFium text positions: every face in its own cell, backs behind fronts.
+
+The expected grids are worked out here from the stock sizes (not taken from the exporter): A7 is
+105×74 mm, 2×4 on A4 (margins 0 and 0.5 mm); a business card is 85×55 mm, 2×5 on letter.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from qaexport import sources
+from qaexport.cli import app
+from tests.cli_run import qaexport
+from tests.payloads import page, question, subtopic, write
+
+PT_PER_MM = 72 / 25.4
+TOL = 0.3  # mm: glyph boxes are exact to a few hundredths; this is only rounding room
+
+
+@dataclass(frozen=True)
+class Layout:
+    paper: tuple[float, float]
+    card: tuple[float, float]
+    cols: int
+    rows: int
+
+    def cell(self, row: int, col: int, dx: float = 0.0, dy: float = 0.0) -> tuple[float, float, float, float]:
+        mx = (self.paper[0] - self.cols * self.card[0]) / 2
+        my = (self.paper[1] - self.rows * self.card[1]) / 2
+        x, y = mx + col * self.card[0] + dx, my + row * self.card[1] + dy
+        return x, y, x + self.card[0], y + self.card[1]
+
+    def cells(self, dx: float = 0.0, dy: float = 0.0) -> dict[tuple[int, int], tuple[float, float, float, float]]:
+        return {(r, c): self.cell(r, c, dx, dy) for r in range(self.rows) for c in range(self.cols)}
+
+
+A7_ON_A4 = Layout((210.0, 297.0), (105.0, 74.0), 2, 4)
+BUSINESS_ON_LETTER = Layout((215.9, 279.4), (85.0, 55.0), 2, 5)
+
+
+@dataclass
+class Char:
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float  # mm from the top-left corner of the page
+    size: float  # pt, as drawn
+
+
+def read_chars(path: Path) -> list[list[Char]]:
+    """Every character of every page with its box (mm, top-down) and drawn size (pt)."""
+    pdf = pdfium.PdfDocument(str(path))
+    pages = []
+    matrix = pdfium_raw.FS_MATRIX()
+    for index in range(len(pdf)):
+        pg = pdf[index]
+        height = pg.get_height()
+        tp = pg.get_textpage()
+        chars = []
+        for i in range(tp.count_chars()):
+            ch = chr(pdfium_raw.FPDFText_GetUnicode(tp.raw, i)).replace("\x02", "-")  # PDFium: hyphen at line end
+            if not ch.strip():
+                ch = " "  # kept (it separates words), but never checked for position
+            left, bottom, right, top = tp.get_charbox(i)
+            pdfium_raw.FPDFText_GetMatrix(tp.raw, i, ctypes.byref(matrix))
+            scale = abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
+            size = pdfium_raw.FPDFText_GetFontSize(tp.raw, i) * scale
+            chars.append(Char(ch, left / PT_PER_MM, (height - top) / PT_PER_MM, right / PT_PER_MM,
+                              (height - bottom) / PT_PER_MM, size))
+        pages.append(chars)
+    return pages
+
+
+def cell_texts(page: list[Char], layout: Layout, dx: float = 0.0, dy: float = 0.0) -> dict[tuple[int, int], str]:
+    """The text inside each cell (characters whose centre lies in it), whitespace removed."""
+    out = {}
+    for key, (x0, y0, x1, y1) in layout.cells(dx, dy).items():
+        out[key] = "".join(c.text for c in page if x0 <= (c.x0 + c.x1) / 2 <= x1 and y0 <= (c.y0 + c.y1) / 2 <= y1)
+    return out
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def plain(rendered_html: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", rendered_html))
+
+
+LABEL = re.compile(r"#\s*(\d+)(?:\s+(\d+/\d+))?")
+
+
+def labels(text: str) -> tuple[int, str] | None:
+    """The card number and part ("1/2" or "") printed in a cell's header."""
+    m = LABEL.search(text)
+    return (int(m.group(1)), m.group(2) or "") if m else None
+
+
+def index_cards(pages: list[list[Char]], layout: Layout, dx: float = 0.0, dy: float = 0.0
+                ) -> dict[str, dict[tuple[int, str], tuple[int, tuple[int, int], str]]]:
+    """Where each (number, part) sits: side → {(number, part): (page index, (row, col), cell text)}."""
+    found: dict[str, dict] = {"front": {}, "back": {}}
+    for index, pg in enumerate(pages):
+        side = "front" if index % 2 == 0 else "back"
+        shift = (dx, dy) if side == "back" else (0.0, 0.0)
+        for key, text in cell_texts(pg, layout, *shift).items():
+            label = labels(text)
+            if label:
+                assert label not in found[side], f"{label} twice on {side} pages"
+                found[side][label] = (index, key, text)
+    return found
+
+
+def build(tmp: Path, name: str, *args: str) -> Path:
+    target = tmp / f"{name}.pdf"
+    qaexport("cards", *args, "-o", str(target))
+    return target
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cards")
+
+
+@pytest.fixture(scope="module")
+def long_bank(out: Path) -> Path:
+    prose = "\n\n".join(f"Paragraph {i}: " + " ".join(f"word{i}x{j}" for j in range(60)) for i in range(14))
+    code = "\n".join(f"line_{n:03d} = compute({n})  # step {n} of the long listing" for n in range(1, 151))
+    qs = [
+        question("prose", "hard", "Explain everything about deployment?", prose + "\n\nFinal words: the end marker."),
+        question("code", "medium", "Show the whole configuration module?",
+                 f"Here it is:\n\n```python\n{code}\n```\n\nAfter the code: closing remark."),
+        question("short", "easy", "Is this short?", "Yes, quite short."),
+    ]
+    return write(out / "long.json", page([subtopic("long", "Long Answers", qs)]))
+
+
+class Lazy(dict):
+    """Built on first use and kept for the module: a test selected alone builds only what it reads."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, name: str):
+        self[name] = value = self.make(name)
+        return value
+
+
+@pytest.fixture(scope="module")
+def pdfs(out: Path, sample_path: Path, long_bank: Path) -> dict[str, Path]:
+    sample = str(sample_path)
+    business = ("--size", "business", "--paper", "letter", "--duplex", "short-edge", "-d", "medium")
+    recipes = {
+        "a7": (sample,),
+        "business": (sample, *business),
+        "offset": (sample, *business, "--back-offset", "3,-2"),
+        "none": (sample, "--duplex", "none", "--topic", "middleware"),
+        "long": (str(long_bank),),
+        "calibrate": (sample, "--calibrate"),
+        "calibrate-short": (sample, "--calibrate", "--duplex", "short-edge"),
+    }
+    return Lazy(lambda name: build(out, name, *recipes[name]))
+
+
+@pytest.fixture(scope="module")
+def chars(pdfs: dict[str, Path]) -> dict[str, list[list[Char]]]:
+    return Lazy(lambda name: read_chars(pdfs[name]))
+
+
+def _library(path: Path, difficulty: str | None = None, topic: str | None = None):
+    from qaexport.model import Difficulty
+
+    lib = sources.load([path])
+    return lib.filtered({Difficulty.parse(difficulty)} if difficulty else None, {topic} if topic else None)
+
+
+def _rendered(path: Path):
+    from qaexport.render import Highlighter, Scheme, render_library
+
+    lib = sources.load([path])
+    return lib, render_library(lib, Highlighter(), [Scheme.COMPACT])[Scheme.COMPACT]
+
+
+def test_fronts_on_odd_pages_backs_on_even(pdfs, chars, sample_path):
+    reader = PdfReader(pdfs["a7"])
+    assert len(reader.pages) % 2 == 0
+    assert len(reader.pages) == 2 * -(-_cards_needed(chars["a7"]) // 8)
+    assert {(round(float(p.mediabox.width) / PT_PER_MM), round(float(p.mediabox.height) / PT_PER_MM))
+            for p in reader.pages} == {(210, 297)}
+    lib, rendered = _rendered(sample_path)
+    fronts = squash("".join(c.text for i, pg in enumerate(chars["a7"]) for c in pg if i % 2 == 0))
+    backs = squash("".join(c.text for i, pg in enumerate(chars["a7"]) for c in pg if i % 2 == 1))
+    for ref in lib.questions():
+        q = squash(plain(rendered[ref.question.key].question))
+        assert q in fronts and q not in backs, q
+        tail = squash(" ".join(plain(rendered[ref.question.key].answer).split()[-4:]))
+        assert tail in backs and tail not in fronts, tail
+
+
+def _cards_needed(pages: list[list[Char]]) -> int:
+    return len(index_cards(pages, A7_ON_A4)["front"])
+
+
+def _check_pairs(pages, layout: Layout, mirror, dx: float = 0.0, dy: float = 0.0) -> int:
+    cards = index_cards(pages, layout, dx, dy)
+    assert cards["front"] and cards["front"].keys() == cards["back"].keys()
+    for label, (front_page, (row, col), _text) in cards["front"].items():
+        back_page, back_cell, _ = cards["back"][label]
+        assert back_page == front_page + 1, label
+        assert back_cell == mirror(row, col), (label, (row, col), back_cell)
+    return len(cards["front"])
+
+
+def test_long_edge_backs_in_the_mirrored_column_same_row(chars):
+    assert _check_pairs(chars["a7"], A7_ON_A4, lambda r, c: (r, 1 - c)) >= 34
+
+
+def test_short_edge_backs_in_the_same_column_mirrored_row(chars):
+    assert _check_pairs(chars["business"], BUSINESS_ON_LETTER, lambda r, c: (4 - r, c)) >= 10
+
+
+def test_no_duplex_backs_in_the_same_cell(chars):
+    assert _check_pairs(chars["none"], A7_ON_A4, lambda r, c: (r, c)) >= 3
+
+
+def test_answers_complete_in_their_own_cell(chars, sample_path):
+    """The last words of every answer are in the back cell of its (last) card; every face's number matches."""
+    lib, rendered = _rendered(sample_path)
+    cards = index_cards(chars["a7"], A7_ON_A4)
+    for number, ref in enumerate(lib.questions(), 1):
+        parts = sorted(label for label in cards["back"] if label[0] == number)
+        assert parts, number
+        answer = plain(rendered[ref.question.key].answer)
+        last = cards["back"][parts[-1]][2]
+        assert squash(" ".join(answer.split()[-4:])) in squash(last), (number, answer[-80:])
+        first = cards["back"][parts[0]][2]
+        front = cards["front"][parts[0]][2]
+        assert squash(" ".join(answer.split()[:3])) in squash(first), number
+        assert squash(plain(rendered[ref.question.key].question)) in squash(front)
+        assert squash(ref.subtopic.name) in squash(front)
+        assert ref.question.difficulty.label.upper() in front and ref.question.difficulty.label.upper() in first
+
+
+@pytest.mark.parametrize(("name", "layout", "dx", "dy"), [
+    ("a7", A7_ON_A4, 0, 0), ("business", BUSINESS_ON_LETTER, 0, 0), ("offset", BUSINESS_ON_LETTER, 3, -2),
+    ("none", A7_ON_A4, 0, 0), ("long", A7_ON_A4, 0, 0)])
+def test_no_text_crosses_a_cell_or_the_page_edge(chars, name, layout, dx, dy):
+    for index, pg in enumerate(chars[name]):
+        shift = (dx, dy) if index % 2 else (0, 0)
+        cells = list(layout.cells(*shift).values())
+        for c in pg:
+            if c.text == " ":
+                continue
+            assert c.x0 >= -TOL and c.x1 <= layout.paper[0] + TOL and c.y0 >= -TOL and c.y1 <= layout.paper[1] + TOL
+            inside = [cell for cell in cells if cell[0] - TOL <= c.x0 and c.x1 <= cell[2] + TOL
+                      and cell[1] - TOL <= c.y0 and c.y1 <= cell[3] + TOL]
+            assert len(inside) == 1, (name, index + 1, c)
+            assert c.size >= 6.95, (name, index + 1, c)  # the readable minimum is 7 pt
+
+
+def test_back_offset_moves_every_back_page(chars):
+    plain_pages, shifted = chars["business"], chars["offset"]
+    assert len(plain_pages) == len(shifted)
+    for index, (a, b) in enumerate(zip(plain_pages, shifted, strict=True)):
+        assert [c.text for c in a] == [c.text for c in b]
+        dx, dy = (3.0, -2.0) if index % 2 else (0.0, 0.0)
+        for ca, cb in zip(a, b, strict=True):
+            assert abs(cb.x0 - ca.x0 - dx) < 0.02 and abs(cb.y0 - ca.y0 - dy) < 0.02, (index + 1, ca, cb)
+
+
+def test_long_answers_continue_on_numbered_cards(chars, long_bank):
+    lib, rendered = _rendered(long_bank)
+    cards = index_cards(chars["long"], A7_ON_A4)
+    by_number: dict[int, list[str]] = {}
+    for number, part in cards["back"]:
+        by_number.setdefault(number, []).append(part)
+    assert by_number[3] == [""]  # the short one is a single card
+    for number in (1, 2):
+        parts = sorted(by_number[number], key=lambda p: int(p.split("/")[0]))
+        total = len(parts)
+        assert total >= 2 and parts == [f"{k}/{total}" for k in range(1, total + 1)], parts
+        for k, part in enumerate(parts, 1):
+            front = cards["front"][(number, part)][2]
+            assert ("(continued)" in front) == (k > 1), (number, part)
+    backs = [cards["back"][(1, p)][2] for p in sorted(by_number[1], key=lambda p: int(p.split("/")[0]))]
+    text = squash("".join(backs))
+    words = [w for w in plain(rendered[next(lib.questions()).question.key].answer).split() if w.startswith("word")]
+    positions = [text.find(w) for w in words]  # every word, each once, in order
+    assert all(p >= 0 for p in positions) and positions == sorted(positions)
+    assert "endmarker." in squash(backs[-1])
+    code_backs = squash("".join(cards["back"][(2, p)][2]
+                                for p in sorted(by_number[2], key=lambda p: int(p.split("/")[0]))))
+    lines = [code_backs.find(f"line_{n:03d}=compute({n})") for n in range(1, 151)]
+    assert all(p >= 0 for p in lines) and lines == sorted(lines), "a code line is missing or out of order"
+    assert "closingremark." in code_backs
+
+
+def test_code_keeps_the_theme(pdfs):
+    """Highlighted tokens are drawn in the theme's colours (the code's comments, in the default theme)."""
+    from pygments.styles import get_style_by_name
+    from pygments.token import Comment
+
+    hex_colour = get_style_by_name("default").style_for_token(Comment.Single)["color"]
+    comment = tuple(int(hex_colour[i:i + 2], 16) for i in (0, 2, 4))
+    pdf = pdfium.PdfDocument(str(pdfs["long"]))
+    colours = set()
+    for pg in pdf:
+        for obj in pg.get_objects(filter=[pdfium_raw.FPDF_PAGEOBJ_TEXT]):
+            r, g, b, a = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+            pdfium_raw.FPDFPageObj_GetFillColor(obj.raw, r, g, b, a)
+            colours.add((r.value, g.value, b.value))
+    assert comment in colours
+
+
+def _calibration_labels(pg: list[Char], paper: tuple[float, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """Ruler labels: the horizontal ruler's (15 mm below the centre) by x, the vertical one's (15 mm right) by y."""
+    cx, cy = paper[0] / 2, paper[1] / 2
+    words: list[list[Char]] = []
+    for c in pg:
+        if c.text == " ":
+            words.append([])
+            continue
+        last = words[-1][-1] if words and words[-1] else None
+        if last and abs(c.y1 - last.y1) < 1 and 0 <= c.x0 - last.x1 < 1:
+            words[-1].append(c)
+        else:
+            words.append([c])
+    horizontal, vertical = {}, {}
+    for w in filter(None, words):
+        text = "".join(c.text for c in w)
+        if not re.fullmatch(r"[+-]?\d+", text):
+            continue
+        x, y = (w[0].x0 + w[-1].x1) / 2, (w[0].y0 + w[0].y1) / 2
+        if abs(w[0].x0 - cx - 19.8) < 1:
+            vertical[text] = y - cy
+        elif abs(y - cy - 20.8) < 1.5:
+            horizontal[text] = x - cx
+    return horizontal, vertical
+
+
+def test_calibration_sheet_reads_the_offset_on_either_side(pdfs, chars):
+    for name, front_x, front_y in (("calibrate", 1, -1), ("calibrate-short", -1, 1)):
+        assert len(PdfReader(pdfs[name]).pages) == 2
+        text = ["".join(c.text for c in pg) for pg in chars[name]]
+        assert all("--back-offset" in t and "cross" in t for t in text)
+        (fh, fv), (bh, bv) = (_calibration_labels(pg, A7_ON_A4.paper) for pg in chars[name])
+        # On the back, label L sits L mm right of / below the centre; the front reads through the turn.
+        assert set(bh) == set(bv) == set(fh) == set(fv) == {"-10", "-5", "0", "+5", "+10"}
+        for label in ("-10", "+5"):
+            value = int(label)
+            assert abs(bh[label] - value) < 0.3 and abs(bv[label] - value) < 0.3
+            assert abs(fh[label] - value * front_x) < 0.3 and abs(fv[label] - value * front_y) < 0.3
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--size", "business", "--per-page", "7"], "--per-page 7"),
+    (["--back-offset", "three"], "--back-offset"),
+    (["--back-offset", "40,0"], "within"),
+    (["--calibrate", "--duplex", "none"], "--calibrate"),
+])
+def test_usage_errors_write_nothing(tmp_path, sample_path, args, message):
+    target = tmp_path / "cards.pdf"
+    result = CliRunner().invoke(app, ["cards", str(sample_path), *args, "-o", str(target)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "error:" in result.output
+    assert not target.exists() and not list(tmp_path.iterdir())
+
+
+def test_per_page_makes_a_smaller_grid(out, sample_path):
+    pdf = build(out, "per-page", str(sample_path), "--size", "business", "--per-page", "4", "-d", "easy")
+    easy = sum(1 for _ in _library(sample_path, "easy").questions())
+    pages = read_chars(pdf)
+    four = Layout((210.0, 297.0), (85.0, 55.0), 2, 2)
+    assert _check_pairs(pages, four, lambda r, c: (r, 1 - c)) >= easy
+
+
+def test_hostile_content_stays_text(out):
+    """Markup in questions, answers and names is printed as text; nothing is fetched or embedded."""
+    from tests.test_hardening import HOSTILE_QUESTION
+    from tests.test_render import HOSTILE
+
+    src = write(out / "hostile.json", page([subtopic("xss", "XSS <b>bold</b>", [
+        question("evil", "hard", q=HOSTILE_QUESTION, a=HOSTILE),
+        question("css", "easy", q="CSS `url()` tricks?",
+                 a='<div style="background:url(file:///etc/passwd)">x</div> [c](data:text/css,body{}) '
+                   "<style>@import url(https://evil.example/x.css);</style>"),
+    ])]))
+    reader = PdfReader(build(out, "hostile", str(src)))
+    text = " ".join(" ".join((p.extract_text() or "").replace("\x00", "").split()) for p in reader.pages)
+    assert "<script>alert(1)</script>" in text and "XSS <b>bold</b>" in text
+    assert "root:x:0:0" not in text and "\u202e" not in text
+    assert all(not p.images for p in reader.pages)
+    for p in reader.pages:
+        for annot in p.get("/Annots") or []:
+            uri = str(annot.get_object().get("/A", {}).get("/URI", ""))
+            assert uri.startswith(("http://", "https://", "mailto:")) or not uri, uri
+
+
+def test_library_media_are_embedded_and_fit(out):
+    """An Anki deck's image is served to the layout (measuring and sheets alike) and stays inside its card."""
+    from tests.apkg_decks import build_packages
+
+    deck = build_packages(out / "apkg")["current"]
+    pdf = build(out, "media", str(deck))
+    images = {ref.idnum: (int(ref.get_object()["/Width"]), int(ref.get_object()["/Height"]))
+              for p in PdfReader(pdf).pages for ref in (p.get("/Resources", {}).get("/XObject", {}) or {}).values()
+              if ref.get_object().get("/Subtype") == "/Image"}
+    assert list(images.values()) == [(8, 8)]  # the deck's one PNG
+    pages = read_chars(pdf)
+    assert len(pages) % 2 == 0
+    cells = list(A7_ON_A4.cells().values())
+    for pg in pages:
+        for c in pg:
+            if c.text != " ":
+                assert any(x0 - TOL <= c.x0 and c.x1 <= x1 + TOL and y0 - TOL <= c.y0 and c.y1 <= y1 + TOL
+                           for x0, y0, x1, y1 in cells), c

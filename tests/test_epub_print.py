@@ -1,0 +1,151 @@
+"""The EPUB for readers: Ace by DAISY finds no violation, a cover image, code that wraps visibly and copies intact,
+nothing wider than a phone, a bounded line length on wide screens (headless Chromium measures the chapters)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import tempfile
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.cli_run import qaexport
+from tests.print_banks import LONG_CODE_LINE, long_bank, symbols_bank
+from tests.system_tools import ace, chromium
+from tests.tools import run_epubcheck
+
+CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory, sample_path) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("epub-print")
+    out = {name: tmp / f"{name}.epub" for name in ("book", "quiz", "long", "symbols")}
+    qaexport("epub", str(sample_path), "-o", str(out["book"]))
+    qaexport("epub", str(sample_path), "--answers", "end", "-o", str(out["quiz"]))
+    qaexport("epub", str(long_bank(tmp)), "-o", str(out["long"]))
+    qaexport("epub", str(symbols_bank(tmp)), "--answers", "end", "--language", "en-GB", "-o", str(out["symbols"]))
+    return out
+
+
+def _ace_violations(epub: Path) -> list[str]:
+    command, env = ace()
+    with tempfile.TemporaryDirectory() as report_dir:
+        proc = subprocess.run([*command, "--force", "--silent", "--outdir", report_dir, str(epub)],
+                              capture_output=True, text=True, env=env, timeout=600)
+        report_path = Path(report_dir) / "report.json"
+        assert report_path.exists(), proc.stdout + proc.stderr
+        report = json.loads(report_path.read_text())
+    found = []
+    for subject in report["assertions"]:
+        for assertion in subject["assertions"]:
+            test = assertion["earl:test"]
+            found.append(f"{subject['earl:testSubject']['url']}: {test['earl:impact']} {test['dct:title']}: "
+                         f"{assertion['earl:result'].get('dct:description', '')[:160]}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def ace_reports(books) -> dict[str, list[str]]:
+    names = ("book", "quiz")
+    ace()  # install once, before the threads
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(names, pool.map(_ace_violations, [books[n] for n in names]), strict=True))
+
+
+@pytest.mark.parametrize("name", ["book", "quiz"])
+def test_ace_by_daisy_reports_no_violation(ace_reports, name):
+    assert ace_reports[name] == []
+
+
+@pytest.mark.parametrize("name", ["long", "symbols"])
+def test_epubcheck_still_reports_nothing(books, name):
+    counts, report = run_epubcheck(books[name])
+    assert counts == CLEAN, report
+
+
+def _files(path: Path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n).decode("utf-8") for n in zf.namelist()}
+
+
+def test_package_metadata_for_accessibility(books):
+    opf = _files(books["symbols"])["EPUB/content.opf"]
+    assert re.search(r'<package [^>]*xml:lang="en-GB"', opf)
+    for prop in ("accessMode", "accessModeSufficient", "accessibilityFeature", "accessibilityHazard",
+                 "accessibilitySummary"):
+        assert f'property="schema:{prop}"' in opf, prop
+
+
+def test_cover_image_is_declared_and_drawn_from_the_cover(books, sample_library):
+    files = _files(books["book"])
+    opf = files["EPUB/content.opf"]
+    item = re.search(r'<item [^>]*properties="cover-image"[^>]*/>', opf).group(0)
+    href = re.search(r'href="([^"]+)"', item).group(1)
+    assert 'media-type="image/svg+xml"' in item
+    svg = files[f"EPUB/{href}"]
+    assert html.escape(sample_library.title, quote=False) in svg
+    assert f"{sample_library.count()} questions" in svg
+
+
+def test_code_lines_copy_intact_and_know_their_indentation(books):
+    chapter = _files(books["long"])["EPUB/longfw-longtopic-long.xhtml"]
+    block = next(b for b in re.findall(r'<pre class="hl">(.*?)</pre>', chapter, re.S) if "compute_value_4" in b)
+    text = html.unescape(re.sub(r"<[^>]+>", "", block))
+    assert LONG_CODE_LINE + "\n" in text and "↪" not in text  # copying gives the code, no marks
+    assert '<span class="ln in4 wrap">' in block
+
+
+def _measure(chapter: Path, width: int) -> dict:
+    """Lay a chapter out in headless Chromium at ``width`` CSS pixels; report what sticks out past the right."""
+    script = """
+    document.getElementById("f").onload = () => {
+      const d = document.getElementById("f").contentDocument;
+      const W = d.documentElement.clientWidth, bad = [];
+      for (const el of d.body.querySelectorAll("*")) {
+        const r = el.getBoundingClientRect();
+        if (r.width && r.right > W + 0.5) bad.push(el.tagName + "." + el.className + ":" + Math.round(r.right));
+      }
+      const widest = Math.max(...[...d.querySelectorAll("p")].map(p => p.getBoundingClientRect().width));
+      const em = parseFloat(getComputedStyle(d.body).fontSize);
+      const out = document.createElement("pre"); out.id = "result";
+      out.textContent = JSON.stringify({W, scrollWidth: d.documentElement.scrollWidth, bad, widest, em});
+      document.body.appendChild(out);
+    };"""
+    with tempfile.TemporaryDirectory() as tmp:
+        wrapper = Path(tmp) / "measure.html"
+        wrapper.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe id="f" src="{chapter.as_uri()}" '
+                           f'style="width:{width}px;height:900px;border:0"></iframe><script>{script}</script>'
+                           "</body></html>")
+        proc = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={tmp}/profile", "--allow-file-access-from-files",
+                               "--virtual-time-budget=5000", "--dump-dom", wrapper.as_uri()],
+                              capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="result">(.*?)</pre>', proc.stdout, re.S)
+    assert found, proc.stderr[-500:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.fixture(scope="module")
+def unpacked(books, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("unpacked")
+    with zipfile.ZipFile(books["long"]) as zf:
+        zf.extractall(folder)
+    return folder / "EPUB" / "longfw-longtopic-long.xhtml"
+
+
+def test_nothing_is_wider_than_a_phone(unpacked):
+    result = _measure(unpacked, 360)
+    assert result["bad"] == [] and result["scrollWidth"] <= result["W"], result
+
+
+def test_lines_stay_readable_on_a_wide_screen(unpacked):
+    result = _measure(unpacked, 1280)
+    assert result["bad"] == []
+    assert result["widest"] <= 41 * result["em"], result  # about 75 characters, not 1280 px
