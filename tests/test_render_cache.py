@@ -49,6 +49,12 @@ def test_second_run_renders_nothing_and_writes_the_same_book(tmp_path, sample_pa
     assert (tmp_path / "one.epub").read_bytes() == (tmp_path / "two.epub").read_bytes() == reference["epub"]
 
 
+def test_second_pdf_of_an_unchanged_book_renders_nothing(tmp_path, sample_path):
+    assert _run("pdf", str(sample_path), "-o", str(tmp_path / "one.pdf")) == (34, 0)
+    assert _run("pdf", str(sample_path), "-o", str(tmp_path / "two.pdf")) == (0, 34)
+    assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()
+
+
 def test_one_changed_text_renders_one_question(tmp_path, sample_copy):
     _run("epub", str(sample_copy), "-o", str(tmp_path / "a.epub"))
     text = sample_copy.read_text(encoding="utf-8")
