@@ -30,7 +30,10 @@ def synthesise(n: int, folder: Path, per_framework: int = 10) -> list[Path]:
             for q in sub.questions:
                 if made >= n:
                     break
-                qs.append({"id": f"{q.id}-{copy}", "difficulty": q.difficulty.label, "q": q.question, "a": q.answer})
+                # Every copy's text differs, so neither the render cache nor any de-duplication of equal
+                # texts can make a cold run cheaper than a real bank of this size.
+                qs.append({"id": f"{q.id}-{copy}", "difficulty": q.difficulty.label, "q": f"{q.question} ({copy})",
+                           "a": q.answer})
                 made += 1
             if qs:
                 payload_subs.append(subtopic(sub.slug, sub.name, qs, order=order, fw=fw, topic=topic))

@@ -49,15 +49,16 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 
 def write_zip(target: Path, entries: list[tuple[str, bytes]], time: float,
-              stored: frozenset[str] = frozenset()) -> None:
-    """A zip with entries in the given order and the build time on every entry (reproducible)."""
+              stored: frozenset[str] = frozenset(), level: int | None = None) -> None:
+    """A zip with entries in the given order and the build time on every entry (reproducible).
+    ``level``: deflate level (zlib's default 6 when None; 1 is ~2.5x faster for ~25 % more bytes)."""
     stamp = zip_date_time(time)
     with zipfile.ZipFile(target, "w") as zf:
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
+            zf.writestr(info, data, compresslevel=level)
 
 
 def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -> list[Path]:

@@ -15,6 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "fastapi-deployment.json"
 
 
+@pytest.fixture(autouse=True)
+def _own_render_cache(tmp_path_factory, monkeypatch) -> None:
+    """Every test gets an empty render cache of its own: never the user's, never another test's."""
+    monkeypatch.setenv("QAEXPORT_CACHE_DIR", str(tmp_path_factory.mktemp("render-cache")))
+
+
 @pytest.fixture(scope="session")
 def sample_path() -> Path:
     return SAMPLE

@@ -220,6 +220,9 @@ def test_identities_are_pinned_literals():
 def test_identities_are_stable_functions_of_keys():
     assert note_guid("a/b/c/d") == genanki.guid_for("qaexport", "a/b/c/d") == note_guid("a/b/c/d")
     assert note_guid("a/b/c/d") != note_guid("a/b/x/d")
+    # note_guid is computed without genanki; it must stay genanki's function for every key.
+    keys = ["", "é/ü/日本/x", *(f"fw-{i}/topic/sub/q-{i * 7919}" for i in range(3000))]
+    assert [note_guid(k) for k in keys] == [genanki.guid_for("qaexport", k) for k in keys]
     assert deck_id("FastAPI::X") == deck_id("FastAPI::X") != deck_id("FastAPI::Y")
     assert 1 < deck_id("FastAPI") < 2**53
 

@@ -8,8 +8,10 @@ from types import FrameType
 import typer
 
 from .. import __version__, exporters
-from . import convert, export, info, init
+from . import convert, export, info, init, light_params
 from .common import reader_params, report_plugin_faults, with_params
+
+light_params.install()
 
 EPILOG = """\b
 Examples:

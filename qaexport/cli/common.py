@@ -56,6 +56,10 @@ TopicOpt = Annotated[
                  show_default=False, metavar="TOPIC"),
 ]
 
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Render everything afresh: neither read nor write the "
+                                                         "render cache (QAEXPORT_CACHE_DIR, else the user's cache "
+                                                         "folder).")]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -122,6 +126,16 @@ def build_time() -> float:
     except ValueError:
         raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds; unset it or fix it") \
             from None
+
+
+def render_cache(no_cache: bool) -> Any:
+    """The render cache for this run: QAEXPORT_CACHE_DIR (read here, at the edge) or the user's cache folder."""
+    if no_cache:
+        return None
+    from ..render.cache import RenderCache, default_folder
+
+    folder = os.environ.get("QAEXPORT_CACHE_DIR", "").strip()
+    return RenderCache(Path(folder).expanduser() if folder else default_folder(), clock=time.time)
 
 
 STATE_DIR_ENV = "QAEXPORT_STATE_DIR"

@@ -12,14 +12,16 @@ from typing import Annotated, Any
 
 import typer
 
+from .. import render
 from ..errors import UsageError
 from ..exporters import Build, Produces
 from ..model import Library, slugify
-from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, Scheme, render_library
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
     ConfigOpt,
     DifficultyOpt,
     NightTheme,
+    NoCache,
     Sources,
     Theme,
     TopicOpt,
@@ -34,6 +36,7 @@ from .common import (
     progress,
     reader_options,
     reader_params,
+    render_cache,
     state_dir,
 )
 from .config import Config
@@ -57,6 +60,7 @@ def _shared(night_mode: bool, output_help: str) -> list[inspect.Parameter]:
         inspect.Parameter("difficulty", _KW, default=None, annotation=DifficultyOpt),
         inspect.Parameter("topic", _KW, default=None, annotation=TopicOpt),
         inspect.Parameter("config", _KW, default=None, annotation=ConfigOpt),
+        inspect.Parameter("no_cache", _KW, default=False, annotation=NoCache),
     ]
     return params
 
@@ -116,7 +120,7 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
     night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
-    highlighter = Highlighter(setting("theme"), night)  # unknown themes fail before any reading
+    highlighter = render.Highlighter(setting("theme"), night)  # unknown themes fail before any reading
     chosen = [(cls, _options(ctx, cls, specs, values, config)) for cls in classes]
     srcs = values["srcs"] or config.top.get("sources")
     difficulty, topic = values["difficulty"], values["topic"]
@@ -137,8 +141,16 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
                 kept.append((cls, opts))
         chosen, classes = kept, [cls for cls, _ in kept]
     schemes = [Scheme(cls.scheme) for cls in classes]
-    with progress("Rendering", library.count()) as advance:
-        rendered = render_library(library, highlighter, schemes, advance)
+    cache = render_cache(values.get("no_cache", False))
+    try:
+        with progress("Rendering", library.count()) as advance:
+            rendered = render_library(library, highlighter, schemes, advance, cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
+            if cache.stats.disabled:
+                err.print(f"warning: render cache not used: {cache.stats.disabled}", soft_wrap=True, emoji=False,
+                          markup=False)
     stem = _default_stem(library, difficulty, topic)
     targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
     for (cls, opts), target in zip(chosen, targets, strict=True):

@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from .. import exporters, sources
+from .. import exporters, render, sources
 from ..errors import Problem
 from ..model import Difficulty, path_names
-from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, available_themes
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME
 from ..sources import ReaderOptions
 from .common import (
     ConfigOpt,
@@ -47,6 +45,9 @@ def list_cmd(ctx: typer.Context, srcs: Sources = None, difficulty: DifficultyOpt
 
     Examples: qaexport list data/ --difficulty hard;  qaexport list --keys > keys.txt
     """
+    from rich.table import Table
+    from rich.text import Text
+
     paths, options = _inputs(ctx, srcs, config, values)
     library = load_library(paths, difficulty, topic, options)
     if keys:
@@ -99,7 +100,7 @@ def validate_cmd(ctx: typer.Context, srcs: Sources = None, config: ConfigOpt = N
 
 def themes_cmd() -> None:
     """List the installed Pygments styles usable with --theme and --night-theme."""
-    for name in available_themes():
+    for name in render.available_themes():
         mark = " (default)" if name == DEFAULT_THEME else " (default night)" if name == DEFAULT_NIGHT_THEME else ""
         typer.echo(f"{name}{mark}")
 

@@ -26,11 +26,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..model import Library
 from ..plugins import Registry, option
-from ..render import Highlighter, Rendered, Scheme
+from ..render import Rendered, Scheme
+
+if TYPE_CHECKING:
+    from ..render import Highlighter
 
 GROUP = "qaexport.exporters"
 __all__ = ["GROUP", "Build", "Exporter", "Produces", "Scheme", "option", "registry"]

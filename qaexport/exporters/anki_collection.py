@@ -10,7 +10,6 @@ existing notes were created with.
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 import tempfile
@@ -87,6 +86,10 @@ CREATE TABLE graves (
     oid             integer not null,
     type            integer not null
 );
+"""
+
+# Built after the rows are in: one sorted build per index instead of 20,000 B-tree inserts each.
+INDEXES = """
 CREATE INDEX ix_notes_usn on notes (usn);
 CREATE INDEX ix_cards_usn on cards (usn);
 CREATE INDEX ix_revlog_usn on revlog (usn);
@@ -279,21 +282,26 @@ def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], not
     conn = sqlite3.connect(db_path)
     try:
         cursor = conn.cursor()
+        # A scratch file that is zipped or thrown away: no journal, no fsync. Notes hold KiBs of HTML:
+        # 16 KiB pages keep most in one page (4 KiB pages made inserting 10,000 notes 4x slower).
+        cursor.execute("PRAGMA page_size=16384")
+        cursor.execute("PRAGMA journal_mode=OFF")
+        cursor.execute("PRAGMA synchronous=OFF")
         cursor.executescript(SCHEMA)
         cursor.executescript(INITIAL_COL)
         stored = json.loads(cursor.execute("select decks from col").fetchone()[0])
         stored.update({str(d.id): d.to_json() for d in decks})
         models = {str(MODEL_ID): note_type.to_json(decks[0].id)}
         cursor.execute("update col set decks = ?, models = ?", (json.dumps(stored), json.dumps(models)))
-        ids = itertools.count(now * 1000)
-        for note in notes:
-            note_id = next(ids)
-            cursor.execute("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", (
-                note_id, note.guid, MODEL_ID, note.mod, -1, " " + " ".join(note.tags) + " ",
-                "\x1f".join(note.fields), note.sort_field, 0, 0, ""))
-            # A new card: type 0, queue 0; ``due`` is its position among new cards.
-            cursor.execute("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", (
-                next(ids), note_id, note.deck_id, 0, note.mod, -1, 0, 0, note.due, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+        first = now * 1000  # note i gets id first + 2i, its card first + 2i + 1
+        cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", (
+            (first + 2 * i, note.guid, MODEL_ID, note.mod, -1, " " + " ".join(note.tags) + " ",
+             "\x1f".join(note.fields), note.sort_field, 0, 0, "") for i, note in enumerate(notes)))
+        # A new card: type 0, queue 0; ``due`` is its position among new cards.
+        cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", (
+            (first + 2 * i + 1, first + 2 * i, note.deck_id, 0, note.mod, -1, 0, 0, note.due, 0, 0, 0, 0, 0, 0, 0, 0,
+             "") for i, note in enumerate(notes)))
+        cursor.executescript(INDEXES)
         conn.commit()
     finally:
         conn.close()

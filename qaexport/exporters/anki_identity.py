@@ -22,11 +22,18 @@ def deck_id(name: str) -> int:
     return (1 << 40) + digest % (1 << 52)
 
 
-def note_guid(key: str) -> str:
-    """genanki's GUID function over our namespace and the stable key."""
-    from genanki import guid_for  # genanki is imported only when a deck is written
+_BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
 
-    return guid_for(GUID_NAMESPACE, key)
+
+def note_guid(key: str) -> str:
+    """genanki's ``guid_for(GUID_NAMESPACE, key)``, the GUID learners' notes were created with, computed
+    here without importing genanki (tests compare the two): SHA-256's first 8 bytes in Anki's base91."""
+    n = int.from_bytes(hashlib.sha256(f"{GUID_NAMESPACE}__{key}".encode()).digest()[:8], "big")
+    digits = []
+    while n > 0:
+        n, r = divmod(n, 91)
+        digits.append(_BASE91[r])
+    return "".join(reversed(digits))
 
 
 #: Characters that could open markup or leave an attribute wherever a deck name is shown as HTML;

@@ -9,19 +9,35 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from ..model import ContentFormat, Library, Question
-from .highlight import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, available_themes
-from .html import inline, replace_code_blocks, sanitize, to_text
-from .markdown import MarkdownRenderer, clean_text
-from .schemes import Scheme
+from .schemes import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme
+
+if TYPE_CHECKING:
+    from .cache import RenderCache
+    from .highlight import Highlighter, available_themes
+    from .markdown import MarkdownRenderer, clean_text
 
 __all__ = [
-    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "Rendered", "Scheme",
-    "TextRenderer", "available_themes", "clean_text", "render_library",
+    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "RenderCache", "RenderCounts",
+    "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "counts", "render_library",
 ]
+
+# Markdown-it, Pygments and nh3 load when something renders, not when `--help` or `validate` starts.
+_LAZY = {"Highlighter": "highlight", "available_themes": "highlight", "MarkdownRenderer": "markdown",
+         "clean_text": "markdown", "RenderCache": "cache"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _FENCE_LANG = re.compile(r"^ {0,3}(?:```|~~~)[ \t]*([\w+#.-]+)", re.M)
 
@@ -40,16 +56,32 @@ class Rendered:
 RenderedBank = dict[Scheme, dict[str, Rendered]]
 
 
+@dataclass
+class RenderCounts:
+    """Questions rendered and questions taken from the cache, over this process's life (tests read it)."""
+
+    rendered: int = 0
+    cached: int = 0
+
+
+counts = RenderCounts()
+
+
 class TextRenderer:
     """Dispatches each text on its declared content format; the one entry point for rendering."""
 
     def __init__(self, highlighter: Highlighter, media: frozenset[str] = frozenset()) -> None:
+        from .markdown import MarkdownRenderer
+
         self.markdown = MarkdownRenderer(highlighter)
         self.highlighter = highlighter
         self.media = set(media)  # the library's media names: the only images HTML content may show
 
     def _html(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
         """Untrusted HTML (Anki cards): sanitised by allow-list, code blocks highlighted like Markdown fences."""
+        from .html import inline, replace_code_blocks, sanitize, to_text
+        from .markdown import clean_text
+
         q = inline(sanitize(clean_text(question.question), self.media), self.media)
         a = sanitize(clean_text(question.answer), self.media)
         out: dict[Scheme, Rendered] = {}
@@ -76,6 +108,8 @@ class TextRenderer:
             a = self.markdown.render(question.answer, html)
             out.update({s: Rendered(q[s], a[s]) for s in html})
         if Scheme.PLAIN in schemes:  # Markdown is readable as it is written
+            from .markdown import clean_text
+
             out[Scheme.PLAIN] = Rendered(clean_text(question.question), clean_text(question.answer))
         if Scheme.NONE in schemes:
             out[Scheme.NONE] = Rendered(question.question, question.answer)
@@ -86,6 +120,8 @@ _worker: tuple[TextRenderer, tuple[Scheme, ...]] | None = None
 
 
 def _init_worker(theme: str, night: str | None, schemes: tuple[Scheme, ...], media: frozenset[str]) -> None:
+    from .highlight import Highlighter
+
     global _worker
     _worker = (TextRenderer(Highlighter(theme, night), media), schemes)
 
@@ -107,15 +143,56 @@ def render_library(
     schemes: Sequence[Scheme] = (Scheme.COMPACT,),
     advance: Callable[[int], None] = lambda n: None,
     workers: int | None = None,
+    cache: RenderCache | None = None,
 ) -> RenderedBank:
     """Render every question once, in each scheme asked for, keyed by scheme then stable key.
-    Large banks use all cores."""
+    HTML found in ``cache`` is not rendered again; what is rendered is stored there. Large banks use all cores."""
     schemes = tuple(dict.fromkeys(schemes))
     questions = [r.question for r in library.questions()]
-    workers = workers if workers is not None else (os.cpu_count() or 1)
     media = frozenset(library.media)
     renderer = TextRenderer(highlighter, media)
     out: RenderedBank = {s: {} for s in schemes}
+    html_schemes = [s for s in schemes if s.is_html]
+    todo = questions
+    keys: dict[str, dict[Scheme, bytes]] = {}
+    if cache is not None and html_schemes:
+        from .cache import entry_key, renderer_version
+
+        todo = []
+        version = renderer_version()
+        # HTML content may show the library's images, so its HTML also depends on which media exist.
+        media_names = "\n".join(sorted(media))
+        prefixes = {(s, f): f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}\n"
+                    f"{media_names if f is ContentFormat.HTML else ''}".encode()
+                    for s in html_schemes for f in ContentFormat}
+        keys = {q.key: {s: entry_key(prefixes[s, q.format], q.format, q.question, q.answer) for s in html_schemes}
+                for q in questions}
+        found = cache.get_many(k for ks in keys.values() for k in ks.values())
+        cheap = [s for s in schemes if not s.is_html]
+        for q in questions:
+            ks = keys[q.key]
+            if all(k in found for k in ks.values()):
+                for s, k in ks.items():
+                    out[s][q.key] = Rendered(*found[k])
+                for s, text in (renderer.render(q, cheap) if cheap else {}).items():
+                    out[s][q.key] = text
+            else:
+                todo.append(q)
+        counts.cached += len(questions) - len(todo)
+        advance(len(questions) - len(todo))
+    counts.rendered += len(todo)
+    _render_all(todo, renderer, highlighter, schemes, media, out, advance, workers)
+    if cache is not None and html_schemes and todo:
+        cache.put_many({keys[q.key][s]: (out[s][q.key].question, out[s][q.key].answer)
+                        for q in todo for s in html_schemes})
+    # Keep the library's order whatever order the chunks finished in.
+    return {s: {q.key: out[s][q.key] for q in questions} for s in schemes}
+
+
+def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: Highlighter,
+                schemes: tuple[Scheme, ...], media: frozenset[str], out: RenderedBank,
+                advance: Callable[[int], None], workers: int | None) -> None:
+    workers = workers if workers is not None else (os.cpu_count() or 1)
 
     def store(key: str, texts: dict[Scheme, Rendered]) -> None:
         for scheme, text in texts.items():
@@ -129,7 +206,9 @@ def render_library(
     needs_work = any(s is not Scheme.NONE for s in schemes)
     if workers < 2 or len(questions) < POOL_THRESHOLD or not needs_work:
         render_here(questions)
-        return out
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
     # Import the lexers once here, before the fork, instead of once in every worker.
     for lang in {m for q in questions for m in _FENCE_LANG.findall(q.answer)}:
         highlighter.lexer(lang)
@@ -148,5 +227,3 @@ def render_library(
             for key, texts in done:
                 store(key, texts)
             advance(len(done))
-    # Keep the library's order whatever order the chunks finished in.
-    return {s: {q.key: out[s][q.key] for q in questions} for s in schemes}

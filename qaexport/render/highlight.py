@@ -28,9 +28,7 @@ from pygments.token import STANDARD_TYPES, Text, Token, Whitespace, _TokenType
 from pygments.util import ClassNotFound
 
 from ..errors import UsageError
-
-DEFAULT_THEME = "default"  # dark, bold/italic-distinguished colours: readable on paper and in grayscale
-DEFAULT_NIGHT_THEME = "github-dark"
+from .schemes import DEFAULT_NIGHT_THEME, DEFAULT_THEME
 
 _STYLE_KEYS = ("color", "bgcolor", "bold", "italic", "underline", "border")
 _PLAIN = (None, None, False, False, False, None)
@@ -130,6 +128,14 @@ class Highlighter:
         self._portable = _Scheme(portable, portable_looks, spaces_join=False)
         self._cache: dict[bool, dict[_TokenType, str | None]] = {False: {}, True: {}}
         self._lexers: dict[str, Lexer | None] = {}
+
+    def signature(self, portable: bool) -> str:
+        """What the HTML of a scheme depends on besides the code: its token-type → class mapping.
+        Portable HTML is the same for every theme; compact HTML changes with the set of themes."""
+        if portable:
+            return "portable"
+        classes = sorted((str(t), c or "") for t, c in self._compact.classes.items())
+        return f"compact {classes} {sorted(self._needs_own_space)}"
 
     @staticmethod
     def _theme(name: str, style: StyleMeta) -> Theme:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import enum
 
+# The default theme set (it decides the compact class scheme); here so the CLI can show them without Pygments.
+DEFAULT_THEME = "default"  # dark, bold/italic-distinguished colours: readable on paper and in grayscale
+DEFAULT_NIGHT_THEME = "github-dark"
+
 
 class Scheme(enum.StrEnum):
     """How an exporter wants its text (see ``highlight`` for the two HTML class schemes)."""

@@ -1,0 +1,212 @@
+"""The persistent render cache: an unchanged rebuild renders nothing, damage is survived, runs may overlap."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qaexport import render
+from qaexport.render.cache import DB_NAME, RenderCache, default_folder
+from tests.cli_run import qaexport
+
+EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ["QAEXPORT_CACHE_DIR"])
+
+
+def _run(*args: str) -> tuple[int, int]:
+    """Run the CLI in-process; how many questions it rendered and how many it took from the cache."""
+    before = (render.counts.rendered, render.counts.cached)
+    qaexport(*args, env=EPOCH)
+    return render.counts.rendered - before[0], render.counts.cached - before[1]
+
+
+@pytest.fixture()
+def reference(tmp_path: Path, sample_path: Path) -> dict[str, bytes]:
+    """The sample as EPUB and .apkg built without any cache: what every cached build must equal."""
+    out = {}
+    for fmt in ("epub", "apkg"):
+        target = tmp_path / f"reference.{fmt}"
+        qaexport("anki" if fmt == "apkg" else fmt, str(sample_path), "-o", str(target), "--no-cache", env=EPOCH)
+        out[fmt] = target.read_bytes()
+    assert not _cache_dir().joinpath(DB_NAME).exists(), "--no-cache wrote a cache"
+    return out
+
+
+def test_second_run_renders_nothing_and_writes_the_same_book(tmp_path, sample_path, reference):
+    assert _run("epub", str(sample_path), "-o", str(tmp_path / "one.epub")) == (34, 0)
+    # Another output path, same texts: every question comes from the cache.
+    assert _run("epub", str(sample_path), "-o", str(tmp_path / "two.epub")) == (0, 34)
+    assert (tmp_path / "one.epub").read_bytes() == (tmp_path / "two.epub").read_bytes() == reference["epub"]
+
+
+def test_second_pdf_of_an_unchanged_book_renders_nothing(tmp_path, sample_path):
+    assert _run("pdf", str(sample_path), "-o", str(tmp_path / "one.pdf")) == (34, 0)
+    assert _run("pdf", str(sample_path), "-o", str(tmp_path / "two.pdf")) == (0, 34)
+    assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()
+
+
+def test_one_changed_text_renders_one_question(tmp_path, sample_copy):
+    _run("epub", str(sample_copy), "-o", str(tmp_path / "a.epub"))
+    text = sample_copy.read_text(encoding="utf-8")
+    assert text.count("Uvicorn") > 1
+    sample_copy.write_text(text.replace("What is Uvicorn", "What exactly is Uvicorn", 1), encoding="utf-8")
+    assert _run("epub", str(sample_copy), "-o", str(tmp_path / "b.epub")) == (1, 33)
+
+
+def test_portable_html_is_theme_independent_compact_is_not(tmp_path, sample_path):
+    _run("anki", str(sample_path), "-o", str(tmp_path / "a.apkg"))
+    # Anki notes store portable HTML: another theme reuses every entry.
+    assert _run("anki", str(sample_path), "-o", str(tmp_path / "b.apkg"), "--theme", "monokai") == (0, 34)
+    _run("epub", str(sample_path), "-o", str(tmp_path / "a.epub"))
+    # Books use the compact classes of the active themes: a different theme set renders afresh.
+    rendered, _ = _run("epub", str(sample_path), "-o", str(tmp_path / "b.epub"), "--theme", "monokai",
+                       "--night-theme", "solarized-light")
+    assert rendered > 0
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_database_is_rebuilt(tmp_path, sample_path, reference, damage):
+    _run("epub", str(sample_path), "-o", str(tmp_path / "warm.epub"))
+    _run("anki", str(sample_path), "-o", str(tmp_path / "warm.apkg"))
+    db = _cache_dir() / DB_NAME
+    for suffix in ("-wal", "-shm"):  # a cleanly closed WAL database has none; be sure the damage is seen
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    data = db.read_bytes()
+    db.write_bytes(b"this is not a database" * 100 if damage == "garbage" else data[: len(data) // 3])
+    out = tmp_path / "after.epub"
+    rendered, _ = _run("epub", str(sample_path), "-o", str(out))
+    assert rendered > 0 and out.read_bytes() == reference["epub"]
+    assert _run("epub", str(sample_path), "-o", str(out)) == (0, 34)  # the rebuilt cache works
+    apkg = tmp_path / "after.apkg"
+    _run("anki", str(sample_path), "-o", str(apkg))
+    assert apkg.read_bytes() == reference["apkg"]
+
+
+def test_a_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path, sample_path, reference):
+    _run("epub", str(sample_path), "-o", str(tmp_path / "warm.epub"))
+    conn = sqlite3.connect(_cache_dir() / DB_NAME)
+    with conn:
+        key, answer = conn.execute("SELECT key, answer FROM entries ORDER BY key LIMIT 1").fetchone()
+        conn.execute("UPDATE entries SET answer = ? WHERE key = ?", (answer[:-40] + b"<script>x</script>", key))
+    conn.close()
+    out = tmp_path / "after.epub"
+    assert _run("epub", str(sample_path), "-o", str(out)) == (1, 33)
+    assert out.read_bytes() == reference["epub"]
+    assert _run("epub", str(sample_path), "-o", str(out)) == (0, 34)
+
+
+def test_two_concurrent_runs_both_succeed(tmp_path, sample_path):
+    """Two processes render the same 400 questions at once into one (empty) cache."""
+    bank = tmp_path / "bank"
+    subprocess.run([sys.executable, "benchmarks/synth.py", "400", str(bank)], check=True,
+                   cwd=Path(__file__).resolve().parent.parent)
+    env = {**os.environ, **EPOCH}
+    procs = [subprocess.Popen([sys.executable, "-m", "qaexport", "epub", str(bank), "-o", str(tmp_path / f"{i}.epub")],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and b"warning" not in err, err.decode()
+    subprocess.run([sys.executable, "-m", "qaexport", "epub", str(bank), "-o", str(tmp_path / "nc.epub"),
+                    "--no-cache"], env=env, check=True, capture_output=True)
+    expected = (tmp_path / "nc.epub").read_bytes()
+    assert (tmp_path / "0.epub").read_bytes() == expected and (tmp_path / "1.epub").read_bytes() == expected
+    conn = sqlite3.connect(_cache_dir() / DB_NAME)
+    assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 400
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+def test_size_is_bounded_least_recently_used_go_first(tmp_path):
+    cache = RenderCache(tmp_path / "c", clock=time.time, max_bytes=300_000)
+
+    def batch(tag: int, n: int) -> dict[bytes, tuple[str, str]]:
+        return {bytes([tag, i]): ("q" * 10, "a" * 10_000) for i in range(n)}
+
+    def age(tag: int, days: int) -> None:
+        with sqlite3.connect(cache.path) as conn:
+            conn.execute("UPDATE entries SET atime = atime - ? WHERE substr(key, 1, 1) = ?",
+                         (days * 86400, bytes([tag])))
+
+    cache.put_many(batch(1, 10))
+    age(1, 2)
+    assert len(cache.get_many(batch(1, 10))) == 10  # used again: their access time is refreshed...
+    cache.put_many(batch(2, 15))
+    age(2, 1)  # ...so these fifteen are now the least recently used
+    assert cache.stats.evicted == 0
+    cache.put_many(batch(3, 10))  # 350 kB > 300 kB: evict down to 90 %
+    assert cache.total_bytes() <= 270_000 and cache.stats.evicted > 0
+    assert len(cache.get_many(batch(1, 10))) == 10 and len(cache.get_many(batch(3, 10))) == 10
+    assert len(cache.get_many(batch(2, 15))) == 15 - cache.stats.evicted
+    cache.close()
+
+
+def test_location_follows_xdg_and_the_override(monkeypatch, tmp_path, sample_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert default_folder() == tmp_path / "xdg" / "qaexport"
+    monkeypatch.setenv("QAEXPORT_CACHE_DIR", str(tmp_path / "mine"))
+    qaexport("epub", str(sample_path), "-o", str(tmp_path / "x.epub"))
+    assert (tmp_path / "mine" / DB_NAME).exists()
+    rows = sqlite3.connect(tmp_path / "mine" / DB_NAME).execute("SELECT count(*) FROM entries").fetchone()[0]
+    assert rows == 34
+    assert json.dumps(rows)  # a plain sqlite table anyone can inspect
+
+
+def test_a_busy_database_is_left_alone(tmp_path):
+    """Locked by another run past the timeout: render without the cache, never delete the other run's file."""
+    cache = RenderCache(tmp_path / "c", clock=time.time, timeout=0.2)
+    cache.put_many({b"k1": ("q", "a")})
+    other = sqlite3.connect(cache.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another run is writing
+    cache.put_many({b"k2": ("q2", "a2")})
+    other.execute("ROLLBACK")
+    other.close()
+    assert cache.stats.disabled and not cache.stats.rebuilt
+    cache.close()
+    assert RenderCache(tmp_path / "c", clock=time.time).get_many([b"k1", b"k2"]) == {b"k1": ("q", "a")}
+
+
+def test_an_unusable_cache_folder_only_warns(tmp_path, sample_path, reference, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("QAEXPORT_CACHE_DIR", str(blocker))
+    from qaexport.cli import app
+    from tests.cli_run import runner
+
+    result = runner.invoke(app, ["epub", str(sample_path), "-o", str(tmp_path / "b.epub")], env=EPOCH)
+    assert result.exit_code == 0, result.output
+    assert "warning: render cache not used" in result.output
+    assert (tmp_path / "b.epub").read_bytes() == reference["epub"]
+
+
+def test_html_content_is_keyed_by_the_media_it_may_show(tmp_path):
+    """An Anki card's <img> survives only when the library holds that image: the cache must not mix the two."""
+    from qaexport.model import ContentFormat, Framework, Library, Location, Media, Question, Subtopic, Topic
+
+    name = "0123456789abcdef.png"
+    q = Question("q1", None, f'Look: <img src="{name}">', "<b>answer</b>", "f/t/s/q1", Location("deck.apkg"),
+                 ContentFormat.HTML)
+
+    def library(with_image: bool) -> Library:
+        media = {name: Media(name, b"\x89PNG", "image/png")} if with_image else {}
+        sub = Subtopic("s", "S", questions=[q])
+        return Library([Framework("f", "F", topics=[Topic("t", "T", subtopics=[sub])])], media)
+
+    hl = render.Highlighter()
+    cache = RenderCache(tmp_path / "c", clock=time.time)
+    with_image = render.render_library(library(True), hl, [render.Scheme.COMPACT], cache=cache)
+    without = render.render_library(library(False), hl, [render.Scheme.COMPACT], cache=cache)
+    fresh = render.render_library(library(False), hl, [render.Scheme.COMPACT])
+    assert name in with_image[render.Scheme.COMPACT]["f/t/s/q1"].question
+    assert without == fresh and name not in without[render.Scheme.COMPACT]["f/t/s/q1"].question
+    assert cache.stats.hits == 0 and cache.stats.stored == 2

@@ -1,0 +1,51 @@
+"""Start-up cost: commands parse their options without Pydantic, with exactly Typer's own results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import typer.main
+from typer import core
+
+from qaexport.cli import app
+
+CASES = [
+    ["validate", "data", "more"],
+    ["pdf", "data", "--answers", "end", "--paper", "letter", "-o", "out.pdf", "-d", "hard", "-t", "fastapi"],
+    ["epub", "--answers", "Inline", "--language", "pt-BR", "--title", "T", "--no-cache"],
+    ["pdf", "--paper", "A4", "--answers", "END"],
+    ["anki", "data", "--flat", "--previous", "old.apkg", "--deck-name", "X", "--theme", "monokai"],
+    ["all", "a", "b", "-o", "books/"],
+]
+BAD = [["pdf", "--answers", "bogus"], ["pdf", "--paper", "A5"]]
+
+
+def _parse(args: list[str]) -> dict | str:
+    command = typer.main.get_command(app)
+    try:
+        ctx = command.make_context("qaexport", list(args))
+        sub = command.get_command(ctx, args[0])
+        return sub.make_context(args[0], list(args[1:]), parent=ctx).params
+    except Exception as exc:  # a usage error: compare the message
+        return f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
+
+
+@pytest.mark.parametrize("args", CASES + BAD, ids=lambda a: " ".join(a))
+def test_light_coercion_equals_typers_own(args, monkeypatch):
+    light = _parse(args)
+    original = getattr(core._TyperParameter.get_runtime_param, "original", None)
+    assert original is not None, "the light coercion is not installed"
+    monkeypatch.setattr(core._TyperParameter, "get_runtime_param", original)
+    assert light == _parse(args)
+
+
+def test_commands_do_not_import_pydantic(sample_path, tmp_path):
+    code = ("import sys; from qaexport.cli import main; sys.argv = sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print('pydantic' in sys.modules)")
+    for args in (["validate", str(sample_path)], ["epub", str(sample_path), "-o", str(tmp_path / "b.epub")]):
+        out = subprocess.run([sys.executable, "-c", code, "qaexport", *args], capture_output=True, text=True,
+                             check=True).stdout
+        assert out.strip().endswith("False"), out
