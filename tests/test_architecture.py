@@ -157,3 +157,16 @@ def test_a_bad_source_date_epoch_is_a_usage_error(bad, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: SOURCE_DATE_EPOCH={bad!r} is not a whole number of seconds; unset it or fix it"]
+
+
+def test_pdf_layout_reports_each_page_as_it_is_laid_out(tmp_path):
+    """The progress bar of a long layout moves with the pages (WeasyPrint's slow step), once per page."""
+    from qaexport.exporters.pdf_layout import write_pdf
+
+    calls: list[int] = []
+    html = "<html><body>" + "".join(f'<p style="break-after:page">page {i}</p>' for i in range(12)) + \
+        "</body></html>"
+    write_pdf(html, "", "0" * 32, tmp_path / "pages.pdf", calls.append)
+    pages = len(PdfReader(tmp_path / "pages.pdf").pages)
+    assert pages == 12
+    assert sum(calls) == pages and len(calls) >= pages  # one step per page, never a jump to the end

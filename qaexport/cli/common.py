@@ -224,14 +224,16 @@ def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
 
 
 @contextlib.contextmanager
-def progress(label: str, total: int) -> Iterator[Advance]:
-    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
-    if total < 50 or not sys.stderr.isatty():
+def progress(label: str, total: int | None) -> Iterator[Advance]:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal. ``total=None``: a count
+    that moves without a known end (pages laid out)."""
+    if (total is not None and total < 50) or not sys.stderr.isatty():
         yield lambda n=1: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    count = MofNCompleteColumn() if total is not None else TextColumn("{task.completed} pages")
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), count, TimeElapsedColumn(),
                    console=err, transient=True)
     with bar:
         task = bar.add_task(label, total=total)

@@ -39,7 +39,7 @@ GROUP = "qaexport.exporters"
 __all__ = ["GROUP", "Build", "Exporter", "Produces", "Scheme", "option", "registry"]
 
 Advance = Callable[[int], None]
-ProgressFactory = Callable[[str, int], AbstractContextManager[Advance]]
+ProgressFactory = Callable[[str, int | None], AbstractContextManager[Advance]]  # None: no known total
 
 
 class Produces(enum.StrEnum):
@@ -48,7 +48,7 @@ class Produces(enum.StrEnum):
 
 
 @contextlib.contextmanager
-def no_progress(_label: str, _total: int) -> Iterator[Advance]:
+def no_progress(_label: str, _total: int | None) -> Iterator[Advance]:
     yield lambda n=1: None
 
 

@@ -199,7 +199,7 @@ class CardsExporter:
         css = base_css + sheet_css(grid) + _page(grid.paper_w, grid.paper_h)
         from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
-        with build.progress("Laying out cards", 7) as advance, atomic_path(target) as tmp:
+        with build.progress("Laying out cards", None) as advance, atomic_path(target) as tmp:
             missing = layout_in_child(html, css, hashlib.sha256(identifier.encode()).hexdigest()[:32], tmp, advance,
                                       label=str(target), media=build.library.media, files=files)
         warning = None if options.calibrate else missing_glyphs_warning(missing, build.library, title)

@@ -125,7 +125,7 @@ class PdfExporter:
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
         from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
-        with build.progress("Laying out PDF", 7) as advance, atomic_path(target) as tmp:
+        with build.progress("Laying out PDF", None) as advance, atomic_path(target) as tmp:
             missing = layout_in_child(html, css, identifier, tmp, advance, label=str(target), files=files,
                                       media=lib.media, tagged=options.tagged)
         warning = missing_glyphs_warning(missing, lib, title)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import re
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -78,19 +77,22 @@ class _MissingGlyphs(logging.Handler):
             self.chars.add(str(record.args[0]))
 
 
-class _StepProgress(logging.Handler):
-    """Turns WeasyPrint's progress log ("Step N - ...") into one call per new step."""
+class _PageProgress(logging.Handler):
+    """Turns WeasyPrint's progress log ("Step 5 - Creating layout - Page N") into one call per page laid out
+    for the first time: the layout is the slow step, and pages are what moves during it."""
 
-    def __init__(self, on_step: Callable[[int], None]) -> None:
+    def __init__(self, on_pages: Callable[[int], None]) -> None:
         super().__init__(logging.INFO)
-        self.on_step = on_step
-        self.seen: set[str] = set()
+        self.on_pages = on_pages
+        self.pages = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        step = re.match(r"Step (\d)", str(record.msg))
-        if step and step.group(1) not in self.seen:
-            self.seen.add(step.group(1))
-            self.on_step(int(step.group(1)))
+        if not str(record.msg).startswith("Step 5 - Creating layout - Page") or not record.args:
+            return
+        page = record.args[0] if isinstance(record.args, tuple) else None
+        if isinstance(page, int) and page > self.pages:
+            self.on_pages(page - self.pages)
+            self.pages = page
 
 
 def render(html: str, css: str, media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
@@ -106,7 +108,7 @@ def render(html: str, css: str, media: dict[str, Media] | None = None, files: di
         stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
 
 
-def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Callable[[int], None],
+def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Callable[[int], None],
               media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
               tagged: bool = False) -> set[str]:
     """Lay out and write; returns the characters no font could draw.
@@ -116,7 +118,7 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Calla
     ``tagged`` adds the structure tree (PDF/UA tags: headings, lists, tables, reading order) for screen readers
     and reflow.
     """
-    handler = _StepProgress(on_step)
+    handler = _PageProgress(on_pages)
     missing = _MissingGlyphs()
     PROGRESS_LOGGER.addHandler(handler)
     LOGGER.addHandler(missing)
@@ -135,7 +137,7 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_step: Calla
 def _child(conn: Connection, html: str, css: str, identifier: str, target: str,
            media: dict[str, Media] | None, files: dict[str, Path] | None, tagged: bool) -> None:
     try:
-        missing = write_pdf(html, css, identifier, Path(target), lambda step: conn.send(("step", step)), media,
+        missing = write_pdf(html, css, identifier, Path(target), lambda pages: conn.send(("pages", pages)), media,
                             files, tagged)
         conn.send(("done", sorted(missing)))
     except KeyboardInterrupt:
@@ -167,8 +169,8 @@ def layout_in_child(html: str, css: str, identifier: str, target: Path, advance:
                 kind, value = parent.recv()
             except EOFError:
                 break
-            if kind == "step":
-                advance(1)
+            if kind == "pages":
+                advance(value)
                 continue
             outcome = (kind, value)
             break

@@ -220,10 +220,15 @@ def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: 
     with ProcessPoolExecutor(max_workers=workers - 1, initializer=_init_worker,
                              initargs=(names[0], night, schemes, media)) as pool:
         pending = [pool.submit(_render_many, c) for i, c in enumerate(chunks) if i % workers]
-        for chunk in chunks[::workers]:
-            render_here(chunk)
-        for future in pending:
-            done = future.result()
-            for key, texts in done:
-                store(key, texts)
-            advance(len(done))
+        try:
+            for chunk in chunks[::workers]:
+                render_here(chunk)
+            for future in pending:
+                done = future.result()
+                for key, texts in done:
+                    store(key, texts)
+                advance(len(done))
+        except BaseException:
+            # Ctrl-C or SIGTERM: drop the queued chunks instead of rendering them all before exiting.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
