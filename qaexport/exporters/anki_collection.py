@@ -4,8 +4,7 @@ Why our own writer: genanki's package writer stamps one time on every note (Anki
 overwrites a learner's edits on unchanged notes) and re-encodes every deck per deck
 (quadratic). The tables and the initial ``col`` row below are Anki's schema 11 as Anki
 2.1 created it (the same text genanki ships), so a package imports in Anki 2.1.50 through
-today's releases. genanki remains a dependency for ``guid_for``: the GUID function learners'
-existing notes were created with.
+today's releases. GUIDs stay genanki's ``guid_for`` (``anki_identity``), which the tests check.
 """
 
 from __future__ import annotations
