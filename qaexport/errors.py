@@ -47,7 +47,8 @@ class ValidationError(QaexportError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         first = str(problems[0]) if problems else "invalid content"
-        more = f" (and {len(problems) - 1} more problems; run `qaexport validate`)" if len(problems) > 1 else ""
+        rest = len(problems) - 1
+        more = f" (and {rest} more problem{'s' if rest > 1 else ''}; run `qaexport validate`)" if rest else ""
         super().__init__(first + more)
 
 

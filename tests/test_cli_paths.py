@@ -110,8 +110,11 @@ def test_a_filtered_export_never_replaces_the_full_default_file(tmp_path, sample
     run("anki", str(sample_path))
     run("anki", str(sample_path), "-d", "hard")
     run("anki", str(sample_path), "-t", "middleware", "-d", "easy", "-d", "medium")
+    run("anki", str(sample_path), "-t", "FastAPI › Deployment & Middleware › Background Tasks")
+    run("anki", str(sample_path), "-t", "fastapi/deployment/uvicorn-gunicorn", "-d", "hard")
     assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == [
-        "fastapi-deployment-hard.apkg", "fastapi-deployment-middleware-easy-medium.apkg",
+        "fastapi-deployment-background-tasks.apkg", "fastapi-deployment-hard.apkg",
+        "fastapi-deployment-middleware-easy-medium.apkg", "fastapi-deployment-uvicorn-gunicorn-hard.apkg",
         "fastapi-deployment.apkg"]
 
 

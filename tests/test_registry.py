@@ -127,7 +127,11 @@ def test_a_claimed_file_that_does_not_look_like_its_format_is_skipped_in_folders
     found = sources.expand([tmp_path], skipped=skipped)
     assert [p.name for p, _ in found] == ["bank.json"]
     assert [str(s) for s in skipped] == [
-        f"{tmp_path / 'README.md'}: skipped: does not look like a markdown file (Markdown banks: front matter + "
+        f"{tmp_path / 'README.md'}: skipped: not a markdown question file (Markdown banks: front matter + "
         "one `## Question {#id .difficulty}` per question); name it on the command line to see why"]
     # named on the command line, it goes to its reader, which says what is wrong
     assert [r.name for _, r in sources.expand([tmp_path / "README.md"])] == ["markdown"]
+    # a bank file that lost its front matter is still read, so its problem is reported, not skipped
+    (tmp_path / "lost.md").write_text("## What is a tuple? {#tuple .easy}\n\nAn immutable sequence.\n")
+    _library, problems, _warnings = sources.read_all(sources.expand([tmp_path]))
+    assert [p.location.file for p in problems] == [str(tmp_path / "lost.md")], problems

@@ -116,16 +116,24 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+#: 2099-12-31T23:59:59Z: the last build time every output format can store.
+LAST_ZIP_TIME = 4_102_444_799
+
+
 def build_time() -> float:
     """The run's one clock: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
     raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not raw:
         return time.time()
     try:
-        return float(int(raw))
+        value = int(raw)
     except ValueError:
         raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds; unset it or fix it") \
             from None
+    if not 0 <= value <= LAST_ZIP_TIME:  # zip entries cannot be dated past 2107
+        raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is outside 1970–2099 (0 to {LAST_ZIP_TIME}); "
+                         "unset it or give a date in that range")
+    return float(value)
 
 
 def render_cache(no_cache: bool) -> Any:

@@ -68,8 +68,11 @@ def _shared(night_mode: bool, output_help: str) -> list[inspect.Parameter]:
 def _default_stem(library: Library, difficulty: list[str] | None, topic: list[str] | None) -> str:
     """The file name of a filtered export names its filter, so it never replaces the full deck's file."""
     parts = [library.slug]
-    if topic:
-        parts += [slugify(t) for t in topic]
+    for t in topic or ():
+        # the most specific part of a slug, key prefix or pasted breadcrumb, unless the name already says it
+        last = slugify(t.replace("›", "/").replace(">", "/").rstrip("/ ").rsplit("/", 1)[-1])
+        if last and last not in library.slug.split("-") and last not in parts and last not in library.slug:
+            parts.append(last)
     chosen = parse_difficulties(difficulty)
     if chosen:
         parts += [d.label for d in sorted(chosen)]

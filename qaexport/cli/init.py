@@ -89,7 +89,7 @@ def config_skeleton() -> str:
     tables: dict[str, list[type]] = {}  # as the config schema builds them: exporters' and readers' options
     for registry in (exporters.registry, sources.registry):
         for name, cls in registry.load().items():
-            if fields_of(cls) and getattr(cls, "in_all", True):  # `convert`'s writers take no file defaults
+            if fields_of(cls):  # every table the config schema accepts, plugins' and `cards` included
                 tables.setdefault(name, []).append(cls)
     for name, classes in tables.items():
         lines += ["", f"[{name}]"]

@@ -129,7 +129,7 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
                     continue
                 if not reader.sniff(_head(path)):
                     if skipped is not None:
-                        skipped.append(problem(path, f"skipped: does not look like a {reader.name} file "
+                        skipped.append(problem(path, f"skipped: not a {reader.name} question file "
                                                      f"({reader.description}); name it on the command line to "
                                                      "see why"))
                     continue

@@ -369,6 +369,9 @@ def _difficulty(raw: str | None) -> str | None:
     return None if raw.lower() == UNRATED else raw
 
 
+_QUESTION_HEADING = re.compile(rb"^##[ \t].*\{[^}\n]*[#.][^}\n]*\}[ \t]*$", re.M)
+
+
 class MarkdownReader:
     """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` section per question."""
 
@@ -377,7 +380,9 @@ class MarkdownReader:
     description = "Markdown banks: front matter + one `## Question {#id .difficulty}` per question"
 
     def sniff(self, head: bytes) -> bool:
-        return head.lstrip(b"\xef\xbb\xbf").startswith(b"---")
+        """Front matter, or a question heading (a bank file that lost its front matter is still a bank file,
+        so its reader can say what is missing); a plain README.md is neither."""
+        return head.lstrip(b"\xef\xbb\xbf").startswith(b"---") or _QUESTION_HEADING.search(head) is not None
 
     def read(self, path: Path) -> ReadResult:
         """The file's subtopic record and its problems; :class:`InputError` when it is not UTF-8 text.
