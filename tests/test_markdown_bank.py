@@ -430,6 +430,20 @@ def test_anki_package_converts_with_html_unrated_and_images(apkg_bank, tmp_path)
     assert _files(again) == files
 
 
+def test_an_anki_deck_from_a_bank_with_images_carries_them(apkg_bank, tmp_path):
+    _, bank = apkg_bank
+    image = next((bank / "media").iterdir())
+    deck = tmp_path / "deck.apkg"
+    qaexport("anki", str(bank), "-o", str(deck))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, deck)
+        shown = [n for n in (col.get_note(i) for i in col.find_notes("")) if image.name in " ".join(n.fields)]
+        assert shown, "a note shows the image"
+        assert (Path(col.media.dir()) / image.name).read_bytes() == image.read_bytes()
+        card = shown[0].cards()[0]
+        assert f'src="{image.name}"' in card.question() + card.answer()
+
+
 def test_a_tampered_image_is_not_loaded(apkg_bank, tmp_path):
     _, bank = apkg_bank
     copy = tmp_path / "bank"
