@@ -172,3 +172,20 @@ def test_a_config_that_is_not_toml_is_one_line(tmp_path, sample_path, text):
     result = runner.invoke(app, ["list", str(sample_path), "--config", str(config)])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert result.output.startswith(f"error: {config}: not valid TOML (")
+
+
+def test_values_from_the_config_file_are_blamed_on_the_file(tmp_path, sample_path):
+    config = tmp_path / "q.toml"
+    config.write_text('[anki]\ndeck_name = "A::::B"\n[epub]\nlanguage = "not a lang!!"\n')
+    result = runner.invoke(app, ["all", str(sample_path), "--config", str(config), "-o", f"{tmp_path}/out/"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2, result.output
+    assert lines[0].startswith(f"error: {config}: [anki] (deck_name): ")
+    assert lines[1].startswith(f"error: {config}: [epub] (language): ")
+    assert not (tmp_path / "out").exists()
+    config.write_text('theme = "monokia"\n')
+    result = runner.invoke(app, ["pdf", str(sample_path), "--config", str(config), "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {config}: theme: unknown theme 'monokia'; run `qaexport themes` to " \
+                                    "list the installed ones"

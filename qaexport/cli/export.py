@@ -28,6 +28,7 @@ from .common import (
     build_time,
     choose,
     err,
+    given,
     handle_errors,
     load_library,
     load_settings,
@@ -108,9 +109,20 @@ def _written(target: Path, produces: Produces) -> str:
     return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 
 
-def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config) -> Any:
-    return cls.Options(**{spec.field: choose(ctx, values, spec.param, config.value(cls.name, spec.field))
-                          for spec in specs if cls.name in spec.exporters})
+def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config
+             ) -> tuple[Any, str]:
+    """The exporter's options, or what is wrong with them, saying so in terms of the config file where the
+    values came from there."""
+    mine = [spec for spec in specs if cls.name in spec.exporters]
+    try:
+        return cls.Options(**{spec.field: choose(ctx, values, spec.param, config.value(cls.name, spec.field))
+                              for spec in mine}), ""
+    except UsageError as exc:
+        from_file = [spec.field for spec in mine if not given(ctx, spec.param)
+                     and config.value(cls.name, spec.field) is not None]
+        if config.path is not None and from_file:
+            return None, f"{config.path}: [{cls.name}] ({', '.join(from_file)}): {exc}"
+        return None, str(exc)
 
 
 def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values: dict[str, Any]) -> None:
@@ -123,8 +135,16 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
     night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
-    highlighter = render.Highlighter(setting("theme"), night)  # unknown themes fail before any reading
-    chosen = [(cls, _options(ctx, cls, specs, values, config)) for cls in classes]
+    try:
+        highlighter = render.Highlighter(setting("theme"), night)  # unknown themes fail before any reading
+    except UsageError as exc:
+        in_file = [n for n in ("theme", "night_theme") if n in config.top and not (n in values and given(ctx, n))]
+        raise UsageError(f"{config.path}: {', '.join(in_file)}: {exc}" if in_file else str(exc)) from None
+    built = [(cls, *_options(ctx, cls, specs, values, config)) for cls in classes]
+    wrong = [message for _, _, message in built if message]
+    if wrong:  # every exporter's problem at once
+        raise UsageError("\n".join(wrong))
+    chosen = [(cls, opts) for cls, opts, _ in built]
     srcs = values["srcs"] or config.top.get("sources")
     difficulty, topic = values["difficulty"], values["topic"]
     output = values["output"]
