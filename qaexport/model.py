@@ -165,6 +165,13 @@ class Library:
     def count(self) -> int:
         return sum(len(sub.questions) for _, _, sub in self.subtopics())
 
+    def count_rows(self) -> list[tuple[str, int]]:
+        """(label, count) per difficulty for covers, plus "unrated" when some questions have none."""
+        counts = self.counts_by_difficulty()
+        rows = [(d.label, counts[d]) for d in Difficulty]
+        unrated = self.count() - sum(counts.values())
+        return [*rows, ("unrated", unrated)] if unrated else rows
+
     def counts_by_difficulty(self) -> dict[Difficulty, int]:
         """Questions per difficulty; questions without one are counted by :meth:`count` only."""
         counts = dict.fromkeys(Difficulty, 0)

@@ -433,3 +433,13 @@ def test_pdf_fetcher_serves_only_library_media_by_exact_name(tmp_path):
     html = "<p>x</p>" + "".join(f'<img src="{src}" style="width:20px">' for src in asks)
     write_pdf(html, "", "0" * 32, tmp_path / "out.pdf", lambda _step: None, media)
     assert _pdf_images(tmp_path / "out.pdf") == [(5, 5)]
+
+
+def test_the_cover_counts_cards_without_a_difficulty(books, results):
+    from pypdf import PdfReader
+
+    questions = [q for s in results["current"].subtopics for q in s.questions]
+    unrated = sum(1 for q in questions if q.difficulty is None)
+    assert unrated
+    cover = _norm(PdfReader(books["current.pdf"]).pages[0].extract_text())
+    assert f"unrated {unrated}" in cover.lower() and f"total {len(questions)}" in cover.lower(), cover

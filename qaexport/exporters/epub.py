@@ -19,7 +19,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..errors import UsageError
-from ..model import Difficulty, path_names
+from ..model import path_names
 from ..output import atomic_path, write_zip
 from ..render import Rendered, Scheme
 from ..templates import asset, environment
@@ -96,8 +96,7 @@ class EpubExporter:
         book.add_item(epub.EpubItem(uid="wrap-mark", file_name=WRAP_MARK, media_type="image/svg+xml",
                                     content=wrap_mark().read_bytes()))
 
-        counts = lib.counts_by_difficulty()
-        count_list = [(d.label, counts[d]) for d in Difficulty]
+        count_list = lib.count_rows()
         book.set_cover(COVER_IMAGE, cover_svg(title, subtitle, lib.count(), count_list, quiz, options.author,
                                               options.language).encode(), create_page=False)
         cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",

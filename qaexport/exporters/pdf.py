@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..errors import UsageError
-from ..model import Difficulty, path_names
+from ..model import path_names
 from ..output import atomic_path
 from ..render import Scheme
 from ..templates import asset, environment
@@ -106,14 +106,13 @@ class PdfExporter:
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
         lib = build.library
         library_view = _view(build)
-        counts = lib.counts_by_difficulty()
         created = build.datetime
         title = options.title or lib.title
         html = environment("pdf").get_template("book.html").render(
             language=options.language, title=title, subtitle=cover_subtitle(lib),
             author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
             created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), date=created.strftime("%d %B %Y").lstrip("0"),
-            counts=[(d.label, counts[d]) for d in Difficulty], total=lib.count(),
+            counts=lib.count_rows(), total=lib.count(),
             n_subtopics=sum(1 for _ in lib.subtopics()), n_frameworks=len(lib.frameworks),
             library=library_view, mode=options.answers, paper_size=PAPER_SIZES[options.paper],
         )
