@@ -13,15 +13,13 @@ cards costs a handful of layouts, not thousands.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..errors import OutputError
 from ..model import Media
 from .cards_split import Atom, atoms, is_container, join, refine
+from .forked import run_forked
 from .pdf_layout import render
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
@@ -196,40 +194,5 @@ def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: 
                        ) -> list[list[Part]]:
     """:func:`fit_faces` in a forked child, so the memory of hundreds of measuring layouts is returned when it
     ends (Python keeps freed memory for itself); the jobs reach it by the fork, the parts come back pickled."""
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-
-    def work() -> None:
-        try:
-            child.send(("done", fit_faces(jobs, css, limit_px, lambda n: child.send(("round", n)), media, files)))
-        except KeyboardInterrupt:
-            child.send(("interrupted", None))
-        except Exception as exc:  # reported by the parent as one line
-            child.send(("error", f"{type(exc).__name__}: {exc}"))
-        finally:
-            child.close()
-
-    proc = ctx.Process(target=work, daemon=True)
-    proc.start()
-    child.close()
-    outcome: tuple[str, Any] = ("error", "the measuring process ended without a result")
-    try:
-        while True:
-            try:
-                kind, value = parent.recv()
-            except EOFError:
-                break
-            if kind == "round":
-                on_round(value)
-                continue
-            outcome = (kind, value)
-            break
-    finally:
-        proc.join()
-        parent.close()
-    kind, value = outcome
-    if kind == "interrupted":
-        raise KeyboardInterrupt
-    if kind == "error":
-        raise OutputError(f"measuring the cards failed ({value}); nothing was written")
-    return value
+    return run_forked(lambda report: fit_faces(jobs, css, limit_px, report, media, files), on_round,
+                      lambda cause: f"measuring the cards failed ({cause}); nothing was written")

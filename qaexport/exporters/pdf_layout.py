@@ -4,10 +4,7 @@ names (fonts, the wrap mark), progress and missing glyphs from WeasyPrint's log,
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import traceback
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +13,8 @@ from weasyprint.logger import LOGGER, PROGRESS_LOGGER
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from ..errors import OutputError
 from ..model import Media
+from .forked import run_forked
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
 #: top-level domain can never resolve, and the fetcher never goes to the network anyway.
@@ -134,21 +131,6 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
     return missing.chars
 
 
-def _child(conn: Connection, html: str, css: str, identifier: str, target: str,
-           media: dict[str, Media] | None, files: dict[str, Path] | None, tagged: bool) -> None:
-    try:
-        missing = write_pdf(html, css, identifier, Path(target), lambda pages: conn.send(("pages", pages)), media,
-                            files, tagged)
-        conn.send(("done", sorted(missing)))
-    except KeyboardInterrupt:
-        conn.send(("interrupted", None))
-    except Exception as exc:  # reported by the parent as one line
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        logging.getLogger(__name__).debug(traceback.format_exc())
-    finally:
-        conn.close()
-
-
 def layout_in_child(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None],
                     label: str = "", media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
                     tagged: bool = False) -> list[str]:
@@ -156,35 +138,8 @@ def layout_in_child(html: str, css: str, identifier: str, target: Path, advance:
 
     Returns the characters drawn as empty boxes (no installed or bundled font has them).
     """
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, html, css, identifier, str(target), media, files, tagged),
-                       daemon=True)
-    proc.start()
-    child.close()
-    outcome: tuple[str, Any] = ("error", "the layout process ended without a result")
-    try:
-        while True:
-            try:
-                kind, value = parent.recv()
-            except EOFError:
-                break
-            if kind == "pages":
-                advance(value)
-                continue
-            outcome = (kind, value)
-            break
-    except BaseException:
-        # Interrupted (Ctrl-C, SIGTERM, SIGHUP) or failed here: the child must not outlive us and go on
-        # writing the temp file that the caller is about to remove.
-        proc.kill()
-        raise
-    finally:
-        proc.join()
-        parent.close()
-    kind, value = outcome
-    if kind == "interrupted":
-        raise KeyboardInterrupt
-    if kind == "error":
-        raise OutputError(f"{label or target}: PDF layout failed ({value}); nothing was written")
-    return list(value or [])
+    def work(report: Callable[[int], None]) -> list[str]:
+        return sorted(write_pdf(html, css, identifier, target, report, media, files, tagged))
+
+    return run_forked(work, advance, lambda cause: f"{label or target}: PDF layout failed ({cause}); nothing was "
+                                                   "written")
