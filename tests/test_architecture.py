@@ -171,3 +171,14 @@ def test_pdf_layout_reports_each_page_as_it_is_laid_out(tmp_path):
     pages = len(PdfReader(tmp_path / "pages.pdf").pages)
     assert pages == 12
     assert sum(calls) == pages and len(calls) >= pages  # one step per page, never a jump to the end
+
+
+def test_forked_work_reports_progress_and_fails_in_one_line():
+    from qaexport.errors import OutputError
+    from qaexport.exporters.forked import run_forked
+
+    seen: list[int] = []
+    assert run_forked(lambda report: [report(n) for n in (1, 2, 3)] and "done", seen.append, str) == "done"
+    assert seen == [1, 2, 3]
+    with pytest.raises(OutputError, match=r"^layout of {x}\.pdf failed \(ZeroDivisionError: division by zero\)$"):
+        run_forked(lambda report: 1 / 0, seen.append, lambda cause: f"layout of {{x}}.pdf failed ({cause})")
