@@ -45,6 +45,15 @@ def chromium() -> str:
     return tool("chromium")
 
 
+def chromium_dump_dom(page: Path, profile: Path, *flags: str) -> str:
+    """The DOM of ``page`` after its scripts ran, from headless Chromium (closed to the network)."""
+    proc = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={profile}", *flags, "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    return proc.stdout if proc.stdout.strip() else proc.stderr[-500:]
+
+
 @functools.cache
 def ace() -> tuple[list[str], dict[str, str]]:
     """Ace by DAISY's command line (``@daisy/ace-cli``, Puppeteer runner) and the environment that points it at

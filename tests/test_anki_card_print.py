@@ -5,14 +5,13 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
 from qaexport.render import Highlighter, MarkdownRenderer, Scheme
 from qaexport.templates import asset
 from tests.print_banks import LONG_CODE_LINE
-from tests.system_tools import chromium
+from tests.system_tools import chromium_dump_dom
 
 SCRIPT = """
 const out = {};
@@ -38,13 +37,9 @@ def test_long_code_on_a_phone_scrolls_with_a_visible_bar():
     with tempfile.TemporaryDirectory() as tmp:
         card = Path(tmp) / "card.html"
         card.write_text(page, encoding="utf-8")
-        proc = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                               f"--user-data-dir={tmp}/profile", "--window-size=360,700",
-                               "--virtual-time-budget=3000", "--dump-dom", card.as_uri()],
-                              capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="result">(.*?)</pre>', proc.stdout, re.S)
-    assert found, proc.stderr[-500:]
+        dom = chromium_dump_dom(card, Path(tmp) / "profile", "--window-size=360,700", "--virtual-time-budget=3000")
+    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert found, dom
     result = json.loads(html.unescape(found.group(1)))
     long, short = result["long"], result["short"]
     assert long["scrolls"] and long["right"] <= long["width"]  # scrolls inside, never past the card

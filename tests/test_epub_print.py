@@ -16,7 +16,7 @@ import pytest
 
 from tests.cli_run import qaexport
 from tests.print_banks import LONG_CODE_LINE, long_bank, symbols_bank
-from tests.system_tools import ace, chromium
+from tests.system_tools import ace, chromium_dump_dom
 from tests.tools import run_epubcheck
 
 CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
@@ -122,13 +122,10 @@ def _measure(chapter: Path, width: int) -> dict:
         wrapper.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe id="f" src="{chapter.as_uri()}" '
                            f'style="width:{width}px;height:900px;border:0"></iframe><script>{script}</script>'
                            "</body></html>")
-        proc = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                               f"--user-data-dir={tmp}/profile", "--allow-file-access-from-files",
-                               "--virtual-time-budget=5000", "--dump-dom", wrapper.as_uri()],
-                              capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="result">(.*?)</pre>', proc.stdout, re.S)
-    assert found, proc.stderr[-500:]
+        dom = chromium_dump_dom(wrapper, Path(tmp) / "profile", "--allow-file-access-from-files",
+                                "--virtual-time-budget=5000")
+    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert found, dom
     return json.loads(html.unescape(found.group(1)))
 
 

@@ -25,6 +25,7 @@ from ..errors import InputError, Problem, problem
 from ..model import ContentFormat, Location, Media, slugify
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from .apkg import image_type
+from .files import read_limited
 
 NAME = "markdown"
 SUFFIXES = (".md", ".markdown")
@@ -64,16 +65,6 @@ _md = _parser()
 
 
 @dataclass
-class Place:
-    """A framework, topic or subtopic as the front matter gives it."""
-
-    name: str
-    slug: str = ""
-    description: str = ""
-    order: float | None = None
-
-
-@dataclass
 class ParsedQuestion:
     id: str | None
     difficulty: str | None  # the raw class (".hard" → "hard"); None when the heading has none
@@ -87,7 +78,7 @@ class ParsedQuestion:
 class ParsedFile:
     """One file's content and everything wrong with it, each problem located at FILE:LINE."""
 
-    places: dict[str, Place] = field(default_factory=dict)
+    places: dict[str, Node] = field(default_factory=dict)
     questions: list[ParsedQuestion] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
 
@@ -166,7 +157,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: ParsedFile) -> Place | None:
+def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: ParsedFile) -> Node | None:
     at = lines.get((level,), 1)
     if isinstance(value, str):  # shorthand: `topic: Deployment`
         value = {"name": value}
@@ -187,7 +178,7 @@ def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: Pa
     if _text(name) is None or not name.strip():
         parsed.problem(lines.get((level, "name"), at), f"`{level}.name` must be non-empty text; quote it")
         return None
-    place = Place(name)
+    place = Node(name)
     slug = value.get("slug")
     if slug is not None:
         if _text(slug) is None or not slug or slugify(slug) != slug:
@@ -390,14 +381,7 @@ class MarkdownReader:
         Identity rules (slugs, ids, derived ids and their warning, duplicates, limits) are
         :mod:`qaexport.assemble`'s; this only turns lines into records and reports syntax at FILE:LINE.
         """
-        try:
-            size = path.stat().st_size
-            if size > MAX_BYTES:
-                raise InputError(path, f"file is {size / 1e6:.1f} MB, over the {MAX_BYTES // 2**20} MiB limit; "
-                                       "split the subtopic into several files")
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        raw = read_limited(path, MAX_BYTES, "subtopic")
         file = str(path)
         parsed = parse_text(decode(raw, file))
         result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems])
@@ -412,7 +396,7 @@ class MarkdownReader:
             unplaced = "unplaced-" + hashlib.sha256(file.encode()).hexdigest()[:12]
             places = [Node(unplaced, unplaced)] * len(LEVELS)
         else:
-            places = [Node(p.name, p.slug, p.description, p.order) for p in (parsed.places[lv] for lv in LEVELS)]
+            places = [parsed.places[lv] for lv in LEVELS]
         fw, topic, sub = places
         questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
                                     q.format) for q in parsed.questions]

@@ -16,6 +16,7 @@ from ..errors import InputError, Problem, problem
 from ..model import Location, slugify
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from .devalue import UNDEF, DevalueError, unflatten
+from .files import read_limited
 
 #: Larger files are refused before parsing so a hostile input cannot exhaust memory.
 MAX_BYTES = 32 * 1024 * 1024
@@ -61,14 +62,7 @@ def _payload_text(path: Path, raw: bytes) -> str:
 
 
 def _load(path: Path) -> Any:
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(path, f"file is {size / 1e6:.1f} MB, over the {MAX_BYTES // 2**20} MiB limit; "
-                                   "split the question bank into several files")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    raw = read_limited(path, MAX_BYTES, "question bank")
     text = _payload_text(path, raw)
     if not text.strip():
         raise InputError(path, "empty file; give a saved _payload.json or HTML page")
