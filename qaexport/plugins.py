@@ -59,28 +59,38 @@ class Registry(Generic[T]):
         if self._loaded is not None:
             return self._loaded
         found: dict[str, T] = {}
-        origin: dict[str, str] = {}
-        # The built-in distribution first, so a third-party duplicate never shadows a built-in.
-        eps = sorted(entry_points(group=self.group), key=lambda e: (_dist(e) != "qaexport", e.name, _dist(e)))
-        for ep in eps:
-            where = f"{self.kind} plugin {ep.name!r} ({ep.value}, from {_dist(ep)})"
-            if ep.name in found:
-                self._fault(f"{where} is ignored: {self.kind} {ep.name!r} is already registered by "
-                            f"{origin[ep.name]}; uninstall one of them")
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not break the CLI
-                self._fault(f"{where} failed to load ({type(exc).__name__}: {exc}); reinstall or remove it")
-                continue
-            wrong = self.check(ep.name, plugin)
-            if wrong:
-                self._fault(f"{where} is unusable: {wrong}; fix or remove it")
-                continue
-            found[ep.name] = plugin
-            origin[ep.name] = _dist(ep)
-        self._loaded = dict(sorted(found.items()))
+        by_name: dict[str, list[EntryPoint]] = {}
+        for ep in entry_points(group=self.group):
+            by_name.setdefault(ep.name, []).append(ep)
+        for name in sorted(by_name):
+            candidates = by_name[name]
+            if len(candidates) > 1:
+                # The built-in distribution first, so a third-party duplicate never shadows a built-in. Only
+                # here are distribution names read: each costs a parse of its METADATA file (start-up time).
+                candidates = sorted(candidates, key=lambda e: (_dist(e) != "qaexport", _dist(e)))
+            kept: EntryPoint | None = None
+            for ep in candidates:
+                if kept is not None:
+                    self._fault(f"{self._where(ep)} is ignored: {self.kind} {name!r} is already registered by "
+                                f"{_dist(kept)}; uninstall one of them")
+                    continue
+                try:
+                    plugin = ep.load()
+                except Exception as exc:  # a broken plugin must not break the CLI
+                    self._fault(f"{self._where(ep)} failed to load ({type(exc).__name__}: {exc}); "
+                                "reinstall or remove it")
+                    continue
+                wrong = self.check(name, plugin)
+                if wrong:
+                    self._fault(f"{self._where(ep)} is unusable: {wrong}; fix or remove it")
+                    continue
+                found[name] = plugin
+                kept = ep
+        self._loaded = found
         return self._loaded
+
+    def _where(self, ep: EntryPoint) -> str:
+        return f"{self.kind} plugin {ep.name!r} ({ep.value}, from {_dist(ep)})"
 
     def get(self, name: str) -> T:
         plugins = self.load()
