@@ -15,7 +15,7 @@ import typer
 from .. import exporters
 from ..errors import UsageError
 from ..exporters import Build, Produces
-from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter, Scheme
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme
 from .common import (
     ConfigOpt,
     DifficultyOpt,
@@ -71,6 +71,8 @@ def convert_cmd(
     settings = load_settings(config)  # SOURCES and reader options (`[apkg] all_cards`) may come from the file
     paths = srcs or settings.top.get("sources") or source_paths(None)
     library = load_library(paths, difficulty, topic, reader_options(ctx, values, settings))
+    from ..render import Highlighter  # Pygments: only when converting, not when any command starts
+
     build = Build(library, {}, Highlighter(DEFAULT_THEME, DEFAULT_NIGHT_THEME), now, progress,
                   lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
     cls().export(build, cls.Options(force=force), output)
