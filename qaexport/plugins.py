@@ -1,7 +1,7 @@
 """Entry-point registries for readers (``qaexport.sources``) and exporters (``qaexport.exporters``).
 
 Built-in plugins register exactly like third-party ones. Entry points are loaded the first
-time a registry is asked, and a plugin that fails to import, breaks its contract or is
+time a registry is asked for them (one name, or all), and a plugin that fails to import, breaks its contract or is
 registered twice is left out with one line saying so — every other plugin and command keeps
 working. Those lines are collected here and printed once by the CLI.
 """
@@ -42,12 +42,17 @@ def _dist(ep: EntryPoint) -> str:
 
 
 class Registry(Generic[T]):
-    """Plugins of one entry-point group by name, loaded lazily, checked once."""
+    """Plugins of one entry-point group by name, loaded lazily, checked once.
+
+    A command that needs one plugin loads only the entry points of that name (``find``): ``qaexport epub``
+    or ``validate`` never imports the other exporters' modules, which is most of their start-up."""
 
     def __init__(self, group: str, kind: str, check: Checker) -> None:
         self.group = group
         self.kind = kind
         self.check = check
+        self._entry_points: dict[str, list[EntryPoint]] | None = None
+        self._resolved: dict[str, T | None] = {}
         self._loaded: dict[str, T] | None = None
         self.faults: list[str] = []
 
@@ -55,51 +60,67 @@ class Registry(Generic[T]):
         self.faults.append(message)
         _unreported.append(message)
 
+    def names(self) -> list[str]:
+        """Every registered name, sorted, without loading anything (a broken plugin's name included)."""
+        if self._entry_points is None:
+            by_name: dict[str, list[EntryPoint]] = {}
+            for ep in entry_points(group=self.group):
+                by_name.setdefault(ep.name, []).append(ep)
+            self._entry_points = dict(sorted(by_name.items()))
+        return list(self._entry_points)
+
+    def find(self, name: str) -> T | None:
+        """The plugin registered as ``name``, loading only the entry points of that name; None when there is
+        none or none is usable (each fault is reported once)."""
+        if name not in self._resolved:
+            self.names()
+            assert self._entry_points is not None
+            self._resolved[name] = self._resolve(name, self._entry_points.get(name, []))
+        return self._resolved[name]
+
+    def _resolve(self, name: str, candidates: list[EntryPoint]) -> T | None:
+        if len(candidates) > 1:
+            # The built-in distribution first, so a third-party duplicate never shadows a built-in. Only
+            # here are distribution names read: each costs a parse of its METADATA file (start-up time).
+            candidates = sorted(candidates, key=lambda e: (_dist(e) != "qaexport", _dist(e)))
+        found: T | None = None
+        kept: EntryPoint | None = None
+        for ep in candidates:
+            if kept is not None:
+                self._fault(f"{self._where(ep)} is ignored: {self.kind} {name!r} is already registered by "
+                            f"{_dist(kept)}; uninstall one of them")
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must not break the CLI
+                self._fault(f"{self._where(ep)} failed to load ({type(exc).__name__}: {exc}); "
+                            "reinstall or remove it")
+                continue
+            wrong = self.check(name, plugin)
+            if wrong:
+                self._fault(f"{self._where(ep)} is unusable: {wrong}; fix or remove it")
+                continue
+            found, kept = plugin, ep
+        return found
+
     def load(self) -> dict[str, T]:
-        if self._loaded is not None:
-            return self._loaded
-        found: dict[str, T] = {}
-        by_name: dict[str, list[EntryPoint]] = {}
-        for ep in entry_points(group=self.group):
-            by_name.setdefault(ep.name, []).append(ep)
-        for name in sorted(by_name):
-            candidates = by_name[name]
-            if len(candidates) > 1:
-                # The built-in distribution first, so a third-party duplicate never shadows a built-in. Only
-                # here are distribution names read: each costs a parse of its METADATA file (start-up time).
-                candidates = sorted(candidates, key=lambda e: (_dist(e) != "qaexport", _dist(e)))
-            kept: EntryPoint | None = None
-            for ep in candidates:
-                if kept is not None:
-                    self._fault(f"{self._where(ep)} is ignored: {self.kind} {name!r} is already registered by "
-                                f"{_dist(kept)}; uninstall one of them")
-                    continue
-                try:
-                    plugin = ep.load()
-                except Exception as exc:  # a broken plugin must not break the CLI
-                    self._fault(f"{self._where(ep)} failed to load ({type(exc).__name__}: {exc}); "
-                                "reinstall or remove it")
-                    continue
-                wrong = self.check(name, plugin)
-                if wrong:
-                    self._fault(f"{self._where(ep)} is unusable: {wrong}; fix or remove it")
-                    continue
-                found[name] = plugin
-                kept = ep
-        self._loaded = found
+        """Every usable plugin by name, sorted."""
+        if self._loaded is None:
+            found = {name: self.find(name) for name in self.names()}
+            self._loaded = {name: plugin for name, plugin in found.items() if plugin is not None}
         return self._loaded
 
     def _where(self, ep: EntryPoint) -> str:
         return f"{self.kind} plugin {ep.name!r} ({ep.value}, from {_dist(ep)})"
 
     def get(self, name: str) -> T:
-        plugins = self.load()
-        if name not in plugins:
+        plugin = self.find(name)
+        if plugin is None:
             from .errors import UsageError
 
-            known = ", ".join(plugins) or "none"
+            known = ", ".join(self.load()) or "none"
             raise UsageError(f"unknown {self.kind} {name!r}; known: {known}")
-        return plugins[name]
+        return plugin
 
     def require_any(self) -> dict[str, T]:
         plugins = self.load()

@@ -100,7 +100,8 @@ def broken_site(tmp_path_factory) -> Path:
 
 
 def test_broken_plugins_are_named_once_and_everything_else_works(broken_site, sample_path, tmp_path):
-    result = _cli(broken_site, "list", str(sample_path), cwd=tmp_path)
+    # `formats` loads every plugin: each broken one is named once
+    result = _cli(broken_site, "formats", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 4, result.stderr
@@ -113,10 +114,20 @@ def test_broken_plugins_are_named_once_and_everything_else_works(broken_site, sa
            "already registered by qaexport" in text
     assert "source plugin 'bad-reader'" in text and "failed to load" in text
     assert "Traceback" not in result.stderr
+    # a command loads only the plugins it uses: `list` reads sources (all readers), never an exporter
+    result = _cli(broken_site, "list", str(sample_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "source plugin 'bad-reader'" in warnings[0], result.stderr
     assert "3 subtopics" in result.stdout or "subtopics" in result.stdout
-    # the built-in pdf exporter is the one that runs, the broken ones are simply absent
+    # the built-in pdf exporter is the one that runs, and its shadowed duplicate is named
+    result = _cli(broken_site, "pdf", "--help", cwd=tmp_path)
+    assert result.returncode == 0 and "--paper" in result.stdout, result.stderr
+    assert "exporter plugin 'pdf' (weird_mod:FakePdf, from broken_plugins) is ignored" in result.stderr
+    # the broken ones are simply absent
     help_text = _cli(broken_site, "--help", cwd=tmp_path).stdout
     assert "pdf" in help_text and "crashy" not in help_text and "weird" not in help_text
+    assert "No such command 'crashy'" in _cli(broken_site, "crashy", cwd=tmp_path).stderr
 
 
 def test_a_claimed_file_that_does_not_look_like_its_format_is_skipped_in_folders_with_a_warning(tmp_path,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import signal
+from functools import cache
 from types import FrameType
+from typing import Any
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
 from .. import __version__, exporters
 from . import convert, export, info, init, light_params
@@ -26,8 +30,35 @@ Exit codes: 0 ok, 1 content or output error, 2 usage error,
 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; no output file was changed).
 """
 
+
+class _Commands(TyperGroup):
+    """The fixed commands, then one per installed exporter and ``all``, each made only when it is named.
+
+    Loading an exporter imports its module and everything that imports (Anki's writer, the PDF fonts, ...),
+    the larger part of a command's start-up: ``qaexport epub`` loads the EPUB exporter alone, ``validate``
+    none; ``--help`` and ``all`` load them all. A broken exporter plugin is reported by the commands that
+    load it, and is simply absent from the list.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(dict.fromkeys([*super().list_commands(ctx), *exporters.registry.names(), "all"]))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return super().get_command(ctx, cmd_name) or _exporter_command(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and self.get_command(ctx, args[0]) is None:
+            # A typo: Typer's "did you mean" looks among the made commands, so make them all.
+            for name in self.list_commands(ctx):
+                command = self.get_command(ctx, name)
+                if command is not None:
+                    self.commands.setdefault(name, command)
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
     name="qaexport",
+    cls=_Commands,
     help="Turn question banks (Nuxt page payloads, Markdown banks, Anki packages, ...) into an Anki deck, "
          "a PDF booklet, an EPUB and more.",
     epilog=EPILOG,
@@ -60,18 +91,22 @@ app.command("convert")(with_params(convert.convert_cmd, reader_params()))
 app.command("init")(init.init_cmd)
 
 
-def _register_exporters() -> None:
-    """A command per exporter; a broken exporter plugin is reported (once) and left out."""
-    found = exporters.registry.load()
-    for name, cls in found.items():
-        app.command(name, help=cls.__doc__, epilog=EPILOG)(export.make_command(cls))
-    in_all = [cls for cls in found.values() if cls.in_all]
-    if in_all:
+@cache
+def _exporter_command(name: str) -> Any:
+    """The click command of one exporter (or ``all``), made from its Options like any Typer command."""
+    if name == "all":
+        in_all = [cls for cls in exporters.registry.load().values() if cls.in_all]
+        if not in_all:
+            return None
         command = export.all_command(in_all)
-        app.command("all", help=command.__doc__, epilog=EPILOG)(command)
-
-
-_register_exporters()
+    else:
+        cls = exporters.registry.find(name)
+        if cls is None:
+            return None
+        command = export.make_command(cls)
+    single = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode=None)
+    single.command(name, help=command.__doc__, epilog=EPILOG)(command)
+    return typer.main.get_command(single)
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -89,4 +124,7 @@ def main() -> None:
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _interrupt)
     report_plugin_faults()  # a broken plugin is named once, and every other command still works
-    app(prog_name="qaexport")
+    try:
+        app(prog_name="qaexport")
+    finally:  # plugins load when a command needs them, even for its --help
+        report_plugin_faults()

@@ -167,13 +167,17 @@ def source_paths(srcs: list[Path] | None) -> list[Path]:
 
 
 def load_settings(config_path: Path | None) -> Config:
-    from .. import exporters
+    def plugins() -> dict[str, list[type]]:
+        """The schema's plugin tables: every installed plugin is loaded, so only when there is a file to check."""
+        from .. import exporters
 
-    plugins: dict[str, list[type]] = {}
-    for registry in (exporters.registry, sources.registry):
-        for name, cls in registry.load().items():
-            if fields_of(cls):
-                plugins.setdefault(name, []).append(cls)
+        found: dict[str, list[type]] = {}
+        for registry in (exporters.registry, sources.registry):
+            for name, cls in registry.load().items():
+                if fields_of(cls):
+                    found.setdefault(name, []).append(cls)
+        return found
+
     return load_config(config_path, plugins)
 
 

@@ -9,6 +9,7 @@ reported at once, with its key path. Relative paths are relative to the file's f
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,11 +75,11 @@ def _check_value(spec: OptionSpec, value: Any, base: Path) -> tuple[Any, str]:
     return None, f"{value!r} is not {spec.describe_type()}"
 
 
-def load_config(explicit: Path | None, plugins: dict[str, list[type]]) -> Config:
+def load_config(explicit: Path | None, schema: Callable[[], dict[str, list[type]]]) -> Config:
     """The config file named by ``--config``, else ``./qaexport.toml`` if there is one, else no defaults.
 
-    ``plugins``: table name → the plugins whose options the table holds (an exporter, a reader, or both
-    when a reader and an exporter share a name)."""
+    ``schema()``: table name → the plugins whose options the table holds (an exporter, a reader, or both
+    when a reader and an exporter share a name); called only when there is a file, as it loads every plugin."""
     path = explicit if explicit is not None else Path(CONFIG_NAME)
     if explicit is None and not path.is_file():
         return Config()
@@ -90,6 +91,7 @@ def load_config(explicit: Path | None, plugins: dict[str, list[type]]) -> Config
         raise UsageError(f"{path}: cannot read the config file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    plugins = schema()
     base = path.parent
     problems: list[str] = []
     config = Config(path)
