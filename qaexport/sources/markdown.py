@@ -15,17 +15,19 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, Problem, problem
 from ..model import ContentFormat, Location, Media, slugify
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from .apkg import image_type
 from .files import read_limited
+
+if TYPE_CHECKING:
+    import yaml
+    from markdown_it import MarkdownIt
 
 NAME = "markdown"
 SUFFIXES = (".md", ".markdown")
@@ -56,12 +58,14 @@ MAX_MEDIA_BYTES = 32 * 1024 * 1024
 _MEDIA_SRC = re.compile(r'\bsrc="([0-9a-f]{16}\.(?:png|jpg|gif|webp))"')
 
 
+@cache
 def _parser() -> MarkdownIt:
-    """The renderer's block grammar (CommonMark, raw HTML off, GFM tables), so splitting agrees with rendering."""
+    """The renderer's block grammar (CommonMark, raw HTML off, GFM tables), so splitting agrees with rendering.
+    Made on first use: this reader loads with every command, and Markdown-it is a tenth of a command's start-up."""
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
-
-_md = _parser()
 
 
 @dataclass
@@ -119,6 +123,8 @@ def _split_front_matter(text: str, parsed: ParsedFile) -> tuple[str | None, int]
 
 def _key_lines(node: yaml.Node, offset: int) -> dict[tuple[str, ...], int]:
     """1-based file lines of the mapping keys, two levels deep, for precise messages."""
+    import yaml  # PyYAML loads with the first Markdown file, not with every command
+
     out: dict[tuple[str, ...], int] = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -132,6 +138,8 @@ def _key_lines(node: yaml.Node, offset: int) -> dict[tuple[str, ...], int]:
 
 
 def _load_yaml(source: str, parsed: ParsedFile) -> tuple[Any, dict[tuple[str, ...], int]]:
+    import yaml
+
     offset = 2  # line 1 is the opening ---, YAML marks are 0-based
     if len(source.encode()) > MAX_FRONT_MATTER_BYTES:
         parsed.problem(1, f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; it only names the "
@@ -293,7 +301,7 @@ def _region(lines: list[str], start: int, end: int) -> str:
 
 def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
     """Questions in ``lines[first:]`` (0-based); token line maps are relative to ``first``."""
-    tokens = _md.parse("\n".join(lines[first:]))
+    tokens = _parser().parse("\n".join(lines[first:]))
     # Top-level blocks with their line maps; a heading's text is the inline token right after it.
     positions = [n for n, t in enumerate(tokens) if t.level == 0 and t.map is not None]
     top = [tokens[n] for n in positions]
