@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ..errors import OutputError, UsageError
 from ..model import ContentFormat, Framework, Library, Question, Subtopic, Topic
@@ -98,23 +97,29 @@ def _place(node: Framework | Topic | Subtopic) -> dict[str, Any]:
     return out
 
 
-class _Dumper(yaml.SafeDumper):
+@cache
+def _dumper() -> type:
     """PyYAML's dumper, but text holding a YAML line break other than LF, or anything unprintable, goes in
     double quotes with escapes: PyYAML writes NEL or U+2028 raw in plain scalars and reads them back as
-    spaces."""
+    spaces. Made on first use: this module loads with ``--help``, PyYAML only when a bank is written."""
+    import yaml
 
+    class Dumper(yaml.SafeDumper):
+        pass
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    quoted = any(ch in "\x85\u2028\u2029" or not (ch.isprintable() or ch in "\n\t") for ch in value)
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if quoted else None)
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        quoted = any(ch in "\x85\u2028\u2029" or not (ch.isprintable() or ch in "\n\t") for ch in value)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if quoted else None)
 
-
-_Dumper.add_representer(str, _represent_str)
+    Dumper.add_representer(str, represent_str)
+    return Dumper
 
 
 def front_matter(fw: Framework, topic: Topic, sub: Subtopic) -> str:
+    import yaml
+
     data = {"framework": _place(fw), "topic": _place(topic), "subtopic": _place(sub)}
-    return "---\n" + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100) + "---\n"
+    return "---\n" + yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100) + "---\n"
 
 
 def subtopic_text(fw: Framework, topic: Topic, sub: Subtopic) -> str:
