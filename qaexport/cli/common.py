@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from .. import plugins, sources
 from ..errors import Problem, QaexportError, UsageError
@@ -23,8 +21,29 @@ from ..model import Difficulty, Library
 from .config import Config, load_config
 from .options import fields_of, reader_specs, typer_params
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+
+class LazyConsole:
+    """A rich ``Console`` made on first use: importing rich costs ~15 ms, and ``--help`` and usage errors
+    print through Click without it. Every attribute is the Console's own (``err.print(...)``)."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    @property
+    def rich(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rich, name)
+
+
+err = LazyConsole(stderr=True)
+out = LazyConsole(stderr=False)
 
 DEFAULT_SOURCE = Path("data")
 
@@ -81,12 +100,16 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except QaexportError as exc:
+            from rich.text import Text
+
             report_plugin_faults()
             for line in str(exc).splitlines():  # a config file's problems: one line each
                 err.print(Text.assemble(("error:", "bold red"), " ", line), soft_wrap=True, emoji=False,
                           highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # the environment (disk, permissions), not a bug: one line, no traceback
+            from rich.text import Text
+
             where = f"{exc.filename}: " if exc.filename else ""
             err.print(Text.assemble(("error:", "bold red"), f" {where}{exc.strerror or exc}"), soft_wrap=True,
                       emoji=False, highlight=False)
@@ -246,7 +269,7 @@ def progress(label: str, total: int | None) -> Iterator[Advance]:
 
     count = MofNCompleteColumn() if total is not None else TextColumn("{task.completed} pages")
     bar = Progress(TextColumn("{task.description}"), BarColumn(), count, TimeElapsedColumn(),
-                   console=err, transient=True)
+                   console=err.rich, transient=True)
     with bar:
         task = bar.add_task(label, total=total)
         yield lambda n=1: bar.advance(task, n)
