@@ -189,3 +189,10 @@ def test_values_from_the_config_file_are_blamed_on_the_file(tmp_path, sample_pat
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {config}: theme: unknown theme 'monokia'; run `qaexport themes` to " \
                                     "list the installed ones"
+
+
+def test_what_was_written_is_named_exactly(tmp_path, sample_path):
+    # brackets and colons in a path are text, not rich markup or emoji codes
+    target = tmp_path / "[bold]draft :smile:.epub"
+    assert run("epub", str(sample_path), "-o", str(target), "--no-cache").startswith(f"wrote {target} (")
+    assert target.is_file()

@@ -26,9 +26,9 @@ from .common import (
     handle_errors,
     load_library,
     load_settings,
-    out,
     progress,
     reader_options,
+    say,
     source_paths,
 )
 
@@ -77,4 +77,4 @@ def convert_cmd(
                   lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
     cls().export(build, cls.Options(force=force), output)
     n_files = sum(1 for _ in library.subtopics())
-    out.print(f"wrote {output}/ ({n_files} files, {library.count()} questions)", soft_wrap=True)
+    say(f"wrote {output}/ ({n_files} files, {library.count()} questions)")

@@ -32,12 +32,12 @@ from .common import (
     handle_errors,
     load_library,
     load_settings,
-    out,
     parse_difficulties,
     progress,
     reader_options,
     reader_params,
     render_cache,
+    say,
     state_dir,
 )
 from .config import Config
@@ -181,7 +181,7 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
                       lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False),
                       state_dir=state_dir())
         cls().export(build, opts, target)
-        out.print(f"wrote {_written(target, cls.produces)}", soft_wrap=True)
+        say(f"wrote {_written(target, cls.produces)}")
 
 
 def _command(classes: list[type], several: bool, output_help: str) -> Any:

@@ -25,6 +25,7 @@ from .common import (
     plural,
     reader_options,
     report_warnings,
+    say,
     source_paths,
 )
 
@@ -52,7 +53,7 @@ def list_cmd(ctx: typer.Context, srcs: Sources = None, difficulty: DifficultyOpt
     library = load_library(paths, difficulty, topic, options)
     if keys:
         for ref in library.questions():
-            out.print(ref.question.key, markup=False, highlight=False, soft_wrap=True)
+            say(ref.question.key)
         return
     table = Table(title=library.title, title_justify="left")
     table.add_column("framework › topic › subtopic\n  --topic slug", overflow="fold", min_width=24)
@@ -94,8 +95,8 @@ def validate_cmd(ctx: typer.Context, srcs: Sources = None, config: ConfigOpt = N
         err.print(f"{plural(len(problems), 'problem')} in {plural(len(files), 'file')}")
         raise typer.Exit(1)
     n_subtopics = sum(1 for _ in library.subtopics())
-    out.print(f"ok: {plural(library.count(), 'question')} in {plural(n_subtopics, 'subtopic')} from "
-              f"{plural(len(files), 'file')}", highlight=False)
+    say(f"ok: {plural(library.count(), 'question')} in {plural(n_subtopics, 'subtopic')} from "
+        f"{plural(len(files), 'file')}")
 
 
 def themes_cmd() -> None:

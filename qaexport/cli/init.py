@@ -16,7 +16,7 @@ import typer
 from .. import exporters, sources
 from ..errors import UsageError
 from ..output import write_tree
-from .common import handle_errors, out
+from .common import handle_errors, say
 from .config import CONFIG_NAME
 from .options import fields_of
 
@@ -122,4 +122,4 @@ def init_cmd(
                          "(move it away to start afresh)")
     write_tree(folder, files, overwrite=True)
     for rel in files:
-        out.print(f"wrote {folder / rel}", soft_wrap=True)
+        say(f"wrote {folder / rel}")
