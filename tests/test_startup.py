@@ -49,3 +49,25 @@ def test_commands_do_not_import_pydantic(sample_path, tmp_path):
         out = subprocess.run([sys.executable, "-c", code, "qaexport", *args], capture_output=True, text=True,
                              check=True).stdout
         assert out.strip().endswith("False"), out
+
+
+def _modules_after(args: list[str]) -> set[str]:
+    """The modules a whole `qaexport ARGS` process imported (a fresh interpreter: nothing preloaded)."""
+    code = ("import sys; from qaexport.cli import main; sys.argv = sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code, "qaexport", *args], capture_output=True, text=True,
+                            check=True)
+    return set(result.stderr.split())
+
+
+def test_commands_import_only_what_they_use(sample_path, tmp_path):
+    """Start-up is mostly imports: `validate` loads no exporter and no renderer, `epub` no other exporter."""
+    exporter_modules = {"qaexport.exporters.anki", "qaexport.exporters.cards", "qaexport.exporters.pdf",
+                        "qaexport.exporters.markdown_bank", "qaexport.exporters.epub"}
+    validate = _modules_after(["validate", str(sample_path)])
+    assert not validate & exporter_modules
+    assert not {m for m in validate if m.split(".")[0] in {"pygments", "markdown_it", "yaml", "jinja2", "rich"}}
+    epub = _modules_after(["epub", str(sample_path), "-o", str(tmp_path / "b.epub"), "--no-cache"])
+    assert epub & exporter_modules == {"qaexport.exporters.epub"}
+    assert not {m for m in epub if m.split(".")[0] in {"weasyprint", "anki", "yaml", "rich"}}
