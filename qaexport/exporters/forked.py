@@ -9,7 +9,8 @@ fails while waiting, the child is killed: it must not go on writing a file the c
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
 from ..errors import OutputError
@@ -24,43 +25,55 @@ def run_forked(work: Callable[[Report], T], on_progress: Report, failure: Callab
     A failure in the child becomes :class:`OutputError` with the message ``failure(cause)``; an interrupt of
     the child becomes :class:`KeyboardInterrupt` here.
     """
+    return run_forked_all([work], on_progress, failure)[0]
+
+
+def run_forked_all(works: Sequence[Callable[[Report], T]], on_progress: Report,
+                   failure: Callable[[str], str]) -> list[T]:
+    """Each ``work(report)`` in its own child, all at once (the book's parts on the machine's cores); results in
+    the order of ``works``. Progress from every child reaches ``on_progress`` as it comes. The first failure or
+    interrupt kills the children still running and is raised as :func:`run_forked` does."""
     ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-
-    def main() -> None:
-        try:
-            child.send(("done", work(lambda value: child.send(("progress", value)))))
-        except KeyboardInterrupt:
-            child.send(("interrupted", None))
-        except Exception as exc:  # reported by the parent as one line
-            child.send(("error", f"{type(exc).__name__}: {exc}"))
-        finally:
-            child.close()
-
-    proc = ctx.Process(target=main, daemon=True)
-    proc.start()
-    child.close()
-    outcome: tuple[str, Any] = ("error", "the child process ended without a result")
+    children: list[tuple[Any, Any]] = []  # (process, receiving end)
+    outcomes: dict[int, tuple[str, Any]] = {}
     try:
-        while True:
-            try:
-                kind, value = parent.recv()
-            except EOFError:
-                break
-            if kind == "progress":
-                on_progress(value)
-                continue
-            outcome = (kind, value)
-            break
-    except BaseException:
-        proc.kill()
-        raise
+        for work in works:
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child_main, args=(work, child), daemon=True)
+            proc.start()
+            child.close()
+            children.append((proc, parent))
+        waiting = {end: i for i, (_, end) in enumerate(children)}
+        while waiting and all(kind == "done" for kind, _ in outcomes.values()):
+            for end in wait(list(waiting)):
+                try:
+                    kind, value = end.recv()
+                except EOFError:
+                    kind, value = "error", "the child process ended without a result"
+                if kind == "progress":
+                    on_progress(value)
+                else:
+                    outcomes[waiting.pop(end)] = (kind, value)
     finally:
-        proc.join()
-        parent.close()
-    kind, value = outcome
-    if kind == "interrupted":
-        raise KeyboardInterrupt
-    if kind == "error":
-        raise OutputError(failure(value))
-    return value
+        for i, (proc, end) in enumerate(children):
+            if proc.is_alive() and outcomes.get(i, ("",))[0] != "done":
+                proc.kill()  # interrupted, failed, or another child failed: it must not go on writing
+            proc.join()
+            end.close()
+    for kind, value in outcomes.values():
+        if kind == "interrupted":
+            raise KeyboardInterrupt
+        if kind == "error":
+            raise OutputError(failure(value))
+    return [outcomes[i][1] for i in range(len(works))]
+
+
+def _child_main(work: Callable[[Report], Any], end: Any) -> None:
+    try:
+        end.send(("done", work(lambda value: end.send(("progress", value)))))
+    except KeyboardInterrupt:
+        end.send(("interrupted", None))
+    except Exception as exc:  # reported by the parent as one line
+        end.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        end.close()
