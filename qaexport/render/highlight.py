@@ -39,7 +39,7 @@ _BARE_IN_PORTABLE = {Token, Text, Whitespace, Text.Whitespace}
 
 Tokens = list[tuple[_TokenType, str]]
 #: Characters of one language lexed by Pygments' own loop before its rules are joined (see ``tokens``).
-JOIN_AFTER = 30_000
+JOIN_AFTER = 50_000
 
 
 def available_themes() -> list[str]:
@@ -178,7 +178,7 @@ class Highlighter:
         if lexer is None:
             return None
         if fast_lexing(lexer) and self._lexed.get(lexer, 0) >= JOIN_AFTER:
-            return list(fast_tokens(lexer, code))
+            return fast_tokens(lexer, code)
         self._lexed[lexer] = self._lexed.get(lexer, 0) + len(code)
         return list(lex(code, lexer))
 
