@@ -109,12 +109,13 @@ def test_random_text_gives_pygments_tokens(lang, text):
 
 
 def test_states_are_joined_into_few_patterns():
-    """The point of the module: Python's main state is one regex call per token, not one per rule."""
+    """The point of the module: Python's main state is a regex call or two per token, not one per rule
+    (its identifier rules, 3,500 characters of Unicode letters each, keep their own patterns)."""
     hl = Highlighter()
-    hl.tokens("def f(x):\n    return x + 1\n", "python")
     lexer = hl.lexer("python")
     segments = lexing._state(type(lexer), lexer._tokens, "root")
-    assert len(lexer._tokens["root"]) > 40 and len(segments) == 1
+    assert len(lexer._tokens["root"]) > 40 and len(segments) <= 4
+    assert sum(1 for joined, _, _ in segments if joined) == 2
 
 
 def test_lexers_outside_the_plain_loop_are_left_to_pygments():

@@ -13,11 +13,13 @@ match of its own pattern, so the callback sees its group numbers unchanged.
 The alternation holds only the rules that can match the character at the position
 (``first_chars``, which errs towards "may"), so a rule that cannot match is never tried; the
 rules left keep their order, so the first that matches is still Pygments' choice. Patterns
-are compiled when a character first needs them.
+are compiled when a character first needs them (~60 ms for Python, hence ``JOIN_AFTER``).
 
 Rules that cannot share one pattern keep their own call: back-references or named groups
-(numbering and names would clash), different flags, verbose lexers, and anything that is not
-a compiled pattern. A lexer that replaces Pygments' lexing loop (``ExtendedRegexLexer``,
+(numbering and names would clash), different flags, verbose lexers, anything that is not a
+compiled pattern, and very long rules (an identifier rule spelling out Unicode's letters costs
+~8 ms to compile into each character's alternation, more than it saves).
+A lexer that replaces Pygments' lexing loop (``ExtendedRegexLexer``,
 lexers that post-process, lexers with filters) is run by Pygments itself. The loop below is
 Pygments' ``RegexLexer.get_tokens_unprocessed`` with the rule search replaced, state handling
 and error recovery unchanged; the tests compare both on Pygments' lexers.
@@ -54,7 +56,9 @@ _SEGMENTS: dict[int, tuple[dict[str, list[Rule]], dict[str, list[Segment]]]] = {
 _BROKEN: set[int] = set()
 #: The dispatch slot of the character at a position (see ``_Joined``): its ASCII code, 128 beyond, 129 at the end.
 _SLOT = {chr(code): code for code in range(128)} | {"": 129}
-_LETTERS = frozenset(code for code in range(128) if chr(code).isalpha() or chr(code) == "_")
+#: A rule this long (an identifier rule spelling out Unicode's letters) keeps Pygments' own compiled pattern:
+#: compiled into each character's alternation it would cost ~8 ms each time.
+_ALONE_ABOVE = 2000
 
 
 def fast_lexing(lexer: Lexer) -> bool:
@@ -105,10 +109,7 @@ class _Joined:
         keys = [tuple(i for i, f in enumerate(firsts) if f is None or f[2] or (k in f[0] if k < 128 else k == 128
                                                                               and f[1]))
                 for k in range(130)]
-        # Letters share one pattern (the union of theirs): a pattern holding a rule with a large Unicode class
-        # (identifiers) takes milliseconds to compile, and per letter that was most of a small bank's lexing.
-        letters = tuple(sorted({i for k in _LETTERS for i in keys[k]}))
-        self.keys = [letters if k in _LETTERS else key for k, key in enumerate(keys)]
+        self.keys = keys
         self.slots: list[tuple[Callable[..., Any], dict[int, Rule]] | None] = [None] * 130
         self._compiled: dict[tuple[int, ...], tuple[Callable[..., Any], dict[int, Rule]]] = {}
 
@@ -143,7 +144,7 @@ def _segments(rules: list[Rule], flags: int) -> list[Segment]:
         return [(None, rule[0], rule) for rule in rules]
     for rule in rules:
         branch = _branch(rule, flags)
-        if branch is not None:
+        if branch is not None and len(branch[0]) <= _ALONE_ABOVE:
             run.append((rule, branch))
             continue
         if run:
