@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from pygments.lexers import LEXERS, get_lexer_by_name
+from pygments.token import Token
 
 from qaexport.render import Highlighter, highlight, lexing
 from qaexport.render.first_chars import first_chars
@@ -145,3 +146,14 @@ def test_first_characters_err_only_towards_may():
     assert first_chars(r"\s*x", re.M)[2] is False and ord("x") in first_chars(r"\s*x", re.M)[0]
     assert first_chars(r"a?", re.M)[2] is True  # may match empty: may match anywhere
     assert first_chars(r"(?i)if", re.M) is None and first_chars(r"(a?)\1b", re.M) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(tokens=st.lists(st.tuples(
+    st.sampled_from([Token.Text, Token.Text.Whitespace, Token.Keyword, Token.Name.Function, Token.Comment.Single,
+                     Token.Literal.String.Double, Token.Error, Token.Name]),
+    st.sampled_from(["", "\n", " ", "  ", "x", "a\nb", "\n\n", "<&>", " \n", "if", "\t"])), max_size=30))
+def test_portable_spans_shortcut_gives_the_general_html(tokens):
+    """Anki's notes store this HTML: the portable shortcut must equal the general formatter exactly."""
+    hl = Highlighter()
+    assert hl.spans(tokens, portable=True) == hl._spans(tokens, portable=True)

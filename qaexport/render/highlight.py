@@ -190,6 +190,49 @@ class Highlighter:
         return f'<pre class="hl"><code{lang_attr}>{self.spans(tokens, portable)}</code></pre>'
 
     def spans(self, tokens: Iterable[tuple[_TokenType, str]], portable: bool = False) -> str:
+        """The tokens as HTML: one span per run of one class, never across a line break."""
+        return self._portable_spans(tokens) if portable else self._spans(tokens, portable)
+
+    def _portable_spans(self, tokens: Iterable[tuple[_TokenType, str]]) -> str:
+        """``_spans`` for the portable scheme, where spaces never join a span: the same HTML with less work per
+        token (a 10,000-note deck has a million), most tokens taking one branch. The tests compare the two."""
+        cache = self._cache[True]
+        scheme = self._portable
+        out: list[str] = []
+        current: str | None = None
+        buf: list[str] = []
+        for ttype, value in tokens:
+            if not value:
+                continue
+            cls = cache[ttype] if ttype in cache else scheme.class_for(ttype, cache)
+            if cls is None:  # unstyled: newlines need no splitting
+                if current is not None:
+                    out.append(f'<span class="{current}">{escape("".join(buf), quote=False)}</span>')
+                    buf = []
+                    current = None
+                buf.append(value)
+                continue
+            for i, piece in enumerate(value.split("\n") if "\n" in value else (value,)):
+                if i:  # a span never crosses a line break
+                    if current is not None:
+                        out.append(f'<span class="{current}">{escape("".join(buf), quote=False)}</span>')
+                        buf = []
+                        current = None
+                    buf.append("\n")
+                if piece:
+                    if cls != current:
+                        if buf:
+                            text = escape("".join(buf), quote=False)
+                            out.append(f'<span class="{current}">{text}</span>' if current else text)
+                            buf = []
+                        current = cls
+                    buf.append(piece)
+        if buf:
+            text = escape("".join(buf), quote=False)
+            out.append(f'<span class="{current}">{text}</span>' if current else text)
+        return "".join(out)
+
+    def _spans(self, tokens: Iterable[tuple[_TokenType, str]], portable: bool) -> str:
         scheme = self._portable if portable else self._compact
         cache = self._cache[portable]
         join_spaces = scheme.spaces_join
