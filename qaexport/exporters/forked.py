@@ -3,12 +3,14 @@
 Layouts take hundreds of MiB that Python keeps after freeing; a child returns them to the system
 when it ends. The work reaches the child by the fork (nothing is pickled on the way in), its
 result comes back through a pipe. If this process is interrupted (Ctrl-C, SIGTERM, SIGHUP) or
-fails while waiting, the child is killed: it must not go on writing a file the caller removes.
+fails while waiting, the child is killed: it must not go on writing a file the caller removes. The
+children's temporary files live in a folder this process removes when they are done or killed.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import tempfile
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
@@ -33,13 +35,19 @@ def run_forked_all(works: Sequence[Callable[[Report], T]], on_progress: Report,
     """Each ``work(report)`` in its own child, all at once (the book's parts on the machine's cores); results in
     the order of ``works``. Progress from every child reaches ``on_progress`` as it comes. The first failure or
     interrupt kills the children still running and is raised as :func:`run_forked` does."""
+    with tempfile.TemporaryDirectory(prefix="qaexport-") as scratch:
+        return _run_all(works, on_progress, failure, scratch)
+
+
+def _run_all(works: Sequence[Callable[[Report], T]], on_progress: Report, failure: Callable[[str], str],
+             scratch: str) -> list[T]:
     ctx = multiprocessing.get_context("fork")
     children: list[tuple[Any, Any]] = []  # (process, receiving end)
     outcomes: dict[int, tuple[str, Any]] = {}
     try:
         for work in works:
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child_main, args=(work, child), daemon=True)
+            proc = ctx.Process(target=_child_main, args=(work, child, scratch), daemon=True)
             proc.start()
             child.close()
             children.append((proc, parent))
@@ -68,7 +76,10 @@ def run_forked_all(works: Sequence[Callable[[Report], T]], on_progress: Report,
     return [outcomes[i][1] for i in range(len(works))]
 
 
-def _child_main(work: Callable[[Report], Any], end: Any) -> None:
+def _child_main(work: Callable[[Report], Any], end: Any, scratch: str) -> None:
+    # Temporary files of the child (WeasyPrint copies @font-face fonts into a folder it removes only at a clean
+    # exit) go to the parent's scratch folder, which the parent removes even when the child was killed.
+    tempfile.tempdir = scratch
     try:
         end.send(("done", work(lambda value: end.send(("progress", value)))))
     except KeyboardInterrupt:
