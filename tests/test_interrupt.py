@@ -96,6 +96,52 @@ def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, parts, bank_300, tmp_path):
     assert target.read_bytes() == before
 
 
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to watch the child processes")
+def test_sigterm_while_all_writes_every_format_at_once(bank_300, tmp_path):
+    """`all` writes the formats in child processes (the PDF's parts in grandchildren): one SIGTERM to the command
+    stops every one of them, and every previous file is left as it was, with no temp file beside it."""
+    out = tmp_path / "books"
+    out.mkdir()
+    before = {}
+    for suffix in ("apkg", "epub", "pdf"):
+        (out / f"interview-questions.{suffix}").write_bytes(b"the previous " + suffix.encode())
+        before[f"interview-questions.{suffix}"] = (out / f"interview-questions.{suffix}").read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "all", str(bank_300), "-o", f"{out}/", "--no-cache"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: list(out.glob(".interview-questions.pdf.*.tmp")) or proc.poll() is not None, 180,
+                  "the PDF's temp file")
+        assert proc.poll() is None, proc.communicate()
+        _wait_for(lambda: len(_descendants(proc.pid)) >= 3, 30, "the PDF's layout processes")
+        time.sleep(0.5)
+        family = [p for p in _descendants(proc.pid) if _alive(p)]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert not any(_alive(p) for p in family), "a child process outlived the command"
+    time.sleep(1.0)
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(after) == sorted(before)  # no temp file
+    assert after["interview-questions.pdf"] == before["interview-questions.pdf"]  # stopped mid-layout
+    finished = {"interview-questions.apkg": b"PK", "interview-questions.epub": b"PK"}
+    for name, magic in finished.items():  # written whole before the signal, or left as it was
+        assert after[name] == before[name] or after[name].startswith(magic), name
+
+
 @pytest.fixture()
 def small_disk(tmp_path) -> Path:
     """A 200 KiB tmpfs: too small for a 300-question collection."""
