@@ -136,11 +136,16 @@ def _stock_format(code: str, lang: str) -> str:
 
 
 def baseline_pdf(src: Path, out: Path) -> None:
-    """qaexport's own booklet, but code highlighted by Pygments' stock HtmlFormatter (a span per token)."""
+    """qaexport's own booklet laid out the stock way: code highlighted by Pygments' stock HtmlFormatter (a span per
+    token), WeasyPrint's own user-agent stylesheet, the whole book in one process (``--parts 1``)."""
     from pygments.formatters import HtmlFormatter
+    from weasyprint import HTML
 
     from qaexport.cli import main
+    from qaexport.exporters import weasy_ua
     from qaexport.render import highlight as hl
+
+    weasy_ua.LeanHTML._ua_stylesheets = HTML._ua_stylesheets  # type: ignore[method-assign]
 
     def stock_format(self, code: str, lang: str, tokens: object, portable: bool = False) -> str:
         return _stock_format(code, lang)
@@ -152,7 +157,7 @@ def baseline_pdf(src: Path, out: Path) -> None:
     hl.Highlighter.css = stock_css
     theme = os.environ.get("QAEXPORT_BENCH_THEME", "default")
     # --no-cache: the patched formatter must never write its HTML into a render cache
-    sys.argv = ["qaexport", "pdf", str(src), "-o", str(out), "--theme", theme, "--no-cache"]
+    sys.argv = ["qaexport", "pdf", str(src), "-o", str(out), "--theme", theme, "--no-cache", "--parts", "1"]
     main()
 
 

@@ -182,3 +182,41 @@ def test_forked_work_reports_progress_and_fails_in_one_line():
     assert seen == [1, 2, 3]
     with pytest.raises(OutputError, match=r"^layout of {x}\.pdf failed \(ZeroDivisionError: division by zero\)$"):
         run_forked(lambda report: 1 / 0, seen.append, lambda cause: f"layout of {{x}}.pdf failed ({cause})")
+
+
+def test_forked_works_run_together_and_one_failure_stops_the_others(tmp_path):
+    import os
+    import time
+
+    from qaexport.errors import OutputError
+    from qaexport.exporters.forked import run_forked_all
+
+    def part(n: int):
+        def work(report):
+            report(n)
+            return os.getpid(), n * n
+        return work
+
+    seen: list[int] = []
+    results = run_forked_all([part(n) for n in (1, 2, 3)], seen.append, str)
+    assert [square for _, square in results] == [1, 4, 9]  # in the order of the works
+    assert len({pid for pid, _ in results} | {os.getpid()}) == 4  # each in its own child
+    assert sorted(seen) == [1, 2, 3]
+
+    pid_file = tmp_path / "slow.pid"
+
+    def slow(report):
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(60)
+        (tmp_path / "slow.done").write_text("too late")
+
+    def failing(report):
+        while not pid_file.exists():
+            time.sleep(0.01)
+        raise RuntimeError("disk full")
+
+    with pytest.raises(OutputError, match=r"^part failed \(RuntimeError: disk full\)$"):
+        run_forked_all([slow, failing], seen.append, lambda cause: f"part failed ({cause})")
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left writing
+        os.kill(int(pid_file.read_text()), 0)
+    assert not (tmp_path / "slow.done").exists()

@@ -102,7 +102,7 @@ def typer_params(specs: list[OptionSpec], several: bool) -> list[inspect.Paramet
             flag = f"{flag}/--no-{flag[2:]}"
         else:
             annotation = spec.kind | None if spec.default is None else spec.kind
-            kwargs["metavar"] = "PATH" if spec.kind is Path else "TEXT"
+            kwargs["metavar"] = {Path: "PATH", int: "INTEGER", float: "NUMBER"}.get(spec.kind, "TEXT")
             kwargs["show_default"] = bool(spec.default)
         params.append(inspect.Parameter(spec.param, inspect.Parameter.KEYWORD_ONLY, default=default,
                                         annotation=Annotated[annotation, typer.Option(flag, **kwargs)]))

@@ -8,6 +8,7 @@ imported when a PDF is asked for).
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,14 @@ from typing import Any
 from markupsafe import Markup
 
 from ..errors import UsageError
-from ..model import path_names
+from ..model import Framework, path_names
 from ..output import atomic_path
 from ..render import Scheme
 from ..templates import asset, environment
 from . import Build, Produces, option
 from .book_html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, wrap_mark
 from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
+from .pdf_parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 #: pre.hl line-height in templates/pdf/book.css; the wrap mark repeats at this pitch.
@@ -39,10 +41,14 @@ class PdfOptions:
                                  "which screen readers and read-aloud voices follow.")
     tagged: bool = option(False, "Write a tagged PDF (structure tree for screen readers and reflow, PDF/UA tags); "
                                  "costs layout time, see the README.")
+    parts: int = option(0, "Lay the booklet out in up to this many processes at once, cut where a framework "
+                           "starts a page (0: as many as pay off on this machine's cores; 1: whole, least memory).")
 
     def __post_init__(self) -> None:
         if not self.language.replace("-", "").isalnum():
             raise UsageError(f"--language {self.language!r}: give a language code such as en or pt-BR")
+        if self.parts < 0:
+            raise UsageError(f"--parts {self.parts}: give 0 (automatic), 1 (whole) or more")
 
 
 def _view(build: Build) -> dict[str, Any]:
@@ -108,25 +114,51 @@ class PdfExporter:
         library_view = _view(build)
         created = build.datetime
         title = options.title or lib.title
-        html = environment("pdf").get_template("book.html").render(
+        template = environment("pdf").get_template("book.html")
+        page = dict(
             language=options.language, title=title, subtitle=cover_subtitle(lib),
             author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
             created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), date=created.strftime("%d %B %Y").lstrip("0"),
             counts=lib.count_rows(), total=lib.count(),
             n_subtopics=sum(1 for _ in lib.subtopics()), n_frameworks=len(lib.frameworks),
-            library=library_view, mode=options.answers, paper_size=PAPER_SIZES[options.paper],
+            mode=options.answers, paper_size=PAPER_SIZES[options.paper],
         )
+
+        def html(part: str = "whole", frameworks: list[dict[str, Any]] | None = None,
+                 toc_pages: dict[str, str] | None = None, stamps: int = 0) -> str:
+            view = {**library_view, "frameworks": library_view["frameworks"] if frameworks is None else frameworks}
+            return template.render(**page, library=view, part=part, toc_pages=toc_pages, stamps=stamps,
+                                   link_base=LINK_BASE if part == "front" else "")
+
         mark = wrap_mark()
         css = (font_face_css() + asset("pdf", "book.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap")
                + build.highlighter.css(0))
         files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
         keys = "\n".join(ref.question.key for ref in lib.questions())
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
+        groups = [range(len(library_view["frameworks"]))]
+        if options.answers == "inline" and not options.tagged and options.parts != 1:  # see pdf_parts for why
+            sizes = [_size(build, fw) for fw in lib.frameworks]
+            groups = plan(sizes, options.parts or os.cpu_count() or 1, MIN_PART if options.parts == 0 else 1)
         from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
         with build.progress("Laying out PDF", None) as advance, atomic_path(target) as tmp:
-            missing = layout_in_child(html, css, identifier, tmp, advance, label=str(target), files=files,
-                                      media=lib.media, tagged=options.tagged)
+            if len(groups) > 1:
+                chapters = library_view["frameworks"]
+                book = PartedBook(
+                    bodies=[html("body", [chapters[i] for i in group]) for group in groups],
+                    front=lambda numbers, stamps: html("front", toc_pages=numbers, stamps=stamps),
+                    anchors=[entry["anchor"] for entry in library_view["toc"]], css=css)
+                missing = layout_parts(book, identifier, tmp, advance, str(target), lib.media, files)
+            else:
+                missing = layout_in_child(html(), css, identifier, tmp, advance, label=str(target), files=files,
+                                          media=lib.media, tagged=options.tagged)
         warning = missing_glyphs_warning(missing, lib, title)
         if warning:
             build.warn(warning)
+
+
+def _size(build: Build, framework: Framework) -> int:
+    """A chapter's layout cost, estimated: the length of its rendered HTML (boxes follow the markup)."""
+    return sum(len(build.rendered[q.key].question) + len(build.rendered[q.key].answer) + 400
+               for topic in framework.topics for sub in topic.subtopics for q in sub.questions)

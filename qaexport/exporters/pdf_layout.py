@@ -8,13 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from weasyprint import CSS, HTML, Document
+from weasyprint import CSS, Document
 from weasyprint.logger import LOGGER, PROGRESS_LOGGER
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..model import Media
 from .forked import run_forked
+from .weasy_ua import LeanHTML
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
 #: top-level domain can never resolve, and the fetcher never goes to the network anyway.
@@ -101,7 +102,7 @@ def render(html: str, css: str, media: dict[str, Media] | None = None, files: di
     # WeasyPrint loads CSS images through the document's fetcher: it gets the media and our drawings only.
     images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}
     fetcher = MediaFetcher(media or {}, images)
-    return HTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
+    return LeanHTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
         stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
 
 

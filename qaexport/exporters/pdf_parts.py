@@ -1,0 +1,241 @@
+"""A big booklet laid out in parts, one per core, and merged: the layout is the slow step and uses one core.
+
+WeasyPrint lays out one document on one core (about a millisecond per inline box). A booklet whose chapters
+(frameworks) each start on a new page can be cut there without changing a single page: each group of chapters is
+laid out in its own child process, at the same time. What crosses the cut is page numbers, and they are put back:
+
+- *footers* ("12 / 240") need the book's total and each page's number, known only when every part is laid out.
+  The parts are laid out without footers; a last small layout, the *front* document, has the cover, the contents
+  and one empty page per body page that carries only its footer (the same ``@page`` margin box, so the same
+  place and look). Those pages are stamped onto the body pages as overlays;
+- *contents numbers* come from the parts' named destinations plus the pages before them, and are written into
+  the front document as numbers (``data-page``) instead of ``target-counter()``. The number of contents pages is
+  learnt by a probe laid out beside the parts; if the real numbers change it, the front is laid out again;
+- *contents links* point to the anchors of other parts: the front document writes them as links to
+  :data:`LINK_BASE`, and the merge turns each into the internal link WeasyPrint writes (``/Dest`` by name);
+- *outline and named destinations* are copied from each part with their pages mapped to the merged book.
+
+Running heads (``string-set``) never cross a chapter start, which resets them. The quiz edition and tagged PDFs
+are laid out whole: the answer key has no page-aligned cut and cross-references go both ways, and a structure
+tree cannot be merged faithfully. The merge uses pikepdf (the maintained binding of qpdf).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import OutputError
+from ..model import Media
+
+if TYPE_CHECKING:  # pikepdf is imported when a book is split
+    from pikepdf import Array, Name, OutlineItem, Page, Pdf
+
+#: Contents links in the front document point here; the merge makes them internal links. ``.invalid`` never
+#: resolves, and no link to it is left in a finished book (the tests check every link).
+LINK_BASE = "https://contents.qaexport.invalid/"
+#: Body parts draw no footer: the front document's empty pages carry it.
+BODY_CSS = "\n@page { @bottom-center { content: none; } }\n"
+#: Estimated size (HTML characters) a part must have for a split to pay: below it, forking, the probe, the front
+#: layout and the merge (about a second) cost more than the second core saves.
+MIN_PART = 120_000
+#: Attempts at a contents whose page count agrees with the numbers written into it.
+FRONT_ATTEMPTS = 3
+
+
+def front_css(total: int) -> str:
+    """The front document's footer with the book's total as a number, and its footer-only pages."""
+    return (f'\n@page {{ @bottom-center {{ content: counter(page) " / {total}"; }} }}\n'
+            ".stamp { page: stamp; break-before: page; }\n@page stamp { @top-left { content: none; } }\n")
+
+
+def plan(sizes: Sequence[int], workers: int, min_part: int = MIN_PART) -> list[range]:
+    """Contiguous groups of chapters for the parts: at most ``workers`` groups, each of estimated size at least
+    ``min_part``, balanced (the largest group as small as can be). One group means: lay the book out whole."""
+    n = len(sizes)
+    k = min(workers, n, sum(sizes) // max(1, min_part))
+    if k < 2:
+        return [range(n)]
+    prefix = [0]
+    for size in sizes:
+        prefix.append(prefix[-1] + size)
+    # best[j][i]: the smallest possible largest group, splitting the first i chapters into j groups
+    inf = float("inf")
+    best = [[inf] * (n + 1) for _ in range(k + 1)]
+    cut = [[0] * (n + 1) for _ in range(k + 1)]
+    best[0][0] = 0
+    for j in range(1, k + 1):
+        for i in range(j, n + 1):
+            for m in range(j - 1, i):
+                cost = max(best[j - 1][m], prefix[i] - prefix[m])
+                if cost < best[j][i]:
+                    best[j][i], cut[j][i] = cost, m
+    groups, i = [], n
+    for j in range(k, 0, -1):
+        groups.append(range(cut[j][i], i))
+        i = cut[j][i]
+    groups.reverse()
+    if min(prefix[g.stop] - prefix[g.start] for g in groups) < min_part:
+        return plan(sizes, k - 1, min_part)
+    return groups
+
+
+@dataclass
+class PartedBook:
+    """What :func:`layout_parts` lays out: the body parts' HTML, and the front document's HTML for given contents
+    numbers (anchor → page; None: placeholders) and a number of footer-only pages."""
+
+    bodies: list[str]
+    front: Callable[[dict[str, str] | None, int], str]
+    anchors: list[str]  # the contents' link targets
+    css: str
+
+
+def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Callable[[int], None], label: str,
+                 media: dict[str, Media] | None, files: dict[str, Path] | None) -> list[str]:
+    """Lay out the parts at once, then the front document, and merge them into ``target``; returns the
+    characters drawn as empty boxes."""
+    from .forked import run_forked, run_forked_all
+    from .pdf_layout import write_pdf
+
+    def failure(cause: str) -> str:
+        return f"{label}: PDF layout failed ({cause}); nothing was written"
+
+    def job(html: str, css: str, path: Path, progress: bool = True) -> Callable[[Callable[[int], None]], list[str]]:
+        def work(report: Callable[[int], None]) -> list[str]:
+            return sorted(write_pdf(html, css, identifier, path, report if progress else _quiet, media, files))
+        return work
+
+    with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
+        work = Path(folder)
+        bodies = [work / f"part-{i}.pdf" for i in range(len(book.bodies))]
+        probe = work / "probe.pdf"
+        placeholders = dict.fromkeys(book.anchors, "000")
+        jobs = [job(html, book.css + BODY_CSS, path) for html, path in zip(book.bodies, bodies, strict=True)]
+        jobs.append(job(book.front(placeholders, 0), book.css + front_css(999), probe, progress=False))
+        missing = {char for found in run_forked_all(jobs, advance, failure) for char in found}
+
+        import pikepdf  # only when a book is split
+
+        parts = [_Part.read(path) for path in bodies]
+        with pikepdf.open(probe) as opened:
+            front_pages = len(opened.pages)
+        body_pages = sum(part.pages for part in parts)
+        front = work / "front.pdf"
+        for _ in range(FRONT_ATTEMPTS):
+            numbers, start = {}, front_pages
+            for part in parts:
+                numbers |= {name: str(start + page + 1) for name, page in part.anchor_pages.items()}
+                start += part.pages
+            total = front_pages + body_pages
+            html = book.front({a: numbers[a] for a in book.anchors}, body_pages)
+            missing |= set(run_forked(job(html, book.css + front_css(total), front, progress=False), _quiet,
+                                      failure))
+            with pikepdf.open(front) as opened:
+                laid_out = len(opened.pages) - body_pages
+            if laid_out == front_pages:
+                break
+            front_pages = laid_out  # the numbers changed the contents' length: number again
+        else:
+            raise OutputError(failure("the contents' page count did not settle"))
+        merge(front, front_pages, bodies, target)
+    return sorted(missing)
+
+
+def _quiet(_pages: int) -> None:
+    pass
+
+
+@dataclass
+class _Part:
+    """A laid-out part: its page count and the page (0-based, in the part) of each named destination."""
+
+    path: Path
+    pages: int
+    anchor_pages: dict[str, int]
+
+    @classmethod
+    def read(cls, path: Path) -> _Part:
+        import pikepdf
+
+        with pikepdf.open(path) as pdf:
+            index = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
+            return cls(path, len(pdf.pages), {name: index[dest[0].objgen] for name, dest in _dests(pdf).items()})
+
+
+def _dests(pdf: Pdf) -> dict[str, Array]:
+    import pikepdf
+
+    root = pdf.Root
+    if "/Names" not in root or "/Dests" not in root.Names:
+        return {}
+    return dict(pikepdf.NameTree(root.Names.Dests).items())
+
+
+def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -> None:
+    """The front document's cover and contents, then every body part with a footer page stamped on each page;
+    outline, named destinations and contents links as in a book laid out whole."""
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name, NameTree, String
+
+    with pikepdf.open(front) as out:
+        stamps = list(out.pages[front_pages:])
+        dests: dict[str, Array] = {}
+        outline: list[OutlineItem] = []
+        for path in bodies:
+            with pikepdf.open(path) as part:
+                first = len(out.pages)
+                out.pages.extend(part.pages)
+                pages = {page.obj.objgen: out.pages[first + i].obj for i, page in enumerate(part.pages)}
+
+                def mapped(dest: Array, pages: dict[tuple[int, int], object] = pages) -> Array:
+                    return Array([pages[dest[0].objgen], *list(dest)[1:]])
+
+                dests |= {name: mapped(dest) for name, dest in _dests(part).items()}
+                with part.open_outline() as part_outline:
+                    outline += [_copy_item(item, mapped) for item in part_outline.root]
+        for number, (stamp, page) in enumerate(zip(stamps, out.pages[front_pages + len(stamps):], strict=True),
+                                               front_pages + 1):
+            _stamp(page, stamp, Name(f"/Footer{number}"))
+        del out.pages[front_pages:front_pages + len(stamps)]
+
+        names = NameTree.new(out)
+        for name in sorted(dests):
+            names[name] = dests[name]
+        out.Root.Names = Dictionary(Dests=names.obj)
+        with out.open_outline() as merged:
+            merged.root[:] = outline
+        for page in out.pages[:front_pages]:
+            for annot in page.obj.get("/Annots", Array()):
+                action = annot.get("/A")
+                uri = str(action.get("/URI", "")) if action is not None else ""
+                if action is not None and action.get("/S") == Name.URI and uri.startswith(LINK_BASE + "#"):
+                    del annot["/A"]
+                    annot.Dest = String(uri.removeprefix(LINK_BASE + "#"))
+        out.save(target, deterministic_id=True)
+
+
+def _stamp(page: Page, stamp: Page, name: Name) -> None:
+    """``stamp`` drawn over ``page`` as a form XObject: what pikepdf's ``add_overlay`` does, under a name given
+    here (``add_overlay`` invents random ones, and a rebuild must be byte-identical)."""
+    from pikepdf import Name, Rectangle
+
+    form = stamp.as_form_xobject()
+    placed = page.add_resource(form, Name.XObject, name)
+    drawing = page.calc_form_xobject_placement(form, placed, Rectangle(page.trimbox))
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n" + drawing)
+    page.contents_coalesce()
+
+
+def _copy_item(item: OutlineItem, mapped: Callable[[Array], Array]) -> OutlineItem:
+    """An outline item and its children, pointing at the merged book's pages."""
+    from pikepdf import OutlineItem
+
+    copy = OutlineItem(item.title, destination=mapped(item.destination))
+    copy.is_closed = item.is_closed
+    copy.children[:] = [_copy_item(child, mapped) for child in item.children]
+    return copy

@@ -1,0 +1,143 @@
+"""A booklet laid out in parts is the booklet laid out whole: same pages to the pixel, numbers, outline, links."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pikepdf
+import pypdfium2
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from qaexport.cli import app
+from qaexport.exporters.pdf_parts import LINK_BASE, plan
+from tests.cli_run import qaexport
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _synthesise(n: int, folder: Path) -> Path:
+    """``n`` questions from the sample, one framework per copy of it (34 questions): chapters to cut at."""
+    spec = importlib.util.spec_from_file_location("synth", ROOT / "benchmarks" / "synth.py")
+    assert spec and spec.loader
+    synth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synth)
+    synth.synthesise(n, folder, per_framework=1)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("parts")
+    bank = _synthesise(80, tmp / "bank")  # three frameworks: 34, 34 and 12 questions
+    out = {name: tmp / f"{name}.pdf" for name in ("whole", "parts", "again", "two")}
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    qaexport("pdf", str(bank), "--parts", "1", "-o", str(out["whole"]), env=env)
+    qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["parts"]), env=env)
+    qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["again"]), env=env)
+    qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)
+    return out
+
+
+def _footer_forms(path: Path) -> int:
+    """Footer pages stamped by the merge (a whole layout has none)."""
+    with pikepdf.open(path) as pdf:
+        names = {str(k) for page in pdf.pages for k in page.obj.Resources.get("/XObject", {})}
+    return sum(1 for name in names if name.startswith("/Footer"))
+
+
+def _bitmaps(path: Path) -> list[bytes]:
+    doc = pypdfium2.PdfDocument(path)
+    try:
+        return [bytes(page.render(scale=0.6).to_pil().tobytes()) for page in doc]
+    finally:
+        doc.close()
+
+
+def _structure(path: Path) -> dict[str, object]:
+    """Outline, named destinations and links, with pages as indices: what a reader navigates by."""
+    with pikepdf.open(path) as pdf:
+        index = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
+
+        def dest(array) -> tuple:
+            return (index[array[0].objgen], *[round(float(v), 2) for v in list(array)[2:4]])
+
+        outline: list[tuple] = []
+
+        def walk(items, depth: int) -> None:
+            for item in items:
+                outline.append((depth, item.title, dest(item.destination), item.is_closed))
+                walk(item.children, depth + 1)
+
+        with pdf.open_outline() as tree:
+            walk(tree.root, 0)
+        names = {name: dest(array) for name, array in pikepdf.NameTree(pdf.Root.Names.Dests).items()}
+        links = [(i, [round(float(v), 2) for v in annot.Rect], str(annot.get("/Dest", "")),
+                  str(annot.A.URI) if "/A" in annot else "")
+                 for i, page in enumerate(pdf.pages) for annot in page.obj.get("/Annots", [])]
+        return {"outline": outline, "dests": names, "links": links, "lang": str(pdf.Root.Lang),
+                "info": {str(k): str(v) for k, v in pdf.docinfo.items()}, "id": bytes(pdf.trailer.ID[0])}
+
+
+def test_plan_cuts_contiguous_balanced_groups():
+    assert plan([5, 5, 5, 5], workers=2, min_part=1) == [range(0, 2), range(2, 4)]
+    assert plan([9, 1, 1, 1, 1, 1, 1, 1, 1, 1], workers=2, min_part=1) == [range(0, 1), range(1, 10)]
+    assert plan([1, 1, 8], workers=3, min_part=1) == [range(0, 1), range(1, 2), range(2, 3)]
+    assert plan([3, 3, 3], workers=8, min_part=1) == [range(0, 1), range(1, 2), range(2, 3)]
+
+
+def test_plan_splits_only_where_it_pays():
+    assert plan([10], workers=4, min_part=1) == [range(0, 1)]  # one chapter: nothing to cut
+    assert plan([5, 5], workers=1, min_part=1) == [range(0, 2)]  # one core
+    assert plan([5, 5], workers=2, min_part=6) == [range(0, 2)]  # parts too small to pay for the merge
+    assert plan([50, 2, 50], workers=3, min_part=40) == [range(0, 1), range(1, 3)]  # no part below the floor
+
+
+def test_parts_give_the_same_pages_to_the_pixel(books):
+    whole, parts = _bitmaps(books["whole"]), _bitmaps(books["parts"])
+    assert len(whole) == len(parts) > 20
+    assert [i for i, (a, b) in enumerate(zip(whole, parts, strict=True)) if a != b] == []
+    assert _bitmaps(books["two"]) == whole
+
+
+def test_parts_keep_outline_destinations_links_and_metadata(books):
+    whole, parts = _structure(books["whole"]), _structure(books["parts"])
+    assert _footer_forms(books["whole"]) == 0 and _footer_forms(books["parts"]) > 0  # really laid out in parts
+    assert [t for d, t, *_ in parts["outline"] if d == 0] == ["Framework 0", "Framework 1", "Framework 2"]
+    for key in ("outline", "dests", "links", "lang", "info", "id"):
+        assert parts[key] == whole[key], key
+    assert all(uri == "" or not uri.startswith(LINK_BASE) for *_, uri in parts["links"])
+    contents = [link for link in parts["links"] if link[0] == 1]
+    assert contents and all(dest in parts["dests"] for _, _, dest, _ in contents)  # every contents line jumps
+
+
+def test_parts_number_every_page_and_the_contents(books):
+    pages = [" ".join((p.extract_text() or "").replace("\x00", "").split()) for p in PdfReader(books["parts"]).pages]
+    total = len(pages)
+    assert all(f"{n} / {total}" in text for n, text in enumerate(pages, 1) if n > 1), "a footer is missing"
+    outline = {t: p + 1 for _, t, (p, *_), _ in _structure(books["parts"])["outline"]}
+    toc = " ".join(pages[1:3])
+    for title in ("Framework 1", "Framework 2"):
+        number = re.search(re.escape(title) + r"\s*(?:\.\s*){3,}(\d+)", toc)
+        assert number and int(number.group(1)) == outline[title], (title, toc)
+
+
+def test_a_rebuild_in_parts_is_byte_identical(books):
+    assert books["parts"].read_bytes() == books["again"].read_bytes()
+
+
+def test_quiz_edition_and_tagged_pdf_are_laid_out_whole(tmp_path, books):
+    bank = _synthesise(40, tmp_path / "bank")  # two frameworks
+    for extra in (["--answers", "end"], ["--tagged"]):
+        out = tmp_path / "book.pdf"
+        qaexport("pdf", str(bank), "--parts", "3", *extra, "-o", str(out))
+        assert _footer_forms(out) == 0, extra
+
+
+def test_parts_option_is_checked(tmp_path, sample_path):
+    result = CliRunner().invoke(app, ["pdf", str(sample_path), "--parts", "-1", "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2 and "--parts -1" in result.output
+    assert not (tmp_path / "x.pdf").exists()
