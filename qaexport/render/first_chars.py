@@ -80,8 +80,9 @@ def _item(op: Any, arg: Any, flags: int) -> First | None:
             empty |= part[2]
         return frozenset(chars), beyond, empty
     if op is _c.SUBPATTERN:
-        _group, add, _remove, inner = arg
-        return None if add & _UNSUPPORTED_FLAGS else _sequence(inner, flags)
+        _group, add, remove, inner = arg
+        # Scoped flags that change what a class means (case, locale, ASCII vs Unicode): not followed.
+        return None if (add | remove) & (_UNSUPPORTED_FLAGS | re.ASCII | re.UNICODE) else _sequence(inner, flags)
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
         low, _high, inner = arg
         part = _sequence(inner, flags)
