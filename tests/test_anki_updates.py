@@ -7,6 +7,8 @@ given a new time would then overwrite the learner's copy, so the tests see every
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -240,3 +242,75 @@ def test_ledger_is_bounded_and_keeps_this_runs_notes(tmp_path, monkeypatch):
     finally:
         conn.close()
     assert len(ids) == 5 and {"new0", "new1", "new2"} <= ids
+
+
+def _note_mods(apkg: Path, tmp_path: Path) -> dict[str, int]:
+    """Key → note time, as the package holds them."""
+    db = tmp_path / "n.db"
+    with zipfile.ZipFile(apkg) as zf:
+        db.write_bytes(zf.read("collection.anki2"))
+    conn = sqlite3.connect(db)
+    try:
+        return {flds.split("\x1f")[4]: mod for flds, mod in conn.execute("select flds, mod from notes")}
+    finally:
+        conn.close()
+        db.unlink()
+
+
+@pytest.fixture()
+def previous_reads(monkeypatch) -> list[Path]:
+    """The previous packages the exporter reads back (the real reader, counted)."""
+    from qaexport.exporters import anki
+
+    calls: list[Path] = []
+    real = anki.read_previous
+    monkeypatch.setattr(anki, "read_previous", lambda path: calls.append(path) or real(path))
+    return calls
+
+
+def test_a_rebuild_over_our_own_unchanged_package_does_not_read_it_back(tmp_path, sample_path, t0, previous_reads):
+    deck = tmp_path / "deck.apkg"
+    export_at(t0, str(sample_path), "-o", str(deck))
+    first = _note_mods(deck, tmp_path)
+    export_at(t0 + HOUR, str(sample_path), "-o", str(deck))
+    assert previous_reads == [] and _note_mods(deck, tmp_path) == first
+    os.utime(deck)  # touched by someone else: no longer known to be ours, so it is read
+    export_at(t0 + 2 * HOUR, str(sample_path), "-o", str(deck))
+    assert previous_reads == [deck] and _note_mods(deck, tmp_path) == first
+
+
+def test_a_package_copied_over_ours_is_read_even_with_our_files_mtime(tmp_path, sample_copy, t0, monkeypatch,
+                                                                      previous_reads):
+    """Another machine's newer version of a note, copied over our package keeping our file's mtime: the
+    learner may hold that version, so going back to our content must get a newer time still."""
+    deck, theirs = tmp_path / "deck.apkg", tmp_path / "theirs.apkg"
+    key = "fastapi/deployment/uvicorn-gunicorn/gunicorn-uvicorn-workers"
+    original = sample_copy.read_text()
+    export_at(t0, str(sample_copy), "-o", str(deck))
+    ours, our_state = deck.stat(), os.environ["QAEXPORT_STATE_DIR"]
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "their-state"))
+    sample_copy.write_text(original.replace("battle-tested", "battle tested"))  # same length
+    export_at(t0 + HOUR, str(sample_copy), "-o", str(theirs))
+    shutil.copy2(theirs, deck)
+    os.utime(deck, ns=(ours.st_atime_ns, ours.st_mtime_ns))
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", our_state)
+    sample_copy.write_text(original)
+    export_at(t0 + 2 * HOUR, str(sample_copy), "-o", str(deck))
+    mods = _note_mods(deck, tmp_path)
+    assert previous_reads == [deck]
+    # Their export stamped every note t0 + 1 h (a fresh ledger): unchanged notes keep that, the changed one moves on.
+    assert mods[key] == t0 + 2 * HOUR and {m for k, m in mods.items() if k != key} == {t0 + HOUR}
+
+
+def test_a_pruned_ledger_no_longer_vouches_for_a_package(tmp_path, monkeypatch):
+    ledger, package = tmp_path / anki_ledger.FILE_NAME, tmp_path / "p.apkg"
+    note_times(ledger, {"old": "x"}, {}, 50)
+    times = note_times(ledger, {"a": "x", "b": "y"}, {}, 100)
+    package.write_bytes(b"a package")
+    anki_ledger.record_package(ledger, package, times.run, package.stat().st_ino)
+    assert anki_ledger.holds_package(ledger, package)
+    monkeypatch.setattr(anki_ledger, "MAX_ROWS", 3)
+    note_times(ledger, {"c": "z"}, {}, 200)  # forgets "old", from before the package: still vouched for
+    assert anki_ledger.holds_package(ledger, package)
+    note_times(ledger, {"d": "w"}, {}, 300)  # forgets "a" or "b", which the package holds
+    assert not anki_ledger.holds_package(ledger, package)

@@ -104,3 +104,31 @@ def test_all_writes_the_three_books_into_the_output_folder(tmp_path, sample_path
     assert (out / "fastapi-deployment.pdf").read_bytes().startswith(b"%PDF-")
     assert (out / "fastapi-deployment.epub").read_bytes()[30:58] == b"mimetypeapplication/epub+zip"
     assert (out / "fastapi-deployment.apkg").read_bytes().startswith(b"PK")
+
+
+def test_all_writes_each_file_as_its_own_command_does(tmp_path, sample_path):
+    """`all` runs the exporters at once, each in a child process: the files are the single commands' files."""
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    result = runner.invoke(app, ["all", str(sample_path), "-o", f"{tmp_path}/all/"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [line.split()[1].rsplit(".", 1)[1] for line in lines] == ["apkg", "epub", "pdf"]  # exporters' order
+    for suffix, command in (("apkg", "anki"), ("epub", "epub"), ("pdf", "pdf")):
+        single = tmp_path / f"single.{suffix}"
+        one = runner.invoke(app, [command, str(sample_path), "-o", str(single)], env=env)
+        assert one.exit_code == 0, one.output
+        assert (tmp_path / "all" / f"fastapi-deployment.{suffix}").read_bytes() == single.read_bytes(), suffix
+
+
+def test_all_keeps_going_past_one_failed_format_and_says_which(tmp_path, sample_path):
+    out = tmp_path / "books"
+    (out / "fastapi-deployment.epub").mkdir(parents=True)  # the EPUB cannot be written there
+    result = runner.invoke(app, ["all", str(sample_path), "-o", f"{out}/"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith(f"wrote {out}/fastapi-deployment.apkg (")
+    assert lines[1].startswith(f"wrote {out}/fastapi-deployment.pdf (")
+    assert lines[2].startswith(f"error: {out}/fastapi-deployment.epub: ") and len(lines) == 3, result.output
+    assert (out / "fastapi-deployment.epub").is_dir()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "fastapi-deployment.apkg", "fastapi-deployment.epub", "fastapi-deployment.pdf"]  # no temp file left

@@ -20,18 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
 
-def _synthesise(n: int, folder: Path) -> Path:
+def _synthesise(n: int, folder: Path, per_framework: int = 10) -> Path:
     spec = importlib.util.spec_from_file_location("synth", ROOT / "benchmarks" / "synth.py")
     assert spec and spec.loader
     synth = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(synth)
-    synth.synthesise(n, folder)
+    synth.synthesise(n, folder, per_framework)
     return folder
 
 
 @pytest.fixture(scope="module")
 def bank_300(tmp_path_factory) -> Path:
-    return _synthesise(300, tmp_path_factory.mktemp("bank300"))
+    return _synthesise(300, tmp_path_factory.mktemp("bank300"), per_framework=5)  # two frameworks
 
 
 def _children(pid: int) -> list[int]:
@@ -58,21 +58,26 @@ def _wait_for(condition, timeout: float, what: str) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to watch the layout process")
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, bank_300, tmp_path):
+@pytest.mark.parametrize(("sig", "parts"), [(signal.SIGTERM, "2"), (signal.SIGHUP, "1")],
+                         ids=["SIGTERM-in-parts", "SIGHUP-whole"])
+def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, parts, bank_300, tmp_path):
     target = tmp_path / "book.pdf"
     target.write_bytes(b"%PDF-1.7 the previous booklet")
     before = target.read_bytes()
-    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "pdf", str(bank_300), "-o", str(target)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    scratch = tmp_path.parent / f"{tmp_path.name}-tmp"  # where the parts are laid out
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "pdf", str(bank_300), "-o", str(target),
+                             "--parts", parts],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)})
     try:
         temps = lambda: list(tmp_path.glob(".book.pdf.*.tmp"))  # noqa: E731
         _wait_for(lambda: temps() or proc.poll() is not None, 180, "the temp file")
         assert proc.poll() is None, proc.communicate()
-        _wait_for(lambda: _children(proc.pid), 30, "the layout process")
-        layout = _children(proc.pid)
-        time.sleep(1.0)  # WeasyPrint is laying out now
-        assert proc.poll() is None and all(_alive(c) for c in layout)
+        _wait_for(lambda: len(_children(proc.pid)) >= int(parts), 30, "the layout processes")
+        time.sleep(1.0)  # WeasyPrint is laying out now (a short probe beside the parts may be over)
+        layout = [c for c in _children(proc.pid) if _alive(c)]
+        assert proc.poll() is None and len(layout) >= int(parts)
         sent = time.monotonic()
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
@@ -87,7 +92,54 @@ def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, bank_300, tmp_path):
     assert not any(_alive(c) for c in layout), "the layout process outlived the command"
     time.sleep(1.0)  # nothing left behind may write the temp file again
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.pdf"]
+    assert list(scratch.iterdir()) == []  # the parts' folder is gone too
     assert target.read_bytes() == before
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to watch the child processes")
+def test_sigterm_while_all_writes_every_format_at_once(bank_300, tmp_path):
+    """`all` writes the formats in child processes (the PDF's parts in grandchildren): one SIGTERM to the command
+    stops every one of them, and every previous file is left as it was, with no temp file beside it."""
+    out = tmp_path / "books"
+    out.mkdir()
+    before = {}
+    for suffix in ("apkg", "epub", "pdf"):
+        (out / f"interview-questions.{suffix}").write_bytes(b"the previous " + suffix.encode())
+        before[f"interview-questions.{suffix}"] = (out / f"interview-questions.{suffix}").read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "all", str(bank_300), "-o", f"{out}/", "--no-cache"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: list(out.glob(".interview-questions.pdf.*.tmp")) or proc.poll() is not None, 180,
+                  "the PDF's temp file")
+        assert proc.poll() is None, proc.communicate()
+        _wait_for(lambda: len(_descendants(proc.pid)) >= 3, 30, "the PDF's layout processes")
+        time.sleep(0.5)
+        family = [p for p in _descendants(proc.pid) if _alive(p)]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert not any(_alive(p) for p in family), "a child process outlived the command"
+    time.sleep(1.0)
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(after) == sorted(before)  # no temp file
+    assert after["interview-questions.pdf"] == before["interview-questions.pdf"]  # stopped mid-layout
+    finished = {"interview-questions.apkg": b"PK", "interview-questions.epub": b"PK"}
+    for name, magic in finished.items():  # written whole before the signal, or left as it was
+        assert after[name] == before[name] or after[name].startswith(magic), name
 
 
 @pytest.fixture()

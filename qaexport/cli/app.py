@@ -27,7 +27,7 @@ Examples:
   qaexport list --keys                 # one stable key per line (the Anki notes' Key field)
 \b
 Exit codes: 0 ok, 1 content or output error, 2 usage error,
-130 interrupted (Ctrl-C, SIGTERM, SIGHUP; no output file was changed).
+130 interrupted (Ctrl-C, SIGTERM, SIGHUP; an output file not finished is left as it was).
 """
 
 

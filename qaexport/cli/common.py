@@ -125,7 +125,7 @@ def handle_errors(func: F) -> F:
                       emoji=False, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            err.print("interrupted; no output file was changed", soft_wrap=True)
+            err.print("interrupted; every output file not finished was left as it was", soft_wrap=True)
             raise typer.Exit(130) from None
         finally:
             report_plugin_faults()
@@ -269,15 +269,15 @@ def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
 
 
 @contextlib.contextmanager
-def progress(label: str, total: int | None) -> Iterator[Advance]:
-    """A progress bar on stderr for long work; silent when stderr is not a terminal. ``total=None``: a count
-    that moves without a known end (pages laid out)."""
+def progress(label: str, total: int | None, unit: str = "pages") -> Iterator[Advance]:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal. ``total=None``: a count of
+    ``unit`` that moves without a known end (pages laid out); no count shown when ``unit`` is empty."""
     if (total is not None and total < 50) or not sys.stderr.isatty():
         yield lambda n=1: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    count = MofNCompleteColumn() if total is not None else TextColumn("{task.completed} pages")
+    count = MofNCompleteColumn() if total is not None else TextColumn(f"{{task.completed}} {unit}" if unit else "")
     bar = Progress(TextColumn("{task.description}"), BarColumn(), count, TimeElapsedColumn(),
                    console=err.rich, transient=True)
     with bar:

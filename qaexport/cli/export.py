@@ -6,14 +6,17 @@ Every value is resolved the same way: a flag given on the command line, else the
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import inspect
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from .. import render
-from ..errors import UsageError
+from ..errors import QaexportError, UsageError
 from ..exporters import Build, Produces
 from ..model import Library, slugify
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
@@ -176,12 +179,65 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
                           markup=False)
     stem = _default_stem(library, difficulty, topic)
     targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
-    for (cls, opts), target in zip(chosen, targets, strict=True):
-        build = Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress,
-                      lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False),
-                      state_dir=state_dir())
+    jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, _warn,
+                                      state_dir=state_dir()))
+            for (cls, opts), target in zip(chosen, targets, strict=True)]
+    if len(jobs) == 1:
+        cls, opts, target, build = jobs[0]
         cls().export(build, opts, target)
         say(f"wrote {_written(target, cls.produces)}")
+    else:
+        _export_at_once(jobs)
+
+
+def _warn(message: str) -> None:
+    err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False)
+
+
+def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
+    """`all`: every exporter in its own child process, all at once. The booklet's layout keeps the cores busy for
+    most of the run and leaves one idle at its end; the other formats are written beside it rather than after
+    it, so `all` takes about as long as the slowest format alone. Each child writes its own file atomically;
+    one that fails does not stop the others. Warnings and "wrote" lines come out in the exporters' order once
+    every child is done, then the first failure, as the one command would have said it."""
+    from ..exporters.forked import run_forked_all
+
+    def child(cls: type, opts: Any, target: Path, build: Build) -> Callable[[Callable[[Any], None]], Any]:
+        def work(report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
+            warnings: list[str] = []
+            quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)
+            try:
+                cls().export(quiet, opts, target)
+            except QaexportError as exc:
+                return warnings, "", (exc.exit_code, str(exc))
+            except OSError as exc:  # the disk, worded as handle_errors words it
+                where = f"{exc.filename}: " if exc.filename else ""
+                return warnings, "", (1, f"{where}{exc.strerror or exc}")
+            return warnings, _written(target, cls.produces), None
+        return work
+
+    names = ", ".join(cls.name for cls, *_ in jobs)
+    with progress(f"Writing {names}", None, unit="") as advance:
+        results = run_forked_all([child(*job) for job in jobs], lambda n: advance(n if isinstance(n, int) else 1),
+                                 lambda cause: f"writing {names} failed ({cause})")
+    for warnings, written, _ in results:
+        for message in warnings:
+            _warn(message)
+        if written:
+            say(f"wrote {written}")
+    failed = next((failure for *_, failure in results if failure), None)
+    if failed:
+        error = QaexportError(failed[1])
+        error.exit_code = failed[0]
+        raise error
+
+
+def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], Any]:
+    """A progress factory for an exporter in a child: its steps move the parent's one bar."""
+    @contextlib.contextmanager
+    def factory(_label: str, _total: int | None) -> Iterator[Callable[[int], None]]:
+        yield lambda n=1: report(n)
+    return factory
 
 
 def _command(classes: list[type], several: bool, output_help: str) -> Any:

@@ -12,6 +12,7 @@ consulted with any previous package). Every text stored in a note goes through
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from .anki_collection import (
     write_collection,
 )
 from .anki_identity import deck_id, deck_part, note_guid
-from .anki_ledger import fingerprint, location, note_times
+from .anki_ledger import fingerprint, holds_package, location, note_times, record_package
 from .anki_text import note_fields, sort_text, tag_part, text_field
 
 
@@ -43,9 +44,9 @@ def anki_package_source(library: Library) -> str:
     package into Anki itself; print it with ``pdf`` or ``epub``."""
     from ..sources.apkg import ApkgReader  # no anki import: the module loads it only to read
 
-    for ref in library.questions():
-        file = ref.question.location.file
-        if Path(file).suffix.lower() in ApkgReader.suffixes:
+    files = dict.fromkeys(ref.question.location.file for ref in library.questions())  # each file once, in order
+    for file in files:
+        if os.path.splitext(file)[1].lower() in ApkgReader.suffixes:
             return (f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
                     "qaexport prints it with `qaexport pdf` or `qaexport epub`")
     return ""
@@ -117,6 +118,8 @@ _IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]+)"')
 def used_media(library: Library, notes: list[NoteRow]) -> list[Media]:
     """The library's images that notes show (HTML content from a bank that came from Anki cards), packed into
     the deck so the cards show them: Anki reads package media by the names the fields use."""
+    if not library.media:  # nothing a field could show (most banks): no need to scan 10,000 notes' HTML
+        return []
     names = {name for note in notes for field in note.fields for name in _IMG_SRC.findall(field)}
     return [library.media[name] for name in sorted(names) if name in library.media]
 
@@ -141,8 +144,11 @@ class AnkiExporter:
         if reason:
             raise UsageError(reason)
         decks = decks_for(build.library, options)
+        ledger = location(build.state_dir) if build.state_dir else None
         previous_path = options.previous or (target if target.exists() else None)
-        previous = read_previous(previous_path) if previous_path else {}
+        # A package this ledger wrote and nobody changed since would tell note_times nothing new.
+        read = previous_path is not None and not holds_package(ledger, previous_path)
+        previous = read_previous(previous_path) if read else {}
         now = int(build.time)
         css, front, back = note_type_parts(build)
         notes: list[NoteRow] = []
@@ -161,7 +167,6 @@ class AnkiExporter:
                 advance(1)
         current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
         current[NOTETYPE_KEY] = fingerprint(css, front, back)
-        ledger = location(build.state_dir) if build.state_dir else None
         times = note_times(ledger, current, previous, now, build.warn)
         for note in notes:
             note.mod = times[note.guid]
@@ -175,3 +180,5 @@ class AnkiExporter:
                        ("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode())]
             entries += [(str(i), m.data) for i, m in enumerate(media)]
             write_zip(tmp, entries, build.time, level=1)
+            written = os.stat(tmp).st_ino
+        record_package(ledger, target, times.run, written)

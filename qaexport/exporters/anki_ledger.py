@@ -12,6 +12,12 @@ the ledger and from any previous package. Same content → that version's time; 
 content → ``max(now, newest + 1)``. With ``SOURCE_DATE_EPOCH`` the same input and ledger give
 the same times, so builds stay byte-identical.
 
+A package this machine wrote is remembered by its file stamp (path, size, mtime, inode, ctime) and
+the export that wrote it. While that file is unchanged and no note version of that export or later
+has been pruned, every version it holds is in the ledger with at least its time, so reading it back
+(a quarter of a 10,000-note rebuild) would change no time: ``holds_package`` says when to skip it.
+Anything else (another file at that path, a touched or copied file, a pruned ledger) reads it.
+
 Storage: SQLite (WAL) in the user's state folder, chosen by the CLI. Each export reads and writes
 its rows in one ``BEGIN IMMEDIATE`` transaction, so overlapping runs take turns and never hand
 two different contents the same time; a crash leaves the previous state. The ledger is bounded:
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +52,11 @@ _SCHEMA = (
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS notes_by_run ON notes (run)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE IF NOT EXISTS packages (
+        path TEXT PRIMARY KEY,  -- resolved path of a package this ledger's exports wrote
+        stamp TEXT NOT NULL,    -- size, mtime_ns, inode, ctime_ns just after it was written
+        run INTEGER NOT NULL    -- the export whose versions it holds
+    ) WITHOUT ROWID""",
 )
 
 
@@ -80,14 +92,20 @@ def choose_time(current: str, known: list[Version], now: int) -> int:
     return max(now, newest + 1)  # changed: must be newer than anything a learner may hold
 
 
+class NoteTimes(dict[str, int]):
+    """The time per id, and the ledger's number for this export (None without a usable ledger)."""
+
+    run: int | None = None
+
+
 def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mapping[str, Version], now: int,
-               warn: Callable[[str], None] = lambda _m: None) -> dict[str, int]:
+               warn: Callable[[str], None] = lambda _m: None) -> NoteTimes:
     """The time for each id in ``current`` (id → fingerprint), from the ledger and ``previous`` (a previous
     package's versions); records the result in the ledger. Without a usable ledger the previous package
     alone decides, and ``warn`` says so."""
 
-    def decide(recorded: Mapping[str, Version]) -> dict[str, int]:
-        times = {}
+    def decide(recorded: Mapping[str, Version]) -> NoteTimes:
+        times = NoteTimes()
         for key, fp in current.items():
             known = [v for v in (recorded.get(key), previous.get(key)) if v is not None]
             times[key] = choose_time(fp, known, now)
@@ -103,7 +121,7 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
                     conn.execute(statement)
                 recorded = _read(conn, list(current))
                 times = decide(recorded)
-                _write(conn, {k: Version(current[k], t) for k, t in times.items()})
+                times.run = _write(conn, {k: Version(current[k], t) for k, t in times.items()})
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -150,7 +168,8 @@ def _read(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Version]:
     return found
 
 
-def _write(conn: sqlite3.Connection, versions: dict[str, Version]) -> None:
+def _write(conn: sqlite3.Connection, versions: dict[str, Version]) -> int:
+    """Record this export's versions under a new run number (returned); prune the oldest beyond ``MAX_ROWS``."""
     run = (conn.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone() or (0,))[0] + 1
     conn.execute("INSERT INTO meta VALUES ('runs', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (run,))
     conn.executemany(
@@ -159,5 +178,54 @@ def _write(conn: sqlite3.Connection, versions: dict[str, Version]) -> None:
         ((key, v.fingerprint, v.mod, run) for key, v in versions.items()))
     excess = conn.execute("SELECT count(*) FROM notes").fetchone()[0] - MAX_ROWS
     if excess > 0:  # forget the notes exported longest ago, never this run's
-        conn.execute("DELETE FROM notes WHERE id IN (SELECT id FROM notes WHERE run < ? ORDER BY run LIMIT ?)",
-                     (run, excess))
+        doomed = "SELECT id, run FROM notes WHERE run < ? ORDER BY run LIMIT ?"
+        newest = conn.execute(f"SELECT max(run) FROM ({doomed})", (run, excess)).fetchone()[0]
+        conn.execute(f"DELETE FROM notes WHERE id IN (SELECT id FROM ({doomed}))", (run, excess))
+        # A package holding a version of this run or earlier may now hold one the ledger forgot.
+        conn.execute("INSERT INTO meta VALUES ('pruned', ?) ON CONFLICT(key) DO UPDATE SET "
+                     "value = max(value, excluded.value)", (newest,))
+    return run
+
+
+def _stamp(path: Path) -> tuple[str, int] | None:
+    """What changes whenever a file is replaced or rewritten (a copy keeping the mtime still gets a new
+    inode and ctime), and its inode; None if it is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}", st.st_ino
+
+
+def record_package(ledger: Path | None, path: Path, run: int | None, inode: int) -> None:
+    """Remember that the file now at ``path`` holds the versions of export ``run``, if it is still the file
+    with ``inode`` that this export wrote (a concurrent export may have replaced it). Call it right after
+    writing; failing to record only means the next export reads the file back."""
+    stamp = _stamp(path)
+    if ledger is None or run is None or stamp is None or stamp[1] != inode:
+        return
+    with contextlib.suppress(sqlite3.Error, OSError), _open(ledger) as conn:
+        _begin(conn)
+        try:
+            conn.execute("INSERT INTO packages VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                         "stamp = excluded.stamp, run = excluded.run", (str(path.resolve()), stamp[0], run))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def holds_package(ledger: Path | None, path: Path) -> bool:
+    """Whether the package at ``path`` is one an export recorded in this ledger wrote, unchanged since,
+    with none of its versions pruned: then its versions are all in the ledger, none newer there than
+    here, and reading it would not change a single time."""
+    stamp = _stamp(path)
+    if ledger is None or stamp is None or not ledger.exists():
+        return False
+    try:
+        with _open(ledger) as conn:
+            row = conn.execute("SELECT stamp, run FROM packages WHERE path = ?", (str(path.resolve()),)).fetchone()
+            pruned = (conn.execute("SELECT value FROM meta WHERE key = 'pruned'").fetchone() or (0,))[0]
+    except (sqlite3.Error, OSError):
+        return False
+    return row is not None and row[0] == stamp[0] and pruned < row[1]

@@ -26,9 +26,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import OutputError
 from ..model import Media
+
+if TYPE_CHECKING:  # pikepdf is imported when a book is split
+    from pikepdf import Array, Name, OutlineItem, Page, Pdf
 
 #: Contents links in the front document point here; the merge makes them internal links. ``.invalid`` never
 #: resolves, and no link to it is left in a finished book (the tests check every link).
@@ -162,10 +166,10 @@ class _Part:
             return cls(path, len(pdf.pages), {name: index[dest[0].objgen] for name, dest in _dests(pdf).items()})
 
 
-def _dests(pdf: object) -> dict[str, object]:
+def _dests(pdf: Pdf) -> dict[str, Array]:
     import pikepdf
 
-    root = pdf.Root  # type: ignore[attr-defined]
+    root = pdf.Root
     if "/Names" not in root or "/Dests" not in root.Names:
         return {}
     return dict(pikepdf.NameTree(root.Names.Dests).items())
@@ -175,7 +179,7 @@ def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -
     """The front document's cover and contents, then every body part with a footer page stamped on each page;
     outline, named destinations and contents links as in a book laid out whole."""
     import pikepdf
-    from pikepdf import Array, Dictionary, Name, NameTree, OutlineItem, String
+    from pikepdf import Array, Dictionary, Name, NameTree, String
 
     with pikepdf.open(front) as out:
         stamps = list(out.pages[front_pages:])
@@ -187,7 +191,7 @@ def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -
                 out.pages.extend(part.pages)
                 pages = {page.obj.objgen: out.pages[first + i].obj for i, page in enumerate(part.pages)}
 
-                def mapped(dest: Array, pages: dict = pages) -> Array:
+                def mapped(dest: Array, pages: dict[tuple[int, int], object] = pages) -> Array:
                     return Array([pages[dest[0].objgen], *list(dest)[1:]])
 
                 dests |= {name: mapped(dest) for name, dest in _dests(part).items()}
@@ -214,23 +218,24 @@ def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -
         out.save(target, deterministic_id=True)
 
 
-def _stamp(page: object, stamp: object, name: object) -> None:
+def _stamp(page: Page, stamp: Page, name: Name) -> None:
     """``stamp`` drawn over ``page`` as a form XObject: what pikepdf's ``add_overlay`` does, under a name given
     here (``add_overlay`` invents random ones, and a rebuild must be byte-identical)."""
     from pikepdf import Name, Rectangle
 
-    form = stamp.as_form_xobject()  # type: ignore[attr-defined]
-    placed = page.add_resource(form, Name.XObject, name)  # type: ignore[attr-defined]
-    drawing = page.calc_form_xobject_placement(form, placed, Rectangle(page.trimbox))  # type: ignore[attr-defined]
-    page.contents_add(b"q\n", prepend=True)  # type: ignore[attr-defined]
-    page.contents_add(b"Q\n" + drawing)  # type: ignore[attr-defined]
-    page.contents_coalesce()  # type: ignore[attr-defined]
+    form = stamp.as_form_xobject()
+    placed = page.add_resource(form, Name.XObject, name)
+    drawing = page.calc_form_xobject_placement(form, placed, Rectangle(page.trimbox))
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n" + drawing)
+    page.contents_coalesce()
 
 
-def _copy_item(item: object, mapped: Callable[[object], object]) -> object:
+def _copy_item(item: OutlineItem, mapped: Callable[[Array], Array]) -> OutlineItem:
+    """An outline item and its children, pointing at the merged book's pages."""
     from pikepdf import OutlineItem
 
-    copy = OutlineItem(item.title, destination=mapped(item.destination))  # type: ignore[attr-defined]
-    copy.is_closed = item.is_closed  # type: ignore[attr-defined]
-    copy.children[:] = [_copy_item(child, mapped) for child in item.children]  # type: ignore[attr-defined]
+    copy = OutlineItem(item.title, destination=mapped(item.destination))
+    copy.is_closed = item.is_closed
+    copy.children[:] = [_copy_item(child, mapped) for child in item.children]
     return copy

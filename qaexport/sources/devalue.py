@@ -86,6 +86,8 @@ class _Decoder:
         self.active: set[int] = set()
 
     def ref(self, index: Any, depth: int) -> Any:
+        if type(index) is int and index in self.done:  # shared entries are common: the checks below passed once
+            return self.done[index]
         if not _is_index(index):
             raise DevalueError(f"reference {index!r} is not an integer index")
         if index < 0:

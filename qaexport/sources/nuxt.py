@@ -86,13 +86,14 @@ def _walk(value: Any, seen: set[int]) -> Iterator[dict[str, Any]]:
         node = stack.pop()
         if id(node) in seen:
             continue
+        # Only objects and lists go on the stack: a payload is mostly strings, which hold nothing to visit.
         if isinstance(node, dict):
             seen.add(id(node))
             yield node
-            stack.extend(reversed(list(node.values())))
+            stack.extend([child for child in reversed(node.values()) if isinstance(child, (dict, list))])
         elif isinstance(node, list):
             seen.add(id(node))
-            stack.extend(reversed(node))
+            stack.extend([child for child in reversed(node) if isinstance(child, (dict, list))])
 
 
 def _is_topic_page(node: dict[str, Any]) -> bool:
@@ -178,9 +179,10 @@ class NuxtReader:
         """Subtopic records found in one file; :class:`InputError` when the file is not a payload at all."""
         tree = _load(path)
         file = str(path)
-        pages = [n for n in _walk(tree, set()) if _is_topic_page(n)]
+        nodes = list(_walk(tree, set()))
+        pages = [n for n in nodes if _is_topic_page(n)]
         inside_pages = {id(s) for p in pages for s in p["subtopics"] if isinstance(s, dict)}
-        lone = [n for n in _walk(tree, set()) if _is_subtopic_page(n) and id(n) not in inside_pages]
+        lone = [n for n in nodes if _is_subtopic_page(n) and id(n) not in inside_pages]
         units: list[tuple[dict[str, Any], list[Any]]] = [(p, p["subtopics"]) for p in pages]
         units += [({}, [s]) for s in lone]
         if not units:
