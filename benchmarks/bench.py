@@ -13,6 +13,7 @@ PSS over the process tree (so forked workers are not double-counted), sampled ev
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -299,6 +300,9 @@ def main() -> None:
         return
 
     cases = args.cases.split(",")
+    # An installed package has its bytecode (pip compiles it); an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 would compile every module from source in every measured run.
+    compileall.compile_dir(ROOT / "qaexport", quiet=1)
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "QAEXPORT_BENCH_THEME": args.theme}
     theme = ["--theme", args.theme]
     me = [sys.executable, str(Path(__file__).resolve())]
