@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
@@ -37,46 +37,70 @@ def run_forked_all(works: Sequence[Callable[[Report], T]], on_progress: Report,
                    failure: Callable[[str], str]) -> list[T]:
     """Each ``work(report)`` in its own child, all at once (the book's parts on the machine's cores); results in
     the order of ``works``. Progress from every child reaches ``on_progress`` as it comes. The first failure or
-    interrupt stops the children still running and is raised as :func:`run_forked` does: they get SIGTERM (the
-    CLI turns it into an interrupt, so they remove their temporary files), then SIGKILL if they linger."""
-    with tempfile.TemporaryDirectory(prefix="qaexport-") as scratch:
-        return _run_all(works, on_progress, failure, scratch)
-
-
-def _run_all(works: Sequence[Callable[[Report], T]], on_progress: Report, failure: Callable[[str], str],
-             scratch: str) -> list[T]:
-    ctx = multiprocessing.get_context("fork")
-    children: list[tuple[Any, Any]] = []  # (process, receiving end)
-    outcomes: dict[int, tuple[str, Any]] = {}
-    try:
+    interrupt stops the children still running and is raised as :func:`run_forked` does."""
+    with Children(lambda _i, value: on_progress(value), failure) as group:
         for work in works:
-            parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child_main, args=(work, child, scratch))  # not daemonic: may have children
-            proc.start()
-            child.close()
-            children.append((proc, parent))
-        waiting = {end: i for i, (_, end) in enumerate(children)}
-        while waiting and all(kind == "done" for kind, _ in outcomes.values()):
-            for end in wait(list(waiting)):
+            group.start(work)
+        return group.results()
+
+
+class Children:
+    """Forked children running at once, more started as results come in; used as a context manager.
+
+    ``on_progress(index, value)`` gets each child's ``report(value)``. The first failure or interrupt stops the
+    children still running: they get SIGTERM (the CLI turns it into an interrupt, so they remove their temporary
+    files), then SIGKILL if they linger; the failure is raised as :func:`run_forked` does. The children's
+    temporary files go to a scratch folder removed when the group ends.
+    """
+
+    def __init__(self, on_progress: Callable[[int, Any], None], failure: Callable[[str], str]) -> None:
+        self.on_progress = on_progress
+        self.failure = failure
+        self._ctx = multiprocessing.get_context("fork")
+        self._procs: list[Any] = []
+        self._waiting: dict[Any, int] = {}  # receiving end -> index
+        self._outcomes: dict[int, tuple[str, Any]] = {}
+        self._scratch = tempfile.TemporaryDirectory(prefix="qaexport-")
+
+    def __enter__(self) -> Children:
+        return self
+
+    def start(self, work: Callable[[Report], Any]) -> int:
+        """Fork a child running ``work(report)``; returns its index."""
+        parent, child = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=_child_main, args=(work, child, self._scratch.name))  # not daemonic
+        proc.start()
+        child.close()
+        self._procs.append(proc)
+        self._waiting[parent] = len(self._procs) - 1
+        return len(self._procs) - 1
+
+    def finished(self) -> Iterator[tuple[int, Any]]:
+        """(index, result) of each child as it ends, until none is running (including children started meanwhile,
+        by the progress handler or the caller)."""
+        while self._waiting:
+            for end in wait(list(self._waiting)):
                 try:
                     kind, value = end.recv()
                 except EOFError:
                     kind, value = "error", "the child process ended without a result"
+                index = self._waiting[end]
                 if kind == "progress":
-                    on_progress(value)
-                else:
-                    outcomes[waiting.pop(end)] = (kind, value)
-    finally:
-        for i, (proc, _) in enumerate(children):
-            if proc.is_alive() and outcomes.get(i, ("",))[0] != "done":
-                proc.terminate()  # interrupted, failed, or another child failed: it must not go on writing
-        for proc, end in children:
-            proc.join(STOP_GRACE)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-            end.close()
-    for kind, value in outcomes.values():
+                    self.on_progress(index, value)
+                    continue
+                del self._waiting[end]
+                end.close()
+                self._outcomes[index] = (kind, value)
+                self._raise(kind, value)
+                yield index, value
+
+    def results(self) -> list[Any]:
+        """Every child's result, in the order they were started."""
+        for _ in self.finished():
+            pass
+        return [self._outcomes[i][1] for i in range(len(self._procs))]
+
+    def _raise(self, kind: str, value: Any) -> None:
         if kind == "interrupted":
             raise KeyboardInterrupt
         if kind == "refused":
@@ -85,8 +109,22 @@ def _run_all(works: Sequence[Callable[[Report], T]], on_progress: Report, failur
             error.exit_code = code
             raise error
         if kind == "error":
-            raise OutputError(failure(value))
-    return [outcomes[i][1] for i in range(len(works))]
+            raise OutputError(self.failure(value))
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            for i, proc in enumerate(self._procs):
+                if proc.is_alive() and self._outcomes.get(i, ("",))[0] != "done":
+                    proc.terminate()  # interrupted, failed, or another child failed: it must not go on writing
+            for proc in self._procs:
+                proc.join(STOP_GRACE)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+            for end in self._waiting:
+                end.close()
+        finally:
+            self._scratch.cleanup()
 
 
 def _child_main(work: Callable[[Report], Any], end: Any, scratch: str) -> None:

@@ -108,13 +108,14 @@ def render(html: str, css: str, media: dict[str, Media] | None = None, files: di
 
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Callable[[int], None],
               media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
-              tagged: bool = False) -> set[str]:
+              tagged: bool = False, laid_out: Callable[[Document], None] | None = None) -> set[str]:
     """Lay out and write; returns the characters no font could draw.
 
     ``pdf_identifier`` from the content keeps rebuilds byte-identical. ``files`` (URL → package file) and the
     library's ``media`` are the only things the layout may load; nothing else the content names is fetched.
     ``tagged`` adds the structure tree (PDF/UA tags: headings, lists, tables, reading order) for screen readers
-    and reflow.
+    and reflow. ``laid_out(document)`` is called between the layout and the drawing (a book laid out in parts
+    learns each part's pages and anchors there, while the part is still being drawn).
     """
     handler = _PageProgress(on_pages)
     missing = _MissingGlyphs()
@@ -124,6 +125,8 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
         document = render(html, css, media, files, tagged)
+        if laid_out is not None:
+            laid_out(document)
         document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
     finally:
         PROGRESS_LOGGER.removeHandler(handler)

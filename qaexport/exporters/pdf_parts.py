@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError
 from ..model import Media
@@ -97,51 +97,90 @@ class PartedBook:
 def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Callable[[int], None], label: str,
                  media: dict[str, Media] | None, files: dict[str, Path] | None) -> list[str]:
     """Lay out the parts at once, then the front document, and merge them into ``target``; returns the
-    characters drawn as empty boxes."""
-    from .forked import run_forked, run_forked_all
+    characters drawn as empty boxes.
+
+    Each part reports its page count and anchors as soon as it is laid out; the front document is laid out
+    while the last parts are still being drawn, so it costs no wall time when a core is free by then.
+    """
+    from .forked import Children
     from .pdf_layout import write_pdf
 
     def failure(cause: str) -> str:
         return f"{label}: PDF layout failed ({cause}); nothing was written"
 
-    def job(html: str, css: str, path: Path, progress: bool = True) -> Callable[[Callable[[int], None]], list[str]]:
-        def work(report: Callable[[int], None]) -> list[str]:
-            return sorted(write_pdf(html, css, identifier, path, report if progress else _quiet, media, files))
-        return work
-
     with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
         work = Path(folder)
         bodies = [work / f"part-{i}.pdf" for i in range(len(book.bodies))]
-        probe = work / "probe.pdf"
-        placeholders = dict.fromkeys(book.anchors, "000")
-        jobs = [job(html, book.css + BODY_CSS, path) for html, path in zip(book.bodies, bodies, strict=True)]
-        jobs.append(job(book.front(placeholders, 0), book.css + front_css(999), probe, progress=False))
-        missing = {char for found in run_forked_all(jobs, advance, failure) for char in found}
-
-        import pikepdf  # only when a book is split
-
-        parts = [_Part.read(path) for path in bodies]
-        with pikepdf.open(probe) as opened:
-            front_pages = len(opened.pages)
-        body_pages = sum(part.pages for part in parts)
         front = work / "front.pdf"
-        for _ in range(FRONT_ATTEMPTS):
+        laid: dict[int, _Part] = {}
+        probe_pages: list[int] = []  # the contents' page count, with placeholder numbers
+        fronts: list[tuple[int, int]] = []  # (child index, contents pages it assumed)
+        missing: set[str] = set()
+
+        def part_job(i: int) -> Callable[[Callable[[object], None]], list[str]]:
+            def run(report: Callable[[object], None]) -> list[str]:
+                def laid_out(document: Any) -> None:
+                    anchors: dict[str, int] = {}
+                    for number, page in enumerate(document.pages):
+                        for name in page.anchors:
+                            anchors.setdefault(name, number)
+                    report(("laid-out", len(document.pages), anchors))
+
+                return sorted(write_pdf(book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], report, media,
+                                        files, laid_out=laid_out))
+            return run
+
+        def front_job(html: str, css: str, path: Path) -> Callable[[Callable[[object], None]], tuple[list[str], int]]:
+            def run(_report: Callable[[object], None]) -> tuple[list[str], int]:
+                pages: list[int] = []
+                found = write_pdf(html, css, identifier, path, _quiet, media, files,
+                                  laid_out=lambda document: pages.append(len(document.pages)))
+                return sorted(found), pages[0]
+            return run
+
+        def start_front(group: Children, front_pages: int) -> None:
             numbers, start = {}, front_pages
-            for part in parts:
-                numbers |= {name: str(start + page + 1) for name, page in part.anchor_pages.items()}
-                start += part.pages
-            total = front_pages + body_pages
+            for i in range(len(bodies)):
+                numbers |= {name: str(start + page + 1) for name, page in laid[i].anchor_pages.items()}
+                start += laid[i].pages
+            body_pages = start - front_pages
             html = book.front({a: numbers[a] for a in book.anchors}, body_pages)
-            missing |= set(run_forked(job(html, book.css + front_css(total), front, progress=False), _quiet,
-                                      failure))
-            with pikepdf.open(front) as opened:
-                laid_out = len(opened.pages) - body_pages
-            if laid_out == front_pages:
-                break
-            front_pages = laid_out  # the numbers changed the contents' length: number again
-        else:
-            raise OutputError(failure("the contents' page count did not settle"))
-        merge(front, front_pages, bodies, target)
+            fronts.append((group.start(front_job(html, book.css + front_css(start), front)), front_pages))
+
+        def on_progress(index: int, value: object) -> None:
+            if isinstance(value, tuple) and value[0] == "laid-out":
+                laid[index] = _Part(value[1], value[2])
+                if len(laid) == len(bodies) and probe_pages:
+                    start_front(group, probe_pages[0])
+            elif isinstance(value, int) and index < len(bodies):
+                advance(value)
+
+        probe_job = front_job(book.front(dict.fromkeys(book.anchors, "000"), 0), book.css + front_css(999),
+                              work / "probe.pdf")
+        probe = -1
+        with Children(on_progress, failure) as group:
+            for i in range(len(bodies)):
+                group.start(part_job(i))
+            for index, result in group.finished():
+                if index < len(bodies) and probe < 0:
+                    probe = group.start(probe_job)  # on the core the first part to end leaves free
+                if index == probe:
+                    missing |= set(result[0])
+                    probe_pages.append(result[1])
+                    if len(laid) == len(bodies):
+                        start_front(group, probe_pages[0])
+                elif fronts and index == fronts[-1][0]:
+                    found, pages = result
+                    missing |= set(found)
+                    assumed = fronts[-1][1]
+                    contents = pages - sum(part.pages for part in laid.values())
+                    if contents != assumed:  # the numbers changed the contents' length: number again
+                        if len(fronts) == FRONT_ATTEMPTS:
+                            raise OutputError(failure("the contents' page count did not settle"))
+                        start_front(group, contents)
+                if index < len(bodies):
+                    missing |= set(result)
+        merge(front, fronts[-1][1], bodies, target)
     return sorted(missing)
 
 
@@ -151,19 +190,10 @@ def _quiet(_pages: int) -> None:
 
 @dataclass
 class _Part:
-    """A laid-out part: its page count and the page (0-based, in the part) of each named destination."""
+    """A laid-out part: its page count and the page (0-based, in the part) of each anchor."""
 
-    path: Path
     pages: int
     anchor_pages: dict[str, int]
-
-    @classmethod
-    def read(cls, path: Path) -> _Part:
-        import pikepdf
-
-        with pikepdf.open(path) as pdf:
-            index = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
-            return cls(path, len(pdf.pages), {name: index[dest[0].objgen] for name, dest in _dests(pdf).items()})
 
 
 def _dests(pdf: Pdf) -> dict[str, Array]:
