@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -194,6 +195,12 @@ def _warn(message: str) -> None:
     err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False)
 
 
+#: Niceness of `all`'s light exporters beside a heavy one (an exporter that declares ``heavy = True``: the PDF lays
+#: out on every core for most of the run): the light ones then mostly use the cores the heavy one leaves idle
+#: (between its parts, while it merges) instead of slowing it down, and `all` ends when the heavy one does.
+NICE_BESIDE_HEAVY = 19
+
+
 def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
     """`all`: every exporter in its own child process, all at once. The booklet's layout keeps the cores busy for
     most of the run and leaves one idle at its end; the other formats are written beside it rather than after
@@ -204,6 +211,8 @@ def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
 
     def child(cls: type, opts: Any, target: Path, build: Build) -> Callable[[Callable[[Any], None]], Any]:
         def work(report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
+            if heavy and not getattr(cls, "heavy", False):
+                os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
             warnings: list[str] = []
             quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)
             try:
@@ -216,6 +225,7 @@ def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
             return warnings, _written(target, cls.produces), None
         return work
 
+    heavy = any(getattr(cls, "heavy", False) for cls, *_ in jobs)
     names = ", ".join(cls.name for cls, *_ in jobs)
     with progress(f"Writing {names}", None, unit="") as advance:
         results = run_forked_all([child(*job) for job in jobs], lambda n: advance(n if isinstance(n, int) else 1),

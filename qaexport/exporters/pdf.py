@@ -107,6 +107,7 @@ class PdfExporter:
     produces = Produces.FILE
     scheme = Scheme.COMPACT
     in_all = True
+    heavy = True  # lays out on every core for most of a run: `all` lets the other formats use what it leaves
     Options = PdfOptions
 
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
