@@ -216,14 +216,20 @@ def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: 
     night = names[1] if len(names) > 1 else None
     size = max(25, min(200, len(questions) // (workers * 4) + 1))  # small enough to balance the cores
     chunks = list(_chunks(questions, size))
-    # This process is one of the workers: it renders every n-th chunk while the pool does the rest.
+    # This process is one of the workers. Every chunk is queued for the pool, which takes them from the start;
+    # this process takes them from the end (a queued chunk it cancels is its own), so whichever is faster does
+    # more and both stay busy to the last chunk.
     with ProcessPoolExecutor(max_workers=workers - 1, initializer=_init_worker,
                              initargs=(names[0], night, schemes, media)) as pool:
-        pending = [pool.submit(_render_many, c) for i, c in enumerate(chunks) if i % workers]
+        queued = [(chunk, pool.submit(_render_many, chunk)) for chunk in chunks]
         try:
-            for chunk in chunks[::workers]:
+            for chunk, future in reversed(queued):
+                if not future.cancel():
+                    break  # the pool has started this one, and every one before it
                 render_here(chunk)
-            for future in pending:
+            for _chunk, future in queued:
+                if future.cancelled():
+                    continue
                 done = future.result()
                 for key, texts in done:
                     store(key, texts)
