@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from qaexport.cli import app
+from qaexport.exporters import pdf_parts
 from qaexport.exporters.pdf_parts import LINK_BASE, plan
 from tests.cli_run import qaexport
 
@@ -33,12 +34,15 @@ def _synthesise(n: int, folder: Path) -> Path:
 def books(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("parts")
     bank = _synthesise(80, tmp / "bank")  # three frameworks: 34, 34 and 12 questions
-    out = {name: tmp / f"{name}.pdf" for name in ("whole", "parts", "again", "two")}
+    out = {name: tmp / f"{name}.pdf" for name in ("whole", "parts", "again", "two", "queued")}
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
     qaexport("pdf", str(bank), "--parts", "1", "-o", str(out["whole"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["parts"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["again"]), env=env)
     qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)
+    with pytest.MonkeyPatch.context() as patch:  # a big book in miniature: more parts than processes at once
+        patch.setattr(pdf_parts, "MAX_PART", 1)
+        qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["queued"]), env=env)
     return out
 
 
@@ -89,6 +93,12 @@ def test_plan_cuts_contiguous_balanced_groups():
     assert plan([3, 3, 3], workers=8, min_part=1) == [range(0, 1), range(1, 2), range(2, 3)]
 
 
+def test_plan_cuts_a_big_book_into_more_parts_than_processes():
+    assert plan([4, 4, 4, 4], workers=2, min_part=1, max_part=4) == [range(i, i + 1) for i in range(4)]
+    assert plan([4, 4, 4, 4], workers=2, min_part=1, max_part=8) == [range(0, 2), range(2, 4)]
+    assert plan([30, 1, 1], workers=2, min_part=1, max_part=5) == [range(0, 1), range(1, 2), range(2, 3)]
+
+
 def test_plan_splits_only_where_it_pays():
     assert plan([10], workers=4, min_part=1) == [range(0, 1)]  # one chapter: nothing to cut
     assert plan([5, 5], workers=1, min_part=1) == [range(0, 2)]  # one core
@@ -101,6 +111,7 @@ def test_parts_give_the_same_pages_to_the_pixel(books):
     assert len(whole) == len(parts) > 20
     assert [i for i, (a, b) in enumerate(zip(whole, parts, strict=True)) if a != b] == []
     assert _bitmaps(books["two"]) == whole
+    assert _bitmaps(books["queued"]) == whole
 
 
 def test_parts_keep_outline_destinations_links_and_metadata(books):
@@ -127,6 +138,8 @@ def test_parts_number_every_page_and_the_contents(books):
 
 def test_a_rebuild_in_parts_is_byte_identical(books):
     assert books["parts"].read_bytes() == books["again"].read_bytes()
+    # three parts, two processes at a time, the biggest first: the same book as three at once
+    assert books["queued"].read_bytes() == books["parts"].read_bytes()
 
 
 def test_quiz_edition_and_tagged_pdf_are_laid_out_whole(tmp_path, books):

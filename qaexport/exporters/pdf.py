@@ -41,8 +41,8 @@ class PdfOptions:
                                  "which screen readers and read-aloud voices follow.")
     tagged: bool = option(False, "Write a tagged PDF (structure tree for screen readers and reflow, PDF/UA tags); "
                                  "costs layout time, see the README.")
-    parts: int = option(0, "Lay the booklet out in up to this many processes at once, cut where a framework "
-                           "starts a page (0: as many as pay off on this machine's cores; 1: whole, least memory).")
+    parts: int = option(0, "Lay the booklet out in up to this many processes at once, in parts cut where a "
+                           "framework starts a page (0: one per core when it pays off; 1: whole, in one process).")
 
     def __post_init__(self) -> None:
         if not self.language.replace("-", "").isalnum():
@@ -140,7 +140,8 @@ class PdfExporter:
         groups = [range(len(library_view["frameworks"]))]
         if options.answers == "inline" and not options.tagged and options.parts != 1:  # see pdf_parts for why
             sizes = [_size(build, fw) for fw in lib.frameworks]
-            groups = plan(sizes, options.parts or os.cpu_count() or 1, MIN_PART if options.parts == 0 else 1)
+            workers = options.parts or os.cpu_count() or 1
+            groups = plan(sizes, workers, MIN_PART if options.parts == 0 else 1)
         from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
         with build.progress("Laying out PDF", None) as advance, atomic_path(target) as tmp:
@@ -149,7 +150,7 @@ class PdfExporter:
                 book = PartedBook(
                     bodies=[html("body", [chapters[i] for i in group]) for group in groups],
                     front=lambda numbers, stamps: html("front", toc_pages=numbers, stamps=stamps),
-                    anchors=[entry["anchor"] for entry in library_view["toc"]], css=css)
+                    anchors=[entry["anchor"] for entry in library_view["toc"]], css=css, workers=workers)
                 missing = layout_parts(book, identifier, tmp, advance, str(target), lib.media, files)
             else:
                 missing = layout_in_child(html(), css, identifier, tmp, advance, label=str(target), files=files,

@@ -42,6 +42,9 @@ BODY_CSS = "\n@page { @bottom-center { content: none; } }\n"
 #: Estimated size (HTML characters) a part must have for a split to pay: below it, forking, the probe, the front
 #: layout and the merge (about a second) cost more than the second core saves.
 MIN_PART = 120_000
+#: Estimated size above which a part is cut further where chapters allow: a part's layout holds ~0.5 KiB of
+#: memory per character of HTML until it is written, and only ``workers`` parts are laid out at a time.
+MAX_PART = 800_000
 #: Attempts at a contents whose page count agrees with the numbers written into it.
 FRONT_ATTEMPTS = 3
 
@@ -52,19 +55,29 @@ def front_css(total: int) -> str:
             ".stamp { page: stamp; break-before: page; }\n@page stamp { @top-left { content: none; } }\n")
 
 
-def plan(sizes: Sequence[int], workers: int, min_part: int = MIN_PART) -> list[range]:
-    """Contiguous groups of chapters for the parts: at most ``workers`` groups, each of estimated size at least
-    ``min_part``, balanced (the largest group as small as can be). One group means: lay the book out whole."""
-    n = len(sizes)
-    k = min(workers, n, sum(sizes) // max(1, min_part))
-    if k < 2:
-        return [range(n)]
+def plan(sizes: Sequence[int], workers: int, min_part: int = MIN_PART, max_part: int | None = None) -> list[range]:
+    """Contiguous groups of chapters for the parts, balanced (the largest group as small as can be): one per
+    worker, more when the book is big (no part above ``max_part`` where chapters allow, so that ``workers`` parts
+    at a time bound the memory), none below ``min_part``. One group means: lay the book out whole."""
+    n, total = len(sizes), sum(sizes)
+    max_part = MAX_PART if max_part is None else max_part
+    k = min(n, total // max(1, min_part), max(workers, -(-total // max(1, max_part))))
     prefix = [0]
     for size in sizes:
         prefix.append(prefix[-1] + size)
-    # best[j][i]: the smallest possible largest group, splitting the first i chapters into j groups
+    while k >= 2:
+        groups = _balanced(prefix, k)
+        if min(prefix[g.stop] - prefix[g.start] for g in groups) >= min_part:
+            return groups
+        k -= 1
+    return [range(n)]
+
+
+def _balanced(prefix: list[int], k: int) -> list[range]:
+    """The cut of the chapters (sizes given as prefix sums) into ``k`` contiguous groups whose largest is smallest."""
+    n = len(prefix) - 1
     inf = float("inf")
-    best = [[inf] * (n + 1) for _ in range(k + 1)]
+    best = [[inf] * (n + 1) for _ in range(k + 1)]  # best[j][i]: first i chapters in j groups
     cut = [[0] * (n + 1) for _ in range(k + 1)]
     best[0][0] = 0
     for j in range(1, k + 1):
@@ -77,10 +90,7 @@ def plan(sizes: Sequence[int], workers: int, min_part: int = MIN_PART) -> list[r
     for j in range(k, 0, -1):
         groups.append(range(cut[j][i], i))
         i = cut[j][i]
-    groups.reverse()
-    if min(prefix[g.stop] - prefix[g.start] for g in groups) < min_part:
-        return plan(sizes, k - 1, min_part)
-    return groups
+    return groups[::-1]
 
 
 @dataclass
@@ -92,6 +102,7 @@ class PartedBook:
     front: Callable[[dict[str, str] | None, int], str]
     anchors: list[str]  # the contents' link targets
     css: str
+    workers: int  # parts laid out at a time
 
 
 def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Callable[[int], None], label: str,
@@ -147,23 +158,32 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
             html = book.front({a: numbers[a] for a in book.anchors}, body_pages)
             fronts.append((group.start(front_job(html, book.css + front_css(start), front)), front_pages))
 
-        def on_progress(index: int, value: object) -> None:
+        def on_progress(part: int, value: object) -> None:  # part -1: not a part's child
+            if part < 0:
+                return
             if isinstance(value, tuple) and value[0] == "laid-out":
-                laid[index] = _Part(value[1], value[2])
+                laid[part] = _Part(value[1], value[2])
                 if len(laid) == len(bodies) and probe_pages:
                     start_front(group, probe_pages[0])
-            elif isinstance(value, int) and index < len(bodies):
+            elif isinstance(value, int):
                 advance(value)
 
         probe_job = front_job(book.front(dict.fromkeys(book.anchors, "000"), 0), book.css + front_css(999),
                               work / "probe.pdf")
         probe = -1
-        with Children(on_progress, failure) as group:
-            for i in range(len(bodies)):
-                group.start(part_job(i))
+        # Biggest parts first, ``workers`` at a time: the last to start are the quickest to finish.
+        queue = sorted(range(len(bodies)), key=lambda i: -len(book.bodies[i]))
+        slots: dict[int, int] = {}  # child index -> part
+        with Children(lambda index, value: on_progress(slots.get(index, -1), value), failure) as group:
+            while queue and len(slots) < max(1, book.workers):
+                part = queue.pop(0)
+                slots[group.start(part_job(part))] = part
             for index, result in group.finished():
-                if index < len(bodies) and probe < 0:
-                    probe = group.start(probe_job)  # on the core the first part to end leaves free
+                if index in slots and queue:
+                    part = queue.pop(0)
+                    slots[group.start(part_job(part))] = part
+                elif index in slots and probe < 0:
+                    probe = group.start(probe_job)  # on the core the last parts leave free
                 if index == probe:
                     missing |= set(result[0])
                     probe_pages.append(result[1])
@@ -178,7 +198,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                         if len(fronts) == FRONT_ATTEMPTS:
                             raise OutputError(failure("the contents' page count did not settle"))
                         start_front(group, contents)
-                if index < len(bodies):
+                if index in slots:
                     missing |= set(result)
         merge(front, fronts[-1][1], bodies, target)
     return sorted(missing)
