@@ -17,6 +17,19 @@ class QaexportError(Exception):
 
     exit_code = 1
 
+    @classmethod
+    def carried(cls, message: str, exit_code: int) -> QaexportError:
+        """The error a child process reported (its message and exit code), raised again in the parent."""
+        error = cls(message)
+        error.exit_code = exit_code
+        return error
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An error of the environment (disk, permissions) in one line: the file, then what the system said."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
 
 @dataclass(frozen=True)
 class Problem:

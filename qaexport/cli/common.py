@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from .. import plugins, sources
-from ..errors import Problem, QaexportError, UsageError
+from ..errors import Problem, QaexportError, UsageError, describe_os_error
 from ..exporters import Advance
 from ..model import Difficulty, Library
 from .config import Config, load_config
@@ -120,8 +120,7 @@ def handle_errors(func: F) -> F:
         except OSError as exc:  # the environment (disk, permissions), not a bug: one line, no traceback
             from rich.text import Text
 
-            where = f"{exc.filename}: " if exc.filename else ""
-            err.print(Text.assemble(("error:", "bold red"), f" {where}{exc.strerror or exc}"), soft_wrap=True,
+            err.print(Text.assemble(("error:", "bold red"), f" {describe_os_error(exc)}"), soft_wrap=True,
                       emoji=False, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:

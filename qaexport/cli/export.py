@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import render
-from ..errors import QaexportError, UsageError
+from ..errors import QaexportError, UsageError, describe_os_error
 from ..exporters import Build, Produces
 from ..model import Library, slugify
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
@@ -220,8 +220,7 @@ def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
             except QaexportError as exc:
                 return warnings, "", (exc.exit_code, str(exc))
             except OSError as exc:  # the disk, worded as handle_errors words it
-                where = f"{exc.filename}: " if exc.filename else ""
-                return warnings, "", (1, f"{where}{exc.strerror or exc}")
+                return warnings, "", (1, describe_os_error(exc))
             return warnings, _written(target, cls.produces), None
         return work
 
@@ -237,9 +236,7 @@ def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
             say(f"wrote {written}")
     failed = next((failure for *_, failure in results if failure), None)
     if failed:
-        error = QaexportError(failed[1])
-        error.exit_code = failed[0]
-        raise error
+        raise QaexportError.carried(failed[1], failed[0])
 
 
 def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], Any]:

@@ -1,4 +1,4 @@
-"""Run a WeasyPrint job in a forked child process, with progress, and never leave it behind.
+"""Run work (WeasyPrint layouts, `all`'s exporters) in forked children, with progress, never leaving one behind.
 
 Layouts take hundreds of MiB that Python keeps after freeing; a child returns them to the system
 when it ends. The work reaches the child by the fork (nothing is pickled on the way in), its
@@ -105,9 +105,7 @@ class Children:
             raise KeyboardInterrupt
         if kind == "refused":
             code, message = value
-            error = QaexportError(message)
-            error.exit_code = code
-            raise error
+            raise QaexportError.carried(message, code)
         if kind == "error":
             raise OutputError(self.failure(value))
 
