@@ -175,7 +175,7 @@ def test_pdf_layout_reports_each_page_as_it_is_laid_out(tmp_path):
 
 def test_forked_work_reports_progress_and_fails_in_one_line():
     from qaexport.errors import OutputError
-    from qaexport.exporters.forked import run_forked
+    from qaexport.forked import run_forked
 
     seen: list[int] = []
     assert run_forked(lambda report: [report(n) for n in (1, 2, 3)] and "done", seen.append, str) == "done"
@@ -189,7 +189,7 @@ def test_forked_works_run_together_and_one_failure_stops_the_others(tmp_path):
     import time
 
     from qaexport.errors import OutputError
-    from qaexport.exporters.forked import run_forked_all
+    from qaexport.forked import run_forked_all
 
     def part(n: int):
         def work(report):

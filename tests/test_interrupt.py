@@ -142,6 +142,34 @@ def test_sigterm_while_all_writes_every_format_at_once(bank_300, tmp_path):
         assert after[name] == before[name] or after[name].startswith(magic), name
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to watch the child processes")
+def test_sigterm_while_rendering_stops_the_rendering_children(tmp_path_factory, tmp_path):
+    """A big bank renders in children beside the command: one SIGTERM while they work stops them all at once."""
+    bank = _synthesise(6000, tmp_path_factory.mktemp("bank6000"))  # about 3 s of rendering on 2 cores
+    target = tmp_path / "deck.apkg"
+    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "anki", str(bank), "-o", str(target), "--no-cache"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: any(_alive(c) for c in _children(proc.pid)) or proc.poll() is not None, 60,
+                  "the rendering children")
+        family = [c for c in _children(proc.pid) if _alive(c)]
+        assert proc.poll() is None and family, proc.communicate()
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        stopped_after = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert not any(_alive(c) for c in family), "a rendering child outlived the command"
+    # Stopped, not waited for: the children had seconds of rendering left.
+    assert stopped_after < 1.0, f"took {stopped_after:.1f} s: the rendering children were not stopped"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.fixture()
 def small_disk(tmp_path) -> Path:
     """A 200 KiB tmpfs: too small for a 300-question collection."""

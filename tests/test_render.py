@@ -114,10 +114,12 @@ def test_each_question_rendered_once_and_pool_matches_serial(sample_library):
     old = r.POOL_THRESHOLD
     r.POOL_THRESHOLD = 1
     try:
-        pooled = render_library(sample_library, Highlighter(), both, workers=2)
+        pooled_calls = []
+        pooled = render_library(sample_library, Highlighter(), both, advance=pooled_calls.append, workers=2)
     finally:
         r.POOL_THRESHOLD = old
     assert pooled == serial
+    assert sum(pooled_calls) == 34  # the children's questions are counted too
     with_code = [k for k, x in serial[Scheme.COMPACT].items() if '<pre class="hl">' in x.answer]
     assert len(with_code) >= 20
     # the two schemes differ exactly where there is highlighted code

@@ -207,7 +207,7 @@ def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
     it, so `all` takes about as long as the slowest format alone. Each child writes its own file atomically;
     one that fails does not stop the others. Warnings and "wrote" lines come out in the exporters' order once
     every child is done, then the first failure, as the one command would have said it."""
-    from ..exporters.forked import run_forked_all
+    from ..forked import run_forked_all
 
     def child(cls: type, opts: Any, target: Path, build: Build) -> Callable[[Callable[[Any], None]], Any]:
         def work(report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:

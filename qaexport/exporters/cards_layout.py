@@ -17,9 +17,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..forked import run_forked
 from ..model import Media
 from .cards_split import Atom, atoms, is_container, join, refine
-from .forked import run_forked
 from .pdf_layout import render
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.

@@ -13,8 +13,8 @@ from weasyprint.logger import LOGGER, PROGRESS_LOGGER
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from ..forked import run_forked
 from ..model import Media
-from .forked import run_forked
 from .weasy_ua import LeanHTML
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``

@@ -113,7 +113,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     Each part reports its page count and anchors as soon as it is laid out; the front document is laid out
     while the last parts are still being drawn, so it costs no wall time when a core is free by then.
     """
-    from .forked import Children
+    from ..forked import Children
     from .pdf_layout import write_pdf
 
     def failure(cause: str) -> str:

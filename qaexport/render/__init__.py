@@ -7,7 +7,6 @@ and hands each exporter the texts of its own scheme; exporters never see content
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -39,10 +38,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_FENCE_LANG = re.compile(r"^ {0,3}(?:```|~~~)[ \t]*([\w+#.-]+)", re.M)
-
-#: Below this many questions a process pool costs more than it saves (measured: ~0.1 s to start).
+#: Below this many questions rendering in children costs more than it saves.
 POOL_THRESHOLD = 200
+#: Most questions in a chunk of work: small enough that no core waits long for another at the end.
+CHUNK = 50
 
 
 @dataclass(frozen=True)
@@ -116,22 +115,6 @@ class TextRenderer:
         return out
 
 
-_worker: tuple[TextRenderer, tuple[Scheme, ...]] | None = None
-
-
-def _init_worker(theme: str, night: str | None, schemes: tuple[Scheme, ...], media: frozenset[str]) -> None:
-    from .highlight import Highlighter
-
-    global _worker
-    _worker = (TextRenderer(Highlighter(theme, night), media), schemes)
-
-
-def _render_many(questions: list[Question]) -> list[tuple[str, dict[Scheme, Rendered]]]:
-    assert _worker is not None
-    renderer, schemes = _worker
-    return [(q.key, renderer.render(q, schemes)) for q in questions]
-
-
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -181,7 +164,7 @@ def render_library(
         counts.cached += len(questions) - len(todo)
         advance(len(questions) - len(todo))
     counts.rendered += len(todo)
-    _render_all(todo, renderer, highlighter, schemes, media, out, advance, workers)
+    _render_all(todo, renderer, schemes, out, advance, workers)
     if cache is not None and html_schemes and todo:
         cache.put_many({keys[q.key][s]: (out[s][q.key].question, out[s][q.key].answer)
                         for q in todo for s in html_schemes})
@@ -189,9 +172,15 @@ def render_library(
     return {s: {q.key: out[s][q.key] for q in questions} for s in schemes}
 
 
-def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: Highlighter,
-                schemes: tuple[Scheme, ...], media: frozenset[str], out: RenderedBank,
-                advance: Callable[[int], None], workers: int | None) -> None:
+def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tuple[Scheme, ...],
+                out: RenderedBank, advance: Callable[[int], None], workers: int | None) -> None:
+    """Render ``questions`` into ``out``; on several cores, in forked children beside this process.
+
+    The questions and the renderer reach the children by the fork (nothing is pickled on the way in). The work is
+    cut into small chunks claimed from a shared counter: the children take them from the start, this process from
+    the end, so every core is busy until the last chunk whatever each one's speed. A child sends everything it
+    rendered once, at its end: sent piecemeal, its results would wait on this process, busy rendering, to read them.
+    """
     workers = workers if workers is not None else (os.cpu_count() or 1)
 
     def store(key: str, texts: dict[Scheme, Rendered]) -> None:
@@ -207,34 +196,49 @@ def _render_all(questions: list[Question], renderer: TextRenderer, highlighter: 
     if workers < 2 or len(questions) < POOL_THRESHOLD or not needs_work:
         render_here(questions)
         return
-    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
 
-    # Import the lexers once here, before the fork, instead of once in every worker.
-    for lang in {m for q in questions for m in _FENCE_LANG.findall(q.answer)}:
-        highlighter.lexer(lang)
-    names = [t.name for t in highlighter.themes]
-    night = names[1] if len(names) > 1 else None
-    size = max(25, min(200, len(questions) // (workers * 4) + 1))  # small enough to balance the cores
-    chunks = list(_chunks(questions, size))
-    # This process is one of the workers. Every chunk is queued for the pool, which takes them from the start;
-    # this process takes them from the end (a queued chunk it cancels is its own), so whichever is faster does
-    # more and both stay busy to the last chunk.
-    with ProcessPoolExecutor(max_workers=workers - 1, initializer=_init_worker,
-                             initargs=(names[0], night, schemes, media)) as pool:
-        queued = [(chunk, pool.submit(_render_many, chunk)) for chunk in chunks]
-        try:
-            for chunk, future in reversed(queued):
-                if not future.cancel():
-                    break  # the pool has started this one, and every one before it
-                render_here(chunk)
-            for _chunk, future in queued:
-                if future.cancelled():
-                    continue
-                done = future.result()
-                for key, texts in done:
-                    store(key, texts)
-                advance(len(done))
-        except BaseException:
-            # Ctrl-C or SIGTERM: drop the queued chunks instead of rendering them all before exiting.
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    from ..forked import Children
+
+    chunks = list(_chunks(questions, max(4, min(CHUNK, len(questions) // (workers * 25) + 1))))
+    # [next chunk from the start, end of the unclaimed chunks, questions the children have rendered]
+    shared = multiprocessing.get_context("fork").Array("q", [0, len(chunks), 0])
+
+    def claim(from_start: bool) -> list[Question] | None:
+        with shared.get_lock():
+            if shared[0] >= shared[1]:
+                return None
+            if from_start:
+                shared[0] += 1
+                return chunks[shared[0] - 1]
+            shared[1] -= 1
+            return chunks[shared[1]]
+
+    def child(_report: Callable[[object], None]) -> list[tuple[str, dict[Scheme, Rendered]]]:
+        done = []
+        while (chunk := claim(True)) is not None:
+            done += [(q.key, renderer.render(q, schemes)) for q in chunk]
+            with shared.get_lock():
+                shared[2] += len(chunk)
+        return done
+
+    told = 0
+
+    def tell_children_progress() -> None:
+        nonlocal told
+        now = shared[2]
+        if now > told:
+            advance(now - told)
+            told = now
+
+    with Children(lambda _index, _value: None, lambda cause: f"rendering failed ({cause}); nothing was written"
+                  ) as group:
+        for _ in range(workers - 1):
+            group.start(child)
+        while (chunk := claim(False)) is not None:
+            render_here(chunk)
+            tell_children_progress()
+        for _index, done in group.finished():
+            for key, texts in done:
+                store(key, texts)
+        tell_children_progress()

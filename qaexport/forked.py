@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
-from ..errors import OutputError, QaexportError
+from .errors import OutputError, QaexportError
 
 T = TypeVar("T")
 #: Seconds a stopped child has to clean up after SIGTERM before it is killed.
