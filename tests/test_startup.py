@@ -42,9 +42,8 @@ def test_light_coercion_equals_typers_own(args, monkeypatch):
 
 
 def test_commands_do_not_import_pydantic(sample_path, tmp_path):
-    code = ("import sys; from qaexport.cli import main; sys.argv = sys.argv[1:]\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print('pydantic' in sys.modules)")
+    code = ("import atexit, sys; from qaexport.cli import main; sys.argv = sys.argv[1:]\n"
+            "atexit.register(lambda: print('pydantic' in sys.modules))\nmain()")  # main() ends the process
     for args in (["validate", str(sample_path)], ["epub", str(sample_path), "-o", str(tmp_path / "b.epub")]):
         out = subprocess.run([sys.executable, "-c", code, "qaexport", *args], capture_output=True, text=True,
                              check=True).stdout
@@ -53,9 +52,8 @@ def test_commands_do_not_import_pydantic(sample_path, tmp_path):
 
 def _modules_after(args: list[str]) -> set[str]:
     """The modules a whole `qaexport ARGS` process imported (a fresh interpreter: nothing preloaded)."""
-    code = ("import sys; from qaexport.cli import main; sys.argv = sys.argv[1:]\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    code = ("import atexit, sys; from qaexport.cli import main; sys.argv = sys.argv[1:]\n"
+            "atexit.register(lambda: print(' '.join(sorted(sys.modules)), file=sys.stderr))\nmain()")
     result = subprocess.run([sys.executable, "-c", code, "qaexport", *args], capture_output=True, text=True,
                             check=True)
     return set(result.stderr.split())
@@ -71,3 +69,27 @@ def test_commands_import_only_what_they_use(sample_path, tmp_path):
     epub = _modules_after(["epub", str(sample_path), "-o", str(tmp_path / "b.epub"), "--no-cache"])
     assert epub & exporter_modules == {"qaexport.exporters.epub"}
     assert not {m for m in epub if m.split(".")[0] in {"weasyprint", "anki", "yaml", "rich"}}
+
+
+@pytest.mark.parametrize(("code", "status", "out", "err"), [
+    ("3", 3, "buffered, then the atexit handler\n", ""),
+    ("None", 0, "buffered, then the atexit handler\n", ""),
+    ("'a message'", 1, "buffered, then the atexit handler\n", "a message\n"),
+])
+def test_leaving_without_teardown_still_does_what_an_exit_shows(code, status, out, err, tmp_path):
+    """`leave` skips the interpreter's teardown, not what a normal exit does that anyone can see: the atexit
+    handlers run (multiprocessing joins its children there), buffered output is flushed, the status is kept."""
+    script = ("import atexit, sys\nfrom qaexport.cli.app import leave\n"
+              "atexit.register(lambda: print(', then the atexit handler'))\n"
+              f"sys.stdout.write('buffered')\nleave({code})\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (status, out, err)
+
+
+def test_a_command_through_main_ends_with_its_status(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "qaexport", "validate", str(tmp_path / "missing")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no such file" in bad.stderr
+    good = subprocess.run([sys.executable, "-m", "qaexport", "list", "data"], capture_output=True, text=True,
+                          timeout=60)
+    assert good.returncode == 0 and "FastAPI" in good.stdout
