@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -137,6 +138,25 @@ def test_a_language_is_joined_only_after_enough_code():
     assert id(lexer._tokens) not in lexing._SEGMENTS
     assert hl.tokens(code, "python") == expected
     assert "root" in lexing._SEGMENTS[id(lexer._tokens)][1]
+
+
+def test_a_language_with_enough_code_ahead_is_joined_at_once(sample_library):
+    """Told how much code is coming (a big bank's share of it), the highlighter joins at the first block;
+    a small share keeps Pygments' own loop. ``code_chars`` counts the fenced code of each language."""
+    from qaexport.render import code_chars
+
+    counted = code_chars([r.question for r in sample_library.questions()])
+    assert set(counted) == {"python", "bash", "dockerfile", "yaml"} and 5_000 < counted["python"] < 20_000
+    code = "def f(x):\n    return [y for y in x if y]  # comment\n"
+    answer = SimpleNamespace(answer="Text\n\n```python title\nab\ncd\n```\n\n~~~~ yaml\nx: 1\n~~~~\n\n```bash\nopen")
+    assert code_chars([answer, answer]) == {"python": 12, "yaml": 10, "bash": 8}
+    for ahead, joined in ((highlight.JOIN_AFTER, True), (highlight.JOIN_AFTER - 1, False)):
+        hl = Highlighter()
+        lexer = hl.lexer("python")
+        lexing._SEGMENTS.pop(id(lexer._tokens), None)
+        hl.expect({"Python": ahead, "bash": 10**6})
+        assert hl.tokens(code, "python") == pygments_tokens(lexer, code)
+        assert (id(lexer._tokens) in lexing._SEGMENTS) is joined, ahead
 
 
 def test_first_characters_err_only_towards_may():

@@ -7,6 +7,7 @@ and hands each exporter the texts of its own scheme; exporters never see content
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -115,6 +116,19 @@ class TextRenderer:
         return out
 
 
+_FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]+)[^\n]*\n(.*?)(?:^ {0,3}\1|\Z)", re.M | re.S)
+
+
+def code_chars(questions: list[Question]) -> dict[str, int]:
+    """Characters of fenced code per language in the answers: what the highlighter is about to lex."""
+    out: dict[str, int] = {}
+    for q in questions:
+        if "``" in q.answer or "~~" in q.answer:
+            for _fence, lang, code in _FENCED.findall(q.answer):
+                out[lang] = out.get(lang, 0) + len(code)
+    return out
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -193,7 +207,10 @@ def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tupl
         advance(len(chunk))
 
     needs_work = any(s is not Scheme.NONE for s in schemes)
-    if workers < 2 or len(questions) < POOL_THRESHOLD or not needs_work:
+    alone = workers < 2 or len(questions) < POOL_THRESHOLD or not needs_work
+    processes = 1 if alone else workers
+    renderer.highlighter.expect({lang: chars // processes for lang, chars in code_chars(questions).items()})
+    if alone:
         render_here(questions)
         return
     import multiprocessing

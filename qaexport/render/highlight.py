@@ -133,6 +133,13 @@ class Highlighter:
         self._cache: dict[bool, dict[_TokenType, str | None]] = {False: {}, True: {}}
         self._lexers: dict[str, Lexer | None] = {}
         self._lexed: dict[Lexer, int] = {}  # characters each lexer has lexed through Pygments' own loop
+        self._join_now: set[str] = set()  # languages with enough code ahead to join their rules at once
+
+    def expect(self, code_chars: dict[str, int]) -> None:
+        """Tell how many characters of code per language this process is about to lex. A language with
+        ``JOIN_AFTER`` or more joins its rules at its first block instead of after ``JOIN_AFTER`` characters
+        lexed the slow way: a big bank gains those characters' time, a small one still never joins."""
+        self._join_now |= {lang.strip().lower() for lang, chars in code_chars.items() if chars >= JOIN_AFTER}
 
     def signature(self, portable: bool) -> str:
         """What the HTML of a scheme depends on besides the code: its token-type → class mapping.
@@ -177,7 +184,7 @@ class Highlighter:
         lexer = self.lexer(lang)
         if lexer is None:
             return None
-        if fast_lexing(lexer) and self._lexed.get(lexer, 0) >= JOIN_AFTER:
+        if fast_lexing(lexer) and (self._lexed.get(lexer, 0) >= JOIN_AFTER or lang.strip().lower() in self._join_now):
             return fast_tokens(lexer, code)
         self._lexed[lexer] = self._lexed.get(lexer, 0) + len(code)
         return list(lex(code, lexer))
