@@ -101,6 +101,24 @@ def test_code_lines_copy_intact_and_know_their_indentation(books):
     assert '<span class="ln in4 wrap">' in block
 
 
+@pytest.mark.parametrize("line", [
+    "plain", "    four", '<span class="w">        </span><span class="k">eight</span>', "\ttab", " \t mixed",
+    '<span class="w">  </span>' + "x" * 86, "  " + "&lt;" * 30 + "y" * 60, "y" * 87, "y" * 88, "  <b>  </b>  z",
+    '<span class="s">"   "</span>', "",
+])
+def test_code_lines_measure_what_the_reader_sees(line):
+    """Each line's indentation and whether it may wrap are those of its visible text (tags out, entities in,
+    tabs of 4), whichever way ``code_lines`` takes to find them."""
+    from qaexport.exporters.book_html import MAX_INDENT, MAY_WRAP, code_lines
+
+    text = html.unescape(re.sub(r"<[^>]+>", "", line)).expandtabs(4)
+    indent = min(len(text) - len(text.lstrip(" ")), MAX_INDENT)
+    wraps = " wrap" if len(text) >= MAY_WRAP else ""
+    block = f'<pre class="hl"><code class="language-py">{line}\n</code></pre>'
+    assert code_lines(block) == (f'<pre class="hl"><code class="language-py"><span class="ln in{indent}{wraps}">'
+                                 f"{line}\n</span></code></pre>")
+
+
 def _measure(chapter: Path, width: int) -> dict:
     """Lay a chapter out in headless Chromium at ``width`` CSS pixels; report what sticks out past the right."""
     script = """

@@ -27,15 +27,24 @@ HANG = 2
 MAY_WRAP = 88
 WRAP_MARK = "wrap-mark.svg"
 
-_CODE_BLOCK = re.compile(r'(<pre class="hl">\s*<code[^>]*>)(.*?)(</code>\s*</pre>)', re.S)
+# The code between the tags as runs of "not <" (a lazy ".*?" tried "</code>" at every character: half the time).
+_CODE_BLOCK = re.compile(r'(<pre class="hl">\s*<code[^>]*>)([^<]*(?:<(?!/code>)[^<]*)*)(</code>\s*</pre>)')
 _TAG = re.compile(r"<[^>]+>")
 
 
+_LEAD = re.compile(r"(?:<[^>]*>| )*")
+
+
 def _line(line: str) -> str:
-    text = html.unescape(_TAG.sub("", line)).expandtabs(4)
-    indent = min(len(text) - len(text.lstrip(" ")), MAX_INDENT)
-    wraps = " wrap" if len(text) >= MAY_WRAP else ""
-    return f'<span class="ln in{indent}{wraps}">{line}\n</span>'
+    if "\t" in line or len(line) >= MAY_WRAP:
+        text = html.unescape(_TAG.sub("", line)).expandtabs(4)
+        indent = len(text) - len(text.lstrip(" "))
+        wraps = " wrap" if len(text) >= MAY_WRAP else ""
+    else:  # most lines: shorter than a wrap as written (tags and entities only make them longer), no tab
+        lead = _LEAD.match(line).group()  # type: ignore[union-attr]  # the spaces and tags it starts with
+        indent = len(_TAG.sub("", lead) if "<" in lead else lead)
+        wraps = ""
+    return f'<span class="ln in{min(indent, MAX_INDENT)}{wraps}">{line}\n</span>'
 
 
 def _visible_length(line: str) -> int:

@@ -22,6 +22,7 @@ def environment(exporter: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # shipped templates do not change during a run: no stat of the file per chapter
     )
     return env
 
