@@ -34,7 +34,7 @@ def _synthesise(n: int, folder: Path) -> Path:
 def books(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("parts")
     bank = _synthesise(80, tmp / "bank")  # three frameworks: 34, 34 and 12 questions
-    out = {name: tmp / f"{name}.pdf" for name in ("whole", "parts", "again", "two", "queued")}
+    out = {name: tmp / f"{name}.pdf" for name in ("whole", "parts", "again", "two", "queued", "renumbered")}
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
     qaexport("pdf", str(bank), "--parts", "1", "-o", str(out["whole"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["parts"]), env=env)
@@ -43,6 +43,16 @@ def books(tmp_path_factory) -> dict[str, Path]:
     with pytest.MonkeyPatch.context() as patch:  # a big book in miniature: more parts than processes at once
         patch.setattr(pdf_parts, "MAX_PART", 1)
         qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["queued"]), env=env)
+    with pytest.MonkeyPatch.context() as patch:  # a probe whose contents run longer than the real ones
+        fronts: list[int] = []
+
+        def front_css(total: int, css=pdf_parts.front_css) -> str:  # the probe's total is 999
+            fronts.append(total)
+            return css(total) + (".toc li { padding-bottom: 8cm; }" if total == 999 else "")
+
+        patch.setattr(pdf_parts, "front_css", front_css)
+        qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["renumbered"]), env=env)
+    out["fronts"] = fronts  # type: ignore[assignment]
     return out
 
 
@@ -140,6 +150,14 @@ def test_a_rebuild_in_parts_is_byte_identical(books):
     assert books["parts"].read_bytes() == books["again"].read_bytes()
     # three parts, two processes at a time, the biggest first: the same book as three at once
     assert books["queued"].read_bytes() == books["parts"].read_bytes()
+
+
+def test_contents_laid_out_again_when_the_numbers_change_its_length(books):
+    """The probe guessed the contents' length wrong: the front is laid out again with the right page count, and
+    the book is the one a right guess makes."""
+    probe, *fronts = books["fronts"]
+    assert probe == 999 and len(fronts) == 2 and fronts[0] > fronts[1], books["fronts"]
+    assert books["renumbered"].read_bytes() == books["parts"].read_bytes()
 
 
 def test_quiz_edition_and_tagged_pdf_are_laid_out_whole(tmp_path, books):

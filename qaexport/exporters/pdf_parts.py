@@ -47,6 +47,9 @@ MIN_PART = 120_000
 MAX_PART = 800_000
 #: Attempts at a contents whose page count agrees with the numbers written into it.
 FRONT_ATTEMPTS = 3
+#: The page number the probe writes on every contents line, to count the contents' pages before the numbers
+#: are known: as wide as most books' numbers. When the real ones change the count, the front is laid out again.
+PROBE_NUMBER = "000"
 
 
 def front_css(total: int) -> str:
@@ -168,7 +171,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
             elif isinstance(value, int):
                 advance(value)
 
-        probe_job = front_job(book.front(dict.fromkeys(book.anchors, "000"), 0), book.css + front_css(999),
+        probe_job = front_job(book.front(dict.fromkeys(book.anchors, PROBE_NUMBER), 0), book.css + front_css(999),
                               work / "probe.pdf")
         probe = -1
         # Biggest parts first, ``workers`` at a time: the last to start are the quickest to finish.
