@@ -12,6 +12,7 @@ our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path]) 
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
         fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,
-                                    build.library.media, files)
+                                    build.library.media, files, workers=os.cpu_count() or 1)
     cards = []
     for number, ref in enumerate(refs, 1):
         q = ref.question

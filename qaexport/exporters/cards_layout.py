@@ -31,6 +31,8 @@ PX_PER_MM = 96 / 25.4
 SIZE_STEP = 0.25
 #: Faces laid out per measuring document: enough to amortise a document's setup, few enough to bound memory.
 BATCH = 200
+#: Fewest faces worth a measuring document of their own on another core (a document's setup is ~0.1 s).
+MIN_BATCH = 20
 
 
 @dataclass(frozen=True)
@@ -164,21 +166,25 @@ def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None,
 
 
 def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
-              media: dict[str, Media] | None = None, files: dict[str, Path] | None = None) -> list[list[Part]]:
+              media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
+              workers: int = 1) -> list[list[Part]]:
     """For each job, the cards its face needs, in order.
 
     ``css`` must give the faces their card width and the measuring page; ``limit_px`` is how far
-    down the card (CSS px) a body may end.
+    down the card (CSS px) a body may end. A round's faces are measured in ``workers`` documents at once
+    (forked children) when there are enough of them: each face is laid out alone, so the batches do not
+    change any measure.
     """
     searches = [_search(job) for job in jobs]
     results: list[list[Part]] = [[] for _ in jobs]
     pending = {i: next(search) for i, search in enumerate(searches)}
     while pending:
         order = list(pending)
-        faces = [jobs[i].render(body, size, f"m-{k % BATCH}", split) for k, i in enumerate(order)
-                 for body, size, split in [pending[i]]]
-        measured = [m for start in range(0, len(faces), BATCH)
-                    for m in _measure(faces[start:start + BATCH], css, media, files)]  # bounded memory per document
+        size = batch_size(len(order), workers)
+        faces = [jobs[i].render(body, face_size, f"m-{k % size}", split) for k, i in enumerate(order)
+                 for body, face_size, split in [pending[i]]]
+        batches = [faces[start:start + size] for start in range(0, len(faces), size)]
+        measured = [m for batch in _measure_batches(batches, css, media, files, workers) for m in batch]
         pending = {}
         for i, (top, end) in zip(order, measured, strict=True):
             try:
@@ -189,10 +195,43 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
     return results
 
 
+def batch_size(faces: int, workers: int) -> int:
+    """Faces per measuring document: at most ``BATCH`` (memory), and a batch for each worker when every
+    batch still has ``MIN_BATCH`` faces; batches of equal size, so the workers end together."""
+    count = max(-(-faces // BATCH), min(workers, faces // MIN_BATCH), 1)
+    return max(1, -(-faces // count))
+
+
+def _measure_batches(batches: list[list[str]], css: str, media: dict[str, Media] | None,
+                     files: dict[str, Path] | None, workers: int) -> list[list[tuple[float, float]]]:
+    """Each batch measured, in order: in ``workers`` forked children at a time when there are several."""
+    if workers < 2 or len(batches) < 2:
+        return [_measure(batch, css, media, files) for batch in batches]
+    from ..forked import Children
+
+    def job(j: int) -> Callable[[Callable[[object], None]], list[tuple[float, float]]]:
+        return lambda _report: _measure(batches[j], css, media, files)
+
+    queue = list(range(len(batches)))
+    running: dict[int, int] = {}  # child index -> batch
+    done: dict[int, list[tuple[float, float]]] = {}
+    with Children(lambda _index, _value: None,
+                  lambda cause: f"measuring the cards failed ({cause}); nothing was written") as group:
+        while queue and len(running) < workers:
+            batch = queue.pop(0)
+            running[group.start(job(batch))] = batch
+        for index, result in group.finished():
+            done[running[index]] = result
+            if queue:
+                batch = queue.pop(0)
+                running[group.start(job(batch))] = batch
+    return [done[j] for j in range(len(batches))]
+
+
 def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
-                       media: dict[str, Media] | None = None, files: dict[str, Path] | None = None
-                       ) -> list[list[Part]]:
+                       media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
+                       workers: int = 1) -> list[list[Part]]:
     """:func:`fit_faces` in a forked child, so the memory of hundreds of measuring layouts is returned when it
     ends (Python keeps freed memory for itself); the jobs reach it by the fork, the parts come back pickled."""
-    return run_forked(lambda report: fit_faces(jobs, css, limit_px, report, media, files), on_round,
+    return run_forked(lambda report: fit_faces(jobs, css, limit_px, report, media, files, workers), on_round,
                       lambda cause: f"measuring the cards failed ({cause}); nothing was written")
