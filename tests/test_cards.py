@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import html
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -426,3 +427,61 @@ def test_library_media_are_embedded_and_fit(out):
             if c.text != " ":
                 assert any(x0 - TOL <= c.x0 and c.x1 <= x1 + TOL and y0 - TOL <= c.y0 and c.y1 <= y1 + TOL
                            for x0, y0, x1, y1 in cells), c
+
+
+def test_sheets_cut_into_pairs_for_the_cores():
+    from qaexport.exporters.cards import MIN_SHEETS_PER_PIECE, sheet_groups
+
+    assert MIN_SHEETS_PER_PIECE <= 13
+    sheets = [("front" if i % 2 == 0 else "back", i) for i in range(80)]  # 40 fronts-and-backs pairs
+    groups = sheet_groups(sheets, 3)
+    assert [len(g) for g in groups] == [26, 26, 28]
+    assert [s for g in groups for s in g] == sheets and all(g[0][0] == "front" for g in groups)
+    assert sheet_groups(sheets[:2 * MIN_SHEETS_PER_PIECE], 4) == [sheets[:2 * MIN_SHEETS_PER_PIECE]]  # too few
+    assert sheet_groups(sheets, 1) == [sheets]
+
+
+def test_sheets_laid_out_at_once_are_the_sheets_laid_out_whole(tmp_path, sample_path, monkeypatch):
+    """On several cores the sheets are laid out in pieces and concatenated: the same pages to the pixel, the same
+    metadata, identifier and outline (a heading in an answer makes a bookmark)."""
+    import pikepdf
+
+    from qaexport.exporters import cards, pdf_parts
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    shutil.copy(sample_path, bank / "sample.json")
+    for fw, name in (("aaa", "Aaa first"), ("zzz", "Zzz last")):
+        headed = question(f"h-{fw}", "easy", "Which heading?", f"### Heading of {name}\n\nAnd some text.")
+        write(bank / f"{fw}.json", page([subtopic("headed", "Headed", [headed])], fw=fw, fw_name=name))
+    pieces: list[int] = []
+    concatenate = pdf_parts.concatenate
+    monkeypatch.setattr(pdf_parts, "concatenate", lambda paths, target: pieces.append(len(paths))
+                        or concatenate(paths, target))
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(cards, "MIN_SHEETS_PER_PIECE", 10**6)
+    whole = build(tmp_path, "whole", str(bank))
+    monkeypatch.setattr(cards, "MIN_SHEETS_PER_PIECE", 1)
+    cut = build(tmp_path, "cut", str(bank))
+    assert pieces == [3]
+
+    def bitmaps(path: Path) -> list[bytes]:
+        doc = pdfium.PdfDocument(path)
+        try:
+            return [bytes(p.render(scale=0.4).to_pil().tobytes()) for p in doc]
+        finally:
+            doc.close()
+
+    def described(path: Path) -> tuple:
+        with pikepdf.open(path) as pdf:
+            index = {p.obj.objgen: i for i, p in enumerate(pdf.pages)}
+            with pdf.open_outline() as outline:
+                marks = [(item.title, index[item.destination[0].objgen]) for item in outline.root]
+            return dict(pdf.docinfo), bytes(pdf.trailer.ID[0]), marks, sorted(pdf.Root.keys())
+
+    assert bitmaps(cut) == bitmaps(whole)
+    info, ident, marks, keys = described(whole)
+    assert sorted(title for title, _ in marks) == ["Heading of Aaa first", "Heading of Zzz last"], marks
+    assert marks[0][1] < len(bitmaps(whole)) // 3 < 2 * len(bitmaps(whole)) // 3 <= marks[-1][1]  # first, last
+    assert described(cut) == (info, ident, marks, keys)

@@ -12,6 +12,7 @@ our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,20 @@ def impose(cards: list[Card], grid: Grid, duplex: str, offset: tuple[float, floa
     return sheets
 
 
+#: Fewest sheets (a fronts page and its backs page) worth a layout of their own on another core: a layout's
+#: setup and the merge cost about as much as laying out this many.
+MIN_SHEETS_PER_PIECE = 8
+
+
+def sheet_groups(sheets: list[Sheet], workers: int) -> list[list[Sheet]]:
+    """The sheets cut into ``workers`` runs of about equal length, each a whole number of fronts-and-backs pairs
+    (a pair is two pages: a run never starts on a backs page), none under ``MIN_SHEETS_PER_PIECE`` pairs."""
+    pairs = len(sheets) // 2
+    count = max(1, min(workers, pairs // MIN_SHEETS_PER_PIECE))
+    bounds = [2 * (pairs * k // count) for k in range(count)] + [len(sheets)]
+    return [sheets[a:b] for a, b in itertools.pairwise(bounds)]
+
+
 class CardsExporter:
     """Write printable double-sided flashcards: question fronts and answer backs that line up when printed duplex."""
 
@@ -189,20 +204,28 @@ class CardsExporter:
             html = env.get_template("calibrate.html").render(
                 sides=sides, paper=options.paper.upper(), flip=flip, duplex=options.duplex, created=created)
             identifier = f"calibrate:{options.paper}:{options.duplex}"
+            pieces = [html]
         else:
             cards = make_cards(build, grid, base_css, files)
             sheets = impose(cards, grid, options.duplex, options.offset())
             title = f"{build.library.title}: flashcards"
-            html = env.get_template("sheets.html").render(sheets=sheets, title=title, created=created)
+            pieces = [env.get_template("sheets.html").render(sheets=group, title=title, created=created)
+                      for group in sheet_groups(sheets, os.cpu_count() or 1)]
             keys = "\n".join(ref.question.key for ref in build.library.questions())
             settings = f"{options.size}:{options.paper}:{grid.per_page}:{options.duplex}:{options.back_offset}"
             identifier = f"{settings}\n{keys}"
         css = base_css + sheet_css(grid) + _page(grid.paper_w, grid.paper_h)
         from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
+        from .pdf_parts import layout_pieces
 
+        pdf_id = hashlib.sha256(identifier.encode()).hexdigest()[:32]
         with build.progress("Laying out cards", None) as advance, atomic_path(target) as tmp:
-            missing = layout_in_child(html, css, hashlib.sha256(identifier.encode()).hexdigest()[:32], tmp, advance,
-                                      label=str(target), media=build.library.media, files=files)
+            if len(pieces) == 1:
+                missing = layout_in_child(pieces[0], css, pdf_id, tmp, advance, label=str(target),
+                                          media=build.library.media, files=files)
+            else:  # the sheets in as many documents as cores, laid out at once
+                missing = layout_pieces(pieces, css, pdf_id, tmp, advance, str(target), build.library.media, files,
+                                        os.cpu_count() or 1)
         warning = None if options.calibrate else missing_glyphs_warning(missing, build.library, title)
         if warning:
             build.warn(warning)

@@ -228,39 +228,56 @@ def _dests(pdf: Pdf) -> dict[str, Array]:
     return dict(pikepdf.NameTree(root.Names.Dests).items())
 
 
+def _append(out: Pdf, path: Path, dests: dict[str, Array], outline: list[OutlineItem]) -> None:
+    """The pages of the PDF at ``path`` added at the end of ``out``; its named destinations and outline items,
+    pointing at those pages, added to ``dests`` and ``outline``."""
+    import pikepdf
+    from pikepdf import Array
+
+    with pikepdf.open(path) as part:
+        first = len(out.pages)
+        out.pages.extend(part.pages)
+        pages = {page.obj.objgen: out.pages[first + i].obj for i, page in enumerate(part.pages)}
+
+        def mapped(dest: Array) -> Array:
+            return Array([pages[dest[0].objgen], *list(dest)[1:]])
+
+        dests |= {name: mapped(dest) for name, dest in _dests(part).items()}
+        with part.open_outline() as part_outline:
+            outline += [_copy_item(item, mapped) for item in part_outline.root]
+
+
+def _finish(out: Pdf, dests: dict[str, Array], outline: list[OutlineItem]) -> None:
+    """The merged book's named destinations and outline (none is written when there is none, as WeasyPrint)."""
+    from pikepdf import Dictionary, NameTree
+
+    if dests:
+        names = NameTree.new(out)
+        for name in sorted(dests):
+            names[name] = dests[name]
+        out.Root.Names = Dictionary(Dests=names.obj)
+    if outline:
+        with out.open_outline() as merged:
+            merged.root[:] = outline
+
+
 def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -> None:
     """The front document's cover and contents, then every body part with a footer page stamped on each page;
     outline, named destinations and contents links as in a book laid out whole."""
     import pikepdf
-    from pikepdf import Array, Dictionary, Name, NameTree, String
+    from pikepdf import Array, Name, String
 
     with pikepdf.open(front) as out:
         stamps = list(out.pages[front_pages:])
         dests: dict[str, Array] = {}
         outline: list[OutlineItem] = []
         for path in bodies:
-            with pikepdf.open(path) as part:
-                first = len(out.pages)
-                out.pages.extend(part.pages)
-                pages = {page.obj.objgen: out.pages[first + i].obj for i, page in enumerate(part.pages)}
-
-                def mapped(dest: Array, pages: dict[tuple[int, int], object] = pages) -> Array:
-                    return Array([pages[dest[0].objgen], *list(dest)[1:]])
-
-                dests |= {name: mapped(dest) for name, dest in _dests(part).items()}
-                with part.open_outline() as part_outline:
-                    outline += [_copy_item(item, mapped) for item in part_outline.root]
+            _append(out, path, dests, outline)
         for number, (stamp, page) in enumerate(zip(stamps, out.pages[front_pages + len(stamps):], strict=True),
                                                front_pages + 1):
             _stamp(page, stamp, Name(f"/Footer{number}"))
         del out.pages[front_pages:front_pages + len(stamps)]
-
-        names = NameTree.new(out)
-        for name in sorted(dests):
-            names[name] = dests[name]
-        out.Root.Names = Dictionary(Dests=names.obj)
-        with out.open_outline() as merged:
-            merged.root[:] = outline
+        _finish(out, dests, outline)
         for page in out.pages[:front_pages]:
             for annot in page.obj.get("/Annots", Array()):
                 action = annot.get("/A")
@@ -269,6 +286,54 @@ def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -
                     del annot["/A"]
                     annot.Dest = String(uri.removeprefix(LINK_BASE + "#"))
         out.save(target, deterministic_id=True)
+
+
+def concatenate(pieces: Sequence[Path], target: Path) -> None:
+    """The pages of ``pieces`` one after the other, with their outlines and named destinations: the first
+    piece's metadata and document identifier stay (every piece was laid out with the same ones)."""
+    import pikepdf
+
+    with pikepdf.open(pieces[0]) as out:
+        dests: dict[str, Array] = dict(_dests(out))
+        outline: list[OutlineItem] = []
+        if "/Outlines" in out.Root:  # opening an outline writes one, even an empty one
+            with out.open_outline() as first:
+                outline += list(first.root)
+        for path in pieces[1:]:
+            _append(out, path, dests, outline)
+        _finish(out, dests, outline)
+        out.save(target, deterministic_id=True)
+
+
+def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path, advance: Callable[[int], None],
+                  label: str, media: dict[str, Media] | None, files: dict[str, Path] | None, workers: int
+                  ) -> list[str]:
+    """Documents that share nothing but their CSS (no page numbers, no links between them: the cards' sheets)
+    laid out ``workers`` at a time in forked children and concatenated into ``target``; returns the characters
+    drawn as empty boxes."""
+    from ..forked import Children
+    from .pdf_layout import write_pdf
+
+    def failure(cause: str) -> str:
+        return f"{label}: PDF layout failed ({cause}); nothing was written"
+
+    with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
+        paths = [Path(folder) / f"piece-{i}.pdf" for i in range(len(htmls))]
+
+        def job(i: int) -> Callable[[Callable[[object], None]], list[str]]:
+            return lambda report: sorted(write_pdf(htmls[i], css, identifier, paths[i], report, media, files))
+
+        queue = list(range(len(htmls)))
+        missing: set[str] = set()
+        with Children(lambda _index, pages: advance(pages) if isinstance(pages, int) else None, failure) as group:
+            for _ in range(min(max(1, workers), len(queue))):
+                group.start(job(queue.pop(0)))
+            for _index, found in group.finished():
+                missing |= set(found)
+                if queue:
+                    group.start(job(queue.pop(0)))
+        concatenate(paths, target)
+    return sorted(missing)
 
 
 def _stamp(page: Page, stamp: Page, name: Name) -> None:
