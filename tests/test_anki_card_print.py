@@ -47,3 +47,30 @@ def test_long_code_on_a_phone_scrolls_with_a_visible_bar():
     # read the ::-webkit-scrollbar rules), not the platform's default 15 px one
     assert 0 < long["bar"] <= 10, long
     assert not short["scrolls"] and short["bar"] == 0  # short code shows no bar
+
+
+def test_a_note_without_a_difficulty_shows_no_empty_badge():
+    """Anki fills ``{{Difficulty}}`` with nothing for an unrated note: its badge is not drawn at all."""
+    front = asset("anki", "front.html")
+    metas = "".join(f'<div id="{name}">' + front.split("</div>", 1)[0].replace("{{Difficulty}}", level)
+                    .replace("{{Source}}", "Anki deck") + "</div></div>" for name, level in (("rated", "hard"),
+                                                                                              ("unrated", "")))
+    script = """const out = {};
+    for (const id of ["rated", "unrated"]) {
+      const badge = document.querySelector(`#${id} .badge`);
+      out[id] = {width: badge.getBoundingClientRect().width, source: document.querySelector(`#${id} .source`)
+                 .getBoundingClientRect().left};
+    }
+    const el = document.createElement("pre"); el.id = "result"; el.textContent = JSON.stringify(out);
+    document.body.appendChild(el);"""
+    page = (f'<!DOCTYPE html><html><head><style>{asset("anki", "card.css")}</style></head>'
+            f'<body class="card" style="width: 360px; margin: 0">{metas}<script>{script}</script></body></html>')
+    with tempfile.TemporaryDirectory() as tmp:
+        card = Path(tmp) / "card.html"
+        card.write_text(page, encoding="utf-8")
+        dom = chromium_dump_dom(card, Path(tmp) / "profile", "--window-size=360,700", "--virtual-time-budget=3000")
+    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert found, dom
+    result = json.loads(html.unescape(found.group(1)))
+    assert result["rated"]["width"] > 20 and result["unrated"]["width"] == 0, result
+    assert result["unrated"]["source"] < result["rated"]["source"]  # the source moves to the line's start
