@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -18,11 +19,16 @@ CASES = [
     ["pdf", "--paper", "A4", "--answers", "END"],
     ["anki", "data", "--flat", "--previous", "old.apkg", "--deck-name", "X", "--theme", "monokai"],
     ["all", "a", "b", "-o", "books/"],
+    ["pdf", "--parts", "3"], ["pdf", "--parts", "+2"], ["pdf", "--parts", "007"], ["pdf", "--parts", "-1"],
+    ["cards", "--per-page", "10"], ["all", "--parts", "2.0"], ["pdf", "--parts", " 2"], ["pdf", "--parts", "2_0"],
 ]
-BAD = [["pdf", "--answers", "bogus"], ["pdf", "--paper", "A5"]]
+BAD = [["pdf", "--answers", "bogus"], ["pdf", "--paper", "A5"], ["pdf", "--parts", "two"], ["pdf", "--parts", ""],
+       ["pdf", "--parts", "2.5"]]
 
 
 def _parse(args: list[str]) -> dict | str:
+    # Exporter commands are made once and keep their coercion: made again here, each path builds its own.
+    importlib.import_module("qaexport.cli.app")._exporter_command.cache_clear()
     command = typer.main.get_command(app)
     try:
         ctx = command.make_context("qaexport", list(args))
@@ -44,7 +50,8 @@ def test_light_coercion_equals_typers_own(args, monkeypatch):
 def test_commands_do_not_import_pydantic(sample_path, tmp_path):
     code = ("import atexit, sys; from qaexport.cli import main; sys.argv = sys.argv[1:]\n"
             "atexit.register(lambda: print('pydantic' in sys.modules))\nmain()")  # main() ends the process
-    for args in (["validate", str(sample_path)], ["epub", str(sample_path), "-o", str(tmp_path / "b.epub")]):
+    for args in (["validate", str(sample_path)], ["epub", str(sample_path), "-o", str(tmp_path / "b.epub")],
+                 ["pdf", str(sample_path), "--parts", "1", "-o", str(tmp_path / "b.pdf")]):  # an int option
         out = subprocess.run([sys.executable, "-c", code, "qaexport", *args], capture_output=True, text=True,
                              check=True).stdout
         assert out.strip().endswith("False"), out

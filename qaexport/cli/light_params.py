@@ -4,17 +4,20 @@ Typer (0.2x) coerces every non-flag parameter through a Pydantic ``TypeAdapter``
 command-line value imports Pydantic and builds adapters, ~0.1 s of CPU per run, a third of a
 ``validate`` run and a sixth of an EPUB build. Our options are only ``str``, ``Path``, lists
 of those and ``Literal``/``Enum`` choices, which Typer's own helpers coerce exactly as its adapters
-do (same functions, same messages). Any other annotation, or a Typer without these internals,
+do (same functions, same messages), and ``int`` values written as digits, which Pydantic reads with ``int()``
+(anything else, such as ``2.0``, still goes to Typer's path). Any other annotation, or a Typer without these internals,
 keeps Typer's own path: this is an optimisation, never a behaviour change.
 """
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
+_DIGITS = re.compile(r"[+-]?[0-9]+")
 _FALSE = {"0", "false", "f", "no", "n", "off"}
 
 
@@ -42,8 +45,17 @@ def install() -> None:
     if getattr(original, "qaexport_light", False):
         return
 
-    def leaf(annotation: Any, info: Any) -> Any:
-        """A converter for one value, or None when Typer's own path must decide."""
+    def leaf(annotation: Any, info: Any, typers: Any) -> Any:
+        """A converter for one value, or None when Typer's own path must decide (``typers()``: Typer's own
+        runtime parameter, for the values only it may judge)."""
+        if annotation is int and info.parser is None and info.min is None and info.max is None:
+            def integer(value: Any, param: Any, ctx: Any) -> Any:
+                if type(value) is int:  # a default
+                    return value
+                if isinstance(value, str) and _DIGITS.fullmatch(value):  # what Pydantic makes of it: int()
+                    return int(value)
+                return typers()._coerce_value(value, param, ctx)  # anything else, Typer's own judgement
+            return integer
         if annotation is str and info.parser is None:
             return lambda value, param, ctx: value if isinstance(value, str) else str(value)
         if annotation is Path and info.parser is None and info.path_type is None:
@@ -78,14 +90,25 @@ def install() -> None:
             annotation, info = desc.annotation, desc.parameter_info
             convert = None
             if desc.file_annotation is None:
+                built: list[Any] = []
+
+                def typers(self: Any = self, built: list[Any] = built) -> Any:
+                    if not built:  # Typer's own runtime parameter, made aside from the light one in use
+                        light, self._runtime_param = self._runtime_param, None
+                        try:
+                            built.append(original(self))
+                        finally:
+                            self._runtime_param = light
+                    return built[0]
+
                 if get_origin(annotation) is list:
-                    item = leaf(get_args(annotation)[0], info)
+                    item = leaf(get_args(annotation)[0], info, typers)
                     if item is not None:
                         def convert(value: Any, param: Any, ctx: Any, item: Any = item) -> Any:
                             values = value if isinstance(value, (list, tuple)) else [value]
                             return [item(v, param, ctx) for v in values]
                 else:
-                    convert = leaf(annotation, info)
+                    convert = leaf(annotation, info, typers)
             if convert is None:
                 return original(self)
             light = _Light(parameter_info=info, annotation=annotation)
