@@ -13,20 +13,21 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.exporters import pdf_parts
+from qaexport.exporters import pdf_layout, pdf_parts
 from qaexport.exporters.pdf_parts import LINK_BASE, plan
 from tests.cli_run import qaexport
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _synthesise(n: int, folder: Path) -> Path:
-    """``n`` questions from the sample, one framework per copy of it (34 questions): chapters to cut at."""
+def _synthesise(n: int, folder: Path, per_framework: int = 1) -> Path:
+    """``n`` questions from the sample, ``per_framework`` copies of it (34 questions each, one topic per copy) to a
+    framework: chapters to cut at."""
     spec = importlib.util.spec_from_file_location("synth", ROOT / "benchmarks" / "synth.py")
     assert spec and spec.loader
     synth = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(synth)
-    synth.synthesise(n, folder, per_framework=1)
+    synth.synthesise(n, folder, per_framework=per_framework)
     return folder
 
 
@@ -39,7 +40,16 @@ def books(tmp_path_factory) -> dict[str, Path]:
     qaexport("pdf", str(bank), "--parts", "1", "-o", str(out["whole"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["parts"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["again"]), env=env)
-    qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)
+    with pytest.MonkeyPatch.context() as patch:  # two parts of 34 and 46 questions: the bigger drawn in halves
+        write_halves = pdf_layout._write_halves
+
+        def spied(document, identifier, first, second) -> None:  # runs in the part's process: leaves a mark
+            (tmp / "halves").write_text(f"{len(document.pages)}")
+            write_halves(document, identifier, first, second)
+
+        patch.setattr(pdf_layout, "_write_halves", spied)
+        qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)
+    out["halves"] = tmp / "halves"
     with pytest.MonkeyPatch.context() as patch:  # a big book in miniature: more parts than processes at once
         patch.setattr(pdf_parts, "MAX_PART", 1)
         qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["queued"]), env=env)
@@ -116,10 +126,19 @@ def test_plan_splits_only_where_it_pays():
     assert plan([50, 2, 50], workers=3, min_part=40) == [range(0, 1), range(1, 3)]  # no part below the floor
 
 
+def test_the_biggest_part_is_drawn_in_halves_only_when_the_others_are_done_first():
+    assert pdf_parts.drawn_in_halves([460, 340], workers=2) == [0]
+    assert pdf_parts.drawn_in_halves([340, 460, 100], workers=3) == [1]
+    assert pdf_parts.drawn_in_halves([400, 340], workers=2) == []  # balanced: both cores draw their own
+    assert pdf_parts.drawn_in_halves([460, 340, 100], workers=2) == []  # parts queue: no core waits
+    assert pdf_parts.drawn_in_halves([460], workers=2) == []
+
+
 def test_parts_give_the_same_pages_to_the_pixel(books):
     whole, parts = _bitmaps(books["whole"]), _bitmaps(books["parts"])
     assert len(whole) == len(parts) > 20
     assert [i for i, (a, b) in enumerate(zip(whole, parts, strict=True)) if a != b] == []
+    assert int(books["halves"].read_text()) > 20  # the bigger of two parts was drawn in halves
     assert _bitmaps(books["two"]) == whole
     assert _bitmaps(books["queued"]) == whole
 
@@ -130,6 +149,7 @@ def test_parts_keep_outline_destinations_links_and_metadata(books):
     assert [t for d, t, *_ in parts["outline"] if d == 0] == ["Framework 0", "Framework 1", "Framework 2"]
     for key in ("outline", "dests", "links", "lang", "info", "id"):
         assert parts[key] == whole[key], key
+        assert _structure(books["two"])[key] == whole[key], key
     assert all(uri == "" or not uri.startswith(LINK_BASE) for *_, uri in parts["links"])
     contents = [link for link in parts["links"] if link[0] == 1]
     assert contents and all(dest in parts["dests"] for _, _, dest, _ in contents)  # every contents line jumps
@@ -144,6 +164,29 @@ def test_parts_number_every_page_and_the_contents(books):
     for title in ("Framework 1", "Framework 2"):
         number = re.search(re.escape(title) + r"\s*(?:\.\s*){3,}(\d+)", toc)
         assert number and int(number.group(1)) == outline[title], (title, toc)
+
+
+def test_halves_of_a_part_keep_the_outline_nested(tmp_path):
+    """The second half of a part starts inside a framework: its topics and subtopics still nest under it."""
+    bank = _synthesise(110, tmp_path / "bank", per_framework=2)  # frameworks of 68 (two topics) and 42 questions
+    whole, two = tmp_path / "whole.pdf", tmp_path / "two.pdf"
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    qaexport("pdf", str(bank), "--parts", "1", "-o", str(whole), env=env)
+    with pytest.MonkeyPatch.context() as patch:
+        write_halves = pdf_layout._write_halves
+
+        def spied(document, identifier, first, second) -> None:
+            (tmp_path / "halves").write_text("drawn in halves")
+            write_halves(document, identifier, first, second)
+
+        patch.setattr(pdf_layout, "_write_halves", spied)
+        qaexport("pdf", str(bank), "--parts", "2", "-o", str(two), env=env)
+    assert (tmp_path / "halves").exists()
+    expected, got = _structure(whole), _structure(two)
+    assert [t for d, t, *_ in expected["outline"] if d == 1] == ["Topic 0.0", "Topic 0.1", "Topic 1.0", "Topic 1.1"]
+    for key in ("outline", "dests", "links", "info", "id"):
+        assert got[key] == expected[key], key
+    assert _bitmaps(two) == _bitmaps(whole)
 
 
 def test_a_rebuild_in_parts_is_byte_identical(books):

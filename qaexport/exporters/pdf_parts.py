@@ -45,6 +45,9 @@ MIN_PART = 120_000
 #: Estimated size above which a part is cut further where chapters allow: a part's layout holds ~0.5 KiB of
 #: memory per character of HTML until it is written, and only ``workers`` parts are laid out at a time.
 MAX_PART = 800_000
+#: How much bigger than every other part the biggest must be for its drawing to be shared (see drawn_in_halves):
+#: drawing is about a quarter of a part's time, so the others must be done by three quarters of its layout.
+HALVES_RATIO = 1.3
 #: Attempts at a contents whose page count agrees with the numbers written into it.
 FRONT_ATTEMPTS = 3
 #: The page number the probe writes on every contents line, to count the contents' pages before the numbers
@@ -56,6 +59,15 @@ def front_css(total: int) -> str:
     """The front document's footer with the book's total as a number, and its footer-only pages."""
     return (f'\n@page {{ @bottom-center {{ content: counter(page) " / {total}"; }} }}\n'
             ".stamp { page: stamp; break-before: page; }\n@page stamp { @top-left { content: none; } }\n")
+
+
+def drawn_in_halves(sizes: Sequence[int], workers: int) -> list[int]:
+    """The part whose drawing is shared with a second process: the biggest, when every part is laid out at once
+    and it is at least ``HALVES_RATIO`` times the next (the others' cores are idle by the time it draws)."""
+    if not 1 < len(sizes) <= workers:
+        return []
+    biggest, *rest = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+    return [biggest] if sizes[biggest] >= HALVES_RATIO * sizes[rest[0]] else []
 
 
 def plan(sizes: Sequence[int], workers: int, min_part: int = MIN_PART, max_part: int | None = None) -> list[range]:
@@ -125,6 +137,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
         work = Path(folder)
         bodies = [work / f"part-{i}.pdf" for i in range(len(book.bodies))]
+        halves = {i: work / f"part-{i}-b.pdf" for i in drawn_in_halves([len(b) for b in book.bodies], book.workers)}
         front = work / "front.pdf"
         laid: dict[int, _Part] = {}
         probe_pages: list[int] = []  # the contents' page count, with placeholder numbers
@@ -138,10 +151,18 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                     for number, page in enumerate(document.pages):
                         for name in page.anchors:
                             anchors.setdefault(name, number)
-                    report(("laid-out", len(document.pages), anchors))
+                    depths: list[int] = []  # the part's outline, depth first: what nests its halves' items again
+
+                    def walk(tree: list, depth: int) -> None:
+                        for _label, _target, children, _state in tree:
+                            depths.append(depth)
+                            walk(children, depth + 1)
+
+                    walk(document.make_bookmark_tree(), 0)
+                    report(("laid-out", len(document.pages), anchors, depths))
 
                 return sorted(write_pdf(book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], report, media,
-                                        files, laid_out=laid_out))
+                                        files, laid_out=laid_out, second_half=halves.get(i)))
             return run
 
         def front_job(html: str, css: str, path: Path) -> Callable[[Callable[[object], None]], tuple[list[str], int]]:
@@ -165,7 +186,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
             if part < 0:
                 return
             if isinstance(value, tuple) and value[0] == "laid-out":
-                laid[part] = _Part(value[1], value[2])
+                laid[part] = _Part(value[1], value[2], value[3])
                 if len(laid) == len(bodies) and probe_pages:
                     start_front(group, probe_pages[0])
             elif isinstance(value, int):
@@ -203,7 +224,8 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                         start_front(group, contents)
                 if index in slots:
                     missing |= set(result)
-        merge(front, fronts[-1][1], bodies, target)
+        drawn = [[path for path in (first, halves.get(i)) if path and path.exists()] for i, first in enumerate(bodies)]
+        merge(front, fronts[-1][1], drawn, target, [laid[i].outline_depths for i in range(len(bodies))])
     return sorted(missing)
 
 
@@ -217,6 +239,7 @@ class _Part:
 
     pages: int
     anchor_pages: dict[str, int]
+    outline_depths: list[int]  # the depth of each outline item, depth first
 
 
 def _dests(pdf: Pdf) -> dict[str, Array]:
@@ -242,7 +265,8 @@ def _append(out: Pdf, path: Path, dests: dict[str, Array], outline: list[Outline
         def mapped(dest: Array) -> Array:
             return Array([pages[dest[0].objgen], *list(dest)[1:]])
 
-        dests |= {name: mapped(dest) for name, dest in _dests(part).items()}
+        for name, dest in _dests(part).items():  # a box cut by a page break is in both halves: its first page
+            dests.setdefault(name, mapped(dest))
         with part.open_outline() as part_outline:
             outline += [_copy_item(item, mapped) for item in part_outline.root]
 
@@ -261,9 +285,12 @@ def _finish(out: Pdf, dests: dict[str, Array], outline: list[OutlineItem]) -> No
             merged.root[:] = outline
 
 
-def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -> None:
-    """The front document's cover and contents, then every body part with a footer page stamped on each page;
-    outline, named destinations and contents links as in a book laid out whole."""
+def merge(front: Path, front_pages: int, bodies: Sequence[Sequence[Path]], target: Path,
+          outline_depths: Sequence[list[int]]) -> None:
+    """The front document's cover and contents, then every body part (its file, or the two files of its halves)
+    with a footer page stamped on each page; outline, named destinations and contents links as in a book laid out
+    whole. ``outline_depths``: each part's outline, depth first, which nests the items of its halves again (the
+    second half alone has the topics of a framework drawn in the first at the top of its outline)."""
     import pikepdf
     from pikepdf import Array, Name, String
 
@@ -271,8 +298,11 @@ def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -
         stamps = list(out.pages[front_pages:])
         dests: dict[str, Array] = {}
         outline: list[OutlineItem] = []
-        for path in bodies:
-            _append(out, path, dests, outline)
+        for files, depths in zip(bodies, outline_depths, strict=True):
+            items: list[OutlineItem] = []
+            for path in files:
+                _append(out, path, dests, items)
+            outline += _nested(items, depths) if len(files) > 1 else items
         for number, (stamp, page) in enumerate(zip(stamps, out.pages[front_pages + len(stamps):], strict=True),
                                                front_pages + 1):
             _stamp(page, stamp, Name(f"/Footer{number}"))
@@ -289,19 +319,16 @@ def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path) -
 
 
 def concatenate(pieces: Sequence[Path], target: Path) -> None:
-    """The pages of ``pieces`` one after the other, with their outlines and named destinations: the first
-    piece's metadata and document identifier stay (every piece was laid out with the same ones)."""
+    """The pages of ``pieces`` one after the other, with their named destinations (pieces have no outline: the
+    cards' headings make no bookmarks); the first piece's metadata and document identifier stay (every piece was
+    laid out with the same ones)."""
     import pikepdf
 
     with pikepdf.open(pieces[0]) as out:
         dests: dict[str, Array] = dict(_dests(out))
-        outline: list[OutlineItem] = []
-        if "/Outlines" in out.Root:  # opening an outline writes one, even an empty one
-            with out.open_outline() as first:
-                outline += list(first.root)
         for path in pieces[1:]:
-            _append(out, path, dests, outline)
-        _finish(out, dests, outline)
+            _append(out, path, dests, [])
+        _finish(out, dests, [])
         out.save(target, deterministic_id=True)
 
 
@@ -347,6 +374,29 @@ def _stamp(page: Page, stamp: Page, name: Name) -> None:
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n" + drawing)
     page.contents_coalesce()
+
+
+def _nested(items: list[OutlineItem], depths: list[int]) -> list[OutlineItem]:
+    """``items`` (trees) flattened depth first and nested again by ``depths``; as they are if they do not match."""
+    flat: list[OutlineItem] = []
+
+    def walk(level: list[OutlineItem]) -> None:
+        for item in level:
+            flat.append(item)
+            walk(list(item.children))
+            item.children[:] = []
+
+    walk(items)
+    if len(flat) != len(depths):
+        raise OutputError(f"the outline of a part drawn in halves has {len(flat)} items, not {len(depths)}")
+    roots: list[OutlineItem] = []
+    open_items: list[tuple[int, OutlineItem]] = []
+    for item, depth in zip(flat, depths, strict=True):
+        while open_items and open_items[-1][0] >= depth:
+            open_items.pop()
+        (open_items[-1][1].children if open_items else roots).append(item)
+        open_items.append((depth, item))
+    return roots
 
 
 def _copy_item(item: OutlineItem, mapped: Callable[[Array], Array]) -> OutlineItem:
