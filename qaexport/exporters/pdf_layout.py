@@ -3,6 +3,7 @@ names (fonts, the wrap mark), progress and missing glyphs from WeasyPrint's log,
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -140,11 +141,22 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
 
 
 def _write_halves(document: Document, identifier: str, first: Path, second: Path) -> None:
-    """The first half of the pages drawn to ``first`` here while a forked child draws the others to ``second``:
-    drawing is a quarter of a part's time, and on one core. The child gets the laid-out pages by the fork."""
+    """Two thirds of the pages drawn to ``first`` here while a forked child draws the last third to ``second``:
+    drawing is a quarter of a part's time, and on one core. The child gets the laid-out pages by the fork.
+
+    Memory: each process copies the shared pages of memory it touches (reference counts), so while the child
+    lives the part's layout is partly held twice. A third ends early, while this process has drawn about half
+    of its share: on 560 questions the booklet's peak was 509–514 MiB (467 MiB drawn in one process; 523 MiB
+    with halves), for a drawing phase of 2.6 s instead of 3.9 s.
+    """
     from ..forked import Children
 
-    middle = len(document.pages) // 2
+    middle = len(document.pages) * 2 // 3
+    # The child's garbage collector would visit (write to) every object of the layout and so copy all the
+    # memory it shares with this process (583 MiB peak instead of 523 with halves); frozen objects are never
+    # visited: gc.freeze exists for this.
+    gc.collect()
+    gc.freeze()
 
     def draw(pages: slice, path: Path) -> None:
         document.copy(document.pages[pages]).write_pdf(path, pdf_identifier=identifier.encode())

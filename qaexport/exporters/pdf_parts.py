@@ -62,8 +62,9 @@ def front_css(total: int) -> str:
 
 
 def drawn_in_halves(sizes: Sequence[int], workers: int) -> list[int]:
-    """The part whose drawing is shared with a second process: the biggest, when every part is laid out at once
-    and it is at least ``HALVES_RATIO`` times the next (the others' cores are idle by the time it draws)."""
+    """The part whose drawing is shared with a second process (its last third: ``pdf_layout._write_halves``): the
+    biggest, when every part is laid out at once and it is at least ``HALVES_RATIO`` times the next (the others'
+    cores are idle by the time it draws)."""
     if not 1 < len(sizes) <= workers:
         return []
     biggest, *rest = sorted(range(len(sizes)), key=lambda i: -sizes[i])
