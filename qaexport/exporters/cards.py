@@ -189,6 +189,11 @@ class CardsExporter:
     in_all = False  # a second full PDF layout: made on request, not by every `qaexport all`
     Options = CardsOptions
 
+    @staticmethod
+    def prepare() -> None:
+        """WeasyPrint takes ~0.45 s to import (its C bindings): while the texts render."""
+        from . import pdf_layout  # noqa: F401
+
     def export(self, build: Build, options: CardsOptions, target: Path) -> None:
         grid = options.grid()
         mark = wrap_mark()  # the booklet's drawn ↪ beside wrapped code lines, and its fonts

@@ -110,6 +110,11 @@ class PdfExporter:
     heavy = True  # lays out on every core for most of a run: `all` lets the other formats use what it leaves
     Options = PdfOptions
 
+    @staticmethod
+    def prepare() -> None:
+        """WeasyPrint takes ~0.45 s to import (its C bindings): while the texts render."""
+        from . import pdf_layout  # noqa: F401
+
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
         lib = build.library
         library_view = _view(build)

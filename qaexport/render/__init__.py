@@ -141,9 +141,11 @@ def render_library(
     advance: Callable[[int], None] = lambda n: None,
     workers: int | None = None,
     cache: RenderCache | None = None,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> RenderedBank:
     """Render every question once, in each scheme asked for, keyed by scheme then stable key.
-    HTML found in ``cache`` is not rendered again; what is rendered is stored there. Large banks use all cores."""
+    HTML found in ``cache`` is not rendered again; what is rendered is stored there. Large banks use all cores.
+    ``meanwhile()`` runs once, while children render when there are any (then this process renders less)."""
     schemes = tuple(dict.fromkeys(schemes))
     questions = [r.question for r in library.questions()]
     media = frozenset(library.media)
@@ -178,7 +180,7 @@ def render_library(
         counts.cached += len(questions) - len(todo)
         advance(len(questions) - len(todo))
     counts.rendered += len(todo)
-    _render_all(todo, renderer, schemes, out, advance, workers)
+    _render_all(todo, renderer, schemes, out, advance, workers, meanwhile)
     if cache is not None and html_schemes and todo:
         cache.put_many({keys[q.key][s]: (out[s][q.key].question, out[s][q.key].answer)
                         for q in todo for s in html_schemes})
@@ -187,7 +189,8 @@ def render_library(
 
 
 def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tuple[Scheme, ...],
-                out: RenderedBank, advance: Callable[[int], None], workers: int | None) -> None:
+                out: RenderedBank, advance: Callable[[int], None], workers: int | None,
+                meanwhile: Callable[[], None] = lambda: None) -> None:
     """Render ``questions`` into ``out``; on several cores, in forked children beside this process.
 
     The questions and the renderer reach the children by the fork (nothing is pickled on the way in). The work is
@@ -211,6 +214,7 @@ def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tupl
     processes = 1 if alone else workers
     renderer.highlighter.expect({lang: chars // processes for lang, chars in code_chars(questions).items()})
     if alone:
+        meanwhile()
         render_here(questions)
         return
     import multiprocessing
@@ -252,6 +256,7 @@ def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tupl
                   ) as group:
         for _ in range(workers - 1):
             group.start(child)
+        meanwhile()  # the children take the chunks this process would have rendered meanwhile
         while (chunk := claim(False)) is not None:
             render_here(chunk)
             tell_children_progress()
