@@ -34,13 +34,18 @@ def run_forked(work: Callable[[Report], T], on_progress: Report, failure: Callab
 
 
 def run_forked_all(works: Sequence[Callable[[Report], T]], on_progress: Report,
-                   failure: Callable[[str], str]) -> list[T]:
-    """Each ``work(report)`` in its own child, all at once (the book's parts on the machine's cores); results in
-    the order of ``works``. Progress from every child reaches ``on_progress`` as it comes. The first failure or
-    interrupt stops the children still running and is raised as :func:`run_forked` does."""
+                   failure: Callable[[str], str], at_once: int | None = None) -> list[T]:
+    """Each ``work(report)`` in its own child, ``at_once`` at a time (all at once by default), the next started
+    as one ends; results in the order of ``works``. Progress from every child reaches ``on_progress`` as it
+    comes. The first failure or interrupt stops the children still running and is raised as :func:`run_forked`
+    does."""
+    queue = list(works)
     with Children(lambda _i, value: on_progress(value), failure) as group:
-        for work in works:
+        for work in queue[:max(1, at_once or len(queue))]:
             group.start(work)
+        for _ in group.finished():
+            if len(group) < len(queue):
+                group.start(queue[len(group)])
         return group.results()
 
 
@@ -64,6 +69,10 @@ class Children:
 
     def __enter__(self) -> Children:
         return self
+
+    def __len__(self) -> int:
+        """Children started so far."""
+        return len(self._procs)
 
     def start(self, work: Callable[[Report], Any]) -> int:
         """Fork a child running ``work(report)``; returns its index."""

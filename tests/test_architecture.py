@@ -184,6 +184,27 @@ def test_forked_work_reports_progress_and_fails_in_one_line():
         run_forked(lambda report: 1 / 0, seen.append, lambda cause: f"layout of {{x}}.pdf failed ({cause})")
 
 
+def test_forked_works_at_most_so_many_at_once(tmp_path):
+    """``at_once``: the next child starts as one ends, never more running together; results in order."""
+    import time
+
+    from qaexport.forked import run_forked_all
+
+    def part(n: int):
+        def work(_report):
+            mark = tmp_path / f"running-{n}"
+            mark.write_text("")
+            together = len(list(tmp_path.glob("running-*")))
+            time.sleep(0.3)
+            mark.unlink()
+            return n, together
+        return work
+
+    results = run_forked_all([part(n) for n in range(5)], lambda _value: None, str, at_once=2)
+    assert [n for n, _ in results] == [0, 1, 2, 3, 4]
+    assert max(together for _, together in results) == 2
+
+
 def test_forked_works_run_together_and_one_failure_stops_the_others(tmp_path):
     import os
     import time

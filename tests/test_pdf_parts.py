@@ -40,16 +40,16 @@ def books(tmp_path_factory) -> dict[str, Path]:
     qaexport("pdf", str(bank), "--parts", "1", "-o", str(out["whole"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["parts"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["again"]), env=env)
-    with pytest.MonkeyPatch.context() as patch:  # two parts of 34 and 46 questions: the bigger drawn in halves
-        write_halves = pdf_layout._write_halves
+    with pytest.MonkeyPatch.context() as patch:  # two parts of 34 and 46 questions: the bigger drawn in two
+        draw_in_two = pdf_layout._draw_in_two
 
         def spied(document, identifier, first, second) -> None:  # runs in the part's process: leaves a mark
-            (tmp / "halves").write_text(f"{len(document.pages)}")
-            write_halves(document, identifier, first, second)
+            (tmp / "drawn-in-two").write_text(f"{len(document.pages)}")
+            draw_in_two(document, identifier, first, second)
 
-        patch.setattr(pdf_layout, "_write_halves", spied)
+        patch.setattr(pdf_layout, "_draw_in_two", spied)
         qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)
-    out["halves"] = tmp / "halves"
+    out["drawn in two"] = tmp / "drawn-in-two"
     with pytest.MonkeyPatch.context() as patch:  # a big book in miniature: more parts than processes at once
         patch.setattr(pdf_parts, "MAX_PART", 1)
         qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["queued"]), env=env)
@@ -121,19 +121,19 @@ def test_plan_splits_only_where_it_pays():
     assert plan([50, 2, 50], workers=3, min_part=40) == [range(0, 1), range(1, 3)]  # no part below the floor
 
 
-def test_the_biggest_part_is_drawn_in_halves_only_when_the_others_are_done_first():
-    assert pdf_parts.drawn_in_halves([460, 340], workers=2) == [0]
-    assert pdf_parts.drawn_in_halves([340, 460, 100], workers=3) == [1]
-    assert pdf_parts.drawn_in_halves([400, 340], workers=2) == []  # balanced: both cores draw their own
-    assert pdf_parts.drawn_in_halves([460, 340, 100], workers=2) == []  # parts queue: no core waits
-    assert pdf_parts.drawn_in_halves([460], workers=2) == []
+def test_the_biggest_part_is_drawn_in_two_only_when_the_others_are_done_first():
+    assert pdf_parts.drawn_in_two([460, 340], workers=2) == [0]
+    assert pdf_parts.drawn_in_two([340, 460, 100], workers=3) == [1]
+    assert pdf_parts.drawn_in_two([400, 340], workers=2) == []  # balanced: both cores draw their own
+    assert pdf_parts.drawn_in_two([460, 340, 100], workers=2) == []  # parts queue: no core waits
+    assert pdf_parts.drawn_in_two([460], workers=2) == []
 
 
 def test_parts_give_the_same_pages_to_the_pixel(books):
     whole, parts = _bitmaps(books["whole"]), _bitmaps(books["parts"])
     assert len(whole) == len(parts) > 20
     assert [i for i, (a, b) in enumerate(zip(whole, parts, strict=True)) if a != b] == []
-    assert int(books["halves"].read_text()) > 20  # the bigger of two parts was drawn in halves
+    assert int(books["drawn in two"].read_text()) > 20  # the bigger of two parts was drawn in two
     assert _bitmaps(books["two"]) == whole
     assert _bitmaps(books["queued"]) == whole
 
@@ -161,22 +161,22 @@ def test_parts_number_every_page_and_the_contents(books):
         assert number and int(number.group(1)) == outline[title], (title, toc)
 
 
-def test_halves_of_a_part_keep_the_outline_nested(tmp_path):
+def test_a_part_drawn_in_two_keeps_the_outline_nested(tmp_path):
     """The second half of a part starts inside a framework: its topics and subtopics still nest under it."""
     bank = _synthesise(110, tmp_path / "bank", per_framework=2)  # frameworks of 68 (two topics) and 42 questions
     whole, two = tmp_path / "whole.pdf", tmp_path / "two.pdf"
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
     qaexport("pdf", str(bank), "--parts", "1", "-o", str(whole), env=env)
     with pytest.MonkeyPatch.context() as patch:
-        write_halves = pdf_layout._write_halves
+        draw_in_two = pdf_layout._draw_in_two
 
         def spied(document, identifier, first, second) -> None:
-            (tmp_path / "halves").write_text("drawn in halves")
-            write_halves(document, identifier, first, second)
+            (tmp_path / "drawn-in-two").write_text("drawn in two")
+            draw_in_two(document, identifier, first, second)
 
-        patch.setattr(pdf_layout, "_write_halves", spied)
+        patch.setattr(pdf_layout, "_draw_in_two", spied)
         qaexport("pdf", str(bank), "--parts", "2", "-o", str(two), env=env)
-    assert (tmp_path / "halves").exists()
+    assert (tmp_path / "drawn-in-two").exists()
     expected, got = _structure(whole), _structure(two)
     assert [t for d, t, *_ in expected["outline"] if d == 1] == ["Topic 0.0", "Topic 0.1", "Topic 1.0", "Topic 1.1"]
     for key in ("outline", "dests", "links", "info", "id"):

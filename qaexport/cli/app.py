@@ -155,7 +155,7 @@ def leave(code: object) -> NoReturn:
     else:  # sys.exit("message"): printed, status 1
         print(code, file=sys.stderr)
         status = 1
-    atexit._run_exitfuncs()  # CPython's own exit runs these; tests/test_cli.py checks they still run
+    atexit._run_exitfuncs()  # CPython's own exit runs these; tests/test_startup.py checks they still run
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -172,7 +172,7 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     try:
         with progress("Rendering", library.count()) as advance:
             rendered = render_library(library, highlighter, schemes, advance, cache=cache,
-                                      meanwhile=lambda: [cls.prepare() for cls in classes if hasattr(cls, "prepare")])
+                                      meanwhile=lambda: _prepare(classes))
     finally:
         if cache is not None:
             cache.close()
@@ -190,6 +190,13 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
         say(f"wrote {_written(target, cls.produces)}")
     else:
         _export_at_once(jobs)
+
+
+def _prepare(classes: list[type]) -> None:
+    """Each exporter's optional ``prepare()`` (imports, templates), run while the texts render."""
+    for cls in classes:
+        if hasattr(cls, "prepare"):
+            cls.prepare()
 
 
 def _warn(message: str) -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
-_DIGITS = re.compile(r"[+-]?[0-9]+")
 _FALSE = {"0", "false", "f", "no", "n", "off"}
+_DIGITS = re.compile(r"[+-]?[0-9]+")
 
 
 def _bool(value: Any, param: Any, ctx: Any) -> bool:

@@ -103,8 +103,8 @@ def _page(w: float, h: float) -> str:
     return f"@page {{ size: {_mm(w)} {_mm(h)}; margin: 0; }}\n"
 
 
-def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path]) -> list[Card]:
-    """Every question as one or more cards whose faces fit (measured by WeasyPrint)."""
+def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], workers: int = 1) -> list[Card]:
+    """Every question as one or more cards whose faces fit (measured by WeasyPrint, ``workers`` layouts at once)."""
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
     refs = list(build.library.questions())
     jobs = []
@@ -133,7 +133,7 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path]) 
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
         fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,
-                                    build.library.media, files, workers=os.cpu_count() or 1)
+                                    build.library.media, files, workers)
     cards = []
     for number, ref in enumerate(refs, 1):
         q = ref.question
@@ -196,6 +196,7 @@ class CardsExporter:
 
     def export(self, build: Build, options: CardsOptions, target: Path) -> None:
         grid = options.grid()
+        workers = os.cpu_count() or 1
         mark = wrap_mark()  # the booklet's drawn ↪ beside wrapped code lines, and its fonts
         files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
         base_css = (font_face_css() + asset("cards", "cards.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri())
@@ -211,11 +212,11 @@ class CardsExporter:
             identifier = f"calibrate:{options.paper}:{options.duplex}"
             pieces = [html]
         else:
-            cards = make_cards(build, grid, base_css, files)
+            cards = make_cards(build, grid, base_css, files, workers)
             sheets = impose(cards, grid, options.duplex, options.offset())
             title = f"{build.library.title}: flashcards"
             pieces = [env.get_template("sheets.html").render(sheets=group, title=title, created=created)
-                      for group in sheet_groups(sheets, os.cpu_count() or 1)]
+                      for group in sheet_groups(sheets, workers)]
             keys = "\n".join(ref.question.key for ref in build.library.questions())
             settings = f"{options.size}:{options.paper}:{grid.per_page}:{options.duplex}:{options.back_offset}"
             identifier = f"{settings}\n{keys}"
@@ -230,7 +231,7 @@ class CardsExporter:
                                           media=build.library.media, files=files)
             else:  # the sheets in as many documents as cores, laid out at once
                 missing = layout_pieces(pieces, css, pdf_id, tmp, advance, str(target), build.library.media, files,
-                                        os.cpu_count() or 1)
+                                        workers)
         warning = None if options.calibrate else missing_glyphs_warning(missing, build.library, title)
         if warning:
             build.warn(warning)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..forked import run_forked
+from ..forked import run_forked, run_forked_all
 from ..model import Media
 from .cards_split import Atom, atoms, is_container, join, refine
 from .pdf_layout import render
@@ -207,25 +207,12 @@ def _measure_batches(batches: list[list[str]], css: str, media: dict[str, Media]
     """Each batch measured, in order: in ``workers`` forked children at a time when there are several."""
     if workers < 2 or len(batches) < 2:
         return [_measure(batch, css, media, files) for batch in batches]
-    from ..forked import Children
 
-    def job(j: int) -> Callable[[Callable[[object], None]], list[tuple[float, float]]]:
-        return lambda _report: _measure(batches[j], css, media, files)
+    def job(batch: list[str]) -> Callable[[Callable[[object], None]], list[tuple[float, float]]]:
+        return lambda _report: _measure(batch, css, media, files)
 
-    queue = list(range(len(batches)))
-    running: dict[int, int] = {}  # child index -> batch
-    done: dict[int, list[tuple[float, float]]] = {}
-    with Children(lambda _index, _value: None,
-                  lambda cause: f"measuring the cards failed ({cause}); nothing was written") as group:
-        while queue and len(running) < workers:
-            batch = queue.pop(0)
-            running[group.start(job(batch))] = batch
-        for index, result in group.finished():
-            done[running[index]] = result
-            if queue:
-                batch = queue.pop(0)
-                running[group.start(job(batch))] = batch
-    return [done[j] for j in range(len(batches))]
+    return run_forked_all([job(batch) for batch in batches], lambda _value: None,
+                          lambda cause: f"measuring the cards failed ({cause}); nothing was written", workers)
 
 
 def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,

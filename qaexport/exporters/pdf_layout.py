@@ -110,7 +110,7 @@ def render(html: str, css: str, media: dict[str, Media] | None = None, files: di
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Callable[[int], None],
               media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
               tagged: bool = False, laid_out: Callable[[Document], None] | None = None,
-              second_half: Path | None = None) -> set[str]:
+              tail: Path | None = None) -> set[str]:
     """Lay out and write; returns the characters no font could draw.
 
     ``pdf_identifier`` from the content keeps rebuilds byte-identical. ``files`` (URL → package file) and the
@@ -129,8 +129,8 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
         document = render(html, css, media, files, tagged)
         if laid_out is not None:
             laid_out(document)
-        if second_half is not None and len(document.pages) > 1:
-            _write_halves(document, identifier, target, second_half)
+        if tail is not None and len(document.pages) > 1:
+            _draw_in_two(document, identifier, target, tail)
         else:
             document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
     finally:
@@ -140,20 +140,20 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
     return missing.chars
 
 
-def _write_halves(document: Document, identifier: str, first: Path, second: Path) -> None:
+def _draw_in_two(document: Document, identifier: str, first: Path, second: Path) -> None:
     """Two thirds of the pages drawn to ``first`` here while a forked child draws the last third to ``second``:
     drawing is a quarter of a part's time, and on one core. The child gets the laid-out pages by the fork.
 
     Memory: each process copies the shared pages of memory it touches (reference counts), so while the child
     lives the part's layout is partly held twice. A third ends early, while this process has drawn about half
     of its share: on 560 questions the booklet's peak was 509–514 MiB (467 MiB drawn in one process; 523 MiB
-    with halves), for a drawing phase of 2.6 s instead of 3.9 s.
+    when the child drew half), for a drawing phase of 2.6 s instead of 3.9 s.
     """
     from ..forked import Children
 
     middle = len(document.pages) * 2 // 3
     # The child's garbage collector would visit (write to) every object of the layout and so copy all the
-    # memory it shares with this process (583 MiB peak instead of 523 with halves); frozen objects are never
+    # memory it shares with this process (583 MiB peak instead of 523 when it drew half); frozen objects are never
     # visited: gc.freeze exists for this.
     gc.collect()
     gc.freeze()

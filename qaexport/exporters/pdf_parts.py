@@ -45,9 +45,9 @@ MIN_PART = 120_000
 #: Estimated size above which a part is cut further where chapters allow: a part's layout holds ~0.5 KiB of
 #: memory per character of HTML until it is written, and only ``workers`` parts are laid out at a time.
 MAX_PART = 800_000
-#: How much bigger than every other part the biggest must be for its drawing to be shared (see drawn_in_halves):
+#: How much bigger than every other part the biggest must be for its drawing to be shared (see drawn_in_two):
 #: drawing is about a quarter of a part's time, so the others must be done by three quarters of its layout.
-HALVES_RATIO = 1.3
+DRAWN_IN_TWO_RATIO = 1.3
 #: Attempts at a contents whose page count agrees with the numbers written into it.
 FRONT_ATTEMPTS = 3
 #: The page number the probe writes on every contents line, to count the contents' pages before the numbers
@@ -61,14 +61,14 @@ def front_css(total: int) -> str:
             ".stamp { page: stamp; break-before: page; }\n@page stamp { @top-left { content: none; } }\n")
 
 
-def drawn_in_halves(sizes: Sequence[int], workers: int) -> list[int]:
-    """The part whose drawing is shared with a second process (its last third: ``pdf_layout._write_halves``): the
-    biggest, when every part is laid out at once and it is at least ``HALVES_RATIO`` times the next (the others'
+def drawn_in_two(sizes: Sequence[int], workers: int) -> list[int]:
+    """The part whose drawing is shared with a second process (its last third: ``pdf_layout._draw_in_two``): the
+    biggest, when every part is laid out at once and it is at least ``DRAWN_IN_TWO_RATIO`` times the next (the others'
     cores are idle by the time it draws)."""
     if not 1 < len(sizes) <= workers:
         return []
     biggest, *rest = sorted(range(len(sizes)), key=lambda i: -sizes[i])
-    return [biggest] if sizes[biggest] >= HALVES_RATIO * sizes[rest[0]] else []
+    return [biggest] if sizes[biggest] >= DRAWN_IN_TWO_RATIO * sizes[rest[0]] else []
 
 
 def plan(sizes: Sequence[int], workers: int, min_part: int = MIN_PART, max_part: int | None = None) -> list[range]:
@@ -138,7 +138,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
         work = Path(folder)
         bodies = [work / f"part-{i}.pdf" for i in range(len(book.bodies))]
-        halves = {i: work / f"part-{i}-b.pdf" for i in drawn_in_halves([len(b) for b in book.bodies], book.workers)}
+        tails = {i: work / f"part-{i}-b.pdf" for i in drawn_in_two([len(b) for b in book.bodies], book.workers)}
         front = work / "front.pdf"
         laid: dict[int, _Part] = {}
         probe_pages: list[int] = []  # the contents' page count, with placeholder numbers
@@ -152,7 +152,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                     for number, page in enumerate(document.pages):
                         for name in page.anchors:
                             anchors.setdefault(name, number)
-                    depths: list[int] = []  # the part's outline, depth first: what nests its halves' items again
+                    depths: list[int] = []  # the part's outline, depth first: what nests its two files' items again
 
                     def walk(tree: list, depth: int) -> None:
                         for _label, _target, children, _state in tree:
@@ -163,7 +163,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                     report(("laid-out", len(document.pages), anchors, depths))
 
                 return sorted(write_pdf(book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], report, media,
-                                        files, laid_out=laid_out, second_half=halves.get(i)))
+                                        files, laid_out=laid_out, tail=tails.get(i)))
             return run
 
         def front_job(html: str, css: str, path: Path) -> Callable[[Callable[[object], None]], tuple[list[str], int]]:
@@ -225,7 +225,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                         start_front(group, contents)
                 if index in slots:
                     missing |= set(result)
-        drawn = [[path for path in (first, halves.get(i)) if path and path.exists()] for i, first in enumerate(bodies)]
+        drawn = [[path for path in (first, tails.get(i)) if path and path.exists()] for i, first in enumerate(bodies)]
         merge(front, fronts[-1][1], drawn, target, [laid[i].outline_depths for i in range(len(bodies))])
     return sorted(missing)
 
@@ -266,7 +266,7 @@ def _append(out: Pdf, path: Path, dests: dict[str, Array], outline: list[Outline
         def mapped(dest: Array) -> Array:
             return Array([pages[dest[0].objgen], *list(dest)[1:]])
 
-        for name, dest in _dests(part).items():  # a box cut by a page break is in both halves: its first page
+        for name, dest in _dests(part).items():  # a box cut by a page break is in both files: its first page
             dests.setdefault(name, mapped(dest))
         with part.open_outline() as part_outline:
             outline += [_copy_item(item, mapped) for item in part_outline.root]
@@ -288,10 +288,10 @@ def _finish(out: Pdf, dests: dict[str, Array], outline: list[OutlineItem]) -> No
 
 def merge(front: Path, front_pages: int, bodies: Sequence[Sequence[Path]], target: Path,
           outline_depths: Sequence[list[int]]) -> None:
-    """The front document's cover and contents, then every body part (its file, or the two files of its halves)
+    """The front document's cover and contents, then every body part (its file, or the two files it was drawn in)
     with a footer page stamped on each page; outline, named destinations and contents links as in a book laid out
-    whole. ``outline_depths``: each part's outline, depth first, which nests the items of its halves again (the
-    second half alone has the topics of a framework drawn in the first at the top of its outline)."""
+    whole. ``outline_depths``: each part's outline, depth first, which nests the items of its two files again (the
+    last third alone has the topics of a framework begun in the first file at the top of its outline)."""
     import pikepdf
     from pikepdf import Array, Name, String
 
@@ -339,29 +339,20 @@ def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path,
     """Documents that share nothing but their CSS (no page numbers, no links between them: the cards' sheets)
     laid out ``workers`` at a time in forked children and concatenated into ``target``; returns the characters
     drawn as empty boxes."""
-    from ..forked import Children
+    from ..forked import run_forked_all
     from .pdf_layout import write_pdf
-
-    def failure(cause: str) -> str:
-        return f"{label}: PDF layout failed ({cause}); nothing was written"
 
     with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
         paths = [Path(folder) / f"piece-{i}.pdf" for i in range(len(htmls))]
 
-        def job(i: int) -> Callable[[Callable[[object], None]], list[str]]:
-            return lambda report: sorted(write_pdf(htmls[i], css, identifier, paths[i], report, media, files))
+        def job(i: int) -> Callable[[Callable[[object], None]], set[str]]:
+            return lambda report: write_pdf(htmls[i], css, identifier, paths[i], report, media, files)
 
-        queue = list(range(len(htmls)))
-        missing: set[str] = set()
-        with Children(lambda _index, pages: advance(pages) if isinstance(pages, int) else None, failure) as group:
-            for _ in range(min(max(1, workers), len(queue))):
-                group.start(job(queue.pop(0)))
-            for _index, found in group.finished():
-                missing |= set(found)
-                if queue:
-                    group.start(job(queue.pop(0)))
+        found = run_forked_all([job(i) for i in range(len(htmls))],
+                               lambda pages: advance(pages) if isinstance(pages, int) else None,
+                               lambda cause: f"{label}: PDF layout failed ({cause}); nothing was written", workers)
         concatenate(paths, target)
-    return sorted(missing)
+    return sorted(set().union(*found))
 
 
 def _stamp(page: Page, stamp: Page, name: Name) -> None:
@@ -389,7 +380,7 @@ def _nested(items: list[OutlineItem], depths: list[int]) -> list[OutlineItem]:
 
     walk(items)
     if len(flat) != len(depths):
-        raise OutputError(f"the outline of a part drawn in halves has {len(flat)} items, not {len(depths)}")
+        raise OutputError(f"the outline of a part drawn in two has {len(flat)} items, not {len(depths)}")
     roots: list[OutlineItem] = []
     open_items: list[tuple[int, OutlineItem]] = []
     for item, depth in zip(flat, depths, strict=True):
