@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 from .errors import Problem
+from .limits import ImageBudget
 from .model import Difficulty, Framework, Library, Location, Media, Question, Subtopic, Topic, slugify
 from .records import Node, QuestionRecord, ReadResult, SubtopicRecord
 
@@ -48,11 +49,24 @@ class _Assembler:
         self.frameworks: dict[str, Framework] = {}
         self.owner: dict[str, Question] = {}
         self.media: dict[str, Media] = {}
+        self.images = ImageBudget()
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
         if record is not None:
             location = Location(location.file, location.line, record)
         self.problems.append(Problem(location, message))
+
+    def add_media(self, media: Media, result: ReadResult) -> None:
+        """An image, within the build's budget for all images (each reader checked it alone); one over the budget
+        is not shown (the sanitiser drops an ``<img>`` whose name is not in the library), with a warning."""
+        if media.name in self.media:
+            return
+        full = self.images.admit(len(media.data), media.pixels)
+        if full:
+            where = next((s.location.file for s in result.subtopics), "")
+            self.warnings.append(Problem(Location(where), f"image {media.name} skipped: {full}"))
+            return
+        self.media[media.name] = media
 
     def slug(self, node: Node, what: str, location: Location) -> str | None:
         slug = slugify(node.slug) or slugify(node.name)
@@ -174,7 +188,8 @@ def assemble(results: Iterable[ReadResult]) -> tuple[Library, list[Problem], lis
     for result in results:
         assembler.problems.extend(result.problems)
         assembler.warnings.extend(result.warnings)
-        assembler.media.update(result.media)
+        for media in result.media.values():
+            assembler.add_media(media, result)
         for record in result.subtopics:
             assembler.add(record)
     problems = list(dict.fromkeys(assembler.problems))  # one line per distinct problem

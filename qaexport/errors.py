@@ -25,6 +25,25 @@ class QaexportError(Exception):
         return error
 
 
+#: The most of a bad value a message repeats: enough to find it, never a flood (an expanded YAML alias, a
+#: 5,000-digit number).
+SHOWN_CHARS = 80
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` for a message, at most ``limit`` characters (cut with an ellipsis). The work is bounded too:
+    containers are shown a few items and levels deep, a huge number by its length (Python refuses to print one)."""
+    import reprlib
+
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a number of about {int(value.bit_length() * 0.30103):,} digits"
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother = 3, limit, limit
+    short.maxlist = short.maxtuple = short.maxdict = short.maxset = 6
+    text = short.repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def describe_os_error(exc: OSError) -> str:
     """An error of the environment (disk, permissions) in one line: the file, then what the system said."""
     where = f"{exc.filename}: " if exc.filename else ""

@@ -67,6 +67,7 @@ class Media:
     name: str
     data: bytes
     mime: str
+    pixels: int = 0  # as embedded (``qaexport.limits`` checked it): what the build's image budget counts
 
 
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")

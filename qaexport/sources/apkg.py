@@ -49,7 +49,8 @@ from typing import IO, Any
 
 import nh3
 
-from ..errors import InputError, Problem, problem
+from ..errors import InputError, Problem, problem, shown
+from ..limits import MAX_IMAGE_BYTES, Expansion, ExpansionError, ImageBudget, check_image, cloze_cards
 from ..model import ContentFormat, Location, Media
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -64,8 +65,6 @@ MAX_COLLECTION = 256 * 2**20  # uncompressed collection database
 MAX_MEMBER = 512 * 2**20  # any one member, as declared (videos can be big; they are never read)
 MAX_DECLARED_TOTAL = 4 * 2**30  # all members together, as declared
 MAX_RATIO = 1_000  # deflate of real data stays far below; zip bombs are far above
-MAX_IMAGE = 16 * 2**20  # one image, after decompression
-MAX_IMAGES_TOTAL = 192 * 2**20  # all images a build embeds
 MAX_MEDIA_MAP = 16 * 2**20  # the media map itself
 MAX_ZSTD_WINDOW = 2**26  # bounds the zstd decoder's memory whatever a frame header claims
 CHUNK = 2**20
@@ -75,18 +74,12 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 LEGACY_1, LEGACY_2, LATEST = 1, 2, 3
 COLLECTION_FOR = {LEGACY_1: "collection.anki2", LEGACY_2: "collection.anki21", LATEST: "collection.anki21b"}
 
-IMAGE_TYPES = (  # magic → (mime, extension)
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"GIF87a", "image/gif", ".gif"),
-    (b"GIF89a", "image/gif", ".gif"),
-)
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".mkv", ".mov", ".avi", ".ogv", ".mpg", ".mpeg", ".m4v", ".3gp"})
 DIFFICULTIES = ("easy", "medium", "hard")
 
 _IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"')  # only run on nh3's canonical output
 _AV_REF = re.compile(r"\[anki:play:([qa]):(\d+)\]")
-_TYPE_IN = re.compile(r"\[\[type:(?:(cloze|nc):)?([^\]]*)\]\]")
+_TYPE_OPEN = "[[type:"
 _ANSWER_RULE = re.compile(r"""<hr\s+id\s*=\s*["']?answer["']?\s*/?>""", re.I)
 
 
@@ -105,16 +98,6 @@ def safe_media_name(name: str) -> bool:
     if any(ord(ch) < 32 for ch in name) or PureWindowsPath(name).drive or PurePosixPath(name).is_absolute():
         return False
     return not name.startswith("..")
-
-
-def image_type(data: bytes) -> tuple[str, str] | None:
-    """(mime, extension) from magic bytes, or None: the name's extension is never trusted."""
-    for magic, mime, ext in IMAGE_TYPES:
-        if data.startswith(magic):
-            return mime, ext
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
 
 
 def _zstd():
@@ -283,18 +266,19 @@ class PackageArchive:
             raise _refuse(self.path, f"{what} is not valid zstd data ({exc}); export the deck again") from exc
         return out.getvalue()
 
-    def check_collection(self) -> None:
-        """Stream the collection through every decompression layer with a cap; check it is an SQLite file."""
+    def check_collection(self) -> int:
+        """Stream the collection through every decompression layer with a cap; check it is an SQLite file.
+        Returns its size, uncompressed."""
         name = self.collection_name
         try:
             with self.zf.open(name) as member:
                 if self.version == LATEST:
                     with _zstd().stream_reader(member, read_across_frames=True) as src:
                         head = src.read(len(SQLITE_MAGIC))
-                        _copy_capped(src, None, MAX_COLLECTION)
+                        size = len(head) + _copy_capped(src, None, MAX_COLLECTION)
                 else:
                     head = member.read(len(SQLITE_MAGIC))
-                    _copy_capped(member, None, MAX_COLLECTION)
+                    size = len(head) + _copy_capped(member, None, MAX_COLLECTION)
         except _CapExceededError:
             raise _refuse(self.path, f"the collection inflates beyond {MAX_COLLECTION >> 20} MiB "
                                      "(a zip bomb?); refusing it") from None
@@ -305,6 +289,7 @@ class PackageArchive:
                                      "export the deck again") from exc
         if head != SQLITE_MAGIC:
             raise _refuse(self.path, "the collection inside is not an Anki database (corrupt); export the deck again")
+        return size
 
     def stripped_copy(self, target: Path) -> None:
         """The package as Anki's importer needs it, without media: ``meta`` + collection + an empty media map."""
@@ -320,7 +305,7 @@ class PackageArchive:
             else:
                 out.writestr("media", "{}")
 
-    def read_image(self, name: str, budget: int) -> bytes | str:
+    def read_image(self, name: str) -> bytes | str:
         """The bytes of media ``name`` (by exact map lookup), or a one-line reason it cannot be used."""
         member = self.media.get(unicodedata.normalize("NFC", name))
         if member is None:
@@ -329,7 +314,7 @@ class PackageArchive:
             info = self.zf.getinfo(member)
         except KeyError:
             return "listed in the media map but missing from the zip"
-        cap = min(MAX_IMAGE, budget)
+        cap = MAX_IMAGE_BYTES
         if info.file_size > cap * (4 if self.version == LATEST else 1):
             return f"too large ({info.file_size} bytes; limit {cap})"
         import io
@@ -408,21 +393,46 @@ def _replace_av(text: str, q_tags: list, a_tags: list) -> str:
     return _AV_REF.sub(label, text)
 
 
+def _type_in_fields(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, kind, field) of each ``[[type:FIELD]]`` / ``[[type:cloze:FIELD]]`` / ``[[type:nc:FIELD]]`` in
+    ``text``, found in one pass: the field runs to the first ``]``, which must be doubled. A start whose first ``]``
+    is not doubled fails for every later start before that ``]`` too, so the scan resumes after it."""
+    pos = 0
+    while (start := text.find(_TYPE_OPEN, pos)) != -1:
+        close = text.find("]", start + len(_TYPE_OPEN))
+        if close == -1:
+            return
+        if not text.startswith("]]", close):
+            pos = close + 1
+            continue
+        name = text[start + len(_TYPE_OPEN):close]
+        kind = ""
+        for prefix in ("cloze:", "nc:"):
+            if name.startswith(prefix):
+                kind, name = prefix[:-1], name[len(prefix):]
+                break
+        yield start, close + 2, kind, name
+        pos = close + 2
+
+
 def _type_in(text: str, note: Any, col: Any, ordinal: int, back: bool) -> str:
     """Front: a blank to write in. Back: the expected answer (what Anki compares the typed text with)."""
-    def repl(m: re.Match[str]) -> str:
+    out, pos = [], 0
+    for start, end, kind, field_name in _type_in_fields(text):
+        out.append(text[pos:start])
+        pos = end
         if not back:
-            return '<span class="type-in">✎ ____________</span>'
-        kind, field_name = m.group(1), m.group(2)
+            out.append('<span class="type-in">✎ ____________</span>')
+            continue
         try:
             value = note[field_name]
         except KeyError:
-            return ""
+            continue
         if kind == "cloze":
             value = col.extract_cloze_for_typing(value, ordinal + 1)
-        return f"<div>{value}</div>"
-
-    return _TYPE_IN.sub(repl, text)
+        out.append(f"<div>{value}</div>")
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def answer_without_front(question: str, answer: str) -> str:
@@ -456,25 +466,44 @@ def _open_collection(archive: PackageArchive, folder: Path) -> Any:
     return col
 
 
-def _cards(col: Any, all_cards: bool) -> Iterator[_Card]:
-    """Rendered cards, in deck order then note creation order: one per cloze deletion, else the first card."""
+def _cards(col: Any, all_cards: bool, expansion: Expansion, path: Path, warnings: list[Problem]) -> Iterator[_Card]:
+    """Rendered cards, in deck order then note creation order: one per cloze deletion, else the first card.
+
+    Every card shows its whole note, so a note's cloze cards are bounded (``limits.cloze_cards``: the first ones
+    are kept, with a warning), and all the text rendered is counted against ``expansion``."""
     rows = col.db.all(
         "select c.id, c.nid, c.ord, case when c.odid != 0 then c.odid else c.did end, n.guid, n.tags, n.mid "
         "from cards c join notes n on n.id = c.nid order by n.id, c.ord")
     deck_names = {d.id: d.name for d in col.decks.all_names_and_ids()}
     cloze_types = {m["id"] for m in col.models.all() if m.get("type") == 1}
-    seen_notes: set[int] = set()
+    per_note: dict[int, int] = {}  # cloze notes: their cards
+    for _cid, nid, _ord, _did, _guid, _tags, mid in rows:
+        if mid in cloze_types:
+            per_note[nid] = per_note.get(nid, 0) + 1
+    made: dict[int, int] = {}
+    allowed: dict[int, int] = {}  # cloze notes: the cards that may be made, from the first card's size
     for cid, nid, ordinal, did, guid, tags, mid in rows:
-        if not all_cards and mid not in cloze_types and nid in seen_notes:
+        if not all_cards and mid not in cloze_types and nid in made:
             continue  # a reversed card repeats the same pair
-        seen_notes.add(nid)
+        made[nid] = made.get(nid, 0) + 1
+        if nid in allowed and made[nid] > allowed[nid]:
+            continue
         card = col.get_card(cid)
         out = card.render_output(reload=True)
+        size = len(out.question_text) + len(out.answer_text)
+        expansion.add(size, "the cards' text")
+        if nid in per_note and nid not in allowed:
+            allowed[nid] = cloze_cards(per_note[nid], size)
+            if allowed[nid] < per_note[nid]:
+                warnings.append(problem(path, f"{per_note[nid]:,} cloze deletions would make as many cards of the "
+                                              f"whole note ({size:,} characters each); only the first "
+                                              f"{allowed[nid]:,} are read. Split the note", f"note {nid}"))
         note = card.note()
         back = answer_without_front(out.question_text, out.answer_text)
         question = _type_in(_replace_av(out.question_text, out.question_av_tags, out.answer_av_tags),
                             note, col, ordinal, back=False)
         answer = _type_in(_replace_av(back, out.question_av_tags, out.answer_av_tags), note, col, ordinal, back=True)
+        expansion.add(len(question) + len(answer), "the cards' text")
         yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), question.strip(), answer)
 
 
@@ -486,7 +515,7 @@ class _MediaCollector:
         self.warnings = warnings
         self.media: dict[str, Media] = {}
         self.by_source: dict[str, str | None] = {}
-        self.used = 0
+        self.budget = ImageBudget()
 
     def _resolve(self, src: str, record: str) -> str | None:
         if src in self.by_source:
@@ -499,26 +528,27 @@ class _MediaCollector:
             if not safe_media_name(candidate):
                 result = "not a plain media file name"
                 continue
-            result = self.archive.read_image(candidate, MAX_IMAGES_TOTAL - self.used)
+            result = self.archive.read_image(candidate)
             chosen = candidate
             if isinstance(result, bytes):
                 break
         content: str | None = None
-        if isinstance(result, bytes):
-            kind = image_type(result)
-            if kind is None:
-                reason = "SVG images are not supported" if b"<svg" in result[:2048].lower() else \
-                    "not a PNG, JPEG, GIF or WebP image"
-                self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {reason}",
-                                             record))
-            else:
-                mime, ext = kind
-                content = hashlib.sha256(result).hexdigest()[:16] + ext
-                if content not in self.media:
-                    self.media[content] = Media(content, result, mime)
-                    self.used += len(result)
+        checked = check_image(result) if isinstance(result, bytes) else result
+        if isinstance(checked, str):
+            self.warnings.append(problem(self.archive.path, f"image {shown(chosen)} skipped: {checked}", record))
         else:
-            self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {result}", record))
+            content = hashlib.sha256(result).hexdigest()[:16] + checked.ext  # named by the package's bytes
+            if content not in self.media:
+                full = self.budget.admit(len(checked.data), checked.pixels)
+                if full:
+                    self.warnings.append(problem(self.archive.path, f"image {shown(chosen)} skipped: {full}",
+                                                 record))
+                    content = None
+                else:
+                    if checked.note:
+                        self.warnings.append(problem(self.archive.path, f"image {shown(chosen)}: {checked.note}",
+                                                     record))
+                    self.media[content] = Media(content, checked.data, checked.mime, checked.pixels)
         self.by_source[src] = content
         return content
 
@@ -550,12 +580,14 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
     archive = PackageArchive.open(path)
     warnings: list[Problem] = []
     try:
-        archive.check_collection()
+        expansion = Expansion(archive.check_collection())
         with tempfile.TemporaryDirectory(prefix="qaexport-apkg-") as tmp:
             col = _open_collection(archive, Path(tmp))
             try:
                 descriptions = {d["name"]: to_text(d.get("desc", "")) for d in col.decks.all()}
-                cards = list(_cards(col, all_cards))
+                cards = list(_cards(col, all_cards, expansion, path, warnings))
+            except ExpansionError as exc:
+                raise _refuse(path, f"{exc}; split the deck") from None
             except Exception as exc:
                 raise _refuse(path, f"Anki cannot render the cards ({' '.join(str(exc).split())[:100]}); the "
                                     "package is corrupt, export it again") from exc

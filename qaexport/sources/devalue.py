@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..limits import Expansion, ExpansionError
+
 UNDEFINED = -1
 HOLE = -2
 NAN = -3
@@ -80,10 +82,18 @@ def _is_index(value: Any) -> bool:
 
 
 class _Decoder:
-    def __init__(self, values: list[Any]) -> None:
+    def __init__(self, values: list[Any], expansion: Expansion) -> None:
         self.values = values
         self.done: dict[int, Any] = {}
         self.active: set[int] = set()
+        # Each built entry's size once expanded (text length, 1 per other value): an entry referenced twice is one
+        # Python object here, but twice the questions for whatever walks the tree, so sizes add up per reference.
+        self.sizes: dict[int, int] = {}
+        self.expansion = expansion
+
+    def size(self, index: Any) -> int:
+        """The expanded size of a reference already followed."""
+        return self.sizes.get(index, 1) if type(index) is int else 1
 
     def ref(self, index: Any, depth: int) -> Any:
         if type(index) is int and index in self.done:  # shared entries are common: the checks below passed once
@@ -104,11 +114,26 @@ class _Decoder:
             raise DevalueError(f"nesting deeper than {MAX_DEPTH} levels at entry {index}")
         self.active.add(index)
         try:
-            result = self.build(index, self.values[index], depth + 1)
+            value = self.values[index]
+            result = self.build(index, value, depth + 1)
         finally:
             self.active.discard(index)
+        size = self.sizes[index] = self._expanded(value)
+        self.expansion.check(size, f"entry {index}")
         self.done[index] = result
         return result
+
+    def _expanded(self, value: Any) -> int:
+        """The size of an entry whose references were all followed: its own, plus theirs, once per reference."""
+        if isinstance(value, str):
+            return len(value) + 1
+        if isinstance(value, dict):
+            return 1 + sum(len(str(k)) + self.size(v) for k, v in value.items())
+        if isinstance(value, list):
+            if value and isinstance(value[0], str):  # a typed entry: its arguments are references or raw values
+                return len(value[0]) + sum(self.size(v) if type(v) is int else len(str(v)) for v in value[1:])
+            return 1 + sum(self.size(v) for v in value)
+        return 1
 
     def build(self, index: int, value: Any, depth: int) -> Any:
         if isinstance(value, dict):
@@ -179,12 +204,17 @@ def _b64(value: Any, index: int) -> bytes:
         raise DevalueError(f"entry {index} is not valid base64") from None
 
 
-def unflatten(parsed: Any) -> Any:
-    """Rebuild the value a devalue payload describes (``JSON.parse`` output in, Python out)."""
+def unflatten(parsed: Any, input_size: int = 0) -> Any:
+    """Rebuild the value a devalue payload describes (``JSON.parse`` output in, Python out). What the references
+    expand to is counted against a limit relative to ``input_size`` (the payload's length): past it,
+    :class:`DevalueError`."""
     if _is_index(parsed):
         if parsed in _SENTINELS:
             return _SENTINELS[parsed]
         raise DevalueError("the payload is a bare number, not a devalue array")
     if not isinstance(parsed, list) or not parsed:
         raise DevalueError("the payload is not a devalue array (expected a non-empty JSON array)")
-    return _Decoder(parsed).ref(0, 0)
+    try:
+        return _Decoder(parsed, Expansion(input_size, "shared references repeat it")).ref(0, 0)
+    except ExpansionError as exc:
+        raise DevalueError(str(exc)) from None

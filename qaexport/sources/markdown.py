@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, Problem, problem
+from ..limits import MAX_IMAGE_BYTES, ImageBudget, check_image, image_type
 from ..model import ContentFormat, Location, Media, slugify
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
-from .apkg import image_type
 from .files import read_limited
 
 if TYPE_CHECKING:
@@ -54,7 +54,6 @@ _FRONT_END = ("---", "...")
 #: only ever load the bytes it names.
 MEDIA_FOLDER = "media"
 MAX_MEDIA_LEVELS = 8
-MAX_MEDIA_BYTES = 32 * 1024 * 1024
 _MEDIA_SRC = re.compile(r'\bsrc="([0-9a-f]{16}\.(?:png|jpg|gif|webp))"')
 
 
@@ -409,15 +408,18 @@ class MarkdownReader:
         questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
                                     q.format) for q in parsed.questions]
         result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
+        budget = ImageBudget()
         for q in parsed.questions:
             if q.format is ContentFormat.HTML:
                 for name in dict.fromkeys(_MEDIA_SRC.findall(q.question + q.answer)):
-                    _load_media(path, name, q.line, result.media, result.warnings)
+                    _load_media(path, name, q.line, result.media, result.warnings, budget)
         return result
 
 
-def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warnings: list[Problem]) -> None:
-    """Find ``media/NAME`` beside ``path`` or above it; only bytes whose hash and type match the name load."""
+def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warnings: list[Problem],
+                budget: ImageBudget) -> None:
+    """Find ``media/NAME`` beside ``path`` or above it; only bytes whose hash and type match the name load, and only
+    within the image limits (``qaexport.limits``: shrunk or skipped, with a warning)."""
     if name in media:
         return
     folder = path.resolve().parent
@@ -425,15 +427,22 @@ def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warni
         candidate = folder / MEDIA_FOLDER / name
         if candidate.is_file():
             try:
-                data = candidate.read_bytes() if candidate.stat().st_size <= MAX_MEDIA_BYTES else b""
+                data = candidate.read_bytes() if candidate.stat().st_size <= MAX_IMAGE_BYTES else b""
             except OSError:
                 data = b""
             kind = image_type(data)
-            if kind and name == hashlib.sha256(data).hexdigest()[:16] + kind[1]:
-                media[name] = Media(name, data, kind[0])
+            if not (kind and name == hashlib.sha256(data).hexdigest()[:16] + kind[1]):
+                warnings.append(problem(path, f"image {candidate} does not match its name (hash or type); it is "
+                                              "not shown. Convert the source again to rewrite it", line=line))
                 return
-            warnings.append(problem(path, f"image {candidate} does not match its name (hash or type); it is not "
-                                          "shown. Convert the source again to rewrite it", line=line))
+            checked = check_image(data)
+            reason = checked if isinstance(checked, str) else budget.admit(len(checked.data), checked.pixels)
+            if reason:
+                warnings.append(problem(path, f"image {candidate} skipped: {reason}", line=line))
+                return
+            if checked.note:
+                warnings.append(problem(path, f"image {candidate}: {checked.note}", line=line))
+            media[name] = Media(name, checked.data, checked.mime, checked.pixels)
             return
         if folder.parent == folder:
             break

@@ -74,7 +74,7 @@ def _load(path: Path) -> Any:
     except RecursionError:
         raise InputError(path, "JSON nested too deeply to be a question bank") from None
     try:
-        return unflatten(parsed)
+        return unflatten(parsed, len(text))
     except DevalueError as exc:
         raise InputError(path, f"not a valid Nuxt payload: {exc}") from None
 
