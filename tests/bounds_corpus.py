@@ -135,7 +135,7 @@ def _yaml_bomb(key: str) -> Callable[[Path], list[str]]:
 
 
 def _heading_spaces(d: Path) -> list[str]:
-    return ["validate", str(_write(d / "spaces.md", md_bank(f"## Question{' ' * 1_000_000}x {{#q1 .easy}}\n\nA.")))]
+    return ["list", str(_write(d / "spaces.md", md_bank(f"## Question{' ' * 1_000_000}x {{#q1 .easy}}\n\nA.")))]
 
 
 def _heading_braces(d: Path) -> list[str]:
@@ -426,7 +426,7 @@ CASES: list[Case] = [
     # Unbounded memory or time
     Case("yaml-alias-bomb-order", "memory", _yaml_bomb("order"), "error", says="alias"),
     Case("yaml-alias-bomb-slug", "memory", _yaml_bomb("slug"), "error", says="alias"),
-    Case("heading-1mb-spaces", "time", _heading_spaces, "ok"),
+    Case("heading-1mb-spaces", "time", _heading_spaces, "error", says="limit"),
     Case("heading-unbalanced-braces", "time", _heading_braces, "error", says=":7:"),
     Case("heading-attribute-runs", "time", _heading_attr_runs, "error"),
     Case("heading-many-empty", "time", _many_headings, "error"),

@@ -12,14 +12,17 @@ fence, and an answer that is a single ```` ```answer ```` fence. The writer
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, Problem, problem
+from ..assemble import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS
+from ..errors import SHOWN_CHARS, InputError, Problem, problem, shown
 from ..limits import MAX_IMAGE_BYTES, ImageBudget, check_image, image_type
 from ..model import ContentFormat, Location, Media, slugify
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -34,6 +37,11 @@ SUFFIXES = (".md", ".markdown")
 
 #: Larger files are refused before parsing (same bound as payloads).
 MAX_BYTES = 32 * 1024 * 1024
+#: Lines a file may have (a 50,000-question bank has about 700,000): checked before parsing, which costs some
+#: microseconds per line whatever the line holds.
+MAX_LINES = 1_000_000
+#: Problems listed per file; past it they are counted in one last line.
+MAX_PROBLEMS = 1_000
 #: Front matter only places a subtopic; a bigger block is a mistake or an attack on the YAML parser.
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 
@@ -45,8 +53,6 @@ QUESTION_FENCE = "question"
 UNRATED = "unrated"
 ANSWER_FENCE = "answer"
 
-# A Pandoc-style attribute block ending the heading, preceded by a space (or alone).
-_ATTRS = re.compile(r"(?:^|[ \t]+)\{([^{}]*)\}$")
 _ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
 _FRONT_END = ("---", "...")
 #: Images of HTML questions: content-addressed names (``<sha256[:16]><ext>``) in a ``media/`` folder beside
@@ -63,7 +69,11 @@ def _parser() -> MarkdownIt:
     Made on first use: this reader loads with every command, and Markdown-it is a tenth of a command's start-up."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    # Splitting needs the blocks and each heading's raw text, never the inline parse (emphasis, links), whose cost
+    # on a long line of `*_` is what the size limits exist to refuse: those are checked after the split.
+    md.core.ruler.disable(["inline"])
+    return md
 
 
 
@@ -84,9 +94,19 @@ class ParsedFile:
     places: dict[str, Node] = field(default_factory=dict)
     questions: list[ParsedQuestion] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    untold: int = 0  # problems past MAX_PROBLEMS, counted only
 
     def problem(self, line: int, message: str) -> None:
-        self.problems.append((line, message))
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append((line, message))
+            return
+        self.untold += 1
+        more = f"{self.untold:,} more problem{'s' if self.untold > 1 else ''}"
+        last = f"and {more} in this file; fix the ones above first"
+        if self.untold == 1:
+            self.problems.append((line, last))
+        else:
+            self.problems[-1] = (self.problems[-1][0], last)
 
 
 def decode(raw: bytes, where: str) -> str:
@@ -136,6 +156,29 @@ def _key_lines(node: yaml.Node, offset: int) -> dict[tuple[str, ...], int]:
     return out
 
 
+#: Digits a number in front matter may have (``order: 3``); a longer one is refused before it is converted.
+MAX_NUMBER_CHARS = 40
+_NUMBER_CHARS = frozenset("0123456789_.+-eE")
+
+
+def _refused_yaml(source: str, offset: int) -> tuple[int, str] | None:
+    """(line, message) for what front matter may not hold, found in one pass over the YAML events before
+    anything is built: anchors and aliases (a few hundred bytes of them expand to gigabytes, a "billion
+    laughs"; front matter only names three places and has no use for them), and numbers too long to convert."""
+    import yaml
+
+    for event in yaml.parse(source, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + offset
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            return line, ("front matter uses a YAML anchor or alias (`&name` / `*name`); write each value out "
+                          "instead")
+        if isinstance(event, yaml.ScalarEvent) and event.implicit[0] and len(event.value) > MAX_NUMBER_CHARS \
+                and set(event.value) <= _NUMBER_CHARS and any(c.isdigit() for c in event.value):
+            return line, (f"number of {len(event.value):,} characters in front matter; an `order` is a small "
+                          "number such as 3")
+    return None
+
+
 def _load_yaml(source: str, parsed: ParsedFile) -> tuple[Any, dict[tuple[str, ...], int]]:
     import yaml
 
@@ -145,6 +188,10 @@ def _load_yaml(source: str, parsed: ParsedFile) -> tuple[Any, dict[tuple[str, ..
                           "framework, topic and subtopic")
         return None, {}
     try:
+        refused = _refused_yaml(source, offset)
+        if refused:
+            parsed.problem(*refused)
+            return None, {}
         data = yaml.safe_load(source)
         lines = _key_lines(yaml.compose(source, Loader=yaml.SafeLoader), offset)
     except yaml.MarkedYAMLError as exc:
@@ -153,7 +200,7 @@ def _load_yaml(source: str, parsed: ParsedFile) -> tuple[Any, dict[tuple[str, ..
         parsed.problem(line, f"front matter is not valid YAML: {exc.problem or exc.context}; "
                              "quote text that holds ': ' or starts with a special character")
         return None, {}
-    except (yaml.YAMLError, RecursionError) as exc:
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
         parsed.problem(1, f"front matter is not valid YAML ({type(exc).__name__}); "
                           "fix the block between the `---` lines")
         return None, {}
@@ -190,8 +237,8 @@ def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: Pa
     if slug is not None:
         if _text(slug) is None or not slug or slugify(slug) != slug:
             fix = slugify(str(slug)) or slugify(name)
-            parsed.problem(lines.get((level, "slug"), at), f"`{level}.slug` {slug!r} must be lower-case letters, "
-                                                           f"digits and single dashes, like {fix!r}")
+            parsed.problem(lines.get((level, "slug"), at), f"`{level}.slug` {shown(slug)} must be lower-case "
+                                                           f"letters, digits and single dashes, like {shown(fix)}")
             ok = False
         else:
             place.slug = slug
@@ -204,8 +251,8 @@ def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: Pa
             place.description = description
     order = value.get("order")
     if order is not None:
-        if isinstance(order, bool) or not isinstance(order, (int, float)) or order != order:
-            parsed.problem(lines.get((level, "order"), at), f"`{level}.order` must be a number, got {order!r}")
+        if isinstance(order, bool) or not isinstance(order, (int, float)) or not math.isfinite(order):
+            parsed.problem(lines.get((level, "order"), at), f"`{level}.order` must be a number, got {shown(order)}")
             ok = False
         else:
             place.order = float(order)
@@ -252,21 +299,22 @@ def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
     while pos < len(raw):
         m = _ATTR_ITEM.match(raw, pos)
         if not m:
-            bad = raw[pos:].split()[0]
-            parsed.problem(line, f"cannot read heading attribute {bad!r}; write {{#id .easy}} "
+            bad = raw[pos:pos + SHOWN_CHARS * 2].split()[0]
+            parsed.problem(line, f"cannot read heading attribute {shown(bad)}; write {{#id .easy}} "
                                  "(an id and one of .easy, .medium, .hard)")
             return _Attrs(ok=False)
         if m.group("id"):
             attrs.id = m.group("id")
         elif m.group("cls"):
             if attrs.difficulty is not None:
-                parsed.problem(line, f"two difficulties (.{attrs.difficulty} and .{m.group('cls')}); keep one")
+                parsed.problem(line, f"two difficulties ({shown('.' + attrs.difficulty)} and "
+                                     f"{shown('.' + m.group('cls'))}); keep one")
                 attrs.ok = False
             attrs.difficulty = m.group("cls")
         elif m.group("key") == "format" and m.group("val").strip('"') in set(ContentFormat):
             attrs.format = ContentFormat(m.group("val").strip('"'))
         else:
-            parsed.problem(line, f"unknown heading attribute `{m.group(0)}`; only {{#id .difficulty}} and "
+            parsed.problem(line, f"unknown heading attribute {shown(m.group(0))}; only {{#id .difficulty}} and "
                                  f"format={'|'.join(ContentFormat)} are read")
             attrs.ok = False
         pos = m.end()
@@ -275,11 +323,38 @@ def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
     return attrs
 
 
+def split_attributes(content: str) -> tuple[str, str | None, str]:
+    """A heading's text and the inside of the Pandoc-style ``{…}`` block ending it (None when there is none), or a
+    message when its braces do not pair up. Linear: the block is found from its end, never by searching.
+
+    The block is the last ``{`` up to a final ``}``, at the start or after a space (``f{x}`` is text). A final ``}``
+    with no ``{``, a brace inside the block (``{#a}}``, ``{{#a}``) or a block that opens with ``#`` or ``.`` and is
+    never closed is an error: a typo there must not silently turn the heading's text into an id."""
+    text = content.rstrip(" \t")
+    if not text.endswith("}"):
+        start = text.rfind("{")
+        if start != -1 and (start == 0 or text[start - 1] in " \t") and text[start + 1:start + 2] in ("#", "."):
+            return text, None, "the heading's `{` attribute block is not closed; end it with `}`"
+        return text, None, ""
+    start = text.rfind("{")
+    if start == -1:
+        return text, None, "the heading ends with `}` but has no `{`; write the attributes as {#id .easy}"
+    if start > 0 and text[start - 1] not in " \t{":
+        return text, None, ""  # ``f{x}``: braces in the text, no attribute block
+    inside = text[start + 1:-1]
+    if "}" in inside or (start > 0 and text[start - 1] == "{"):
+        return text, None, "the heading's attribute braces do not pair up; write one block like {#id .easy}"
+    return text[:start].rstrip(" \t"), inside, ""
+
+
 def _heading(content: str, line: int, parsed: ParsedFile) -> tuple[str, _Attrs]:
-    m = _ATTRS.search(content)
-    if not m:
-        return content, _Attrs()
-    return content[:m.start()].rstrip(), _attributes(m.group(1), line, parsed)
+    text, inside, wrong = split_attributes(content)
+    if wrong:
+        parsed.problem(line, wrong)
+        return text, _Attrs(ok=False)
+    if inside is None:
+        return text, _Attrs()
+    return text, _attributes(inside, line, parsed)
 
 
 def _fence_text(token: Any) -> str:
@@ -298,24 +373,120 @@ def _region(lines: list[str], start: int, end: int) -> str:
     return "\n".join(chunk).rstrip()
 
 
+def _fence_opening(line: str) -> tuple[str, int] | None:
+    """(character, length) of a fence that ``line`` opens (0–3 spaces, then 3+ backticks or tildes), or None."""
+    stripped = line.lstrip(" ")
+    if len(line) - len(stripped) > 3 or stripped[:3] not in ("```", "~~~"):
+        return None
+    char = stripped[0]
+    length = len(stripped) - len(stripped.lstrip(char))
+    if char == "`" and "`" in stripped[length:]:
+        return None  # a backtick fence's info string holds no backtick (it is inline code)
+    return char, length
+
+
+def _sections(lines: list[str], first: int) -> list[int]:
+    """Lines (0-based) where a top-level ``##`` heading may start a question: ``##`` at the line's start, outside
+    a fence opened at the top. Only these can cut the body without changing how it parses: such a line ends
+    any list, quote or paragraph before it (only a fence can hold it). Cutting at fewer of them than there are is
+    harmless (a piece holds several questions), so the scan may be simple: it never cuts inside a fence."""
+    cuts, fence = [], None
+    for n in range(first, len(lines)):
+        line = lines[n]
+        if fence is not None:
+            stripped = line.lstrip(" ")
+            if len(line) - len(stripped) <= 3 and stripped.startswith(fence[0] * fence[1]) and \
+                    not stripped.strip().strip(fence[0]):
+                fence = None
+            continue
+        if line == "##" or line.startswith(("## ", "##\t")):
+            cuts.append(n)
+        else:
+            fence = _fence_opening(line)
+    return cuts
+
+
+#: Body text parsed at a time: markdown-it's tokens cost some 300 bytes per byte of text, so a big file is parsed
+#: in pieces cut at question headings (see ``_sections``), each piece at most about this long.
+PIECE_CHARS = 256 * 1024
+#: A question's section (heading, question and answer) longer than this is refused before it is parsed.
+MAX_SECTION_CHARS = MAX_QUESTION_CHARS + MAX_ANSWER_CHARS + 4096
+
+
 def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
-    """Questions in ``lines[first:]`` (0-based); token line maps are relative to ``first``."""
-    tokens = _parser().parse("\n".join(lines[first:]))
+    """Questions in ``lines[first:]`` (0-based), parsed in pieces of whole question sections.
+
+    ``_sections`` guesses the fences from their lines alone; a fence opened inside a list item (indented) can fool
+    it. So each piece is checked where it is cut: if markdown-it finds it ending inside a fence opened at the top
+    (which would have held the next ``##`` line), the piece is parsed again up to that fence's closing line."""
+    cuts = set(_sections(lines, first))
+    bounds = [*sorted(c for c in cuts if c > first), len(lines)]
+    piece_start, size, before, i = first, 0, True, 0
+    start = first
+    while i < len(bounds):
+        end = bounds[i]
+        length = sum(len(line) + 1 for line in lines[start:end])
+        if length > MAX_SECTION_CHARS:  # refused before markdown-it sees it
+            if start > piece_start:
+                reach = _piece(lines, piece_start, start, parsed, before)
+                if reach > start:  # the piece before it holds it in a fence after all
+                    start, piece_start, before, size = reach, reach, False, 0
+                    i = bisect.bisect_right(bounds, reach)
+                    continue
+            what = "question section" if start in cuts else "text before the first `##` question heading"
+            parsed.problem(start + 1, f"{what} is {length:,} characters, over the {MAX_SECTION_CHARS:,} limit; "
+                                      "shorten it or split the question")
+            start = piece_start = end
+            size, before, i = 0, False, i + 1
+            continue
+        if size and size + length > PIECE_CHARS:
+            reach = _piece(lines, piece_start, start, parsed, before)
+            piece_start, size, before = max(start, reach), 0, False
+            if reach > start:
+                start = reach
+                i = bisect.bisect_right(bounds, reach)
+                continue
+        size += length
+        start, i = end, i + 1
+    if piece_start < len(lines):
+        _piece(lines, piece_start, len(lines), parsed, before)
+
+
+def _fence_end(lines: list[str], start: int, markup: str) -> int:
+    """The line after the one that closes a fence opened with ``markup``, searching from ``start``; else the end."""
+    char, length = markup[0], len(markup)
+    for n in range(start, len(lines)):
+        stripped = lines[n].lstrip(" ")
+        if len(lines[n]) - len(stripped) <= 3 and stripped.startswith(char * length) and \
+                not stripped.rstrip(" \t").strip(char):
+            return n + 1
+    return len(lines)
+
+
+def _piece(lines: list[str], first: int, last: int, parsed: ParsedFile, before: bool) -> int:
+    """Questions in ``lines[first:last]``; with ``before``, text ahead of the first question is reported. Returns
+    ``last``, or, when the piece ends inside a fence opened at the top level, the line after that fence's end (the
+    piece is then read up to there)."""
+    tokens = _parser().parse("\n".join(lines[first:last]))
     # Top-level blocks with their line maps; a heading's text is the inline token right after it.
     positions = [n for n, t in enumerate(tokens) if t.level == 0 and t.map is not None]
     top = [tokens[n] for n in positions]
+    if last < len(lines) and top and top[-1].type == "fence" and first + top[-1].map[1] == last and \
+            not _closes(lines, first + top[-1].map[0], last, top[-1].markup):
+        last = _fence_end(lines, last, top[-1].markup)
+        tokens = _parser().parse("\n".join(lines[first:last]))
+        positions = [n for n, t in enumerate(tokens) if t.level == 0 and t.map is not None]
+        top = [tokens[n] for n in positions]
     heads = [i for i, t in enumerate(top) if _is_question_heading(t)]
-    start_of_questions = top[heads[0]].map[0] if heads else len(lines) - first
-    if any(line.strip() for line in lines[first:first + start_of_questions]):
+    start_of_questions = top[heads[0]].map[0] if heads else last - first
+    if before and any(line.strip() for line in lines[first:first + start_of_questions]):
         stray = next(n for n in range(first, first + start_of_questions) if lines[n].strip())
         parsed.problem(stray + 1, "text before the first question; every question starts with a "
                                   "`## Question text {#id .difficulty}` heading")
-    if not heads:
-        return
     for n, index in enumerate(heads):
         head = top[index]
         line = head.map[0] + first + 1
-        end = top[heads[n + 1]].map[0] + first if n + 1 < len(heads) else len(lines)
+        end = top[heads[n + 1]].map[0] + first if n + 1 < len(heads) else last
         following = top[index + 1:heads[n + 1] if n + 1 < len(heads) else len(top)]
         text, attrs = _heading(tokens[positions[index] + 1].content, line, parsed)
         ok = attrs.ok
@@ -338,6 +509,16 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
             ok = False
         if ok:
             parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format))
+    return last
+
+
+def _closes(lines: list[str], opening: int, last: int, markup: str) -> bool:
+    """Whether the fence opened at line ``opening`` is closed by line ``last - 1`` (its last line)."""
+    if last - opening < 2:
+        return False
+    stripped = lines[last - 1].lstrip(" ")
+    return len(lines[last - 1]) - len(stripped) <= 3 and stripped.startswith(markup) and \
+        not stripped.rstrip(" \t").strip(markup[0])
 
 
 def parse_text(text: str) -> ParsedFile:
@@ -367,7 +548,18 @@ def _difficulty(raw: str | None) -> str | None:
     return None if raw.lower() == UNRATED else raw
 
 
-_QUESTION_HEADING = re.compile(rb"^##[ \t].*\{[^}\n]*[#.][^}\n]*\}[ \t]*$", re.M)
+def _looks_like_question_heading(line: bytes) -> bool:
+    """``## text {… #id or .class …}``: what :meth:`MarkdownReader.sniff` looks for, checked from the line's end
+    (the pattern it replaces backtracked for seconds over 4 KiB of braces)."""
+    if not line.startswith((b"## ", b"##\t")):
+        return False
+    body = line.rstrip(b" \t\r")
+    if not body.endswith(b"}"):
+        return False
+    body = body[:-1]
+    block = body[body.rfind(b"}") + 1:]
+    start = block.find(b"{")
+    return start != -1 and (b"#" in block[start + 1:] or b"." in block[start + 1:])
 
 
 class MarkdownReader:
@@ -380,7 +572,8 @@ class MarkdownReader:
     def sniff(self, head: bytes) -> bool:
         """Front matter, or a question heading (a bank file that lost its front matter is still a bank file,
         so its reader can say what is missing); a plain README.md is neither."""
-        return head.lstrip(b"\xef\xbb\xbf").startswith(b"---") or _QUESTION_HEADING.search(head) is not None
+        return head.lstrip(b"\xef\xbb\xbf").startswith(b"---") or any(
+            _looks_like_question_heading(line) for line in head.split(b"\n"))
 
     def read(self, path: Path) -> ReadResult:
         """The file's subtopic record and its problems; :class:`InputError` when it is not UTF-8 text.
@@ -390,6 +583,10 @@ class MarkdownReader:
         """
         raw = read_limited(path, MAX_BYTES, "subtopic")
         file = str(path)
+        lines = raw.count(b"\n") + 1
+        if lines > MAX_LINES:
+            raise InputError(path, f"file has {lines:,} lines, over the {MAX_LINES:,} limit; split the subtopic into "
+                                   "several files")
         parsed = parse_text(decode(raw, file))
         result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems])
         if not parsed.questions and not parsed.problems:
