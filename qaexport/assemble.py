@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 
 from .errors import Problem
-from .limits import ImageBudget
-from .model import Difficulty, Framework, Library, Location, Media, Question, Subtopic, Topic, slugify
+from .limits import MAX_HTML_NESTING, ImageBudget, html_nesting
+from .model import ContentFormat, Difficulty, Framework, Library, Location, Media, Question, Subtopic, Topic, slugify
 from .records import Node, QuestionRecord, ReadResult, SubtopicRecord
 
 #: Longer texts are refused: no real question or answer is this long, and layout engines choke.
@@ -157,6 +157,9 @@ class _Assembler:
             elif len(value) > limit:
                 self.problem(loc, f"{field_name} is {len(value):,} characters, over the {limit:,} limit; "
                                   "shorten it or split the question", record)
+            elif item.format is ContentFormat.HTML and html_nesting(value) > MAX_HTML_NESTING:
+                self.problem(loc, f"{field_name} is HTML nested over {MAX_HTML_NESTING} elements deep; simplify "
+                                  "its markup", record)
             else:
                 texts.append(value.strip())
                 continue

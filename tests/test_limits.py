@@ -194,3 +194,32 @@ def test_a_refused_expansion_is_one_line(tmp_path):
     with pytest.raises(QaexportError) as info:
         sources.load([path])
     assert "\n" not in str(info.value) and "expands to more than" in str(info.value)
+
+
+@pytest.mark.parametrize(("html", "depth"), [
+    ("<div><div>x</div></div>", 2), ("<p>a<p>b<p>c", 0), ("<ul><li>a<li>b</ul>", 1), ("<br><br><img src=x>", 0),
+    ("<div/><div/>", 2), ("</div></div><b>x</b>", 1), ("a < b > c", 0), ("<ul><li>" * 300, 101),
+    ("<!-- <div> -->", 0),
+])
+def test_html_nesting_counts_elements_that_nest(html, depth):
+    assert limits.html_nesting(html) == depth
+
+
+def test_html_nested_too_deep_is_a_problem_at_its_question(tmp_path):
+    bank = tmp_path / "bank.md"
+    bank.write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## Deep? {#d .easy format=html}\n\n"
+                    + "<div>" * 5000 + "x\n")
+    with pytest.raises(QaexportError, match=r"bank.md:7: question 'd' .*: answer \(a\) is HTML nested over 100 "
+                                            "elements deep"):
+        sources.load([bank])
+
+
+def test_the_sanitiser_never_parses_html_nested_too_deep(monkeypatch):
+    from qaexport.render import html
+
+    seen: list[str] = []
+    real = html.nh3.clean
+    monkeypatch.setattr(html.nh3, "clean", lambda text, **kw: seen.append(text) or real(text, **kw))
+    out = html.sanitize("<blockquote>" * 40_000 + "deep <b>text</b>", set())
+    assert "deep" in out and "text" in out and "<blockquote>" not in out
+    assert all(limits.html_nesting(text) <= limits.MAX_HTML_NESTING for text in seen)

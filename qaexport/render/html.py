@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import nh3
 
+from ..limits import MAX_HTML_NESTING, html_nesting
+
 TAGS = frozenset({
     "a", "abbr", "b", "bdi", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "dfn",
     "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
@@ -56,7 +58,8 @@ _IMG = re.compile(rf"<img({_ATTR}*)\s*/?>")
 _VOID = re.compile(rf"<(br|hr|wbr|col)({_ATTR}*)\s*/?>")
 _ATTR_VALUE = re.compile(r'\s([^\s"=<>/]+)(?:="([^"]*)")?')
 _BLOCK_TAG = re.compile(r"(?i)</?(?:p|div|br|li|h[1-6]|tr|td|th|dd|dt|blockquote)\b")
-_CODE_BLOCK = re.compile(r'<pre>\s*<code class="language-([^"]+)">(.*?)</code>\s*</pre>', re.S)
+_CODE_OPEN = re.compile(r'<pre>\s*<code class="language-([^"]+)">')
+_CODE_CLOSE = re.compile(r"</code>\s*</pre>")
 
 
 def _filter(media: set[str]) -> Callable[[str, str, str], str | None]:
@@ -89,8 +92,20 @@ def _image(match: re.Match[str]) -> str:
     return "<img" + "".join(f' {k}="{v}"' for k, v in attrs.items()) + " />"
 
 
+_ANY_TAG = re.compile(r"<[^<>]*>")
+
+
+def _bounded(html: str) -> str:
+    """``html`` as it may reach the HTML parser: nested past ``MAX_HTML_NESTING`` (which readers refuse; this
+    guards any other way in), its tags are dropped so the parser's cost stays linear."""
+    if html_nesting(html) <= MAX_HTML_NESTING:
+        return html
+    return html_lib.escape(html_lib.unescape(_ANY_TAG.sub(" ", html)), quote=False)
+
+
 def sanitize(html: str, media: set[str]) -> str:
     """Untrusted HTML → inert, XHTML-serialisable HTML; ``media`` is the set of image names that may be shown."""
+    html = _bounded(html)
     cleaned = nh3.clean(
         html,
         tags=set(TAGS),
@@ -108,7 +123,7 @@ def sanitize(html: str, media: set[str]) -> str:
 
 def to_text(html: str) -> str:
     """Plain text of untrusted HTML (deck descriptions): tags dropped, entities decoded, whitespace collapsed."""
-    spaced = _BLOCK_TAG.sub(r" \g<0>", html)  # "a<p>b" reads "a b", not "ab"
+    spaced = _BLOCK_TAG.sub(r" \g<0>", _bounded(html))  # "a<p>b" reads "a b", not "ab"
     text = nh3.clean(spaced, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
     return " ".join(html_lib.unescape(text).split())
 
@@ -129,10 +144,17 @@ def code_blocks(sanitized: str) -> Iterator[CodeBlock]:
     The inner markup (e.g. ``<br>`` line breaks Anki's editor writes, or stray tags) is reduced to text, so the
     highlighter sees the code a reader would see.
     """
-    for m in _CODE_BLOCK.finditer(sanitized):
-        inner = re.sub(r"<br\s*/?>", "\n", m.group(2))
-        yield CodeBlock(m.start(), m.end(), m.group(1).removeprefix("language-"), html_lib.unescape(
-            nh3.clean(inner, tags=set())))
+    pos = 0
+    while (opening := _CODE_OPEN.search(sanitized, pos)) is not None:
+        # The block runs to the first </code></pre> after it (as a lazy pattern would read it, but found once:
+        # when there is none, no later block can have one either, so the scan stops instead of retrying).
+        closing = _CODE_CLOSE.search(sanitized, opening.end())
+        if closing is None:
+            return
+        inner = re.sub(r"<br\s*/?>", "\n", sanitized[opening.end():closing.start()])
+        yield CodeBlock(opening.start(), closing.end(), opening.group(1).removeprefix("language-"),
+                        html_lib.unescape(nh3.clean(inner, tags=set())))
+        pos = closing.end()
 
 
 def replace_code_blocks(sanitized: str, fmt: Callable[[str, str], str]) -> str:
@@ -151,7 +173,7 @@ INLINE_TAGS = frozenset({
 _BLOCK_TAG_ANY = re.compile(r"</?(?:table|tbody|thead|tfoot|tr|colgroup|col|caption|div|p|ul|ol|li|dl|dt|dd|"
                             r"blockquote|pre|h[1-6]|figure|figcaption|hr)\b[^>]*>")
 _CELL_TAG = re.compile(r"<t[dh]\b[^>]*>|</t[dh]>")
-_BREAKS = re.compile(r"(?:\s*<br />)+\s*$|^(?:\s*<br />)+\s*")
+_BREAK = "<br />"
 _MULTI_BREAKS = re.compile(r"(?:<br />\s*){2,}")
 
 
@@ -162,4 +184,32 @@ def inline(sanitized: str, media: set[str]) -> str:
     out = sanitize(nh3.clean(text, tags=set(INLINE_TAGS), clean_content_tags=set(DROP_WITH_CONTENT),
                              attributes={k: set(v) for k, v in ATTRIBUTES.items() if k in INLINE_TAGS},
                              link_rel=None), media)
-    return _BREAKS.sub("", _MULTI_BREAKS.sub("<br />", out))
+    return strip_breaks(_MULTI_BREAKS.sub(_BREAK, out))
+
+
+def strip_breaks(text: str) -> str:
+    """``text`` without the line breaks (and the white space among them) that start or end it, in one pass from
+    each end (a pattern doing this backtracked quadratically over long runs of spaces)."""
+    start = pos = 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if not text.startswith(_BREAK, pos):
+            break
+        pos += len(_BREAK)
+        start = pos
+    if start:
+        while start < len(text) and text[start].isspace():
+            start += 1
+    end = pos = len(text)
+    while True:
+        while pos > start and text[pos - 1].isspace():
+            pos -= 1
+        if pos - len(_BREAK) < start or not text.startswith(_BREAK, pos - len(_BREAK)):
+            break
+        pos -= len(_BREAK)
+        end = pos
+    if end < len(text):
+        while end > start and text[end - 1].isspace():
+            end -= 1
+    return text[start:end]

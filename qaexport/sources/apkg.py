@@ -50,7 +50,16 @@ from typing import IO, Any
 import nh3
 
 from ..errors import InputError, Problem, problem, shown
-from ..limits import MAX_IMAGE_BYTES, Expansion, ExpansionError, ImageBudget, check_image, cloze_cards
+from ..limits import (
+    MAX_HTML_NESTING,
+    MAX_IMAGE_BYTES,
+    Expansion,
+    ExpansionError,
+    ImageBudget,
+    check_image,
+    cloze_cards,
+    html_nesting,
+)
 from ..model import ContentFormat, Location, Media
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -623,6 +632,10 @@ def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collecto
         questions = []
         for card in by_deck[deck]:
             record = f"note {card.note_id} card {card.ord + 1}"
+            if max(html_nesting(card.question), html_nesting(card.answer)) > MAX_HTML_NESTING:
+                warnings.append(problem(path, f"the card's HTML is nested over {MAX_HTML_NESTING} elements deep; "
+                                              "skipped", record))
+                continue
             question = collector.rewrite(card.question, record)
             answer = collector.rewrite(card.answer, record)
             if not nh3.clean(question, tags={"img"}).strip():

@@ -7,8 +7,8 @@ The page data is found by its shape (an object with ``subtopics`` whose items ho
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +22,63 @@ from .files import read_limited
 MAX_BYTES = 32 * 1024 * 1024
 
 
-class _NuxtDataFinder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.inside = False
-        self.found: list[str] | None = None
+_SCRIPT_OR_COMMENT = re.compile(r"<script(?=[\s/>])|<!--", re.I)
+_SCRIPT_END = re.compile(r"</script", re.I)
+_SPACE = " \t\n\r\f"
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "script" and self.found is None and ("id", "__NUXT_DATA__") in attrs:
-            self.inside, self.found = True, []
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self.inside = False
+def _attributes(text: str, pos: int) -> tuple[dict[str, str], int]:
+    """The attributes of a start tag whose name ends at ``pos``, and the position after its ``>`` (the text's end
+    when the tag is never closed). One pass, each character once: values may hold ``>`` inside quotes."""
+    attrs: dict[str, str] = {}
+    n = len(text)
+    while pos < n:
+        while pos < n and (text[pos] in _SPACE or text[pos] == "/"):
+            pos += 1
+        if pos >= n or text[pos] == ">":
+            return attrs, pos + 1
+        start = pos
+        while pos < n and text[pos] not in _SPACE and text[pos] not in "=>/":
+            pos += 1
+        name = text[start:pos].lower()
+        while pos < n and text[pos] in _SPACE:
+            pos += 1
+        value = ""
+        if pos < n and text[pos] == "=":
+            pos += 1
+            while pos < n and text[pos] in _SPACE:
+                pos += 1
+            if pos < n and text[pos] in "\"'":
+                end = text.find(text[pos], pos + 1)
+                end = n if end == -1 else end
+                value, pos = text[pos + 1:end], end + 1
+            else:
+                start = pos
+                while pos < n and text[pos] not in _SPACE and text[pos] != ">":
+                    pos += 1
+                value = text[start:pos]
+        attrs.setdefault(name, value)
+    return attrs, n
 
-    def handle_data(self, data: str) -> None:
-        if self.inside and self.found is not None:
-            self.found.append(data)
+
+def _nuxt_data(text: str) -> str | None:
+    """The text of the page's first ``<script id="__NUXT_DATA__">``, found by one forward scan over the script
+    elements and comments (an HTML parser over a hostile 30 MB page took gigabytes)."""
+    pos = 0
+    while (found := _SCRIPT_OR_COMMENT.search(text, pos)) is not None:
+        if found.group(0) == "<!--":
+            end = text.find("-->", found.end())
+            if end == -1:
+                return None
+            pos = end + 3
+            continue
+        attrs, pos = _attributes(text, found.end())
+        close = _SCRIPT_END.search(text, pos)
+        content_end = close.start() if close else len(text)
+        if attrs.get("id") == "__NUXT_DATA__":
+            return text[pos:content_end]
+        pos = content_end
+    return None
 
 
 def _payload_text(path: Path, raw: bytes) -> str:
@@ -51,13 +91,11 @@ def _payload_text(path: Path, raw: bytes) -> str:
         raise InputError(path, "binary data, not a Nuxt payload; give a saved _payload.json or HTML page")
     stripped = text.lstrip()
     if stripped.startswith("<"):
-        finder = _NuxtDataFinder()
-        finder.feed(text)
-        finder.close()
-        if finder.found is None:
+        found = _nuxt_data(text)
+        if found is None:
             raise InputError(path, 'HTML page without a <script id="__NUXT_DATA__"> payload; '
                                    "save the page after it has loaded, or give its _payload.json")
-        return "".join(finder.found)
+        return found
     return text
 
 
