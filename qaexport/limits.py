@@ -19,6 +19,10 @@ import io
 import warnings
 from dataclasses import dataclass
 
+#: Longer texts are refused: no real question or answer is this long, and layout engines choke.
+MAX_QUESTION_CHARS = 5_000
+MAX_ANSWER_CHARS = 200_000
+
 #: One image, as stored (after decompression from its package).
 MAX_IMAGE_BYTES = 16 * 2**20
 #: All the images one build embeds.

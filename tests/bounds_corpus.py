@@ -322,7 +322,7 @@ def _deep_toml_tables(d: Path) -> list[str]:
 def _ledger_bad_mod(d: Path) -> list[str]:
     import sqlite3
 
-    from qaexport.exporters.anki_identity import note_guid  # the note this bank makes
+    from qaexport.exporters.anki.identity import note_guid  # the note this bank makes
 
     bank = _write(d / "bank.md", md_bank([("Q?", "A.")]))
     state = d / "state"

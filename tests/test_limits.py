@@ -215,7 +215,7 @@ def test_html_nested_too_deep_is_a_problem_at_its_question(tmp_path):
 
 
 def test_the_sanitiser_never_parses_html_nested_too_deep(monkeypatch):
-    from qaexport.render import html
+    from qaexport.formats import html
 
     seen: list[str] = []
     real = html.nh3.clean

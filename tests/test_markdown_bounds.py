@@ -12,13 +12,10 @@ from hypothesis import strategies as st
 
 from qaexport import sources
 from qaexport.errors import QaexportError
-from qaexport.sources import markdown
-from qaexport.sources.markdown import (
-    _ATTR_ITEM,
-    _looks_like_question_heading,
-    parse_text,
-    split_attributes,
-)
+from qaexport.formats import markdown_bank as markdown
+from qaexport.formats.markdown_bank import _ATTR_ITEM, parse_text, split_attributes
+from qaexport.sources import markdown as reader
+from qaexport.sources.markdown import _looks_like_question_heading
 
 FRONT = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n"
 
@@ -84,7 +81,7 @@ def test_the_sniffing_check_agrees_with_the_pattern_it_replaced(parts):
 @given(st.sampled_from([b"{#", b"{", b"#", b"{.}", b" {#a"]))
 def test_sniffing_is_linear_on_4_kib_of_braces(unit):
     head = b"## " + unit * (4096 // len(unit))
-    markdown.MarkdownReader().sniff(head[:4096])  # the old pattern took 14 s on b"## " + b"{#" * 2000
+    reader.MarkdownReader().sniff(head[:4096])  # the old pattern took 14 s on b"## " + b"{#" * 2000
 
 
 _LINES = st.sampled_from([
@@ -128,7 +125,7 @@ def test_a_question_section_over_the_limit_is_refused_before_parsing(monkeypatch
 
 
 def test_a_file_over_the_line_limit_is_refused_before_parsing(tmp_path, monkeypatch):
-    monkeypatch.setattr(markdown, "MAX_LINES", 1000)
+    monkeypatch.setattr(reader, "MAX_LINES", 1000)
     bank = tmp_path / "bank.md"
     bank.write_text(FRONT + "## Q {#a .easy}\n\n" + "x\n" * 1000)
     with pytest.raises(QaexportError, match=r"bank.md: file has 1,009 lines, over the 1,000 limit"):

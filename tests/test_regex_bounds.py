@@ -16,10 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qaexport.exporters import anki_text, book_html, cards_split
+from qaexport.books import html as book_html
+from qaexport.exporters.anki import text as anki_text
+from qaexport.exporters.cards import split as cards_split
 from qaexport.model import slugify
 from qaexport.render import Highlighter, MarkdownRenderer, Scheme, code_chars
-from qaexport.render.html import code_blocks, inline, replace_code_blocks, sanitize, strip_breaks, to_text
+from qaexport.formats.html import code_blocks, inline, replace_code_blocks, sanitize, strip_breaks, to_text
 from qaexport.sources import nuxt
 from qaexport.sources.apkg import _replace_av, answer_without_front
 

@@ -50,6 +50,8 @@ from typing import IO, Any
 import nh3
 
 from ..errors import InputError, Problem, problem, shown
+from ..formats.anki_package import SUFFIXES
+from ..formats.html import to_text
 from ..limits import (
     MAX_HTML_NESTING,
     MAX_IMAGE_BYTES,
@@ -63,7 +65,7 @@ from ..limits import (
 from ..model import ContentFormat, Location, Media
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
-from ..render.html import to_text
+from . import SourceBase
 
 INSTALL_HINT = "reading Anki packages needs the apkg extra; install it with: pip install 'qaexport[apkg]'"
 
@@ -657,11 +659,11 @@ class ApkgOptions:
                                     "each note's first card (cloze notes always give every deletion).")
 
 
-class ApkgReader:
+class ApkgReader(SourceBase):
     """Source plugin: Anki packages (.apkg decks, .colpkg collections)."""
 
     name = "apkg"
-    suffixes = (".apkg", ".colpkg")
+    suffixes = SUFFIXES
     description = "Anki packages (.apkg/.colpkg), rendered with Anki's own card templates"
 
     Options = ApkgOptions

@@ -18,14 +18,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..errors import UsageError
-from ..model import path_names
-from ..output import atomic_path, write_zip
-from ..render import Rendered, Scheme
-from ..templates import asset, environment
-from . import Build, Produces, option
-from .book_html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
-from .epub_cover import cover_svg
+from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
+from ...errors import UsageError
+from ...model import path_names
+from ...output import atomic_path, write_zip
+from ...render import Rendered, Scheme
+from ...templates import asset, environment
+from .. import Build, ExporterBase, Produces, option
+from .cover import cover_svg
 
 NAMESPACE = uuid.UUID("6f1c2d0e-8a4b-5c3d-9e7f-0a1b2c3d4e5f")
 CSS_NAME = "book.css"
@@ -54,7 +54,7 @@ def book_identifier(build: Build, quiz: bool) -> str:
     return f"urn:uuid:{uuid.uuid5(NAMESPACE, ('quiz:' if quiz else 'study:') + chr(10).join(keys))}"
 
 
-class EpubExporter:
+class EpubExporter(ExporterBase):
     """Write an EPUB 3 book: a chapter per subtopic, nav + NCX, a quiz mode with popup answers."""
 
     name = "epub"

@@ -1,4 +1,4 @@
-"""Reader for Markdown banks: one file per subtopic, written by hand and reviewed in git.
+"""The Markdown bank format: one file per subtopic, written by hand and reviewed in git.
 
 A file is YAML front matter that places the subtopic (framework, topic, subtopic), then one
 ``## Question {#id .difficulty}`` heading per question with its answer below, up to the next
@@ -6,27 +6,26 @@ A file is YAML front matter that places the subtopic (framework, topic, subtopic
 ``## `` line inside a code fence, a list or a block quote never starts a question, exactly as
 the renderer would see it. Two escape forms carry texts a heading cannot hold (several
 paragraphs, a trailing ``{``…): a heading with attributes only followed by a ```` ```question ````
-fence, and an answer that is a single ```` ```answer ```` fence. The writer
-(``exporters/markdown_bank.py``) checks every section it writes with :func:`parse_text`.
+fence, and an answer that is a single ```` ```answer ```` fence.
+
+The syntax lives below both of its users: the source (``sources/markdown``) reads files with
+:func:`parse_text`, and the writer (``exporters/markdown_bank``) checks every section it writes with
+:func:`parse_body`, so neither imports the other.
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..assemble import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS
-from ..errors import SHOWN_CHARS, InputError, Problem, problem, shown
-from ..limits import MAX_IMAGE_BYTES, ImageBudget, check_image, image_type
-from ..model import ContentFormat, Location, Media, slugify
-from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
-from .files import read_limited
+from ..errors import SHOWN_CHARS, InputError, shown
+from ..limits import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS
+from ..model import ContentFormat, slugify
+from ..records import Node
 
 if TYPE_CHECKING:
     import yaml
@@ -35,11 +34,6 @@ if TYPE_CHECKING:
 NAME = "markdown"
 SUFFIXES = (".md", ".markdown")
 
-#: Larger files are refused before parsing (same bound as payloads).
-MAX_BYTES = 32 * 1024 * 1024
-#: Lines a file may have (a 50,000-question bank has about 700,000): checked before parsing, which costs some
-#: microseconds per line whatever the line holds.
-MAX_LINES = 1_000_000
 #: Problems listed per file; past it they are counted in one last line.
 MAX_PROBLEMS = 1_000
 #: Front matter only places a subtopic; a bigger block is a mistake or an attack on the YAML parser.
@@ -55,12 +49,8 @@ ANSWER_FENCE = "answer"
 
 _ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
 _FRONT_END = ("---", "...")
-#: Images of HTML questions: content-addressed names (``<sha256[:16]><ext>``) in a ``media/`` folder beside
-#: the file or in a folder above it (``convert`` writes ``DIR/media/``). The hash is checked, so a name can
-#: only ever load the bytes it names.
+#: The folder of images of HTML questions, beside a bank file or above it (the writer puts them there).
 MEDIA_FOLDER = "media"
-MAX_MEDIA_LEVELS = 8
-_MEDIA_SRC = re.compile(r'\bsrc="([0-9a-f]{16}\.(?:png|jpg|gif|webp))"')
 
 
 @cache
@@ -85,6 +75,7 @@ class ParsedQuestion:
     answer: str
     line: int  # 1-based line of the heading
     format: ContentFormat = ContentFormat.MARKDOWN
+    origin: str | None = None  # from=KEY: the key a moved question was first exported under
 
 
 @dataclass
@@ -289,11 +280,13 @@ class _Attrs:
     id: str | None = None
     difficulty: str | None = None
     format: ContentFormat = ContentFormat.MARKDOWN
+    origin: str | None = None
     ok: bool = True
 
 
 def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
-    """``#id``, one ``.difficulty`` class and an optional ``format=html`` from the inside of ``{…}``."""
+    """``#id``, one ``.difficulty`` class, an optional ``format=html`` and an optional ``from=KEY`` (the key a
+    moved question was first exported under, so it keeps its Anki note) from the inside of ``{…}``."""
     attrs = _Attrs()
     pos, raw = 0, raw.strip()
     while pos < len(raw):
@@ -313,9 +306,14 @@ def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
             attrs.difficulty = m.group("cls")
         elif m.group("key") == "format" and m.group("val").strip('"') in set(ContentFormat):
             attrs.format = ContentFormat(m.group("val").strip('"'))
+        elif m.group("key") == "from":
+            if attrs.origin is not None:
+                parsed.problem(line, "two from= attributes; keep the key the question was first exported under")
+                attrs.ok = False
+            attrs.origin = m.group("val").strip('"')
         else:
-            parsed.problem(line, f"unknown heading attribute {shown(m.group(0))}; only {{#id .difficulty}} and "
-                                 f"format={'|'.join(ContentFormat)} are read")
+            parsed.problem(line, f"unknown heading attribute {shown(m.group(0))}; only {{#id .difficulty}}, "
+                                 f"format={'|'.join(ContentFormat)} and from=KEY are read")
             attrs.ok = False
         pos = m.end()
         while pos < len(raw) and raw[pos].isspace():
@@ -508,7 +506,8 @@ def _piece(lines: list[str], first: int, last: int, parsed: ParsedFile, before: 
             parsed.problem(line, "question has no answer; write it below the heading, before the next `##`")
             ok = False
         if ok:
-            parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format))
+            parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format,
+                                                   attrs.origin))
     return last
 
 
@@ -536,113 +535,3 @@ def parse_body(text: str) -> ParsedFile:
     parsed = ParsedFile()
     _body(text.split("\n"), 0, parsed)
     return parsed
-
-
-# ---------------------------------------------------------------------------------------------- records
-
-
-def _difficulty(raw: str | None) -> str | None:
-    """The record's raw difficulty: ``.unrated`` is None (allowed), no class at all is "" (missing: an error)."""
-    if raw is None:
-        return ""
-    return None if raw.lower() == UNRATED else raw
-
-
-def _looks_like_question_heading(line: bytes) -> bool:
-    """``## text {… #id or .class …}``: what :meth:`MarkdownReader.sniff` looks for, checked from the line's end
-    (the pattern it replaces backtracked for seconds over 4 KiB of braces)."""
-    if not line.startswith((b"## ", b"##\t")):
-        return False
-    body = line.rstrip(b" \t\r")
-    if not body.endswith(b"}"):
-        return False
-    body = body[:-1]
-    block = body[body.rfind(b"}") + 1:]
-    start = block.find(b"{")
-    return start != -1 and (b"#" in block[start + 1:] or b"." in block[start + 1:])
-
-
-class MarkdownReader:
-    """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` section per question."""
-
-    name = NAME
-    suffixes = SUFFIXES
-    description = "Markdown banks: front matter + one `## Question {#id .difficulty}` per question"
-
-    def sniff(self, head: bytes) -> bool:
-        """Front matter, or a question heading (a bank file that lost its front matter is still a bank file,
-        so its reader can say what is missing); a plain README.md is neither."""
-        return head.lstrip(b"\xef\xbb\xbf").startswith(b"---") or any(
-            _looks_like_question_heading(line) for line in head.split(b"\n"))
-
-    def read(self, path: Path) -> ReadResult:
-        """The file's subtopic record and its problems; :class:`InputError` when it is not UTF-8 text.
-
-        Identity rules (slugs, ids, derived ids and their warning, duplicates, limits) are
-        :mod:`qaexport.assemble`'s; this only turns lines into records and reports syntax at FILE:LINE.
-        """
-        raw = read_limited(path, MAX_BYTES, "subtopic")
-        file = str(path)
-        lines = raw.count(b"\n") + 1
-        if lines > MAX_LINES:
-            raise InputError(path, f"file has {lines:,} lines, over the {MAX_LINES:,} limit; split the subtopic into "
-                                   "several files")
-        parsed = parse_text(decode(raw, file))
-        result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems])
-        if not parsed.questions and not parsed.problems:
-            result.problems.append(problem(file, "no questions; add `## Question text {#id .easy}` headings "
-                                                 "with answers below", line=1))
-        if len(parsed.places) < len(LEVELS):
-            if not result.problems:
-                return result
-            # The place is broken (reported above). Its questions still go to the assembler, under a place of
-            # this file's own that nothing else can share, so `validate` lists their problems too.
-            unplaced = "unplaced-" + hashlib.sha256(file.encode()).hexdigest()[:12]
-            places = [Node(unplaced, unplaced)] * len(LEVELS)
-        else:
-            places = [parsed.places[lv] for lv in LEVELS]
-        fw, topic, sub = places
-        questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
-                                    q.format) for q in parsed.questions]
-        result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
-        budget = ImageBudget()
-        for q in parsed.questions:
-            if q.format is ContentFormat.HTML:
-                for name in dict.fromkeys(_MEDIA_SRC.findall(q.question + q.answer)):
-                    _load_media(path, name, q.line, result.media, result.warnings, budget)
-        return result
-
-
-def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warnings: list[Problem],
-                budget: ImageBudget) -> None:
-    """Find ``media/NAME`` beside ``path`` or above it; only bytes whose hash and type match the name load, and only
-    within the image limits (``qaexport.limits``: shrunk or skipped, with a warning)."""
-    if name in media:
-        return
-    folder = path.resolve().parent
-    for _ in range(MAX_MEDIA_LEVELS):
-        candidate = folder / MEDIA_FOLDER / name
-        if candidate.is_file():
-            try:
-                data = candidate.read_bytes() if candidate.stat().st_size <= MAX_IMAGE_BYTES else b""
-            except OSError:
-                data = b""
-            kind = image_type(data)
-            if not (kind and name == hashlib.sha256(data).hexdigest()[:16] + kind[1]):
-                warnings.append(problem(path, f"image {candidate} does not match its name (hash or type); it is "
-                                              "not shown. Convert the source again to rewrite it", line=line))
-                return
-            checked = check_image(data)
-            reason = checked if isinstance(checked, str) else budget.admit(len(checked.data), checked.pixels)
-            if reason:
-                warnings.append(problem(path, f"image {candidate} skipped: {reason}", line=line))
-                return
-            if checked.note:
-                warnings.append(problem(path, f"image {candidate}: {checked.note}", line=line))
-            media[name] = Media(name, checked.data, checked.mime, checked.pixels)
-            return
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    warnings.append(problem(path, f"image {name} not found in a `{MEDIA_FOLDER}/` folder beside the file or above "
-                                  "it; it is not shown", line=line))
