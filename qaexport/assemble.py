@@ -7,11 +7,13 @@ merging by slug across files (``order`` fields first, then input order).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
 from collections.abc import Iterable
 
+from .characters import clean_name, clean_text
 from .errors import Problem
 from .limits import MAX_ANSWER_CHARS, MAX_HTML_NESTING, MAX_QUESTION_CHARS, ImageBudget, html_nesting
 from .model import (
@@ -87,6 +89,8 @@ class _Assembler:
 
     def add(self, record: SubtopicRecord) -> None:
         loc = record.location
+        record = dataclasses.replace(record, framework=_clean(record.framework), topic=_clean(record.topic),
+                                     subtopic=_clean(record.subtopic))
         fw_slug = self.slug(record.framework, "framework", loc)
         topic_slug = self.slug(record.topic, "topic", loc)
         sub_slug = self.slug(record.subtopic, loc.record or "subtopic", loc)
@@ -182,16 +186,16 @@ class _Assembler:
                 self.problem(loc, f"{field_name} is missing; add the text", record)
             elif not isinstance(value, str):
                 self.problem(loc, f"{field_name} must be text, got {_kind(value)}", record)
-            elif not value.strip():
-                self.problem(loc, f"{field_name} is empty; add the text", record)
             elif len(value) > limit:
                 self.problem(loc, f"{field_name} is {len(value):,} characters, over the {limit:,} limit; "
                                   "shorten it or split the question", record)
+            elif not (value := clean_text(value).strip()):
+                self.problem(loc, f"{field_name} is empty; add the text", record)
             elif item.format is ContentFormat.HTML and html_nesting(value) > MAX_HTML_NESTING:
                 self.problem(loc, f"{field_name} is HTML nested over {MAX_HTML_NESTING} elements deep; simplify "
                                   "its markup", record)
             else:
-                texts.append(value.strip())
+                texts.append(value)
                 continue
             ok = False
         key = f"{prefix}/{qid}"
@@ -220,6 +224,13 @@ class _Assembler:
             for topic in fw.topics:
                 topic.subtopics.sort(key=_order)
         return Library(frameworks, dict(sorted(self.media.items())))
+
+
+def _clean(node: Node) -> Node:
+    """A place's name and description as every output shows them (``qaexport.characters``)."""
+    name = clean_name(node.name) if isinstance(node.name, str) else node.name
+    description = clean_text(node.description) if isinstance(node.description, str) else node.description
+    return dataclasses.replace(node, name=name, description=description)
 
 
 def _merge_node(target: Framework | Topic | Subtopic, seen: Node) -> None:

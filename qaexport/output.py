@@ -75,6 +75,13 @@ def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -
             raise OutputError(f"{target}: refusing to write outside the folder ({rel!r})")
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: is a file, not a folder; choose a folder for --output")
+    for rel in files:  # a link inside the folder would carry the writes outside it
+        inside = target
+        for part in Path(rel).parts[:-1]:
+            inside = inside / part
+            if inside.is_symlink():
+                raise OutputError(f"{inside}: is a symbolic link; writing through it would put files outside "
+                                  f"{target}. Remove the link or choose another folder")
     if target.is_dir():
         if any(target.iterdir()) and not overwrite:
             raise OutputError(f"{target}: folder is not empty")

@@ -9,8 +9,11 @@ import pytest
 from tests.bounds_corpus import CASES, run_case
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.slow else [])
-                                  for c in CASES])
+def _marks(case) -> list:
+    return [pytest.mark.slow] if case.slow else []
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=_marks(c)) for c in CASES])
 def test_hostile_case_is_bounded_and_told_in_one_line(case, tmp_path):
     outcome = run_case(case, tmp_path / case.name)
     assert outcome.problems(case) == [], (f"{case.name}: exit {outcome.code}, {outcome.seconds:.1f} s, "

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from qaexport.books import html as book_html
 from qaexport.exporters.anki import text as anki_text
 from qaexport.exporters.cards import split as cards_split
+from qaexport.formats.html import code_blocks, inline, replace_code_blocks, sanitize, strip_breaks, to_text
 from qaexport.model import slugify
 from qaexport.render import Highlighter, MarkdownRenderer, Scheme, code_chars
-from qaexport.formats.html import code_blocks, inline, replace_code_blocks, sanitize, strip_breaks, to_text
 from qaexport.sources import nuxt
 from qaexport.sources.apkg import _replace_av, answer_without_front
 

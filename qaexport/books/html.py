@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..model import Library
+from ..model import Library, Question
+
+if TYPE_CHECKING:
+    from ..render import Rendered
 
 #: Indentation classes go up to this many columns; deeper lines hang at this depth.
 MAX_INDENT = 40
@@ -105,3 +110,125 @@ def cover_subtitle(library: Library) -> str:
         if topic.description:
             return topic.description
     return fw.description
+
+
+# ---------------------------------------------------------------------------------------------- bounded layout
+
+#: A run of characters with no break opportunity longer than this gets one (a zero-width space) every
+#: ``BREAK_EVERY`` characters before layout: WeasyPrint lays the rest of a text out again for each line it breaks,
+#: so a word that cannot fit costs the square of its length (one word of 190,000 characters: over five minutes).
+#: No line of any page or card holds 120 characters, so only text that had to be cut anyway is touched.
+LONG_RUN = 120
+BREAK_EVERY = 16
+#: Lines of one code block, rows and columns of one table, that the printed outputs lay out; the rest is left out
+#: with a line saying so (and a warning): 100,000 code lines were 1,700 pages and minutes of layout, and 3,000
+#: columns on a page are 0.07 mm each.
+MAX_CODE_LINES = 1_000
+MAX_TABLE_ROWS = 500
+MAX_TABLE_COLUMNS = 40
+
+_TABLE_TAG = re.compile(r"<table\b[^>]*>|</table>")
+_ROW_START = re.compile(r"<tr\b[^>]*>")
+_CELL = re.compile(r"<(t[dh])\b[^>]*>.*?</\1>", re.S)
+_RUN = re.compile(rf"(?:[^\s<>&\u200b]|&#?\w+;){{{LONG_RUN},}}")
+_CHARACTER = re.compile(r"&#?\w+;|.", re.S)
+
+
+def printed(rendered: Rendered, question: Question, warn: Callable[[str], None]) -> tuple[str, str]:
+    """A question's rendered question and answer as the printed outputs lay them out (:func:`printable`), with a
+    warning naming the question for what was left out."""
+    shown_question, cut = printable(rendered.question)
+    answer, cut_answer = printable(rendered.answer)
+    for note in cut + cut_answer:
+        warn(f"{question.location}: question {question.id!r}: {note}; the EPUB and the Anki deck hold it "
+                   "whole")
+    return shown_question, answer
+
+
+def printable(rendered_html: str) -> tuple[str, list[str]]:
+    """Rendered HTML made safe to lay out in bounded time: long code blocks and tables cut (a line says how much
+    was left out), runs without a break opportunity given some. Returns the HTML and what was cut, in words, for
+    the exporter's warning. The HTML is the renderer's or the sanitiser's (canonical: tags are regular)."""
+    notes: list[str] = []
+    out = rendered_html
+    if "<pre" in out:
+        out = _CODE_BLOCK.sub(lambda m: _cut_code(m, notes), out)
+    if "<table" in out:
+        out = _cut_tables(out, notes)
+    if _RUN.search(out):
+        out = _break_runs(out)
+    return out, notes
+
+
+def _cut_code(match: re.Match[str], notes: list[str]) -> str:
+    lines = match.group(2).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) <= MAX_CODE_LINES:
+        return match.group(0)
+    notes.append(f"a code block of {len(lines):,} lines: the first {MAX_CODE_LINES:,} are printed")
+    kept = "\n".join(lines[:MAX_CODE_LINES])
+    left = f"⋯ {len(lines) - MAX_CODE_LINES:,} more lines not printed"
+    return f"{match.group(1)}{kept}\n{left}\n{match.group(3)}"
+
+
+def _cut_tables(text: str, notes: list[str]) -> str:
+    """Each outermost table cut to ``MAX_TABLE_ROWS`` rows and ``MAX_TABLE_COLUMNS`` cells a row."""
+    out, pos, depth, start = [], 0, 0, 0
+    for tag in _TABLE_TAG.finditer(text):
+        if tag.group(0) != "</table>":
+            if depth == 0:
+                start = tag.start()
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                out += [text[pos:start], _cut_table(text[start:tag.end()], notes)]
+                pos = tag.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _cut_table(table: str, notes: list[str]) -> str:
+    rows = [m.start() for m in _ROW_START.finditer(table)]
+    if table.count("<table") > 1:  # a table inside a cell: cells cannot be told apart by pattern; rows only
+        wide = 0
+    else:
+        wide = max((sum(1 for _ in _CELL.finditer(table, a, b)) for a, b in zip(rows, [*rows[1:], len(table)],
+                                                                                 strict=True)), default=0)
+    left = ""
+    if len(rows) > MAX_TABLE_ROWS:
+        notes.append(f"a table of {len(rows):,} rows: the first {MAX_TABLE_ROWS:,} are printed")
+        left = f"⋯ {len(rows) - MAX_TABLE_ROWS:,} more rows not printed"
+        end = rows[MAX_TABLE_ROWS]
+        closing = "</tbody></table>" if "<tbody" in table[:end] and "</tbody>" not in table[:end] else "</table>"
+        table = table[:end] + closing
+    if wide > MAX_TABLE_COLUMNS:
+        notes.append(f"a table of {wide:,} columns: the first {MAX_TABLE_COLUMNS:,} are printed")
+        table = re.sub(r"(<tr\b[^>]*>)(.*?)(</tr>)", lambda m: m.group(1) + _first_cells(m.group(2)) + m.group(3),
+                       table, flags=re.S)
+        left = "; ".join(filter(None, [left, f"⋯ {wide - MAX_TABLE_COLUMNS:,} more columns not printed"]))
+    return table + (f'<p class="cut">{left}</p>' if left else "")
+
+
+def _first_cells(row: str) -> str:
+    cells = list(_CELL.finditer(row))
+    if len(cells) <= MAX_TABLE_COLUMNS:
+        return row
+    return row[:cells[MAX_TABLE_COLUMNS - 1].end()] + "\n"
+
+
+def _break_runs(text: str) -> str:
+    """A zero-width space every ``BREAK_EVERY`` characters of each long run, outside tags."""
+    out, pos = [], 0
+    for tag in re.finditer(r"<[^<>]*>", text):
+        out.append(_RUN.sub(_broken, text[pos:tag.start()]))
+        out.append(tag.group(0))
+        pos = tag.end()
+    out.append(_RUN.sub(_broken, text[pos:]))
+    return "".join(out)
+
+
+def _broken(match: re.Match[str]) -> str:
+    characters = _CHARACTER.findall(match.group(0))
+    return "\u200b".join("".join(characters[i:i + BREAK_EVERY]) for i in range(0, len(characters), BREAK_EVERY))

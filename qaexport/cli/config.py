@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import UsageError, shown
 from .options import OptionSpec, fields_of
 
 CONFIG_NAME = "qaexport.toml"
+#: A config file holds a few dozen lines; a bigger one is a mistake (checked before reading it).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 #: Top-level keys: what they hold, and (for title/author) the exporter field they default.
 TOP_LEVEL: dict[str, str] = {
@@ -63,16 +65,16 @@ def _check_value(spec: OptionSpec, value: Any, base: Path) -> tuple[Any, str]:
     if spec.choices:
         if isinstance(value, str) and value.lower() in spec.choices:
             return value.lower(), ""
-        return None, f"{value!r} is not {spec.describe_type()}"
+        return None, f"{shown(value)} is not {spec.describe_type()}"
     if spec.kind is bool:
-        return (value, "") if isinstance(value, bool) else (None, f"{value!r} is not true or false")
+        return (value, "") if isinstance(value, bool) else (None, f"{shown(value)} is not true or false")
     if spec.kind is Path:
-        return (base / value, "") if isinstance(value, str) and value else (None, f"{value!r} is not a path")
+        return (base / value, "") if isinstance(value, str) and value else (None, f"{shown(value)} is not a path")
     if spec.kind in (int, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
         return spec.kind(value), ""
     if spec.kind is str and isinstance(value, str):
         return value, ""
-    return None, f"{value!r} is not {spec.describe_type()}"
+    return None, f"{shown(value)} is not {spec.describe_type()}"
 
 
 def load_config(explicit: Path | None, schema: Callable[[], dict[str, list[type]]]) -> Config:
@@ -84,6 +86,12 @@ def load_config(explicit: Path | None, schema: Callable[[], dict[str, list[type]
     if explicit is None and not path.is_file():
         return Config()
     try:
+        size = path.stat().st_size
+        if not path.is_file():  # a FIFO or a device would block or never end
+            raise UsageError(f"{path}: not a regular file; --config names a qaexport.toml file")
+        if size > MAX_CONFIG_BYTES:
+            raise UsageError(f"{path}: {size:,} bytes, over the {MAX_CONFIG_BYTES // 1024} KiB a config file may "
+                             "have; check --config")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such config file; check --config") from None
@@ -91,6 +99,8 @@ def load_config(explicit: Path | None, schema: Callable[[], dict[str, list[type]
         raise UsageError(f"{path}: cannot read the config file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not valid TOML (nested too deeply); a config file holds flat tables") from None
     plugins = schema()
     base = path.parent
     problems: list[str] = []
@@ -117,19 +127,19 @@ def load_config(explicit: Path | None, schema: Callable[[], dict[str, list[type]
             if isinstance(value, str):
                 value = [value]
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                problems.append(f"sources: {value!r} is not a list of paths")
+                problems.append(f"sources: {shown(value)} is not a list of paths")
             else:
                 config.top["sources"] = [base / v for v in value]
         elif key == "output":
             if isinstance(value, str) and value:
                 config.top["output"] = base / value  # always a folder
             else:
-                problems.append(f"output: {value!r} is not a path")
+                problems.append(f"output: {shown(value)} is not a path")
         elif key in TOP_LEVEL:
             if isinstance(value, str):
                 config.top[key] = value
             else:
-                problems.append(f"{key}: {value!r} is not text")
+                problems.append(f"{key}: {shown(value)} is not text")
         else:
             known = ", ".join([*TOP_LEVEL, *(f"[{e}]" for e in sorted(plugins))])
             problems.append(f"{key}: unknown key (known: {known})")

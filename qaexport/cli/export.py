@@ -20,6 +20,7 @@ from .. import render
 from ..errors import QaexportError, UsageError, describe_os_error
 from ..exporters import Build, Exporter, Produces
 from ..model import Library, slugify
+from ..reading import not_regular
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
     ConfigOpt,
@@ -89,7 +90,7 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type[Export
     ``-o`` of ``all`` mean "NAME.SUFFIX inside it"; otherwise ``-o`` names the output itself."""
     name = stem + (cls.suffix if cls.produces == Produces.FILE else "")
     if output is None:
-        return DEFAULT_OUTPUT / name
+        return _replaceable(DEFAULT_OUTPUT / name, cls)
     path = Path(output)
     if cls.produces == Produces.FOLDER and not (folder or several):
         return path  # a folder exporter fills the folder it is given
@@ -97,12 +98,27 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type[Export
         if path.exists() and not path.is_dir():
             raise UsageError(f"-o {output}: is a file, but this command writes several files; give a folder "
                              f"(e.g. -o {path.parent / path.stem}/)")
-        return path / name
+        return _replaceable(path / name, cls)
     kind = "." + cls.suffix.rsplit(".", 1)[-1]  # the file type: ".pdf" for the cards' default ".cards.pdf"
     if cls.produces == Produces.FILE and path.suffix.lower() != kind:
         raise UsageError(f"-o {output}: {cls.name} writes a {kind} file; name it {path.stem}{kind} "
                          f"or give a folder ending in /")
-    return path
+    return _replaceable(path, cls)
+
+
+def _replaceable(target: Path, cls: type[Exporter]) -> Path:
+    """``target``, unless something is there that an output must not replace or read back: a named pipe or a device
+    (an Anki deck reads its previous file; a pipe would block the run, ``/dev/zero`` never end)."""
+    if cls.produces == Produces.FILE:
+        try:
+            mode = target.stat().st_mode
+        except OSError:
+            return target  # nothing there (or a broken link): the new file simply takes its place
+        kind = not_regular(mode)
+        if kind and kind != "a folder":
+            via = " (through a link)" if target.is_symlink() else ""
+            raise UsageError(f"-o {target}: is {kind}{via}, not a file an output may replace; choose another path")
+    return target
 
 
 def _written(target: Path, produces: Produces) -> str:

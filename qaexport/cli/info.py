@@ -57,7 +57,7 @@ def list_cmd(ctx: typer.Context, srcs: Sources = None, difficulty: DifficultyOpt
         for ref in library.questions():
             say(key_field(ref.question.key, ref.question.origin))
         return
-    table = Table(title=library.title, title_justify="left")
+    table = Table(title=Text(library.title), title_justify="left")  # content: never read as rich markup
     table.add_column("framework › topic › subtopic\n  --topic slug", overflow="fold", min_width=24)
     unlabelled = sum(1 for r in library.questions() if r.question.difficulty is None)
     for d in Difficulty:
@@ -91,9 +91,11 @@ def validate_cmd(ctx: typer.Context, srcs: Sources = None, config: ConfigOpt = N
     files = sources.expand(paths, options, skipped)
     library, problems, warnings = sources.read_all(files)
     report_warnings(skipped + warnings)
-    for problem in problems:
-        err.print(f"[red]✗[/] {problem}", soft_wrap=True, emoji=False, highlight=False)
     if problems:
+        from rich.text import Text
+
+        for problem in problems:  # content and paths: never read as rich markup
+            err.print(Text.assemble(("✗", "red"), f" {problem}"), soft_wrap=True, emoji=False, highlight=False)
         err.print(f"{plural(len(problems), 'problem')} in {plural(len(files), 'file')}")
         raise typer.Exit(1)
     n_subtopics = sum(1 for _ in library.subtopics())

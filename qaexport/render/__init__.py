@@ -19,16 +19,16 @@ from .schemes import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme
 if TYPE_CHECKING:
     from .cache import RenderCache
     from .highlight import Highlighter, available_themes
-    from .markdown import MarkdownRenderer, clean_text
+    from .markdown import MarkdownRenderer
 
 __all__ = [
     "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "RenderCache", "RenderCounts",
-    "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "counts", "render_library",
+    "Rendered", "Scheme", "TextRenderer", "available_themes", "counts", "render_library",
 ]
 
 # Markdown-it, Pygments and nh3 load when something renders, not when `--help` or `validate` starts.
 _LAZY = {"Highlighter": "highlight", "available_themes": "highlight", "MarkdownRenderer": "markdown",
-         "clean_text": "markdown", "RenderCache": "cache"}
+         "RenderCache": "cache"}
 
 
 def __getattr__(name: str) -> Any:
@@ -69,10 +69,8 @@ class TextRenderer:
     def _html(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
         """Untrusted HTML (Anki cards): sanitised by allow-list, code blocks highlighted like Markdown fences."""
         from ..formats.html import inline, replace_code_blocks, sanitize, to_text
-        from .markdown import clean_text
-
-        q = inline(sanitize(clean_text(question.question), self.media), self.media)
-        a = sanitize(clean_text(question.answer), self.media)
+        q = inline(sanitize(question.question, self.media), self.media)  # texts cleaned by assemble
+        a = sanitize(question.answer, self.media)
         out: dict[Scheme, Rendered] = {}
         for scheme in (s for s in schemes if s.is_html):
             portable = scheme is Scheme.PORTABLE
@@ -97,9 +95,7 @@ class TextRenderer:
             a = self.markdown.render(question.answer, html)
             out.update({s: Rendered(q[s], a[s]) for s in html})
         if Scheme.PLAIN in schemes:  # Markdown is readable as it is written
-            from .markdown import clean_text
-
-            out[Scheme.PLAIN] = Rendered(clean_text(question.question), clean_text(question.answer))
+            out[Scheme.PLAIN] = Rendered(question.question, question.answer)
         if Scheme.NONE in schemes:
             out[Scheme.NONE] = Rendered(question.question, question.answer)
         return out

@@ -12,7 +12,6 @@ HTML) are lexed once, the lexed tokens kept on the block's token between renders
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from html import escape
 
@@ -24,14 +23,7 @@ from .highlight import Highlighter
 from .schemes import Scheme
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
-# Bidi overrides/isolates and invisible characters that could disguise text.
-_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u0000-\u0008\u000b\u000c\u000e-\u001f]")
 _LEXED = "qaexport.lexed"
-
-
-def clean_text(text: str) -> str:
-    """Drop characters that can reorder or hide text; everything else stays as written."""
-    return _INVISIBLE.sub("", text)
 
 
 class _SafeMarkdownIt(MarkdownIt):
@@ -86,11 +78,10 @@ class MarkdownRenderer:
 
     def render(self, text: str, schemes: Sequence[Scheme] = (Scheme.COMPACT,)) -> dict[Scheme, str]:
         """A block text (an answer) in each HTML scheme asked for."""
-        return self._render(self.md.parse(clean_text(text), {}), schemes)
+        return self._render(self.md.parse(text, {}), schemes)
 
     def render_inline(self, text: str, schemes: Sequence[Scheme] = (Scheme.COMPACT,)) -> dict[Scheme, str]:
         """A one-paragraph text (a question) without the wrapping ``<p>``."""
-        text = clean_text(text)
         if "\n\n" in text.strip():
             return self.render(text, schemes)
         return self._render(self.md.parseInline(text, {}), schemes)

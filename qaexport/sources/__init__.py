@@ -19,6 +19,7 @@ from ..assemble import assemble
 from ..errors import InputError, Problem, UsageError, ValidationError, problem
 from ..model import Library
 from ..plugins import Registry
+from ..reading import not_regular, open_regular
 from ..records import ReadResult
 
 GROUP = "qaexport.sources"
@@ -95,11 +96,11 @@ def known_formats() -> str:
 
 
 def _head(path: Path) -> bytes:
-    try:
-        with path.open("rb") as fh:
+    with open_regular(path) as fh:
+        try:
             return fh.read(HEAD_BYTES)
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
 #: Each reader's options by reader name (an instance of its ``Options`` dataclass), for readers that have any.
@@ -129,10 +130,15 @@ def reader_for(path: Path, options: ReaderOptions | None = None) -> Source | Non
     return None
 
 
-def _walk(folder: Path) -> list[Path]:
-    """Every file below ``folder``, sorted, skipping hidden files and folders (``.git``, editor files)."""
+def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
+    """Every file below ``folder``, sorted, skipping hidden files and folders (``.git``, editor files); a folder
+    that cannot be listed is skipped with a line in ``skipped``."""
     found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
+
+    def unlisted(exc: OSError) -> None:
+        skipped.append(problem(exc.filename or folder, f"skipped: cannot list this folder ({exc.strerror or exc})"))
+
+    for root, dirs, files in os.walk(folder, onerror=unlisted):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
     return found
@@ -142,20 +148,27 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
            skipped: list[Problem] | None = None) -> list[tuple[Path, Source]]:
     """Each input file once with its reader: files named directly (must be claimed) and the claimed
     files anywhere below named folders (others are skipped). In a folder, a claimed file that does not
-    look like its format (a README.md beside a Markdown bank) is skipped with a line in ``skipped``."""
+    look like its format (a README.md beside a Markdown bank) is skipped with a line in ``skipped``, and so is
+    one that cannot be read: a named pipe, a device, a broken link, a file without read permission."""
     chosen: dict[Path, tuple[Path, Source]] = {}
+    skipped = [] if skipped is None else skipped
     for src in sources:
         if src.is_dir():
             found = 0
-            for path in _walk(src):
-                reader = reader_for(path, options)
-                if reader is None:
+            for path in _walk(src, skipped):
+                try:
+                    reader = reader_for(path, options)
+                    if reader is None:
+                        continue
+                    head = _head(path)
+                except InputError as exc:  # only a file some reader claims is worth a line
+                    if path.suffix.lower() in {s for cls in registry.require_any().values() for s in cls.suffixes}:
+                        kind = "a broken link" if path.is_symlink() and not path.exists() else ""
+                        skipped.append(problem(path, f"skipped: {kind or exc.problem.message}"))
                     continue
-                if not reader.sniff(_head(path)):
-                    if skipped is not None:
-                        skipped.append(problem(path, f"skipped: not a {reader.name} question file "
-                                                     f"({reader.description}); name it on the command line to "
-                                                     "see why"))
+                if not reader.sniff(head):
+                    skipped.append(problem(path, f"skipped: not a {reader.name} question file "
+                                                 f"({reader.description}); name it on the command line to see why"))
                     continue
                 found += 1
                 chosen.setdefault(path.resolve(), (path, reader))
@@ -167,7 +180,8 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
                 raise UsageError(f"{src}: not a format qaexport reads; known formats: {known_formats()}")
             chosen.setdefault(src.resolve(), (src, reader))
         elif src.exists():
-            raise UsageError(f"{src}: not a file or folder")
+            kind = not_regular(src.stat().st_mode)
+            raise UsageError(f"{src}: {kind}, not a question file or folder")
         else:
             raise UsageError(f"{src}: no such file or folder")
     return list(chosen.values())

@@ -14,10 +14,10 @@ from typing import Any
 
 from ..errors import InputError, Problem, problem
 from ..model import Location, slugify
+from ..reading import read_limited
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from . import SourceBase
 from .devalue import UNDEF, DevalueError, unflatten
-from .files import read_limited
 
 #: Larger files are refused before parsing so a hostile input cannot exhaust memory.
 MAX_BYTES = 32 * 1024 * 1024

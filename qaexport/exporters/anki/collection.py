@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import OutputError
+from ...errors import InputError, OutputError, shown
+from ...formats.anki_package import PackageArchive
 from .identity import FIELDS, MODEL_ID, MODEL_NAME, TEMPLATE_NAME
 from .ledger import Version, fingerprint
 
@@ -306,21 +306,28 @@ def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], not
         conn.close()
 
 
+#: The note types' JSON of a previous package is read whole: bounded before it is (a real one is some KiB).
+MAX_MODELS_BYTES = 16 * 2**20
+
+
 def read_previous(path: Path) -> dict[str, Version]:
     """The versions an earlier package handed out: per note GUID, and for the note type
-    (``NOTETYPE_KEY``), the content fingerprint and time."""
+    (``NOTETYPE_KEY``), the content fingerprint and time. The package is opened the way the ``.apkg`` source
+    opens one (``formats.anki_package``): checked and streamed with caps, whatever file ``path`` turns out to be."""
+    def cannot(reason: str) -> OutputError:
+        return OutputError(f"{path}: cannot read the previous deck ({reason}); pass --previous or remove it")
+
     try:
-        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
-            names = set(zf.namelist())
-            name = next((n for n in ("collection.anki21", "collection.anki2") if n in names), None)
-            if name is None:
-                raise OutputError(f"{path}: not an Anki package (no collection inside); pass --previous or remove it")
+        with PackageArchive.open(path) as archive, tempfile.TemporaryDirectory(prefix="qaexport-") as tmp:
             db = Path(tmp) / "c.db"
-            db.write_bytes(zf.read(name))
+            archive.extract_collection(db)
             conn = sqlite3.connect(db)
             try:
                 notes = {g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
                          for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
+                size = conn.execute("select length(models) from col").fetchone()[0] or 0
+                if size > MAX_MODELS_BYTES:
+                    raise cannot(f"its note types take {size:,} bytes, over {MAX_MODELS_BYTES >> 20} MiB")
                 models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
             finally:
                 conn.close()
@@ -329,8 +336,13 @@ def read_previous(path: Path) -> dict[str, Version]:
             templates = [(t.get("qfmt", ""), t.get("afmt", "")) for t in model.get("tmpls", [])]
             parts = [model.get("css", ""), *(x for pair in templates for x in pair)]
             notes[NOTETYPE_KEY] = Version(fingerprint(*parts), int(model.get("mod", 0)))
-    except (zipfile.BadZipFile, sqlite3.Error, OSError, ValueError, TypeError, AttributeError) as exc:
-        raise OutputError(f"{path}: cannot read the previous deck ({exc}); pass --previous or remove it") from None
+    except InputError as exc:  # refused by the package checks (not a zip, a zip bomb, not a regular file...)
+        raise cannot(exc.problem.message) from None
+    except ImportError:
+        raise cannot("it is a current-format package; reading one needs the apkg extra: "
+                     "pip install 'qaexport[apkg]'") from None
+    except (sqlite3.Error, OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+        raise cannot(shown(str(exc), 120).strip("'")) from None
     return notes
 
 

@@ -119,7 +119,10 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
             try:
                 for statement in _SCHEMA:
                     conn.execute(statement)
-                recorded = _read(conn, list(current))
+                recorded, damaged = _read(conn, list(current))
+                if damaged:
+                    warn(f"{ledger}: {damaged:,} damaged row{'s' if damaged > 1 else ''} of the note-time ledger "
+                         "ignored (a time that is not a number); this export writes them afresh")
                 times = decide(recorded)
                 times.run = _write(conn, {k: Version(current[k], t) for k, t in times.items()})
                 conn.execute("COMMIT")
@@ -158,19 +161,33 @@ def _begin(conn: sqlite3.Connection) -> None:
                 raise
 
 
-def _read(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Version]:
+def _read(conn: sqlite3.Connection, ids: list[str]) -> tuple[dict[str, Version], int]:
+    """The recorded versions of ``ids``, and how many rows were damaged (a time that is not a whole number: SQLite
+    keeps whatever was stored); those count as not recorded."""
     found: dict[str, Version] = {}
+    damaged = 0
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
         marks = ",".join("?" * len(chunk))
         for key, fp, mod in conn.execute(f"SELECT id, fingerprint, mod FROM notes WHERE id IN ({marks})", chunk):
-            found[key] = Version(fp, int(mod))
-    return found
+            if type(mod) is int and isinstance(fp, str):
+                found[key] = Version(fp, mod)
+            else:
+                damaged += 1
+    return found, damaged
+
+
+def _number(value: object) -> int:
+    """A counter read back from the ledger; a damaged one reads as 0."""
+    return value if type(value) is int else 0
 
 
 def _write(conn: sqlite3.Connection, versions: dict[str, Version]) -> int:
     """Record this export's versions under a new run number (returned); prune the oldest beyond ``MAX_ROWS``."""
-    run = (conn.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone() or (0,))[0] + 1
+    runs = _number((conn.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone() or (0,))[0])
+    # A damaged counter restarts above every run recorded, so this run's rows are still the newest.
+    last = _number(conn.execute("SELECT max(run) FROM notes WHERE typeof(run) = 'integer'").fetchone()[0])
+    run = max(runs, last) + 1
     conn.execute("INSERT INTO meta VALUES ('runs', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (run,))
     conn.executemany(
         "INSERT INTO notes VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
@@ -228,4 +245,4 @@ def holds_package(ledger: Path | None, path: Path) -> bool:
             pruned = (conn.execute("SELECT value FROM meta WHERE key = 'pruned'").fetchone() or (0,))[0]
     except (sqlite3.Error, OSError):
         return False
-    return row is not None and row[0] == stamp[0] and pruned < row[1]
+    return row is not None and row[0] == stamp[0] and _number(pruned) < _number(row[1])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from ...books.html import code_line_css, code_lines, wrap_mark
+from ...books.html import code_line_css, code_lines, printed, wrap_mark
 from ...errors import UsageError
 from ...output import atomic_path
 from ...render import Scheme
@@ -109,6 +109,7 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
     refs = list(build.library.questions())
     jobs = []
     from .layout import (  # imports WeasyPrint: only when cards are made
+        MAX_PARTS,
         MEASURE_PAGE_MM,
         PX_PER_MM,
         FitJob,
@@ -119,7 +120,7 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
     for number, ref in enumerate(refs, 1):
         q = ref.question
         level = q.difficulty.label if q.difficulty else ""
-        html = build.rendered[q.key]
+        question, answer = printed(build.rendered[q.key], q, build.warn)
 
         def front(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level,
                   sub: str = ref.subtopic.name) -> str:
@@ -128,8 +129,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
             return face("back", n, PART_PLACEHOLDER, d, "", Markup(code_lines(body)), size, el_id)
 
-        jobs.append(FitJob(f'<p class="q">{html.question}</p>', QUESTION_SIZES, front))
-        jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
+        jobs.append(FitJob(f'<p class="q">{question}</p>', QUESTION_SIZES, front))
+        jobs.append(FitJob(answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
         fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,
@@ -139,6 +140,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         q = ref.question
         level = q.difficulty.label if q.difficulty else ""
         fronts, backs = fitted[2 * number - 2], fitted[2 * number - 1]
+        for side, parts in (("question", fronts), ("answer", backs)):
+            if parts and parts[-1].cut:
+                build.warn(f"{q.location}: question {q.id!r}: its {side} needs more than {MAX_PARTS} cards; the "
+                           f"first {MAX_PARTS} are printed, the EPUB and the Anki deck hold it whole")
         total = max(len(fronts), len(backs), 1)
         for k in range(total):
             part = f"{k + 1}/{total}" if total > 1 else ""

@@ -29,6 +29,12 @@ FaceRenderer = Callable[[str, float, str, bool], str]
 MEASURE_PAGE_MM = 3000.0
 PX_PER_MM = 96 / 25.4
 SIZE_STEP = 0.25
+#: Cards one face may take; the rest of a longer face is left out (the exporter warns): the cards of one face are
+#: cut one after the other, each a few measuring rounds, so a face of hundreds of cards took minutes.
+MAX_PARTS = 12
+#: A face longer than this (characters of HTML) holds more than ``MAX_PARTS`` cards at any size: it is cut at the
+#: smallest size straight away, from its first this many characters, instead of being measured whole first.
+MAX_FACE_CHARS = 30_000
 #: Faces laid out per measuring document: enough to amortise a document's setup, few enough to bound memory.
 BATCH = 200
 #: Fewest faces worth a measuring document of their own on another core (a document's setup is ~0.1 s).
@@ -57,6 +63,7 @@ class Part:
     html: str
     size: float
     spare: float = 0.0
+    cut: bool = False  # the face went on beyond this card, past MAX_PARTS: the rest is left out
 
 
 Search = Generator[tuple[str, float, bool], Measure, list[Part]]
@@ -83,13 +90,19 @@ def _search(job: FitJob) -> Search:
     """Yields (body, size, split) to measure and receives its :class:`Measure`; returns the parts."""
     size, low = job.sizes
     whole = job.html
-    m = yield whole, size, False
-    while not m.fits and size > low:
-        size = _smaller(size, m, low)
+    beyond: list[Atom] = []  # what a face too long for MAX_PARTS cards leaves out from the start
+    if len(whole) > MAX_FACE_CHARS:
+        queue, beyond = _head(atoms(whole), MAX_FACE_CHARS)
+        size = low
+        m = yield join(queue), size, True
+    else:
         m = yield whole, size, False
-    if m.fits:
-        return [Part(whole, size, max(0.0, m.limit - m.end))]
-    queue: list[Atom] = atoms(whole)
+        while not m.fits and size > low:
+            size = _smaller(size, m, low)
+            m = yield whole, size, False
+        if m.fits:
+            return [Part(whole, size, max(0.0, m.limit - m.end))]
+        queue = atoms(whole)
     parts: list[Part] = []
     # Known runs: the empty run ends where the body starts; the whole text was just measured.
     known = {0: Measure(m.top, m.top, m.limit), len(queue): m}
@@ -122,11 +135,35 @@ def _search(job: FitJob) -> Search:
         good = max(good, 1)  # an atom that cannot be cut (one character) goes alone
         parts.append(Part(join(queue[:good]), size))
         del queue[:good]
+        if queue and len(parts) == MAX_PARTS:
+            break
         last = good
         top = known[0].top
         known = {0: Measure(top, top, m.limit)}
         good, bad = 0, len(queue) + 1
+    if queue or beyond:
+        parts[-1] = Part(parts[-1].html, size, parts[-1].spare, cut=True)
     return parts
+
+
+def _head(queue: list[Atom], budget: int) -> tuple[list[Atom], list[Atom]]:
+    """The atoms that make the first ``budget`` characters of a face (the atom where the budget ends is cut finer,
+    down to words), and the rest."""
+    kept: list[Atom] = []
+    total = i = 0
+    while i < len(queue):
+        size = len(join([queue[i]]))
+        if total + size <= budget:
+            kept.append(queue[i])
+            total += size
+            i += 1
+            continue
+        finer = refine(queue[i])
+        if not finer:
+            break
+        queue = [*queue[:i], *finer, *queue[i + 1:]]  # only the atom at the budget's end, a few times
+    rest = queue[i:]
+    return (kept, rest) if kept else (rest[:1], rest[1:])
 
 
 def _interpolate(good: int, bad: int, known: dict[int, Measure], first_guess: int) -> int:

@@ -24,7 +24,9 @@ BLOCK_PARENTS = frozenset({"#root", "ul", "ol", "table", "thead", "tbody", "tfoo
 #: Cutting inside these keeps the reader oriented (a list, a table, code): they are cut before moving on.
 CONTAINERS = frozenset({"pre", "ul", "ol", "table", "thead", "tbody", "blockquote"})
 
-_WORDS = re.compile(r"\s*\S+\s*|\s+")
+# Words, each with the white space around it; a zero-width space (the break opportunity books.html.printable puts
+# into long runs) ends a word too, so a long run is cut like words, not halved again and again.
+_WORDS = re.compile(r"\s*[^\s\u200b]+[\s\u200b]*|[\s\u200b]+")
 
 
 @dataclass(eq=False)

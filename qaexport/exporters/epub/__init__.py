@@ -19,7 +19,8 @@ from typing import Any
 from markupsafe import Markup
 
 from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
-from ...errors import UsageError
+from ...characters import clean_name
+from ...errors import UsageError, shown
 from ...model import path_names
 from ...output import atomic_path, write_zip
 from ...render import Rendered, Scheme
@@ -44,8 +45,9 @@ class EpubOptions:
     language: str = option("en", "Book language (BCP 47 code).")
 
     def __post_init__(self) -> None:
+        self.title, self.author = clean_name(self.title), clean_name(self.author)  # as names from the content
         if not self.language.replace("-", "").isalnum():
-            raise UsageError(f"--language {self.language!r}: give a language code such as en or pt-BR")
+            raise UsageError(f"--language {shown(self.language)}: give a language code such as en or pt-BR")
 
 
 def book_identifier(build: Build, quiz: bool) -> str:

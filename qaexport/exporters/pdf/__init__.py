@@ -15,8 +15,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, wrap_mark
-from ...errors import UsageError
+from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, printed, wrap_mark
+from ...characters import clean_name
+from ...errors import UsageError, shown
 from ...model import Framework, path_names
 from ...output import atomic_path
 from ...render import Scheme
@@ -45,8 +46,9 @@ class PdfOptions:
                            "framework starts a page (0: one per core when it pays off; 1: whole, in one process).")
 
     def __post_init__(self) -> None:
+        self.title, self.author = clean_name(self.title), clean_name(self.author)  # as names from the content
         if not self.language.replace("-", "").isalnum():
-            raise UsageError(f"--language {self.language!r}: give a language code such as en or pt-BR")
+            raise UsageError(f"--language {shown(self.language)}: give a language code such as en or pt-BR")
         if self.parts < 0:
             raise UsageError(f"--parts {self.parts}: give 0 (automatic), 1 (whole) or more")
 
@@ -79,10 +81,9 @@ def _view(build: Build) -> dict[str, Any]:
                 items = []
                 for q in sub.questions:
                     number += 1
-                    html = build.rendered[q.key]
+                    question, answer = printed(build.rendered[q.key], q, build.warn)
                     items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
-                                  "question": Markup(html.question),
-                                  "answer": Markup(code_lines(html.answer, MAY_WRAP))})
+                                  "question": Markup(question), "answer": Markup(code_lines(answer, MAY_WRAP))})
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:

@@ -14,9 +14,9 @@ from ...errors import InputError, Problem, problem
 from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRATED, decode, parse_text
 from ...limits import MAX_IMAGE_BYTES, ImageBudget, check_image, image_type
 from ...model import ContentFormat, Location, Media
+from ...reading import read_limited
 from ...records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from .. import SourceBase
-from ..files import read_limited
 
 #: Larger files are refused before parsing (same bound as payloads).
 MAX_BYTES = 32 * 1024 * 1024

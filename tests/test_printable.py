@@ -1,0 +1,85 @@
+"""Pathological runs are broken or capped before layout (books/html.py ``printable``; the cards' face budget): the
+printed outputs lay out in bounded time, say what they left out, and the EPUB and Anki deck keep everything."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qaexport.books import html as books
+from qaexport.books.html import printable
+from qaexport.exporters.cards import layout
+from qaexport.exporters.cards.split import atoms, join
+from qaexport.render import Highlighter, MarkdownRenderer, Scheme
+
+_md = MarkdownRenderer(Highlighter())
+
+
+def rendered(markdown: str) -> str:
+    return _md.render(markdown, [Scheme.COMPACT])[Scheme.COMPACT]
+
+
+def test_ordinary_html_is_left_alone():
+    html = rendered("Some *text* with a [link](https://example.org/" + "a" * 100 + ")\n\n| a | b |\n|---|---|\n"
+                    "| x | y |\n\n```python\nprint(1)\n```")
+    assert printable(html) == (html, [])
+
+
+def test_a_long_run_gets_a_break_opportunity_every_few_characters_outside_tags():
+    word = "x" * 1000
+    html = rendered(f"A {word} and [link](https://example.org/{'p' * 300}) &amp; more")
+    out, notes = printable(html)
+    assert notes == []
+    assert out.replace("\u200b", "") == html  # only break opportunities were added
+    runs = re.findall(r"[^\s<>\u200b]+", re.sub(r"<[^>]*>", " ", out))
+    assert max(len(r) for r in runs) <= books.LONG_RUN
+    assert "\u200b" not in "".join(re.findall(r"<[^>]*>", out))  # never inside a tag (the link's href)
+
+
+def test_entities_count_as_one_character_and_are_never_split():
+    out, _ = printable("<p>" + "&amp;" * 500 + "</p>")
+    assert "&am\u200b" not in out and "&\u200b" not in out
+    assert out.replace("\u200b", "") == "<p>" + "&amp;" * 500 + "</p>"
+
+
+def test_a_long_code_block_is_cut_with_a_line_saying_so():
+    out, notes = printable(rendered("```python\n" + "x = 1\n" * 5000 + "```"))
+    assert notes == [f"a code block of 5,000 lines: the first {books.MAX_CODE_LINES:,} are printed"]
+    assert out.count("\n") <= books.MAX_CODE_LINES + 3
+    assert f"⋯ {5000 - books.MAX_CODE_LINES:,} more lines not printed" in out
+    assert out.endswith("</code></pre>\n")
+
+
+def test_a_long_and_wide_table_is_cut_in_both_directions():
+    columns, rows = books.MAX_TABLE_COLUMNS + 10, books.MAX_TABLE_ROWS + 20
+    table = "|" + "|".join(f"h{i}" for i in range(columns)) + "|\n|" + "---|" * columns + "\n" + \
+        ("|" + "|".join(f"c{i}" for i in range(columns)) + "|\n") * rows
+    out, notes = printable(rendered(table))
+    assert notes == [f"a table of {rows + 1:,} rows: the first {books.MAX_TABLE_ROWS:,} are printed",
+                     f"a table of {columns:,} columns: the first {books.MAX_TABLE_COLUMNS:,} are printed"]
+    assert out.count("<tr") == books.MAX_TABLE_ROWS
+    assert max(len(re.findall(r"<t[dh]\b", row)) for row in out.split("</tr>")) == books.MAX_TABLE_COLUMNS
+    assert "<th>h0</th>" in out and f"<th>h{books.MAX_TABLE_COLUMNS}</th>" not in out
+    assert out.count("<table") == out.count("</table>") == 1 and out.count("<tbody") == out.count("</tbody>")
+    assert "more rows not printed" in out and "more columns not printed" in out
+
+
+@pytest.mark.parametrize("limit", ["MAX_CODE_LINES", "MAX_TABLE_ROWS", "MAX_TABLE_COLUMNS", "LONG_RUN"])
+def test_each_limit_is_what_cuts(limit, monkeypatch):
+    html = rendered("```\n" + "l\n" * 30 + "```\n\n" + "|a" * 15 + "|\n" + "|-" * 15 + "|\n" + ("|x" * 15 + "|\n") * 30
+                    + "\n" + "w" * 50)
+    before = printable(html)
+    monkeypatch.setattr(books, limit, 10)
+    if limit == "LONG_RUN":
+        monkeypatch.setattr(books, "_RUN", re.compile(r"(?:[^\s<>&\u200b]|&#?\w+;){10,}"))
+    after = printable(html)
+    assert after != before
+
+
+def test_a_face_too_long_for_the_cards_is_cut_at_its_start(monkeypatch):
+    html = "<p>" + " ".join(f"word{i}" for i in range(20_000)) + "</p><p>second</p>"
+    kept, rest = layout._head(atoms(html), 1000)
+    text = join(kept)
+    assert 400 < len(text) <= 1000 and text.startswith("<p>word0 word1")  # counted with each word's tags
+    assert rest and "second" in join(rest[-1:])
