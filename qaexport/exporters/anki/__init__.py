@@ -24,7 +24,7 @@ from ...model import Library, Media
 from ...output import atomic_path, write_zip
 from ...render import Scheme
 from ...templates import asset
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 from .collection import (
     NOTETYPE_KEY,
     Deck,
@@ -123,7 +123,7 @@ def used_media(library: Library, notes: list[NoteRow]) -> list[Media]:
     return [library.media[name] for name in sorted(names) if name in library.media]
 
 
-class AnkiExporter:
+class AnkiExporter(ExporterBase):
     """Write an Anki deck (.apkg): subdecks per topic/subtopic, difficulty tags, safe to re-import."""
 
     name = "anki"

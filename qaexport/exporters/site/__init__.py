@@ -23,7 +23,7 @@ from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
 from ...render import Rendered, Scheme
 from ...templates import asset, environment
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 from .search import Entry, PageInfo, index_script, plain_text
 
 #: Present in every site folder: only a folder holding it (or an empty one) is ever replaced.
@@ -210,7 +210,7 @@ class Site:
         return index_script(pages, entries)
 
 
-class SiteExporter:
+class SiteExporter(ExporterBase):
     """Write a static study site: a page per subtopic, answers to reveal, search and progress, no server."""
 
     name = "site"
