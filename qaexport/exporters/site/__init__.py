@@ -86,6 +86,9 @@ def scrollable(rendered_html: str) -> str:
     return out
 
 
+_MEDIA_SRC = re.compile(r'src="([0-9a-f]{16}\.[a-z0-9]+)"')
+
+
 def counts(subtopics: list[Subtopic]) -> list[tuple[str, int]]:
     """(difficulty, questions) in order, unrated only when there are such questions."""
     found = dict.fromkeys(LABELS, 0)
@@ -95,16 +98,22 @@ def counts(subtopics: list[Subtopic]) -> list[tuple[str, int]]:
     return [(label, n) for label, n in found.items() if n or label != "unrated"]
 
 
-class Site:
-    """The pages of one build. ``live``: pages for ``qaexport serve`` (its reload script, preview links and the
-    bank's problems on every page); never in a written site."""
+@dataclass(frozen=True)
+class Live:
+    """What pages served by ``qaexport serve`` add: its reload script (told the bank's version the page shows),
+    a preview link per question, and the bank's problems on every page. Never in a written site."""
 
-    def __init__(self, build: Build, options: SiteOptions, live: bool = False,
-                 problems: list[str] | None = None) -> None:
+    version: int
+    problems: list[str]
+
+
+class Site:
+    """The pages of one build (``live``: as ``qaexport serve`` serves them)."""
+
+    def __init__(self, build: Build, options: SiteOptions, live: Live | None = None) -> None:
         self.build = build
         self.options = options
         self.live = live
-        self.problems = problems or []
         self.title = options.title or build.library.title
         self.subtopics = [SubtopicPage(fw, topic, sub, f"{fw.slug}/{topic.slug}/{sub.slug}.html")
                           for fw, topic, sub in build.library.subtopics()]
@@ -116,7 +125,25 @@ class Site:
     def paths(self) -> list[str]:
         """Every file of the site, relative to its root."""
         fixed = ["index.html", "search.html", "review.html", "assets/site.css", "assets/search-index.js"]
-        return fixed + [f"assets/{name}" for name in ASSET_FILES] + [p.path for p in self.subtopics]
+        return (fixed + [f"assets/{name}" for name in ASSET_FILES] + [p.path for p in self.subtopics]
+                + [f"media/{name}" for name in self.used_media()])
+
+    def used_media(self) -> list[str]:
+        """The library's images the pages show (HTML content from an Anki package refers to them by name)."""
+        media = self.build.library.media
+        if not media:
+            return []
+        used = {name for r in self.build.rendered.values() for text in (r.question, r.answer)
+                for name in _MEDIA_SRC.findall(text)}
+        return sorted(used & set(media))
+
+    def _media(self, html: str, root: str) -> str:
+        """Image names pointed at the site's ``media/`` folder from a page ``root`` below the top."""
+        media = self.build.library.media
+        if not media or "src=" not in html:
+            return html
+        return _MEDIA_SRC.sub(lambda m: f'src="{root}media/{m.group(1)}"' if m.group(1) in media else m.group(0),
+                              html)
 
     def files(self) -> dict[str, bytes]:
         """The whole site (and its marker), each file once, in a fixed order: the same bank gives the same bytes."""
@@ -138,6 +165,8 @@ class Site:
             return self.search_index()
         if path.startswith("assets/") and path.removeprefix("assets/") in ASSET_FILES:
             return asset("site", path.removeprefix("assets/")).encode()
+        if path.startswith("media/") and path.removeprefix("media/") in self.build.library.media:
+            return self.build.library.media[path.removeprefix("media/")].data
         return None
 
     # --- pages ---------------------------------------------------------------------------------------
@@ -145,7 +174,7 @@ class Site:
     def _render(self, template: str, kind: str, root: str, values: dict[str, Any], title: str = "") -> bytes:
         page = self.env.get_template(template).render(
             language=self.options.language, csp=Markup(CSP), root=root, kind=kind, site_title=self.title,
-            page_title=f"{title} · {self.title}" if title else self.title, live=self.live, problems=self.problems,
+            page_title=f"{title} · {self.title}" if title else self.title, live=self.live,
             date=self.build.datetime.date().isoformat(), total=self.build.library.count(), **values)
         return page.encode()
 
@@ -165,16 +194,17 @@ class Site:
             "frameworks": frameworks, "counts": counts([s for _, _, s in self.build.library.subtopics()])})
 
     def subtopic_page(self, page: SubtopicPage) -> bytes:
+        root = "../../"
         items = []
         for number, q in enumerate(page.subtopic.questions, 1):
             rendered = self.build.rendered[q.key]
             heading, rest = heading_and_rest(rendered)
             items.append({"number": number, "id": q.id, "key": q.key,
                           "difficulty": q.difficulty.label if q.difficulty else "",
-                          "heading": Markup(heading), "rest": Markup(scrollable(rest)),
-                          "answer": Markup(scrollable(rendered.answer))})
+                          "heading": Markup(self._media(heading, root)),
+                          "rest": Markup(scrollable(self._media(rest, root))),
+                          "answer": Markup(scrollable(self._media(rendered.answer, root)))})
         index = self.subtopics.index(page)
-        root = "../../"
         neighbours: dict[str, dict[str, str] | None] = {"previous": None, "next": None}
         for name, at in (("previous", index - 1), ("next", index + 1)):
             if 0 <= at < len(self.subtopics):
