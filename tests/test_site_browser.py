@@ -97,6 +97,9 @@ def test_the_keyboard_moves_reveals_and_marks(site, page):
     page.keyboard.press("k")
     page.keyboard.press("y")
     assert first.locator("button.mark.knew").get_attribute("aria-pressed") == "true"
+    page.keyboard.press("j")
+    page.keyboard.press("ArrowUp")
+    assert first.evaluate("li => li.classList.contains('current') && li.contains(document.activeElement)")
     page.keyboard.press("ArrowUp")  # already the first: stays
     assert first.evaluate("li => li.classList.contains('current')")
     focus = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
