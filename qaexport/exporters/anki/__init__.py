@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
+from ...formats.anki_key import key_field
 from ...formats.anki_package import SUFFIXES
 from ...model import Library, Media, QuestionRef
 from ...output import atomic_path, write_zip
@@ -80,7 +81,8 @@ def note_type_parts(build: Build) -> tuple[str, str, str]:
 def question_fields(build: Build, ref: QuestionRef) -> list[str]:
     """A question's note fields, in the frozen order of ``identity.FIELDS``, made safe by ``text.note_fields``."""
     q, html = ref.question, build.rendered[ref.question.key]
-    return note_fields(html.question, html.answer, q.difficulty.label if q.difficulty else "", ref.breadcrumb, q.key)
+    return note_fields(html.question, html.answer, q.difficulty.label if q.difficulty else "", ref.breadcrumb,
+                       key_field(q.key, q.origin))
 
 
 _FIELD_REFERENCE = re.compile(r"\{\{([A-Za-z]+)\}\}")
@@ -184,7 +186,9 @@ class AnkiExporter(ExporterBase):
                                                                      ref.subtopic.slug)
                 deck = decks[()] if options.flat and () in decks else decks[slugs]
                 # New cards are introduced in the booklet's order: ``due`` is the position in the book.
-                notes.append(NoteRow(note_guid(q.key), fields, tags, sort_text(fields[0]), deck.id, due=position))
+                # The GUID comes from the identity: a question moved with from= keeps the note it had.
+                notes.append(NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id,
+                                     due=position))
                 advance(1)
         current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
         current[NOTETYPE_KEY] = fingerprint(css, front, back)
