@@ -241,5 +241,8 @@ def test_the_preview_shows_the_card_in_four_views_and_the_booklet_page(bank, tmp
         expect(picture).to_have_js_property("complete", True, timeout=60_000)
         assert picture.evaluate("img => img.naturalWidth") == 893
         assert axe_violations(page) == []
+        page.goto(url + "python/basics/functions.html")  # a page as serve serves it: preview links, its script
+        page.click("#reveal-all")
+        assert axe_violations(page) == []
         assert seen.problems() == []
         context.close()

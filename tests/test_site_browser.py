@@ -248,6 +248,20 @@ def test_axe_finds_no_violation_on_any_page_type(site, seed_site, browser, schem
     assert seen.problems() == []
 
 
+def test_hostile_content_does_nothing_in_the_page(site, page):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url(site, FUNCTIONS))
+    page.click("#reveal-all")
+    hostile = page.locator("#q-hostile")
+    expect(hostile.locator("h2")).to_contain_text("<script>alert('q')</script>")  # shown as the text it is
+    expect(hostile.locator(".answer")).to_contain_text("<img src=x onerror=")
+    assert hostile.locator("script, img, iframe, object, svg, style").count() == 0
+    hrefs = hostile.locator("a").evaluate_all("links => links.map(a => a.href)")
+    assert hrefs and all(h.startswith(("https://", "mailto:")) for h in hrefs), hrefs
+    assert dialogs == []
+
+
 def test_the_policy_blocks_a_script_that_gets_into_the_page(site, browser):
     def inject(context) -> object:
         page = context.new_page()
