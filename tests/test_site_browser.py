@@ -157,6 +157,33 @@ def test_search_finds_a_word_only_an_answer_holds(site, page):
     expect(page.locator("#search-status")).to_have_text("No question or answer holds “nothing-here-at-all”.")
 
 
+def test_the_same_folder_works_from_a_static_host(site, page):
+    """Any static host: here the standard library's file server, on the loopback address, with no configuration."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        root = f"http://127.0.0.1:{server.server_address[1]}/"
+        page.goto(root)  # the folder's index.html
+        page.fill("#site-search", "closure")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/search.html?q=closure")
+        page.locator("#search-results a").first.click()
+        page.wait_for_url(root + "python/basics/functions.html#q-closure")
+        page.locator("#q-closure button.reveal").click()
+        expect(page.locator("#a-closure")).to_be_visible()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_the_difficulty_and_status_filters(site, page):
     page.goto(url(site, FUNCTIONS))
     page.get_by_label("hard (2)").uncheck()
