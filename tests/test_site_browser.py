@@ -241,6 +241,15 @@ def test_night_colours_follow_the_system_and_the_switch(site, browser):
     context.close()
 
 
+def test_paper_gets_every_answer_and_no_controls(site, page):
+    page.goto(url(site, FUNCTIONS))
+    page.emulate_media(media="print")
+    assert page.locator(".answer").evaluate_all("all => all.every(a => getComputedStyle(a).display === 'block')")
+    for hidden in (".toolbar", "button.reveal", ".marks", "header.top"):
+        assert page.locator(hidden).first.evaluate("el => getComputedStyle(el).display") == "none", hidden
+    assert page.locator("pre.hl").first.evaluate("el => getComputedStyle(el).whiteSpace") == "pre-wrap"
+
+
 @pytest.mark.parametrize("width", [360, 1280])
 def test_nothing_is_wider_than_the_screen(site, browser, width):
     context = browser.new_context(viewport={"width": width, "height": 800})

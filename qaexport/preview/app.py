@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..errors import QaexportError
 from ..exporters import Build
 from ..exporters.anki import card_sides, note_type_parts
 from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest, scrollable
@@ -162,7 +163,11 @@ def make_app(served: Served) -> Starlette:
         if ref is None:
             return _not_found("No such question.")
         rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
-        picture = await run_in_threadpool(served.booklet.png, ref, snapshot.library, rendered)
+        try:
+            picture = await run_in_threadpool(served.booklet.png, ref, snapshot.library, rendered)
+        except QaexportError as exc:  # the layout failed: say why in one line, as the pdf command would
+            return Response(f"{exc}\n", status_code=500, media_type="text/plain; charset=utf-8",
+                            headers=_headers(CARD_CSP))
         return Response(picture, media_type="image/png", headers=_headers(CARD_CSP))
 
     def home(_request: Request) -> Response:
