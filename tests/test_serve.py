@@ -108,7 +108,6 @@ def test_new_and_removed_files_are_seen(bank):
 
 def test_the_card_is_the_card_anki_renders(bank, tmp_path):
     """The preview's card sides equal what the official anki package renders from the exported deck."""
-    from qaexport.cli import app
     from tests.anki_collection import import_deck, new_collection
     from tests.cli_run import qaexport
 
@@ -116,7 +115,6 @@ def test_the_card_is_the_card_anki_renders(bank, tmp_path):
     library = sources.load([bank])
     highlighter = render.Highlighter()
     build = Build(library, render_library(library, highlighter, [Scheme.PORTABLE])[Scheme.PORTABLE], highlighter, 0)
-    assert app is not None
     with new_collection(tmp_path / "collection") as col:
         import_deck(col, tmp_path / "deck.apkg")
         for ref in library.questions():
