@@ -159,9 +159,10 @@ def test_the_server_listens_on_the_loopback_address_only():
 # --- the real server, in its own process, driven by headless Chromium ----------------------------------------
 
 @contextlib.contextmanager
-def serving(bank: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "serve", str(bank), "--port", "0"], env=env,
+def serving(bank: Path, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+            ) -> Iterator[tuple[subprocess.Popen, str]]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache"), **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "serve", str(bank), "--port", "0", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -172,6 +173,27 @@ def serving(bank: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_browser_opens_only_when_asked(bank, tmp_path):
+    """``--open`` hands the URL to the user's browser ($BROWSER here: a script that notes what it was given)."""
+    opened = tmp_path / "opened.txt"
+    fake = tmp_path / "browser.sh"
+    fake.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    fake.chmod(0o755)
+    for args in ((), ("--open",)):
+        with serving(bank, tmp_path, *args, env={"BROWSER": str(fake)}) as (proc, url):
+            urllib.request.urlopen(url + "index.html").read()  # the server is up and has answered
+            if args:
+                deadline = 200
+                while not opened.exists() and deadline:  # the browser is started as the server comes up
+                    proc.poll()
+                    deadline -= 1
+                    urllib.request.urlopen(url + "index.html").read()
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=15)
+        assert opened.exists() == bool(args)
+    assert opened.read_text().split() == [url]
 
 
 @pytest.mark.slow
