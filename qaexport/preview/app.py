@@ -125,12 +125,11 @@ def make_app(served: Served) -> Starlette:
         site = _site(served, snapshot)
         rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
         heading, rest = heading_and_rest(rendered)
-        page = environment("serve").get_template("question.html").render(
-            language=served.options.language, csp=Markup(PREVIEW_CSP), live=site.live, site_title=site.title,
-            ref=ref, heading=Markup(heading), rest=Markup(scrollable(rest)),
-            back=f"/{ref.framework.slug}/{ref.topic.slug}/{ref.subtopic.slug}.html#q-{ref.question.id}",
-            views=[(width, night) for width in CARD_WIDTHS for night in (False, True)], widths=CARD_WIDTHS,
-            picture=served.booklet.identity(ref, rendered))
+        page = site.render_page("preview.html", "preview", "/", {
+            "ref": ref, "heading": Markup(heading), "rest": Markup(scrollable(rest)),
+            "back": f"/{ref.framework.slug}/{ref.topic.slug}/{ref.subtopic.slug}.html#q-{ref.question.id}",
+            "views": [(width, night) for width in CARD_WIDTHS for night in (False, True)], "widths": CARD_WIDTHS,
+            "picture": served.booklet.identity(ref, rendered)}, title=f"Preview of {ref.question.id}", csp=PREVIEW_CSP)
         return HTMLResponse(page, headers=_headers(PAGE_CSP))
 
     def card(request: Request) -> Response:

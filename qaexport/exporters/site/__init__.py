@@ -158,7 +158,7 @@ class Site:
         if path == "index.html":
             return self.index_page()
         if path in ("search.html", "review.html"):
-            return self._render(path, path.removesuffix(".html"), "", {})
+            return self.render_page(path, path.removesuffix(".html"), "", {})
         if path == "assets/site.css":
             return self.css().encode()
         if path == "assets/search-index.js":
@@ -171,9 +171,11 @@ class Site:
 
     # --- pages ---------------------------------------------------------------------------------------
 
-    def _render(self, template: str, kind: str, root: str, values: dict[str, Any], title: str = "") -> bytes:
+    def render_page(self, template: str, kind: str, root: str, values: dict[str, Any], title: str = "",
+                    csp: str = CSP) -> bytes:
+        """A page from one of the site's templates (``root``: the way back to the site's top from it)."""
         page = self.env.get_template(template).render(
-            language=self.options.language, csp=Markup(CSP), root=root, kind=kind, site_title=self.title,
+            language=self.options.language, csp=Markup(csp), root=root, kind=kind, site_title=self.title,
             page_title=f"{title} · {self.title}" if title else self.title, live=self.live,
             date=self.build.datetime.date().isoformat(), total=self.build.library.count(), **values)
         return page.encode()
@@ -190,7 +192,7 @@ class Site:
                                "counts": counts(topic.subtopics), "description": topic.description})
             frameworks.append({"name": fw.name, "description": fw.description, "topics": topics,
                                "counts": counts([s for t in fw.topics for s in t.subtopics])})
-        return self._render("index.html", "index", "", {
+        return self.render_page("index.html", "index", "", {
             "frameworks": frameworks, "counts": counts([s for _, _, s in self.build.library.subtopics()])})
 
     def subtopic_page(self, page: SubtopicPage) -> bytes:
@@ -210,7 +212,7 @@ class Site:
             if 0 <= at < len(self.subtopics):
                 other = self.subtopics[at]
                 neighbours[name] = {"href": root + other.path, "name": " › ".join(other.names)}
-        return self._render("subtopic.html", "subtopic", root, {
+        return self.render_page("subtopic.html", "subtopic", root, {
             "crumbs": page.names[:-1], "heading": page.names[-1], "lead": page.subtopic.description,
             "items": items, "counts": counts([page.subtopic]), "key": page.key, **neighbours,
         }, title=page.names[-1])
