@@ -45,7 +45,6 @@ def listening_socket(port: int) -> socket.socket:
             raise UsageError(f"--port {port}: cannot listen there ({exc.strerror or exc}); choose another port, "
                              "or leave --port out for a free one") from None
         sock.listen(64)
-        sock.set_inheritable(True)
         return sock
     raise UsageError("no free port on 127.0.0.1; give one with --port")
 
@@ -71,20 +70,16 @@ async def run(served: Served, sock: socket.socket, report: Callable[[Reloaded], 
     server = uvicorn.Server(uvicorn.Config(make_app(served), log_level="warning", lifespan="off",
                                            timeout_graceful_shutdown=GRACE, access_log=False))
 
-    async def stop_streams() -> None:
+    async def follow_the_server() -> None:
+        """Call ``ready`` once the server answers; end the event streams as soon as it is asked to stop (uvicorn
+        would otherwise wait for them, and they never end by themselves)."""
+        told = False
         while not server.should_exit:
-            if server.started and ready is not None:
-                ready_once()
+            if server.started and not told:
+                told = True
+                ready()
             await asyncio.sleep(0.05)
         served.stopping.set()
-
-    called = False
-
-    def ready_once() -> None:
-        nonlocal called
-        if not called:
-            called = True
-            ready()
 
     async def watch() -> None:
         paths = served.bank.paths
@@ -98,7 +93,7 @@ async def run(served: Served, sock: socket.socket, report: Callable[[Reloaded], 
                 served.announce()
             report(reloaded)
 
-    tasks = [asyncio.create_task(stop_streams()), asyncio.create_task(watch())]
+    tasks = [asyncio.create_task(follow_the_server()), asyncio.create_task(watch())]
     try:
         await server.serve(sockets=[sock])
     finally:
