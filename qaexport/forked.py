@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
@@ -33,14 +34,25 @@ def run_forked(work: Callable[[Report], T], on_progress: Report, failure: Callab
     return run_forked_all([work], on_progress, failure)[0]
 
 
+@dataclass(frozen=True)
+class ChildFailure:
+    """What an isolated child ended with instead of a result: its error (a qaexport error's message and exit code,
+    or any other failure worded by ``failure``), or its death without a word."""
+
+    message: str
+    exit_code: int = 1
+
+
 def run_forked_all(works: Sequence[Callable[[Report], T]], on_progress: Report,
-                   failure: Callable[[str], str], at_once: int | None = None) -> list[T]:
+                   failure: Callable[[str], str], at_once: int | None = None,
+                   isolated: bool = False) -> list[T | ChildFailure]:
     """Each ``work(report)`` in its own child, ``at_once`` at a time (all at once by default), the next started
     as one ends; results in the order of ``works``. Progress from every child reaches ``on_progress`` as it
     comes. The first failure or interrupt stops the children still running and is raised as :func:`run_forked`
-    does."""
+    does; with ``isolated``, a child's failure (whatever it raised, or its death) is its result, a
+    :class:`ChildFailure`, and the others go on (an interrupt still stops them all)."""
     queue = list(works)
-    with Children(lambda _i, value: on_progress(value), failure) as group:
+    with Children(lambda _i, value: on_progress(value), failure, isolated) as group:
         for work in queue[:max(1, at_once or len(queue))]:
             group.start(work)
         for _ in group.finished():
@@ -58,9 +70,11 @@ class Children:
     temporary files go to a scratch folder removed when the group ends.
     """
 
-    def __init__(self, on_progress: Callable[[int, Any], None], failure: Callable[[str], str]) -> None:
+    def __init__(self, on_progress: Callable[[int, Any], None], failure: Callable[[str], str],
+                 isolated: bool = False) -> None:
         self.on_progress = on_progress
         self.failure = failure
+        self.isolated = isolated
         self._ctx = multiprocessing.get_context("fork")
         self._procs: list[Any] = []
         self._waiting: dict[Any, int] = {}  # receiving end -> index
@@ -104,14 +118,24 @@ class Children:
                 yield index, value
 
     def results(self) -> list[Any]:
-        """Every child's result, in the order they were started."""
+        """Every child's result, in the order they were started (an isolated child's failure as a
+        :class:`ChildFailure`)."""
         for _ in self.finished():
             pass
-        return [self._outcomes[i][1] for i in range(len(self._procs))]
+        return [self._result(*self._outcomes[i]) for i in range(len(self._procs))]
+
+    def _result(self, kind: str, value: Any) -> Any:
+        if kind == "refused":
+            return ChildFailure(value[1], value[0])
+        if kind == "error":
+            return ChildFailure(self.failure(value))
+        return value
 
     def _raise(self, kind: str, value: Any) -> None:
         if kind == "interrupted":
             raise KeyboardInterrupt
+        if self.isolated:
+            return
         if kind == "refused":
             code, message = value
             raise QaexportError.carried(message, code)

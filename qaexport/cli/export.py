@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import render
-from ..errors import QaexportError, UsageError, describe_os_error
+from ..errors import SHOWN_CHARS, QaexportError, UsageError, describe_os_error
 from ..exporters import Build, Exporter, Produces
 from ..model import Library, slugify
 from ..reading import not_regular
@@ -230,7 +230,7 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None
     it, so `all` takes about as long as the slowest format alone. Each child writes its own file atomically;
     one that fails does not stop the others. Warnings and "wrote" lines come out in the exporters' order once
     every child is done, then the first failure, as the one command would have said it."""
-    from ..forked import run_forked_all
+    from ..forked import ChildFailure, run_forked_all
 
     def child(cls: type[Exporter], opts: Any, target: Path, build: Build) -> Callable[[Callable[[Any], None]], Any]:
         def work(report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
@@ -244,22 +244,32 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None
                 return warnings, "", (exc.exit_code, str(exc))
             except OSError as exc:  # the disk, worded as handle_errors words it
                 return warnings, "", (1, describe_os_error(exc))
+            except Exception as exc:  # a bug in one exporter (a plugin's, say) must not take the others down
+                cause = " ".join(str(exc).split())[:SHOWN_CHARS * 2]
+                return warnings, "", (1, f"{cls.name}: failed ({type(exc).__name__}: {cause})")
             return warnings, _written(target, cls.produces), None
         return work
 
     heavy = any(cls.heavy for cls, *_ in jobs)
     names = ", ".join(cls.name for cls, *_ in jobs)
     with progress(f"Writing {names}", None, unit="") as advance:
-        results = run_forked_all([child(*job) for job in jobs], lambda n: advance(n if isinstance(n, int) else 1),
-                                 lambda cause: f"writing {names} failed ({cause})")
+        outcomes = run_forked_all([child(*job) for job in jobs],
+                                  lambda n: advance(n if isinstance(n, int) else 1),
+                                  lambda cause: f"failed ({cause})", isolated=True)
+    # A child that died (killed, out of memory, a crash in a C library) is one failure among the formats.
+    results = [outcome if not isinstance(outcome, ChildFailure) else
+               ([], "", (outcome.exit_code, f"{cls.name}: {outcome.message}"))
+               for (cls, *_), outcome in zip(jobs, outcomes, strict=True)]
     for warnings, written, _ in results:
         for message in warnings:
             _warn(message)
         if written:
             say(f"wrote {written}")
-    failed = next((failure for *_, failure in results if failure), None)
+    failed = [failure for *_, failure in results if failure]
+    for _code, message in failed[1:]:  # every failure is told; the first is the command's error
+        _warn(message)
     if failed:
-        raise QaexportError.carried(failed[1], failed[0])
+        raise QaexportError.carried(failed[0][1], failed[0][0])
 
 
 def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], Any]:
