@@ -203,9 +203,10 @@ def _rendered_notes(src: Path, out: Path) -> None:
     out.write_text(json.dumps(notes))
 
 
-def synthesise_apkg(n: int, out: Path) -> Path:
+def synthesise_apkg(n: int, out: Path, one_deck: bool = False) -> Path:
     """An Anki package of ``n`` notes made with the official ``anki`` package: Basic, reversed, cloze and
-    type-in notes over 3-level decks, with tags, a few shared images and sounds (current package format)."""
+    type-in notes over 3-level decks (``one_deck``: all in one), with tags, a few shared images and sounds
+    (current package format)."""
     from anki.collection import Collection, ExportAnkiPackageOptions
     from anki.decks import DeckId
 
@@ -223,7 +224,7 @@ def synthesise_apkg(n: int, out: Path) -> Path:
             decks: dict[str, int] = {}
             for i in range(n):
                 kind = kinds[i % len(kinds)]
-                deck = f"Subject {i % 5}::Chapter {i % 50 // 5}::Section {i % 100 // 50}"
+                deck = "Subject" if one_deck else f"Subject {i % 5}::Chapter {i % 50 // 5}::Section {i % 100 // 50}"
                 did = decks.setdefault(deck, col.decks.id(deck))
                 note = col.new_note(models[kind])
                 text = f"Note {i}: what does term {i} of the glossary mean in chapter {i % 50 // 5}?"
@@ -241,6 +242,49 @@ def synthesise_apkg(n: int, out: Path) -> Path:
         finally:
             col.close()
     return out
+
+
+def synthesise_markdown(n: int, out: Path) -> Path:
+    """One Markdown bank file of ``n`` questions in one subtopic (the hardest book to cut into parts): the sample's
+    questions over and over, each text made unique."""
+    from benchmarks.synth import SAMPLE
+    from qaexport import sources
+    from qaexport.formats.markdown_bank import parse_text
+
+    library = sources.load([SAMPLE])
+    questions = [ref.question for ref in library.questions()]
+    lines = ["---", "framework: Scale", "topic: One file", "subtopic: Every question", "---", ""]
+    for i in range(n):
+        q = questions[i % len(questions)]
+        answer = _short(q.answer)  # 50,000 questions must fit one file's 32 MiB
+        answer = answer if "\n## " not in "\n" + answer else "```answer\n" + answer + "\n```"
+        lines += [f"## {q.question.splitlines()[0]} ({i}) {{#q{i} .{q.difficulty.label}}}", "", answer, ""]
+    out.write_text("\n".join(lines), encoding="utf-8")
+    assert len(parse_text(out.read_text(encoding="utf-8")).questions) == n, "the synthetic bank must parse whole"
+    return out
+
+
+def _short(answer: str, chars: int = 500) -> str:
+    """The answer's first blocks, up to about ``chars`` characters, never ending inside a code fence."""
+    kept: list[str] = []
+    for block in answer.split("\n\n"):
+        if kept and sum(map(len, kept)) + len(block) > chars and "\n\n".join(kept).count("```") % 2 == 0:
+            break
+        kept.append(block)
+    return "\n\n".join(kept)
+
+
+def scale_cases(sizes: list[int], tmp: Path, env: dict[str, str], theme: list[str]) -> None:
+    """The PDF of one Markdown file and of one single-deck Anki package of each size: peak memory of the whole
+    process tree (the goal: under 1 GiB at 50,000) and time, to see how they grow with the bank."""
+    for n in sizes:
+        bank = synthesise_markdown(n, tmp / f"scale-{n}.md")
+        ours = measure([*QAEXPORT, "pdf", str(bank), "-o", str(tmp / f"scale-{n}.pdf"), *theme, "--no-cache"], env)
+        report(f"pdf markdown {n}", ours, None, "", "< 1 GiB")
+        package = synthesise_apkg(n, tmp / f"scale-{n}.apkg", one_deck=True)
+        ours = measure([*QAEXPORT, "pdf", str(package), "-o", str(tmp / f"scale-apkg-{n}.pdf"), *theme,
+                        "--no-cache"], env)
+        report(f"pdf apkg {n}", ours, None, "", "< 1 GiB")
 
 
 # --- the cases -----------------------------------------------------------------------------------
@@ -345,6 +389,8 @@ def main() -> None:
     parser.add_argument("--book", type=int, default=560, help="questions for the PDF/EPUB/all cases")
     parser.add_argument("--apkg", type=int, default=5_000, help="notes in the Anki-package case")
     parser.add_argument("--serve", type=int, default=600, help="questions in the serve case's Markdown bank")
+    parser.add_argument("--scale", default="5000,10000,20000,50000",
+                        help="bank sizes of the scale case (not in the default cases: --cases scale)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast case (median time is reported)")
     parser.add_argument("--theme", default="default", help="Pygments theme for both qaexport and the baselines")
     parser.add_argument("--baseline", nargs=3, metavar=("KIND", "SRC", "OUT"), help=argparse.SUPPRESS)
@@ -409,6 +455,9 @@ def main() -> None:
             else:
                 report(f"epub {args.book}", ours, None, "")
                 print("  (pandoc is not installed: apt-get install pandoc for the baseline)")
+        if "scale" in cases:
+            scale_cases([int(n) for n in args.scale.split(",")], tmp, env, theme)
+            print("  (each scale run: one Markdown file, or one single-deck package, of that many questions)")
         if "cards" in cases:  # measuring every face, then the sheets: compared with the booklet when it ran
             ours = measure([*QAEXPORT, "cards", str(book), "-o", str(tmp / "ours.cards.pdf"), *theme], env,
                            before=cache.empty)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
+from . import scratch
 from .errors import OutputError, QaexportError
 
 T = TypeVar("T")
@@ -79,7 +80,7 @@ class Children:
         self._procs: list[Any] = []
         self._waiting: dict[Any, int] = {}  # receiving end -> index
         self._outcomes: dict[int, tuple[str, Any]] = {}
-        self._scratch = tempfile.TemporaryDirectory(prefix="qaexport-")
+        self._scratch = scratch.folder()
 
     def __enter__(self) -> Children:
         return self
@@ -158,10 +159,10 @@ class Children:
             self._scratch.cleanup()
 
 
-def _child_main(work: Callable[[Report], Any], end: Any, scratch: str) -> None:
+def _child_main(work: Callable[[Report], Any], end: Any, scratch_dir: str) -> None:
     # Temporary files of the child (WeasyPrint copies @font-face fonts into a folder it removes only at a clean
     # exit) go to the parent's scratch folder, which the parent removes even when the child was killed.
-    tempfile.tempdir = scratch
+    tempfile.tempdir = scratch_dir
     try:
         try:
             outcome: tuple[str, Any] = ("done", work(lambda value: end.send(("progress", value))))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import scratch
 from .errors import OutputError
 
 
@@ -32,7 +33,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        prefix, suffix = scratch.beside(target)
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write here ({exc.strerror or exc}); choose another --output") from None
     os.close(fd)
@@ -123,7 +125,8 @@ def _write_into(target: Path, files: dict[str, bytes]) -> None:
 def _temporary_folder(target: Path) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        prefix, suffix = scratch.beside(target)
+        return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=target.parent))
     except OSError as exc:
         raise OutputError(f"{target}: cannot write here ({exc.strerror or exc}); choose another --output") from None
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from qaexport import sources
 from qaexport.assemble import assemble
+from qaexport.characters import clean_text
 from qaexport.cli import app
 from qaexport.exporters.markdown_bank import bank_files, normalise
 from qaexport.model import ContentFormat, Difficulty, Library, Location
@@ -329,7 +330,7 @@ _TRICKY = ["## ", "# ", "{", "}", "{#x .easy}", "\n", "\n\n", "```", "````", "~~
 _text = st.one_of(
     st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40),
     st.lists(st.sampled_from(_TRICKY), min_size=1, max_size=12).map("".join),
-).map(str.strip).filter(lambda s: normalise(s).strip())
+).map(str.strip).filter(lambda s: clean_text(normalise(s)).strip())  # assemble keeps what clean_text keeps
 _slug = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,5}){0,2}", fullmatch=True)
 _order = st.one_of(st.none(), st.integers(-1000, 1000).map(float), st.floats(-1e6, 1e6, allow_nan=False))
 _YAML_TRICKY = ["yes", "no", "null", "~", "1", "0x1", "1e3", ".inf", "- a", ": ", " #", "'", '"', "\x85", "\u2028",

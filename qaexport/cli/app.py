@@ -6,8 +6,10 @@ import atexit
 import os
 import signal
 import sys
+import tempfile
 import threading
 from functools import cache
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -15,7 +17,7 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
-from .. import __version__, exporters
+from .. import __version__, exporters, scratch
 from . import convert, export, info, init, light_params, serve
 from .common import reader_params, report_plugin_faults, with_params
 
@@ -128,6 +130,7 @@ _STOP_SIGNALS = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "
 def main() -> None:
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _interrupt)
+    scratch.sweep_once(Path(tempfile.gettempdir()))  # what killed runs left there (a listing: a millisecond)
     report_plugin_faults()  # a broken plugin is named once, and every other command still works
     try:
         try:

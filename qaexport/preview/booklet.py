@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
+from .. import scratch
 from ..exporters import Build
 from ..exporters.pdf import PdfExporter, PdfOptions
 from ..model import Library, QuestionRef
@@ -93,7 +93,7 @@ class Booklet:
                 self._kept.move_to_end(identity)
                 return self._kept[identity]
             build = Build(alone(ref, library), {ref.question.key: rendered}, self.highlighter, self.time)
-            with tempfile.TemporaryDirectory(prefix="qaexport-preview-") as folder:
+            with scratch.folder("preview") as folder:
                 target = Path(folder) / "question.pdf"
                 PdfExporter().export(build, PdfOptions(parts=1), target)
                 picture = draw(target, *_question_pages(target))

@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from typing import Any
 
 import nh3
 
+from .. import scratch
 from ..errors import InputError, Problem, problem, shown
 from ..formats.anki_package import (
     INSTALL_HINT,
@@ -324,7 +324,7 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
     warnings: list[Problem] = []
     try:
         expansion = Expansion(archive.check_collection())
-        with tempfile.TemporaryDirectory(prefix="qaexport-apkg-") as tmp:
+        with scratch.folder("apkg") as tmp:
             col = _open_collection(archive, Path(tmp))
             try:
                 descriptions = {d["name"]: to_text(d.get("desc", "")) for d in col.decks.all()}

@@ -22,12 +22,12 @@ tree cannot be merged faithfully. The merge uses pikepdf (the maintained binding
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import scratch
 from ..errors import OutputError
 from ..model import Media
 
@@ -135,7 +135,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     def failure(cause: str) -> str:
         return f"{label}: PDF layout failed ({cause}); nothing was written"
 
-    with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
+    with scratch.folder("pdf") as folder:
         work = Path(folder)
         bodies = [work / f"part-{i}.pdf" for i in range(len(book.bodies))]
         tails = {i: work / f"part-{i}-b.pdf" for i in drawn_in_two([len(b) for b in book.bodies], book.workers)}
@@ -342,7 +342,7 @@ def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path,
     from ..forked import run_forked_all
     from .layout import write_pdf
 
-    with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
+    with scratch.folder("pdf") as folder:
         paths = [Path(folder) / f"piece-{i}.pdf" for i in range(len(htmls))]
 
         def job(i: int) -> Callable[[Callable[[object], None]], set[str]]:

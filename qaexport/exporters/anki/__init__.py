@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ... import scratch
 from ...errors import UsageError
 from ...formats.anki_key import key_field
 from ...formats.anki_package import SUFFIXES
@@ -196,7 +196,7 @@ class AnkiExporter(ExporterBase):
         for note in notes:
             note.mod = times[note.guid]
         model = NoteType(css, front, back, times[NOTETYPE_KEY])
-        with atomic_path(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent) as work:
+        with atomic_path(target) as tmp, scratch.folder("anki", within=target.parent) as work:
             db_path = Path(work) / "collection.anki2"
             write_collection(db_path, model, list(dict.fromkeys(decks.values())), notes, now, label=str(target))
             # Level 1: a 10,000-note collection (35 MB of HTML) deflates in 0.4 s instead of 1 s, 25 % larger.

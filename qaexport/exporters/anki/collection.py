@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ... import scratch
 from ...errors import InputError, OutputError, shown
 from ...formats.anki_package import PackageArchive
 from .identity import FIELDS, MODEL_ID, MODEL_NAME, TEMPLATE_NAME
@@ -318,7 +318,7 @@ def read_previous(path: Path) -> dict[str, Version]:
         return OutputError(f"{path}: cannot read the previous deck ({reason}); pass --previous or remove it")
 
     try:
-        with PackageArchive.open(path) as archive, tempfile.TemporaryDirectory(prefix="qaexport-") as tmp:
+        with PackageArchive.open(path) as archive, scratch.folder("previous") as tmp:
             db = Path(tmp) / "c.db"
             archive.extract_collection(db)
             conn = sqlite3.connect(db)
