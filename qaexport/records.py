@@ -34,6 +34,8 @@ class QuestionRecord:
     answer: object
     location: Location
     format: ContentFormat = ContentFormat.MARKDOWN
+    cloze: bool = False  # the question text holds cloze deletions; the answer may then be empty
+    images: dict[str, str] = field(default_factory=dict)  # Markdown image reference → media name
 
 
 @dataclass
@@ -57,3 +59,4 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
+    cover: tuple[str, str] | None = None  # (media name, alt text) of a cover image the file names
