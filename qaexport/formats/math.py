@@ -74,15 +74,16 @@ def _brackets(state: StateInline, silent: bool) -> bool:
 
 
 def _no_code_inside(rule: Any) -> Any:
-    """dollarmath's inline rule, except that a formula never holds a backtick: ``$10, `$x$` `` is a price and a
-    code span, not a formula that ends inside the code."""
+    """dollarmath's inline rule, except that a formula never holds a backtick (``$10, `$x$` `` is a price and a
+    code span, not a formula that ends inside the code) nor starts with ``]`` (Anki's ``[$]…[/$]`` is text)."""
 
     def guarded(state: StateInline, silent: bool) -> bool:
         start = state.pos
         if not rule(state, True):
             return False
         end, state.pos = state.pos, start
-        if "`" in state.src[start:end]:
+        inner = state.src[start:end].strip("$")
+        if "`" in inner or inner.startswith("]"):  # code, or Anki's own [$]…[/$] (kept as inert text)
             return False
         if silent:
             state.pos = end

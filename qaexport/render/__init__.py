@@ -163,6 +163,13 @@ def code_chars(questions: list[Question]) -> dict[str, int]:
     return out
 
 
+def _kind(question: Question) -> str:
+    """What besides its texts decides a question's HTML: its content format, whether it is a cloze, and which
+    media each of its image references shows (part of its render-cache key)."""
+    images = "".join(f"\0{ref}\0{name}" for ref, name in sorted(question.images.items()))
+    return f"{question.format}{'+cloze' if question.cloze else ''}{images}"
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -198,7 +205,7 @@ def render_library(
         prefixes = {(s, f): f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}\n"
                     f"{media_names if f is ContentFormat.HTML else ''}".encode()
                     for s in html_schemes for f in ContentFormat}
-        keys = {q.key: {s: entry_key(prefixes[s, q.format], q.format, q.question, q.answer) for s in html_schemes}
+        keys = {q.key: {s: entry_key(prefixes[s, q.format], _kind(q), q.question, q.answer) for s in html_schemes}
                 for q in questions}
         found = cache.get_many(k for ks in keys.values() for k in ks.values())
         cheap = [s for s in schemes if not s.is_html]
