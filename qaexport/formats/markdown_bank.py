@@ -348,7 +348,7 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
         else:
             answer = _region(lines, answer_start, end)
             answer_line = next((n + 1 for n in range(answer_start, end) if lines[n].strip()), 0)
-        if not answer.strip() and not cloze:
+        if not answer.strip() and cloze is False:  # (None: a bad cloze, already reported)
             parsed.problem(line, "question has no answer; write it below the heading, before the next `##`")
             ok = False
         if ok:
