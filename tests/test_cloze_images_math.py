@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image
-from pypdf import PdfReader
-from typer.testing import CliRunner
-
 from anki_collection import import_deck, new_collection
 from cli_run import qaexport
+from PIL import Image
+from pypdf import PdfReader
+from test_anki_safety import mathjax_view
+from tools import run_epubcheck
+from typer.testing import CliRunner
+
 from qaexport.cli import app
 from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME
 from qaexport.formats.dialect import scan
 from qaexport.formats.images import MAX_PIXELS, Refused, accept, sanitize_svg
-from test_anki_safety import mathjax_view
-from tools import run_epubcheck
 
 CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
 EVIL_SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40" '

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
+from ...formats.anki_key import key_field
 from ...formats.anki_package import SUFFIXES
 from ...model import Library, Media
 from ...output import atomic_path, write_zip
 from ...render import Scheme
 from ...templates import asset
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 from .collection import (
     CLOZE_NOTETYPE_KEY,
     NOTETYPE_KEY,
@@ -136,7 +137,7 @@ def used_media(library: Library, notes: list[NoteRow]) -> list[Media]:
     return [library.media[name] for name in sorted(names) if name in library.media]
 
 
-class AnkiExporter:
+class AnkiExporter(ExporterBase):
     """Write an Anki deck (.apkg): subdecks per topic/subtopic, difficulty tags, safe to re-import."""
 
     name = "anki"
@@ -167,14 +168,15 @@ class AnkiExporter:
             for position, ref in enumerate(build.library.questions(), 1):
                 q, html = ref.question, build.rendered[ref.question.key]
                 label = q.difficulty.label if q.difficulty else ""
-                fields = note_fields(html.question, html.answer, label, ref.breadcrumb, q.key)
+                fields = note_fields(html.question, html.answer, label, ref.breadcrumb, key_field(q.key, q.origin))
                 tags = [f"difficulty::{label}"] if label else []
                 tags.append("::".join(tag_part(s) for s in (ref.framework.slug, ref.topic.slug, ref.subtopic.slug)))
                 slugs = (ref.framework.slug,) if options.flat else (ref.framework.slug, ref.topic.slug,
                                                                      ref.subtopic.slug)
                 deck = decks[()] if options.flat and () in decks else decks[slugs]
                 # New cards are introduced in the booklet's order: ``due`` is the position in the book.
-                row = NoteRow(note_guid(q.key), fields, tags, sort_text(fields[0]), deck.id, due=position)
+                # The GUID comes from the identity: a question moved with from= keeps the note it had.
+                row = NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id, due=position)
                 if q.cloze:
                     row.model_id, row.ords = CLOZE_MODEL_ID, cloze_ords(fields[0])
                 notes.append(row)

@@ -23,7 +23,7 @@ from ...render import Scheme
 from ...templates import asset, environment
 from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
 from ...weasy.parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 #: pre.hl line-height in templates/pdf/book.css; the wrap mark repeats at this pitch.
@@ -99,7 +99,7 @@ def _view(build: Build) -> dict[str, Any]:
     return {"frameworks": frameworks, "toc": toc}
 
 
-class PdfExporter:
+class PdfExporter(ExporterBase):
     """Write a printable PDF study booklet: cover, contents, outline, numbered questions."""
 
     name = "pdf"

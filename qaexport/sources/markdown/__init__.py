@@ -19,6 +19,7 @@ from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRAT
 from ...formats.math import MathError, mathml
 from ...model import ContentFormat, Location, Media
 from ...records import Node, QuestionRecord, ReadResult, SubtopicRecord
+from .. import SourceBase
 from ..files import read_limited
 
 #: Larger files are refused before parsing (same bound as payloads).
@@ -44,7 +45,7 @@ def _difficulty(raw: str | None) -> str | None:
 _QUESTION_HEADING = re.compile(rb"^##[ \t].*\{[^}\n]*[#.][^}\n]*\}[ \t]*$", re.M)
 
 
-class MarkdownReader:
+class MarkdownReader(SourceBase):
     """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` section per question."""
 
     name = NAME
@@ -87,7 +88,7 @@ class MarkdownReader:
                 for text, line in ((q.question, q.line), (q.answer, q.answer_line)):
                     shown.update(_extras(text, line, images, result))
             questions.append(QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer,
-                                            Location(file, q.line), q.format, q.cloze, shown))
+                                            Location(file, q.line), q.format, q.origin, q.cloze, shown))
         result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
         for q in parsed.questions:
             if q.format is ContentFormat.HTML:
