@@ -15,7 +15,8 @@ from collections.abc import Iterable
 
 from .characters import clean_name, clean_text
 from .errors import Problem
-from .limits import MAX_ANSWER_CHARS, MAX_HTML_NESTING, MAX_QUESTION_CHARS, ImageBudget, html_nesting
+from .formats.images import ImageBudget
+from .limits import MAX_ANSWER_CHARS, MAX_HTML_NESTING, MAX_QUESTION_CHARS, html_nesting
 from .model import (
     ID_PATTERN,
     MAX_ID_CHARS,
@@ -63,6 +64,7 @@ class _Assembler:
         self.identities: dict[str, Question] = {}  # identity (a moved question's from=, else its key) → question
         self.media: dict[str, Media] = {}
         self.images = ImageBudget()
+        self.cover: tuple[str, str] | None = None
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
         if record is not None:
@@ -182,6 +184,9 @@ class _Assembler:
         texts = []
         for field_name, value, limit in (("question (q)", item.question, MAX_QUESTION_CHARS),
                                          ("answer (a)", item.answer, MAX_ANSWER_CHARS)):
+            if item.cloze and field_name.startswith("answer") and (value is None or value == ""):
+                texts.append("")  # a cloze's answer is optional extra text
+                continue
             if value is None:
                 self.problem(loc, f"{field_name} is missing; add the text", record)
             elif not isinstance(value, str):
@@ -214,7 +219,8 @@ class _Assembler:
                 origin = origin.strip()
         if not ok:
             return None
-        return Question(qid, difficulty, texts[0], texts[1], key, loc, item.format, origin)
+        return Question(qid, difficulty, texts[0], texts[1], key, loc, item.format, origin, item.cloze,
+                        dict(item.images))
 
     def library(self) -> Library:
         # A stable sort: order fields first, then the order of first appearance.
@@ -223,7 +229,7 @@ class _Assembler:
             fw.topics.sort(key=_order)
             for topic in fw.topics:
                 topic.subtopics.sort(key=_order)
-        return Library(frameworks, dict(sorted(self.media.items())))
+        return Library(frameworks, dict(sorted(self.media.items())), self.cover)
 
 
 def _clean(node: Node) -> Node:
@@ -248,6 +254,8 @@ def assemble(results: Iterable[ReadResult]) -> tuple[Library, list[Problem], lis
         assembler.warnings.extend(result.warnings)
         for media in result.media.values():
             assembler.add_media(media, result)
+        if result.cover is not None and assembler.cover is None:  # the first cover named wins
+            assembler.cover = result.cover
         for record in result.subtopics:
             assembler.add(record)
     problems = list(dict.fromkeys(assembler.problems))  # one line per distinct problem

@@ -1,5 +1,6 @@
-"""The shared bounds (qaexport/limits.py): images checked by their header before decoding, shrunk or skipped by name;
-cloze cards and decoded expansion counted against limits relative to the input."""
+"""The shared bounds: images checked by their header before decoding, shrunk or left out by name (formats/images.py);
+a note's cloze cards (formats/cloze.py) and decoded expansion (limits.py) counted against limits relative to the
+input."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from PIL import Image
 
 from qaexport import limits, sources
 from qaexport.errors import QaexportError
-from qaexport.limits import Expansion, ExpansionError, ImageBudget, check_image, cloze_cards
+from qaexport.formats import cloze, images
+from qaexport.formats.cloze import cloze_cards
+from qaexport.formats.images import ImageBudget, Refused, accept
+from qaexport.limits import Expansion, ExpansionError
 from qaexport.sources.apkg import _type_in_fields
 from qaexport.sources.devalue import DevalueError, unflatten
 from tests.bounds_corpus import png
@@ -29,62 +33,57 @@ def jpeg(width: int, height: int) -> bytes:
 
 def test_a_small_image_is_kept_byte_for_byte():
     data = png(640, 480)
-    checked = check_image(data)
-    assert not isinstance(checked, str)
-    assert (checked.data, checked.mime, checked.ext, checked.width, checked.height, checked.note) == \
-        (data, "image/png", ".png", 640, 480, "")
+    media = accept(data)
+    assert not isinstance(media, Refused)
+    assert (media.data, media.mime, media.pixels) == (data, "image/png", 640 * 480)
 
 
 def test_an_image_over_the_pixel_limit_is_shrunk_in_its_own_format(monkeypatch):
-    monkeypatch.setattr(limits, "MAX_IMAGE_PIXELS", 1_000_000)
-    checked = check_image(png(2000, 1500))
-    assert not isinstance(checked, str)
-    assert checked.mime == "image/png" and checked.data.startswith(b"\x89PNG")
-    assert checked.pixels <= 1_000_000 and checked.width / checked.height == pytest.approx(4 / 3, rel=0.01)
-    assert "2,000×1,500 pixels" in checked.note and "shrunk" in checked.note
-    with Image.open(io.BytesIO(checked.data)) as image:
-        assert image.size == (checked.width, checked.height)
+    monkeypatch.setattr(images, "MAX_PIXELS", 1_000_000)
+    notes: list[str] = []
+    media = accept(png(2000, 1500), notes)
+    assert not isinstance(media, Refused)
+    assert media.mime == "image/png" and media.data.startswith(b"\x89PNG") and media.pixels <= 1_000_000
+    assert notes and "2,000×1,500 pixels" in notes[0] and "shrunk" in notes[0]
+    with Image.open(io.BytesIO(media.data)) as image:
+        assert image.size[0] * image.size[1] == media.pixels
+        assert image.size[0] / image.size[1] == pytest.approx(4 / 3, rel=0.01)
 
 
 def test_a_huge_jpeg_is_shrunk_by_the_decoder_itself(monkeypatch):
-    """6000×6000 is over the decode limit as pixels, but a JPEG decodes at 1/8 scale: it is shrunk, not skipped."""
-    monkeypatch.setattr(limits, "MAX_IMAGE_PIXELS", 500_000)
-    monkeypatch.setattr(limits, "MAX_DECODE_PIXELS", 1_000_000)
-    checked = check_image(jpeg(6000, 6000))
-    assert not isinstance(checked, str), checked
-    assert checked.mime == "image/jpeg" and checked.pixels <= 500_000
+    """6000×6000 is over the decode limit as pixels, but a JPEG decodes at 1/8 scale: it is shrunk, not refused."""
+    monkeypatch.setattr(images, "MAX_PIXELS", 500_000)
+    monkeypatch.setattr(images, "MAX_DECODE_PIXELS", 1_000_000)
+    media = accept(jpeg(6000, 6000), [])
+    assert not isinstance(media, Refused), media
+    assert media.mime == "image/jpeg" and media.pixels <= 500_000
 
 
-def test_an_image_too_big_to_decode_is_skipped_without_decoding(monkeypatch):
-    monkeypatch.setattr(limits, "MAX_IMAGE_PIXELS", 1_000_000)
-    monkeypatch.setattr(limits, "MAX_DECODE_PIXELS", 3_000_000)
-    reason = check_image(png(2000, 2000))
-    assert isinstance(reason, str) and "2,000×2,000 pixels" in reason and "not shown" in reason
+def test_an_image_too_big_to_decode_is_refused_without_decoding(monkeypatch):
+    monkeypatch.setattr(images, "MAX_PIXELS", 1_000_000)
+    monkeypatch.setattr(images, "MAX_DECODE_PIXELS", 3_000_000)
+    reason = accept(png(2000, 2000), [])
+    assert isinstance(reason, Refused) and "2,000×2,000 pixels" in str(reason)
 
 
 def test_pillows_bomb_warning_never_prints_and_its_error_is_a_reason():
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        over_warning = check_image(png(10_000, 10_000))  # 100 M pixels: Pillow warns on opening it
-        over_error = check_image(png(30_000, 30_000))  # 900 M pixels: Pillow refuses to open it
+        over_warning = accept(png(10_000, 10_000), [])  # 100 M pixels: Pillow warns on opening it
+        over_error = accept(png(30_000, 30_000), [])  # 900 M pixels: Pillow refuses to open it
     assert not [w for w in seen if issubclass(w.category, Image.DecompressionBombWarning)]
-    assert isinstance(over_warning, str) and "10,000×10,000" in over_warning
-    assert isinstance(over_error, str) and "pixel limit" in over_error
+    assert isinstance(over_warning, Refused) and "10,000×10,000" in str(over_warning)
+    assert isinstance(over_error, Refused) and "pixel limit" in str(over_error)
 
 
 @pytest.mark.parametrize(("data", "says"), [
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "SVG"),
     (b"MZ\x90\x00", "not a PNG"),
     (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "damaged"),
-    (png(50, 50)[:60], "damaged"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(limits.MAX_IMAGE_BYTES), "too large"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(images.MAX_IMAGE_BYTES), "limit"),
 ])
 def test_a_bad_image_is_a_reason_not_an_exception(data, says):
-    reason = check_image(data)
-    if not isinstance(reason, str):  # a PNG cut in its data decodes lazily: only a shrink would find out
-        assert says == "damaged" and reason.pixels == 2500
-        return
-    assert says in reason
+    reason = accept(data)
+    assert isinstance(reason, Refused) and says in str(reason)
 
 
 def test_the_build_budget_counts_bytes_and_pixels():
@@ -97,8 +96,8 @@ def test_the_build_budget_counts_bytes_and_pixels():
 
 def test_cloze_cards_are_bounded_by_count_and_by_expansion():
     assert cloze_cards(3, 100) == 3
-    assert cloze_cards(5000, 10) == limits.MAX_CLOZE_CARDS
-    assert cloze_cards(5000, 1_000_000) == limits.MAX_CLOZE_EXPANSION // 1_000_000
+    assert cloze_cards(5000, 10) == cloze.MAX_NUMBER
+    assert cloze_cards(5000, 1_000_000) == cloze.MAX_EXPANSION // 1_000_000
     assert cloze_cards(50, 10**9) == 1  # the first card is always read
 
 
@@ -131,7 +130,7 @@ def test_a_doubling_chain_is_refused_long_before_its_end():
 def test_markdown_images_are_shrunk_and_named_in_the_warning(tmp_path, monkeypatch):
     import hashlib
 
-    monkeypatch.setattr(limits, "MAX_IMAGE_PIXELS", 100_000)
+    monkeypatch.setattr(images, "MAX_PIXELS", 100_000)
     data = png(1000, 400)
     name = hashlib.sha256(data).hexdigest()[:16] + ".png"
     (tmp_path / "media").mkdir()
@@ -150,7 +149,7 @@ def test_the_builds_images_share_one_budget(tmp_path, monkeypatch):
     """Each file's images fit alone; together they are over the build's budget: the last is skipped by name."""
     import hashlib
 
-    monkeypatch.setattr(limits, "MAX_PIXELS_TOTAL", 150_000)
+    monkeypatch.setattr(images, "MAX_PIXELS_TOTAL", 150_000)
     (tmp_path / "media").mkdir()
     for i, side in enumerate((300, 301)):
         data = png(side, side)

@@ -89,6 +89,7 @@ _LINES = st.sampled_from([
     "```", "```question", "```answer", "~~~", "````", "   ```", "    ```", "- item", "  - nested", "> quote",
     "1. item", "   ```python", "text", "", "", "Setext", "---", "***", "    code", "| a | b |", "|---|---|",
     "## No attrs", "## Q {#a .easy .hard}", "## Q {#e .easy format=html}", "[ref]: https://x.org",
+    "$$", "  $$", "    $$", "$$x", "x $$", "$$ a $$", "- $$", "{{c1::cloze}}", "$x$",
 ])
 
 

@@ -137,8 +137,8 @@ _CHARACTER = re.compile(r"&#?\w+;|.", re.S)
 def printed(rendered: Rendered, question: Question, warn: Callable[[str], None]) -> tuple[str, str]:
     """A question's rendered question and answer as the printed outputs lay them out (:func:`printable`), with a
     warning naming the question for what was left out."""
-    shown_question, cut = printable(rendered.question)
-    answer, cut_answer = printable(rendered.answer)
+    shown_question, cut = printable(for_print(rendered.question))
+    answer, cut_answer = printable(for_print(rendered.answer))
     for note in cut + cut_answer:
         warn(f"{question.location}: question {question.id!r}: {note}; the EPUB and the Anki deck hold it "
                    "whole")
@@ -232,3 +232,16 @@ def _break_runs(text: str) -> str:
 def _broken(match: re.Match[str]) -> str:
     characters = _CHARACTER.findall(match.group(0))
     return "\u200b".join("".join(characters[i:i + BREAK_EVERY]) for i in range(0, len(characters), BREAK_EVERY))
+
+_MATHML = re.compile(r"<math\b[^>]*>.*?</math>", re.S)  # latex2mathml never nests <math>
+_MATH_DRAWING = re.compile(r'<span class="math-svg"[^>]*>.*?</svg></span>', re.S)  # ziamath's SVG holds no span
+
+
+def for_print(rendered_html: str) -> str:
+    """A formula as drawn (SVG), for WeasyPrint, which has no MathML: the rendered HTML holds both forms."""
+    return _MATHML.sub("", rendered_html) if "<math" in rendered_html else rendered_html
+
+
+def for_reader(rendered_html: str) -> str:
+    """A formula as MathML (with its TeX as ``alttext``), for EPUB reading systems, which typeset it themselves."""
+    return _MATH_DRAWING.sub("", rendered_html) if "math-svg" in rendered_html else rendered_html

@@ -19,8 +19,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO, Any
 
 from ..errors import InputError
-from ..limits import MAX_IMAGE_BYTES
 from ..reading import open_regular
+from .images import MAX_IMAGE_BYTES
 
 #: ``.apkg`` (a deck) and ``.colpkg`` (a whole collection).
 SUFFIXES = (".apkg", ".colpkg")

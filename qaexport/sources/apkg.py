@@ -13,9 +13,9 @@ An ``.apkg`` from the internet is hostile input, so reading happens in three gua
    media file to disk. Every card is rendered with Anki's template engine (cloze, conditionals, FrontSide,
    filters); qaexport re-implements none of it.
 3. Images the rendered cards name are read from the original zip by exact name through the media map, capped,
-   checked by magic bytes (PNG, JPEG, GIF, WebP; SVG refused) and stored content-addressed. Card HTML is passed on
-   as :attr:`ContentFormat.HTML`; the render layer sanitises it (``render/html.py``). Sounds and videos become a
-   visible label, type-in boxes a blank on the front and the expected answer on the back.
+   checked by ``formats.images`` (type by magic bytes, pixel limit, SVG sanitised) and stored content-addressed.
+   Card HTML is passed on as :attr:`ContentFormat.HTML`; the render layer sanitises it (``render/html.py``).
+   Sounds and videos become a visible label, type-in boxes a blank on the front and the expected answer on the back.
 
 Deck tree → framework › topic › subtopic (a deck path ``A::B::C::D`` has at most three printed levels):
 
@@ -55,16 +55,10 @@ from ..formats.anki_package import (
     _refuse,
     safe_media_name,
 )
+from ..formats.cloze import cloze_cards
 from ..formats.html import to_text
-from ..limits import (
-    MAX_HTML_NESTING,
-    Expansion,
-    ExpansionError,
-    ImageBudget,
-    check_image,
-    cloze_cards,
-    html_nesting,
-)
+from ..formats.images import ImageBudget, Refused, accept
+from ..limits import MAX_HTML_NESTING, Expansion, ExpansionError, html_nesting
 from ..model import ContentFormat, Location, Media
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -236,7 +230,7 @@ def _cards(col: Any, all_cards: bool, expansion: Expansion, path: Path, warnings
         size = len(out.question_text) + len(out.answer_text)
         expansion.add(size, "the cards' text")
         if nid in per_note and nid not in allowed:
-            allowed[nid] = cloze_cards(per_note[nid], size)
+            allowed[nid] = cloze_cards(per_note[nid], size)  # formats/cloze: the one place for cloze bounds
             if allowed[nid] < per_note[nid]:
                 warnings.append(problem(path, f"{per_note[nid]:,} cloze deletions would make as many cards of the "
                                               f"whole note ({size:,} characters each); only the first "
@@ -276,22 +270,19 @@ class _MediaCollector:
             if isinstance(result, bytes):
                 break
         content: str | None = None
-        checked = check_image(result) if isinstance(result, bytes) else result
-        if isinstance(checked, str):
-            self.warnings.append(problem(self.archive.path, f"image {shown(chosen)} skipped: {checked}", record))
+        notes: list[str] = []
+        media = accept(result, notes) if isinstance(result, bytes) else Refused(result)
+        if isinstance(media, Refused):  # type, pixels, SVG sanitised: the same rules as a bank's images
+            self.warnings.append(problem(self.archive.path, f"image {shown(chosen)} skipped: {media}", record))
+        elif media.name in self.media:
+            content = media.name
+        elif full := self.budget.admit(len(media.data), media.pixels):
+            self.warnings.append(problem(self.archive.path, f"image {shown(chosen)} skipped: {full}", record))
         else:
-            content = hashlib.sha256(result).hexdigest()[:16] + checked.ext  # named by the package's bytes
-            if content not in self.media:
-                full = self.budget.admit(len(checked.data), checked.pixels)
-                if full:
-                    self.warnings.append(problem(self.archive.path, f"image {shown(chosen)} skipped: {full}",
-                                                 record))
-                    content = None
-                else:
-                    if checked.note:
-                        self.warnings.append(problem(self.archive.path, f"image {shown(chosen)}: {checked.note}",
-                                                     record))
-                    self.media[content] = Media(content, checked.data, checked.mime, checked.pixels)
+            for note in notes:
+                self.warnings.append(problem(self.archive.path, f"image {shown(chosen)}: {note}", record))
+            content = media.name
+            self.media[content] = media
         self.by_source[src] = content
         return content
 
