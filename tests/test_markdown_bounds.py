@@ -4,6 +4,7 @@ one whole parse), sizes and line counts refused before parsing, problems per fil
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -89,11 +90,11 @@ _LINES = st.sampled_from([
     "```", "```question", "```answer", "~~~", "````", "   ```", "    ```", "- item", "  - nested", "> quote",
     "1. item", "   ```python", "text", "", "", "Setext", "---", "***", "    code", "| a | b |", "|---|---|",
     "## No attrs", "## Q {#a .easy .hard}", "## Q {#e .easy format=html}", "[ref]: https://x.org",
-    "$$", "  $$", "    $$", "$$x", "x $$", "$$ a $$", "- $$", "{{c1::cloze}}", "$x$",
+    "$$", "  $$", "    $$", "$$x", "x $$", "$$ a $$", "- $$", "> $$", "1. $$", "> - $$", "{{c1::cloze}}", "$x$",
 ])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("QAEXPORT_EXAMPLES", "300")), deadline=None)
 @given(st.lists(_LINES, max_size=40))
 def test_parsing_in_pieces_finds_what_one_whole_parse_finds(lines):
     body = "\n".join(lines)
@@ -115,9 +116,9 @@ def _parsed_with(body: str, piece_chars: int) -> tuple:
 def test_a_question_section_over_the_limit_is_refused_before_parsing(monkeypatch):
     real = markdown._piece
 
-    def piece(lines, first, last, parsed, before):
+    def piece(lines, first, last, parsed, before, cuts):
         assert last <= 6, "the long section was parsed"
-        return real(lines, first, last, parsed, before)
+        return real(lines, first, last, parsed, before, cuts)
 
     monkeypatch.setattr(markdown, "_piece", piece)
     found = problems("## Q {#a .easy}\n\n" + "*_" * 200_000 + "\n")

@@ -397,38 +397,42 @@ def _fence_opening(line: str) -> tuple[str, int] | None:
     return char, length
 
 
+# Block-quote and list-item markers at a line's start (the math rule reads a $$ block after them too).
+_CONTAINER_MARKS = re.compile(r"^(?:[ \t]*(?:>|(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$)))*")
+
+
 def _sections(lines: list[str], first: int) -> list[int]:
     """Lines (0-based) where a top-level ``##`` heading may start a question: ``##`` at the line's start, outside
     a fence or a ``$$`` math block opened before it. Only these can cut the body without changing how it parses:
     such a line ends any list, quote or paragraph before it (only a fence or a math block can hold it). Cutting at
-    fewer of them than there are is harmless (a piece holds several questions), so the scan errs that way: a
-    ``$$`` at any indentation is taken for an opener, as the math rule itself takes it."""
+    fewer of them than there are is harmless (a piece holds several questions), so the scan errs that way. Fences
+    are followed as CommonMark opens and closes them (a piece that ends inside one after all is read on:
+    ``_piece``). A math block may open after list or quote markers and its closing line may open another, so the
+    scan does not follow it: from a line that may open one until a blank line or a line that can only close one,
+    nothing is cut."""
     cuts, fence = [], None
-    math_until = no_close_until = -1  # a math block's last line; no ``$$`` closing line before this one
+    math = False  # a $$ block may be open
     for n in range(first, len(lines)):
         line = lines[n]
+        text = _CONTAINER_MARKS.sub("", line, count=1).strip()
+        opens = text.startswith("$$") and not (len(text) > 3 and text.endswith("$$"))
+        closes = line.rstrip().endswith("$$")
+        heading = line == "##" or line.startswith(("## ", "##\t"))
         if fence is not None:
             stripped = line.lstrip(" ")
             if len(line) - len(stripped) <= 3 and stripped.startswith(fence[0] * fence[1]) and \
                     not stripped.strip().strip(fence[0]):
                 fence = None
-            continue
-        if n <= math_until:
-            continue
-        if line == "##" or line.startswith(("## ", "##\t")):
+        elif heading and not math:
             cuts.append(n)
-            continue
-        text = line.strip()
-        if text.startswith("$$") and not (len(text) > 3 and text.endswith("$$")) and n >= no_close_until:
-            end = n + 1  # as the math rule looks: a line ending in $$ closes it, a blank line ends the search
-            while end < len(lines) and lines[end].strip() and not lines[end].strip().endswith("$$"):
-                end += 1
-            if end < len(lines) and lines[end].strip():
-                math_until = end
-            else:
-                no_close_until = end
-            continue
-        fence = _fence_opening(line)
+        elif not heading:
+            fence = _fence_opening(line)
+        if not line.strip():
+            math = False
+        elif math:
+            math = not closes or opens
+        else:
+            math = opens
     return cuts
 
 
@@ -454,7 +458,7 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
         length = sum(len(line) + 1 for line in lines[start:end])
         if length > MAX_SECTION_CHARS:  # refused before markdown-it sees it
             if start > piece_start:
-                reach = _piece(lines, piece_start, start, parsed, before)
+                reach = _piece(lines, piece_start, start, parsed, before, bounds)
                 if reach > start:  # the piece before it holds it in a fence after all
                     start, piece_start, before, size = reach, reach, False, 0
                     i = bisect.bisect_right(bounds, reach)
@@ -466,7 +470,7 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
             size, before, i = 0, False, i + 1
             continue
         if size and size + length > PIECE_CHARS:
-            reach = _piece(lines, piece_start, start, parsed, before)
+            reach = _piece(lines, piece_start, start, parsed, before, bounds)
             piece_start, size, before = max(start, reach), 0, False
             if reach > start:
                 start = reach
@@ -475,7 +479,7 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
         size += length
         start, i = end, i + 1
     if piece_start < len(lines):
-        _piece(lines, piece_start, len(lines), parsed, before)
+        _piece(lines, piece_start, len(lines), parsed, before, bounds)
 
 
 def _fence_end(lines: list[str], start: int, markup: str) -> int:
@@ -489,20 +493,21 @@ def _fence_end(lines: list[str], start: int, markup: str) -> int:
     return len(lines)
 
 
-def _piece(lines: list[str], first: int, last: int, parsed: ParsedFile, before: bool) -> int:
+def _piece(lines: list[str], first: int, last: int, parsed: ParsedFile, before: bool, cuts: list[int]) -> int:
     """Questions in ``lines[first:last]``; with ``before``, text ahead of the first question is reported. Returns
-    ``last``, or, when the piece ends inside a fence opened at the top level, the line after that fence's end (the
-    piece is then read up to there)."""
-    tokens = _parser().parse("\n".join(lines[first:last]))
-    # Top-level blocks with their line maps; a heading's text is the inline token right after it.
-    positions = [n for n, t in enumerate(tokens) if t.level == 0 and t.map is not None]
-    top = [tokens[n] for n in positions]
-    if last < len(lines) and top and top[-1].type == "fence" and first + top[-1].map[1] == last and \
-            not _closes(lines, first + top[-1].map[0], last, top[-1].markup):
-        last = _fence_end(lines, last, top[-1].markup)
+    ``last``, or, when the piece ends inside a fence opened at the top level, the next cut (``cuts``, sorted) after
+    that fence's end: the piece is then read up to there, as one whole parse would have read it."""
+    while True:
         tokens = _parser().parse("\n".join(lines[first:last]))
+        # Top-level blocks with their line maps; a heading's text is the inline token right after it.
         positions = [n for n, t in enumerate(tokens) if t.level == 0 and t.map is not None]
         top = [tokens[n] for n in positions]
+        if not (last < len(lines) and top and top[-1].type == "fence" and
+                not _closes(lines, first + top[-1].map[0], first + top[-1].map[1], top[-1].markup)):
+            break  # (markdown-it ends a fence that is never closed at the text's end, blank lines left out)
+        reach = _fence_end(lines, last, top[-1].markup)
+        following = bisect.bisect_left(cuts, reach)
+        last = cuts[following] if following < len(cuts) else len(lines)
     heads = [i for i, t in enumerate(top) if _is_question_heading(t)]
     start_of_questions = top[heads[0]].map[0] if heads else last - first
     if before and any(line.strip() for line in lines[first:first + start_of_questions]):
