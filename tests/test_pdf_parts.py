@@ -211,3 +211,46 @@ def test_parts_option_is_checked(tmp_path, sample_path):
     result = CliRunner().invoke(app, ["pdf", str(sample_path), "--parts", "-1", "-o", str(tmp_path / "x.pdf")])
     assert result.exit_code == 2 and "--parts -1" in result.output
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.fixture(scope="module")
+def one_framework(tmp_path_factory) -> dict[str, Path]:
+    """A book of one framework (two subtopics of 30 questions) laid out whole, and in parts cut between questions
+    (a big book in miniature: parts of at most ~25,000 characters of HTML, footers in documents of 4 pages)."""
+    from tests.bounds_corpus import md_bank
+
+    tmp = tmp_path_factory.mktemp("one-framework")
+    for sub in (1, 2):
+        items = [(f"Question {sub}.{i} about `code` and lists?", f"Answer {sub}.{i}: " + "words and more " * 30 +
+                  f"\n\n- one\n- two\n\n```python\nprint({i})\n```") for i in range(30)]
+        (tmp / f"sub{sub}.md").write_text(md_bank(items, front=f"framework: One\ntopic: Only\nsubtopic: Part {sub}"))
+    out = {"whole": tmp / "whole.pdf", "cut": tmp / "cut.pdf"}
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    qaexport("pdf", str(tmp), "--parts", "1", "-o", str(out["whole"]), env=env)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pdf_parts, "MAX_PART", 25_000)
+        patch.setattr(pdf_parts, "STAMP_CHUNK", 4)
+        qaexport("pdf", str(tmp), "--parts", "2", "-o", str(out["cut"]), env=env)
+    return out
+
+
+def _outline(path: Path) -> list:
+    def walk(items) -> list:
+        return [walk(item) if isinstance(item, list) else item.title for item in items]
+    return walk(PdfReader(path).outline)
+
+
+def test_a_book_of_one_framework_is_cut_between_questions_and_reads_the_same(one_framework):
+    whole, cut = PdfReader(one_framework["whole"]), PdfReader(one_framework["cut"])
+    assert _footer_forms(one_framework["cut"]) > 0  # it was laid out in parts
+    texts = [" ".join((page.extract_text() or "").split()) for page in cut.pages]
+    body = " ".join(texts)
+    places = [body.find(f"Question {sub}.{i} about") for sub in (1, 2) for i in range(30)]
+    assert -1 not in places and places == sorted(places)  # every question, in order
+    assert _outline(one_framework["cut"]) == _outline(one_framework["whole"])  # nested as laid out whole
+    total = len(cut.pages)
+    assert total >= len(whole.pages)  # each cut inside the framework starts a page
+    for number, text in enumerate(texts[1:], 2):  # the cover has no footer
+        assert re.search(rf"\b{number} / {total}\b", text), (number, text[-60:])  # footers across stamp documents
+    heads = [text for text in texts if "One / Only" in text]
+    assert len(heads) >= total - 3, texts  # every body page has the running head, parts begun inside too

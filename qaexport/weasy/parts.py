@@ -109,13 +109,22 @@ def _balanced(prefix: list[int], k: int) -> list[range]:
     return groups[::-1]
 
 
+#: Footer-only pages (see the module docstring) laid out in one document at most: a book of 25,000 pages has its
+#: footers drawn in documents of this many pages, so their layout's memory stays bounded too.
+STAMP_CHUNK = 2_000
+
+
 @dataclass
 class PartedBook:
-    """What :func:`layout_parts` lays out: the body parts' HTML, and the front document's HTML for given contents
-    numbers (anchor → page; None: placeholders) and a number of footer-only pages."""
+    """What :func:`layout_parts` lays out: each body part's HTML (made when, and where, the part is laid out: the
+    parts of a big book are never all held at once) and its estimated size; the front document's HTML for given
+    contents numbers (anchor → page; None: placeholders) and a number of footer-only pages; and a document of
+    footer-only pages alone (for the footers past the front's ``STAMP_CHUNK``)."""
 
-    bodies: list[str]
+    bodies: list[Callable[[], str]]
+    sizes: list[int]
     front: Callable[[dict[str, str] | None, int], str]
+    stamps: Callable[[int], str]
     anchors: list[str]  # the contents' link targets
     css: str
     workers: int  # parts laid out at a time
@@ -138,7 +147,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     with scratch.folder("pdf") as folder:
         work = Path(folder)
         bodies = [work / f"part-{i}.pdf" for i in range(len(book.bodies))]
-        tails = {i: work / f"part-{i}-b.pdf" for i in drawn_in_two([len(b) for b in book.bodies], book.workers)}
+        tails = {i: work / f"part-{i}-b.pdf" for i in drawn_in_two(book.sizes, book.workers)}
         front = work / "front.pdf"
         laid: dict[int, _Part] = {}
         probe_pages: list[int] = []  # the contents' page count, with placeholder numbers
@@ -152,17 +161,12 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                     for number, page in enumerate(document.pages):
                         for name in page.anchors:
                             anchors.setdefault(name, number)
-                    depths: list[int] = []  # the part's outline, depth first: what nests its two files' items again
+                    # The part's outline items in order, by their bookmark level: the merge nests the items of all the
+                    # parts (and of a part's two files) again by them, as one document's outline would nest them.
+                    levels = [level for page in document.pages for level, *_rest in page.bookmarks]
+                    report(("laid-out", len(document.pages), anchors, levels))
 
-                    def walk(tree: list, depth: int) -> None:
-                        for _label, _target, children, _state in tree:
-                            depths.append(depth)
-                            walk(children, depth + 1)
-
-                    walk(document.make_bookmark_tree(), 0)
-                    report(("laid-out", len(document.pages), anchors, depths))
-
-                return sorted(write_pdf(book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], report, media,
+                return sorted(write_pdf(book.bodies[i](), book.css + BODY_CSS, identifier, bodies[i], report, media,
                                         files, laid_out=laid_out, tail=tails.get(i)))
             return run
 
@@ -174,14 +178,23 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 return sorted(found), pages[0]
             return run
 
+        stamp_files: list[Path] = []
+
         def start_front(group: Children, front_pages: int) -> None:
             numbers, start = {}, front_pages
             for i in range(len(bodies)):
                 numbers |= {name: str(start + page + 1) for name, page in laid[i].anchor_pages.items()}
                 start += laid[i].pages
             body_pages = start - front_pages
-            html = book.front({a: numbers[a] for a in book.anchors}, body_pages)
+            html = book.front({a: numbers[a] for a in book.anchors}, min(body_pages, STAMP_CHUNK))
             fronts.append((group.start(front_job(html, book.css + front_css(start), front)), front_pages))
+            stamp_files.clear()  # the footers past the front's: laid out again for these numbers
+            for first in range(STAMP_CHUNK, body_pages, STAMP_CHUNK):
+                path = work / f"stamps-{len(fronts)}-{first}.pdf"  # an attempt's own: an earlier one may still run
+                stamp_files.append(path)
+                count = min(STAMP_CHUNK, body_pages - first)
+                numbered = f"\n@page :first {{ counter-reset: page {front_pages + first + 1}; }}\n"
+                group.start(front_job(book.stamps(count), book.css + front_css(start) + numbered, path))
 
         def on_progress(part: int, value: object) -> None:  # part -1: not a part's child
             if part < 0:
@@ -197,7 +210,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                               work / "probe.pdf")
         probe = -1
         # Biggest parts first, ``workers`` at a time: the last to start are the quickest to finish.
-        queue = sorted(range(len(bodies)), key=lambda i: -len(book.bodies[i]))
+        queue = sorted(range(len(bodies)), key=lambda i: -book.sizes[i])
         slots: dict[int, int] = {}  # child index -> part
         with Children(lambda index, value: on_progress(slots.get(index, -1), value), failure) as group:
             while queue and len(slots) < max(1, book.workers):
@@ -218,7 +231,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                     found, pages = result
                     missing |= set(found)
                     assumed = fronts[-1][1]
-                    contents = pages - sum(part.pages for part in laid.values())
+                    contents = pages - min(sum(part.pages for part in laid.values()), STAMP_CHUNK)
                     if contents != assumed:  # the numbers changed the contents' length: number again
                         if len(fronts) == FRONT_ATTEMPTS:
                             raise OutputError(failure("the contents' page count did not settle"))
@@ -226,7 +239,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 if index in slots:
                     missing |= set(result)
         drawn = [[path for path in (first, tails.get(i)) if path and path.exists()] for i, first in enumerate(bodies)]
-        merge(front, fronts[-1][1], drawn, target, [laid[i].outline_depths for i in range(len(bodies))])
+        merge(front, fronts[-1][1], drawn, target, [laid[i].outline_levels for i in range(len(bodies))], stamp_files)
     return sorted(missing)
 
 
@@ -240,7 +253,7 @@ class _Part:
 
     pages: int
     anchor_pages: dict[str, int]
-    outline_depths: list[int]  # the depth of each outline item, depth first
+    outline_levels: list[int]  # the bookmark level of each outline item, in order
 
 
 def _dests(pdf: Pdf) -> dict[str, Array]:
@@ -287,27 +300,34 @@ def _finish(out: Pdf, dests: dict[str, Array], outline: list[OutlineItem]) -> No
 
 
 def merge(front: Path, front_pages: int, bodies: Sequence[Sequence[Path]], target: Path,
-          outline_depths: Sequence[list[int]]) -> None:
+          outline_levels: Sequence[list[int]], stamp_files: Sequence[Path] = ()) -> None:
     """The front document's cover and contents, then every body part (its file, or the two files it was drawn in)
-    with a footer page stamped on each page; outline, named destinations and contents links as in a book laid out
-    whole. ``outline_depths``: each part's outline, depth first, which nests the items of its two files again (the
-    last third alone has the topics of a framework begun in the first file at the top of its outline)."""
+    with a footer page stamped on each page (the front's footer-only pages, then those of ``stamp_files``);
+    outline, named destinations and contents links as in a book laid out whole. ``outline_levels``: each part's
+    outline items' bookmark levels, in order: the items of every part are nested again by them, as one document
+    nests them (a part that begins inside a framework, or the last third of a part drawn in two, has topics or
+    subtopics at the top of its own outline)."""
     import pikepdf
     from pikepdf import Array, Name, String
 
     with pikepdf.open(front) as out:
-        stamps = list(out.pages[front_pages:])
+        body_start = len(out.pages)
         dests: dict[str, Array] = {}
-        outline: list[OutlineItem] = []
-        for files, depths in zip(bodies, outline_depths, strict=True):
-            items: list[OutlineItem] = []
+        items: list[OutlineItem] = []
+        for files in bodies:
             for path in files:
                 _append(out, path, dests, items)
-            outline += _nested(items, depths) if len(files) > 1 else items
-        for number, (stamp, page) in enumerate(zip(stamps, out.pages[front_pages + len(stamps):], strict=True),
+        outline = _nested(items, [level for levels in outline_levels for level in levels])
+        body_end = len(out.pages)
+        for path in stamp_files:  # more footer pages, after the body for now
+            with pikepdf.open(path) as more:
+                out.pages.extend(more.pages)
+        stamps = [*out.pages[front_pages:body_start], *out.pages[body_end:]]
+        for number, (stamp, page) in enumerate(zip(stamps, out.pages[body_start:body_end], strict=True),
                                                front_pages + 1):
             _stamp(page, stamp, Name(f"/Footer{number}"))
-        del out.pages[front_pages:front_pages + len(stamps)]
+        del out.pages[body_end:]
+        del out.pages[front_pages:body_start]
         _finish(out, dests, outline)
         for page in out.pages[:front_pages]:
             for annot in page.obj.get("/Annots", Array()):
@@ -364,12 +384,12 @@ def _stamp(page: Page, stamp: Page, name: Name) -> None:
     placed = page.add_resource(form, Name.XObject, name)
     drawing = page.calc_form_xobject_placement(form, placed, Rectangle(page.trimbox))
     page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\n" + drawing)
-    page.contents_coalesce()
+    page.contents_add(b"Q\n" + drawing)  # (not coalesced: that would hold every page's drawing in memory)
 
 
-def _nested(items: list[OutlineItem], depths: list[int]) -> list[OutlineItem]:
-    """``items`` (trees) flattened depth first and nested again by ``depths``; as they are if they do not match."""
+def _nested(items: list[OutlineItem], levels: list[int]) -> list[OutlineItem]:
+    """``items`` (trees) flattened depth first and nested again by their bookmark ``levels``: an item goes under
+    the last one before it of a lower level."""
     flat: list[OutlineItem] = []
 
     def walk(level: list[OutlineItem]) -> None:
@@ -379,15 +399,15 @@ def _nested(items: list[OutlineItem], depths: list[int]) -> list[OutlineItem]:
             item.children[:] = []
 
     walk(items)
-    if len(flat) != len(depths):
-        raise OutputError(f"the outline of a part drawn in two has {len(flat)} items, not {len(depths)}")
+    if len(flat) != len(levels):
+        raise OutputError(f"the parts' outline has {len(flat)} items, not {len(levels)}")
     roots: list[OutlineItem] = []
     open_items: list[tuple[int, OutlineItem]] = []
-    for item, depth in zip(flat, depths, strict=True):
-        while open_items and open_items[-1][0] >= depth:
+    for item, level in zip(flat, levels, strict=True):
+        while open_items and open_items[-1][0] >= level:
             open_items.pop()
         (open_items[-1][1].children if open_items else roots).append(item)
-        open_items.append((depth, item))
+        open_items.append((level, item))
     return roots
 
 

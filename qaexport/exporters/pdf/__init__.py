@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,11 @@ from markupsafe import Markup
 from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, printed, wrap_mark
 from ...characters import clean_name
 from ...errors import UsageError, shown
-from ...model import Framework, path_names
+from ...model import path_names
 from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
+from ...weasy import parts as book_parts
 from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
 from ...weasy.parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
 from .. import Build, ExporterBase, Produces, option
@@ -53,6 +55,26 @@ class PdfOptions:
             raise UsageError(f"--parts {self.parts}: give 0 (automatic), 1 (whole) or more")
 
 
+@dataclass(frozen=True)
+class _Item:
+    """A numbered question as the template shows it. Its HTML is the rendered text itself (the same string, not a
+    copy, unless printing had to cut it), made template markup only when a part's HTML is made: a 50,000-question
+    book would otherwise hold all its text twice."""
+
+    number: int
+    difficulty: str
+    html_question: str
+    html_answer: str
+
+    @property
+    def question(self) -> Markup:
+        return Markup(self.html_question)
+
+    @property
+    def answer(self) -> Markup:
+        return Markup(code_lines(self.html_answer, MAY_WRAP))
+
+
 def _view(build: Build) -> dict[str, Any]:
     """The library with anchors, numbered rendered items and a contents list for the template.
 
@@ -82,8 +104,7 @@ def _view(build: Build) -> dict[str, Any]:
                 for q in sub.questions:
                     number += 1
                     question, answer = printed(build.rendered[q.key], q, build.warn)
-                    items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
-                                  "question": Markup(question), "answer": Markup(code_lines(answer, MAY_WRAP))})
+                    items.append(_Item(number, q.difficulty.label if q.difficulty else "", question, answer))
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:
@@ -92,11 +113,11 @@ def _view(build: Build) -> dict[str, Any]:
                     owner["count"] += len(items)
                 subs.append({"name": sub.name, "description": sub.description, "questions": sub.questions,
                              "entries": items, "anchor": anchor, "shown": sub_shown,
-                             "crumb": " › ".join(path_names(fw, topic, sub)[1:] or [fw.name])})
+                             "crumb": " › ".join(path_names(fw, topic, sub)[1:] or [fw.name]), "continued": False})
             topics.append({"name": topic.name, "description": topic.description, "subtopics": subs,
-                           "anchor": f"t-{fw.slug}-{topic.slug}", "shown": topic_shown})
+                           "anchor": f"t-{fw.slug}-{topic.slug}", "shown": topic_shown, "continued": False})
         frameworks.append({"name": fw.name, "description": fw.description if len(lib.frameworks) > 1 else "",
-                           "topics": topics, "anchor": f"f-{fw.slug}"})
+                           "topics": topics, "anchor": f"f-{fw.slug}", "continued": False})
     return {"frameworks": frameworks, "toc": toc}
 
 
@@ -143,19 +164,23 @@ class PdfExporter(ExporterBase):
         files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
         keys = "\n".join(ref.question.key for ref in lib.questions())
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
-        groups = [range(len(library_view["frameworks"]))]
-        if options.answers == "inline" and not options.tagged and options.parts != 1:  # see weasy.parts for why
-            sizes = [_size(build, fw) for fw in lib.frameworks]
-            workers = options.parts or os.cpu_count() or 1
-            groups = plan(sizes, workers, MIN_PART if options.parts == 0 else 1)
+        sizes = [len(item.html_question) + len(item.html_answer) + 400 for item in _items(library_view)]
+        pieces = [range(len(sizes))]
+        workers = options.parts or os.cpu_count() or 1
+        big = sum(sizes) > book_parts.MAX_PART  # laid out in parts even with --parts 1: memory stays bounded
+        if options.answers == "inline" and not options.tagged and (options.parts != 1 or big):
+            pieces = _pieces(library_view, sizes, workers, MIN_PART if options.parts == 0 else 1)  # weasy.parts
         from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
+        def body(piece: range) -> Callable[[], str]:
+            return lambda: html("body", _sliced(library_view["frameworks"], piece))
+
         with build.progress("Laying out PDF", None) as advance, atomic_path(target) as tmp:
-            if len(groups) > 1:
-                chapters = library_view["frameworks"]
+            if len(pieces) > 1:
                 book = PartedBook(
-                    bodies=[html("body", [chapters[i] for i in group]) for group in groups],
+                    bodies=[body(piece) for piece in pieces], sizes=[sum(sizes[i] for i in piece) for piece in pieces],
                     front=lambda numbers, stamps: html("front", toc_pages=numbers, stamps=stamps),
+                    stamps=lambda count: html("stamps", stamps=count),
                     anchors=[entry["anchor"] for entry in library_view["toc"]], css=css, workers=workers)
                 missing = layout_parts(book, identifier, tmp, advance, str(target), lib.media, files)
             else:
@@ -166,7 +191,62 @@ class PdfExporter(ExporterBase):
             build.warn(warning)
 
 
-def _size(build: Build, framework: Framework) -> int:
-    """A chapter's layout cost, estimated: the length of its rendered HTML (boxes follow the markup)."""
-    return sum(len(build.rendered[q.key].question) + len(build.rendered[q.key].answer) + 400
-               for topic in framework.topics for sub in topic.subtopics for q in sub.questions)
+def _items(view: dict[str, Any]) -> list[_Item]:
+    """Every numbered question of the view, in order."""
+    return [item for fw in view["frameworks"] for topic in fw["topics"] for sub in topic["subtopics"]
+            for item in sub["entries"]]
+
+
+def _pieces(view: dict[str, Any], sizes: list[int], workers: int, min_part: int) -> list[range]:
+    """The questions (by their place in the book) each part lays out. Parts begin where a framework begins (its
+    heading starts a page, so the cut changes no page) and are balanced (``weasy.parts.plan``); one still bigger
+    than ``MAX_PART`` (a book of one framework, a single file of 50,000 questions) is cut further between
+    questions into parts of about equal size, each then starting a page: memory stays bounded whatever the bank."""
+    starts, position = [], 0
+    for fw in view["frameworks"]:
+        starts.append(position)
+        position += sum(len(sub["entries"]) for topic in fw["topics"] for sub in topic["subtopics"])
+    starts.append(position)
+    chapter_sizes = [sum(sizes[starts[i]:starts[i + 1]]) for i in range(len(starts) - 1)]
+    pieces = []
+    for group in plan(chapter_sizes, workers, min_part):
+        first, last = starts[group.start], starts[group.stop]
+        total = sum(sizes[first:last])
+        count = -(-total // book_parts.MAX_PART)
+        if count <= 1:
+            pieces.append(range(first, last))
+            continue
+        cut, running, made = first, 0, 1
+        for i in range(first, last - 1):
+            running += sizes[i]
+            if running >= total * made / count:
+                pieces.append(range(cut, i + 1))
+                cut, made = i + 1, made + 1
+        pieces.append(range(cut, last))
+    return pieces
+
+
+def _sliced(frameworks: list[dict[str, Any]], piece: range) -> list[dict[str, Any]]:
+    """The view of the questions in ``piece``: the frameworks, topics and subtopics they belong to, each marked
+    ``continued`` when the piece starts inside it (its heading was printed in the part before: the template then
+    only carries its running heads on)."""
+    out: list[dict[str, Any]] = []
+    position = 0
+    for fw in frameworks:
+        topics = []
+        fw_first = position
+        for topic in fw["topics"]:
+            subs = []
+            topic_first = position
+            for sub in topic["subtopics"]:
+                entries = sub["entries"]
+                sub_first, position = position, position + len(entries)
+                if position <= piece.start or sub_first >= piece.stop:
+                    continue
+                kept = entries[max(0, piece.start - sub_first):piece.stop - sub_first]
+                subs.append({**sub, "entries": kept, "continued": sub_first < piece.start})
+            if subs:
+                topics.append({**topic, "subtopics": subs, "continued": topic_first < piece.start})
+        if topics:
+            out.append({**fw, "topics": topics, "continued": fw_first < piece.start})
+    return out
