@@ -83,3 +83,19 @@ def test_a_face_too_long_for_the_cards_is_cut_at_its_start(monkeypatch):
     text = join(kept)
     assert 400 < len(text) <= 1000 and text.startswith("<p>word0 word1")  # counted with each word's tags
     assert rest and "second" in join(rest[-1:])
+
+
+def test_cards_check_the_output_can_be_written_before_measuring(tmp_path, sample_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+    from qaexport.exporters import cards
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("measured the cards before finding the output unwritable")
+
+    monkeypatch.setattr(cards, "make_cards", never)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, ["cards", str(sample_path), "-o", str(blocker / "sub" / "cards.pdf")])
+    assert result.exit_code == 1 and "cannot write here" in result.output, result.output

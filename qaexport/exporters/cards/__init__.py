@@ -200,6 +200,11 @@ class CardsExporter(ExporterBase):
         from ...weasy import layout  # noqa: F401
 
     def export(self, build: Build, options: CardsOptions, target: Path) -> None:
+        # The output's temporary file first: a folder that cannot be written fails now, not after the measuring.
+        with atomic_path(target) as tmp:
+            self._export(build, options, target, tmp)
+
+    def _export(self, build: Build, options: CardsOptions, target: Path, tmp: Path) -> None:
         grid = options.grid()
         workers = os.cpu_count() or 1
         mark = wrap_mark()  # the booklet's drawn ↪ beside wrapped code lines, and its fonts
@@ -230,7 +235,7 @@ class CardsExporter(ExporterBase):
         from ...weasy.parts import layout_pieces
 
         pdf_id = hashlib.sha256(identifier.encode()).hexdigest()[:32]
-        with build.progress("Laying out cards", None) as advance, atomic_path(target) as tmp:
+        with build.progress("Laying out cards", None) as advance:
             if len(pieces) == 1:
                 missing = layout_in_child(pieces[0], css, pdf_id, tmp, advance, label=str(target),
                                           media=build.library.media, files=files)
