@@ -268,16 +268,18 @@ class NoteType:
 
 
 def write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int,
-                     label: str = "") -> None:
-    """A complete collection: schema, defaults, the note type, decks, then each note with its card.
+                     label: str = "", first_id: int | None = None) -> None:
+    """A complete collection: schema, defaults, the note type, decks, then each note with its card (note ``i``
+    gets id ``first_id + 2i``, its card the next; by default ``first_id`` is ``now`` in milliseconds).
     SQLite's own failures (disk full, read-only folder) become one-line output errors."""
     try:
-        _write_collection(db_path, note_type, decks, notes, now)
+        _write_collection(db_path, note_type, decks, notes, now, now * 1000 if first_id is None else first_id)
     except sqlite3.Error as exc:
         raise OutputError(f"{label or db_path}: write failed ({exc}); the previous file is unchanged") from None
 
 
-def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int) -> None:
+def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int,
+                      first: int) -> None:
     conn = sqlite3.connect(db_path)
     try:
         cursor = conn.cursor()
@@ -292,7 +294,6 @@ def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], not
         stored.update({str(d.id): d.to_json() for d in decks})
         models = {str(MODEL_ID): note_type.to_json(decks[0].id)}
         cursor.execute("update col set decks = ?, models = ?", (json.dumps(stored), json.dumps(models)))
-        first = now * 1000  # note i gets id first + 2i, its card first + 2i + 1
         cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", (
             (first + 2 * i, note.guid, MODEL_ID, note.mod, -1, " " + " ".join(note.tags) + " ",
              "\x1f".join(note.fields), note.sort_field, 0, 0, "") for i, note in enumerate(notes)))
