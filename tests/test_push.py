@@ -7,9 +7,13 @@ tags, reviews and own notes, and agrees with the ``.apkg`` route on every note.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -573,12 +577,52 @@ def test_the_package_goes_through_ankis_media_folder_when_anki_is_elsewhere(anki
         assert not [n for n in Path(col.media.dir()).iterdir() if n.suffix == ".apkg"]
 
 
-@pytest.mark.parametrize(("required", "message"), [
-    (None, "Anki is not logged in to AnkiWeb"),
-])
-def test_sync_failures_are_reported_after_the_push(anki, bank, required, message):
+def test_a_sync_without_an_ankiweb_login_is_reported_after_the_push(anki, bank):
     result = push(anki, bank, "--sync", code=5)
-    assert message in result.output and summary(result).startswith("5 added")
+    assert "not synced: Anki is not logged in to AnkiWeb" in result.output
+    assert summary(result).startswith("5 added")
+
+
+@pytest.fixture()
+def sync_server(tmp_path):
+    """Anki's own sync server (``anki.syncserver``, what AnkiWeb runs) on a free loopback port, one user."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "SYNC_USER1": "learner:pw", "SYNC_HOST": "127.0.0.1", "SYNC_PORT": str(port),
+           "SYNC_BASE": str(tmp_path / "sync-server")}
+    server = subprocess.Popen([sys.executable, "-m", "anki.syncserver"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):  # until it listens (30 s at most); waiting on the process shows if it died
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    server.wait(0.1)
+                    pytest.fail("Anki's sync server stopped")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_a_full_sync_asked_for_by_the_server_is_reported_and_a_normal_sync_goes_through(anki, bank, sync_server):
+    with anki.paused() as col:
+        anki.sync_auth = col.sync_login("learner", "pw", sync_server)
+    first = push(anki, bank, "--sync", code=5)  # a new collection meets an empty server: a full sync is required
+    assert "not synced: AnkiWeb asks for a full sync" in first.output and summary(first).startswith("5 added")
+    with anki.paused() as col:  # the learner chooses Upload in Anki
+        status = col.sync_collection(anki.sync_auth, False)
+        col.close_for_full_sync()
+        col.full_upload_or_download(auth=anki.sync_auth, server_usn=status.server_media_usn, upload=True)
+        if col.db is None:
+            col.reopen(after_full_sync=True)
+    write(bank, "workers.md", "Workers", *workers(count="Measure first."))
+    second = push(anki, bank, "--sync")
+    assert "asked Anki to sync with AnkiWeb" in second.output
+    assert summary(second) == "0 added, 1 updated, 0 moved, 0 deleted, 4 unchanged"
 
 
 def test_push_options_come_from_the_config_file(anki, bank, tmp_path, monkeypatch):

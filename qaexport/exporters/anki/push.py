@@ -303,8 +303,9 @@ class Pusher:
                          "in Anki, then push again")
         if plan.missing:
             if plan.delete:
-                lines += [f"{verb}delete {note.key} (note {note.note_id}): no longer in the bank"
-                          for note in plan.missing]
+                if self.dry_run:
+                    lines += [f"would delete {note.key} (note {note.note_id}): no longer in the bank"
+                              for note in plan.missing]
             else:
                 shown = ", ".join(n.key for n in plan.missing[:3]) + (", …" if len(plan.missing) > 3 else "")
                 lines.append(f"kept {_plural(len(plan.missing), 'note')} whose question is no longer in the bank "
@@ -505,6 +506,7 @@ class Pusher:
         for chunk, outcome in zip(chunks, outcomes, strict=True):
             if outcome.error is None:
                 self.report.deleted += len(chunk)
+                self.report.lines += [f"deleted {n.key} (note {n.note_id}): no longer in the bank" for n in chunk]
             else:
                 self.report.failures += [f"{n.key}: not deleted: {outcome.error}" for n in chunk]
 
