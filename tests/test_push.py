@@ -199,6 +199,17 @@ def test_the_same_move_through_the_apkg_route_after_a_push_makes_no_duplicate(an
     assert summary(result) == "0 added, 0 updated, 1 moved, 0 deleted, 4 unchanged"
 
 
+def test_a_move_without_from_gets_a_hint_naming_the_from_to_add(anki, bank):
+    push(anki, bank)
+    write(bank, "workers.md", "Workers", *workers()[1:])
+    write(bank, "scaling.md", "Scaling", *scaling(), workers()[0])  # moved, from= forgotten
+    result = push(anki, bank, "--dry-run")
+    assert "question fastapi/deployment/scaling/worker-count looks moved from fastapi/deployment/workers/" \
+           "worker-count" in result.stdout
+    assert "add `from=fastapi/deployment/workers/worker-count` to its heading" in result.stdout
+    assert "scaling.md:" in result.stdout
+
+
 def test_a_deleted_question_is_kept_named_by_dry_run_and_deleted_only_when_asked(anki, bank):
     push(anki, bank)
     write(bank, "workers.md", "Workers", *workers()[:2])  # gunicorn removed

@@ -49,9 +49,12 @@ class Held:
     decks: Mapping[int, str]  # card → the deck it is in now
     parked: frozenset[int] = frozenset()  # cards in a filtered deck (they go home when it is emptied)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_parsed", parse_key_field(self.fields.get("Key", "")))
+
     @property
     def parsed(self) -> tuple[str, str | None] | None:
-        return parse_key_field(self.fields.get("Key", ""))
+        return self._parsed  # type: ignore[attr-defined]
 
     @property
     def identity(self) -> str | None:
