@@ -12,17 +12,19 @@ consulted with any previous package). Every text stored in a note goes through
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
 from ...formats.anki_package import SUFFIXES
-from ...model import Library
+from ...model import Library, QuestionRef
 from ...output import atomic_path
 from ...render import Scheme
 from .. import Build, ExporterBase, Produces, option
 from .collection import NOTETYPE_KEY, read_previous
-from .deck import DeckContent, build_deck, deck_prefix, write_package
+from .deck import DeckContent, build_deck, deck_prefix, note_type_parts, question_fields, write_package
+from .identity import FIELDS
 from .ledger import NoteTimes, holds_package, location, note_times, record_package, value_fingerprint
 
 
@@ -52,6 +54,24 @@ class AnkiOptions:
         deck_prefix(self.deck_name)  # a bad --deck-name fails before anything is read
         if self.previous is not None and not self.previous.is_file():
             raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
+
+
+_FIELD_REFERENCE = re.compile(r"\{\{([A-Za-z]+)\}\}")
+
+__all__ = ["AnkiExporter", "AnkiOptions", "card_sides", "note_type_parts", "question_fields"]
+
+
+def card_sides(build: Build, ref: QuestionRef) -> tuple[str, str, str]:
+    """The card Anki shows for a question: the note type's CSS, the front and the back, with the note's fields put
+    into the templates as Anki's renderer puts them (``{{Field}}``; on the back ``{{FrontSide}}`` is the front).
+    For previews (``qaexport serve``); the tests compare it with the official ``anki`` package's own rendering
+    (``Card.render_output``), which reviews show inside ``<body class="card card1">`` (plus ``nightMode
+    night_mode`` at night)."""
+    css, front_template, back_template = note_type_parts(build)
+    fields = dict(zip(FIELDS, question_fields(build, ref), strict=True))
+    front = _FIELD_REFERENCE.sub(lambda m: fields[m.group(1)], front_template)
+    back = _FIELD_REFERENCE.sub(lambda m: {**fields, "FrontSide": front}[m.group(1)], back_template)
+    return css, front, back
 
 
 class AnkiExporter(ExporterBase):

@@ -70,6 +70,13 @@ def decks_for(library: Library, deck_name: str, flat: bool) -> dict[tuple[str, .
     return decks
 
 
+def question_fields(build: Build, ref: QuestionRef) -> list[str]:
+    """A question's note fields, in the frozen order of ``identity.FIELDS``, made safe by ``text.note_fields``."""
+    q, html = ref.question, build.rendered[ref.question.key]
+    return note_fields(html.question, html.answer, q.difficulty.label if q.difficulty else "", ref.breadcrumb,
+                       key_field(q.key, q.origin))
+
+
 def location_tag(framework: str, topic: str, subtopic: str) -> str:
     """The tag that places a note (``fastapi::deployment::workers``), from slugs."""
     return "::".join(tag_part(s) for s in (framework, topic, subtopic))
@@ -139,9 +146,9 @@ def build_deck(build: Build, deck_name: str, flat: bool) -> DeckContent:
     refs: list[QuestionRef] = []
     with build.progress("Building deck", build.library.count()) as advance:
         for position, ref in enumerate(build.library.questions(), 1):
-            q, html = ref.question, build.rendered[ref.question.key]
+            q = ref.question
             label = q.difficulty.label if q.difficulty else ""
-            fields = note_fields(html.question, html.answer, label, ref.breadcrumb, key_field(q.key, q.origin))
+            fields = question_fields(build, ref)
             tags = [difficulty_tag(label)] if label else []
             tags.append(location_tag(ref.framework.slug, ref.topic.slug, ref.subtopic.slug))
             slugs = (ref.framework.slug,) if flat else (ref.framework.slug, ref.topic.slug, ref.subtopic.slug)
