@@ -569,6 +569,16 @@ def test_a_remote_url_needs_allow_remote(bank):
         one_line_error(runner.invoke(app, ["push", str(bank), "--url", url]), 2, "--url")
 
 
+def test_a_note_type_changed_in_anki_stops_the_push_in_one_line(anki, bank):
+    push(anki, bank)
+    with anki.paused() as col:
+        model = col.models.get(MODEL_ID)
+        col.models.add_field(model, col.models.new_field("My notes"))
+        col.models.update_dict(model)
+    line = one_line_error(push(anki, bank, code=4), 4, "was changed", "My notes", "Manage Note Types")
+    assert "Question, Answer, Difficulty, Source, Key" in line
+
+
 def test_the_package_goes_through_ankis_media_folder_when_anki_is_elsewhere(anki, bank):
     """A remote Anki cannot read our temporary files: the package travels as data (exercised on the double with
     the client told the address is not local)."""

@@ -22,6 +22,10 @@ change travels, and why:
   again completes an interrupted one.
 * Where the importer cannot be trusted to agree, push checks: where the new notes' cards landed (moved if
   elsewhere), and that updated fields read back as written (a note open in Anki's editor can lose an update).
+
+Images travel on their own (``storeMediaFile``, content-addressed names, only when Anki lacks the name), so a note
+type that shows them (a Cloze type, say) needs nothing more from this module than its own id, fields and templates
+beside ``identity.MODEL_ID``'s: notes are read, matched by Key and written by field name.
 """
 
 from __future__ import annotations
