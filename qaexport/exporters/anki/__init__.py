@@ -22,8 +22,16 @@ from ...model import Library, QuestionRef
 from ...output import atomic_path
 from ...render import Scheme
 from .. import Build, ExporterBase, Produces, option
-from .collection import NOTETYPE_KEY, read_previous
-from .deck import DeckContent, build_deck, deck_prefix, note_type_parts, question_fields, write_package
+from .collection import read_previous
+from .deck import (
+    NOTETYPE_KEYS,
+    DeckContent,
+    build_deck,
+    deck_prefix,
+    note_type_parts,
+    question_fields,
+    write_package,
+)
 from .identity import FIELDS
 from .ledger import NoteTimes, holds_package, location, note_times, record_package, value_fingerprint
 
@@ -105,7 +113,8 @@ class AnkiExporter(ExporterBase):
             note.mod = times[note.guid]
         _say_new_decks(build, content, times)
         with atomic_path(target) as tmp:
-            write_package(tmp, content, content.notes, times[NOTETYPE_KEY], build.time, str(target))
+            write_package(tmp, content, content.notes, {i: times[NOTETYPE_KEYS[i]] for i in content.parts},
+                          build.time, str(target))
             written = os.stat(tmp).st_ino
         record_package(ledger, target, times.run, written)
 

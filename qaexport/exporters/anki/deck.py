@@ -18,22 +18,37 @@ from ...model import Library, Media, QuestionRef
 from ...output import write_zip
 from ...templates import asset
 from .. import Build
-from .collection import NOTETYPE_KEY, Deck, NoteRow, NoteType, note_fingerprint, write_collection
-from .identity import FIELDS, deck_id, deck_part, note_guid
+from .collection import CLOZE_NOTETYPE_KEY, NOTETYPE_KEY, Deck, NoteRow, NoteType, note_fingerprint, write_collection
+from .identity import CLOZE_FIELDS, CLOZE_MODEL_ID, FIELDS, MODEL_ID, deck_id, deck_part, note_guid
 from .ledger import fingerprint, value_fingerprint
 from .text import note_fields, sort_text, tag_part, text_field
 
+#: The note types a deck may hold: the note-time ledger's key and the field names of each, by note type id.
+NOTETYPE_KEYS = {MODEL_ID: NOTETYPE_KEY, CLOZE_MODEL_ID: CLOZE_NOTETYPE_KEY}
+FIELD_NAMES = {MODEL_ID: FIELDS, CLOZE_MODEL_ID: CLOZE_FIELDS}
 
-def note_type_parts(build: Build) -> tuple[str, str, str]:
-    """The note type's CSS (the code theme, and the night theme under Anki's night-mode classes), front and
-    back templates."""
+
+def note_type_parts(build: Build, cloze: bool = False) -> tuple[str, str, str]:
+    """CSS (the code theme, and the night theme under Anki's night-mode classes), front and back templates of
+    the Q&A note type, or of the Cloze one (the same CSS and theme)."""
     hl = build.highlighter
     css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
     css += hl.css(0, ".card", portable=True)
     if len(hl.themes) > 1:
         css += f"/* night theme: {hl.themes[1].name} */\n"
         css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
+    if cloze:
+        return css, asset("anki", "cloze-front.html"), asset("anki", "cloze-back.html")
     return css, asset("anki", "front.html"), asset("anki", "back.html")
+
+
+_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
+
+
+def cloze_ords(text_field: str) -> tuple[int, ...]:
+    """The card ordinals of a cloze note (number - 1): every ``{{cN::`` in its Text field is one qaexport wrote
+    (the renderer turns the content's own braces into entities)."""
+    return tuple(sorted({int(n) - 1 for n in _CLOZE_NUMBER.findall(text_field)})) or (0,)
 
 
 def deck_prefix(deck_name: str) -> list[str]:
@@ -100,42 +115,45 @@ def used_media(library: Library, notes: list[NoteRow]) -> list[Media]:
 
 @dataclass
 class DeckContent:
-    """Every note of a deck (``notes[i]`` holds ``refs[i]``), its decks and its note type's parts."""
+    """Every note of a deck (``notes[i]`` holds ``refs[i]``), its decks, and the parts (CSS, front, back) of
+    each note type its notes use, by note type id: the Q&A type always, the Cloze type when a note is a cloze."""
 
     library: Library
     decks: dict[tuple[str, ...], Deck]
     notes: list[NoteRow]
     refs: list[QuestionRef]
-    css: str
-    front: str
-    back: str
+    parts: dict[int, tuple[str, str, str]]
 
     def __post_init__(self) -> None:
         self.deck_names = {deck.id: deck.name for deck in self.decks.values()}
         self._by_guid = {note.guid: note for note in self.notes}
+        self._type_of_key = {key: model_id for model_id, key in NOTETYPE_KEYS.items()}
 
     def fingerprints(self) -> dict[str, str]:
-        """What the note-time ledger compares: each note's fields and tags, and the note type."""
+        """What the note-time ledger compares: each note's fields and tags, and each note type used."""
         current = {note.guid: note_fingerprint(note.fields, note.tags) for note in self.notes}
-        current[NOTETYPE_KEY] = self.note_type_fingerprint()
+        current.update({NOTETYPE_KEYS[model_id]: fingerprint(*parts) for model_id, parts in self.parts.items()})
         return current
 
-    def note_type_fingerprint(self) -> str:
-        return fingerprint(self.css, self.front, self.back)
+    def note_type_value(self, model_id: int) -> str:
+        """A note type's CSS and templates as one written value (see ``ledger.value_fingerprint``)."""
+        return value_fingerprint("notetype", fingerprint(*self.parts[model_id]))
 
     def written_of(self, key: str, full: bool) -> list[str]:
         """The value fingerprints this deck writes into a note (see ``ledger``): its deck always, its fields
         when ``full`` (hashing 10,000 notes' fields costs a rebuild that changes nothing ~50 ms)."""
-        if key == NOTETYPE_KEY:
-            return [value_fingerprint("notetype", self.note_type_fingerprint())] if full else []
+        if key in self._type_of_key:
+            return [self.note_type_value(self._type_of_key[key])] if full else []
         note = self._by_guid[key]
         values = [value_fingerprint("deck", self.deck_names[note.deck_id])]
         if full:
-            values += [value_fingerprint(name, value) for name, value in zip(FIELDS, note.fields, strict=True)]
+            names = FIELD_NAMES[note.model_id]
+            values += [value_fingerprint(name, value) for name, value in zip(names, note.fields, strict=True)]
         return values
 
-    def note_type(self, mod: int) -> NoteType:
-        return NoteType(self.css, self.front, self.back, mod)
+    def note_types(self, mods: dict[int, int]) -> list[NoteType]:
+        """The note types the notes use, with these times (by note type id)."""
+        return [NoteType(*parts, mods[model_id], model_id == CLOZE_MODEL_ID) for model_id, parts in self.parts.items()]
 
 
 def build_deck(build: Build, deck_name: str, flat: bool) -> DeckContent:
@@ -155,21 +173,27 @@ def build_deck(build: Build, deck_name: str, flat: bool) -> DeckContent:
             deck = decks[()] if flat and () in decks else decks[slugs]
             # New cards are introduced in the booklet's order: ``due`` is the position in the book.
             # The GUID comes from the identity: a question moved with from= keeps the note it had.
-            notes.append(NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id, due=position))
+            row = NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id, due=position)
+            if q.cloze:
+                row.model_id, row.ords = CLOZE_MODEL_ID, cloze_ords(fields[0])
+            notes.append(row)
             refs.append(ref)
             advance(1)
-    css, front, back = note_type_parts(build)
-    return DeckContent(build.library, decks, notes, refs, css, front, back)
+    # The Cloze note type goes into a package only when a note uses it (no unused type in every collection).
+    used = [MODEL_ID] + ([CLOZE_MODEL_ID] if any(note.model_id == CLOZE_MODEL_ID for note in notes) else [])
+    return DeckContent(build.library, decks, notes, refs,
+                       {model_id: note_type_parts(build, model_id == CLOZE_MODEL_ID) for model_id in used})
 
 
-def write_package(path: Path, content: DeckContent, notes: list[NoteRow], note_type_mod: int, time: float,
-                  label: str, first_id: int | None = None, with_media: bool = True) -> None:
-    """An ``.apkg`` at ``path`` holding ``notes`` (with their times set), every deck and the note type; with the
-    images the notes show unless ``with_media`` is false (push sends images on their own, once)."""
+def write_package(path: Path, content: DeckContent, notes: list[NoteRow], note_type_mods: dict[int, int],
+                  time: float, label: str, first_id: int | None = None, with_media: bool = True) -> None:
+    """An ``.apkg`` at ``path`` holding ``notes`` (with their times set), every deck and the note types used
+    (with these times, by id); with the images the notes show unless ``with_media`` is false (push sends images
+    on their own, once)."""
     now = int(time)
     with tempfile.TemporaryDirectory(dir=path.parent) as work:
         db_path = Path(work) / "collection.anki2"
-        write_collection(db_path, content.note_type(note_type_mod), list(dict.fromkeys(content.decks.values())),
+        write_collection(db_path, content.note_types(note_type_mods), list(dict.fromkeys(content.decks.values())),
                          notes, now, label=label, first_id=first_id)
         # Level 1: a 10,000-note collection (35 MB of HTML) deflates in 0.4 s instead of 1 s, 25 % larger.
         media = used_media(content.library, notes) if with_media else []

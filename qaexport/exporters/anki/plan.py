@@ -31,11 +31,8 @@ from dataclasses import dataclass, field
 from ...formats.anki_key import parse_key_field
 from ...model import QuestionRef
 from .collection import NoteRow
-from .deck import difficulty_tag, location_tag
-from .identity import FIELDS
+from .deck import FIELD_NAMES, difficulty_tag, location_tag
 from .ledger import fingerprint, value_fingerprint
-
-KEY_FIELD = FIELDS.index("Key")
 
 
 @dataclass(frozen=True)
@@ -48,6 +45,7 @@ class Held:
     cards: tuple[int, ...]
     decks: Mapping[int, str]  # card → the deck it is in now
     parked: frozenset[int] = frozenset()  # cards in a filtered deck (they go home when it is emptied)
+    model_id: int | None = None  # which of qaexport's note types it is
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_parsed", parse_key_field(self.fields.get("Key", "")))
@@ -86,7 +84,7 @@ class Wanted:
 
     @property
     def fields(self) -> dict[str, str]:
-        return dict(zip(FIELDS, self.row.fields, strict=True))
+        return dict(zip(FIELD_NAMES[self.row.model_id], self.row.fields, strict=True))
 
     @property
     def identity(self) -> str:
@@ -125,8 +123,9 @@ class Update:
 
 @dataclass(frozen=True)
 class NoteTypeHeld:
-    """qaexport's note type as Anki holds it (found by its id, whatever the learner renamed it to)."""
+    """One of qaexport's note types as Anki holds it (found by its id, whatever the learner renamed it to)."""
 
+    model_id: int
     name: str
     fields: tuple[str, ...]
     css: str
@@ -149,7 +148,8 @@ class Plan:
     missing: list[Held] = field(default_factory=list)  # managed notes whose question left the bank
     delete: bool = False  # --delete-missing: ``missing`` is deleted
     ambiguous: dict[str, list[Held]] = field(default_factory=dict)  # one identity, several notes: none touched
-    note_type: NoteTypeChange | None = None
+    retyped: list[tuple[Held, Wanted]] = field(default_factory=list)  # became a cloze, or stopped being one
+    note_types: list[NoteTypeChange] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
 
     @property
@@ -232,7 +232,11 @@ def make_plan(wanted: list[Wanted], held: list[Held], written: Mapping[str, Iter
         notes = by_identity.get(want.identity)
         if not notes:
             plan.adds.append(want)
-        elif len(notes) == 1:
+        elif len(notes) > 1:
+            continue  # ambiguous: said, and left alone
+        elif notes[0].model_id != want.row.model_id:  # neither API nor importer changes a note's type in place
+            plan.retyped.append((notes[0], want))
+        else:
             update = _update(notes[0], want, set(written.get(want.row.guid, ())), overwrite)
             if update.changes or update.kept or update.kept_cards or update.parked:
                 plan.updates.append(update)

@@ -23,9 +23,10 @@ change travels, and why:
 * Where the importer cannot be trusted to agree, push checks: where the new notes' cards landed (moved if
   elsewhere), and that updated fields read back as written (a note open in Anki's editor can lose an update).
 
-Images travel on their own (``storeMediaFile``, content-addressed names, only when Anki lacks the name), so a note
-type that shows them (a Cloze type, say) needs nothing more from this module than its own id, fields and templates
-beside ``identity.MODEL_ID``'s: notes are read, matched by Key and written by field name.
+qaexport has two note types (``identity``): Q&A, and Cloze for questions with ``{{c1::…}}`` deletions (a card per
+deletion number). Both are read, matched by Key and written by field name alike; a question that becomes a cloze
+(or stops being one) cannot change its note's type through AnkiConnect or the importer, so push says so and leaves
+the note. Images travel on their own (``storeMediaFile``, content-addressed names, only when Anki lacks the name).
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ from typing import Any, TypeVar
 from ...errors import UsageError
 from ...model import Library, Media
 from .. import Build, option
-from .collection import NOTETYPE_KEY
 from .connect import DEFAULT_URL, ActionError, AnkiConnect, AnkiConnectError, Outcome, endpoint
-from .deck import DeckContent, used_media, write_package
-from .identity import FIELDS, MODEL_ID, TEMPLATE_NAME
+from .deck import FIELD_NAMES, NOTETYPE_KEYS, DeckContent, used_media, write_package
+from .identity import CLOZE_MODEL_ID, CLOZE_TEMPLATE_NAME, MODEL_ID, TEMPLATE_NAME
 from .ledger import location, note_times, value_fingerprint
-from .plan import Held, NoteTypeHeld, Plan, Update, Wanted, make_plan, note_type_change
+from .plan import Held, NoteTypeChange, NoteTypeHeld, Plan, Update, Wanted, make_plan, note_type_change
 
+#: qaexport's note types: their template names (the schema push checks before writing into them).
+TEMPLATES = {MODEL_ID: TEMPLATE_NAME, CLOZE_MODEL_ID: CLOZE_TEMPLATE_NAME}
+_OURS = f"(mid:{MODEL_ID} OR mid:{CLOZE_MODEL_ID})"
 #: Notes per ``notesInfo`` request (their fields come back: ~4 MiB for 1,000 long answers).
 READ_CHUNK = 1000
 #: Cards per ``getDecks``/``changeDeck`` request, notes per ``deleteNotes``.
@@ -151,6 +154,7 @@ class Pusher:
         self.dry_run = dry_run
         self.report = Report(dry_run)
         self.now = int(build.time)
+        self._types: dict[str, int] = {}  # qaexport's note types in Anki: name → id
 
     # ---------------------------------------------------------------------------------------------- reading
 
@@ -160,39 +164,45 @@ class Pusher:
                                    f"{kind.__name__}; is it AnkiConnect?")
         return value
 
-    def read_note_type(self) -> NoteTypeHeld | None:
-        try:
-            name = self.client.call("modelNameFromId", modelId=MODEL_ID)
-        except ActionError as exc:
-            if "not found" in exc.reason:
-                return None  # the first push: the note type comes with the first import
-            raise
-        name = self._answer("modelNameFromId", name, str)
-        names, styling, templates = (self._result(o) for o in self.client.multi([
-            ("modelFieldNames", {"modelName": name}), ("modelStyling", {"modelName": name}),
-            ("modelTemplates", {"modelName": name})]))
-        held = NoteTypeHeld(name, tuple(self._answer("modelFieldNames", names, list)),
-                            str(self._answer("modelStyling", styling, dict).get("css", "")),
-                            {str(k): (str(v.get("Front", "")), str(v.get("Back", "")))
-                             for k, v in self._answer("modelTemplates", templates, dict).items()
-                             if isinstance(v, dict)})
-        if held.fields != FIELDS or TEMPLATE_NAME not in held.templates:
-            raise AnkiConnectError(
-                f"Anki's note type {name!r} (qaexport's, id {MODEL_ID}) was changed: it has fields "
-                f"{', '.join(held.fields)} and templates {', '.join(held.templates)}, qaexport writes "
-                f"{', '.join(FIELDS)} and {TEMPLATE_NAME!r}; a changed note type makes Anki copy it on import. "
-                "Restore its fields and template names in Anki (Tools › Manage Note Types) and push again")
-        return held
+    def read_note_types(self) -> dict[int, NoteTypeHeld]:
+        """qaexport's note types that Anki has, by id (a missing one comes with the first import that needs it)."""
+        found: dict[int, NoteTypeHeld] = {}
+        for model_id, outcome in zip(TEMPLATES, self.client.multi([("modelNameFromId", {"modelId": model_id})
+                                                                    for model_id in TEMPLATES]), strict=True):
+            if outcome.error is not None:
+                if "not found" in outcome.error:
+                    continue
+                raise AnkiConnectError(f"Anki refused to name qaexport's note type {model_id}: {outcome.error}")
+            found[model_id] = self._note_type(model_id, self._answer("modelNameFromId", outcome.result, str))
+        return found
 
     def _result(self, outcome: Outcome) -> Any:
         if outcome.error is not None:
             raise AnkiConnectError(f"Anki refused to describe qaexport's note type: {outcome.error}")
         return outcome.result
 
+    def _note_type(self, model_id: int, name: str) -> NoteTypeHeld:
+        names, styling, templates = (self._result(o) for o in self.client.multi([
+            ("modelFieldNames", {"modelName": name}), ("modelStyling", {"modelName": name}),
+            ("modelTemplates", {"modelName": name})]))
+        held = NoteTypeHeld(model_id, name, tuple(self._answer("modelFieldNames", names, list)),
+                            str(self._answer("modelStyling", styling, dict).get("css", "")),
+                            {str(k): (str(v.get("Front", "")), str(v.get("Back", "")))
+                             for k, v in self._answer("modelTemplates", templates, dict).items()
+                             if isinstance(v, dict)})
+        fields, template = FIELD_NAMES[model_id], TEMPLATES[model_id]
+        if held.fields != fields or template not in held.templates:
+            raise AnkiConnectError(
+                f"Anki's note type {name!r} (qaexport's, id {model_id}) was changed: it has fields "
+                f"{', '.join(held.fields)} and templates {', '.join(held.templates)}, qaexport writes "
+                f"{', '.join(fields)} and {template!r}; a changed note type makes Anki copy it on import. "
+                "Restore its fields and template names in Anki (Tools › Manage Note Types) and push again")
+        return held
+
     def read_notes(self, note_ids: Sequence[int] | None = None) -> list[Held]:
         """qaexport's notes in Anki (all of them, or these ids), with their cards' decks."""
         if note_ids is None:
-            note_ids = self._answer("findNotes", self.client.call("findNotes", query=f"mid:{MODEL_ID}"), list)
+            note_ids = self._answer("findNotes", self.client.call("findNotes", query=_OURS), list)
         infos: list[dict[str, Any]] = []
         with self.build.progress("Reading Anki", len(note_ids)) as advance:
             for chunk in _chunks(list(note_ids), READ_CHUNK):
@@ -205,7 +215,7 @@ class Pusher:
             found = self._answer("getDecks", self.client.call("getDecks", cards=list(chunk)), dict)
             decks.update({int(card): str(name) for name, ids in found.items() for card in ids})
         parked = set(self._answer("findCards", self.client.call(
-            "findCards", query=f"mid:{MODEL_ID} deck:filtered"), list)) if cards else set()
+            "findCards", query=f"{_OURS} deck:filtered"), list)) if cards else set()
         held = []
         for info in infos:
             fields = {str(name): str(value.get("value", "")) for name, value in info.get("fields", {}).items()
@@ -213,7 +223,7 @@ class Pusher:
             note_cards = tuple(int(c) for c in info.get("cards", []))
             held.append(Held(int(info["noteId"]), fields, tuple(str(t) for t in info.get("tags", [])), note_cards,
                              {c: decks.get(c, "") for c in note_cards},
-                             frozenset(c for c in note_cards if c in parked)))
+                             frozenset(c for c in note_cards if c in parked), self._types.get(info.get("modelName"))))
         return held
 
     # ---------------------------------------------------------------------------------------------- planning
@@ -223,9 +233,10 @@ class Pusher:
         return [Wanted(row, ref, names[row.deck_id]) for row, ref in zip(self.content.notes, self.content.refs,
                                                                          strict=True)]
 
-    def plan(self) -> tuple[Plan, dict[str, tuple[str, ...]], NoteTypeHeld | None, list[Held]]:
+    def plan(self) -> tuple[Plan, dict[str, tuple[str, ...]], list[Held]]:
         self.client.handshake()
-        note_type = self.read_note_type()
+        note_types = self.read_note_types()
+        self._types = {t.name: t.model_id for t in note_types.values()}
         held = self.read_notes()
         ledger = location(self.build.state_dir) if self.build.state_dir else None
         times = note_times(ledger, self.content.fingerprints(), {}, self.now, self.build.warn,
@@ -235,15 +246,17 @@ class Pusher:
         plan = make_plan(self.wanted(), held, times.written, bank_identities=self.bank_identities,
                          in_scope=self.in_scope, overwrite=self.options.overwrite_edits,
                          delete_missing=self.options.delete_missing)
-        templates = {TEMPLATE_NAME: (self.content.front, self.content.back)}
-        plan.note_type = note_type_change(note_type, self.content.css, templates,
-                                          times.written.get(NOTETYPE_KEY, ()), self.options.overwrite_edits)
-        return plan, times.written, note_type, held
+        for model_id, (css, front, back) in self.content.parts.items():
+            change = note_type_change(note_types.get(model_id), css, {TEMPLATES[model_id]: (front, back)},
+                                      times.written.get(NOTETYPE_KEYS[model_id], ()), self.options.overwrite_edits)
+            if change is not None:
+                plan.note_types.append(change)
+        return plan, times.written, held
 
     # ---------------------------------------------------------------------------------------------- running
 
     def run(self) -> Report:
-        plan, written, _note_type, held = self.plan()
+        plan, written, held = self.plan()
         report = self.report
         self._describe(plan)
         if self.dry_run:
@@ -253,8 +266,9 @@ class Pusher:
             report.requests = self.client.requests
             return report
         report.unchanged = plan.untouched
-        if plan.note_type is not None and not plan.note_type.kept:
-            self._write_note_type(plan)
+        for change in plan.note_types:
+            if not change.kept:
+                self._write_note_type(change)
         self._send_media([w.row for w in plan.adds] + [u.wanted.row for u in plan.updates if u.fields])
         misplaced = self._add(plan.adds, {n.note_id for n in held})
         self._update([u for u in plan.updates if u.writes])
@@ -285,8 +299,8 @@ class Pusher:
                     lines.append(f"{verb}update {update.wanted.label}: {', '.join(what)}")
                 for name in update.overwritten:
                     lines.append(f"{verb}overwrite the learner's edit of {name} in {update.wanted.label}")
-            if plan.note_type is not None and not plan.note_type.kept:
-                lines.append(f"{verb}update the note type {plan.note_type.name!r} (styling or templates)")
+            lines += [f"{verb}update the note type {change.name!r} (styling or templates)"
+                      for change in plan.note_types if not change.kept]
         for update in plan.updates:
             for name, (theirs, ours) in update.kept.items():
                 lines.append(f"kept the learner's edit of {name} in {update.wanted.label}: Anki has "
@@ -298,9 +312,13 @@ class Pusher:
             if update.parked:
                 lines.append(f"left {update.wanted.label} in a filtered deck; it goes back to its deck when that "
                              "deck is emptied, and the next push puts it in place")
-        if plan.note_type is not None and plan.note_type.kept:
-            lines.append(f"kept the learner's styling of the note type {plan.note_type.name!r} (the bank's theme "
-                         "differs; --overwrite-edits replaces it)")
+        lines += [f"kept the learner's styling of the note type {change.name!r} (the bank's theme differs; "
+                  "--overwrite-edits replaces it)" for change in plan.note_types if change.kept]
+        for note, want in plan.retyped:
+            kind = "a cloze" if want.row.model_id == CLOZE_MODEL_ID else "a plain question"
+            lines.append(f"left {want.label} as it is in Anki (note {note.note_id}): it became {kind}, and Anki "
+                         "cannot change an existing note's type; delete that note in Anki (its reviews go with "
+                         "it) and push again to add the new one")
         for identity, notes in plan.ambiguous.items():
             ids = ", ".join(str(n.note_id) for n in notes)
             lines.append(f"left alone: {len(notes)} notes claim {identity} (note ids {ids}); delete the extra ones "
@@ -316,9 +334,7 @@ class Pusher:
                              f"({shown}); --delete-missing deletes them (see them first with --dry-run)")
         lines += plan.hints
 
-    def _write_note_type(self, plan: Plan) -> None:
-        change = plan.note_type
-        assert change is not None
+    def _write_note_type(self, change: NoteTypeChange) -> None:
         calls: list[tuple[str, dict[str, Any]]] = []
         if change.css is not None:
             calls.append(("updateModelStyling", {"model": {"name": change.name, "css": change.css}}))
@@ -369,19 +385,23 @@ class Pusher:
         if not adds:
             return []
         size = IMPORT_CHUNK if self.client.where.local else IMPORT_CHUNK_REMOTE
+        first_id = self.now * 1000  # ids the packages' notes and cards take in turn (Anki keeps them when free)
+        # Note types with time 1: the import never changes one; push writes them through the API.
+        old = dict.fromkeys(self.content.parts, 1)
         with tempfile.TemporaryDirectory(prefix="qaexport-push-") as tmp, \
                 self.build.progress("Adding notes", len(adds)) as advance:
             for number, start in enumerate(range(0, len(adds), size)):
                 chunk = adds[start:start + size]
                 path = Path(tmp) / f"qaexport-push-{self.now}-{number}.apkg"
-                write_package(path, self.content, [w.row for w in chunk], 1, self.build.time, str(path),
-                              first_id=self.now * 1000 + 2 * start, with_media=False)
+                write_package(path, self.content, [w.row for w in chunk], old, self.build.time, str(path),
+                              first_id=first_id, with_media=False)
+                first_id += 2 * (len(chunk) + sum(len(w.row.ords) for w in chunk))
                 try:
                     self._import(path)
                 except ActionError as exc:
                     self.report.failures += [f"{w.label}: not added: {exc.reason}" for w in chunk]
                 advance(len(chunk))
-        ids = self._answer("findNotes", self.client.call("findNotes", query=f"mid:{MODEL_ID}"), list)
+        ids = self._answer("findNotes", self.client.call("findNotes", query=_OURS), list)
         landed = {note.identity: note for note in self.read_notes([i for i in ids if i not in before])}
         misplaced = []
         failed = {line.split(": not added", 1)[0] for line in self.report.failures}
