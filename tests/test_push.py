@@ -438,6 +438,28 @@ def test_images_are_stored_once_under_their_content_names(anki, tmp_path):
     assert anki.actions["storeMediaFile"] == 1  # already there: not sent again
 
 
+def test_a_cloze_question_is_one_note_with_a_card_per_deletion_and_agrees_with_the_apkg_route(anki, bank, tmp_path):
+    cloze = "## The {{c1::speed of light}} is about {{c2::300,000 km/s::how fast?}} {#light .easy}\n\nIn vacuum.\n"
+    write(bank, "physics.md", "Physics", cloze)
+    assert summary(push(anki, bank)) == "6 added, 0 updated, 0 moved, 0 deleted, 0 unchanged"
+    with anki.paused() as col:
+        (nid,) = col.find_notes('"Key:fastapi/deployment/physics/light"')
+        note = col.get_note(nid)
+        assert note.note_type()["name"] == "qaexport Cloze" and len(note.cards()) == 2
+        assert {col.decks.name(c.did) for c in note.cards()} == {"FastAPI::Deployment::Physics"}
+    assert summary(push(anki, bank)) == "0 added, 0 updated, 0 moved, 0 deleted, 6 unchanged"
+    write(bank, "physics.md", "Physics", cloze.replace("In vacuum.", "In a vacuum."))
+    assert summary(push(anki, bank)) == "0 added, 1 updated, 0 moved, 0 deleted, 5 unchanged"
+    deck = tmp_path / "deck.apkg"
+    assert runner.invoke(app, ["anki", str(bank), "-o", str(deck)]).exit_code == 0
+    with anki.paused() as col:
+        assert log_counts(import_deck(col, deck))["new"] == 0 and col.note_count() == 6
+    write(bank, "physics.md", "Physics", "## The speed of light? {#light .easy}\n\nAbout 300,000 km/s.\n")
+    result = push(anki, bank)  # no longer a cloze: Anki cannot change the note's type
+    assert "left fastapi/deployment/physics/light" in result.stdout and "cannot change an existing note's type" \
+        in result.stdout
+
+
 # ---------------------------------------------------------------------------------------------- batches, reruns
 
 
