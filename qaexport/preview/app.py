@@ -24,7 +24,7 @@ from starlette.routing import Route
 from ..errors import QaexportError
 from ..exporters import Build
 from ..exporters.anki import card_numbers, card_sides, note_type_parts
-from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest, scrollable
+from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest
 from ..model import QuestionRef
 from ..render import Scheme
 from ..templates import asset, environment
@@ -127,7 +127,7 @@ def make_app(served: Served) -> Starlette:
         portable = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
         heading, rest = heading_and_rest(rendered)
         page = site.render_page("preview.html", "preview", "/", {
-            "ref": ref, "heading": Markup(heading), "rest": Markup(scrollable(rest)),
+            "ref": ref, "heading": Markup(site.html(heading, "/")), "rest": Markup(site.html(rest, "/")),
             "back": f"/{ref.framework.slug}/{ref.topic.slug}/{ref.subtopic.slug}.html#q-{ref.question.id}",
             "views": [(width, night) for width in CARD_WIDTHS for night in (False, True)], "widths": CARD_WIDTHS,
             "cards": card_numbers(portable, ref),
