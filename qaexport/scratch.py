@@ -33,6 +33,16 @@ def folder(kind: str = "", within: Path | None = None) -> tempfile.TemporaryDire
                                        dir=within)
 
 
+def run_folder() -> tempfile.TemporaryDirectory[str]:
+    """A folder of this run made the temporary folder of the process and of every program it starts (TMPDIR):
+    what libraries and their helpers write there (gcc's files while ``ctypes.util.find_library`` looks for
+    Pango, fonts WeasyPrint copies) carries the run's name with it, so a killed run's are swept like ours.
+    Removed when closed (and at exit)."""
+    run = folder("run")
+    os.environ["TMPDIR"] = tempfile.tempdir = run.name
+    return run
+
+
 def beside(target: Path) -> tuple[str, str]:
     """(prefix, suffix) of a temporary name beside ``target``: hidden, owned, ending in ``.tmp``. What crashed runs
     left beside it is swept first."""

@@ -63,6 +63,21 @@ def test_temporary_names_carry_the_owner():
     assert prefix == f".qaexport-{os.getpid()}-" and suffix == ".deck.apkg.tmp"
 
 
+def test_what_programs_a_run_starts_leave_in_the_temporary_folder_is_the_runs_and_swept(tmp_path):
+    """A library's helper program (gcc, run by ctypes.util.find_library while WeasyPrint loads Pango) writes its
+    own temporary files through TMPDIR: in a run's folder, a SIGKILL leaves them under the run's name."""
+    code = ("import os, signal, subprocess; from qaexport import scratch; run = scratch.run_folder(); "
+            "subprocess.run(['mktemp'], check=True, stdout=subprocess.DEVNULL); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    left = list(tmp_path.iterdir())
+    assert len(left) == 1 and left[0].name.startswith("qaexport-") and "-run-" in left[0].name, left
+    assert [p.name[:4] for p in left[0].iterdir()] == ["tmp."]  # mktemp's file, inside the run's folder
+    assert scratch.sweep(tmp_path) == left
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---------------------------------------------------------------------------------------------- SIGKILL
 
 
