@@ -8,7 +8,9 @@ so forked children are not counted twice), with exit 0 and a ``warning:`` line, 
     python -m tests.bounds_corpus DIR            # generate every case into DIR and run it, printing a table
     python -m tests.bounds_corpus DIR NAME...    # only these cases
 
-``tests/test_bounds_corpus.py`` runs the same cases under pytest (the slow ones are marked ``slow``).
+The whole corpus is this script's (a few minutes: the layout cases lay out big documents); the test suite runs the
+cases that are not ``slow`` (``tests/test_bounds_corpus.py``, one or more per class, seconds each), and each
+limit has its own test beside its code's.
 """
 
 from __future__ import annotations
@@ -595,13 +597,13 @@ def run(args: list[str], work: Path, env: dict[str, str] | None = None, seconds:
                    over)
 
 
-def run_case(case: Case, folder: Path) -> Outcome:
-    """Generate ``case`` into ``folder`` (emptied first) and run it."""
+def run_case(case: Case, folder: Path, seconds: float = SECONDS) -> Outcome:
+    """Generate ``case`` into ``folder`` (emptied first) and run it (killed past ``seconds``)."""
     shutil.rmtree(folder, ignore_errors=True)
     inputs = folder / "in"
     inputs.mkdir(parents=True)
     args = case.make(inputs)
-    return run(args, folder, case.env)
+    return run(args, folder, case.env, seconds=seconds)
 
 
 def main(argv: list[str]) -> int:
