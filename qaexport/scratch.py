@@ -34,12 +34,12 @@ def folder(kind: str = "", within: Path | None = None) -> tempfile.TemporaryDire
 
 
 def run_folder() -> tempfile.TemporaryDirectory[str]:
-    """A folder of this run made the temporary folder of the process and of every program it starts (TMPDIR):
-    what libraries and their helpers write there (gcc's files while ``ctypes.util.find_library`` looks for
-    Pango, fonts WeasyPrint copies) carries the run's name with it, so a killed run's are swept like ours.
-    Removed when closed (and at exit)."""
+    """A folder of this run, made the temporary folder of the process (the CLI makes it that of every program the
+    run starts too: TMPDIR): what libraries and their helpers write there (gcc's files while
+    ``ctypes.util.find_library`` looks for Pango, fonts WeasyPrint copies) carries the run's name with it, so a
+    killed run's are swept like ours. Removed when closed (and at exit): keep it."""
     run = folder("run")
-    os.environ["TMPDIR"] = tempfile.tempdir = run.name
+    tempfile.tempdir = run.name
     return run
 
 

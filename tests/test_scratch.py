@@ -66,7 +66,8 @@ def test_temporary_names_carry_the_owner():
 def test_what_programs_a_run_starts_leave_in_the_temporary_folder_is_the_runs_and_swept(tmp_path):
     """A library's helper program (gcc, run by ctypes.util.find_library while WeasyPrint loads Pango) writes its
     own temporary files through TMPDIR: in a run's folder, a SIGKILL leaves them under the run's name."""
-    code = ("import os, signal, subprocess; from qaexport import scratch; run = scratch.run_folder(); "
+    code = ("import os, signal, subprocess; from qaexport.cli.app import own_temporary_folder; "
+            "run = own_temporary_folder(); "
             "subprocess.run(['mktemp'], check=True, stdout=subprocess.DEVNULL); "
             "os.kill(os.getpid(), signal.SIGKILL)")
     proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=60)

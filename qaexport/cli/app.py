@@ -137,7 +137,7 @@ def main() -> None:
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _interrupt)
     scratch.sweep_once(Path(tempfile.gettempdir()))  # what killed runs left there (a listing: a millisecond)
-    run = scratch.run_folder()  # everything temporary of this run, the libraries' and their programs' too
+    run = own_temporary_folder()
     report_plugin_faults()  # a broken plugin is named once, and every other command still works
     try:
         try:
@@ -147,6 +147,14 @@ def main() -> None:
     except SystemExit as done:  # the command's end, whatever its status (Click always ends this way)
         run.cleanup()
         leave(done.code)
+
+
+def own_temporary_folder() -> tempfile.TemporaryDirectory[str]:
+    """Everything temporary of this run in one folder named for it, the libraries' files and those of the programs
+    they start (TMPDIR) too, so that a later run sweeps what a killed one left (``scratch.run_folder``)."""
+    run = scratch.run_folder()
+    os.environ["TMPDIR"] = run.name
+    return run
 
 
 def leave(code: object) -> NoReturn:
