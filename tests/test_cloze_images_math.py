@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from qaexport.cli import app
 from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME
 from qaexport.formats.dialect import scan
-from qaexport.formats.images import MAX_PIXELS, Refused, accept, sanitize_svg
+from qaexport.formats.images import MAX_DECODE_PIXELS, MAX_PIXELS, Refused, accept, sanitize_svg
 
 CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
 EVIL_SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40" '
@@ -142,18 +142,24 @@ def test_svg_is_rebuilt_without_anything_active():
 
 
 def test_pixel_limit_is_read_from_the_header(tmp_path):
-    side = int(MAX_PIXELS ** 0.5) + 10
+    side = int(MAX_DECODE_PIXELS ** 0.5) + 10
     buffer = io.BytesIO()
-    Image.new("1", (side, side)).save(buffer, "PNG")  # a few KiB on disk, 40+ megapixels decoded
+    Image.new("1", (side, side)).save(buffer, "PNG")  # a few KiB on disk, 60+ megapixels decoded: too big to shrink
     refused = accept(buffer.getvalue())
     assert isinstance(refused, Refused) and "megapixel" in str(refused)
+    side = int(MAX_PIXELS ** 0.5) + 10  # over the limit, within what may be decoded to shrink it
+    Image.new("1", (side, side)).save(buffer := io.BytesIO(), "PNG")
+    notes: list[str] = []
+    shrunk = accept(buffer.getvalue(), notes)
+    assert not isinstance(shrunk, Refused) and shrunk.pixels <= MAX_PIXELS and "shrunk" in notes[0]
     Image.new("1", (side - 20, side - 20)).save(buffer := io.BytesIO(), "PNG")
-    assert not isinstance(accept(buffer.getvalue()), Refused)
+    kept = accept(buffer.getvalue())
+    assert not isinstance(kept, Refused) and kept.data == buffer.getvalue()
 
 
 def test_one_huge_image_is_left_out_and_the_others_still_show(tmp_path):
     bank = write_bank(tmp_path, BANK.replace("](images/resistor.png)", "](images/huge.png)"))
-    side = int(MAX_PIXELS ** 0.5) + 10
+    side = int(MAX_DECODE_PIXELS ** 0.5) + 10  # too big even to shrink
     Image.new("1", (side, side)).save(bank / "images" / "huge.png")
     out = tmp_path / "b.epub"
     result = CliRunner().invoke(app, ["epub", str(bank), "-o", str(out)])
