@@ -7,6 +7,7 @@ so forked children are not counted twice), with exit 0 and a ``warning:`` line, 
 
     python -m tests.bounds_corpus DIR            # generate every case into DIR and run it, printing a table
     python -m tests.bounds_corpus DIR NAME...    # only these cases
+    python -m tests.bounds_corpus --patterns     # how each pattern that reads input grows on long runs
 
 The whole corpus is this script's (a few minutes: the layout cases lay out big documents); the test suite runs the
 cases that are not ``slow`` (``tests/test_bounds_corpus.py``, one or more per class, seconds each), and each
@@ -606,7 +607,64 @@ def run_case(case: Case, folder: Path, seconds: float = SECONDS) -> Outcome:
     return run(args, folder, case.env, seconds=seconds)
 
 
+def _patterns() -> dict[str, tuple[Callable[[str], object], list[str]]]:
+    """Every pattern and scanner that reads input, with the units of the runs it is measured on: the audited
+    regular expressions' entry points (``tests/test_regex_bounds.py``) and the scanners that replaced the patterns
+    that backtracked."""
+    from qaexport.formats.markdown_bank import _ATTR_ITEM, split_attributes
+    from qaexport.sources.apkg import _type_in_fields
+    from qaexport.sources.markdown import MarkdownReader
+    from tests.test_regex_bounds import ENTRY_POINTS
+
+    def attribute_items(raw: str) -> None:
+        pos = 0
+        while pos < len(raw) and (m := _ATTR_ITEM.match(raw, pos)):
+            pos = max(m.end(), pos + 1)
+
+    return {**ENTRY_POINTS,
+            "markdown heading attributes": (split_attributes, ["{", "}", "#", ".", " ", "\t", "=", '"', "{#", "}}"]),
+            "markdown attribute items": (attribute_items, ["#", ".", "a", "=", '"', " ", "-", "a=", '="']),
+            "markdown sniffing (4 KiB)": (lambda t: MarkdownReader().sniff(("## " + t).encode()[:4096]),
+                                          ["{#", "{", "#", "{.}", " {#a"]),
+            "apkg [[type: scanner": (lambda t: list(_type_in_fields(t)),
+                                     ["[[type:", "[[type:a]", "[[type:cloze:", "]", "[[", "[[type:]]"])}
+
+
+def _seconds(function: Callable[[str], object], text: str) -> float:
+    """The quickest of three runs (a shared machine adds noise, never speed)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        function(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def patterns() -> int:
+    """How each pattern's time grows from 50,000 to 200,000 characters (the answer limit) of runs of each of its
+    units and of all of them in turn: four times the text may cost about four times the time, never sixteen.
+    Prints a row per pattern (its worst run); 1 if one grew superlinearly."""
+    from tests.test_regex_bounds import run_of
+
+    failed = 0
+    for name, (function, units) in _patterns().items():
+        worst = (0.0, 0.0, 0.0, "")
+        for chosen in [[unit] for unit in units] + [units]:
+            small, big = _seconds(function, run_of(chosen, 50_000)), _seconds(function, run_of(chosen, 200_000))
+            ratio = big / max(small, 1e-6)
+            if big >= worst[1]:
+                worst = (small, big, ratio, "+".join(chosen))
+        small, big, ratio, run = worst
+        bad = big >= 0.5 and ratio >= 9
+        failed += bad
+        print(f"{'FAIL' if bad else 'ok  '} {name:<52} {small * 1000:8.1f} ms / {big * 1000:8.1f} ms  x{ratio:4.1f}  "
+              f"(slowest: {run[:40]!r})", flush=True)
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--patterns"]:
+        return patterns()
     root = Path(argv[0])
     chosen = [BY_NAME[n] for n in argv[1:]] or CASES
     failed = 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from qaexport.errors import InputError
+from qaexport.formats.anki_package import INSTALL_HINT
 from qaexport.formats.html import code_blocks, sanitize
 from qaexport.sources.apkg import (
     ApkgOptions,
@@ -188,26 +189,25 @@ def test_bad_packages_are_refused_with_one_line(bad, name):
         assert "zip bomb" in message
 
 
-def test_bad_packages_refused_in_bounded_time_and_memory(bad):
-    """All of them in one fresh process: wall time and peak memory of that process."""
+def test_bad_packages_refused_in_bounded_memory(bad):
+    """All of them in one fresh process: its peak memory (and the wait for it bounded)."""
     script = textwrap.dedent(f"""
-        import resource, sys, time
+        import resource, sys
         from pathlib import Path
         from qaexport.errors import InputError
         from qaexport.sources.apkg import read_package
-        start = time.monotonic()
         for p in {[str(p) for p in bad.values()]!r}:
             try:
                 read_package(Path(p))
                 sys.exit("not refused: " + p)
             except InputError:
                 pass
-        print(time.monotonic() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
-    seconds, peak_mib = proc.stdout.split()
-    assert float(seconds) < 30 and int(peak_mib) < 500, proc.stdout
+    peak_mib = proc.stdout.strip()
+    assert int(peak_mib) < 500, proc.stdout  # how fast is the benchmark's to say; here the wait is bounded
 
 
 def test_without_the_extra_one_line_says_how_to_install(packages):
@@ -216,6 +216,16 @@ def test_without_the_extra_one_line_says_how_to_install(packages):
               f"read_package(Path({str(packages['current'])!r}))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert "pip install 'qaexport[apkg]'" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_the_install_hint_reaches_the_terminal_as_written(packages):
+    """Through the command line: the console prints ``[apkg]`` as written, never as markup it swallows."""
+    script = ("import sys; sys.modules['anki'] = None; sys.modules['anki.collection'] = None\n"
+              f"from qaexport.cli import main\nsys.argv = ['qaexport', 'list', {str(packages['current'])!r}]\nmain()")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"error: {packages['current']}: {INSTALL_HINT}"]
+    assert "pip install 'qaexport[apkg]'" in INSTALL_HINT
 
 
 def test_hostile_deck_is_inert_after_sanitising(hostile):
