@@ -15,7 +15,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..forked import run_forked
 from ..model import Media
-from .compat import LeanHTML
+from .compat import html_class
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
 #: top-level domain can never resolve, and the fetcher never goes to the network anyway.
@@ -105,7 +105,7 @@ def render(html: str, css: str, media: dict[str, Media] | None = None, files: di
     # WeasyPrint loads CSS images through the document's fetcher: it gets the media and our drawings only.
     images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}
     fetcher = MediaFetcher(media or {}, images)
-    return LeanHTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
+    return html_class()(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
         stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
 
 
