@@ -11,6 +11,7 @@ import dataclasses
 import inspect
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -216,25 +217,11 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None
     every child is done, then the first failure, as the one command would have said it."""
     from ..forked import run_forked_all
 
-    def child(cls: type[Exporter], opts: Any, target: Path, build: Build) -> Callable[[Callable[[Any], None]], Any]:
-        def work(report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
-            if heavy and not cls.heavy:
-                os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
-            warnings: list[str] = []
-            quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)
-            try:
-                cls().export(quiet, opts, target)
-            except QaexportError as exc:
-                return warnings, "", (exc.exit_code, str(exc))
-            except OSError as exc:  # the disk, worded as handle_errors words it
-                return warnings, "", (1, describe_os_error(exc))
-            return warnings, _written(target, cls.produces), None
-        return work
-
     heavy = any(cls.heavy for cls, *_ in jobs)
     names = ", ".join(cls.name for cls, *_ in jobs)
     with progress(f"Writing {names}", None, unit="") as advance:
-        results = run_forked_all([child(*job) for job in jobs], lambda n: advance(n if isinstance(n, int) else 1),
+        results = run_forked_all([partial(_export_child, *job, heavy) for job in jobs],
+                                 lambda n: advance(n if isinstance(n, int) else 1),
                                  lambda cause: f"writing {names} failed ({cause})")
     for warnings, written, _ in results:
         for message in warnings:
@@ -244,6 +231,22 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None
     failed = next((failure for *_, failure in results if failure), None)
     if failed:
         raise QaexportError.carried(failed[1], failed[0])
+
+
+def _export_child(cls: type[Exporter], opts: Any, target: Path, build: Build, heavy: bool,
+                  report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
+    """One exporter of `all`, in its child: its warnings, its "wrote" line and its failure come back as values."""
+    if heavy and not cls.heavy and hasattr(os, "nice"):
+        os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
+    warnings: list[str] = []
+    quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)
+    try:
+        cls().export(quiet, opts, target)
+    except QaexportError as exc:
+        return warnings, "", (exc.exit_code, str(exc))
+    except OSError as exc:  # the disk, worded as handle_errors words it
+        return warnings, "", (1, describe_os_error(exc))
+    return warnings, _written(target, cls.produces), None
 
 
 def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from weasyprint import CSS, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from ..forked import run_forked
+from ..forked import can_fork, run_forked
 from ..model import Media
 from .compat import html_class
 
@@ -131,7 +132,7 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
         document = render(html, css, media, files, tagged)
         if laid_out is not None:
             laid_out(document)
-        if tail is not None and len(document.pages) > 1:
+        if tail is not None and len(document.pages) > 1 and can_fork():
             _draw_in_two(document, identifier, target, tail)
         else:
             document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
@@ -169,15 +170,18 @@ def _draw_in_two(document: Document, identifier: str, first: Path, second: Path)
         group.results()
 
 
+def _write_pdf_sorted(html: str, css: str, identifier: str, target: Path, media: dict[str, Media] | None,
+                      files: dict[str, Path] | None, tagged: bool, report: Callable[[int], None]) -> list[str]:
+    return sorted(write_pdf(html, css, identifier, target, report, media, files, tagged))
+
+
 def layout_in_child(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None],
                     label: str = "", media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
                     tagged: bool = False) -> list[str]:
-    """Run the layout in a forked child so its memory (hundreds of MiB for big books) is freed after.
+    """Run the layout in a child process so its memory (hundreds of MiB for big books) is freed after.
 
     Returns the characters drawn as empty boxes (no installed or bundled font has them).
     """
-    def work(report: Callable[[int], None]) -> list[str]:
-        return sorted(write_pdf(html, css, identifier, target, report, media, files, tagged))
-
+    work = partial(_write_pdf_sorted, html, css, identifier, target, media, files, tagged)
     return run_forked(work, advance, lambda cause: f"{label or target}: PDF layout failed ({cause}); nothing was "
                                                    "written")
