@@ -30,6 +30,7 @@ from .common import (
     Sources,
     Theme,
     TopicOpt,
+    accelerated_lexing,
     build_time,
     choose,
     err,
@@ -141,7 +142,8 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     now = build_time()  # the one clock, read once
     night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
     try:
-        highlighter = render.Highlighter(setting("theme"), night)  # unknown themes fail before any reading
+        # unknown themes fail before any reading
+        highlighter = render.Highlighter(setting("theme"), night, accelerated_lexing())
     except UsageError as exc:
         in_file = [n for n in ("theme", "night_theme") if n in config.top and not (n in values and given(ctx, n))]
         raise UsageError(f"{config.path}: {', '.join(in_file)}: {exc}" if in_file else str(exc)) from None

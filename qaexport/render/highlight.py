@@ -106,8 +106,11 @@ class _Scheme:
 class Highlighter:
     """Highlights code for a set of themes that share one HTML (e.g. day and night)."""
 
-    def __init__(self, theme: str = DEFAULT_THEME, night_theme: str | None = DEFAULT_NIGHT_THEME) -> None:
-        self._made_with = (theme, night_theme)
+    def __init__(self, theme: str = DEFAULT_THEME, night_theme: str | None = DEFAULT_NIGHT_THEME,
+                 accelerate: bool = True) -> None:
+        """``accelerate=False`` lexes with Pygments' own loop only (the same tokens; see :mod:`.lexing`)."""
+        self._made_with = (theme, night_theme, accelerate)
+        self.accelerate = accelerate
         names = [theme] + ([night_theme] if night_theme else [])
         styles = [load_style(n) for n in names]
         self.themes = [self._theme(n, s) for n, s in zip(names, styles, strict=True)]
@@ -190,7 +193,8 @@ class Highlighter:
         lexer = self.lexer(lang)
         if lexer is None:
             return None
-        if fast_lexing(lexer) and (self._lexed.get(lexer, 0) >= JOIN_AFTER or lang.strip().lower() in self._join_now):
+        joined = self._lexed.get(lexer, 0) >= JOIN_AFTER or lang.strip().lower() in self._join_now
+        if self.accelerate and fast_lexing(lexer) and joined:
             return fast_tokens(lexer, code)
         self._lexed[lexer] = self._lexed.get(lexer, 0) + len(code)
         return list(lex(code, lexer))
