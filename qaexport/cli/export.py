@@ -132,56 +132,23 @@ def _options(ctx: typer.Context, cls: type[Exporter], specs: list[OptionSpec], v
 
 
 def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec], values: dict[str, Any]) -> None:
-    """Read and render once, then run each exporter on the shared build."""
+    """Read and render once, then run each exporter on the shared build. Every usage problem (themes, options,
+    -o) is found before anything is read."""
     config = load_settings(values["config"])
-
-    def setting(name: str) -> Any:
-        return choose(ctx, values, name, config.top.get(name))
-
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
-    night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
-    try:
-        # unknown themes fail before any reading
-        highlighter = render.Highlighter(setting("theme"), night, accelerated_lexing())
-    except UsageError as exc:
-        in_file = [n for n in ("theme", "night_theme") if n in config.top and not (n in values and given(ctx, n))]
-        raise UsageError(f"{config.path}: {', '.join(in_file)}: {exc}" if in_file else str(exc)) from None
-    built = [(cls, *_options(ctx, cls, specs, values, config)) for cls in classes]
-    wrong = [message for _, _, message in built if message]
-    if wrong:  # every exporter's problem at once
-        raise UsageError("\n".join(wrong))
-    chosen = [(cls, opts) for cls, opts, _ in built]
-    srcs = values["srcs"] or config.top.get("sources")
-    difficulty, topic = values["difficulty"], values["topic"]
-    output = values["output"]
-    folder = False
-    if output is None and "output" in config.top:
-        output, folder = str(config.top["output"]), True
+    highlighter = _highlighter(ctx, values, config)
+    chosen = _chosen_options(ctx, classes, specs, values, config)
+    output, folder = _output(values, config)
     for cls in classes:  # a wrong -o is a usage error before any reading
         resolve_target(output, folder, "name", cls, several)
-    library = load_library(srcs, difficulty, topic, reader_options(ctx, values, config))
-    if several:  # `all`: an exporter that declines this content is skipped, with its reason
-        kept = []
-        for cls, opts in chosen:
-            reason = cls.declines(library)
-            if reason:
-                err.print(f"warning: skipping {cls.name}: {reason}", soft_wrap=True, emoji=False, markup=False)
-            else:
-                kept.append((cls, opts))
-        chosen, classes = kept, [cls for cls, _ in kept]
-    schemes = [Scheme(cls.scheme) for cls in classes]
-    cache = render_cache(values.get("no_cache", False))
-    try:
-        with progress("Rendering", library.count()) as advance:
-            rendered = render_library(library, highlighter, schemes, advance, cache=cache,
-                                      meanwhile=lambda: _prepare(classes))
-    finally:
-        if cache is not None:
-            cache.close()
-            if cache.stats.disabled:
-                err.print(f"warning: render cache not used: {cache.stats.disabled}", soft_wrap=True, emoji=False,
-                          markup=False)
+    difficulty, topic = values["difficulty"], values["topic"]
+    library = load_library(values["srcs"] or config.top.get("sources"), difficulty, topic,
+                           reader_options(ctx, values, config))
+    if several:
+        chosen = _not_declined(chosen, library)
+    classes = [cls for cls, _ in chosen]
+    rendered = _render(library, highlighter, classes, values.get("no_cache", False))
     stem = _default_stem(library, difficulty, topic)
     targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
     jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, _warn,
@@ -193,6 +160,64 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         say(f"wrote {_written(target, cls.produces)}")
     else:
         _export_at_once(jobs)
+
+
+def _highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
+    """The code themes (flags over the config file); an unknown theme is a usage error naming where it came from."""
+    theme = choose(ctx, values, "theme", config.top.get("theme"))
+    night = choose(ctx, values, "night_theme", config.top.get("night_theme")) if "night_theme" in values \
+        else DEFAULT_NIGHT_THEME
+    try:
+        return render.Highlighter(theme, night, accelerated_lexing())
+    except UsageError as exc:
+        in_file = [n for n in ("theme", "night_theme") if n in config.top and not (n in values and given(ctx, n))]
+        raise UsageError(f"{config.path}: {', '.join(in_file)}: {exc}" if in_file else str(exc)) from None
+
+
+def _chosen_options(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec],
+                    values: dict[str, Any], config: Config) -> list[tuple[type[Exporter], Any]]:
+    """Each exporter with its options; every exporter's problem at once as one usage error."""
+    built = [(cls, *_options(ctx, cls, specs, values, config)) for cls in classes]
+    wrong = [message for _, _, message in built if message]
+    if wrong:
+        raise UsageError("\n".join(wrong))
+    return [(cls, opts) for cls, opts, _ in built]
+
+
+def _output(values: dict[str, Any], config: Config) -> tuple[str | None, bool]:
+    """``-o``, else the config file's ``output`` (always a folder); whether it must be a folder."""
+    if values["output"] is None and "output" in config.top:
+        return str(config.top["output"]), True
+    return values["output"], False
+
+
+def _not_declined(chosen: list[tuple[type[Exporter], Any]], library: Library) -> list[tuple[type[Exporter], Any]]:
+    """`all`: an exporter that declines this content is skipped, with its reason as a warning."""
+    kept = []
+    for cls, opts in chosen:
+        reason = cls.declines(library)
+        if reason:
+            err.print(f"warning: skipping {cls.name}: {reason}", soft_wrap=True, emoji=False, markup=False)
+        else:
+            kept.append((cls, opts))
+    return kept
+
+
+def _render(library: Library, highlighter: render.Highlighter, classes: list[type[Exporter]],
+            no_cache: bool) -> render.RenderedBank:
+    """Every question once in each scheme the exporters asked for, through the render cache; the exporters
+    prepare meanwhile."""
+    cache = render_cache(no_cache)
+    try:
+        with progress("Rendering", library.count()) as advance:
+            return render_library(library, highlighter, [Scheme(cls.scheme) for cls in classes], advance,
+                                  cache=cache, meanwhile=lambda: _prepare(classes))
+    finally:
+        if cache is not None:
+            cache.close()
+            if cache.stats.disabled:
+                err.print(f"warning: render cache not used: {cache.stats.disabled}", soft_wrap=True, emoji=False,
+                          markup=False)
 
 
 def _prepare(classes: list[type[Exporter]]) -> None:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from .markdown import MarkdownRenderer, clean_text
 
 __all__ = [
-    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "RenderCache", "RenderCounts",
-    "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "counts", "render_library",
+    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "RenderCache",
+    "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "render_library",
 ]
 
 # Markdown-it, Pygments and nh3 load when something renders, not when `--help` or `validate` starts.
@@ -145,31 +145,9 @@ def render_library(
     renderer = TextRenderer(highlighter, media)
     out: RenderedBank = {s: {} for s in schemes}
     html_schemes = [s for s in schemes if s.is_html]
-    todo = questions
-    keys: dict[str, dict[Scheme, bytes]] = {}
+    todo, keys = questions, {}
     if cache is not None and html_schemes:
-        from .cache import entry_key, renderer_version
-
-        todo = []
-        version = renderer_version()
-        # HTML content may show the library's images, so its HTML also depends on which media exist.
-        media_names = "\n".join(sorted(media))
-        prefixes = {(s, f): f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}\n"
-                    f"{media_names if f is ContentFormat.HTML else ''}".encode()
-                    for s in html_schemes for f in ContentFormat}
-        keys = {q.key: {s: entry_key(prefixes[s, q.format], q.format, q.question, q.answer) for s in html_schemes}
-                for q in questions}
-        found = cache.get_many(k for ks in keys.values() for k in ks.values())
-        cheap = [s for s in schemes if not s.is_html]
-        for q in questions:
-            ks = keys[q.key]
-            if all(k in found for k in ks.values()):
-                for s, k in ks.items():
-                    out[s][q.key] = Rendered(*found[k])
-                for s, text in (renderer.render(q, cheap) if cheap else {}).items():
-                    out[s][q.key] = text
-            else:
-                todo.append(q)
+        todo, keys = _from_cache(questions, cache, renderer, schemes, out)
         advance(len(questions) - len(todo))
     _render_all(todo, renderer, schemes, out, advance, workers, meanwhile)
     if cache is not None and html_schemes and todo:
@@ -177,6 +155,38 @@ def render_library(
                         for q in todo for s in html_schemes})
     # Keep the library's order whatever order the chunks finished in.
     return {s: {q.key: out[s][q.key] for q in questions} for s in schemes}
+
+
+def _from_cache(questions: list[Question], cache: RenderCache, renderer: TextRenderer, schemes: tuple[Scheme, ...],
+                out: RenderedBank) -> tuple[list[Question], dict[str, dict[Scheme, bytes]]]:
+    """Put into ``out`` every question whose HTML in every scheme is in ``cache`` (its cheap schemes rendered here);
+    the questions left to render, and each question's cache key per HTML scheme.
+
+    A key holds everything the HTML depends on: the renderer's version, the scheme's token-class mapping, the
+    texts and their format, and for HTML content the library's media names (it may show the library's images)."""
+    from .cache import entry_key, renderer_version
+
+    html_schemes = [s for s in schemes if s.is_html]
+    version = renderer_version()
+    media_names = "\n".join(sorted(renderer.media))
+    prefixes = {(s, f): f"{version}\n{renderer.highlighter.signature(s is Scheme.PORTABLE)}\n"
+                f"{media_names if f is ContentFormat.HTML else ''}".encode()
+                for s in html_schemes for f in ContentFormat}
+    keys = {q.key: {s: entry_key(prefixes[s, q.format], q.format, q.question, q.answer) for s in html_schemes}
+            for q in questions}
+    found = cache.get_many(k for ks in keys.values() for k in ks.values())
+    cheap = [s for s in schemes if not s.is_html]
+    todo = []
+    for q in questions:
+        ks = keys[q.key]
+        if all(k in found for k in ks.values()):
+            for s, k in ks.items():
+                out[s][q.key] = Rendered(*found[k])
+            for s, text in (renderer.render(q, cheap) if cheap else {}).items():
+                out[s][q.key] = text
+        else:
+            todo.append(q)
+    return todo, keys
 
 
 def _claim(chunks: list[list[Question]], shared: Any, from_start: bool) -> list[Question] | None:

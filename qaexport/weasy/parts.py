@@ -155,13 +155,9 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
             return partial(_lay_front, html, css, identifier, path, media, files)
 
         def start_front(group: Children, front_pages: int) -> None:
-            numbers, start = {}, front_pages
-            for i in range(len(bodies)):
-                numbers |= {name: str(start + page + 1) for name, page in laid[i].anchor_pages.items()}
-                start += laid[i].pages
-            body_pages = start - front_pages
-            html = book.front({a: numbers[a] for a in book.anchors}, body_pages)
-            fronts.append((group.start(front_job(html, book.css + front_css(start), front)), front_pages))
+            numbers, total = contents_numbers([laid[i] for i in range(len(bodies))], book.anchors, front_pages)
+            html = book.front(numbers, total - front_pages)
+            fronts.append((group.start(front_job(html, book.css + front_css(total), front)), front_pages))
 
         def on_progress(part: int, value: object) -> None:  # part -1: not a part's child
             if part < 0:
@@ -208,6 +204,17 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
         drawn = [[path for path in (first, tails.get(i)) if path and path.exists()] for i, first in enumerate(bodies)]
         merge(front, fronts[-1][1], drawn, target, [laid[i].outline_depths for i in range(len(bodies))])
     return sorted(missing)
+
+
+def contents_numbers(parts: Sequence[_Part], anchors: Sequence[str], front_pages: int) -> tuple[dict[str, str], int]:
+    """The page number (as printed) of each contents entry, and the book's page count, when the front document
+    (cover and contents) has ``front_pages`` pages and the parts follow it in order."""
+    numbers: dict[str, str] = {}
+    start = front_pages
+    for part in parts:
+        numbers |= {name: str(start + page + 1) for name, page in part.anchor_pages.items()}
+        start += part.pages
+    return {a: numbers[a] for a in anchors}, start
 
 
 def _quiet(_pages: int) -> None:
