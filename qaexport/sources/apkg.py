@@ -12,9 +12,9 @@ An ``.apkg`` from the internet is hostile input, so reading happens in three gua
    media file to disk. Every card is rendered with Anki's template engine (cloze, conditionals, FrontSide,
    filters); qaexport re-implements none of it.
 3. Images the rendered cards name are read from the original zip by exact name through the media map, capped,
-   checked by magic bytes (PNG, JPEG, GIF, WebP; SVG refused) and stored content-addressed. Card HTML is passed on
-   as :attr:`ContentFormat.HTML`; the render layer sanitises it (``render/html.py``). Sounds and videos become a
-   visible label, type-in boxes a blank on the front and the expected answer on the back.
+   checked by ``formats.images`` (type by magic bytes, pixel limit, SVG sanitised) and stored content-addressed.
+   Card HTML is passed on as :attr:`ContentFormat.HTML`; the render layer sanitises it (``render/html.py``).
+   Sounds and videos become a visible label, type-in boxes a blank on the front and the expected answer on the back.
 
 Deck tree → framework › topic › subtopic (a deck path ``A::B::C::D`` has at most three printed levels):
 
@@ -52,6 +52,7 @@ import nh3
 from ..errors import InputError, Problem, problem
 from ..formats.anki_package import SUFFIXES
 from ..formats.html import to_text
+from ..formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept
 from ..model import ContentFormat, Location, Media
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -66,8 +67,7 @@ MAX_COLLECTION = 256 * 2**20  # uncompressed collection database
 MAX_MEMBER = 512 * 2**20  # any one member, as declared (videos can be big; they are never read)
 MAX_DECLARED_TOTAL = 4 * 2**30  # all members together, as declared
 MAX_RATIO = 1_000  # deflate of real data stays far below; zip bombs are far above
-MAX_IMAGE = 16 * 2**20  # one image, after decompression
-MAX_IMAGES_TOTAL = 192 * 2**20  # all images a build embeds
+MAX_IMAGE = MAX_IMAGE_BYTES  # one image, after decompression (formats/images: the one place for image limits)
 MAX_MEDIA_MAP = 16 * 2**20  # the media map itself
 MAX_ZSTD_WINDOW = 2**26  # bounds the zstd decoder's memory whatever a frame header claims
 CHUNK = 2**20
@@ -77,12 +77,6 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 LEGACY_1, LEGACY_2, LATEST = 1, 2, 3
 COLLECTION_FOR = {LEGACY_1: "collection.anki2", LEGACY_2: "collection.anki21", LATEST: "collection.anki21b"}
 
-IMAGE_TYPES = (  # magic → (mime, extension)
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"GIF87a", "image/gif", ".gif"),
-    (b"GIF89a", "image/gif", ".gif"),
-)
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".mkv", ".mov", ".avi", ".ogv", ".mpg", ".mpeg", ".m4v", ".3gp"})
 DIFFICULTIES = ("easy", "medium", "hard")
 
@@ -107,16 +101,6 @@ def safe_media_name(name: str) -> bool:
     if any(ord(ch) < 32 for ch in name) or PureWindowsPath(name).drive or PurePosixPath(name).is_absolute():
         return False
     return not name.startswith("..")
-
-
-def image_type(data: bytes) -> tuple[str, str] | None:
-    """(mime, extension) from magic bytes, or None: the name's extension is never trusted."""
-    for magic, mime, ext in IMAGE_TYPES:
-        if data.startswith(magic):
-            return mime, ext
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
 
 
 def _zstd():
@@ -507,18 +491,14 @@ class _MediaCollector:
                 break
         content: str | None = None
         if isinstance(result, bytes):
-            kind = image_type(result)
-            if kind is None:
-                reason = "SVG images are not supported" if b"<svg" in result[:2048].lower() else \
-                    "not a PNG, JPEG, GIF or WebP image"
-                self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {reason}",
-                                             record))
+            media = accept(result)  # type, pixel limit, SVG sanitised: the same rules as a bank's images
+            if isinstance(media, Refused):
+                self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {media}", record))
             else:
-                mime, ext = kind
-                content = hashlib.sha256(result).hexdigest()[:16] + ext
+                content = media.name
                 if content not in self.media:
-                    self.media[content] = Media(content, result, mime)
-                    self.used += len(result)
+                    self.media[content] = media
+                    self.used += len(media.data)
         else:
             self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {result}", record))
         self.by_source[src] = content

@@ -21,12 +21,13 @@ from pathlib import Path
 from ...errors import UsageError
 from ...formats.anki_key import key_field
 from ...formats.anki_package import SUFFIXES
-from ...model import Library, Media
+from ...model import Library, Media, QuestionRef
 from ...output import atomic_path, write_zip
 from ...render import Scheme
 from ...templates import asset
 from .. import Build, ExporterBase, Produces, option
 from .collection import (
+    CLOZE_NOTETYPE_KEY,
     NOTETYPE_KEY,
     Deck,
     NoteRow,
@@ -35,7 +36,7 @@ from .collection import (
     read_previous,
     write_collection,
 )
-from .identity import deck_id, deck_part, note_guid
+from .identity import CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, note_guid
 from .ledger import fingerprint, holds_package, location, note_times, record_package
 from .text import note_fields, sort_text, tag_part, text_field
 
@@ -68,14 +69,49 @@ class AnkiOptions:
             raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
 
 
-def note_type_parts(build: Build) -> tuple[str, str, str]:
+def note_type_parts(build: Build, cloze: bool = False) -> tuple[str, str, str]:
+    """CSS, front and back templates of the Q&A note type, or of the Cloze one (the same CSS and theme)."""
     hl = build.highlighter
     css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
     css += hl.css(0, ".card", portable=True)
     if len(hl.themes) > 1:
         css += f"/* night theme: {hl.themes[1].name} */\n"
         css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
+    if cloze:
+        return css, asset("anki", "cloze-front.html"), asset("anki", "cloze-back.html")
     return css, asset("anki", "front.html"), asset("anki", "back.html")
+
+
+_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
+
+
+def cloze_ords(text_field: str) -> tuple[int, ...]:
+    """The card ordinals of a cloze note (number - 1): every ``{{cN::`` in its Text field is one qaexport wrote
+    (the renderer turns the content's own braces into entities)."""
+    return tuple(sorted({int(n) - 1 for n in _CLOZE_NUMBER.findall(text_field)})) or (0,)
+
+
+def question_fields(build: Build, ref: QuestionRef) -> list[str]:
+    """A question's note fields, in the frozen order of ``identity.FIELDS``, made safe by ``text.note_fields``."""
+    q, html = ref.question, build.rendered[ref.question.key]
+    return note_fields(html.question, html.answer, q.difficulty.label if q.difficulty else "", ref.breadcrumb,
+                       key_field(q.key, q.origin))
+
+
+_FIELD_REFERENCE = re.compile(r"\{\{([A-Za-z]+)\}\}")
+
+
+def card_sides(build: Build, ref: QuestionRef) -> tuple[str, str, str]:
+    """The card Anki shows for a question: the note type's CSS, the front and the back, with the note's fields put
+    into the templates as Anki's renderer puts them (``{{Field}}``; on the back ``{{FrontSide}}`` is the front).
+    For previews (``qaexport serve``); the tests compare it with the official ``anki`` package's own rendering
+    (``Card.render_output``), which reviews show inside ``<body class="card card1">`` (plus ``nightMode
+    night_mode`` at night)."""
+    css, front_template, back_template = note_type_parts(build)
+    fields = dict(zip(FIELDS, question_fields(build, ref), strict=True))
+    front = _FIELD_REFERENCE.sub(lambda m: fields[m.group(1)], front_template)
+    back = _FIELD_REFERENCE.sub(lambda m: {**fields, "FrontSide": front}[m.group(1)], back_template)
+    return css, front, back
 
 
 def deck_prefix(deck_name: str) -> list[str]:
@@ -150,13 +186,12 @@ class AnkiExporter(ExporterBase):
         read = previous_path is not None and not holds_package(ledger, previous_path)
         previous = read_previous(previous_path) if read else {}
         now = int(build.time)
-        css, front, back = note_type_parts(build)
         notes: list[NoteRow] = []
         with build.progress("Building deck", build.library.count()) as advance:
             for position, ref in enumerate(build.library.questions(), 1):
-                q, html = ref.question, build.rendered[ref.question.key]
+                q = ref.question
                 label = q.difficulty.label if q.difficulty else ""
-                fields = note_fields(html.question, html.answer, label, ref.breadcrumb, key_field(q.key, q.origin))
+                fields = question_fields(build, ref)
                 tags = [f"difficulty::{label}"] if label else []
                 tags.append("::".join(tag_part(s) for s in (ref.framework.slug, ref.topic.slug, ref.subtopic.slug)))
                 slugs = (ref.framework.slug,) if options.flat else (ref.framework.slug, ref.topic.slug,
@@ -164,18 +199,24 @@ class AnkiExporter(ExporterBase):
                 deck = decks[()] if options.flat and () in decks else decks[slugs]
                 # New cards are introduced in the booklet's order: ``due`` is the position in the book.
                 # The GUID comes from the identity: a question moved with from= keeps the note it had.
-                notes.append(NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id,
-                                     due=position))
+                row = NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id, due=position)
+                if q.cloze:
+                    row.model_id, row.ords = CLOZE_MODEL_ID, cloze_ords(fields[0])
+                notes.append(row)
                 advance(1)
+        # The Cloze note type goes into a package only when a note uses it (no unused type in every collection).
+        kinds = [False] + ([True] if any(note.model_id == CLOZE_MODEL_ID for note in notes) else [])
+        parts = {cloze: note_type_parts(build, cloze) for cloze in kinds}
+        type_keys = {False: NOTETYPE_KEY, True: CLOZE_NOTETYPE_KEY}
         current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
-        current[NOTETYPE_KEY] = fingerprint(css, front, back)
+        current.update({type_keys[cloze]: fingerprint(*parts[cloze]) for cloze in kinds})
         times = note_times(ledger, current, previous, now, build.warn)
         for note in notes:
             note.mod = times[note.guid]
-        model = NoteType(css, front, back, times[NOTETYPE_KEY])
+        models = [NoteType(*parts[cloze], times[type_keys[cloze]], cloze) for cloze in kinds]
         with atomic_path(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent) as work:
             db_path = Path(work) / "collection.anki2"
-            write_collection(db_path, model, list(dict.fromkeys(decks.values())), notes, now, label=str(target))
+            write_collection(db_path, models, list(dict.fromkeys(decks.values())), notes, now, label=str(target))
             # Level 1: a 10,000-note collection (35 MB of HTML) deflates in 0.4 s instead of 1 s, 25 % larger.
             media = used_media(build.library, notes)
             entries = [("collection.anki2", db_path.read_bytes()),

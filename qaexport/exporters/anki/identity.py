@@ -49,3 +49,11 @@ def deck_part(name: str) -> str:
     name = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in name
                    if unicodedata.category(c) != "Cf")
     return " ".join(name.replace("::", ":").split()) or "Untitled"
+
+
+#: qaexport's own Cloze note type, for questions with ``{{c1::…}}`` deletions: one card per deletion number.
+#: Frozen like the Q&A type: its id, name, field and template names are what learners' collections remember.
+CLOZE_MODEL_ID = 1736145023
+CLOZE_MODEL_NAME = "qaexport Cloze"
+CLOZE_FIELDS = ("Text", "Back Extra", "Difficulty", "Source", "Key")
+CLOZE_TEMPLATE_NAME = "Cloze"

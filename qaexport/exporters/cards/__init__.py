@@ -18,7 +18,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from ...books.html import code_line_css, code_lines, wrap_mark
+from ...books.html import code_line_css, code_lines, for_print, wrap_mark
 from ...errors import UsageError
 from ...forked import cores
 from ...output import atomic_path
@@ -128,8 +128,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
             return face("back", n, PART_PLACEHOLDER, d, "", Markup(code_lines(body)), size, el_id)
 
-        jobs.append(FitJob(f'<p class="q">{html.question}</p>', QUESTION_SIZES, front))
-        jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
+        jobs.append(FitJob(f'<p class="q">{for_print(html.question)}</p>', QUESTION_SIZES, front))
+        jobs.append(FitJob(for_print(html.answer), ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
         fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,

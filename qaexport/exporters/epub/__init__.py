@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
+from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, for_reader, wrap_mark
 from ...errors import UsageError
 from ...model import path_names
 from ...output import atomic_path, write_zip
@@ -141,6 +141,8 @@ class EpubExporter(ExporterBase):
                         )
                         chapter = epub.EpubItem(uid=f"c-{fw.slug}-{topic.slug}-{sub.slug}", file_name=file_name,
                                                 media_type="application/xhtml+xml", content=page.encode())
+                        if "<math " in page:  # EPUB 3: a chapter with MathML says so in the manifest
+                            chapter.properties = ["mathml"]
                         book.add_item(chapter)
                         spine.append(chapter)
                         topic_links.append(epub.Link(file_name, sub.name, f"n-{fw.slug}-{topic.slug}-{sub.slug}"))
@@ -197,7 +199,8 @@ def _media_items(epub: Any, build: Build) -> list:
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:
     """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup."""
-    return {"question": Markup(rendered.question), "answer": Markup(code_lines(rendered.answer))}
+    return {"question": Markup(for_reader(rendered.question)),
+            "answer": Markup(code_lines(for_reader(rendered.answer)))}
 
 
 def accessibility_metadata(quiz: bool) -> list[tuple[str, str]]:

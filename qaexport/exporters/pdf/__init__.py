@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, wrap_mark
+from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, for_print, wrap_mark
 from ...errors import UsageError
 from ...forked import cores
 from ...model import Framework, path_names
@@ -81,8 +81,8 @@ def _view(build: Build) -> dict[str, Any]:
                     number += 1
                     html = build.rendered[q.key]
                     items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
-                                  "question": Markup(html.question),
-                                  "answer": Markup(code_lines(html.answer, MAY_WRAP))})
+                                  "question": Markup(for_print(html.question)),
+                                  "answer": Markup(code_lines(for_print(html.answer), MAY_WRAP))})
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:
