@@ -115,7 +115,7 @@ def _written(target: Path, produces: Produces) -> str:
     return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 
 
-def _options(ctx: typer.Context, cls: type[Exporter], specs: list[OptionSpec], values: dict[str, Any], config: Config
+def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config
              ) -> tuple[Any, str]:
     """The exporter's options, or what is wrong with them, saying so in terms of the config file where the
     values came from there."""
@@ -137,7 +137,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     config = load_settings(values["config"])
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
-    highlighter = _highlighter(ctx, values, config)
+    highlighter = make_highlighter(ctx, values, config)  # unknown themes fail before any reading
     chosen = _chosen_options(ctx, classes, specs, values, config)
     output, folder = _output(values, config)
     for cls in classes:  # a wrong -o is a usage error before any reading
@@ -148,7 +148,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     if several:
         chosen = _not_declined(chosen, library)
     classes = [cls for cls, _ in chosen]
-    rendered = _render(library, highlighter, classes, values.get("no_cache", False))
+    rendered = render_for(library, highlighter, classes, values.get("no_cache", False))
     stem = _default_stem(library, difficulty, topic)
     targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
     jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, _warn,
@@ -162,7 +162,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         _export_at_once(jobs)
 
 
-def _highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
+def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
     """The code themes (flags over the config file); an unknown theme is a usage error naming where it came from."""
     theme = choose(ctx, values, "theme", config.top.get("theme"))
     night = choose(ctx, values, "night_theme", config.top.get("night_theme")) if "night_theme" in values \
@@ -203,8 +203,8 @@ def _not_declined(chosen: list[tuple[type[Exporter], Any]], library: Library) ->
     return kept
 
 
-def _render(library: Library, highlighter: render.Highlighter, classes: list[type[Exporter]],
-            no_cache: bool) -> render.RenderedBank:
+def render_for(library: Library, highlighter: render.Highlighter, classes: list[type[Exporter]],
+               no_cache: bool) -> render.RenderedBank:
     """Every question once in each scheme the exporters asked for, through the render cache; the exporters
     prepare meanwhile."""
     cache = render_cache(no_cache)
