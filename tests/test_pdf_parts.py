@@ -254,3 +254,9 @@ def test_a_book_of_one_framework_is_cut_between_questions_and_reads_the_same(one
         assert re.search(rf"\b{number} / {total}\b", text), (number, text[-60:])  # footers across stamp documents
     heads = [text for text in texts if "One / Only" in text]
     assert len(heads) >= total - 3, texts  # every body page has the running head, parts begun inside too
+
+
+def test_contents_numbers_count_the_front_and_every_part_before():
+    parts = [pdf_parts._Part(3, {"a": 0, "b": 2}, []), pdf_parts._Part(2, {"c": 1}, [])]
+    assert pdf_parts.contents_numbers(parts, ["c", "a", "b"], 2) == ({"c": "7", "a": "3", "b": "5"}, 7)
+    assert pdf_parts.contents_numbers(parts, ["a"], 0) == ({"a": "1"}, 5)

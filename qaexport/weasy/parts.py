@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,9 @@ def drawn_in_two(sizes: Sequence[int], workers: int) -> list[int]:
     """The part whose drawing is shared with a second process (its last third: ``layout._draw_in_two``): the
     biggest, when every part is laid out at once and it is at least ``DRAWN_IN_TWO_RATIO`` times the next (the others'
     cores are idle by the time it draws)."""
-    if not 1 < len(sizes) <= workers:
+    from ..forked import can_fork
+
+    if not 1 < len(sizes) <= workers or not can_fork():  # the laid-out pages reach the second process by a fork
         return []
     biggest, *rest = sorted(range(len(sizes)), key=lambda i: -sizes[i])
     return [biggest] if sizes[biggest] >= DRAWN_IN_TWO_RATIO * sizes[rest[0]] else []
@@ -139,7 +142,6 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     while the last parts are still being drawn, so it costs no wall time when a core is free by then.
     """
     from ..forked import Children
-    from .layout import write_pdf
 
     def failure(cause: str) -> str:
         return f"{label}: PDF layout failed ({cause}); nothing was written"
@@ -155,46 +157,26 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
         missing: set[str] = set()
 
         def part_job(i: int) -> Callable[[Callable[[object], None]], list[str]]:
-            def run(report: Callable[[object], None]) -> list[str]:
-                def laid_out(document: Any) -> None:
-                    anchors: dict[str, int] = {}
-                    for number, page in enumerate(document.pages):
-                        for name in page.anchors:
-                            anchors.setdefault(name, number)
-                    # The part's outline items in order, by their bookmark level: the merge nests the items of all the
-                    # parts (and of a part's two files) again by them, as one document's outline would nest them.
-                    levels = [level for page in document.pages for level, *_rest in page.bookmarks]
-                    report(("laid-out", len(document.pages), anchors, levels))
-
-                return sorted(write_pdf(book.bodies[i](), book.css + BODY_CSS, identifier, bodies[i], report, media,
-                                        files, laid_out=laid_out, tail=tails.get(i)))
-            return run
+            return partial(_lay_part, book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], media, files,
+                           tails.get(i))
 
         def front_job(html: str, css: str, path: Path) -> Callable[[Callable[[object], None]], tuple[list[str], int]]:
-            def run(_report: Callable[[object], None]) -> tuple[list[str], int]:
-                pages: list[int] = []
-                found = write_pdf(html, css, identifier, path, _quiet, media, files,
-                                  laid_out=lambda document: pages.append(len(document.pages)))
-                return sorted(found), pages[0]
-            return run
+            return partial(_lay_front, html, css, identifier, path, media, files)
 
         stamp_files: list[Path] = []
 
         def start_front(group: Children, front_pages: int) -> None:
-            numbers, start = {}, front_pages
-            for i in range(len(bodies)):
-                numbers |= {name: str(start + page + 1) for name, page in laid[i].anchor_pages.items()}
-                start += laid[i].pages
-            body_pages = start - front_pages
-            html = book.front({a: numbers[a] for a in book.anchors}, min(body_pages, STAMP_CHUNK))
-            fronts.append((group.start(front_job(html, book.css + front_css(start), front)), front_pages))
+            numbers, total = contents_numbers([laid[i] for i in range(len(bodies))], book.anchors, front_pages)
+            body_pages = total - front_pages
+            html = book.front(numbers, min(body_pages, STAMP_CHUNK))
+            fronts.append((group.start(front_job(html, book.css + front_css(total), front)), front_pages))
             stamp_files.clear()  # the footers past the front's: laid out again for these numbers
             for first in range(STAMP_CHUNK, body_pages, STAMP_CHUNK):
                 path = work / f"stamps-{len(fronts)}-{first}.pdf"  # an attempt's own: an earlier one may still run
                 stamp_files.append(path)
                 count = min(STAMP_CHUNK, body_pages - first)
                 numbered = f"\n@page :first {{ counter-reset: page {front_pages + first + 1}; }}\n"
-                group.start(front_job(book.stamps(count), book.css + front_css(start) + numbered, path))
+                group.start(front_job(book.stamps(count), book.css + front_css(total) + numbered, path))
 
         def on_progress(part: int, value: object) -> None:  # part -1: not a part's child
             if part < 0:
@@ -243,8 +225,57 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     return sorted(missing)
 
 
+def contents_numbers(parts: Sequence[_Part], anchors: Sequence[str], front_pages: int) -> tuple[dict[str, str], int]:
+    """The page number (as printed) of each contents entry, and the book's page count, when the front document
+    (cover and contents) has ``front_pages`` pages and the parts follow it in order."""
+    numbers: dict[str, str] = {}
+    start = front_pages
+    for part in parts:
+        numbers |= {name: str(start + page + 1) for name, page in part.anchor_pages.items()}
+        start += part.pages
+    return {a: numbers[a] for a in anchors}, start
+
+
 def _quiet(_pages: int) -> None:
     pass
+
+
+def _lay_part(body: Callable[[], str], css: str, identifier: str, path: Path, media: dict[str, Media] | None,
+              files: dict[str, Path] | None, tail: Path | None, report: Callable[[object], None]) -> list[str]:
+    """A body part, in a child: its HTML made here (no process holds every part's), then laid out; it reports its
+    page count, anchors and outline shape as soon as it is laid out (the front document needs them), then its pages
+    as they are drawn."""
+    from .layout import write_pdf
+
+    def laid_out(document: Any) -> None:
+        anchors: dict[str, int] = {}
+        for number, page in enumerate(document.pages):
+            for name in page.anchors:
+                anchors.setdefault(name, number)
+        # The part's outline items in order, by their bookmark level: the merge nests the items of all the parts
+        # (and of a part's two files) again by them, as one document's outline would nest them.
+        levels = [level for page in document.pages for level, *_rest in page.bookmarks]
+        report(("laid-out", len(document.pages), anchors, levels))
+
+    return sorted(write_pdf(body(), css, identifier, path, report, media, files, laid_out=laid_out, tail=tail))
+
+
+def _lay_front(html: str, css: str, identifier: str, path: Path, media: dict[str, Media] | None,
+               files: dict[str, Path] | None, _report: Callable[[object], None]) -> tuple[list[str], int]:
+    """The front document (or the probe), in a child: its missing characters and page count."""
+    from .layout import write_pdf
+
+    pages: list[int] = []
+    found = write_pdf(html, css, identifier, path, _quiet, media, files,
+                      laid_out=lambda document: pages.append(len(document.pages)))
+    return sorted(found), pages[0]
+
+
+def _lay_piece(html: str, css: str, identifier: str, path: Path, media: dict[str, Media] | None,
+               files: dict[str, Path] | None, report: Callable[[object], None]) -> set[str]:
+    from .layout import write_pdf
+
+    return write_pdf(html, css, identifier, path, report, media, files)
 
 
 @dataclass
@@ -360,15 +391,12 @@ def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path,
     laid out ``workers`` at a time in forked children and concatenated into ``target``; returns the characters
     drawn as empty boxes."""
     from ..forked import run_forked_all
-    from .layout import write_pdf
 
     with scratch.folder("pdf") as folder:
         paths = [Path(folder) / f"piece-{i}.pdf" for i in range(len(htmls))]
 
-        def job(i: int) -> Callable[[Callable[[object], None]], set[str]]:
-            return lambda report: write_pdf(htmls[i], css, identifier, paths[i], report, media, files)
-
-        found = run_forked_all([job(i) for i in range(len(htmls))],
+        found = run_forked_all([partial(_lay_piece, htmls[i], css, identifier, paths[i], media, files)
+                                for i in range(len(htmls))],
                                lambda pages: advance(pages) if isinstance(pages, int) else None,
                                lambda cause: f"{label}: PDF layout failed ({cause}); nothing was written", workers)
         concatenate(paths, target)

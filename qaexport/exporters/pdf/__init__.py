@@ -8,9 +8,8 @@ imported when a PDF is asked for).
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from markupsafe import Markup
 from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, printed, wrap_mark
 from ...characters import clean_name
 from ...errors import UsageError, shown
+from ...forked import cores
 from ...model import path_names
 from ...output import atomic_path
 from ...render import Scheme
@@ -142,7 +142,6 @@ class PdfExporter(ExporterBase):
         library_view = _view(build)
         created = build.datetime
         title = options.title or lib.title
-        template = environment("pdf").get_template("book.html")
         page = dict(
             language=options.language, title=title, subtitle=cover_subtitle(lib),
             author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
@@ -152,11 +151,8 @@ class PdfExporter(ExporterBase):
             mode=options.answers, paper_size=PAPER_SIZES[options.paper],
         )
 
-        def html(part: str = "whole", frameworks: list[dict[str, Any]] | None = None,
-                 toc_pages: dict[str, str] | None = None, stamps: int = 0) -> str:
-            view = {**library_view, "frameworks": library_view["frameworks"] if frameworks is None else frameworks}
-            return template.render(**page, library=view, part=part, toc_pages=toc_pages, stamps=stamps,
-                                   link_base=LINK_BASE if part == "front" else "")
+        def html(part: str = "whole", toc_pages: dict[str, str] | None = None, stamps: int = 0) -> str:
+            return _book_html(page, library_view, part, toc_pages, stamps)
 
         mark = wrap_mark()
         css = (font_face_css() + asset("pdf", "book.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap")
@@ -166,14 +162,15 @@ class PdfExporter(ExporterBase):
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
         sizes = [len(item.html_question) + len(item.html_answer) + 400 for item in _items(library_view)]
         pieces = [range(len(sizes))]
-        workers = options.parts or os.cpu_count() or 1
+        workers = options.parts or cores()
         big = sum(sizes) > book_parts.MAX_PART  # laid out in parts even with --parts 1: memory stays bounded
         if options.answers == "inline" and not options.tagged and (options.parts != 1 or big):
             pieces = _pieces(library_view, sizes, workers, MIN_PART if options.parts == 0 else 1)  # weasy.parts
         from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
-        def body(piece: range) -> Callable[[], str]:
-            return lambda: html("body", _sliced(library_view["frameworks"], piece))
+        def body(piece: range) -> partial[str]:  # made in the part's child (pickled to it where there is no fork)
+            return partial(_book_html, page, {**library_view, "frameworks": _sliced(library_view["frameworks"], piece)},
+                           "body")
 
         with build.progress("Laying out PDF", None) as advance, atomic_path(target) as tmp:
             if len(pieces) > 1:
@@ -189,6 +186,15 @@ class PdfExporter(ExporterBase):
         warning = missing_glyphs_warning(missing, lib, title)
         if warning:
             build.warn(warning)
+
+
+def _book_html(page: dict[str, Any], view: dict[str, Any], part: str = "whole",
+               toc_pages: dict[str, str] | None = None, stamps: int = 0) -> str:
+    """The book's HTML, or one of its parts (``body``: the questions of ``view``, ``front``: cover and contents with
+    their page numbers, ``stamps``: footer-only pages)."""
+    return environment("pdf").get_template("book.html").render(
+        **page, library=view, part=part, toc_pages=toc_pages, stamps=stamps,
+        link_base=LINK_BASE if part == "front" else "")
 
 
 def _items(view: dict[str, Any]) -> list[_Item]:
