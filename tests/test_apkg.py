@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import subprocess
 import sys
@@ -216,6 +217,38 @@ def test_without_the_extra_one_line_says_how_to_install(packages):
               f"read_package(Path({str(packages['current'])!r}))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert "pip install 'qaexport[apkg]'" in proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(("limit", "value", "says"), [
+    ("MAX_MEMBERS", 2, "files (limit 2)"),
+    ("MAX_MEMBER", 1000, "declares"),
+    ("MAX_DECLARED_TOTAL", 1000, "declares"),
+    ("MAX_MEDIA_MAP", 4, "'media' inflates beyond 4 bytes"),
+])
+def test_each_zip_limit_refuses_a_real_package_past_it(packages, monkeypatch, limit, value, says):
+    """The same package, read within every limit, refused once one of them is below it: each check is there."""
+    from qaexport.formats import anki_package
+
+    assert read_package(packages["current"]).subtopics
+    monkeypatch.setattr(anki_package, limit, value)
+    with pytest.raises(InputError, match=re.escape(says)):
+        read_package(packages["current"])
+
+
+def test_a_member_that_inflates_past_the_ratio_is_refused_before_it_is_read(packages, tmp_path, monkeypatch):
+    """A real package with one more member, 2 MiB that deflate about 200-fold (a real ratio, below the limit):
+    refused by its ratio as soon as the zip is opened once the limit is lower, though no note names the member."""
+    from qaexport.formats import anki_package
+
+    package = tmp_path / "zeros.apkg"
+    with zipfile.ZipFile(packages["current"]) as src, zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr("zeros", random.Random(1).randbytes(8 << 10) + bytes(2 << 20))
+    assert read_package(package).subtopics  # within the real ratio (1,000)
+    monkeypatch.setattr(anki_package, "MAX_RATIO", 100)
+    with pytest.raises(InputError, match=r"'zeros' inflates [0-9]+-fold"):
+        read_package(package)
 
 
 def test_the_install_hint_reaches_the_terminal_as_written(packages):
