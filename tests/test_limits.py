@@ -86,6 +86,15 @@ def test_a_bad_image_is_a_reason_not_an_exception(data, says):
     assert isinstance(reason, Refused) and says in str(reason)
 
 
+def test_an_svg_of_too_many_elements_is_refused(monkeypatch):
+    """A drawing the layout would spend unbounded time on: refused by count, however small its file."""
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg">' + b'<rect width="1" height="1"/>' * 10 + b"</svg>"
+    assert not isinstance(accept(svg), Refused)
+    monkeypatch.setattr(images, "MAX_SVG_ELEMENTS", 10)  # the root and ten rectangles: one too many
+    refused = accept(svg)
+    assert isinstance(refused, Refused) and "more than 10 SVG elements" in str(refused)
+
+
 def test_the_build_budget_counts_bytes_and_pixels():
     budget = ImageBudget(total_bytes=100, total_pixels=1000)
     assert budget.admit(60, 600) == ""
