@@ -18,13 +18,13 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from ...books.fonts import font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import code_line_css, code_lines, for_print, wrap_mark
 from ...errors import UsageError
 from ...forked import cores
 from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
-from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
 from .. import Build, ExporterBase, Produces, option
 from .geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
 
