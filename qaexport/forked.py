@@ -12,6 +12,7 @@ this process removes when they are done or killed.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -102,7 +103,7 @@ class Children:
         parent, child = self._ctx.Pipe(duplex=False)
         spawned = self._ctx.get_start_method() != "fork"
         proc = self._ctx.Process(target=_child_main, args=(work, child, self._scratch.name, spawned))  # not daemonic
-        proc.start()
+        _start_without_the_parents_garbage(proc)
         child.close()
         self._procs.append(proc)
         self._waiting[parent] = len(self._procs) - 1
@@ -156,6 +157,28 @@ class Children:
                 end.close()
         finally:
             self._scratch.cleanup()
+
+
+def _start_without_the_parents_garbage(proc: Any) -> None:
+    """Fork ``proc`` with every object of this process frozen, so the child's garbage collector never finalizes
+    one of them.
+
+    Garbage this process has not collected yet is copied into the child, and collecting it there runs its
+    finalizers in a process that has none of this one's threads: a finalizer that waits for its threads waits
+    forever. Anki's backend after a sync (its runtime's threads joined when it is dropped) hung a child this way,
+    and with it the run. Objects frozen before the fork are never visited by the child's collector; this process
+    collects its own garbage as before once the child is started (unless a caller froze them on purpose first).
+    A spawned child starts from a fresh interpreter and has none of this process's objects; freezing around its
+    start costs nothing and keeps one path for both start methods.
+    """
+    frozen_by_caller = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        proc.start()
+    finally:
+        if not frozen_by_caller:
+            gc.unfreeze()
+
 
 
 def _stopped(_signum: int, _frame: object) -> None:

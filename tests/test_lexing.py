@@ -21,6 +21,7 @@ from pygments.token import Token
 
 from qaexport.render import Highlighter, highlight, lexing
 from qaexport.render.first_chars import first_chars
+from tests.system_tools import python_release
 
 MIXED = (Path(lexing.__file__).read_text(encoding="utf-8")[:2000] + """
 #include <stdio.h>
@@ -218,11 +219,7 @@ def test_every_pygments_in_the_bound_gives_its_own_tokens(minor, tmp_path_factor
     root = Path(__file__).resolve().parent.parent
     paths = [str(root)]
     if not pygments.__version__.startswith(f"2.{minor}."):
-        site = tmp_path_factory.mktemp(f"pygments-2.{minor}")
-        installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
-                                    f"pygments==2.{minor}.*"], capture_output=True, text=True, timeout=300)
-        assert installed.returncode == 0, installed.stderr
-        paths.insert(0, str(site))
+        paths.insert(0, str(python_release(f"pygments==2.{minor}.*")))  # installed once, then from the cache
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     code = (f"import pygments, sys; assert pygments.__version__.startswith('2.{minor}.'), pygments.__version__\n"
             "import pytest; sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/test_lexing.py', '-k',"

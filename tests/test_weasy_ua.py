@@ -11,6 +11,7 @@ from weasyprint import HTML
 
 from qaexport.weasy import compat as weasy_ua
 from qaexport.weasy.compat import TESTED, LeanHTML, html_class, lean_ua_source
+from tests.system_tools import python_release
 from tests.tools import page_bitmaps
 
 #: Lists of every kind our content can hold (ordered, unordered, nested, with a start), code, a table, links.
@@ -120,6 +121,7 @@ import sys
 from weasyprint import HTML, __version__
 from qaexport.weasy import compat
 from tests.test_weasy_ua import PAGE
+from tests.system_tools import python_release
 from tests.tools import page_bitmaps
 assert __version__.startswith(sys.argv[1] + "."), __version__
 assert compat.html_class() is compat.LeanHTML, "the trim does not apply to WeasyPrint " + __version__
@@ -140,13 +142,8 @@ def test_the_trim_applies_to_every_release_in_the_bound(major, tmp_path_factory)
     import weasyprint
 
     root = Path(__file__).parent.parent
-    if weasyprint.__version__.startswith(f"{major}."):
-        site = None  # the installed release
-    else:
-        site = tmp_path_factory.mktemp(f"weasyprint-{major}")
-        installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
-                                    f"weasyprint=={major}.*"], capture_output=True, text=True, timeout=300)
-        assert installed.returncode == 0, installed.stderr
+    # the installed release, or another one installed once into the tools cache and reused from there
+    site = None if weasyprint.__version__.startswith(f"{major}.") else python_release(f"weasyprint=={major}.*")
     env = {**__import__("os").environ, "PYTHONPATH": f"{site}:{root}" if site else str(root)}
     out = tmp_path_factory.mktemp("pages")
     result = subprocess.run([sys.executable, "-c", _CHECK_RELEASE, str(major), str(out)], capture_output=True,
