@@ -26,6 +26,9 @@ FONT_PACKAGE = "manimgx_fonts"
 #: shadows them; each has an upright and an italic file, every weight in one variable file.
 SERIF, SANS, MONO = "qaexport Serif", "qaexport Sans", "qaexport Mono"
 TEXT_FAMILIES = ((SERIF, "Noto Serif"), (SANS, "Noto Sans"), (MONO, "JetBrains Mono"))
+#: Every glyph of the mono face (JetBrains Mono) is this wide, in ems (600 of its 1000 units): how many
+#: characters a code line holds on paper (see books.html.code_lines).
+MONO_ADVANCE_EM = 0.6
 
 #: Family names in the font stacks; prefixed so no system font shadows them. Every file gets its own family:
 #: WeasyPrint tells embedded fonts apart by family, so two files under one name mix up their glyphs.
