@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ...books.fonts import font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, printed, wrap_mark
 from ...characters import clean_name
 from ...errors import UsageError, shown
@@ -24,7 +25,6 @@ from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
 from ...weasy import parts as book_parts
-from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
 from ...weasy.parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
 from .. import Build, ExporterBase, Produces, option
 
