@@ -49,7 +49,7 @@ def test_validate_ok(sample_path):
 def test_usage_errors_exit_2(sample_path, tmp_path):
     for args, message in [
         (["anki", str(sample_path), "--theme", "nope", "-o", str(tmp_path / "x.apkg")], "unknown theme 'nope'"),
-        (["list", str(sample_path), "--difficulty", "insane"], "use easy, medium or hard"),
+        (["list", str(sample_path), "--difficulty", "insane"], "use easy, medium, hard or unrated"),
         (["list", str(sample_path), "--topic", "django"], "--topic 'django' matches nothing"),
         (["list", str(tmp_path / "missing.json")], "no such file"),
     ]:
@@ -89,7 +89,7 @@ def test_duplicate_ids_across_files_in_one_subtopic_are_an_error(tmp_path):
     a = write(tmp_path / "a.json", page([subtopic("s", "S", [question("q")])]))
     b = write(tmp_path / "b.json", page([subtopic("s", "S", [question("q")])]))
     result = runner.invoke(app, ["anki", str(a), str(b), "-o", str(tmp_path / "d.apkg")])
-    assert result.exit_code == 1 and "also defined in" in result.output
+    assert result.exit_code == 1 and "also defined at " in result.output, result.output
 
 
 def test_all_writes_the_three_books_into_the_output_folder(tmp_path, sample_path):
