@@ -196,8 +196,10 @@ def _media_items(epub: Any, build: Build) -> list:
 
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:
-    """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup."""
-    return {"question": Markup(rendered.question), "answer": Markup(code_lines(rendered.answer))}
+    """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup. A question
+    of several paragraphs is a heading (its first paragraph) and blocks after it: a heading holds inline text."""
+    heading, rest = rendered.heading_and_rest()
+    return {"heading": Markup(heading), "rest": Markup(code_lines(rest)), "answer": Markup(code_lines(rendered.answer))}
 
 
 def accessibility_metadata(quiz: bool) -> list[tuple[str, str]]:
