@@ -109,7 +109,7 @@ def baseline_anki(src: Path, out: Path) -> None:
     """genanki writing the same notes from already-rendered HTML (no Markdown, no highlighting)."""
     import genanki
 
-    from qaexport.exporters.anki_identity import FIELDS, MODEL_ID, deck_id, note_guid
+    from qaexport.exporters.anki.identity import FIELDS, MODEL_ID, deck_id, note_guid
 
     notes = json.loads(src.read_text())
     model = genanki.Model(MODEL_ID, "baseline", fields=[{"name": f} for f in FIELDS],
@@ -143,8 +143,8 @@ def baseline_pdf(src: Path, out: Path) -> None:
     from weasyprint import HTML
 
     from qaexport.cli import main
-    from qaexport.exporters import weasy_ua
     from qaexport.render import highlight as hl
+    from qaexport.weasy import compat as weasy_ua
 
     weasy_ua.LeanHTML._ua_stylesheets = HTML._ua_stylesheets  # type: ignore[method-assign]
 

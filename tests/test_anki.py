@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.exporters.anki_identity import MODEL_ID, deck_id, note_guid
+from qaexport.exporters.anki.identity import MODEL_ID, deck_id, note_guid
 from tests.anki_collection import import_deck, log_counts, new_collection
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write

@@ -147,7 +147,7 @@ def test_deck_names_descriptions_and_tags_stay_text(hostile_cards):
 
 
 def test_inert_handles_entities_code_and_quoted_attributes():
-    from qaexport.exporters.anki_text import inert
+    from qaexport.exporters.anki.text import inert
 
     ignore = '<span class="mathjax_ignore tex2jax_ignore">'
     # An entity-encoded backslash is still a delimiter to MathJax (it reads decoded text).

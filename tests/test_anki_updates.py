@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from qaexport import sources
 from qaexport.cli import app
-from qaexport.exporters import anki_ledger
-from qaexport.exporters.anki_ledger import Version, choose_time, note_times
+from qaexport.exporters.anki import ledger as anki_ledger
+from qaexport.exporters.anki.ledger import Version, choose_time, note_times
 from tests.anki_collection import import_deck, log_counts, new_collection
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from qaexport.errors import InputError
-from qaexport.render.html import code_blocks, sanitize
+from qaexport.formats.html import code_blocks, sanitize
 from qaexport.sources.apkg import (
     ApkgOptions,
     ApkgReader,
@@ -420,8 +420,8 @@ def test_cli_refuses_bad_packages_writing_nothing(bad, name, tmp_path):
 
 
 def test_pdf_fetcher_serves_only_library_media_by_exact_name(tmp_path):
-    from qaexport.exporters.pdf_layout import MEDIA_BASE, write_pdf
     from qaexport.model import Media
+    from qaexport.weasy.layout import MEDIA_BASE, write_pdf
     from tests.apkg_decks import png_bytes
 
     secret = tmp_path / "secret.png"

@@ -75,12 +75,188 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_no_import_cycle_in_the_package():
     graph = import_graph()
-    assert "qaexport.exporters.anki_collection" in graph["qaexport.exporters.anki"]
+    assert "qaexport.exporters.anki.collection" in graph["qaexport.exporters.anki"]
     assert find_cycle(graph) is None, " → ".join(find_cycle(graph) or [])
 
 
 def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+# --- layers: data flows one way -------------------------------------------------------------------
+
+SOURCES, RENDER, CLI, EXPORTERS = "qaexport.sources", "qaexport.render", "qaexport.cli", "qaexport.exporters"
+FORMATS, BOOKS, WEASY = "qaexport.formats", "qaexport.books", "qaexport.weasy"
+#: What each layer may never import (a module of the layer, or any module below it).
+FORBIDDEN = {
+    FORMATS: (SOURCES, "qaexport.assemble", RENDER, EXPORTERS, BOOKS, WEASY, CLI),
+    SOURCES: (RENDER, EXPORTERS, BOOKS, WEASY, CLI),
+    RENDER: (SOURCES, EXPORTERS, BOOKS, WEASY, CLI),
+    BOOKS: (SOURCES, EXPORTERS, WEASY, CLI),
+    WEASY: (SOURCES, EXPORTERS, BOOKS, CLI),
+}
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def exporter_package(module: str) -> str | None:
+    """``qaexport.exporters.anki`` for any module of the Anki exporter; None for the exporters' base module."""
+    parts = module.split(".")
+    return ".".join(parts[:3]) if _within(module, EXPORTERS) and len(parts) > 2 else None
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that goes the wrong way: an exporter importing another exporter, a source or the CLI (the
+    exporters' base importing any exporter); a lower layer importing a higher one."""
+    found = []
+    for module, imports in sorted(graph.items()):
+        own = exporter_package(module)
+        for target in sorted(imports):
+            if _within(module, EXPORTERS):
+                other = exporter_package(target)
+                if other is not None and other != own:
+                    found.append(f"{module} imports another exporter: {target}")
+                if _within(target, SOURCES) or _within(target, CLI):
+                    found.append(f"{module} imports {target}")
+            for layer, banned in FORBIDDEN.items():
+                if _within(module, layer) and any(_within(target, b) for b in banned):
+                    found.append(f"{module} imports {target}")
+    return found
+
+
+def test_every_exporter_is_a_package_and_imports_go_one_way():
+    graph = import_graph()
+    packages = {exporter_package(m) for m in graph} - {None}
+    assert {"qaexport.exporters.anki", "qaexport.exporters.pdf", "qaexport.exporters.epub",
+            "qaexport.exporters.cards", "qaexport.exporters.markdown_bank"} <= packages
+    flat = [p.name for p in (PACKAGE / "exporters").glob("*.py") if p.name != "__init__.py"]
+    assert flat == [], "an exporter is a package (exporters/<name>/__init__.py), not a module"
+    assert layer_violations(graph) == []
+
+
+@pytest.mark.parametrize(("module", "target"), [
+    ("qaexport.exporters.pdf", "qaexport.exporters.cards.geometry"),  # another exporter
+    ("qaexport.exporters.cards.layout", "qaexport.exporters.pdf"),
+    ("qaexport.exporters.markdown_bank", "qaexport.sources.markdown"),  # a source
+    ("qaexport.exporters.anki", "qaexport.cli.common"),  # the CLI
+    ("qaexport.exporters", "qaexport.exporters.anki"),  # the base, any exporter
+    ("qaexport.weasy.layout", "qaexport.exporters.pdf"),  # the engine, its users
+    ("qaexport.books.html", "qaexport.exporters.epub"),
+    ("qaexport.sources.apkg", "qaexport.render"),  # a source, the renderer
+    ("qaexport.formats.markdown_bank", "qaexport.sources.apkg"),  # a format, its reader
+])
+def test_the_layer_check_sees_each_wrong_import(module, target):
+    graph = import_graph()
+    assert layer_violations({**graph, module: {*graph.get(module, ()), target}}) != []
+    assert layer_violations({**graph, module: {*graph.get(module, ()), "qaexport.model"}}) == []
+
+
+# --- WeasyPrint: its public API everywhere but weasy/compat -----------------------------------------
+
+#: WeasyPrint's documented API (its api_reference.rst: "Everything described here is considered public"),
+#: module → names; its loggers are public by name (``logging.getLogger("weasyprint")``).
+WEASYPRINT_PUBLIC = {
+    "weasyprint": {"HTML", "CSS", "Attachment", "DEFAULT_OPTIONS", "Document", "DocumentMetadata", "Page"},
+    "weasyprint.document": {"Document", "DocumentMetadata", "Page"},
+    "weasyprint.urls": {"URLFetcher", "URLFetcherResponse", "FatalURLFetchingError"},
+    "weasyprint.text.fonts": {"FontConfiguration"},
+    "weasyprint.css.counters": {"CounterStyle"},
+}
+
+
+def _weasyprint_private_names() -> set[str]:
+    """Every ``_name`` WeasyPrint defines (functions, methods, classes, attributes): naming one is reaching in."""
+    import weasyprint
+
+    names: set[str] = set()
+    for path in Path(weasyprint.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = getattr(node, "name", None) if isinstance(
+                node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else None
+            if isinstance(node, ast.Attribute):
+                name = node.attr
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                name = node.id
+            if name and name.startswith("_") and not name.startswith("__"):
+                names.add(name)
+    return names
+
+
+def _weasyprint_subclasses(tree: ast.AST) -> list[ast.ClassDef]:
+    """Classes built on a WeasyPrint class (their methods may override WeasyPrint's private ones)."""
+    imported = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and (node.module or "").split(".")[0] == "weasyprint" for a in node.names}
+    return [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+            and any(ast.unparse(b).split(".")[0] in imported | {"weasyprint"} for b in node.bases)]
+
+
+def own_private_names(sources: list[str]) -> set[str]:
+    """The ``_names`` qaexport defines itself (functions, classes, attributes it sets), except overrides of
+    WeasyPrint's methods: ``obj._name`` with one of these is qaexport's own, not WeasyPrint's."""
+    names: set[str] = set()
+    for source in sources:
+        tree = ast.parse(source)
+        overrides = {id(f) for c in _weasyprint_subclasses(tree) for f in c.body if isinstance(f, ast.FunctionDef)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and id(node) not in overrides:
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return {n for n in names if n.startswith("_")}
+
+
+def private_weasyprint_uses(source: str, private: set[str], own: set[str] = frozenset()) -> list[str]:
+    """What ``source`` names of WeasyPrint beyond its public API: imports of undocumented modules or names, an
+    override of one of WeasyPrint's private methods, a use of one of its private names (one qaexport does not
+    define itself), an undocumented ``weasyprint.x.y``."""
+    tree = ast.parse(source)
+    found = [f"line {f.lineno}: def {f.name} overrides WeasyPrint's" for c in _weasyprint_subclasses(tree)
+             for f in c.body if isinstance(f, ast.FunctionDef) and f.name in private]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "weasyprint":
+            public = WEASYPRINT_PUBLIC.get(node.module or "", set())
+            found += [f"from {node.module} import {a.name}" for a in node.names if a.name not in public]
+        elif isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names
+                      if a.name.split(".")[0] == "weasyprint" and a.name not in WEASYPRINT_PUBLIC]
+        elif isinstance(node, ast.Attribute) and node.attr in private - own:
+            found.append(f"line {node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.Attribute) and ast.unparse(node).startswith("weasyprint."):
+            module, _, name = ast.unparse(node).rpartition(".")
+            if name not in WEASYPRINT_PUBLIC.get(module, {name}):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_but_weasy_compat_names_a_private_weasyprint_symbol():
+    private = _weasyprint_private_names()
+    assert {"_ua_stylesheets", "_build_layout_context"} <= private  # the walk finds WeasyPrint's private names
+    compat = PACKAGE / "weasy" / "compat.py"
+    modules = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py") if p != compat}
+    own = own_private_names(list(modules.values()))
+    offenders = {name: found for name, source in modules.items()
+                 if (found := private_weasyprint_uses(source, private, own))}
+    assert offenders == {}
+    # The check sees what compat does (so it would see it anywhere else).
+    assert private_weasyprint_uses(compat.read_text(encoding="utf-8"), private, own)
+
+
+@pytest.mark.parametrize("source", [
+    "from weasyprint.html import UA_STYLESHEET",
+    "from weasyprint.logger import LOGGER",
+    "import weasyprint.layout",
+    "from weasyprint import HTML\nclass Lean(HTML):\n    def _ua_stylesheets(self):\n        return []",
+    "import weasyprint\nsheet = weasyprint.html.UA_STYLESHEET",
+    "def f(document):\n    return document._build_layout_context",
+])
+def test_the_weasyprint_check_sees_each_kind_of_reach(source):
+    assert private_weasyprint_uses(source, _weasyprint_private_names()) != []
+    assert private_weasyprint_uses("from weasyprint import CSS, HTML\nfrom weasyprint.urls import URLFetcher\n"
+                                   "doc = HTML(string='x').render()", _weasyprint_private_names()) == []
 
 
 def test_only_the_cli_reads_the_environment_and_the_clock():
@@ -109,7 +285,7 @@ PNG = bytes.fromhex(
 
 
 def _layout(html: str, target: Path) -> int:
-    from qaexport.exporters.pdf_layout import write_pdf
+    from qaexport.weasy.layout import write_pdf
 
     write_pdf(html, "", "0" * 32, target, lambda _step: None)
     return sum(len(page.images) for page in PdfReader(target).pages)
@@ -125,7 +301,7 @@ def test_pdf_layout_fetches_nothing_the_html_asks_for(tmp_path, monkeypatch):
     # fetcher ever fetched, the first assertion would see this.
     import weasyprint
 
-    from qaexport.exporters import pdf_layout
+    from qaexport.weasy import layout as pdf_layout
 
     monkeypatch.setattr(pdf_layout, "MediaFetcher", lambda *_args: weasyprint.URLFetcher())  # the HTML's fetcher
     assert _layout(html, tmp_path / "fetched.pdf") == 1
@@ -162,7 +338,7 @@ def test_a_bad_source_date_epoch_is_a_usage_error(bad, tmp_path):
 
 def test_pdf_layout_reports_each_page_as_it_is_laid_out(tmp_path):
     """The progress bar of a long layout moves with the pages (WeasyPrint's slow step), once per page."""
-    from qaexport.exporters.pdf_layout import write_pdf
+    from qaexport.weasy.layout import write_pdf
 
     calls: list[int] = []
     html = "<html><body>" + "".join(f'<p style="break-after:page">page {i}</p>' for i in range(12)) + \

@@ -447,7 +447,8 @@ def test_sheets_laid_out_at_once_are_the_sheets_laid_out_whole(tmp_path, sample_
     metadata and identifier, and no outline (headings in answers make no bookmarks)."""
     import pikepdf
 
-    from qaexport.exporters import cards, pdf_parts
+    from qaexport.exporters import cards
+    from qaexport.weasy import parts as pdf_parts
 
     bank = tmp_path / "bank"
     bank.mkdir()

@@ -109,7 +109,7 @@ def test_code_lines_copy_intact_and_know_their_indentation(books):
 def test_code_lines_measure_what_the_reader_sees(line):
     """Each line's indentation and whether it may wrap are those of its visible text (tags out, entities in,
     tabs of 4), whichever way ``code_lines`` takes to find them."""
-    from qaexport.exporters.book_html import MAX_INDENT, MAY_WRAP, code_lines
+    from qaexport.books.html import MAX_INDENT, MAY_WRAP, code_lines
 
     text = html.unescape(re.sub(r"<[^>]+>", "", line)).expandtabs(4)
     indent = min(len(text) - len(text.lstrip(" ")), MAX_INDENT)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from qaexport import sources
 from qaexport.cli import app
 from qaexport.errors import QaexportError
-from qaexport.exporters.anki_identity import deck_id, note_guid
+from qaexport.exporters.anki.identity import deck_id, note_guid
 from qaexport.render import Highlighter, MarkdownRenderer, Scheme
 from tests.anki_collection import import_deck, new_collection
 from tests.cli_run import qaexport

@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from qaexport.exporters.pdf_layout import RefusingFetcher
+from qaexport.weasy.layout import RefusingFetcher
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 

@@ -12,8 +12,9 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.exporters import pdf_layout, pdf_parts
-from qaexport.exporters.pdf_parts import LINK_BASE, plan
+from qaexport.weasy import layout as pdf_layout
+from qaexport.weasy import parts as pdf_parts
+from qaexport.weasy.parts import LINK_BASE, plan
 from tests.cli_run import qaexport
 from tests.tools import page_bitmaps
 

@@ -13,8 +13,8 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.exporters.pdf_fonts import font_faces
-from qaexport.exporters.pdf_layout import PackageFileFetcher
+from qaexport.weasy.fonts import font_faces
+from qaexport.weasy.layout import PackageFileFetcher
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 from tests.pdf_glyphs import glyph_report

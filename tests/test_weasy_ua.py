@@ -8,8 +8,8 @@ import pytest
 from weasyprint import HTML
 from weasyprint.html import UA, UA_STYLESHEET
 
-from qaexport.exporters import weasy_ua
-from qaexport.exporters.weasy_ua import LeanHTML, lean_ua_source
+from qaexport.weasy import compat as weasy_ua
+from qaexport.weasy.compat import LeanHTML, lean_ua_source
 from tests.tools import page_bitmaps
 
 #: Lists of every kind our content can hold (ordered, unordered, nested, with a start), code, a table, links.
@@ -35,7 +35,7 @@ def _bitmaps(html: HTML, tmp: Path) -> list[bytes]:
 
 def test_the_trim_applies_to_the_installed_weasyprint():
     lean = lean_ua_source()
-    assert lean is not None, "WeasyPrint's html5_ua.css changed: update weasy_ua._UNIVERSAL"
+    assert lean is not None, "WeasyPrint's html5_ua.css changed: update compat._UNIVERSAL"
     assert "::footnote-call" not in lean and "\n::marker" not in lean
     assert ":is(li, summary)::marker" in lean
     assert UA_STYLESHEET not in LeanHTML(string="<p>x</p>")._ua_stylesheets()

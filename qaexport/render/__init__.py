@@ -97,7 +97,7 @@ class TextRenderer:
 
     def _html(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
         """Untrusted HTML (Anki cards): sanitised by allow-list, code blocks highlighted like Markdown fences."""
-        from .html import demote_headings, inline, replace_code_blocks, sanitize, to_text
+        from ..formats.html import demote_headings, inline, replace_code_blocks, sanitize, to_text
         from .markdown import ANSWER_TOP_LEVEL, clean_text
 
         q = inline(sanitize(clean_text(question.question), self.media), self.media)

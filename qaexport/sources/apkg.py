@@ -50,10 +50,11 @@ from typing import IO, Any
 import nh3
 
 from ..errors import InputError, Problem, problem
+from ..formats.anki_package import SUFFIXES
+from ..formats.html import to_text
 from ..model import ContentFormat, Location, Media
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
-from ..render.html import to_text
 
 INSTALL_HINT = "reading Anki packages needs the apkg extra; install it with: pip install 'qaexport[apkg]'"
 
@@ -616,7 +617,7 @@ class ApkgReader:
     """Source plugin: Anki packages (.apkg decks, .colpkg collections)."""
 
     name = "apkg"
-    suffixes = (".apkg", ".colpkg")
+    suffixes = SUFFIXES
     description = "Anki packages (.apkg/.colpkg), rendered with Anki's own card templates"
 
     Options = ApkgOptions

@@ -1,6 +1,6 @@
 """Printable study booklet: cover, TOC with page numbers, outline, quiz mode.
 
-This module builds the HTML from templates; ``pdf_layout`` lays it out with WeasyPrint in
+This module builds the HTML from templates; ``weasy.layout`` lays it out with WeasyPrint in
 a child process, so the layout's memory is returned when it ends (and WeasyPrint is only
 imported when a PDF is asked for).
 """
@@ -15,15 +15,15 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..errors import UsageError
-from ..model import Framework, path_names
-from ..output import atomic_path
-from ..render import Scheme
-from ..templates import asset, environment
-from . import Build, Produces, option
-from .book_html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, wrap_mark
-from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
-from .pdf_parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
+from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, wrap_mark
+from ...errors import UsageError
+from ...model import Framework, path_names
+from ...output import atomic_path
+from ...render import Scheme
+from ...templates import asset, environment
+from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
+from ...weasy.parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
+from .. import Build, Produces, option
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 #: pre.hl line-height in templates/pdf/book.css; the wrap mark repeats at this pitch.
@@ -113,7 +113,7 @@ class PdfExporter:
     @staticmethod
     def prepare() -> None:
         """WeasyPrint takes ~0.45 s to import (its C bindings): while the texts render."""
-        from . import pdf_layout  # noqa: F401
+        from ...weasy import layout  # noqa: F401
 
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
         lib = build.library
@@ -143,11 +143,11 @@ class PdfExporter:
         keys = "\n".join(ref.question.key for ref in lib.questions())
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
         groups = [range(len(library_view["frameworks"]))]
-        if options.answers == "inline" and not options.tagged and options.parts != 1:  # see pdf_parts for why
+        if options.answers == "inline" and not options.tagged and options.parts != 1:  # see weasy.parts for why
             sizes = [_size(build, fw) for fw in lib.frameworks]
             workers = options.parts or os.cpu_count() or 1
             groups = plan(sizes, workers, MIN_PART if options.parts == 0 else 1)
-        from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
+        from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
         with build.progress("Laying out PDF", None) as advance, atomic_path(target) as tmp:
             if len(groups) > 1:

@@ -1,11 +1,11 @@
 """Printable double-sided flashcards: a page of fronts (questions), then the page of their backs (answers).
 
-Each card face is measured by WeasyPrint at the card's size (``cards_layout``) so it fits: long
+Each card face is measured by WeasyPrint at the card's size (``layout``) so it fits: long
 text shrinks down to a readable minimum, then continues on further cards numbered "1/2", "2/2".
-The grid (``cards_geometry``) is centred so a back page mirrored for the duplex turn lands exactly
+The grid (``geometry``) is centred so a back page mirrored for the duplex turn lands exactly
 behind its front; ``--back-offset`` corrects a printer that shifts the back side, and
 ``--calibrate`` prints the sheet that measures that shift. Measuring and the final layout both go through
-``pdf_layout`` (each in a child process): the booklet's document setup, fetchers (the library's media and
+``weasy.layout`` (each in a child process): the booklet's document setup, fetchers (the library's media and
 our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 """
 
@@ -19,14 +19,14 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from ..errors import UsageError
-from ..output import atomic_path
-from ..render import Scheme
-from ..templates import asset, environment
-from . import Build, Produces, option
-from .book_html import code_line_css, code_lines, wrap_mark
-from .cards_geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
-from .pdf_fonts import font_face_css, font_faces, missing_glyphs_warning
+from ...books.html import code_line_css, code_lines, wrap_mark
+from ...errors import UsageError
+from ...output import atomic_path
+from ...render import Scheme
+from ...templates import asset, environment
+from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
+from .. import Build, Produces, option
+from .geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
 
 #: Type sizes in pt: the normal size, and the smallest we consider readable on paper (text shrinks between them).
 QUESTION_SIZES = (11.0, 7.0)
@@ -108,7 +108,7 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
     refs = list(build.library.questions())
     jobs = []
-    from .cards_layout import (  # imports WeasyPrint: only when cards are made
+    from .layout import (  # imports WeasyPrint: only when cards are made
         MEASURE_PAGE_MM,
         PX_PER_MM,
         FitJob,
@@ -192,7 +192,7 @@ class CardsExporter:
     @staticmethod
     def prepare() -> None:
         """WeasyPrint takes ~0.45 s to import (its C bindings): while the texts render."""
-        from . import pdf_layout  # noqa: F401
+        from ...weasy import layout  # noqa: F401
 
     def export(self, build: Build, options: CardsOptions, target: Path) -> None:
         grid = options.grid()
@@ -221,8 +221,8 @@ class CardsExporter:
             settings = f"{options.size}:{options.paper}:{grid.per_page}:{options.duplex}:{options.back_offset}"
             identifier = f"{settings}\n{keys}"
         css = base_css + sheet_css(grid) + _page(grid.paper_w, grid.paper_h)
-        from .pdf_layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
-        from .pdf_parts import layout_pieces
+        from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
+        from ...weasy.parts import layout_pieces
 
         pdf_id = hashlib.sha256(identifier.encode()).hexdigest()[:32]
         with build.progress("Laying out cards", None) as advance, atomic_path(target) as tmp:

@@ -10,8 +10,9 @@ a footnote), and only ``li`` and ``summary`` are list items, so the marker rule 
 rules are dropped; pages come out the same (the tests compare rasterised pages and list markers).
 
 This reaches past WeasyPrint's public API (``HTML._ua_stylesheets`` and ``weasyprint.html.UA_STYLESHEET``), so it
-lives here alone. When the rules are not found as expected (a newer WeasyPrint), the stock sheet is used: slower,
-never wrong; a test checks that the trim applies to the installed WeasyPrint.
+lives here alone (the architecture test holds every other module to the public API). When the rules are not found
+as expected (a newer WeasyPrint), the stock sheet is used: slower, never wrong; a test checks that the trim applies
+to the installed WeasyPrint.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def front_css(total: int) -> str:
 
 
 def drawn_in_two(sizes: Sequence[int], workers: int) -> list[int]:
-    """The part whose drawing is shared with a second process (its last third: ``pdf_layout._draw_in_two``): the
+    """The part whose drawing is shared with a second process (its last third: ``layout._draw_in_two``): the
     biggest, when every part is laid out at once and it is at least ``DRAWN_IN_TWO_RATIO`` times the next (the others'
     cores are idle by the time it draws)."""
     if not 1 < len(sizes) <= workers:
@@ -130,7 +130,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     while the last parts are still being drawn, so it costs no wall time when a core is free by then.
     """
     from ..forked import Children
-    from .pdf_layout import write_pdf
+    from .layout import write_pdf
 
     def failure(cause: str) -> str:
         return f"{label}: PDF layout failed ({cause}); nothing was written"
@@ -340,7 +340,7 @@ def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path,
     laid out ``workers`` at a time in forked children and concatenated into ``target``; returns the characters
     drawn as empty boxes."""
     from ..forked import run_forked_all
-    from .pdf_layout import write_pdf
+    from .layout import write_pdf
 
     with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
         paths = [Path(folder) / f"piece-{i}.pdf" for i in range(len(htmls))]

@@ -16,12 +16,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError, UsageError
-from ..model import ContentFormat, Framework, Library, Question, Subtopic, Topic
-from ..output import write_tree
-from ..render import Scheme
-from ..sources import markdown as reader
-from . import Build, Produces, option
+from ...errors import OutputError, UsageError
+from ...formats import markdown_bank as reader
+from ...model import ContentFormat, Framework, Library, Question, Subtopic, Topic
+from ...output import write_tree
+from ...render import Scheme
+from .. import Build, Produces, option
 
 #: Longest slug part of a file or folder name; the front matter holds the full slug.
 MAX_NAME_SLUG = 60

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 MM_PER_INCH = 25.4
 

@@ -1,4 +1,4 @@
-"""Reader for Markdown banks: one file per subtopic, written by hand and reviewed in git.
+"""The Markdown bank format: one file per subtopic, written by hand and reviewed in git.
 
 A file is YAML front matter that places the subtopic (framework, topic, subtopic), then one
 ``## Question {#id .difficulty}`` heading per question with its answer below, up to the next
@@ -8,24 +8,23 @@ with a warning where it reads like a forgotten question (it ends with ``?``). Th
 markdown-it's own block tokens and their line maps, so a ``## `` line inside a code fence, a list or a
 block quote never starts a question, exactly as the renderer would see it. Two escape forms carry texts
 a heading cannot hold (several paragraphs, a trailing ``{``…): a heading with attributes only followed
-by a ```` ```question ```` fence, and an answer that is a single ```` ```answer ```` fence. The writer
-(``exporters/markdown_bank.py``) checks every section it writes with :func:`parse_text`.
+by a ```` ```question ```` fence, and an answer that is a single ```` ```answer ```` fence.
+
+The syntax lives below both of its users: the source (``sources/markdown``) reads files with
+:func:`parse_text`, and the writer (``exporters/markdown_bank``) checks every section it writes with
+:func:`parse_body`, so neither imports the other.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, Problem, problem
-from ..model import ContentFormat, Location, Media, slugify
-from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
-from .apkg import image_type
-from .files import read_limited
+from ..errors import InputError
+from ..model import ContentFormat, slugify
+from ..records import Node
 
 if TYPE_CHECKING:
     import yaml
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 NAME = "markdown"
 SUFFIXES = (".md", ".markdown")
 
-#: Larger files are refused before parsing (same bound as payloads).
-MAX_BYTES = 32 * 1024 * 1024
 #: Front matter only places a subtopic; a bigger block is a mistake or an attack on the YAML parser.
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 
@@ -53,13 +50,8 @@ ANSWER_FENCE = "answer"
 _ATTRS = re.compile(r"(?:^|[ \t]+)\{([^{}]*)\}$")
 _ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
 _FRONT_END = ("---", "...")
-#: Images of HTML questions: content-addressed names (``<sha256[:16]><ext>``) in a ``media/`` folder beside
-#: the file or in a folder above it (``convert`` writes ``DIR/media/``). The hash is checked, so a name can
-#: only ever load the bytes it names.
+#: The folder of images of HTML questions, beside a bank file or above it (the writer puts them there).
 MEDIA_FOLDER = "media"
-MAX_MEDIA_LEVELS = 8
-MAX_MEDIA_BYTES = 32 * 1024 * 1024
-_MEDIA_SRC = re.compile(r'\bsrc="([0-9a-f]{16}\.(?:png|jpg|gif|webp))"')
 
 
 @cache
@@ -420,88 +412,3 @@ def parse_body(text: str) -> ParsedFile:
     parsed = ParsedFile()
     _body(text.split("\n"), 0, parsed)
     return parsed.in_file_order()
-
-
-# ---------------------------------------------------------------------------------------------- records
-
-
-def _difficulty(raw: str | None) -> str | None:
-    """The record's raw difficulty: ``.unrated`` is None (allowed), no class at all is "" (missing: an error)."""
-    if raw is None:
-        return ""
-    return None if raw.lower() == UNRATED else raw
-
-
-_QUESTION_HEADING = re.compile(rb"^##[ \t].*\{[^}\n]*[#.][^}\n]*\}[ \t]*$", re.M)
-
-
-class MarkdownReader:
-    """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` section per question."""
-
-    name = NAME
-    suffixes = SUFFIXES
-    description = "Markdown banks: front matter + one `## Question {#id .difficulty}` per question"
-
-    def sniff(self, head: bytes) -> bool:
-        """Front matter, or a question heading (a bank file that lost its front matter is still a bank file,
-        so its reader can say what is missing); a plain README.md is neither."""
-        return head.lstrip(b"\xef\xbb\xbf").startswith(b"---") or _QUESTION_HEADING.search(head) is not None
-
-    def read(self, path: Path) -> ReadResult:
-        """The file's subtopic record and its problems; :class:`InputError` when it is not UTF-8 text.
-
-        Identity rules (slugs, ids, derived ids and their warning, duplicates, limits) are
-        :mod:`qaexport.assemble`'s; this only turns lines into records and reports syntax at FILE:LINE.
-        """
-        raw = read_limited(path, MAX_BYTES, "subtopic")
-        file = str(path)
-        parsed = parse_text(decode(raw, file))
-        result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems],
-                            warnings=[problem(file, message, line=line) for line, message in parsed.warnings])
-        if not parsed.questions and not parsed.problems:
-            result.problems.append(problem(file, "no questions; add `## Question text {#id .easy}` headings "
-                                                 "with answers below", line=1))
-        if len(parsed.places) < len(LEVELS):
-            if not result.problems:
-                return result
-            # The place is broken (reported above). Its questions still go to the assembler, under a place of
-            # this file's own that nothing else can share, so `validate` lists their problems too.
-            unplaced = "unplaced-" + hashlib.sha256(file.encode()).hexdigest()[:12]
-            places = [Node(unplaced, unplaced)] * len(LEVELS)
-        else:
-            places = [parsed.places[lv] for lv in LEVELS]
-        fw, topic, sub = places
-        questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
-                                    q.format) for q in parsed.questions]
-        result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
-        for q in parsed.questions:
-            if q.format is ContentFormat.HTML:
-                for name in dict.fromkeys(_MEDIA_SRC.findall(q.question + q.answer)):
-                    _load_media(path, name, q.line, result.media, result.warnings)
-        return result
-
-
-def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warnings: list[Problem]) -> None:
-    """Find ``media/NAME`` beside ``path`` or above it; only bytes whose hash and type match the name load."""
-    if name in media:
-        return
-    folder = path.resolve().parent
-    for _ in range(MAX_MEDIA_LEVELS):
-        candidate = folder / MEDIA_FOLDER / name
-        if candidate.is_file():
-            try:
-                data = candidate.read_bytes() if candidate.stat().st_size <= MAX_MEDIA_BYTES else b""
-            except OSError:
-                data = b""
-            kind = image_type(data)
-            if kind and name == hashlib.sha256(data).hexdigest()[:16] + kind[1]:
-                media[name] = Media(name, data, kind[0])
-                return
-            warnings.append(problem(path, f"image {candidate} does not match its name (hash or type); it is not "
-                                          "shown. Convert the source again to rewrite it", line=line))
-            return
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    warnings.append(problem(path, f"image {name} not found in a `{MEDIA_FOLDER}/` folder beside the file or above "
-                                  "it; it is not shown", line=line))

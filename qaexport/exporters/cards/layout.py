@@ -3,7 +3,7 @@
 A face is laid out alone on a page exactly the card's size, with the CSS the sheets use; it fits
 if it takes one page. Each face first tries its normal type size, then the largest smaller size
 down to the minimum (binary search over a ladder of sizes); a face that does not fit even at the
-minimum is cut into as few cards as possible (``cards_split``: block boundaries first, then list
+minimum is cut into as few cards as possible (``split``: block boundaries first, then list
 items, table rows, code lines, words) by a galloping search for the longest run that fits.
 
 All faces are searched in lock step: each search is a generator that yields the face it wants
@@ -17,10 +17,10 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..forked import run_forked, run_forked_all
-from ..model import Media
-from .cards_split import Atom, atoms, is_container, join, refine
-from .pdf_layout import render
+from ...forked import run_forked, run_forked_all
+from ...model import Media
+from ...weasy.layout import render
+from .split import Atom, atoms, is_container, join, refine
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
 #: With an id, the face carries empty markers ``ID-s`` and ``ID-e`` just before and after its body.
@@ -145,7 +145,7 @@ def _interpolate(good: int, bad: int, known: dict[int, Measure], first_guess: in
 def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None,
              files: dict[str, Path] | None = None) -> list[tuple[float, float]]:
     """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px.
-    The document is set up as the sheets' (``pdf_layout.render``): same fonts, same media, nothing else."""
+    The document is set up as the sheets' (``weasy.layout.render``): same fonts, same media, nothing else."""
     html = ('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body class="measure">'
             + "".join(faces) + "</body></html>")
     document = render(html, css, media, files)

@@ -18,14 +18,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..errors import UsageError
-from ..model import path_names
-from ..output import atomic_path, write_zip
-from ..render import Rendered, Scheme
-from ..templates import asset, environment
-from . import Build, Produces, option
-from .book_html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
-from .epub_cover import cover_svg
+from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
+from ...errors import UsageError
+from ...model import path_names
+from ...output import atomic_path, write_zip
+from ...render import Rendered, Scheme
+from ...templates import asset, environment
+from .. import Build, Produces, option
+from .cover import cover_svg
 
 NAMESPACE = uuid.UUID("6f1c2d0e-8a4b-5c3d-9e7f-0a1b2c3d4e5f")
 CSS_NAME = "book.css"

@@ -1,12 +1,12 @@
 """Anki deck (.apkg).
 
 Learners keep months of reviews and their own edits on these notes, so identity is everything
-(``anki_identity``): the note type id and its field/template names are frozen, GUIDs come from
+(``identity``): the note type id and its field/template names are frozen, GUIDs come from
 the stable key, deck ids from the deck name, and a bank's deck path depends only on its own
 framework, topic and subtopic. Anki's importer only updates a note whose modification time is
-newer than its own, so a note's time changes exactly when its content does (``anki_ledger``,
+newer than its own, so a note's time changes exactly when its content does (``ledger``,
 consulted with any previous package). Every text stored in a note goes through
-``anki_text.note_fields``: escaped, and Anki's own markup made inert.
+``text.note_fields``: escaped, and Anki's own markup made inert.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UsageError
-from ..model import Library, Media
-from ..output import atomic_path, write_zip
-from ..render import Scheme
-from ..templates import asset
-from . import Build, Produces, option
-from .anki_collection import (
+from ...errors import UsageError
+from ...formats.anki_package import SUFFIXES
+from ...model import Library, Media
+from ...output import atomic_path, write_zip
+from ...render import Scheme
+from ...templates import asset
+from .. import Build, Produces, option
+from .collection import (
     NOTETYPE_KEY,
     Deck,
     NoteRow,
@@ -33,20 +34,18 @@ from .anki_collection import (
     read_previous,
     write_collection,
 )
-from .anki_identity import deck_id, deck_part, note_guid
-from .anki_ledger import fingerprint, holds_package, location, note_times, record_package
-from .anki_text import note_fields, sort_text, tag_part, text_field
+from .identity import deck_id, deck_part, note_guid
+from .ledger import fingerprint, holds_package, location, note_times, record_package
+from .text import note_fields, sort_text, tag_part, text_field
 
 
 def anki_package_source(library: Library) -> str:
     """Why an Anki package as the source of an Anki deck is declined ("" when there is none): a copy would lose
     its own note types, scheduling, sounds and editable fields (qaexport reads rendered cards). Import the
     package into Anki itself; print it with ``pdf`` or ``epub``."""
-    from ..sources.apkg import ApkgReader  # no anki import: the module loads it only to read
-
     files = dict.fromkeys(ref.question.location.file for ref in library.questions())  # each file once, in order
     for file in files:
-        if os.path.splitext(file)[1].lower() in ApkgReader.suffixes:
+        if os.path.splitext(file)[1].lower() in SUFFIXES:
             return (f"{file}: is already an Anki package; import it into Anki directly (File › Import). "
                     "qaexport prints it with `qaexport pdf` or `qaexport epub`")
     return ""

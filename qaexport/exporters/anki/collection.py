@@ -4,7 +4,7 @@ Why our own writer: genanki's package writer stamps one time on every note (Anki
 overwrites a learner's edits on unchanged notes) and re-encodes every deck per deck
 (quadratic). The tables and the initial ``col`` row below are Anki's schema 11 as Anki
 2.1 created it (the same text genanki ships), so a package imports in Anki 2.1.50 through
-today's releases. GUIDs stay genanki's ``guid_for`` (``anki_identity``), which the tests check.
+today's releases. GUIDs stay genanki's ``guid_for`` (``identity``), which the tests check.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OutputError
-from .anki_identity import FIELDS, MODEL_ID, MODEL_NAME, TEMPLATE_NAME
-from .anki_ledger import Version, fingerprint
+from ...errors import OutputError
+from .identity import FIELDS, MODEL_ID, MODEL_NAME, TEMPLATE_NAME
+from .ledger import Version, fingerprint
 
 SCHEMA = """
 CREATE TABLE col (
@@ -216,7 +216,7 @@ _LATEX_PRE = (
 )
 _LATEX_POST = "\\end{document}"
 
-#: The note type's entry among note versions (see ``anki_ledger``).
+#: The note type's entry among note versions (see ``ledger``).
 NOTETYPE_KEY = f"notetype:{MODEL_ID}"
 
 

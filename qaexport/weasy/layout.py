@@ -10,17 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from weasyprint import CSS, Document
-from weasyprint.logger import LOGGER, PROGRESS_LOGGER
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..forked import run_forked
 from ..model import Media
-from .weasy_ua import LeanHTML
+from .compat import LeanHTML
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
 #: top-level domain can never resolve, and the fetcher never goes to the network anyway.
 MEDIA_BASE = "https://media.qaexport.invalid/"
+#: WeasyPrint's documented loggers: warnings (among them each glyph no font has) and the layout's progress.
+LOGGER = logging.getLogger("weasyprint")
+PROGRESS_LOGGER = logging.getLogger("weasyprint.progress")
 
 
 class RefusingFetcher(URLFetcher):

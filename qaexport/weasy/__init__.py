@@ -1,0 +1,7 @@
+"""The one WeasyPrint engine under the print exporters (PDF booklet, flashcards).
+
+``layout`` (the document setup, the fetchers that fetch nothing but the library's media and named package files,
+progress and missing glyphs from WeasyPrint's log, layout in a child process), ``parts`` (a big book laid out in
+parts at once and merged with pikepdf; pieces concatenated), ``fonts`` (bundled fonts and the glyph check) and
+``compat``, the one module that reaches past WeasyPrint's public API (the lean user-agent stylesheet).
+"""
