@@ -103,6 +103,11 @@ def _page(w: float, h: float) -> str:
     return f"@page {{ size: {_mm(w)} {_mm(h)}; margin: 0; }}\n"
 
 
+def answer_heading_size(question: float, answer: float) -> float:
+    """The answer's headings: its text's size in bold, but always below the question's fitted size (pt)."""
+    return min(answer, question * 0.95)
+
+
 def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], workers: int = 1) -> list[Card]:
     """Every question as one or more cards whose faces fit (measured by WeasyPrint, ``workers`` layouts at once)."""
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
@@ -128,7 +133,9 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
             return face("back", n, PART_PLACEHOLDER, d, "", Markup(code_lines(body)), size, el_id)
 
-        jobs.append(FitJob(f'<p class="q">{html.question}</p>', QUESTION_SIZES, front))
+        # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
+        asked = html.question if html.heading_and_rest()[1] else f'<p class="q">{html.question}</p>'
+        jobs.append(FitJob(asked, QUESTION_SIZES, front))
         jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
@@ -148,7 +155,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                 face("front", number, part, level, ref.subtopic.name, Markup(code_lines(ask.html)), ask.size,
                      continued=k > 0,
                      lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
-                face("back", number, part, level, "", Markup(code_lines(tell.html)), tell.size)))
+                face("back", number, part, level, "", Markup(code_lines(tell.html)), tell.size,
+                     headings=answer_heading_size(ask.size, tell.size))))
     return cards
 
 
