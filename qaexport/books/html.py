@@ -14,6 +14,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from markupsafe import Markup
+
 from ..model import Library
 
 #: Indentation classes go up to this many columns; deeper lines hang at this depth.
@@ -105,3 +107,17 @@ def cover_subtitle(library: Library) -> str:
         if topic.description:
             return topic.description
     return fw.description
+
+
+def description_html(text: str) -> Markup:
+    """A description (inline Markdown: code, emphasis, links) as HTML for a lead paragraph or a cover."""
+    from ..render.markdown import inline_html
+
+    return Markup(inline_html(text)) if text else Markup("")
+
+
+def description_text(text: str) -> str:
+    """A description as plain text, its Markdown marks gone (metadata, the drawn cover image)."""
+    from ..formats.html import to_text
+
+    return to_text(description_html(text)) if text else ""

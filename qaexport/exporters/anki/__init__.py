@@ -23,6 +23,7 @@ from ...formats.anki_package import SUFFIXES
 from ...model import Library, Media
 from ...output import atomic_path, write_zip
 from ...render import Scheme
+from ...render.markdown import inline_html
 from ...templates import asset
 from .. import Build, Produces, option
 from .collection import (
@@ -36,7 +37,7 @@ from .collection import (
 )
 from .identity import deck_id, deck_part, note_guid
 from .ledger import fingerprint, holds_package, location, note_times, record_package
-from .text import note_fields, sort_text, tag_part, text_field
+from .text import inert, note_fields, sort_text, tag_part
 
 
 def anki_package_source(library: Library) -> str:
@@ -90,7 +91,8 @@ def deck_prefix(deck_name: str) -> list[str]:
 def decks_for(library: Library, options: AnkiOptions) -> dict[tuple[str, ...], Deck]:
     """Decks by slug path: ``(framework,)``, ``(framework, topic)``, ``(framework, topic, subtopic)``, and ``()``
     for the ``--deck-name`` parents. A bank's path is ``PREFIX::Framework::Topic::Subtopic``: a function of
-    its own names only, never of what else is exported. Descriptions are shown as text."""
+    its own names only, never of what else is exported. Descriptions are inline Markdown (code, emphasis, links),
+    made inert for Anki like every stored text."""
     prefix = deck_prefix(options.deck_name)
     decks: dict[tuple[str, ...], Deck] = {}
     for depth in range(1, len(prefix) + 1):  # the parents, keyed after a "" (a slug is never empty)
@@ -107,7 +109,7 @@ def decks_for(library: Library, options: AnkiOptions) -> dict[tuple[str, ...], D
             path.append(deck_part(node.name))
             if slugs not in decks:
                 name = "::".join(path)
-                decks[slugs] = Deck(deck_id(name), name, text_field(node.description))
+                decks[slugs] = Deck(deck_id(name), name, inert(inline_html(node.description)))
     return decks
 
 

@@ -18,7 +18,15 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, wrap_mark
+from ...books.html import (
+    WRAP_MARK,
+    code_line_css,
+    code_lines,
+    cover_subtitle,
+    description_html,
+    description_text,
+    wrap_mark,
+)
 from ...errors import UsageError
 from ...model import path_names
 from ...output import atomic_path, write_zip
@@ -90,7 +98,7 @@ class EpubExporter:
             book.add_author(options.author)
         if options.publisher:
             book.add_metadata("DC", "publisher", options.publisher)
-        subtitle = cover_subtitle(lib)
+        subtitle = description_text(cover_subtitle(lib))
         if subtitle:
             book.add_metadata("DC", "description", subtitle)
         book.add_metadata("DC", "subject", "Interview questions")
@@ -111,7 +119,8 @@ class EpubExporter:
                                               options.language).encode(), create_page=False)
         cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
                               content=env.get_template("cover.xhtml").render(
-                                  language=options.language, css_href=CSS_NAME, title=title, subtitle=subtitle,
+                                  language=options.language, css_href=CSS_NAME, title=title,
+                                  subtitle=description_html(cover_subtitle(lib)),
                                   total=lib.count(), counts=count_list,
                                   quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
                               ).encode())
@@ -132,8 +141,8 @@ class EpubExporter:
                         file_name = f"{fw.slug}-{topic.slug}-{sub.slug}.xhtml"
                         names = path_names(fw, topic, sub)
                         # Framework and topic descriptions open their first chapter (an Anki deck's description).
-                        leads = [n.description for n, first in ((fw, not fw_entries and not topic_links),
-                                                                (topic, not topic_links), (sub, True))
+                        leads = [description_html(n.description) for n, first in (
+                            (fw, not fw_entries and not topic_links), (topic, not topic_links), (sub, True))
                                  if first and n.description]
                         page = env.get_template("chapter.xhtml").render(
                             language=options.language, css_href=CSS_NAME, crumb=" › ".join(names[:-1]),
