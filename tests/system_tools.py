@@ -8,10 +8,15 @@ Chromium). A tool that cannot be had skips the test with the reason printed.
 from __future__ import annotations
 
 import functools
+import html
+import json
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +57,41 @@ def chromium_dump_dom(page: Path, profile: Path, *flags: str) -> str:
                            f"--user-data-dir={profile}", *flags, "--dump-dom", page.as_uri()],
                           capture_output=True, text=True, timeout=120)
     return proc.stdout if proc.stdout.strip() else proc.stderr[-500:]
+
+
+_RESULT = re.compile(r'<pre id="qaexport-probe">(.*?)</pre>', re.S)
+#: Appended to a probed page: runs ``probe()`` (defined by the caller's script) and leaves its JSON in the DOM.
+_LEAVE_RESULT = """
+const el = document.createElement("pre"); el.id = "qaexport-probe"; el.textContent = JSON.stringify(probe());
+document.body.appendChild(el);
+"""
+
+
+def chromium_probe(page: Path, script: str, width: int = 360, height: int = 900) -> Any:
+    """Open ``page`` (a file whose ``</body>`` gets ``script`` and a call of its ``probe()`` function) in headless
+    Chromium at ``width`` CSS px, and return what ``probe()`` returned (JSON)."""
+    text = page.read_text(encoding="utf-8")
+    probed = page.with_name(page.stem + ".probe" + page.suffix)
+    tag = "</body>"
+    assert tag in text, f"{page} has no </body>"
+    probed.write_text(text.replace(tag, f"<script>{script}{_LEAVE_RESULT}</script>{tag}", 1), encoding="utf-8")
+    with tempfile.TemporaryDirectory() as profile:
+        dom = chromium_dump_dom(probed, Path(profile), f"--window-size={width},{height}",
+                                "--virtual-time-budget=3000")
+    probed.unlink()
+    found = _RESULT.search(dom)
+    assert found, dom[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+def chromium_screenshot(page: Path, png: Path, width: int = 360, height: int = 900) -> Path:
+    """A picture of ``page`` as a ``width`` px wide screen shows it (to look at, not to compare)."""
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={profile}", "--hide-scrollbars=false", f"--window-size={width},{height}",
+                        f"--screenshot={png}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    return png
 
 
 @functools.cache

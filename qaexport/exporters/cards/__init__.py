@@ -20,6 +20,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from ...books.html import code_line_css, code_lines, wrap_mark
+from ...books.tables import fit_tables
 from ...errors import UsageError
 from ...output import atomic_path
 from ...render import Scheme
@@ -35,6 +36,8 @@ ANSWER_SIZES = (9.0, 7.0)
 CODE_LINE_HEIGHT = 1.22
 #: Blank border inside each card: keeps text clear of the cut and of a printer's unprintable edge.
 PADDING_MM = 4.0
+#: The smallest letters a wide table gets on a card (below it, its words are hyphenated).
+TABLE_FLOOR_PT = 5.5
 #: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
 PART_PLACEHOLDER = "99/99"
 
@@ -136,7 +139,9 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
         asked = html.question if html.heading_and_rest()[1] else f'<p class="q">{html.question}</p>'
         jobs.append(FitJob(asked, QUESTION_SIZES, front))
-        jobs.append(FitJob(html.answer, ANSWER_SIZES, back))
+        # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break.
+        answer = fit_tables(html.answer, grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT)
+        jobs.append(FitJob(answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
         fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,
