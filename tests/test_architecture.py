@@ -120,6 +120,8 @@ def layer_violations(graph: dict[str, set[str]]) -> list[str]:
                     found.append(f"{module} imports another exporter: {target}")
                 if _within(target, SOURCES) or _within(target, CLI):
                     found.append(f"{module} imports {target}")
+            if _within(target, "qaexport.testing") and not _within(module, "qaexport.testing"):
+                found.append(f"{module} imports the plugin test helpers: {target}")
             for layer, banned in FORBIDDEN.items():
                 if _within(module, layer) and any(_within(target, b) for b in banned):
                     found.append(f"{module} imports {target}")
@@ -146,6 +148,7 @@ def test_every_exporter_is_a_package_and_imports_go_one_way():
     ("qaexport.books.html", "qaexport.exporters.epub"),
     ("qaexport.sources.apkg", "qaexport.render"),  # a source, the renderer
     ("qaexport.formats.markdown_bank", "qaexport.sources.apkg"),  # a format, its reader
+    ("qaexport.cli.export", "qaexport.testing"),  # the product, the plugin test helpers
 ])
 def test_the_layer_check_sees_each_wrong_import(module, target):
     graph = import_graph()

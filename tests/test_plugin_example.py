@@ -92,3 +92,14 @@ def test_quizlet_flavour_is_one_card_per_line(site, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     assert len(lines) == 3 and all(line.count("\t") == 1 for line in lines)
+
+
+def test_the_example_package_own_tests_pass_with_qaexport_testing(site, tmp_path):
+    """The plugin's own suite (examples/qaexport-csv/tests) uses ``qaexport.testing``: run against the installed
+    package, as its author would run it."""
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout, result.stdout
+    assert "testing" in (EXAMPLE / "tests" / "conftest.py").read_text()

@@ -76,6 +76,7 @@ def broken_site(tmp_path_factory) -> Path:
         crashy = crashy_mod:Crashy
         weird = weird_mod:Weird
         pdf = weird_mod:FakePdf
+        partial = weird_mod:Partial
         [qaexport.sources]
         bad-reader = crashy_mod:Reader
         """, {
@@ -83,11 +84,18 @@ def broken_site(tmp_path_factory) -> Path:
         "weird_mod": """
             from dataclasses import dataclass
 
+            from qaexport.exporters import ExporterBase
+
             @dataclass
             class Options:
                 pass
 
-            class Weird:
+            class Partial:  # the contract's required members, but not its optional ones: no ExporterBase
+                name = "partial"; suffix = ".p"; produces = "file"; scheme = "plain"; in_all = False
+                Options = Options
+                def export(self, build, options, target): ...
+
+            class Weird(ExporterBase):
                 name = "weird"; suffix = ".w"; produces = "file"; scheme = "sparkly"; in_all = True
                 Options = Options
                 def export(self, build, options, target): ...
@@ -104,7 +112,7 @@ def test_broken_plugins_are_named_once_and_everything_else_works(broken_site, sa
     result = _cli(broken_site, "formats", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 4, result.stderr
+    assert len(warnings) == 5, result.stderr
     text = "\n".join(warnings)
     assert "exporter plugin 'crashy' (crashy_mod:Crashy, from broken_plugins) failed to load (ImportError: " \
            "libfoo.so.1" in text
@@ -112,6 +120,9 @@ def test_broken_plugins_are_named_once_and_everything_else_works(broken_site, sa
            "'sparkly' (known: compact, portable, plain, none)" in text
     assert "exporter plugin 'pdf' (weird_mod:FakePdf, from broken_plugins) is ignored: exporter 'pdf' is " \
            "already registered by qaexport" in text
+    assert "exporter plugin 'partial' (weird_mod:Partial, from broken_plugins) is unusable: it lacks `heavy`, " \
+           "`night_mode`, `declines`, `prepare` (subclass qaexport.exporters.ExporterBase for the defaults of the " \
+           "optional ones)" in text
     assert "source plugin 'bad-reader'" in text and "failed to load" in text
     assert "Traceback" not in result.stderr
     # a command loads only the plugins it uses: `list` reads sources (all readers), never an exporter

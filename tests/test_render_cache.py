@@ -23,11 +23,39 @@ def _cache_dir() -> Path:
     return Path(os.environ["QAEXPORT_CACHE_DIR"])
 
 
+class Tally:
+    """Questions rendered (the renderer called for HTML) and questions taken from the cache (keys found), counted
+    by wrapping the two in this process: the sample has fewer questions than render in children."""
+
+    def __init__(self) -> None:
+        self.rendered = self.cached = 0
+
+
+TALLY = Tally()
+
+
+@pytest.fixture(autouse=True)
+def _tally(monkeypatch):
+    render_one, get_many = render.TextRenderer.render, RenderCache.get_many
+
+    def counted_render(self, question, schemes):
+        TALLY.rendered += any(s.is_html for s in schemes)
+        return render_one(self, question, schemes)
+
+    def counted_get_many(self, keys):
+        found = get_many(self, keys)
+        TALLY.cached += len(found)  # one key per question: each command here renders one HTML scheme
+        return found
+
+    monkeypatch.setattr(render.TextRenderer, "render", counted_render)
+    monkeypatch.setattr(RenderCache, "get_many", counted_get_many)
+
+
 def _run(*args: str) -> tuple[int, int]:
     """Run the CLI in-process; how many questions it rendered and how many it took from the cache."""
-    before = (render.counts.rendered, render.counts.cached)
+    before = (TALLY.rendered, TALLY.cached)
     qaexport(*args, env=EPOCH)
-    return render.counts.rendered - before[0], render.counts.cached - before[1]
+    return TALLY.rendered - before[0], TALLY.cached - before[1]
 
 
 @pytest.fixture()

@@ -18,7 +18,7 @@ import typer
 
 from .. import render
 from ..errors import QaexportError, UsageError, describe_os_error
-from ..exporters import Build, Produces
+from ..exporters import Build, Exporter, Produces
 from ..model import Library, slugify
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
@@ -84,7 +84,7 @@ def _default_stem(library: Library, difficulty: list[str] | None, topic: list[st
     return "-".join(p for p in parts if p)
 
 
-def resolve_target(output: str | None, folder: bool, stem: str, cls: type, several: bool) -> Path:
+def resolve_target(output: str | None, folder: bool, stem: str, cls: type[Exporter], several: bool) -> Path:
     """Where one exporter writes. ``-o DIR/``, an existing folder, the config's output folder, or any
     ``-o`` of ``all`` mean "NAME.SUFFIX inside it"; otherwise ``-o`` names the output itself."""
     name = stem + (cls.suffix if cls.produces == Produces.FILE else "")
@@ -113,7 +113,7 @@ def _written(target: Path, produces: Produces) -> str:
     return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 
 
-def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config
+def _options(ctx: typer.Context, cls: type[Exporter], specs: list[OptionSpec], values: dict[str, Any], config: Config
              ) -> tuple[Any, str]:
     """The exporter's options, or what is wrong with them, saying so in terms of the config file where the
     values came from there."""
@@ -129,7 +129,7 @@ def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dic
         return None, str(exc)
 
 
-def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values: dict[str, Any]) -> None:
+def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec], values: dict[str, Any]) -> None:
     """Read and render once, then run each exporter on the shared build."""
     config = load_settings(values["config"])
 
@@ -161,7 +161,7 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
     if several:  # `all`: an exporter that declines this content is skipped, with its reason
         kept = []
         for cls, opts in chosen:
-            reason = cls.declines(library) if hasattr(cls, "declines") else ""
+            reason = cls.declines(library)
             if reason:
                 err.print(f"warning: skipping {cls.name}: {reason}", soft_wrap=True, emoji=False, markup=False)
             else:
@@ -192,11 +192,10 @@ def run(ctx: typer.Context, classes: list[type], specs: list[OptionSpec], values
         _export_at_once(jobs)
 
 
-def _prepare(classes: list[type]) -> None:
-    """Each exporter's optional ``prepare()`` (imports, templates), run while the texts render."""
+def _prepare(classes: list[type[Exporter]]) -> None:
+    """Each exporter's ``prepare()`` (imports, templates), run while the texts render."""
     for cls in classes:
-        if hasattr(cls, "prepare"):
-            cls.prepare()
+        cls.prepare()
 
 
 def _warn(message: str) -> None:
@@ -209,7 +208,7 @@ def _warn(message: str) -> None:
 NICE_BESIDE_HEAVY = 19
 
 
-def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
+def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None:
     """`all`: every exporter in its own child process, all at once. The booklet's layout keeps the cores busy for
     most of the run and leaves one idle at its end; the other formats are written beside it rather than after
     it, so `all` takes about as long as the slowest format alone. Each child writes its own file atomically;
@@ -217,9 +216,9 @@ def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
     every child is done, then the first failure, as the one command would have said it."""
     from ..forked import run_forked_all
 
-    def child(cls: type, opts: Any, target: Path, build: Build) -> Callable[[Callable[[Any], None]], Any]:
+    def child(cls: type[Exporter], opts: Any, target: Path, build: Build) -> Callable[[Callable[[Any], None]], Any]:
         def work(report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
-            if heavy and not getattr(cls, "heavy", False):
+            if heavy and not cls.heavy:
                 os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
             warnings: list[str] = []
             quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)
@@ -232,7 +231,7 @@ def _export_at_once(jobs: list[tuple[type, Any, Path, Build]]) -> None:
             return warnings, _written(target, cls.produces), None
         return work
 
-    heavy = any(getattr(cls, "heavy", False) for cls, *_ in jobs)
+    heavy = any(cls.heavy for cls, *_ in jobs)
     names = ", ".join(cls.name for cls, *_ in jobs)
     with progress(f"Writing {names}", None, unit="") as advance:
         results = run_forked_all([child(*job) for job in jobs], lambda n: advance(n if isinstance(n, int) else 1),
@@ -255,9 +254,9 @@ def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], An
     return factory
 
 
-def _command(classes: list[type], several: bool, output_help: str) -> Any:
+def _command(classes: list[type[Exporter]], several: bool, output_help: str) -> Any:
     specs = specs_for(classes)
-    night_mode = any(getattr(cls, "night_mode", False) for cls in classes)
+    night_mode = any(cls.night_mode for cls in classes)
 
     @handle_errors
     def command(ctx: typer.Context, **values: Any) -> None:
@@ -268,7 +267,7 @@ def _command(classes: list[type], several: bool, output_help: str) -> Any:
     return command
 
 
-def make_command(cls: type) -> Any:
+def make_command(cls: type[Exporter]) -> Any:
     default = f"dist/<name>{cls.suffix}" if cls.produces == Produces.FILE else "dist/<name>/"
     command = _command([cls], False, f"Output file, or a folder to write <name>{cls.suffix} into (a path "
                                      f"ending in / or an existing folder). Default: {default}")
@@ -277,7 +276,7 @@ def make_command(cls: type) -> Any:
     return command
 
 
-def all_command(classes: list[type]) -> Any:
+def all_command(classes: list[type[Exporter]]) -> Any:
     command = _command(classes, True, "Output folder. Default: dist/")
     command.__doc__ = "Write every format (" + ", ".join(c.name for c in classes) + ") in one run, rendering once."
     command.__name__ = "all_cmd"

@@ -49,7 +49,7 @@ def _kind(annotation: Any) -> type:
 
 def fields_of(cls: type) -> list[tuple[dataclasses.Field, type]]:
     """A plugin's option fields (none for a plugin without ``Options``) with their base types."""
-    if not hasattr(cls, "Options"):
+    if cls.Options is None:
         return []
     hints = typing.get_type_hints(cls.Options)
     return [(f, _kind(hints[f.name])) for f in dataclasses.fields(cls.Options)]

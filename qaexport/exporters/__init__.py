@@ -1,21 +1,12 @@
-"""Exporter contract and registry.
+"""The exporter contract (:class:`Exporter`, with the defaults of its optional members in :class:`ExporterBase`),
+what every exporter gets (:class:`Build`), and the registry.
 
-An exporter is a class registered in the ``qaexport.exporters`` entry-point group (built-in
-and third-party alike) with:
+An exporter is a class registered in the ``qaexport.exporters`` entry-point group (built-in and third-party
+alike). :class:`Exporter` lists everything the core reads or calls on it, and nothing else is ever looked
+for: the registry checks each member once, when the plugin loads, and reports a class that lacks one.
 
-* ``name``: its command name (equal to the entry-point name);
-* ``produces`` and ``suffix``: one file with that suffix (``Produces.FILE``), or a folder it
-  fills (``Produces.FOLDER``) — the CLI derives default targets and reports from this;
-* ``scheme``: the :class:`~qaexport.render.Scheme` its texts come in (checked at registration);
-* ``in_all``: whether ``qaexport all`` runs it;
-* ``Options``: a dataclass whose fields (made with :func:`option`) become its command-line flags;
-* ``export(build, options, target)``;
-* optionally ``prepare()``, a static method: imports and loads what ``export`` needs that does not depend on
-  the content (WeasyPrint, templates). It runs while the texts render in child processes, on the core this
-  process would otherwise spend rendering beside them.
-
-Exporters consume :class:`Build`; they never parse content, read input files, read the
-environment or the clock.
+Exporters consume :class:`Build`; they never parse content, read input files, read the environment or the
+clock.
 """
 
 from __future__ import annotations
@@ -39,7 +30,7 @@ if TYPE_CHECKING:
     from ..render import Highlighter
 
 GROUP = "qaexport.exporters"
-__all__ = ["GROUP", "Build", "Exporter", "Produces", "Scheme", "option", "registry"]
+__all__ = ["GROUP", "Build", "Exporter", "ExporterBase", "Produces", "Scheme", "option", "registry"]
 
 Advance = Callable[[int], None]
 ProgressFactory = Callable[[str, int | None], AbstractContextManager[Advance]]  # None: no known total
@@ -80,37 +71,92 @@ class Build:
 
 
 class Exporter(Protocol):
+    """Everything the core reads or calls on an exporter class. The members with a default in
+    :class:`ExporterBase` (``suffix``, ``heavy``, ``night_mode``, ``declines``, ``prepare``) come from it when the
+    class subclasses it."""
+
+    #: The command name, equal to the entry-point name (``qaexport NAME``, ``[NAME]`` in ``qaexport.toml``).
     name: ClassVar[str]
-    suffix: ClassVar[str]
+    #: ``Produces.FILE``: one file ``<stem><suffix>``; ``Produces.FOLDER``: a folder it fills. The CLI derives
+    #: default targets and its "wrote ..." lines from these.
     produces: ClassVar[Produces]
+    suffix: ClassVar[str]
+    #: The :class:`~qaexport.render.Scheme` its texts are rendered in (``build.rendered``).
     scheme: ClassVar[Scheme]
+    #: Whether ``qaexport all`` runs it.
     in_all: ClassVar[bool]
+    #: It keeps every core busy for most of a run (the PDF's layout): ``all`` runs the others beside it at the
+    #: lowest priority.
+    heavy: ClassVar[bool]
+    #: It shows a second (dark) theme: the commands offer ``--night-theme``.
+    night_mode: ClassVar[bool]
+    #: A dataclass whose fields (made with :func:`option`) are its command-line flags and its table in
+    #: ``qaexport.toml``.
     Options: ClassVar[type]
 
-    def export(self, build: Build, options: Any, target: Path) -> None: ...
+    @staticmethod
+    def declines(library: Library) -> str:
+        """Why this exporter does not take this content ("" when it does): ``all`` skips it with this reason."""
+        ...
+
+    @staticmethod
+    def prepare() -> None:
+        """Load what ``export`` needs that does not depend on the content (imports, templates); it runs while the
+        texts render in child processes, on the core this process would otherwise spend beside them."""
+        ...
+
+    def export(self, build: Build, options: Any, target: Path) -> None:
+        """Write ``target`` (a file, or a folder for ``Produces.FOLDER``) from ``build``, only through
+        :mod:`qaexport.output`."""
+        ...
 
 
-def _check(name: str, cls: object) -> str:
+class ExporterBase:
+    """The defaults of :class:`Exporter`'s optional members; subclass it and declare the rest."""
+
+    suffix: ClassVar[str] = ""
+    heavy: ClassVar[bool] = False
+    night_mode: ClassVar[bool] = False
+
+    @staticmethod
+    def declines(library: Library) -> str:
+        return ""
+
+    @staticmethod
+    def prepare() -> None:
+        return None
+
+
+#: The members :class:`Exporter` lists, each checked when a plugin loads: nothing else is looked for later.
+MEMBERS = ("name", "produces", "suffix", "scheme", "in_all", "heavy", "night_mode", "Options", "declines",
+           "prepare", "export")
+
+
+def contract_problem(name: str, cls: object) -> str:
+    """What is wrong with ``cls`` as the exporter registered as ``name`` ("" when nothing is)."""
     if not inspect.isclass(cls):
         return "the entry point must name a class"
-    if getattr(cls, "name", None) != name:
+    missing = [m for m in MEMBERS if m not in dir(cls)]
+    if missing:
+        return (f"it lacks {', '.join(f'`{m}`' for m in missing)} (subclass qaexport.exporters.ExporterBase for "
+                "the defaults of the optional ones)")
+    if cls.name != name:
         return f"its class's `name` must be {name!r}"
-    scheme = getattr(cls, "scheme", None)
-    if scheme not in set(Scheme):
-        return f"unknown scheme {scheme!r} (known: {', '.join(Scheme)})"
-    produces = getattr(cls, "produces", None)
-    if produces not in set(Produces):
-        return f"`produces` must be one of {', '.join(Produces)}, not {produces!r}"
-    suffix = getattr(cls, "suffix", None)
-    if produces == Produces.FILE and not (isinstance(suffix, str) and suffix.startswith(".")):
+    if cls.scheme not in set(Scheme):
+        return f"unknown scheme {cls.scheme!r} (known: {', '.join(Scheme)})"
+    if cls.produces not in set(Produces):
+        return f"`produces` must be one of {', '.join(Produces)}, not {cls.produces!r}"
+    if cls.produces == Produces.FILE and not (isinstance(cls.suffix, str) and cls.suffix.startswith(".")):
         return "a file exporter needs a `suffix` such as '.pdf'"
-    if not isinstance(getattr(cls, "in_all", None), bool):
-        return "`in_all` must be True or False"
-    if not dataclasses.is_dataclass(getattr(cls, "Options", None)):
+    for flag in ("in_all", "heavy", "night_mode"):
+        if not isinstance(getattr(cls, flag), bool):
+            return f"`{flag}` must be True or False"
+    if not dataclasses.is_dataclass(cls.Options):
         return "`Options` must be a dataclass"
-    if not callable(getattr(cls, "export", None)):
-        return "it has no `export` method"
+    for method in ("declines", "prepare", "export"):
+        if not callable(getattr(cls, method)):
+            return f"`{method}` must be a method"
     return ""
 
 
-registry: Registry[type[Exporter]] = Registry(GROUP, "exporter", _check)
+registry: Registry[type[Exporter]] = Registry(GROUP, "exporter", contract_problem)

@@ -74,17 +74,6 @@ class Rendered:
 RenderedBank = dict[Scheme, dict[str, Rendered]]
 
 
-@dataclass
-class RenderCounts:
-    """Questions rendered and questions taken from the cache, over this process's life (tests read it)."""
-
-    rendered: int = 0
-    cached: int = 0
-
-
-counts = RenderCounts()
-
-
 class TextRenderer:
     """Dispatches each text on its declared content format; the one entry point for rendering."""
 
@@ -196,9 +185,7 @@ def render_library(
                     out[s][q.key] = text
             else:
                 todo.append(q)
-        counts.cached += len(questions) - len(todo)
         advance(len(questions) - len(todo))
-    counts.rendered += len(todo)
     _render_all(todo, renderer, schemes, out, advance, workers, meanwhile)
     if cache is not None and html_schemes and todo:
         cache.put_many({keys[q.key][s]: (out[s][q.key].question, out[s][q.key].answer)

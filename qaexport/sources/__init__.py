@@ -1,10 +1,9 @@
 """Readers: find the files a user named, hand each to the reader that claims it, assemble the result.
 
-A reader is a plugin in the ``qaexport.sources`` entry-point group (the built-in Nuxt reader
-registers there like any other): a class with ``name``, ``suffixes``, ``description``,
-``sniff(head)`` and ``read(path) -> ReadResult``. A file goes to the reader whose suffixes
-include its suffix; where several readers claim a suffix, the first whose ``sniff`` accepts the
-file's first bytes wins. Nothing falls back to a default reader.
+A reader is a plugin in the ``qaexport.sources`` entry-point group (the built-in readers register there like
+any other), a class that satisfies :class:`Source` (:class:`SourceBase` gives the defaults of its optional
+members). A file goes to the reader whose suffixes include its suffix; where several readers claim a suffix,
+the first whose ``sniff`` accepts the file's first bytes wins. Nothing falls back to a default reader.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import inspect
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol
 
 from ..assemble import assemble
 from ..errors import InputError, Problem, UsageError, ValidationError, problem
@@ -27,16 +26,24 @@ GROUP = "qaexport.sources"
 HEAD_BYTES = 4096
 
 
-@runtime_checkable
-class Reader(Protocol):
-    """The contract of a source plugin (see ``examples/`` for a third-party one)."""
+class Source(Protocol):
+    """Everything the core reads or calls on a reader class; ``Options`` and ``sniff`` have defaults in
+    :class:`SourceBase`. A reader applies no rules (ids, slugs, limits, duplicates): :mod:`qaexport.assemble`
+    does, the same for every source."""
 
+    #: The entry-point name.
     name: ClassVar[str]
-    suffixes: ClassVar[tuple[str, ...]]  # lower-case, with the dot: (".csv", ".tsv")
+    #: Lower-case, with the dot: ``(".csv", ".tsv")``.
+    suffixes: ClassVar[tuple[str, ...]]
+    #: One line for ``qaexport formats`` and messages about unknown files.
     description: ClassVar[str]
+    #: None, or a dataclass of options (fields made with :func:`qaexport.plugins.option`) that every reading
+    #: command offers as flags; a reader with options is made as ``cls(options)``, one without as ``cls()``.
+    Options: ClassVar[type | None]
 
     def sniff(self, head: bytes) -> bool:
-        """Whether the file whose first bytes are ``head`` is this reader's (used when suffixes are shared)."""
+        """Whether the file whose first 4 KiB are ``head`` is this reader's (asked only when several readers
+        claim its suffix)."""
         ...
 
     def read(self, path: Path) -> ReadResult:
@@ -44,26 +51,43 @@ class Reader(Protocol):
         ...
 
 
-def _check(name: str, cls: object) -> str:
+class SourceBase:
+    """The defaults of :class:`Source`'s optional members; subclass it and declare the rest."""
+
+    Options: ClassVar[type | None] = None
+
+    def sniff(self, head: bytes) -> bool:
+        return True
+
+
+#: The members :class:`Source` lists, each checked when a plugin loads.
+MEMBERS = ("name", "suffixes", "description", "Options", "sniff", "read")
+
+
+def contract_problem(name: str, cls: object) -> str:
+    """What is wrong with ``cls`` as the reader registered as ``name`` ("" when nothing is)."""
     if not inspect.isclass(cls):
         return "the entry point must name a class"
-    if getattr(cls, "name", None) != name:
+    missing = [m for m in MEMBERS if m not in dir(cls)]
+    if missing:
+        return (f"it lacks {', '.join(f'`{m}`' for m in missing)} (subclass qaexport.sources.SourceBase for the "
+                "defaults of the optional ones)")
+    if cls.name != name:
         return f"its class's `name` must be {name!r}"
-    suffixes = getattr(cls, "suffixes", None)
-    if not isinstance(suffixes, tuple) or not suffixes or not all(
-            isinstance(s, str) and s.startswith(".") and s == s.lower() for s in suffixes):
+    if not isinstance(cls.suffixes, tuple) or not cls.suffixes or not all(
+            isinstance(s, str) and s.startswith(".") and s == s.lower() for s in cls.suffixes):
         return "`suffixes` must be a non-empty tuple of lower-case suffixes such as '.csv'"
-    if not isinstance(getattr(cls, "description", None), str):
+    if not isinstance(cls.description, str):
         return "`description` must be text"
     for method in ("sniff", "read"):
-        if not callable(getattr(cls, method, None)):
-            return f"it has no `{method}` method"
-    if hasattr(cls, "Options") and not dataclasses.is_dataclass(cls.Options):
-        return "`Options` must be a dataclass"
+        if not callable(getattr(cls, method)):
+            return f"`{method}` must be a method"
+    if cls.Options is not None and not dataclasses.is_dataclass(cls.Options):
+        return "`Options` must be a dataclass or None"
     return ""
 
 
-registry: Registry[type[Reader]] = Registry(GROUP, "source", _check)
+registry: Registry[type[Source]] = Registry(GROUP, "source", contract_problem)
 
 
 def known_formats() -> str:
@@ -82,15 +106,15 @@ def _head(path: Path) -> bytes:
 ReaderOptions = dict[str, object]
 
 
-def make_reader(cls: type[Reader], options: ReaderOptions | None = None) -> Reader:
+def make_reader(cls: type[Source], options: ReaderOptions | None = None) -> Source:
     """A reader instance; one that declares ``Options`` gets them (its defaults when none were given)."""
-    if not hasattr(cls, "Options"):
+    if cls.Options is None:
         return cls()
     chosen = (options or {}).get(cls.name)
     return cls(chosen if chosen is not None else cls.Options())  # type: ignore[call-arg]
 
 
-def reader_for(path: Path, options: ReaderOptions | None = None) -> Reader | None:
+def reader_for(path: Path, options: ReaderOptions | None = None) -> Source | None:
     """The reader that claims ``path``, or None."""
     suffix = path.suffix.lower()
     claiming = [cls for cls in registry.require_any().values() if suffix in cls.suffixes]
@@ -125,11 +149,11 @@ def _not_taken(head: bytes, reader: Reader) -> str:
 
 
 def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
-           skipped: list[Problem] | None = None) -> list[tuple[Path, Reader]]:
+           skipped: list[Problem] | None = None) -> list[tuple[Path, Source]]:
     """Each input file once with its reader: files named directly (must be claimed) and the claimed
     files anywhere below named folders (others are skipped). In a folder, a claimed file that does not
     look like its format (a README.md beside a Markdown bank) is skipped with a line in ``skipped``."""
-    chosen: dict[Path, tuple[Path, Reader]] = {}
+    chosen: dict[Path, tuple[Path, Source]] = {}
     for src in sources:
         if src.is_dir():
             found, passed = 0, []
@@ -162,7 +186,7 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
     return list(chosen.values())
 
 
-def _read_each(files: Iterable[tuple[Path, Reader]]) -> Iterable[ReadResult]:
+def _read_each(files: Iterable[tuple[Path, Source]]) -> Iterable[ReadResult]:
     for path, reader in files:
         try:
             yield reader.read(path)
@@ -170,7 +194,7 @@ def _read_each(files: Iterable[tuple[Path, Reader]]) -> Iterable[ReadResult]:
             yield ReadResult(problems=[exc.problem])
 
 
-def read_all(files: Iterable[tuple[Path, Reader]]) -> tuple[Library, list[Problem], list[Problem]]:
+def read_all(files: Iterable[tuple[Path, Source]]) -> tuple[Library, list[Problem], list[Problem]]:
     """Read every file, collecting all problems and warnings (for ``validate``)."""
     return assemble(_read_each(files))
 

@@ -55,6 +55,7 @@ from ..formats.html import to_text
 from ..model import ContentFormat, Location, Media
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
+from . import SourceBase
 
 INSTALL_HINT = "reading Anki packages needs the apkg extra; install it with: pip install 'qaexport[apkg]'"
 
@@ -613,7 +614,7 @@ class ApkgOptions:
                                     "each note's first card (cloze notes always give every deletion).")
 
 
-class ApkgReader:
+class ApkgReader(SourceBase):
     """Source plugin: Anki packages (.apkg decks, .colpkg collections)."""
 
     name = "apkg"

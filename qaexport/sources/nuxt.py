@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import InputError, Problem, problem
 from ..model import Location, slugify
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
+from . import SourceBase
 from .devalue import UNDEF, DevalueError, unflatten
 from .files import read_limited
 
@@ -164,7 +165,7 @@ def _subtopic_record(file: str, page: dict[str, Any], sub: dict[str, Any], posit
     return record
 
 
-class NuxtReader:
+class NuxtReader(SourceBase):
     """Nuxt page payloads (``__NUXT_DATA__``): a saved ``_payload.json`` or the saved HTML page."""
 
     name = "nuxt"

@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from qaexport.exporters import Build, Produces, option
+from qaexport.exporters import Build, ExporterBase, Produces, option
 from qaexport.output import atomic_path
 from qaexport.render import Scheme
 
@@ -24,7 +24,7 @@ class TsvOptions:
                           choices=("anki", "quizlet"))
 
 
-class TsvExporter:
+class TsvExporter(ExporterBase):
     """Write tab-separated text for Anki's or Quizlet's text import."""
 
     name = "tsv"

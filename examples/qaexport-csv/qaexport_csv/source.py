@@ -16,13 +16,14 @@ from pathlib import Path
 from qaexport.errors import InputError, problem
 from qaexport.model import Location
 from qaexport.records import Node, QuestionRecord, ReadResult, SubtopicRecord
+from qaexport.sources import SourceBase
 
 MAX_BYTES = 32 * 1024 * 1024
 REQUIRED = ("question", "answer")
 KNOWN = {"question", "answer", "difficulty", "id", "framework", "topic", "subtopic"}
 
 
-class CsvReader:
+class CsvReader(SourceBase):
     """CSV/TSV question tables with a header row (question, answer, difficulty, id, framework, topic, subtopic)."""
 
     name = "csv"

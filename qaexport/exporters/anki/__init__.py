@@ -25,7 +25,7 @@ from ...output import atomic_path, write_zip
 from ...render import Scheme
 from ...render.markdown import inline_html
 from ...templates import asset
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 from .collection import (
     NOTETYPE_KEY,
     Deck,
@@ -125,7 +125,7 @@ def used_media(library: Library, notes: list[NoteRow]) -> list[Media]:
     return [library.media[name] for name in sorted(names) if name in library.media]
 
 
-class AnkiExporter:
+class AnkiExporter(ExporterBase):
     """Write an Anki deck (.apkg): subdecks per topic/subtopic, difficulty tags, safe to re-import."""
 
     name = "anki"

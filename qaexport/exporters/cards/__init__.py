@@ -26,7 +26,7 @@ from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
 from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 from .geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
 
 #: Type sizes in pt: the normal size, and the smallest we consider readable on paper (text shrinks between them).
@@ -192,7 +192,7 @@ def sheet_groups(sheets: list[Sheet], workers: int) -> list[list[Sheet]]:
     return [sheets[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-class CardsExporter:
+class CardsExporter(ExporterBase):
     """Write printable double-sided flashcards: question fronts and answer backs that line up when printed duplex."""
 
     name = "cards"

@@ -32,7 +32,7 @@ from ...model import path_names
 from ...output import atomic_path, write_zip
 from ...render import Rendered, Scheme
 from ...templates import asset, environment
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 from .cover import cover_svg
 
 NAMESPACE = uuid.UUID("6f1c2d0e-8a4b-5c3d-9e7f-0a1b2c3d4e5f")
@@ -62,7 +62,7 @@ def book_identifier(build: Build, quiz: bool) -> str:
     return f"urn:uuid:{uuid.uuid5(NAMESPACE, ('quiz:' if quiz else 'study:') + chr(10).join(keys))}"
 
 
-class EpubExporter:
+class EpubExporter(ExporterBase):
     """Write an EPUB 3 book: a chapter per subtopic, nav + NCX, a quiz mode with popup answers."""
 
     name = "epub"

@@ -21,7 +21,7 @@ from ...formats import markdown_bank as reader
 from ...model import ContentFormat, Framework, Library, Question, Subtopic, Topic
 from ...output import write_tree
 from ...render import Scheme
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 
 #: Longest slug part of a file or folder name; the front matter holds the full slug.
 MAX_NAME_SLUG = 60
@@ -150,7 +150,7 @@ class MarkdownBankOptions:
                                 "of; nothing else there is changed or deleted.")
 
 
-class MarkdownBankExporter:
+class MarkdownBankExporter(ExporterBase):
     """Write a Markdown bank: a folder per framework and topic, a file per subtopic, canonical formatting."""
 
     name = "markdown"

@@ -32,7 +32,7 @@ from ...render import Scheme
 from ...templates import asset, environment
 from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
 from ...weasy.parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
-from .. import Build, Produces, option
+from .. import Build, ExporterBase, Produces, option
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 #: The text column's width per paper (templates/pdf/book.css: 17 mm margins left and right), less a little so an
@@ -116,7 +116,7 @@ def _view(build: Build, paper: str = "a4") -> dict[str, Any]:
     return {"frameworks": frameworks, "toc": toc}
 
 
-class PdfExporter:
+class PdfExporter(ExporterBase):
     """Write a printable PDF study booklet: cover, contents, outline, numbered questions."""
 
     name = "pdf"

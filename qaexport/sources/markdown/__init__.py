@@ -14,6 +14,7 @@ from ...errors import Problem, problem
 from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRATED, decode, parse_text
 from ...model import ContentFormat, Location, Media
 from ...records import Node, QuestionRecord, ReadResult, SubtopicRecord
+from .. import SourceBase
 from ..apkg import image_type
 from ..files import read_limited
 
@@ -40,7 +41,7 @@ def _difficulty(raw: str | None) -> str | None:
 _QUESTION_HEADING = re.compile(rb"^##[ \t].*\{[^}\n]*[#.][^}\n]*\}[ \t]*$", re.M)
 
 
-class MarkdownReader:
+class MarkdownReader(SourceBase):
     """Markdown banks: YAML front matter and one ``## Question {#id .difficulty}`` section per question."""
 
     name = NAME
