@@ -138,7 +138,7 @@ def _walk(folder: Path) -> list[Path]:
     return found
 
 
-def _not_taken(head: bytes, reader: Reader) -> str:
+def _not_taken(head: bytes, reader: Source) -> str:
     """Why a file with a reader's suffix is not that reader's: said plainly, so nothing is skipped in silence."""
     if not head.strip():
         return "the file is empty" if not head else "the file holds only white space"
