@@ -79,7 +79,7 @@ def test_message_nits(tmp_path, sample_path):
     keys = run("list", str(sample_path), "-d", "easy,medium", "--keys").split()
     assert len(keys) == 25
     out = run("list", str(sample_path), "-d", "easy,expert", code=2)
-    assert "--difficulty 'expert': use easy, medium or hard" in out
+    assert "--difficulty 'expert': use easy, medium, hard or unrated" in out
     out = run("list", str(sample_path), "-t", "middleware", "-t", "nosuch", "-t", "neither", code=2)
     assert "--topic 'nosuch', 'neither' matches nothing" in out
     one = write(tmp_path / "one.json", page([subtopic("s", "Solo", [question("q1")])]))
