@@ -125,9 +125,12 @@ def _measure(chapter: Path, width: int) -> dict:
     document.getElementById("f").onload = () => {
       const d = document.getElementById("f").contentDocument;
       const W = d.documentElement.clientWidth, bad = [];
+      // Inside a box that scrolls sideways (a wide table), content may reach past the screen: the box may not.
+      const scrolled = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+        if (["auto", "scroll"].includes(getComputedStyle(p).overflowX)) return true; } return false; };
       for (const el of d.body.querySelectorAll("*")) {
         const r = el.getBoundingClientRect();
-        if (r.width && r.right > W + 0.5) bad.push(el.tagName + "." + el.className + ":" + Math.round(r.right));
+        if (r.width && r.right > W + 0.5 && !scrolled(el)) bad.push(el.tagName + "." + el.className + ":" + Math.round(r.right));
       }
       const widest = Math.max(...[...d.querySelectorAll("p")].map(p => p.getBoundingClientRect().width));
       const em = parseFloat(getComputedStyle(d.body).fontSize);

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
-from ...formats.anki_package import SUFFIXES
+from ...formats.anki_package import BANK_MEMBER, SUFFIXES, bank_json
 from ...model import Library, Media
 from ...output import atomic_path, write_zip
 from ...render import Scheme
@@ -180,6 +180,8 @@ class AnkiExporter(ExporterBase):
             entries = [("collection.anki2", db_path.read_bytes()),
                        ("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode())]
             entries += [(str(i), m.data) for i, m in enumerate(media)]
+            # The bank itself, so the deck reads back exactly (`qaexport convert deck.apkg`); Anki ignores it.
+            entries.append((BANK_MEMBER, bank_json(build.library.frameworks)))
             write_zip(tmp, entries, build.time, level=1)
             written = os.stat(tmp).st_ino
         record_package(ledger, target, times.run, written)

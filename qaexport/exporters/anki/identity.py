@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
-MODEL_ID = 1607392319
+from ...formats.anki_package import FIELDS, MODEL_ID  # the source recognises these notes by them too
+
+__all__ = ["FIELDS", "GUID_NAMESPACE", "MODEL_ID", "MODEL_NAME", "TEMPLATE_NAME", "deck_id", "deck_part", "note_guid"]
+
 MODEL_NAME = "qaexport Q&A"
-FIELDS = ("Question", "Answer", "Difficulty", "Source", "Key")
 TEMPLATE_NAME = "Question → Answer"
 GUID_NAMESPACE = "qaexport"
 
