@@ -13,14 +13,26 @@ import re
 from collections.abc import Iterable
 
 from .errors import Problem
-from .model import Difficulty, Framework, Library, Location, Media, Question, Subtopic, Topic, slugify
+from .model import (
+    ID_PATTERN,
+    MAX_ID_CHARS,
+    Difficulty,
+    Framework,
+    Library,
+    Location,
+    Media,
+    Question,
+    Subtopic,
+    Topic,
+    is_key,
+    slugify,
+)
 from .records import Node, QuestionRecord, ReadResult, SubtopicRecord
 
 #: Longer texts are refused: no real question or answer is this long, and layout engines choke.
 MAX_QUESTION_CHARS = 5_000
 MAX_ANSWER_CHARS = 200_000
-ID_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-MAX_ID_CHARS = 120
+ID_RULE = re.compile(rf"^{ID_PATTERN}$")
 _DERIVED_ID_CHARS = 60
 
 
@@ -47,6 +59,7 @@ class _Assembler:
         self.warnings: list[Problem] = []
         self.frameworks: dict[str, Framework] = {}
         self.owner: dict[str, Question] = {}
+        self.identities: dict[str, Question] = {}  # identity (a moved question's from=, else its key) → question
         self.media: dict[str, Media] = {}
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
@@ -96,8 +109,27 @@ class _Assembler:
                 self.problem(item.location, f"also defined at {self.owner[question.key].location}; "
                                             "keep one of them", f"question {question.id!r} ({question.key})")
                 continue
+            if not self.claim_identity(question, item.location):
+                continue
             self.owner[question.key] = question
             sub.questions.append(question)
+
+    def claim_identity(self, question: Question, loc: Location) -> bool:
+        """Two questions may never share an identity: they would be one Anki note (one GUID)."""
+        other = self.identities.get(question.identity)
+        if other is None:
+            self.identities[question.identity] = question
+            return True
+        record = f"question {question.id!r} ({question.key})"
+        if question.origin == other.key:
+            why = f"its from= names the key of the question still at {other.location}"
+        elif other.origin == question.key:
+            why = f"its key is the from= of {other.key} ({other.location}), which moved away from here"
+        else:
+            why = f"{other.key} ({other.location}) has the same from="
+        self.problem(loc, f"{why}: two questions would be one Anki note; keep from= only on the question that "
+                          "moved, and give a new question a new id", record)
+        return False
 
     def question(self, item: QuestionRecord, prefix: str, seen: dict[str, Location], difficulty_optional: bool
                  ) -> Question | None:
@@ -150,9 +182,23 @@ class _Assembler:
                 texts.append(value.strip())
                 continue
             ok = False
+        key = f"{prefix}/{qid}"
+        origin = item.origin
+        if origin is not None:
+            if not isinstance(origin, str) or not is_key(origin.strip()):
+                self.problem(loc, f"from={str(origin)[:80]!r} is not a question key; write the key the question had "
+                                  "when it was first exported (framework/topic/subtopic/id, as "
+                                  "`qaexport list --keys` printed it)", record)
+                ok = False
+            elif origin.strip() == key:
+                self.problem(loc, "from= names this question's own key; remove it (from= says where a question "
+                                  "that moved was first exported)", record)
+                ok = False
+            else:
+                origin = origin.strip()
         if not ok:
             return None
-        return Question(qid, difficulty, texts[0], texts[1], f"{prefix}/{qid}", loc, item.format)
+        return Question(qid, difficulty, texts[0], texts[1], key, loc, item.format, origin)
 
     def library(self) -> Library:
         # A stable sort: order fields first, then the order of first appearance.

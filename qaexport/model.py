@@ -78,10 +78,28 @@ def slugify(text: str) -> str:
     return _SLUG_DROP.sub("-", ascii_text.lower()).strip("-")
 
 
+#: A question id: what a bank may write after ``#`` (assemble checks it), at most ``MAX_ID_CHARS``.
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+MAX_ID_CHARS = 120
+_SLUG_PATTERN = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+#: A question key as every output spells it: ``framework/topic/subtopic/id``, slugs then the id.
+KEY_PATTERN = rf"{_SLUG_PATTERN}/{_SLUG_PATTERN}/{_SLUG_PATTERN}/{ID_PATTERN}"
+_KEY = re.compile(KEY_PATTERN)
+
+
+def is_key(text: str) -> bool:
+    """Whether ``text`` is a well-formed question key (``fastapi/deployment/uvicorn/worker-count``)."""
+    return _KEY.fullmatch(text) is not None and len(text.rsplit("/", 1)[-1]) <= MAX_ID_CHARS
+
+
 @dataclass
 class Question:
-    """One question. ``key`` (``framework/topic/subtopic/id``) is its identity everywhere: Anki GUIDs,
-    anchors, caches. Only :mod:`qaexport.assemble` makes questions, so the key is never empty."""
+    """One question. ``key`` (``framework/topic/subtopic/id``) says where it is: anchors, caches, the Anki
+    note's Key field and deck. Only :mod:`qaexport.assemble` makes questions, so the key is never empty.
+
+    ``origin`` is the key a question moved from had when it was first exported (a bank's ``from=``): its
+    ``identity``, the key its Anki note's GUID was made from, stays that first key, so a question moved to
+    another subtopic or file keeps its note and reviews, and GUIDs already in learners' decks never change."""
 
     id: str
     difficulty: Difficulty | None  # None: the source gives none (Anki packages); shown without a badge
@@ -90,6 +108,12 @@ class Question:
     key: str
     location: Location
     format: ContentFormat = ContentFormat.MARKDOWN
+    origin: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """The key this question was first exported under: what its Anki note's GUID derives from."""
+        return self.origin or self.key
 
 
 @dataclass

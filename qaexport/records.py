@@ -34,6 +34,7 @@ class QuestionRecord:
     answer: object
     location: Location
     format: ContentFormat = ContentFormat.MARKDOWN
+    origin: object = None  # the key a moved question was first exported under (a bank's ``from=``), unchecked
 
 
 @dataclass

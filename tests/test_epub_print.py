@@ -130,7 +130,8 @@ def _measure(chapter: Path, width: int) -> dict:
         if (["auto", "scroll"].includes(getComputedStyle(p).overflowX)) return true; } return false; };
       for (const el of d.body.querySelectorAll("*")) {
         const r = el.getBoundingClientRect();
-        if (r.width && r.right > W + 0.5 && !scrolled(el)) bad.push(el.tagName + "." + el.className + ":" + Math.round(r.right));
+        if (r.width && r.right > W + 0.5 && !scrolled(el))
+          bad.push(el.tagName + "." + el.className + ":" + Math.round(r.right));
       }
       const widest = Math.max(...[...d.querySelectorAll("p")].map(p => p.getBoundingClientRect().width));
       const em = parseFloat(getComputedStyle(d.body).fontSize);

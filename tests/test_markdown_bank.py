@@ -471,8 +471,10 @@ def libraries(draw) -> Library:
                 sub = Node(draw(_name), s_slug, draw(st.one_of(st.just(""), _name)), draw(_order))
                 ids = draw(st.lists(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,6}", fullmatch=True),
                                     min_size=1, max_size=3, unique=True))
+                # some questions moved here (from=): "earlier" is longer than any generated slug part
                 questions = [QuestionRecord(qid, draw(st.sampled_from(["easy", "medium", "hard", None])), draw(_text),
-                                            draw(_text), Location("generated"), draw(st.sampled_from(ContentFormat)))
+                                            draw(_text), Location("generated"), draw(st.sampled_from(ContentFormat)),
+                                            draw(st.sampled_from([None, f"{fw_slug}/{t_slug}/{s_slug}-earlier/{qid}"])))
                              for qid in ids]
                 records.append(SubtopicRecord(fw, topic, sub, questions, Location("generated"),
                                               difficulty_optional=True))
@@ -485,7 +487,8 @@ def _shape(library: Library, texts=lambda s: s) -> list:
     return [(fw.slug, fw.name, fw.description, fw.order, [
         (t.slug, t.name, t.description, t.order, [
             (s.slug, s.name, s.description, s.order,
-             [(q.id, q.difficulty, texts(q.question), texts(q.answer), q.key, q.format) for q in s.questions])
+             [(q.id, q.difficulty, texts(q.question), texts(q.answer), q.key, q.format, q.origin)
+              for q in s.questions])
             for s in t.subtopics]) for t in fw.topics]) for fw in library.frameworks]
 
 

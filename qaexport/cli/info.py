@@ -52,8 +52,10 @@ def list_cmd(ctx: typer.Context, srcs: Sources = None, difficulty: DifficultyOpt
     paths, options = _inputs(ctx, srcs, config, values)
     library = load_library(paths, difficulty, topic, options)
     if keys:
+        from ..formats.anki_key import key_field
+
         for ref in library.questions():
-            say(ref.question.key)
+            say(key_field(ref.question.key, ref.question.origin))
         return
     table = Table(title=library.title, title_justify="left")
     table.add_column("framework › topic › subtopic\n  --topic slug", overflow="fold", min_width=24)

@@ -1,17 +1,18 @@
 """Anki packages as files: the suffixes that name them, qaexport's own note type, and the bank a qaexport deck
 carries so that it reads back exactly.
 
-A note stores rendered HTML, and deck names are cleaned for Anki, so a deck alone cannot give back the Markdown
-it was made from. Every package ``qaexport anki`` writes therefore also holds ``qaexport-bank.json``: the library
-it was built from (names, slugs, orders and descriptions of every level; each question's id, key, difficulty,
-format and source texts). Anki's importers read only the collection, ``meta``, the media map and the media files,
-so the extra member changes nothing for a learner; ``qaexport pdf deck.apkg`` and ``qaexport convert deck.apkg``
-read the bank from it, so ``anki`` → ``convert`` gives back the bank byte for byte and ``anki`` of that gives the
-same notes. A package exported again from Anki has no such member: its qaexport notes are then read from their
-fields (the Key field gives slugs and id, Difficulty the difficulty, Question and Answer the HTML).
+A note stores rendered HTML, and deck names are cleaned for Anki, so a deck alone cannot give back the Markdown it
+was made from. Every package ``qaexport anki`` writes therefore also holds ``qaexport-bank.json``: the library it
+was built from (names, slugs, orders and descriptions of every level; each question's id, key, ``from=`` origin,
+difficulty, format and source texts). Anki's importers read only the collection, ``meta``, the media map and the
+media files, so the extra member changes nothing for a learner; ``qaexport pdf deck.apkg`` and ``qaexport convert
+deck.apkg`` read the bank from it, so ``anki`` → ``convert`` gives back the bank byte for byte and ``anki`` of
+that gives the same notes. A package exported again from Anki has no such member: its qaexport notes are then read
+from their fields (the Key field, ``formats/anki_key``, gives slugs, id and origin; Difficulty the difficulty;
+Question and Answer the HTML).
 
 The member is untrusted input like everything in a package: size-capped, strictly typed, and used only when its
-keys are exactly the keys of the qaexport notes in the package's collection.
+Key fields are exactly those of the qaexport notes in the package's collection.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ MAX_BANK_BYTES = 256 * 2**20
 
 LEVELS = ("frameworks", "topics", "subtopics")
 _NODE_FIELDS = ("slug", "name", "description", "order")
-_QUESTION_FIELDS = ("id", "key", "difficulty", "format", "question", "answer")
+_QUESTION_FIELDS = ("id", "key", "origin", "difficulty", "format", "question", "answer")
 
 
 @dataclass
@@ -61,7 +62,8 @@ def bank_json(frameworks: Iterable[Any]) -> bytes:
             out[LEVELS[depth + 1]] = [node(child, depth + 1) for child in
                                       (item.topics if depth == 0 else item.subtopics)]
         else:
-            out["questions"] = [{"id": q.id, "key": q.key, "difficulty": q.difficulty.label if q.difficulty else "",
+            out["questions"] = [{"id": q.id, "key": q.key, "origin": q.origin or "",
+                                 "difficulty": q.difficulty.label if q.difficulty else "",
                                  "format": q.format.value, "question": q.question, "answer": q.answer}
                                 for q in item.questions]
         return out

@@ -72,6 +72,7 @@ class ParsedQuestion:
     answer: str
     line: int  # 1-based line of the heading
     format: ContentFormat = ContentFormat.MARKDOWN
+    origin: str | None = None  # from=KEY: the key a moved question was first exported under
 
 
 @dataclass
@@ -278,12 +279,14 @@ class _Attrs:
     id: str | None = None
     difficulty: str | None = None
     format: ContentFormat = ContentFormat.MARKDOWN
+    origin: str | None = None
     ok: bool = True
     given: bool = False  # the heading ends with an attribute block: it starts a question
 
 
 def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
-    """``#id``, one ``.difficulty`` class and an optional ``format=html`` from the inside of ``{…}``."""
+    """``#id``, one ``.difficulty`` class, an optional ``format=html`` and an optional ``from=KEY`` (the key a
+    moved question was first exported under, so it keeps its Anki note) from the inside of ``{…}``."""
     attrs = _Attrs(given=True)
     pos, raw = 0, raw.strip()
     while pos < len(raw):
@@ -302,9 +305,14 @@ def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
             attrs.difficulty = m.group("cls")
         elif m.group("key") == "format" and m.group("val").strip('"') in set(ContentFormat):
             attrs.format = ContentFormat(m.group("val").strip('"'))
+        elif m.group("key") == "from":
+            if attrs.origin is not None:
+                parsed.problem(line, "two from= attributes; keep the key the question was first exported under")
+                attrs.ok = False
+            attrs.origin = m.group("val").strip('"')
         else:
-            parsed.problem(line, f"unknown heading attribute `{m.group(0)}`; only {{#id .difficulty}} and "
-                                 f"format={'|'.join(ContentFormat)} are read")
+            parsed.problem(line, f"unknown heading attribute `{m.group(0)}`; only {{#id .difficulty}}, "
+                                 f"format={'|'.join(ContentFormat)} and from=KEY are read")
             attrs.ok = False
         pos = m.end()
         while pos < len(raw) and raw[pos].isspace():
@@ -381,7 +389,8 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
             parsed.problem(line, "question has no answer; write it below the heading, before the next question")
             ok = False
         if ok:
-            parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format))
+            parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format,
+                                                   attrs.origin))
 
 
 def _answer_heading(text: str, line: int, question: tuple[int, str, _Attrs], top: list[Any], first: int,

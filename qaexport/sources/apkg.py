@@ -50,6 +50,7 @@ from typing import IO, Any
 import nh3
 
 from ..errors import InputError, Problem, problem
+from ..formats.anki_key import parse_key_field
 from ..formats.anki_package import (
     BANK_MEMBER,
     FIELDS,
@@ -504,11 +505,11 @@ def _is_ours(col: Any) -> bool:
     return model is not None and [f["name"] for f in model["flds"]] == list(FIELDS)
 
 
-def _our_keys(col: Any) -> list[str]:
-    """The Key field of every note of qaexport's type (fields are stored HTML-escaped)."""
+def _our_keys(col: Any) -> list[tuple[str, str | None] | None]:
+    """(key, origin) from the Key field of every note of qaexport's type (None for a field qaexport did not write)."""
     if not _is_ours(col):
         return []
-    return [html.unescape(flds.split("\x1f")[FIELDS.index("Key")])
+    return [parse_key_field(flds.split("\x1f")[FIELDS.index("Key")])
             for (flds,) in col.db.all("select flds from notes where mid = ?", MODEL_ID)]
 
 
@@ -618,17 +619,16 @@ def _bank(archive: PackageArchive, warnings: list[Problem]) -> list[BankNode] | 
         return None
 
 
-def _bank_keys(bank: list[BankNode]) -> list[str]:
-    return [q["key"] for fw in bank for topic in fw.children for sub in topic.children for q in sub.questions]
-
-
-def _bank_matches(bank: list[BankNode], note_keys: list[str], path: Path, warnings: list[Problem]) -> bool:
-    """The bank is used only for exactly the qaexport notes the collection holds, each key made as the assembler
-    makes it: anything else (notes edited or removed in a crafted package) reads the notes themselves."""
-    keys = _bank_keys(bank)
-    made = [f"{fw.slug}/{t.slug}/{s.slug}/{q['id']}" for fw in bank for t in fw.children for s in t.children
-            for q in s.questions]
-    if sorted(keys) == sorted(note_keys) and keys == made and len(set(keys)) == len(keys):
+def _bank_matches(bank: list[BankNode], note_keys: list[tuple[str, str | None] | None], path: Path,
+                  warnings: list[Problem]) -> bool:
+    """The bank is used only for exactly the qaexport notes the collection holds (their Key fields: key and
+    origin), each key made as the assembler makes it: anything else (notes edited or removed in a crafted package)
+    reads the notes themselves."""
+    questions = [(fw, t, s, q) for fw in bank for t in fw.children for s in t.children for q in s.questions]
+    keys = [(q["key"], q["origin"] or None) for *_, q in questions]
+    made = [(f"{fw.slug}/{t.slug}/{s.slug}/{q['id']}", q["origin"] or None) for fw, t, s, q in questions]
+    found = [k for k in note_keys if k is not None]
+    if len(found) == len(note_keys) and sorted(keys) == sorted(found) and keys == made and len(set(keys)) == len(keys):
         return True
     warnings.append(problem(path, f"its {BANK_MEMBER} does not match its notes; the notes are read instead"))
     return False
@@ -649,7 +649,7 @@ def _bank_records(path: Path, bank: list[BankNode], collector: _MediaCollector) 
                             collector.resolve(name, record)
                     fmt = ContentFormat(q["format"]) if q["format"] in set(ContentFormat) else ContentFormat.MARKDOWN
                     questions.append(QuestionRecord(q["id"], q["difficulty"] or None, q["question"], q["answer"],
-                                                    Location(str(path), None, record), fmt))
+                                                    Location(str(path), None, record), fmt, q["origin"] or None))
                 records.append(SubtopicRecord(*nodes, questions, Location(str(path), None, f"subtopic {sub.slug!r}"),
                                               difficulty_optional=True))
     return records
@@ -683,11 +683,12 @@ def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], 
     for card in cards:
         assert card.fields is not None
         record = f"note {card.note_id}"
-        key = html.unescape(card.fields["Key"]).split("/")
-        if len(key) != 4 or not all(key):
+        parsed = parse_key_field(card.fields["Key"])
+        if parsed is None:
             warnings.append(problem(path, f"its Key field {card.fields['Key'][:80]!r} is not "
                                           "framework/topic/subtopic/id; skipped", record))
             continue
+        key, origin = parsed[0].split("/"), parsed[1]
         slugs = (key[0], key[1], key[2])
         if slugs not in places:
             parts = card.deck.split("::")  # PREFIX::Framework::Topic::Subtopic unless exported --flat
@@ -699,7 +700,7 @@ def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], 
         difficulty = html.unescape(card.fields["Difficulty"]).strip()
         question, answer = collector.rewrite(card.question, record), collector.rewrite(card.answer, record)
         places[slugs].questions.append(QuestionRecord(key[3], difficulty or None, question, answer,
-                                                      Location(str(path), None, record), ContentFormat.HTML))
+                                                      Location(str(path), None, record), ContentFormat.HTML, origin))
     return list(places.values())
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
+from ...formats.anki_key import key_field
 from ...formats.anki_package import BANK_MEMBER, SUFFIXES, bank_json
 from ...model import Library, Media
 from ...output import atomic_path, write_zip
@@ -157,14 +158,16 @@ class AnkiExporter(ExporterBase):
             for position, ref in enumerate(build.library.questions(), 1):
                 q, html = ref.question, build.rendered[ref.question.key]
                 label = q.difficulty.label if q.difficulty else ""
-                fields = note_fields(html.question, html.answer, label, ref.breadcrumb, q.key)
+                fields = note_fields(html.question, html.answer, label, ref.breadcrumb, key_field(q.key, q.origin))
                 tags = [f"difficulty::{label}"] if label else []
                 tags.append("::".join(tag_part(s) for s in (ref.framework.slug, ref.topic.slug, ref.subtopic.slug)))
                 slugs = (ref.framework.slug,) if options.flat else (ref.framework.slug, ref.topic.slug,
                                                                      ref.subtopic.slug)
                 deck = decks[()] if options.flat and () in decks else decks[slugs]
                 # New cards are introduced in the booklet's order: ``due`` is the position in the book.
-                notes.append(NoteRow(note_guid(q.key), fields, tags, sort_text(fields[0]), deck.id, due=position))
+                # The GUID comes from the identity: a question moved with from= keeps the note it had.
+                notes.append(NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id,
+                                     due=position))
                 advance(1)
         current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
         current[NOTETYPE_KEY] = fingerprint(css, front, back)

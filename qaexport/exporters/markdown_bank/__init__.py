@@ -61,7 +61,8 @@ def _backtick_runs(line: str) -> list[str]:
 def _attrs(q: Question) -> str:
     difficulty = q.difficulty.label if q.difficulty is not None else reader.UNRATED
     fmt = f" format={q.format.value}" if q.format is not ContentFormat.MARKDOWN else ""
-    return f"{{#{q.id} .{difficulty}{fmt}}}"
+    moved = f" from={q.origin}" if q.origin else ""
+    return f"{{#{q.id} .{difficulty}{fmt}{moved}}}"
 
 
 def _forms(q: Question, question: str, answer: str) -> list[str]:

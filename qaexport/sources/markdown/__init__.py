@@ -78,7 +78,7 @@ class MarkdownReader(SourceBase):
             places = [parsed.places[lv] for lv in LEVELS]
         fw, topic, sub = places
         questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
-                                    q.format) for q in parsed.questions]
+                                    q.format, q.origin) for q in parsed.questions]
         result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
         for q in parsed.questions:
             if q.format is ContentFormat.HTML:
