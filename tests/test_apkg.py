@@ -232,6 +232,22 @@ def test_hostile_deck_is_inert_after_sanitising(hostile):
     assert "Hostile front" in q.question and "hostile back" in q.answer
 
 
+def test_what_convert_writes_of_a_hostile_deck_is_inert(hostile, tmp_path):
+    """The reader's own canonicalisation is a sanitiser too: `convert` writes the HTML it gives into the bank's
+    Markdown as it is, where any Markdown viewer would show it, so nothing live may pass it."""
+    from tests.cli_run import qaexport
+
+    qaexport("convert", str(hostile), "-o", str(tmp_path / "bank"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "bank").rglob("*.md"))
+    assert "Hostile front" in text and "hostile back" in text
+    tags = [tag.lower() for tag in re.findall(r"<[a-zA-Z][^>]*>", text)]
+    for tag in tags:
+        assert not re.search(r"\son[a-z]+\s*=|\sstyle\s*=|javascript:|file:|data:|url\(", tag), tag
+        assert not re.match(r"<(script|style|iframe|svg|object|embed|form|input|math|link|meta)\b", tag), tag
+    images = [src for src in re.findall(r'<img src="([^"]*)"', text) if src]  # refused ones lost their src
+    assert images and all(re.fullmatch(r"[0-9a-f]{16}\.png", src) for src in images)  # only the library's image
+
+
 def test_sanitize_allow_list():
     media = {"0123456789abcdef.png"}
     dirty = ('<p onmouseover="x()">a<script>b</script><img src="0123456789abcdef.png" onerror="x()">'

@@ -180,10 +180,11 @@ def _write(conn: sqlite3.Connection, versions: dict[str, Version]) -> int:
     if excess > 0:  # forget the notes exported longest ago, never this run's
         doomed = "SELECT id, run FROM notes WHERE run < ? ORDER BY run LIMIT ?"
         newest = conn.execute(f"SELECT max(run) FROM ({doomed})", (run, excess)).fetchone()[0]
-        conn.execute(f"DELETE FROM notes WHERE id IN (SELECT id FROM ({doomed}))", (run, excess))
-        # A package holding a version of this run or earlier may now hold one the ledger forgot.
-        conn.execute("INSERT INTO meta VALUES ('pruned', ?) ON CONFLICT(key) DO UPDATE SET "
-                     "value = max(value, excluded.value)", (newest,))
+        if newest is not None:  # None: this export alone holds more notes than the limit, and all of them stay
+            conn.execute(f"DELETE FROM notes WHERE id IN (SELECT id FROM ({doomed}))", (run, excess))
+            # A package holding a version of this run or earlier may now hold one the ledger forgot.
+            conn.execute("INSERT INTO meta VALUES ('pruned', ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = max(value, excluded.value)", (newest,))
     return run
 
 
