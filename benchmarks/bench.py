@@ -274,6 +274,60 @@ def startup_cases(sample: Path, env: dict[str, str], repeat: int) -> None:
         report(name, measure([*QAEXPORT, *args], env, repeat), python, "python -c pass", "< 0.3 s")
 
 
+def serve_case(questions: int, tmp: Path, env: dict[str, str], repeat: int) -> None:
+    """`qaexport serve` of a Markdown bank of ``questions``: from saving a one-question edit to the open page's
+    reload (its `load` event in headless Chromium), ``repeat`` saves, median and slowest."""
+    import re
+    import statistics
+
+    from tests.browser import launched
+
+    payloads, bank = tmp / f"serve-payloads-{questions}", tmp / f"serve-bank-{questions}"
+    synthesise(questions, payloads)
+    subprocess.run([*QAEXPORT, "convert", str(payloads), "--to", "markdown", "-o", str(bank)], env=env, check=True,
+                   capture_output=True)
+    page_file = sorted(bank.rglob("*.md"))[len(list(bank.rglob("*.md"))) // 2]  # a file in the middle of the bank
+    text = page_file.read_text(encoding="utf-8")
+    first = text.split("\n## ", 2)[1]  # the file's first question: its heading, then its answer
+    qid = re.search(r"\{#([^ }]+)", first)
+    first_answer = re.search(r"\n\n(\S[^\n]*)\n", first)
+    assert qid and first_answer, page_file
+    line = first_answer.group(1)
+    proc = subprocess.Popen([*QAEXPORT, "serve", str(bank), "--port", "0"], env={**env, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        started = proc.stdout.readline() if proc.stdout else ""
+        url = re.search(r" at (http://127\.0\.0\.1:\d+/) ", started)
+        assert url, started
+        times = []
+        with launched() as browser:
+            page = browser.new_page()
+            page.goto(url.group(1) + "index.html")
+            links = page.locator("ul.subtopics a").evaluate_all("links => links.map(a => a.href)")
+            target = next(href for href in links if f'id="q-{qid.group(1)}"' in _fetch(href))
+            page.goto(target)
+            for n in range(repeat):
+                edited = text.replace(line, f"{line} (edit {n})", 1)
+                began = time.monotonic()
+                with page.expect_event("load", timeout=30_000):
+                    page_file.write_text(edited, encoding="utf-8")
+                times.append(time.monotonic() - began)
+                assert f"(edit {n})" in page.content()
+        print(f"{'serve ' + str(questions):<22} save → reloaded page: median {statistics.median(times):.2f} s, "
+              f"slowest {max(times):.2f} s over {repeat} one-question edits   goal: <= 1 s   "
+              f"[load {os.getloadavg()[0]:.1f}]", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _fetch(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url) as response:
+        return response.read().decode()
+
+
 def report(name: str, ours: Run, base: Run | None, base_name: str, goal: str = "") -> None:
     line = (f"{name:<22} qaexport {ours.seconds:7.2f} s  {ours.peak_pss_mib:7.0f} MiB PSS"
             f"  {ours.max_rss_mib:6.0f} MiB RSS")
@@ -285,11 +339,12 @@ def report(name: str, ours: Run, base: Run | None, base_name: str, goal: str = "
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", default="startup,anki,pdf,rebuild,epub,all,apkg",
-                        help="startup, anki (cold and rebuilt), pdf, rebuild (pdf rebuilt), epub, all, apkg")
+    parser.add_argument("--cases", default="startup,anki,pdf,rebuild,epub,all,apkg,serve",
+                        help="startup, anki (cold and rebuilt), pdf, rebuild (pdf rebuilt), epub, all, apkg, serve")
     parser.add_argument("--anki", type=int, default=10_000, help="questions for the Anki case")
     parser.add_argument("--book", type=int, default=560, help="questions for the PDF/EPUB/all cases")
     parser.add_argument("--apkg", type=int, default=5_000, help="notes in the Anki-package case")
+    parser.add_argument("--serve", type=int, default=600, help="questions in the serve case's Markdown bank")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast case (median time is reported)")
     parser.add_argument("--theme", default="default", help="Pygments theme for both qaexport and the baselines")
     parser.add_argument("--baseline", nargs=3, metavar=("KIND", "SRC", "OUT"), help=argparse.SUPPRESS)
@@ -372,6 +427,8 @@ def main() -> None:
             ours = measure([*QAEXPORT, "all", str(book), "-o", str(tmp / "all"), *theme], env, before=cache.empty)
             slowest_name, slowest = max(singles.items(), key=lambda kv: kv[1].seconds)
             report(f"all {args.book}", ours, slowest, f"slowest single ({slowest_name})", "<= 1.05x time")
+        if "serve" in cases:
+            serve_case(args.serve, tmp, env, max(5, args.repeat))
 
 if __name__ == "__main__":
     main()

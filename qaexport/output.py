@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -61,6 +62,13 @@ def write_zip(target: Path, entries: list[tuple[str, bytes]], time: float,
             zf.writestr(info, data, compresslevel=level)
 
 
+def _check_inside(target: Path, files: dict[str, bytes]) -> None:
+    for rel in files:
+        parts = Path(rel).parts
+        if Path(rel).is_absolute() or ".." in parts or not parts:
+            raise OutputError(f"{target}: refusing to write outside the folder ({rel!r})")
+
+
 def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -> list[Path]:
     """Write ``files`` (relative POSIX paths) under the folder ``target``; nothing else there is touched.
 
@@ -69,10 +77,7 @@ def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -
     folders this call created, so no half-written set is left either way. Returns the written paths.
     """
     target = Path(target)
-    for rel in files:
-        parts = Path(rel).parts
-        if Path(rel).is_absolute() or ".." in parts or not parts:
-            raise OutputError(f"{target}: refusing to write outside the folder ({rel!r})")
+    _check_inside(target, files)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: is a file, not a folder; choose a folder for --output")
     if target.is_dir():
@@ -108,24 +113,72 @@ def _write_into(target: Path, files: dict[str, bytes]) -> None:
         raise
 
 
-def _write_new(target: Path, files: dict[str, bytes]) -> None:
+def _temporary_folder(target: Path) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as exc:
         raise OutputError(f"{target}: cannot write here ({exc.strerror or exc}); choose another --output") from None
+
+
+def _fill(work: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = work / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.chmod(path, 0o644)
+    for folder in sorted({p for rel in files for p in (work / rel).parents if work in p.parents}):
+        os.chmod(folder, 0o755)
+    os.chmod(work, 0o755)
+
+
+def _write_new(target: Path, files: dict[str, bytes]) -> None:
+    work = _temporary_folder(target)
     try:
-        for rel, data in files.items():
-            path = work / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            os.chmod(path, 0o644)
-        for folder in sorted({p for rel in files for p in (work / rel).parents if work in p.parents}):
-            os.chmod(folder, 0o755)
-        os.chmod(work, 0o755)
+        _fill(work, files)
         os.replace(work, target)
     except OSError as exc:
         raise OutputError(f"{target}: write failed ({exc.strerror or exc}); nothing was written") from None
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)  # our own temporary folder
+
+
+def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
+    """Make the folder ``target`` hold exactly ``files`` (a generated site: pages of removed content must go).
+
+    The new set is written in a temporary sibling folder, then swapped in with two renames; the old folder is
+    deleted after. Only a folder that is missing, empty, or holds ``marker`` (a file every set written here
+    has) is replaced, so ``-o ~/Documents`` never deletes anything of the user's. Temporary siblings of
+    ``target`` a killed run left behind (they hold ``marker``) are removed first.
+    """
+    target = Path(target)
+    _check_inside(target, {**files, marker: b""})
+    if marker not in files:
+        raise ValueError(f"the files must include the marker {marker!r}")
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: is a file, not a folder; choose a folder for --output")
+    if target.is_dir() and any(target.iterdir()) and not (target / marker).is_file():
+        raise OutputError(f"{target}: folder is not empty and was not written by qaexport; choose a new or empty "
+                          "folder")
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+            if stale.is_dir() and ((stale / marker).is_file() or (stale / target.name / marker).is_file()):
+                shutil.rmtree(stale, ignore_errors=True)
+    work = _temporary_folder(target)
+    old: Path | None = None
+    try:
+        _fill(work, files)
+        if target.is_dir():
+            old = _temporary_folder(target)
+            os.replace(target, old / target.name)
+        os.replace(work, target)
+    except OSError as exc:
+        if old is not None and not target.exists() and (old / target.name).is_dir():
+            os.replace(old / target.name, target)  # put the previous set back
+        raise OutputError(f"{target}: write failed ({exc.strerror or exc}); the previous folder is unchanged") \
+            from None
+    finally:
+        for folder in (work, old):
+            if folder is not None and folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # our own temporary folders

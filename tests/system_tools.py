@@ -22,6 +22,7 @@ import pytest
 
 CACHE = Path(os.environ.get("QAEXPORT_TEST_TOOLS", Path.home() / ".cache" / "qaexport-test-tools"))
 ACE_VERSION = "1.4.6"
+AXE_CORE_VERSION = "4.11.0"
 
 
 def _skip(reason: str) -> None:
@@ -110,3 +111,18 @@ def ace() -> tuple[list[str], dict[str, str]]:
         if not binary.exists():
             _skip(f"npm install @daisy/ace-cli failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
     return [str(binary)], env
+
+
+@functools.cache
+def axe_core() -> Path:
+    """axe-core's browser bundle (``axe.min.js``), installed with npm into the tools cache on first use."""
+    prefix = CACHE / f"axe-core-{AXE_CORE_VERSION}"
+    script = prefix / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = tool("npm")
+        prefix.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix),
+                               f"axe-core@{AXE_CORE_VERSION}"], capture_output=True, text=True, timeout=600)
+        if not script.exists():
+            _skip(f"npm install axe-core failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+    return script

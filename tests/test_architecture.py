@@ -87,13 +87,16 @@ def test_the_cycle_finder_finds_a_cycle():
 
 SOURCES, RENDER, CLI, EXPORTERS = "qaexport.sources", "qaexport.render", "qaexport.cli", "qaexport.exporters"
 FORMATS, BOOKS, WEASY = "qaexport.formats", "qaexport.books", "qaexport.weasy"
+PREVIEW = "qaexport.preview"  # `qaexport serve`: above the exporters, below the CLI
 #: What each layer may never import (a module of the layer, or any module below it).
 FORBIDDEN = {
-    FORMATS: (SOURCES, "qaexport.assemble", RENDER, EXPORTERS, BOOKS, WEASY, CLI),
-    SOURCES: (RENDER, EXPORTERS, BOOKS, WEASY, CLI),
-    RENDER: (SOURCES, EXPORTERS, BOOKS, WEASY, CLI),
-    BOOKS: (SOURCES, EXPORTERS, WEASY, CLI),
-    WEASY: (SOURCES, EXPORTERS, BOOKS, CLI),
+    FORMATS: (SOURCES, "qaexport.assemble", RENDER, EXPORTERS, BOOKS, WEASY, CLI, PREVIEW),
+    SOURCES: (RENDER, EXPORTERS, BOOKS, WEASY, CLI, PREVIEW),
+    RENDER: (SOURCES, EXPORTERS, BOOKS, WEASY, CLI, PREVIEW),
+    BOOKS: (SOURCES, EXPORTERS, WEASY, CLI, PREVIEW),
+    WEASY: (SOURCES, EXPORTERS, BOOKS, CLI, PREVIEW),
+    EXPORTERS: (PREVIEW,),
+    PREVIEW: (CLI,),
 }
 
 
@@ -132,7 +135,7 @@ def test_every_exporter_is_a_package_and_imports_go_one_way():
     graph = import_graph()
     packages = {exporter_package(m) for m in graph} - {None}
     assert {"qaexport.exporters.anki", "qaexport.exporters.pdf", "qaexport.exporters.epub",
-            "qaexport.exporters.cards", "qaexport.exporters.markdown_bank"} <= packages
+            "qaexport.exporters.cards", "qaexport.exporters.markdown_bank", "qaexport.exporters.site"} <= packages
     flat = [p.name for p in (PACKAGE / "exporters").glob("*.py") if p.name != "__init__.py"]
     assert flat == [], "an exporter is a package (exporters/<name>/__init__.py), not a module"
     assert layer_violations(graph) == []
@@ -316,14 +319,16 @@ def _build_all(out: Path) -> dict[str, bytes]:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
     subprocess.run([sys.executable, "-m", "qaexport", "all", str(ROOT / "data"), "-o", f"{out}/"], env=env,
                    check=True, capture_output=True, timeout=300)
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def test_builds_in_separate_processes_at_different_times_are_byte_identical(tmp_path):
     first = _build_all(tmp_path / "one")
     time.sleep(2.2)  # a build that read the wall clock anywhere would differ now
     second = _build_all(tmp_path / "two")
-    assert sorted(first) == ["fastapi-deployment.apkg", "fastapi-deployment.epub", "fastapi-deployment.pdf"]
+    assert sorted(name for name in first if "/" not in name) == [
+        "fastapi-deployment.apkg", "fastapi-deployment.epub", "fastapi-deployment.pdf"]
+    assert "fastapi-deployment-site/index.html" in first  # the study site, every file of it compared below
     for name in first:
         assert first[name] == second[name], name
 

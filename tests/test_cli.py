@@ -92,15 +92,17 @@ def test_duplicate_ids_across_files_in_one_subtopic_are_an_error(tmp_path):
     assert result.exit_code == 1 and "also defined at " in result.output, result.output
 
 
-def test_all_writes_the_three_books_into_the_output_folder(tmp_path, sample_path):
-    """The README's first command: every in-all exporter, one file each, named after the content."""
+def test_all_writes_the_three_books_and_the_site_into_the_output_folder(tmp_path, sample_path):
+    """The README's first command: every in-all exporter, one file (or folder) each, named after the content."""
     out = tmp_path / "books"
     result = runner.invoke(app, ["all", str(sample_path), "-o", f"{out}/"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "fastapi-deployment.apkg", "fastapi-deployment.epub", "fastapi-deployment.pdf"]
+        "fastapi-deployment-site", "fastapi-deployment.apkg", "fastapi-deployment.epub", "fastapi-deployment.pdf"]
     for suffix in ("apkg", "epub", "pdf"):
         assert f"wrote {out}/fastapi-deployment.{suffix} (" in result.output
+    assert f"wrote {out}/fastapi-deployment-site/ (11 files)" in result.output
+    assert (out / "fastapi-deployment-site" / "index.html").is_file()
     assert (out / "fastapi-deployment.pdf").read_bytes().startswith(b"%PDF-")
     assert (out / "fastapi-deployment.epub").read_bytes()[30:58] == b"mimetypeapplication/epub+zip"
     assert (out / "fastapi-deployment.apkg").read_bytes().startswith(b"PK")
@@ -112,12 +114,19 @@ def test_all_writes_each_file_as_its_own_command_does(tmp_path, sample_path):
     result = runner.invoke(app, ["all", str(sample_path), "-o", f"{tmp_path}/all/"], env=env)
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert [line.split()[1].rsplit(".", 1)[1] for line in lines] == ["apkg", "epub", "pdf"]  # exporters' order
+    assert [line.split()[1].removeprefix(f"{tmp_path}/all/fastapi-deployment") for line in lines] == [
+        ".apkg", ".epub", ".pdf", "-site/"]  # the exporters' order
     for suffix, command in (("apkg", "anki"), ("epub", "epub"), ("pdf", "pdf")):
         single = tmp_path / f"single.{suffix}"
         one = runner.invoke(app, [command, str(sample_path), "-o", str(single)], env=env)
         assert one.exit_code == 0, one.output
         assert (tmp_path / "all" / f"fastapi-deployment.{suffix}").read_bytes() == single.read_bytes(), suffix
+    one = runner.invoke(app, ["site", str(sample_path), "-o", str(tmp_path / "single-site")], env=env)
+    assert one.exit_code == 0, one.output
+    site = tmp_path / "all" / "fastapi-deployment-site"
+    assert {str(p.relative_to(site)): p.read_bytes() for p in site.rglob("*") if p.is_file()} == {
+        str(p.relative_to(tmp_path / "single-site")): p.read_bytes() for p in (tmp_path / "single-site").rglob("*")
+        if p.is_file()}
 
 
 def test_all_keeps_going_past_one_failed_format_and_says_which(tmp_path, sample_path):
@@ -128,7 +137,9 @@ def test_all_keeps_going_past_one_failed_format_and_says_which(tmp_path, sample_
     lines = result.output.strip().splitlines()
     assert lines[0].startswith(f"wrote {out}/fastapi-deployment.apkg (")
     assert lines[1].startswith(f"wrote {out}/fastapi-deployment.pdf (")
-    assert lines[2].startswith(f"error: {out}/fastapi-deployment.epub: ") and len(lines) == 3, result.output
+    assert lines[2].startswith(f"wrote {out}/fastapi-deployment-site/ (")
+    assert lines[3].startswith(f"error: {out}/fastapi-deployment.epub: ") and len(lines) == 4, result.output
     assert (out / "fastapi-deployment.epub").is_dir()
     assert sorted(p.name for p in out.iterdir()) == [
-        "fastapi-deployment.apkg", "fastapi-deployment.epub", "fastapi-deployment.pdf"]  # no temp file left
+        "fastapi-deployment-site", "fastapi-deployment.apkg", "fastapi-deployment.epub",
+        "fastapi-deployment.pdf"]  # no temp file left

@@ -16,7 +16,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from .. import __version__, exporters
-from . import convert, export, info, init, light_params
+from . import convert, export, info, init, light_params, serve
 from .common import reader_params, report_plugin_faults, with_params
 
 light_params.install()
@@ -93,6 +93,7 @@ app.command("themes")(info.themes_cmd)
 app.command("formats")(info.formats_cmd)
 app.command("convert")(with_params(convert.convert_cmd, reader_params()))
 app.command("init")(init.init_cmd)
+app.command("serve")(with_params(serve.serve_cmd, reader_params()))
 
 
 @cache

@@ -87,7 +87,7 @@ def _default_stem(library: Library, difficulty: list[str] | None, topic: list[st
 def resolve_target(output: str | None, folder: bool, stem: str, cls: type[Exporter], several: bool) -> Path:
     """Where one exporter writes. ``-o DIR/``, an existing folder, the config's output folder, or any
     ``-o`` of ``all`` mean "NAME.SUFFIX inside it"; otherwise ``-o`` names the output itself."""
-    name = stem + (cls.suffix if cls.produces == Produces.FILE else "")
+    name = stem + cls.suffix  # a folder exporter's suffix names its folder: dist/<name>-site
     if output is None:
         return DEFAULT_OUTPUT / name
     path = Path(output)
@@ -268,7 +268,7 @@ def _command(classes: list[type[Exporter]], several: bool, output_help: str) -> 
 
 
 def make_command(cls: type[Exporter]) -> Any:
-    default = f"dist/<name>{cls.suffix}" if cls.produces == Produces.FILE else "dist/<name>/"
+    default = f"dist/<name>{cls.suffix}" + ("/" if cls.produces == Produces.FOLDER else "")
     command = _command([cls], False, f"Output file, or a folder to write <name>{cls.suffix} into (a path "
                                      f"ending in / or an existing folder). Default: {default}")
     command.__doc__ = cls.__doc__

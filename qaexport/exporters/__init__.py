@@ -77,8 +77,8 @@ class Exporter(Protocol):
 
     #: The command name, equal to the entry-point name (``qaexport NAME``, ``[NAME]`` in ``qaexport.toml``).
     name: ClassVar[str]
-    #: ``Produces.FILE``: one file ``<stem><suffix>``; ``Produces.FOLDER``: a folder it fills. The CLI derives
-    #: default targets and its "wrote ..." lines from these.
+    #: ``Produces.FILE``: one file ``<stem><suffix>``; ``Produces.FOLDER``: a folder ``<stem><suffix>`` it fills
+    #: (``-site``: ``dist/<stem>-site/``). The CLI derives default targets and its "wrote ..." lines from these.
     produces: ClassVar[Produces]
     suffix: ClassVar[str]
     #: The :class:`~qaexport.render.Scheme` its texts are rendered in (``build.rendered``).

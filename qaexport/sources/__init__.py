@@ -186,12 +186,18 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
     return list(chosen.values())
 
 
+def read_file(path: Path, reader: Source) -> ReadResult:
+    """One file's records, or its one problem when it is not readable at all (``qaexport serve`` re-reads a
+    changed file alone with this)."""
+    try:
+        return reader.read(path)
+    except InputError as exc:
+        return ReadResult(problems=[exc.problem])
+
+
 def _read_each(files: Iterable[tuple[Path, Source]]) -> Iterable[ReadResult]:
     for path, reader in files:
-        try:
-            yield reader.read(path)
-        except InputError as exc:
-            yield ReadResult(problems=[exc.problem])
+        yield read_file(path, reader)
 
 
 def read_all(files: Iterable[tuple[Path, Source]]) -> tuple[Library, list[Problem], list[Problem]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ...errors import UsageError
 from ...formats.anki_key import key_field
 from ...formats.anki_package import BANK_MEMBER, SUFFIXES, bank_json
-from ...model import Library, Media
+from ...model import Library, Media, QuestionRef
 from ...output import atomic_path, write_zip
 from ...render import Scheme
 from ...render.markdown import inline_html
@@ -36,7 +36,7 @@ from .collection import (
     read_previous,
     write_collection,
 )
-from .identity import deck_id, deck_part, note_guid
+from .identity import FIELDS, deck_id, deck_part, note_guid
 from .ledger import fingerprint, holds_package, location, note_times, record_package
 from .text import inert, note_fields, sort_text, tag_part
 
@@ -77,6 +77,29 @@ def note_type_parts(build: Build) -> tuple[str, str, str]:
         css += f"/* night theme: {hl.themes[1].name} */\n"
         css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
     return css, asset("anki", "front.html"), asset("anki", "back.html")
+
+
+def question_fields(build: Build, ref: QuestionRef) -> list[str]:
+    """A question's note fields, in the frozen order of ``identity.FIELDS``, made safe by ``text.note_fields``."""
+    q, html = ref.question, build.rendered[ref.question.key]
+    return note_fields(html.question, html.answer, q.difficulty.label if q.difficulty else "", ref.breadcrumb,
+                       key_field(q.key, q.origin))
+
+
+_FIELD_REFERENCE = re.compile(r"\{\{([A-Za-z]+)\}\}")
+
+
+def card_sides(build: Build, ref: QuestionRef) -> tuple[str, str, str]:
+    """The card Anki shows for a question: the note type's CSS, the front and the back, with the note's fields put
+    into the templates as Anki's renderer puts them (``{{Field}}``; on the back ``{{FrontSide}}`` is the front).
+    For previews (``qaexport serve``); the tests compare it with the official ``anki`` package's own rendering
+    (``Card.render_output``), which reviews show inside ``<body class="card card1">`` (plus ``nightMode
+    night_mode`` at night)."""
+    css, front_template, back_template = note_type_parts(build)
+    fields = dict(zip(FIELDS, question_fields(build, ref), strict=True))
+    front = _FIELD_REFERENCE.sub(lambda m: fields[m.group(1)], front_template)
+    back = _FIELD_REFERENCE.sub(lambda m: {**fields, "FrontSide": front}[m.group(1)], back_template)
+    return css, front, back
 
 
 def deck_prefix(deck_name: str) -> list[str]:
@@ -156,9 +179,9 @@ class AnkiExporter(ExporterBase):
         notes: list[NoteRow] = []
         with build.progress("Building deck", build.library.count()) as advance:
             for position, ref in enumerate(build.library.questions(), 1):
-                q, html = ref.question, build.rendered[ref.question.key]
+                q = ref.question
                 label = q.difficulty.label if q.difficulty else ""
-                fields = note_fields(html.question, html.answer, label, ref.breadcrumb, key_field(q.key, q.origin))
+                fields = question_fields(build, ref)
                 tags = [f"difficulty::{label}"] if label else []
                 tags.append("::".join(tag_part(s) for s in (ref.framework.slug, ref.topic.slug, ref.subtopic.slug)))
                 slugs = (ref.framework.slug,) if options.flat else (ref.framework.slug, ref.topic.slug,

@@ -1,0 +1,102 @@
+"""``qaexport serve``: the study site of a bank, served on 127.0.0.1 while it is written, reloaded on save."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .. import render
+from ..errors import UsageError
+from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME
+from .common import (
+    ConfigOpt,
+    NightTheme,
+    NoCache,
+    Sources,
+    Theme,
+    build_time,
+    choose,
+    err,
+    handle_errors,
+    load_settings,
+    plural,
+    reader_options,
+    render_cache,
+    say,
+    source_paths,
+)
+
+PortOpt = Annotated[int, typer.Option("--port", "-p", help="Port on 127.0.0.1. Default: 8000, or a free one when "
+                                                           "8000 is taken.", show_default=False)]
+OpenOpt = Annotated[bool, typer.Option("--open", help="Open the site in the default web browser.")]
+
+
+@handle_errors
+def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_browser: OpenOpt = False,
+              theme: Theme = DEFAULT_THEME, night_theme: NightTheme = DEFAULT_NIGHT_THEME, config: ConfigOpt = None,
+              no_cache: NoCache = False, **values: Any) -> None:
+    """Serve the study site of SOURCES on 127.0.0.1 and reload open pages when a file is saved; every question
+    also shows its Anki card (phone and desktop, day and night) and its booklet page. Ctrl-C stops.
+
+    Example: qaexport serve bank/ --open
+    """
+    from ..exporters.site import SiteOptions
+    from ..preview.app import Served
+    from ..preview.bank import LiveBank, Reloaded
+    from ..preview.booklet import Booklet
+    from ..preview.server import HOST, listening_socket, run
+
+    settings = load_settings(config)
+    values.update(theme=theme, night_theme=night_theme)
+    highlighter = render.Highlighter(choose(ctx, values, "theme", settings.top.get("theme")),
+                                     choose(ctx, values, "night_theme", settings.top.get("night_theme")))
+    paths = [Path(p) for p in (srcs or settings.top.get("sources") or source_paths(None))]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+    options = SiteOptions(title=settings.value("site", "title") or "",
+                          language=settings.value("site", "language") or "en")
+    sock = listening_socket(port)
+    bank = LiveBank(paths, reader_options(ctx, values, settings), highlighter, lambda: render_cache(no_cache))
+    start = time.monotonic()
+    first = bank.reload(workers=None)
+    for line in bank.snapshot.warnings:
+        err.print(f"warning: {line}", soft_wrap=True, emoji=False, markup=False)
+    for line in first.problems:
+        err.print(f"error: {line}", soft_wrap=True, emoji=False, markup=False)
+    url = f"http://{HOST}:{sock.getsockname()[1]}/"
+    count = bank.snapshot.library.count()
+    say(f"serving {plural(count, 'question')} from {', '.join(map(str, paths))} at {url} "
+        f"(read in {time.monotonic() - start:.1f} s); saved files reload open pages; Ctrl-C stops")
+
+    def report(reloaded: Reloaded) -> None:
+        if reloaded.problems:
+            for line in reloaded.problems:
+                err.print(f"error: {line}", soft_wrap=True, emoji=False, markup=False)
+        elif reloaded.changed:
+            say(f"updated: {plural(len(reloaded.read), 'file')} read, {plural(len(reloaded.rendered), 'question')} "
+                "rendered")
+
+    def ready() -> None:
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    import asyncio
+
+    async def main() -> None:
+        served = Served(bank, options, build_time(), Booklet(highlighter, build_time()), asyncio.Event(),
+                        asyncio.Event())
+        await run(served, sock, report, ready)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    say("stopped")

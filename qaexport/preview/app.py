@@ -1,0 +1,191 @@
+"""The web application of ``qaexport serve`` (Starlette): the site's pages made from the live bank, each
+question's Anki card and booklet picture, and a server-sent event stream that tells open pages to reload.
+
+Every response is made from the current :class:`~.bank.Snapshot`, so a page is never half old, half new. Pages
+carry the bank's version; ``live.js`` reloads a page when the stream announces a newer one. Nothing here runs
+content: the card documents have no script at all, and every page has a Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ..errors import QaexportError
+from ..exporters import Build
+from ..exporters.anki import card_sides, note_type_parts
+from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest, scrollable
+from ..model import QuestionRef
+from ..render import Scheme
+from ..templates import asset, environment
+from .bank import LiveBank, Snapshot
+from .booklet import Booklet
+
+#: The preview page shows the card documents in frames; as a header, the policy also keeps pages out of others'
+#: frames (``frame-ancestors`` works only there).
+PREVIEW_CSP = CSP + "; frame-src 'self'"
+PAGE_CSP = PREVIEW_CSP + "; frame-ancestors 'self'"
+CARD_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'self'; frame-ancestors 'self'"
+#: Seconds between the stream's keep-alive comments (a proxy or the browser would drop a silent stream).
+KEEP_ALIVE = 15.0
+CARD_WIDTHS = {"phone": 360, "desktop": 800}
+_SIDE = re.compile(r"^(front|back)$")
+_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+          ".js": "text/javascript; charset=utf-8", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+          ".gif": "image/gif", ".webp": "image/webp"}
+
+
+@dataclass
+class Served:
+    """What the application serves from, shared with the server that watches the files."""
+
+    bank: LiveBank
+    options: SiteOptions
+    time: float
+    booklet: Booklet
+    changed: asyncio.Event  # set (and replaced) on every new version
+    stopping: asyncio.Event  # set when the server is asked to stop: event streams end
+
+    def announce(self) -> None:
+        """Wake every event stream: a new version is out."""
+        old, self.changed = self.changed, asyncio.Event()
+        old.set()
+
+
+def _headers(csp: str) -> dict[str, str]:
+    return {"Content-Security-Policy": csp, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer"}
+
+
+def _site(served: Served, snapshot: Snapshot) -> Site:
+    build = Build(snapshot.library, snapshot.rendered[Scheme.COMPACT], served.bank.highlighter, served.time)
+    return Site(build, served.options, Live(snapshot.version, snapshot.problems))
+
+
+def _find(snapshot: Snapshot, key: str) -> QuestionRef | None:
+    return next((ref for ref in snapshot.library.questions() if ref.question.key == key), None)
+
+
+def _not_found(what: str) -> HTMLResponse:
+    body = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head><body>'
+            f'<main><h1>Not found</h1><p>{Markup.escape(what)}</p><p><a href="/index.html">Contents</a></p></main>'
+            "</body></html>")
+    return HTMLResponse(body, status_code=404, headers=_headers(CSP))
+
+
+def make_app(served: Served) -> Starlette:
+    """The application; ``served`` is read afresh on every request."""
+
+    def site_file(request: Request) -> Response:
+        path = request.path_params["path"] or "index.html"
+        data = _site(served, served.bank.snapshot).file(path)
+        if data is None:
+            return _not_found(f"{path} is not a page of this bank.")
+        suffix = path[path.rfind("."):].lower() if "." in path else ""
+        return Response(data, media_type=_TYPES.get(suffix, "application/octet-stream"), headers=_headers(PAGE_CSP))
+
+    def script(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ("live.js", "preview.js", "preview.css"):
+            return _not_found(name)
+        return Response(asset("serve", name), media_type=_TYPES[name[name.rfind("."):]], headers=_headers(PAGE_CSP))
+
+    async def events(request: Request) -> StreamingResponse:
+        async def stream() -> AsyncIterator[str]:
+            yield "retry: 500\n\n"
+            while True:
+                changed = served.changed  # taken before the version is read: no announcement is missed
+                yield f"event: version\ndata: {served.bank.snapshot.version}\n\n"
+                waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(served.stopping.wait())]
+                done, pending = await asyncio.wait(waiters, timeout=KEEP_ALIVE, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                if served.stopping.is_set() or await request.is_disconnected():
+                    return
+                if not done:
+                    yield ": keep-alive\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=_headers(CSP))
+
+    def question(request: Request) -> Response:
+        snapshot = served.bank.snapshot
+        ref = _find(snapshot, request.path_params["key"])
+        if ref is None:
+            return _not_found(f"No question has the key {request.path_params['key']!r} (any more).")
+        site = _site(served, snapshot)
+        rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
+        heading, rest = heading_and_rest(rendered)
+        page = site.render_page("preview.html", "preview", "/", {
+            "ref": ref, "heading": Markup(heading), "rest": Markup(scrollable(rest)),
+            "back": f"/{ref.framework.slug}/{ref.topic.slug}/{ref.subtopic.slug}.html#q-{ref.question.id}",
+            "views": [(width, night) for width in CARD_WIDTHS for night in (False, True)], "widths": CARD_WIDTHS,
+            "picture": served.booklet.identity(ref, rendered)}, title=f"Preview of {ref.question.id}", csp=PREVIEW_CSP)
+        return HTMLResponse(page, headers=_headers(PAGE_CSP))
+
+    def card(request: Request) -> Response:
+        snapshot = served.bank.snapshot
+        side = request.path_params["side"]
+        ref = _find(snapshot, request.path_params["key"])
+        if ref is None or not _SIDE.match(side):
+            return _not_found("No such card.")
+        build = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
+        _css, front, back = card_sides(build, ref)
+        night = " nightMode night_mode" if request.query_params.get("night") == "1" else ""
+        page = environment("serve").get_template("card.html").render(
+            side=Markup(front if side == "front" else back), night=night, title=f"Anki card, {side}")
+        return HTMLResponse(page, headers=_headers(CARD_CSP))
+
+    def card_css(_request: Request) -> Response:
+        snapshot = served.bank.snapshot
+        build = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
+        return Response(note_type_parts(build)[0], media_type=_TYPES[".css"], headers=_headers(CARD_CSP))
+
+    def media(request: Request) -> Response:
+        item = served.bank.snapshot.library.media.get(request.path_params["name"])
+        if item is None:
+            return _not_found("No such image.")
+        return Response(item.data, media_type=item.mime, headers=_headers(CARD_CSP))
+
+    async def booklet(request: Request) -> Response:
+        snapshot = served.bank.snapshot
+        ref = _find(snapshot, request.path_params["key"])
+        if ref is None:
+            return _not_found("No such question.")
+        rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
+        try:
+            picture = await run_in_threadpool(served.booklet.png, ref, snapshot.library, rendered)
+        except QaexportError as exc:  # the layout failed: say why in one line, as the pdf command would
+            return Response(f"{exc}\n", status_code=500, media_type="text/plain; charset=utf-8",
+                            headers=_headers(CARD_CSP))
+        return Response(picture, media_type="image/png", headers=_headers(CARD_CSP))
+
+    def home(_request: Request) -> Response:
+        return RedirectResponse("/index.html")
+
+    def no_icon(_request: Request) -> Response:
+        return Response(status_code=204, headers=_headers(CARD_CSP))  # browsers ask; the site has none
+
+    routes: list[Any] = [
+        Route("/", home),
+        Route("/favicon.ico", no_icon),
+        Route("/__serve__/events", events),
+        Route("/__serve__/question/{key:path}", question),
+        Route("/__serve__/card/{side}/{key:path}", card),
+        Route("/__serve__/card.css", card_css),
+        Route("/__serve__/media/{name}", media),
+        Route("/__serve__/booklet/{key:path}.png", booklet),
+        Route("/__serve__/{name}", script),
+        Route("/{path:path}", site_file),
+    ]
+    return Starlette(routes=routes)
+

@@ -1,0 +1,103 @@
+"""Run the preview: the application served by uvicorn on the loopback address only, the bank's files watched
+with watchfiles, every save re-read and announced to the open pages.
+
+A save is seen within a few tens of milliseconds (watchfiles waits ``STEP`` ms for more changes of the same
+save), re-read in a worker thread so pages keep being served meanwhile, and announced on the event stream;
+``live.js`` in each open page then reloads it. Ctrl-C (or SIGTERM) asks uvicorn to stop: the event streams end
+at once, the watcher with them, and the process ends without waiting on an open page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import UsageError
+from .app import Served, make_app
+from .bank import Reloaded
+
+HOST = "127.0.0.1"
+#: The port tried first when none is given; any free port when it is taken.
+DEFAULT_PORT = 8000
+#: Milliseconds watchfiles waits for another change before it reports a save (editors write in several steps).
+STEP = 30
+#: Seconds an open connection gets to finish once the server stops (event streams end at once).
+GRACE = 1
+
+
+def listening_socket(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1 (never another address): ``port``, or with 0 ``DEFAULT_PORT`` when it is
+    free, else any free port."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: give a port from 1 to 65535 (or 0 for a free one)")
+    for candidate in ([port] if port else [DEFAULT_PORT, 0]):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, candidate))
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE and not port:
+                continue
+            raise UsageError(f"--port {port}: cannot listen there ({exc.strerror or exc}); choose another port, "
+                             "or leave --port out for a free one") from None
+        sock.listen(64)
+        return sock
+    raise UsageError("no free port on 127.0.0.1; give one with --port")
+
+
+def watched(paths: list[Path]) -> list[Path]:
+    """The folders to watch: a source folder itself, a source file's folder (editors replace files by renaming,
+    which a watch on the file itself would lose)."""
+    return list(dict.fromkeys(p.resolve() if p.is_dir() else p.resolve().parent for p in paths))
+
+
+def concerns(change: Path, paths: list[Path]) -> bool:
+    """Whether a changed path can be part of the bank: inside a source folder, or a source file itself."""
+    change = change.resolve()
+    return any(change == p or (p.is_dir() and change.is_relative_to(p)) for p in (q.resolve() for q in paths))
+
+
+async def run(served: Served, sock: socket.socket, report: Callable[[Reloaded], None],
+              ready: Callable[[], None] = lambda: None) -> None:
+    """Serve until the server is asked to stop; each save's reload is given to ``report``."""
+    import uvicorn
+    from watchfiles import awatch
+
+    server = uvicorn.Server(uvicorn.Config(make_app(served), log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=GRACE, access_log=False))
+
+    async def follow_the_server() -> None:
+        """Call ``ready`` once the server answers; end the event streams as soon as it is asked to stop (uvicorn
+        would otherwise wait for them, and they never end by themselves)."""
+        told = False
+        while not server.should_exit:
+            if server.started and not told:
+                told = True
+                ready()
+            await asyncio.sleep(0.05)
+        served.stopping.set()
+
+    async def watch() -> None:
+        paths = served.bank.paths
+        async for changes in awatch(*watched(paths), stop_event=served.stopping, step=STEP, debounce=400,
+                                    recursive=True):
+            changed = [Path(path) for _, path in changes if concerns(Path(path), paths)]
+            if not changed:
+                continue
+            reloaded = await asyncio.to_thread(served.bank.reload, changed)
+            if reloaded.changed:
+                served.announce()
+            report(reloaded)
+
+    tasks = [asyncio.create_task(follow_the_server()), asyncio.create_task(watch())]
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        served.stopping.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,268 @@
+"""`qaexport serve`: the live bank (only changed files read, only changed questions rendered, problems shown and
+recovered from), the Anki card as Anki renders it, the booklet picture, and the real server in headless Chromium:
+a save reloads the open page, a broken file shows its error, a fix recovers, Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from qaexport import render, sources
+from qaexport.exporters import Build
+from qaexport.exporters.anki import card_sides
+from qaexport.preview.bank import LiveBank
+from qaexport.preview.booklet import Booklet
+from qaexport.preview.server import listening_socket
+from qaexport.render import Scheme, render_library
+from tests.browser import axe_violations, launched, watch
+from tests.site_bank import write_bank
+
+ROOT = Path(__file__).resolve().parent.parent
+#: How long a test waits for the page to reload after a save: long enough never to fail on a loaded machine. The
+#: goal (1 s for a one-question edit in a 600-question bank) is measured by the benchmark's `serve` case.
+RELOAD_WAIT_MS = 10_000
+
+
+@pytest.fixture()
+def bank(tmp_path) -> Path:
+    return write_bank(tmp_path / "bank")
+
+
+def live(bank: Path) -> LiveBank:
+    live_bank = LiveBank([bank], None, render.Highlighter())
+    live_bank.reload()
+    return live_bank
+
+
+FUNCTIONS_FILE = Path("python") / "01-functions.md"
+
+
+def edit(bank: Path, old: str, new: str, file: Path = FUNCTIONS_FILE) -> Path:
+    path = bank / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_a_save_rereads_only_its_file_and_renders_only_the_changed_question(bank):
+    live_bank = live(bank)
+    first = live_bank.snapshot
+    assert first.version == 1 and first.library.count() == 7 and first.problems == []
+    path = edit(bank, "A function that keeps the variables", "A function that remembers the variables")
+    done = live_bank.reload([path])
+    assert done.read == [bank / FUNCTIONS_FILE]
+    assert done.rendered == ["python/basics/functions/closure"]
+    assert done.changed and live_bank.snapshot.version == 2
+    assert "remembers" in live_bank.snapshot.rendered[Scheme.COMPACT]["python/basics/functions/closure"].answer
+    assert "remembers" in live_bank.snapshot.rendered[Scheme.PORTABLE]["python/basics/functions/closure"].answer
+    # the other questions keep their rendered texts (the same objects: nothing rendered again)
+    assert live_bank.snapshot.rendered[Scheme.COMPACT]["python/basics/classes/self"] is \
+        first.rendered[Scheme.COMPACT]["python/basics/classes/self"]
+    again = live_bank.reload([path])  # saved again unchanged: nothing new to show
+    assert not again.changed and again.rendered == [] and live_bank.snapshot.version == 2
+
+
+def test_a_broken_file_shows_its_problems_and_the_last_good_bank_until_fixed(bank):
+    live_bank = live(bank)
+    good = live_bank.snapshot
+    path = edit(bank, "{#closure .medium}", "{#closure .impossible}")
+    broken = live_bank.reload([path])
+    assert broken.changed and len(broken.problems) == 1
+    assert re.match(rf"^{re.escape(str(path))}:\d+: question 'closure' \(python/basics/functions\): difficulty is "
+                    r"unknown \('impossible'\)", broken.problems[0]), broken.problems
+    assert live_bank.snapshot.library is good.library  # still the last good bank
+    assert live_bank.snapshot.problems == broken.problems
+    edit(bank, "{#closure .impossible}", "{#closure .hard}")
+    fixed = live_bank.reload([path])
+    assert fixed.problems == [] and live_bank.snapshot.problems == []
+    closure = next(r for r in live_bank.snapshot.library.questions() if r.question.id == "closure")
+    assert closure.question.difficulty.label == "hard"
+
+
+def test_new_and_removed_files_are_seen(bank):
+    live_bank = live(bank)
+    second = bank / "python" / "02-classes.md"
+    text = second.read_text(encoding="utf-8")
+    second.unlink()
+    gone = live_bank.reload([second])
+    assert gone.read == [] and live_bank.snapshot.library.count() == 4
+    third = bank / "python" / "03-more.md"
+    third.write_text(text.replace("subtopic: Classes", "subtopic: More"), encoding="utf-8")
+    added = live_bank.reload([third])
+    assert added.read == [third] and live_bank.snapshot.library.count() == 7
+    assert len(added.rendered) == 3  # new keys (another subtopic): rendered
+
+
+def test_the_card_is_the_card_anki_renders(bank, tmp_path):
+    """The preview's card sides equal what the official anki package renders from the exported deck."""
+    from tests.anki_collection import import_deck, new_collection
+    from tests.cli_run import qaexport
+
+    qaexport("anki", str(bank), "-o", str(tmp_path / "deck.apkg"))
+    library = sources.load([bank])
+    highlighter = render.Highlighter()
+    build = Build(library, render_library(library, highlighter, [Scheme.PORTABLE])[Scheme.PORTABLE], highlighter, 0)
+    with new_collection(tmp_path / "collection") as col:
+        import_deck(col, tmp_path / "deck.apkg")
+        for ref in library.questions():
+            (note,) = col.find_notes(f'"Key:{ref.question.key}"')
+            shown = col.get_note(note).cards()[0].render_output()
+            css, front, back = card_sides(build, ref)
+            assert (front, back, css) == (shown.question_text, shown.answer_text, shown.css), ref.question.key
+
+
+def test_the_booklet_picture_is_the_question_laid_out_and_kept_until_it_changes(bank):
+    from PIL import Image
+
+    live_bank = live(bank)
+    booklet = Booklet(live_bank.highlighter, 0)
+    snapshot = live_bank.snapshot
+    ref = next(r for r in snapshot.library.questions() if r.question.id == "closure")
+    picture = booklet.png(ref, snapshot.library, snapshot.rendered[Scheme.COMPACT][ref.question.key])
+    image = Image.open(io.BytesIO(picture))
+    assert image.format == "PNG" and image.width == round(595.28 * 1.5) and image.height >= 1263
+    assert booklet.made == 1
+    assert booklet.png(ref, snapshot.library, snapshot.rendered[Scheme.COMPACT][ref.question.key]) == picture
+    assert booklet.made == 1  # kept
+    path = edit(bank, "A function that keeps", "A function that holds")
+    live_bank.reload([path])
+    snapshot = live_bank.snapshot
+    ref = next(r for r in snapshot.library.questions() if r.question.id == "closure")
+    assert booklet.png(ref, snapshot.library, snapshot.rendered[Scheme.COMPACT][ref.question.key]) != picture
+    assert booklet.made == 2
+
+
+def test_the_server_listens_on_the_loopback_address_only():
+    sock = listening_socket(0)
+    try:
+        host, port = sock.getsockname()
+        assert host == "127.0.0.1" and port > 0
+        with pytest.raises(Exception, match="--port"):
+            listening_socket(port)  # taken: a usage error naming the option, not a traceback
+    finally:
+        sock.close()
+
+
+# --- the real server, in its own process, driven by headless Chromium ----------------------------------------
+
+@contextlib.contextmanager
+def serving(bank: Path, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+            ) -> Iterator[tuple[subprocess.Popen, str]]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache"), **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "qaexport", "serve", str(bank), "--port", "0", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r" at (http://127\.0\.0\.1:\d+/) ", line)
+        assert match, line + proc.stderr.read() if proc.poll() is not None else line
+        yield proc, match.group(1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_browser_opens_only_when_asked(bank, tmp_path):
+    """``--open`` hands the URL to the user's browser ($BROWSER here: a script that notes what it was given)."""
+    opened = tmp_path / "opened.txt"
+    fake = tmp_path / "browser.sh"
+    fake.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    fake.chmod(0o755)
+    for args in ((), ("--open",)):
+        with serving(bank, tmp_path, *args, env={"BROWSER": str(fake)}) as (proc, url):
+            urllib.request.urlopen(url + "index.html").read()  # the server is up and has answered
+            if args:
+                deadline = 200
+                while not opened.exists() and deadline:  # the browser is started as the server comes up
+                    proc.poll()
+                    deadline -= 1
+                    urllib.request.urlopen(url + "index.html").read()
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=15)
+        assert opened.exists() == bool(args)
+    assert opened.read_text().split() == [url]
+
+
+@pytest.mark.slow
+def test_a_save_reloads_the_open_page_a_broken_file_shows_its_error_and_ctrl_c_stops(bank, tmp_path):
+    with serving(bank, tmp_path) as (proc, url), launched() as browser:
+        page = browser.new_page(viewport={"width": 360, "height": 740})
+        seen = watch(page)
+        page.goto(url + "python/basics/functions.html")
+        page.locator("#q-closure button.reveal").click()
+        answer = page.locator("#a-closure")
+        expect(answer).to_contain_text("keeps the variables")
+        assert urllib.request.urlopen(url + "index.html").headers["Content-Security-Policy"].startswith(
+            "default-src 'none'; script-src 'self'")
+
+        with page.expect_event("load", timeout=RELOAD_WAIT_MS):  # the page reloads itself after the save
+            path = edit(bank, "keeps the variables", "remembers the variables")
+        expect(answer).to_contain_text("remembers the variables")
+        expect(answer).to_be_visible()  # the open answer is open again after the reload
+
+        with page.expect_event("load", timeout=RELOAD_WAIT_MS):
+            edit(bank, "{#closure .medium}", "{#closure .impossible}")
+        problems = page.locator("section.problems")
+        expect(problems).to_contain_text(f"{path}:")
+        expect(problems).to_contain_text("difficulty is unknown ('impossible'); use easy, medium or hard")
+        expect(answer).to_contain_text("remembers the variables")  # the last good version is still shown
+
+        with page.expect_event("load", timeout=RELOAD_WAIT_MS):
+            edit(bank, "{#closure .impossible}", "{#closure .hard}")
+        expect(problems).to_have_count(0)
+        expect(page.locator("#q-closure .badge")).to_have_text("hard")
+        assert seen.problems() == []
+
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert out.strip().splitlines()[-1] == "stopped" and "Traceback" not in err
+        assert err.count("error:") == 1  # the broken save, said once on the terminal too
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1].strip("/"))), timeout=2).close()
+
+
+@pytest.mark.slow
+def test_the_preview_shows_the_card_in_four_views_and_the_booklet_page(bank, tmp_path):
+    with serving(bank, tmp_path) as (_proc, url), launched() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+        page = context.new_page()
+        seen = watch(page)
+        page.goto(url + "python/basics/functions.html")
+        page.locator("#q-closure a.preview").click()
+        page.wait_for_url("**/__serve__/question/python/basics/functions/closure")
+        frames = page.locator("iframe.card-frame")
+        expect(frames).to_have_count(8)
+        bodies = []
+        for i in range(8):
+            frame = page.frame_locator("iframe.card-frame").nth(i)
+            expect(frame.locator(".question")).to_have_text("What is a closure?")
+            bodies.append(frame.locator("body").get_attribute("class"))
+        assert bodies == ["card card1", "card card1", "card card1 nightMode night_mode",
+                          "card card1 nightMode night_mode"] * 2
+        back = page.frame_locator("iframe.card-frame").nth(1)
+        expect(back.locator(".answer")).to_contain_text("keeps the variables")
+        widths = frames.evaluate_all("frames => frames.map(f => f.getBoundingClientRect().width)")
+        assert widths == [360] * 4 + [800] * 4
+        picture = page.locator("img.booklet")
+        expect(picture).to_have_js_property("complete", True, timeout=60_000)
+        assert picture.evaluate("img => img.naturalWidth") == 893
+        assert axe_violations(page) == []
+        page.goto(url + "python/basics/functions.html")  # a page as serve serves it: preview links, its script
+        page.click("#reveal-all")
+        assert axe_violations(page) == []
+        assert seen.problems() == []
+        context.close()

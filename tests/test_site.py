@@ -1,0 +1,227 @@
+"""`qaexport site`: the files, their links, their policy, hostile content, reproducible bytes, how the folder is
+replaced. The pages in a real browser are tested in test_site_browser.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from typer.testing import CliRunner
+
+from qaexport.cli import app
+from qaexport.errors import OutputError
+from qaexport.exporters.site import CSP, MARKER
+from qaexport.exporters.site.search import plain_text, words
+from qaexport.output import replace_tree
+from tests.site_bank import ANSWER_ONLY_WORD, write_bank
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def build_site(sources: Path, target: Path, *args: str, env: dict[str, str] | None = None) -> Path:
+    result = runner.invoke(app, ["site", str(sources), "-o", str(target), *args], env=env)
+    assert result.exit_code == 0, result.output
+    return target
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory) -> Path:
+    return write_bank(tmp_path_factory.mktemp("bank"))
+
+
+@pytest.fixture(scope="module")
+def site(bank, tmp_path_factory) -> Path:
+    return build_site(bank, tmp_path_factory.mktemp("out") / "site")
+
+
+class Page(HTMLParser):
+    """What a page refers to and runs: links, sources, script elements, inline handlers, the CSP."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str]] = []  # (tag, reference)
+        self.scripts: list[dict[str, str | None]] = []
+        self.handlers: list[str] = []
+        self.csp: list[str] = []
+        self.ids: set[str] = set()
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for name, value in attrs:
+            if name in ("href", "src", "action") and value is not None:
+                self.refs.append((tag, value))
+            if name.startswith("on"):
+                self.handlers.append(f"<{tag} {name}>")
+            if name == "id" and value:
+                self.ids.add(value)
+        if tag == "script":
+            self.scripts.append(values)
+        if tag == "meta" and (values.get("http-equiv") or "").lower() == "content-security-policy":
+            self.csp.append(values.get("content") or "")
+
+
+def pages(site: Path) -> dict[str, Page]:
+    return {str(p.relative_to(site)): Page(p.read_text(encoding="utf-8")) for p in sorted(site.rglob("*.html"))}
+
+
+def test_the_site_has_an_index_a_page_per_subtopic_search_and_review(site):
+    files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+    assert files == [MARKER, "assets/search-index.js", "assets/site.css", "assets/site.js", "assets/theme.js",
+                     "index.html", "python/basics/classes.html", "python/basics/functions.html", "review.html",
+                     "search.html"]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    # counts per difficulty: the whole bank, then per subtopic (unrated only where there is such a question)
+    assert '7 questions: <span class="tally"><span class="count easy">2 easy</span><span class="count medium">2 ' \
+           'medium</span><span class="count hard">2 hard</span><span class="count unrated">1 unrated</span>' in index
+    assert re.search(r'href="python/basics/classes.html">Classes</a> <span class="tally"><span class="count easy">1 '
+                     r'easy</span><span class="count medium">1 medium</span><span class="count unrated">1 unrated',
+                     index)
+
+
+def test_every_reference_is_relative_and_lands_on_a_file_or_an_anchor_of_the_site(site):
+    for name, page in pages(site).items():
+        for tag, ref in page.refs:
+            parts = urlsplit(ref)
+            if tag == "a" and parts.scheme in ("https", "mailto"):  # links the content itself makes
+                continue
+            assert not parts.scheme and not parts.netloc and not ref.startswith("/"), (name, ref)
+            target = (site / name).parent / parts.path if parts.path else site / name
+            assert target.resolve().is_file(), (name, ref)
+            assert target.resolve().is_relative_to(site.resolve()), (name, ref)
+            if parts.fragment:
+                assert parts.fragment in pages(site)[str(target.resolve().relative_to(site.resolve()))].ids, ref
+
+
+def test_pages_run_only_the_sites_own_script_files_under_a_policy_that_forbids_others(site):
+    for name, page in pages(site).items():
+        assert page.csp == [CSP], name
+        assert page.handlers == [], name
+        for script in page.scripts:
+            src = script.get("src")
+            assert src and (site / name).parent.joinpath(src).resolve().is_file(), (name, script)
+    policy = dict(part.strip().split(" ", 1) for part in CSP.split(";"))
+    assert policy["script-src"] == "'self'" and policy["default-src"] == "'none'"
+    assert "unsafe" not in CSP and "http" not in CSP
+
+
+def test_hostile_content_stays_text(site):
+    page = (site / "python/basics/functions.html").read_text(encoding="utf-8")
+    parsed = Page(page)
+    assert [s.get("src") for s in parsed.scripts] == ["../../assets/theme.js", "../../assets/site.js"]
+    assert "&lt;script&gt;alert(&#39;q&#39;)&lt;/script&gt;" in page or "&lt;script&gt;alert('q')" in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    for _tag, ref in parsed.refs:
+        assert not ref.lower().replace("\t", "").strip().startswith(("javascript:", "data:", "vbscript:", "file:")), ref
+    assert "<iframe" not in page and "<object" not in page and "<svg" not in page and "<style" not in page
+    index = (site / "assets/search-index.js").read_text(encoding="utf-8")
+    assert "<" not in index  # escaped as \\u003c: nothing in the index can end or open markup
+    data = json.loads(index.removeprefix("window.qaexportIndex = ").rstrip(";\n"))
+    assert any("<script>alert('q')</script>" in doc[2] for doc in data["docs"])  # the text itself, as text
+
+
+def test_the_search_index_holds_answer_words_and_cuts_words_like_the_page(site):
+    data = json.loads((site / "assets/search-index.js").read_text(encoding="utf-8")
+                      .removeprefix("window.qaexportIndex = ").rstrip(";\n"))
+    assert data["terms"] == sorted(data["terms"])
+    term = data["terms"].index(ANSWER_ONLY_WORD)
+    (doc,) = data["postings"][term]
+    page, qid, question, difficulty = data["docs"][doc]
+    assert (qid, difficulty, data["pages"][page][0]) == ("def-keyword", "easy", "python/basics/functions.html")
+    assert ANSWER_ONLY_WORD not in question.lower()
+    assert words("Ünïcode naïve_x 2nd, e.g. NFD: cafe\u0301") == {"ünïcode", "naïve_x", "2nd", "e", "g", "nfd",
+                                                                   "café"}
+    assert plain_text('<p>a<code>b</code></p><p>c &amp; d</p><pre class="hl"><code><span>x</span>y\nz</code></pre>') \
+        == "ab c & d xy z"
+
+
+def _build_in_process(out: Path, sources: Path) -> dict[str, bytes]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    subprocess.run([sys.executable, "-m", "qaexport", "site", str(sources), "-o", str(out)], env=env, check=True,
+                   capture_output=True, timeout=120)
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_two_builds_in_separate_processes_are_byte_identical(bank, tmp_path):
+    first = _build_in_process(tmp_path / "one", bank)
+    second = _build_in_process(tmp_path / "two", bank)
+    assert first == second
+    assert b"2023-11-14" in first["index.html"]  # the build's own date, not the clock's
+
+
+def test_the_default_folder_is_named_after_the_content_and_all_writes_it(bank, tmp_path):
+    os.chdir(tmp_path)
+    try:
+        result = runner.invoke(app, ["site", str(bank)])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / "dist" / "python-basics-site" / "index.html").is_file()
+        assert "wrote dist/python-basics-site/ (10 files)" in result.output
+    finally:
+        os.chdir(ROOT)
+    result = runner.invoke(app, ["all", str(bank), "-o", f"{tmp_path}/all/"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "all" / "python-basics-site" / "python" / "basics" / "classes.html").is_file()
+
+
+def test_a_rebuild_replaces_the_folder_and_drops_pages_of_removed_subtopics(bank, tmp_path):
+    target = build_site(bank, tmp_path / "site")
+    assert (target / "python/basics/classes.html").is_file()
+    (bank / "python" / "02-classes.md").rename(tmp_path / "moved.md")
+    try:
+        build_site(bank, target)
+    finally:
+        (tmp_path / "moved.md").rename(bank / "python" / "02-classes.md")
+    assert not (target / "python/basics/classes.html").exists()
+    assert (target / "python/basics/functions.html").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
+
+
+def test_a_folder_not_written_by_qaexport_is_never_replaced(bank, tmp_path):
+    target = tmp_path / "documents"
+    target.mkdir()
+    (target / "thesis.txt").write_text("years of work")
+    result = runner.invoke(app, ["site", str(bank), "-o", str(target)])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"error: {target}: folder is not empty and was not written by qaexport; "
+                                     "choose a new or empty folder")
+    assert sorted(p.name for p in target.iterdir()) == ["thesis.txt"]
+
+
+def test_replace_tree_puts_the_old_folder_back_when_the_swap_fails(tmp_path, monkeypatch):
+    target = tmp_path / "site"
+    replace_tree(target, {"a.html": b"old", MARKER: b""}, MARKER)
+    real = os.replace
+    calls = []
+
+    def failing(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:  # the new folder into place
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OutputError, match="the previous folder is unchanged"):
+        replace_tree(target, {"b.html": b"new", MARKER: b""}, MARKER)
+    monkeypatch.undo()
+    assert (target / "a.html").read_bytes() == b"old" and not (target / "b.html").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_replace_tree_removes_what_a_killed_run_left_behind(tmp_path):
+    target = tmp_path / "site"
+    stale = tmp_path / ".site.abc123.tmp"
+    stale.mkdir()
+    (stale / MARKER).write_bytes(b"")
+    (stale / "half.html").write_bytes(b"...")
+    foreign = tmp_path / ".site.keep.tmp"  # not ours: no marker
+    foreign.mkdir()
+    replace_tree(target, {"a.html": b"x", MARKER: b""}, MARKER)
+    assert not stale.exists() and foreign.exists()
