@@ -126,3 +126,21 @@ def axe_core() -> Path:
         if not script.exists():
             _skip(f"npm install axe-core failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
     return script
+
+
+def ace_violations(epub: Path) -> list[str]:
+    """Every violation Ace by DAISY reports on ``epub``, one line each (empty: none)."""
+    command, env = ace()
+    with tempfile.TemporaryDirectory() as report_dir:
+        proc = subprocess.run([*command, "--force", "--silent", "--outdir", report_dir, str(epub)],
+                              capture_output=True, text=True, env=env, timeout=600)
+        report_path = Path(report_dir) / "report.json"
+        assert report_path.exists(), proc.stdout + proc.stderr
+        report = json.loads(report_path.read_text())
+    found = []
+    for subject in report["assertions"]:
+        for assertion in subject["assertions"]:
+            test = assertion["earl:test"]
+            found.append(f"{subject['earl:testSubject']['url']}: {test['earl:impact']} {test['dct:title']}: "
+                         f"{assertion['earl:result'].get('dct:description', '')[:160]}")
+    return found

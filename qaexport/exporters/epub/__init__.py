@@ -27,6 +27,7 @@ from ...books.html import (
     description_text,
     wrap_mark,
 )
+from ...books.tables import scrollable_tables
 from ...errors import UsageError
 from ...model import path_names
 from ...output import atomic_path, write_zip
@@ -208,7 +209,8 @@ def _markup(rendered: Rendered) -> dict[str, Markup]:
     """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup. A question
     of several paragraphs is a heading (its first paragraph) and blocks after it: a heading holds inline text."""
     heading, rest = rendered.heading_and_rest()
-    return {"heading": Markup(heading), "rest": Markup(code_lines(rest)), "answer": Markup(code_lines(rendered.answer))}
+    return {"heading": Markup(heading), "rest": Markup(scrollable_tables(code_lines(rest))),
+            "answer": Markup(scrollable_tables(code_lines(rendered.answer)))}
 
 
 def accessibility_metadata(quiz: bool) -> list[tuple[str, str]]:
