@@ -1,8 +1,10 @@
-"""System tools the tests need, installed by the test setup when they are missing.
+"""System tools the tests need, installed by the test setup (never by a test), found by the tests.
 
-apt packages are installed with ``apt-get install -y`` when running as root; Ace by DAISY is installed with npm
-into ``~/.cache/qaexport-test-tools`` (Puppeteer's own browser download is skipped: Ace drives the system
-Chromium). A tool that cannot be had skips the test with the reason printed.
+``install_missing`` runs once when pytest starts (``tests/conftest.py``): apt packages are installed with
+``apt-get install -y`` when running as root, Ace by DAISY and axe-core with npm into
+``~/.cache/qaexport-test-tools`` (Puppeteer's own browser download is skipped: Ace drives the system Chromium).
+That is the only time the test suite may reach the network. A test that needs a tool the setup could not install
+fails, with the command that installs it: a real-tool test never passes by skipping its tool.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +26,71 @@ import pytest
 CACHE = Path(os.environ.get("QAEXPORT_TEST_TOOLS", Path.home() / ".cache" / "qaexport-test-tools"))
 ACE_VERSION = "1.4.6"
 AXE_CORE_VERSION = "4.11.0"
+_PUPPETEER = {"PUPPETEER_SKIP_DOWNLOAD": "1"}
 
 
-def _skip(reason: str) -> None:
-    print(f"skipping: {reason}")
-    pytest.skip(reason)
+@dataclass(frozen=True)
+class Package:
+    """An npm package installed into its own folder of the tools cache."""
+
+    spec: str
+    prefix: Path
+    entry: str  # the file that shows it is installed, relative to the prefix
+
+    @property
+    def path(self) -> Path:
+        return self.prefix / self.entry
+
+    @property
+    def command(self) -> str:
+        return f"PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --prefix {self.prefix} {self.spec}"
+
+
+#: command → Debian package
+APT = {"chromium": "chromium", "java": "default-jre-headless", "npm": "npm"}
+ACE = Package(f"@daisy/ace-cli@{ACE_VERSION}", CACHE / "ace", "node_modules/.bin/ace-cli")
+AXE_CORE = Package(f"axe-core@{AXE_CORE_VERSION}", CACHE / f"axe-core-{AXE_CORE_VERSION}",
+                   "node_modules/axe-core/axe.min.js")
+
+
+def install_missing() -> list[str]:
+    """Install every missing tool (the test setup); returns what could not be installed, one line each."""
+    problems = []
+    missing = [name for name in APT if shutil.which(name) is None]
+    if missing:
+        packages = [APT[name] for name in missing]
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            problems.append(f"not root: install {', '.join(missing)} with: apt-get install -y {' '.join(packages)}")
+        else:
+            subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=600)
+            proc = subprocess.run(["apt-get", "install", "-y", "-q", *packages], capture_output=True, text=True,
+                                  timeout=1800)
+            if proc.returncode:
+                problems.append(f"apt-get install {' '.join(packages)} failed: {proc.stderr.strip()[-300:]}")
+    for package in (ACE, AXE_CORE):
+        npm = shutil.which("npm")
+        if package.path.exists() or npm is None:
+            continue
+        package.prefix.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(package.prefix),
+                               package.spec], capture_output=True, text=True, env={**os.environ, **_PUPPETEER},
+                              timeout=1200)
+        if not package.path.exists():
+            problems.append(f"{package.command} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+    return problems
+
+
+def _missing(what: str, command: str) -> None:
+    pytest.fail(f"{what} is not installed (the test setup installs it when it can); install it with: {command}",
+                pytrace=False)
 
 
 @functools.cache
-def tool(name: str, apt_package: str | None = None) -> str:
-    """Path of a system tool, installing its Debian package when missing and running as root."""
-    found = shutil.which(name)
-    if found:
-        return found
-    package = apt_package or name
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        _skip(f"{name} is not installed and cannot be installed here; install it with: apt-get install {package}")
-    subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=600)
-    proc = subprocess.run(["apt-get", "install", "-y", "-q", package], capture_output=True, text=True, timeout=1200)
+def tool(name: str) -> str:
+    """Path of a system tool the setup installs; the test fails with the install command when it is missing."""
     found = shutil.which(name)
     if not found:
-        _skip(f"apt-get install {package} failed: {proc.stderr.strip()[-300:]}")
+        _missing(name, f"apt-get install -y {APT[name]}")
     return found
 
 
@@ -95,37 +142,20 @@ def chromium_screenshot(page: Path, png: Path, width: int = 360, height: int = 9
     return png
 
 
-@functools.cache
 def ace() -> tuple[list[str], dict[str, str]]:
     """Ace by DAISY's command line (``@daisy/ace-cli``, Puppeteer runner) and the environment that points it at
     the system Chromium."""
     browser = chromium()
-    env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1", "PUPPETEER_EXECUTABLE_PATH": browser}
-    prefix = CACHE / "ace"
-    binary = prefix / "node_modules" / ".bin" / "ace-cli"
-    if not binary.exists():
-        npm = tool("npm")
-        prefix.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix),
-                               f"@daisy/ace-cli@{ACE_VERSION}"], capture_output=True, text=True, env=env, timeout=900)
-        if not binary.exists():
-            _skip(f"npm install @daisy/ace-cli failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
-    return [str(binary)], env
+    if not ACE.path.exists():
+        _missing("Ace by DAISY", ACE.command)
+    return [str(ACE.path)], {**os.environ, **_PUPPETEER, "PUPPETEER_EXECUTABLE_PATH": browser}
 
 
-@functools.cache
 def axe_core() -> Path:
-    """axe-core's browser bundle (``axe.min.js``), installed with npm into the tools cache on first use."""
-    prefix = CACHE / f"axe-core-{AXE_CORE_VERSION}"
-    script = prefix / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        npm = tool("npm")
-        prefix.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix),
-                               f"axe-core@{AXE_CORE_VERSION}"], capture_output=True, text=True, timeout=600)
-        if not script.exists():
-            _skip(f"npm install axe-core failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
-    return script
+    """axe-core's browser bundle (``axe.min.js``)."""
+    if not AXE_CORE.path.exists():
+        _missing("axe-core", AXE_CORE.command)
+    return AXE_CORE.path
 
 
 def ace_violations(epub: Path) -> list[str]:

@@ -213,17 +213,25 @@ def test_changed_content_gets_max_of_build_time_and_old_plus_one():
     assert choose_time("a", [Version("a", 50), Version("b", 60)], 10) == 61
 
 
-def test_overlapping_runs_never_give_two_contents_one_time(tmp_path):
+def test_overlapping_runs_never_give_two_contents_one_time(tmp_path, monkeypatch):
     ledger = tmp_path / anki_ledger.FILE_NAME
     assert note_times(ledger, {"n": "v0"}, {}, 100) == {"n": 100}
     blocker = sqlite3.connect(ledger, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another run in the middle of its update
+    waiting = threading.Semaphore(0)
+    begin = anki_ledger._begin
+
+    def begin_seen(conn):  # each run tells when it asks for the write lock the blocker holds
+        waiting.release()
+        return begin(conn)
+
+    monkeypatch.setattr(anki_ledger, "_begin", begin_seen)
     results: dict[str, int] = {}
     threads = [threading.Thread(target=lambda fp=fp: results.update({fp: note_times(ledger, {"n": fp}, {}, 100)["n"]}))
                for fp in ("v1", "v2")]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    assert waiting.acquire(timeout=30) and waiting.acquire(timeout=30)  # both runs are at the lock
     blocker.execute("COMMIT")
     blocker.close()
     for t in threads:

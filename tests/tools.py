@@ -22,8 +22,10 @@ def page_bitmaps(path: Path, scale: float = 0.6) -> list[bytes]:
 
 def run_epubcheck(path: Path) -> tuple[dict[str, int], str]:
     """Run the official EPUBCheck at its default level; returns message counts and the report."""
+    from tests.system_tools import tool
+
     jar = Path(epubcheck.__file__).parent / "epubcheck.jar"
-    proc = subprocess.run(["java", "-jar", str(jar), str(path)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([tool("java"), "-jar", str(jar), str(path)], capture_output=True, text=True, timeout=300)
     report = proc.stdout + proc.stderr
     m = re.search(r"Messages: (\d+) fatals? / (\d+) errors? / (\d+) warnings? / (\d+) infos?", report)
     counts = {"fatal": -1, "error": -1, "warning": -1, "info": -1, "usage": -1}
