@@ -17,6 +17,8 @@ from qaexport.formats.anki_package import BANK_MEMBER
 from tests.anki_collection import import_deck, new_collection
 from tests.cli_run import qaexport
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
 LAYOUT_BANK = Path(__file__).parent / "banks" / "layout"
 runner = CliRunner()

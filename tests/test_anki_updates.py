@@ -76,6 +76,52 @@ def test_edits_survive_a_filtered_export_then_a_full_one(tmp_path, sample_path, 
         assert ["my words" in col.get_note(nid)["Answer"] for nid in edited] == [True, True]
 
 
+def test_without_the_ledger_previous_and_the_output_file_together_keep_every_edit(tmp_path, sample_path, t0,
+                                                                                  monkeypatch):
+    """The ledger is gone and --previous names a filtered package: the existing output file still knows the rest
+    (both are read), so no unchanged note is updated and no learner edit is lost."""
+    full, hard = tmp_path / "full.apkg", tmp_path / "hard.apkg"
+    export_at(t0, str(sample_path), "-o", str(full))
+    export_at(t0 + HOUR, str(sample_path), "-d", "hard", "-o", str(hard))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, full)
+        edited = edit(col, "tag:difficulty::easy", "my own words")
+        monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "a-new-machine"))
+        result = runner.invoke(app, ["anki", str(sample_path), "-o", str(full), "--previous", str(hard)],
+                               env={"SOURCE_DATE_EPOCH": str(t0 + 20 * HOUR)})
+        assert result.exit_code == 0 and "warning" not in result.output, result.output
+        log = import_deck(col, full)
+        assert log_counts(log)["updated"] == 0 and log_counts(log)["new"] == 0
+        assert "my own words" in col.get_note(edited)["Answer"]
+
+
+def test_a_previous_package_that_does_not_cover_the_deck_is_named_in_a_warning(tmp_path, sample_path, t0,
+                                                                              monkeypatch):
+    hard = tmp_path / "hard.apkg"
+    export_at(t0, str(sample_path), "-d", "hard", "-o", str(hard))
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "a-new-machine"))
+    result = runner.invoke(app, ["anki", str(sample_path), "-o", str(tmp_path / "new.apkg"), "--previous", str(hard)])
+    assert result.exit_code == 0
+    assert (f"warning: 25 of 34 notes are in neither --previous {hard}, the output file nor the note-time ledger"
+            in " ".join(result.output.split())), result.output
+
+
+def test_changing_the_deck_name_says_that_anki_will_not_move_cards(tmp_path, sample_path, t0):
+    deck = tmp_path / "deck.apkg"
+    export_at(t0, str(sample_path), "-o", str(deck))
+    same = runner.invoke(app, ["anki", str(sample_path), "-o", str(deck)])
+    assert same.exit_code == 0 and "warning" not in same.output
+    moved = runner.invoke(app, ["anki", str(sample_path), "-o", str(deck), "--deck-name", "Interview::2026"])
+    assert moved.exit_code == 0
+    lines = [line for line in moved.output.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1, moved.output
+    assert lines[0].startswith("warning: deck 'FastAPI::Deployment & Middleware::Background Tasks' and 2 more of the "
+                               "previous package are not in this one: Anki never moves cards on import")
+    assert "Change Deck" in lines[0] and "--deck-name" in lines[0]
+    again = runner.invoke(app, ["anki", str(sample_path), "-o", str(deck), "--deck-name", "Interview::2026"])
+    assert "warning" not in again.output  # said once, by the run that changed it
+
+
 def test_one_changed_answer_updates_exactly_that_note_on_a_new_path(tmp_path, sample_copy, t0):
     export_at(t0, str(sample_copy), "-o", str(tmp_path / "v1.apkg"))
     with new_collection(tmp_path / "col") as col:

@@ -188,6 +188,7 @@ def test_bad_packages_are_refused_with_one_line(bad, name):
         assert "zip bomb" in message
 
 
+@pytest.mark.slow
 def test_bad_packages_refused_in_bounded_time_and_memory(bad):
     """All of them in one fresh process: wall time and peak memory of that process."""
     script = textwrap.dedent(f"""
@@ -345,6 +346,7 @@ def books(packages, hostile, tmp_path_factory) -> dict[str, Path]:
     return made
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_pdf_holds_every_note_cloze_fronts_image_and_sound_label(books, fmt):
     text = _pdf_text(books[f"{fmt}.pdf"])
@@ -356,12 +358,14 @@ def test_pdf_holds_every_note_cloze_fronts_image_and_sound_label(books, fmt):
     assert _pdf_images(books[f"{fmt}.pdf"]) == [(8, 8)]  # the deck's one PNG, embedded
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_pdf_outline_is_the_deck_tree(books, fmt):
     assert _outline(books[f"{fmt}.pdf"]) == [
         (1, "Biology"), (2, "Cells"), (3, "Organelles"), (2, "Genetics"), (1, "Chemistry")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_epub_holds_every_note_and_the_image_and_passes_epubcheck(books, fmt):
     files = _epub_texts(books[f"{fmt}.epub"])
@@ -387,6 +391,7 @@ def html_unescape(text: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
+@pytest.mark.slow
 def test_difficulty_filter_follows_tags(books):
     text = _pdf_text(books["hard.pdf"])
     assert "Ribosome" in text and "Chemical symbol of sodium?" in text
@@ -394,6 +399,7 @@ def test_difficulty_filter_follows_tags(books):
         assert absent not in text
 
 
+@pytest.mark.slow
 def test_hostile_deck_is_inert_in_pdf_and_epub(books):
     assert _pdf_images(books["hostile.pdf"]) == [(4, 4)]  # good.png only: no SVG, no file: image
     pdf_text = _pdf_text(books["hostile.pdf"])
@@ -451,6 +457,7 @@ def test_pdf_fetcher_serves_only_library_media_by_exact_name(tmp_path):
     assert _pdf_images(tmp_path / "out.pdf") == [(5, 5)]
 
 
+@pytest.mark.slow
 def test_the_cover_counts_cards_without_a_difficulty(books, results):
     from pypdf import PdfReader
 

@@ -322,6 +322,7 @@ def _build_all(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_builds_in_separate_processes_at_different_times_are_byte_identical(tmp_path):
     first = _build_all(tmp_path / "one")
     time.sleep(2.2)  # a build that read the wall clock anywhere would differ now
@@ -368,6 +369,7 @@ def test_forked_work_reports_progress_and_fails_in_one_line():
         run_forked(lambda report: 1 / 0, seen.append, lambda cause: f"layout of {{x}}.pdf failed ({cause})")
 
 
+@pytest.mark.slow
 def test_forked_works_at_most_so_many_at_once(tmp_path):
     """``at_once``: the next child starts as one ends, never more running together; results in order."""
     import time

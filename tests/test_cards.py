@@ -25,6 +25,8 @@ from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 from tests.tools import page_bitmaps
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 PT_PER_MM = 72 / 25.4
 TOL = 0.3  # mm: glyph boxes are exact to a few hundredths; this is only rounding room
 

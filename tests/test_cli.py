@@ -1,6 +1,7 @@
 import re
 import shutil
 
+import pytest
 from typer.testing import CliRunner
 
 from qaexport.cli import app
@@ -92,6 +93,7 @@ def test_duplicate_ids_across_files_in_one_subtopic_are_an_error(tmp_path):
     assert result.exit_code == 1 and "also defined at " in result.output, result.output
 
 
+@pytest.mark.slow
 def test_all_writes_the_three_books_and_the_site_into_the_output_folder(tmp_path, sample_path):
     """The README's first command: every in-all exporter, one file (or folder) each, named after the content."""
     out = tmp_path / "books"
@@ -108,6 +110,7 @@ def test_all_writes_the_three_books_and_the_site_into_the_output_folder(tmp_path
     assert (out / "fastapi-deployment.apkg").read_bytes().startswith(b"PK")
 
 
+@pytest.mark.slow
 def test_all_writes_each_file_as_its_own_command_does(tmp_path, sample_path):
     """`all` runs the exporters at once, each in a child process: the files are the single commands' files."""
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
@@ -129,6 +132,7 @@ def test_all_writes_each_file_as_its_own_command_does(tmp_path, sample_path):
         if p.is_file()}
 
 
+@pytest.mark.slow
 def test_all_keeps_going_past_one_failed_format_and_says_which(tmp_path, sample_path):
     out = tmp_path / "books"
     (out / "fastapi-deployment.epub").mkdir(parents=True)  # the EPUB cannot be written there

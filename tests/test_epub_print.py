@@ -18,6 +18,8 @@ from tests.print_banks import LONG_CODE_LINE, long_bank, symbols_bank
 from tests.system_tools import ace, ace_violations, chromium_dump_dom
 from tests.tools import run_epubcheck
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
 
 

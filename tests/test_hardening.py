@@ -74,6 +74,7 @@ def test_hostile_content_in_pdf(hostile_outputs):
     assert "root:x:0:0" not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
 def test_failed_write_keeps_previous_file_and_leaves_no_temp(fmt, failure, tmp_path, sample_path, monkeypatch):
@@ -174,6 +175,7 @@ def test_any_markdown_renders_without_live_markup(text):
         assert live_markup_problems(_md.render_inline(text, [scheme])[scheme]) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(keys=st.lists(st.text(min_size=1, max_size=60), min_size=200, max_size=200, unique=True))
 def test_ids_are_the_same_in_every_process(keys):

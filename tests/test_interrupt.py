@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from qaexport.cli import app
 from tests.cli_run import qaexport
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 

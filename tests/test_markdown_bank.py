@@ -95,6 +95,7 @@ def _notes(apkg: Path, folder: Path) -> dict[str, tuple]:
         return notes
 
 
+@pytest.mark.slow
 def test_anki_notes_from_markdown_equal_notes_from_payload(builds, tmp_path, sample_library):
     from_payload = _notes(builds["payload", "anki"], tmp_path / "a")
     from_markdown = _notes(builds["markdown", "anki"], tmp_path / "b")
@@ -102,6 +103,7 @@ def test_anki_notes_from_markdown_equal_notes_from_payload(builds, tmp_path, sam
     assert from_markdown == from_payload  # GUIDs, every field, tags, decks, note type
 
 
+@pytest.mark.slow
 def test_books_from_markdown_are_the_same_books(builds, sample_library):
     # Same content model → byte-identical books (SOURCE_DATE_EPOCH pins every date).
     assert builds["markdown", "pdf"].read_bytes() == builds["payload", "pdf"].read_bytes()
@@ -492,6 +494,7 @@ def _shape(library: Library, texts=lambda s: s) -> list:
             for s in t.subtopics]) for t in fw.topics]) for fw in library.frameworks]
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(libraries())
 def test_any_library_round_trips_through_markdown_and_converts_idempotently(library):

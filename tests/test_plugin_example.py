@@ -14,6 +14,8 @@ from pypdf import PdfReader
 
 from tests.anki_collection import new_collection
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "qaexport-csv"
 

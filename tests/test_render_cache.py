@@ -78,6 +78,7 @@ def test_second_run_renders_nothing_and_writes_the_same_book(tmp_path, sample_pa
     assert (tmp_path / "one.epub").read_bytes() == (tmp_path / "two.epub").read_bytes() == reference["epub"]
 
 
+@pytest.mark.slow
 def test_second_pdf_of_an_unchanged_book_renders_nothing(tmp_path, sample_path):
     assert _run("pdf", str(sample_path), "-o", str(tmp_path / "one.pdf")) == (34, 0)
     assert _run("pdf", str(sample_path), "-o", str(tmp_path / "two.pdf")) == (0, 34)
@@ -117,6 +118,7 @@ RENDERER_PARTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("part", sorted(RENDERER_PARTS))
 def test_each_part_of_the_renderer_version_renders_everything_again(part, tmp_path, sample_path, monkeypatch):
     import importlib
@@ -231,6 +233,7 @@ def test_a_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path, sample_path, refer
     assert _run("epub", str(sample_path), "-o", str(out)) == (0, 34)
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_both_succeed(tmp_path, sample_path):
     """Two processes render the same 400 questions at once into one (empty) cache."""
     bank = tmp_path / "bank"

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import UsageError
+from ...errors import OutputError, UsageError
 from ...formats.anki_key import key_field
 from ...formats.anki_package import BANK_MEMBER, SUFFIXES, bank_json
 from ...model import Library, Media, QuestionRef
@@ -37,7 +37,7 @@ from .collection import (
     write_collection,
 )
 from .identity import FIELDS, deck_id, deck_part, note_guid
-from .ledger import fingerprint, holds_package, location, note_times, record_package
+from .ledger import Version, fingerprint, holds_package, location, note_times, package_decks, record_package
 from .text import inert, note_fields, sort_text, tag_part
 
 
@@ -170,10 +170,7 @@ class AnkiExporter(ExporterBase):
             raise UsageError(reason)
         decks = decks_for(build.library, options)
         ledger = location(build.state_dir) if build.state_dir else None
-        previous_path = options.previous or (target if target.exists() else None)
-        # A package this ledger wrote and nobody changed since would tell note_times nothing new.
-        read = previous_path is not None and not holds_package(ledger, previous_path)
-        previous = read_previous(previous_path) if read else {}
+        previous, old_decks = self.previous_versions(build, options, target, ledger)
         now = int(build.time)
         css, front, back = note_type_parts(build)
         notes: list[NoteRow] = []
@@ -195,6 +192,20 @@ class AnkiExporter(ExporterBase):
         current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
         current[NOTETYPE_KEY] = fingerprint(css, front, back)
         times = note_times(ledger, current, previous, now, build.warn)
+        if options.previous is not None and times.unknown - {NOTETYPE_KEY}:
+            build.warn(f"{len(times.unknown - {NOTETYPE_KEY})} of {len(notes)} notes are in neither --previous "
+                       f"{options.previous}, the output file nor the note-time ledger: new questions, or notes "
+                       "learners got from another package, which Anki would then update once (their own edits "
+                       "lost); pass that package with --previous")
+        with_cards = {note.deck_id for note in notes}
+        used = frozenset(deck.name for deck in decks.values() if deck.id in with_cards)
+        gone = sorted(old_decks - used)
+        if gone:
+            build.warn(f"deck {gone[0]!r}{f' and {len(gone) - 1} more' if len(gone) > 1 else ''} of the previous "
+                       f"package {'are' if len(gone) > 1 else 'is'} not in this one: Anki never moves cards on import, "
+                       "so learners keep theirs "
+                       "there and get new ones in the new decks. Move them in Anki (Browse, select the deck, Change "
+                       "Deck) or keep the previous --deck-name/--flat")
         for note in notes:
             note.mod = times[note.guid]
         model = NoteType(css, front, back, times[NOTETYPE_KEY])
@@ -210,4 +221,29 @@ class AnkiExporter(ExporterBase):
             entries.append((BANK_MEMBER, bank_json(build.library.frameworks)))
             write_zip(tmp, entries, build.time, level=1)
             written = os.stat(tmp).st_ino
-        record_package(ledger, target, times.run, written)
+        record_package(ledger, target, times.run, written, used)
+
+    @staticmethod
+    def previous_versions(build: Build, options: AnkiOptions, target: Path, ledger: Path | None
+                          ) -> tuple[dict[str, Version], frozenset[str]]:
+        """Every version learners may hold, from each source there is: ``--previous`` and the existing output
+        file (both, when both are given), beside the ledger; and the decks their cards were in. A package this
+        ledger wrote, unchanged since, is not read: its versions are in the ledger already."""
+        versions: dict[str, Version] = {}
+        decks: set[str] = set()
+        for path in dict.fromkeys(p for p in (options.previous, target) if p is not None and p.exists()):
+            if holds_package(ledger, path):
+                decks |= package_decks(ledger, path)
+                continue
+            try:
+                found = read_previous(path)
+            except OutputError as exc:
+                if path != target or options.previous is None:
+                    raise
+                build.warn(f"{exc}; it is left out (--previous is read)")
+                continue
+            decks |= found.decks
+            for guid, version in found.items():
+                if guid not in versions or version.mod > versions[guid].mod:
+                    versions[guid] = version
+        return versions, frozenset(decks)

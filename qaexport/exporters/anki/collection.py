@@ -306,9 +306,16 @@ def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], not
         conn.close()
 
 
-def read_previous(path: Path) -> dict[str, Version]:
+class Previous(dict[str, Version]):
+    """The versions an earlier package handed out (GUID, or ``NOTETYPE_KEY`` → version) and the decks its cards
+    were in (import never moves a card: a deck a learner's cards are in stays theirs)."""
+
+    decks: frozenset[str] = frozenset()
+
+
+def read_previous(path: Path) -> Previous:
     """The versions an earlier package handed out: per note GUID, and for the note type
-    (``NOTETYPE_KEY``), the content fingerprint and time."""
+    (``NOTETYPE_KEY``), the content fingerprint and time; and the names of the decks its cards are in."""
     try:
         with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
             names = set(zf.namelist())
@@ -319,9 +326,13 @@ def read_previous(path: Path) -> dict[str, Version]:
             db.write_bytes(zf.read(name))
             conn = sqlite3.connect(db)
             try:
-                notes = {g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
-                         for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
+                notes = Previous({g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
+                                  for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")})
                 models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
+                deck_names = {str(k): d.get("name", "") for k, d in
+                              json.loads(conn.execute("select decks from col").fetchone()[0] or "{}").items()}
+                notes.decks = frozenset(deck_names.get(str(did), "") for (did,) in
+                                        conn.execute("select distinct did from cards")) - {""}
             finally:
                 conn.close()
         model = models.get(str(MODEL_ID))

@@ -57,6 +57,10 @@ _SCHEMA = (
         stamp TEXT NOT NULL,    -- size, mtime_ns, inode, ctime_ns just after it was written
         run INTEGER NOT NULL    -- the export whose versions it holds
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS package_decks (
+        path TEXT PRIMARY KEY,  -- as in packages
+        decks TEXT NOT NULL     -- the decks its cards are in, one name a line
+    ) WITHOUT ROWID""",
 )
 
 
@@ -93,9 +97,11 @@ def choose_time(current: str, known: list[Version], now: int) -> int:
 
 
 class NoteTimes(dict[str, int]):
-    """The time per id, and the ledger's number for this export (None without a usable ledger)."""
+    """The time per id, the ledger's number for this export (None without a usable ledger), and the ids no
+    source knew (new notes, or notes whose earlier package the export was not given)."""
 
     run: int | None = None
+    unknown: frozenset[str] = frozenset()
 
 
 def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mapping[str, Version], now: int,
@@ -105,10 +111,13 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
     alone decides, and ``warn`` says so."""
 
     def decide(recorded: Mapping[str, Version]) -> NoteTimes:
-        times = NoteTimes()
+        times, unknown = NoteTimes(), []
         for key, fp in current.items():
             known = [v for v in (recorded.get(key), previous.get(key)) if v is not None]
             times[key] = choose_time(fp, known, now)
+            if not known:
+                unknown.append(key)
+        times.unknown = frozenset(unknown)
         return times
 
     if ledger is None:
@@ -198,22 +207,40 @@ def _stamp(path: Path) -> tuple[str, int] | None:
     return f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}", st.st_ino
 
 
-def record_package(ledger: Path | None, path: Path, run: int | None, inode: int) -> None:
-    """Remember that the file now at ``path`` holds the versions of export ``run``, if it is still the file
-    with ``inode`` that this export wrote (a concurrent export may have replaced it). Call it right after
-    writing; failing to record only means the next export reads the file back."""
+def record_package(ledger: Path | None, path: Path, run: int | None, inode: int,
+                   decks: frozenset[str] = frozenset()) -> None:
+    """Remember that the file now at ``path`` holds the versions of export ``run`` and cards in ``decks``, if it
+    is still the file with ``inode`` that this export wrote (a concurrent export may have replaced it). Call it
+    right after writing; failing to record only means the next export reads the file back."""
     stamp = _stamp(path)
     if ledger is None or run is None or stamp is None or stamp[1] != inode:
         return
     with contextlib.suppress(sqlite3.Error, OSError), _open(ledger) as conn:
         _begin(conn)
         try:
+            for statement in _SCHEMA:
+                conn.execute(statement)
             conn.execute("INSERT INTO packages VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
                          "stamp = excluded.stamp, run = excluded.run", (str(path.resolve()), stamp[0], run))
+            conn.execute("INSERT INTO package_decks VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET "
+                         "decks = excluded.decks", (str(path.resolve()), "\n".join(sorted(decks))))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def package_decks(ledger: Path | None, path: Path) -> frozenset[str]:
+    """The decks the package at ``path`` put cards in when an export recorded in this ledger wrote it (empty when
+    unknown)."""
+    if ledger is None or not ledger.exists():
+        return frozenset()
+    try:
+        with _open(ledger) as conn:
+            row = conn.execute("SELECT decks FROM package_decks WHERE path = ?", (str(path.resolve()),)).fetchone()
+    except (sqlite3.Error, OSError):
+        return frozenset()
+    return frozenset(row[0].split("\n")) - {""} if row else frozenset()
 
 
 def holds_package(ledger: Path | None, path: Path) -> bool:
