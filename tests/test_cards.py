@@ -311,6 +311,27 @@ def test_long_answers_continue_on_numbered_cards(chars, long_bank):
     assert "closingremark." in code_backs
 
 
+def test_an_answer_on_more_than_three_cards_is_named_once(out, long_bank):
+    """The prose and the code answers take more than three cards each, the short one a single card: one warning
+    names each of the long ones, once."""
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+
+    target = out / "long-warned.pdf"
+    result = CliRunner().invoke(app, ["cards", str(long_bank), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    parts: dict[int, int] = {}
+    for number, _ in index_cards(read_chars(target), A7_ON_A4)["back"]:
+        parts[number] = parts.get(number, 0) + 1
+    warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert sorted(number for number, count in parts.items() if count > 3) == [1, 2] and parts[3] == 1, parts
+    assert len(warned) == 2, result.output
+    for line, (number, qid) in zip(warned, ((1, "prose"), (2, "code")), strict=True):
+        assert f"question {qid!r} (fastapi/deployment/long/{qid}) takes {parts[number]} cards" in line, line
+        assert "(continued)" in line and "shorten its answer or split it" in line
+
+
 def test_code_keeps_the_theme(pdfs):
     """Highlighted tokens are drawn in the theme's colours (the code's comments, in the default theme)."""
     from pygments.styles import get_style_by_name

@@ -31,6 +31,8 @@ from .geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_
 
 #: Type sizes in pt: the normal size, and the smallest we consider readable on paper (text shrinks between them).
 QUESTION_SIZES = (11.0, 7.0)
+#: A question that needs more cards than this is named in a warning: a learner flips through a stack, not a card.
+MAX_QUIET_PARTS = 3
 ANSWER_SIZES = (9.0, 7.0)
 #: pre.hl line-height in templates/cards/cards.css; the wrap mark repeats at this pitch.
 CODE_LINE_HEIGHT = 1.22
@@ -152,6 +154,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         level = q.difficulty.label if q.difficulty else ""
         fronts, backs = fitted[2 * number - 2], fitted[2 * number - 1]
         total = max(len(fronts), len(backs), 1)
+        if total > MAX_QUIET_PARTS:
+            build.warn(f"{q.location}: question {q.id!r} ({q.key}) takes {total} cards even at "
+                       f"{min(ANSWER_SIZES):g} pt, each after the first marked (continued); shorten its answer or "
+                       "split it into several questions")
         for k in range(total):
             part = f"{k + 1}/{total}" if total > 1 else ""
             ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
