@@ -259,6 +259,7 @@ def test_no_module_but_weasy_compat_names_a_private_weasyprint_symbol():
     "import weasyprint\nsheet = weasyprint.html.UA_STYLESHEET",
     "def f(document):\n    return document._build_layout_context",
 ])
+@pytest.mark.slow
 def test_the_weasyprint_check_sees_each_kind_of_reach(source):
     assert private_weasyprint_uses(source, _weasyprint_private_names()) != []
     assert private_weasyprint_uses("from weasyprint import CSS, HTML\nfrom weasyprint.urls import URLFetcher\n"

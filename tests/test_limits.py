@@ -188,6 +188,7 @@ def test_a_zstd_frame_asking_for_a_larger_window_is_refused(tmp_path):
     assert "the collection is damaged (ZstdError" in message and "too much memory" in message
 
 
+@pytest.mark.slow
 def test_an_image_over_its_limit_is_left_out_with_a_warning(tmp_path):
     from tests.apkg_decks import png_bytes
 
@@ -204,6 +205,7 @@ def test_an_image_over_its_limit_is_left_out_with_a_warning(tmp_path):
     assert not result.media
 
 
+@pytest.mark.slow
 def test_a_media_map_over_its_limit_is_refused(legacy, tmp_path):
     rng = random.Random(5)
     entry = len(json.dumps({"100000": "x" * 96 + ".png"})) - 2  # one entry and its separator, in the JSON

@@ -47,6 +47,7 @@ def test_light_coercion_equals_typers_own(args, monkeypatch):
     assert light == _parse(args)
 
 
+@pytest.mark.slow
 def test_commands_do_not_import_pydantic(sample_path, tmp_path):
     code = ("import atexit, sys; from qaexport.cli import main; sys.argv = sys.argv[1:]\n"
             "atexit.register(lambda: print('pydantic' in sys.modules))\nmain()")  # main() ends the process
