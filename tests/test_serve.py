@@ -217,7 +217,7 @@ def test_a_save_reloads_the_open_page_a_broken_file_shows_its_error_and_ctrl_c_s
             edit(bank, "{#closure .medium}", "{#closure .impossible}")
         problems = page.locator("section.problems")
         expect(problems).to_contain_text(f"{path}:")
-        expect(problems).to_contain_text("difficulty is unknown ('impossible'); use easy, medium or hard")
+        expect(problems).to_contain_text("difficulty is unknown ('impossible'); use easy, medium, hard or unrated")
         expect(answer).to_contain_text("remembers the variables")  # the last good version is still shown
 
         with page.expect_event("load", timeout=RELOAD_WAIT_MS):
