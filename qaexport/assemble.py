@@ -61,6 +61,7 @@ class _Assembler:
         self.owner: dict[str, Question] = {}
         self.identities: dict[str, Question] = {}  # identity (a moved question's from=, else its key) → question
         self.media: dict[str, Media] = {}
+        self.cover: tuple[str, str] | None = None
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
         if record is not None:
@@ -169,6 +170,9 @@ class _Assembler:
         texts = []
         for field_name, value, limit in (("question (q)", item.question, MAX_QUESTION_CHARS),
                                          ("answer (a)", item.answer, MAX_ANSWER_CHARS)):
+            if item.cloze and field_name.startswith("answer") and (value is None or value == ""):
+                texts.append("")  # a cloze's answer is optional extra text
+                continue
             if value is None:
                 self.problem(loc, f"{field_name} is missing; add the text", record)
             elif not isinstance(value, str):
@@ -198,7 +202,8 @@ class _Assembler:
                 origin = origin.strip()
         if not ok:
             return None
-        return Question(qid, difficulty, texts[0], texts[1], key, loc, item.format, origin)
+        return Question(qid, difficulty, texts[0], texts[1], key, loc, item.format, origin, item.cloze,
+                        dict(item.images))
 
     def library(self) -> Library:
         # A stable sort: order fields first, then the order of first appearance.
@@ -207,7 +212,7 @@ class _Assembler:
             fw.topics.sort(key=_order)
             for topic in fw.topics:
                 topic.subtopics.sort(key=_order)
-        return Library(frameworks, dict(sorted(self.media.items())))
+        return Library(frameworks, dict(sorted(self.media.items())), self.cover)
 
 
 def in_file_order(problems: list[Problem]) -> list[Problem]:
@@ -232,6 +237,8 @@ def assemble(results: Iterable[ReadResult]) -> tuple[Library, list[Problem], lis
         assembler.problems.extend(result.problems)
         assembler.warnings.extend(result.warnings)
         assembler.media.update(result.media)
+        if result.cover is not None and assembler.cover is None:  # the first cover named wins
+            assembler.cover = result.cover
         for record in result.subtopics:
             assembler.add(record)
     problems = in_file_order(list(dict.fromkeys(assembler.problems)))  # one line per distinct problem

@@ -109,6 +109,12 @@ class Question:
     location: Location
     format: ContentFormat = ContentFormat.MARKDOWN
     origin: str | None = None
+    #: The question text holds cloze deletions (``{{c1::…}}``): an Anki Cloze note (a card per number), a text
+    #: with blanks in print; ``answer`` is then optional extra text ("" when there is none).
+    cloze: bool = False
+    #: Markdown images: the reference as the renderer sees it (``images/a.png``) → the library media it shows.
+    #: A reference missing here was left out (outside the bank folder, a URL, too big): it prints as its alt text.
+    images: dict[str, str] = field(default_factory=dict)
 
     @property
     def identity(self) -> str:
@@ -172,6 +178,8 @@ class QuestionRef:
 class Library:
     frameworks: list[Framework] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
+    #: A cover image for the books (a Markdown bank's front matter ``cover:``): its media name and alt text.
+    cover: tuple[str, str] | None = None
 
     def questions(self) -> Iterator[QuestionRef]:
         for fw in self.frameworks:
@@ -264,4 +272,4 @@ class Library:
                     topics_out.append(replace(topic, subtopics=subs))
             if topics_out:
                 frameworks.append(replace(fw, topics=topics_out))
-        return Library(frameworks, self.media)
+        return Library(frameworks, self.media, self.cover)

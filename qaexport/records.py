@@ -35,6 +35,8 @@ class QuestionRecord:
     location: Location
     format: ContentFormat = ContentFormat.MARKDOWN
     origin: object = None  # the key a moved question was first exported under (a bank's ``from=``), unchecked
+    cloze: bool = False  # the question text holds cloze deletions; the answer may then be empty
+    images: dict[str, str] = field(default_factory=dict)  # Markdown image reference → media name
 
 
 @dataclass
@@ -58,3 +60,4 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
+    cover: tuple[str, str] | None = None  # (media name, alt text) of a cover image the file names

@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 from qaexport import render, sources
 from qaexport.exporters import Build
 from qaexport.exporters.anki import card_sides
+from qaexport.exporters.site import Live, Site, SiteOptions
 from qaexport.preview.bank import LiveBank
 from qaexport.preview.booklet import Booklet
 from qaexport.preview.server import listening_socket
@@ -90,6 +91,19 @@ def test_a_broken_file_shows_its_problems_and_the_last_good_bank_until_fixed(ban
     assert fixed.problems == [] and live_bank.snapshot.problems == []
     closure = next(r for r in live_bank.snapshot.library.questions() if r.question.id == "closure")
     assert closure.question.difficulty.label == "hard"
+
+
+def test_a_bank_broken_from_the_start_is_served_with_its_problems_and_recovers(bank):
+    path = edit(bank, "{#closure .medium}", "{#def-keyword .medium}")  # a duplicate id
+    live_bank = live(bank)
+    assert live_bank.snapshot.library.count() == 0 and live_bank.snapshot.version == 1
+    assert len(live_bank.snapshot.problems) == 1 and "duplicate id" in live_bank.snapshot.problems[0]
+    build = Build(live_bank.snapshot.library, live_bank.snapshot.rendered[Scheme.COMPACT], live_bank.highlighter, 0)
+    index = Site(build, SiteOptions(), Live(1, live_bank.snapshot.problems)).file("index.html").decode()
+    assert "The bank has 1 problem; showing the last good version" in index
+    assert str(path) in index  # the line names the file
+    edit(bank, "{#def-keyword .medium}", "{#closure .medium}")
+    assert live_bank.reload([path]).problems == [] and live_bank.snapshot.library.count() == 7
 
 
 def test_new_and_removed_files_are_seen(bank):

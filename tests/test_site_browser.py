@@ -195,6 +195,9 @@ def test_the_difficulty_and_status_filters(site, page):
     page.locator("#q-closure button.reveal").click()
     page.select_option("#status-filter", "unseen")
     assert page.locator("li.qa:visible").count() == 3
+    page.goto(url(site, "python/basics/classes.html"))  # no hard question here: no "hard" to choose
+    assert page.locator('input[name="difficulty"]').evaluate_all("boxes => boxes.map(b => b.value)") == [
+        "easy", "medium", "unrated"]
 
 
 def test_progress_saves_to_a_file_and_loads_back(site, page, tmp_path):

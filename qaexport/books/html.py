@@ -121,3 +121,17 @@ def description_text(text: str) -> str:
     from ..formats.html import to_text
 
     return to_text(description_html(text)) if text else ""
+
+
+_MATHML = re.compile(r"<math\b[^>]*>.*?</math>", re.S)  # latex2mathml never nests <math>
+_MATH_DRAWING = re.compile(r'<span class="math-svg"[^>]*>.*?</svg></span>', re.S)  # ziamath's SVG holds no span
+
+
+def for_print(rendered_html: str) -> str:
+    """A formula as drawn (SVG), for WeasyPrint, which has no MathML: the rendered HTML holds both forms."""
+    return _MATHML.sub("", rendered_html) if "<math" in rendered_html else rendered_html
+
+
+def for_reader(rendered_html: str) -> str:
+    """A formula as MathML (with its TeX as ``alttext``), for EPUB reading systems, which typeset it themselves."""
+    return _MATH_DRAWING.sub("", rendered_html) if "math-svg" in rendered_html else rendered_html

@@ -28,6 +28,9 @@ SUFFIXES = (".apkg", ".colpkg")
 #: qaexport's note type, frozen: learners' collections hold notes of it (see ``exporters/anki/identity``).
 MODEL_ID = 1607392319
 FIELDS = ("Question", "Answer", "Difficulty", "Source", "Key")
+#: ... and its Cloze note type, for questions with cloze deletions.
+CLOZE_MODEL_ID = 1736145023
+CLOZE_FIELDS = ("Text", "Back Extra", "Difficulty", "Source", "Key")
 
 #: The zip member holding the bank a qaexport deck was built from.
 BANK_MEMBER = "qaexport-bank.json"
@@ -37,7 +40,7 @@ MAX_BANK_BYTES = 256 * 2**20
 
 LEVELS = ("frameworks", "topics", "subtopics")
 _NODE_FIELDS = ("slug", "name", "description", "order")
-_QUESTION_FIELDS = ("id", "key", "origin", "difficulty", "format", "question", "answer")
+_QUESTION_FIELDS = ("id", "key", "origin", "difficulty", "format", "cloze", "question", "answer")
 
 
 @dataclass
@@ -49,11 +52,12 @@ class BankNode:
     description: str = ""
     order: float | None = None
     children: list[BankNode] = field(default_factory=list)
-    questions: list[dict[str, str]] = field(default_factory=list)
+    questions: list[dict[str, Any]] = field(default_factory=list)  # the texts by name, and "images": {ref: name}
 
 
-def bank_json(frameworks: Iterable[Any]) -> bytes:
-    """The bank member for a library's frameworks (model objects), in library order; deterministic bytes."""
+def bank_json(frameworks: Iterable[Any], cover: tuple[str, str] | None = None) -> bytes:
+    """The bank member for a library's frameworks (model objects) and cover image (media name, alt text), in
+    library order; deterministic bytes."""
 
     def node(item: Any, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {"slug": item.slug, "name": item.name, "description": item.description,
@@ -64,11 +68,13 @@ def bank_json(frameworks: Iterable[Any]) -> bytes:
         else:
             out["questions"] = [{"id": q.id, "key": q.key, "origin": q.origin or "",
                                  "difficulty": q.difficulty.label if q.difficulty else "",
-                                 "format": q.format.value, "question": q.question, "answer": q.answer}
+                                 "format": q.format.value, "cloze": "yes" if q.cloze else "",
+                                 "question": q.question, "answer": q.answer, "images": q.images}
                                 for q in item.questions]
         return out
 
-    data = {"qaexport": BANK_VERSION, "frameworks": [node(fw, 0) for fw in frameworks]}
+    data = {"qaexport": BANK_VERSION, "frameworks": [node(fw, 0) for fw in frameworks],
+            "cover": list(cover) if cover else None}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -102,12 +108,24 @@ def _node(raw: Any, depth: int) -> BankNode:
         for q in questions:
             if not isinstance(q, dict):
                 raise BankError("a question is not an object")
-            node.questions.append({name: _text(q.get(name), f"a question's {name}") for name in _QUESTION_FIELDS})
+            read: dict[str, Any] = {name: _text(q.get(name), f"a question's {name}") for name in _QUESTION_FIELDS}
+            images = q.get("images")
+            if not isinstance(images, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                       for k, v in images.items()):
+                raise BankError("a question's images are not a table of names")
+            read["images"] = images
+            node.questions.append(read)
     return node
 
 
-def read_bank(data: bytes) -> list[BankNode]:
-    """The frameworks of a bank member; :class:`BankError` when it is not one this version reads."""
+@dataclass
+class Bank:
+    frameworks: list[BankNode]
+    cover: tuple[str, str] | None = None  # the books' cover image: media name, alt text
+
+
+def read_bank(data: bytes) -> Bank:
+    """The frameworks and cover of a bank member; :class:`BankError` when it is not one this version reads."""
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -117,4 +135,8 @@ def read_bank(data: bytes) -> list[BankNode]:
     frameworks = raw.get("frameworks")
     if not isinstance(frameworks, list):
         raise BankError("no list of frameworks")
-    return [_node(fw, 0) for fw in frameworks]
+    cover = raw.get("cover")
+    if cover is not None and not (isinstance(cover, list) and len(cover) == 2 and all(isinstance(c, str)
+                                                                                      for c in cover)):
+        raise BankError("the cover is not a media name and a text")
+    return Bank([_node(fw, 0) for fw in frameworks], (cover[0], cover[1]) if cover else None)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
@@ -37,8 +36,12 @@ SUFFIXES = (".md", ".markdown")
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 
 LEVELS = ("framework", "topic", "subtopic")
+#: The optional front matter key naming the books' cover image (relative to the file, like any image).
+COVER = "cover"
 NODE_KEYS = ("name", "slug", "description", "order")
 QUESTION_FENCE = "question"
+#: The fence form of a cloze question (a text with ``{{c1::…}}`` deletions): like ``question``, and it must hold one.
+CLOZE_FENCE = "cloze"
 #: The class that says "this question has no difficulty" (Anki cards have none); a heading without any
 #: difficulty class is an error, so a forgotten one is never silent.
 UNRATED = "unrated"
@@ -54,14 +57,13 @@ _FRONT_END = ("---", "...")
 MEDIA_FOLDER = "media"
 
 
-@cache
 def _parser() -> MarkdownIt:
-    """The renderer's block grammar (CommonMark, raw HTML off, GFM tables), so splitting agrees with rendering.
-    Made on first use: this reader loads with every command, and Markdown-it is a tenth of a command's start-up."""
-    from markdown_it import MarkdownIt
+    """The renderer's grammar (``formats/dialect``: CommonMark, raw HTML off, GFM tables, cloze, math), so
+    splitting agrees with rendering. Made on first use: this reader loads with every command, and Markdown-it is a
+    tenth of a command's start-up."""
+    from .dialect import parser
 
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-
+    return parser()
 
 
 @dataclass
@@ -73,6 +75,8 @@ class ParsedQuestion:
     line: int  # 1-based line of the heading
     format: ContentFormat = ContentFormat.MARKDOWN
     origin: str | None = None  # from=KEY: the key a moved question was first exported under
+    cloze: bool = False  # the question text holds {{cN::…}} deletions
+    answer_line: int = 0  # 1-based line where the answer text starts (0: no answer)
 
 
 @dataclass
@@ -80,6 +84,7 @@ class ParsedFile:
     """One file's content and everything wrong with it, each problem located at FILE:LINE."""
 
     places: dict[str, Node] = field(default_factory=dict)
+    cover: tuple[str, int] | None = None  # the front matter's `cover:` image path and its line
     questions: list[ParsedQuestion] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
     warnings: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
@@ -259,9 +264,16 @@ def _front_matter(source: str, parsed: ParsedFile) -> None:
         parsed.problem(2, "front matter must be a mapping with `framework:`, `topic:` and `subtopic:`")
         return
     for key in data:
-        if key not in LEVELS:
+        if key not in LEVELS and key != COVER:
             parsed.problem(lines.get((str(key),), 2), f"unknown front matter key `{key}`; use "
-                                                      "framework, topic and subtopic")
+                                                      "framework, topic and subtopic (and cover)")
+    if COVER in data:
+        cover = data[COVER]
+        at = lines.get((COVER,), 2)
+        if not isinstance(cover, str) or not cover.strip():
+            parsed.problem(at, "`cover` must be the path of an image beside the file, like images/cover.png")
+        else:
+            parsed.cover = (cover.strip(), at)
     for level in LEVELS:
         if level not in data:
             parsed.problem(2, f"missing front matter key `{level}`; add `{level}: Name`")
@@ -372,25 +384,65 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
         following = top[index + 1:following_end]
         ok = attrs.ok
         answer_start = head.map[1] + first
+        fence = ""
+        text_line = line
         if not text:
-            if following and following[0].type == "fence" and following[0].info.strip() == QUESTION_FENCE:
+            if following and following[0].type == "fence" and following[0].info.strip() in (QUESTION_FENCE,
+                                                                                              CLOZE_FENCE):
+                fence = following[0].info.strip()
                 text = _fence_text(following[0])
+                text_line = following[0].map[0] + first + 2
                 answer_start = following[0].map[1] + first
                 following = following[1:]
             else:
                 parsed.problem(line, "heading has no question text; write it before the {…} attributes, or in a "
-                                     f"```{QUESTION_FENCE} fence right below the heading")
+                                     f"```{QUESTION_FENCE} (or ```{CLOZE_FENCE}) fence right below the heading")
                 ok = False
+        cloze = _cloze_check(text, attrs.format, text_line, fence, parsed) if text else None
+        ok = ok and cloze is not None
+        answer_line = 0
         if len(following) == 1 and following[0].type == "fence" and following[0].info.strip() == ANSWER_FENCE:
             answer = _fence_text(following[0])
+            answer_line = following[0].map[0] + first + 2
         else:
             answer = _region(lines, answer_start, end)
-        if not answer.strip():
+            answer_line = next((n + 1 for n in range(answer_start, end) if lines[n].strip()), 0)
+        if not answer.strip() and cloze is False:  # (None: a bad cloze, already reported)
             parsed.problem(line, "question has no answer; write it below the heading, before the next question")
             ok = False
         if ok:
             parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format,
-                                                   attrs.origin))
+                                                   attrs.origin, bool(cloze),
+                                                   answer_line if answer.strip() else 0))
+
+
+def _cloze_check(text: str, fmt: ContentFormat, line: int, fence: str, parsed: ParsedFile) -> bool | None:
+    """Whether the question text is a cloze (holds deletions); None, with the problems recorded, when one of its
+    deletions is malformed or a ```cloze fence holds none."""
+    from .cloze import MAX_DELETIONS, count_deletions, has_cloze_marker, html_numbers
+
+    if not has_cloze_marker(text):
+        if fence == CLOZE_FENCE:
+            parsed.problem(line, "a ```cloze fence without a deletion; mark the words to hide as "
+                                 "{{c1::answer}} (or use a ```question fence)")
+            return None
+        return False
+    if count_deletions(text) > MAX_DELETIONS:
+        parsed.problem(line, f"more than {MAX_DELETIONS:,} cloze deletions in one question; split it")
+        return None
+    if fmt is ContentFormat.HTML:
+        return bool(html_numbers(text))
+    from .dialect import scan
+
+    found = scan(text)
+    for offset, message in found.problems:
+        parsed.problem(line + offset, message)
+    if found.problems:
+        return None
+    if not found.numbers and fence == CLOZE_FENCE:
+        parsed.problem(line, "a ```cloze fence without a deletion; mark the words to hide as {{c1::answer}}")
+        return None
+    return bool(found.numbers)
 
 
 def _answer_heading(text: str, line: int, question: tuple[int, str, _Attrs], top: list[Any], first: int,

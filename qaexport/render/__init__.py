@@ -87,10 +87,17 @@ class TextRenderer:
     def _html(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
         """Untrusted HTML (Anki cards): sanitised by allow-list, code blocks highlighted like Markdown fences."""
         from ..formats.html import demote_headings, inline, replace_code_blocks, sanitize, to_text
+        from .cloze import html_cloze
         from .markdown import ANSWER_TOP_LEVEL, clean_text
+        from .math import html_formulas
 
-        q = inline(sanitize(clean_text(question.question), self.media), self.media)
         a = sanitize(clean_text(question.answer), self.media)
+        if question.cloze:
+            full = sanitize(clean_text(question.question), self.media)
+            views = html_cloze(full)
+            q, filled = inline(views.blanked, self.media), views.filled
+        else:
+            q, filled = inline(sanitize(clean_text(question.question), self.media), self.media), ""
         out: dict[Scheme, Rendered] = {}
         for scheme in (s for s in schemes if s.is_html):
             portable = scheme is Scheme.PORTABLE
@@ -98,30 +105,58 @@ class TextRenderer:
             def fmt(code: str, lang: str, portable: bool = portable) -> str:
                 return self.highlighter.format(code, lang, self.highlighter.tokens(code, lang), portable=portable)
 
+            def show(text: str, scheme: Scheme = scheme) -> str:
+                return html_formulas(replace_code_blocks(text, fmt), scheme)
+
+            # Books place the answer's headings under the question's (Anki keeps the card's own levels).
             answer = demote_headings(a, ANSWER_TOP_LEVEL) if scheme is Scheme.COMPACT else a
-            out[scheme] = Rendered(replace_code_blocks(q, fmt), replace_code_blocks(answer, fmt))
+            if question.cloze and portable:
+                out[scheme] = Rendered(show(views.anki), show(answer))
+            elif question.cloze:
+                out[scheme] = Rendered(show(q), f'<div class="cloze-text">{show(filled)}</div>\n' + show(answer))
+            else:
+                out[scheme] = Rendered(show(q), show(answer))
         if Scheme.PLAIN in schemes:
-            out[Scheme.PLAIN] = Rendered(to_text(q), to_text(a))
+            out[Scheme.PLAIN] = Rendered(to_text(q), to_text(filled + " " + a if filled else a))
         if Scheme.NONE in schemes:
             out[Scheme.NONE] = Rendered(question.question, question.answer)
         return out
 
     def render(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
+        """A question in each scheme. A cloze's question is its text with the deletions blanked and its answer the
+        text filled in (then the extra answer text, if any); for Anki (PORTABLE) the question is the text in
+        Anki's cloze syntax and the answer the extra text alone (the note type shows the rest)."""
         if question.format is ContentFormat.HTML:
             return self._html(question, schemes)
         out: dict[Scheme, Rendered] = {}
         html = [s for s in schemes if s.is_html]
-        if html:
-            q = self.markdown.render_inline(question.question, html)
-            a = self.markdown.render(question.answer, html)
+        images = question.images
+        if html and question.cloze:
+            texts = self.markdown.render_cloze(question.question, html, images)
+            extra = self.markdown.render(question.answer, html, images) if question.answer.strip() else {}
+            out.update({s: Rendered(texts[s][0], texts[s][1] + extra.get(s, "")) for s in html})
+        elif html:
+            q = self.markdown.render_inline(question.question, html, images)
+            a = self.markdown.render(question.answer, html, images)
             out.update({s: Rendered(q[s], a[s]) for s in html})
         if Scheme.PLAIN in schemes:  # Markdown is readable as it is written
             from .markdown import clean_text
 
-            out[Scheme.PLAIN] = Rendered(clean_text(question.question), clean_text(question.answer))
+            if question.cloze:
+                out[Scheme.PLAIN] = self._plain_cloze(question)
+            else:
+                out[Scheme.PLAIN] = Rendered(clean_text(question.question), clean_text(question.answer))
         if Scheme.NONE in schemes:
             out[Scheme.NONE] = Rendered(question.question, question.answer)
         return out
+
+    def _plain_cloze(self, question: Question) -> Rendered:
+        from ..formats.html import to_text
+
+        texts = self.markdown.render_cloze(question.question, [Scheme.COMPACT], question.images,
+                                           math_as_source=True)[Scheme.COMPACT]
+        extra = f"\n\n{question.answer}" if question.answer.strip() else ""
+        return Rendered(to_text(texts[0]), to_text(texts[1]) + extra)
 
 
 _FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]+)[^\n]*\n(.*?)(?:^ {0,3}\1|\Z)", re.M | re.S)
@@ -135,6 +170,13 @@ def code_chars(questions: list[Question]) -> dict[str, int]:
             for _fence, lang, code in _FENCED.findall(q.answer):
                 out[lang] = out.get(lang, 0) + len(code)
     return out
+
+
+def _kind(question: Question) -> str:
+    """What besides its texts decides a question's HTML: its content format, whether it is a cloze, and which
+    media each of its image references shows (part of its render-cache key)."""
+    images = "".join(f"\0{ref}\0{name}" for ref, name in sorted(question.images.items()))
+    return f"{question.format}{'+cloze' if question.cloze else ''}{images}"
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -172,7 +214,7 @@ def render_library(
         prefixes = {(s, f): f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}\n"
                     f"{media_names if f is ContentFormat.HTML else ''}".encode()
                     for s in html_schemes for f in ContentFormat}
-        keys = {q.key: {s: entry_key(prefixes[s, q.format], q.format, q.question, q.answer) for s in html_schemes}
+        keys = {q.key: {s: entry_key(prefixes[s, q.format], _kind(q), q.question, q.answer) for s in html_schemes}
                 for q in questions}
         found = cache.get_many(k for ks in keys.values() for k in ks.values())
         cheap = [s for s in schemes if not s.is_html]

@@ -32,7 +32,10 @@ from pathlib import Path
 #: output moved elsewhere). Any edit to ``qaexport/render/*.py`` already invalidates the cache by itself.
 RENDERER_VERSION = 1
 #: Libraries whose version changes the rendered HTML.
-_LIBRARIES = ("markdown_it", "pygments", "nh3")
+_LIBRARIES = ("markdown_it", "pygments", "nh3", "mdit_py_plugins", "latex2mathml", "ziamath")
+#: Modules outside ``render/`` whose code decides the rendered HTML: the Markdown dialect and its syntaxes, the
+#: HTML sanitiser.
+_SYNTAX_MODULES = ("dialect.py", "cloze.py", "math.py", "html.py")
 _SCHEMA_VERSION = 1  # the table layout below; a different one is dropped and rebuilt
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 DB_NAME = "render-cache.sqlite3"
@@ -75,7 +78,8 @@ def renderer_version() -> str:
         except ImportError:
             parts.append(f"{name}-absent")
     source = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    formats = Path(__file__).parent.parent / "formats"
+    for path in [*sorted(Path(__file__).parent.glob("*.py")), *(formats / name for name in _SYNTAX_MODULES)]:
         source.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     parts.append(source.hexdigest())
     return "\n".join(parts)

@@ -12,9 +12,9 @@ An ``.apkg`` from the internet is hostile input, so reading happens in three gua
    media file to disk. Every card is rendered with Anki's template engine (cloze, conditionals, FrontSide,
    filters); qaexport re-implements none of it.
 3. Images the rendered cards name are read from the original zip by exact name through the media map, capped,
-   checked by magic bytes (PNG, JPEG, GIF, WebP; SVG refused) and stored content-addressed. Card HTML is passed on
-   as :attr:`ContentFormat.HTML`; the render layer sanitises it (``render/html.py``). Sounds and videos become a
-   visible label, type-in boxes a blank on the front and the expected answer on the back.
+   checked by ``formats.images`` (type by magic bytes, pixel limit, SVG sanitised) and stored content-addressed.
+   Card HTML is passed on as :attr:`ContentFormat.HTML`; the render layer sanitises it (``render/html.py``).
+   Sounds and videos become a visible label, type-in boxes a blank on the front and the expected answer on the back.
 
 Deck tree → framework › topic › subtopic (a deck path ``A::B::C::D`` has at most three printed levels):
 
@@ -53,15 +53,18 @@ from ..errors import InputError, Problem, problem
 from ..formats.anki_key import parse_key_field
 from ..formats.anki_package import (
     BANK_MEMBER,
+    CLOZE_FIELDS,
+    CLOZE_MODEL_ID,
     FIELDS,
     MAX_BANK_BYTES,
     MODEL_ID,
     SUFFIXES,
+    Bank,
     BankError,
-    BankNode,
     read_bank,
 )
 from ..formats.html import to_text
+from ..formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept
 from ..model import ContentFormat, Location, Media
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -76,8 +79,7 @@ MAX_COLLECTION = 256 * 2**20  # uncompressed collection database
 MAX_MEMBER = 512 * 2**20  # any one member, as declared (videos can be big; they are never read)
 MAX_DECLARED_TOTAL = 4 * 2**30  # all members together, as declared
 MAX_RATIO = 1_000  # deflate of real data stays far below; zip bombs are far above
-MAX_IMAGE = 16 * 2**20  # one image, after decompression
-MAX_IMAGES_TOTAL = 192 * 2**20  # all images a build embeds
+MAX_IMAGE = MAX_IMAGE_BYTES  # one image, after decompression (formats/images: the one place for image limits)
 MAX_MEDIA_MAP = 16 * 2**20  # the media map itself
 MAX_ZSTD_WINDOW = 2**26  # bounds the zstd decoder's memory whatever a frame header claims
 CHUNK = 2**20
@@ -87,12 +89,6 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 LEGACY_1, LEGACY_2, LATEST = 1, 2, 3
 COLLECTION_FOR = {LEGACY_1: "collection.anki2", LEGACY_2: "collection.anki21", LATEST: "collection.anki21b"}
 
-IMAGE_TYPES = (  # magic → (mime, extension)
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"GIF87a", "image/gif", ".gif"),
-    (b"GIF89a", "image/gif", ".gif"),
-)
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".mkv", ".mov", ".avi", ".ogv", ".mpg", ".mpeg", ".m4v", ".3gp"})
 DIFFICULTIES = ("easy", "medium", "hard")
 
@@ -117,16 +113,6 @@ def safe_media_name(name: str) -> bool:
     if any(ord(ch) < 32 for ch in name) or PureWindowsPath(name).drive or PurePosixPath(name).is_absolute():
         return False
     return not name.startswith("..")
-
-
-def image_type(data: bytes) -> tuple[str, str] | None:
-    """(mime, extension) from magic bytes, or None: the name's extension is never trusted."""
-    for magic, mime, ext in IMAGE_TYPES:
-        if data.startswith(magic):
-            return mime, ext
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
 
 
 def _zstd():
@@ -376,6 +362,7 @@ class _Card:
     answer: str
     #: A note of qaexport's own type: its fields by name (the texts, difficulty, breadcrumb and key it was made with).
     fields: dict[str, str] | None = None
+    model_id: int = 0
 
 
 def difficulty_from_tags(tags: list[str]) -> str | None:
@@ -488,7 +475,7 @@ def _cards(col: Any, all_cards: bool) -> Iterator[_Card]:
             note = card.note()
             fields = {name: note[name] for name in FIELDS}
             yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), fields["Question"].strip(),
-                        fields["Answer"].strip(), fields)
+                        fields["Answer"].strip(), fields, mid)
             continue
         out = card.render_output(reload=True)
         note = card.note()
@@ -496,21 +483,25 @@ def _cards(col: Any, all_cards: bool) -> Iterator[_Card]:
         question = _type_in(_replace_av(out.question_text, out.question_av_tags, out.answer_av_tags),
                             note, col, ordinal, back=False)
         answer = _type_in(_replace_av(back, out.question_av_tags, out.answer_av_tags), note, col, ordinal, back=True)
-        yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), question.strip(), answer)
+        yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), question.strip(), answer,
+                    model_id=mid)
 
 
-def _is_ours(col: Any) -> bool:
-    """Whether the collection has qaexport's note type, recognised by its frozen id and field names."""
-    model = col.models.get(MODEL_ID)
-    return model is not None and [f["name"] for f in model["flds"]] == list(FIELDS)
+def _is_ours(col: Any, model_id: int = MODEL_ID, fields: tuple[str, ...] = FIELDS) -> bool:
+    """Whether the collection has a qaexport note type, recognised by its frozen id and field names."""
+    model = col.models.get(model_id)
+    return model is not None and [f["name"] for f in model["flds"]] == list(fields)
 
 
 def _our_keys(col: Any) -> list[tuple[str, str | None] | None]:
-    """(key, origin) from the Key field of every note of qaexport's type (None for a field qaexport did not write)."""
-    if not _is_ours(col):
-        return []
-    return [parse_key_field(flds.split("\x1f")[FIELDS.index("Key")])
-            for (flds,) in col.db.all("select flds from notes where mid = ?", MODEL_ID)]
+    """(key, origin) from the Key field of every note of qaexport's types, Q&A and Cloze (None for a field
+    qaexport did not write)."""
+    keys = []
+    for model_id, fields in ((MODEL_ID, FIELDS), (CLOZE_MODEL_ID, CLOZE_FIELDS)):
+        if _is_ours(col, model_id, fields):
+            keys += [parse_key_field(flds.split("\x1f")[fields.index("Key")])
+                     for (flds,) in col.db.all("select flds from notes where mid = ?", model_id)]
+    return keys
 
 
 class _MediaCollector:
@@ -540,18 +531,14 @@ class _MediaCollector:
                 break
         content: str | None = None
         if isinstance(result, bytes):
-            kind = image_type(result)
-            if kind is None:
-                reason = "SVG images are not supported" if b"<svg" in result[:2048].lower() else \
-                    "not a PNG, JPEG, GIF or WebP image"
-                self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {reason}",
-                                             record))
+            media = accept(result)  # type, pixel limit, SVG sanitised: the same rules as a bank's images
+            if isinstance(media, Refused):
+                self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {media}", record))
             else:
-                mime, ext = kind
-                content = hashlib.sha256(result).hexdigest()[:16] + ext
+                content = media.name
                 if content not in self.media:
-                    self.media[content] = Media(content, result, mime)
-                    self.used += len(result)
+                    self.media[content] = media
+                    self.used += len(media.data)
         else:
             self.warnings.append(problem(self.archive.path, f"image {chosen[:80]!r} skipped: {result}", record))
         self.by_source[src] = content
@@ -593,7 +580,9 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
                 descriptions = {d["name"]: to_text(d.get("desc", "")) for d in col.decks.all()}
                 if bank is not None and not _bank_matches(bank, _our_keys(col), path, warnings):
                     bank = None
-                cards = [card for card in _cards(col, all_cards) if bank is None or card.fields is None]
+                ours = _is_ours(col, CLOZE_MODEL_ID, CLOZE_FIELDS)
+                cards = [card for card in _cards(col, all_cards)
+                         if bank is None or (card.fields is None and not (ours and card.model_id == CLOZE_MODEL_ID))]
             except Exception as exc:
                 raise _refuse(path, f"Anki cannot render the cards ({' '.join(str(exc).split())[:100]}); the "
                                     "package is corrupt, export it again") from exc
@@ -601,14 +590,16 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
                 col.close(downgrade=False)
         collector = _MediaCollector(archive, warnings)
         subtopics = _bank_records(path, bank, collector) if bank is not None else []
+        cover_name = collector.resolve(bank.cover[0], "cover") if bank is not None and bank.cover else None
+        cover = (cover_name, bank.cover[1]) if bank is not None and bank.cover and cover_name else None
         subtopics += _note_records(path, [c for c in cards if c.fields is not None], descriptions, collector, warnings)
         subtopics += _tree(path, [c for c in cards if c.fields is None], descriptions, collector, warnings)
     finally:
         archive.close()
-    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media)
+    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media, cover=cover)
 
 
-def _bank(archive: PackageArchive, warnings: list[Problem]) -> list[BankNode] | None:
+def _bank(archive: PackageArchive, warnings: list[Problem]) -> Bank | None:
     """The bank a qaexport deck carries (see ``formats/anki_package``), or None."""
     if not archive._has(BANK_MEMBER):
         return None
@@ -619,12 +610,13 @@ def _bank(archive: PackageArchive, warnings: list[Problem]) -> list[BankNode] | 
         return None
 
 
-def _bank_matches(bank: list[BankNode], note_keys: list[tuple[str, str | None] | None], path: Path,
+def _bank_matches(bank: Bank, note_keys: list[tuple[str, str | None] | None], path: Path,
                   warnings: list[Problem]) -> bool:
     """The bank is used only for exactly the qaexport notes the collection holds (their Key fields: key and
     origin), each key made as the assembler makes it: anything else (notes edited or removed in a crafted package)
     reads the notes themselves."""
-    questions = [(fw, t, s, q) for fw in bank for t in fw.children for s in t.children for q in s.questions]
+    questions = [(fw, t, s, q) for fw in bank.frameworks for t in fw.children for s in t.children
+                 for q in s.questions]
     keys = [(q["key"], q["origin"] or None) for *_, q in questions]
     made = [(f"{fw.slug}/{t.slug}/{s.slug}/{q['id']}", q["origin"] or None) for fw, t, s, q in questions]
     found = [k for k in note_keys if k is not None]
@@ -634,22 +626,26 @@ def _bank_matches(bank: list[BankNode], note_keys: list[tuple[str, str | None] |
     return False
 
 
-def _bank_records(path: Path, bank: list[BankNode], collector: _MediaCollector) -> list[SubtopicRecord]:
-    """The bank's subtopics as records, exactly as the bank they were exported from gave them."""
+def _bank_records(path: Path, bank: Bank, collector: _MediaCollector) -> list[SubtopicRecord]:
+    """The bank's subtopics as records, exactly as the bank they were exported from gave them; the images they
+    show come from the package's media, by name."""
     records = []
-    for fw in bank:
+    for fw in bank.frameworks:
         for topic in fw.children:
             for sub in topic.children:
                 nodes = [Node(n.name, n.slug, n.description, n.order) for n in (fw, topic, sub)]
                 questions = []
                 for q in sub.questions:
                     record = f"question {q['key']}"
-                    if q["format"] == ContentFormat.HTML.value:  # images it shows, from the package's media
+                    found = {ref: collector.resolve(name, record) for ref, name in q["images"].items()}
+                    images = {ref: name for ref, name in found.items() if name}
+                    if q["format"] == ContentFormat.HTML.value:
                         for name in dict.fromkeys(_IMG_SRC.findall(q["question"] + q["answer"])):
                             collector.resolve(name, record)
                     fmt = ContentFormat(q["format"]) if q["format"] in set(ContentFormat) else ContentFormat.MARKDOWN
                     questions.append(QuestionRecord(q["id"], q["difficulty"] or None, q["question"], q["answer"],
-                                                    Location(str(path), None, record), fmt, q["origin"] or None))
+                                                    Location(str(path), None, record), fmt, q["origin"] or None,
+                                                    cloze=bool(q["cloze"]), images=images))
                 records.append(SubtopicRecord(*nodes, questions, Location(str(path), None, f"subtopic {sub.slug!r}"),
                                               difficulty_optional=True))
     return records

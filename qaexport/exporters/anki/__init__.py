@@ -28,6 +28,7 @@ from ...render.markdown import inline_html
 from ...templates import asset
 from .. import Build, ExporterBase, Produces, option
 from .collection import (
+    CLOZE_NOTETYPE_KEY,
     NOTETYPE_KEY,
     Deck,
     NoteRow,
@@ -36,7 +37,7 @@ from .collection import (
     read_previous,
     write_collection,
 )
-from .identity import FIELDS, deck_id, deck_part, note_guid
+from .identity import CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, note_guid
 from .ledger import Version, fingerprint, holds_package, location, note_times, package_decks, record_package
 from .text import inert, note_fields, sort_text, tag_part
 
@@ -69,14 +70,26 @@ class AnkiOptions:
             raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
 
 
-def note_type_parts(build: Build) -> tuple[str, str, str]:
+def note_type_parts(build: Build, cloze: bool = False) -> tuple[str, str, str]:
+    """CSS, front and back templates of the Q&A note type, or of the Cloze one (the same CSS and theme)."""
     hl = build.highlighter
     css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
     css += hl.css(0, ".card", portable=True)
     if len(hl.themes) > 1:
         css += f"/* night theme: {hl.themes[1].name} */\n"
         css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
+    if cloze:
+        return css, asset("anki", "cloze-front.html"), asset("anki", "cloze-back.html")
     return css, asset("anki", "front.html"), asset("anki", "back.html")
+
+
+_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
+
+
+def cloze_ords(text_field: str) -> tuple[int, ...]:
+    """The card ordinals of a cloze note (number - 1): every ``{{cN::`` in its Text field is one qaexport wrote
+    (the renderer turns the content's own braces into entities)."""
+    return tuple(sorted({int(n) - 1 for n in _CLOZE_NUMBER.findall(text_field)})) or (0,)
 
 
 def question_fields(build: Build, ref: QuestionRef) -> list[str]:
@@ -172,7 +185,6 @@ class AnkiExporter(ExporterBase):
         ledger = location(build.state_dir) if build.state_dir else None
         previous, old_decks = self.previous_versions(build, options, target, ledger)
         now = int(build.time)
-        css, front, back = note_type_parts(build)
         notes: list[NoteRow] = []
         with build.progress("Building deck", build.library.count()) as advance:
             for position, ref in enumerate(build.library.questions(), 1):
@@ -186,14 +198,21 @@ class AnkiExporter(ExporterBase):
                 deck = decks[()] if options.flat and () in decks else decks[slugs]
                 # New cards are introduced in the booklet's order: ``due`` is the position in the book.
                 # The GUID comes from the identity: a question moved with from= keeps the note it had.
-                notes.append(NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id,
-                                     due=position))
+                row = NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id, due=position)
+                if q.cloze:
+                    row.model_id, row.ords = CLOZE_MODEL_ID, cloze_ords(fields[0])
+                notes.append(row)
                 advance(1)
+        # The Cloze note type goes into a package only when a note uses it (no unused type in every collection).
+        kinds = [False] + ([True] if any(note.model_id == CLOZE_MODEL_ID for note in notes) else [])
+        parts = {cloze: note_type_parts(build, cloze) for cloze in kinds}
+        type_keys = {False: NOTETYPE_KEY, True: CLOZE_NOTETYPE_KEY}
         current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
-        current[NOTETYPE_KEY] = fingerprint(css, front, back)
+        current.update({type_keys[cloze]: fingerprint(*parts[cloze]) for cloze in kinds})
         times = note_times(ledger, current, previous, now, build.warn)
-        if options.previous is not None and times.unknown - {NOTETYPE_KEY}:
-            build.warn(f"{len(times.unknown - {NOTETYPE_KEY})} of {len(notes)} notes are in neither --previous "
+        unknown_notes = times.unknown - set(type_keys.values())
+        if options.previous is not None and unknown_notes:
+            build.warn(f"{len(unknown_notes)} of {len(notes)} notes are in neither --previous "
                        f"{options.previous}, the output file nor the note-time ledger: new questions, or notes "
                        "learners got from another package, which Anki would then update once (their own edits "
                        "lost); pass that package with --previous")
@@ -208,17 +227,17 @@ class AnkiExporter(ExporterBase):
                        "Deck) or keep the previous --deck-name/--flat")
         for note in notes:
             note.mod = times[note.guid]
-        model = NoteType(css, front, back, times[NOTETYPE_KEY])
+        models = [NoteType(*parts[cloze], times[type_keys[cloze]], cloze) for cloze in kinds]
         with atomic_path(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent) as work:
             db_path = Path(work) / "collection.anki2"
-            write_collection(db_path, model, list(dict.fromkeys(decks.values())), notes, now, label=str(target))
+            write_collection(db_path, models, list(dict.fromkeys(decks.values())), notes, now, label=str(target))
             # Level 1: a 10,000-note collection (35 MB of HTML) deflates in 0.4 s instead of 1 s, 25 % larger.
             media = used_media(build.library, notes)
             entries = [("collection.anki2", db_path.read_bytes()),
                        ("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode())]
             entries += [(str(i), m.data) for i, m in enumerate(media)]
             # The bank itself, so the deck reads back exactly (`qaexport convert deck.apkg`); Anki ignores it.
-            entries.append((BANK_MEMBER, bank_json(build.library.frameworks)))
+            entries.append((BANK_MEMBER, bank_json(build.library.frameworks, build.library.cover)))
             write_zip(tmp, entries, build.time, level=1)
             written = os.stat(tmp).st_ino
         record_package(ledger, target, times.run, written, used)

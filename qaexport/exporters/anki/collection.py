@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import OutputError
-from .identity import FIELDS, MODEL_ID, MODEL_NAME, TEMPLATE_NAME
+from .identity import (
+    CLOZE_FIELDS,
+    CLOZE_MODEL_ID,
+    CLOZE_MODEL_NAME,
+    CLOZE_TEMPLATE_NAME,
+    FIELDS,
+    MODEL_ID,
+    MODEL_NAME,
+    TEMPLATE_NAME,
+)
 from .ledger import Version, fingerprint
 
 SCHEMA = """
@@ -216,8 +225,9 @@ _LATEX_PRE = (
 )
 _LATEX_POST = "\\end{document}"
 
-#: The note type's entry among note versions (see ``ledger``).
+#: The note types' entries among note versions (see ``ledger``).
 NOTETYPE_KEY = f"notetype:{MODEL_ID}"
+CLOZE_NOTETYPE_KEY = f"notetype:{CLOZE_MODEL_ID}"
 
 
 @dataclass(frozen=True)
@@ -237,7 +247,8 @@ class Deck:
 
 @dataclass
 class NoteRow:
-    """One note and its single card. ``mod`` decides whether Anki updates a learner's copy."""
+    """One note and its cards: one (ord 0) for a Q&A note, one per deletion number for a cloze note (ord =
+    number - 1). ``mod`` decides whether Anki updates a learner's copy."""
 
     guid: str
     fields: list[str]
@@ -246,38 +257,50 @@ class NoteRow:
     deck_id: int
     mod: int = 0
     due: int = 0
+    model_id: int = MODEL_ID
+    ords: tuple[int, ...] = (0,)
 
 
 @dataclass(frozen=True)
 class NoteType:
+    """qaexport's Q&A note type, or (``cloze``) its Cloze note type: the same CSS and fields but the text."""
+
     css: str
     front: str
     back: str
     mod: int
+    cloze: bool = False
+
+    @property
+    def id(self) -> int:
+        return CLOZE_MODEL_ID if self.cloze else MODEL_ID
 
     def to_json(self, deck_id: int) -> dict:
+        names = CLOZE_FIELDS if self.cloze else FIELDS
         fields = [{"name": name, "ord": i, "font": "Liberation Sans", "media": [], "rtl": False, "size": 20,
-                   "sticky": False} for i, name in enumerate(FIELDS)]
-        template = {"name": TEMPLATE_NAME, "qfmt": self.front, "afmt": self.back, "ord": 0, "bafmt": "",
-                    "bqfmt": "", "bfont": "", "bsize": 0, "did": None}
+                   "sticky": False} for i, name in enumerate(names)]
+        template = {"name": CLOZE_TEMPLATE_NAME if self.cloze else TEMPLATE_NAME, "qfmt": self.front,
+                    "afmt": self.back, "ord": 0, "bafmt": "", "bqfmt": "", "bfont": "", "bsize": 0, "did": None}
         return {
-            "css": self.css, "did": deck_id, "flds": fields, "id": str(MODEL_ID), "latexPost": _LATEX_POST,
-            "latexPre": _LATEX_PRE, "latexsvg": False, "mod": self.mod, "name": MODEL_NAME, "req": _REQUIRED,
-            "sortf": 0, "tags": [], "tmpls": [template], "type": 0, "usn": -1, "vers": [],
+            "css": self.css, "did": deck_id, "flds": fields, "id": str(self.id), "latexPost": _LATEX_POST,
+            "latexPre": _LATEX_PRE, "latexsvg": False, "mod": self.mod,
+            "name": CLOZE_MODEL_NAME if self.cloze else MODEL_NAME, "req": [] if self.cloze else _REQUIRED,
+            "sortf": 0, "tags": [], "tmpls": [template], "type": 1 if self.cloze else 0, "usn": -1, "vers": [],
         }
 
 
-def write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int,
+def write_collection(db_path: Path, note_types: list[NoteType], decks: list[Deck], notes: list[NoteRow], now: int,
                      label: str = "") -> None:
-    """A complete collection: schema, defaults, the note type, decks, then each note with its card.
+    """A complete collection: schema, defaults, the note types, decks, then each note with its cards.
     SQLite's own failures (disk full, read-only folder) become one-line output errors."""
     try:
-        _write_collection(db_path, note_type, decks, notes, now)
+        _write_collection(db_path, note_types, decks, notes, now)
     except sqlite3.Error as exc:
         raise OutputError(f"{label or db_path}: write failed ({exc}); the previous file is unchanged") from None
 
 
-def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], notes: list[NoteRow], now: int) -> None:
+def _write_collection(db_path: Path, note_types: list[NoteType], decks: list[Deck], notes: list[NoteRow],
+                      now: int) -> None:
     conn = sqlite3.connect(db_path)
     try:
         cursor = conn.cursor()
@@ -290,16 +313,19 @@ def _write_collection(db_path: Path, note_type: NoteType, decks: list[Deck], not
         cursor.executescript(INITIAL_COL)
         stored = json.loads(cursor.execute("select decks from col").fetchone()[0])
         stored.update({str(d.id): d.to_json() for d in decks})
-        models = {str(MODEL_ID): note_type.to_json(decks[0].id)}
+        models = {str(t.id): t.to_json(decks[0].id) for t in note_types}
         cursor.execute("update col set decks = ?, models = ?", (json.dumps(stored), json.dumps(models)))
         first = now * 1000  # note i gets id first + 2i, its card first + 2i + 1
         cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", (
-            (first + 2 * i, note.guid, MODEL_ID, note.mod, -1, " " + " ".join(note.tags) + " ",
+            (first + 2 * i, note.guid, note.model_id, note.mod, -1, " " + " ".join(note.tags) + " ",
              "\x1f".join(note.fields), note.sort_field, 0, 0, "") for i, note in enumerate(notes)))
-        # A new card: type 0, queue 0; ``due`` is its position among new cards.
+        # A new card: type 0, queue 0; ``due`` is its position among new cards. A note's first card has id
+        # first + 2i + 1; a cloze note's further cards take ids after all of those.
+        extra = iter(range(first + 2 * len(notes), first + 2 * len(notes) + sum(len(n.ords) for n in notes)))
         cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", (
-            (first + 2 * i + 1, first + 2 * i, note.deck_id, 0, note.mod, -1, 0, 0, note.due, 0, 0, 0, 0, 0, 0, 0, 0,
-             "") for i, note in enumerate(notes)))
+            (first + 2 * i + 1 if k == 0 else next(extra), first + 2 * i, note.deck_id, ord_, note.mod, -1, 0, 0,
+             note.due, 0, 0, 0, 0, 0, 0, 0, 0, "")
+            for i, note in enumerate(notes) for k, ord_ in enumerate(note.ords)))
         cursor.executescript(INDEXES)
         conn.commit()
     finally:
@@ -335,11 +361,12 @@ def read_previous(path: Path) -> Previous:
                                         conn.execute("select distinct did from cards")) - {""}
             finally:
                 conn.close()
-        model = models.get(str(MODEL_ID))
-        if model:
-            templates = [(t.get("qfmt", ""), t.get("afmt", "")) for t in model.get("tmpls", [])]
-            parts = [model.get("css", ""), *(x for pair in templates for x in pair)]
-            notes[NOTETYPE_KEY] = Version(fingerprint(*parts), int(model.get("mod", 0)))
+        for model_id, key in ((MODEL_ID, NOTETYPE_KEY), (CLOZE_MODEL_ID, CLOZE_NOTETYPE_KEY)):
+            model = models.get(str(model_id))
+            if model:
+                templates = [(t.get("qfmt", ""), t.get("afmt", "")) for t in model.get("tmpls", [])]
+                parts = [model.get("css", ""), *(x for pair in templates for x in pair)]
+                notes[key] = Version(fingerprint(*parts), int(model.get("mod", 0)))
     except (zipfile.BadZipFile, sqlite3.Error, OSError, ValueError, TypeError, AttributeError) as exc:
         raise OutputError(f"{path}: cannot read the previous deck ({exc}); pass --previous or remove it") from None
     return notes

@@ -9,9 +9,15 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
-from ...formats.anki_package import FIELDS, MODEL_ID  # the source recognises these notes by them too
+from ...formats.anki_package import (  # the .apkg source recognises these notes by them too
+    CLOZE_FIELDS,
+    CLOZE_MODEL_ID,
+    FIELDS,
+    MODEL_ID,
+)
 
-__all__ = ["FIELDS", "GUID_NAMESPACE", "MODEL_ID", "MODEL_NAME", "TEMPLATE_NAME", "deck_id", "deck_part", "note_guid"]
+__all__ = ["CLOZE_FIELDS", "CLOZE_MODEL_ID", "FIELDS", "GUID_NAMESPACE", "MODEL_ID", "MODEL_NAME", "TEMPLATE_NAME",
+           "deck_id", "deck_part", "note_guid"]
 
 MODEL_NAME = "qaexport Q&A"
 TEMPLATE_NAME = "Question → Answer"
@@ -51,3 +57,9 @@ def deck_part(name: str) -> str:
     name = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in name
                    if unicodedata.category(c) != "Cf")
     return " ".join(name.replace("::", ":").split()) or "Untitled"
+
+
+#: qaexport's own Cloze note type, for questions with ``{{c1::…}}`` deletions: one card per deletion number.
+#: Frozen like the Q&A type: its id, name, field and template names are what learners' collections remember.
+CLOZE_MODEL_NAME = "qaexport Cloze"
+CLOZE_TEMPLATE_NAME = "Cloze"

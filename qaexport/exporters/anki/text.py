@@ -11,7 +11,8 @@ the same to a person:
 * MathJax reads the page's text (entities already decoded), so an entity cannot hide a delimiter.
   Outside ``<pre>``/``<code>`` (which MathJax skips), each delimiter is wrapped in an element
   with MathJax's ignore classes (``mathjax_ignore`` for MathJax 3, ``tex2jax_ignore`` for 2):
-  MathJax skips the delimiter's text, so no formula can start.
+  MathJax skips the delimiter's text, so no formula can start. The one exception is a formula the
+  author wrote (``$…$`` in a bank), which the renderer puts in ``<span class="math">``: it stays live.
 
 Names (framework, topic, subtopic) and keys are plain text: they are HTML-escaped first.
 """
@@ -30,6 +31,9 @@ _BACKSLASH = r"(?:\\|&#0*92;|&#x0*5c;|&bsol;)"
 _DELIMITER = r"(?:[()\[\]]|&#0*(?:40|41|91|93);|&#x0*(?:28|29|5b|5d);|&lpar;|&rpar;|&lsqb;|&rsqb;|&lbrack;|&rbrack;)"
 _MATHJAX_DELIMITER = re.compile(_BACKSLASH + _DELIMITER, re.I)
 _IGNORE = '<span class="mathjax_ignore tex2jax_ignore">{}</span>'
+#: The element ``render/math.live`` puts a bank's formula in: its delimiters stay live for MathJax. Content cannot
+#: make it: Markdown's raw HTML is escaped, and card HTML loses every class but a few in ``formats/html.sanitize``.
+_LIVE_FORMULA = re.compile(r'<span class="math(?: display)?">')
 
 
 def _wrap_mathjax(text: str) -> str:
@@ -47,17 +51,22 @@ def inert(fragment: str) -> str:
 def _wrap_mathjax_outside_code(fragment: str) -> str:
     out: list[str] = []
     skipped = 0  # depth inside elements MathJax does not read
+    formula = False  # inside one of the renderer's own formulas: its delimiters stay live
     pos = 0
     for tag in _TAG.finditer(fragment):
         text = fragment[pos:tag.start()]
-        out.append(text if skipped else _wrap_mathjax(text))
+        out.append(text if skipped or formula else _wrap_mathjax(text))
         closing, name = tag.group(1), (tag.group(2) or "").lower()
         if name in _SKIPPED_BY_MATHJAX and not tag.group(0).endswith("/>"):
             skipped = max(0, skipped - 1) if closing else skipped + 1
+        elif _LIVE_FORMULA.fullmatch(tag.group(0)):
+            formula = True
+        elif formula and closing and name == "span":  # a formula's span holds text only
+            formula = False
         out.append(tag.group(0))
         pos = tag.end()
     tail = fragment[pos:]
-    out.append(tail if skipped else _wrap_mathjax(tail))
+    out.append(tail if skipped or formula else _wrap_mathjax(tail))
     return "".join(out)
 
 

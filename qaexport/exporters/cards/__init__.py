@@ -19,7 +19,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from ...books.html import code_line_css, code_lines, wrap_mark
+from ...books.html import code_line_css, code_lines, for_print, wrap_mark
 from ...books.tables import fit_tables
 from ...errors import UsageError
 from ...output import atomic_path
@@ -139,10 +139,11 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             return face("back", n, PART_PLACEHOLDER, d, "", Markup(code_lines(body)), size, el_id)
 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
-        asked = html.question if html.heading_and_rest()[1] else f'<p class="q">{html.question}</p>'
+        question = for_print(html.question)
+        asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
         jobs.append(FitJob(asked, QUESTION_SIZES, front))
         # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break.
-        answer = fit_tables(html.answer, grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT)
+        answer = fit_tables(for_print(html.answer), grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT)
         jobs.append(FitJob(answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:

@@ -25,6 +25,7 @@ from ...books.html import (
     cover_subtitle,
     description_html,
     description_text,
+    for_reader,
     wrap_mark,
 )
 from ...books.tables import scrollable_tables
@@ -151,6 +152,8 @@ class EpubExporter(ExporterBase):
                         )
                         chapter = epub.EpubItem(uid=f"c-{fw.slug}-{topic.slug}-{sub.slug}", file_name=file_name,
                                                 media_type="application/xhtml+xml", content=page.encode())
+                        if "<math " in page:  # EPUB 3: a chapter with MathML says so in the manifest
+                            chapter.properties = ["mathml"]
                         book.add_item(chapter)
                         spine.append(chapter)
                         topic_links.append(epub.Link(file_name, sub.name, f"n-{fw.slug}-{topic.slug}-{sub.slug}"))
@@ -207,10 +210,11 @@ def _media_items(epub: Any, build: Build) -> list:
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:
     """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup. A question
-    of several paragraphs is a heading (its first paragraph) and blocks after it: a heading holds inline text."""
+    of several paragraphs is a heading (its first paragraph) and blocks after it: a heading holds inline text.
+    Formulas as MathML, for the reading system to typeset."""
     heading, rest = rendered.heading_and_rest()
-    return {"heading": Markup(heading), "rest": Markup(scrollable_tables(code_lines(rest))),
-            "answer": Markup(scrollable_tables(code_lines(rendered.answer)))}
+    return {"heading": Markup(for_reader(heading)), "rest": Markup(scrollable_tables(code_lines(for_reader(rest)))),
+            "answer": Markup(scrollable_tables(code_lines(for_reader(rendered.answer))))}
 
 
 def accessibility_metadata(quiz: bool) -> list[tuple[str, str]]:

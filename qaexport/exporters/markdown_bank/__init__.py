@@ -30,6 +30,7 @@ _SENTINEL = f"\n\n## End {{#{_SENTINEL_ID} .easy}}\n\nEnd.\n"
 
 
 _UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+_SRC = re.compile(r'\bsrc="([^"]+)"')
 
 
 def normalise(text: str) -> str:
@@ -67,25 +68,54 @@ def _attrs(q: Question) -> str:
 
 def _forms(q: Question, question: str, answer: str) -> list[str]:
     attrs = _attrs(q)
-    heads = [f"## {question} {attrs}\n\n", f"## {attrs}\n\n{_fence(question, reader.QUESTION_FENCE)}\n\n"]
-    bodies = [answer, _fence(answer, reader.ANSWER_FENCE)]
-    return [head + body for head in heads for body in bodies]
+    fence = reader.CLOZE_FENCE if q.cloze else reader.QUESTION_FENCE
+    heads = [f"## {question} {attrs}\n\n", f"## {attrs}\n\n{_fence(question, fence)}\n\n"]
+    bodies = [answer, _fence(answer, reader.ANSWER_FENCE)] if answer else [""]  # a cloze's answer is optional
+    return [(head + body).rstrip("\n") for head in heads for body in bodies]
+
+
+def canonical_images(text: str, images: dict[str, str]) -> str:
+    """``text`` with each image reference the reader loaded rewritten to where the writer puts its file:
+    ``media/<content name>`` beside the Markdown file (references it left out stay as written)."""
+    if not images or "](" not in text:
+        return text
+    from markdown_it.helpers import parseLinkDestination
+
+    from ...formats.dialect import parser
+
+    normalize = parser().normalizeLink
+    edits: list[tuple[int, int, str]] = []
+    pos = text.find("](")
+    while pos >= 0:
+        start = pos + 2
+        while start < len(text) and text[start] in " \t":
+            start += 1
+        found = parseLinkDestination(text, start, len(text))
+        if found.ok and normalize(found.str) in images:
+            edits.append((start, found.pos, f"{reader.MEDIA_FOLDER}/{images[normalize(found.str)]}"))
+        pos = text.find("](", pos + 2)
+    for start, end, new in reversed(edits):
+        text = text[:start] + new + text[end:]
+    return text
 
 
 def section(q: Question) -> str:
     """The shortest form of ``q`` that the reader parses back to exactly ``q`` (checked, not assumed)."""
-    question, answer = normalise(q.question), normalise(q.answer)
+    question = normalise(canonical_images(q.question, q.images))
+    answer = normalise(canonical_images(q.answer, q.images))
     for label, text in (("question", question), ("answer", answer)):
-        if not text.strip():
+        if not text.strip() and not (label == "answer" and q.cloze):
             raise OutputError(f"{q.location}: question {q.id!r}: the {label} is empty once NUL characters "
                               "are dropped; fix it in the source")
     for text in _forms(q, question, answer):
-        parsed = reader.parse_body(text + _SENTINEL)
+        parsed = reader.parse_body(text + "\n" + _SENTINEL)
         got = parsed.questions
-        want = (q.id, q.difficulty.label if q.difficulty is not None else reader.UNRATED, question, answer, q.format)
+        want = (q.id, q.difficulty.label if q.difficulty is not None else reader.UNRATED, question, answer, q.format,
+                q.cloze)
         if (not parsed.problems and not parsed.warnings and len(got) == 2 and got[1].id == _SENTINEL_ID
-                and (got[0].id, got[0].difficulty, got[0].question, got[0].answer, got[0].format) == want):
-            return text
+                and (got[0].id, got[0].difficulty, got[0].question, got[0].answer, got[0].format,
+                     got[0].cloze) == want):
+            return text + "\n"
     raise OutputError(f"{q.location}: question {q.id!r} cannot be written as Markdown; please report this")
 
 
@@ -116,15 +146,17 @@ def _dumper() -> type:
     return Dumper
 
 
-def front_matter(fw: Framework, topic: Topic, sub: Subtopic) -> str:
+def front_matter(fw: Framework, topic: Topic, sub: Subtopic, cover: str | None = None) -> str:
     import yaml
 
-    data = {"framework": _place(fw), "topic": _place(topic), "subtopic": _place(sub)}
+    data: dict[str, Any] = {"framework": _place(fw), "topic": _place(topic), "subtopic": _place(sub)}
+    if cover:
+        data[reader.COVER] = f"{reader.MEDIA_FOLDER}/{cover}"
     return "---\n" + yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100) + "---\n"
 
 
-def subtopic_text(fw: Framework, topic: Topic, sub: Subtopic) -> str:
-    return front_matter(fw, topic, sub) + "".join("\n" + section(q) + "\n" for q in sub.questions)
+def subtopic_text(fw: Framework, topic: Topic, sub: Subtopic, cover: str | None = None) -> str:
+    return front_matter(fw, topic, sub, cover) + "".join("\n" + section(q) for q in sub.questions)
 
 
 def _names(items: list[Any], always_number: bool) -> list[str]:
@@ -138,10 +170,28 @@ def _names(items: list[Any], always_number: bool) -> list[str]:
 def bank_files(library: Library) -> dict[str, str]:
     """Relative path → file text for the whole library, in library order."""
     files: dict[str, str] = {}
+    cover = library.cover[0] if library.cover else None
     for fw, fw_dir in zip(library.frameworks, _names(library.frameworks, False), strict=True):
         for topic, topic_dir in zip(fw.topics, _names(fw.topics, False), strict=True):
             for sub, stem in zip(topic.subtopics, _names(topic.subtopics, True), strict=True):
-                files[f"{fw_dir}/{topic_dir}/{stem}.md"] = subtopic_text(fw, topic, sub)
+                files[f"{fw_dir}/{topic_dir}/{stem}.md"] = subtopic_text(fw, topic, sub, cover)
+                cover = None  # the first file names the cover
+    return files
+
+
+def image_files(library: Library) -> dict[str, bytes]:
+    """The images Markdown questions show, beside their files (``<topic folder>/media/<name>``, where the
+    rewritten references point), and the cover beside the first file."""
+    files: dict[str, bytes] = {}
+    first = True
+    for fw, fw_dir in zip(library.frameworks, _names(library.frameworks, False), strict=True):
+        for topic, topic_dir in zip(fw.topics, _names(fw.topics, False), strict=True):
+            names = {name for sub in topic.subtopics for q in sub.questions for name in q.images.values()}
+            if first and library.cover:
+                names.add(library.cover[0])
+            first = False
+            for name in sorted(n for n in names if n in library.media):
+                files[f"{fw_dir}/{topic_dir}/{reader.MEDIA_FOLDER}/{name}"] = library.media[name].data
     return files
 
 
@@ -164,8 +214,13 @@ class MarkdownBankExporter(ExporterBase):
 
     def export(self, build: Build, options: MarkdownBankOptions, target: Path) -> None:
         files = {rel: text.encode() for rel, text in bank_files(build.library).items()}
-        # Images of HTML questions (Anki cards), content-addressed, where the reader looks for them.
-        files.update({f"{reader.MEDIA_FOLDER}/{m.name}": m.data for m in build.library.media.values()})
+        # Images of HTML questions (Anki cards), content-addressed, where the reader looks for them (in a
+        # `media/` folder at the top); a Markdown question's images beside its file.
+        html_media = {name for ref in build.library.questions() if ref.question.format is ContentFormat.HTML
+                      for name in _SRC.findall(ref.question.question + ref.question.answer)
+                      if name in build.library.media}
+        files.update({f"{reader.MEDIA_FOLDER}/{name}": build.library.media[name].data for name in sorted(html_media)})
+        files.update(image_files(build.library))
         if target.is_dir() and any(target.iterdir()) and not options.force:
             raise UsageError(f"{target}: folder is not empty; choose a new or empty folder, or pass --force to "
                              "overwrite the bank's own files there (nothing else is touched)")

@@ -22,6 +22,7 @@ from ...books.html import (
     cover_subtitle,
     description_html,
     description_text,
+    for_print,
     wrap_mark,
 )
 from ...books.tables import fit_tables
@@ -94,10 +95,10 @@ def _view(build: Build, paper: str = "a4") -> dict[str, Any]:
                 for q in sub.questions:
                     number += 1
                     html = build.rendered[q.key]
-                    answer = fit_tables(code_lines(html.answer, MAY_WRAP), TEXT_WIDTH_MM[paper], TABLE_PT,
-                                        TABLE_FLOOR_PT)
+                    answer = fit_tables(code_lines(for_print(html.answer), MAY_WRAP), TEXT_WIDTH_MM[paper],
+                                        TABLE_PT, TABLE_FLOOR_PT)
                     items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
-                                  "question": Markup(html.question), "answer": Markup(answer)})
+                                  "question": Markup(for_print(html.question)), "answer": Markup(answer)})
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:

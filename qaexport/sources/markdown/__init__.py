@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
+import stat
+import urllib.parse
+from pathlib import Path, PureWindowsPath
 
-from ...errors import Problem, problem
+from ...errors import InputError, Problem, problem
+from ...formats.dialect import might_hold_extras, scan
+from ...formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept, raster_type
 from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRATED, decode, parse_text
+from ...formats.math import MathError, mathml
 from ...model import ContentFormat, Location, Media
 from ...records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from .. import SourceBase
-from ..apkg import image_type
 from ..files import read_limited
 
 #: Larger files are refused before parsing (same bound as payloads).
@@ -77,14 +81,129 @@ class MarkdownReader(SourceBase):
         else:
             places = [parsed.places[lv] for lv in LEVELS]
         fw, topic, sub = places
-        questions = [QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer, Location(file, q.line),
-                                    q.format, q.origin) for q in parsed.questions]
+        images = BankImages(path, result)
+        questions = []
+        for q in parsed.questions:
+            shown: dict[str, str] = {}
+            if q.format is ContentFormat.MARKDOWN:
+                for text, line in ((q.question, q.line), (q.answer, q.answer_line)):
+                    shown.update(_extras(text, line, images, result))
+            questions.append(QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer,
+                                            Location(file, q.line), q.format, q.origin, q.cloze, shown))
         result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
         for q in parsed.questions:
             if q.format is ContentFormat.HTML:
                 for name in dict.fromkeys(_MEDIA_SRC.findall(q.question + q.answer)):
                     _load_media(path, name, q.line, result.media, result.warnings)
+        if parsed.cover is not None:
+            name = images.load(parsed.cover[0], parsed.cover[1])
+            if name is not None:
+                result.cover = (name, "Cover image")
         return result
+
+
+def _extras(text: str, line: int, images: BankImages, result: ReadResult) -> dict[str, str]:
+    """Load the images a Markdown text shows and check its formulas (a warning, FILE:LINE, for one that cannot be
+    typeset: it prints as code). Deletions were checked by the bank parser. Returns reference → media name."""
+    if not text or not might_hold_extras(text):
+        return {}
+    found = scan(text)
+    shown: dict[str, str] = {}
+    for image in found.images:
+        name = images.load(image.src, line + image.line)
+        if name is not None:
+            shown[image.src] = name
+    for formula in found.formulas:
+        try:
+            mathml(formula.tex, formula.display)
+        except MathError as exc:
+            shown_tex = " ".join(formula.tex.split())
+            result.warnings.append(problem(images.file, f"formula {shown_tex[:60]!r} cannot be typeset ({exc}); it "
+                                                        "prints as code. Fix the TeX", line=line + formula.line))
+    return shown
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//")
+
+
+class BankImages:
+    """The images one bank file shows: paths relative to the file, inside the file's folder (the bank folder:
+    no URL, no ``..`` or symlink that leads out of it), each read once, bounded, checked by ``formats.images``.
+    A missing image is a problem of the file; an unusable one a warning, and it is left out."""
+
+    def __init__(self, path: Path, result: ReadResult) -> None:
+        self.path = path
+        self.file = str(path)
+        self.folder = path.resolve().parent
+        self.result = result
+        self.loaded: dict[str, str | None] = {}
+        self.used = 0
+
+    def _warn(self, line: int, message: str) -> None:
+        self.result.warnings.append(problem(self.file, message, line=line))
+
+    def load(self, src: str, line: int) -> str | None:
+        """The media name of image ``src`` (as the parser gives it), or None when it is left out."""
+        if src in self.loaded:
+            return self.loaded[src]
+        self.loaded[src] = name = self._load(src, line)
+        return name
+
+    def _load(self, src: str, line: int) -> str | None:
+        shown = src[:80]
+        if not src.strip():
+            self._warn(line, "an image without a usable path; write ![description](images/file.png)")
+            return None
+        if _SCHEME.match(src):
+            self._warn(line, f"image {shown!r} is a URL: qaexport shows only image files inside the bank folder; "
+                             "save it beside the Markdown file and name it by its path. Left out")
+            return None
+        relative = urllib.parse.unquote(src)
+        if relative.startswith(("/", "\\")) or PureWindowsPath(relative).drive:
+            self._warn(line, f"image {shown!r} is an absolute path; name it relative to the Markdown file "
+                             "(images/file.png). Left out")
+            return None
+        candidate = self.folder / relative
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError):
+            resolved = candidate
+        if not resolved.is_relative_to(self.folder):
+            self._warn(line, f"image {shown!r} is outside the bank folder ({self.folder}); only files in the "
+                             "Markdown file's folder or below are shown (no '..' or symlink out). Left out")
+            return None
+        try:
+            info = resolved.stat()
+        except FileNotFoundError:
+            self.result.problems.append(problem(self.file, f"image {shown!r} not found (looked for {candidate}); "
+                                                           "fix the path or add the file", line=line))
+            return None
+        except OSError as exc:
+            self._warn(line, f"image {shown!r} cannot be read ({exc.strerror or exc}). Left out")
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            self._warn(line, f"image {shown!r} is not a regular file. Left out")
+            return None
+        if info.st_size > MAX_IMAGE_BYTES:
+            self._warn(line, f"image {shown!r} is {info.st_size / 2**20:.1f} MiB, over the "
+                             f"{MAX_IMAGE_BYTES >> 20} MiB limit for one image; make it smaller. Left out")
+            return None
+        if self.used + info.st_size > MAX_IMAGES_TOTAL:
+            self._warn(line, f"image {shown!r}: the file's images pass {MAX_IMAGES_TOTAL >> 20} MiB together; "
+                             "make them smaller or split the file. Left out")
+            return None
+        try:
+            data = read_limited(resolved, MAX_IMAGE_BYTES, "image")
+        except InputError as exc:
+            self._warn(line, f"image {shown!r}: {exc.problem.message}. Left out")
+            return None
+        media = accept(data)
+        if isinstance(media, Refused):
+            self._warn(line, f"image {shown!r}: {media}. Left out")
+            return None
+        self.used += len(media.data)
+        self.result.media.setdefault(media.name, media)
+        return media.name
 
 
 def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warnings: list[Problem]) -> None:
@@ -99,7 +218,7 @@ def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warni
                 data = candidate.read_bytes() if candidate.stat().st_size <= MAX_MEDIA_BYTES else b""
             except OSError:
                 data = b""
-            kind = image_type(data)
+            kind = raster_type(data)
             if kind and name == hashlib.sha256(data).hexdigest()[:16] + kind[1]:
                 media[name] = Media(name, data, kind[0])
                 return

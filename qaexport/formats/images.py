@@ -1,0 +1,192 @@
+"""What an image qaexport embeds may be: the one place for image types, limits and SVG sanitising.
+
+Every route that brings an image in — a Markdown bank's ``![alt](path)`` and cover, an Anki package's media —
+goes through :func:`accept`, so the rules are the same everywhere:
+
+* The type comes from the bytes (magic numbers), never from a file name: PNG, JPEG, GIF, WebP, and SVG.
+* Size limits are checked before any work: at most :data:`MAX_IMAGE_BYTES` per image (the caller checks the
+  file size before reading it), at most :data:`MAX_PIXELS` per raster image (read from the header by Pillow,
+  nothing is decoded), at most :data:`MAX_IMAGES_TOTAL` for all images of a build.
+* SVG is parsed without entities, DTDs or network (lxml) and rebuilt from an allow-list: drawing elements and
+  presentation attributes only, references only to ``#fragments`` inside the file; no script, no event
+  handler, no ``foreignObject``, no external image, font or stylesheet. What survives cannot run or fetch.
+* An accepted image is :class:`~qaexport.model.Media` named by its content (``<sha256[:16]><ext>``): the same
+  image from two files is stored once, and an Anki collection that already has it is not sent it again.
+
+A refused image is never an error of the build: the caller warns (naming the file and line) and leaves the
+image out, so one huge or broken image does not stop the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+
+from ..model import Media
+
+#: One image, as stored (bigger ones are refused before they are read).
+MAX_IMAGE_BYTES = 16 * 2**20
+#: All images a build embeds together.
+MAX_IMAGES_TOTAL = 192 * 2**20
+#: Pixels of one raster image (width × height): decoding costs ~4 bytes a pixel, so this bounds the memory a
+#: layout engine or a phone spends on one image (160 MB), far above any photo a card needs.
+MAX_PIXELS = 40_000_000
+#: Elements of one SVG: real diagrams hold thousands; a hostile one cannot make the layout draw millions.
+MAX_SVG_ELEMENTS = 50_000
+
+RASTER_TYPES = (  # magic → (mime, extension)
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"GIF87a", "image/gif", ".gif"),
+    (b"GIF89a", "image/gif", ".gif"),
+)
+SVG_MIME, SVG_EXT = "image/svg+xml", ".svg"
+#: File name extensions of the images a bank may name (the bytes decide the type; this only guides messages).
+EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
+
+
+def raster_type(data: bytes) -> tuple[str, str] | None:
+    """(mime, extension) of a PNG, JPEG, GIF or WebP from its magic bytes, or None."""
+    for magic, mime, ext in RASTER_TYPES:
+        if data.startswith(magic):
+            return mime, ext
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return None
+
+
+def looks_like_svg(data: bytes) -> bool:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<?xml", b"<svg", b"<!--", b"<!doctype svg")) and b"<svg" in data[:65536].lower()
+
+
+def content_name(data: bytes, ext: str) -> str:
+    return hashlib.sha256(data).hexdigest()[:16] + ext
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why an image was left out: one clause, read after the image's name ("image x.png: …")."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def accept(data: bytes) -> Media | Refused:
+    """The image as content-addressed media, or why it is refused. ``data`` is at most MAX_IMAGE_BYTES
+    (callers check the size before reading); nothing here decodes pixels."""
+    if len(data) > MAX_IMAGE_BYTES:
+        return Refused(f"{len(data):,} bytes, over the {MAX_IMAGE_BYTES >> 20} MiB limit for one image")
+    if not data:
+        return Refused("the file is empty")
+    kind = raster_type(data)
+    if kind is not None:
+        mime, ext = kind
+        size = _pixels(data)
+        if isinstance(size, Refused):
+            return size
+        width, height = size
+        if width * height > MAX_PIXELS:
+            return Refused(f"{width}×{height} pixels, over the {MAX_PIXELS // 1_000_000} megapixel limit; "
+                           "scale it down")
+        return Media(content_name(data, ext), data, mime)
+    if looks_like_svg(data):
+        clean = sanitize_svg(data)
+        if isinstance(clean, Refused):
+            return clean
+        return Media(content_name(clean, SVG_EXT), clean, SVG_MIME)
+    return Refused("not a PNG, JPEG, GIF, WebP or SVG image")
+
+
+def _pixels(data: bytes) -> tuple[int, int] | Refused:
+    """Width and height from the header (Pillow reads no pixel data for this)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        return Refused(f"damaged image ({type(exc).__name__})")
+
+
+# ---------------------------------------------------------------------------------------------- SVG
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+#: Drawing, structure, gradient, text and description elements: everything a diagram needs, nothing active.
+SVG_ELEMENTS = frozenset({
+    "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle", "ellipse", "line",
+    "polyline", "polygon", "text", "tspan", "textPath", "linearGradient", "radialGradient", "stop", "pattern",
+    "clipPath", "mask", "marker", "filter", "feBlend", "feColorMatrix", "feComponentTransfer", "feComposite",
+    "feFlood", "feGaussianBlur", "feMerge", "feMergeNode", "feMorphology", "feOffset", "feFuncR", "feFuncG",
+    "feFuncB", "feFuncA", "switch", "style",
+})
+#: Attributes that may never be kept, whatever element they are on (besides every ``on*`` handler).
+_BANNED_ATTRIBUTES = frozenset({"src", "action", "formaction", "srcset", "ping", "download"})
+_REFERENCE_ATTRIBUTES = frozenset({"href", f"{{{XLINK_NS}}}href"})
+#: ``url(...)`` that points anywhere but a fragment of this file, and CSS that loads or runs things.
+_EXTERNAL_URL = re.compile(r"url\s*\(\s*(?!['\"]?\s*#)", re.I)
+_ACTIVE_CSS = re.compile(r"@import|expression\s*\(|javascript:|behavior\s*:|-moz-binding", re.I)
+
+
+def _local_name(tag: object) -> str | None:
+    if not isinstance(tag, str) or not tag.startswith(f"{{{SVG_NS}}}"):
+        return None
+    return tag.split("}", 1)[1]
+
+
+def sanitize_svg(data: bytes) -> bytes | Refused:
+    """The SVG rebuilt from its allow-listed parts (see the module docstring), or why it cannot be used."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                             huge_tree=False, remove_comments=True, remove_pis=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        return Refused(f"not a well-formed SVG file ({str(exc)[:80]})")
+    if _local_name(root.tag) != "svg":
+        return Refused("not an SVG image (the root element is not <svg>)")
+    count = 0
+    for element in list(root.iter()):
+        count += 1
+        if count > MAX_SVG_ELEMENTS:
+            return Refused(f"more than {MAX_SVG_ELEMENTS:,} SVG elements")
+        name = _local_name(element.tag)
+        if element is not root and (name is None or name not in SVG_ELEMENTS):
+            parent = element.getparent()
+            if parent is not None:
+                _remove_keeping_tail(element)
+            continue
+        for attr in list(element.attrib):
+            value = element.attrib[attr]
+            local = attr.split("}", 1)[-1]
+            if (local.lower().startswith("on") or local in _BANNED_ATTRIBUTES
+                    or (attr in _REFERENCE_ATTRIBUTES and not value.strip().startswith("#"))
+                    or (local == "style" and (_EXTERNAL_URL.search(value) or _ACTIVE_CSS.search(value)))
+                    or _EXTERNAL_URL.search(value)):
+                del element.attrib[attr]
+        if name == "style":
+            css = element.text or ""
+            if len(element) or _EXTERNAL_URL.search(css) or _ACTIVE_CSS.search(css):
+                _remove_keeping_tail(element)
+    etree.cleanup_namespaces(root)
+    return etree.tostring(root, encoding="utf-8", xml_declaration=False)
+
+
+def _remove_keeping_tail(element: object) -> None:
+    """Drop an element and its content; text that followed it in its parent stays."""
+    parent = element.getparent()  # type: ignore[attr-defined]
+    tail = element.tail  # type: ignore[attr-defined]
+    if tail:
+        previous = element.getprevious()  # type: ignore[attr-defined]
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)

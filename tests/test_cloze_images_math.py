@@ -1,0 +1,265 @@
+"""Cloze deletions, images and math in a Markdown bank, through every output, read back by the real tools:
+the official ``anki`` package, EPUBCheck and Ace, pypdf and pikepdf, PDFium, and the bank reader itself."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from anki_collection import import_deck, new_collection
+from cli_run import qaexport
+from PIL import Image
+from pypdf import PdfReader
+from test_anki_safety import mathjax_view
+from tools import run_epubcheck
+from typer.testing import CliRunner
+
+from qaexport.cli import app
+from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME
+from qaexport.formats.dialect import scan
+from qaexport.formats.images import MAX_PIXELS, Refused, accept, sanitize_svg
+
+CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
+EVIL_SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40" '
+            b'height="20" onload="alert(1)"><script>alert(2)</script><rect width="40" height="20" fill="#2a7"/>'
+            b'<image xlink:href="http://example.com/x.png"/><foreignObject><p>pwned</p></foreignObject></svg>')
+
+BANK = r"""---
+framework: Science
+topic: Physics
+subtopic: Basics
+---
+
+## The {{c1::speed of light}} is about {{c2::300,000 km/s::how fast?}} in {{c3::vacuum}} {#light .easy}
+
+## {#energy .medium}
+
+```cloze
+Einstein wrote {{c1::$E = mc^2$}}: mass and energy are {{c2::equivalent::related how?}}.
+```
+
+Special relativity, 1905.
+
+## Which circuit is this? ![a red resistor](images/resistor.png) {#circuit .hard}
+
+A resistor: ![a green block](images/block.svg) and ![outside](../outside.png) and ![web](https://example.com/a.png).
+
+Ohm's law $V = IR$ and the area
+
+$$
+\int_0^1 x^2\,dx = \frac{1}{3}
+$$
+
+It costs $5 and $10, `$not math$`, and \(a^2 + b^2\). A broken one: $\notacommand{x}$.
+"""
+
+
+def _png(path: Path, size: tuple[int, int], colour: str = "red", mode: str = "RGB") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, size, colour if mode == "RGB" else 1).save(path)
+
+
+def write_bank(folder: Path, text: str = BANK) -> Path:
+    bank = folder / "bank"
+    _png(bank / "images" / "resistor.png", (40, 20))
+    _png(bank / "images" / "cover.png", (60, 80), "navy")
+    (bank / "images" / "block.svg").write_bytes(EVIL_SVG)
+    _png(folder / "outside.png", (10, 10), "black")
+    (bank / "physics.md").write_text(text, encoding="utf-8")
+    return bank
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("cim")
+    bank = write_bank(tmp)
+    out = tmp / "out"
+    env = {"QAEXPORT_STATE_DIR": str(tmp / "state"), "QAEXPORT_CACHE_DIR": str(tmp / "cache")}
+    result = CliRunner().invoke(app, ["all", str(bank), "-o", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    qaexport("pdf", str(bank), "--answers", "end", "-o", str(out / "quiz.pdf"), env=env)
+    qaexport("epub", str(bank), "--answers", "end", "-o", str(out / "quiz.epub"), env=env)
+    return {"bank": bank, "log": Path(tmp / "log.txt"), "output": result.output,  # type: ignore[dict-item]
+            "apkg": out / "science-physics.apkg", "pdf": out / "science-physics.pdf",
+            "epub": out / "science-physics.epub", "quiz.pdf": out / "quiz.pdf", "quiz.epub": out / "quiz.epub",
+            "tmp": tmp}
+
+
+# ---------------------------------------------------------------------------------------------- syntax
+
+
+def test_prices_code_and_escapes_are_not_math():
+    found = scan(r"It costs $5 and $10, `$x$` in code, \$y$ escaped, [$]z[/$] is Anki's, and $ok$ is.").formulas
+    assert [f.tex for f in found] == ["ok"]
+    assert [f.tex for f in scan(r"$$a$$ and \(b\) and \[c\]").formulas] == ["a", "b", "c"]
+
+
+def test_cloze_inside_code_or_escaped_is_text():
+    assert scan(r"`{{c1::x}}` and \{{c1::y}}").numbers == []
+    assert scan("{{c1::a}} {{c3::b::hint}} {{c1::c}}").numbers == [1, 3]
+
+
+@pytest.mark.parametrize(("body", "line", "words"), [
+    ("## The {{c1::unclosed {#a .easy}\n\nx\n", 7, "not closed"),
+    ("## Empty {{c1::}} here {#a .easy}\n\nx\n", 7, "empty deletion"),
+    ("## Zero {{c0::x}} here {#a .easy}\n\nx\n", 7, "c0 must be 1 to"),
+    ("## Nested {{c1::a {{c2::b}} c}} {#a .easy}\n\nx\n", 7, "inside a deletion"),
+    ("## {#a .easy}\n\n```cloze\nfirst line\n\nin math $x = {{c1::y}}$\n```\n", 12, "inside a formula"),
+    ("## {#a .easy}\n\n```cloze\nno deletion\n```\n\nx\n", 10, "without a deletion"),
+    ("## Missing ![pic](images/nope.png) {#a .easy}\n\nx\n", 7, "not found"),
+])
+def test_a_bad_cloze_or_missing_image_is_one_line_naming_file_and_line(tmp_path, body, line, words):
+    path = tmp_path / "bad.md"
+    path.write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n" + body, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    problems = [ln.removeprefix("✗ ") for ln in result.output.splitlines() if f"{path}:" in ln]
+    assert len(problems) == 1 and problems[0].startswith(f"{path}:{line}:") and words in problems[0], result.output
+
+
+def test_a_cloze_needs_no_answer_but_a_question_does(tmp_path):
+    path = tmp_path / "b.md"
+    path.write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## A {{c1::b}} c {#a .easy}\n\n"
+                    "## Plain {#p .easy}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and f"{path}:9:" in result.output and "has no answer" in result.output
+    assert f"{path}:7:" not in result.output
+
+
+# ---------------------------------------------------------------------------------------------- images
+
+
+def test_svg_is_rebuilt_without_anything_active():
+    clean = sanitize_svg(EVIL_SVG)
+    assert isinstance(clean, bytes) and b"<rect" in clean
+    for needle in (b"onload", b"script", b"example.com", b"foreignObject", b"pwned"):
+        assert needle not in clean
+    assert sanitize_svg(clean) == clean  # stable: its content name does not change when read again
+
+
+def test_pixel_limit_is_read_from_the_header(tmp_path):
+    side = int(MAX_PIXELS ** 0.5) + 10
+    buffer = io.BytesIO()
+    Image.new("1", (side, side)).save(buffer, "PNG")  # a few KiB on disk, 40+ megapixels decoded
+    refused = accept(buffer.getvalue())
+    assert isinstance(refused, Refused) and "megapixel" in str(refused)
+    Image.new("1", (side - 20, side - 20)).save(buffer := io.BytesIO(), "PNG")
+    assert not isinstance(accept(buffer.getvalue()), Refused)
+
+
+def test_one_huge_image_is_left_out_and_the_others_still_show(tmp_path):
+    bank = write_bank(tmp_path, BANK.replace("](images/resistor.png)", "](images/huge.png)"))
+    side = int(MAX_PIXELS ** 0.5) + 10
+    Image.new("1", (side, side)).save(bank / "images" / "huge.png")
+    out = tmp_path / "b.epub"
+    result = CliRunner().invoke(app, ["epub", str(bank), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "huge.png" in result.output and "megapixel" in result.output
+    with zipfile.ZipFile(out) as zf:
+        chapter = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("basics.xhtml"))
+    assert "[image: a red resistor]" in chapter and 'alt="a green block"' in chapter
+
+
+def test_outside_and_url_images_warn_and_are_left_out(built):
+    out = built["output"]
+    assert "physics.md:19: image '../outside.png' is outside the bank folder" in out
+    assert "physics.md:19: image 'https://example.com/a.png' is a URL" in out
+    assert "physics.md:27: formula '\\\\notacommand{x}' cannot be typeset" in out
+
+
+# ---------------------------------------------------------------------------------------------- Anki
+
+
+def test_anki_import_makes_a_card_per_deletion_with_media_and_live_math(built, tmp_path):
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, built["apkg"])
+        cloze = col.models.get(CLOZE_MODEL_ID)
+        assert cloze["name"] == CLOZE_MODEL_NAME and cloze["type"] == 1
+        assert [f["name"] for f in cloze["flds"]] == ["Text", "Back Extra", "Difficulty", "Source", "Key"]
+        assert ".nightMode" in cloze["css"]
+        notes = {col.get_note(n)["Key"]: col.get_note(n) for n in col.find_notes("")}
+        cards = {key: sorted(c.ord for c in note.cards()) for key, note in notes.items()}
+        assert cards == {"science/physics/basics/light": [0, 1, 2], "science/physics/basics/energy": [0, 1],
+                         "science/physics/basics/circuit": [0]}
+        light = notes["science/physics/basics/light"]
+        first = light.cards()[0]
+        assert "[...]" in first.question() and "speed of light" not in first.question()
+        assert "speed of light" in first.answer()
+        hinted = light.cards()[1]
+        assert "[how fast?]" in hinted.question()
+        assert set(light.tags) >= {"difficulty::easy", "science::physics::basics"}
+        media = sorted(p.name for p in Path(col.media.dir()).iterdir())
+        assert len(media) == 2 and {Path(m).suffix for m in media} == {".png", ".svg"}
+        circuit = notes["science/physics/basics/circuit"].cards()[0]
+        assert 'alt="a red resistor"' in circuit.question()
+        live = [s for s in mathjax_view(circuit.answer()).strings if "\\(" in s or "\\[" in s]
+        assert live == ["\\(V = IR\\)", "\\[\\int_0^1 x^2\\,dx = \\frac{1}{3}\\]", "\\(a^2 + b^2\\)"]
+        assert "$5 and $10" in circuit.answer() and "\\notacommand" not in "".join(live)
+        energy = notes["science/physics/basics/energy"].cards()[1]
+        assert "\\(E = mc^2\\)" in energy.question()  # deletion 1 is shown (not asked) on card 2
+
+
+# ---------------------------------------------------------------------------------------------- books
+
+
+def _text(pdf: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+
+
+def _images(pdf: Path) -> list[tuple[int, int]]:
+    found = []
+    with pikepdf.open(pdf) as doc:
+        for page in doc.pages:
+            for _name, raw in page.images.items():
+                image = pikepdf.PdfImage(raw)
+                found.append((image.width, image.height))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("name", ["pdf", "quiz.pdf"])
+def test_pdf_prints_blanks_filled_answers_images_and_typeset_math(built, name):
+    text = _text(built[name])
+    squashed = " ".join(text.split())
+    assert "The […] is about [how fast?] in […]" in squashed
+    assert "The speed of light is about 300,000 km/s in vacuum" in squashed
+    assert "mass and energy are equivalent" in squashed
+    assert "\\frac" not in text and "\\int" not in text and "$5 and $10" in squashed
+    assert "$\\notacommand{x}$" in squashed  # the broken formula, as code
+    assert (40, 20) in _images(built[name])
+
+
+def test_epub_has_mathml_images_with_alt_and_passes_epubcheck(built):
+    with zipfile.ZipFile(built["epub"]) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    chapter = next(v.decode() for k, v in files.items() if k.endswith("basics.xhtml"))
+    opf = next(v.decode() for k, v in files.items() if k.endswith(".opf"))
+    assert "<math " in chapter and 'alttext="V = IR"' in chapter and "math-svg" not in chapter
+    assert re.search(r'href="[^"]*basics\.xhtml"[^>]*properties="mathml"|properties="mathml"[^>]*basics', opf)
+    assert 'alt="a red resistor"' in chapter and 'alt="a green block"' in chapter
+    svg = next(v for k, v in files.items() if k.endswith(".svg") and "cover" not in k and "wrap" not in k)
+    assert b"onload" not in svg and b"script" not in svg
+    for name in ("epub", "quiz.epub"):
+        counts, report = run_epubcheck(built[name])
+        assert counts == CLEAN, report
+
+
+# ---------------------------------------------------------------------------------------------- convert
+
+
+def test_convert_writes_the_syntax_back_and_again_the_same_bytes(built, tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    qaexport("convert", str(built["bank"]), "-o", str(first))
+    qaexport("convert", str(first), "-o", str(second))
+    files = sorted(p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+    text = (first / "science" / "physics" / "01-basics.md").read_text()
+    assert "{{c2::300,000 km/s::how fast?}}" in text and "## Einstein wrote {{c1::$E = mc^2$}}: mass" in text
+    assert re.search(r"!\[a red resistor\]\(media/[0-9a-f]{16}\.png\)", text)
+    assert "$$\n\\int_0^1 x^2\\,dx = \\frac{1}{3}\n$$" in text
+    assert len([f for f in files if "/media/" in f]) == 2  # the PNG and the sanitised SVG
