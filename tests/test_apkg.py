@@ -250,7 +250,10 @@ def test_what_convert_writes_of_a_hostile_deck_is_inert(hostile, tmp_path):
         assert not re.search(r"\son[a-z]+\s*=|\sstyle\s*=|javascript:|file:|data:|url\(", tag), tag
         assert not re.match(r"<(script|style|iframe|svg|object|embed|form|input|math|link|meta)\b", tag), tag
     images = [src for src in re.findall(r'<img src="([^"]*)"', text) if src]  # refused ones lost their src
-    assert images and all(re.fullmatch(r"[0-9a-f]{16}\.png", src) for src in images)  # only the library's image
+    assert images and all(re.fullmatch(r"[0-9a-f]{16}\.(png|svg)", src) for src in images)  # library media only
+    for name in set(images):  # and what the bank keeps of them is inert too (an SVG is sanitised)
+        data = next((tmp_path / "bank").rglob(name)).read_bytes().lower()
+        assert b"onload" not in data and b"<script" not in data and b"file:" not in data, name
 
 
 def test_sanitize_allow_list():

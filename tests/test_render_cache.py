@@ -131,13 +131,15 @@ def test_each_part_of_the_renderer_version_renders_everything_again(part, tmp_pa
     module = importlib.import_module(module_name)
     if attribute == "sys":  # another Python: the same module, another version
         value = types.SimpleNamespace(version_info=(sys.version_info[0], sys.version_info[1] + 1))
-    if attribute == "__file__":  # an edited renderer: a copy of render/*.py with one file changed
-        copy = tmp_path / "render"
-        copy.mkdir()
-        for source in Path(cache_module.__file__).parent.glob("*.py"):
-            (copy / source.name).write_bytes(source.read_bytes())
-        (copy / "markdown.py").write_text((copy / "markdown.py").read_text() + "\n# edited\n")
-        value = str(copy / "cache.py")
+    if attribute == "__file__":  # an edited renderer: a copy of the package's render/ and formats/, one file changed
+        package = Path(cache_module.__file__).parent.parent
+        for folder in ("render", "formats"):
+            (tmp_path / folder).mkdir()
+            for source in (package / folder).glob("*.py"):
+                (tmp_path / folder / source.name).write_bytes(source.read_bytes())
+        edited = tmp_path / "render" / "markdown.py"
+        edited.write_text(edited.read_text() + "\n# edited\n")
+        value = str(tmp_path / "render" / "cache.py")
     with monkeypatch.context() as patch:
         patch.setattr(module, attribute, value, raising=attribute != "__version__")
         cache_module.renderer_version.cache_clear()
