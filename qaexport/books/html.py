@@ -109,18 +109,22 @@ def cover_subtitle(library: Library) -> str:
     return fw.description
 
 
-def description_html(text: str) -> Markup:
-    """A description (inline Markdown: code, emphasis, links) as HTML for a lead paragraph or a cover."""
+def description_html(text: str, reader: bool = False) -> Markup:
+    """A description (inline Markdown: code, emphasis, links, math) as HTML for a lead paragraph or a cover: its
+    formulas drawn for print, or as MathML for a ``reader`` (an EPUB reading system)."""
     from ..render.markdown import inline_html
 
-    return Markup(inline_html(text)) if text else Markup("")
+    if not text:
+        return Markup("")
+    html = inline_html(text)
+    return Markup(for_reader(html) if reader else for_print(html))
 
 
 def description_text(text: str) -> str:
     """A description as plain text, its Markdown marks gone (metadata, the drawn cover image)."""
     from ..formats.html import to_text
 
-    return to_text(description_html(text)) if text else ""
+    return to_text(description_html(text, reader=True)) if text else ""
 
 
 _MATHML = re.compile(r"<math\b[^>]*>.*?</math>", re.S)  # latex2mathml never nests <math>

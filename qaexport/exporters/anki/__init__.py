@@ -146,7 +146,7 @@ def decks_for(library: Library, options: AnkiOptions) -> dict[tuple[str, ...], D
             path.append(deck_part(node.name))
             if slugs not in decks:
                 name = "::".join(path)
-                decks[slugs] = Deck(deck_id(name), name, inert(inline_html(node.description)))
+                decks[slugs] = Deck(deck_id(name), name, inert(inline_html(node.description, Scheme.PORTABLE)))
     return decks
 
 

@@ -122,7 +122,7 @@ class EpubExporter(ExporterBase):
         cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
                               content=env.get_template("cover.xhtml").render(
                                   language=options.language, css_href=CSS_NAME, title=title,
-                                  subtitle=description_html(cover_subtitle(lib)),
+                                  subtitle=description_html(cover_subtitle(lib), reader=True),
                                   total=lib.count(), counts=count_list,
                                   quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
                               ).encode())
@@ -143,7 +143,7 @@ class EpubExporter(ExporterBase):
                         file_name = f"{fw.slug}-{topic.slug}-{sub.slug}.xhtml"
                         names = path_names(fw, topic, sub)
                         # Framework and topic descriptions open their first chapter (an Anki deck's description).
-                        leads = [description_html(n.description) for n, first in (
+                        leads = [description_html(n.description, reader=True) for n, first in (
                             (fw, not fw_entries and not topic_links), (topic, not topic_links), (sub, True))
                                  if first and n.description]
                         page = env.get_template("chapter.xhtml").render(
