@@ -23,8 +23,8 @@ from starlette.routing import Route
 
 from ..errors import QaexportError
 from ..exporters import Build
-from ..exporters.anki import card_sides, note_type_parts
-from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest, scrollable
+from ..exporters.anki import card_numbers, card_sides, note_type_parts
+from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest
 from ..model import QuestionRef
 from ..render import Scheme
 from ..templates import asset, environment
@@ -124,11 +124,13 @@ def make_app(served: Served) -> Starlette:
             return _not_found(f"No question has the key {request.path_params['key']!r} (any more).")
         site = _site(served, snapshot)
         rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
+        portable = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
         heading, rest = heading_and_rest(rendered)
         page = site.render_page("preview.html", "preview", "/", {
-            "ref": ref, "heading": Markup(heading), "rest": Markup(scrollable(rest)),
+            "ref": ref, "heading": Markup(site.html(heading, "/")), "rest": Markup(site.html(rest, "/")),
             "back": f"/{ref.framework.slug}/{ref.topic.slug}/{ref.subtopic.slug}.html#q-{ref.question.id}",
             "views": [(width, night) for width in CARD_WIDTHS for night in (False, True)], "widths": CARD_WIDTHS,
+            "cards": card_numbers(portable, ref),
             "picture": served.booklet.identity(ref, rendered)}, title=f"Preview of {ref.question.id}", csp=PREVIEW_CSP)
         return HTMLResponse(page, headers=_headers(PAGE_CSP))
 
@@ -139,7 +141,10 @@ def make_app(served: Served) -> Starlette:
         if ref is None or not _SIDE.match(side):
             return _not_found("No such card.")
         build = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
-        _css, front, back = card_sides(build, ref)
+        number = request.query_params.get("card", "1")
+        if not number.isdigit() or int(number) not in card_numbers(build, ref):
+            return _not_found("No such card.")
+        _css, front, back = card_sides(build, ref, int(number))
         night = " nightMode night_mode" if request.query_params.get("night") == "1" else ""
         page = environment("serve").get_template("card.html").render(
             side=Markup(front if side == "front" else back), night=night, title=f"Anki card, {side}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from ...errors import OutputError, UsageError
 from ...formats.anki_key import key_field
 from ...formats.anki_package import BANK_MEMBER, SUFFIXES, bank_json
+from ...formats.cloze import html_pieces
 from ...model import Library, Media, QuestionRef
 from ...output import atomic_path, write_zip
 from ...render import Scheme
@@ -37,9 +38,9 @@ from .collection import (
     read_previous,
     write_collection,
 )
-from .identity import CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, note_guid
+from .identity import CLOZE_FIELDS, CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, note_guid
 from .ledger import Version, fingerprint, holds_package, location, note_times, package_decks, record_package
-from .text import inert, note_fields, sort_text, tag_part
+from .text import inert, note_fields, sort_text, tag_part, text_field
 
 
 def anki_package_source(library: Library) -> str:
@@ -99,20 +100,74 @@ def question_fields(build: Build, ref: QuestionRef) -> list[str]:
                        key_field(q.key, q.origin))
 
 
-_FIELD_REFERENCE = re.compile(r"\{\{([A-Za-z]+)\}\}")
+_FIELD_REFERENCE = re.compile(r"\{\{(?:(cloze):)?([^{}#/^:]+)\}\}")
+_SECTION = re.compile(r"\{\{#([^{}]+)\}\}(.*?)\{\{/\1\}\}", re.S)
 
 
-def card_sides(build: Build, ref: QuestionRef) -> tuple[str, str, str]:
+def _attribute(text: str) -> str:
+    """Text as Anki's renderer writes it into ``data-cloze``: ``& < > "`` as named entities, every other character
+    below 256 but ASCII letters and digits as a hexadecimal one, the rest as it is."""
+    named = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+    return "".join(named.get(c) or (c if (c.isascii() and c.isalnum()) or ord(c) > 255 else f"&#x{ord(c):X};")
+                   for c in text)
+
+
+def _cloze(text: str, card: int, back: bool) -> str:
+    """Anki's ``{{cloze:Text}}`` on card ``card``: its deletions hidden (``[...]`` or ``[hint]``) on the front and
+    shown on the back; the other numbers' text shown, marked inactive."""
+    out: list[str] = []
+    inside: list[str] = []
+    hint: list[str] = []
+    number = 0
+    for piece in html_pieces(text):
+        if piece.kind == "open":
+            number, inside, hint = piece.number, [], []
+        elif piece.kind == "hint":
+            hint.append(piece.text)
+        elif piece.kind == "close":
+            content = "".join(inside)
+            if number != card:
+                out.append(f'<span class="cloze-inactive" data-ordinal="{number}">{content}</span>')
+            elif back:
+                out.append(f'<span class="cloze" data-ordinal="{number}">{content}</span>')
+            else:
+                shown = f"[{''.join(hint)}]" if "".join(hint).strip() else "[...]"
+                out.append(f'<span class="cloze" data-cloze="{_attribute(content)}" data-ordinal="{number}">{shown}'
+                           "</span>")
+            number = 0
+        elif number:
+            inside.append(piece.text)
+        else:
+            out.append(piece.text)
+    return "".join(out)
+
+
+def card_numbers(build: Build, ref: QuestionRef) -> list[int]:
+    """The cards a question's note makes: 1, or each deletion number of a cloze."""
+    if not ref.question.cloze:
+        return [1]
+    return [o + 1 for o in cloze_ords(question_fields(build, ref)[0])]
+
+
+def card_sides(build: Build, ref: QuestionRef, card: int = 1) -> tuple[str, str, str]:
     """The card Anki shows for a question: the note type's CSS, the front and the back, with the note's fields put
-    into the templates as Anki's renderer puts them (``{{Field}}``; on the back ``{{FrontSide}}`` is the front).
-    For previews (``qaexport serve``); the tests compare it with the official ``anki`` package's own rendering
+    into the templates as Anki's renderer puts them (``{{Field}}``, ``{{#Field}}…{{/Field}}`` kept when the field
+    has text, ``{{cloze:Text}}`` for card number ``card`` of a cloze, the Q&A back's ``{{FrontSide}}``). For
+    previews (``qaexport serve``); the tests compare it with the official ``anki`` package's own rendering
     (``Card.render_output``), which reviews show inside ``<body class="card card1">`` (plus ``nightMode
     night_mode`` at night)."""
-    css, front_template, back_template = note_type_parts(build)
-    fields = dict(zip(FIELDS, question_fields(build, ref), strict=True))
-    front = _FIELD_REFERENCE.sub(lambda m: fields[m.group(1)], front_template)
-    back = _FIELD_REFERENCE.sub(lambda m: {**fields, "FrontSide": front}[m.group(1)], back_template)
-    return css, front, back
+    cloze = ref.question.cloze
+    css, front_template, back_template = note_type_parts(build, cloze)
+    fields = dict(zip(CLOZE_FIELDS if cloze else FIELDS, question_fields(build, ref), strict=True))
+
+    def fill(template: str, back: bool, extra: dict[str, str]) -> str:
+        values = {**fields, **extra}
+        template = _SECTION.sub(lambda m: m.group(2) if values.get(m.group(1), "").strip() else "", template)
+        return _FIELD_REFERENCE.sub(
+            lambda m: _cloze(values[m.group(2)], card, back) if m.group(1) else values[m.group(2)], template)
+
+    front = fill(front_template, False, {})
+    return css, front, fill(back_template, True, {"FrontSide": front})
 
 
 def deck_prefix(deck_name: str) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ...books.html import for_reader
 from ...errors import UsageError
 from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
@@ -137,6 +138,11 @@ class Site:
                 for name in _MEDIA_SRC.findall(text)}
         return sorted(used & set(media))
 
+    def html(self, rendered_html: str, root: str) -> str:
+        """Rendered HTML as a page shows it: formulas as MathML (browsers typeset it; the drawing is for print),
+        images from ``media/``, code and tables scrolling in their own box."""
+        return scrollable(self._media(for_reader(rendered_html), root))
+
     def _media(self, html: str, root: str) -> str:
         """Image names pointed at the site's ``media/`` folder from a page ``root`` below the top."""
         media = self.build.library.media
@@ -203,9 +209,8 @@ class Site:
             heading, rest = heading_and_rest(rendered)
             items.append({"number": number, "id": q.id, "key": q.key,
                           "difficulty": q.difficulty.label if q.difficulty else "",
-                          "heading": Markup(self._media(heading, root)),
-                          "rest": Markup(scrollable(self._media(rest, root))),
-                          "answer": Markup(scrollable(self._media(rendered.answer, root)))})
+                          "heading": Markup(self.html(heading, root)), "rest": Markup(self.html(rest, root)),
+                          "answer": Markup(self.html(rendered.answer, root))})
         index = self.subtopics.index(page)
         neighbours: dict[str, dict[str, str] | None] = {"previous": None, "next": None}
         for name, at in (("previous", index - 1), ("next", index + 1)):
