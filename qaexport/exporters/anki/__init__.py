@@ -40,7 +40,7 @@ from .collection import (
 )
 from .identity import CLOZE_FIELDS, CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, note_guid
 from .ledger import Version, fingerprint, holds_package, location, note_times, package_decks, record_package
-from .text import inert, note_fields, sort_text, tag_part, text_field
+from .text import inert, note_fields, sort_text, tag_part
 
 
 def anki_package_source(library: Library) -> str:
