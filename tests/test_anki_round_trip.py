@@ -40,11 +40,13 @@ def _notes(deck: Path, folder: Path) -> dict[str, tuple]:
         return out
 
 
-@pytest.fixture(scope="module", params=["sample", "layout"])
+@pytest.fixture(scope="module", params=["sample", "layout", "cloze-images-math"])
 def round_trip(request, tmp_path_factory, sample_path) -> dict[str, Path]:
     """A canonical bank (`convert` of the source), its deck, the bank converted back from the deck, and its deck."""
+    from tests.test_cloze_images_math import write_bank
+
     tmp = tmp_path_factory.mktemp(f"round-trip-{request.param}")
-    source = sample_path if request.param == "sample" else LAYOUT_BANK
+    source = {"sample": sample_path, "layout": LAYOUT_BANK}.get(request.param) or write_bank(tmp / "cim")
     out = {"bank": tmp / "bank", "deck": tmp / "deck.apkg", "back": tmp / "back", "again": tmp / "again.apkg"}
     qaexport("convert", str(source), "-o", str(out["bank"]))
     qaexport("anki", str(out["bank"]), "-o", str(out["deck"]), env=EPOCH)
@@ -60,7 +62,7 @@ def test_a_deck_converts_back_to_its_bank_byte_for_byte(round_trip):
 
 def test_the_bank_converted_back_makes_the_same_deck(round_trip, tmp_path):
     first, second = _notes(round_trip["deck"], tmp_path / "a"), _notes(round_trip["again"], tmp_path / "b")
-    assert len(first) >= 7 and second == first  # same GUIDs, and for each the same fields, tags and deck
+    assert len(first) >= 3 and second == first  # same GUIDs, and for each the same fields, tags and deck
     assert round_trip["again"].read_bytes() == round_trip["deck"].read_bytes()
 
 
@@ -86,10 +88,10 @@ def test_a_deck_exported_again_from_anki_keeps_its_keys_tree_and_difficulties(ro
     deck = _without_bank(round_trip["deck"], tmp_path / "exported-again.apkg")
     keys = runner.invoke(app, ["list", str(deck), "--keys"])
     original = runner.invoke(app, ["list", str(round_trip["bank"]), "--keys"])
-    assert keys.exit_code == 0 and keys.output.split() == original.output.split()
+    assert keys.exit_code == 0 and keys.stdout.split() == original.stdout.split()
     listing = runner.invoke(app, ["list", str(deck)], env={"COLUMNS": "200"})
     bank_listing = runner.invoke(app, ["list", str(round_trip["bank"])], env={"COLUMNS": "200"})
-    assert listing.output == bank_listing.output  # names, slugs and counts per difficulty
+    assert listing.stdout == bank_listing.stdout  # names, slugs and counts per difficulty
     qaexport("convert", str(deck), "-o", str(tmp_path / "html-bank"))
     texts = "\n".join(data.decode() for name, data in _files(tmp_path / "html-bank").items() if name.endswith(".md"))
     assert "format=html" in texts and "qa-meta" not in texts and "badge" not in texts  # the fields, not the card
@@ -113,5 +115,5 @@ def test_a_bank_that_does_not_match_the_notes_is_not_used(round_trip, tmp_path):
     assert f"warning: {crafted}: its {BANK_MEMBER} does not match its notes; the notes are read instead" \
         in result.output
     qaexport("convert", str(crafted), "-o", str(tmp_path / "from-notes"))
-    texts = "\n".join(data.decode() for data in _files(tmp_path / "from-notes").values())
+    texts = "\n".join(data.decode() for name, data in _files(tmp_path / "from-notes").items() if name.endswith(".md"))
     assert "Something else?" not in texts and "format=html" in texts

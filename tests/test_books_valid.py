@@ -1,6 +1,7 @@
 """Every Markdown bank makes valid books: EPUBCheck reports 0 messages and Ace by DAISY 0 violations on the study
 book and on the quiz of each Markdown bank in ``tests/banks/``, the bank ``qaexport init`` writes, the README's
-example bank, and the bundled sample converted to Markdown."""
+example bank, the cloze, images and math bank of ``test_cloze_images_math`` and the bundled sample converted to
+Markdown."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 TEST_BANKS = sorted(p for p in (ROOT / "tests" / "banks").iterdir() if p.is_dir())
 CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
-NAMES = ["init", "readme", "sample", *(p.name for p in TEST_BANKS)]
+NAMES = ["init", "readme", "sample", "cloze-images-math", *(p.name for p in TEST_BANKS)]
 
 
 def _readme_bank(folder: Path) -> Path:
@@ -34,7 +35,10 @@ def banks(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("banks")
     qaexport("init", str(tmp / "init"))
     qaexport("convert", str(ROOT / "data"), "-o", str(tmp / "sample"))
-    out = {"init": tmp / "init" / "bank", "readme": _readme_bank(tmp / "readme"), "sample": tmp / "sample"}
+    from tests.test_cloze_images_math import write_bank
+
+    out = {"init": tmp / "init" / "bank", "readme": _readme_bank(tmp / "readme"), "sample": tmp / "sample",
+           "cloze-images-math": write_bank(tmp / "cim")}
     out.update({p.name: p for p in TEST_BANKS})
     assert len(TEST_BANKS) >= 2 and set(out) == set(NAMES)
     return out

@@ -464,16 +464,18 @@ def _cards(col: Any, all_cards: bool) -> Iterator[_Card]:
         "from cards c join notes n on n.id = c.nid order by n.id, c.ord")
     deck_names = {d.id: d.name for d in col.decks.all_names_and_ids()}
     cloze_types = {m["id"] for m in col.models.all() if m.get("type") == 1}
-    ours = _is_ours(col)
+    ours = {model_id: names for model_id, names in ((MODEL_ID, FIELDS), (CLOZE_MODEL_ID, CLOZE_FIELDS))
+            if _is_ours(col, model_id, names)}
     seen_notes: set[int] = set()
     for cid, nid, ordinal, did, guid, tags, mid in rows:
-        if not all_cards and mid not in cloze_types and nid in seen_notes:
-            continue  # a reversed card repeats the same pair
+        if (not all_cards and mid not in cloze_types and nid in seen_notes) or (mid in ours and nid in seen_notes):
+            continue  # a reversed card repeats the same pair; a qaexport note is read once, from its fields
         seen_notes.add(nid)
         card = col.get_card(cid)
-        if ours and mid == MODEL_ID:  # qaexport's own note: its fields are the texts, without the card's header
+        if mid in ours:  # qaexport's own note: its fields are the texts, without the card's header
             note = card.note()
-            fields = {name: note[name] for name in FIELDS}
+            # Q&A: Question, Answer. Cloze: Text (Anki's cloze syntax, one note for all its deletions), Back Extra.
+            fields = dict(zip(FIELDS, (note[name] for name in ours[mid]), strict=True))
             yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), fields["Question"].strip(),
                         fields["Answer"].strip(), fields, mid)
             continue
@@ -580,9 +582,7 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
                 descriptions = {d["name"]: to_text(d.get("desc", "")) for d in col.decks.all()}
                 if bank is not None and not _bank_matches(bank, _our_keys(col), path, warnings):
                     bank = None
-                ours = _is_ours(col, CLOZE_MODEL_ID, CLOZE_FIELDS)
-                cards = [card for card in _cards(col, all_cards)
-                         if bank is None or (card.fields is None and not (ours and card.model_id == CLOZE_MODEL_ID))]
+                cards = [card for card in _cards(col, all_cards) if bank is None or card.fields is None]
             except Exception as exc:
                 raise _refuse(path, f"Anki cannot render the cards ({' '.join(str(exc).split())[:100]}); the "
                                     "package is corrupt, export it again") from exc
@@ -696,7 +696,8 @@ def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], 
         difficulty = html.unescape(card.fields["Difficulty"]).strip()
         question, answer = collector.rewrite(card.question, record), collector.rewrite(card.answer, record)
         places[slugs].questions.append(QuestionRecord(key[3], difficulty or None, question, answer,
-                                                      Location(str(path), None, record), ContentFormat.HTML, origin))
+                                                      Location(str(path), None, record), ContentFormat.HTML, origin,
+                                                      cloze=card.model_id == CLOZE_MODEL_ID))
     return list(places.values())
 
 
