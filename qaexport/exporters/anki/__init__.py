@@ -11,36 +11,31 @@ consulted with any previous package). Every text stored in a note goes through
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import OutputError, UsageError
-from ...formats.anki_key import key_field
-from ...formats.anki_package import BANK_MEMBER, SUFFIXES, bank_json
+from ...formats.anki_package import SUFFIXES, bank_json
 from ...formats.cloze import html_pieces
-from ...model import Library, Media, QuestionRef
-from ...output import atomic_path, write_zip
+from ...model import Library, QuestionRef
+from ...output import atomic_path
 from ...render import Scheme
-from ...render.markdown import inline_html
-from ...templates import asset
 from .. import Build, ExporterBase, Produces, option
-from .collection import (
-    CLOZE_NOTETYPE_KEY,
-    NOTETYPE_KEY,
-    Deck,
-    NoteRow,
-    NoteType,
-    note_fingerprint,
-    read_previous,
-    write_collection,
+from .collection import NoteRow, Previous, read_previous
+from .deck import (
+    NOTETYPE_KEYS,
+    DeckContent,
+    build_deck,
+    cloze_ords,
+    deck_prefix,
+    note_type_parts,
+    question_fields,
+    write_package,
 )
-from .identity import CLOZE_FIELDS, CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, note_guid
-from .ledger import Version, fingerprint, holds_package, location, note_times, package_decks, record_package
-from .text import inert, note_fields, sort_text, tag_part
+from .identity import CLOZE_FIELDS, FIELDS
+from .ledger import NoteTimes, Version, holds_package, location, note_times, record_package, value_fingerprint
 
 
 def anki_package_source(library: Library) -> str:
@@ -71,33 +66,7 @@ class AnkiOptions:
             raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
 
 
-def note_type_parts(build: Build, cloze: bool = False) -> tuple[str, str, str]:
-    """CSS, front and back templates of the Q&A note type, or of the Cloze one (the same CSS and theme)."""
-    hl = build.highlighter
-    css = asset("anki", "card.css") + f"\n/* code theme: {hl.themes[0].name} */\n"
-    css += hl.css(0, ".card", portable=True)
-    if len(hl.themes) > 1:
-        css += f"/* night theme: {hl.themes[1].name} */\n"
-        css += hl.css(1, ".nightMode", portable=True) + hl.css(1, ".night_mode", portable=True)
-    if cloze:
-        return css, asset("anki", "cloze-front.html"), asset("anki", "cloze-back.html")
-    return css, asset("anki", "front.html"), asset("anki", "back.html")
-
-
-_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
-
-
-def cloze_ords(text_field: str) -> tuple[int, ...]:
-    """The card ordinals of a cloze note (number - 1): every ``{{cN::`` in its Text field is one qaexport wrote
-    (the renderer turns the content's own braces into entities)."""
-    return tuple(sorted({int(n) - 1 for n in _CLOZE_NUMBER.findall(text_field)})) or (0,)
-
-
-def question_fields(build: Build, ref: QuestionRef) -> list[str]:
-    """A question's note fields, in the frozen order of ``identity.FIELDS``, made safe by ``text.note_fields``."""
-    q, html = ref.question, build.rendered[ref.question.key]
-    return note_fields(html.question, html.answer, q.difficulty.label if q.difficulty else "", ref.breadcrumb,
-                       key_field(q.key, q.origin))
+__all__ = ["AnkiExporter", "AnkiOptions", "card_numbers", "card_sides", "note_type_parts", "question_fields"]
 
 
 _FIELD_REFERENCE = re.compile(r"\{\{(?:(cloze):)?([^{}#/^:]+)\}\}")
@@ -170,53 +139,6 @@ def card_sides(build: Build, ref: QuestionRef, card: int = 1) -> tuple[str, str,
     return css, front, fill(back_template, True, {"FrontSide": front})
 
 
-def deck_prefix(deck_name: str) -> list[str]:
-    """``--deck-name`` as deck path parts: ``::`` nests, each part is cleaned, none may be empty."""
-    if not deck_name.strip():
-        return []
-    parts = deck_name.split("::")
-    if any(not part.strip() for part in parts):
-        raise UsageError(f"--deck-name {deck_name!r}: a part between '::' is empty; write e.g. 'Interview::2026'")
-    return [deck_part(part) for part in parts]
-
-
-def decks_for(library: Library, options: AnkiOptions) -> dict[tuple[str, ...], Deck]:
-    """Decks by slug path: ``(framework,)``, ``(framework, topic)``, ``(framework, topic, subtopic)``, and ``()``
-    for the ``--deck-name`` parents. A bank's path is ``PREFIX::Framework::Topic::Subtopic``: a function of
-    its own names only, never of what else is exported. Descriptions are inline Markdown (code, emphasis, links),
-    made inert for Anki like every stored text."""
-    prefix = deck_prefix(options.deck_name)
-    decks: dict[tuple[str, ...], Deck] = {}
-    for depth in range(1, len(prefix) + 1):  # the parents, keyed after a "" (a slug is never empty)
-        name = "::".join(prefix[:depth])
-        decks[("", *prefix[:depth])] = Deck(deck_id(name), name)
-    if prefix:
-        decks[()] = decks[("", *prefix)]
-    if options.flat and prefix:
-        return decks  # one deck for every note, as asked
-    for fw, topic, sub in library.subtopics():
-        path: list[str] = list(prefix)
-        levels = [((fw.slug,), fw), ((fw.slug, topic.slug), topic), ((fw.slug, topic.slug, sub.slug), sub)]
-        for slugs, node in levels[:1] if options.flat else levels:
-            path.append(deck_part(node.name))
-            if slugs not in decks:
-                name = "::".join(path)
-                decks[slugs] = Deck(deck_id(name), name, inert(inline_html(node.description, Scheme.PORTABLE)))
-    return decks
-
-
-_IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]+)"')
-
-
-def used_media(library: Library, notes: list[NoteRow]) -> list[Media]:
-    """The library's images that notes show (HTML content from a bank that came from Anki cards), packed into
-    the deck so the cards show them: Anki reads package media by the names the fields use."""
-    if not library.media:  # nothing a field could show (most banks): no need to scan 10,000 notes' HTML
-        return []
-    names = {name for note in notes for field in note.fields for name in _IMG_SRC.findall(field)}
-    return [library.media[name] for name in sorted(names) if name in library.media]
-
-
 class AnkiExporter(ExporterBase):
     """Write an Anki deck (.apkg): subdecks per topic/subtopic, difficulty tags, safe to re-import."""
 
@@ -236,88 +158,69 @@ class AnkiExporter(ExporterBase):
         reason = self.declines(build.library)
         if reason:
             raise UsageError(reason)
-        decks = decks_for(build.library, options)
         ledger = location(build.state_dir) if build.state_dir else None
-        previous, old_decks = self.previous_versions(build, options, target, ledger)
-        now = int(build.time)
-        notes: list[NoteRow] = []
-        with build.progress("Building deck", build.library.count()) as advance:
-            for position, ref in enumerate(build.library.questions(), 1):
-                q = ref.question
-                label = q.difficulty.label if q.difficulty else ""
-                fields = question_fields(build, ref)
-                tags = [f"difficulty::{label}"] if label else []
-                tags.append("::".join(tag_part(s) for s in (ref.framework.slug, ref.topic.slug, ref.subtopic.slug)))
-                slugs = (ref.framework.slug,) if options.flat else (ref.framework.slug, ref.topic.slug,
-                                                                     ref.subtopic.slug)
-                deck = decks[()] if options.flat and () in decks else decks[slugs]
-                # New cards are introduced in the booklet's order: ``due`` is the position in the book.
-                # The GUID comes from the identity: a question moved with from= keeps the note it had.
-                row = NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id, due=position)
-                if q.cloze:
-                    row.model_id, row.ords = CLOZE_MODEL_ID, cloze_ords(fields[0])
-                notes.append(row)
-                advance(1)
-        # The Cloze note type goes into a package only when a note uses it (no unused type in every collection).
-        kinds = [False] + ([True] if any(note.model_id == CLOZE_MODEL_ID for note in notes) else [])
-        parts = {cloze: note_type_parts(build, cloze) for cloze in kinds}
-        type_keys = {False: NOTETYPE_KEY, True: CLOZE_NOTETYPE_KEY}
-        current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
-        current.update({type_keys[cloze]: fingerprint(*parts[cloze]) for cloze in kinds})
-        times = note_times(ledger, current, previous, now, build.warn)
-        unknown_notes = times.unknown - set(type_keys.values())
-        if options.previous is not None and unknown_notes:
-            build.warn(f"{len(unknown_notes)} of {len(notes)} notes are in neither --previous "
+        previous, files = previous_versions(build, options, target, ledger)
+        content = build_deck(build, options.deck_name, options.flat)
+        times = note_times(ledger, content.fingerprints(), previous, int(build.time), build.warn,
+                           written_of=content.written_of)
+        for note in content.notes:
+            note.mod = times[note.guid]
+        unknown = [note for note in content.notes if note.guid in times.unknown]
+        if options.previous is not None and unknown:
+            build.warn(f"{len(unknown)} of {len(content.notes)} notes are in neither --previous "
                        f"{options.previous}, the output file nor the note-time ledger: new questions, or notes "
                        "learners got from another package, which Anki would then update once (their own edits "
                        "lost); pass that package with --previous")
-        with_cards = {note.deck_id for note in notes}
-        used = frozenset(deck.name for deck in decks.values() if deck.id in with_cards)
-        gone = sorted(old_decks - used)
-        if gone:
-            build.warn(f"deck {gone[0]!r}{f' and {len(gone) - 1} more' if len(gone) > 1 else ''} of the previous "
-                       f"package {'are' if len(gone) > 1 else 'is'} not in this one: Anki never moves cards on import, "
-                       "so learners keep theirs "
-                       "there and get new ones in the new decks. Move them in Anki (Browse, select the deck, Change "
-                       "Deck) or keep the previous --deck-name/--flat")
-        for note in notes:
-            note.mod = times[note.guid]
-        models = [NoteType(*parts[cloze], times[type_keys[cloze]], cloze) for cloze in kinds]
-        with atomic_path(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent) as work:
-            db_path = Path(work) / "collection.anki2"
-            write_collection(db_path, models, list(dict.fromkeys(decks.values())), notes, now, label=str(target))
-            # Level 1: a 10,000-note collection (35 MB of HTML) deflates in 0.4 s instead of 1 s, 25 % larger.
-            media = used_media(build.library, notes)
-            entries = [("collection.anki2", db_path.read_bytes()),
-                       ("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode())]
-            entries += [(str(i), m.data) for i, m in enumerate(media)]
+        _say_new_decks(build, content, times, files)
+        with atomic_path(target) as tmp:
             # The bank itself, so the deck reads back exactly (`qaexport convert deck.apkg`); Anki ignores it.
-            entries.append((BANK_MEMBER, bank_json(build.library.frameworks, build.library.cover)))
-            write_zip(tmp, entries, build.time, level=1)
+            write_package(tmp, content, content.notes, {i: times[NOTETYPE_KEYS[i]] for i in content.parts},
+                          build.time, str(target), bank=bank_json(build.library.frameworks, build.library.cover))
             written = os.stat(tmp).st_ino
-        record_package(ledger, target, times.run, written, used)
+        record_package(ledger, target, times.run, written)
 
-    @staticmethod
-    def previous_versions(build: Build, options: AnkiOptions, target: Path, ledger: Path | None
-                          ) -> tuple[dict[str, Version], frozenset[str]]:
-        """Every version learners may hold, from each source there is: ``--previous`` and the existing output
-        file (both, when both are given), beside the ledger; and the decks their cards were in. A package this
-        ledger wrote, unchanged since, is not read: its versions are in the ledger already."""
-        versions: dict[str, Version] = {}
-        decks: set[str] = set()
-        for path in dict.fromkeys(p for p in (options.previous, target) if p is not None and p.exists()):
-            if holds_package(ledger, path):
-                decks |= package_decks(ledger, path)
-                continue
-            try:
-                found = read_previous(path)
-            except OutputError as exc:
-                if path != target or options.previous is None:
-                    raise
-                build.warn(f"{exc}; it is left out (--previous is read)")
-                continue
-            decks |= found.decks
-            for guid, version in found.items():
-                if guid not in versions or version.mod > versions[guid].mod:
-                    versions[guid] = version
-        return versions, frozenset(decks)
+
+def previous_versions(build: Build, options: AnkiOptions, target: Path, ledger: Path | None
+                      ) -> tuple[dict[str, Version], list[Previous]]:
+    """Every version learners may hold, from each source there is: ``--previous`` and the existing output file
+    (both, when both are given: a filtered ``--previous`` with the ledger gone would otherwise update every note
+    it lacks), beside the ledger; and the packages read. A package this ledger wrote, unchanged since, is not
+    read: its versions are in the ledger already."""
+    versions: dict[str, Version] = {}
+    files: list[Previous] = []
+    for path in dict.fromkeys(p for p in (options.previous, target) if p is not None and p.exists()):
+        if holds_package(ledger, path):
+            continue
+        try:
+            found = read_previous(path)
+        except OutputError as exc:
+            if path != target or options.previous is None:
+                raise
+            build.warn(f"{exc}; it is left out (--previous is read)")
+            continue
+        files.append(found)
+        for guid, version in found.items():
+            if guid not in versions or version.mod > versions[guid].mod:
+                versions[guid] = version
+    return versions, files
+
+
+def _say_new_decks(build: Build, content: DeckContent, times: NoteTimes, files: list[Previous]) -> None:
+    """Anki's import updates a note in place but never moves its cards: a note whose deck is one this ledger
+    never gave it (a question moved with ``from=``, a new ``--deck-name`` or ``--flat``), or, for a note the ledger
+    has no deck of (the ledger gone), another deck than the package read gave it, keeps its cards where they are.
+    Said once, by the export that changes it."""
+
+    def moved(note: NoteRow) -> bool:
+        name = content.deck_names[note.deck_id]
+        if times.written.get(note.guid):
+            return value_fingerprint("deck", name) in times.fresh.get(note.guid, ())
+        return any(note.guid in found.decks and found.decks[note.guid] != name for found in files)
+
+    notes = [note for note in content.notes if moved(note)]
+    if notes:
+        example = content.deck_names[notes[0].deck_id]
+        build.warn(f"{len(notes)} note{'s' if len(notes) != 1 else ''} changed deck since the last export (e.g. to "
+                   f"{example!r}): Anki's import updates notes in place but never moves cards, so their cards stay "
+                   "in the old decks. Move them in Anki's browser (Change Deck), or use `qaexport push`, which "
+                   "moves them")
