@@ -213,7 +213,7 @@ def _say_new_decks(build: Build, content: DeckContent, times: NoteTimes, files: 
 
     def moved(note: NoteRow) -> bool:
         name = content.deck_names[note.deck_id]
-        if times.written.get(note.guid):
+        if note.guid in times.remembered:
             return value_fingerprint("deck", name) in times.fresh.get(note.guid, ())
         return any(note.guid in found.decks and found.decks[note.guid] != name for found in files)
 

@@ -113,10 +113,12 @@ class NoteTimes(dict[str, int]):
 
     ``written``: per id, the fingerprints of the values qaexport wrote into it before this run and this run's
     (when ``written_of`` was given); ``fresh``: per id the ledger had values of, those new in this run (a deck
-    that differs from every deck the note was ever given shows there)."""
+    that differs from every deck the note was ever given shows there); ``remembered``: the ids the ledger had
+    written values of before this run (for the others, ``fresh`` cannot tell a change)."""
 
     run: int | None = None
     unknown: frozenset[str] = frozenset()
+    remembered: frozenset[str] = frozenset()
     written: dict[str, tuple[str, ...]]  # oldest first
     fresh: dict[str, list[str]]
 
@@ -138,7 +140,7 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
     yet, so a rebuild that changes nothing hashes no field."""
 
     def decide(recorded: Mapping[str, Version], stored: Mapping[str, str]) -> NoteTimes:
-        times, unknown = NoteTimes(), []
+        times, unknown, remembered = NoteTimes(), [], []
         times.written, times.fresh = {}, {}
         for key, fp in current.items():
             known = [v for v in (recorded.get(key), previous.get(key)) if v is not None]
@@ -146,6 +148,8 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
             if not known:
                 unknown.append(key)
             before = stored.get(key, "").split()
+            if before:
+                remembered.append(key)
             if written_of is not None:
                 full = key not in recorded or recorded[key].fingerprint != fp or not before
                 seen = set(before)
@@ -154,7 +158,7 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
                     times.fresh[key] = new
                 before = [*before, *new][-MAX_WRITTEN:]
             times.written[key] = tuple(before)
-        times.unknown = frozenset(unknown)
+        times.unknown, times.remembered = frozenset(unknown), frozenset(remembered)
         return times
 
     if ledger is None or (not record and not ledger.exists()):
