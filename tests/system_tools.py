@@ -53,6 +53,22 @@ AXE_CORE = Package(f"axe-core@{AXE_CORE_VERSION}", CACHE / f"axe-core-{AXE_CORE_
                    "node_modules/axe-core/axe.min.js")
 
 
+#: Bounds of the setup's installs (seconds): a fresh CI machine installs everything well within them; a network
+#: that stalls fails the setup with a line instead of hanging the run.
+APT_UPDATE_TIMEOUT, APT_INSTALL_TIMEOUT, NPM_TIMEOUT = 300, 900, 600
+_QUIET = {"DEBIAN_FRONTEND": "noninteractive", "NPM_CONFIG_UPDATE_NOTIFIER": "false"}
+
+
+def _run(command: list[str], timeout: float, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run an install step without a terminal to ask questions on, bounded: (exit code, its last output)."""
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
+                              env={**os.environ, **_QUIET, **(env or {})})
+    except subprocess.TimeoutExpired:
+        return -1, f"no end after {timeout:.0f} s"
+    return proc.returncode, (proc.stderr or proc.stdout).strip()[-300:]
+
+
 def install_missing() -> list[str]:
     """Install every missing tool (the test setup); returns what could not be installed, one line each."""
     problems = []
@@ -62,21 +78,20 @@ def install_missing() -> list[str]:
         if os.geteuid() != 0 or not shutil.which("apt-get"):
             problems.append(f"not root: install {', '.join(missing)} with: apt-get install -y {' '.join(packages)}")
         else:
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=600)
-            proc = subprocess.run(["apt-get", "install", "-y", "-q", *packages], capture_output=True, text=True,
-                                  timeout=1800)
-            if proc.returncode:
-                problems.append(f"apt-get install {' '.join(packages)} failed: {proc.stderr.strip()[-300:]}")
+            _run(["apt-get", "update", "-q"], APT_UPDATE_TIMEOUT)
+            code, said = _run(["apt-get", "install", "-y", "-q", *packages],
+                              APT_INSTALL_TIMEOUT)
+            if code:
+                problems.append(f"apt-get install -y {' '.join(packages)} failed: {said}")
     for package in (ACE, AXE_CORE):
         npm = shutil.which("npm")
         if package.path.exists() or npm is None:
             continue
         package.prefix.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(package.prefix),
-                               package.spec], capture_output=True, text=True, env={**os.environ, **_PUPPETEER},
-                              timeout=1200)
+        code, said = _run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(package.prefix), package.spec],
+                          NPM_TIMEOUT, _PUPPETEER)
         if not package.path.exists():
-            problems.append(f"{package.command} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+            problems.append(f"{package.command} failed: {said}")
     return problems
 
 
