@@ -258,6 +258,14 @@ def test_the_running_head_names_the_topic_in_force_at_the_top_of_the_page(tmp_pa
     assert page_head(chars, start + 1) == "Frame / Beta topic"
 
 
+def test_a_topic_heading_and_its_description_never_end_a_page(outputs):
+    """The layout bank's second topic would start at the foot of page 3 with its description, its first question
+    on the next page: headings and descriptions keep with what follows."""
+    texts = pdf_page_texts(outputs["pdf"])
+    (page,) = [t for t in texts if "Answers with their own headings" in t]
+    assert "Which order do middlewares run in?" in page, page
+
+
 def test_descriptions_are_markdown_in_every_output(outputs, tmp_path):
     pdf = "\n".join(pdf_page_texts(outputs["pdf"]))
     assert "One table with 12 columns of ordinary words." in pdf and "`12`" not in pdf
