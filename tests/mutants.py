@@ -6,14 +6,19 @@ feature no test would notice missing.
     python -m tests.mutants --list     # their names
     python -m tests.mutants onerror    # the mutants whose name holds any of the words given
 
-Each mutant is one textual change of one source file (the text to change must occur exactly once), made in place
-and undone afterwards, also on Ctrl-C. Run it in a clean checkout: it edits the package's files while it runs.
+Each mutant is one textual change of one source file (the text to change must occur exactly once), made in a
+temporary copy of the package and the tests (``PYTHONPATH`` points the tests, and every process they start, at the
+copy): the checkout is never edited, so an interrupted run leaves nothing behind. It is not part of the test suite:
+it runs each guarding test file once per mutant (about 50 of them).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,21 +149,40 @@ MUTANTS = [
 ]
 
 
-def run(mutant: Mutant, timeout: float = 1800) -> str:
-    """"killed", "survived" or "invalid" (the change did not apply, or the tests could not even start)."""
-    path = PACKAGE / mutant.file
+def run(mutant: Mutant, copy: Path, timeout: float = 900) -> str:
+    """"killed", "survived" or "invalid" (the change did not apply, or the tests could not even start), in
+    ``copy`` (see :func:`copy_tree`)."""
+    path = copy / "qaexport" / mutant.file
     original = path.read_text(encoding="utf-8")
     if original.count(mutant.old) != 1:
         return "invalid"
+    env = {**os.environ, "PYTHONPATH": str(copy)}
     try:
         path.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *mutant.tests],
-                              cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+                              cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "killed"  # the tests no longer finish: a bound that no longer bounds
     finally:
         path.write_text(original, encoding="utf-8")
     return {0: "survived", 1: "killed"}.get(proc.returncode, "invalid")
+
+
+def copy_tree(into: Path) -> Path:
+    """The checkout's files (package, tests, data, docs, pyproject.toml...; not .git, the venv or outputs), copied
+    into ``into``."""
+    shutil.copytree(ROOT, into, dirs_exist_ok=True, symlinks=True,
+                    ignore=shutil.ignore_patterns(".git", ".venv", "dist", "__pycache__", ".pytest_cache",
+                                                  ".ruff_cache", "*.egg-info"))
+    return into
+
+
+def _imports_the_copy(copy: Path) -> bool:
+    """Whether a process started like the mutants' tests imports the package from the copy (not the checkout)."""
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    out = subprocess.run([sys.executable, "-c", "import qaexport; print(qaexport.__file__)"], cwd=copy, env=env,
+                         capture_output=True, text=True, timeout=60).stdout.strip()
+    return Path(out).resolve().is_relative_to(copy.resolve())
 
 
 def main(argv: list[str]) -> int:
@@ -167,11 +191,16 @@ def main(argv: list[str]) -> int:
         return 0
     chosen = [m for m in MUTANTS if not argv or any(word.lower() in m.name.lower() for word in argv)]
     results: dict[str, list[str]] = {"killed": [], "survived": [], "invalid": []}
-    for mutant in chosen:
-        start = time.monotonic()
-        outcome = run(mutant)
-        results[outcome].append(mutant.name)
-        print(f"{outcome:8} {time.monotonic() - start:6.0f} s  {mutant.name}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="qaexport-mutants-") as tmp:
+        copy = copy_tree(Path(tmp))
+        if not _imports_the_copy(copy):
+            print("the tests would import qaexport from elsewhere than the copy; nothing run")
+            return 2
+        for mutant in chosen:
+            start = time.monotonic()
+            outcome = run(mutant, copy)
+            results[outcome].append(mutant.name)
+            print(f"{outcome:8} {time.monotonic() - start:6.0f} s  {mutant.name}", flush=True)
     valid = len(results["killed"]) + len(results["survived"])
     print(f"score: {len(results['killed'])}/{valid} killed"
           + (f"; {len(results['invalid'])} invalid: {', '.join(results['invalid'])}" if results["invalid"] else ""))

@@ -134,12 +134,22 @@ def test_a_wide_table_in_the_epub_scrolls_inside_its_box_and_breaks_no_word(outp
     assert all(t["right"] <= found["body"] for t in found["tables"]) and found["page"] <= found["body"], found
 
 
-def test_pictures_of_the_phone_cards(anki_pages, tmp_path_factory):
-    """Screenshots to look at (light and night): a test keeps them producible; it checks only that they were."""
+def _mean_brightness(png: Path) -> float:
+    from PIL import Image, ImageStat
+
+    with Image.open(png) as image:
+        return ImageStat.Stat(image.convert("L")).mean[0]
+
+
+def test_pictures_of_the_phone_cards_are_dark_at_night(anki_pages, tmp_path_factory):
+    """Screenshots to look at (light and night, kept in the test's folder); the night card is drawn dark, the day
+    card light (the whole picture's mean brightness, 0-255)."""
     folder = tmp_path_factory.mktemp("anki-pictures")
-    for name in ("twelve-engines", "twelve-engines-night", "middleware-order", "middleware-order-night"):
-        png = chromium_screenshot(anki_pages[name], folder / f"{name}.png", width=360, height=760)
-        assert png.read_bytes().startswith(b"\x89PNG")
+    for name in ("twelve-engines", "middleware-order"):
+        day = _mean_brightness(chromium_screenshot(anki_pages[name], folder / f"{name}.png", width=360, height=760))
+        night = _mean_brightness(chromium_screenshot(anki_pages[f"{name}-night"], folder / f"{name}-night.png",
+                                                     width=360, height=760))
+        assert day > 200 and night < 60, (name, day, night)
 
 
 # ---------------------------------------------------------------------------------------------- paper
@@ -256,6 +266,14 @@ def test_the_running_head_names_the_topic_in_force_at_the_top_of_the_page(tmp_pa
     assert not pages[start - 1].startswith("Beta topic")  # it starts lower on its page ...
     assert page_head(chars, start) == "Frame / Alpha topic"  # ... so the head names the topic at the top
     assert page_head(chars, start + 1) == "Frame / Beta topic"
+
+
+def test_a_topic_heading_and_its_description_never_end_a_page(outputs):
+    """The layout bank's second topic would start at the foot of page 3 with its description, its first question
+    on the next page: headings and descriptions keep with what follows."""
+    texts = pdf_page_texts(outputs["pdf"])
+    (page,) = [t for t in texts if "Answers with their own headings" in t]
+    assert "Which order do middlewares run in?" in page, page
 
 
 def test_descriptions_are_markdown_in_every_output(outputs, tmp_path):
