@@ -454,7 +454,8 @@ def test_forked_works_run_together_and_one_failure_stops_the_others(tmp_path):
         (tmp_path / "slow.done").write_text("too late")
 
     def failing(report):
-        while not pid_file.exists():
+        deadline = time.monotonic() + 60  # bounded: the slow child writes it at once
+        while not pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         raise RuntimeError("disk full")
 

@@ -8,6 +8,7 @@ import contextlib
 import io
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -201,6 +202,9 @@ def serving(bank: Path, tmp_path: Path, *args: str, env: dict[str, str] | None =
     proc = subprocess.Popen([sys.executable, "-m", "qaexport", "serve", str(bank), "--port", "0", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        # bounded: a server that never says where it listens fails the test instead of hanging it
+        if not select.select([proc.stdout], [], [], 120)[0]:
+            pytest.fail("qaexport serve printed no address within 120 s")
         line = proc.stdout.readline()
         match = re.search(r" at (http://127\.0\.0\.1:\d+/) ", line)
         assert match, line + proc.stderr.read() if proc.poll() is not None else line
