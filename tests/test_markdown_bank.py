@@ -370,6 +370,11 @@ BROKEN = {
     "text-before-questions": (FRONT + "\nStray paragraph.\n\n## A {#a .easy}\n\nx\n", 11, "text before the first"),
     "bad-attributes": (FRONT + "\n## A {#a .easy !}\n\nx\n", 11, "cannot read heading attribute '!'"),
     "braces-without-attributes": (FRONT + "\n## What does {} mean {}\n\nx\n", 11, "difficulty is missing"),
+    "unclosed-attributes": (FRONT + "\n## A {#a .easy\n\nx\n", 11, "unbalanced braces in the heading's "
+                            "attributes `{#a .easy`"),
+    "attributes-closed-twice": (FRONT + "\n## A {#a .easy}}\n\nx\n", 11, "unbalanced braces"),
+    "attributes-after-a-question": (FRONT + "\n## A {#a .easy}\n\nx\n\n## B {#b .hard\n\ny\n", 15,
+                                    "unbalanced braces"),
     "bad-id": (FRONT + "\n## A {#a/b .easy}\n\nx\n", 11,
                "question 'a/b' (fastapi/deployment/workers): id must be letters"),
 }

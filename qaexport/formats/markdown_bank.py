@@ -51,6 +51,8 @@ ANSWER_FENCE = "answer"
 
 # A Pandoc-style attribute block ending the heading, preceded by a space (or alone).
 _ATTRS = re.compile(r"(?:^|[ \t]+)\{([^{}]*)\}$")
+#: The start of what can only be meant as an attribute block (``{#id`` or ``{.difficulty``).
+_ATTRS_OPENING = re.compile(r"(?:^|[ \t])\{\s*[#.]")
 _ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
 _FRONT_END = ("---", "...")
 #: The folder of images of HTML questions, beside a bank file or above it (the writer puts them there).
@@ -335,6 +337,13 @@ def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
 def _heading(content: str, line: int, parsed: ParsedFile) -> tuple[str, _Attrs]:
     m = _ATTRS.search(content)
     if not m:
+        opening = _ATTRS_OPENING.search(content)
+        if (opening or content.rstrip().endswith("}")) and content.count("{") != content.count("}"):
+            # never silently an id, nor silently a heading of the answer: the author meant a question
+            start = opening.start() if opening else content.rfind("{") if "{" in content else len(content)
+            parsed.problem(line, f"unbalanced braces in the heading's attributes `{content[start:].strip()[:60]}`; "
+                                 "write them as {#id .difficulty}, one `{` and one `}` at the end of the line")
+            return content[:start].rstrip(), _Attrs(ok=False, given=True)
         return content, _Attrs()
     return content[:m.start()].rstrip(), _attributes(m.group(1), line, parsed)
 
