@@ -288,6 +288,12 @@ def test_descriptions_are_markdown_in_every_output(outputs, tmp_path):
     assert descriptions["Systems::Answer structure"] == ("Answers with their <em>own</em> headings, and questions "
                                                          "of <code>several</code> paragraphs.")
     assert '<a href="https://example.com/qaexport">https://example.com/qaexport</a>' in descriptions["Systems"]
+    qaexport("site", str(BANK), "-o", str(tmp_path / "site"))
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Answers with their <em>own</em> headings, and questions of <code>several</code> paragraphs." in index
+    assert '<a href="https://example.com/qaexport">https://example.com/qaexport</a>' in index
+    page = (tmp_path / "site" / "systems" / "tables" / "twelve-columns.html").read_text(encoding="utf-8")
+    assert '<p class="lead">One table with <code>12</code> columns of ordinary words.</p>' in page
 
 
 def test_bare_urls_become_links_with_safe_schemes_only(outputs, tmp_path):
