@@ -182,6 +182,18 @@ def test_a_table_too_wide_even_at_the_floor_is_hyphenated_not_cut(outputs):
     assert re.search(r"\w[-\u2010]\r\n\w", page), page  # a visible hyphen ends each broken part
 
 
+def test_a_table_too_wide_for_a_card_is_written_row_by_row_and_breaks_no_word(outputs):
+    """On a 74 mm card even the smallest letters leave twelve columns too narrow for their words: each row becomes
+    a list item, each cell after its column's heading, and every word stays whole."""
+    texts = pdf_page_texts(outputs["cards"])
+    back = next(t for t in texts if "Cassandra" in t and "Postgres" in t.replace("PostgreSQL", ""))
+    flat = " ".join(back.split())
+    # every word but the first column's heading (each row starts with its first cell, in bold, without it)
+    words = [w for w in _table_words("twelve-engines") + _table_words("too-wide") if w != "Engine"]
+    assert len(words) > 70 and _words_whole(back, words) == []
+    assert "Postgres Speed: moderate Latency: steady" in flat and "Cassandra Throughput: enormous" in flat, flat
+
+
 # ---------------------------------------------------------------------------------------------- headings
 
 

@@ -7,6 +7,9 @@ word of each column, in the booklet's fonts' average glyph widths) and, when tha
 the table gets a smaller font size, down to a readable floor: the layout then wraps its cells only between words.
 Only when even the floor is too wide does the table get ``class="squeezed"``: its words may then be hyphenated or
 broken (the print CSS says how). Links and inline code count as breakable: the print CSS lets them break anywhere.
+Where the page is a pocket card, such a table is written row by row instead (``stack``): a list with one item per
+row, each cell after its column's heading, which wraps between words at the answer's own size; twelve columns on a
+74 mm card would otherwise break nearly every word.
 
 Runs only on the renderer's and the sanitiser's own HTML, whose tables are regular (``<table>``, ``<tr>``,
 ``<th>``/``<td>`` with at most an alignment or span attribute).
@@ -31,6 +34,7 @@ _ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.S)
 _CELL = re.compile(r"<t([hd])\b[^>]*>(.*?)</t\1>", re.S)
 _BREAKABLE = re.compile(r"<(code|a)\b[^>]*>.*?</\1>", re.S)
 _TAG = re.compile(r"<[^>]+>")
+_SPAN = re.compile(r"\b(?:colspan|rowspan)=")
 
 
 def _glyph(ch: str) -> float:
@@ -65,9 +69,10 @@ def narrowest_em(table_html: str) -> float:
     return sum(columns)
 
 
-def fit_tables(fragment: str, width_mm: float, font_pt: float, floor_pt: float) -> str:
+def fit_tables(fragment: str, width_mm: float, font_pt: float, floor_pt: float, stack: bool = False) -> str:
     """Every table in ``fragment`` that is too wide for ``width_mm`` at ``font_pt`` gets the largest font size that
-    fits, not below ``floor_pt``; one that does not fit even then is also marked ``squeezed``."""
+    fits, not below ``floor_pt``; one that does not fit even then is also marked ``squeezed``, or, with ``stack``,
+    written row by row (:func:`stacked`) when it has a heading row and no spans."""
     if "<table" not in fragment:
         return fragment
     width_pt = width_mm * PT_PER_MM
@@ -77,10 +82,37 @@ def fit_tables(fragment: str, width_mm: float, font_pt: float, floor_pt: float) 
         if need * font_pt <= width_pt:
             return match.group(0)
         size = max(floor_pt, width_pt / need)
-        squeezed = ' class="squeezed"' if size * need > width_pt else ""
-        return f'<table{match.group(1)}{squeezed} style="font-size: {size:.2f}pt">{match.group(2)}</table>'
+        if size * need > width_pt:
+            rows = stacked(match.group(2)) if stack else None
+            if rows is not None:
+                return rows
+            return f'<table{match.group(1)} class="squeezed" style="font-size: {size:.2f}pt">{match.group(2)}</table>'
+        return f'<table{match.group(1)} style="font-size: {size:.2f}pt">{match.group(2)}</table>'
 
     return _TABLE.sub(fit, fragment)
+
+
+def stacked(table_body: str) -> str | None:
+    """A table as a list, one item per body row: its first cell in bold, then each other cell after its column's
+    heading (``Speed: moderate``), empty cells left out. None when the table has no heading row of ``<th>`` cells
+    or spans cells (then rows and headings do not pair up)."""
+    if _SPAN.search(table_body):
+        return None
+    rows = [_CELL.findall(row) for row in _ROW.findall(table_body)]
+    if len(rows) < 2 or not rows[0] or any(kind != "h" for kind, _ in rows[0]):
+        return None
+    headings = [cell for _, cell in rows[0]]
+    items = []
+    for row in rows[1:]:
+        cells = [cell.strip() for _, cell in row]
+        if not any(cells):
+            continue
+        first, rest = (cells[0], cells[1:]) if cells[0] else ("", cells[1:])
+        pairs = [f'<span class="table-pair"><span class="table-head">{headings[i + 1].strip()}:</span> {cell}</span>'
+                 for i, cell in enumerate(rest) if cell and i + 1 < len(headings)]
+        lead = f'<strong class="table-key">{first}</strong> ' if first else ""
+        items.append(f"<li>{lead}{' '.join(pairs)}</li>")
+    return f'<ul class="table-rows">{"".join(items)}</ul>'
 
 
 def scrollable_tables(fragment: str) -> str:

@@ -142,8 +142,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         question = for_print(html.question)
         asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
         jobs.append(FitJob(asked, QUESTION_SIZES, front))
-        # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break.
-        answer = fit_tables(for_print(html.answer), grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT)
+        # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break; one too
+        # wide even then is written row by row.
+        answer = fit_tables(for_print(html.answer), grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT,
+                            stack=True)
         jobs.append(FitJob(answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
