@@ -8,14 +8,16 @@ feature no test would notice missing.
 
 Each mutant is one textual change of one source file (the text to change must occur exactly once), made in a
 temporary copy of the package and the tests (``PYTHONPATH`` points the tests, and every process they start, at the
-copy): the checkout is never edited, so an interrupted run leaves nothing behind. It is not part of the test suite:
-it runs each guarding test file once per mutant (about 50 of them).
+copy): the checkout is never edited, so an interrupted run leaves nothing behind. Each group of guarding tests is
+first run without a mutant and must be green; each caught mutant is printed with the first test that failed. It is
+not part of the test suite: it runs each guarding test file once per mutant (about 50 of them).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -149,23 +151,31 @@ MUTANTS = [
 ]
 
 
-def run(mutant: Mutant, copy: Path, timeout: float = 900) -> str:
-    """"killed", "survived" or "invalid" (the change did not apply, or the tests could not even start), in
-    ``copy`` (see :func:`copy_tree`)."""
+def _pytest(tests: tuple[str, ...], copy: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests], cwd=copy,
+                          env={**os.environ, "PYTHONPATH": str(copy)}, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run(mutant: Mutant, copy: Path, timeout: float = 1200) -> tuple[str, str]:
+    """("killed", the test that failed), ("timeout", ""), ("survived", "") or ("invalid", why): the change did not
+    apply, or the tests could not even start. Made in ``copy`` (see :func:`copy_tree`) and undone."""
     path = copy / "qaexport" / mutant.file
     original = path.read_text(encoding="utf-8")
     if original.count(mutant.old) != 1:
-        return "invalid"
-    env = {**os.environ, "PYTHONPATH": str(copy)}
+        return "invalid", "the text to change is not there exactly once"
     try:
         path.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *mutant.tests],
-                              cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+        proc = _pytest(mutant.tests, copy, timeout)
     except subprocess.TimeoutExpired:
-        return "killed"  # the tests no longer finish: a bound that no longer bounds
+        return "timeout", ""  # the tests no longer finish: counted as caught (a bound that no longer bounds)
     finally:
         path.write_text(original, encoding="utf-8")
-    return {0: "survived", 1: "killed"}.get(proc.returncode, "invalid")
+    if proc.returncode == 1:
+        failed = next((line.split()[1] for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))),
+                      "?")
+        return "killed", failed
+    return ("survived", "") if proc.returncode == 0 else ("invalid", proc.stdout[-300:])
 
 
 def copy_tree(into: Path) -> Path:
@@ -191,16 +201,24 @@ def main(argv: list[str]) -> int:
         return 0
     chosen = [m for m in MUTANTS if not argv or any(word.lower() in m.name.lower() for word in argv)]
     results: dict[str, list[str]] = {"killed": [], "survived": [], "invalid": []}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the copy is removed on a kill too
     with tempfile.TemporaryDirectory(prefix="qaexport-mutants-") as tmp:
         copy = copy_tree(Path(tmp))
         if not _imports_the_copy(copy):
             print("the tests would import qaexport from elsewhere than the copy; nothing run")
             return 2
+        for tests in dict.fromkeys(m.tests for m in chosen):  # every guarding group green before any mutant
+            start = time.monotonic()
+            proc = _pytest(tests, copy, 3600)
+            print(f"baseline {time.monotonic() - start:6.0f} s  {' '.join(tests)}", flush=True)
+            if proc.returncode != 0:
+                print(f"red without a mutant; nothing run:\n{proc.stdout[-2000:]}")
+                return 2
         for mutant in chosen:
             start = time.monotonic()
-            outcome = run(mutant, copy)
-            results[outcome].append(mutant.name)
-            print(f"{outcome:8} {time.monotonic() - start:6.0f} s  {mutant.name}", flush=True)
+            outcome, detail = run(mutant, copy)
+            results["killed" if outcome == "timeout" else outcome].append(mutant.name)
+            print(f"{outcome:8} {time.monotonic() - start:6.0f} s  {mutant.name}  {detail}", flush=True)
     valid = len(results["killed"]) + len(results["survived"])
     print(f"score: {len(results['killed'])}/{valid} killed"
           + (f"; {len(results['invalid'])} invalid: {', '.join(results['invalid'])}" if results["invalid"] else ""))

@@ -2,8 +2,10 @@
 
 ``install_missing`` runs once when pytest starts (``tests/conftest.py``): apt packages are installed with
 ``apt-get install -y`` when running as root, Ace by DAISY and axe-core with npm into
-``~/.cache/qaexport-test-tools`` (Puppeteer's own browser download is skipped: Ace drives the system Chromium).
-That is the only time the test suite may reach the network. A test that needs a tool the setup could not install
+``~/.cache/qaexport-test-tools`` (Puppeteer's own browser download is skipped: Ace drives the system Chromium),
+and the other releases of WeasyPrint and Pygments that pyproject.toml allows (each tested beside the installed one)
+with pip into the same cache. A later run finds them there; that is the only time the test suite may reach the
+network. A test that needs a tool the setup could not install
 fails, with the command that installs it: a real-tool test never passes by skipping its tool.
 """
 
@@ -16,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +86,11 @@ def install_missing() -> list[str]:
                               APT_INSTALL_TIMEOUT)
             if code:
                 problems.append(f"apt-get install -y {' '.join(packages)} failed: {said}")
+    for requirement in python_releases():
+        try:
+            python_release(requirement)
+        except (AssertionError, OSError, subprocess.TimeoutExpired) as exc:
+            problems.append(f"{exc}".splitlines()[0][:300])
     for package in (ACE, AXE_CORE):
         npm = shutil.which("npm")
         if package.path.exists() or npm is None:
@@ -93,6 +101,51 @@ def install_missing() -> list[str]:
         if not package.path.exists():
             problems.append(f"{package.command} failed: {said}")
     return problems
+
+
+def python_release(requirement: str) -> Path:
+    """A folder holding ``requirement`` (``"weasyprint==68.*"``, without its dependencies: the installed ones
+    serve), to put first on ``PYTHONPATH``. Installed with pip into the tools cache on the first run (PyPI),
+    reused as it is by every later one: a run needs no network once the cache holds it.
+
+    The install goes to a temporary folder renamed into place when pip has finished, so an interrupted install
+    leaves nothing a later run would take for complete, and runs at the same time (worktrees, CI jobs) each end
+    with one complete folder.
+    """
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in requirement.replace("==", "-").replace("*", "x"))
+    target = CACHE / "python" / name
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               "--timeout", "60", "--retries", "2", "--no-deps", "--target", str(staging),
+                               requirement], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"pip install {requirement} failed (PyPI is needed once): {proc.stderr[-1000:]}"
+        try:
+            staging.rename(target)
+        except OSError:  # another run put it there first
+            if not target.is_dir():
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+def python_releases() -> list[str]:
+    """The releases of the libraries qaexport reaches into (WeasyPrint, Pygments) that pyproject.toml allows and
+    that are not the installed one: tests/test_weasy_ua.py and tests/test_lexing.py run each beside this one."""
+    import pygments
+    import weasyprint
+
+    from qaexport.render.lexing import TESTED_PYGMENTS
+    from qaexport.weasy.compat import TESTED
+
+    wanted = [f"weasyprint=={major}.*" for major in TESTED if not weasyprint.__version__.startswith(f"{major}.")]
+    wanted += [f"pygments==2.{minor}.*" for minor in range(TESTED_PYGMENTS[0][1], TESTED_PYGMENTS[1][1] + 1)
+               if not pygments.__version__.startswith(f"2.{minor}.")]
+    return wanted
 
 
 def _missing(what: str, command: str) -> None:

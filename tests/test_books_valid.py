@@ -1,5 +1,5 @@
 """Every Markdown bank makes valid books: EPUBCheck reports 0 messages and Ace by DAISY 0 violations on the study
-book and on the quiz of each Markdown bank in ``tests/banks/``, the bank ``qaexport init`` writes, the README's
+book and on the quiz of each Markdown bank in ``tests/banks/``, the bank ``qaexport init`` writes, the documented
 example bank, the cloze, images and math bank of ``test_cloze_images_math`` and the bundled sample converted to
 Markdown."""
 
@@ -23,8 +23,9 @@ NAMES = ["init", "readme", "sample", "cloze-images-math", *(p.name for p in TEST
 
 
 def _readme_bank(folder: Path) -> Path:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("<!-- markdown-bank-example -->\n````markdown\n", 1)[1].split("\n````\n<!-- /", 1)[0]
+    """The documented example bank (docs/formats.md)."""
+    readme = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- markdown-bank-example -->\n`````markdown\n", 1)[1].split("\n`````\n<!-- /", 1)[0]
     folder.mkdir(parents=True)
     (folder / "example.md").write_text(block + "\n", encoding="utf-8")
     return folder

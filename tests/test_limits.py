@@ -284,12 +284,12 @@ def test_the_ledger_keeps_its_limit_of_notes(tmp_path):
 
 
 def test_documented_sizes_of_the_render_cache_and_a_deck_bank():
-    """Limits whose behaviour costs hundreds of MiB to show: their value is the README's."""
+    """Limits whose behaviour costs hundreds of MiB to show: their value is the documented one."""
     from qaexport.formats.anki_package import MAX_BANK_BYTES
     from qaexport.render.cache import DEFAULT_MAX_BYTES
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    assert DEFAULT_MAX_BYTES == 256 * 2**20 and "at most 256 MiB" in readme
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "guide.md").read_text(encoding="utf-8")
+    assert DEFAULT_MAX_BYTES == 256 * 2**20 and "at most 256 MiB" in guide
     assert MAX_BANK_BYTES == 256 * 2**20
 
 
