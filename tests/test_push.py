@@ -601,20 +601,18 @@ def test_a_note_type_changed_in_anki_stops_the_push_in_one_line(anki, bank):
     assert "Question, Answer, Difficulty, Source, Key" in line
 
 
-def test_the_package_goes_through_ankis_media_folder_when_anki_is_elsewhere(anki, bank):
+def test_the_package_goes_through_ankis_media_folder_when_anki_is_elsewhere(anki, bank, monkeypatch):
     """A remote Anki cannot read our temporary files: the package travels as data (exercised on the double with
-    the client told the address is not local)."""
+    the client told the address is not this machine)."""
+    import dataclasses
+
+    import qaexport.cli.push as cli_push
     from qaexport.exporters.anki import connect
 
-    real = connect.endpoint
-    connect_endpoint = lambda url, allow: connect.Endpoint(**{**real(url, allow).__dict__, "local": False})  # noqa: E731
-    import qaexport.cli.push as cli_push
-    original = cli_push.endpoint
-    cli_push.endpoint = connect_endpoint
-    try:
-        assert summary(push(anki, bank)) == "5 added, 0 updated, 0 moved, 0 deleted, 0 unchanged"
-    finally:
-        cli_push.endpoint = original
+    def elsewhere(url: str, allow_remote: bool) -> connect.Endpoint:
+        return dataclasses.replace(connect.endpoint(url, allow_remote), local=False)
+    monkeypatch.setattr(cli_push, "endpoint", elsewhere)
+    assert summary(push(anki, bank)) == "5 added, 0 updated, 0 moved, 0 deleted, 0 unchanged"
     assert anki.actions["storeMediaFile"] == 1 and anki.actions["deleteMediaFile"] >= 1
     with anki.paused() as col:
         assert not [n for n in Path(col.media.dir()).iterdir() if n.suffix == ".apkg"]
