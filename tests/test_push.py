@@ -270,7 +270,8 @@ def test_a_learner_edit_survives_is_reported_and_overwrite_edits_replaces_it(ank
     with anki.paused() as col:
         assert "my mnemonic" in col.get_note(nid)["Answer"]
     assert "my mnemonic" in snapshot(anki)[nid][1][1]
-    push(anki, bank, "--overwrite-edits")
+    replaced = push(anki, bank, "--overwrite-edits")
+    assert "replaced the learner's edit of Answer in fastapi/deployment/workers/uvicorn" in replaced.stdout
     with anki.paused() as col:
         assert col.get_note(nid)["Answer"] == "<p>An ASGI server.</p>\n"
 

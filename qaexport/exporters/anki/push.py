@@ -297,11 +297,12 @@ class Pusher:
                 if update.writes:
                     what = [*update.fields, *(["tags"] if update.remove_tags or update.add_tags else [])]
                     lines.append(f"{verb}update {update.wanted.label}: {', '.join(what)}")
-                for name in update.overwritten:
-                    lines.append(f"{verb}overwrite the learner's edit of {name} in {update.wanted.label}")
             lines += [f"{verb}update the note type {change.name!r} (styling or templates)"
                       for change in plan.note_types if not change.kept]
         for update in plan.updates:
+            for name in update.overwritten:
+                lines.append(f"{'would replace' if self.dry_run else 'replaced'} the learner's edit of {name} in "
+                             f"{update.wanted.label} (--overwrite-edits)")
             for name, (theirs, ours) in update.kept.items():
                 lines.append(f"kept the learner's edit of {name} in {update.wanted.label}: Anki has "
                              f"{_excerpt(theirs)!r}, the bank {_excerpt(ours)!r} (--overwrite-edits replaces it)")
