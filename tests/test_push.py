@@ -8,12 +8,14 @@ tags, reviews and own notes, and agrees with the ``.apkg`` route on every note.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import hashlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from qaexport.cli import app
 from qaexport.exporters.anki.connect import MAX_ACTIONS, MAX_BODY
 from qaexport.exporters.anki.identity import MODEL_ID
 from tests.anki_collection import import_deck, log_counts
-from tests.ankiconnect_double import AnkiConnectDouble, HangUp
+from tests.ankiconnect_double import WAIT, AnkiConnectDouble, HangUp, threads, wait_for_threads
 from tests.apkg_decks import png_bytes
 
 runner = CliRunner()
@@ -68,6 +70,22 @@ def workers(*extra: str, count: str = "Start with `2 × cores + 1`, then measure
     return [q("worker-count", "How many workers?", count),
             q("uvicorn", "What is Uvicorn?", "An ASGI server.", "easy"),
             q("gunicorn", "Why Gunicorn?", "A process manager for the workers.", "hard"), *extra]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _nothing_left_running():
+    """After this module the process runs the threads it ran before it, no more (alone: the main thread only).
+
+    The CI once hung because this module left the ``anki`` backend of a synced collection as garbage, its
+    runtime threads alive, and a forked child collected it. Each double checks its own threads when it stops;
+    this catches whatever else a test leaves (a server, a thread, garbage that holds threads). No garbage is
+    collected here: garbage holding threads is what must not be left. pytest's hang watchdog (faulthandler's
+    timer thread, one per test) is stopped first, as it would count; the wait below is bounded."""
+    before = threads()
+    yield
+    faulthandler.cancel_dump_traceback_later()
+    left = wait_for_threads(before, WAIT)
+    assert not left, f"tests/test_push.py left threads running: {left}"
 
 
 @pytest.fixture()
@@ -636,7 +654,8 @@ def sync_server(tmp_path):
     server = subprocess.Popen([sys.executable, "-m", "anki.syncserver"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        for _ in range(300):  # until it listens (30 s at most); waiting on the process shows if it died
+        deadline = time.monotonic() + WAIT
+        while True:  # until it listens; waiting on the process shows if it died
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
@@ -644,10 +663,17 @@ def sync_server(tmp_path):
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     server.wait(0.1)
                     pytest.fail("Anki's sync server stopped")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"Anki's sync server did not listen within {WAIT:g} s")
         yield f"http://127.0.0.1:{port}/"
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(WAIT)
+            pytest.fail(f"Anki's sync server did not stop within {WAIT:g} s of SIGTERM; killed")
 
 
 def test_a_full_sync_asked_for_by_the_server_is_reported_and_a_normal_sync_goes_through(anki, bank, sync_server):
