@@ -392,6 +392,30 @@ def test_a_card_the_learner_moved_stays_and_a_filtered_deck_is_left_alone(anki, 
         assert col.decks.name(col.get_note(a).cards()[0].did) == "Prep::FastAPI::Deployment::Workers"
 
 
+def test_a_renamed_deck_and_a_filtered_deck_are_one_line_each_not_one_per_note(anki, bank):
+    """A learner who renames qaexport's deck (or crams a hundred cards) reads one line per deck on each push."""
+    push(anki, bank)
+    with anki.paused() as col:
+        col.decks.rename(col.decks.by_name("FastAPI::Deployment::Workers"), "My Workers")
+        cram = col.decks.get(col.decks.new_filtered("Cram"))
+        cram["terms"] = [["deck:FastAPI::Deployment::Scaling", 100, 0]]
+        col.decks.save(cram)
+        col.sched.rebuild_filtered_deck(cram["id"])
+    age(anki)
+    before = snapshot(anki)
+    result = push(anki, bank)
+    assert result.stdout.strip().splitlines() == [
+        "kept 3 notes in My Workers, where the learner put them (fastapi/deployment/workers/worker-count, "
+        "fastapi/deployment/workers/uvicorn, fastapi/deployment/workers/gunicorn; the bank says "
+        "FastAPI::Deployment::Workers; --overwrite-edits moves them)",
+        "left 2 notes in filtered decks (fastapi/deployment/scaling/replicas, fastapi/deployment/scaling/autoscale); "
+        "they go back to their decks when those are emptied, and the next push puts them in place",
+        "0 added, 0 updated, 0 moved, 0 deleted, 5 unchanged"]
+    assert snapshot(anki) == before
+    moved = push(anki, bank, "--overwrite-edits")
+    assert summary(moved) == "0 added, 0 updated, 3 moved, 0 deleted, 2 unchanged"
+
+
 def test_two_notes_claiming_one_question_are_both_left_alone(anki, bank):
     push(anki, bank)
     nid = note_id(anki, KEY + "uvicorn")
