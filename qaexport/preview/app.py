@@ -24,7 +24,7 @@ from starlette.routing import Route
 from ..errors import QaexportError
 from ..exporters import Build
 from ..exporters.anki import card_numbers, card_sides, note_type_parts
-from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest
+from ..exporters.site import CSP, Live, Site, SiteOptions
 from ..model import QuestionRef
 from ..render import Scheme
 from ..templates import asset, environment
@@ -125,7 +125,7 @@ def make_app(served: Served) -> Starlette:
         site = _site(served, snapshot)
         rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
         portable = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
-        heading, rest = heading_and_rest(rendered)
+        heading, rest = rendered.heading_and_rest()
         page = site.render_page("preview.html", "preview", "/", {
             "ref": ref, "heading": Markup(site.html(heading, "/")), "rest": Markup(site.html(rest, "/")),
             "back": f"/{ref.framework.slug}/{ref.topic.slug}/{ref.subtopic.slug}.html#q-{ref.question.id}",

@@ -22,7 +22,7 @@ from ...books.html import description_html, for_reader
 from ...errors import UsageError
 from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
-from ...render import Rendered, Scheme
+from ...render import Scheme
 from ...templates import asset, environment
 from .. import Build, ExporterBase, Produces, option
 from .search import Entry, PageInfo, index_script, plain_text
@@ -61,21 +61,6 @@ class SubtopicPage:
     @property
     def names(self) -> list[str]:
         return path_names(self.framework, self.topic, self.subtopic)
-
-
-_BLOCK_START = re.compile(r"<(?:p|pre|ul|ol|blockquote|table|h[1-6]|hr|div|dl|figure)[\s>/]")
-
-
-def heading_and_rest(rendered: Rendered) -> tuple[str, str]:
-    """The question as a heading can hold it: its inline HTML, and the blocks that follow (a question of several
-    paragraphs keeps its first one as the heading)."""
-    html = rendered.question.strip()
-    if not _BLOCK_START.match(html):
-        return rendered.question, ""
-    if html.startswith("<p>"):
-        first, _, rest = html[3:].partition("</p>")
-        return first, rest.strip()
-    return "", html
 
 
 def scrollable(rendered_html: str) -> str:
@@ -208,7 +193,7 @@ class Site:
         items = []
         for number, q in enumerate(page.subtopic.questions, 1):
             rendered = self.build.rendered[q.key]
-            heading, rest = heading_and_rest(rendered)
+            heading, rest = rendered.heading_and_rest()
             items.append({"number": number, "id": q.id, "key": q.key,
                           "difficulty": q.difficulty.label if q.difficulty else "",
                           "heading": Markup(self.html(heading, root)), "rest": Markup(self.html(rest, root)),
