@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from anki_collection import import_deck, new_collection
+from anki_collection import import_deck, log_counts, new_collection
 from cli_run import qaexport
 from PIL import Image
 from pypdf import PdfReader
@@ -19,7 +19,7 @@ from tools import run_epubcheck
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME
+from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME, MODEL_NAME, note_guid, question_guid
 from qaexport.formats.dialect import scan
 from qaexport.formats.images import MAX_PIXELS, Refused, accept, sanitize_svg
 
@@ -201,6 +201,36 @@ def test_anki_import_makes_a_card_per_deletion_with_media_and_live_math(built, t
         assert "$5 and $10" in circuit.answer() and "\\notacommand" not in "".join(live)
         energy = notes["science/physics/basics/energy"].cards()[1]
         assert "\\(E = mc^2\\)" in energy.question()  # deletion 1 is shown (not asked) on card 2
+
+
+def test_a_question_that_becomes_a_cloze_comes_as_a_new_note_and_the_run_says_so(tmp_path):
+    """Anki's importer leaves a note whose type changed as it was ("conflicting"): the cloze has a GUID of its
+    own, so the change reaches the learner as a new note, and the run that changes it says so, once."""
+    bank, env = tmp_path / "bank", {"QAEXPORT_STATE_DIR": str(tmp_path / "state")}
+    bank.mkdir()
+    head = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n"
+    plain = "## What is the speed of light? {#light .easy}\n\n300,000 km/s\n\n## Other {#o .easy}\n\nx\n"
+    cloze = "## Light is {{c1::300,000 km/s}} {{c2::fast}} {#light .easy}\n\n## Other {#o .easy}\n\nx\n"
+
+    def export(text: str, name: str) -> str:
+        (bank / "b.md").write_text(head + text, encoding="utf-8")
+        result = CliRunner().invoke(app, ["anki", str(bank), "-o", str(tmp_path / name)], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "now a" not in export(plain, "a.apkg")
+    assert f"{bank / 'b.md'}:7: question 'light' is now a cloze note (it was Q&A)" in export(cloze, "b.apkg")
+    assert "now a" not in export(cloze, "c.apkg")  # said once, by the run that changed it
+    assert "question 'light' is now a Q&A note (it was cloze)" in export(plain, "d.apkg")
+    assert question_guid("f/t/s/light", False) == note_guid("f/t/s/light")  # Q&A GUIDs never change
+    assert question_guid("f/t/s/light", True) != note_guid("f/t/s/light")
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, tmp_path / "a.apkg")
+        counts = log_counts(import_deck(col, tmp_path / "b.apkg"))
+        assert counts["new"] == 1 and counts["conflicting"] == 0, counts
+        notes = [col.get_note(n) for n in col.find_notes('"Key:f/t/s/light"')]
+        kinds = sorted((n.note_type()["name"], sorted(c.ord for c in n.cards())) for n in notes)
+        assert kinds == sorted([(MODEL_NAME, [0]), (CLOZE_MODEL_NAME, [0, 1])])
 
 
 # ---------------------------------------------------------------------------------------------- books

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,8 @@ from .collection import (
     read_previous,
     write_collection,
 )
-from .identity import CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, note_guid
-from .ledger import fingerprint, holds_package, location, note_times, record_package
+from .identity import CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, question_guid
+from .ledger import fingerprint, holds_package, last_runs, location, note_times, record_package
 from .text import note_fields, sort_text, tag_part, text_field
 
 
@@ -160,6 +161,20 @@ def used_media(library: Library, notes: list[NoteRow]) -> list[Media]:
     return [library.media[name] for name in sorted(names) if name in library.media]
 
 
+def _warn_kind_changes(other_kind: dict[str, tuple[str, QuestionRef]], runs: dict[str, int], previous: set[str],
+                       warn: Callable[[str], None]) -> None:
+    """Say which questions changed between Q&A and cloze since they were last exported (the previous package, or
+    the ledger's latest export of either, has the other kind's note): Anki adds (or finds again) the note of the
+    new kind and keeps the other as it was."""
+    for guid, (old_guid, ref) in other_kind.items():
+        if (old_guid in previous and guid not in previous) or runs.get(old_guid, -1) > runs.get(guid, -1):
+            q = ref.question
+            now, before = ("cloze", "Q&A") if q.cloze else ("Q&A", "cloze")
+            warn(f"{q.location}: question {q.id!r} is now a {now} note (it was {before}): Anki cannot change the "
+                 f"type of a note, so it arrives as a new note with new cards and the old one stays; delete the old "
+                 f'one in Anki if it is not wanted (search "Key:{q.key}*")')
+
+
 class AnkiExporter(ExporterBase):
     """Write an Anki deck (.apkg): subdecks per topic/subtopic, difficulty tags, safe to re-import."""
 
@@ -187,6 +202,7 @@ class AnkiExporter(ExporterBase):
         previous = read_previous(previous_path) if read else {}
         now = int(build.time)
         notes: list[NoteRow] = []
+        other_kind: dict[str, tuple[str, QuestionRef]] = {}  # GUID → the GUID of the other kind, the question
         with build.progress("Building deck", build.library.count()) as advance:
             for position, ref in enumerate(build.library.questions(), 1):
                 q = ref.question
@@ -198,10 +214,13 @@ class AnkiExporter(ExporterBase):
                                                                      ref.subtopic.slug)
                 deck = decks[()] if options.flat and () in decks else decks[slugs]
                 # New cards are introduced in the booklet's order: ``due`` is the position in the book.
-                # The GUID comes from the identity: a question moved with from= keeps the note it had.
-                row = NoteRow(note_guid(q.identity), fields, tags, sort_text(fields[0]), deck.id, due=position)
+                # The GUID comes from the identity: a question moved with from= keeps the note it had. A cloze
+                # has a GUID of its own (identity.question_guid).
+                row = NoteRow(question_guid(q.identity, q.cloze), fields, tags, sort_text(fields[0]), deck.id,
+                              due=position)
                 if q.cloze:
                     row.model_id, row.ords = CLOZE_MODEL_ID, cloze_ords(fields[0])
+                other_kind[row.guid] = (question_guid(q.identity, not q.cloze), ref)
                 notes.append(row)
                 advance(1)
         # The Cloze note type goes into a package only when a note uses it (no unused type in every collection).
@@ -210,6 +229,8 @@ class AnkiExporter(ExporterBase):
         type_keys = {False: NOTETYPE_KEY, True: CLOZE_NOTETYPE_KEY}
         current = {note.guid: note_fingerprint(note.fields, note.tags) for note in notes}
         current.update({type_keys[cloze]: fingerprint(*parts[cloze]) for cloze in kinds})
+        guids = [*other_kind, *(old for old, _ref in other_kind.values())]
+        _warn_kind_changes(other_kind, last_runs(ledger, guids), set(previous), build.warn)
         times = note_times(ledger, current, previous, now, build.warn)
         for note in notes:
             note.mod = times[note.guid]

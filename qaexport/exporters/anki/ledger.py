@@ -133,6 +133,22 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
         return decide({})
 
 
+def last_runs(ledger: Path | None, ids: list[str]) -> dict[str, int]:
+    """The export that last wrote each of ``ids`` the ledger knows (read only; an unusable ledger knows nothing)."""
+    if ledger is None or not ids or not ledger.exists():
+        return {}
+    found: dict[str, int] = {}
+    try:
+        with _open(ledger) as conn:
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i:i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.update(conn.execute(f"SELECT id, run FROM notes WHERE id IN ({marks})", chunk))
+    except (sqlite3.Error, OSError):
+        return {}
+    return found
+
+
 @contextlib.contextmanager
 def _open(path: Path) -> Iterator[sqlite3.Connection]:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
