@@ -4,6 +4,7 @@ the official ``anki`` package, EPUBCheck and Ace, pypdf and pikepdf, PDFium, and
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -86,7 +87,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     return {"bank": bank, "log": Path(tmp / "log.txt"), "output": result.output,  # type: ignore[dict-item]
             "apkg": out / "science-physics.apkg", "pdf": out / "science-physics.pdf",
             "epub": out / "science-physics.epub", "quiz.pdf": out / "quiz.pdf", "quiz.epub": out / "quiz.epub",
-            "tmp": tmp}
+            "site": next(out.glob("*-site")), "tmp": tmp}
 
 
 # ---------------------------------------------------------------------------------------------- syntax
@@ -233,6 +234,33 @@ def test_a_question_that_becomes_a_cloze_comes_as_a_new_note_and_the_run_says_so
         assert kinds == sorted([(MODEL_NAME, [0]), (CLOZE_MODEL_NAME, [0, 1])])
 
 
+def test_the_preview_of_every_cloze_card_is_the_card_anki_renders(built, tmp_path):
+    """``card_sides`` (qaexport serve's card frames) equals the official anki package's rendering of each card of
+    each note, cloze ones included: blanks, hints, inactive deletions, the attribute-encoded hidden text."""
+    from qaexport import render, sources
+    from qaexport.exporters import Build
+    from qaexport.exporters.anki import card_sides
+    from qaexport.render import Scheme, render_library
+
+    odd = "\n## Odd {{c1::a & b < c \"q\" 'x' = é 日本 \\(y\\)}} {{c2::<i>z</i>::a <hint>}} {#odd .easy}\n"
+    bank = write_bank(tmp_path, BANK + odd)
+    qaexport("anki", str(bank), "-o", str(tmp_path / "deck.apkg"))
+    library = sources.load([bank])
+    highlighter = render.Highlighter()
+    build = Build(library, render_library(library, highlighter, [Scheme.PORTABLE])[Scheme.PORTABLE], highlighter, 0)
+    compared = 0
+    with new_collection(tmp_path / "collection") as col:
+        import_deck(col, tmp_path / "deck.apkg")
+        for ref in library.questions():
+            (note,) = col.find_notes(f'"Key:{ref.question.key}"')
+            for card in col.get_note(note).cards():
+                shown = card.render_output()
+                css, front, back = card_sides(build, ref, card.ord + 1)
+                assert (front, back, css) == (shown.question_text, shown.answer_text, shown.css), ref.question.key
+                compared += 1
+    assert compared == 3 + 2 + 1 + 2
+
+
 # ---------------------------------------------------------------------------------------------- books
 
 
@@ -275,6 +303,66 @@ def test_epub_has_mathml_images_with_alt_and_passes_epubcheck(built):
     for name in ("epub", "quiz.epub"):
         counts, report = run_epubcheck(built[name])
         assert counts == CLEAN, report
+
+
+# ---------------------------------------------------------------------------------------------- site
+
+
+@pytest.mark.slow
+def test_the_site_shows_blanks_the_filled_text_images_and_mathml(built):
+    """In headless Chromium, from file://: the question's blanks, the filled text once revealed, the images drawn
+    with their alt text, formulas as MathML (the print drawing left out), axe-core 0."""
+    from browser import axe_violations, launched, watch
+
+    with launched() as browser:
+        page = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True).new_page()  # for axe
+        seen = watch(page)
+        page.goto((built["site"] / "science" / "physics" / "basics.html").as_uri())
+        light = page.locator("#q-light")
+        heading = " ".join(light.locator("h2").inner_text().split())
+        assert "The […] is about [how fast?] in […]" in heading and "speed of light" not in heading
+        light.locator("button.reveal").click()
+        assert "The speed of light is about 300,000 km/s in vacuum" in " ".join(
+            light.locator(".answer").inner_text().split())
+        page.locator("#reveal-all").click()
+        drawn = page.evaluate("[...document.images].map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().right])")
+        assert ["a red resistor", 40] in [d[:2] for d in drawn] and ["a green block", 40] in [d[:2] for d in drawn]
+        assert all(d[2] <= 360 for d in drawn)  # nothing past the phone's edge
+        alts = page.eval_on_selector_all("math", "ms => ms.map(m => [m.getAttribute('alttext'), "
+                                                 "m.getBoundingClientRect().width])")
+        assert {a for a, _w in alts} == {"E = mc^2", "V = IR", "\\int_0^1 x^2\\,dx = \\frac{1}{3}", "a^2 + b^2"}
+        assert all(w > 10 for _a, w in alts) and page.locator(".math-svg").count() == 0
+        assert axe_violations(page) == []
+        assert seen.problems() == []
+    index = (built["site"] / "assets" / "search-index.js").read_text(encoding="utf-8")
+    terms = json.loads(index[index.index("{"):index.rindex("}") + 1])["terms"]
+    assert {"frac", "int_0", "mc"} <= set(terms)  # formulas are searched as they were written (TeX)
+
+
+@pytest.mark.slow
+def test_serve_previews_each_cloze_card_with_its_formulas_typeset(built, tmp_path):
+    """qaexport serve's preview of a cloze note: a link per card, the frames of the card asked for (its number
+    on the card's body, as in Anki), its formulas typeset (the frames run no MathJax), axe-core 0."""
+    from browser import axe_violations, launched, watch
+    from test_serve import serving
+
+    with serving(built["bank"], tmp_path) as (_proc, url), launched() as browser:
+        page = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True).new_page()
+        seen = watch(page)
+        page.goto(url + "__serve__/question/science/physics/basics/light?card=2")
+        links = page.locator("nav.cloze-cards a")
+        assert links.all_inner_texts() == ["card 1", "card 2", "card 3"]
+        assert page.locator("nav.cloze-cards a[aria-current=page]").inner_text() == "card 2"
+        front, back = page.frame_locator("iframe.card-frame").nth(0), page.frame_locator("iframe.card-frame").nth(1)
+        assert " ".join(front.locator(".question").inner_text().split()) == \
+            "The speed of light is about [how fast?] in vacuum"
+        assert back.locator(".cloze").inner_text() == "300,000 km/s"
+        assert front.locator("body").get_attribute("class") == "card card2"
+        assert axe_violations(page) == []
+        page.goto(url + "__serve__/question/science/physics/basics/energy")
+        frame = page.frame_locator("iframe.card-frame").nth(1)
+        assert frame.locator("math").count() == 1 and "\\(" not in frame.locator(".question").inner_text()
+        assert seen.problems() == []
 
 
 # ---------------------------------------------------------------------------------------------- convert

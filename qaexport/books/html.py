@@ -117,5 +117,14 @@ def for_print(rendered_html: str) -> str:
 
 
 def for_reader(rendered_html: str) -> str:
-    """A formula as MathML (with its TeX as ``alttext``), for EPUB reading systems, which typeset it themselves."""
+    """A formula as MathML (with its TeX as ``alttext``), for EPUB reading systems and browsers, which typeset it
+    themselves."""
     return _MATH_DRAWING.sub("", rendered_html) if "math-svg" in rendered_html else rendered_html
+
+
+_MATHML_ALT = re.compile(r'<math\b[^>]*?\salttext="([^"]*)"[^>]*>.*?</math>', re.S)
+
+
+def formulas_as_tex(rendered_html: str) -> str:
+    """A formula as the TeX it was written in (plain text made from HTML: search indexes)."""
+    return _MATHML_ALT.sub(r"\1", for_reader(rendered_html)) if "<math" in rendered_html else rendered_html

@@ -27,6 +27,7 @@ from ...output import atomic_path, write_zip
 from ...render import Scheme
 from ...templates import asset
 from .. import Build, ExporterBase, Produces, option
+from .cloze_view import cloze_side
 from .collection import (
     CLOZE_NOTETYPE_KEY,
     NOTETYPE_KEY,
@@ -37,7 +38,7 @@ from .collection import (
     read_previous,
     write_collection,
 )
-from .identity import CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, question_guid
+from .identity import CLOZE_FIELDS, CLOZE_MODEL_ID, FIELDS, deck_id, deck_part, question_guid
 from .ledger import fingerprint, holds_package, last_runs, location, note_times, record_package
 from .text import note_fields, sort_text, tag_part, text_field
 
@@ -93,26 +94,38 @@ def cloze_ords(text_field: str) -> tuple[int, ...]:
 
 
 def question_fields(build: Build, ref: QuestionRef) -> list[str]:
-    """A question's note fields, in the frozen order of ``identity.FIELDS``, made safe by ``text.note_fields``."""
+    """A question's note fields, in the frozen order of ``identity.FIELDS`` (``CLOZE_FIELDS`` for a cloze), made
+    safe by ``text.note_fields``."""
     q, html = ref.question, build.rendered[ref.question.key]
     return note_fields(html.question, html.answer, q.difficulty.label if q.difficulty else "", ref.breadcrumb,
                        key_field(q.key, q.origin))
 
 
-_FIELD_REFERENCE = re.compile(r"\{\{([A-Za-z]+)\}\}")
+_FIELD_REFERENCE = re.compile(r"\{\{(cloze:)?([A-Za-z][A-Za-z ]*)\}\}")
+_SECTION = re.compile(r"\{\{#([A-Za-z][A-Za-z ]*)\}\}(.*?)\{\{/\1\}\}", re.S)
+#: A field Anki's ``{{#Field}}`` takes as empty: only white space and line breaks.
+_EMPTY_FIELD = re.compile(r"^(?:\s|<br\s*/?>|</?div>)*$")
 
 
-def card_sides(build: Build, ref: QuestionRef) -> tuple[str, str, str]:
+def card_sides(build: Build, ref: QuestionRef, number: int = 1) -> tuple[str, str, str]:
     """The card Anki shows for a question: the note type's CSS, the front and the back, with the note's fields put
-    into the templates as Anki's renderer puts them (``{{Field}}``; on the back ``{{FrontSide}}`` is the front).
-    For previews (``qaexport serve``); the tests compare it with the official ``anki`` package's own rendering
-    (``Card.render_output``), which reviews show inside ``<body class="card card1">`` (plus ``nightMode
-    night_mode`` at night)."""
-    css, front_template, back_template = note_type_parts(build)
-    fields = dict(zip(FIELDS, question_fields(build, ref), strict=True))
-    front = _FIELD_REFERENCE.sub(lambda m: fields[m.group(1)], front_template)
-    back = _FIELD_REFERENCE.sub(lambda m: {**fields, "FrontSide": front}[m.group(1)], back_template)
-    return css, front, back
+    into the templates as Anki's renderer puts them (``{{Field}}``; ``{{#Field}}…{{/Field}}`` only when the field
+    has text; on the back ``{{FrontSide}}`` is the front; ``{{cloze:Text}}`` as card ``number`` of a cloze note
+    shows it, see ``cloze_view``). For previews (``qaexport serve``); the tests compare it with the official
+    ``anki`` package's own rendering (``Card.render_output``), which reviews show inside ``<body class="card
+    card1">`` (plus ``nightMode night_mode`` at night)."""
+    cloze = ref.question.cloze
+    css, front_template, back_template = note_type_parts(build, cloze)
+    fields = dict(zip(CLOZE_FIELDS if cloze else FIELDS, question_fields(build, ref), strict=True))
+
+    def fill(template: str, back: bool, front: str = "") -> str:
+        template = _SECTION.sub(lambda m: "" if _EMPTY_FIELD.match(fields.get(m.group(1), "")) else m.group(2),
+                                template)
+        return _FIELD_REFERENCE.sub(lambda m: cloze_side(fields[m.group(2)], number, back) if m.group(1)
+                                    else {**fields, "FrontSide": front}[m.group(2)], template)
+
+    front = fill(front_template, False)
+    return css, front, fill(back_template, True, front)
 
 
 def deck_prefix(deck_name: str) -> list[str]:

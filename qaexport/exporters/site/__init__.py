@@ -18,6 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ...books.html import for_reader, formulas_as_tex
 from ...errors import UsageError
 from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
@@ -65,6 +66,12 @@ class SubtopicPage:
 _BLOCK_START = re.compile(r"<(?:p|pre|ul|ol|blockquote|table|h[1-6]|hr|div|dl|figure)[\s>/]")
 
 
+def for_browser(rendered: Rendered) -> Rendered:
+    """The renderer's book HTML as a browser shows it: formulas as MathML (which browsers typeset, and read out
+    with their TeX as ``alttext``), not the drawing made for print."""
+    return Rendered(for_reader(rendered.question), for_reader(rendered.answer))
+
+
 def heading_and_rest(rendered: Rendered) -> tuple[str, str]:
     """The question as a heading can hold it: its inline HTML, and the blocks that follow (a question of several
     paragraphs keeps its first one as the heading)."""
@@ -78,9 +85,10 @@ def heading_and_rest(rendered: Rendered) -> tuple[str, str]:
 
 
 def scrollable(rendered_html: str) -> str:
-    """Code and tables scroll sideways inside their own box on a phone; such a box must take keyboard focus so
-    it can be scrolled without a mouse (WCAG 2.1.1)."""
+    """Code, tables and displayed formulas scroll sideways inside their own box on a phone; such a box must take
+    keyboard focus so it can be scrolled without a mouse (WCAG 2.1.1)."""
     out = rendered_html.replace('<pre class="hl">', '<pre class="hl" tabindex="0">')
+    out = out.replace('<div class="math-block">', '<div class="math-block" tabindex="0">')  # a long formula
     if "<table" in out:
         out = out.replace("<table>", '<div class="table" tabindex="0"><table>').replace("</table>", "</table></div>")
     return out
@@ -199,7 +207,7 @@ class Site:
         root = "../../"
         items = []
         for number, q in enumerate(page.subtopic.questions, 1):
-            rendered = self.build.rendered[q.key]
+            rendered = for_browser(self.build.rendered[q.key])
             heading, rest = heading_and_rest(rendered)
             items.append({"number": number, "id": q.id, "key": q.key,
                           "difficulty": q.difficulty.label if q.difficulty else "",
@@ -237,7 +245,8 @@ class Site:
         for number, page in enumerate(self.subtopics):
             for q in page.subtopic.questions:
                 rendered = self.build.rendered[q.key]
-                entries.append(Entry(number, q.id, plain_text(rendered.question), plain_text(rendered.answer),
+                entries.append(Entry(number, q.id, plain_text(formulas_as_tex(rendered.question)),
+                                     plain_text(formulas_as_tex(rendered.answer)),
                                      q.difficulty.label if q.difficulty else "unrated"))
         return index_script(pages, entries)
 
