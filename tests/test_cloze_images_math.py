@@ -33,6 +33,7 @@ BANK = r"""---
 framework: Science
 topic: Physics
 subtopic: Basics
+cover: images/cover.png
 ---
 
 ## The {{c1::speed of light}} is about {{c2::300,000 km/s::how fast?}} in {{c3::vacuum}} {#light .easy}
@@ -48,6 +49,8 @@ Special relativity, 1905.
 ## Which circuit is this? ![a red resistor](images/resistor.png) {#circuit .hard}
 
 A resistor: ![a green block](images/block.svg) and ![outside](../outside.png) and ![web](https://example.com/a.png).
+
+![a wide banner](images/wide.png)
 
 Ohm's law $V = IR$ and the area
 
@@ -68,6 +71,7 @@ def write_bank(folder: Path, text: str = BANK) -> Path:
     bank = folder / "bank"
     _png(bank / "images" / "resistor.png", (40, 20))
     _png(bank / "images" / "cover.png", (60, 80), "navy")
+    _png(bank / "images" / "wide.png", (2400, 60), "orange")
     (bank / "images" / "block.svg").write_bytes(EVIL_SVG)
     _png(folder / "outside.png", (10, 10), "black")
     (bank / "physics.md").write_text(text, encoding="utf-8")
@@ -167,9 +171,9 @@ def test_one_huge_image_is_left_out_and_the_others_still_show(tmp_path):
 
 def test_outside_and_url_images_warn_and_are_left_out(built):
     out = built["output"]
-    assert "physics.md:19: image '../outside.png' is outside the bank folder" in out
-    assert "physics.md:19: image 'https://example.com/a.png' is a URL" in out
-    assert "physics.md:27: formula '\\\\notacommand{x}' cannot be typeset" in out
+    assert "physics.md:20: image '../outside.png' is outside the bank folder" in out
+    assert "physics.md:20: image 'https://example.com/a.png' is a URL" in out
+    assert "physics.md:30: formula '\\\\notacommand{x}' cannot be typeset" in out
 
 
 # ---------------------------------------------------------------------------------------------- Anki
@@ -194,7 +198,7 @@ def test_anki_import_makes_a_card_per_deletion_with_media_and_live_math(built, t
         assert "[how fast?]" in hinted.question()
         assert set(light.tags) >= {"difficulty::easy", "science::physics::basics"}
         media = sorted(p.name for p in Path(col.media.dir()).iterdir())
-        assert len(media) == 2 and {Path(m).suffix for m in media} == {".png", ".svg"}
+        assert len(media) == 3 and {Path(m).suffix for m in media} == {".png", ".svg"}
         circuit = notes["science/physics/basics/circuit"].cards()[0]
         assert 'alt="a red resistor"' in circuit.question()
         live = [s for s in mathjax_view(circuit.answer()).strings if "\\(" in s or "\\[" in s]
@@ -278,6 +282,23 @@ def _images(pdf: Path) -> list[tuple[int, int]]:
     return sorted(found)
 
 
+def _drawn_images(pdf: Path) -> list[tuple[int, tuple[int, int], tuple[float, float, float, float]]]:
+    """(page index, pixel size, box on the page in pt) of every image PDFium finds drawn."""
+    import pypdfium2
+    import pypdfium2.raw as pdfium_c
+
+    found = []
+    doc = pypdfium2.PdfDocument(pdf)
+    try:
+        for index in range(len(doc)):
+            for obj in doc[index].get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=5):
+                meta = obj.get_metadata()
+                found.append((index, (meta.width, meta.height), tuple(obj.get_bounds())))
+    finally:
+        doc.close()
+    return found
+
+
 @pytest.mark.parametrize("name", ["pdf", "quiz.pdf"])
 def test_pdf_prints_blanks_filled_answers_images_and_typeset_math(built, name):
     text = _text(built[name])
@@ -288,6 +309,10 @@ def test_pdf_prints_blanks_filled_answers_images_and_typeset_math(built, name):
     assert "\\frac" not in text and "\\int" not in text and "$5 and $10" in squashed
     assert "$\\notacommand{x}$" in squashed  # the broken formula, as code
     assert (40, 20) in _images(built[name])
+    drawn = _drawn_images(built[name])
+    assert [size for page, size, _box in drawn if page == 0] == [(60, 80)]  # the front matter's cover, on the cover
+    (_page, _size, (left, _bottom, right, _top)), = [d for d in drawn if d[1] == (2400, 60)]
+    assert 40 < left < right < 595.28 - 40  # the wide image scaled to the column, inside the page's margins
 
 
 def test_epub_has_mathml_images_with_alt_and_passes_epubcheck(built):
@@ -298,6 +323,10 @@ def test_epub_has_mathml_images_with_alt_and_passes_epubcheck(built):
     assert "<math " in chapter and 'alttext="V = IR"' in chapter and "math-svg" not in chapter
     assert re.search(r'href="[^"]*basics\.xhtml"[^>]*properties="mathml"|properties="mathml"[^>]*basics', opf)
     assert 'alt="a red resistor"' in chapter and 'alt="a green block"' in chapter
+    cover = files["EPUB/cover.xhtml"].decode()
+    (name,) = re.findall(r'<img src="([0-9a-f]{16}\.png)" alt="Cover image"', cover)  # the front matter's cover
+    assert re.search(rf'<item [^>]*href="{name}"[^>]*properties="cover-image"', opf), opf
+    assert Image.open(io.BytesIO(files[f"EPUB/{name}"])).size == (60, 80) and "EPUB/cover.svg" not in files
     svg = next(v for k, v in files.items() if k.endswith(".svg") and "cover" not in k and "wrap" not in k)
     assert b"onload" not in svg and b"script" not in svg
     for name in ("epub", "quiz.epub"):
@@ -380,4 +409,5 @@ def test_convert_writes_the_syntax_back_and_again_the_same_bytes(built, tmp_path
     assert "{{c2::300,000 km/s::how fast?}}" in text and "## Einstein wrote {{c1::$E = mc^2$}}: mass" in text
     assert re.search(r"!\[a red resistor\]\(media/[0-9a-f]{16}\.png\)", text)
     assert "$$\n\\int_0^1 x^2\\,dx = \\frac{1}{3}\n$$" in text
-    assert len([f for f in files if "/media/" in f]) == 2  # the PNG and the sanitised SVG
+    assert len([f for f in files if "/media/" in f]) == 4  # the PNGs, the sanitised SVG and the cover
+    assert re.search(r"^cover: media/[0-9a-f]{16}\.png$", text, re.M)

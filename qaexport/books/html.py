@@ -107,6 +107,15 @@ def cover_subtitle(library: Library) -> str:
     return fw.description
 
 
+def cover_image(library: Library) -> dict[str, str] | None:
+    """The cover image a bank's front matter names (``cover:``), as the books show it: its media name and alt
+    text; None without one (or when it was left out)."""
+    if library.cover is None or library.cover[0] not in library.media:
+        return None
+    name, alt = library.cover
+    return {"name": name, "alt": alt}
+
+
 _MATHML = re.compile(r"<math\b[^>]*>.*?</math>", re.S)  # latex2mathml never nests <math>
 _MATH_DRAWING = re.compile(r'<span class="math-svg"[^>]*>.*?</svg></span>', re.S)  # ziamath's SVG holds no span
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, for_reader, wrap_mark
+from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_image, cover_subtitle, for_reader, wrap_mark
 from ...errors import UsageError
 from ...model import path_names
 from ...output import atomic_path, write_zip
@@ -107,12 +107,17 @@ class EpubExporter(ExporterBase):
                                     content=wrap_mark().read_bytes()))
 
         count_list = lib.count_rows()
-        book.set_cover(COVER_IMAGE, cover_svg(title, subtitle, lib.count(), count_list, quiz, options.author,
-                                              options.language).encode(), create_page=False)
+        image = cover_image(lib)
+        if image is not None:  # the bank's own cover image is the book's cover on shelves, and on its cover page
+            book.set_cover(image["name"], lib.media[image["name"]].data, create_page=False)
+            book.get_item_with_id("cover-img").media_type = lib.media[image["name"]].mime
+        else:
+            book.set_cover(COVER_IMAGE, cover_svg(title, subtitle, lib.count(), count_list, quiz, options.author,
+                                                  options.language).encode(), create_page=False)
         cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
                               content=env.get_template("cover.xhtml").render(
                                   language=options.language, css_href=CSS_NAME, title=title, subtitle=subtitle,
-                                  total=lib.count(), counts=count_list,
+                                  cover=image, total=lib.count(), counts=count_list,
                                   quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
                               ).encode())
         book.add_item(cover)
@@ -151,7 +156,7 @@ class EpubExporter(ExporterBase):
                     # A topic named like its framework (a one-level Anki deck) is not a level of its own.
                     fw_entries += topic_links if topic.name == fw.name and isinstance(entry, tuple) else [entry]
                 toc.append(_nav_entry(epub, fw.name, fw_entries))
-        for item in _media_items(epub, build):
+        for item in _media_items(epub, build, skip=image["name"] if image else ""):
             book.add_item(item)
         book.toc = toc
         book.spine = spine
@@ -186,15 +191,16 @@ def _nav_entry(epub: Any, name: str, children: list) -> Any:
 _MEDIA_SRC = re.compile(r'src="([0-9a-f]{16}\.[a-z]+)"')
 
 
-def _media_items(epub: Any, build: Build) -> list:
-    """The library's images that the book shows, as manifest items beside the chapters (``src="NAME"``)."""
+def _media_items(epub: Any, build: Build, skip: str = "") -> list:
+    """The library's images that the book shows, as manifest items beside the chapters (``src="NAME"``); ``skip``
+    is the cover image, already in the manifest as the cover."""
     used: set[str] = set()
     for rendered in build.rendered.values():
         used.update(_MEDIA_SRC.findall(rendered.question))
         used.update(_MEDIA_SRC.findall(rendered.answer))
     media = build.library.media
     return [epub.EpubItem(uid=f"m-{name.replace('.', '-')}", file_name=name, media_type=media[name].mime,
-                          content=media[name].data) for name in sorted(used) if name in media]
+                          content=media[name].data) for name in sorted(used) if name in media and name != skip]
 
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, for_print, wrap_mark
+from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_image, cover_subtitle, for_print, wrap_mark
 from ...errors import UsageError
 from ...model import Framework, path_names
 from ...output import atomic_path
@@ -122,7 +122,7 @@ class PdfExporter(ExporterBase):
         title = options.title or lib.title
         template = environment("pdf").get_template("book.html")
         page = dict(
-            language=options.language, title=title, subtitle=cover_subtitle(lib),
+            language=options.language, title=title, subtitle=cover_subtitle(lib), cover=cover_image(lib),
             author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
             created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), date=created.strftime("%d %B %Y").lstrip("0"),
             counts=lib.count_rows(), total=lib.count(),
