@@ -88,8 +88,9 @@ def built(tmp_path_factory) -> dict[str, Path]:
     assert result.exit_code == 0, result.output
     qaexport("pdf", str(bank), "--answers", "end", "-o", str(out / "quiz.pdf"), env=env)
     qaexport("epub", str(bank), "--answers", "end", "-o", str(out / "quiz.epub"), env=env)
+    qaexport("pdf", str(bank), "--tagged", "-o", str(out / "tagged.pdf"), env=env)
     return {"bank": bank, "log": Path(tmp / "log.txt"), "output": result.output,  # type: ignore[dict-item]
-            "apkg": out / "science-physics.apkg", "pdf": out / "science-physics.pdf",
+            "tagged.pdf": out / "tagged.pdf", "apkg": out / "science-physics.apkg", "pdf": out / "science-physics.pdf",
             "epub": out / "science-physics.epub", "quiz.pdf": out / "quiz.pdf", "quiz.epub": out / "quiz.epub",
             "site": next(out.glob("*-site")), "tmp": tmp}
 
@@ -315,6 +316,25 @@ def test_pdf_prints_blanks_filled_answers_images_and_typeset_math(built, name):
     assert 40 < left < right < 595.28 - 40  # the wide image scaled to the column, inside the page's margins
 
 
+def test_the_tagged_pdf_gives_every_image_and_formula_its_alternate_text(built):
+    """Screen readers get the alt text of each image and the TeX of each formula (the drawing's <title>)."""
+    alts: list[str] = []
+
+    def walk(node, depth=0):
+        if depth > 80 or not isinstance(node, pikepdf.Dictionary):
+            return
+        if str(node.get("/S", "")) == "/Figure":
+            alts.append(str(node.get("/Alt", "")))
+        kids = node.get("/K")
+        for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
+            walk(kid, depth + 1)
+
+    with pikepdf.open(built["tagged.pdf"]) as pdf:
+        walk(pdf.Root.StructTreeRoot)
+    assert sorted(alts) == sorted(["Cover image", "a red resistor", "a green block", "a wide banner", "E = mc^2",
+                                   "V = IR", "\\int_0^1 x^2\\,dx = \\frac{1}{3}", "a^2 + b^2"])
+
+
 def test_epub_has_mathml_images_with_alt_and_passes_epubcheck(built):
     with zipfile.ZipFile(built["epub"]) as zf:
         files = {n: zf.read(n) for n in zf.namelist()}
@@ -332,6 +352,15 @@ def test_epub_has_mathml_images_with_alt_and_passes_epubcheck(built):
     for name in ("epub", "quiz.epub"):
         counts, report = run_epubcheck(built[name])
         assert counts == CLEAN, report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["epub", "quiz.epub"])
+def test_ace_by_daisy_finds_no_violation(built, name):
+    """Blanks, the filled text, images with their alt text, MathML with its TeX as alttext: accessible."""
+    from test_epub_print import _ace_violations
+
+    assert _ace_violations(built[name]) == []
 
 
 # ---------------------------------------------------------------------------------------------- site

@@ -66,7 +66,12 @@ def _svg(markup: str, tex: str) -> str:
     descent = height + top  # the viewBox starts at -ascent; the baseline is y = 0
     size = (f'{m.group(1)} width="{width / _DRAW_SIZE:.3f}em" height="{height / _DRAW_SIZE:.3f}em" '
             f'viewBox="{m.group(4)}" style="vertical-align: {-descent / _DRAW_SIZE:.3f}em" aria-hidden="true"')
-    return f"<svg{size}{drawing[m.end():]}"
+    rest = drawing[m.end():]
+    opened = rest.index(">") + 1
+    # The TeX as the drawing's title: a tagged PDF gives it as the formula's alternate text (WeasyPrint reads an
+    # inline SVG's <title>); nothing draws it.
+    title = f"<title>{html_lib.escape(tex, quote=False)}</title>"
+    return f"<svg{size}{rest[:opened]}{title}{rest[opened:]}"
 
 
 def live(tex: str, display: bool) -> str:
