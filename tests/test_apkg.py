@@ -468,3 +468,31 @@ def test_the_cover_counts_cards_without_a_difficulty(books, results):
     assert unrated
     cover = _norm(PdfReader(books["current.pdf"]).pages[0].extract_text())
     assert f"unrated {unrated}" in cover.lower() and f"total {len(questions)}" in cover.lower(), cover
+
+
+def test_a_packages_mathjax_prints_typeset_stays_live_in_anki_and_convert_keeps_it_as_bank_math(tmp_path):
+    """MathJax in someone's deck: the books typeset it, a deck made again keeps it live, and convert writes it as
+    the bank's \\(…\\)/\\[…\\] math (one of the bank's four delimiters), read back as formulas."""
+    from tests.anki_collection import import_deck, new_collection
+    from tests.apkg_decks import add
+    from tests.test_anki_safety import mathjax_view
+
+    def fill(col) -> None:
+        add(col, "Basic", "Maths", {"Front": r"What is \(\frac{1}{2} + \frac{1}{2}\)?",
+                                    "Back": r"One: \[\sqrt{1}\] and <code>\(not math\)</code>"})
+
+    package = build_packages(tmp_path / "p", fill)["current"]
+    qaexport("convert", str(package), "-o", str(tmp_path / "bank"))
+    (text,) = [p.read_text(encoding="utf-8") for p in (tmp_path / "bank").rglob("*.md")]
+    assert r"## What is \(\frac{1}{2} + \frac{1}{2}\)? {#" in text and r"One: \[\sqrt{1}\]" in text
+    qaexport("pdf", str(tmp_path / "bank"), "-o", str(tmp_path / "b.pdf"))
+    printed = _pdf_text(tmp_path / "b.pdf")
+    assert "What is" in printed and "\\frac" not in printed and "\\sqrt" not in printed
+    assert "\\(not math\\)" in printed  # code stays code
+    qaexport("anki", str(tmp_path / "bank"), "-o", str(tmp_path / "deck.apkg"))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, tmp_path / "deck.apkg")
+        (nid,) = col.find_notes("")
+        card = col.get_note(nid).cards()[0]
+        live = [s for s in mathjax_view(card.answer()).strings if "\\(" in s or "\\[" in s]
+        assert live == [r"\(\frac{1}{2} + \frac{1}{2}\)", r"\[\sqrt{1}\]"]
