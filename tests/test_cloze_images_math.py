@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from anki_collection import import_deck, log_counts, new_collection
-from cli_run import qaexport
 from PIL import Image
 from pypdf import PdfReader
-from test_anki_safety import mathjax_view
-from tools import run_epubcheck
 from typer.testing import CliRunner
 
 from qaexport.cli import app
 from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME, MODEL_NAME, note_guid, question_guid
 from qaexport.formats.dialect import scan
 from qaexport.formats.images import MAX_PIXELS, Refused, accept, sanitize_svg
+from tests.anki_collection import import_deck, log_counts, new_collection
+from tests.cli_run import qaexport
+from tests.test_anki_safety import mathjax_view
+from tests.tools import run_epubcheck
 
 CLEAN = {"fatal": 0, "error": 0, "warning": 0, "info": 0, "usage": 0}
 EVIL_SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40" '
@@ -358,7 +358,7 @@ def test_epub_has_mathml_images_with_alt_and_passes_epubcheck(built):
 @pytest.mark.parametrize("name", ["epub", "quiz.epub"])
 def test_ace_by_daisy_finds_no_violation(built, name):
     """Blanks, the filled text, images with their alt text, MathML with its TeX as alttext: accessible."""
-    from test_epub_print import _ace_violations
+    from tests.test_epub_print import _ace_violations
 
     assert _ace_violations(built[name]) == []
 
@@ -370,7 +370,7 @@ def test_ace_by_daisy_finds_no_violation(built, name):
 def test_the_site_shows_blanks_the_filled_text_images_and_mathml(built):
     """In headless Chromium, from file://: the question's blanks, the filled text once revealed, the images drawn
     with their alt text, formulas as MathML (the print drawing left out), axe-core 0."""
-    from browser import axe_violations, launched, watch
+    from tests.browser import axe_violations, launched, watch
 
     with launched() as browser:
         page = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True).new_page()  # for axe
@@ -401,8 +401,8 @@ def test_the_site_shows_blanks_the_filled_text_images_and_mathml(built):
 def test_serve_previews_each_cloze_card_with_its_formulas_typeset(built, tmp_path):
     """qaexport serve's preview of a cloze note: a link per card, the frames of the card asked for (its number
     on the card's body, as in Anki), its formulas typeset (the frames run no MathJax), axe-core 0."""
-    from browser import axe_violations, launched, watch
-    from test_serve import serving
+    from tests.browser import axe_violations, launched, watch
+    from tests.test_serve import serving
 
     with serving(built["bank"], tmp_path) as (_proc, url), launched() as browser:
         page = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True).new_page()
