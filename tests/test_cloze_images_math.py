@@ -89,8 +89,9 @@ def built(tmp_path_factory) -> dict[str, Path]:
     qaexport("pdf", str(bank), "--answers", "end", "-o", str(out / "quiz.pdf"), env=env)
     qaexport("epub", str(bank), "--answers", "end", "-o", str(out / "quiz.epub"), env=env)
     qaexport("pdf", str(bank), "--tagged", "-o", str(out / "tagged.pdf"), env=env)
+    qaexport("cards", str(bank), "-o", str(out / "cards.pdf"), env=env)
     return {"bank": bank, "log": Path(tmp / "log.txt"), "output": result.output,  # type: ignore[dict-item]
-            "tagged.pdf": out / "tagged.pdf", "apkg": out / "science-physics.apkg", "pdf": out / "science-physics.pdf",
+            "tagged.pdf": out / "tagged.pdf", "cards": out / "cards.pdf", "apkg": out / "science-physics.apkg", "pdf": out / "science-physics.pdf",
             "epub": out / "science-physics.epub", "quiz.pdf": out / "quiz.pdf", "quiz.epub": out / "quiz.epub",
             "site": next(out.glob("*-site")), "tmp": tmp}
 
@@ -314,6 +315,20 @@ def test_pdf_prints_blanks_filled_answers_images_and_typeset_math(built, name):
     assert [size for page, size, _box in drawn if page == 0] == [(60, 80)]  # the front matter's cover, on the cover
     (_page, _size, (left, _bottom, right, _top)), = [d for d in drawn if d[1] == (2400, 60)]
     assert 40 < left < right < 595.28 - 40  # the wide image scaled to the column, inside the page's margins
+
+
+def test_cards_have_blanks_in_front_the_filled_text_behind_images_and_typeset_math(built):
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(built["cards"]).pages]
+    assert len(pages) == 2  # a sheet of fronts, then its backs
+    fronts, backs = pages
+    assert "The […] is about [how fast?] in […]" in fronts and "speed of light" not in fronts
+    assert "The speed of light is about 300,000 km/s in vacuum" in backs and "[how fast?]" not in backs
+    assert "mass and energy are equivalent" in backs and "Special relativity, 1905." in backs
+    assert "\\frac" not in backs and "$5 and $10" in backs and "$\\notacommand{x}$" in backs
+    drawn = _drawn_images(built["cards"])
+    assert {size for _page, size, _box in drawn} == {(40, 20), (2400, 60)}
+    width = PdfReader(built["cards"]).pages[0].mediabox.width
+    assert all(0 < box[0] < box[2] < width for _page, _size, box in drawn)  # inside the sheet
 
 
 def test_the_tagged_pdf_gives_every_image_and_formula_its_alternate_text(built):
