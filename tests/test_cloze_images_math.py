@@ -91,7 +91,8 @@ def built(tmp_path_factory) -> dict[str, Path]:
     qaexport("pdf", str(bank), "--tagged", "-o", str(out / "tagged.pdf"), env=env)
     qaexport("cards", str(bank), "-o", str(out / "cards.pdf"), env=env)
     return {"bank": bank, "log": Path(tmp / "log.txt"), "output": result.output,  # type: ignore[dict-item]
-            "tagged.pdf": out / "tagged.pdf", "cards": out / "cards.pdf", "apkg": out / "science-physics.apkg", "pdf": out / "science-physics.pdf",
+            "tagged.pdf": out / "tagged.pdf", "cards": out / "cards.pdf", "apkg": out / "science-physics.apkg",
+            "pdf": out / "science-physics.pdf",
             "epub": out / "science-physics.epub", "quiz.pdf": out / "quiz.pdf", "quiz.epub": out / "quiz.epub",
             "site": next(out.glob("*-site")), "tmp": tmp}
 
@@ -115,6 +116,7 @@ def test_cloze_inside_code_or_escaped_is_text():
     ("## Empty {{c1::}} here {#a .easy}\n\nx\n", 7, "empty deletion"),
     ("## Zero {{c0::x}} here {#a .easy}\n\nx\n", 7, "c0 must be 1 to"),
     ("## Nested {{c1::a {{c2::b}} c}} {#a .easy}\n\nx\n", 7, "inside a deletion"),
+    ("## In a hint {{c1::a::see {{c2::b}} c}} {#a .easy}\n\nx\n", 7, "inside a deletion"),
     ("## {#a .easy}\n\n```cloze\nfirst line\n\nin math $x = {{c1::y}}$\n```\n", 12, "inside a formula"),
     ("## {#a .easy}\n\n```cloze\nno deletion\n```\n\nx\n", 10, "without a deletion"),
     ("## Missing ![pic](images/nope.png) {#a .easy}\n\nx\n", 7, "not found"),

@@ -87,7 +87,9 @@ def _cloze(state: StateInline, silent: bool) -> bool:
             hint_at = pos
             pos += 2
             continue
-        if hint_at < 0 and src.startswith("{{c", pos) and OPEN.match(src, pos):
+        if src.startswith("{{c", pos) and OPEN.match(src, pos):
+            # In the text or the hint: every scan ends at the next opening, so a text full of unclosed
+            # deletions is still read in linear time.
             state.pos = old_pos
             if not silent:
                 _problem(state, start, "a deletion inside a deletion; close the first with }} before the next "
