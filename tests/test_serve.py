@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from qaexport import render, sources
 from qaexport.exporters import Build
-from qaexport.exporters.anki import card_sides
+from qaexport.exporters.anki import card_numbers, card_sides
 from qaexport.exporters.site import Live, Site, SiteOptions
 from qaexport.preview.bank import LiveBank
 from qaexport.preview.booklet import Booklet
@@ -120,22 +120,44 @@ def test_new_and_removed_files_are_seen(bank):
     assert len(added.rendered) == 3  # new keys (another subtopic): rendered
 
 
+CLOZES = """---
+framework: Python
+topic: Basics
+subtopic: Cloze
+---
+
+## {{c1::len}} counts, {{c2::`sorted`::a function}} sorts, {{c1::'quotes' & <tags> é 中}} stay. {#builtins .easy}
+
+Extra text for the back.
+
+## Only {{c1::one}} deletion and no extra text. {#bare .medium}
+"""
+
+
 def test_the_card_is_the_card_anki_renders(bank, tmp_path):
-    """The preview's card sides equal what the official anki package renders from the exported deck."""
+    """The preview's card sides equal what the official anki package renders from the exported deck: every card
+    of every note, cloze cards (active, inactive, hints, escaping, no Back Extra) included."""
     from tests.anki_collection import import_deck, new_collection
     from tests.cli_run import qaexport
 
+    (bank / "python" / "03-cloze.md").write_text(CLOZES, encoding="utf-8")
     qaexport("anki", str(bank), "-o", str(tmp_path / "deck.apkg"))
     library = sources.load([bank])
     highlighter = render.Highlighter()
     build = Build(library, render_library(library, highlighter, [Scheme.PORTABLE])[Scheme.PORTABLE], highlighter, 0)
+    compared = 0
     with new_collection(tmp_path / "collection") as col:
         import_deck(col, tmp_path / "deck.apkg")
         for ref in library.questions():
             (note,) = col.find_notes(f'"Key:{ref.question.key}"')
-            shown = col.get_note(note).cards()[0].render_output()
-            css, front, back = card_sides(build, ref)
-            assert (front, back, css) == (shown.question_text, shown.answer_text, shown.css), ref.question.key
+            cards = col.get_note(note).cards()
+            assert [card.ord + 1 for card in cards] == card_numbers(build, ref), ref.question.key
+            for card in cards:
+                shown = card.render_output()
+                css, front, back = card_sides(build, ref, card.ord + 1)
+                assert (front, back, css) == (shown.question_text, shown.answer_text, shown.css), ref.question.key
+                compared += 1
+    assert compared == 7 + 3  # seven Q&A cards, two cloze cards of one note and one of the other
 
 
 def test_the_booklet_picture_is_the_question_laid_out_and_kept_until_it_changes(bank):

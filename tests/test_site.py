@@ -227,3 +227,17 @@ def test_replace_tree_removes_what_a_killed_run_left_behind(tmp_path):
     foreign.mkdir()
     replace_tree(target, {"a.html": b"x", MARKER: b""}, MARKER)
     assert not stale.exists() and foreign.exists()
+
+
+def test_cloze_images_and_math_reach_the_page_as_a_browser_shows_them(tmp_path):
+    """Formulas as MathML only (their print drawing carries inline styles the policy refuses), images copied into
+    media/ and shown from there, cloze blanks in the question and the filled deletions in the answer."""
+    from tests.test_cloze_images_math import write_bank as write_cim_bank
+
+    site = build_site(write_cim_bank(tmp_path / "cim"), tmp_path / "site")
+    page = (site / "science/physics/basics.html").read_text(encoding="utf-8")
+    assert "<math " in page and "<svg" not in page and "style=" not in page
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) == 3 and all(src.startswith("../../media/") for src in images)  # PNG, SVG, wide PNG
+    assert all((site / "science/physics" / src).resolve().is_file() for src in images)
+    assert '<span class="cloze">[how fast?]</span>' in page and '<span class="cloze">speed of light</span>' in page

@@ -37,6 +37,17 @@ def seed_site(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def cim_site(tmp_path_factory) -> Path:
+    """A bank with cloze deletions, images and formulas (tests/test_cloze_images_math.py's)."""
+    from tests.test_cloze_images_math import write_bank as write_cim_bank
+
+    target = tmp_path_factory.mktemp("cim") / "site"
+    result = runner.invoke(app, ["site", str(write_cim_bank(tmp_path_factory.mktemp("cimbank"))), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    return target
+
+
+@pytest.fixture(scope="module")
 def browser():
     with launched() as browser:
         yield browser
@@ -265,7 +276,7 @@ def test_nothing_is_wider_than_the_screen(site, browser, width):
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_violation_on_any_page_type(site, seed_site, browser, scheme):
+def test_axe_finds_no_violation_on_any_page_type(site, seed_site, cim_site, browser, scheme):
     # axe is injected as a script, which the pages' own policy forbids: this context bypasses it for axe alone
     context = browser.new_context(color_scheme=scheme, bypass_csp=True, viewport={"width": 360, "height": 740})
     page = context.new_page()
@@ -277,7 +288,8 @@ def test_axe_finds_no_violation_on_any_page_type(site, seed_site, browser, schem
     for root, path, action in [(site, "index.html", None), (site, FUNCTIONS, "#reveal-all"),
                                (site, "python/basics/classes.html", None), (site, "search.html?q=the", None),
                                (site, "review.html", None), (seed_site, "index.html", None),
-                               (seed_site, "fastapi/deployment/uvicorn-gunicorn.html", "#reveal-all")]:
+                               (seed_site, "fastapi/deployment/uvicorn-gunicorn.html", "#reveal-all"),
+                               (cim_site, "science/physics/basics.html", "#reveal-all")]:
         page.goto(url(root, path))
         if action:
             page.click(action)

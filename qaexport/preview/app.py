@@ -25,9 +25,8 @@ from starlette.routing import Route
 from ..books.html import for_reader
 from ..errors import QaexportError
 from ..exporters import Build
-from ..exporters.anki import card_sides, note_type_parts
-from ..exporters.site import CSP, Live, Site, SiteOptions, for_browser, heading_and_rest, scrollable
-from ..formats.cloze import html_numbers
+from ..exporters.anki import card_numbers, card_sides, note_type_parts
+from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest
 from ..model import QuestionRef
 from ..render import Scheme
 from ..render.math import typeset
@@ -44,7 +43,9 @@ CARD_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'self
 KEEP_ALIVE = 15.0
 CARD_WIDTHS = {"phone": 360, "desktop": 800}
 _SIDE = re.compile(r"^(front|back)$")
-_CARD_NUMBER = re.compile(r"^[1-9][0-9]{0,2}$")
+_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+          ".js": "text/javascript; charset=utf-8", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+          ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml"}
 #: A formula as the Anki note holds it (``render/math.live``): typeset here, since the card frames run no script.
 _LIVE_FORMULA = re.compile(r'<span class="math( display)?">\\[(\[](.*?)\\[)\]]</span>', re.S)
 
@@ -52,20 +53,6 @@ _LIVE_FORMULA = re.compile(r'<span class="math( display)?">\\[(\[](.*?)\\[)\]]</
 def typeset_live(card_html: str) -> str:
     """The card's formulas as MathML (what Anki's MathJax would draw): the frames run no script at all."""
     return _LIVE_FORMULA.sub(lambda m: for_reader(typeset(html.unescape(m.group(2)), bool(m.group(1)))), card_html)
-
-
-def _cloze_numbers(build: Build, ref: QuestionRef) -> list[int]:
-    """The card numbers of a cloze note (its Text field is the PORTABLE question); [] for a Q&A note."""
-    return html_numbers(build.rendered[ref.question.key].question) if ref.question.cloze else []
-
-
-def card_number(request: Request, numbers: list[int]) -> int:
-    """The cloze card asked for (``?card=N``), if the note has it; else its first card."""
-    asked = request.query_params.get("card", "")
-    return int(asked) if _CARD_NUMBER.match(asked) and int(asked) in numbers else (numbers or [1])[0]
-_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-          ".js": "text/javascript; charset=utf-8", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-          ".gif": "image/gif", ".webp": "image/webp"}
 
 
 @dataclass
@@ -147,15 +134,13 @@ def make_app(served: Served) -> Starlette:
             return _not_found(f"No question has the key {request.path_params['key']!r} (any more).")
         site = _site(served, snapshot)
         rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
-        heading, rest = heading_and_rest(for_browser(rendered))
-        build = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
-        numbers = _cloze_numbers(build, ref)
-        number = card_number(request, numbers)
+        portable = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
+        heading, rest = heading_and_rest(rendered)
         page = site.render_page("preview.html", "preview", "/", {
-            "ref": ref, "heading": Markup(heading), "rest": Markup(scrollable(rest)),
-            "cards": numbers, "number": number, "card_query": f"card={number}&" if numbers else "",
+            "ref": ref, "heading": Markup(site.html(heading, "/")), "rest": Markup(site.html(rest, "/")),
             "back": f"/{ref.framework.slug}/{ref.topic.slug}/{ref.subtopic.slug}.html#q-{ref.question.id}",
             "views": [(width, night) for width in CARD_WIDTHS for night in (False, True)], "widths": CARD_WIDTHS,
+            "cards": card_numbers(portable, ref),
             "picture": served.booklet.identity(ref, rendered)}, title=f"Preview of {ref.question.id}", csp=PREVIEW_CSP)
         return HTMLResponse(page, headers=_headers(PAGE_CSP))
 
@@ -166,11 +151,13 @@ def make_app(served: Served) -> Starlette:
         if ref is None or not _SIDE.match(side):
             return _not_found("No such card.")
         build = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
-        number = card_number(request, _cloze_numbers(build, ref))
-        _css, front, back = card_sides(build, ref, number)
+        number = request.query_params.get("card", "1")
+        if not number.isdigit() or int(number) not in card_numbers(build, ref):
+            return _not_found("No such card.")
+        _css, front, back = card_sides(build, ref, int(number))
         night = " nightMode night_mode" if request.query_params.get("night") == "1" else ""
         page = environment("serve").get_template("card.html").render(
-            side=Markup(typeset_live(front if side == "front" else back)), night=night, number=number,
+            side=Markup(typeset_live(front if side == "front" else back)), night=night, number=int(number),
             title=f"Anki card {number}, {side}")
         return HTMLResponse(page, headers=_headers(CARD_CSP))
 

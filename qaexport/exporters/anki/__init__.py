@@ -22,12 +22,12 @@ from pathlib import Path
 from ...errors import UsageError
 from ...formats.anki_key import key_field
 from ...formats.anki_package import SUFFIXES
+from ...formats.cloze import html_pieces
 from ...model import Library, Media, QuestionRef
 from ...output import atomic_path, write_zip
 from ...render import Scheme
 from ...templates import asset
 from .. import Build, ExporterBase, Produces, option
-from .cloze_view import cloze_side
 from .collection import (
     CLOZE_NOTETYPE_KEY,
     NOTETYPE_KEY,
@@ -101,31 +101,74 @@ def question_fields(build: Build, ref: QuestionRef) -> list[str]:
                        key_field(q.key, q.origin))
 
 
-_FIELD_REFERENCE = re.compile(r"\{\{(cloze:)?([A-Za-z][A-Za-z ]*)\}\}")
-_SECTION = re.compile(r"\{\{#([A-Za-z][A-Za-z ]*)\}\}(.*?)\{\{/\1\}\}", re.S)
-#: A field Anki's ``{{#Field}}`` takes as empty: only white space and line breaks.
-_EMPTY_FIELD = re.compile(r"^(?:\s|<br\s*/?>|</?div>)*$")
+_FIELD_REFERENCE = re.compile(r"\{\{(?:(cloze):)?([^{}#/^:]+)\}\}")
+_SECTION = re.compile(r"\{\{#([^{}]+)\}\}(.*?)\{\{/\1\}\}", re.S)
 
 
-def card_sides(build: Build, ref: QuestionRef, number: int = 1) -> tuple[str, str, str]:
+def _attribute(text: str) -> str:
+    """Text as Anki's renderer writes it into ``data-cloze``: ``& < > "`` as named entities, every other character
+    below 256 but ASCII letters and digits as a hexadecimal one, the rest as it is."""
+    named = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+    return "".join(named.get(c) or (c if (c.isascii() and c.isalnum()) or ord(c) > 255 else f"&#x{ord(c):X};")
+                   for c in text)
+
+
+def _cloze(text: str, card: int, back: bool) -> str:
+    """Anki's ``{{cloze:Text}}`` on card ``card``: its deletions hidden (``[...]`` or ``[hint]``) on the front and
+    shown on the back; the other numbers' text shown, marked inactive."""
+    out: list[str] = []
+    inside: list[str] = []
+    hint: list[str] = []
+    number = 0
+    for piece in html_pieces(text):
+        if piece.kind == "open":
+            number, inside, hint = piece.number, [], []
+        elif piece.kind == "hint":
+            hint.append(piece.text)
+        elif piece.kind == "close":
+            content = "".join(inside)
+            if number != card:
+                out.append(f'<span class="cloze-inactive" data-ordinal="{number}">{content}</span>')
+            elif back:
+                out.append(f'<span class="cloze" data-ordinal="{number}">{content}</span>')
+            else:
+                shown = f"[{''.join(hint)}]" if "".join(hint).strip() else "[...]"
+                out.append(f'<span class="cloze" data-cloze="{_attribute(content)}" data-ordinal="{number}">{shown}'
+                           "</span>")
+            number = 0
+        elif number:
+            inside.append(piece.text)
+        else:
+            out.append(piece.text)
+    return "".join(out)
+
+
+def card_numbers(build: Build, ref: QuestionRef) -> list[int]:
+    """The cards a question's note makes: 1, or each deletion number of a cloze."""
+    if not ref.question.cloze:
+        return [1]
+    return [o + 1 for o in cloze_ords(question_fields(build, ref)[0])]
+
+
+def card_sides(build: Build, ref: QuestionRef, card: int = 1) -> tuple[str, str, str]:
     """The card Anki shows for a question: the note type's CSS, the front and the back, with the note's fields put
-    into the templates as Anki's renderer puts them (``{{Field}}``; ``{{#Field}}…{{/Field}}`` only when the field
-    has text; on the back ``{{FrontSide}}`` is the front; ``{{cloze:Text}}`` as card ``number`` of a cloze note
-    shows it, see ``cloze_view``). For previews (``qaexport serve``); the tests compare it with the official
-    ``anki`` package's own rendering (``Card.render_output``), which reviews show inside ``<body class="card
-    card1">`` (plus ``nightMode night_mode`` at night)."""
+    into the templates as Anki's renderer puts them (``{{Field}}``, ``{{#Field}}…{{/Field}}`` kept when the field
+    has text, ``{{cloze:Text}}`` for card number ``card`` of a cloze, the Q&A back's ``{{FrontSide}}``). For
+    previews (``qaexport serve``); the tests compare it with the official ``anki`` package's own rendering
+    (``Card.render_output``), which reviews show inside ``<body class="card card1">`` (plus ``nightMode
+    night_mode`` at night)."""
     cloze = ref.question.cloze
     css, front_template, back_template = note_type_parts(build, cloze)
     fields = dict(zip(CLOZE_FIELDS if cloze else FIELDS, question_fields(build, ref), strict=True))
 
-    def fill(template: str, back: bool, front: str = "") -> str:
-        template = _SECTION.sub(lambda m: "" if _EMPTY_FIELD.match(fields.get(m.group(1), "")) else m.group(2),
-                                template)
-        return _FIELD_REFERENCE.sub(lambda m: cloze_side(fields[m.group(2)], number, back) if m.group(1)
-                                    else {**fields, "FrontSide": front}[m.group(2)], template)
+    def fill(template: str, back: bool, extra: dict[str, str]) -> str:
+        values = {**fields, **extra}
+        template = _SECTION.sub(lambda m: m.group(2) if values.get(m.group(1), "").strip() else "", template)
+        return _FIELD_REFERENCE.sub(
+            lambda m: _cloze(values[m.group(2)], card, back) if m.group(1) else values[m.group(2)], template)
 
-    front = fill(front_template, False)
-    return css, front, fill(back_template, True, front)
+    front = fill(front_template, False, {})
+    return css, front, fill(back_template, True, {"FrontSide": front})
 
 
 def deck_prefix(deck_name: str) -> list[str]:

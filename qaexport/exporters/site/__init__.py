@@ -66,12 +66,6 @@ class SubtopicPage:
 _BLOCK_START = re.compile(r"<(?:p|pre|ul|ol|blockquote|table|h[1-6]|hr|div|dl|figure)[\s>/]")
 
 
-def for_browser(rendered: Rendered) -> Rendered:
-    """The renderer's book HTML as a browser shows it: formulas as MathML (which browsers typeset, and read out
-    with their TeX as ``alttext``), not the drawing made for print."""
-    return Rendered(for_reader(rendered.question), for_reader(rendered.answer))
-
-
 def heading_and_rest(rendered: Rendered) -> tuple[str, str]:
     """The question as a heading can hold it: its inline HTML, and the blocks that follow (a question of several
     paragraphs keeps its first one as the heading)."""
@@ -145,6 +139,11 @@ class Site:
                 for name in _MEDIA_SRC.findall(text)}
         return sorted(used & set(media))
 
+    def html(self, rendered_html: str, root: str) -> str:
+        """Rendered HTML as a page shows it: formulas as MathML (browsers typeset it; the drawing is for print),
+        images from ``media/``, code and tables scrolling in their own box."""
+        return scrollable(self._media(for_reader(rendered_html), root))
+
     def _media(self, html: str, root: str) -> str:
         """Image names pointed at the site's ``media/`` folder from a page ``root`` below the top."""
         media = self.build.library.media
@@ -207,13 +206,12 @@ class Site:
         root = "../../"
         items = []
         for number, q in enumerate(page.subtopic.questions, 1):
-            rendered = for_browser(self.build.rendered[q.key])
+            rendered = self.build.rendered[q.key]
             heading, rest = heading_and_rest(rendered)
             items.append({"number": number, "id": q.id, "key": q.key,
                           "difficulty": q.difficulty.label if q.difficulty else "",
-                          "heading": Markup(self._media(heading, root)),
-                          "rest": Markup(scrollable(self._media(rest, root))),
-                          "answer": Markup(scrollable(self._media(rendered.answer, root)))})
+                          "heading": Markup(self.html(heading, root)), "rest": Markup(self.html(rest, root)),
+                          "answer": Markup(self.html(rendered.answer, root))})
         index = self.subtopics.index(page)
         neighbours: dict[str, dict[str, str] | None] = {"previous": None, "next": None}
         for name, at in (("previous", index - 1), ("next", index + 1)):
