@@ -212,6 +212,22 @@ def test_anki_import_makes_a_card_per_deletion_with_media_and_live_math(built, t
         assert "\\(E = mc^2\\)" in energy.question()  # deletion 1 is shown (not asked) on card 2
 
 
+def test_images_reach_anki_once_under_their_content_names(built, tmp_path):
+    """Each image is in the package under the hash of its bytes, so a collection that has it already is not sent
+    a copy (importing again adds no file) and a changed image is a new name."""
+    import hashlib
+
+    with zipfile.ZipFile(built["apkg"]) as zf:
+        names = json.loads(zf.read("media"))
+        packed = {name: zf.read(number) for number, name in names.items()}
+    assert all(name == hashlib.sha256(data).hexdigest()[:16] + Path(name).suffix for name, data in packed.items())
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, built["apkg"])
+        first = sorted(p.name for p in Path(col.media.dir()).iterdir())
+        import_deck(col, built["apkg"])
+        assert sorted(p.name for p in Path(col.media.dir()).iterdir()) == first == sorted(packed)
+
+
 def test_a_question_that_becomes_a_cloze_comes_as_a_new_note_and_the_run_says_so(tmp_path):
     """Anki's importer leaves a note whose type changed as it was ("conflicting"): the cloze has a GUID of its
     own, so the change reaches the learner as a new note, and the run that changes it says so, once."""
