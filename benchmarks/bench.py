@@ -3,6 +3,8 @@
     python benchmarks/bench.py                 # all cases, default sizes
     python benchmarks/bench.py --cases pdf --book 560
     python benchmarks/bench.py --cases cards --book 560   # flashcards (not in the default cases)
+    python benchmarks/bench.py --cases push               # 10,000 notes into Anki through AnkiConnect (the
+                                                          # test double; --push-url for a real Anki)
 
 Prints wall time and peak memory per case and the ratios to the baselines (this machine
 is shared and noisy: ratios travel, seconds don't). Peak memory is the largest sum of
@@ -243,6 +245,85 @@ def synthesise_apkg(n: int, out: Path) -> Path:
     return out
 
 
+class CountingProxy:
+    """An HTTP forwarder in front of an AnkiConnect that counts the requests a push sends (and their bytes)."""
+
+    def __init__(self, target: str) -> None:
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        self.requests = self.sent = self.received = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=3600)
+                conn.request("POST", parts.path or "/", body, {"Content-Type": "application/json"})
+                answer = conn.getresponse()
+                data = answer.read()
+                conn.close()
+                proxy.requests, proxy.sent, proxy.received = (proxy.requests + 1, proxy.sent + len(body),
+                                                              proxy.received + len(data))
+                self.send_response_only(answer.status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                self.close_connection = True
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self) -> str:
+        """What was counted since the last call, as a report's tail; counters reset."""
+        said = f"{self.requests} requests, {self.sent / 2**20:.1f} MiB sent, {self.received / 2**20:.1f} MiB received"
+        self.requests = self.sent = self.received = 0
+        return said
+
+
+def push_cases(big: Path, tmp: Path, env: dict[str, str], url: str | None, n: int) -> None:
+    """``qaexport push`` of ``n`` notes into an Anki through AnkiConnect: the test double on a new collection
+    (``tests/ankiconnect_double.py``, the real ``anki`` engine), or a real Anki at ``url`` (an empty profile,
+    the key in QAEXPORT_ANKICONNECT_KEY): the first push (every note added, cold render cache), a push with
+    nothing changed, and a push after one question changed; time, memory and the requests sent."""
+    double = None
+    if url is None:
+        from tests.ankiconnect_double import AnkiConnectDouble
+
+        double = AnkiConnectDouble(tmp / "anki" / "collection.anki2")
+        url = double.start()
+    proxy = CountingProxy(url)
+    env = {**env, "QAEXPORT_STATE_DIR": str(tmp / "push-state")}
+    env.pop("SOURCE_DATE_EPOCH", None)  # pushes are dated now, as a user's are
+    cmd = [*QAEXPORT, "push", str(big), "--url", proxy.url, "--timeout", "600"]
+    try:
+        shutil.rmtree(Path(env["QAEXPORT_CACHE_DIR"]), ignore_errors=True)
+        first = measure(cmd, env)
+        report(f"push {n} new", first, None, "")
+        print(f"  {proxy.take()}", flush=True)
+        again = measure(cmd, env)
+        report(f"push {n} unchanged", again, first, "first push")
+        print(f"  {proxy.take()}", flush=True)
+        changed = next(big.glob("*.json"))
+        changed.write_text(changed.read_text(encoding="utf-8").replace("ASGI", "ASGI (Asynchronous Server Gateway "
+                                                                       "Interface)", 1), encoding="utf-8")
+        one = measure(cmd, env)
+        report(f"push {n} one edited", one, first, "first push")
+        print(f"  {proxy.take()}", flush=True)
+    finally:
+        proxy.server.shutdown()
+        if double is not None:
+            double.stop()
+
+
 # --- the cases -----------------------------------------------------------------------------------
 
 class CacheFolder:
@@ -340,13 +421,16 @@ def report(name: str, ours: Run, base: Run | None, base_name: str, goal: str = "
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default="startup,anki,pdf,rebuild,epub,all,apkg,serve",
-                        help="startup, anki (cold and rebuilt), pdf, rebuild (pdf rebuilt), epub, all, apkg, serve")
+                        help="startup, anki (cold and rebuilt), pdf, rebuild (pdf rebuilt), epub, all, apkg, serve; "
+                             "also cards and push")
     parser.add_argument("--anki", type=int, default=10_000, help="questions for the Anki case")
     parser.add_argument("--book", type=int, default=560, help="questions for the PDF/EPUB/all cases")
     parser.add_argument("--apkg", type=int, default=5_000, help="notes in the Anki-package case")
     parser.add_argument("--serve", type=int, default=600, help="questions in the serve case's Markdown bank")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast case (median time is reported)")
     parser.add_argument("--theme", default="default", help="Pygments theme for both qaexport and the baselines")
+    parser.add_argument("--push-url", default=None, help="push case: a real AnkiConnect (an empty profile) instead "
+                                                          "of the test double")
     parser.add_argument("--baseline", nargs=3, metavar=("KIND", "SRC", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
@@ -420,6 +504,8 @@ def main() -> None:
                 ours = measure([*QAEXPORT, fmt, str(package), "-o", str(tmp / f"apkg.{fmt}"), *theme], env,
                                before=cache.empty)
                 report(f"apkg {args.apkg} -> {fmt}", ours, singles.get(fmt), f"payload {fmt} {args.book}")
+        if "push" in cases:
+            push_cases(big, tmp, env, args.push_url, args.anki)
         if "all" in cases:
             anki_book = measure([*QAEXPORT, "anki", str(book), "-o", str(tmp / "single.apkg"), *theme], env,
                                 before=cache.empty)

@@ -314,3 +314,62 @@ def test_a_pruned_ledger_no_longer_vouches_for_a_package(tmp_path, monkeypatch):
     assert anki_ledger.holds_package(ledger, package)
     note_times(ledger, {"d": "w"}, {}, 300)  # forgets "a" or "b", which the package holds
     assert not anki_ledger.holds_package(ledger, package)
+
+
+def _values(table: dict[str, list[str]]):
+    """A ``written_of`` for note_times: ``table[id]`` are the cheap values (asked always), the rest when full."""
+    asked: list[tuple[str, bool]] = []
+
+    def written_of(key: str, full: bool) -> list[str]:
+        asked.append((key, full))
+        return table[key] if full else table[key][:1]
+    return written_of, asked
+
+
+def test_the_ledger_remembers_every_value_it_wrote_and_hashes_fields_only_when_content_changes(tmp_path):
+    ledger = tmp_path / anki_ledger.FILE_NAME
+    written_of, asked = _values({"n": ["deck1", "q1", "a1"]})
+    first = note_times(ledger, {"n": "v1"}, {}, 100, written_of=written_of)
+    assert first.written == {"n": ("deck1", "q1", "a1")} and first.fresh == {} and asked == [("n", True)]
+    asked.clear()
+    again = note_times(ledger, {"n": "v1"}, {}, 200, written_of=written_of)  # nothing changed: only the deck
+    assert asked == [("n", False)] and again.written["n"] == ("deck1", "q1", "a1") and again.fresh == {}
+    written_of, asked = _values({"n": ["deck2", "q1", "a2"]})
+    changed = note_times(ledger, {"n": "v2"}, {}, 300, written_of=written_of)
+    assert changed["n"] == 300 and asked == [("n", True)]
+    assert changed.written["n"] == ("deck1", "q1", "a1", "deck2", "a2") and changed.fresh == {"n": ["deck2", "a2"]}
+
+
+def test_written_values_are_bounded_per_note_newest_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(anki_ledger, "MAX_WRITTEN", 3)
+    ledger = tmp_path / anki_ledger.FILE_NAME
+    for i in range(5):
+        times = note_times(ledger, {"n": f"v{i}"}, {}, 100 + i, written_of=lambda _k, _f, i=i: [f"x{i}"])
+    assert times.written["n"] == ("x2", "x3", "x4")
+
+
+def test_a_dry_run_reads_the_ledger_and_writes_nothing(tmp_path):
+    ledger = tmp_path / anki_ledger.FILE_NAME
+    assert note_times(ledger, {"n": "v1"}, {}, 100, record=False) == {"n": 100}
+    assert not ledger.exists()
+    note_times(ledger, {"n": "v1"}, {}, 100, written_of=lambda _k, _f: ["a"])
+    before = ledger.read_bytes()
+    dry = note_times(ledger, {"n": "v2"}, {}, 200, written_of=lambda _k, _f: ["b"], record=False)
+    assert dry == {"n": 200} and dry.written == {"n": ("a", "b")}
+    assert note_times(ledger, {"n": "v1"}, {}, 300, record=False) == {"n": 100}  # the dry run recorded nothing
+    assert ledger.read_bytes() == before
+
+
+def test_a_ledger_from_before_written_values_is_upgraded(tmp_path):
+    ledger = tmp_path / anki_ledger.FILE_NAME
+    conn = sqlite3.connect(ledger)
+    conn.executescript("""
+        CREATE TABLE notes (id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, mod INTEGER NOT NULL,
+                            run INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO notes VALUES ('n', 'v1', 50, 1);
+        INSERT INTO meta VALUES ('runs', 1);""")
+    conn.close()
+    times = note_times(ledger, {"n": "v1"}, {}, 100, written_of=lambda _k, _f: ["a", "b"])
+    assert times == {"n": 50} and times.written == {"n": ("a", "b")} and times.fresh == {}
+    assert note_times(ledger, {"n": "v1"}, {}, 200).written == {"n": ("a", "b")}

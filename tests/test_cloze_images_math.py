@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME, MODEL_NAME, note_guid, question_guid
+from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME, MODEL_NAME, note_guid
 from qaexport.formats.dialect import scan
 from qaexport.formats.images import MAX_PIXELS, Refused, accept, sanitize_svg
 from tests.anki_collection import import_deck, log_counts, new_collection
@@ -228,9 +228,10 @@ def test_images_reach_anki_once_under_their_content_names(built, tmp_path):
         assert sorted(p.name for p in Path(col.media.dir()).iterdir()) == first == sorted(packed)
 
 
-def test_a_question_that_becomes_a_cloze_comes_as_a_new_note_and_the_run_says_so(tmp_path):
-    """Anki's importer leaves a note whose type changed as it was ("conflicting"): the cloze has a GUID of its
-    own, so the change reaches the learner as a new note, and the run that changes it says so, once."""
+def test_a_question_that_becomes_a_cloze_keeps_its_note_and_the_run_says_how_to_get_the_new_cards(tmp_path):
+    """GUIDs qaexport wrote never change, and Anki's import leaves a note whose type changed as it was
+    ("conflicting"): the export that changes it says so, once, with the way out (delete the old note, import
+    again), which brings the cloze cards under the same GUID."""
     bank, env = tmp_path / "bank", {"QAEXPORT_STATE_DIR": str(tmp_path / "state")}
     bank.mkdir()
     head = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n"
@@ -243,19 +244,24 @@ def test_a_question_that_becomes_a_cloze_comes_as_a_new_note_and_the_run_says_so
         assert result.exit_code == 0, result.output
         return result.output
 
-    assert "now a" not in export(plain, "a.apkg")
-    assert f"{bank / 'b.md'}:7: question 'light' is now a cloze note (it was Q&A)" in export(cloze, "b.apkg")
-    assert "now a" not in export(cloze, "c.apkg")  # said once, by the run that changed it
-    assert "question 'light' is now a Q&A note (it was cloze)" in export(plain, "d.apkg")
-    assert question_guid("f/t/s/light", False) == note_guid("f/t/s/light")  # Q&A GUIDs never change
-    assert question_guid("f/t/s/light", True) != note_guid("f/t/s/light")
+    assert "became" not in export(plain, "a.apkg")
+    said = export(cloze, "b.apkg")
+    assert f"{bank / 'b.md'}:7: question 'light' became a cloze (it was a plain question)" in said
+    assert 'delete the note in Anki (search "Key:f/t/s/light*"' in said
+    assert "became" not in export(cloze, "c.apkg")  # said once, by the run that changed it
+    assert "question 'light' became a plain question (it was a cloze)" in export(plain, "d.apkg")
     with new_collection(tmp_path / "col") as col:
         import_deck(col, tmp_path / "a.apkg")
         counts = log_counts(import_deck(col, tmp_path / "b.apkg"))
-        assert counts["new"] == 1 and counts["conflicting"] == 0, counts
-        notes = [col.get_note(n) for n in col.find_notes('"Key:f/t/s/light"')]
-        kinds = sorted((n.note_type()["name"], sorted(c.ord for c in n.cards())) for n in notes)
-        assert kinds == sorted([(MODEL_NAME, [0]), (CLOZE_MODEL_NAME, [0, 1])])
+        assert counts["conflicting"] == 1 and counts["new"] == 0, counts  # left as it was, as the run said
+        (nid,) = col.find_notes('"Key:f/t/s/light"')
+        assert col.get_note(nid).note_type()["name"] == MODEL_NAME
+        col.remove_notes([nid])  # the way out the run gave
+        assert log_counts(import_deck(col, tmp_path / "b.apkg"))["new"] == 1
+        (nid,) = col.find_notes('"Key:f/t/s/light"')
+        note = col.get_note(nid)
+        assert note.note_type()["name"] == CLOZE_MODEL_NAME and sorted(c.ord for c in note.cards()) == [0, 1]
+        assert note.guid == note_guid("f/t/s/light")  # the GUID it always had
 
 
 # ---------------------------------------------------------------------------------------------- books

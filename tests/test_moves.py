@@ -67,7 +67,8 @@ def test_a_moved_question_keeps_its_note_reviews_and_guid_through_the_apkg_route
         old_deck = col.decks.name(col.get_card(cid).did)
 
         write_bank(bank, moved=True)
-        export(bank, tmp_path / "v2.apkg", 1_700_100_000)
+        said = export(bank, tmp_path / "v2.apkg", 1_700_100_000)
+        assert "1 note changed deck since the last export" in said and "never moves cards" in said, said
         log = import_deck(col, tmp_path / "v2.apkg")
 
         assert log_counts(log)["new"] == 0 and log_counts(log)["updated"] == 1
@@ -164,3 +165,17 @@ def test_key_field_round_trip_and_what_is_not_a_key_field():
                  f"{OLD_KEY} from=x", f"{OLD_KEY}  from={NEW_KEY}", "Fast/deployment/workers/x", f"{OLD_KEY}/x",
                  "a/b/c/" + "x" * 121):
         assert parse_key_field(junk) is None, junk
+
+
+def test_the_run_that_changes_the_deck_name_says_that_cards_stay_and_only_that_run(tmp_path):
+    bank = write_bank(tmp_path / "bank", moved=False)
+    apkg = tmp_path / "deck.apkg"
+    assert "changed deck" not in export(bank, apkg, 1_700_000_000)
+    assert "changed deck" not in export(bank, apkg, 1_700_000_100)  # nothing changed
+    result = runner.invoke(app, ["anki", str(bank), "-o", str(apkg), "--deck-name", "Prep::2026"],
+                           env={"SOURCE_DATE_EPOCH": "1700000200"})
+    assert result.exit_code == 0 and "2 notes changed deck since the last export" in result.output, result.output
+    assert "Prep::2026::FastAPI::Deployment::Workers" in result.output
+    again = runner.invoke(app, ["anki", str(bank), "-o", str(apkg), "--deck-name", "Prep::2026"],
+                          env={"SOURCE_DATE_EPOCH": "1700000300"})
+    assert again.exit_code == 0 and "changed deck" not in again.output, again.output

@@ -29,14 +29,16 @@ Examples:
   qaexport epub data/ more/ -o books/  # merge two folders into one book
   qaexport all --difficulty hard       # deck, booklet and EPUB of the hard ones
   qaexport list --keys                 # one stable key per line (the Anki notes' Key field)
+  qaexport push --dry-run              # what a push into the running Anki would change
 \b
 Exit codes: 0 ok, 1 content or output error, 2 usage error,
+4 Anki unreachable or refusing (push), 5 push not complete (some notes; rerun),
 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; an output file not finished is left as it was).
 """
 
 
 class _Commands(TyperGroup):
-    """The fixed commands, then one per installed exporter and ``all``, each made only when it is named.
+    """The fixed commands, then one per installed exporter, ``all`` and ``push``, each made only when it is named.
 
     Loading an exporter imports its module and everything that imports (Anki's writer, the PDF fonts, ...),
     the larger part of a command's start-up: ``qaexport epub`` loads the EPUB exporter alone, ``validate``
@@ -45,7 +47,7 @@ class _Commands(TyperGroup):
     """
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return list(dict.fromkeys([*super().list_commands(ctx), *exporters.registry.names(), "all"]))
+        return list(dict.fromkeys([*super().list_commands(ctx), *exporters.registry.names(), "all", "push"]))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return super().get_command(ctx, cmd_name) or _exporter_command(cmd_name)
@@ -98,8 +100,12 @@ app.command("serve")(with_params(serve.serve_cmd, reader_params()))
 
 @cache
 def _exporter_command(name: str) -> Any:
-    """The click command of one exporter (or ``all``), made from its Options like any Typer command."""
-    if name == "all":
+    """The click command of one exporter (or ``all``, or ``push``), made from its Options like any Typer command."""
+    if name == "push":
+        from . import push
+
+        command = push.command()
+    elif name == "all":
         in_all = [cls for cls in exporters.registry.load().values() if cls.in_all]
         if not in_all:
             return None

@@ -198,19 +198,23 @@ def source_paths(srcs: list[Path] | None) -> list[Path]:
     return srcs or [DEFAULT_SOURCE]
 
 
+def config_tables() -> dict[str, list[type]]:
+    """The config file's tables and the classes whose ``Options`` they hold: every installed exporter's and
+    reader's (all are loaded, so only when there is a file to check or write), and ``[push]``."""
+    from .. import exporters
+    from ..exporters.anki.push import PushCommand
+
+    found: dict[str, list[type]] = {}
+    for registry in (exporters.registry, sources.registry):
+        for name, cls in registry.load().items():
+            if fields_of(cls):
+                found.setdefault(name, []).append(cls)
+    found.setdefault(PushCommand.name, []).append(PushCommand)
+    return found
+
+
 def load_settings(config_path: Path | None) -> Config:
-    def plugins() -> dict[str, list[type]]:
-        """The schema's plugin tables: every installed plugin is loaded, so only when there is a file to check."""
-        from .. import exporters
-
-        found: dict[str, list[type]] = {}
-        for registry in (exporters.registry, sources.registry):
-            for name, cls in registry.load().items():
-                if fields_of(cls):
-                    found.setdefault(name, []).append(cls)
-        return found
-
-    return load_config(config_path, plugins)
+    return load_config(config_path, config_tables)
 
 
 def given(ctx: typer.Context, name: str) -> bool:
@@ -251,11 +255,20 @@ def with_params(func: F, extra: list[inspect.Parameter]) -> F:
 
 def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
                  topic: list[str] | None = None, options: sources.ReaderOptions | None = None) -> Library:
+    return filter_library(read_library(srcs, options), difficulty, topic)
+
+
+def read_library(srcs: list[Path] | None, options: sources.ReaderOptions | None = None) -> Library:
+    """Every question of the sources, warnings printed."""
     warnings: list[Problem] = []
     try:
-        library = sources.load(source_paths(srcs), warnings, options)
+        return sources.load(source_paths(srcs), warnings, options)
     finally:
         report_warnings(warnings)
+
+
+def filter_library(library: Library, difficulty: list[str] | None, topic: list[str] | None) -> Library:
+    """The questions the filters keep; a filter that matches nothing is a usage error."""
     if topic:
         unmatched = [t for t in topic if library.filtered(topics={t}).count() == 0]
         if unmatched:

@@ -113,7 +113,7 @@ def _written(target: Path, produces: Produces) -> str:
     return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 
 
-def _options(ctx: typer.Context, cls: type[Exporter], specs: list[OptionSpec], values: dict[str, Any], config: Config
+def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config
              ) -> tuple[Any, str]:
     """The exporter's options, or what is wrong with them, saying so in terms of the config file where the
     values came from there."""
@@ -132,18 +132,9 @@ def _options(ctx: typer.Context, cls: type[Exporter], specs: list[OptionSpec], v
 def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec], values: dict[str, Any]) -> None:
     """Read and render once, then run each exporter on the shared build."""
     config = load_settings(values["config"])
-
-    def setting(name: str) -> Any:
-        return choose(ctx, values, name, config.top.get(name))
-
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
-    night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
-    try:
-        highlighter = render.Highlighter(setting("theme"), night)  # unknown themes fail before any reading
-    except UsageError as exc:
-        in_file = [n for n in ("theme", "night_theme") if n in config.top and not (n in values and given(ctx, n))]
-        raise UsageError(f"{config.path}: {', '.join(in_file)}: {exc}" if in_file else str(exc)) from None
+    highlighter = make_highlighter(ctx, values, config)  # unknown themes fail before any reading
     built = [(cls, *_options(ctx, cls, specs, values, config)) for cls in classes]
     wrong = [message for _, _, message in built if message]
     if wrong:  # every exporter's problem at once
@@ -167,18 +158,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             else:
                 kept.append((cls, opts))
         chosen, classes = kept, [cls for cls, _ in kept]
-    schemes = [Scheme(cls.scheme) for cls in classes]
-    cache = render_cache(values.get("no_cache", False))
-    try:
-        with progress("Rendering", library.count()) as advance:
-            rendered = render_library(library, highlighter, schemes, advance, cache=cache,
-                                      meanwhile=lambda: _prepare(classes))
-    finally:
-        if cache is not None:
-            cache.close()
-            if cache.stats.disabled:
-                err.print(f"warning: render cache not used: {cache.stats.disabled}", soft_wrap=True, emoji=False,
-                          markup=False)
+    rendered = render_for(library, highlighter, classes, values.get("no_cache", False))
     stem = _default_stem(library, difficulty, topic)
     targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
     jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, _warn,
@@ -190,6 +170,36 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         say(f"wrote {_written(target, cls.produces)}")
     else:
         _export_at_once(jobs)
+
+
+def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
+    """The code themes (``--theme``, and ``--night-theme`` where the command has it), flag over config file."""
+    def setting(name: str) -> Any:
+        return choose(ctx, values, name, config.top.get(name))
+
+    night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
+    try:
+        return render.Highlighter(setting("theme"), night)
+    except UsageError as exc:
+        in_file = [n for n in ("theme", "night_theme") if n in config.top and not (n in values and given(ctx, n))]
+        raise UsageError(f"{config.path}: {', '.join(in_file)}: {exc}" if in_file else str(exc)) from None
+
+
+def render_for(library: Library, highlighter: render.Highlighter, classes: list[type[Exporter]], no_cache: bool
+               ) -> render.RenderedBank:
+    """Every text rendered once per scheme these exporters declared, through the render cache."""
+    schemes = [Scheme(cls.scheme) for cls in classes]
+    cache = render_cache(no_cache)
+    try:
+        with progress("Rendering", library.count()) as advance:
+            return render_library(library, highlighter, schemes, advance, cache=cache,
+                                  meanwhile=lambda: _prepare(classes))
+    finally:
+        if cache is not None:
+            cache.close()
+            if cache.stats.disabled:
+                err.print(f"warning: render cache not used: {cache.stats.disabled}", soft_wrap=True, emoji=False,
+                          markup=False)
 
 
 def _prepare(classes: list[type[Exporter]]) -> None:

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import exporters, sources
 from ..errors import UsageError
 from ..output import write_tree
-from .common import handle_errors, say
+from .common import config_tables, handle_errors, say
 from .config import CONFIG_NAME
 from .options import fields_of
 
@@ -86,12 +85,7 @@ def config_skeleton() -> str:
         '# theme = "default"          # Pygments style for code: `qaexport themes`',
         '# night_theme = "github-dark"',
     ]
-    tables: dict[str, list[type]] = {}  # as the config schema builds them: exporters' and readers' options
-    for registry in (exporters.registry, sources.registry):
-        for name, cls in registry.load().items():
-            if fields_of(cls):  # every table the config schema accepts, plugins' and `cards` included
-                tables.setdefault(name, []).append(cls)
-    for name, classes in tables.items():
+    for name, classes in config_tables().items():  # every table the schema accepts, plugins' and [push] included
         lines += ["", f"[{name}]"]
         for f, _kind in (field for cls in classes for field in fields_of(cls)):
             help_text = " ".join(str(f.metadata.get("help", "")).split())

@@ -290,17 +290,18 @@ class NoteType:
 
 
 def write_collection(db_path: Path, note_types: list[NoteType], decks: list[Deck], notes: list[NoteRow], now: int,
-                     label: str = "") -> None:
-    """A complete collection: schema, defaults, the note types, decks, then each note with its cards.
-    SQLite's own failures (disk full, read-only folder) become one-line output errors."""
+                     label: str = "", first_id: int | None = None) -> None:
+    """A complete collection: schema, defaults, the note types, decks, then each note with its cards (note ``i``
+    gets id ``first_id + 2i``; by default ``first_id`` is ``now`` in milliseconds). SQLite's own failures (disk
+    full, read-only folder) become one-line output errors."""
     try:
-        _write_collection(db_path, note_types, decks, notes, now)
+        _write_collection(db_path, note_types, decks, notes, now, now * 1000 if first_id is None else first_id)
     except sqlite3.Error as exc:
         raise OutputError(f"{label or db_path}: write failed ({exc}); the previous file is unchanged") from None
 
 
 def _write_collection(db_path: Path, note_types: list[NoteType], decks: list[Deck], notes: list[NoteRow],
-                      now: int) -> None:
+                      now: int, first: int) -> None:
     conn = sqlite3.connect(db_path)
     try:
         cursor = conn.cursor()
@@ -315,7 +316,6 @@ def _write_collection(db_path: Path, note_types: list[NoteType], decks: list[Dec
         stored.update({str(d.id): d.to_json() for d in decks})
         models = {str(t.id): t.to_json(decks[0].id) for t in note_types}
         cursor.execute("update col set decks = ?, models = ?", (json.dumps(stored), json.dumps(models)))
-        first = now * 1000  # note i gets id first + 2i, its card first + 2i + 1
         cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", (
             (first + 2 * i, note.guid, note.model_id, note.mod, -1, " " + " ".join(note.tags) + " ",
              "\x1f".join(note.fields), note.sort_field, 0, 0, "") for i, note in enumerate(notes)))

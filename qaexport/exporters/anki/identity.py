@@ -57,14 +57,3 @@ CLOZE_MODEL_ID = 1736145023
 CLOZE_MODEL_NAME = "qaexport Cloze"
 CLOZE_FIELDS = ("Text", "Back Extra", "Difficulty", "Source", "Key")
 CLOZE_TEMPLATE_NAME = "Cloze"
-#: What a cloze note's GUID is derived from besides the question's identity (see ``question_guid``).
-CLOZE_GUID_PREFIX = "cloze:"
-
-
-def question_guid(identity: str, cloze: bool) -> str:
-    """The GUID of a question's note. A Q&A note's is ``note_guid(identity)``, as it always was. A cloze note has
-    a GUID of its own: Anki's importer never changes the note type of a note a collection holds (it reports the
-    note as conflicting and leaves the old one as it was), so a question that becomes a cloze, or stops being
-    one, must arrive as a new note, or the learner would never see the change. Back to its first kind, it finds
-    its old note again."""
-    return note_guid(CLOZE_GUID_PREFIX + identity if cloze else identity)

@@ -18,6 +18,12 @@ has been pruned, every version it holds is in the ledger with at least its time,
 (a quarter of a 10,000-note rebuild) would change no time: ``holds_package`` says when to skip it.
 Anything else (another file at that path, a touched or copied file, a pruned ledger) reads it.
 
+The ledger also remembers what qaexport wrote into each note: a short fingerprint of every field value and
+deck name any export or push gave it (``written``, at most ``MAX_WRITTEN`` per note, newest kept). ``qaexport
+push`` compares a note in Anki with the bank: a value that differs but is one qaexport wrote is merely stale
+(updated), one it never wrote is the learner's own edit (kept and reported). The ``.apkg`` exporter notices from
+it when a note's deck changed since the last export (Anki's import never moves cards, so it says so).
+
 Storage: SQLite (WAL) in the user's state folder, chosen by the CLI. Each export reads and writes
 its rows in one ``BEGIN IMMEDIATE`` transaction, so overlapping runs take turns and never hand
 two different contents the same time; a crash leaves the previous state. The ledger is bounded:
@@ -42,13 +48,16 @@ MAX_ROWS = 200_000
 _BUSY_TIMEOUT_S = 60  # an overlapping export holds the lock for well under a second per 10,000 notes
 _BUSY_STEP_S = 0.1  # waits in SQLite are this short, so Ctrl-C and SIGTERM are handled while waiting
 _CHUNK = 500  # ids per SELECT (SQLite's variable limit is 999 in old builds)
+#: Written-value fingerprints kept per note: every field and deck of its last dozen or so versions.
+MAX_WRITTEN = 96
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS notes (
         id          TEXT PRIMARY KEY,   -- note GUID, or notetype:<id>
         fingerprint TEXT NOT NULL,      -- sha256 of the content Anki compares
         mod         INTEGER NOT NULL,   -- the time this content was given
-        run         INTEGER NOT NULL    -- the export that last wrote it (for pruning)
+        run         INTEGER NOT NULL,   -- the export that last wrote it (for pruning)
+        written     TEXT NOT NULL DEFAULT ''  -- value fingerprints ever written into it, space-separated
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS notes_by_run ON notes (run)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
@@ -56,6 +65,10 @@ _SCHEMA = (
         path TEXT PRIMARY KEY,  -- resolved path of a package this ledger's exports wrote
         stamp TEXT NOT NULL,    -- size, mtime_ns, inode, ctime_ns just after it was written
         run INTEGER NOT NULL    -- the export whose versions it holds
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS note_types (
+        id       TEXT PRIMARY KEY,  -- note GUID of a note that is, or once was, of a note type but the Q&A one
+        model_id INTEGER NOT NULL   -- the note type it was last given
     ) WITHOUT ROWID""",
 )
 
@@ -72,6 +85,12 @@ def fingerprint(*parts: str) -> str:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return digest.hexdigest()[:32]
+
+
+def value_fingerprint(name: str, value: str) -> str:
+    """One written value (a field by its name, ``deck`` for the deck name, ``notetype`` for CSS + templates):
+    64 bits, enough to tell a value qaexport wrote from a learner's among a note's few dozen."""
+    return fingerprint(name, value)[:16]
 
 
 @dataclass(frozen=True)
@@ -93,36 +112,67 @@ def choose_time(current: str, known: list[Version], now: int) -> int:
 
 
 class NoteTimes(dict[str, int]):
-    """The time per id, and the ledger's number for this export (None without a usable ledger)."""
+    """The time per id, and the ledger's number for this export (None without a usable ledger).
+
+    ``written``: per id, the fingerprints of the values qaexport wrote into it before this run and this run's
+    (when ``written_of`` was given); ``fresh``: per id the ledger had values of, those new in this run (a deck
+    that differs from every deck the note was ever given shows there)."""
 
     run: int | None = None
+    written: dict[str, tuple[str, ...]]  # oldest first
+    fresh: dict[str, list[str]]
+
+
+#: ``written_of(id, full)``: the value fingerprints a run writes into that note: all of them when ``full``, else
+#: only the cheap ones (the deck).
+WrittenOf = Callable[[str, bool], list[str]]
 
 
 def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mapping[str, Version], now: int,
-               warn: Callable[[str], None] = lambda _m: None) -> NoteTimes:
+               warn: Callable[[str], None] = lambda _m: None, written_of: WrittenOf | None = None,
+               record: bool = True) -> NoteTimes:
     """The time for each id in ``current`` (id → fingerprint), from the ledger and ``previous`` (a previous
-    package's versions); records the result in the ledger. Without a usable ledger the previous package
-    alone decides, and ``warn`` says so."""
+    package's versions); records the result in the ledger (unless ``record`` is false: a dry run). Without a
+    usable ledger the previous package alone decides, and ``warn`` says so.
 
-    def decide(recorded: Mapping[str, Version]) -> NoteTimes:
+    ``written_of``: the value fingerprints this run writes into each note (see :func:`value_fingerprint`):
+    all of them are asked for only when a note's content is new to the ledger or its values are not recorded
+    yet, so a rebuild that changes nothing hashes no field."""
+
+    def decide(recorded: Mapping[str, Version], stored: Mapping[str, str]) -> NoteTimes:
         times = NoteTimes()
+        times.written, times.fresh = {}, {}
         for key, fp in current.items():
             known = [v for v in (recorded.get(key), previous.get(key)) if v is not None]
             times[key] = choose_time(fp, known, now)
+            before = stored.get(key, "").split()
+            if written_of is not None:
+                full = key not in recorded or recorded[key].fingerprint != fp or not before
+                seen = set(before)
+                new = [v for v in dict.fromkeys(written_of(key, full)) if v not in seen]
+                if new and before:
+                    times.fresh[key] = new
+                before = [*before, *new][-MAX_WRITTEN:]
+            times.written[key] = tuple(before)
         return times
 
-    if ledger is None:
-        return decide({})
+    if ledger is None or (not record and not ledger.exists()):
+        return decide({}, {})
     try:
         with _open(ledger) as conn:
             _begin(conn)
             try:
                 for statement in _SCHEMA:
                     conn.execute(statement)
-                recorded = _read(conn, list(current))
-                times = decide(recorded)
-                times.run = _write(conn, {k: Version(current[k], t) for k, t in times.items()})
-                conn.execute("COMMIT")
+                _upgrade(conn)
+                recorded, stored = _read(conn, list(current))
+                times = decide(recorded, stored)
+                if record:
+                    times.run = _write(conn, {k: Version(current[k], t) for k, t in times.items()},
+                                       {k: " ".join(v) for k, v in times.written.items()})
+                    conn.execute("COMMIT")
+                else:
+                    conn.execute("ROLLBACK")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -130,23 +180,55 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
     except (sqlite3.Error, OSError) as exc:
         warn(f"{ledger}: note-time ledger unusable ({exc}); unchanged notes keep their time only if the output "
              "file or --previous holds them. Fix the file's folder or point QAEXPORT_STATE_DIR elsewhere")
-        return decide({})
+        return decide({}, {})
 
 
-def last_runs(ledger: Path | None, ids: list[str]) -> dict[str, int]:
-    """The export that last wrote each of ``ids`` the ledger knows (read only; an unusable ledger knows nothing)."""
-    if ledger is None or not ids or not ledger.exists():
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """A ledger from before ``written`` gets the column (its notes' values are recorded as they are exported)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(notes)")}
+    if "written" not in columns:
+        conn.execute("ALTER TABLE notes ADD COLUMN written TEXT NOT NULL DEFAULT ''")
+
+
+def note_type_changes(ledger: Path | None, types: Mapping[str, int], usual: int) -> dict[str, int]:
+    """Notes whose note type differs from the one this ledger last gave them: GUID → that earlier type. ``types``
+    is each note's type now. Only notes of a type other than ``usual`` (a cloze), or that once were, have a row:
+    a note the ledger knows without one was of the usual type, so a bank of plain questions adds nothing. Call
+    it before ``note_times`` records this export's notes. Records the types given now; rows of notes the ledger
+    forgot go. An unusable ledger knows no change (the import itself still leaves the note)."""
+    if ledger is None or not types or not ledger.exists():
         return {}
-    found: dict[str, int] = {}
+    changed: dict[str, int] = {}
     try:
         with _open(ledger) as conn:
-            for i in range(0, len(ids), _CHUNK):
-                chunk = ids[i:i + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                found.update(conn.execute(f"SELECT id, run FROM notes WHERE id IN ({marks})", chunk))
+            _begin(conn)
+            try:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                ids = list(types)
+                for i in range(0, len(ids), _CHUNK):
+                    chunk = ids[i:i + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = dict(conn.execute(f"SELECT id, model_id FROM note_types WHERE id IN ({marks})", chunk))
+                    unusual = [key for key in chunk if key not in rows and types[key] != usual]
+                    if unusual:  # exported before without a row: of the usual type then
+                        marks = ",".join("?" * len(unusual))
+                        rows.update((key, usual) for (key,) in conn.execute(
+                            f"SELECT id FROM notes WHERE id IN ({marks})", unusual))
+                    changed.update((key, model_id) for key, model_id in rows.items() if model_id != types[key])
+                    conn.executemany("INSERT INTO note_types VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET "
+                                     "model_id = excluded.model_id",
+                                     [(key, types[key]) for key in chunk if types[key] != usual or key in rows])
+                forgotten = [key for (key,) in conn.execute(
+                    "SELECT id FROM note_types WHERE id NOT IN (SELECT id FROM notes)") if key not in types]
+                conn.executemany("DELETE FROM note_types WHERE id = ?", [(key,) for key in forgotten])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
     except (sqlite3.Error, OSError):
         return {}
-    return found
+    return changed
 
 
 @contextlib.contextmanager
@@ -174,24 +256,29 @@ def _begin(conn: sqlite3.Connection) -> None:
                 raise
 
 
-def _read(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Version]:
+def _read(conn: sqlite3.Connection, ids: list[str]) -> tuple[dict[str, Version], dict[str, str]]:
+    """The recorded version of each id, and the value fingerprints written into it (space-separated)."""
     found: dict[str, Version] = {}
+    written: dict[str, str] = {}
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        for key, fp, mod in conn.execute(f"SELECT id, fingerprint, mod FROM notes WHERE id IN ({marks})", chunk):
+        for key, fp, mod, values in conn.execute(
+                f"SELECT id, fingerprint, mod, written FROM notes WHERE id IN ({marks})", chunk):
             found[key] = Version(fp, int(mod))
-    return found
+            if values:
+                written[key] = values
+    return found, written
 
 
-def _write(conn: sqlite3.Connection, versions: dict[str, Version]) -> int:
+def _write(conn: sqlite3.Connection, versions: dict[str, Version], written: dict[str, str]) -> int:
     """Record this export's versions under a new run number (returned); prune the oldest beyond ``MAX_ROWS``."""
     run = (conn.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone() or (0,))[0] + 1
     conn.execute("INSERT INTO meta VALUES ('runs', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (run,))
     conn.executemany(
-        "INSERT INTO notes VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-        "fingerprint = excluded.fingerprint, mod = excluded.mod, run = excluded.run",
-        ((key, v.fingerprint, v.mod, run) for key, v in versions.items()))
+        "INSERT INTO notes (id, fingerprint, mod, run, written) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+        "fingerprint = excluded.fingerprint, mod = excluded.mod, run = excluded.run, written = excluded.written",
+        ((key, v.fingerprint, v.mod, run, written.get(key, "")) for key, v in versions.items()))
     excess = conn.execute("SELECT count(*) FROM notes").fetchone()[0] - MAX_ROWS
     if excess > 0:  # forget the notes exported longest ago, never this run's
         doomed = "SELECT id, run FROM notes WHERE run < ? ORDER BY run LIMIT ?"
