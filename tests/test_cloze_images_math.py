@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -296,6 +298,19 @@ def _drawn_images(pdf: Path) -> list[tuple[int, tuple[int, int], tuple[float, fl
     finally:
         doc.close()
     return found
+
+
+def test_typesetting_leaves_the_root_logger_alone_and_stderr_holds_only_qaexports_lines(tmp_path):
+    """ziafont logs through the root logger, whose first call configures it: every library's records then reached
+    stderr (WeasyPrint's page progress, its CSS warnings). A real process with an empty cache draws every formula."""
+    bank = write_bank(tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "QAEXPORT_STATE_DIR": str(tmp_path / "state"),
+           "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "qaexport", "pdf", str(bank), "-o", str(tmp_path / "b.pdf")],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3 and all(line.startswith("warning: ") for line in lines), result.stderr[:2000]
 
 
 @pytest.mark.parametrize("name", ["pdf", "quiz.pdf"])
