@@ -9,6 +9,7 @@ children's temporary files live in a folder this process removes when they are d
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -78,7 +79,7 @@ class Children:
         """Fork a child running ``work(report)``; returns its index."""
         parent, child = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(target=_child_main, args=(work, child, self._scratch.name))  # not daemonic
-        proc.start()
+        _start_without_the_parents_garbage(proc)
         child.close()
         self._procs.append(proc)
         self._waiting[parent] = len(self._procs) - 1
@@ -132,6 +133,25 @@ class Children:
                 end.close()
         finally:
             self._scratch.cleanup()
+
+
+def _start_without_the_parents_garbage(proc: Any) -> None:
+    """Fork ``proc`` with every object of this process frozen, so the child's garbage collector never finalizes
+    one of them.
+
+    Garbage this process has not collected yet is copied into the child, and collecting it there runs its
+    finalizers in a process that has none of this one's threads: a finalizer that waits for its threads waits
+    forever. Anki's backend after a sync (its runtime's threads joined when it is dropped) hung a child this way,
+    and with it the run. Objects frozen before the fork are never visited by the child's collector; this process
+    collects its own garbage as before once the child is started (unless a caller froze them on purpose first).
+    """
+    frozen_by_caller = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        proc.start()
+    finally:
+        if not frozen_by_caller:
+            gc.unfreeze()
 
 
 def _child_main(work: Callable[[Report], Any], end: Any, scratch: str) -> None:

@@ -368,6 +368,34 @@ def test_forked_work_reports_progress_and_fails_in_one_line():
         run_forked(lambda report: 1 / 0, seen.append, lambda cause: f"layout of {{x}}.pdf failed ({cause})")
 
 
+def test_a_forked_child_never_finalizes_the_garbage_its_parent_left(tmp_path):
+    """Garbage this process has not collected yet (a cycle whose finalizer would wait for threads the child does
+    not have, as Anki's backend after a sync does) is finalized here, never in a child that collects."""
+    import gc
+    import os
+
+    from qaexport.forked import run_forked
+
+    finalized_in = tmp_path / "finalized-in"
+
+    class Finalized:
+        def __del__(self) -> None:
+            with finalized_in.open("a") as out:
+                out.write(f"{os.getpid()}\n")
+
+    gc.disable()  # the cycle stays uncollected garbage until the child has run
+    try:
+        cycle = Finalized()
+        cycle.me = cycle
+        del cycle
+        child = run_forked(lambda _report: (gc.collect(), os.getpid())[1], lambda _value: None, str)
+    finally:
+        gc.enable()
+    gc.collect()
+    assert child != os.getpid()
+    assert finalized_in.read_text().split() == [str(os.getpid())]
+
+
 def test_forked_works_at_most_so_many_at_once(tmp_path):
     """``at_once``: the next child starts as one ends, never more running together; results in order."""
     import time
