@@ -277,6 +277,55 @@ def test_only_the_cli_reads_the_environment_and_the_clock():
     assert offenders == []
 
 
+def private_reaches(source: str) -> list[str]:
+    """Uses of Typer's, Click's or the interpreter's private names (``typer._coercion``, ``core._TyperParameter``
+    after ``from typer import core``, ``atexit._run_exitfuncs``, ``os._exit``)."""
+    tree = ast.parse(source)
+    libraries = {"typer", "click", "atexit", "os"}
+    bound = set(libraries)  # names that stand for one of these libraries or their modules
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in libraries - {"os"}:
+            for alias in node.names:
+                if any(part.startswith("_") for part in [*(node.module or "").split("."), alias.name]):
+                    found.append(f"from {node.module} import {alias.name}")
+                bound.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in libraries:
+                    if any(part.startswith("_") for part in alias.name.split(".")):
+                        found.append(f"import {alias.name}")
+                    bound.add((alias.asname or alias.name).split(".")[0])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in bound:
+                found.append(ast.unparse(node))
+    return found
+
+
+def test_no_private_typer_or_interpreter_exit():
+    """Typer's internals and the interpreter's private exit are reached by nothing (benchmarks/bench.py's
+    start-up case has the figures that decided it)."""
+    offenders = {str(p.relative_to(ROOT)): found for p in PACKAGE.rglob("*.py")
+                 if (found := private_reaches(p.read_text(encoding="utf-8")))}
+    assert offenders == {}
+
+
+@pytest.mark.parametrize("source", [
+    "from typer import core\noriginal = core._TyperParameter.get_runtime_param",
+    "from typer._coercion import RuntimeParam",
+    "import atexit\natexit._run_exitfuncs()",
+    "import os\nos._exit(0)",
+    "import typer.main\ntyper.main._parse",
+])
+def test_the_private_reach_check_sees_each_kind(source):
+    assert private_reaches(source) != []
+    assert private_reaches("import os, sys\nfrom typer.core import TyperGroup\nos.getcwd()\nsys.exit(0)") == []
+
+
 def test_no_private_genanki_modules():
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")

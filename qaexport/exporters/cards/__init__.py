@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from markupsafe import Markup
 
 from ...books.html import code_line_css, code_lines, for_print, wrap_mark
 from ...errors import UsageError
+from ...forked import cores
 from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
@@ -196,7 +196,7 @@ class CardsExporter(ExporterBase):
 
     def export(self, build: Build, options: CardsOptions, target: Path) -> None:
         grid = options.grid()
-        workers = os.cpu_count() or 1
+        workers = cores()
         mark = wrap_mark()  # the booklet's drawn ↪ beside wrapped code lines, and its fonts
         files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
         base_css = (font_face_css() + asset("cards", "cards.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri())
