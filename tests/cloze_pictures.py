@@ -1,6 +1,6 @@
-"""The pictures of cloze, images and math in docs/formats.md: a cloze card as Anki renders it (the official ``anki`` package)
-on a 360 px phone by day and at night, front and back side by side, and the booklet's page with a cloze, an image
-and formulas (pdftoppm). Taken from the test bank of ``tests/test_cloze_images_math.py``.
+"""The pictures of cloze, images and math in docs/formats.md: a cloze card as Anki renders it (the official
+``anki`` package) on a 360 px phone by day and at night, front and back side by side, and the booklet's page with
+a cloze, an image and formulas (pdftoppm). Taken from the test bank of ``tests/test_cloze_images_math.py``.
 
     python -m tests.cloze_pictures docs/images
 """
