@@ -222,11 +222,11 @@ def test_svg_sanitiser_drops_each_active_part_and_keeps_the_harmless_one(body, g
 
 def test_svg_sanitiser_keeps_every_drawing_element_a_diagram_needs():
     """The allow-list, written out: each element dropped from it loses this drawing a part."""
-    names = ["g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle", "ellipse", "line",
-             "polyline", "polygon", "text", "tspan", "textPath", "linearGradient", "radialGradient", "stop", "pattern",
-             "clipPath", "mask", "marker", "filter", "feBlend", "feColorMatrix", "feComponentTransfer", "feComposite",
-             "feFlood", "feGaussianBlur", "feMerge", "feMergeNode", "feMorphology", "feOffset", "feFuncR", "feFuncG",
-             "feFuncB", "feFuncA", "switch", "style"]
+    names = ["svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle", "ellipse",
+             "line", "polyline", "polygon", "text", "tspan", "textPath", "linearGradient", "radialGradient", "stop",
+             "pattern", "clipPath", "mask", "marker", "filter", "feBlend", "feColorMatrix", "feComponentTransfer",
+             "feComposite", "feFlood", "feGaussianBlur", "feMerge", "feMergeNode", "feMorphology", "feOffset",
+             "feFuncR", "feFuncG", "feFuncB", "feFuncA", "switch", "style"]
     clean = sanitize_svg(_svg("".join(f'<{n} id="x-{n}"/>' for n in names)))
     assert isinstance(clean, bytes)
     assert [n for n in names if f'<{n} id="x-{n}"/>' not in clean.decode()] == []
