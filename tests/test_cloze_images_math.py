@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from qaexport.cli import app
 from qaexport.exporters.anki.identity import CLOZE_MODEL_ID, CLOZE_MODEL_NAME, MODEL_NAME, note_guid
 from qaexport.formats.dialect import scan
-from qaexport.formats.images import MAX_PIXELS, Refused, accept, sanitize_svg
+from qaexport.formats.images import Refused, accept, sanitize_svg
 from tests.anki_collection import import_deck, log_counts, new_collection
 from tests.cli_run import qaexport
 from tests.test_anki_safety import mathjax_view
@@ -132,6 +132,28 @@ def test_a_bad_cloze_or_missing_image_is_one_line_naming_file_and_line(tmp_path,
     assert len(problems) == 1 and problems[0].startswith(f"{path}:{line}:") and words in problems[0], result.output
 
 
+def _validate(tmp_path: Path, body: str) -> tuple[int, str, Path]:
+    path = tmp_path / "limits.md"
+    path.write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n" + body, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    return result.exit_code, result.output, path
+
+
+def test_cloze_limits_take_the_last_allowed_and_refuse_one_more(tmp_path):
+    """Deletion numbers 1 to 500 (each a card of its note), at most 500 deletions a question: the limits' real
+    values (the constants would follow a loosened limit)."""
+    code, output, _ = _validate(tmp_path, "## Last {{c500::x}} {#a .easy}\n\nx\n")
+    assert code == 0, output
+    code, output, path = _validate(tmp_path, "## One more {{c501::x}} {#a .easy}\n\nx\n")
+    assert code == 1 and f"{path}:7:" in output and "c501 must be 1 to 500" in output, output
+    many = " ".join(["{{c1::x}}"] * 500)  # the longest question (5,000 characters) holds them
+    code, output, _ = _validate(tmp_path, f"## {{#a .easy}}\n\n```cloze\n{many}\n```\n")
+    assert code == 0, output[:500]
+    code, output, path = _validate(tmp_path, f"## {{#a .easy}}\n\n```cloze\n{many}{{{{c1::y}}}}\n```\n")
+    assert code == 1 and f"{path}:10:" in output, output[:500]  # the fence's text
+    assert "more than 500 cloze deletions in one question" in output, output[:500]
+
+
 def test_a_cloze_needs_no_answer_but_a_question_does(tmp_path):
     path = tmp_path / "b.md"
     path.write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## A {{c1::b}} c {#a .easy}\n\n"
@@ -152,8 +174,87 @@ def test_svg_is_rebuilt_without_anything_active():
     assert sanitize_svg(clean) == clean  # stable: its content name does not change when read again
 
 
+_SVG_OPEN = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+
+
+def _svg(body: str, head: str = "") -> bytes:
+    return (head + _SVG_OPEN + '<rect id="keep" width="4" height="4"/>' + body + "</svg>").encode()
+
+
+#: One active or fetching part each (what must go) beside a harmless one of the same kind (what must stay): each
+#: rule of the sanitiser, removed once, fails exactly its own case.
+@pytest.mark.parametrize(("body", "gone", "kept"), [
+    ('<script>alert(1)</script><g id="ok"/>', "alert", 'id="ok"'),  # an element off the list
+    ('<foreignObject><p>pwned</p></foreignObject><g id="ok"/>', "pwned", 'id="ok"'),
+    ('<image href="http://example.com/x.png"/><g id="ok"/>', "example.com", 'id="ok"'),
+    ('<evil:script xmlns:evil="urn:x">pwned</evil:script><g id="ok"/>', "pwned", 'id="ok"'),  # another namespace
+    ('<rect onclick="alert(1)" ONMOUSEOVER="alert(2)" id="ok"/>', "alert", 'id="ok"'),
+    ('<rect src="http://x/1" id="ok"/>', "http://x", 'id="ok"'),
+    ('<rect action="http://x/1" id="ok"/>', "http://x", 'id="ok"'),
+    ('<rect formaction="http://x/1" id="ok"/>', "http://x", 'id="ok"'),
+    ('<rect srcset="http://x/1" id="ok"/>', "http://x", 'id="ok"'),
+    ('<rect ping="http://x/1" id="ok"/>', "http://x", 'id="ok"'),
+    ('<rect download="x.exe" id="ok"/>', "x.exe", 'id="ok"'),
+    ('<use href="http://x/a.svg#a"/><use href="#keep" id="ok"/>', "http://x", 'href="#keep"'),
+    ('<use xlink:href="http://x/a.svg#a"/><use xlink:href="#keep"/>', "http://x", 'xlink:href="#keep"'),
+    ('<rect fill="url(http://x/p.svg#g)" stroke="url(#keep)"/>', "http://x", 'stroke="url(#keep)"'),
+    ('<rect style="fill: url(http://x/p.svg#g)"/><rect style="fill: red"/>', "http://x", 'style="fill: red"'),
+    ('<rect style="width: expression(alert(1))"/><rect style="fill: red"/>', "alert", 'style="fill: red"'),
+    ('<rect style="behavior: url(#x)"/><rect style="fill: red"/>', "behavior", 'style="fill: red"'),
+    ('<rect style="-moz-binding: url(#x)"/><rect style="fill: red"/>', "binding", 'style="fill: red"'),
+    ('<rect style="fill: javascript:alert(1)"/><rect style="fill: red"/>', "alert", 'style="fill: red"'),
+    ('<style>@import "http://x/a.css";</style><style>rect { fill: red }</style>', "http://x", "fill: red"),
+    ('<style>rect { fill: url(http://x/p.svg#g) }</style><style>rect { fill: red }</style>', "http://x",
+     "fill: red"),
+    ('<style>rect { fill: red }<g id="inside"/></style><style>g { fill: blue }</style>', "inside", "fill: blue"),
+    ('<animate attributeName="href" values="javascript:alert(1)"/><g id="ok"/>', "javascript", 'id="ok"'),
+    ('<set attributeName="href" to="javascript:alert(1)"/><g id="ok"/>', "javascript", 'id="ok"'),
+    ('<a href="javascript:alert(1)">x</a><g id="ok"/>', "javascript", 'id="ok"'),
+    ('<!-- pwned --><g id="ok"/>', "pwned", 'id="ok"'),
+    ('<?xml-stylesheet href="http://x/a.css"?><g id="ok"/>', "http://x", 'id="ok"'),
+])
+def test_svg_sanitiser_drops_each_active_part_and_keeps_the_harmless_one(body, gone, kept):
+    clean = sanitize_svg(_svg(body))
+    assert isinstance(clean, bytes), clean
+    text = clean.decode()
+    assert gone not in text and kept in text and 'id="keep"' in text, text
+
+
+def test_svg_sanitiser_keeps_every_drawing_element_a_diagram_needs():
+    """The allow-list, written out: each element dropped from it loses this drawing a part."""
+    names = ["svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle", "ellipse",
+             "line", "polyline", "polygon", "text", "tspan", "textPath", "linearGradient", "radialGradient", "stop",
+             "pattern", "clipPath", "mask", "marker", "filter", "feBlend", "feColorMatrix", "feComponentTransfer",
+             "feComposite", "feFlood", "feGaussianBlur", "feMerge", "feMergeNode", "feMorphology", "feOffset",
+             "feFuncR", "feFuncG", "feFuncB", "feFuncA", "switch", "style"]
+    clean = sanitize_svg(_svg("".join(f'<{n} id="x-{n}"/>' for n in names)))
+    assert isinstance(clean, bytes)
+    assert [n for n in names if f'<{n} id="x-{n}"/>' not in clean.decode()] == []
+
+
+def test_svg_parser_reads_no_entity_no_dtd_and_no_deep_tree(tmp_path):
+    secret, dtd = tmp_path / "secret.txt", tmp_path / "broken.dtd"
+    secret.write_text("SECRETMARK")
+    dtd.write_text('<!ENTITY % broken "')  # loading it would make the file unreadable
+    entity = f'<!DOCTYPE svg [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'
+    clean = sanitize_svg(_svg("<text>&x;</text>", head=entity))
+    assert isinstance(clean, bytes) and b"SECRETMARK" not in clean
+    assert isinstance(sanitize_svg(_svg("", head=f'<!DOCTYPE svg SYSTEM "{dtd.as_uri()}">')), bytes)
+    deep = sanitize_svg(_svg("<g>" * 300 + "</g>" * 300))  # a layout engine recurses per level
+    assert isinstance(deep, Refused) and "depth" in str(deep)
+    assert isinstance(sanitize_svg(b'<html xmlns="http://www.w3.org/1999/xhtml"><svg/></html>'), Refused)
+
+
+def test_svg_element_limit():
+    """50,000 elements (the limit's real value, not the constant, which a loosened limit would carry along)."""
+    at_limit = sanitize_svg(_svg("<g/>" * (50_000 - 2)))  # the root and the kept rect count
+    assert isinstance(at_limit, bytes)
+    over = sanitize_svg(_svg("<g/>" * (50_000 - 1)))
+    assert isinstance(over, Refused) and "more than 50,000 SVG elements" in str(over)
+
+
 def test_pixel_limit_is_read_from_the_header(tmp_path):
-    side = int(MAX_PIXELS ** 0.5) + 10
+    side = int(40_000_000 ** 0.5) + 10  # the limit's real value: a test of the constant would follow it
     buffer = io.BytesIO()
     Image.new("1", (side, side)).save(buffer, "PNG")  # a few KiB on disk, 40+ megapixels decoded
     refused = accept(buffer.getvalue())
@@ -164,7 +265,7 @@ def test_pixel_limit_is_read_from_the_header(tmp_path):
 
 def test_one_huge_image_is_left_out_and_the_others_still_show(tmp_path):
     bank = write_bank(tmp_path, BANK.replace("](images/resistor.png)", "](images/huge.png)"))
-    side = int(MAX_PIXELS ** 0.5) + 10
+    side = int(40_000_000 ** 0.5) + 10  # the limit's real value: a test of the constant would follow it
     Image.new("1", (side, side)).save(bank / "images" / "huge.png")
     out = tmp_path / "b.epub"
     result = CliRunner().invoke(app, ["epub", str(bank), "-o", str(out)])

@@ -241,22 +241,25 @@ def test_html_content_is_keyed_by_the_media_it_may_show(tmp_path):
 
 
 def test_markdown_is_keyed_by_its_cloze_flag_and_the_media_its_images_show(tmp_path):
-    """The same texts render differently as a cloze or not, and with an image reference showing one file, another
-    or none (left out): each way is its own cache entry, equal to a fresh render."""
+    """The same texts render differently as a cloze or not, and with each image reference showing one file, another
+    or none (left out): each way is its own cache entry, equal to a fresh render. Which reference shows a file
+    counts, not only which files are shown (one reference shown and the other left out, then the other way)."""
     from qaexport.model import Framework, Library, Location, Media, Question, Subtopic, Topic
 
-    names = ("0123456789abcdef.png", "fedcba9876543210.png")
-    media = {name: Media(name, b"\x89PNG", "image/png") for name in names}
+    one, two = "0123456789abcdef.png", "fedcba9876543210.png"
+    media = {name: Media(name, b"\x89PNG", "image/png") for name in (one, two)}
 
-    def library(cloze: bool, shown: str | None) -> Library:
-        q = Question("q1", None, "The {{c1::sun}} rises ![in the east](east.png)", "Extra.", "f/t/s/q1",
-                     Location("bank.md", 3), cloze=cloze, images={"east.png": shown} if shown else {})
+    def library(cloze: bool, shown: dict[str, str]) -> Library:
+        q = Question("q1", None, "The {{c1::sun}} rises ![in the east](east.png) ![not west](west.png)", "Extra.",
+                     "f/t/s/q1", Location("bank.md", 3), cloze=cloze, images=shown)
         sub = Subtopic("s", "S", questions=[q])
         return Library([Framework("f", "F", topics=[Topic("t", "T", subtopics=[sub])])], media)
 
     hl = render.Highlighter()
     cache = RenderCache(tmp_path / "c", clock=time.time)
-    variants = [(cloze, shown) for cloze in (True, False) for shown in (*names, None)]
+    images = [{"east.png": one}, {"east.png": two}, {"west.png": one}, {"east.png": one, "west.png": two},
+              {"east.png": two, "west.png": one}, {}]
+    variants = [(cloze, shown) for cloze in (True, False) for shown in images]
     seen = set()
     for cloze, shown in variants:
         schemes = [render.Scheme.COMPACT, render.Scheme.PORTABLE]
