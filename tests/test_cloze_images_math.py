@@ -477,6 +477,11 @@ def test_epub_has_mathml_images_with_alt_and_passes_epubcheck(built):
     assert Image.open(io.BytesIO(files[f"EPUB/{name}"])).size == (60, 80) and "EPUB/cover.svg" not in files
     svg = next(v for k, v in files.items() if k.endswith(".svg") and "cover" not in k and "wrap" not in k)
     assert b"onload" not in svg and b"script" not in svg
+    with zipfile.ZipFile(built["quiz.epub"]) as zf:
+        quiz = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("basics.xhtml"))
+    questions, key = quiz.split('class="answers-title"', 1)  # the quiz's answer key: the filled text
+    assert "[how fast?]" in questions and "300,000 km/s" not in questions
+    assert '<span class="cloze">300,000 km/s</span>' in key and '<span class="cloze">equivalent</span>' in key
     for name in ("epub", "quiz.epub"):
         counts, report = run_epubcheck(built[name])
         assert counts == CLEAN, report
