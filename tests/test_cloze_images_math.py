@@ -437,7 +437,8 @@ def test_cards_have_blanks_in_front_the_filled_text_behind_images_and_typeset_ma
     assert "The […] is about [how fast?] in […]" in fronts and "speed of light" not in fronts
     assert "The speed of light is about 300,000 km/s in vacuum" in backs and "[how fast?]" not in backs
     assert "mass and energy are equivalent" in backs and "Special relativity, 1905." in backs
-    assert "\\frac" not in backs and "$5 and $10" in backs and "$\\notacommand{x}$" in backs
+    assert "\\frac" not in backs and "$5 and $10" in backs
+    assert "$\\notacommand{x}$" in backs.replace(" ", "")  # as code, which a card's line may break anywhere
     drawn = _drawn_images(built["cards"])
     assert {size for _page, size, _box in drawn} == {(40, 20), (2400, 60)}
     width = PdfReader(built["cards"]).pages[0].mediabox.width
