@@ -208,6 +208,7 @@ def test_bad_packages_are_refused_with_one_line(bad, name):
         assert "zip bomb" in message
 
 
+@pytest.mark.slow
 def test_bad_packages_refused_in_bounded_time_and_memory(bad):
     """All of them in one fresh process: wall time and peak memory of that process."""
     script = textwrap.dedent(f"""
@@ -254,6 +255,25 @@ def test_hostile_deck_is_inert_after_sanitising(hostile):
                        "<iframe", "<svg", "<object", "<form", "<input", "pwned", "style="):
             assert needle not in low, (needle, text)
     assert "Hostile front" in q.question and "hostile back" in q.answer
+
+
+def test_what_convert_writes_of_a_hostile_deck_is_inert(hostile, tmp_path):
+    """The reader's own canonicalisation is a sanitiser too: `convert` writes the HTML it gives into the bank's
+    Markdown as it is, where any Markdown viewer would show it, so nothing live may pass it."""
+    from tests.cli_run import qaexport
+
+    qaexport("convert", str(hostile), "-o", str(tmp_path / "bank"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "bank").rglob("*.md"))
+    assert "Hostile front" in text and "hostile back" in text
+    tags = [tag.lower() for tag in re.findall(r"<[a-zA-Z][^>]*>", text)]
+    for tag in tags:
+        assert not re.search(r"\son[a-z]+\s*=|\sstyle\s*=|javascript:|file:|data:|url\(", tag), tag
+        assert not re.match(r"<(script|style|iframe|svg|object|embed|form|input|math|link|meta)\b", tag), tag
+    images = [src for src in re.findall(r'<img src="([^"]*)"', text) if src]  # refused ones lost their src
+    assert images and all(re.fullmatch(r"[0-9a-f]{16}\.(png|svg)", src) for src in images)  # library media only
+    for name in set(images):  # and what the bank keeps of them is inert too (an SVG is sanitised)
+        data = next((tmp_path / "bank").rglob(name)).read_bytes().lower()
+        assert b"onload" not in data and b"<script" not in data and b"file:" not in data, name
 
 
 def test_sanitize_allow_list():
@@ -353,6 +373,7 @@ def books(packages, hostile, tmp_path_factory) -> dict[str, Path]:
     return made
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_pdf_holds_every_note_cloze_fronts_image_and_sound_label(books, fmt):
     text = _pdf_text(books[f"{fmt}.pdf"])
@@ -364,12 +385,14 @@ def test_pdf_holds_every_note_cloze_fronts_image_and_sound_label(books, fmt):
     assert _pdf_images(books[f"{fmt}.pdf"]) == [(8, 8)]  # the deck's one PNG, embedded
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_pdf_outline_is_the_deck_tree(books, fmt):
     assert _outline(books[f"{fmt}.pdf"]) == [
         (1, "Biology"), (2, "Cells"), (3, "Organelles"), (2, "Genetics"), (1, "Chemistry")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_epub_holds_every_note_and_the_image_and_passes_epubcheck(books, fmt):
     files = _epub_texts(books[f"{fmt}.epub"])
@@ -395,6 +418,7 @@ def html_unescape(text: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
+@pytest.mark.slow
 def test_difficulty_filter_follows_tags(books):
     text = _pdf_text(books["hard.pdf"])
     assert "Ribosome" in text and "Chemical symbol of sodium?" in text
@@ -402,6 +426,7 @@ def test_difficulty_filter_follows_tags(books):
         assert absent not in text
 
 
+@pytest.mark.slow
 def test_hostile_deck_is_inert_in_pdf_and_epub(books):
     assert _pdf_images(books["hostile.pdf"]) == [(4, 4)]  # good.png (the sanitised SVG is drawn, no file: image)
     pdf_text = _pdf_text(books["hostile.pdf"])
@@ -460,6 +485,7 @@ def test_pdf_fetcher_serves_only_library_media_by_exact_name(tmp_path):
     assert _pdf_images(tmp_path / "out.pdf") == [(5, 5)]
 
 
+@pytest.mark.slow
 def test_the_cover_counts_cards_without_a_difficulty(books, results):
     from pypdf import PdfReader
 

@@ -150,6 +150,7 @@ def _build_in_process(out: Path, sources: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_two_builds_in_separate_processes_are_byte_identical(bank, tmp_path):
     first = _build_in_process(tmp_path / "one", bank)
     second = _build_in_process(tmp_path / "two", bank)

@@ -14,6 +14,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from markupsafe import Markup
+
 from ..model import Library
 
 #: Indentation classes go up to this many columns; deeper lines hang at this depth.
@@ -124,6 +126,24 @@ def cover_image(library: Library) -> dict[str, str] | None:
         return None
     name, alt = library.cover
     return {"name": name, "alt": alt}
+
+
+def description_html(text: str, reader: bool = False) -> Markup:
+    """A description (inline Markdown: code, emphasis, links, math) as HTML for a lead paragraph or a cover: its
+    formulas drawn for print, or as MathML for a ``reader`` (an EPUB reading system)."""
+    from ..render.markdown import inline_html
+
+    if not text:
+        return Markup("")
+    html = inline_html(text)
+    return Markup(for_reader(html) if reader else for_print(html))
+
+
+def description_text(text: str) -> str:
+    """A description as plain text, its Markdown marks gone (metadata, the drawn cover image)."""
+    from ..formats.html import to_text
+
+    return to_text(description_html(text, reader=True)) if text else ""
 
 
 _MATHML = re.compile(r"<math\b[^>]*>.*?</math>", re.S)  # latex2mathml never nests <math>

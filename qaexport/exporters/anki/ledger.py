@@ -112,13 +112,17 @@ def choose_time(current: str, known: list[Version], now: int) -> int:
 
 
 class NoteTimes(dict[str, int]):
-    """The time per id, and the ledger's number for this export (None without a usable ledger).
+    """The time per id, the ledger's number for this export (None without a usable ledger), and the ids no
+    source knew (``unknown``: new notes, or notes whose earlier package the export was not given).
 
     ``written``: per id, the fingerprints of the values qaexport wrote into it before this run and this run's
     (when ``written_of`` was given); ``fresh``: per id the ledger had values of, those new in this run (a deck
-    that differs from every deck the note was ever given shows there)."""
+    that differs from every deck the note was ever given shows there); ``remembered``: the ids the ledger had
+    written values of before this run (for the others, ``fresh`` cannot tell a change)."""
 
     run: int | None = None
+    unknown: frozenset[str] = frozenset()
+    remembered: frozenset[str] = frozenset()
     written: dict[str, tuple[str, ...]]  # oldest first
     fresh: dict[str, list[str]]
 
@@ -140,12 +144,16 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
     yet, so a rebuild that changes nothing hashes no field."""
 
     def decide(recorded: Mapping[str, Version], stored: Mapping[str, str]) -> NoteTimes:
-        times = NoteTimes()
+        times, unknown, remembered = NoteTimes(), [], []
         times.written, times.fresh = {}, {}
         for key, fp in current.items():
             known = [v for v in (recorded.get(key), previous.get(key)) if v is not None]
             times[key] = choose_time(fp, known, now)
+            if not known:
+                unknown.append(key)
             before = stored.get(key, "").split()
+            if before:
+                remembered.append(key)
             if written_of is not None:
                 full = key not in recorded or recorded[key].fingerprint != fp or not before
                 seen = set(before)
@@ -154,6 +162,7 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
                     times.fresh[key] = new
                 before = [*before, *new][-MAX_WRITTEN:]
             times.written[key] = tuple(before)
+        times.unknown, times.remembered = frozenset(unknown), frozenset(remembered)
         return times
 
     if ledger is None or (not record and not ledger.exists()):
@@ -283,10 +292,11 @@ def _write(conn: sqlite3.Connection, versions: dict[str, Version], written: dict
     if excess > 0:  # forget the notes exported longest ago, never this run's
         doomed = "SELECT id, run FROM notes WHERE run < ? ORDER BY run LIMIT ?"
         newest = conn.execute(f"SELECT max(run) FROM ({doomed})", (run, excess)).fetchone()[0]
-        conn.execute(f"DELETE FROM notes WHERE id IN (SELECT id FROM ({doomed}))", (run, excess))
-        # A package holding a version of this run or earlier may now hold one the ledger forgot.
-        conn.execute("INSERT INTO meta VALUES ('pruned', ?) ON CONFLICT(key) DO UPDATE SET "
-                     "value = max(value, excluded.value)", (newest,))
+        if newest is not None:  # None: this export alone holds more notes than the limit, and all of them stay
+            conn.execute(f"DELETE FROM notes WHERE id IN (SELECT id FROM ({doomed}))", (run, excess))
+            # A package holding a version of this run or earlier may now hold one the ledger forgot.
+            conn.execute("INSERT INTO meta VALUES ('pruned', ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = max(value, excluded.value)", (newest,))
     return run
 
 

@@ -19,7 +19,18 @@ from typing import Any
 from markupsafe import Markup
 
 from ...books.fonts import MONO, SERIF, covered, face_rules, fallback_faces, subset_font, text_faces
-from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_image, cover_subtitle, for_reader, wrap_mark
+from ...books.html import (
+    WRAP_MARK,
+    code_line_css,
+    code_lines,
+    cover_image,
+    cover_subtitle,
+    description_html,
+    description_text,
+    for_reader,
+    wrap_mark,
+)
+from ...books.tables import scrollable_tables
 from ...errors import UsageError
 from ...model import path_names
 from ...output import atomic_path, write_zip
@@ -91,7 +102,7 @@ class EpubExporter(ExporterBase):
             book.add_author(options.author)
         if options.publisher:
             book.add_metadata("DC", "publisher", options.publisher)
-        subtitle = cover_subtitle(lib)
+        subtitle = description_text(cover_subtitle(lib))
         if subtitle:
             book.add_metadata("DC", "description", subtitle)
         book.add_metadata("DC", "subject", "Interview questions")
@@ -118,7 +129,8 @@ class EpubExporter(ExporterBase):
                                                   options.language).encode(), create_page=False)
         cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
                               content=env.get_template("cover.xhtml").render(
-                                  language=options.language, css_href=CSS_NAME, title=title, subtitle=subtitle,
+                                  language=options.language, css_href=CSS_NAME, title=title,
+                                  subtitle=description_html(cover_subtitle(lib), reader=True),
                                   cover=image, total=lib.count(), counts=count_list,
                                   quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
                               ).encode())
@@ -140,8 +152,8 @@ class EpubExporter(ExporterBase):
                         file_name = f"{fw.slug}-{topic.slug}-{sub.slug}.xhtml"
                         names = path_names(fw, topic, sub)
                         # Framework and topic descriptions open their first chapter (an Anki deck's description).
-                        leads = [n.description for n, first in ((fw, not fw_entries and not topic_links),
-                                                                (topic, not topic_links), (sub, True))
+                        leads = [description_html(n.description, reader=True) for n, first in (
+                            (fw, not fw_entries and not topic_links), (topic, not topic_links), (sub, True))
                                  if first and n.description]
                         page = env.get_template("chapter.xhtml").render(
                             language=options.language, css_href=CSS_NAME, crumb=" › ".join(names[:-1]),
@@ -239,9 +251,12 @@ def _media_items(epub: Any, build: Build, skip: str = "") -> list:
 
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:
-    """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup."""
-    return {"question": Markup(for_reader(rendered.question)),
-            "answer": Markup(code_lines(for_reader(rendered.answer)))}
+    """The renderer's HTML is already safe; mark it so the autoescaping template keeps it as markup. A question
+    of several paragraphs is a heading (its first paragraph) and blocks after it: a heading holds inline text.
+    Formulas as MathML, for the reading system to typeset."""
+    heading, rest = rendered.heading_and_rest()
+    return {"heading": Markup(for_reader(heading)), "rest": Markup(scrollable_tables(code_lines(for_reader(rest)))),
+            "answer": Markup(scrollable_tables(code_lines(for_reader(rendered.answer))))}
 
 
 def accessibility_metadata(quiz: bool) -> list[tuple[str, str]]:

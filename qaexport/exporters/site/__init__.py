@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import for_reader, formulas_as_tex
+from ...books.html import description_html, for_reader, formulas_as_tex
 from ...errors import UsageError
 from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
@@ -196,8 +196,10 @@ class Site:
                          "key": f"{fw.slug}/{topic.slug}/{sub.slug}", "counts": counts([sub]),
                          "total": len(sub.questions)} for sub in topic.subtopics]
                 topics.append({"name": topic.name, "shown": topic.name != fw.name, "subtopics": subs,
-                               "counts": counts(topic.subtopics), "description": topic.description})
-            frameworks.append({"name": fw.name, "description": fw.description, "topics": topics,
+                               "counts": counts(topic.subtopics),
+                               "description": description_html(topic.description, reader=True)})
+            frameworks.append({"name": fw.name, "description": description_html(fw.description, reader=True),
+                               "topics": topics,
                                "counts": counts([s for t in fw.topics for s in t.subtopics])})
         return self.render_page("index.html", "index", "", {
             "frameworks": frameworks, "counts": counts([s for _, _, s in self.build.library.subtopics()])})
@@ -219,7 +221,8 @@ class Site:
                 other = self.subtopics[at]
                 neighbours[name] = {"href": root + other.path, "name": " › ".join(other.names)}
         return self.render_page("subtopic.html", "subtopic", root, {
-            "crumbs": page.names[:-1], "heading": page.names[-1], "lead": page.subtopic.description,
+            "crumbs": page.names[:-1], "heading": page.names[-1],
+            "lead": description_html(page.subtopic.description, reader=True),
             "items": items, "counts": counts([page.subtopic]), "key": page.key, **neighbours,
         }, title=page.names[-1])
 
