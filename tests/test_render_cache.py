@@ -344,3 +344,73 @@ def test_html_content_is_keyed_by_the_media_it_may_show(tmp_path):
     assert name in with_image[render.Scheme.COMPACT]["f/t/s/q1"].question
     assert without == fresh and name not in without[render.Scheme.COMPACT]["f/t/s/q1"].question
     assert cache.stats.hits == 0 and cache.stats.stored == 2
+
+
+def test_markdown_is_keyed_by_its_cloze_flag_and_the_media_its_images_show(tmp_path):
+    """The same texts render differently as a cloze or not, and with each image reference showing one file, another
+    or none (left out): each way is its own cache entry, equal to a fresh render. Which reference shows a file
+    counts, not only which files are shown (one reference shown and the other left out, then the other way)."""
+    from qaexport.model import Framework, Library, Location, Media, Question, Subtopic, Topic
+
+    one, two = "0123456789abcdef.png", "fedcba9876543210.png"
+    media = {name: Media(name, b"\x89PNG", "image/png") for name in (one, two)}
+
+    def library(cloze: bool, shown: dict[str, str]) -> Library:
+        q = Question("q1", None, "The {{c1::sun}} rises ![in the east](east.png) ![not west](west.png)", "Extra.",
+                     "f/t/s/q1", Location("bank.md", 3), cloze=cloze, images=shown)
+        sub = Subtopic("s", "S", questions=[q])
+        return Library([Framework("f", "F", topics=[Topic("t", "T", subtopics=[sub])])], media)
+
+    hl = render.Highlighter()
+    cache = RenderCache(tmp_path / "c", clock=time.time)
+    images = [{"east.png": one}, {"east.png": two}, {"west.png": one}, {"east.png": one, "west.png": two},
+              {"east.png": two, "west.png": one}, {}]
+    variants = [(cloze, shown) for cloze in (True, False) for shown in images]
+    seen = set()
+    for cloze, shown in variants:
+        schemes = [render.Scheme.COMPACT, render.Scheme.PORTABLE]
+        cached = render.render_library(library(cloze, shown), hl, schemes, cache=cache)
+        fresh = render.render_library(library(cloze, shown), hl, schemes)
+        assert cached == fresh, (cloze, shown)
+        seen.add(fresh[render.Scheme.COMPACT]["f/t/s/q1"])
+    assert len(seen) == len(variants) and cache.stats.hits == 0
+
+
+@pytest.mark.parametrize("name", ["dialect.py", "cloze.py", "math.py", "html.py"])
+def test_the_renderer_version_covers_each_syntax_module(monkeypatch, name):
+    """The Markdown dialect, cloze and math syntax and the HTML sanitiser (in formats/) decide the HTML too: an
+    edit to any of them is a new renderer."""
+    from qaexport.render.cache import renderer_version
+
+    read_bytes = Path.read_bytes
+
+    def edited(path: Path) -> bytes:
+        data = read_bytes(path)
+        return data + b"\n# edited\n" if path.name == name and path.parent.name == "formats" else data
+
+    renderer_version.cache_clear()
+    before = renderer_version()
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    renderer_version.cache_clear()
+    try:
+        assert renderer_version() != before
+    finally:
+        renderer_version.cache_clear()
+
+
+@pytest.mark.parametrize("library", ["mdit_py_plugins", "latex2mathml", "ziamath", "ziafont"])
+def test_the_renderer_version_covers_each_math_and_syntax_library(monkeypatch, library):
+    """The math and syntax libraries' versions: another version may parse or draw differently."""
+    import importlib
+
+    from qaexport.render.cache import renderer_version
+
+    module = importlib.import_module(library)
+    renderer_version.cache_clear()
+    before = renderer_version()
+    monkeypatch.setattr(module, "__version__", "0.0.0-other", raising=False)
+    renderer_version.cache_clear()
+    try:
+        assert renderer_version() != before
+    finally:
+        renderer_version.cache_clear()

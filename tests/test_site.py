@@ -239,6 +239,6 @@ def test_cloze_images_and_math_reach_the_page_as_a_browser_shows_them(tmp_path):
     page = (site / "science/physics/basics.html").read_text(encoding="utf-8")
     assert "<math " in page and "<svg" not in page and "style=" not in page
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert len(images) == 2 and all(src.startswith("../../media/") for src in images)
+    assert len(images) == 3 and all(src.startswith("../../media/") for src in images)  # PNG, SVG, wide PNG
     assert all((site / "science/physics" / src).resolve().is_file() for src in images)
     assert '<span class="cloze">[how fast?]</span>' in page and '<span class="cloze">speed of light</span>' in page

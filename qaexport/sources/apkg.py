@@ -33,6 +33,7 @@ deck description are given only to the highest level that stands for that deck).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
 import json
@@ -63,6 +64,7 @@ from ..formats.anki_package import (
     BankError,
     read_bank,
 )
+from ..formats.cloze import has_cloze_marker
 from ..formats.html import to_text
 from ..formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept
 from ..model import ContentFormat, Location, Media
@@ -360,6 +362,7 @@ class _Card:
     tags: list[str]
     question: str
     answer: str
+    cloze: bool = False  # a whole cloze note: ``question`` holds its text with Anki's {{c1::…}} deletions
     #: A note of qaexport's own type: its fields by name (the texts, difficulty, breadcrumb and key it was made with).
     fields: dict[str, str] | None = None
     model_id: int = 0
@@ -457,19 +460,52 @@ def _open_collection(archive: PackageArchive, folder: Path) -> Any:
     return col
 
 
+_CLOZE_REFERENCE = re.compile(r"\{\{cloze:([^{}:]+)\}\}")
+_LEADING_BREAKS = re.compile(r"^(?:\s|<br\s*/?>)+", re.I)
+
+
+def cloze_field(model: dict) -> str | None:
+    """The field a cloze note type's cards cut their deletions from (``{{cloze:Text}}`` on the front), when its
+    front names exactly one: the note is then read as one question."""
+    templates = model.get("tmpls") or [{}]
+    found = set(_CLOZE_REFERENCE.findall(templates[0].get("qfmt", "")))
+    return found.pop() if len(found) == 1 else None
+
+
+def _cloze_note(col: Any, card: Any, field: str, model: dict) -> tuple[str, str]:
+    """A cloze note as one question: its text field with Anki's own ``{{c1::…}}`` deletions (rendered by Anki
+    without the cloze filter: media and sounds as on a card) and the rest of its back (Back Extra) as the answer.
+    The renderer prints the text with blanks, then filled, as it prints a Markdown bank's cloze."""
+    template = copy.deepcopy(model["tmpls"][0])
+    template["qfmt"] = "{{" + field + "}}"
+    back = template.get("afmt", "")
+    for reference in ("{{cloze:" + field + "}}", "{{type:cloze:" + field + "}}", "{{FrontSide}}"):
+        back = back.replace(reference, "")
+    template["afmt"] = back
+    out = card.note().ephemeral_card(card.ord, custom_template=template).render_output(reload=False)
+    text = _replace_av(out.question_text, out.question_av_tags, out.answer_av_tags)
+    extra = _replace_av(out.answer_text, out.question_av_tags, out.answer_av_tags)
+    return text.strip(), _LEADING_BREAKS.sub("", extra).strip()
+
+
 def _cards(col: Any, all_cards: bool) -> Iterator[_Card]:
-    """Rendered cards, in deck order then note creation order: one per cloze deletion, else the first card."""
+    """Rendered cards, in deck order then note creation order: the first card of each note (every card with
+    ``all_cards``); a cloze note is one question, its text with the deletions (``_cloze_note``)."""
     rows = col.db.all(
         "select c.id, c.nid, c.ord, case when c.odid != 0 then c.odid else c.did end, n.guid, n.tags, n.mid "
         "from cards c join notes n on n.id = c.nid order by n.id, c.ord")
     deck_names = {d.id: d.name for d in col.decks.all_names_and_ids()}
-    cloze_types = {m["id"] for m in col.models.all() if m.get("type") == 1}
+    models = {m["id"]: m for m in col.models.all()}
+    cloze_fields = {mid: cloze_field(m) for mid, m in models.items() if m.get("type") == 1}
+    cloze_types = set(cloze_fields)
     ours = {model_id: names for model_id, names in ((MODEL_ID, FIELDS), (CLOZE_MODEL_ID, CLOZE_FIELDS))
             if _is_ours(col, model_id, names)}
     seen_notes: set[int] = set()
     for cid, nid, ordinal, did, guid, tags, mid in rows:
-        if (not all_cards and mid not in cloze_types and nid in seen_notes) or (mid in ours and nid in seen_notes):
-            continue  # a reversed card repeats the same pair; a qaexport note is read once, from its fields
+        if nid in seen_notes and (mid in ours or mid in cloze_types or not all_cards):
+            # a reversed card repeats the same pair; a qaexport note is read once, from its fields; a cloze note
+            # is read whole from its first card
+            continue
         seen_notes.add(nid)
         card = col.get_card(cid)
         if mid in ours:  # qaexport's own note: its fields are the texts, without the card's header
@@ -477,8 +513,14 @@ def _cards(col: Any, all_cards: bool) -> Iterator[_Card]:
             # Q&A: Question, Answer. Cloze: Text (Anki's cloze syntax, one note for all its deletions), Back Extra.
             fields = dict(zip(FIELDS, (note[name] for name in ours[mid]), strict=True))
             yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), fields["Question"].strip(),
-                        fields["Answer"].strip(), fields, mid)
+                        fields["Answer"].strip(), fields=fields, model_id=mid)
             continue
+        field = cloze_fields.get(mid)
+        if field is not None:  # someone else's cloze note: read whole, its text with Anki's own deletions
+            text, extra = _cloze_note(col, card, field, models[mid])
+            if has_cloze_marker(text):
+                yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), text, extra, True)
+                continue
         out = card.render_output(reload=True)
         note = card.note()
         back = answer_without_front(out.question_text, out.answer_text)
@@ -732,7 +774,7 @@ def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collecto
             questions.append(QuestionRecord(
                 id=question_id(card.guid, card.ord), difficulty=difficulty_from_tags(card.tags),
                 question=question, answer=answer, location=Location(str(path), None, record),
-                format=ContentFormat.HTML))
+                format=ContentFormat.HTML, cloze=card.cloze))
         if questions:
             records.append(SubtopicRecord(nodes[0], nodes[1], nodes[2], questions,
                                           Location(str(path), None, f"deck {deck!r}"), difficulty_optional=True))
@@ -742,7 +784,7 @@ def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collecto
 @dataclass
 class ApkgOptions:
     all_cards: bool = option(False, "Anki packages: print every card of each note (reversed cards too), not just "
-                                    "each note's first card (cloze notes always give every deletion).")
+                                    "each note's first card (a cloze note is always one question, all its deletions).")
 
 
 class ApkgReader(SourceBase):

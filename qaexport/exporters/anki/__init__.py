@@ -34,8 +34,17 @@ from .deck import (
     question_fields,
     write_package,
 )
-from .identity import CLOZE_FIELDS, FIELDS
-from .ledger import NoteTimes, Version, holds_package, location, note_times, record_package, value_fingerprint
+from .identity import CLOZE_FIELDS, CLOZE_MODEL_ID, FIELDS, MODEL_ID
+from .ledger import (
+    NoteTimes,
+    Version,
+    holds_package,
+    location,
+    note_times,
+    note_type_changes,
+    record_package,
+    value_fingerprint,
+)
 
 
 def anki_package_source(library: Library) -> str:
@@ -161,6 +170,7 @@ class AnkiExporter(ExporterBase):
         ledger = location(build.state_dir) if build.state_dir else None
         previous, files = previous_versions(build, options, target, ledger)
         content = build_deck(build, options.deck_name, options.flat)
+        changed_types = note_type_changes(ledger, {n.guid: n.model_id for n in content.notes}, MODEL_ID)
         times = note_times(ledger, content.fingerprints(), previous, int(build.time), build.warn,
                            written_of=content.written_of)
         for note in content.notes:
@@ -172,12 +182,27 @@ class AnkiExporter(ExporterBase):
                        "learners got from another package, which Anki would then update once (their own edits "
                        "lost); pass that package with --previous")
         _say_new_decks(build, content, times, files)
+        _say_new_note_types(build, content, changed_types)
         with atomic_path(target) as tmp:
             # The bank itself, so the deck reads back exactly (`qaexport convert deck.apkg`); Anki ignores it.
             write_package(tmp, content, content.notes, {i: times[NOTETYPE_KEYS[i]] for i in content.parts},
                           build.time, str(target), bank=bank_json(build.library.frameworks, build.library.cover))
             written = os.stat(tmp).st_ino
         record_package(ledger, target, times.run, written)
+
+
+def _say_new_note_types(build: Build, content: DeckContent, changed: dict[str, int]) -> None:
+    """A question that became a cloze, or stopped being one, keeps its note's GUID (GUIDs qaexport wrote never
+    change), but Anki's import never changes a note's type: it reports the note as conflicting and leaves it as
+    it was. Said once, by the export that changes it, with the way out (the same as ``qaexport push`` says)."""
+    for note, ref in zip(content.notes, content.refs, strict=True):
+        if note.guid in changed:
+            q = ref.question
+            now, before = ("a cloze", "a plain question") if note.model_id == CLOZE_MODEL_ID else \
+                ("a plain question", "a cloze")
+            build.warn(f"{q.location}: question {q.id!r} became {now} (it was {before}): Anki's import cannot change "
+                       f'a note\'s type and leaves the old note as it is. To get the new cards, delete the note in '
+                       f'Anki (search "Key:{q.key}*"; its reviews go with it) and import this deck again')
 
 
 def previous_versions(build: Build, options: AnkiOptions, target: Path, ledger: Path | None

@@ -66,6 +66,10 @@ _SCHEMA = (
         stamp TEXT NOT NULL,    -- size, mtime_ns, inode, ctime_ns just after it was written
         run INTEGER NOT NULL    -- the export whose versions it holds
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS note_types (
+        id       TEXT PRIMARY KEY,  -- note GUID of a note that is, or once was, of a note type but the Q&A one
+        model_id INTEGER NOT NULL   -- the note type it was last given
+    ) WITHOUT ROWID""",
 )
 
 
@@ -193,6 +197,47 @@ def _upgrade(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(notes)")}
     if "written" not in columns:
         conn.execute("ALTER TABLE notes ADD COLUMN written TEXT NOT NULL DEFAULT ''")
+
+
+def note_type_changes(ledger: Path | None, types: Mapping[str, int], usual: int) -> dict[str, int]:
+    """Notes whose note type differs from the one this ledger last gave them: GUID → that earlier type. ``types``
+    is each note's type now. Only notes of a type other than ``usual`` (a cloze), or that once were, have a row:
+    a note the ledger knows without one was of the usual type, so a bank of plain questions adds nothing. Call
+    it before ``note_times`` records this export's notes. Records the types given now; rows of notes the ledger
+    forgot go. An unusable ledger knows no change (the import itself still leaves the note)."""
+    if ledger is None or not types or not ledger.exists():
+        return {}
+    changed: dict[str, int] = {}
+    try:
+        with _open(ledger) as conn:
+            _begin(conn)
+            try:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                ids = list(types)
+                for i in range(0, len(ids), _CHUNK):
+                    chunk = ids[i:i + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = dict(conn.execute(f"SELECT id, model_id FROM note_types WHERE id IN ({marks})", chunk))
+                    unusual = [key for key in chunk if key not in rows and types[key] != usual]
+                    if unusual:  # exported before without a row: of the usual type then
+                        marks = ",".join("?" * len(unusual))
+                        rows.update((key, usual) for (key,) in conn.execute(
+                            f"SELECT id FROM notes WHERE id IN ({marks})", unusual))
+                    changed.update((key, model_id) for key, model_id in rows.items() if model_id != types[key])
+                    conn.executemany("INSERT INTO note_types VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET "
+                                     "model_id = excluded.model_id",
+                                     [(key, types[key]) for key in chunk if types[key] != usual or key in rows])
+                forgotten = [key for (key,) in conn.execute(
+                    "SELECT id FROM note_types WHERE id NOT IN (SELECT id FROM notes)") if key not in types]
+                conn.executemany("DELETE FROM note_types WHERE id = ?", [(key,) for key in forgotten])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    except (sqlite3.Error, OSError):
+        return {}
+    return changed
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from ...books.html import (
     WRAP_MARK,
     code_line_css,
     code_lines,
+    cover_image,
     cover_subtitle,
     description_html,
     description_text,
@@ -119,13 +120,18 @@ class EpubExporter(ExporterBase):
                                     content=wrap_mark().read_bytes()))
 
         count_list = lib.count_rows()
-        book.set_cover(COVER_IMAGE, cover_svg(title, subtitle, lib.count(), count_list, quiz, options.author,
-                                              options.language).encode(), create_page=False)
+        image = cover_image(lib)
+        if image is not None:  # the bank's own cover image is the book's cover on shelves, and on its cover page
+            book.set_cover(image["name"], lib.media[image["name"]].data, create_page=False)
+            book.get_item_with_id("cover-img").media_type = lib.media[image["name"]].mime
+        else:
+            book.set_cover(COVER_IMAGE, cover_svg(title, subtitle, lib.count(), count_list, quiz, options.author,
+                                                  options.language).encode(), create_page=False)
         cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
                               content=env.get_template("cover.xhtml").render(
                                   language=options.language, css_href=CSS_NAME, title=title,
                                   subtitle=description_html(cover_subtitle(lib), reader=True),
-                                  total=lib.count(), counts=count_list,
+                                  cover=image, total=lib.count(), counts=count_list,
                                   quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
                               ).encode())
         book.add_item(cover)
@@ -166,7 +172,7 @@ class EpubExporter(ExporterBase):
                     # A topic named like its framework (a one-level Anki deck) is not a level of its own.
                     fw_entries += topic_links if topic.name == fw.name and isinstance(entry, tuple) else [entry]
                 toc.append(_nav_entry(epub, fw.name, fw_entries))
-        for item in _media_items(epub, build):
+        for item in _media_items(epub, build, skip=image["name"] if image else ""):
             book.add_item(item)
         fonts, font_css = _embedded_fonts(epub, "".join(texts) + title + (options.author or ""))
         for item in fonts:
@@ -232,15 +238,16 @@ def _embedded_fonts(epub: Any, text: str) -> tuple[list[Any], str]:
     return items, "\n/* fonts: embedded, subsetted to this book's characters */\n" + rules
 
 
-def _media_items(epub: Any, build: Build) -> list:
-    """The library's images that the book shows, as manifest items beside the chapters (``src="NAME"``)."""
+def _media_items(epub: Any, build: Build, skip: str = "") -> list:
+    """The library's images that the book shows, as manifest items beside the chapters (``src="NAME"``); ``skip``
+    is the cover image, already in the manifest as the cover."""
     used: set[str] = set()
     for rendered in build.rendered.values():
         used.update(_MEDIA_SRC.findall(rendered.question))
         used.update(_MEDIA_SRC.findall(rendered.answer))
     media = build.library.media
     return [epub.EpubItem(uid=f"m-{name.replace('.', '-')}", file_name=name, media_type=media[name].mime,
-                          content=media[name].data) for name in sorted(used) if name in media]
+                          content=media[name].data) for name in sorted(used) if name in media and name != skip]
 
 
 def _markup(rendered: Rendered) -> dict[str, Markup]:

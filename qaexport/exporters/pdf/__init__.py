@@ -19,6 +19,7 @@ from ...books.html import (
     MAY_WRAP,
     code_line_css,
     code_lines,
+    cover_image,
     cover_subtitle,
     description_html,
     description_text,
@@ -141,7 +142,7 @@ class PdfExporter(ExporterBase):
         template = environment("pdf").get_template("book.html")
         page = dict(
             language=options.language, title=title, subtitle=description_html(cover_subtitle(lib)),
-            plain_subtitle=description_text(cover_subtitle(lib)),
+            plain_subtitle=description_text(cover_subtitle(lib)), cover=cover_image(lib),
             author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
             created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), date=created.strftime("%d %B %Y").lstrip("0"),
             counts=lib.count_rows(), total=lib.count(),

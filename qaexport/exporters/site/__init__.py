@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import description_html, for_reader
+from ...books.html import description_html, for_reader, formulas_as_tex
 from ...errors import UsageError
 from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
@@ -64,9 +64,10 @@ class SubtopicPage:
 
 
 def scrollable(rendered_html: str) -> str:
-    """Code and tables scroll sideways inside their own box on a phone; such a box must take keyboard focus so
-    it can be scrolled without a mouse (WCAG 2.1.1)."""
+    """Code, tables and displayed formulas scroll sideways inside their own box on a phone; such a box must take
+    keyboard focus so it can be scrolled without a mouse (WCAG 2.1.1)."""
     out = rendered_html.replace('<pre class="hl">', '<pre class="hl" tabindex="0">')
+    out = out.replace('<div class="math-block">', '<div class="math-block" tabindex="0">')  # a long formula
     if "<table" in out:
         out = out.replace("<table>", '<div class="table" tabindex="0"><table>').replace("</table>", "</table></div>")
     return out
@@ -230,7 +231,8 @@ class Site:
         for number, page in enumerate(self.subtopics):
             for q in page.subtopic.questions:
                 rendered = self.build.rendered[q.key]
-                entries.append(Entry(number, q.id, plain_text(rendered.question), plain_text(rendered.answer),
+                entries.append(Entry(number, q.id, plain_text(formulas_as_tex(rendered.question)),
+                                     plain_text(formulas_as_tex(rendered.answer)),
                                      q.difficulty.label if q.difficulty else "unrated"))
         return index_script(pages, entries)
 
