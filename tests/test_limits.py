@@ -1,226 +1,311 @@
-"""The shared bounds: images checked by their header before decoding, shrunk or left out by name (formats/images.py);
-a note's cloze cards (formats/cloze.py) and decoded expansion (limits.py) counted against limits relative to the
-input."""
+"""Every limit holds at its own value: input just over it is refused (or left out) with its one line, input at it
+passes. The tests use the real constants, never a smaller stand-in, so a limit loosened in the code (a ×1000, a
+removed check) makes one of them fail; ``tests/mutants.py`` loosens each once to show it."""
 
 from __future__ import annotations
 
 import io
 import json
-import re
-import warnings
+import os
+import random
+import zipfile
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from PIL import Image
+import zstandard
 
-from qaexport import limits, sources
-from qaexport.errors import QaexportError
-from qaexport.formats import cloze, images
-from qaexport.formats.cloze import cloze_cards
-from qaexport.formats.images import ImageBudget, Refused, accept
-from qaexport.limits import Expansion, ExpansionError
-from qaexport.sources.apkg import _type_in_fields
-from qaexport.sources.devalue import DevalueError, unflatten
-from tests.bounds_corpus import png
+from qaexport import assemble, limits, sources
+from qaexport.errors import InputError
+from qaexport.formats import anki_archive, images, markdown_bank
+from qaexport.sources import apkg, devalue, nuxt
+from qaexport.sources import markdown as markdown_source
+from tests.apkg_bad import _patch_declared_size
+from tests.apkg_decks import build_packages
+from tests.payloads import page, question, subtopic, write
 
-
-def jpeg(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (120, 30, 200)).save(out, "JPEG", quality=50)
-    return out.getvalue()
+FRONT = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n"
 
 
-def test_a_small_image_is_kept_byte_for_byte():
-    data = png(640, 480)
-    media = accept(data)
-    assert not isinstance(media, Refused)
-    assert (media.data, media.mime, media.pixels) == (data, "image/png", 640 * 480)
+def _bank(path: Path, body: str, front: str = FRONT) -> Path:
+    path.write_text(front + body, encoding="utf-8")
+    return path
 
 
-def test_an_image_over_the_pixel_limit_is_shrunk_in_its_own_format(monkeypatch):
-    monkeypatch.setattr(images, "MAX_PIXELS", 1_000_000)
-    notes: list[str] = []
-    media = accept(png(2000, 1500), notes)
-    assert not isinstance(media, Refused)
-    assert media.mime == "image/png" and media.data.startswith(b"\x89PNG") and media.pixels <= 1_000_000
-    assert notes and "2,000×1,500 pixels" in notes[0] and "shrunk" in notes[0]
-    with Image.open(io.BytesIO(media.data)) as image:
-        assert image.size[0] * image.size[1] == media.pixels
-        assert image.size[0] / image.size[1] == pytest.approx(4 / 3, rel=0.01)
+def _problems(path: Path) -> list[str]:
+    _, problems, _ = sources.read_all(sources.expand([path]))
+    return [p.message for p in problems]
 
 
-def test_a_huge_jpeg_is_shrunk_by_the_decoder_itself(monkeypatch):
-    """6000×6000 is over the decode limit as pixels, but a JPEG decodes at 1/8 scale: it is shrunk, not refused."""
-    monkeypatch.setattr(images, "MAX_PIXELS", 500_000)
-    monkeypatch.setattr(images, "MAX_DECODE_PIXELS", 1_000_000)
-    media = accept(jpeg(6000, 6000), [])
-    assert not isinstance(media, Refused), media
-    assert media.mime == "image/jpeg" and media.pixels <= 500_000
+# ---------------------------------------------------------------------------------------------- texts
 
 
-def test_an_image_too_big_to_decode_is_refused_without_decoding(monkeypatch):
-    monkeypatch.setattr(images, "MAX_PIXELS", 1_000_000)
-    monkeypatch.setattr(images, "MAX_DECODE_PIXELS", 3_000_000)
-    reason = accept(png(2000, 2000), [])
-    assert isinstance(reason, Refused) and "2,000×2,000 pixels" in str(reason)
+@pytest.mark.parametrize(("what", "limit"), [("question", assemble.MAX_QUESTION_CHARS),
+                                             ("answer", assemble.MAX_ANSWER_CHARS)])
+def test_texts_longer_than_their_limit_are_refused(tmp_path, what, limit):
+    for size, refused in ((limit, False), (limit + 1, True)):
+        text = "x" * size
+        path = write(tmp_path / f"{what}-{size}.json", page([subtopic("s", "S", [
+            question("q", q=text if what == "question" else None, a=text if what == "answer" else None)])]))
+        problems = _problems(path)
+        assert bool(problems) is refused, (size, problems)
+        if refused:
+            assert f"is {size:,} characters, over the {limit:,} limit" in problems[0]
 
 
-def test_pillows_bomb_warning_never_prints_and_its_error_is_a_reason():
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        over_warning = accept(png(10_000, 10_000), [])  # 100 M pixels: Pillow warns on opening it
-        over_error = accept(png(30_000, 30_000), [])  # 900 M pixels: Pillow refuses to open it
-    assert not [w for w in seen if issubclass(w.category, Image.DecompressionBombWarning)]
-    assert isinstance(over_warning, Refused) and "10,000×10,000" in str(over_warning)
-    assert isinstance(over_error, Refused) and "pixel limit" in str(over_error)
+def test_ids_longer_than_their_limit_are_refused(tmp_path):
+    from qaexport.model import MAX_ID_CHARS
+
+    for size, refused in ((MAX_ID_CHARS, False), (MAX_ID_CHARS + 1, True)):
+        path = _bank(tmp_path / f"id-{size}.md", f"\n## Q {{#{'a' * size} .easy}}\n\nA.\n")
+        problems = _problems(path)
+        assert bool(problems) is refused, (size, problems)
 
 
-@pytest.mark.parametrize(("data", "says"), [
-    (b"MZ\x90\x00", "not a PNG"),
-    (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "damaged"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(images.MAX_IMAGE_BYTES), "limit"),
-])
-def test_a_bad_image_is_a_reason_not_an_exception(data, says):
-    reason = accept(data)
-    assert isinstance(reason, Refused) and says in str(reason)
+def test_front_matter_over_its_limit_is_refused(tmp_path):
+    limit = markdown_bank.MAX_FRONT_MATTER_BYTES
+    for extra, refused in ((0, False), (1, True)):
+        places = "framework: F\ntopic: T\nsubtopic: S\n"
+        source = places + "#" * (limit + extra - len(places))  # what the reader measures: between the --- lines
+        assert len(source.encode()) == limit + extra
+        path = _bank(tmp_path / f"front-{extra}.md", "\n## Q {#q .easy}\n\nA.\n", front=f"---\n{source}\n---\n")
+        problems = _problems(path)
+        assert bool(problems) is refused, (extra, problems)
+        if refused:
+            assert "front matter is over 64 KiB" in problems[0]
 
 
-def test_an_svg_of_too_many_elements_is_refused(monkeypatch):
-    """A drawing the layout would spend unbounded time on: refused by count, however small its file."""
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg">' + b'<rect width="1" height="1"/>' * 10 + b"</svg>"
-    assert not isinstance(accept(svg), Refused)
-    monkeypatch.setattr(images, "MAX_SVG_ELEMENTS", 10)  # the root and ten rectangles: one too many
-    refused = accept(svg)
-    assert isinstance(refused, Refused) and "more than 10 SVG elements" in str(refused)
+def test_numbers_in_front_matter_longer_than_their_limit_are_refused(tmp_path):
+    """``markdown_bank.MAX_NUMBER_CHARS`` at its real value (40): refused before YAML converts it."""
+    for digits, refused in ((40, False), (41, True)):
+        front = f"---\nframework: {{name: F, order: {'9' * digits}}}\ntopic: T\nsubtopic: S\n---\n"
+        problems = _problems(_bank(tmp_path / f"number-{digits}.md", "\n## Q {#q .easy}\n\nA.\n", front=front))
+        assert any(f"number of {digits} characters in front matter" in p for p in problems) is refused, problems
 
 
-def test_the_build_budget_counts_bytes_and_pixels():
-    budget = ImageBudget(total_bytes=100, total_pixels=1000)
-    assert budget.admit(60, 600) == ""
-    assert "MiB allowed" in budget.admit(60, 10)
-    assert "pixels allowed" in budget.admit(10, 500)
-    assert budget.admit(40, 400) == ""
+@pytest.mark.parametrize("reader", [markdown_source, nuxt])
+def test_files_over_the_size_limit_are_refused_before_reading(tmp_path, reader):
+    suffix = ".md" if reader is markdown_source else ".json"
+    path = tmp_path / f"big{suffix}"
+    with path.open("wb") as fh:  # sparse: no 32 MiB written, and nothing may read it
+        fh.write(b"---\n" if suffix == ".md" else b"[")
+        fh.truncate(reader.MAX_BYTES + 1)
+    with pytest.raises(InputError, match=r"over the 32 MiB limit"):
+        sources.expand([path])[0][1].read(path)
+    path.write_bytes(b"")
+    with path.open("wb") as fh:
+        fh.truncate(reader.MAX_BYTES)  # at the limit: read (and refused for what it holds, not for its size)
+    with pytest.raises(InputError) as info:
+        sources.expand([path])[0][1].read(path)
+    assert "MiB limit" not in str(info.value)
 
 
-def test_cloze_cards_are_bounded_by_count_and_by_expansion():
-    assert cloze_cards(3, 100) == 3
-    assert cloze_cards(5000, 10) == cloze.MAX_NUMBER
-    assert cloze_cards(5000, 1_000_000) == cloze.MAX_EXPANSION // 1_000_000
-    assert cloze_cards(50, 10**9) == 1  # the first card is always read
+def test_nesting_deeper_than_the_limit_is_refused():
+    def nested(depth: int) -> list:
+        # a devalue payload: entry i is a one-element array referring to entry i + 1, the last one a string
+        return [[i + 1] for i in range(depth)] + ["leaf"]
+
+    with pytest.raises(devalue.DevalueError, match=f"nesting deeper than {devalue.MAX_DEPTH} levels"):
+        devalue.unflatten(nested(devalue.MAX_DEPTH + 1))
+    assert devalue.unflatten(nested(devalue.MAX_DEPTH))  # at the limit: decoded
 
 
-def test_expansion_is_relative_to_the_input_with_a_floor():
-    small = Expansion(10, ratio=8, floor=1000)
-    small.add(999, "x")
-    with pytest.raises(ExpansionError, match="x expands to more than 1,000 characters"):
-        small.add(2, "x")
-    big = Expansion(10_000, ratio=8, floor=1000)
-    big.check(80_000, "y")
-    with pytest.raises(ExpansionError):
-        big.check(80_001, "y")
+# ---------------------------------------------------------------------------------------------- Anki packages
 
 
-def test_a_payload_of_shared_references_is_refused_while_decoding(monkeypatch):
-    monkeypatch.setattr(limits, "EXPANSION_FLOOR", 10_000)
-    honest = [{"q": 1, "a": 1}, "x" * 5_000]  # one string used twice: 10 KB from 5 KB, within 8x
-    assert unflatten(honest, len(json.dumps(honest)))["q"] == "x" * 5_000
-    shared = [[1] * 1000, "y" * 100]  # 100 KB from 6 KB
-    with pytest.raises(DevalueError, match="entry 0 expands to more than"):
-        unflatten(shared, len(json.dumps(shared)))
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory) -> dict[str, bytes]:
+    package = build_packages(tmp_path_factory.mktemp("limits-apkg"))["legacy"]
+    with zipfile.ZipFile(package) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
 
 
-def test_a_doubling_chain_is_refused_long_before_its_end():
-    chain = [[i + 1, i + 1] for i in range(90)] + ["leaf"]  # 2**90 leaves from 90 entries
-    with pytest.raises(DevalueError, match="expands to more than"):
-        unflatten(chain, len(json.dumps(chain)))
+def _package(path: Path, members: dict[str, bytes], level: int = 9) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
 
 
-def test_markdown_images_are_shrunk_and_named_in_the_warning(tmp_path, monkeypatch):
-    import hashlib
-
-    monkeypatch.setattr(images, "MAX_PIXELS", 100_000)
-    data = png(1000, 400)
-    name = hashlib.sha256(data).hexdigest()[:16] + ".png"
-    (tmp_path / "media").mkdir()
-    (tmp_path / "media" / name).write_bytes(data)
-    bank = tmp_path / "bank.md"
-    bank.write_text(f'---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## Picture? {{#p .easy format=html}}\n\n'
-                    f'<img src="{name}">\n')
-    warnings_seen: list = []
-    library = sources.load([bank], warnings_seen)
-    media = library.media[name]
-    assert media.pixels <= 100_000 and media.data != data
-    assert [str(w) for w in warnings_seen if "shrunk" in str(w) and name in str(w)]
+def _refused(path: Path) -> str:
+    with pytest.raises(InputError) as info:
+        apkg.read_package(path)
+    return str(info.value)
 
 
-def test_the_builds_images_share_one_budget(tmp_path, monkeypatch):
-    """Each file's images fit alone; together they are over the build's budget: the last is skipped by name."""
-    import hashlib
-
-    monkeypatch.setattr(images, "MAX_PIXELS_TOTAL", 150_000)
-    (tmp_path / "media").mkdir()
-    for i, side in enumerate((300, 301)):
-        data = png(side, side)
-        name = hashlib.sha256(data).hexdigest()[:16] + ".png"
-        (tmp_path / "media" / name).write_bytes(data)
-        (tmp_path / f"bank{i}.md").write_text(
-            f'---\nframework: F\ntopic: T\nsubtopic: S{i}\n---\n\n## Picture {i}? {{#p .easy format=html}}\n\n'
-            f'<img src="{name}">\n')
-    seen: list = []
-    library = sources.load([tmp_path / "bank0.md", tmp_path / "bank1.md"], seen)
-    assert len(library.media) == 1
-    assert [w for w in seen if "pixels allowed for all images" in str(w)]
+def test_a_member_inflating_just_over_the_ratio_limit_is_refused(legacy, tmp_path):
+    """Deflate gives zeros about 1,030-fold: just over the 1,000-fold limit, and far below what a ×1000 would be."""
+    zeros = bytes(8 << 20)
+    path = _package(tmp_path / "ratio.apkg", {"collection.anki21": legacy["collection.anki21"],
+                                              "media": json.dumps({"0": "a.png"}).encode(), "0": zeros})
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("0")
+    assert anki_archive.MAX_RATIO < info.file_size / info.compress_size < 1.1 * anki_archive.MAX_RATIO
+    assert "inflates 10" in _refused(path) and "-fold (a zip bomb?)" in _refused(path)
 
 
-_TYPE_IN_SPEC = re.compile(r"\[\[type:(?:(cloze|nc):)?([^\]]*)\]\]")
+def test_a_member_declaring_more_than_the_member_limit_is_refused(legacy, tmp_path):
+    data = random.Random(1).randbytes(1 << 20)  # incompressible: the ratio check stays quiet
+    path = _package(tmp_path / "member.apkg", {"collection.anki21": legacy["collection.anki21"],
+                                               "media": json.dumps({"0": "a.png"}).encode(), "0": data})
+    _patch_declared_size(path, "0", anki_archive.MAX_MEMBER + 1)
+    assert f"declares {anki_archive.MAX_MEMBER + 1} bytes" in _refused(path)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["[[type:", "]", "]]", "[", "a", "cloze:", "nc:", ":", "type"]), max_size=30))
-def test_the_type_in_scanner_finds_what_anki_s_pattern_finds(parts):
-    text = "".join(parts)
-    expected = [(m.start(), m.end(), m.group(1) or "", m.group(2)) for m in _TYPE_IN_SPEC.finditer(text)]
-    assert list(_type_in_fields(text)) == expected
+def test_members_declaring_more_than_the_total_limit_are_refused(legacy, tmp_path):
+    data = random.Random(2).randbytes(1 << 20)
+    count = anki_archive.MAX_DECLARED_TOTAL // anki_archive.MAX_MEMBER + 1
+    members = {"collection.anki21": legacy["collection.anki21"], "media": b"{}"}
+    members.update({f"{i}": data for i in range(count)})
+    path = _package(tmp_path / "total.apkg", members)
+    for i in range(count):
+        _patch_declared_size(path, f"{i}", anki_archive.MAX_MEMBER)  # each at the member limit, together over the total
+    assert "a zip bomb?" in _refused(path)
 
 
-def test_a_type_in_field_of_150_000_openings_reads_in_one_pass():
-    text = "[[type:" * 150_000 + "[[type:Back]]"
-    assert list(_type_in_fields(text)) == [(0, len(text), "", text[7:-2])]  # as Anki's own pattern reads it
+def _latest_package(path: Path, collection: bytes) -> Path:
+    """A current-format package (zstd collection) around ``collection`` (already zstd-compressed)."""
+    from anki.import_export_pb2 import PackageMetadata
+
+    return _package(path, {"meta": PackageMetadata(version=anki_archive.LATEST).SerializeToString(),
+                           "collection.anki21b": collection, "media": zstandard.ZstdCompressor().compress(b"")},
+                    level=0)
 
 
-def test_a_refused_expansion_is_one_line(tmp_path):
-    path = tmp_path / "shared.json"
-    path.write_text(json.dumps([{"data": 1}, [2] * 300_000, "z" * 200]))
-    with pytest.raises(QaexportError) as info:
-        sources.load([path])
-    assert "\n" not in str(info.value) and "expands to more than" in str(info.value)
+def _zstd_zeros(size: int, **params: int) -> bytes:
+    """An SQLite header and ``size`` bytes of zeros, zstd-compressed (a few KiB)."""
+    compressor = zstandard.ZstdCompressor(compression_params=zstandard.ZstdCompressionParameters.from_level(
+        1, **params)) if params else zstandard.ZstdCompressor(level=1)
+    buffer = io.BytesIO()
+    with compressor.stream_writer(buffer, closefd=False) as writer:
+        writer.write(b"SQLite format 3\0")
+        for _ in range(size >> 24):
+            writer.write(bytes(16 << 20))
+    return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("html", "depth"), [
-    ("<div><div>x</div></div>", 2), ("<p>a<p>b<p>c", 0), ("<ul><li>a<li>b</ul>", 1), ("<br><br><img src=x>", 0),
-    ("<div/><div/>", 2), ("</div></div><b>x</b>", 1), ("a < b > c", 0), ("<ul><li>" * 300, 101),
-    ("<!-- <div> -->", 0),
-])
-def test_html_nesting_counts_elements_that_nest(html, depth):
-    assert limits.html_nesting(html) == depth
+def test_a_collection_inflating_past_its_limit_is_refused_while_streaming(tmp_path):
+    path = _latest_package(tmp_path / "collection.apkg", _zstd_zeros(anki_archive.MAX_COLLECTION + (16 << 20)))
+    assert f"the collection inflates beyond {anki_archive.MAX_COLLECTION >> 20} MiB" in _refused(path)
 
 
-def test_html_nested_too_deep_is_a_problem_at_its_question(tmp_path):
-    bank = tmp_path / "bank.md"
-    bank.write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## Deep? {#d .easy format=html}\n\n"
-                    + "<div>" * 5000 + "x\n")
-    with pytest.raises(QaexportError, match=r"bank.md:7: question 'd' .*: answer \(a\) is HTML nested over 100 "
-                                            "elements deep"):
-        sources.load([bank])
+def test_a_zstd_frame_asking_for_a_larger_window_is_refused(tmp_path):
+    window_log = anki_archive.MAX_ZSTD_WINDOW.bit_length()  # a window twice the limit
+    frame = _zstd_zeros(5 << 24, window_log=window_log, write_content_size=0)
+    assert zstandard.get_frame_parameters(frame).window_size > anki_archive.MAX_ZSTD_WINDOW
+    message = _refused(_latest_package(tmp_path / "window.apkg", frame))
+    assert "the collection is damaged (ZstdError" in message and "too much memory" in message
 
 
-def test_the_sanitiser_never_parses_html_nested_too_deep(monkeypatch):
-    from qaexport.formats import html
+@pytest.mark.slow
+def test_an_image_over_its_limit_is_left_out_with_a_warning(tmp_path):
+    from tests.apkg_decks import png_bytes
 
-    seen: list[str] = []
-    real = html.nh3.clean
-    monkeypatch.setattr(html.nh3, "clean", lambda text, **kw: seen.append(text) or real(text, **kw))
-    out = html.sanitize("<blockquote>" * 40_000 + "deep <b>text</b>", set())
-    assert "deep" in out and "text" in out and "<blockquote>" not in out
-    assert all(limits.html_nesting(text) <= limits.MAX_HTML_NESTING for text in seen)
+    package = build_packages(tmp_path / "img")["legacy"]
+    with zipfile.ZipFile(package) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+        media = json.loads(members["media"])
+    (index, name), = [(i, n) for i, n in media.items() if n.endswith(".png")][:1]
+    big = png_bytes(4, 4, (0, 0, 0)) + random.Random(4).randbytes(images.MAX_IMAGE_BYTES)  # just over, incompressible
+    members[index] = big
+    path = _package(tmp_path / "big-image.apkg", members, level=1)
+    result = apkg.read_package(path)
+    assert any(f"image {name!r} skipped: too large" in w.message for w in result.warnings), result.warnings
+    assert not result.media
+
+
+@pytest.mark.slow
+def test_a_media_map_over_its_limit_is_refused(legacy, tmp_path):
+    rng = random.Random(5)
+    entry = len(json.dumps({"100000": "x" * 96 + ".png"})) - 2  # one entry and its separator, in the JSON
+    names = {str(100_000 + i): rng.randbytes(48).hex() + ".png" for i in range(anki_archive.MAX_MEDIA_MAP // entry + 1)}
+    assert len(json.dumps(names)) > anki_archive.MAX_MEDIA_MAP
+    path = _package(tmp_path / "map.apkg", {"collection.anki21": legacy["collection.anki21"],
+                                            "media": json.dumps(names).encode()})
+    assert f"inflates beyond {anki_archive.MAX_MEDIA_MAP} bytes" in _refused(path)
+
+
+@pytest.mark.slow
+def test_images_over_the_total_limit_are_left_out(tmp_path):
+    """Images of 15 MiB each (under the one-image limit) until their sum passes the total: the rest are left out."""
+    from tests.apkg_decks import png_bytes
+
+    package = build_packages(tmp_path / "imgs")["legacy"]
+    with zipfile.ZipFile(package) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    media = json.loads(members["media"])
+    index = next(i for i, n in media.items() if n.endswith(".png"))
+    image = png_bytes(4, 4, (0, 0, 0)) + random.Random(6).randbytes(15 << 20)
+    count = images.MAX_IMAGES_TOTAL // len(image) + 1
+    # the one image the cards show, many times over: every card names it, so give each its own name in the map
+    members[index] = image
+    result = apkg.read_package(_package(tmp_path / "ok.apkg", members, level=0))
+    assert len(result.media) == 1  # one image alone is fine
+    archive = anki_archive.PackageArchive.open(_package(tmp_path / "many.apkg", {
+        **members, "media": json.dumps({**{str(1000 + i): f"big{i}.png" for i in range(count)}, **media}).encode(),
+        **{str(1000 + i): image for i in range(count)}}, level=0))
+    try:
+        budget, read = images.ImageBudget(), []
+        for i in range(count):
+            got = archive.read_image(f"big{i}.png")
+            assert isinstance(got, bytes), got
+            if not budget.admit(len(got), 16):
+                read.append(i)
+    finally:
+        archive.close()
+    assert len(read) == images.MAX_IMAGES_TOTAL // len(image)
+
+
+@pytest.mark.slow
+def test_a_zip_of_more_members_than_the_limit_is_refused(legacy, tmp_path):
+    path = tmp_path / "members.apkg"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("collection.anki21", legacy["collection.anki21"])
+        for i in range(anki_archive.MAX_MEMBERS):
+            zf.writestr(str(i), b"")
+    assert f"holds {anki_archive.MAX_MEMBERS + 1} files (limit {anki_archive.MAX_MEMBERS})" in _refused(path)
+
+
+# ---------------------------------------------------------------------------------------------- state
+
+
+@pytest.mark.slow
+def test_the_ledger_keeps_its_limit_of_notes(tmp_path):
+    """One export of more notes than the limit keeps all of them (it must: they are the times just handed out);
+    the next export forgets the oldest down to the limit."""
+    import sqlite3
+
+    from qaexport.exporters.anki import ledger
+
+    place, said = ledger.location(tmp_path), []
+    first = {f"guid-{i}": f"fingerprint-{i}" for i in range(ledger.MAX_ROWS + 1)}
+    ledger.note_times(place, first, {}, 1_700_000_000, said.append)
+    ledger.note_times(place, {"guid-new": "fingerprint"}, {}, 1_700_000_001, said.append)
+    assert said == []
+    with sqlite3.connect(place) as conn:
+        (rows,) = conn.execute("select count(*) from notes").fetchone()
+        (kept,) = conn.execute("select count(*) from notes where id = 'guid-new'").fetchone()
+    assert (rows, kept) == (ledger.MAX_ROWS, 1)
+
+
+def test_documented_sizes_of_the_render_cache_and_a_deck_bank():
+    """Limits whose behaviour costs hundreds of MiB to show: their value is the documented one."""
+    from qaexport.formats.anki_package import MAX_BANK_BYTES
+    from qaexport.render.cache import DEFAULT_MAX_BYTES
+
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "guide.md").read_text(encoding="utf-8")
+    assert DEFAULT_MAX_BYTES == 256 * 2**20 and "at most 256 MiB" in guide
+    assert MAX_BANK_BYTES == 256 * 2**20
+
+
+def test_every_limit_constant_is_tested_here():
+    """A new limit gets its test: every MAX_ constant of the modules whose limits this file covers is named."""
+    import re
+
+    here = Path(__file__).parent  # this file, and the bounds tests of limits.py and the Markdown reader
+    text = "".join((here / name).read_text(encoding="utf-8") for name in
+                   ("test_limits.py", "test_bounded_decoding.py", "test_markdown_bounds.py"))
+    for module in (anki_archive, limits, markdown_bank, devalue):
+        defined = re.findall(r"^(MAX_[A-Z_]+) = ", Path(module.__file__).read_text(encoding="utf-8"), re.M)
+        for name in defined:  # the module's own limits (one it imports is tested where it is defined)
+            assert name in text, f"{module.__name__}.{name} has no test in {Path(__file__).name}"
+    assert os.path.basename(__file__) == "test_limits.py"

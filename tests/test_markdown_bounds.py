@@ -120,7 +120,7 @@ def test_a_file_over_the_line_limit_is_refused_before_parsing(tmp_path, monkeypa
 
 def test_problems_per_file_are_capped_with_a_count(monkeypatch):
     monkeypatch.setattr(markdown, "MAX_PROBLEMS", 5)
-    found = parse_text(FRONT + "## Q {#a .easy}\n\nA\n\n" + "## \n" * 20).problems  # a problem per heading
+    found = parse_text(FRONT + "## Q {#a .easy}\n\nA\n\n" + "## Q {#b .easy !}\n\nA\n\n" * 20).problems  # one each
     assert len(found) == 6
     assert found[-1][1] == "and 15 more problems in this file; fix the ones above first"
 

@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from markupsafe import Markup
+
 from ..model import Library, Question
 
 if TYPE_CHECKING:
@@ -120,6 +122,33 @@ def cover_subtitle(library: Library) -> str:
         if topic.description:
             return topic.description
     return fw.description
+
+
+def cover_image(library: Library) -> dict[str, str] | None:
+    """The cover image a bank's front matter names (``cover:``), as the books show it: its media name and alt
+    text; None without one (or when it was left out)."""
+    if library.cover is None or library.cover[0] not in library.media:
+        return None
+    name, alt = library.cover
+    return {"name": name, "alt": alt}
+
+
+def description_html(text: str, reader: bool = False) -> Markup:
+    """A description (inline Markdown: code, emphasis, links, math) as HTML for a lead paragraph or a cover: its
+    formulas drawn for print, or as MathML for a ``reader`` (an EPUB reading system)."""
+    from ..render.markdown import inline_html
+
+    if not text:
+        return Markup("")
+    html = inline_html(text)
+    return Markup(for_reader(html) if reader else for_print(html))
+
+
+def description_text(text: str) -> str:
+    """A description as plain text, its Markdown marks gone (metadata, the drawn cover image)."""
+    from ..formats.html import to_text
+
+    return to_text(description_html(text, reader=True)) if text else ""
 
 
 # ---------------------------------------------------------------------------------------------- bounded layout
@@ -253,5 +282,14 @@ def for_print(rendered_html: str) -> str:
 
 
 def for_reader(rendered_html: str) -> str:
-    """A formula as MathML (with its TeX as ``alttext``), for EPUB reading systems, which typeset it themselves."""
+    """A formula as MathML (with its TeX as ``alttext``), for EPUB reading systems and browsers, which typeset it
+    themselves."""
     return _MATH_DRAWING.sub("", rendered_html) if "math-svg" in rendered_html else rendered_html
+
+
+_MATHML_ALT = re.compile(r'<math\b[^>]*?\salttext="([^"]*)"[^>]*>.*?</math>', re.S)
+
+
+def formulas_as_tex(rendered_html: str) -> str:
+    """A formula as the TeX it was written in (plain text made from HTML: search indexes)."""
+    return _MATHML_ALT.sub(r"\1", for_reader(rendered_html)) if "<math" in rendered_html else rendered_html

@@ -1,339 +1,142 @@
-"""Anki packages as files: the suffixes that name them, and :class:`PackageArchive`, the one bounded way to open
-one. The ``.apkg`` source reads decks through it, the Anki exporter reads a previous package through it (and
-declines to copy a deck that came from one), so a hostile package meets the same checks wherever it is named.
+"""Anki packages as files: the suffixes that name them, qaexport's own note type, and the bank a qaexport deck
+carries so that it reads back exactly.
 
-The zip is checked before anything else touches it: a readable, complete zip of a regular file with a collection
-inside, sane member counts and declared sizes, a media map whose names stay inside their folder. The collection
-is streamed through zip (and zstd, for current packages) with a size cap, never read whole.
+A note stores rendered HTML, and deck names are cleaned for Anki, so a deck alone cannot give back the Markdown it
+was made from. Every package ``qaexport anki`` writes therefore also holds ``qaexport-bank.json``: the library it
+was built from (names, slugs, orders and descriptions of every level; each question's id, key, ``from=`` origin,
+difficulty, format and source texts). Anki's importers read only the collection, ``meta``, the media map and the
+media files, so the extra member changes nothing for a learner; ``qaexport pdf deck.apkg`` and ``qaexport convert
+deck.apkg`` read the bank from it, so ``anki`` → ``convert`` gives back the bank byte for byte and ``anki`` of
+that gives the same notes. A package exported again from Anki has no such member: its qaexport notes are then read
+from their fields (the Key field, ``formats/anki_key``, gives slugs, id and origin; Difficulty the difficulty;
+Question and Answer the HTML).
+
+The member is untrusted input like everything in a package: size-capped, strictly typed, and used only when its
+Key fields are exactly those of the qaexport notes in the package's collection.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
-import unicodedata
-import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import IO, Any
-
-from ..errors import InputError
-from ..reading import open_regular
-from .images import MAX_IMAGE_BYTES
+from typing import Any
 
 #: ``.apkg`` (a deck) and ``.colpkg`` (a whole collection).
 SUFFIXES = (".apkg", ".colpkg")
 
-INSTALL_HINT = "reading Anki packages needs the apkg extra; install it with: pip install 'qaexport[apkg]'"
+#: qaexport's note type, frozen: learners' collections hold notes of it (see ``exporters/anki/identity``).
+MODEL_ID = 1607392319
+FIELDS = ("Question", "Answer", "Difficulty", "Source", "Key")
+#: ... and its Cloze note type, for questions with cloze deletions.
+CLOZE_MODEL_ID = 1736145023
+CLOZE_FIELDS = ("Text", "Back Extra", "Difficulty", "Source", "Key")
 
-# Limits: generous for real decks (AnkiWeb's shared decks are far below them), small enough that a hostile
-# package is refused in bounded time and well under 500 MiB of memory.
-MAX_MEMBERS = 200_000
-MAX_COLLECTION = 256 * 2**20  # uncompressed collection database
-MAX_MEMBER = 512 * 2**20  # any one member, as declared (videos can be big; they are never read)
-MAX_DECLARED_TOTAL = 4 * 2**30  # all members together, as declared
-MAX_RATIO = 1_000  # deflate of real data stays far below; zip bombs are far above
-MAX_MEDIA_MAP = 16 * 2**20  # the media map itself
-MAX_ZSTD_WINDOW = 2**26  # bounds the zstd decoder's memory whatever a frame header claims
-CHUNK = 2**20
+#: The zip member holding the bank a qaexport deck was built from.
+BANK_MEMBER = "qaexport-bank.json"
+BANK_VERSION = 1
+#: Larger members are ignored (a deck's texts are limited far below this by the assembler's text limits).
+MAX_BANK_BYTES = 256 * 2**20
 
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-SQLITE_MAGIC = b"SQLite format 3\x00"
-LEGACY_1, LEGACY_2, LATEST = 1, 2, 3
-COLLECTION_FOR = {LEGACY_1: "collection.anki2", LEGACY_2: "collection.anki21", LATEST: "collection.anki21b"}
-
-class PackageError(InputError):
-    """A package refused before or while Anki reads it."""
-
-
-def _refuse(path: Path, message: str) -> PackageError:
-    return PackageError(path, message)
-
-
-def safe_media_name(name: str) -> bool:
-    """A media map name is a bare file name: no separators, no ``..``, not absolute, no control characters."""
-    if not name or len(name) > 255 or name in (".", "..") or "/" in name or "\\" in name:
-        return False
-    if any(ord(ch) < 32 for ch in name) or PureWindowsPath(name).drive or PurePosixPath(name).is_absolute():
-        return False
-    return not name.startswith("..")
-
-
-def _zstd():
-    try:
-        import zstandard
-    except ImportError as exc:
-        raise ImportError(INSTALL_HINT) from exc
-    return zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
-
-
-class _CapExceededError(Exception):
-    pass
-
-
-def _copy_capped(src: IO[bytes], dst: IO[bytes] | None, cap: int) -> int:
-    """Stream ``src`` into ``dst`` (or nowhere) and stop as soon as more than ``cap`` bytes come out."""
-    total = 0
-    while chunk := src.read(CHUNK):
-        total += len(chunk)
-        if total > cap:
-            raise _CapExceededError
-        if dst is not None:
-            dst.write(chunk)
-    return total
+LEVELS = ("frameworks", "topics", "subtopics")
+_NODE_FIELDS = ("slug", "name", "description", "order")
+_QUESTION_FIELDS = ("id", "key", "origin", "difficulty", "format", "cloze", "question", "answer")
 
 
 @dataclass
-class PackageArchive:
-    """An Anki package's zip, checked: version, collection member, media map (name → member)."""
+class BankNode:
+    """A framework, topic or subtopic as the deck's bank gives it."""
 
-    path: Path
-    zf: zipfile.ZipFile
-    version: int
-    media: dict[str, str] = field(default_factory=dict)
-    opened: Any = None  # the open file's context, closed with the archive
+    slug: str
+    name: str
+    description: str = ""
+    order: float | None = None
+    children: list[BankNode] = field(default_factory=list)
+    questions: list[dict[str, Any]] = field(default_factory=list)  # the texts by name, and "images": {ref: name}
 
-    @classmethod
-    def open(cls, path: Path) -> PackageArchive:
-        opened = open_regular(path)  # a FIFO or a device is refused, never waited on or read without end
-        try:
-            fh = opened.__enter__()
-        except InputError as exc:
-            raise _refuse(path, f"{exc.problem.message}; name an exported .apkg file") from None
-        try:
-            head = fh.read(4)
-            fh.seek(0)
-        except OSError as exc:
-            opened.__exit__(None, None, None)
-            raise _refuse(path, f"cannot read the file ({exc.strerror}); check the path and permissions") from exc
-        archive = None
-        try:
-            if not head:
-                raise _refuse(path, "the file is empty; export the deck again from Anki (File › Export)")
-            if head not in ZIP_MAGIC:
-                raise _refuse(path, "not an Anki package (not a zip file); export the deck from Anki as .apkg")
-            try:
-                zf = zipfile.ZipFile(fh)
-                infos = zf.infolist()
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-                raise _refuse(path, f"the zip is damaged or truncated ({exc}); download or export it again") from exc
-            archive = cls(path, zf, LEGACY_1, opened=opened)
-            archive._check_members(infos)
-            archive.version = archive._version()
-            archive.media = archive._media_map()
-        except BaseException:
-            if archive is not None:
-                archive.zf.close()
-            opened.__exit__(None, None, None)
-            raise
-        return archive
 
-    def close(self) -> None:
-        self.zf.close()
-        if self.opened is not None:
-            self.opened.__exit__(None, None, None)
-            self.opened = None
+def bank_json(frameworks: Iterable[Any], cover: tuple[str, str] | None = None) -> bytes:
+    """The bank member for a library's frameworks (model objects) and cover image (media name, alt text), in
+    library order; deterministic bytes."""
 
-    def __enter__(self) -> PackageArchive:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    @property
-    def collection_name(self) -> str:
-        return COLLECTION_FOR[self.version]
-
-    def _check_members(self, infos: list[zipfile.ZipInfo]) -> None:
-        if len(infos) > MAX_MEMBERS:
-            raise _refuse(self.path, f"the zip holds {len(infos)} files (limit {MAX_MEMBERS}); not a real deck")
-        total = 0
-        for info in infos:
-            total += info.file_size
-            if info.file_size > MAX_MEMBER or total > MAX_DECLARED_TOTAL:
-                raise _refuse(self.path, f"zip member {info.filename[:60]!r} declares {info.file_size} bytes "
-                                         "(a zip bomb?); refusing to unpack it")
-            if info.compress_size and info.file_size > max(info.compress_size * MAX_RATIO, CHUNK):
-                ratio = info.file_size // info.compress_size
-                raise _refuse(self.path, f"zip member {info.filename[:60]!r} inflates {ratio}-fold "
-                                         "(a zip bomb?); refusing to unpack it")
-
-    def _has(self, name: str) -> bool:
-        try:
-            self.zf.getinfo(name)
-        except KeyError:
-            return False
-        return True
-
-    def _read_small(self, name: str, cap: int) -> bytes:
-        """A whole member, decompressed by zip only, at most ``cap`` bytes."""
-
-        out = io.BytesIO()
-        try:
-            with self.zf.open(name) as src:
-                _copy_capped(src, out, cap)
-        except _CapExceededError:
-            raise _refuse(self.path, f"{name!r} inflates beyond {cap} bytes (a zip bomb?); refusing it") from None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise _refuse(self.path, f"{name!r} is damaged inside the zip ({exc}); export the deck again") from exc
-        return out.getvalue()
-
-    def _version(self) -> int:
-        if self._has("meta"):
-            from anki.import_export_pb2 import PackageMetadata
-            from google.protobuf.message import DecodeError
-
-            try:
-                meta = PackageMetadata.FromString(self._read_small("meta", 4096))
-            except DecodeError as exc:
-                raise _refuse(self.path, "the package's meta record is corrupt; export the deck again") from exc
-            if meta.version not in COLLECTION_FOR:
-                raise _refuse(self.path, f"package format {meta.version} is newer than this reader understands; "
-                                         "update the anki package (pip install -U 'qaexport[apkg]')")
-            version = meta.version
+    def node(item: Any, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"slug": item.slug, "name": item.name, "description": item.description,
+                               "order": item.order}
+        if depth < 2:
+            out[LEVELS[depth + 1]] = [node(child, depth + 1) for child in
+                                      (item.topics if depth == 0 else item.subtopics)]
         else:
-            version = LEGACY_2 if self._has("collection.anki21") else LEGACY_1
-        if not self._has(COLLECTION_FOR[version]):
-            raise _refuse(self.path, "no Anki collection inside the zip; is this really an .apkg/.colpkg export?")
-        return version
+            out["questions"] = [{"id": q.id, "key": q.key, "origin": q.origin or "",
+                                 "difficulty": q.difficulty.label if q.difficulty else "",
+                                 "format": q.format.value, "cloze": "yes" if q.cloze else "",
+                                 "question": q.question, "answer": q.answer, "images": q.images}
+                                for q in item.questions]
+        return out
 
-    def _media_map(self) -> dict[str, str]:
-        """name → zip member; every name checked (a map that climbs out of its folder refuses the package)."""
-        if not self._has("media"):
-            return {}
-        raw = self._read_small("media", MAX_MEDIA_MAP)
-        pairs: list[tuple[str, str]] = []
-        if self.version == LATEST:
-            from anki.import_export_pb2 import MediaEntries
-            from google.protobuf.message import DecodeError
-
-            try:
-                entries = MediaEntries.FromString(self._zstd_bytes(raw, MAX_MEDIA_MAP, "media"))
-            except DecodeError as exc:
-                raise _refuse(self.path, "the media map is corrupt; export the deck again") from exc
-            pairs = [(e.name, str(i)) for i, e in enumerate(entries.entries)]
-        else:
-            try:
-                data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-                raise _refuse(self.path, "the media map is not valid JSON; export the deck again") from exc
-            if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-                raise _refuse(self.path, "the media map is not a name table; export the deck again")
-            pairs = [(name, str(member)) for member, name in data.items()]
-        media: dict[str, str] = {}
-        for name, member in pairs:
-            if not safe_media_name(name):
-                raise _refuse(self.path, f"media map entry {name[:80]!r} points outside the media folder; "
-                                         "this package is unsafe, refusing it")
-            media[unicodedata.normalize("NFC", name)] = member
-        return media
-
-    def _zstd_bytes(self, data: bytes, cap: int, what: str) -> bytes:
-
-        try:
-            with _zstd().stream_reader(io.BytesIO(data), read_across_frames=True) as src:
-                out = io.BytesIO()
-                _copy_capped(src, out, cap)
-        except _CapExceededError:
-            raise _refuse(self.path, f"{what} decompresses beyond {cap} bytes (a zip bomb?); refusing it") from None
-        except Exception as exc:  # zstandard.ZstdError and friends
-            if isinstance(exc, ImportError):
-                raise
-            raise _refuse(self.path, f"{what} is not valid zstd data ({exc}); export the deck again") from exc
-        return out.getvalue()
-
-    def check_collection(self) -> int:
-        """Stream the collection through every decompression layer with a cap; check it is an SQLite file.
-        Returns its size, uncompressed."""
-        name = self.collection_name
-        try:
-            with self.zf.open(name) as member:
-                if self.version == LATEST:
-                    with _zstd().stream_reader(member, read_across_frames=True) as src:
-                        head = src.read(len(SQLITE_MAGIC))
-                        size = len(head) + _copy_capped(src, None, MAX_COLLECTION)
-                else:
-                    head = member.read(len(SQLITE_MAGIC))
-                    size = len(head) + _copy_capped(member, None, MAX_COLLECTION)
-        except _CapExceededError:
-            raise _refuse(self.path, f"the collection inflates beyond {MAX_COLLECTION >> 20} MiB "
-                                     "(a zip bomb?); refusing it") from None
-        except ImportError:
-            raise
-        except Exception as exc:  # BadZipFile (CRC, truncation), ZstdError, OSError
-            raise _refuse(self.path, f"the collection is damaged ({type(exc).__name__}: {str(exc)[:80]}); "
-                                     "export the deck again") from exc
-        if head != SQLITE_MAGIC:
-            raise _refuse(self.path, "the collection inside is not an Anki database (corrupt); export the deck again")
-        return size
-
-    def extract_collection(self, target: Path) -> None:
-        """The collection database written to ``target``, streamed through every decompression layer with the cap
-        of :meth:`check_collection` (a previous package is read this way: never whole into memory)."""
-        name = self.collection_name
-        try:
-            with self.zf.open(name) as member, target.open("wb") as out:
-                if self.version == LATEST:
-                    with _zstd().stream_reader(member, read_across_frames=True) as src:
-                        _copy_capped(src, out, MAX_COLLECTION)
-                else:
-                    _copy_capped(member, out, MAX_COLLECTION)
-        except _CapExceededError:
-            raise _refuse(self.path, f"the collection inflates beyond {MAX_COLLECTION >> 20} MiB "
-                                     "(a zip bomb?); refusing it") from None
-        except ImportError:
-            raise
-        except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-            raise _refuse(self.path, f"the collection is damaged ({type(exc).__name__}: {str(exc)[:80]}); "
-                                     "export the deck again") from exc
-        except Exception as exc:  # ZstdError
-            if isinstance(exc, OSError) and exc.filename:
-                raise
-            raise _refuse(self.path, f"the collection is damaged ({type(exc).__name__}: {str(exc)[:80]}); "
-                                     "export the deck again") from exc
-
-    def stripped_copy(self, target: Path) -> None:
-        """The package as Anki's importer needs it, without media: ``meta`` + collection + an empty media map."""
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
-            if self._has("meta"):
-                out.writestr("meta", self._read_small("meta", 4096))
-            with self.zf.open(self.collection_name) as src, out.open(self.collection_name, "w") as dst:
-                shutil.copyfileobj(src, dst, CHUNK)
-            if self.version == LATEST:
-                import zstandard
-
-                out.writestr("media", zstandard.ZstdCompressor().compress(b""))
-            else:
-                out.writestr("media", "{}")
-
-    def read_image(self, name: str) -> bytes | str:
-        """The bytes of media ``name`` (by exact map lookup), or a one-line reason it cannot be used."""
-        member = self.media.get(unicodedata.normalize("NFC", name))
-        if member is None:
-            return "not in the package's media"
-        try:
-            info = self.zf.getinfo(member)
-        except KeyError:
-            return "listed in the media map but missing from the zip"
-        cap = MAX_IMAGE_BYTES
-        if info.file_size > cap * (4 if self.version == LATEST else 1):
-            return f"too large ({info.file_size} bytes; limit {cap})"
-
-        out = io.BytesIO()
-        try:
-            with self.zf.open(info) as src:
-                if self.version == LATEST:
-                    with _zstd().stream_reader(src, read_across_frames=True) as z:
-                        _copy_capped(z, out, cap)
-                else:
-                    _copy_capped(src, out, cap)
-        except _CapExceededError:
-            return f"larger than {cap} bytes"
-        except ImportError:
-            raise
-        except Exception as exc:
-            return f"damaged ({type(exc).__name__})"
-        return out.getvalue()
+    data = {"qaexport": BANK_VERSION, "frameworks": [node(fw, 0) for fw in frameworks],
+            "cover": list(cover) if cover else None}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+class BankError(ValueError):
+    """The member is not a bank this version can read (the reason, for a warning)."""
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise BankError(f"{what} is not text")
+    return value
+
+
+def _node(raw: Any, depth: int) -> BankNode:
+    if not isinstance(raw, dict):
+        raise BankError(f"a {LEVELS[depth][:-1]} is not an object")
+    order = raw.get("order")
+    if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float)) or order != order):
+        raise BankError(f"a {LEVELS[depth][:-1]}'s order is not a number")
+    node = BankNode(_text(raw.get("slug"), "a slug"), _text(raw.get("name"), "a name"),
+                    _text(raw.get("description", ""), "a description"), None if order is None else float(order))
+    if depth < 2:
+        children = raw.get(LEVELS[depth + 1])
+        if not isinstance(children, list):
+            raise BankError(f"a {LEVELS[depth][:-1]} has no list of {LEVELS[depth + 1]}")
+        node.children = [_node(child, depth + 1) for child in children]
+    else:
+        questions = raw.get("questions")
+        if not isinstance(questions, list):
+            raise BankError("a subtopic has no list of questions")
+        for q in questions:
+            if not isinstance(q, dict):
+                raise BankError("a question is not an object")
+            read: dict[str, Any] = {name: _text(q.get(name), f"a question's {name}") for name in _QUESTION_FIELDS}
+            images = q.get("images")
+            if not isinstance(images, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                       for k, v in images.items()):
+                raise BankError("a question's images are not a table of names")
+            read["images"] = images
+            node.questions.append(read)
+    return node
+
+
+@dataclass
+class Bank:
+    frameworks: list[BankNode]
+    cover: tuple[str, str] | None = None  # the books' cover image: media name, alt text
+
+
+def read_bank(data: bytes) -> Bank:
+    """The frameworks and cover of a bank member; :class:`BankError` when it is not one this version reads."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BankError(f"not JSON ({type(exc).__name__})") from None
+    if not isinstance(raw, dict) or raw.get("qaexport") != BANK_VERSION:
+        raise BankError("not a qaexport bank of a version this qaexport reads")
+    frameworks = raw.get("frameworks")
+    if not isinstance(frameworks, list):
+        raise BankError("no list of frameworks")
+    cover = raw.get("cover")
+    if cover is not None and not (isinstance(cover, list) and len(cover) == 2 and all(isinstance(c, str)
+                                                                                      for c in cover)):
+        raise BankError("the cover is not a media name and a text")
+    return Bank([_node(fw, 0) for fw in frameworks], (cover[0], cover[1]) if cover else None)

@@ -144,6 +144,16 @@ def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
     return found
 
 
+def _not_taken(head: bytes, reader: Source) -> str:
+    """Why a file with a reader's suffix is not that reader's: said plainly, so nothing is skipped in silence."""
+    if not head.strip():
+        return "the file is empty" if not head else "the file holds only white space"
+    if b"\x00" in head:
+        return f"binary data (NUL bytes), not a {reader.name} question file"
+    return (f"not a {reader.name} question file ({reader.description}); name it on the command line to see "
+            "why")
+
+
 def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
            skipped: list[Problem] | None = None) -> list[tuple[Path, Source]]:
     """Each input file once with its reader: files named directly (must be claimed) and the claimed
@@ -154,8 +164,8 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
     skipped = [] if skipped is None else skipped
     for src in sources:
         if src.is_dir():
-            found = 0
-            for path in _walk(src, skipped):
+            found, passed = 0, []
+            for path in _walk(src, passed):
                 try:
                     reader = reader_for(path, options)
                     if reader is None:
@@ -164,16 +174,19 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
                 except InputError as exc:  # only a file some reader claims is worth a line
                     if path.suffix.lower() in {s for cls in registry.require_any().values() for s in cls.suffixes}:
                         kind = "a broken link" if path.is_symlink() and not path.exists() else ""
-                        skipped.append(problem(path, f"skipped: {kind or exc.problem.message}"))
+                        passed.append(problem(path, f"skipped: {kind or exc.problem.message}"))
                     continue
                 if not reader.sniff(head):
-                    skipped.append(problem(path, f"skipped: not a {reader.name} question file "
-                                                 f"({reader.description}); name it on the command line to see why"))
+                    passed.append(problem(path, f"skipped: {_not_taken(head, reader)}"))
                     continue
                 found += 1
                 chosen.setdefault(path.resolve(), (path, reader))
+            if not found and passed:  # the error says why each file was skipped (the warnings never print)
+                raise UsageError("\n".join([f"{src}: folder holds no question files; every file that could be one "
+                                             "was skipped:", *map(str, passed)]))
             if not found:
                 raise UsageError(f"{src}: folder holds no question files; known formats: {known_formats()}")
+            skipped += passed
         elif src.is_file():
             reader = reader_for(src, options)
             if reader is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ... import scratch
 from ...errors import InputError, OutputError, shown
-from ...formats.anki_package import PackageArchive
+from ...formats.anki_archive import PackageArchive
 from .identity import (
     CLOZE_FIELDS,
     CLOZE_MODEL_ID,
@@ -332,14 +332,23 @@ def _write_collection(db_path: Path, note_types: list[NoteType], decks: list[Dec
         conn.close()
 
 
-#: The note types' JSON of a previous package is read whole: bounded before it is (a real one is some KiB).
+#: The note types' and decks' JSON of a previous package is read whole: bounded before it is (a real one is some
+#: KiB).
 MAX_MODELS_BYTES = 16 * 2**20
 
 
-def read_previous(path: Path) -> dict[str, Version]:
+class Previous(dict[str, Version]):
+    """The versions an earlier package handed out (GUID, or ``NOTETYPE_KEY`` → version) and the deck each note's
+    cards were in (GUID → deck name; import never moves a card: a deck a learner's cards are in stays theirs)."""
+
+    decks: dict[str, str]
+
+
+def read_previous(path: Path) -> Previous:
     """The versions an earlier package handed out: per note GUID, and for the note type
-    (``NOTETYPE_KEY``), the content fingerprint and time. The package is opened the way the ``.apkg`` source
-    opens one (``formats.anki_package``): checked and streamed with caps, whatever file ``path`` turns out to be."""
+    (``NOTETYPE_KEY``), the content fingerprint and time; and the name of the deck each note's first card is in.
+    The package is opened the way the ``.apkg`` source opens one (``formats.anki_archive``): checked and streamed
+    with caps, whatever file ``path`` turns out to be."""
     def cannot(reason: str) -> OutputError:
         return OutputError(f"{path}: cannot read the previous deck ({reason}); pass --previous or remove it")
 
@@ -349,12 +358,19 @@ def read_previous(path: Path) -> dict[str, Version]:
             archive.extract_collection(db)
             conn = sqlite3.connect(db)
             try:
-                notes = {g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
-                         for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
-                size = conn.execute("select length(models) from col").fetchone()[0] or 0
-                if size > MAX_MODELS_BYTES:
-                    raise cannot(f"its note types take {size:,} bytes, over {MAX_MODELS_BYTES >> 20} MiB")
+                notes = Previous({g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
+                                  for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")})
+                for column, what in (("models", "note types"), ("decks", "decks")):
+                    size = conn.execute(f"select length({column}) from col").fetchone()[0] or 0
+                    if size > MAX_MODELS_BYTES:
+                        raise cannot(f"its {what} take {size:,} bytes, over {MAX_MODELS_BYTES >> 20} MiB")
                 models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
+                deck_names = {str(k): d.get("name", "") for k, d in
+                              json.loads(conn.execute("select decks from col").fetchone()[0] or "{}").items()}
+                notes.decks = {}
+                for guid, did in conn.execute("select n.guid, c.did from cards c join notes n on n.id = c.nid "
+                                              "order by c.nid, c.ord desc"):
+                    notes.decks[guid] = deck_names.get(str(did), "")  # the last write is the first card's
             finally:
                 conn.close()
         for model_id, key in ((MODEL_ID, NOTETYPE_KEY), (CLOZE_MODEL_ID, CLOZE_NOTETYPE_KEY)):

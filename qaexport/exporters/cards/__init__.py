@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import code_line_css, code_lines, printed, wrap_mark
+from ...books.tables import fit_tables
 from ...errors import UsageError
 from ...forked import cores
 from ...output import atomic_path
@@ -30,11 +31,15 @@ from .geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_
 
 #: Type sizes in pt: the normal size, and the smallest we consider readable on paper (text shrinks between them).
 QUESTION_SIZES = (11.0, 7.0)
+#: A question that needs more cards than this is named in a warning: a learner flips through a stack, not a card.
+MAX_QUIET_PARTS = 3
 ANSWER_SIZES = (9.0, 7.0)
 #: pre.hl line-height in templates/cards/cards.css; the wrap mark repeats at this pitch.
 CODE_LINE_HEIGHT = 1.22
 #: Blank border inside each card: keeps text clear of the cut and of a printer's unprintable edge.
 PADDING_MM = 4.0
+#: The smallest letters a wide table gets on a card (below it, its words are hyphenated).
+TABLE_FLOOR_PT = 5.5
 MM_PER_PT = 25.4 / 72
 #: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
 PART_PLACEHOLDER = "99/99"
@@ -115,6 +120,11 @@ def _page(w: float, h: float) -> str:
     return f"@page {{ size: {_mm(w)} {_mm(h)}; margin: 0; }}\n"
 
 
+def answer_heading_size(question: float, answer: float) -> float:
+    """The answer's headings: its text's size in bold, but always below the question's fitted size (pt)."""
+    return min(answer, question * 0.95)
+
+
 def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], workers: int = 1) -> list[Card]:
     """Every question as one or more cards whose faces fit (measured by WeasyPrint, ``workers`` layouts at once)."""
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
@@ -136,7 +146,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
     for number, ref in enumerate(refs, 1):
         q = ref.question
         level = q.difficulty.label if q.difficulty else ""
-        question, answer = printed(build.rendered[q.key], q, build.warn)
+        html = build.rendered[q.key]
+        question, answer = printed(html, q, build.warn)
 
         def front(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level,
                   sub: str = ref.subtopic.name) -> str:
@@ -147,7 +158,12 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             return face("back", n, PART_PLACEHOLDER, d, "", Markup(code_lines(body, columns=columns(size))), size,
                         el_id)
 
-        jobs.append(FitJob(f'<p class="q">{question}</p>', QUESTION_SIZES, front))
+        # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
+        asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
+        jobs.append(FitJob(asked, QUESTION_SIZES, front))
+        # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break; one too
+        # wide even then is written row by row.
+        answer = fit_tables(answer, grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT, stack=True)
         jobs.append(FitJob(answer, ANSWER_SIZES, back))
     measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
     with build.progress("Fitting cards", 8) as advance:
@@ -163,6 +179,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                 build.warn(f"{q.location}: question {q.id!r}: its {side} needs more than {MAX_PARTS} cards; the "
                            f"first {MAX_PARTS} are printed, the EPUB and the Anki deck hold it whole")
         total = max(len(fronts), len(backs), 1)
+        if total > MAX_QUIET_PARTS:
+            build.warn(f"{q.location}: question {q.id!r} ({q.key}) takes {total} cards even at "
+                       f"{min(ANSWER_SIZES):g} pt, each after the first marked (continued); shorten its answer or "
+                       "split it into several questions")
         for k in range(total):
             part = f"{k + 1}/{total}" if total > 1 else ""
             ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
@@ -173,7 +193,7 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                      continued=k > 0,
                      lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
                 face("back", number, part, level, "", Markup(code_lines(tell.html, columns=columns(tell.size))),
-                     tell.size)))
+                     tell.size, headings=answer_heading_size(ask.size, tell.size))))
     return cards
 
 

@@ -184,7 +184,7 @@ def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None,
              files: dict[str, Path] | None = None) -> list[tuple[float, float]]:
     """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px.
     The document is set up as the sheets' (``weasy.layout.render``): same fonts, same media, nothing else."""
-    html = ('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body class="measure">'
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body class="measure">'
             + "".join(faces) + "</body></html>")
     document = render(html, css, media, files)
     starts: dict[str, tuple[int, float]] = {}  # face id -> (page, y of body top)

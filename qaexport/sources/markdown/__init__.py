@@ -84,7 +84,8 @@ class MarkdownReader(SourceBase):
             raise InputError(path, f"file has {lines:,} lines, over the {MAX_LINES:,} limit; split the subtopic into "
                                    "several files")
         parsed = parse_text(decode(raw, file))
-        result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems])
+        result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems],
+                            warnings=[problem(file, message, line=line) for line, message in parsed.warnings])
         if not parsed.questions and not parsed.problems:
             result.problems.append(problem(file, "no questions; add `## Question text {#id .easy}` headings "
                                                  "with answers below", line=1))
