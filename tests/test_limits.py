@@ -1,12 +1,12 @@
 """Every limit holds at its own value: input just over it is refused (or left out) with its one line, input at it
-passes. The tests use the real constants, never a smaller stand-in, so a limit loosened in the code (a ×1000, a
-removed check) makes one of them fail; ``tests/mutants.py`` loosens each once to show it."""
+passes. The tests write each limit's real value as a number, never the constant and never a smaller stand-in: a
+limit loosened in the code (a ×1000, a removed check) makes its test fail instead of growing the test's input with
+it (inputs sized from a loosened constant took 16-24 GiB once); ``tests/mutants.py`` loosens each once to show it."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import zipfile
 from pathlib import Path
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from qaexport import assemble, limits, sources
+from qaexport import limits, sources
 from qaexport.errors import InputError
 from qaexport.formats import anki_archive, images, markdown_bank
 from qaexport.sources import apkg, devalue, nuxt
@@ -39,8 +39,8 @@ def _problems(path: Path) -> list[str]:
 # ---------------------------------------------------------------------------------------------- texts
 
 
-@pytest.mark.parametrize(("what", "limit"), [("question", assemble.MAX_QUESTION_CHARS),
-                                             ("answer", assemble.MAX_ANSWER_CHARS)])
+# limits.MAX_QUESTION_CHARS and MAX_ANSWER_CHARS
+@pytest.mark.parametrize(("what", "limit"), [("question", 5_000), ("answer", 200_000)])
 def test_texts_longer_than_their_limit_are_refused(tmp_path, what, limit):
     for size, refused in ((limit, False), (limit + 1, True)):
         text = "x" * size
@@ -52,17 +52,58 @@ def test_texts_longer_than_their_limit_are_refused(tmp_path, what, limit):
             assert f"is {size:,} characters, over the {limit:,} limit" in problems[0]
 
 
-def test_ids_longer_than_their_limit_are_refused(tmp_path):
-    from qaexport.model import MAX_ID_CHARS
+def test_html_nested_deeper_than_its_limit_is_refused(tmp_path):
+    """``limits.MAX_HTML_NESTING`` (100) at its value: an HTML answer nested 100 elements deep is read, 101 is a
+    problem at its question's line."""
+    for depth, refused in ((100, False), (101, True)):
+        path = _bank(tmp_path / f"nested-{depth}.md", "\n## Deep? {#d .easy format=html}\n\n" + "<div>" * depth + "x\n")
+        problems = _problems(path)
+        assert bool(problems) is refused, (depth, problems)
+        if refused:
+            assert "is HTML nested over 100 elements deep" in problems[0], problems
 
-    for size, refused in ((MAX_ID_CHARS, False), (MAX_ID_CHARS + 1, True)):
+
+def test_expansion_is_bounded_by_its_ratio_and_floor():
+    """``limits.EXPANSION_RATIO`` (8) and ``EXPANSION_FLOOR`` (32 Mi characters): a decoder's count of what it made,
+    checked against both (counts only: nothing of that size is built)."""
+    small = limits.Expansion(1024)  # a small input: the floor rules
+    small.check(32 * 2**20, "x")
+    with pytest.raises(limits.ExpansionError, match=f"more than {32 * 2**20:,} characters"):
+        small.check(32 * 2**20 + 1, "x")
+    big = limits.Expansion(10 * 2**20)  # a big input: 8 times it rules
+    big.check(80 * 2**20, "y")
+    with pytest.raises(limits.ExpansionError, match="over 8 times the input's size"):
+        big.check(80 * 2**20 + 1, "y")
+
+
+def test_a_formula_over_its_limits_prints_as_code_with_a_warning(tmp_path):
+    """``formats.math.MAX_TEX_CHARS`` (4,000) and ``MAX_TEX_DEPTH`` (50): typeset at the limit, refused past it
+    (the converter recurses per brace and its time grows with the length), with a warning at the formula's line."""
+    from qaexport.formats.math import MathError, mathml
+
+    assert mathml("1" * 4_000, display=True).startswith("<math")
+    with pytest.raises(MathError, match="4,001 characters, over the 4,000 limit"):
+        mathml("1" * 4_001, display=True)
+    assert mathml("{" * 50 + "x" + "}" * 50, display=False).startswith("<math")
+    with pytest.raises(MathError, match="braces nest deeper than 50 levels"):
+        mathml("{" * 51 + "x" + "}" * 51, display=False)
+    path = _bank(tmp_path / "math.md", "\n## Sum? {#s .easy}\n\n$$\n" + "1" * 4_001 + "\n$$\n")
+    _, problems, warnings = sources.read_all(sources.expand([path]))
+    assert problems == []
+    said = [str(w) for w in warnings if "cannot be typeset" in w.message]
+    assert len(said) == 1 and f"{path}:" in said[0] and "over the 4,000 limit" in said[0], said
+    assert "\n" not in said[0] and "Fix the TeX" in said[0]
+
+
+def test_ids_longer_than_their_limit_are_refused(tmp_path):
+    for size, refused in ((120, False), (121, True)):  # model.MAX_ID_CHARS
         path = _bank(tmp_path / f"id-{size}.md", f"\n## Q {{#{'a' * size} .easy}}\n\nA.\n")
         problems = _problems(path)
         assert bool(problems) is refused, (size, problems)
 
 
 def test_front_matter_over_its_limit_is_refused(tmp_path):
-    limit = markdown_bank.MAX_FRONT_MATTER_BYTES
+    limit = 64 * 1024  # markdown_bank.MAX_FRONT_MATTER_BYTES
     for extra, refused in ((0, False), (1, True)):
         places = "framework: F\ntopic: T\nsubtopic: S\n"
         source = places + "#" * (limit + extra - len(places))  # what the reader measures: between the --- lines
@@ -72,6 +113,30 @@ def test_front_matter_over_its_limit_is_refused(tmp_path):
         assert bool(problems) is refused, (extra, problems)
         if refused:
             assert "front matter is over 64 KiB" in problems[0]
+
+
+def test_images_of_html_questions_are_looked_for_at_most_eight_folders_up(tmp_path):
+    """``sources.markdown.MAX_MEDIA_LEVELS`` (8): a ``media/`` folder beside the bank or up to seven folders above
+    it is read; one eight folders above is not (a warning says the image was not found), so a bank never searches
+    the whole disk."""
+    import hashlib
+
+    from tests.bounds_corpus import png
+
+    data = png(4, 4)
+    name = hashlib.sha256(data).hexdigest()[:16] + ".png"
+    found = {}
+    for up in (7, 8):
+        root = tmp_path / f"up-{up}"
+        (root / "media").mkdir(parents=True)
+        (root / "media" / name).write_bytes(data)
+        folder = root.joinpath(*[f"l{i}" for i in range(up)])
+        folder.mkdir(parents=True)
+        path = _bank(folder / "bank.md", f'\n## Picture? {{#p .easy format=html}}\n\n<p><img src="{name}"></p>\n')
+        result = markdown_source.MarkdownReader().read(path)
+        found[up] = (name in result.media, [w.message for w in result.warnings])
+    assert found[7] == (True, []), found[7]
+    assert found[8][0] is False and any("not found in a `media/` folder" in w for w in found[8][1]), found[8]
 
 
 def test_numbers_in_front_matter_longer_than_their_limit_are_refused(tmp_path):
@@ -88,12 +153,12 @@ def test_files_over_the_size_limit_are_refused_before_reading(tmp_path, reader):
     path = tmp_path / f"big{suffix}"
     with path.open("wb") as fh:  # sparse: no 32 MiB written, and nothing may read it
         fh.write(b"---\n" if suffix == ".md" else b"[")
-        fh.truncate(reader.MAX_BYTES + 1)
+        fh.truncate(32 * 2**20 + 1)  # the reader's MAX_BYTES
     with pytest.raises(InputError, match=r"over the 32 MiB limit"):
         sources.expand([path])[0][1].read(path)
     path.write_bytes(b"")
     with path.open("wb") as fh:
-        fh.truncate(reader.MAX_BYTES)  # at the limit: read (and refused for what it holds, not for its size)
+        fh.truncate(32 * 2**20)  # at the limit: read (and refused for what it holds, not for its size)
     with pytest.raises(InputError) as info:
         sources.expand([path])[0][1].read(path)
     assert "MiB limit" not in str(info.value)
@@ -104,9 +169,9 @@ def test_nesting_deeper_than_the_limit_is_refused():
         # a devalue payload: entry i is a one-element array referring to entry i + 1, the last one a string
         return [[i + 1] for i in range(depth)] + ["leaf"]
 
-    with pytest.raises(devalue.DevalueError, match=f"nesting deeper than {devalue.MAX_DEPTH} levels"):
-        devalue.unflatten(nested(devalue.MAX_DEPTH + 1))
-    assert devalue.unflatten(nested(devalue.MAX_DEPTH))  # at the limit: decoded
+    with pytest.raises(devalue.DevalueError, match="nesting deeper than 100 levels"):  # devalue.MAX_DEPTH
+        devalue.unflatten(nested(101))
+    assert devalue.unflatten(nested(100))  # at the limit: decoded
 
 
 # ---------------------------------------------------------------------------------------------- Anki packages
@@ -139,7 +204,7 @@ def test_a_member_inflating_just_over_the_ratio_limit_is_refused(legacy, tmp_pat
                                               "media": json.dumps({"0": "a.png"}).encode(), "0": zeros})
     with zipfile.ZipFile(path) as zf:
         info = zf.getinfo("0")
-    assert anki_archive.MAX_RATIO < info.file_size / info.compress_size < 1.1 * anki_archive.MAX_RATIO
+    assert 1_000 < info.file_size / info.compress_size < 1_100  # anki_archive.MAX_RATIO
     assert "inflates 10" in _refused(path) and "-fold (a zip bomb?)" in _refused(path)
 
 
@@ -147,18 +212,18 @@ def test_a_member_declaring_more_than_the_member_limit_is_refused(legacy, tmp_pa
     data = random.Random(1).randbytes(1 << 20)  # incompressible: the ratio check stays quiet
     path = _package(tmp_path / "member.apkg", {"collection.anki21": legacy["collection.anki21"],
                                                "media": json.dumps({"0": "a.png"}).encode(), "0": data})
-    _patch_declared_size(path, "0", anki_archive.MAX_MEMBER + 1)
-    assert f"declares {anki_archive.MAX_MEMBER + 1} bytes" in _refused(path)
+    _patch_declared_size(path, "0", 512 * 2**20 + 1)  # anki_archive.MAX_MEMBER
+    assert f"declares {512 * 2**20 + 1} bytes" in _refused(path)
 
 
 def test_members_declaring_more_than_the_total_limit_are_refused(legacy, tmp_path):
     data = random.Random(2).randbytes(1 << 20)
-    count = anki_archive.MAX_DECLARED_TOTAL // anki_archive.MAX_MEMBER + 1
+    count = 4 * 2**30 // (512 * 2**20) + 1  # anki_archive.MAX_DECLARED_TOTAL // MAX_MEMBER + 1: 9
     members = {"collection.anki21": legacy["collection.anki21"], "media": b"{}"}
     members.update({f"{i}": data for i in range(count)})
     path = _package(tmp_path / "total.apkg", members)
     for i in range(count):
-        _patch_declared_size(path, f"{i}", anki_archive.MAX_MEMBER)  # each at the member limit, together over the total
+        _patch_declared_size(path, f"{i}", 512 * 2**20)  # each at the member limit, together over the total
     assert "a zip bomb?" in _refused(path)
 
 
@@ -184,14 +249,14 @@ def _zstd_zeros(size: int, **params: int) -> bytes:
 
 
 def test_a_collection_inflating_past_its_limit_is_refused_while_streaming(tmp_path):
-    path = _latest_package(tmp_path / "collection.apkg", _zstd_zeros(anki_archive.MAX_COLLECTION + (16 << 20)))
-    assert f"the collection inflates beyond {anki_archive.MAX_COLLECTION >> 20} MiB" in _refused(path)
+    path = _latest_package(tmp_path / "collection.apkg", _zstd_zeros(256 * 2**20 + (16 << 20)))  # MAX_COLLECTION
+    assert "the collection inflates beyond 256 MiB" in _refused(path)
 
 
 def test_a_zstd_frame_asking_for_a_larger_window_is_refused(tmp_path):
-    window_log = anki_archive.MAX_ZSTD_WINDOW.bit_length()  # a window twice the limit
-    frame = _zstd_zeros(5 << 24, window_log=window_log, write_content_size=0)
-    assert zstandard.get_frame_parameters(frame).window_size > anki_archive.MAX_ZSTD_WINDOW
+    """A frame asking for a 128 MiB window, twice ``anki_archive.MAX_ZSTD_WINDOW`` (64 MiB)."""
+    frame = _zstd_zeros(5 << 24, window_log=27, write_content_size=0)
+    assert zstandard.get_frame_parameters(frame).window_size == 2**27
     message = _refused(_latest_package(tmp_path / "window.apkg", frame))
     assert "the collection is damaged (ZstdError" in message and "too much memory" in message
 
@@ -205,7 +270,7 @@ def test_an_image_over_its_limit_is_left_out_with_a_warning(tmp_path):
         members = {n: zf.read(n) for n in zf.namelist()}
         media = json.loads(members["media"])
     (index, name), = [(i, n) for i, n in media.items() if n.endswith(".png")][:1]
-    big = png_bytes(4, 4, (0, 0, 0)) + random.Random(4).randbytes(images.MAX_IMAGE_BYTES)  # just over, incompressible
+    big = png_bytes(4, 4, (0, 0, 0)) + random.Random(4).randbytes(16 * 2**20)  # MAX_IMAGE_BYTES: just over
     members[index] = big
     path = _package(tmp_path / "big-image.apkg", members, level=1)
     result = apkg.read_package(path)
@@ -217,11 +282,12 @@ def test_an_image_over_its_limit_is_left_out_with_a_warning(tmp_path):
 def test_a_media_map_over_its_limit_is_refused(legacy, tmp_path):
     rng = random.Random(5)
     entry = len(json.dumps({"100000": "x" * 96 + ".png"})) - 2  # one entry and its separator, in the JSON
-    names = {str(100_000 + i): rng.randbytes(48).hex() + ".png" for i in range(anki_archive.MAX_MEDIA_MAP // entry + 1)}
-    assert len(json.dumps(names)) > anki_archive.MAX_MEDIA_MAP
+    limit = 16 * 2**20  # anki_archive.MAX_MEDIA_MAP
+    names = {str(100_000 + i): rng.randbytes(48).hex() + ".png" for i in range(limit // entry + 1)}
+    assert len(json.dumps(names)) > limit
     path = _package(tmp_path / "map.apkg", {"collection.anki21": legacy["collection.anki21"],
                                             "media": json.dumps(names).encode()})
-    assert f"inflates beyond {anki_archive.MAX_MEDIA_MAP} bytes" in _refused(path)
+    assert f"inflates beyond {limit} bytes" in _refused(path)
 
 
 @pytest.mark.slow
@@ -235,7 +301,8 @@ def test_images_over_the_total_limit_are_left_out(tmp_path):
     media = json.loads(members["media"])
     index = next(i for i, n in media.items() if n.endswith(".png"))
     image = png_bytes(4, 4, (0, 0, 0)) + random.Random(6).randbytes(15 << 20)
-    count = images.MAX_IMAGES_TOTAL // len(image) + 1
+    total = 192 * 2**20  # images.MAX_IMAGES_TOTAL
+    count = total // len(image) + 1
     # the one image the cards show, many times over: every card names it, so give each its own name in the map
     members[index] = image
     result = apkg.read_package(_package(tmp_path / "ok.apkg", members, level=0))
@@ -252,7 +319,7 @@ def test_images_over_the_total_limit_are_left_out(tmp_path):
                 read.append(i)
     finally:
         archive.close()
-    assert len(read) == images.MAX_IMAGES_TOTAL // len(image)
+    assert len(read) == total // len(image)
 
 
 @pytest.mark.slow
@@ -260,9 +327,76 @@ def test_a_zip_of_more_members_than_the_limit_is_refused(legacy, tmp_path):
     path = tmp_path / "members.apkg"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("collection.anki21", legacy["collection.anki21"])
-        for i in range(anki_archive.MAX_MEMBERS):
+        for i in range(200_000):  # anki_archive.MAX_MEMBERS, and the collection: one over
             zf.writestr(str(i), b"")
-    assert f"holds {anki_archive.MAX_MEMBERS + 1} files (limit {anki_archive.MAX_MEMBERS})" in _refused(path)
+    assert "holds 200001 files (limit 200000)" in _refused(path)
+
+
+# ---------------------------------------------------------------------------------------------- state and config
+
+
+def test_a_config_file_over_its_limit_is_one_usage_error(tmp_path):
+    """``cli.config.MAX_CONFIG_BYTES`` (1 MiB): a config file of exactly 1 MiB is read, one byte more is refused
+    before it is read: one line, exit 2."""
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+
+    bank = _bank(tmp_path / "bank.md", "\n## Q {#q .easy}\n\nA.\n")
+    config = tmp_path / "qaexport.toml"
+    head = 'title = "T"\n'
+    for extra, code in ((0, 0), (1, 2)):
+        filler = 1024 * 1024 + extra - len(head)
+        config.write_text(head + ("#" * 1023 + "\n") * (filler // 1024) + "#" * (filler % 1024), encoding="utf-8")
+        assert config.stat().st_size == 1024 * 1024 + extra
+        result = CliRunner().invoke(app, ["validate", str(bank), "--config", str(config)])
+        assert result.exit_code == code, result.output
+        if code:
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1 and "Traceback" not in result.output, result.output
+            assert "over the 1024 KiB a config file may have" in lines[0] and str(config) in lines[0], lines
+
+
+def _previous_package(path: Path, models: str, decks: str) -> Path:
+    """A legacy package holding just what the Anki exporter reads of a previous deck, stored (not deflated)."""
+    import sqlite3
+
+    db = path.with_suffix(".anki2")
+    with sqlite3.connect(db) as conn:
+        conn.executescript("create table col (models text, decks text);"
+                           "create table notes (id integer, guid text, mod integer, flds text, tags text);"
+                           "create table cards (nid integer, did integer, ord integer);")
+        conn.execute("insert into col values (?, ?)", (models, decks))
+        conn.execute("insert into notes values (1, 'g', 1, 'q\x1fa', '')")
+        conn.execute("insert into cards values (1, 1, 0)")
+    conn.close()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.write(db, "collection.anki2")
+        zf.writestr("media", "{}")
+    db.unlink()
+    return path
+
+
+@pytest.mark.parametrize("column", ["models", "decks"])
+def test_a_previous_packages_note_types_and_decks_are_bounded_before_they_are_read(tmp_path, column):
+    """``exporters.anki.collection.MAX_MODELS_BYTES`` (16 MiB): the previous deck's note types and decks JSON are
+    read whole, so each is measured first; one over 16 MiB is one line naming the file, never parsed."""
+    from qaexport.errors import OutputError
+    from qaexport.exporters.anki.collection import read_previous
+
+    small = json.dumps({"1": {"name": "Default"}})
+    padded = json.dumps({"1": {"name": "Default", "pad": "x" * (16 * 2**20)}})  # just over, as text
+    for text, refused in ((small, False), (padded, True)):
+        path = _previous_package(tmp_path / f"{column}-{refused}.apkg", text if column == "models" else "{}",
+                                 text if column == "decks" else "{}")
+        if not refused:
+            assert "g" in read_previous(path)
+            continue
+        with pytest.raises(OutputError) as info:
+            read_previous(path)
+        what = "note types" if column == "models" else "decks"
+        assert f"its {what} take {len(padded):,} bytes, over 16 MiB" in str(info.value), str(info.value)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
 # ---------------------------------------------------------------------------------------------- state
@@ -277,14 +411,14 @@ def test_the_ledger_keeps_its_limit_of_notes(tmp_path):
     from qaexport.exporters.anki import ledger
 
     place, said = ledger.location(tmp_path), []
-    first = {f"guid-{i}": f"fingerprint-{i}" for i in range(ledger.MAX_ROWS + 1)}
+    first = {f"guid-{i}": f"fingerprint-{i}" for i in range(200_001)}  # ledger.MAX_ROWS + 1
     ledger.note_times(place, first, {}, 1_700_000_000, said.append)
     ledger.note_times(place, {"guid-new": "fingerprint"}, {}, 1_700_000_001, said.append)
     assert said == []
     with sqlite3.connect(place) as conn:
         (rows,) = conn.execute("select count(*) from notes").fetchone()
         (kept,) = conn.execute("select count(*) from notes where id = 'guid-new'").fetchone()
-    assert (rows, kept) == (ledger.MAX_ROWS, 1)
+    assert (rows, kept) == (200_000, 1)
 
 
 def test_documented_sizes_of_the_render_cache_and_a_deck_bank():
@@ -298,14 +432,19 @@ def test_documented_sizes_of_the_render_cache_and_a_deck_bank():
 
 
 def test_every_limit_constant_is_tested_here():
-    """A new limit gets its test: every MAX_ constant of the modules whose limits this file covers is named."""
+    """A new limit gets its test: every limit constant (``MAX_…``, ``EXPANSION_…``) of the modules whose limits
+    these files cover is named in one of them."""
     import re
+
+    from qaexport.cli import config
+    from qaexport.exporters.anki import collection
+    from qaexport.formats import math
 
     here = Path(__file__).parent  # this file, and the bounds tests of limits.py and the Markdown reader
     text = "".join((here / name).read_text(encoding="utf-8") for name in
                    ("test_limits.py", "test_bounded_decoding.py", "test_markdown_bounds.py"))
-    for module in (anki_archive, limits, markdown_bank, devalue):
-        defined = re.findall(r"^(MAX_[A-Z_]+) = ", Path(module.__file__).read_text(encoding="utf-8"), re.M)
+    for module in (anki_archive, limits, markdown_bank, devalue, math, collection, config, markdown_source, nuxt):
+        defined = re.findall(r"^((?:MAX|EXPANSION)_[A-Z_]+) = ", Path(module.__file__).read_text(encoding="utf-8"),
+                             re.M)
         for name in defined:  # the module's own limits (one it imports is tested where it is defined)
             assert name in text, f"{module.__name__}.{name} has no test in {Path(__file__).name}"
-    assert os.path.basename(__file__) == "test_limits.py"
