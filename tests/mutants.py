@@ -148,7 +148,20 @@ MUTANTS = [
     _times_1000("limit: id length ×1000", "model.py", "MAX_ID_CHARS = 120"),
     _times_1000("limit: payload nesting ×1000", "sources/devalue.py", "MAX_DEPTH = 100"),
     _times_1000("limit: ledger notes ×1000", "exporters/anki/ledger.py", "MAX_ROWS = 200_000"),
-    _times_1000("limit: deck bank member ×1000", "formats/anki_package.py", "MAX_BANK_BYTES = 256 * 2**20"),
+    _times_1000("limit: deck bank member ×1000", "formats/anki_package.py", "MAX_BANK_BYTES = 48 * 2**20"),
+    Mutant("limit: deck bank density", "formats/anki_package.py",
+           "if containers * BYTES_PER_CONTAINER > len(data) or values * BYTES_PER_VALUE > len(data):", "if False:",
+           LIMIT_TESTS),
+    _times_1000("limit: formula length ×1000", "formats/math.py", "MAX_TEX_CHARS = 4_000"),
+    _times_1000("limit: formula depth ×1000", "formats/math.py", "MAX_TEX_DEPTH = 50"),
+    _times_1000("limit: media folders above a bank ×1000", "sources/markdown/__init__.py", "MAX_MEDIA_LEVELS = 8"),
+    _times_1000("limit: previous deck's note types ×1000", "exporters/anki/collection.py",
+                "MAX_MODELS_BYTES = 16 * 2**20"),
+    _times_1000("limit: config file ×1000", "cli/config.py", "MAX_CONFIG_BYTES = 1024 * 1024"),
+    _times_1000("limit: expansion ratio ×1000", "limits.py", "EXPANSION_RATIO = 8"),
+    _times_1000("limit: expansion floor ×1000", "limits.py", "EXPANSION_FLOOR = 32 * 2**20"),
+    _times_1000("limit: HTML nesting ×1000", "limits.py", "MAX_HTML_NESTING = 100"),
+    _times_1000("limit: front matter numbers ×1000", "formats/markdown_bank.py", "MAX_NUMBER_CHARS = 40"),
 ]
 
 

@@ -16,7 +16,7 @@ import zstandard
 
 from qaexport import limits, sources
 from qaexport.errors import InputError
-from qaexport.formats import anki_archive, images, markdown_bank
+from qaexport.formats import anki_archive, anki_package, images, markdown_bank
 from qaexport.sources import apkg, devalue, nuxt
 from qaexport.sources import markdown as markdown_source
 from tests.apkg_bad import _patch_declared_size
@@ -421,14 +421,58 @@ def test_the_ledger_keeps_its_limit_of_notes(tmp_path):
     assert (rows, kept) == (200_000, 1)
 
 
-def test_documented_sizes_of_the_render_cache_and_a_deck_bank():
-    """Limits whose behaviour costs hundreds of MiB to show: their value is the documented one."""
-    from qaexport.formats.anki_package import MAX_BANK_BYTES
+def test_documented_size_of_the_render_cache():
+    """A limit whose behaviour costs hundreds of MiB to show: its value is the documented one."""
     from qaexport.render.cache import DEFAULT_MAX_BYTES
 
     guide = (Path(__file__).resolve().parent.parent / "docs" / "guide.md").read_text(encoding="utf-8")
     assert DEFAULT_MAX_BYTES == 256 * 2**20 and "at most 256 MiB" in guide
-    assert MAX_BANK_BYTES == 256 * 2**20
+
+
+def _bank_warnings(legacy: dict[str, bytes], path: Path, bank: bytes) -> list[str]:
+    """What the .apkg source says of a package carrying ``bank`` as its bank member (stored: no zip ratio)."""
+    from qaexport.formats.anki_package import BANK_MEMBER
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in legacy.items():
+            zf.writestr(name, data)
+        zf.writestr(BANK_MEMBER, bank)
+    result = apkg.read_package(path)
+    assert result.subtopics  # the notes are read instead
+    return [w.message for w in result.warnings if "qaexport-bank.json" in w.message]
+
+
+def test_a_deck_bank_over_its_limit_is_ignored_and_the_notes_read(legacy, tmp_path):
+    """``anki_package.MAX_BANK_BYTES`` (48 MiB): the bank is parsed whole, so a bigger one is not read at all."""
+    filler = random.Random(7).randbytes(12 * 2**20).hex()  # 24 MiB of text: a long string, few values
+    bank = json.dumps({"qaexport": 1, "frameworks": [], "pad": [filler, filler]}).encode()
+    assert 48 * 2**20 < len(bank) < 49 * 2**20
+    said = _bank_warnings(legacy, tmp_path / "big.apkg", bank)
+    assert len(said) == 1 and f"inflates beyond {48 * 2**20} bytes" in said[0], said
+
+
+def test_a_deck_bank_of_tiny_values_is_refused_before_it_is_parsed(legacy, tmp_path):
+    """``anki_package.BYTES_PER_CONTAINER``/``BYTES_PER_VALUE``: 2 MiB of ``{}`` would be 50 MiB of objects (at the
+    size limit, 1.3 GiB): refused by counting, before ``json.loads``; a real bank of one-letter questions passes."""
+    from qaexport.formats.anki_package import BankError, read_bank
+
+    dense = b'{"qaexport": 1, "frameworks": [' + b"{}," * (2**20 // 3 * 2) + b"{}]}"
+    said = _bank_warnings(legacy, tmp_path / "dense.apkg", dense)
+    assert len(said) == 1 and "too many small values to be a bank" in said[0], said
+    numbers = b'{"qaexport": 1, "frameworks": [], "n": [' + b"1.5," * 2**19 + b"1]}"
+    with pytest.raises(BankError, match="too many small values"):
+        read_bank(numbers)  # one value per 4 bytes: many floats
+    nested = b'{"qaexport": 1, "frameworks": [], "n": [' + b'{"aaaaaaaaaa":{}},' * 2**17 + b"1]}"
+    with pytest.raises(BankError, match="too many small values"):
+        read_bank(nested)  # one value per 9 bytes, but an object per 9 bytes
+    question = {"id": "q", "key": "f/t/s/q", "origin": "", "difficulty": "easy", "format": "markdown",
+                "cloze": "", "question": "a", "answer": "b", "images": {}}
+    real = {"qaexport": 1, "cover": None, "frameworks": [{"slug": "f", "name": "F", "description": "", "order": None,
+            "topics": [{"slug": "t", "name": "T", "description": "", "order": None, "subtopics": [
+                {"slug": "s", "name": "S", "description": "", "order": None,
+                 "questions": [dict(question, id=f"q{i}", key=f"f/t/s/q{i}") for i in range(20_000)]}]}]}]}
+    data = json.dumps(real, separators=(",", ":")).encode()
+    assert len(data) > 2**20 and len(read_bank(data).frameworks[0].children[0].children[0].questions) == 20_000
 
 
 def test_every_limit_constant_is_tested_here():
@@ -443,7 +487,8 @@ def test_every_limit_constant_is_tested_here():
     here = Path(__file__).parent  # this file, and the bounds tests of limits.py and the Markdown reader
     text = "".join((here / name).read_text(encoding="utf-8") for name in
                    ("test_limits.py", "test_bounded_decoding.py", "test_markdown_bounds.py"))
-    for module in (anki_archive, limits, markdown_bank, devalue, math, collection, config, markdown_source, nuxt):
+    for module in (anki_archive, anki_package, limits, markdown_bank, devalue, math, collection, config,
+                   markdown_source, nuxt):
         defined = re.findall(r"^((?:MAX|EXPANSION)_[A-Z_]+) = ", Path(module.__file__).read_text(encoding="utf-8"),
                              re.M)
         for name in defined:  # the module's own limits (one it imports is tested where it is defined)

@@ -35,8 +35,17 @@ CLOZE_FIELDS = ("Text", "Back Extra", "Difficulty", "Source", "Key")
 #: The zip member holding the bank a qaexport deck was built from.
 BANK_MEMBER = "qaexport-bank.json"
 BANK_VERSION = 1
-#: Larger members are ignored (a deck's texts are limited far below this by the assembler's text limits).
-MAX_BANK_BYTES = 256 * 2**20
+#: Larger members are ignored, the notes read instead (a deck of 50,000 questions carries some 35 MiB). The member
+#: is parsed whole, so its size bounds the parse's memory: a real bank is long texts (a few objects per question),
+#: but a hostile one of tiny values (``[{},{},…]``) makes some 26 bytes of objects per byte of JSON.
+MAX_BANK_BYTES = 48 * 2**20
+#: So in a bank over ``DENSE_FROM`` bytes, at most one object or array per ``BYTES_PER_CONTAINER`` bytes and one
+#: value (a comma or a container) per ``BYTES_PER_VALUE`` bytes: the densest real bank (one-letter questions and
+#: answers) has one container per ~68 bytes and one value per ~12; the worst that passes (``["abcd",…]``) peaks at
+#: some 600 MiB for 48 MiB (``[{},…]`` would take 1.3 GiB, 6.7 GiB at 256 MiB).
+DENSE_FROM = 2**20
+BYTES_PER_CONTAINER = 32
+BYTES_PER_VALUE = 6
 
 LEVELS = ("frameworks", "topics", "subtopics")
 _NODE_FIELDS = ("slug", "name", "description", "order")
@@ -126,6 +135,12 @@ class Bank:
 
 def read_bank(data: bytes) -> Bank:
     """The frameworks and cover of a bank member; :class:`BankError` when it is not one this version reads."""
+    if len(data) > DENSE_FROM:  # counted before parsing (bytes.count is one pass in C)
+        containers = data.count(b"{") + data.count(b"[")
+        values = containers + data.count(b",")
+        if containers * BYTES_PER_CONTAINER > len(data) or values * BYTES_PER_VALUE > len(data):
+            raise BankError(f"{len(data):,} bytes of JSON holding too many small values to be a bank (a JSON bomb?); "
+                            "refusing to parse it")
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
