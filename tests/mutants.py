@@ -72,7 +72,7 @@ MUTANTS = [
            CACHE_TESTS),
     Mutant("cache key: latex2mathml version", "render/cache.py", '"mdit_py_plugins", "latex2mathml",',
            '"mdit_py_plugins",', CACHE_TESTS),
-    Mutant("cache key: ziamath version", "render/cache.py", '"latex2mathml", "ziamath")', '"latex2mathml")',
+    Mutant("cache key: ziamath version", "render/cache.py", '"ziamath", "ziafont")', '"ziafont")',
            CACHE_TESTS),
     Mutant("cache key: renderer version constant", "render/cache.py",
            'parts = [f"qaexport-render-{RENDERER_VERSION}", ', "parts = [", CACHE_TESTS),
