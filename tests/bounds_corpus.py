@@ -205,6 +205,14 @@ def _apkg_cloze(d: Path) -> list[str]:
     return ["anki", str(apkg(d / "cloze.apkg", [("Cloze", {"Text": text})])), "-o", "{out}/"]
 
 
+def _apkg_bank_bomb(d: Path) -> list[str]:
+    """A package carrying a deck bank (parsed whole) of 40 MiB of tiny objects: some 1.1 GiB once parsed."""
+    package = apkg(d / "bank.apkg", [("Basic", {"Front": "Q?", "Back": "A"})])
+    with zipfile.ZipFile(package, "a", zipfile.ZIP_STORED) as zf:
+        zf.writestr("qaexport-bank.json", b'{"qaexport": 1, "frameworks": [' + b"{}," * (40 * 2**20 // 3) + b"{}]}")
+    return ["validate", str(package)]
+
+
 def _apkg_image(side: int) -> Callable[[Path], list[str]]:
     def make(d: Path) -> list[str]:
         package = apkg(d / f"png-{side}.apkg", [("Basic", {"Front": 'Picture? <img src="big.png">', "Back": "Yes"})],
@@ -442,6 +450,7 @@ CASES: list[Case] = [
     Case("nuxt-reference-dag", "memory", _nuxt_deep_dag, "error", says="expand"),
     Case("apkg-type-in-150k", "time", _apkg_type_in, "error", says="limit"),
     Case("apkg-cloze-5000", "memory", _apkg_cloze, "error", says="over the 5,000 limit"),  # one question now
+    Case("apkg-bank-json-bomb", "memory", _apkg_bank_bomb, "warn", says="too many small values"),
     Case("apkg-png-12000", "memory", _apkg_image(12_000), "warn", says="big.png", slow=True),
     Case("apkg-png-30000", "memory", _apkg_image(30_000), "warn", says="big.png", slow=True),
     Case("apkg-deep-media-map", "traceback", _apkg_deep_media_map, "error", says="media map"),
