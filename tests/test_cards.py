@@ -554,14 +554,14 @@ def _pages(path: Path, dpi: int) -> list:
 
 def _differences(a, b) -> tuple[int, int]:
     """(pixels that differ by more than 8 of 255 in a colour channel, the largest difference) between two pictures
-    of a page, each pixel compared with the same and the four next pixels of the other: PDFium puts a line of text
-    on whole pixels, and the same position reached by another sum of offsets may round to the next one."""
+    of a page, each pixel compared with the same and the eight next pixels of the other: PDFium puts a line of text
+    on whole pixels and draws a glyph a little differently at another fraction of a pixel, and the same position
+    reached by another sum of offsets may round either way."""
     import functools
 
     from PIL import ImageChops
 
-    shifted = [ImageChops.difference(a, ImageChops.offset(b, dx, dy))
-               for dx, dy in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))]
+    shifted = [ImageChops.difference(a, ImageChops.offset(b, dx, dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
     red, green, blue = functools.reduce(ImageChops.darker, shifted).split()
     most = ImageChops.lighter(ImageChops.lighter(red, green), blue)
     return sum(most.histogram()[9:]), most.getextrema()[1]
@@ -574,13 +574,16 @@ def _differences(a, b) -> tuple[int, int]:
     ("long", "a7", "a4", "long-edge", (0.0, 0.0))])  # parts, continued fronts, long code, a relabelled answer
 def test_imposed_sheets_are_the_cards_laid_out_on_the_sheets(pdfs, laid_out, out, name, size, paper, duplex, offset):
     """The faces placed by pikepdf (measured answers kept, the rest laid out alone) are the sheets laid out with
-    their cards in clipped cells, as before: the same pages, to rounding (seen at 150 dpi: up to ~150 pixels of a page
-    differ by 1 or 2 of 255, now and then a line of text is drawn a pixel lower)."""
+    their cards in clipped cells, as before: the same pages, to rounding (seen at 150 dpi: ~150 pixels of a page
+    differ by 1 or 2 of 255, now and then a line of text is a pixel lower, and a few glyphs are drawn at another
+    fraction of a pixel: up to 81 pixels of a page differ by up to 64). A card out of place, a face on the wrong
+    card or a part missing or wrong changes thousands of pixels, or at least a glyph's worth by 150 or more."""
     made, css, media, files = laid_out[str(pdfs[name])]
-    assert any(card.back_kept for card in made)  # answers were kept from measuring, not laid out again
+    if name != "offset":  # (medium answers do not fit a business card whole: all continue)
+        assert any(card.back_kept for card in made)  # answers were kept from measuring, not laid out again
     reference = reference_sheets(made, css, media, files, size, paper, duplex, offset, out / f"reference-{name}.pdf")
     ours, theirs = _pages(pdfs[name], 150), _pages(reference, 150)
     assert len(ours) == len(theirs)
     for number, (a, b) in enumerate(zip(ours, theirs, strict=True), 1):
         pixels, largest = _differences(a, b)
-        assert pixels == 0 and largest <= 8, (name, number, pixels, largest)
+        assert pixels <= 400 and largest <= 100, (name, number, pixels, largest)

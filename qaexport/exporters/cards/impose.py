@@ -96,7 +96,11 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
                     x, y = _shift(rect, grid.paper_h, height)
                     name = Name(f"/Card{index}")
                     page.add_resource(form, Name.XObject, name, replace_existing=True)
-                    page.contents_add(f"q 1 0 0 1 {x:.4f} {y:.4f} cm {name} Do Q\n".encode())
+                    # Clipped to its cell by a path too, as the cell's overflow: hidden was: a renderer draws the
+                    # edge of a clipping path anti-aliased, and a form's bounding box on whole pixels.
+                    left, bottom = rect.x * PT_PER_MM, (grid.paper_h - rect.y - rect.h) * PT_PER_MM
+                    clip = f"{left:.4f} {bottom:.4f} {rect.w * PT_PER_MM:.4f} {rect.h * PT_PER_MM:.4f} re W n"
+                    page.contents_add(f"q {clip} 1 0 0 1 {x:.4f} {y:.4f} cm {name} Do Q\n".encode())
                     if "/Annots" in source.obj:
                         page.copy_annotations(source, Matrix().translated(x, y))
             del out.pages[:2]
