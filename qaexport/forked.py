@@ -1,15 +1,21 @@
-"""Run work (WeasyPrint layouts, `all`'s exporters) in forked children, with progress, never leaving one behind.
+"""Run work (WeasyPrint layouts, `all`'s exporters) in child processes, with progress, never leaving one behind.
 
 Layouts take hundreds of MiB that Python keeps after freeing; a child returns them to the system
-when it ends. The work reaches the child by the fork (nothing is pickled on the way in), its
-result comes back through a pipe. If this process is interrupted (Ctrl-C, SIGTERM, SIGHUP) or
-fails while waiting, the child is killed: it must not go on writing a file the caller removes. The
-children's temporary files live in a folder this process removes when they are done or killed.
+when it ends. Where the system can fork (Linux, macOS), the work reaches the child by the fork (nothing is
+pickled on the way in); where it cannot (Windows), the child is spawned and the work is pickled to it, so
+every work given here is picklable (a module-level function, or a ``functools.partial`` of one, with picklable
+arguments) — the few that are not (a laid-out document) are run only when :func:`can_fork`. The result comes
+back through a pipe. If this process is interrupted (Ctrl-C, SIGTERM, SIGHUP) or fails while waiting, the child
+is killed: it must not go on writing a file the caller removes. The children's temporary files live in a folder
+this process removes when they are done or killed.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
+import os
+import signal
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import wait
@@ -21,6 +27,24 @@ T = TypeVar("T")
 #: Seconds a stopped child has to clean up after SIGTERM before it is killed.
 STOP_GRACE = 5.0
 Report = Callable[[Any], None]
+
+
+def cores() -> int:
+    """The cores this process may run on: its affinity mask where the system has one (a container's CPU set,
+    ``taskset``), else every core; at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Whether children can be forked here (not on Windows): then work reaches them without pickling."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def process_context() -> Any:
+    """The multiprocessing context children are made with: fork where it exists, else spawn."""
+    return multiprocessing.get_context("fork" if can_fork() else "spawn")
 
 
 def run_forked(work: Callable[[Report], T], on_progress: Report, failure: Callable[[str], str]) -> T:
@@ -61,7 +85,7 @@ class Children:
     def __init__(self, on_progress: Callable[[int, Any], None], failure: Callable[[str], str]) -> None:
         self.on_progress = on_progress
         self.failure = failure
-        self._ctx = multiprocessing.get_context("fork")
+        self._ctx = process_context()
         self._procs: list[Any] = []
         self._waiting: dict[Any, int] = {}  # receiving end -> index
         self._outcomes: dict[int, tuple[str, Any]] = {}
@@ -75,10 +99,11 @@ class Children:
         return len(self._procs)
 
     def start(self, work: Callable[[Report], Any]) -> int:
-        """Fork a child running ``work(report)``; returns its index."""
+        """Start a child running ``work(report)`` (forked, or spawned with ``work`` pickled); returns its index."""
         parent, child = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=_child_main, args=(work, child, self._scratch.name))  # not daemonic
-        proc.start()
+        spawned = self._ctx.get_start_method() != "fork"
+        proc = self._ctx.Process(target=_child_main, args=(work, child, self._scratch.name, spawned))  # not daemonic
+        _start_without_the_parents_garbage(proc)
         child.close()
         self._procs.append(proc)
         self._waiting[parent] = len(self._procs) - 1
@@ -134,7 +159,37 @@ class Children:
             self._scratch.cleanup()
 
 
-def _child_main(work: Callable[[Report], Any], end: Any, scratch: str) -> None:
+def _start_without_the_parents_garbage(proc: Any) -> None:
+    """Fork ``proc`` with every object of this process frozen, so the child's garbage collector never finalizes
+    one of them.
+
+    Garbage this process has not collected yet is copied into the child, and collecting it there runs its
+    finalizers in a process that has none of this one's threads: a finalizer that waits for its threads waits
+    forever. Anki's backend after a sync (its runtime's threads joined when it is dropped) hung a child this way,
+    and with it the run. Objects frozen before the fork are never visited by the child's collector; this process
+    collects its own garbage as before once the child is started (unless a caller froze them on purpose first).
+    A spawned child starts from a fresh interpreter and has none of this process's objects; freezing around its
+    start costs nothing and keeps one path for both start methods.
+    """
+    frozen_by_caller = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        proc.start()
+    finally:
+        if not frozen_by_caller:
+            gc.unfreeze()
+
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _child_main(work: Callable[[Report], Any], end: Any, scratch: str, spawned: bool = False) -> None:
+    if spawned:  # a forked child has the CLI's handlers already: SIGTERM from the parent ends the work like Ctrl-C
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), _stopped)
     # Temporary files of the child (WeasyPrint copies @font-face fonts into a folder it removes only at a clean
     # exit) go to the parent's scratch folder, which the parent removes even when the child was killed.
     tempfile.tempdir = scratch

@@ -2,7 +2,9 @@
 
 apt packages are installed with ``apt-get install -y`` when running as root; Ace by DAISY is installed with npm
 into ``~/.cache/qaexport-test-tools`` (Puppeteer's own browser download is skipped: Ace drives the system
-Chromium). A tool that cannot be had skips the test with the reason printed.
+Chromium). A tool that cannot be had skips the test with the reason printed. Other releases of a Python library
+(WeasyPrint, Pygments: the ranges pyproject.toml allows) are installed with pip into the same cache once and reused
+by every later run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -86,3 +90,34 @@ def axe_core() -> Path:
         if not script.exists():
             _skip(f"npm install axe-core failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
     return script
+
+
+def python_release(requirement: str) -> Path:
+    """A folder holding ``requirement`` (``"weasyprint==68.*"``, without its dependencies: the installed ones
+    serve), to put first on ``PYTHONPATH``. Installed with pip into the tools cache on the first run (PyPI),
+    reused as it is by every later one: a run needs no network once the cache holds it.
+
+    The install goes to a temporary folder renamed into place when pip has finished, so an interrupted install
+    leaves nothing a later run would take for complete, and runs at the same time (worktrees, CI jobs) each end
+    with one complete folder.
+    """
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in requirement.replace("==", "-").replace("*", "x"))
+    target = CACHE / "python" / name
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               "--timeout", "60", "--retries", "2", "--no-deps", "--target", str(staging),
+                               requirement], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"pip install {requirement} failed (PyPI is needed once): {proc.stderr[-1000:]}"
+        try:
+            staging.rename(target)
+        except OSError:  # another run put it there first
+            if not target.is_dir():
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -277,6 +277,55 @@ def test_only_the_cli_reads_the_environment_and_the_clock():
     assert offenders == []
 
 
+def private_reaches(source: str) -> list[str]:
+    """Uses of Typer's, Click's or the interpreter's private names (``typer._coercion``, ``core._TyperParameter``
+    after ``from typer import core``, ``atexit._run_exitfuncs``, ``os._exit``)."""
+    tree = ast.parse(source)
+    libraries = {"typer", "click", "atexit", "os"}
+    bound = set(libraries)  # names that stand for one of these libraries or their modules
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in libraries - {"os"}:
+            for alias in node.names:
+                if any(part.startswith("_") for part in [*(node.module or "").split("."), alias.name]):
+                    found.append(f"from {node.module} import {alias.name}")
+                bound.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in libraries:
+                    if any(part.startswith("_") for part in alias.name.split(".")):
+                        found.append(f"import {alias.name}")
+                    bound.add((alias.asname or alias.name).split(".")[0])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in bound:
+                found.append(ast.unparse(node))
+    return found
+
+
+def test_no_private_typer_or_interpreter_exit():
+    """Typer's internals and the interpreter's private exit are reached by nothing (benchmarks/bench.py's
+    start-up case has the figures that decided it)."""
+    offenders = {str(p.relative_to(ROOT)): found for p in PACKAGE.rglob("*.py")
+                 if (found := private_reaches(p.read_text(encoding="utf-8")))}
+    assert offenders == {}
+
+
+@pytest.mark.parametrize("source", [
+    "from typer import core\noriginal = core._TyperParameter.get_runtime_param",
+    "from typer._coercion import RuntimeParam",
+    "import atexit\natexit._run_exitfuncs()",
+    "import os\nos._exit(0)",
+    "import typer.main\ntyper.main._parse",
+])
+def test_the_private_reach_check_sees_each_kind(source):
+    assert private_reaches(source) != []
+    assert private_reaches("import os, sys\nfrom typer.core import TyperGroup\nos.getcwd()\nsys.exit(0)") == []
+
+
 def test_no_private_genanki_modules():
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
@@ -366,6 +415,34 @@ def test_forked_work_reports_progress_and_fails_in_one_line():
     assert seen == [1, 2, 3]
     with pytest.raises(OutputError, match=r"^layout of {x}\.pdf failed \(ZeroDivisionError: division by zero\)$"):
         run_forked(lambda report: 1 / 0, seen.append, lambda cause: f"layout of {{x}}.pdf failed ({cause})")
+
+
+def test_a_forked_child_never_finalizes_the_garbage_its_parent_left(tmp_path):
+    """Garbage this process has not collected yet (a cycle whose finalizer would wait for threads the child does
+    not have, as Anki's backend after a sync does) is finalized here, never in a child that collects."""
+    import gc
+    import os
+
+    from qaexport.forked import run_forked
+
+    finalized_in = tmp_path / "finalized-in"
+
+    class Finalized:
+        def __del__(self) -> None:
+            with finalized_in.open("a") as out:
+                out.write(f"{os.getpid()}\n")
+
+    gc.disable()  # the cycle stays uncollected garbage until the child has run
+    try:
+        cycle = Finalized()
+        cycle.me = cycle
+        del cycle
+        child = run_forked(lambda _report: (gc.collect(), os.getpid())[1], lambda _value: None, str)
+    finally:
+        gc.enable()
+    gc.collect()
+    assert child != os.getpid()
+    assert finalized_in.read_text().split() == [str(os.getpid())]
 
 
 def test_forked_works_at_most_so_many_at_once(tmp_path):

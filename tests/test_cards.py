@@ -466,6 +466,7 @@ def test_cards_laid_out_at_once_are_the_cards_laid_out_in_one_process(tmp_path, 
     (headings in answers make no bookmarks)."""
     import pikepdf
 
+    from qaexport.exporters import cards
     from qaexport.exporters.cards import layout
 
     bank = tmp_path / "bank"
@@ -484,11 +485,11 @@ def test_cards_laid_out_at_once_are_the_cards_laid_out_in_one_process(tmp_path, 
 
     monkeypatch.setattr(layout, "_measure", counted)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    monkeypatch.setattr(cards, "cores", lambda: 1)
     monkeypatch.setattr(layout, "BATCH", 10**6)
     whole = build(tmp_path, "whole", str(bank))
     alone = documents.read_text().split()
-    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    monkeypatch.setattr(cards, "cores", lambda: 3)  # as if this process could run on three cores
     monkeypatch.setattr(layout, "MIN_BATCH", 5)
     monkeypatch.setattr(layout, "BATCH", 25)
     cut = build(tmp_path, "cut", str(bank))

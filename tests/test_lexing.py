@@ -21,6 +21,7 @@ from pygments.token import Token
 
 from qaexport.render import Highlighter, highlight, lexing
 from qaexport.render.first_chars import first_chars
+from tests.system_tools import python_release
 
 MIXED = (Path(lexing.__file__).read_text(encoding="utf-8")[:2000] + """
 #include <stdio.h>
@@ -177,3 +178,52 @@ def test_portable_spans_shortcut_gives_the_general_html(tokens):
     """Anki's notes store this HTML: the portable shortcut must equal the general formatter exactly."""
     hl = Highlighter()
     assert hl.spans(tokens, portable=True) == hl._spans(tokens, portable=True)
+
+
+def test_the_accelerator_can_be_switched_off(sample_library, monkeypatch):
+    """``accelerate=False`` (``QAEXPORT_LEXING=stock``): Pygments' own loop for every block, the same HTML."""
+    from qaexport.render import Scheme, render_library
+
+    used: list[str] = []
+    fast = lexing.tokens
+    monkeypatch.setattr("qaexport.render.highlight.fast_tokens", lambda lexer, code: used.append(code) or
+                        fast(lexer, code))
+    code = {lang: 10**6 for lang in ("python", "bash", "json", "yaml", "dockerfile", "toml", "sql", "text")}
+    accelerated, stock = Highlighter(), Highlighter(accelerate=False)
+    accelerated.expect(code)
+    stock.expect(code)
+    with_fast = render_library(sample_library, accelerated, [Scheme.COMPACT, Scheme.PORTABLE], workers=1)
+    assert used, "the accelerated highlighter lexed nothing through the joined loop"
+    used.clear()
+    assert render_library(sample_library, stock, [Scheme.COMPACT, Scheme.PORTABLE], workers=1) == with_fast
+    assert used == []
+
+
+@pytest.mark.parametrize(("version", "accelerated"), [("2.21.0", True), ("2.19.2", True), ("2.18.0", False),
+                                                      ("2.22.0", False), ("3.0.0", False), ("2.21.dev1", True),
+                                                      ("x", False)])
+def test_the_accelerator_runs_only_on_the_pygments_it_was_checked_against(version, accelerated):
+    assert lexing.supported(version) is accelerated
+
+
+@pytest.mark.parametrize("minor", range(lexing.TESTED_PYGMENTS[0][1], lexing.TESTED_PYGMENTS[1][1] + 1))
+def test_every_pygments_in_the_bound_gives_its_own_tokens(minor, tmp_path_factory):
+    """Each Pygments release the accelerator runs on, installed beside this one: the comparisons above on every
+    installed lexer and on random text, run against that release."""
+    import os
+    import subprocess
+    import sys
+
+    import pygments
+
+    root = Path(__file__).resolve().parent.parent
+    paths = [str(root)]
+    if not pygments.__version__.startswith(f"2.{minor}."):
+        paths.insert(0, str(python_release(f"pygments==2.{minor}.*")))  # installed once, then from the cache
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    code = (f"import pygments, sys; assert pygments.__version__.startswith('2.{minor}.'), pygments.__version__\n"
+            "import pytest; sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/test_lexing.py', '-k',"
+            " 'installed_regex or random_text or sample_code']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root,
+                            timeout=900)
+    assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]

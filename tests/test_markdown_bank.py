@@ -387,9 +387,9 @@ def test_any_library_round_trips_through_markdown_and_converts_idempotently(libr
     assert bank_files(back) == files
 
 
-def test_the_readme_example_is_a_valid_bank(tmp_path):
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    block = readme.split("<!-- markdown-bank-example -->\n````markdown\n", 1)[1].split("\n````\n<!-- /", 1)[0]
+def test_the_documented_example_is_a_valid_bank(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "formats.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- markdown-bank-example -->\n`````markdown\n", 1)[1].split("\n`````\n<!-- /", 1)[0]
     path = tmp_path / "example.md"
     path.write_text(block + "\n", encoding="utf-8")
     warnings: list = []

@@ -211,3 +211,9 @@ def test_parts_option_is_checked(tmp_path, sample_path):
     result = CliRunner().invoke(app, ["pdf", str(sample_path), "--parts", "-1", "-o", str(tmp_path / "x.pdf")])
     assert result.exit_code == 2 and "--parts -1" in result.output
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_contents_numbers_count_the_front_and_every_part_before():
+    parts = [pdf_parts._Part(3, {"a": 0, "b": 2}, []), pdf_parts._Part(2, {"c": 1}, [])]
+    assert pdf_parts.contents_numbers(parts, ["c", "a", "b"], 2) == ({"c": "7", "a": "3", "b": "5"}, 7)
+    assert pdf_parts.contents_numbers(parts, ["a"], 0) == ({"a": "1"}, 5)

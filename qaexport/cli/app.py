@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import atexit
-import os
 import signal
-import sys
-import threading
 from functools import cache
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 import typer.main
 from typer.core import TyperGroup
 
 from .. import __version__, exporters
-from . import convert, export, info, init, light_params, serve
+from . import convert, export, info, init, serve
 from .common import reader_params, report_plugin_faults, with_params
-
-light_params.install()
 
 EPILOG = """\b
 Examples:
@@ -132,40 +126,12 @@ _STOP_SIGNALS = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "
 
 
 def main() -> None:
+    """The ``qaexport`` command. It ends as Click ends every command, with ``SystemExit`` and the command's status
+    (the interpreter's own exit: atexit handlers, flushes, teardown)."""
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _interrupt)
     report_plugin_faults()  # a broken plugin is named once, and every other command still works
     try:
-        try:
-            app(prog_name="qaexport")
-        finally:  # plugins load when a command needs them, even for its --help
-            report_plugin_faults()
-    except SystemExit as done:  # the command's end, whatever its status (Click always ends this way)
-        leave(done.code)
-
-
-def leave(code: object) -> NoReturn:
-    """End the process as ``sys.exit(code)`` would, without the interpreter's teardown.
-
-    Freeing every module and object one by one took ~40 ms at the end of each run (a fifth of `--help`,
-    measured), for nothing: the system frees a process's memory at once. Everything a normal exit does
-    that anyone can see is done here first: the ``atexit`` handlers (multiprocessing joins its children,
-    temporary folders are removed) and the flush of stdout and stderr. Another thread still running
-    (none of ours) gets the normal exit, which waits for it.
-    """
-    if threading.active_count() > 1:
-        sys.exit(code)
-    if code is None:
-        status = 0
-    elif isinstance(code, int):
-        status = code
-    else:  # sys.exit("message"): printed, status 1
-        print(code, file=sys.stderr)
-        status = 1
-    atexit._run_exitfuncs()  # CPython's own exit runs these; tests/test_startup.py checks they still run
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: CPython's exit says 120 when stdout cannot be flushed
-            status = status or 120
-    os._exit(status)
+        app(prog_name="qaexport")
+    finally:  # plugins load when a command needs them, even for its --help
+        report_plugin_faults()

@@ -179,6 +179,13 @@ def render_cache(no_cache: bool) -> Any:
 
 
 STATE_DIR_ENV = "QAEXPORT_STATE_DIR"
+#: ``QAEXPORT_LEXING=stock`` lexes code with Pygments' own loop only (render/lexing.py is an accelerator).
+LEXING_ENV = "QAEXPORT_LEXING"
+
+
+def accelerated_lexing() -> bool:
+    """False when the user asked for Pygments' own lexing loop (``QAEXPORT_LEXING=stock``): the same HTML."""
+    return os.environ.get(LEXING_ENV, "").strip().lower() != "stock"
 
 
 def state_dir() -> Path:

@@ -79,60 +79,80 @@ def load_config(explicit: Path | None, schema: Callable[[], dict[str, list[type]
     """The config file named by ``--config``, else ``./qaexport.toml`` if there is one, else no defaults.
 
     ``schema()``: table name → the plugins whose options the table holds (an exporter, a reader, or both
-    when a reader and an exporter share a name); called only when there is a file, as it loads every plugin."""
+    when a reader and an exporter share a name); called only when there is a file, as it loads every plugin.
+    Every problem in the file is collected and reported at once (:class:`ConfigError`)."""
     path = explicit if explicit is not None else Path(CONFIG_NAME)
     if explicit is None and not path.is_file():
         return Config()
+    data = _read_toml(path)
+    plugins = schema()
+    problems: list[str] = []
+    config = Config(path)
+    for key, value in data.items():
+        if key in plugins:
+            table = _plugin_table(key, value, plugins[key], path.parent, problems)
+            if table is not None:
+                config.tables[key] = table
+        else:
+            _top_level(key, value, config, path.parent, problems, plugins)
+    if problems:
+        raise ConfigError(path, problems)
+    return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML; a file that cannot be read or parsed is one usage error."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such config file; check --config") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read the config file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
-    plugins = schema()
-    base = path.parent
-    problems: list[str] = []
-    config = Config(path)
-    for key, value in data.items():
-        if key in plugins:
-            if not isinstance(value, dict):
-                problems.append(f"[{key}]: must be a table of {key} options")
-                continue
-            specs = {f.name: _spec(cls, f, kind) for cls in plugins[key] for f, kind in fields_of(cls)}
-            table: dict[str, Any] = {}
-            for name, raw in value.items():
-                if name not in specs:
-                    known = ", ".join(specs) or "none"
-                    problems.append(f"[{key}].{name}: unknown option (known: {known})")
-                    continue
-                converted, wrong = _check_value(specs[name], raw, base)
-                if wrong:
-                    problems.append(f"[{key}].{name}: {wrong}")
-                else:
-                    table[name] = converted
-            config.tables[key] = table
-        elif key == "sources":
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                problems.append(f"sources: {value!r} is not a list of paths")
-            else:
-                config.top["sources"] = [base / v for v in value]
-        elif key == "output":
-            if isinstance(value, str) and value:
-                config.top["output"] = base / value  # always a folder
-            else:
-                problems.append(f"output: {value!r} is not a path")
-        elif key in TOP_LEVEL:
-            if isinstance(value, str):
-                config.top[key] = value
-            else:
-                problems.append(f"{key}: {value!r} is not text")
+
+
+def _plugin_table(key: str, value: Any, owners: list[type], base: Path, problems: list[str]) -> dict[str, Any] | None:
+    """``[key]``: the options of the plugins named ``key``, checked and converted like their flags."""
+    if not isinstance(value, dict):
+        problems.append(f"[{key}]: must be a table of {key} options")
+        return None
+    specs = {f.name: _spec(cls, f, kind) for cls in owners for f, kind in fields_of(cls)}
+    table: dict[str, Any] = {}
+    for name, raw in value.items():
+        if name not in specs:
+            known = ", ".join(specs) or "none"
+            problems.append(f"[{key}].{name}: unknown option (known: {known})")
+            continue
+        converted, wrong = _check_value(specs[name], raw, base)
+        if wrong:
+            problems.append(f"[{key}].{name}: {wrong}")
         else:
-            known = ", ".join([*TOP_LEVEL, *(f"[{e}]" for e in sorted(plugins))])
-            problems.append(f"{key}: unknown key (known: {known})")
-    if problems:
-        raise ConfigError(path, problems)
-    return config
+            table[name] = converted
+    return table
+
+
+def _top_level(key: str, value: Any, config: Config, base: Path, problems: list[str],
+               plugins: dict[str, list[type]]) -> None:
+    """A key outside the plugins' tables: ``sources``, ``output`` or a shared text option (paths relative to the
+    file's folder)."""
+    if key == "sources":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            problems.append(f"sources: {value!r} is not a list of paths")
+        else:
+            config.top["sources"] = [base / v for v in value]
+    elif key == "output":
+        if isinstance(value, str) and value:
+            config.top["output"] = base / value  # always a folder
+        else:
+            problems.append(f"output: {value!r} is not a path")
+    elif key in TOP_LEVEL:
+        if isinstance(value, str):
+            config.top[key] = value
+        else:
+            problems.append(f"{key}: {value!r} is not text")
+    else:
+        known = ", ".join([*TOP_LEVEL, *(f"[{e}]" for e in sorted(plugins))])
+        problems.append(f"{key}: unknown key (known: {known})")

@@ -11,6 +11,7 @@ import dataclasses
 import inspect
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from .common import (
     Sources,
     Theme,
     TopicOpt,
+    accelerated_lexing,
     build_time,
     choose,
     err,
@@ -130,34 +132,22 @@ def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dic
 
 
 def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec], values: dict[str, Any]) -> None:
-    """Read and render once, then run each exporter on the shared build."""
+    """Read and render once, then run each exporter on the shared build. Every usage problem (themes, options,
+    -o) is found before anything is read."""
     config = load_settings(values["config"])
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
     highlighter = make_highlighter(ctx, values, config)  # unknown themes fail before any reading
-    built = [(cls, *_options(ctx, cls, specs, values, config)) for cls in classes]
-    wrong = [message for _, _, message in built if message]
-    if wrong:  # every exporter's problem at once
-        raise UsageError("\n".join(wrong))
-    chosen = [(cls, opts) for cls, opts, _ in built]
-    srcs = values["srcs"] or config.top.get("sources")
-    difficulty, topic = values["difficulty"], values["topic"]
-    output = values["output"]
-    folder = False
-    if output is None and "output" in config.top:
-        output, folder = str(config.top["output"]), True
+    chosen = _chosen_options(ctx, classes, specs, values, config)
+    output, folder = _output(values, config)
     for cls in classes:  # a wrong -o is a usage error before any reading
         resolve_target(output, folder, "name", cls, several)
-    library = load_library(srcs, difficulty, topic, reader_options(ctx, values, config))
-    if several:  # `all`: an exporter that declines this content is skipped, with its reason
-        kept = []
-        for cls, opts in chosen:
-            reason = cls.declines(library)
-            if reason:
-                err.print(f"warning: skipping {cls.name}: {reason}", soft_wrap=True, emoji=False, markup=False)
-            else:
-                kept.append((cls, opts))
-        chosen, classes = kept, [cls for cls, _ in kept]
+    difficulty, topic = values["difficulty"], values["topic"]
+    library = load_library(values["srcs"] or config.top.get("sources"), difficulty, topic,
+                           reader_options(ctx, values, config))
+    if several:
+        chosen = _not_declined(chosen, library)
+    classes = [cls for cls, _ in chosen]
     rendered = render_for(library, highlighter, classes, values.get("no_cache", False))
     stem = _default_stem(library, difficulty, topic)
     targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
@@ -173,27 +163,55 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
 
 
 def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
-    """The code themes (``--theme``, and ``--night-theme`` where the command has it), flag over config file."""
-    def setting(name: str) -> Any:
-        return choose(ctx, values, name, config.top.get(name))
-
-    night = setting("night_theme") if "night_theme" in values else DEFAULT_NIGHT_THEME
+    """The code themes (flags over the config file); an unknown theme is a usage error naming where it came from."""
+    theme = choose(ctx, values, "theme", config.top.get("theme"))
+    night = choose(ctx, values, "night_theme", config.top.get("night_theme")) if "night_theme" in values \
+        else DEFAULT_NIGHT_THEME
     try:
-        return render.Highlighter(setting("theme"), night)
+        return render.Highlighter(theme, night, accelerated_lexing())
     except UsageError as exc:
         in_file = [n for n in ("theme", "night_theme") if n in config.top and not (n in values and given(ctx, n))]
         raise UsageError(f"{config.path}: {', '.join(in_file)}: {exc}" if in_file else str(exc)) from None
 
 
-def render_for(library: Library, highlighter: render.Highlighter, classes: list[type[Exporter]], no_cache: bool
-               ) -> render.RenderedBank:
-    """Every text rendered once per scheme these exporters declared, through the render cache."""
-    schemes = [Scheme(cls.scheme) for cls in classes]
+def _chosen_options(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec],
+                    values: dict[str, Any], config: Config) -> list[tuple[type[Exporter], Any]]:
+    """Each exporter with its options; every exporter's problem at once as one usage error."""
+    built = [(cls, *_options(ctx, cls, specs, values, config)) for cls in classes]
+    wrong = [message for _, _, message in built if message]
+    if wrong:
+        raise UsageError("\n".join(wrong))
+    return [(cls, opts) for cls, opts, _ in built]
+
+
+def _output(values: dict[str, Any], config: Config) -> tuple[str | None, bool]:
+    """``-o``, else the config file's ``output`` (always a folder); whether it must be a folder."""
+    if values["output"] is None and "output" in config.top:
+        return str(config.top["output"]), True
+    return values["output"], False
+
+
+def _not_declined(chosen: list[tuple[type[Exporter], Any]], library: Library) -> list[tuple[type[Exporter], Any]]:
+    """`all`: an exporter that declines this content is skipped, with its reason as a warning."""
+    kept = []
+    for cls, opts in chosen:
+        reason = cls.declines(library)
+        if reason:
+            err.print(f"warning: skipping {cls.name}: {reason}", soft_wrap=True, emoji=False, markup=False)
+        else:
+            kept.append((cls, opts))
+    return kept
+
+
+def render_for(library: Library, highlighter: render.Highlighter, classes: list[type[Exporter]],
+               no_cache: bool) -> render.RenderedBank:
+    """Every question once in each scheme the exporters asked for, through the render cache; the exporters
+    prepare meanwhile."""
     cache = render_cache(no_cache)
     try:
         with progress("Rendering", library.count()) as advance:
-            return render_library(library, highlighter, schemes, advance, cache=cache,
-                                  meanwhile=lambda: _prepare(classes))
+            return render_library(library, highlighter, [Scheme(cls.scheme) for cls in classes], advance,
+                                  cache=cache, meanwhile=lambda: _prepare(classes))
     finally:
         if cache is not None:
             cache.close()
@@ -226,25 +244,11 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None
     every child is done, then the first failure, as the one command would have said it."""
     from ..forked import run_forked_all
 
-    def child(cls: type[Exporter], opts: Any, target: Path, build: Build) -> Callable[[Callable[[Any], None]], Any]:
-        def work(report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
-            if heavy and not cls.heavy:
-                os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
-            warnings: list[str] = []
-            quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)
-            try:
-                cls().export(quiet, opts, target)
-            except QaexportError as exc:
-                return warnings, "", (exc.exit_code, str(exc))
-            except OSError as exc:  # the disk, worded as handle_errors words it
-                return warnings, "", (1, describe_os_error(exc))
-            return warnings, _written(target, cls.produces), None
-        return work
-
     heavy = any(cls.heavy for cls, *_ in jobs)
     names = ", ".join(cls.name for cls, *_ in jobs)
     with progress(f"Writing {names}", None, unit="") as advance:
-        results = run_forked_all([child(*job) for job in jobs], lambda n: advance(n if isinstance(n, int) else 1),
+        results = run_forked_all([partial(_export_child, *job, heavy) for job in jobs],
+                                 lambda n: advance(n if isinstance(n, int) else 1),
                                  lambda cause: f"writing {names} failed ({cause})")
     for warnings, written, _ in results:
         for message in warnings:
@@ -254,6 +258,22 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None
     failed = next((failure for *_, failure in results if failure), None)
     if failed:
         raise QaexportError.carried(failed[1], failed[0])
+
+
+def _export_child(cls: type[Exporter], opts: Any, target: Path, build: Build, heavy: bool,
+                  report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
+    """One exporter of `all`, in its child: its warnings, its "wrote" line and its failure come back as values."""
+    if heavy and not cls.heavy and hasattr(os, "nice"):
+        os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
+    warnings: list[str] = []
+    quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)
+    try:
+        cls().export(quiet, opts, target)
+    except QaexportError as exc:
+        return warnings, "", (exc.exit_code, str(exc))
+    except OSError as exc:  # the disk, worded as handle_errors words it
+        return warnings, "", (1, describe_os_error(exc))
+    return warnings, _written(target, cls.produces), None
 
 
 def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], Any]:

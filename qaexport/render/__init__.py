@@ -6,10 +6,10 @@ and hands each exporter the texts of its own scheme; exporters never see content
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from .markdown import MarkdownRenderer, clean_text
 
 __all__ = [
-    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "RenderCache", "RenderCounts",
-    "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "counts", "render_library",
+    "DEFAULT_NIGHT_THEME", "DEFAULT_THEME", "Highlighter", "MarkdownRenderer", "RenderCache",
+    "Rendered", "Scheme", "TextRenderer", "available_themes", "clean_text", "render_library",
 ]
 
 # Markdown-it, Pygments and nh3 load when something renders, not when `--help` or `validate` starts.
@@ -65,6 +65,10 @@ class TextRenderer:
         self.markdown = MarkdownRenderer(highlighter)
         self.highlighter = highlighter
         self.media = set(media)  # the library's media names: the only images HTML content may show
+
+    def __reduce__(self) -> tuple:
+        """Pickled (to a spawned child) as what it is made from; the parsers are made again there."""
+        return (TextRenderer, (self.highlighter, frozenset(self.media)))
 
     def _html(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
         """Untrusted HTML (Anki cards): sanitised by allow-list, code blocks highlighted like Markdown fences."""
@@ -182,31 +186,9 @@ def render_library(
     renderer = TextRenderer(highlighter, media)
     out: RenderedBank = {s: {} for s in schemes}
     html_schemes = [s for s in schemes if s.is_html]
-    todo = questions
-    keys: dict[str, dict[Scheme, bytes]] = {}
+    todo, keys = questions, {}
     if cache is not None and html_schemes:
-        from .cache import entry_key, renderer_version
-
-        todo = []
-        version = renderer_version()
-        # HTML content may show the library's images, so its HTML also depends on which media exist.
-        media_names = "\n".join(sorted(media))
-        prefixes = {(s, f): f"{version}\n{highlighter.signature(s is Scheme.PORTABLE)}\n"
-                    f"{media_names if f is ContentFormat.HTML else ''}".encode()
-                    for s in html_schemes for f in ContentFormat}
-        keys = {q.key: {s: entry_key(prefixes[s, q.format], _kind(q), q.question, q.answer) for s in html_schemes}
-                for q in questions}
-        found = cache.get_many(k for ks in keys.values() for k in ks.values())
-        cheap = [s for s in schemes if not s.is_html]
-        for q in questions:
-            ks = keys[q.key]
-            if all(k in found for k in ks.values()):
-                for s, k in ks.items():
-                    out[s][q.key] = Rendered(*found[k])
-                for s, text in (renderer.render(q, cheap) if cheap else {}).items():
-                    out[s][q.key] = text
-            else:
-                todo.append(q)
+        todo, keys = _from_cache(questions, cache, renderer, schemes, out)
         advance(len(questions) - len(todo))
     _render_all(todo, renderer, schemes, out, advance, workers, meanwhile)
     if cache is not None and html_schemes and todo:
@@ -216,17 +198,76 @@ def render_library(
     return {s: {q.key: out[s][q.key] for q in questions} for s in schemes}
 
 
+def _from_cache(questions: list[Question], cache: RenderCache, renderer: TextRenderer, schemes: tuple[Scheme, ...],
+                out: RenderedBank) -> tuple[list[Question], dict[str, dict[Scheme, bytes]]]:
+    """Put into ``out`` every question whose HTML in every scheme is in ``cache`` (its cheap schemes rendered here);
+    the questions left to render, and each question's cache key per HTML scheme.
+
+    A key holds everything the HTML depends on: the renderer's version, the scheme's token-class mapping, the
+    texts and their format, and for HTML content the library's media names (it may show the library's images)."""
+    from .cache import entry_key, renderer_version
+
+    html_schemes = [s for s in schemes if s.is_html]
+    version = renderer_version()
+    media_names = "\n".join(sorted(renderer.media))
+    prefixes = {(s, f): f"{version}\n{renderer.highlighter.signature(s is Scheme.PORTABLE)}\n"
+                f"{media_names if f is ContentFormat.HTML else ''}".encode()
+                for s in html_schemes for f in ContentFormat}
+    keys = {q.key: {s: entry_key(prefixes[s, q.format], _kind(q), q.question, q.answer) for s in html_schemes}
+            for q in questions}
+    found = cache.get_many(k for ks in keys.values() for k in ks.values())
+    cheap = [s for s in schemes if not s.is_html]
+    todo = []
+    for q in questions:
+        ks = keys[q.key]
+        if all(k in found for k in ks.values()):
+            for s, k in ks.items():
+                out[s][q.key] = Rendered(*found[k])
+            for s, text in (renderer.render(q, cheap) if cheap else {}).items():
+                out[s][q.key] = text
+        else:
+            todo.append(q)
+    return todo, keys
+
+
+def _claim(chunks: list[list[Question]], shared: Any, from_start: bool) -> list[Question] | None:
+    """The next unclaimed chunk, from the start (children) or the end (this process); None when none is left."""
+    with shared.get_lock():
+        if shared[0] >= shared[1]:
+            return None
+        if from_start:
+            shared[0] += 1
+            return chunks[shared[0] - 1]
+        shared[1] -= 1
+        return chunks[shared[1]]
+
+
+def _render_claimed(chunks: list[list[Question]], shared: Any, renderer: TextRenderer, schemes: tuple[Scheme, ...],
+                    _report: Callable[[object], None]) -> list[tuple[str, dict[Scheme, Rendered]]]:
+    """A child's work: chunks claimed from the start until none is left, sent back once at the end."""
+    done = []
+    while (chunk := _claim(chunks, shared, True)) is not None:
+        done += [(q.key, renderer.render(q, schemes)) for q in chunk]
+        with shared.get_lock():
+            shared[2] += len(chunk)
+    return done
+
+
 def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tuple[Scheme, ...],
                 out: RenderedBank, advance: Callable[[int], None], workers: int | None,
                 meanwhile: Callable[[], None] = lambda: None) -> None:
     """Render ``questions`` into ``out``; on several cores, in forked children beside this process.
 
-    The questions and the renderer reach the children by the fork (nothing is pickled on the way in). The work is
+    The questions and the renderer reach the children by the fork (nothing is pickled on the way in; where children
+    are spawned, they are pickled, the renderer as its highlighter's themes and the media names). The work is
     cut into small chunks claimed from a shared counter: the children take them from the start, this process from
     the end, so every core is busy until the last chunk whatever each one's speed. A child sends everything it
     rendered once, at its end: sent piecemeal, its results would wait on this process, busy rendering, to read them.
     """
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers is None:
+        from ..forked import cores
+
+        workers = cores()
 
     def store(key: str, texts: dict[Scheme, Rendered]) -> None:
         for scheme, text in texts.items():
@@ -245,31 +286,12 @@ def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tupl
         meanwhile()
         render_here(questions)
         return
-    import multiprocessing
-
-    from ..forked import Children
+    from ..forked import Children, process_context
 
     chunks = list(_chunks(questions, max(4, min(CHUNK, len(questions) // (workers * 25) + 1))))
     # [next chunk from the start, end of the unclaimed chunks, questions the children have rendered]
-    shared = multiprocessing.get_context("fork").Array("q", [0, len(chunks), 0])
-
-    def claim(from_start: bool) -> list[Question] | None:
-        with shared.get_lock():
-            if shared[0] >= shared[1]:
-                return None
-            if from_start:
-                shared[0] += 1
-                return chunks[shared[0] - 1]
-            shared[1] -= 1
-            return chunks[shared[1]]
-
-    def child(_report: Callable[[object], None]) -> list[tuple[str, dict[Scheme, Rendered]]]:
-        done = []
-        while (chunk := claim(True)) is not None:
-            done += [(q.key, renderer.render(q, schemes)) for q in chunk]
-            with shared.get_lock():
-                shared[2] += len(chunk)
-        return done
+    shared = process_context().Array("q", [0, len(chunks), 0])
+    child = partial(_render_claimed, chunks, shared, renderer, schemes)
 
     told = 0
 
@@ -285,7 +307,7 @@ def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tupl
         for _ in range(workers - 1):
             group.start(child)
         meanwhile()  # the children take the chunks this process would have rendered meanwhile
-        while (chunk := claim(False)) is not None:
+        while (chunk := _claim(chunks, shared, False)) is not None:
             render_here(chunk)
             tell_children_progress()
         for _index, done in group.finished():

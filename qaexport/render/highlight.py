@@ -106,7 +106,11 @@ class _Scheme:
 class Highlighter:
     """Highlights code for a set of themes that share one HTML (e.g. day and night)."""
 
-    def __init__(self, theme: str = DEFAULT_THEME, night_theme: str | None = DEFAULT_NIGHT_THEME) -> None:
+    def __init__(self, theme: str = DEFAULT_THEME, night_theme: str | None = DEFAULT_NIGHT_THEME,
+                 accelerate: bool = True) -> None:
+        """``accelerate=False`` lexes with Pygments' own loop only (the same tokens; see :mod:`.lexing`)."""
+        self._made_with = (theme, night_theme, accelerate)
+        self.accelerate = accelerate
         names = [theme] + ([night_theme] if night_theme else [])
         styles = [load_style(n) for n in names]
         self.themes = [self._theme(n, s) for n, s in zip(names, styles, strict=True)]
@@ -134,6 +138,11 @@ class Highlighter:
         self._lexers: dict[str, Lexer | None] = {}
         self._lexed: dict[Lexer, int] = {}  # characters each lexer has lexed through Pygments' own loop
         self._join_now: set[str] = set()  # languages with enough code ahead to join their rules at once
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its theme names and made again where it lands (a spawned child): its tables are keyed by
+        Pygments' token types, which must be the receiving process's own."""
+        return (Highlighter, self._made_with)
 
     def expect(self, code_chars: dict[str, int]) -> None:
         """Tell how many characters of code per language this process is about to lex. A language with
@@ -184,7 +193,8 @@ class Highlighter:
         lexer = self.lexer(lang)
         if lexer is None:
             return None
-        if fast_lexing(lexer) and (self._lexed.get(lexer, 0) >= JOIN_AFTER or lang.strip().lower() in self._join_now):
+        joined = self._lexed.get(lexer, 0) >= JOIN_AFTER or lang.strip().lower() in self._join_now
+        if self.accelerate and fast_lexing(lexer) and joined:
             return fast_tokens(lexer, code)
         self._lexed[lexer] = self._lexed.get(lexer, 0) + len(code)
         return list(lex(code, lexer))

@@ -23,6 +23,9 @@ A lexer that replaces Pygments' lexing loop (``ExtendedRegexLexer``,
 lexers that post-process, lexers with filters) is run by Pygments itself. The loop below is
 Pygments' ``RegexLexer.get_tokens_unprocessed`` with the rule search replaced, state handling
 and error recovery unchanged; the tests compare both on Pygments' lexers.
+
+It is an accelerator and nothing else: ``Highlighter(accelerate=False)`` (``QAEXPORT_LEXING=stock`` on the command
+line) runs Pygments' own loop everywhere, and so does any Pygments release outside :data:`TESTED_PYGMENTS`.
 """
 
 from __future__ import annotations
@@ -61,9 +64,28 @@ _SLOT = {chr(code): code for code in range(128)} | {"": 129}
 _ALONE_ABOVE = 2000
 
 
+#: The Pygments releases (major, minor), first and last, whose lexing loop this one was compared with token for
+#: token (tests/test_lexing.py); on any other release the stock loop runs.
+TESTED_PYGMENTS = ((2, 19), (2, 21))
+
+
+def supported(version: str | None = None) -> bool:
+    """Whether the installed Pygments (or ``version``) is one this loop was checked against."""
+    if version is None:
+        from pygments import __version__ as version
+    try:
+        release = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return TESTED_PYGMENTS[0] <= release <= TESTED_PYGMENTS[1]
+
+
+_SUPPORTED = supported()
+
+
 def fast_lexing(lexer: Lexer) -> bool:
     """Whether ``lexer`` lexes with Pygments' plain ``RegexLexer`` loop (and so may use :func:`tokens`)."""
-    return (isinstance(lexer, RegexLexer) and not lexer.filters
+    return (_SUPPORTED and isinstance(lexer, RegexLexer) and not lexer.filters
             and type(lexer).get_tokens_unprocessed is RegexLexer.get_tokens_unprocessed
             and id(lexer._tokens) not in _BROKEN)
 

@@ -1,37 +1,71 @@
-"""WeasyPrint's user-agent stylesheet without six universal pseudo-element rules: less memory and time per page.
+"""WeasyPrint's user-agent stylesheet without its universal pseudo-element rules: less memory and time per page.
 
-WeasyPrint's ``html5_ua.css`` has universal ``::marker``, ``::footnote-call``, ``::footnote-marker``,
-``::note-call``, ``::note-marker`` and ``::note-callback`` rules. A universal pseudo-element rule makes WeasyPrint
-compute and keep a style for that pseudo-element of *every* element, used or not: measured on a 93-page part of
-the benchmark book, 56,000 of its 62,000 computed styles, a quarter of the layout's memory and a sixth of its time.
+WeasyPrint's ``html5_ua.css`` has universal ``::marker``, ``::footnote-call``, ``::footnote-marker`` rules (and
+since 70 ``::note-call``, ``::note-marker`` and ``::note-callback``). A universal pseudo-element rule makes
+WeasyPrint compute and keep a style for that pseudo-element of *every* element, used or not: measured on a 93-page
+part of the benchmark book, 56,000 of its 62,000 computed styles, a quarter of the layout's memory and a sixth of
+its time.
 
 Our books have no footnotes or notes (the sanitiser drops ``style`` attributes and our CSS never floats anything to
 a footnote), and only ``li`` and ``summary`` are list items, so the marker rule is scoped to them and the note
 rules are dropped; pages come out the same (the tests compare rasterised pages and list markers).
 
-This reaches past WeasyPrint's public API (``HTML._ua_stylesheets`` and ``weasyprint.html.UA_STYLESHEET``), so it
-lives here alone (the architecture test holds every other module to the public API). When the rules are not found
-as expected (a newer WeasyPrint), the stock sheet is used: slower, never wrong; a test checks that the trim applies
-to the installed WeasyPrint.
+This reaches past WeasyPrint's public API (``HTML._ua_stylesheets`` and ``weasyprint.html.UA_STYLESHEET``,
+``HTML5_UA_STYLESHEET`` before 70), so it
+lives here alone (the architecture test holds every other module to the public API) and every reach is checked
+before it is used: when a private name is missing, the method's signature differs, or the rules are not found
+as expected (another WeasyPrint), :func:`html_class` gives the public :class:`weasyprint.HTML` with its stock
+sheet: slower and heavier, never wrong. ``pyproject.toml`` bounds WeasyPrint to the releases the tests ran on
+(``TESTED``); the tests check the trim applies to the installed one, and that the fallback prints the same pages.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from functools import cache
+from typing import Any
 
 from weasyprint import CSS, HTML
-from weasyprint.html import UA, UA_COUNTER_STYLE, UA_STYLESHEET
+
+#: The WeasyPrint releases (major versions) whose private UA parts were checked; pyproject.toml bounds to them.
+TESTED = range(68, 71)
 
 #: The universal pseudo-element rules, one per line in html5_ua.css.
 _UNIVERSAL = re.compile(r"^::(marker|footnote-call|footnote-marker|note-call|note-marker|note-callback)"
                         r" \{([^}\n]*)\}$", re.MULTILINE)
-_EXPECTED = 6
+#: Rules every tested release has (68–69 have no ``::note-*`` rules; 70 adds three).
+_REQUIRED = {"marker", "footnote-call", "footnote-marker"}
+#: Where the sheet's source, its counter styles and the sheet are: WeasyPrint 70 names, then 68–69 names.
+_NAMES = (("UA", "UA_COUNTER_STYLE", "UA_STYLESHEET"),
+          ("HTML5_UA", "HTML5_UA_COUNTER_STYLE", "HTML5_UA_STYLESHEET"))
 
 
-def lean_ua_source(source: str = UA) -> str | None:
-    """``source`` with the marker rule scoped to list items and the note rules removed; None when the six rules
-    are not all there (then nothing is changed)."""
+@cache
+def _private_ua() -> tuple[str, Any, CSS] | None:
+    """WeasyPrint's UA sheet source, counter styles and sheet object, when this WeasyPrint has them where the trim
+    expects them (and ``HTML._ua_stylesheets(self, forms)`` to swap the sheet in); else None."""
+    import weasyprint.html as private
+
+    names = next((n for n in _NAMES if all(hasattr(private, name) for name in n)), None)
+    try:
+        parameters = list(inspect.signature(HTML._ua_stylesheets).parameters)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if names is None or parameters != ["self", "forms"]:
+        return None
+    source, counter_style, sheet = (getattr(private, name) for name in names)
+    return (source, counter_style, sheet) if isinstance(source, str) and isinstance(sheet, CSS) else None
+
+
+def lean_ua_source(source: str | None = None) -> str | None:
+    """``source`` (WeasyPrint's own UA sheet by default) with the marker rule scoped to list items and the note
+    rules removed; None when the rules are not there as expected, or the sheet is not where it was."""
+    if source is None:
+        private = _private_ua()
+        if private is None:
+            return None
+        source = private[0]
     found: list[str] = []
 
     def scoped(match: re.Match[str]) -> str:
@@ -39,18 +73,33 @@ def lean_ua_source(source: str = UA) -> str | None:
         return f":is(li, summary)::marker {{{match.group(2)}}}" if match.group(1) == "marker" else ""
 
     lean = _UNIVERSAL.sub(scoped, source)
-    return lean if len(set(found)) == _EXPECTED == len(found) else None
+    return lean if len(set(found)) == len(found) and set(found) >= _REQUIRED else None
 
 
 @cache
-def _lean_stylesheet() -> CSS:
+def _lean_stylesheet() -> tuple[CSS, CSS] | None:
+    """(stock sheet, lean sheet), or None when the trim does not apply to this WeasyPrint."""
+    private = _private_ua()
     source = lean_ua_source()
-    return UA_STYLESHEET if source is None else CSS(string=source, counter_style=UA_COUNTER_STYLE)
+    if private is None or source is None:
+        return None
+    _ua, counter_style, stock = private
+    return stock, CSS(string=source, counter_style=counter_style)
 
 
 class LeanHTML(HTML):
-    """:class:`weasyprint.HTML` laid out with the lean user-agent stylesheet."""
+    """:class:`weasyprint.HTML` laid out with the lean user-agent stylesheet (use :func:`html_class`, which gives
+    this class only where the trim applies)."""
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
-        lean = _lean_stylesheet()
-        return [lean if sheet is UA_STYLESHEET else sheet for sheet in super()._ua_stylesheets(forms)]
+        sheets = _lean_stylesheet()
+        if sheets is None:
+            return super()._ua_stylesheets(forms)
+        stock, lean = sheets
+        return [lean if sheet is stock else sheet for sheet in super()._ua_stylesheets(forms)]
+
+
+def html_class() -> type[HTML]:
+    """The class a document is laid out with: :class:`LeanHTML` where the trim applies to the installed WeasyPrint,
+    else WeasyPrint's public :class:`~weasyprint.HTML` (the same pages, more memory and time)."""
+    return LeanHTML if _lean_stylesheet() is not None else HTML

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ from weasyprint import CSS, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from ..forked import run_forked
+from ..forked import can_fork, run_forked
 from ..model import Media
-from .compat import LeanHTML
+from .compat import html_class
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
 #: top-level domain can never resolve, and the fetcher never goes to the network anyway.
@@ -106,7 +107,7 @@ def render(html: str, css: str, media: dict[str, Media] | None = None, files: di
     # WeasyPrint loads CSS images through the document's fetcher: it gets the media and our drawings only.
     images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}
     fetcher = MediaFetcher(media or {}, images)
-    return LeanHTML(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
+    return html_class()(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
         stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
 
 
@@ -143,7 +144,7 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
         document = render(html, css, media, files, tagged)
         if laid_out is not None:
             laid_out(document)
-        if tail is not None and len(document.pages) > 1:
+        if tail is not None and len(document.pages) > 1 and can_fork():
             _draw_in_two(document, identifier, target, tail)
         else:
             document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
@@ -181,15 +182,18 @@ def _draw_in_two(document: Document, identifier: str, first: Path, second: Path)
         group.results()
 
 
+def _write_pdf_sorted(html: str, css: str, identifier: str, target: Path, media: dict[str, Media] | None,
+                      files: dict[str, Path] | None, tagged: bool, report: Callable[[int], None]) -> list[str]:
+    return sorted(write_pdf(html, css, identifier, target, report, media, files, tagged))
+
+
 def layout_in_child(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None],
                     label: str = "", media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
                     tagged: bool = False) -> list[str]:
-    """Run the layout in a forked child so its memory (hundreds of MiB for big books) is freed after.
+    """Run the layout in a child process so its memory (hundreds of MiB for big books) is freed after.
 
     Returns the characters drawn as empty boxes (no installed or bundled font has them).
     """
-    def work(report: Callable[[int], None]) -> list[str]:
-        return sorted(write_pdf(html, css, identifier, target, report, media, files, tagged))
-
+    work = partial(_write_pdf_sorted, html, css, identifier, target, media, files, tagged)
     return run_forked(work, advance, lambda cause: f"{label or target}: PDF layout failed ({cause}); nothing was "
                                                    "written")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,9 @@ def drawn_in_two(sizes: Sequence[int], workers: int) -> list[int]:
     """The part whose drawing is shared with a second process (its last third: ``layout._draw_in_two``): the
     biggest, when every part is laid out at once and it is at least ``DRAWN_IN_TWO_RATIO`` times the next (the others'
     cores are idle by the time it draws)."""
-    if not 1 < len(sizes) <= workers:
+    from ..forked import can_fork
+
+    if not 1 < len(sizes) <= workers or not can_fork():  # the laid-out pages reach the second process by a fork
         return []
     biggest, *rest = sorted(range(len(sizes)), key=lambda i: -sizes[i])
     return [biggest] if sizes[biggest] >= DRAWN_IN_TWO_RATIO * sizes[rest[0]] else []
@@ -130,7 +133,6 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     while the last parts are still being drawn, so it costs no wall time when a core is free by then.
     """
     from ..forked import Children
-    from .layout import write_pdf
 
     def failure(cause: str) -> str:
         return f"{label}: PDF layout failed ({cause}); nothing was written"
@@ -146,42 +148,16 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
         missing: set[str] = set()
 
         def part_job(i: int) -> Callable[[Callable[[object], None]], list[str]]:
-            def run(report: Callable[[object], None]) -> list[str]:
-                def laid_out(document: Any) -> None:
-                    anchors: dict[str, int] = {}
-                    for number, page in enumerate(document.pages):
-                        for name in page.anchors:
-                            anchors.setdefault(name, number)
-                    depths: list[int] = []  # the part's outline, depth first: what nests its two files' items again
-
-                    def walk(tree: list, depth: int) -> None:
-                        for _label, _target, children, _state in tree:
-                            depths.append(depth)
-                            walk(children, depth + 1)
-
-                    walk(document.make_bookmark_tree(), 0)
-                    report(("laid-out", len(document.pages), anchors, depths))
-
-                return sorted(write_pdf(book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], report, media,
-                                        files, laid_out=laid_out, tail=tails.get(i)))
-            return run
+            return partial(_lay_part, book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], media, files,
+                           tails.get(i))
 
         def front_job(html: str, css: str, path: Path) -> Callable[[Callable[[object], None]], tuple[list[str], int]]:
-            def run(_report: Callable[[object], None]) -> tuple[list[str], int]:
-                pages: list[int] = []
-                found = write_pdf(html, css, identifier, path, _quiet, media, files,
-                                  laid_out=lambda document: pages.append(len(document.pages)))
-                return sorted(found), pages[0]
-            return run
+            return partial(_lay_front, html, css, identifier, path, media, files)
 
         def start_front(group: Children, front_pages: int) -> None:
-            numbers, start = {}, front_pages
-            for i in range(len(bodies)):
-                numbers |= {name: str(start + page + 1) for name, page in laid[i].anchor_pages.items()}
-                start += laid[i].pages
-            body_pages = start - front_pages
-            html = book.front({a: numbers[a] for a in book.anchors}, body_pages)
-            fronts.append((group.start(front_job(html, book.css + front_css(start), front)), front_pages))
+            numbers, total = contents_numbers([laid[i] for i in range(len(bodies))], book.anchors, front_pages)
+            html = book.front(numbers, total - front_pages)
+            fronts.append((group.start(front_job(html, book.css + front_css(total), front)), front_pages))
 
         def on_progress(part: int, value: object) -> None:  # part -1: not a part's child
             if part < 0:
@@ -230,8 +206,61 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     return sorted(missing)
 
 
+def contents_numbers(parts: Sequence[_Part], anchors: Sequence[str], front_pages: int) -> tuple[dict[str, str], int]:
+    """The page number (as printed) of each contents entry, and the book's page count, when the front document
+    (cover and contents) has ``front_pages`` pages and the parts follow it in order."""
+    numbers: dict[str, str] = {}
+    start = front_pages
+    for part in parts:
+        numbers |= {name: str(start + page + 1) for name, page in part.anchor_pages.items()}
+        start += part.pages
+    return {a: numbers[a] for a in anchors}, start
+
+
 def _quiet(_pages: int) -> None:
     pass
+
+
+def _lay_part(html: str, css: str, identifier: str, path: Path, media: dict[str, Media] | None,
+              files: dict[str, Path] | None, tail: Path | None, report: Callable[[object], None]) -> list[str]:
+    """A body part, in a child: it reports its page count, anchors and outline shape as soon as it is laid out
+    (the front document needs them), then its pages as they are drawn."""
+    from .layout import write_pdf
+
+    def laid_out(document: Any) -> None:
+        anchors: dict[str, int] = {}
+        for number, page in enumerate(document.pages):
+            for name in page.anchors:
+                anchors.setdefault(name, number)
+        depths: list[int] = []  # the part's outline, depth first: what nests its two files' items again
+
+        def walk(tree: list, depth: int) -> None:
+            for _label, _target, children, _state in tree:
+                depths.append(depth)
+                walk(children, depth + 1)
+
+        walk(document.make_bookmark_tree(), 0)
+        report(("laid-out", len(document.pages), anchors, depths))
+
+    return sorted(write_pdf(html, css, identifier, path, report, media, files, laid_out=laid_out, tail=tail))
+
+
+def _lay_front(html: str, css: str, identifier: str, path: Path, media: dict[str, Media] | None,
+               files: dict[str, Path] | None, _report: Callable[[object], None]) -> tuple[list[str], int]:
+    """The front document (or the probe), in a child: its missing characters and page count."""
+    from .layout import write_pdf
+
+    pages: list[int] = []
+    found = write_pdf(html, css, identifier, path, _quiet, media, files,
+                      laid_out=lambda document: pages.append(len(document.pages)))
+    return sorted(found), pages[0]
+
+
+def _lay_piece(html: str, css: str, identifier: str, path: Path, media: dict[str, Media] | None,
+               files: dict[str, Path] | None, report: Callable[[object], None]) -> set[str]:
+    from .layout import write_pdf
+
+    return write_pdf(html, css, identifier, path, report, media, files)
 
 
 @dataclass
@@ -340,15 +369,12 @@ def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path,
     laid out ``workers`` at a time in forked children and concatenated into ``target``; returns the characters
     drawn as empty boxes."""
     from ..forked import run_forked_all
-    from .layout import write_pdf
 
     with tempfile.TemporaryDirectory(prefix="qaexport-pdf-") as folder:
         paths = [Path(folder) / f"piece-{i}.pdf" for i in range(len(htmls))]
 
-        def job(i: int) -> Callable[[Callable[[object], None]], set[str]]:
-            return lambda report: write_pdf(htmls[i], css, identifier, paths[i], report, media, files)
-
-        found = run_forked_all([job(i) for i in range(len(htmls))],
+        found = run_forked_all([partial(_lay_piece, htmls[i], css, identifier, paths[i], media, files)
+                                for i in range(len(htmls))],
                                lambda pages: advance(pages) if isinstance(pages, int) else None,
                                lambda cause: f"{label}: PDF layout failed ({cause}); nothing was written", workers)
         concatenate(paths, target)

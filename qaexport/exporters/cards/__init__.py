@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from markupsafe import Markup
 
 from ...books.html import code_line_css, code_lines, for_print, wrap_mark
 from ...errors import OutputError, UsageError
+from ...forked import cores
 from ...model import Media
 from ...output import atomic_path
 from ...render import Scheme
@@ -181,13 +181,23 @@ def sheets(grid: Grid, duplex: str, offset: tuple[float, float]) -> list[Sheet]:
     return [Sheet("front", marks), Sheet("back", back_marks)]
 
 
+def _lay_out_batch(batch: Any, css: str, media: dict[str, Media], files: dict[str, Path],
+                   report: Callable[[object], None]) -> Any:
+    """A child's work (module level: it pickles where children are spawned): a document of faces, each drawn."""
+    from . import layout
+
+    done = layout._measure(batch, css, float("inf"), media, files)
+    report(len(batch.faces))
+    return done
+
+
 def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[int], None], label: str,
                   media: dict[str, Media], files: dict[str, Path], workers: int) -> tuple[list[tuple[Placed, Placed]],
                                                                                      list[str]]:
     """The faces not kept while measuring laid out on measuring pages, ``workers`` documents at once (forked
     children), one page each; every card's front and back page, and the characters no font has."""
     from ...forked import run_forked_all
-    from .layout import Batch, _measure, batch_size
+    from .layout import Batch, batch_size
 
     todo: list[FaceHtml] = []
     for card in cards:
@@ -199,14 +209,8 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
                      [True] * len(todo[start:start + size]), folder / f"faces-{start // size}.pdf")
                for start in range(0, len(todo), size)]
 
-    def job(batch: Batch) -> Callable[[Callable[[object], None]], Any]:
-        def run(report: Callable[[object], None]) -> Any:
-            done = _measure(batch, css, float("inf"), media, files)
-            report(len(batch.faces))
-            return done
-        return run
-
-    measured = run_forked_all([job(b) for b in batches], lambda n: advance(n) if isinstance(n, int) else None,
+    measured = run_forked_all([functools.partial(_lay_out_batch, b, css, media, files) for b in batches],
+                              lambda n: advance(n) if isinstance(n, int) else None,
                               lambda cause: f"{label}: PDF layout failed ({cause}); nothing was written", workers)
     pages = [Placed(b.path, page) for b, m in zip(batches, measured, strict=True) for page in m.pages
              if b.path is not None and page is not None]
@@ -237,7 +241,7 @@ class CardsExporter(ExporterBase):
 
     def export(self, build: Build, options: CardsOptions, target: Path) -> None:
         grid = options.grid()
-        workers = os.cpu_count() or 1
+        workers = cores()
         mark = wrap_mark()  # the booklet's drawn ↪ beside wrapped code lines, and its fonts
         files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
         base_css = (font_face_css() + asset("cards", "cards.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri())

@@ -21,10 +21,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ...forked import run_forked, run_forked_all
+from ...forked import can_fork, run_forked, run_forked_all
 from ...model import Media
 from ...weasy.layout import missing_glyphs, render
 from .split import Atom, atoms, is_container, join, refine
@@ -280,17 +281,24 @@ def _measure_batches(batches: list[Batch], css: str, limit_px: float, media: dic
     if workers < 2 or len(batches) < 2:
         return [_measure(batch, css, limit_px, media, files) for batch in batches]
 
-    def job(batch: Batch) -> Callable[[Callable[[object], None]], Measured]:
-        return lambda _report: _measure(batch, css, limit_px, media, files)
-
-    return run_forked_all([job(batch) for batch in batches], lambda _value: None,
+    return run_forked_all([partial(_measure_in_child, batch, css, limit_px, media, files) for batch in batches],
+                          lambda _value: None,
                           lambda cause: f"measuring the cards failed ({cause}); nothing was written", workers)
+
+
+def _measure_in_child(batch: Batch, css: str, limit_px: float, media: dict[str, Media] | None,
+                      files: dict[str, Path] | None, _report: Callable[[object], None]) -> Measured:
+    return _measure(batch, css, limit_px, media, files)
 
 
 def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
                        media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
                        workers: int = 1, keep: Path | None = None) -> Fitted:
     """:func:`fit_faces` in a forked child, so the memory of hundreds of measuring layouts is returned when it
-    ends (Python keeps freed memory for itself); the jobs reach it by the fork, the parts come back pickled."""
+    ends (Python keeps freed memory for itself); the jobs reach it by the fork, the parts come back pickled. Where
+    children cannot be forked (the jobs' face templates do not pickle) it runs here, its batches still in
+    children."""
+    if not can_fork():
+        return fit_faces(jobs, css, limit_px, on_round, media, files, workers, keep)
     return run_forked(lambda report: fit_faces(jobs, css, limit_px, report, media, files, workers, keep), on_round,
                       lambda cause: f"measuring the cards failed ({cause}); nothing was written")

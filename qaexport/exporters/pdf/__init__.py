@@ -8,7 +8,6 @@ imported when a PDF is asked for).
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from markupsafe import Markup
 
 from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, for_print, wrap_mark
 from ...errors import UsageError
+from ...forked import cores
 from ...model import Framework, path_names
 from ...output import atomic_path
 from ...render import Scheme
@@ -145,7 +145,7 @@ class PdfExporter(ExporterBase):
         groups = [range(len(library_view["frameworks"]))]
         if options.answers == "inline" and not options.tagged and options.parts != 1:  # see weasy.parts for why
             sizes = [_size(build, fw) for fw in lib.frameworks]
-            workers = options.parts or os.cpu_count() or 1
+            workers = options.parts or cores()
             groups = plan(sizes, workers, MIN_PART if options.parts == 0 else 1)
         from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
