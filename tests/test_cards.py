@@ -588,3 +588,39 @@ def test_imposed_sheets_are_the_cards_laid_out_on_the_sheets(pdfs, laid_out, out
     for number, (a, b) in enumerate(zip(ours, theirs, strict=True), 1):
         pixels, largest = _differences(a, b)
         assert pixels <= 400 and largest <= 100, (name, number, pixels, largest)
+
+
+def test_a_code_word_longer_than_a_line_may_break_anywhere_and_nothing_else():
+    """WeasyPrint does not break a word made of several highlighted tokens (Kozea/WeasyPrint#1614), so the line
+    holding one longer than a card's line gets ``brk`` (break-all); lines that fit or wrap at spaces keep theirs."""
+    from qaexport.books.html import code_lines
+
+    def classes(line: str, columns: int) -> str:
+        out = code_lines(f'<pre class="hl"><code>{line}\n</code></pre>', columns=columns)
+        return re.search(r'<span class="ln ([^"]*)">', out).group(1)
+
+    word = ('request<span class="o">.</span>app<span class="o">.</span>enqueue_job('
+            '<span class="s">"build_report"</span>,')
+    assert len(html.unescape(re.sub("<[^>]+>", "", word))) == 39
+    assert classes(f"    await {word} task_id)", 40) == "in4 brk"  # 39 > 40 - 4 - 2
+    assert classes(f"{word} task_id)", 41) == "in0"  # 39 <= 41 - 0 - 2: the word fits a line of its own
+    assert classes(f"{word} task_id)", 40) == "in0 brk"
+    assert classes(f"    await {word} task_id)", 80) == "in4"  # the whole line fits
+    assert classes("    short words only, " * 3, 40) == "in4"  # wraps at spaces
+    assert classes(f"    await {word} task_id)", 0) == "in4"  # no width given (the EPUB): nothing added
+
+
+def test_code_columns_follow_the_mono_face_and_the_card():
+    from fontTools.ttLib import TTFont
+
+    from qaexport.books.fonts import MONO, MONO_ADVANCE_EM, text_faces
+    from qaexport.exporters.cards import code_columns
+
+    for face in (f for f in text_faces() if f.family == MONO):
+        font = TTFont(face.path)
+        cmap = font.getBestCmap()
+        advances = {font["hmtx"][cmap[code]][0] for code in range(0x20, 0x7F)}  # what code is written in
+        assert advances == {MONO_ADVANCE_EM * font["head"].unitsPerEm}, face.path
+    # business card, 7 pt: (85 - 8 - 2.4 - 0.35) mm / (0.6 × 7 pt) = 50.1 characters, two kept in hand
+    assert code_columns(85.0, 7.0) == 48
+    assert code_columns(105.0, 9.0) < code_columns(105.0, 7.0) < code_columns(85.0, 7.0) + 14

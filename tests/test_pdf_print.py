@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from qaexport.books.fonts import font_faces
 from qaexport.cli import app
-from qaexport.weasy.fonts import font_faces
 from qaexport.weasy.layout import PackageFileFetcher
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write

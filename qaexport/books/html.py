@@ -35,11 +35,13 @@ _TAG = re.compile(r"<[^>]+>")
 _LEAD = re.compile(r"(?:<[^>]*>| )*")
 
 
-def _line(line: str) -> str:
-    if "\t" in line or len(line) >= MAY_WRAP:
+def _line(line: str, columns: int) -> str:
+    if "\t" in line or len(line) >= MAY_WRAP or (columns and len(line) > columns):
         text = html.unescape(_TAG.sub("", line)).expandtabs(4)
         indent = len(text) - len(text.lstrip(" "))
         wraps = " wrap" if len(text) >= MAY_WRAP else ""
+        if columns and len(text) > columns and max(map(len, text.split())) > columns - min(indent, MAX_INDENT) - HANG:
+            wraps += " brk"
     else:  # most lines: shorter than a wrap as written (tags and entities only make them longer), no tab
         lead = _LEAD.match(line).group()  # type: ignore[union-attr]  # the spaces and tags it starts with
         indent = len(_TAG.sub("", lead) if "<" in lead else lead)
@@ -51,11 +53,18 @@ def _visible_length(line: str) -> int:
     return len(html.unescape(_TAG.sub("", line)).expandtabs(4))
 
 
-def code_lines(rendered_html: str, only_blocks_wider_than: int = 0) -> str:
+def code_lines(rendered_html: str, only_blocks_wider_than: int = 0, columns: int = 0) -> str:
     """Wrap each line of every highlighted code block in a block span that knows its indentation.
 
     ``only_blocks_wider_than``: leave blocks whose lines are all shorter alone (they cannot wrap on paper, and
     WeasyPrint pays per box: a block per line cost the PDF a fifth of its layout time on code-heavy banks).
+
+    ``columns``: the characters a code line holds on paper. A line with a word (a run without spaces) longer
+    than its continuation lines hold gets the class ``brk``, which may break it between any two characters.
+    ``overflow-wrap: anywhere`` should do that alone, but WeasyPrint does not break a word made of several
+    inline boxes (highlighted tokens: ``enqueue_job(<span class="s">"build_report"</span>,``; Kozea/WeasyPrint
+    #1614): the rest of the word ran out of the code block and the card. Only such lines get it, so every other
+    line still wraps at spaces.
     """
     if "<pre" not in rendered_html:
         return rendered_html
@@ -66,7 +75,7 @@ def code_lines(rendered_html: str, only_blocks_wider_than: int = 0) -> str:
             found.pop()
         if only_blocks_wider_than and all(_visible_length(line) < only_blocks_wider_than for line in found):
             return match.group(0)
-        return f"{match.group(1)}{''.join(_line(line) for line in found)}{match.group(3)}"
+        return f"{match.group(1)}{''.join(_line(line, columns) for line in found)}{match.group(3)}"
 
     return _CODE_BLOCK.sub(lines, rendered_html)
 
@@ -77,6 +86,7 @@ def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK, marked: str 
     lh = f"{line_height_em}em"
     rules = [
         "pre.hl .ln { display: block; position: relative; }",
+        "pre.hl .brk { word-break: break-all; }",  # a word longer than a line: see code_lines
         f'pre.hl {marked}::before {{ content: ""; position: absolute; top: {lh}; bottom: 0; width: {HANG}ch; '
         f'background-image: url("{mark_url}"); background-repeat: repeat-y; '
         f"background-size: {HANG}ch {lh}; background-position: 0 0; }}",

@@ -26,6 +26,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import code_line_css, code_lines, for_print, wrap_mark
 from ...errors import OutputError, UsageError
 from ...forked import cores
@@ -33,7 +34,6 @@ from ...model import Media
 from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
-from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
 from .. import Build, ExporterBase, Produces, option
 from .geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
 from .impose import Placed, impose
@@ -45,6 +45,7 @@ ANSWER_SIZES = (9.0, 7.0)
 CODE_LINE_HEIGHT = 1.22
 #: Blank border inside each card: keeps text clear of the cut and of a printer's unprintable edge.
 PADDING_MM = 4.0
+MM_PER_PT = 25.4 / 72
 #: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
 PART_PLACEHOLDER = "99/99"
 
@@ -99,6 +100,17 @@ class Sheet:
     marks: list[Rect]
 
 
+#: Millimetres of a face's width its code lines do not get: the face's padding on both sides, and the code
+#: block's padding (1.2 mm) and border (.5 pt) on both sides (cards.css).
+CODE_INSET_MM = 2 * PADDING_MM + 2 * 1.2 + 2 * 0.5 * MM_PER_PT
+
+
+def code_columns(card_w: float, size_pt: float) -> int:
+    """Characters a code line holds on a face ``card_w`` mm wide with text of ``size_pt``; two fewer, for a
+    block in a list (its indent) or a quote."""
+    return int((card_w - CODE_INSET_MM) / (MONO_ADVANCE_EM * size_pt * MM_PER_PT)) - 2
+
+
 def _mm(value: float) -> str:
     return f"{value:.3f}mm"
 
@@ -129,6 +141,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
     refs = list(build.library.questions())
     jobs = []
+
+    def columns(size: float) -> int:
+        return code_columns(grid.card_w, size)
+
     from .layout import PX_PER_MM, FitJob, Part, fit_faces_in_child  # imports WeasyPrint: only when cards are made
 
     for number, ref in enumerate(refs, 1):
@@ -138,12 +154,14 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
 
         def front(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level,
                   sub: str = ref.subtopic.name) -> str:
-            return face("front", n, PART_PLACEHOLDER, d, sub, Markup(code_lines(body)), size, el_id, continued=split)
+            return face("front", n, PART_PLACEHOLDER, d, sub, Markup(code_lines(body, columns=columns(size))), size,
+                        el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
             # Whole, an answer is measured as it goes on its card (no part: "1/n" only if the question continues);
             # the part's room is a line of its own, so its text never changes a measure.
-            return face("back", n, PART_PLACEHOLDER if split else "", d, "", Markup(code_lines(body)), size, el_id)
+            return face("back", n, PART_PLACEHOLDER if split else "", d, "",
+                        Markup(code_lines(body, columns=columns(size))), size, el_id)
 
         jobs.append(FitJob(f'<p class="q">{for_print(html.question)}</p>', QUESTION_SIZES, front))
         jobs.append(FitJob(for_print(html.answer), ANSWER_SIZES, back, final=True))
@@ -165,10 +183,11 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             # (none: the question takes one card).
             kept = tell.kept if total == 1 and tell.kept is not None else None
             cards.append(Card(
-                functools.partial(face, "front", number, part, level, ref.subtopic.name, Markup(code_lines(ask.html)),
-                                  ask.size, continued=k > 0,
+                functools.partial(face, "front", number, part, level, ref.subtopic.name,
+                                  Markup(code_lines(ask.html, columns=columns(ask.size))), ask.size, continued=k > 0,
                                   lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
-                functools.partial(face, "back", number, part, level, "", Markup(code_lines(tell.html)), tell.size),
+                functools.partial(face, "back", number, part, level, "",
+                                  Markup(code_lines(tell.html, columns=columns(tell.size))), tell.size),
                 Placed(kept.path, kept.page) if kept else None))
     return cards, result.missing
 

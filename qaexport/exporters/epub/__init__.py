@@ -18,6 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ...books.fonts import MONO, SERIF, covered, face_rules, fallback_faces, subset_font, text_faces
 from ...books.html import WRAP_MARK, code_line_css, code_lines, cover_subtitle, for_reader, wrap_mark
 from ...errors import UsageError
 from ...model import path_names
@@ -102,7 +103,8 @@ class EpubExporter(ExporterBase):
                + "\n/* code theme: " + hl.themes[0].name + " */\n" + hl.css(0))
         if len(hl.themes) > 1:
             css += "@media (prefers-color-scheme: dark) {\n" + hl.css(1) + "}\n"
-        book.add_item(epub.EpubItem(uid="style", file_name=CSS_NAME, media_type="text/css", content=css.encode()))
+        style = epub.EpubItem(uid="style", file_name=CSS_NAME, media_type="text/css")  # its fonts come last
+        book.add_item(style)
         book.add_item(epub.EpubItem(uid="wrap-mark", file_name=WRAP_MARK, media_type="image/svg+xml",
                                     content=wrap_mark().read_bytes()))
 
@@ -116,6 +118,7 @@ class EpubExporter(ExporterBase):
                                   quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
                               ).encode())
         book.add_item(cover)
+        texts = [cover.content.decode()]  # every page, for the characters the embedded fonts must hold
         spine: list = [cover, "nav"]
         toc: list = []
         number = 0
@@ -144,6 +147,7 @@ class EpubExporter(ExporterBase):
                         if "<math " in page:  # EPUB 3: a chapter with MathML says so in the manifest
                             chapter.properties = ["mathml"]
                         book.add_item(chapter)
+                        texts.append(page)
                         spine.append(chapter)
                         topic_links.append(epub.Link(file_name, sub.name, f"n-{fw.slug}-{topic.slug}-{sub.slug}"))
                         advance(len(sub.questions))
@@ -153,6 +157,10 @@ class EpubExporter(ExporterBase):
                 toc.append(_nav_entry(epub, fw.name, fw_entries))
         for item in _media_items(epub, build):
             book.add_item(item)
+        fonts, font_css = _embedded_fonts(epub, "".join(texts) + title + (options.author or ""))
+        for item in fonts:
+            book.add_item(item)
+        style.content = (css + font_css).encode()
         book.toc = toc
         book.spine = spine
         book.add_item(epub.EpubNcx())
@@ -184,6 +192,33 @@ def _nav_entry(epub: Any, name: str, children: list) -> Any:
 
 
 _MEDIA_SRC = re.compile(r'src="([0-9a-f]{16}\.[a-z]+)"')
+
+
+def _embedded_fonts(epub: Any, text: str) -> tuple[list[Any], str]:
+    """The book's fonts, each cut down to the characters the book holds (a face none of them is in is left out),
+    and the CSS that names them: text in Noto Serif, code in JetBrains Mono, then the symbol, emoji and script
+    faces for what those lack, so no character shows as a box on a reader without such fonts. Readers that let
+    the user pick a font still do."""
+    chars = set(text)
+    text_fonts = [face for face in text_faces() if face.family in (SERIF, MONO)]
+    lacking = chars - frozenset.intersection(*(covered(face) for face in text_fonts))  # what a fallback must draw
+    items, names = [], {}
+    for face in [*text_fonts, *fallback_faces()]:
+        wanted = chars if face in text_fonts else lacking & covered(face)
+        if face not in text_fonts:
+            lacking -= wanted
+        data = subset_font(face, wanted) if wanted else None
+        if data is None:
+            continue
+        stem = face.family.removeprefix("qaexport ").lower().replace(" ", "-")
+        names[face] = f"fonts/{stem}{'-italic' if face.style == 'italic' else ''}.ttf"
+        items.append(epub.EpubItem(uid=f"font-{len(items)}", file_name=names[face], media_type="font/ttf",
+                                   content=data))
+    rules = face_rules(names, names.__getitem__)
+    fallbacks = "".join(f', "{face.family}"' for face in names if face.family not in (SERIF, MONO))
+    rules += (f'body {{ font-family: "{SERIF}", serif{fallbacks}; }}\n'
+              f'code, pre {{ font-family: "{MONO}", Menlo, Consolas, monospace{fallbacks}; }}\n')
+    return items, "\n/* fonts: embedded, subsetted to this book's characters */\n" + rules
 
 
 def _media_items(epub: Any, build: Build) -> list:

@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ...books.fonts import font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, for_print, wrap_mark
 from ...errors import UsageError
 from ...forked import cores
@@ -21,7 +22,6 @@ from ...model import Framework, path_names
 from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
-from ...weasy.fonts import font_face_css, font_faces, missing_glyphs_warning
 from ...weasy.parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
 from .. import Build, ExporterBase, Produces, option
 

@@ -1,0 +1,170 @@
+"""The books' fonts, all from pinned Python packages: the same glyphs on every machine, none from the system.
+
+Text is Noto Serif and Noto Sans, code JetBrains Mono (``fontpkg-noto-serif``, ``fontpkg-noto-sans``,
+``fontpkg-jetbrains-mono``: the upstream variable files, unmodified, OFL). Symbols, emoji and other scripts come
+from ``manimgx-fonts``: Noto Sans Symbols, the monochrome Noto Emoji (vector outlines: sharp on paper, readable in
+grayscale, and a text extractor reads the characters back) and Noto Sans for 19 scripts (OFL). A book built
+with no system font at all (an empty fontconfig) prints every glyph of such text. The PDF and the cards name
+these files with ``@font-face`` (the only files their layout may read); the EPUB embeds them subsetted to the
+characters it holds (:func:`subset_font`). CJK is not bundled (about 100 MiB): a missing glyph becomes one
+warning naming the characters, the questions that hold them and the system package that adds them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from ..model import Library
+
+FONT_PACKAGE = "manimgx_fonts"
+#: The text faces: (family in the stylesheets, family in its fontpkg package). Prefixed so no system font
+#: shadows them; each has an upright and an italic file, every weight in one variable file.
+SERIF, SANS, MONO = "qaexport Serif", "qaexport Sans", "qaexport Mono"
+TEXT_FAMILIES = ((SERIF, "Noto Serif"), (SANS, "Noto Sans"), (MONO, "JetBrains Mono"))
+#: Every glyph of the mono face (JetBrains Mono) is this wide, in ems (600 of its 1000 units): how many
+#: characters a code line holds on paper (see books.html.code_lines).
+MONO_ADVANCE_EM = 0.6
+
+#: Family names in the font stacks; prefixed so no system font shadows them. Every file gets its own family:
+#: WeasyPrint tells embedded fonts apart by family, so two files under one name mix up their glyphs.
+SYMBOLS, EMOJI = "qaexport Symbols", "qaexport Emoji"
+#: The CSS custom property templates/pdf/book.css puts after DejaVu in every stack.
+FALLBACK_VAR = "--qaexport-fallback"
+
+CJK_PACKAGE = "fonts-noto-cjk"
+OTHER_PACKAGE = "fonts-noto-core"
+
+
+@dataclass(frozen=True)
+class FontFace:
+    family: str
+    path: Path
+    style: str = "normal"
+    weights: str = ""  # "100 900" for a variable text face: every weight from the one file
+
+    @property
+    def uri(self) -> str:
+        return self.path.as_uri()
+
+
+@cache
+def text_faces() -> tuple[FontFace, ...]:
+    """Serif, sans and mono, each upright and italic, from their font packages (found through fontpkg's API)."""
+    import fontpkg
+
+    faces = []
+    for family, packaged in TEXT_FAMILIES:
+        for style in ("normal", "italic"):
+            path = fontpkg.path(packaged, 400, style)
+            weights = fontpkg.family(packaged).axes
+            low, high = next(((a.min, a.max) for a in weights if a.tag == "wght"), (400, 400))
+            faces.append(FontFace(family, Path(path), style, f"{int(low)} {int(high)}"))
+    return tuple(faces)
+
+
+@cache
+def font_faces() -> tuple[FontFace, ...]:
+    """Every face: the text faces, then the fallbacks (symbols, emoji, then every script face)."""
+    return text_faces() + fallback_faces()
+
+
+@cache
+def fallback_faces() -> tuple[FontFace, ...]:
+    """The fallback faces in order: symbols, emoji, then every script face."""
+    folder = Path(str(resources.files(FONT_PACKAGE)))
+    faces = [FontFace(SYMBOLS, folder / "NotoSansSymbols[wght].ttf"), FontFace(EMOJI, folder / "NotoEmoji[wght].ttf")]
+    for path in sorted(folder.glob("NotoSans?*[[]wght[]].ttf")):
+        if path.name != "NotoSansSymbols[wght].ttf" and "Italic" not in path.name:
+            faces.append(FontFace("qaexport " + path.name.split("[")[0].removeprefix("NotoSans"), path))
+    return tuple(faces)
+
+
+def font_face_css() -> str:
+    """``@font-face`` rules naming the package files by ``file:`` URL (served by the font fetcher only), and the
+    fallback list the stylesheet's stacks use."""
+    return face_rules(font_faces(), lambda face: face.uri)
+
+
+def face_rules(faces: Iterable[FontFace], url: Callable[[FontFace], str]) -> str:
+    """``@font-face`` rules for ``faces`` (their files at ``url(face)``), and the fallback list the stylesheets'
+    stacks end with."""
+    faces = list(faces)
+    rules = []
+    for face in faces:
+        weight = f" font-weight: {face.weights};" if face.weights else ""
+        style = f" font-style: {face.style};" if face.style != "normal" else ""
+        rules.append(f'@font-face {{ font-family: "{face.family}"; src: url("{url(face)}");{weight}{style} }}')
+    fallbacks = [face.family for face in faces if face.family not in (SERIF, SANS, MONO)]
+    rules.append(f":root {{ {FALLBACK_VAR}: {', '.join(f'{family!r}' for family in fallbacks)}; }}")
+    return "\n".join(rules) + "\n"
+
+
+@cache
+def covered(face: FontFace) -> frozenset[str]:
+    """The characters ``face`` has a glyph for."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(face.path, lazy=True) as font:
+        return frozenset(chr(code) for code in font.getBestCmap())
+
+
+def subset_font(face: FontFace, chars: Iterable[str]) -> bytes | None:
+    """``face`` cut down to the glyphs of ``chars`` (with what shaping them needs: ligatures, marks, variations),
+    or None when it has none of them. The same characters give the same bytes."""
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(face.path, recalcTimestamp=False)
+    unicodes = sorted({ord(c) for c in chars} & set(font.getBestCmap()))
+    if not unicodes:
+        return None
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.recalc_timestamp = False
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=unicodes)
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def _is_cjk(char: str) -> bool:
+    name = unicodedata.name(char, "")
+    return name.startswith(("CJK ", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC", "HALFWIDTH",
+                            "FULLWIDTH", "KANGXI"))
+
+
+def missing_glyphs_warning(missing: Iterable[str], library: Library, title: str = "", limit: int = 5) -> str | None:
+    """One line: the characters no font drew, the questions (keys) holding them, and the package that adds them."""
+    chars = sorted(set(missing))
+    if not chars:
+        return None
+    wanted = set(chars)
+    keys = []
+    for ref in library.questions():
+        q = ref.question
+        text = " ".join((q.question, q.answer, ref.framework.name, ref.topic.name, ref.subtopic.name))
+        if wanted & set(text):
+            keys.append(q.key)
+    shown = " ".join(chars[:20]) + (f" and {len(chars) - 20} more" if len(chars) > 20 else "")
+    codes = ", ".join(f"U+{ord(c):04X}" for c in chars[:5]) + (", …" if len(chars) > 5 else "")
+    where = ", ".join(keys[:limit]) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+    if not keys:
+        where = "the title" if wanted & set(title) else "the booklet"
+    packages = []
+    if any(_is_cjk(c) for c in chars):
+        packages.append(CJK_PACKAGE)
+    if any(not _is_cjk(c) for c in chars):
+        packages.append(OTHER_PACKAGE)
+    return (f"PDF: no installed font has {shown} ({codes}) in {where}; they print as empty boxes. "
+            f"Install {' and '.join(packages)} (apt-get install) or another font that covers them, then rebuild")

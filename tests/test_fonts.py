@@ -1,0 +1,92 @@
+"""Fonts that travel: the books take every font from pinned Python packages, so a machine without any system font
+(fontconfig pointed at an empty configuration) prints every glyph of the seed; the EPUB embeds subsetted fonts."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from fontTools.ttLib import TTFont
+
+from qaexport.books.fonts import MONO, SANS, SERIF, covered, font_face_css, subset_font, text_faces
+from tests.pdf_glyphs import glyph_report
+from tests.tools import run_epubcheck
+
+ROOT = Path(__file__).resolve().parent.parent
+EMPTY = """<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig></fontconfig>\n"""
+
+
+@pytest.fixture(scope="module")
+def without_system_fonts(tmp_path_factory) -> dict[str, Path | str]:
+    """The seed's PDF, cards and EPUB built with fontconfig knowing no font at all, and what the runs printed."""
+    tmp = tmp_path_factory.mktemp("no-fonts")
+    (tmp / "fonts.conf").write_text(EMPTY)
+    env = {**os.environ, "FONTCONFIG_FILE": str(tmp / "fonts.conf"), "SOURCE_DATE_EPOCH": "1700000000",
+           "QAEXPORT_STATE_DIR": str(tmp / "state")}
+    out: dict[str, Path | str] = {"stderr": ""}
+    for command, name in (("pdf", "seed.pdf"), ("cards", "seed.cards.pdf"), ("epub", "seed.epub")):
+        result = subprocess.run([sys.executable, "-m", "qaexport", command, str(ROOT / "data"), "-o",
+                                 str(tmp / name), "--no-cache"], env=env, capture_output=True, text=True,
+                                timeout=600, cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        out[name] = tmp / name
+        out["stderr"] = str(out["stderr"]) + result.stderr
+    return out
+
+
+def test_the_runs_warn_of_no_missing_glyph(without_system_fonts):
+    assert "no installed font has" not in without_system_fonts["stderr"]
+    assert "No fonts configured" not in without_system_fonts["stderr"]  # WeasyPrint's false alarm is ours to keep
+
+
+@pytest.mark.parametrize("name", ["seed.pdf", "seed.cards.pdf"])
+def test_print_without_system_fonts_draws_every_character(name, without_system_fonts):
+    report = glyph_report(without_system_fonts[name])
+    assert report.notdef == []
+    assert len(report.drawn) > 1000
+    families = {re.sub(r"^[A-Z]{6}\+", "", font).split("-")[1] for font in report.fonts}
+    assert {"Serif", "Sans", "Mono"} <= families or (name.startswith("seed.cards") and {"Sans", "Mono"} <= families)
+    assert all(font.split("+")[-1].startswith("qaexport-") for font in report.fonts), report.fonts
+
+
+def test_the_epub_embeds_subsetted_fonts_that_hold_every_character(without_system_fonts, tmp_path):
+    path = Path(without_system_fonts["seed.epub"])
+    assert run_epubcheck(path)[0] == dict.fromkeys(("fatal", "error", "warning", "info", "usage"), 0)
+    with zipfile.ZipFile(path) as book:
+        fonts = {name: book.read(name) for name in book.namelist() if name.endswith(".ttf")}
+        pages = [book.read(n).decode() for n in book.namelist() if n.endswith(".xhtml") and "nav" not in n]
+        css = book.read("EPUB/book.css").decode()
+    assert set(fonts) >= {"EPUB/fonts/serif.ttf", "EPUB/fonts/mono.ttf"}
+    held: set[str] = set()
+    for name, data in fonts.items():
+        (tmp_path / "f.ttf").write_bytes(data)
+        font = TTFont(tmp_path / "f.ttf")
+        held |= {chr(code) for code in font.getBestCmap()}
+        assert len(font.getGlyphOrder()) < 1000, f"{name} is not subsetted"
+        assert f'url("{name.removeprefix("EPUB/")}")' in css
+    text = "".join(re.sub(r"<[^>]+>", "", re.sub(r"&#?\w+;", "", page)) for page in pages)
+    assert {c for c in text if not c.isspace()} - held == set()
+    assert f'font-family: "{SERIF}", serif' in css and f'font-family: "{MONO}"' in css
+
+
+def test_the_faces_come_from_their_packages_and_the_css_names_them_all():
+    families = {(face.family, face.style) for face in text_faces()}
+    assert families == {(f, s) for f in (SERIF, SANS, MONO) for s in ("normal", "italic")}
+    assert all("site-packages" in str(face.path) or "dist-packages" in str(face.path) for face in text_faces())
+    css = font_face_css()
+    for face in text_faces():
+        assert face.uri in css
+    assert "font-weight: 100 900" in css
+
+
+def test_a_subset_holds_the_characters_asked_for_and_is_the_same_each_time():
+    serif = text_faces()[0]
+    one, two = subset_font(serif, "Ωmega ✓"), subset_font(serif, "Ωmega ✓")
+    assert one == two
+    assert subset_font(serif, "中") is None  # none of them: no font
+    assert {"Ω", "m", "e", "g", "a"} <= covered(serif)
