@@ -81,7 +81,7 @@ class _Assembler:
         sub_slug = self.slug(record.subtopic, loc.record or "subtopic", loc)
         if not (fw_slug and topic_slug and sub_slug):
             # Still check every question, so `validate` lists every problem at once.
-            seen: set[str] = set()
+            seen: dict[str, Location] = {}
             prefix = "/".join(s or "?" for s in (fw_slug, topic_slug, sub_slug))
             for item in record.questions:
                 self.question(item, prefix, seen, record.difficulty_optional)
@@ -101,13 +101,13 @@ class _Assembler:
             topic.subtopics.append(sub)
         _merge_node(sub, record.subtopic)
         prefix = f"{fw_slug}/{topic_slug}/{sub_slug}"
-        seen = set()
+        seen: dict[str, Location] = {}
         for item in record.questions:
             question = self.question(item, prefix, seen, record.difficulty_optional)
             if question is None:
                 continue
             if question.key in self.owner:
-                self.problem(item.location, f"also defined in {self.owner[question.key].location.file}; "
+                self.problem(item.location, f"also defined at {self.owner[question.key].location}; "
                                             "keep one of them", f"question {question.id!r} ({question.key})")
                 continue
             if not self.claim_identity(question, item.location):
@@ -132,7 +132,7 @@ class _Assembler:
                           "moved, and give a new question a new id", record)
         return False
 
-    def question(self, item: QuestionRecord, prefix: str, seen: set[str], difficulty_optional: bool
+    def question(self, item: QuestionRecord, prefix: str, seen: dict[str, Location], difficulty_optional: bool
                  ) -> Question | None:
         loc = item.location
         qid = item.id
@@ -150,9 +150,10 @@ class _Assembler:
             self.problem(loc, f"id must be letters, digits, '.', '_' or '-' (at most {MAX_ID_CHARS})", record)
             return None
         if qid in seen:
-            self.problem(loc, "duplicate id in this subtopic; ids must be unique within a subtopic", record)
+            self.problem(loc, f"duplicate id, also at {seen[qid]}; ids must be unique within a subtopic",
+                         record)
             return None
-        seen.add(qid)
+        seen[qid] = loc
         if derived:
             self.warnings.append(Problem(Location(loc.file, loc.line, record),
                                          "no id: derived from the question text, so editing the text changes "
@@ -162,7 +163,9 @@ class _Assembler:
         if difficulty is None and not (difficulty_optional and item.difficulty is None):
             raw = item.difficulty
             shown = "missing" if raw is None or not str(raw).strip() else f"unknown ({str(raw)[:30]!r})"
-            self.problem(loc, f"difficulty is {shown}; use easy, medium or hard", record)
+            # A source that may leave questions unrated (Markdown's `.unrated`) says so in the choices.
+            choices = "easy, medium, hard or unrated" if difficulty_optional else "easy, medium or hard"
+            self.problem(loc, f"difficulty is {shown}; use {choices}", record)
             ok = False
         texts = []
         for field_name, value, limit in (("question (q)", item.question, MAX_QUESTION_CHARS),
@@ -212,6 +215,14 @@ class _Assembler:
         return Library(frameworks, dict(sorted(self.media.items())), self.cover)
 
 
+def in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Files in the order they were first named, each file's lines top to bottom (stable for equal lines)."""
+    files: dict[str, int] = {}
+    for p in problems:
+        files.setdefault(p.location.file, len(files))
+    return sorted(problems, key=lambda p: (files[p.location.file], p.location.line or 0))
+
+
 def _merge_node(target: Framework | Topic | Subtopic, seen: Node) -> None:
     """The first description and order given for a node win; later files fill only what is missing."""
     target.description = target.description or seen.description
@@ -230,5 +241,5 @@ def assemble(results: Iterable[ReadResult]) -> tuple[Library, list[Problem], lis
             assembler.cover = result.cover
         for record in result.subtopics:
             assembler.add(record)
-    problems = list(dict.fromkeys(assembler.problems))  # one line per distinct problem
-    return assembler.library(), problems, list(dict.fromkeys(assembler.warnings))
+    problems = in_file_order(list(dict.fromkeys(assembler.problems)))  # one line per distinct problem
+    return assembler.library(), problems, in_file_order(list(dict.fromkeys(assembler.warnings)))

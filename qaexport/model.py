@@ -232,8 +232,10 @@ class Library:
             return fw.slug
         return "interview-questions"
 
-    def filtered(self, difficulties: set[Difficulty] | None = None, topics: set[str] | None = None) -> Library:
-        """A copy holding only the matching questions; empty branches are dropped.
+    def filtered(self, difficulties: set[Difficulty | None] | None = None, topics: set[str] | None = None
+                 ) -> Library:
+        """A copy holding only the matching questions; empty branches are dropped. ``None`` among
+        ``difficulties`` keeps the unrated questions (``-d unrated``).
 
         ``topics`` matches a framework, topic or subtopic by slug or name (case-insensitive),
         or a key prefix such as ``fastapi/deployment``.
@@ -252,7 +254,7 @@ class Library:
             return bool({_crumb(n) for n in names} & wanted)
 
         def difficulty_matches(q: Question) -> bool:
-            # A question without a difficulty matches no --difficulty filter: it was never labelled.
+            # A question without a difficulty matches only `-d unrated`: it was never labelled.
             return not difficulties or q.difficulty in difficulties
 
         frameworks = []

@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import fnmatch
+import gc
 import json
 import os
 import threading
@@ -50,6 +52,9 @@ from anki.errors import NotFoundError
 from anki.notes import Note
 
 API_VERSION = 6
+#: Seconds any wait of the double may take: a request's socket reads and writes, the server thread's end, the
+#: collection's threads ending. A test that would wait longer fails with a message instead of hanging.
+WAIT = 30.0
 KEY_ERROR = "valid api key must be provided"
 _SCHEMA_TEXT = ("\n\nFailed validating '{check}' in schema:\n    {{'type': 'object',\n     'properties': "
                 "{{'action': {{'type': 'string', 'minLength': 1}},\n                    'version': "
@@ -69,6 +74,7 @@ class AnkiConnectDouble:
     """AnkiConnect's HTTP API on a real collection. Use as a context manager: ``url`` while it runs."""
 
     def __init__(self, collection_path: Path, *, api_key: str | None = None) -> None:
+        self._threads_before = threads()
         self.collection_path = Path(collection_path)
         self.collection_path.parent.mkdir(parents=True, exist_ok=True)
         self.col = Collection(str(self.collection_path))
@@ -102,6 +108,14 @@ class AnkiConnectDouble:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = WAIT  # every read and write of a request's socket is bounded
+
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except OSError as exc:  # the client gave up (its timeout) or went away: nothing to answer
+                    if exc.errno not in (errno.EPIPE, errno.ECONNRESET) and not isinstance(exc, TimeoutError):
+                        raise
 
             def log_message(self, *_args: Any) -> None:  # quiet
                 pass
@@ -132,13 +146,28 @@ class AnkiConnectDouble:
         return self.url
 
     def stop(self) -> None:
+        """Leave nothing running: the server thread ended, the collection closed and its backend gone.
+
+        Closing is not enough: the collection and its parts refer to each other, so the ``anki`` backend (and the
+        runtime threads a sync starts in it) lives on as garbage until a collection runs, and a forked child
+        that collected it once waited forever for threads it does not have. So the double drops its collection,
+        collects it, and checks that every thread it started has ended."""
         if self._server is not None:
-            self._server.shutdown()
+            self._server.shutdown()  # returns when serve_forever does: a request in hand ends within WAIT
             self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join(WAIT)
+            assert not self._thread.is_alive(), f"the double's server thread did not end within {WAIT:g} s"
+            self._thread = None
         with self.lock:
-            if self.col is not None and self.col.db is not None:
-                self.col.close()
+            if self.col is not None:
+                if self.col.db is not None:
+                    self.col.close()
+                self.col = None  # type: ignore[assignment]  # dropped, so that gc frees its backend
+        gc.collect()
+        left = wait_for_threads(self._threads_before, WAIT)
+        assert not left, f"threads still running after the double stopped: {left}"
 
     def __enter__(self) -> AnkiConnectDouble:
         self.start()
@@ -506,3 +535,22 @@ class AnkiConnectDouble:
         cards = self.do_findCards(query)
         self.browser_selected = [int(self.col.get_card(cards[0]).nid)] if cards else []
         return cards
+
+
+def threads() -> dict[str, str]:
+    """This process's threads, native ones included (``anki``'s runtime threads are not Python's): id → name."""
+    found = {}
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):
+            found[tid] = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+    return found
+
+
+def wait_for_threads(before: dict[str, str], timeout: float) -> dict[str, str]:
+    """Wait (at most ``timeout`` seconds) until no thread runs that did not run ``before``; those still running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = {tid: name for tid, name in threads().items() if tid not in before}
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)

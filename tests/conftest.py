@@ -15,6 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "fastapi-deployment.json"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The test setup: the system tools real-tool tests drive are installed here, once, when missing (the only
+    time the suite may reach the network); a tool that cannot be installed is named, and its tests fail."""
+    from tests.system_tools import install_missing
+
+    for problem in install_missing():
+        print(f"test setup: {problem}")
+
+
 @pytest.fixture(autouse=True)
 def _own_render_cache(tmp_path_factory, monkeypatch) -> None:
     """Every test gets an empty render cache of its own: never the user's, never another test's."""

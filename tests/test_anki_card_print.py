@@ -8,10 +8,14 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from qaexport.render import Highlighter, MarkdownRenderer, Scheme
 from qaexport.templates import asset
 from tests.print_banks import LONG_CODE_LINE
 from tests.system_tools import chromium_dump_dom
+
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
 
 SCRIPT = """
 const out = {};

@@ -76,6 +76,57 @@ def test_edits_survive_a_filtered_export_then_a_full_one(tmp_path, sample_path, 
         assert ["my words" in col.get_note(nid)["Answer"] for nid in edited] == [True, True]
 
 
+def test_without_the_ledger_previous_and_the_output_file_together_keep_every_edit(tmp_path, sample_path, t0,
+                                                                                  monkeypatch):
+    """The ledger is gone and --previous names a filtered package: the existing output file still knows the rest
+    (both are read), so no unchanged note is updated and no learner edit is lost."""
+    full, hard = tmp_path / "full.apkg", tmp_path / "hard.apkg"
+    export_at(t0, str(sample_path), "-o", str(full))
+    export_at(t0 + HOUR, str(sample_path), "-d", "hard", "-o", str(hard))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, full)
+        edited = edit(col, "tag:difficulty::easy", "my own words")
+        monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "a-new-machine"))
+        result = runner.invoke(app, ["anki", str(sample_path), "-o", str(full), "--previous", str(hard)],
+                               env={"SOURCE_DATE_EPOCH": str(t0 + 20 * HOUR)})
+        assert result.exit_code == 0 and "warning" not in result.output, result.output
+        log = import_deck(col, full)
+        assert log_counts(log)["updated"] == 0 and log_counts(log)["new"] == 0
+        assert "my own words" in col.get_note(edited)["Answer"]
+
+
+def test_a_previous_package_that_does_not_cover_the_deck_is_named_in_a_warning(tmp_path, sample_path, t0,
+                                                                              monkeypatch):
+    hard = tmp_path / "hard.apkg"
+    export_at(t0, str(sample_path), "-d", "hard", "-o", str(hard))
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "a-new-machine"))
+    result = runner.invoke(app, ["anki", str(sample_path), "-o", str(tmp_path / "new.apkg"), "--previous", str(hard)])
+    assert result.exit_code == 0
+    assert (f"warning: 25 of 34 notes are in neither --previous {hard}, the output file nor the note-time ledger"
+            in " ".join(result.output.split())), result.output
+
+
+def test_changing_the_deck_name_with_the_ledger_gone_says_that_anki_will_not_move_cards(tmp_path, sample_path, t0,
+                                                                                        monkeypatch):
+    """The ledger's record of each note's decks is gone (a new machine): the existing output file tells which deck
+    each note had, so the run that changes --deck-name still says that Anki leaves the cards where they are."""
+    deck = tmp_path / "deck.apkg"
+    export_at(t0, str(sample_path), "-o", str(deck))
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "a-new-machine"))
+    same = runner.invoke(app, ["anki", str(sample_path), "-o", str(deck)])
+    assert same.exit_code == 0 and "warning" not in same.output, same.output
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "another-machine"))
+    moved = runner.invoke(app, ["anki", str(sample_path), "-o", str(deck), "--deck-name", "Interview::2026"])
+    assert moved.exit_code == 0
+    lines = [line for line in moved.output.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1, moved.output
+    assert lines[0].startswith("warning: 34 notes changed deck since the last export (e.g. to 'Interview::2026::"
+                               "FastAPI::"), lines[0]
+    assert "never moves cards" in " ".join(moved.output.split()) and "Change Deck" in moved.output
+    again = runner.invoke(app, ["anki", str(sample_path), "-o", str(deck), "--deck-name", "Interview::2026"])
+    assert "warning" not in again.output  # said once, by the run that changed it
+
+
 def test_one_changed_answer_updates_exactly_that_note_on_a_new_path(tmp_path, sample_copy, t0):
     export_at(t0, str(sample_copy), "-o", str(tmp_path / "v1.apkg"))
     with new_collection(tmp_path / "col") as col:
@@ -213,17 +264,25 @@ def test_changed_content_gets_max_of_build_time_and_old_plus_one():
     assert choose_time("a", [Version("a", 50), Version("b", 60)], 10) == 61
 
 
-def test_overlapping_runs_never_give_two_contents_one_time(tmp_path):
+def test_overlapping_runs_never_give_two_contents_one_time(tmp_path, monkeypatch):
     ledger = tmp_path / anki_ledger.FILE_NAME
     assert note_times(ledger, {"n": "v0"}, {}, 100) == {"n": 100}
     blocker = sqlite3.connect(ledger, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another run in the middle of its update
+    waiting = threading.Semaphore(0)
+    begin = anki_ledger._begin
+
+    def begin_seen(conn):  # each run tells when it asks for the write lock the blocker holds
+        waiting.release()
+        return begin(conn)
+
+    monkeypatch.setattr(anki_ledger, "_begin", begin_seen)
     results: dict[str, int] = {}
     threads = [threading.Thread(target=lambda fp=fp: results.update({fp: note_times(ledger, {"n": fp}, {}, 100)["n"]}))
                for fp in ("v1", "v2")]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    assert waiting.acquire(timeout=30) and waiting.acquire(timeout=30)  # both runs are at the lock
     blocker.execute("COMMIT")
     blocker.close()
     for t in threads:

@@ -60,7 +60,7 @@ def _flat(result) -> list[tuple[str, str, str, str, object, str, str]]:
 
 def test_every_package_format_reads_the_same(results):
     reference = _flat(results["current"])
-    assert len(reference) == 6  # 2 basic + reversed (first card) + 2 cloze deletions + type-in
+    assert len(reference) == 5  # 2 basic + reversed (first card) + a cloze note (both deletions) + type-in
     for name in FORMATS:
         assert _flat(results[name]) == reference, name
         assert results[name].warnings == []
@@ -74,15 +74,35 @@ def test_placeholder_collection_of_current_packages_is_never_read(packages, tmp_
     assert _flat(read_package(tmp_path / "p.apkg")) == _flat(read_package(packages["current"]))
 
 
-def test_cloze_gives_one_question_per_deletion_with_hints_and_revealed_backs(results):
-    cloze = [q for s in results["current"].subtopics for q in s.questions if "DNA is made of" in q.question]
-    assert len(cloze) == 2
-    first, second = cloze
-    assert "[building blocks]" in first.question and "nucleotides" not in first.question
-    assert "[...]" in second.question and "phosphodiester" not in second.question.split("[...]")[0][-40:]
-    assert '<span class="cloze">nucleotides</span>' in first.answer
-    assert "Watson and Crick 1953" in first.answer
-    assert first.id != second.id and first.id.split("-")[0] == second.id.split("-")[0]
+def test_a_cloze_note_is_one_question_with_its_deletions_and_its_extra(results):
+    """Read whole, as a Markdown bank's cloze: its text with Anki's own deletions (the renderer blanks and fills
+    them), Back Extra as the answer, one id for the note."""
+    (cloze,) = [q for s in results["current"].subtopics for q in s.questions if "DNA is made of" in q.question]
+    assert cloze.cloze and cloze.question == ("DNA is made of {{c1::nucleotides::building blocks}} joined by "
+                                              "{{c2::phosphodiester}} bonds.")
+    assert cloze.answer == "Watson and Crick 1953"
+    assert cloze.id.endswith("-1")
+
+
+def test_convert_writes_a_cloze_note_back_with_its_deletions_and_anki_makes_its_cards_again(packages, tmp_path):
+    from tests.anki_collection import import_deck, new_collection
+
+    qaexport("convert", str(packages["current"]), "-o", str(tmp_path / "bank"))
+    text = (tmp_path / "bank" / "01-biology" / "02-genetics" / "01-genetics.md").read_text(encoding="utf-8")
+    assert re.search(r"^## DNA is made of \{\{c1::nucleotides::building blocks\}\} joined by "
+                     r"\{\{c2::phosphodiester\}\} bonds\. \{#[0-9a-f]{16}-1 \.medium format=html\}\n\n"
+                     r"Watson and Crick 1953\n", text, re.M), text
+    qaexport("convert", str(tmp_path / "bank"), "-o", str(tmp_path / "again"))
+    assert sorted((p.relative_to(tmp_path / "again").as_posix(), p.read_bytes())
+                  for p in (tmp_path / "again").rglob("*.md")) == sorted(
+        (p.relative_to(tmp_path / "bank").as_posix(), p.read_bytes()) for p in (tmp_path / "bank").rglob("*.md"))
+    qaexport("anki", str(tmp_path / "bank"), "-o", str(tmp_path / "deck.apkg"))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, tmp_path / "deck.apkg")
+        (nid,) = col.find_notes('"Text:DNA is made of*"')
+        cards = sorted(col.get_note(nid).cards(), key=lambda c: c.ord)
+        assert [c.ord for c in cards] == [0, 1]
+        assert "[building blocks]" in cards[0].question() and "nucleotides" in cards[0].answer()
 
 
 def test_answers_drop_the_repeated_front(results):
@@ -188,6 +208,7 @@ def test_bad_packages_are_refused_with_one_line(bad, name):
         assert "zip bomb" in message
 
 
+@pytest.mark.slow
 def test_bad_packages_refused_in_bounded_time_and_memory(bad):
     """All of them in one fresh process: wall time and peak memory of that process."""
     script = textwrap.dedent(f"""
@@ -234,6 +255,25 @@ def test_hostile_deck_is_inert_after_sanitising(hostile):
                        "<iframe", "<svg", "<object", "<form", "<input", "pwned", "style="):
             assert needle not in low, (needle, text)
     assert "Hostile front" in q.question and "hostile back" in q.answer
+
+
+def test_what_convert_writes_of_a_hostile_deck_is_inert(hostile, tmp_path):
+    """The reader's own canonicalisation is a sanitiser too: `convert` writes the HTML it gives into the bank's
+    Markdown as it is, where any Markdown viewer would show it, so nothing live may pass it."""
+    from tests.cli_run import qaexport
+
+    qaexport("convert", str(hostile), "-o", str(tmp_path / "bank"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "bank").rglob("*.md"))
+    assert "Hostile front" in text and "hostile back" in text
+    tags = [tag.lower() for tag in re.findall(r"<[a-zA-Z][^>]*>", text)]
+    for tag in tags:
+        assert not re.search(r"\son[a-z]+\s*=|\sstyle\s*=|javascript:|file:|data:|url\(", tag), tag
+        assert not re.match(r"<(script|style|iframe|svg|object|embed|form|input|math|link|meta)\b", tag), tag
+    images = [src for src in re.findall(r'<img src="([^"]*)"', text) if src]  # refused ones lost their src
+    assert images and all(re.fullmatch(r"[0-9a-f]{16}\.(png|svg)", src) for src in images)  # library media only
+    for name in set(images):  # and what the bank keeps of them is inert too (an SVG is sanitised)
+        data = next((tmp_path / "bank").rglob(name)).read_bytes().lower()
+        assert b"onload" not in data and b"<script" not in data and b"file:" not in data, name
 
 
 def test_sanitize_allow_list():
@@ -333,23 +373,26 @@ def books(packages, hostile, tmp_path_factory) -> dict[str, Path]:
     return made
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_pdf_holds_every_note_cloze_fronts_image_and_sound_label(books, fmt):
     text = _pdf_text(books[f"{fmt}.pdf"])
     for phrase in NOTE_TEXTS:
         assert phrase in text, phrase
-    assert "DNA is made of [building blocks] joined by phosphodiester bonds." in text
-    assert "DNA is made of nucleotides joined by [...] bonds." in text
+    assert "DNA is made of [building blocks] joined by […] bonds." in text  # the question: both blanked
+    assert "DNA is made of nucleotides joined by phosphodiester bonds." in text  # the answer: filled
     assert "[sound:" not in text and "{{c1::" not in text and "[[type:" not in text
     assert _pdf_images(books[f"{fmt}.pdf"]) == [(8, 8)]  # the deck's one PNG, embedded
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_pdf_outline_is_the_deck_tree(books, fmt):
     assert _outline(books[f"{fmt}.pdf"]) == [
         (1, "Biology"), (2, "Cells"), (3, "Organelles"), (2, "Genetics"), (1, "Chemistry")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["legacy", "current"])
 def test_epub_holds_every_note_and_the_image_and_passes_epubcheck(books, fmt):
     files = _epub_texts(books[f"{fmt}.epub"])
@@ -375,6 +418,7 @@ def html_unescape(text: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
+@pytest.mark.slow
 def test_difficulty_filter_follows_tags(books):
     text = _pdf_text(books["hard.pdf"])
     assert "Ribosome" in text and "Chemical symbol of sodium?" in text
@@ -382,6 +426,7 @@ def test_difficulty_filter_follows_tags(books):
         assert absent not in text
 
 
+@pytest.mark.slow
 def test_hostile_deck_is_inert_in_pdf_and_epub(books):
     assert _pdf_images(books["hostile.pdf"]) == [(4, 4)]  # good.png (the sanitised SVG is drawn, no file: image)
     pdf_text = _pdf_text(books["hostile.pdf"])
@@ -440,6 +485,7 @@ def test_pdf_fetcher_serves_only_library_media_by_exact_name(tmp_path):
     assert _pdf_images(tmp_path / "out.pdf") == [(5, 5)]
 
 
+@pytest.mark.slow
 def test_the_cover_counts_cards_without_a_difficulty(books, results):
     from pypdf import PdfReader
 
@@ -448,3 +494,31 @@ def test_the_cover_counts_cards_without_a_difficulty(books, results):
     assert unrated
     cover = _norm(PdfReader(books["current.pdf"]).pages[0].extract_text())
     assert f"unrated {unrated}" in cover.lower() and f"total {len(questions)}" in cover.lower(), cover
+
+
+def test_a_packages_mathjax_prints_typeset_stays_live_in_anki_and_convert_keeps_it_as_bank_math(tmp_path):
+    """MathJax in someone's deck: the books typeset it, a deck made again keeps it live, and convert writes it as
+    the bank's \\(…\\)/\\[…\\] math (one of the bank's four delimiters), read back as formulas."""
+    from tests.anki_collection import import_deck, new_collection
+    from tests.apkg_decks import add
+    from tests.test_anki_safety import mathjax_view
+
+    def fill(col) -> None:
+        add(col, "Basic", "Maths", {"Front": r"What is \(\frac{1}{2} + \frac{1}{2}\)?",
+                                    "Back": r"One: \[\sqrt{1}\] and <code>\(not math\)</code>"})
+
+    package = build_packages(tmp_path / "p", fill)["current"]
+    qaexport("convert", str(package), "-o", str(tmp_path / "bank"))
+    (text,) = [p.read_text(encoding="utf-8") for p in (tmp_path / "bank").rglob("*.md")]
+    assert r"## What is \(\frac{1}{2} + \frac{1}{2}\)? {#" in text and r"One: \[\sqrt{1}\]" in text
+    qaexport("pdf", str(tmp_path / "bank"), "-o", str(tmp_path / "b.pdf"))
+    printed = _pdf_text(tmp_path / "b.pdf")
+    assert "What is" in printed and "\\frac" not in printed and "\\sqrt" not in printed
+    assert "\\(not math\\)" in printed  # code stays code
+    qaexport("anki", str(tmp_path / "bank"), "-o", str(tmp_path / "deck.apkg"))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, tmp_path / "deck.apkg")
+        (nid,) = col.find_notes("")
+        card = col.get_note(nid).cards()[0]
+        live = [s for s in mathjax_view(card.answer()).strings if "\\(" in s or "\\[" in s]
+        assert live == [r"\(\frac{1}{2} + \frac{1}{2}\)", r"\[\sqrt{1}\]"]

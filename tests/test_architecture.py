@@ -259,6 +259,7 @@ def test_no_module_but_weasy_compat_names_a_private_weasyprint_symbol():
     "import weasyprint\nsheet = weasyprint.html.UA_STYLESHEET",
     "def f(document):\n    return document._build_layout_context",
 ])
+@pytest.mark.slow
 def test_the_weasyprint_check_sees_each_kind_of_reach(source):
     assert private_weasyprint_uses(source, _weasyprint_private_names()) != []
     assert private_weasyprint_uses("from weasyprint import CSS, HTML\nfrom weasyprint.urls import URLFetcher\n"
@@ -371,6 +372,7 @@ def _build_all(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_builds_in_separate_processes_at_different_times_are_byte_identical(tmp_path):
     first = _build_all(tmp_path / "one")
     time.sleep(2.2)  # a build that read the wall clock anywhere would differ now
@@ -445,18 +447,26 @@ def test_a_forked_child_never_finalizes_the_garbage_its_parent_left(tmp_path):
     assert finalized_in.read_text().split() == [str(os.getpid())]
 
 
+@pytest.mark.slow
 def test_forked_works_at_most_so_many_at_once(tmp_path):
     """``at_once``: the next child starts as one ends, never more running together; results in order."""
     import time
 
     from qaexport.forked import run_forked_all
 
+    def running() -> int:
+        return len(list(tmp_path.glob("running-*")))
+
     def part(n: int):
         def work(_report):
             mark = tmp_path / f"running-{n}"
             mark.write_text("")
-            together = len(list(tmp_path.glob("running-*")))
-            time.sleep(0.3)
+            together = running()
+            # every child but the last waits until a second one runs beside it (the last one is alone)
+            deadline = time.monotonic() + 60
+            while n < 4 and running() < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            together = max(together, running())
             mark.unlink()
             return n, together
         return work
@@ -493,7 +503,8 @@ def test_forked_works_run_together_and_one_failure_stops_the_others(tmp_path):
         (tmp_path / "slow.done").write_text("too late")
 
     def failing(report):
-        while not pid_file.exists():
+        deadline = time.monotonic() + 60  # bounded: the slow child writes it at once
+        while not pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         raise RuntimeError("disk full")
 

@@ -25,6 +25,8 @@ from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 from tests.tools import page_bitmaps
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 PT_PER_MM = 72 / 25.4
 TOL = 0.3  # mm: glyph boxes are exact to a few hundredths; this is only rounding room
 
@@ -328,6 +330,27 @@ def test_long_answers_continue_on_numbered_cards(chars, long_bank):
     lines = [code_backs.find(f"line_{n:03d}=compute({n})") for n in range(1, 151)]
     assert all(p >= 0 for p in lines) and lines == sorted(lines), "a code line is missing or out of order"
     assert "closingremark." in code_backs
+
+
+def test_an_answer_on_more_than_three_cards_is_named_once(out, long_bank):
+    """The prose and the code answers take more than three cards each, the short one a single card: one warning
+    names each of the long ones, once."""
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+
+    target = out / "long-warned.pdf"
+    result = CliRunner().invoke(app, ["cards", str(long_bank), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    parts: dict[int, int] = {}
+    for number, _ in index_cards(read_chars(target), A7_ON_A4)["back"]:
+        parts[number] = parts.get(number, 0) + 1
+    warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert sorted(number for number, count in parts.items() if count > 3) == [1, 2] and parts[3] == 1, parts
+    assert len(warned) == 2, result.output
+    for line, (number, qid) in zip(warned, ((1, "prose"), (2, "code")), strict=True):
+        assert f"question {qid!r} (fastapi/deployment/long/{qid}) takes {parts[number]} cards" in line, line
+        assert "(continued)" in line and "shorten its answer or split it" in line
 
 
 def test_code_keeps_the_theme(pdfs):

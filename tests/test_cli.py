@@ -1,6 +1,7 @@
 import re
 import shutil
 
+import pytest
 from typer.testing import CliRunner
 
 from qaexport.cli import app
@@ -49,7 +50,7 @@ def test_validate_ok(sample_path):
 def test_usage_errors_exit_2(sample_path, tmp_path):
     for args, message in [
         (["anki", str(sample_path), "--theme", "nope", "-o", str(tmp_path / "x.apkg")], "unknown theme 'nope'"),
-        (["list", str(sample_path), "--difficulty", "insane"], "use easy, medium or hard"),
+        (["list", str(sample_path), "--difficulty", "insane"], "use easy, medium, hard or unrated"),
         (["list", str(sample_path), "--topic", "django"], "--topic 'django' matches nothing"),
         (["list", str(tmp_path / "missing.json")], "no such file"),
     ]:
@@ -89,9 +90,10 @@ def test_duplicate_ids_across_files_in_one_subtopic_are_an_error(tmp_path):
     a = write(tmp_path / "a.json", page([subtopic("s", "S", [question("q")])]))
     b = write(tmp_path / "b.json", page([subtopic("s", "S", [question("q")])]))
     result = runner.invoke(app, ["anki", str(a), str(b), "-o", str(tmp_path / "d.apkg")])
-    assert result.exit_code == 1 and "also defined in" in result.output
+    assert result.exit_code == 1 and "also defined at " in result.output, result.output
 
 
+@pytest.mark.slow
 def test_all_writes_the_three_books_and_the_site_into_the_output_folder(tmp_path, sample_path):
     """The README's first command: every in-all exporter, one file (or folder) each, named after the content."""
     out = tmp_path / "books"
@@ -108,6 +110,7 @@ def test_all_writes_the_three_books_and_the_site_into_the_output_folder(tmp_path
     assert (out / "fastapi-deployment.apkg").read_bytes().startswith(b"PK")
 
 
+@pytest.mark.slow
 def test_all_writes_each_file_as_its_own_command_does(tmp_path, sample_path):
     """`all` runs the exporters at once, each in a child process: the files are the single commands' files."""
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
@@ -129,6 +132,7 @@ def test_all_writes_each_file_as_its_own_command_does(tmp_path, sample_path):
         if p.is_file()}
 
 
+@pytest.mark.slow
 def test_all_keeps_going_past_one_failed_format_and_says_which(tmp_path, sample_path):
     out = tmp_path / "books"
     (out / "fastapi-deployment.epub").mkdir(parents=True)  # the EPUB cannot be written there

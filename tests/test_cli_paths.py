@@ -27,6 +27,7 @@ def run(*args: str, code: int = 0) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_output_folder_with_trailing_slash_or_existing_folder(tmp_path, sample_path):
     books = tmp_path / "books"
     run("epub", str(sample_path), "-o", f"{books}/")
@@ -47,6 +48,7 @@ def test_a_path_with_the_wrong_suffix_is_a_usage_error(tmp_path, sample_path):
     assert existing.read_text() == "not mine to overwrite" and len(list(tmp_path.iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_all_takes_every_exporters_options(tmp_path, sample_path):
     run("all", str(sample_path), "-o", f"{tmp_path}/", "--answers", "END", "--paper", "Letter",
         "--deck-name", "Prep")
@@ -79,7 +81,7 @@ def test_message_nits(tmp_path, sample_path):
     keys = run("list", str(sample_path), "-d", "easy,medium", "--keys").split()
     assert len(keys) == 25
     out = run("list", str(sample_path), "-d", "easy,expert", code=2)
-    assert "--difficulty 'expert': use easy, medium or hard" in out
+    assert "--difficulty 'expert': use easy, medium, hard or unrated" in out
     out = run("list", str(sample_path), "-t", "middleware", "-t", "nosuch", "-t", "neither", code=2)
     assert "--topic 'nosuch', 'neither' matches nothing" in out
     one = write(tmp_path / "one.json", page([subtopic("s", "Solo", [question("q1")])]))
@@ -120,6 +122,7 @@ def test_a_filtered_export_never_replaces_the_full_default_file(tmp_path, sample
 
 # --- qaexport.toml -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_config_file_drives_all_and_flags_override_it(tmp_path, sample_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "qaexport.toml").write_text(f'''

@@ -51,6 +51,7 @@ def epubcheck_reports(books) -> dict[str, tuple[dict[str, int], str]]:
         return dict(zip(books, pool.map(run_epubcheck, books.values()), strict=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sample", "two", "quiz", "hostile-quiz"])
 def test_epubcheck_reports_nothing(epubcheck_reports, name):
     counts, report = epubcheck_reports[name]

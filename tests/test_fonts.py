@@ -61,13 +61,21 @@ def test_the_epub_embeds_subsetted_fonts_that_hold_every_character(without_syste
         fonts = {name: book.read(name) for name in book.namelist() if name.endswith(".ttf")}
         pages = [book.read(n).decode() for n in book.namelist() if n.endswith(".xhtml") and "nav" not in n]
         css = book.read("EPUB/book.css").decode()
-    assert set(fonts) >= {"EPUB/fonts/serif.ttf", "EPUB/fonts/mono.ttf"}
+    assert set(fonts) >= {f"EPUB/fonts/{face}{bold}{italic}.ttf" for face in ("serif", "mono")
+                          for bold in ("", "-bold") for italic in ("", "-italic")}
+    weights = {}
+    for name in ("serif", "serif-bold", "mono-bold-italic"):
+        (tmp_path / "w.ttf").write_bytes(fonts[f"EPUB/fonts/{name}.ttf"])
+        weights[name] = TTFont(tmp_path / "w.ttf")["OS/2"].usWeightClass
+        assert re.search(rf'url\("fonts/{name}\.ttf"\); font-weight: {weights[name]};', css), name
+    assert weights == {"serif": 400, "serif-bold": 700, "mono-bold-italic": 700}
     held: set[str] = set()
     for name, data in fonts.items():
         (tmp_path / "f.ttf").write_bytes(data)
         font = TTFont(tmp_path / "f.ttf")
         held |= {chr(code) for code in font.getBestCmap()}
         assert len(font.getGlyphOrder()) < 1000, f"{name} is not subsetted"
+        assert "fvar" not in font, f"{name} is a variable font (many readers draw only its default)"
         assert f'url("{name.removeprefix("EPUB/")}")' in css
     text = "".join(re.sub(r"<[^>]+>", "", re.sub(r"&#?\w+;", "", page)) for page in pages)
     assert {c for c in text if not c.isspace()} - held == set()
@@ -88,5 +96,12 @@ def test_a_subset_holds_the_characters_asked_for_and_is_the_same_each_time():
     serif = text_faces()[0]
     one, two = subset_font(serif, "Ωmega ✓"), subset_font(serif, "Ωmega ✓")
     assert one == two
+    bold = subset_font(serif, "Ωmega ✓", 700, layout=False)
+    assert bold == subset_font(serif, "Ωmega ✓", 700, layout=False) != one
+    import io
+
+    fixed = TTFont(io.BytesIO(bold))
+    assert "fvar" not in fixed and "GSUB" not in fixed and fixed["OS/2"].usWeightClass == 700
+    assert {"Ω", "m", "e", "g", "a"} <= {chr(code) for code in fixed.getBestCmap()}
     assert subset_font(serif, "中") is None  # none of them: no font
     assert {"Ω", "m", "e", "g", "a"} <= covered(serif)

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from qaexport.cli import app
 from tests.cli_run import qaexport
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
@@ -49,6 +51,15 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system), from /proc; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_for(condition, timeout: float, what: str) -> None:
@@ -95,15 +106,15 @@ def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, parts, bank_300, tmp_path):
         _wait_for(lambda: temps() or proc.poll() is not None, 180, "the temp file")
         assert proc.poll() is None, proc.communicate()
         _wait_for(lambda: len(_children(proc.pid)) >= int(parts), 30, "the layout processes")
-        time.sleep(1.0)  # WeasyPrint is laying out now (a short probe beside the parts may be over)
+        # WeasyPrint is laying out once the children have worked a while (a short probe beside the parts is over)
+        _wait_for(lambda: min(map(_cpu_seconds, _children(proc.pid)), default=0) >= 0.5, 120, "the layout's work")
         layout = [c for c in _children(proc.pid) if _alive(c)]
         assert proc.poll() is None and len(layout) >= int(parts)
         err, stopped_after = _signal(proc, sig, 60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert stopped_after < 10, f"took {stopped_after:.1f} s: the layout was not stopped"
-    assert not any(_alive(c) for c in layout), "the layout process outlived the command"
-    time.sleep(1.0)  # nothing left behind may write the temp file again
+    assert not any(_alive(c) for c in layout), "the layout process outlived the command"  # none can write now
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.pdf"]
     assert list(scratch.iterdir()) == []  # the parts' folder is gone too
     assert target.read_bytes() == before
@@ -133,13 +144,12 @@ def test_sigterm_while_all_writes_every_format_at_once(bank_300, tmp_path):
                   "the PDF's temp file")
         assert proc.poll() is None, proc.communicate()
         _wait_for(lambda: len(_descendants(proc.pid)) >= 3, 30, "the PDF's layout processes")
-        time.sleep(0.5)
+        _wait_for(lambda: sum(map(_cpu_seconds, _descendants(proc.pid))) >= 1.0, 120, "the formats' work")
         family = [p for p in _descendants(proc.pid) if _alive(p)]
         err, _ = _signal(proc, signal.SIGTERM, 60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err, err
-    assert not any(_alive(p) for p in family), "a child process outlived the command"
-    time.sleep(1.0)
+    assert not any(_alive(p) for p in family), "a child process outlived the command"  # none can write now
     site = out / "interview-questions-site"  # the study site: written whole before the signal, or not at all
     assert not site.exists() or (site / "index.html").is_file()
     after = {p.name: p.read_bytes() for p in out.iterdir() if p != site}

@@ -70,6 +70,7 @@ def some_lexers() -> list:
     return lexers
 
 
+@pytest.mark.slow
 def test_installed_regex_lexers_give_pygments_tokens():
     rng = random.Random(7)
     texts = [MIXED, "", "\n", "x"] + ["".join(rng.choice(_ALPHABET) for _ in range(200)) for _ in range(2)]

@@ -95,6 +95,7 @@ def _notes(apkg: Path, folder: Path) -> dict[str, tuple]:
         return notes
 
 
+@pytest.mark.slow
 def test_anki_notes_from_markdown_equal_notes_from_payload(builds, tmp_path, sample_library):
     from_payload = _notes(builds["payload", "anki"], tmp_path / "a")
     from_markdown = _notes(builds["markdown", "anki"], tmp_path / "b")
@@ -102,6 +103,7 @@ def test_anki_notes_from_markdown_equal_notes_from_payload(builds, tmp_path, sam
     assert from_markdown == from_payload  # GUIDs, every field, tags, decks, note type
 
 
+@pytest.mark.slow
 def test_books_from_markdown_are_the_same_books(builds, sample_library):
     # Same content model → byte-identical books (SOURCE_DATE_EPOCH pins every date).
     assert builds["markdown", "pdf"].read_bytes() == builds["payload", "pdf"].read_bytes()
@@ -213,6 +215,126 @@ An answer.
     assert (q2.id, q2.difficulty, q2.key) == ("what-is-x", Difficulty.EASY, "fastapi/deployment/workers/what-is-x")
 
 
+def test_a_heading_without_attributes_inside_an_answer_stays_in_the_answer(tmp_path):
+    path = _bank_file(tmp_path / "a.md", """
+## How do workers start? {#start .easy}
+
+They fork.
+
+## Example
+
+```bash
+gunicorn -w 4 app:app
+```
+
+## And what about threads?
+
+Threads share memory.
+
+## Second {#second .medium}
+
+Two.
+""")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.split()) for line in result.output.replace(f"\n{' ' * 4}", " ").splitlines()]
+    # `## Example` is plainly part of the answer: no word about it. The `?` heading reads like a forgotten
+    # question: one warning names its line and the question whose answer it joined.
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert len(warnings) == 1, result.output
+    assert warnings[0].startswith(f"warning: {path}:21: `## And what about threads?` has no {{#id .difficulty}}, "
+                                  "so it is a heading inside the answer of question 'start' (line 11)")
+    first, second = sources.load([path]).frameworks[0].topics[0].subtopics[0].questions
+    assert [first.id, second.id] == ["start", "second"]
+    assert first.answer.startswith("They fork.\n\n## Example\n\n```bash")
+    assert first.answer.endswith("## And what about threads?\n\nThreads share memory.")
+
+
+def test_problems_of_one_file_come_in_file_order_and_a_duplicate_names_both_places(tmp_path):
+    path = _bank_file(tmp_path / "a.md", """
+## A {#same .easy}
+
+x
+
+## B {#b .hardd}
+
+y
+
+## C {#same .medium}
+
+z
+
+## D {#d .easy !}
+
+w
+""", front="---\nframework: F\ntopic: T\nsubtopic:\n  name: S\n  colour: red\n---\n")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    found = [(int(line), message) for line, message in re.findall(r"✗ \S+\.md:(\d+): (.*)", result.output)]
+    assert [line for line, _ in found] == [6, 13, 17, 21], result.output
+    assert "unknown key `subtopic.colour`" in found[0][1]
+    assert "difficulty is unknown ('hardd'); use easy, medium, hard or unrated" in found[1][1]
+    assert f"duplicate id, also at {path}:9;" in found[2][1]
+    assert ".easy, .medium, .hard or .unrated" in found[3][1]
+
+
+def test_unrated_questions_are_listed_and_filtered_by_name(tmp_path):
+    path = _bank_file(tmp_path / "a.md", "\n## Rated {#rated .hard}\n\nx\n\n## Not rated {#free .unrated}\n\ny\n")
+    listing = runner.invoke(app, ["list", str(path)])
+    assert listing.exit_code == 0 and "unrated" in listing.output, listing.output
+    keys = runner.invoke(app, ["list", str(path), "-d", "unrated", "--keys"])
+    assert keys.output.split() == ["fastapi/deployment/workers/free"]
+    keys = runner.invoke(app, ["list", str(path), "-d", "Unrated,hard", "--keys"])
+    assert keys.output.split() == ["fastapi/deployment/workers/rated", "fastapi/deployment/workers/free"]
+    wrong = runner.invoke(app, ["list", str(path), "-d", "easyish"])
+    assert wrong.exit_code == 2 and "use easy, medium, hard or unrated" in wrong.output
+
+
+YAML_HINTS = {
+    "framework: FastAPI: intro": (2, "a value holds ': '; put that text in quotes"),
+    "framework:\n\tname: F": (3, "YAML indents with spaces, never tabs"),
+    "framework: !!python/object/apply:os.system [echo hi]": (2, "tags (`!!…`) are not allowed"),
+    "framework: [unclosed": (2, "a `[` is never closed"),
+    "framework: 'F": (2, "a quote is never closed"),
+    "framework: @home": (2, "text cannot start with '@'; put it in quotes"),
+    "framework:\n  name: F\n slug: f": (4, "the indentation does not line up"),
+}
+
+
+@pytest.mark.parametrize("yaml_text", sorted(YAML_HINTS))
+def test_the_yaml_hint_names_the_real_problem(yaml_text, tmp_path):
+    line, hint = YAML_HINTS[yaml_text]
+    front = f"---\n{yaml_text}\ntopic: T\nsubtopic: S\n---\n"
+    path = _bank_file(tmp_path / "a.md", "\n## A {#a .easy}\n\nx\n", front=front)
+    (found,) = MarkdownReader().read(path).problems
+    assert found.location.line == line and found.message.startswith("front matter is not valid YAML: ")
+    assert hint in found.message.split("; ", 1)[1], found.message
+
+
+def test_every_skipped_file_is_named_with_its_reason(tmp_path):
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "empty.md").write_bytes(b"")
+    (bank / "blank.md").write_bytes(b"  \n\n")
+    (bank / "binary.md").write_bytes(b"\x00\x01\x02 image")
+    (bank / "README.md").write_text("# Notes\n\nNot a bank.\n")
+    alone = runner.invoke(app, ["validate", str(bank)])
+    assert alone.exit_code == 2
+    assert alone.output.splitlines() == [
+        f"error: {bank}: folder holds no question files; every file that could be one was skipped:",
+        f"error: {bank / 'README.md'}: skipped: not a markdown question file (Markdown banks: front matter + one "
+        "`## Question {#id .difficulty}` per question); name it on the command line to see why",
+        f"error: {bank / 'binary.md'}: skipped: binary data (NUL bytes), not a markdown question file",
+        f"error: {bank / 'blank.md'}: skipped: the file holds only white space",
+        f"error: {bank / 'empty.md'}: skipped: the file is empty",
+    ], alone.output
+    _bank_file(bank / "real.md", "\n## A {#a .easy}\n\nx\n")
+    beside = runner.invoke(app, ["validate", str(bank)])
+    assert beside.exit_code == 0
+    assert [line.split(": skipped: ")[0] for line in beside.output.splitlines() if ": skipped: " in line] == [
+        f"warning: {bank / name}" for name in ("README.md", "binary.md", "blank.md", "empty.md")]
+
+
 def test_same_place_and_id_gives_the_payload_key(tmp_path, sample_library):
     ref = next(sample_library.questions())
     front = (f"---\nframework: {{name: Anything, slug: {ref.framework.slug}}}\ntopic: {{name: T, slug: "
@@ -235,7 +357,7 @@ BROKEN = {
     "no-answer-at-end": (FRONT + "\n## A {#a .easy}\n", 11, "question has no answer"),
     "invalid-utf8": ((FRONT + "\n## A {#a .easy}\n\ncaf\xe9\n").encode("latin-1"), 13, "not UTF-8 text"),
     "binary": (FRONT.encode() + b"\n## A {#a .easy}\n\n\x00\x01\x02\n", 13, "binary data"),
-    "bad-yaml": ("---\nframework: F\ntopic: [unclosed\nsubtopic: S\n---\n\n## A {#a .easy}\n\nx\n", 4,
+    "bad-yaml": ("---\nframework: F\ntopic: [unclosed\nsubtopic: S\n---\n\n## A {#a .easy}\n\nx\n", 3,
                  "front matter is not valid YAML"),
     "yaml-python-tag": ("---\nframework: !!python/object/apply:os.system [echo hi]\ntopic: T\nsubtopic: S\n---\n"
                         "\n## A {#a .easy}\n\nx\n", 2, "front matter is not valid YAML"),
@@ -248,6 +370,11 @@ BROKEN = {
     "text-before-questions": (FRONT + "\nStray paragraph.\n\n## A {#a .easy}\n\nx\n", 11, "text before the first"),
     "bad-attributes": (FRONT + "\n## A {#a .easy !}\n\nx\n", 11, "cannot read heading attribute '!'"),
     "braces-without-attributes": (FRONT + "\n## What does {} mean {}\n\nx\n", 11, "difficulty is missing"),
+    "unclosed-attributes": (FRONT + "\n## A {#a .easy\n\nx\n", 11, "unbalanced braces in the heading's "
+                            "attributes `{#a .easy`"),
+    "attributes-closed-twice": (FRONT + "\n## A {#a .easy}}\n\nx\n", 11, "unbalanced braces"),
+    "attributes-after-a-question": (FRONT + "\n## A {#a .easy}\n\nx\n\n## B {#b .hard\n\ny\n", 15,
+                                    "unbalanced braces"),
     "bad-id": (FRONT + "\n## A {#a/b .easy}\n\nx\n", 11,
                "question 'a/b' (fastapi/deployment/workers): id must be letters"),
 }
@@ -372,6 +499,7 @@ def _shape(library: Library, texts=lambda s: s) -> list:
             for s in t.subtopics]) for t in fw.topics]) for fw in library.frameworks]
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(libraries())
 def test_any_library_round_trips_through_markdown_and_converts_idempotently(library):

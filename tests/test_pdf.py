@@ -13,6 +13,8 @@ from qaexport.weasy.layout import RefusingFetcher
 from tests.cli_run import qaexport
 from tests.payloads import page, question, subtopic, write
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 runner = CliRunner()
 
 

@@ -18,6 +18,8 @@ from qaexport.weasy.parts import LINK_BASE, plan
 from tests.cli_run import qaexport
 from tests.tools import page_bitmaps
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

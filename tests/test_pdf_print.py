@@ -20,6 +20,8 @@ from tests.payloads import page, question, subtopic, write
 from tests.pdf_glyphs import glyph_report
 from tests.print_banks import LONG_IDENTIFIER, cjk_bank, long_bank, long_code, symbols_bank
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 MM = 72 / 25.4
 RIGHT_MARGIN = 17 * MM  # templates/pdf/book.css @page margin
 

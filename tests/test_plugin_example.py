@@ -14,6 +14,8 @@ from pypdf import PdfReader
 
 from tests.anki_collection import new_collection
 
+pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not slow'` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "qaexport-csv"
 
@@ -25,8 +27,9 @@ def site(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("site")
     source = tmp_path_factory.mktemp("src") / "qaexport-csv"  # setuptools builds in the source tree: a copy
     shutil.copytree(EXAMPLE, source)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                    str(source)], check=True, capture_output=True, timeout=300)
+    # Built with the setuptools the test extra installed (no build isolation): a test never reaches the network.
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--target", str(target), str(source)], check=True, capture_output=True, timeout=300)
     return target
 
 

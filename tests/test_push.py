@@ -8,12 +8,14 @@ tags, reviews and own notes, and agrees with the ``.apkg`` route on every note.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import hashlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from qaexport.cli import app
 from qaexport.exporters.anki.connect import MAX_ACTIONS, MAX_BODY
 from qaexport.exporters.anki.identity import MODEL_ID
 from tests.anki_collection import import_deck, log_counts
-from tests.ankiconnect_double import AnkiConnectDouble, HangUp
+from tests.ankiconnect_double import WAIT, AnkiConnectDouble, HangUp, threads, wait_for_threads
 from tests.apkg_decks import png_bytes
 
 runner = CliRunner()
@@ -68,6 +70,22 @@ def workers(*extra: str, count: str = "Start with `2 × cores + 1`, then measure
     return [q("worker-count", "How many workers?", count),
             q("uvicorn", "What is Uvicorn?", "An ASGI server.", "easy"),
             q("gunicorn", "Why Gunicorn?", "A process manager for the workers.", "hard"), *extra]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _nothing_left_running():
+    """After this module the process runs the threads it ran before it, no more (alone: the main thread only).
+
+    The CI once hung because this module left the ``anki`` backend of a synced collection as garbage, its
+    runtime threads alive, and a forked child collected it. Each double checks its own threads when it stops;
+    this catches whatever else a test leaves (a server, a thread, garbage that holds threads). No garbage is
+    collected here: garbage holding threads is what must not be left. pytest's hang watchdog (faulthandler's
+    timer thread, one per test) is stopped first, as it would count; the wait below is bounded."""
+    before = threads()
+    yield
+    faulthandler.cancel_dump_traceback_later()
+    left = wait_for_threads(before, WAIT)
+    assert not left, f"tests/test_push.py left threads running: {left}"
 
 
 @pytest.fixture()
@@ -270,7 +288,8 @@ def test_a_learner_edit_survives_is_reported_and_overwrite_edits_replaces_it(ank
     with anki.paused() as col:
         assert "my mnemonic" in col.get_note(nid)["Answer"]
     assert "my mnemonic" in snapshot(anki)[nid][1][1]
-    push(anki, bank, "--overwrite-edits")
+    replaced = push(anki, bank, "--overwrite-edits")
+    assert "replaced the learner's edit of Answer in fastapi/deployment/workers/uvicorn" in replaced.stdout
     with anki.paused() as col:
         assert col.get_note(nid)["Answer"] == "<p>An ASGI server.</p>\n"
 
@@ -371,6 +390,30 @@ def test_a_card_the_learner_moved_stays_and_a_filtered_deck_is_left_alone(anki, 
     push(anki, bank, "--deck-name", "Prep", "--overwrite-edits")
     with anki.paused() as col:
         assert col.decks.name(col.get_note(a).cards()[0].did) == "Prep::FastAPI::Deployment::Workers"
+
+
+def test_a_renamed_deck_and_a_filtered_deck_are_one_line_each_not_one_per_note(anki, bank):
+    """A learner who renames qaexport's deck (or crams a hundred cards) reads one line per deck on each push."""
+    push(anki, bank)
+    with anki.paused() as col:
+        col.decks.rename(col.decks.by_name("FastAPI::Deployment::Workers"), "My Workers")
+        cram = col.decks.get(col.decks.new_filtered("Cram"))
+        cram["terms"] = [["deck:FastAPI::Deployment::Scaling", 100, 0]]
+        col.decks.save(cram)
+        col.sched.rebuild_filtered_deck(cram["id"])
+    age(anki)
+    before = snapshot(anki)
+    result = push(anki, bank)
+    assert result.stdout.strip().splitlines() == [
+        "kept 3 notes in My Workers, where the learner put them (fastapi/deployment/workers/worker-count, "
+        "fastapi/deployment/workers/uvicorn, fastapi/deployment/workers/gunicorn; the bank says "
+        "FastAPI::Deployment::Workers; --overwrite-edits moves them)",
+        "left 2 notes in filtered decks (fastapi/deployment/scaling/replicas, fastapi/deployment/scaling/autoscale); "
+        "they go back to their decks when those are emptied, and the next push puts them in place",
+        "0 added, 0 updated, 0 moved, 0 deleted, 5 unchanged"]
+    assert snapshot(anki) == before
+    moved = push(anki, bank, "--overwrite-edits")
+    assert summary(moved) == "0 added, 0 updated, 3 moved, 0 deleted, 2 unchanged"
 
 
 def test_two_notes_claiming_one_question_are_both_left_alone(anki, bank):
@@ -601,20 +644,18 @@ def test_a_note_type_changed_in_anki_stops_the_push_in_one_line(anki, bank):
     assert "Question, Answer, Difficulty, Source, Key" in line
 
 
-def test_the_package_goes_through_ankis_media_folder_when_anki_is_elsewhere(anki, bank):
+def test_the_package_goes_through_ankis_media_folder_when_anki_is_elsewhere(anki, bank, monkeypatch):
     """A remote Anki cannot read our temporary files: the package travels as data (exercised on the double with
-    the client told the address is not local)."""
+    the client told the address is not this machine)."""
+    import dataclasses
+
+    import qaexport.cli.push as cli_push
     from qaexport.exporters.anki import connect
 
-    real = connect.endpoint
-    connect_endpoint = lambda url, allow: connect.Endpoint(**{**real(url, allow).__dict__, "local": False})  # noqa: E731
-    import qaexport.cli.push as cli_push
-    original = cli_push.endpoint
-    cli_push.endpoint = connect_endpoint
-    try:
-        assert summary(push(anki, bank)) == "5 added, 0 updated, 0 moved, 0 deleted, 0 unchanged"
-    finally:
-        cli_push.endpoint = original
+    def elsewhere(url: str, allow_remote: bool) -> connect.Endpoint:
+        return dataclasses.replace(connect.endpoint(url, allow_remote), local=False)
+    monkeypatch.setattr(cli_push, "endpoint", elsewhere)
+    assert summary(push(anki, bank)) == "5 added, 0 updated, 0 moved, 0 deleted, 0 unchanged"
     assert anki.actions["storeMediaFile"] == 1 and anki.actions["deleteMediaFile"] >= 1
     with anki.paused() as col:
         assert not [n for n in Path(col.media.dir()).iterdir() if n.suffix == ".apkg"]
@@ -637,7 +678,8 @@ def sync_server(tmp_path):
     server = subprocess.Popen([sys.executable, "-m", "anki.syncserver"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        for _ in range(300):  # until it listens (30 s at most); waiting on the process shows if it died
+        deadline = time.monotonic() + WAIT
+        while True:  # until it listens; waiting on the process shows if it died
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
@@ -645,10 +687,17 @@ def sync_server(tmp_path):
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     server.wait(0.1)
                     pytest.fail("Anki's sync server stopped")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"Anki's sync server did not listen within {WAIT:g} s")
         yield f"http://127.0.0.1:{port}/"
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(WAIT)
+            pytest.fail(f"Anki's sync server did not stop within {WAIT:g} s of SIGTERM; killed")
 
 
 def test_a_full_sync_asked_for_by_the_server_is_reported_and_a_normal_sync_goes_through(anki, bank, sync_server):

@@ -65,6 +65,26 @@ def test_the_checker_itself_catches_live_markup():
     assert not live_markup_problems('<a href="https://x.org">x</a>')
 
 
+HOSTILE_LINKS = ('<a href="javascript:alert(1)">a</a> <a href="file:///etc/passwd">b</a> '
+                 '<a href="data:text/html,x">c</a> <a href="https://example.com/ok">d</a>')
+
+
+@pytest.mark.parametrize("layer", ["link filter", "scheme allow-list"])
+def test_each_layer_of_the_html_sanitiser_refuses_other_links_on_its_own(layer, monkeypatch):
+    """Links in HTML content pass two checks (the attribute filter's http/https/mailto pattern and nh3's scheme
+    allow-list); with either one open wide, the other still drops every other scheme."""
+    from qaexport.formats import html as content_html
+
+    if layer == "link filter":
+        monkeypatch.setattr(content_html, "_LINK", re.compile(r".*", re.S))
+    else:
+        monkeypatch.setattr(content_html, "URL_SCHEMES", frozenset({"http", "https", "mailto", "javascript", "file",
+                                                                     "data"}))
+    out = content_html.sanitize(HOSTILE_LINKS, set())
+    assert 'href="https://example.com/ok"' in out, out
+    assert not re.search(r'href="(?:javascript|file|data):', out), out
+
+
 def test_code_blocks_use_pygments_classes_not_inline_colours(md):
     html = md.render(HOSTILE)[Scheme.COMPACT]
     python = re.search(r'<pre class="hl"><code class="language-python">(.*?)</code></pre>', html, re.S).group(1)

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,7 @@ def test_second_run_renders_nothing_and_writes_the_same_book(tmp_path, sample_pa
     assert (tmp_path / "one.epub").read_bytes() == (tmp_path / "two.epub").read_bytes() == reference["epub"]
 
 
+@pytest.mark.slow
 def test_second_pdf_of_an_unchanged_book_renders_nothing(tmp_path, sample_path):
     assert _run("pdf", str(sample_path), "-o", str(tmp_path / "one.pdf")) == (34, 0)
     assert _run("pdf", str(sample_path), "-o", str(tmp_path / "two.pdf")) == (0, 34)
@@ -89,6 +91,109 @@ def test_one_changed_text_renders_one_question(tmp_path, sample_copy):
     assert text.count("Uvicorn") > 1
     sample_copy.write_text(text.replace("What is Uvicorn", "What exactly is Uvicorn", 1), encoding="utf-8")
     assert _run("epub", str(sample_copy), "-o", str(tmp_path / "b.epub")) == (1, 33)
+
+
+def test_one_changed_answer_renders_one_question_and_shows_it(tmp_path, sample_copy):
+    """The answer is part of an entry's key: a cache that found the old answer would print it."""
+    _run("epub", str(sample_copy), "-o", str(tmp_path / "a.epub"))
+    text = sample_copy.read_text(encoding="utf-8")
+    old = "ASGI server"
+    assert old in text
+    sample_copy.write_text(text.replace(old, "ASGI server (edited answer)", 1), encoding="utf-8")
+    assert _run("epub", str(sample_copy), "-o", str(tmp_path / "b.epub")) == (1, 33)
+    with zipfile.ZipFile(tmp_path / "b.epub") as zf:
+        pages = "".join(zf.read(n).decode() for n in zf.namelist() if n.endswith(".xhtml"))
+    assert "ASGI server (edited answer)" in pages
+
+
+#: What the rendered HTML depends on besides the texts, as ``renderer_version`` reads it: each changed alone must
+#: render every question again (a cache that missed one would keep serving HTML of the old renderer).
+RENDERER_PARTS = {
+    "pygments version": ("pygments", "__version__", "0.0.1"),
+    "markdown-it version": ("markdown_it", "__version__", "0.0.1"),
+    "nh3 version": ("nh3", "__version__", "0.0.1"),
+    "mdit-py-plugins version": ("mdit_py_plugins", "__version__", "0.0.1"),
+    "latex2mathml version": ("latex2mathml", "__version__", "0.0.1"),
+    "ziamath version": ("ziamath", "__version__", "0.0.1"),
+    "renderer version constant": ("qaexport.render.cache", "RENDERER_VERSION", 999),
+    "python version": ("qaexport.render.cache", "sys", None),
+    "renderer source": ("qaexport.render.cache", "__file__", None),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("part", sorted(RENDERER_PARTS))
+def test_each_part_of_the_renderer_version_renders_everything_again(part, tmp_path, sample_path, monkeypatch):
+    import importlib
+    import types
+
+    from qaexport.render import cache as cache_module
+
+    _run("epub", str(sample_path), "-o", str(tmp_path / "a.epub"))
+    module_name, attribute, value = RENDERER_PARTS[part]
+    module = importlib.import_module(module_name)
+    if attribute == "sys":  # another Python: the same module, another version
+        value = types.SimpleNamespace(version_info=(sys.version_info[0], sys.version_info[1] + 1))
+    if attribute == "__file__":  # an edited renderer: a copy of the package's render/ and formats/, one file changed
+        package = Path(cache_module.__file__).parent.parent
+        for folder in ("render", "formats"):
+            (tmp_path / folder).mkdir()
+            for source in (package / folder).glob("*.py"):
+                (tmp_path / folder / source.name).write_bytes(source.read_bytes())
+        edited = tmp_path / "render" / "markdown.py"
+        edited.write_text(edited.read_text() + "\n# edited\n")
+        value = str(tmp_path / "render" / "cache.py")
+    with monkeypatch.context() as patch:
+        patch.setattr(module, attribute, value, raising=attribute != "__version__")
+        cache_module.renderer_version.cache_clear()
+        try:
+            assert _run("epub", str(sample_path), "-o", str(tmp_path / "b.epub")) == (34, 0)
+        finally:
+            cache_module.renderer_version.cache_clear()
+    assert _run("epub", str(sample_path), "-o", str(tmp_path / "c.epub")) == (0, 34)  # and back again
+
+
+def test_html_content_renders_again_when_the_library_media_change(tmp_path):
+    """An Anki card's HTML may show only the library's images: another set of media is another key."""
+    from qaexport.assemble import assemble
+    from qaexport.model import ContentFormat, Library, Location, Media
+    from qaexport.records import Node, QuestionRecord, ReadResult, SubtopicRecord
+    from qaexport.render import Highlighter, Scheme, render_library
+    from qaexport.render.cache import RenderCache
+
+    def library(media: dict[str, Media]) -> Library:
+        q = QuestionRecord("q", None, '<p>See <img src="0123456789abcdef.png"></p>', "<p>a</p>", Location("x"),
+                           ContentFormat.HTML)
+        lib, problems, _ = assemble([ReadResult(subtopics=[SubtopicRecord(Node("F"), Node("T"), Node("S"), [q],
+                                                                          Location("x"), True)], media=media)])
+        assert problems == []
+        return lib
+
+    image = Media("0123456789abcdef.png", b"\x89PNG\r\n\x1a\n", "image/png")
+    cache = RenderCache(tmp_path / "cache", clock=lambda: 1e9)
+    without = render_library(library({}), Highlighter(), (Scheme.COMPACT,), cache=cache)
+    with_image = render_library(library({image.name: image}), Highlighter(), (Scheme.COMPACT,), cache=cache)
+    key = "f/t/s/q"
+    assert "<img" not in without[Scheme.COMPACT][key].question
+    assert '<img src="0123456789abcdef.png"' in with_image[Scheme.COMPACT][key].question
+
+
+def test_the_same_text_as_markdown_and_as_html_are_two_entries(tmp_path):
+    from qaexport.assemble import assemble
+    from qaexport.model import ContentFormat, Location
+    from qaexport.records import Node, QuestionRecord, ReadResult, SubtopicRecord
+    from qaexport.render import Highlighter, Scheme, render_library
+    from qaexport.render.cache import RenderCache
+
+    cache = RenderCache(tmp_path / "cache", clock=lambda: 1e9)
+    out = {}
+    for fmt in ContentFormat:
+        q = QuestionRecord("q", None, "*x* <b>y</b>", "a", Location("x"), fmt)
+        lib, _, _ = assemble([ReadResult(subtopics=[SubtopicRecord(Node("F"), Node("T"), Node("S"), [q],
+                                                                   Location("x"), True)])])
+        out[fmt] = render_library(lib, Highlighter(), (Scheme.COMPACT,), cache=cache)[Scheme.COMPACT]["f/t/s/q"]
+    assert out[ContentFormat.MARKDOWN].question == "<em>x</em> &lt;b&gt;y&lt;/b&gt;"
+    assert out[ContentFormat.HTML].question == "*x* <b>y</b>"
 
 
 def test_portable_html_is_theme_independent_compact_is_not(tmp_path, sample_path):
@@ -133,6 +238,7 @@ def test_a_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path, sample_path, refer
     assert _run("epub", str(sample_path), "-o", str(out)) == (0, 34)
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_both_succeed(tmp_path, sample_path):
     """Two processes render the same 400 questions at once into one (empty) cache."""
     bank = tmp_path / "bank"
@@ -238,3 +344,73 @@ def test_html_content_is_keyed_by_the_media_it_may_show(tmp_path):
     assert name in with_image[render.Scheme.COMPACT]["f/t/s/q1"].question
     assert without == fresh and name not in without[render.Scheme.COMPACT]["f/t/s/q1"].question
     assert cache.stats.hits == 0 and cache.stats.stored == 2
+
+
+def test_markdown_is_keyed_by_its_cloze_flag_and_the_media_its_images_show(tmp_path):
+    """The same texts render differently as a cloze or not, and with each image reference showing one file, another
+    or none (left out): each way is its own cache entry, equal to a fresh render. Which reference shows a file
+    counts, not only which files are shown (one reference shown and the other left out, then the other way)."""
+    from qaexport.model import Framework, Library, Location, Media, Question, Subtopic, Topic
+
+    one, two = "0123456789abcdef.png", "fedcba9876543210.png"
+    media = {name: Media(name, b"\x89PNG", "image/png") for name in (one, two)}
+
+    def library(cloze: bool, shown: dict[str, str]) -> Library:
+        q = Question("q1", None, "The {{c1::sun}} rises ![in the east](east.png) ![not west](west.png)", "Extra.",
+                     "f/t/s/q1", Location("bank.md", 3), cloze=cloze, images=shown)
+        sub = Subtopic("s", "S", questions=[q])
+        return Library([Framework("f", "F", topics=[Topic("t", "T", subtopics=[sub])])], media)
+
+    hl = render.Highlighter()
+    cache = RenderCache(tmp_path / "c", clock=time.time)
+    images = [{"east.png": one}, {"east.png": two}, {"west.png": one}, {"east.png": one, "west.png": two},
+              {"east.png": two, "west.png": one}, {}]
+    variants = [(cloze, shown) for cloze in (True, False) for shown in images]
+    seen = set()
+    for cloze, shown in variants:
+        schemes = [render.Scheme.COMPACT, render.Scheme.PORTABLE]
+        cached = render.render_library(library(cloze, shown), hl, schemes, cache=cache)
+        fresh = render.render_library(library(cloze, shown), hl, schemes)
+        assert cached == fresh, (cloze, shown)
+        seen.add(fresh[render.Scheme.COMPACT]["f/t/s/q1"])
+    assert len(seen) == len(variants) and cache.stats.hits == 0
+
+
+@pytest.mark.parametrize("name", ["dialect.py", "cloze.py", "math.py", "html.py"])
+def test_the_renderer_version_covers_each_syntax_module(monkeypatch, name):
+    """The Markdown dialect, cloze and math syntax and the HTML sanitiser (in formats/) decide the HTML too: an
+    edit to any of them is a new renderer."""
+    from qaexport.render.cache import renderer_version
+
+    read_bytes = Path.read_bytes
+
+    def edited(path: Path) -> bytes:
+        data = read_bytes(path)
+        return data + b"\n# edited\n" if path.name == name and path.parent.name == "formats" else data
+
+    renderer_version.cache_clear()
+    before = renderer_version()
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    renderer_version.cache_clear()
+    try:
+        assert renderer_version() != before
+    finally:
+        renderer_version.cache_clear()
+
+
+@pytest.mark.parametrize("library", ["mdit_py_plugins", "latex2mathml", "ziamath", "ziafont"])
+def test_the_renderer_version_covers_each_math_and_syntax_library(monkeypatch, library):
+    """The math and syntax libraries' versions: another version may parse or draw differently."""
+    import importlib
+
+    from qaexport.render.cache import renderer_version
+
+    module = importlib.import_module(library)
+    renderer_version.cache_clear()
+    before = renderer_version()
+    monkeypatch.setattr(module, "__version__", "0.0.0-other", raising=False)
+    renderer_version.cache_clear()
+    try:
+        assert renderer_version() != before
+    finally:
+        renderer_version.cache_clear()

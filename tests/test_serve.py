@@ -8,6 +8,7 @@ import contextlib
 import io
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -201,6 +202,9 @@ def serving(bank: Path, tmp_path: Path, *args: str, env: dict[str, str] | None =
     proc = subprocess.Popen([sys.executable, "-m", "qaexport", "serve", str(bank), "--port", "0", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        # bounded: a server that never says where it listens fails the test instead of hanging it
+        if not select.select([proc.stdout], [], [], 120)[0]:
+            pytest.fail("qaexport serve printed no address within 120 s")
         line = proc.stdout.readline()
         match = re.search(r" at (http://127\.0\.0\.1:\d+/) ", line)
         assert match, line + proc.stderr.read() if proc.poll() is not None else line
@@ -253,7 +257,7 @@ def test_a_save_reloads_the_open_page_a_broken_file_shows_its_error_and_ctrl_c_s
             edit(bank, "{#closure .medium}", "{#closure .impossible}")
         problems = page.locator("section.problems")
         expect(problems).to_contain_text(f"{path}:")
-        expect(problems).to_contain_text("difficulty is unknown ('impossible'); use easy, medium or hard")
+        expect(problems).to_contain_text("difficulty is unknown ('impossible'); use easy, medium, hard or unrated")
         expect(answer).to_contain_text("remembers the variables")  # the last good version is still shown
 
         with page.expect_event("load", timeout=RELOAD_WAIT_MS):

@@ -113,9 +113,20 @@ def covered(face: FontFace) -> frozenset[str]:
         return frozenset(chr(code) for code in font.getBestCmap())
 
 
-def subset_font(face: FontFace, chars: Iterable[str]) -> bytes | None:
+#: The weights an EPUB embeds, each as a fixed (static) font: readers that do not read variable fonts (many
+#: e-readers) still draw regular and bold text, and each file holds one weight's outlines, not every weight's.
+STATIC_WEIGHTS = (400, 700)
+
+
+def subset_font(face: FontFace, chars: Iterable[str], weight: int | None = None, layout: bool = True) -> bytes | None:
     """``face`` cut down to the glyphs of ``chars`` (with what shaping them needs: ligatures, marks, variations),
-    or None when it has none of them. The same characters give the same bytes."""
+    or None when it has none of them; with ``weight``, a variable face becomes a fixed one of that weight (its
+    other axes at their defaults). The same characters give the same bytes.
+
+    ``layout=False`` leaves out the OpenType layout tables (kerning, ligatures, mark positions): reading and
+    cutting them down was four fifths of the time (about 0.45 s of CPU for Noto Serif, 0.25 s for JetBrains Mono,
+    per file), and Latin, Greek and Cyrillic text and code read well without them (code is better without
+    JetBrains Mono's ligatures). Scripts that need shaping keep them."""
     import io
 
     from fontTools import subset
@@ -125,6 +136,10 @@ def subset_font(face: FontFace, chars: Iterable[str]) -> bytes | None:
     unicodes = sorted({ord(c) for c in chars} & set(font.getBestCmap()))
     if not unicodes:
         return None
+    if not layout:
+        for table in ("GSUB", "GPOS", "GDEF"):
+            if table in font:
+                del font[table]
     options = subset.Options()
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
@@ -133,6 +148,12 @@ def subset_font(face: FontFace, chars: Iterable[str]) -> bytes | None:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=unicodes)
     subsetter.subset(font)
+    if weight is not None and "fvar" in font:
+        from fontTools.varLib import instancer
+
+        instancer.instantiateVariableFont(font, {
+            axis.axisTag: min(max(weight, axis.minValue), axis.maxValue) if axis.axisTag == "wght"
+            else axis.defaultValue for axis in font["fvar"].axes}, inplace=True)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()

@@ -14,6 +14,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from markupsafe import Markup
+
 from ..model import Library
 
 #: Indentation classes go up to this many columns; deeper lines hang at this depth.
@@ -117,6 +119,33 @@ def cover_subtitle(library: Library) -> str:
     return fw.description
 
 
+def cover_image(library: Library) -> dict[str, str] | None:
+    """The cover image a bank's front matter names (``cover:``), as the books show it: its media name and alt
+    text; None without one (or when it was left out)."""
+    if library.cover is None or library.cover[0] not in library.media:
+        return None
+    name, alt = library.cover
+    return {"name": name, "alt": alt}
+
+
+def description_html(text: str, reader: bool = False) -> Markup:
+    """A description (inline Markdown: code, emphasis, links, math) as HTML for a lead paragraph or a cover: its
+    formulas drawn for print, or as MathML for a ``reader`` (an EPUB reading system)."""
+    from ..render.markdown import inline_html
+
+    if not text:
+        return Markup("")
+    html = inline_html(text)
+    return Markup(for_reader(html) if reader else for_print(html))
+
+
+def description_text(text: str) -> str:
+    """A description as plain text, its Markdown marks gone (metadata, the drawn cover image)."""
+    from ..formats.html import to_text
+
+    return to_text(description_html(text, reader=True)) if text else ""
+
+
 _MATHML = re.compile(r"<math\b[^>]*>.*?</math>", re.S)  # latex2mathml never nests <math>
 _MATH_DRAWING = re.compile(r'<span class="math-svg"[^>]*>.*?</svg></span>', re.S)  # ziamath's SVG holds no span
 
@@ -127,5 +156,14 @@ def for_print(rendered_html: str) -> str:
 
 
 def for_reader(rendered_html: str) -> str:
-    """A formula as MathML (with its TeX as ``alttext``), for EPUB reading systems, which typeset it themselves."""
+    """A formula as MathML (with its TeX as ``alttext``), for EPUB reading systems and browsers, which typeset it
+    themselves."""
     return _MATH_DRAWING.sub("", rendered_html) if "math-svg" in rendered_html else rendered_html
+
+
+_MATHML_ALT = re.compile(r'<math\b[^>]*?\salttext="([^"]*)"[^>]*>.*?</math>', re.S)
+
+
+def formulas_as_tex(rendered_html: str) -> str:
+    """A formula as the TeX it was written in (plain text made from HTML: search indexes)."""
+    return _MATHML_ALT.sub(r"\1", for_reader(rendered_html)) if "<math" in rendered_html else rendered_html

@@ -74,8 +74,8 @@ NightTheme = Annotated[str, typer.Option("--night-theme", metavar="STYLE",
                                          help="Pygments style for Anki night mode and EPUB dark mode.")]
 DifficultyOpt = Annotated[
     list[str] | None,
-    typer.Option("--difficulty", "-d", help="Keep only these difficulties: easy, medium, hard; repeat -d or "
-                                            "separate with commas (-d easy,medium).",
+    typer.Option("--difficulty", "-d", help="Keep only these difficulties: easy, medium, hard, unrated (no "
+                                            "difficulty given); repeat -d or separate with commas (-d easy,medium).",
                  show_default=False, metavar="LEVEL"),
 ]
 TopicOpt = Annotated[
@@ -132,14 +132,22 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_difficulties(values: list[str] | None) -> set[Difficulty] | None:
+#: ``-d unrated``: the questions their source gives no difficulty (Markdown's ``.unrated``, Anki cards).
+UNRATED = "unrated"
+
+
+def parse_difficulties(values: list[str] | None) -> set[Difficulty | None] | None:
+    """The difficulties asked for; ``None`` in the set stands for unrated questions."""
     if not values:
         return None
-    chosen = set()
+    chosen: set[Difficulty | None] = set()
     for value in (part for v in values for part in v.split(",")):
+        if value.strip().lower() == UNRATED:
+            chosen.add(None)
+            continue
         d = Difficulty.parse(value)
         if d is None:
-            raise UsageError(f"--difficulty {value.strip()!r}: use easy, medium or hard")
+            raise UsageError(f"--difficulty {value.strip()!r}: use easy, medium, hard or unrated")
         chosen.add(d)
     return chosen
 

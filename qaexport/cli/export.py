@@ -82,7 +82,7 @@ def _default_stem(library: Library, difficulty: list[str] | None, topic: list[st
             parts.append(last)
     chosen = parse_difficulties(difficulty)
     if chosen:
-        parts += [d.label for d in sorted(chosen)]
+        parts += [d.label if d else "unrated" for d in sorted(chosen, key=lambda d: d or 4)]
     return "-".join(p for p in parts if p)
 
 

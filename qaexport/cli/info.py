@@ -63,7 +63,7 @@ def list_cmd(ctx: typer.Context, srcs: Sources = None, difficulty: DifficultyOpt
     for d in Difficulty:
         table.add_column(d.label, justify="right")
     if unlabelled:
-        table.add_column("none", justify="right")
+        table.add_column("unrated", justify="right")
     table.add_column("total", justify="right", style="bold")
     for fw, topic_, sub in library.subtopics():
         counts = [sum(q.difficulty is d for q in sub.questions) for d in Difficulty]

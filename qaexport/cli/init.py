@@ -38,9 +38,11 @@ subtopic:
 ## What does a question look like? {#question-format .easy}
 
 A `## ` heading holds the question (inline Markdown) and ends with `{#id .difficulty}`: an id that stays
-the same when you reword the question (Anki keeps the review history), and `.easy`, `.medium` or `.hard`.
+the same when you reword the question (Anki keeps the review history), and `.easy`, `.medium` or `.hard`
+(`.unrated` if it has none).
 
-Everything below the heading, up to the next `## `, is the answer. Use `###` and below for its headings.
+Everything below the heading, up to the next question, is the answer. A `## ` heading without
+`{…}` (like `## Example`) is a heading of the answer; `###` and below are too.
 
 ## How do I add code to an answer? {#code-in-answers .medium}
 

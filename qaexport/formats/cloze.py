@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.rules_inline import StateInline
 
-#: Deletions in one text: a real note has a handful; Anki itself slows to a crawl with thousands.
-MAX_DELETIONS = 5_000
+#: Deletions in one text, counted before it is parsed: a real note has a handful. As many as fit in the longest
+#: question (``assemble.MAX_QUESTION_CHARS``, 5,000 characters: 500 ``{{c1::x}}`` and the spaces between), so
+#: this is the limit an author meets, not one the length limit always meets first.
+MAX_DELETIONS = 500
 #: The highest deletion number (each number is a card of the note).
 MAX_NUMBER = 500
 OPEN = re.compile(r"\{\{c(\d{1,9})::")
@@ -87,7 +89,9 @@ def _cloze(state: StateInline, silent: bool) -> bool:
             hint_at = pos
             pos += 2
             continue
-        if hint_at < 0 and src.startswith("{{c", pos) and OPEN.match(src, pos):
+        if src.startswith("{{c", pos) and OPEN.match(src, pos):
+            # In the text or the hint: every scan ends at the next opening, so a text full of unclosed
+            # deletions is still read in linear time.
             state.pos = old_pos
             if not silent:
                 _problem(state, start, "a deletion inside a deletion; close the first with }} before the next "

@@ -91,7 +91,7 @@ def scan(text: str) -> Scan:
         found = env.pop(PROBLEMS, [])
         out.problems += [(line + token.content[:p.offset].count("\n"), p.message)
                          for p in found if isinstance(p, ClozeProblem)]
-        for child in _walk(token.children or []):
+        for child in token.children or []:  # a flat list: an image inside a link or deletion is a sibling
             if child.type == "cloze_open":
                 numbers.add(child.meta["number"])
             elif child.type == "image":
@@ -105,7 +105,3 @@ def scan(text: str) -> Scan:
     out.numbers = sorted(numbers)
     return out
 
-
-def _walk(children: list[Any]) -> list[Any]:
-    """Inline tokens, with an image's own children (its alt text) left to the image."""
-    return children

@@ -106,6 +106,19 @@ def sanitize(html: str, media: set[str]) -> str:
     return cleaned.replace("&nbsp;", "&#160;")
 
 
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
+
+
+def demote_headings(sanitized: str, top: int) -> str:
+    """Headings of sanitised HTML moved so the highest is ``<h{top}>`` and each lower level the next, as the
+    Markdown renderer does for books (nh3's canonical output: heading tags carry no attributes here)."""
+    used = sorted({int(level) for _, level in _HEADING_TAG.findall(sanitized)})
+    if not used:
+        return sanitized
+    levels = {level: min(6, top + rank) for rank, level in enumerate(used)}
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{levels[int(m.group(2))]}>", sanitized)
+
+
 def to_text(html: str) -> str:
     """Plain text of untrusted HTML (deck descriptions): tags dropped, entities decoded, whitespace collapsed."""
     spaced = _BLOCK_TAG.sub(r" \g<0>", html)  # "a<p>b" reads "a b", not "ab"

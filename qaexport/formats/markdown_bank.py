@@ -2,11 +2,13 @@
 
 A file is YAML front matter that places the subtopic (framework, topic, subtopic), then one
 ``## Question {#id .difficulty}`` heading per question with its answer below, up to the next
-``##`` heading. The body is split with markdown-it's own block tokens and their line maps, so a
-``## `` line inside a code fence, a list or a block quote never starts a question, exactly as
-the renderer would see it. Two escape forms carry texts a heading cannot hold (several
-paragraphs, a trailing ``{``…): a heading with attributes only followed by a ```` ```question ````
-fence, and an answer that is a single ```` ```answer ```` fence.
+question heading. A ``##`` heading starts a question when it carries attributes (``{…}``) or when no
+question has started yet; any other ``##`` (``## Example``) is a heading inside the answer above it,
+with a warning where it reads like a forgotten question (it ends with ``?``). The body is split with
+markdown-it's own block tokens and their line maps, so a ``## `` line inside a code fence, a list or a
+block quote never starts a question, exactly as the renderer would see it. Two escape forms carry texts
+a heading cannot hold (several paragraphs, a trailing ``{``…): a heading with attributes only followed
+by a ```` ```question ```` fence, and an answer that is a single ```` ```answer ```` fence.
 
 The syntax lives below both of its users: the source (``sources/markdown``) reads files with
 :func:`parse_text`, and the writer (``exporters/markdown_bank``) checks every section it writes with
@@ -43,10 +45,14 @@ CLOZE_FENCE = "cloze"
 #: The class that says "this question has no difficulty" (Anki cards have none); a heading without any
 #: difficulty class is an error, so a forgotten one is never silent.
 UNRATED = "unrated"
+#: How messages list the difficulty classes a heading may carry.
+DIFFICULTY_CLASSES = f".easy, .medium, .hard or .{UNRATED}"
 ANSWER_FENCE = "answer"
 
 # A Pandoc-style attribute block ending the heading, preceded by a space (or alone).
 _ATTRS = re.compile(r"(?:^|[ \t]+)\{([^{}]*)\}$")
+#: The start of what can only be meant as an attribute block (``{#id`` or ``{.difficulty``).
+_ATTRS_OPENING = re.compile(r"(?:^|[ \t])\{\s*[#.]")
 _ATTR_ITEM = re.compile(r'#(?P<id>[^\s{}]+)|\.(?P<cls>[^\s{}]+)|(?P<key>[A-Za-z][\w-]*)=(?P<val>"[^"]*"|[^\s"{}]+)')
 _FRONT_END = ("---", "...")
 #: The folder of images of HTML questions, beside a bank file or above it (the writer puts them there).
@@ -83,9 +89,19 @@ class ParsedFile:
     cover: tuple[str, int] | None = None  # the front matter's `cover:` image path and its line
     questions: list[ParsedQuestion] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    warnings: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append((line, message))
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append((line, message))
+
+    def in_file_order(self) -> ParsedFile:
+        """Problems and warnings sorted by line (stable), as an author reads the file top to bottom."""
+        self.problems.sort(key=lambda item: item[0])
+        self.warnings.sort(key=lambda item: item[0])
+        return self
 
 
 def decode(raw: bytes, where: str) -> str:
@@ -147,16 +163,45 @@ def _load_yaml(source: str, parsed: ParsedFile) -> tuple[Any, dict[tuple[str, ..
         data = yaml.safe_load(source)
         lines = _key_lines(yaml.compose(source, Loader=yaml.SafeLoader), offset)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # An unclosed quote or bracket is found where the text ends; the author needs where it opened.
+        opened = exc.context_mark if "quoted scalar" in (exc.context or "") or "flow" in (exc.context or "") else None
+        mark = opened or exc.problem_mark or exc.context_mark
         line = mark.line + offset if mark else 1
         parsed.problem(line, f"front matter is not valid YAML: {exc.problem or exc.context}; "
-                             "quote text that holds ': ' or starts with a special character")
+                             f"{_yaml_hint(exc.problem or '', exc.context or '')}")
         return None, {}
     except (yaml.YAMLError, RecursionError) as exc:
         parsed.problem(1, f"front matter is not valid YAML ({type(exc).__name__}); "
                           "fix the block between the `---` lines")
         return None, {}
     return data, lines
+
+
+#: What usually causes each of PyYAML's complaints in a front matter, and what to write instead.
+_YAML_HINTS = (
+    ("mapping values are not allowed", "a value holds ': '; put that text in quotes (name: \"Django: ORM\")"),
+    ("'\\t'", "YAML indents with spaces, never tabs; replace the tab with spaces"),
+    ("could not determine a constructor", "tags (`!!…`) are not allowed; write plain text, in quotes if needed"),
+    ("undefined alias", "`*` starts a YAML alias; put text that starts with `*` in quotes"),
+    ("flow sequence", "a `[` is never closed; put text that starts with `[` in quotes"),
+    ("flow mapping", "a `{` is never closed; put text that starts with `{` in quotes"),
+    ("quoted scalar", "a quote is never closed; end the quoted text with the same quote on its line"),
+    ("expected <block end>", "the indentation does not line up, or text starts with `{`, `[` or `-`; indent "
+                             "name, slug, order and description by the same spaces under their level, and put "
+                             "such text in quotes"),
+)
+
+
+def _yaml_hint(problem_text: str, context: str) -> str:
+    """The fix for the problem PyYAML reports (a generic hint named the wrong cause half the time)."""
+    said = f"{problem_text}\n{context}"
+    for clue, hint in _YAML_HINTS:
+        if clue in said:
+            return hint
+    start = re.search(r"found character '(.)' that cannot start any token", problem_text)
+    if start:
+        return f"text cannot start with {start.group(1)!r}; put it in quotes"
+    return "fix that line of the block between the `---` lines; text with special characters goes in quotes"
 
 
 def _text(value: Any) -> str | None:
@@ -250,20 +295,21 @@ class _Attrs:
     format: ContentFormat = ContentFormat.MARKDOWN
     origin: str | None = None
     ok: bool = True
+    given: bool = False  # the heading ends with an attribute block: it starts a question
 
 
 def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
     """``#id``, one ``.difficulty`` class, an optional ``format=html`` and an optional ``from=KEY`` (the key a
     moved question was first exported under, so it keeps its Anki note) from the inside of ``{…}``."""
-    attrs = _Attrs()
+    attrs = _Attrs(given=True)
     pos, raw = 0, raw.strip()
     while pos < len(raw):
         m = _ATTR_ITEM.match(raw, pos)
         if not m:
             bad = raw[pos:].split()[0]
             parsed.problem(line, f"cannot read heading attribute {bad!r}; write {{#id .easy}} "
-                                 "(an id and one of .easy, .medium, .hard)")
-            return _Attrs(ok=False)
+                                 f"(an id and one of {DIFFICULTY_CLASSES})")
+            return _Attrs(ok=False, given=True)
         if m.group("id"):
             attrs.id = m.group("id")
         elif m.group("cls"):
@@ -291,6 +337,13 @@ def _attributes(raw: str, line: int, parsed: ParsedFile) -> _Attrs:
 def _heading(content: str, line: int, parsed: ParsedFile) -> tuple[str, _Attrs]:
     m = _ATTRS.search(content)
     if not m:
+        opening = _ATTRS_OPENING.search(content)
+        if (opening or content.rstrip().endswith("}")) and content.count("{") != content.count("}"):
+            # never silently an id, nor silently a heading of the answer: the author meant a question
+            start = opening.start() if opening else content.rfind("{") if "{" in content else len(content)
+            parsed.problem(line, f"unbalanced braces in the heading's attributes `{content[start:].strip()[:60]}`; "
+                                 "write them as {#id .difficulty}, one `{` and one `}` at the end of the line")
+            return content[:start].rstrip(), _Attrs(ok=False, given=True)
         return content, _Attrs()
     return content[:m.start()].rstrip(), _attributes(m.group(1), line, parsed)
 
@@ -317,20 +370,27 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
     # Top-level blocks with their line maps; a heading's text is the inline token right after it.
     positions = [n for n, t in enumerate(tokens) if t.level == 0 and t.map is not None]
     top = [tokens[n] for n in positions]
-    heads = [i for i, t in enumerate(top) if _is_question_heading(t)]
-    start_of_questions = top[heads[0]].map[0] if heads else len(lines) - first
+    # Every top-level `##` is read (its attributes checked); those with attributes, and the first, start questions.
+    heads: list[tuple[int, str, _Attrs]] = []
+    for i, t in enumerate(top):
+        if _is_question_heading(t):
+            line = t.map[0] + first + 1
+            text, attrs = _heading(tokens[positions[i] + 1].content, line, parsed)
+            if attrs.given or not heads:
+                heads.append((i, text, attrs))
+            else:
+                _answer_heading(text, line, heads[-1], top, first, parsed)
+    start_of_questions = top[heads[0][0]].map[0] if heads else len(lines) - first
     if any(line.strip() for line in lines[first:first + start_of_questions]):
         stray = next(n for n in range(first, first + start_of_questions) if lines[n].strip())
         parsed.problem(stray + 1, "text before the first question; every question starts with a "
                                   "`## Question text {#id .difficulty}` heading")
-    if not heads:
-        return
-    for n, index in enumerate(heads):
+    for n, (index, text, attrs) in enumerate(heads):
         head = top[index]
         line = head.map[0] + first + 1
-        end = top[heads[n + 1]].map[0] + first if n + 1 < len(heads) else len(lines)
-        following = top[index + 1:heads[n + 1] if n + 1 < len(heads) else len(top)]
-        text, attrs = _heading(tokens[positions[index] + 1].content, line, parsed)
+        following_end = heads[n + 1][0] if n + 1 < len(heads) else len(top)
+        end = top[following_end].map[0] + first if n + 1 < len(heads) else len(lines)
+        following = top[index + 1:following_end]
         ok = attrs.ok
         answer_start = head.map[1] + first
         fence = ""
@@ -357,7 +417,7 @@ def _body(lines: list[str], first: int, parsed: ParsedFile) -> None:
             answer = _region(lines, answer_start, end)
             answer_line = next((n + 1 for n in range(answer_start, end) if lines[n].strip()), 0)
         if not answer.strip() and cloze is False:  # (None: a bad cloze, already reported)
-            parsed.problem(line, "question has no answer; write it below the heading, before the next `##`")
+            parsed.problem(line, "question has no answer; write it below the heading, before the next question")
             ok = False
         if ok:
             parsed.questions.append(ParsedQuestion(attrs.id, attrs.difficulty, text, answer, line, attrs.format,
@@ -394,6 +454,19 @@ def _cloze_check(text: str, fmt: ContentFormat, line: int, fence: str, parsed: P
     return bool(found.numbers)
 
 
+def _answer_heading(text: str, line: int, question: tuple[int, str, _Attrs], top: list[Any], first: int,
+                    parsed: ParsedFile) -> None:
+    """A `##` without attributes after a question is a heading of that question's answer (``## Example``).
+    Only one that reads like a question of its own is ambiguous enough to say so."""
+    if not text.rstrip().endswith("?"):
+        return
+    index, _, attrs = question
+    owner = f"question {attrs.id!r}" if attrs.id else "the question"
+    parsed.warn(line, f"`## {text[:60]}` has no {{#id .difficulty}}, so it is a heading inside the answer of "
+                      f"{owner} (line {top[index].map[0] + first + 1}); add {{#id .difficulty}} if it is a "
+                      "question of its own, or write `###` for a heading of the answer")
+
+
 def parse_text(text: str) -> ParsedFile:
     """Parse one bank file's text (LF line ends); problems carry 1-based lines."""
     parsed = ParsedFile()
@@ -401,11 +474,11 @@ def parse_text(text: str) -> ParsedFile:
     if front is not None:
         _front_matter(front, parsed)
     _body(text.split("\n"), body_start, parsed)
-    return parsed
+    return parsed.in_file_order()
 
 
 def parse_body(text: str) -> ParsedFile:
     """Parse question sections without front matter (the writer checks each section it writes with this)."""
     parsed = ParsedFile()
     _body(text.split("\n"), 0, parsed)
-    return parsed
+    return parsed.in_file_order()

@@ -9,6 +9,7 @@ content: the card documents have no script at all, and every page has a Content-
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,12 +22,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..books.html import for_reader
 from ..errors import QaexportError
 from ..exporters import Build
 from ..exporters.anki import card_numbers, card_sides, note_type_parts
-from ..exporters.site import CSP, Live, Site, SiteOptions, heading_and_rest
+from ..exporters.site import CSP, Live, Site, SiteOptions
 from ..model import QuestionRef
 from ..render import Scheme
+from ..render.math import typeset
 from ..templates import asset, environment
 from .bank import LiveBank, Snapshot
 from .booklet import Booklet
@@ -42,7 +45,14 @@ CARD_WIDTHS = {"phone": 360, "desktop": 800}
 _SIDE = re.compile(r"^(front|back)$")
 _TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
           ".js": "text/javascript; charset=utf-8", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-          ".gif": "image/gif", ".webp": "image/webp"}
+          ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml"}
+#: A formula as the Anki note holds it (``render/math.live``): typeset here, since the card frames run no script.
+_LIVE_FORMULA = re.compile(r'<span class="math( display)?">\\[(\[](.*?)\\[)\]]</span>', re.S)
+
+
+def typeset_live(card_html: str) -> str:
+    """The card's formulas as MathML (what Anki's MathJax would draw): the frames run no script at all."""
+    return _LIVE_FORMULA.sub(lambda m: for_reader(typeset(html.unescape(m.group(2)), bool(m.group(1)))), card_html)
 
 
 @dataclass
@@ -125,7 +135,7 @@ def make_app(served: Served) -> Starlette:
         site = _site(served, snapshot)
         rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
         portable = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
-        heading, rest = heading_and_rest(rendered)
+        heading, rest = rendered.heading_and_rest()
         page = site.render_page("preview.html", "preview", "/", {
             "ref": ref, "heading": Markup(site.html(heading, "/")), "rest": Markup(site.html(rest, "/")),
             "back": f"/{ref.framework.slug}/{ref.topic.slug}/{ref.subtopic.slug}.html#q-{ref.question.id}",
@@ -147,7 +157,8 @@ def make_app(served: Served) -> Starlette:
         _css, front, back = card_sides(build, ref, int(number))
         night = " nightMode night_mode" if request.query_params.get("night") == "1" else ""
         page = environment("serve").get_template("card.html").render(
-            side=Markup(front if side == "front" else back), night=night, title=f"Anki card, {side}")
+            side=Markup(typeset_live(front if side == "front" else back)), night=night, number=int(number),
+            title=f"Anki card {number}, {side}")
         return HTMLResponse(page, headers=_headers(CARD_CSP))
 
     def card_css(_request: Request) -> Response:

@@ -39,6 +39,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: The block elements the renderer and the sanitiser can open a text with.
+_BLOCK_START = re.compile(r"<(?:p|pre|ul|ol|blockquote|table|h[1-6]|hr|div|dl|figure)[\s>/]")
 #: Below this many questions rendering in children costs more than it saves.
 POOL_THRESHOLD = 200
 #: Most questions in a chunk of work: small enough that no core waits long for another at the end.
@@ -49,8 +51,24 @@ CHUNK = 50
 class Rendered:
     """A question and its answer in one scheme (HTML fragments, or plain text for ``PLAIN``)."""
 
-    question: str  # inline
+    question: str  # inline, or block when the question has several paragraphs (see ``heading_and_rest``)
     answer: str  # block
+
+    def heading_and_rest(self) -> tuple[str, str]:
+        """The question as a heading can hold it: (inline HTML for the heading, block HTML that follows it).
+
+        A question is a heading while it is one paragraph of inline text (``("text", "")``). A question of
+        several blocks (a ```` ```question ```` fence) keeps its first paragraph as the heading and the rest as
+        blocks; one that opens with something else (a list, code) has no heading text (``("", blocks)``).
+        Only ever run on the renderer's own HTML, where a paragraph's inline HTML never holds ``</p>``.
+        """
+        html = self.question.strip()
+        if not _BLOCK_START.match(html):
+            return self.question, ""
+        if html.startswith("<p>"):
+            first, _, rest = html[3:].partition("</p>")
+            return first, rest.strip()
+        return "", html
 
 
 RenderedBank = dict[Scheme, dict[str, Rendered]]
@@ -72,9 +90,9 @@ class TextRenderer:
 
     def _html(self, question: Question, schemes: Sequence[Scheme]) -> dict[Scheme, Rendered]:
         """Untrusted HTML (Anki cards): sanitised by allow-list, code blocks highlighted like Markdown fences."""
-        from ..formats.html import inline, replace_code_blocks, sanitize, to_text
+        from ..formats.html import demote_headings, inline, replace_code_blocks, sanitize, to_text
         from .cloze import html_cloze
-        from .markdown import clean_text
+        from .markdown import ANSWER_TOP_LEVEL, clean_text
         from .math import html_formulas
 
         a = sanitize(clean_text(question.answer), self.media)
@@ -94,12 +112,14 @@ class TextRenderer:
             def show(text: str, scheme: Scheme = scheme) -> str:
                 return html_formulas(replace_code_blocks(text, fmt), scheme)
 
+            # Books place the answer's headings under the question's (Anki keeps the card's own levels).
+            answer = demote_headings(a, ANSWER_TOP_LEVEL) if scheme is Scheme.COMPACT else a
             if question.cloze and portable:
-                out[scheme] = Rendered(show(views.anki), show(a))
+                out[scheme] = Rendered(show(views.anki), show(answer))
             elif question.cloze:
-                out[scheme] = Rendered(show(q), f'<div class="cloze-text">{show(filled)}</div>\n' + show(a))
+                out[scheme] = Rendered(show(q), f'<div class="cloze-text">{show(filled)}</div>\n' + show(answer))
             else:
-                out[scheme] = Rendered(show(q), show(a))
+                out[scheme] = Rendered(show(q), show(answer))
         if Scheme.PLAIN in schemes:
             out[Scheme.PLAIN] = Rendered(to_text(q), to_text(filled + " " + a if filled else a))
         if Scheme.NONE in schemes:

@@ -32,7 +32,7 @@ from pathlib import Path
 #: output moved elsewhere). Any edit to ``qaexport/render/*.py`` already invalidates the cache by itself.
 RENDERER_VERSION = 1
 #: Libraries whose version changes the rendered HTML.
-_LIBRARIES = ("markdown_it", "pygments", "nh3", "mdit_py_plugins", "latex2mathml", "ziamath")
+_LIBRARIES = ("markdown_it", "pygments", "nh3", "mdit_py_plugins", "latex2mathml", "ziamath", "ziafont")
 #: Modules outside ``render/`` whose code decides the rendered HTML: the Markdown dialect and its syntaxes, the
 #: HTML sanitiser.
 _SYNTAX_MODULES = ("dialect.py", "cloze.py", "math.py", "html.py")

@@ -1,10 +1,16 @@
 """The one Markdown renderer: CommonMark + GFM tables, raw HTML shown as text, safe links.
 
 Input is untrusted web content. Raw HTML is escaped (``html=False``), only http, https
-and mailto links survive, and an image shows only the library media the reader loaded for it
-(``env["images"]``), so no output format ever fetches what the content points at. Cloze
-deletions and formulas are rendered per scheme (``render/math``). Output is XHTML-compatible so
-the EPUB can use it unchanged.
+and mailto links survive (bare ``https://…`` URLs become links too, through linkify-it;
+no fuzzy matching, so ``app.py`` stays text), and an image shows only the library media the
+reader loaded for it (``env["images"]``), so no output format ever fetches what the content
+points at. Cloze deletions and formulas are rendered per scheme (``render/math``). Output is
+XHTML-compatible so the EPUB can use it unchanged.
+
+Headings in an answer sit below the question's own heading: in the book scheme (``compact``)
+the answer's highest heading level becomes ``<h3>`` (questions are ``<h2>`` in the EPUB) and each
+lower level the next one. Anki's notes keep the author's levels (``portable``: changing
+stored HTML would update every note); its card CSS sizes them below the question instead.
 
 Each text is parsed once; the token stream is then rendered once per class scheme the run
 needs, with the scheme in markdown-it's ``env``. Code blocks (fenced or indented: the same
@@ -13,6 +19,7 @@ HTML) are lexed once, the lexed tokens kept on the block's token between renders
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from html import escape
@@ -71,6 +78,10 @@ def _image(self, tokens, idx, options, env) -> str:
     if name is None:
         return f'<span class="image-missing">[image: {escape(alt or "no description", quote=False)}]</span>'
     return f'<img src="{escape(name)}" alt="{escape(alt)}" />'
+
+
+#: The level an answer's highest heading takes in books: one below the question's ``<h2>``.
+ANSWER_TOP_LEVEL = 3
 
 
 def _math(display: bool):
@@ -152,19 +163,56 @@ def _differs_by_scheme(tokens: Sequence[Token]) -> bool:
     return False
 
 
+def _heading_levels(tokens: Sequence[Token]) -> dict[str, int]:
+    """The book scheme's level for each heading tag this text uses: the highest becomes ``<h3>``, each lower
+    one the next level (no level skipped, so a reader's heading navigation never jumps), ``<h6>`` at most."""
+    used = sorted({t.tag for t in tokens if t.type == "heading_open"})
+    return {tag: min(6, ANSWER_TOP_LEVEL + rank) for rank, tag in enumerate(used)}
+
+
+def _heading(_renderer, tokens: Sequence[Token], idx: int, _options, env: dict) -> str:
+    """``<hN>`` at the env's level for its tag (the author's own outside the book scheme); no attributes."""
+    token = tokens[idx]
+    level = env.get("heading_levels", {}).get(token.tag, int(token.tag[1]))
+    return f"<h{level}>" if token.nesting == 1 else f"</h{level}>\n"
+
+
+def safe_markdown_it() -> MarkdownIt:
+    """The one configuration of markdown-it: qaexport's Markdown (``formats/dialect``: CommonMark, GFM tables and
+    strikethrough, cloze, math), raw HTML off, bare URLs linked (with a scheme only), only safe link schemes,
+    images only from the library, headings placed under the question's in books."""
+    md = extend(_SafeMarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "linkify": True}))
+    md.enable("linkify")
+    md.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
+    md.inline.ruler.at("image", _image_rule(image_rule))
+    md.add_render_rule("image", _image)
+    for name in MATH_TOKENS:
+        md.add_render_rule(name, _math(name in DISPLAY_TOKENS))
+    md.add_render_rule("cloze_open", _cloze_open)
+    md.add_render_rule("cloze_close", _cloze_close)
+    md.add_render_rule("cloze_blank", _cloze_blank)
+    md.add_render_rule("heading_open", _heading)
+    md.add_render_rule("heading_close", _heading)
+    return md
+
+
+def inline_html(text: str, scheme: Scheme = Scheme.COMPACT) -> str:
+    """A short text written in inline Markdown (a framework's or subtopic's description) as inline HTML."""
+    md = _inline_md()
+    return md.renderer.render(md.parseInline(clean_text(text), {}), md.options, {"scheme": scheme})
+
+
+@functools.cache
+def _inline_md() -> MarkdownIt:
+    return safe_markdown_it()
+
+
 class MarkdownRenderer:
     """Markdown → HTML in any of the HTML schemes, one parse and one lexing pass per text."""
 
     def __init__(self, highlighter: Highlighter) -> None:
         self.highlighter = highlighter
-        md = extend(_SafeMarkdownIt("commonmark", {"html": False, "xhtmlOut": True}))
-        md.inline.ruler.at("image", _image_rule(image_rule))
-        md.add_render_rule("image", _image)
-        for name in MATH_TOKENS:
-            md.add_render_rule(name, _math(name in DISPLAY_TOKENS))
-        md.add_render_rule("cloze_open", _cloze_open)
-        md.add_render_rule("cloze_close", _cloze_close)
-        md.add_render_rule("cloze_blank", _cloze_blank)
+        md = safe_markdown_it()
 
         # Render rules are bound to markdown-it's renderer, so they are plain functions here.
         def fence(_renderer, tokens: Sequence[Token], idx: int, _options, env: dict) -> str:
@@ -188,10 +236,15 @@ class MarkdownRenderer:
 
     def _render(self, tokens: list[Token], schemes: Sequence[Scheme], env: dict | None = None) -> dict[Scheme, str]:
         env = env or {}
-        if not _differs_by_scheme(tokens):  # without code or math every HTML scheme is the same: render once
-            html = self.md.renderer.render(tokens, self.md.options, {**env, "scheme": schemes[0]})
+        levels = _heading_levels(tokens)
+
+        def scheme_env(scheme: Scheme) -> dict:
+            return {**env, "scheme": scheme, "heading_levels": levels if scheme is Scheme.COMPACT else {}}
+
+        if not _differs_by_scheme(tokens) and not levels:  # every HTML scheme is the same: render once
+            html = self.md.renderer.render(tokens, self.md.options, scheme_env(schemes[0]))
             return dict.fromkeys(schemes, html)
-        return {s: self.md.renderer.render(tokens, self.md.options, {**env, "scheme": s}) for s in schemes}
+        return {s: self.md.renderer.render(tokens, self.md.options, scheme_env(s)) for s in schemes}
 
     def _tokens(self, text: str, inline: bool) -> list[Token]:
         text = clean_text(text)

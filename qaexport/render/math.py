@@ -16,7 +16,10 @@ with FILE:LINE.
 from __future__ import annotations
 
 import html as html_lib
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from ..formats.math import MathError, mathml
@@ -53,7 +56,8 @@ def _svg(markup: str, tex: str) -> str:
 
     ziamath.config.svg2 = False  # plain paths: every SVG renderer (WeasyPrint's included) draws them
     try:
-        drawing = ziamath.Math(markup, size=_DRAW_SIZE).svg()
+        with _root_logger_left_alone():
+            drawing = ziamath.Math(markup, size=_DRAW_SIZE).svg()
     except RecursionError:
         raise MathError("the formula nests too deeply") from None
     except Exception as exc:  # ziamath has no error hierarchy of its own
@@ -66,7 +70,27 @@ def _svg(markup: str, tex: str) -> str:
     descent = height + top  # the viewBox starts at -ascent; the baseline is y = 0
     size = (f'{m.group(1)} width="{width / _DRAW_SIZE:.3f}em" height="{height / _DRAW_SIZE:.3f}em" '
             f'viewBox="{m.group(4)}" style="vertical-align: {-descent / _DRAW_SIZE:.3f}em" aria-hidden="true"')
-    return f"<svg{size}{drawing[m.end():]}"
+    rest = drawing[m.end():]
+    opened = rest.index(">") + 1
+    # The TeX as the drawing's title: a tagged PDF gives it as the formula's alternate text (WeasyPrint reads an
+    # inline SVG's <title>); nothing draws it.
+    title = f"<title>{html_lib.escape(tex, quote=False)}</title>"
+    return f"<svg{size}{rest[:opened]}{title}{rest[opened:]}"
+
+
+@contextmanager
+def _root_logger_left_alone() -> Iterator[None]:
+    """ziafont logs through the root logger (``logging.debug``), and the first such call with no root handler
+    runs ``logging.basicConfig()``: from then on every library's records reached stderr (WeasyPrint's page
+    progress and CSS warnings under qaexport's own one-line messages). A root handler that drops everything,
+    only while drawing, keeps the root logger as the application left it."""
+    root = logging.getLogger()
+    quiet = logging.NullHandler()
+    root.addHandler(quiet)
+    try:
+        yield
+    finally:
+        root.removeHandler(quiet)
 
 
 def live(tex: str, display: bool) -> str:

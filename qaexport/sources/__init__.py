@@ -138,6 +138,16 @@ def _walk(folder: Path) -> list[Path]:
     return found
 
 
+def _not_taken(head: bytes, reader: Source) -> str:
+    """Why a file with a reader's suffix is not that reader's: said plainly, so nothing is skipped in silence."""
+    if not head.strip():
+        return "the file is empty" if not head else "the file holds only white space"
+    if b"\x00" in head:
+        return f"binary data (NUL bytes), not a {reader.name} question file"
+    return (f"not a {reader.name} question file ({reader.description}); name it on the command line to see "
+            "why")
+
+
 def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
            skipped: list[Problem] | None = None) -> list[tuple[Path, Source]]:
     """Each input file once with its reader: files named directly (must be claimed) and the claimed
@@ -146,21 +156,24 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
     chosen: dict[Path, tuple[Path, Source]] = {}
     for src in sources:
         if src.is_dir():
-            found = 0
+            found, passed = 0, []
             for path in _walk(src):
                 reader = reader_for(path, options)
                 if reader is None:
                     continue
-                if not reader.sniff(_head(path)):
-                    if skipped is not None:
-                        skipped.append(problem(path, f"skipped: not a {reader.name} question file "
-                                                     f"({reader.description}); name it on the command line to "
-                                                     "see why"))
+                head = _head(path)
+                if not reader.sniff(head):
+                    passed.append(problem(path, f"skipped: {_not_taken(head, reader)}"))
                     continue
                 found += 1
                 chosen.setdefault(path.resolve(), (path, reader))
+            if not found and passed:  # the error says why each file was skipped (the warnings never print)
+                raise UsageError("\n".join([f"{src}: folder holds no question files; every file that could be one "
+                                             "was skipped:", *map(str, passed)]))
             if not found:
                 raise UsageError(f"{src}: folder holds no question files; known formats: {known_formats()}")
+            if skipped is not None:
+                skipped += passed
         elif src.is_file():
             reader = reader_for(src, options)
             if reader is None:

@@ -33,6 +33,7 @@ deck description are given only to the highest level that stands for that deck).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
 import json
@@ -50,7 +51,20 @@ from typing import IO, Any
 import nh3
 
 from ..errors import InputError, Problem, problem
-from ..formats.anki_package import SUFFIXES
+from ..formats.anki_key import parse_key_field
+from ..formats.anki_package import (
+    BANK_MEMBER,
+    CLOZE_FIELDS,
+    CLOZE_MODEL_ID,
+    FIELDS,
+    MAX_BANK_BYTES,
+    MODEL_ID,
+    SUFFIXES,
+    Bank,
+    BankError,
+    read_bank,
+)
+from ..formats.cloze import has_cloze_marker
 from ..formats.html import to_text
 from ..formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept
 from ..model import ContentFormat, Location, Media
@@ -348,6 +362,10 @@ class _Card:
     tags: list[str]
     question: str
     answer: str
+    cloze: bool = False  # a whole cloze note: ``question`` holds its text with Anki's {{c1::…}} deletions
+    #: A note of qaexport's own type: its fields by name (the texts, difficulty, breadcrumb and key it was made with).
+    fields: dict[str, str] | None = None
+    model_id: int = 0
 
 
 def difficulty_from_tags(tags: list[str]) -> str | None:
@@ -442,26 +460,92 @@ def _open_collection(archive: PackageArchive, folder: Path) -> Any:
     return col
 
 
+_CLOZE_REFERENCE = re.compile(r"\{\{cloze:([^{}:]+)\}\}")
+_LEADING_BREAKS = re.compile(r"^(?:\s|<br\s*/?>)+", re.I)
+
+
+def cloze_field(model: dict) -> str | None:
+    """The field a cloze note type's cards cut their deletions from (``{{cloze:Text}}`` on the front), when its
+    front names exactly one: the note is then read as one question."""
+    templates = model.get("tmpls") or [{}]
+    found = set(_CLOZE_REFERENCE.findall(templates[0].get("qfmt", "")))
+    return found.pop() if len(found) == 1 else None
+
+
+def _cloze_note(col: Any, card: Any, field: str, model: dict) -> tuple[str, str]:
+    """A cloze note as one question: its text field with Anki's own ``{{c1::…}}`` deletions (rendered by Anki
+    without the cloze filter: media and sounds as on a card) and the rest of its back (Back Extra) as the answer.
+    The renderer prints the text with blanks, then filled, as it prints a Markdown bank's cloze."""
+    template = copy.deepcopy(model["tmpls"][0])
+    template["qfmt"] = "{{" + field + "}}"
+    back = template.get("afmt", "")
+    for reference in ("{{cloze:" + field + "}}", "{{type:cloze:" + field + "}}", "{{FrontSide}}"):
+        back = back.replace(reference, "")
+    template["afmt"] = back
+    out = card.note().ephemeral_card(card.ord, custom_template=template).render_output(reload=False)
+    text = _replace_av(out.question_text, out.question_av_tags, out.answer_av_tags)
+    extra = _replace_av(out.answer_text, out.question_av_tags, out.answer_av_tags)
+    return text.strip(), _LEADING_BREAKS.sub("", extra).strip()
+
+
 def _cards(col: Any, all_cards: bool) -> Iterator[_Card]:
-    """Rendered cards, in deck order then note creation order: one per cloze deletion, else the first card."""
+    """Rendered cards, in deck order then note creation order: the first card of each note (every card with
+    ``all_cards``); a cloze note is one question, its text with the deletions (``_cloze_note``)."""
     rows = col.db.all(
         "select c.id, c.nid, c.ord, case when c.odid != 0 then c.odid else c.did end, n.guid, n.tags, n.mid "
         "from cards c join notes n on n.id = c.nid order by n.id, c.ord")
     deck_names = {d.id: d.name for d in col.decks.all_names_and_ids()}
-    cloze_types = {m["id"] for m in col.models.all() if m.get("type") == 1}
+    models = {m["id"]: m for m in col.models.all()}
+    cloze_fields = {mid: cloze_field(m) for mid, m in models.items() if m.get("type") == 1}
+    cloze_types = set(cloze_fields)
+    ours = {model_id: names for model_id, names in ((MODEL_ID, FIELDS), (CLOZE_MODEL_ID, CLOZE_FIELDS))
+            if _is_ours(col, model_id, names)}
     seen_notes: set[int] = set()
     for cid, nid, ordinal, did, guid, tags, mid in rows:
-        if not all_cards and mid not in cloze_types and nid in seen_notes:
-            continue  # a reversed card repeats the same pair
+        if nid in seen_notes and (mid in ours or mid in cloze_types or not all_cards):
+            # a reversed card repeats the same pair; a qaexport note is read once, from its fields; a cloze note
+            # is read whole from its first card
+            continue
         seen_notes.add(nid)
         card = col.get_card(cid)
+        if mid in ours:  # qaexport's own note: its fields are the texts, without the card's header
+            note = card.note()
+            # Q&A: Question, Answer. Cloze: Text (Anki's cloze syntax, one note for all its deletions), Back Extra.
+            fields = dict(zip(FIELDS, (note[name] for name in ours[mid]), strict=True))
+            yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), fields["Question"].strip(),
+                        fields["Answer"].strip(), fields=fields, model_id=mid)
+            continue
+        field = cloze_fields.get(mid)
+        if field is not None:  # someone else's cloze note: read whole, its text with Anki's own deletions
+            text, extra = _cloze_note(col, card, field, models[mid])
+            if has_cloze_marker(text):
+                yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), text, extra, True)
+                continue
         out = card.render_output(reload=True)
         note = card.note()
         back = answer_without_front(out.question_text, out.answer_text)
         question = _type_in(_replace_av(out.question_text, out.question_av_tags, out.answer_av_tags),
                             note, col, ordinal, back=False)
         answer = _type_in(_replace_av(back, out.question_av_tags, out.answer_av_tags), note, col, ordinal, back=True)
-        yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), question.strip(), answer)
+        yield _Card(nid, guid, ordinal, deck_names.get(did, "Default"), tags.split(), question.strip(), answer,
+                    model_id=mid)
+
+
+def _is_ours(col: Any, model_id: int = MODEL_ID, fields: tuple[str, ...] = FIELDS) -> bool:
+    """Whether the collection has a qaexport note type, recognised by its frozen id and field names."""
+    model = col.models.get(model_id)
+    return model is not None and [f["name"] for f in model["flds"]] == list(fields)
+
+
+def _our_keys(col: Any) -> list[tuple[str, str | None] | None]:
+    """(key, origin) from the Key field of every note of qaexport's types, Q&A and Cloze (None for a field
+    qaexport did not write)."""
+    keys = []
+    for model_id, fields in ((MODEL_ID, FIELDS), (CLOZE_MODEL_ID, CLOZE_FIELDS)):
+        if _is_ours(col, model_id, fields):
+            keys += [parse_key_field(flds.split("\x1f")[fields.index("Key")])
+                     for (flds,) in col.db.all("select flds from notes where mid = ?", model_id)]
+    return keys
 
 
 class _MediaCollector:
@@ -474,7 +558,7 @@ class _MediaCollector:
         self.by_source: dict[str, str | None] = {}
         self.used = 0
 
-    def _resolve(self, src: str, record: str) -> str | None:
+    def resolve(self, src: str, record: str) -> str | None:
         if src in self.by_source:
             return self.by_source[src]
         name = html.unescape(src)
@@ -514,7 +598,7 @@ class _MediaCollector:
                               url_schemes={"http", "https", "mailto"}, strip_comments=True, link_rel=None)
 
         def repl(m: re.Match[str]) -> str:
-            content = self._resolve(m.group(1), record)
+            content = self.resolve(m.group(1), record)
             start, end = m.span(1)
             rel_start, rel_end = start - m.start(), end - m.start()
             return m.group(0)[:rel_start] + (content or "") + m.group(0)[rel_end:]
@@ -533,21 +617,130 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
     warnings: list[Problem] = []
     try:
         archive.check_collection()
+        bank = _bank(archive, warnings)
         with tempfile.TemporaryDirectory(prefix="qaexport-apkg-") as tmp:
             col = _open_collection(archive, Path(tmp))
             try:
                 descriptions = {d["name"]: to_text(d.get("desc", "")) for d in col.decks.all()}
-                cards = list(_cards(col, all_cards))
+                if bank is not None and not _bank_matches(bank, _our_keys(col), path, warnings):
+                    bank = None
+                cards = [card for card in _cards(col, all_cards) if bank is None or card.fields is None]
             except Exception as exc:
                 raise _refuse(path, f"Anki cannot render the cards ({' '.join(str(exc).split())[:100]}); the "
                                     "package is corrupt, export it again") from exc
             finally:
                 col.close(downgrade=False)
         collector = _MediaCollector(archive, warnings)
-        subtopics = _tree(path, cards, descriptions, collector, warnings)
+        subtopics = _bank_records(path, bank, collector) if bank is not None else []
+        cover_name = collector.resolve(bank.cover[0], "cover") if bank is not None and bank.cover else None
+        cover = (cover_name, bank.cover[1]) if bank is not None and bank.cover and cover_name else None
+        subtopics += _note_records(path, [c for c in cards if c.fields is not None], descriptions, collector, warnings)
+        subtopics += _tree(path, [c for c in cards if c.fields is None], descriptions, collector, warnings)
     finally:
         archive.close()
-    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media)
+    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media, cover=cover)
+
+
+def _bank(archive: PackageArchive, warnings: list[Problem]) -> Bank | None:
+    """The bank a qaexport deck carries (see ``formats/anki_package``), or None."""
+    if not archive._has(BANK_MEMBER):
+        return None
+    try:
+        return read_bank(archive._read_small(BANK_MEMBER, MAX_BANK_BYTES))
+    except (BankError, PackageError) as exc:
+        warnings.append(problem(archive.path, f"its {BANK_MEMBER} is unreadable ({exc}); the notes are read instead"))
+        return None
+
+
+def _bank_matches(bank: Bank, note_keys: list[tuple[str, str | None] | None], path: Path,
+                  warnings: list[Problem]) -> bool:
+    """The bank is used only for exactly the qaexport notes the collection holds (their Key fields: key and
+    origin), each key made as the assembler makes it: anything else (notes edited or removed in a crafted package)
+    reads the notes themselves."""
+    questions = [(fw, t, s, q) for fw in bank.frameworks for t in fw.children for s in t.children
+                 for q in s.questions]
+    keys = [(q["key"], q["origin"] or None) for *_, q in questions]
+    made = [(f"{fw.slug}/{t.slug}/{s.slug}/{q['id']}", q["origin"] or None) for fw, t, s, q in questions]
+    found = [k for k in note_keys if k is not None]
+    if len(found) == len(note_keys) and sorted(keys) == sorted(found) and keys == made and len(set(keys)) == len(keys):
+        return True
+    warnings.append(problem(path, f"its {BANK_MEMBER} does not match its notes; the notes are read instead"))
+    return False
+
+
+def _bank_records(path: Path, bank: Bank, collector: _MediaCollector) -> list[SubtopicRecord]:
+    """The bank's subtopics as records, exactly as the bank they were exported from gave them; the images they
+    show come from the package's media, by name."""
+    records = []
+    for fw in bank.frameworks:
+        for topic in fw.children:
+            for sub in topic.children:
+                nodes = [Node(n.name, n.slug, n.description, n.order) for n in (fw, topic, sub)]
+                questions = []
+                for q in sub.questions:
+                    record = f"question {q['key']}"
+                    found = {ref: collector.resolve(name, record) for ref, name in q["images"].items()}
+                    images = {ref: name for ref, name in found.items() if name}
+                    if q["format"] == ContentFormat.HTML.value:
+                        for name in dict.fromkeys(_IMG_SRC.findall(q["question"] + q["answer"])):
+                            collector.resolve(name, record)
+                    fmt = ContentFormat(q["format"]) if q["format"] in set(ContentFormat) else ContentFormat.MARKDOWN
+                    questions.append(QuestionRecord(q["id"], q["difficulty"] or None, q["question"], q["answer"],
+                                                    Location(str(path), None, record), fmt, q["origin"] or None,
+                                                    cloze=bool(q["cloze"]), images=images))
+                records.append(SubtopicRecord(*nodes, questions, Location(str(path), None, f"subtopic {sub.slug!r}"),
+                                              difficulty_optional=True))
+    return records
+
+
+def _names(card: _Card) -> tuple[str, str, str]:
+    """Framework, topic and subtopic names of a qaexport note: its Source breadcrumb (which names a level named
+    like its parent once), completed from its deck path where a level was left out."""
+    assert card.fields is not None
+    crumb = [part.strip() for part in html.unescape(card.fields["Source"]).split(" › ")]
+    if len(crumb) >= 3:
+        return crumb[0], crumb[1], " › ".join(crumb[2:])
+    deck = [part.strip() for part in card.deck.split("::")]
+    if len(crumb) == 2:  # (A, A, B) or (A, B, B): the deck path tells which level repeats its parent
+        return (crumb[0], crumb[1], crumb[1]) if len(deck) >= 2 and deck[-2] == deck_part_like(crumb[1]) \
+            else (crumb[0], crumb[0], crumb[1])
+    return crumb[0], crumb[0], crumb[0]
+
+
+def deck_part_like(name: str) -> str:
+    """A name as a deck path part shows it (only whitespace is compared: the writer's other cleaning is rare)."""
+    return " ".join(name.split())
+
+
+def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], collector: _MediaCollector,
+                  warnings: list[Problem]) -> list[SubtopicRecord]:
+    """qaexport's own notes, read from their fields (a package exported again from Anki has no bank member): the
+    Key gives the slugs and the id, so keys, anchors and GUIDs are the ones the deck was made with; Difficulty the
+    difficulty; Question and Answer the HTML, without the card's badge and breadcrumb. Notes in book order."""
+    places: dict[tuple[str, str, str], SubtopicRecord] = {}
+    for card in cards:
+        assert card.fields is not None
+        record = f"note {card.note_id}"
+        parsed = parse_key_field(card.fields["Key"])
+        if parsed is None:
+            warnings.append(problem(path, f"its Key field {card.fields['Key'][:80]!r} is not "
+                                          "framework/topic/subtopic/id; skipped", record))
+            continue
+        key, origin = parsed[0].split("/"), parsed[1]
+        slugs = (key[0], key[1], key[2])
+        if slugs not in places:
+            parts = card.deck.split("::")  # PREFIX::Framework::Topic::Subtopic unless exported --flat
+            decks = ["::".join(parts[:len(parts) - up]) for up in (2, 1, 0)] if len(parts) >= 3 else ["", "", ""]
+            nodes = [Node(name, slug, descriptions.get(deck, "")) for name, slug, deck in
+                     zip(_names(card), slugs, decks, strict=True)]
+            places[slugs] = SubtopicRecord(*nodes, [], Location(str(path), None, f"deck {card.deck!r}"),
+                                           difficulty_optional=True)
+        difficulty = html.unescape(card.fields["Difficulty"]).strip()
+        question, answer = collector.rewrite(card.question, record), collector.rewrite(card.answer, record)
+        places[slugs].questions.append(QuestionRecord(key[3], difficulty or None, question, answer,
+                                                      Location(str(path), None, record), ContentFormat.HTML, origin,
+                                                      cloze=card.model_id == CLOZE_MODEL_ID))
+    return list(places.values())
 
 
 def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collector: _MediaCollector,
@@ -581,7 +774,7 @@ def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collecto
             questions.append(QuestionRecord(
                 id=question_id(card.guid, card.ord), difficulty=difficulty_from_tags(card.tags),
                 question=question, answer=answer, location=Location(str(path), None, record),
-                format=ContentFormat.HTML))
+                format=ContentFormat.HTML, cloze=card.cloze))
         if questions:
             records.append(SubtopicRecord(nodes[0], nodes[1], nodes[2], questions,
                                           Location(str(path), None, f"deck {deck!r}"), difficulty_optional=True))
@@ -591,7 +784,7 @@ def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collecto
 @dataclass
 class ApkgOptions:
     all_cards: bool = option(False, "Anki packages: print every card of each note (reversed cards too), not just "
-                                    "each note's first card (cloze notes always give every deletion).")
+                                    "each note's first card (a cloze note is always one question, all its deletions).")
 
 
 class ApkgReader(SourceBase):

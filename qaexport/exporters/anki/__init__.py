@@ -16,14 +16,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import UsageError
-from ...formats.anki_package import SUFFIXES
+from ...errors import OutputError, UsageError
+from ...formats.anki_package import SUFFIXES, bank_json
 from ...formats.cloze import html_pieces
 from ...model import Library, QuestionRef
 from ...output import atomic_path
 from ...render import Scheme
 from .. import Build, ExporterBase, Produces, option
-from .collection import read_previous
+from .collection import NoteRow, Previous, read_previous
 from .deck import (
     NOTETYPE_KEYS,
     DeckContent,
@@ -34,8 +34,17 @@ from .deck import (
     question_fields,
     write_package,
 )
-from .identity import CLOZE_FIELDS, FIELDS
-from .ledger import NoteTimes, holds_package, location, note_times, record_package, value_fingerprint
+from .identity import CLOZE_FIELDS, CLOZE_MODEL_ID, FIELDS, MODEL_ID
+from .ledger import (
+    NoteTimes,
+    Version,
+    holds_package,
+    location,
+    note_times,
+    note_type_changes,
+    record_package,
+    value_fingerprint,
+)
 
 
 def anki_package_source(library: Library) -> str:
@@ -159,32 +168,84 @@ class AnkiExporter(ExporterBase):
         if reason:
             raise UsageError(reason)
         ledger = location(build.state_dir) if build.state_dir else None
-        previous_path = options.previous or (target if target.exists() else None)
-        # A package this ledger wrote and nobody changed since would tell note_times nothing new.
-        read = previous_path is not None and not holds_package(ledger, previous_path)
-        previous = read_previous(previous_path) if read else {}
+        previous, files = previous_versions(build, options, target, ledger)
         content = build_deck(build, options.deck_name, options.flat)
+        changed_types = note_type_changes(ledger, {n.guid: n.model_id for n in content.notes}, MODEL_ID)
         times = note_times(ledger, content.fingerprints(), previous, int(build.time), build.warn,
                            written_of=content.written_of)
         for note in content.notes:
             note.mod = times[note.guid]
-        _say_new_decks(build, content, times)
+        unknown = [note for note in content.notes if note.guid in times.unknown]
+        if options.previous is not None and unknown:
+            build.warn(f"{len(unknown)} of {len(content.notes)} notes are in neither --previous "
+                       f"{options.previous}, the output file nor the note-time ledger: new questions, or notes "
+                       "learners got from another package, which Anki would then update once (their own edits "
+                       "lost); pass that package with --previous")
+        _say_new_decks(build, content, times, files)
+        _say_new_note_types(build, content, changed_types)
         with atomic_path(target) as tmp:
+            # The bank itself, so the deck reads back exactly (`qaexport convert deck.apkg`); Anki ignores it.
             write_package(tmp, content, content.notes, {i: times[NOTETYPE_KEYS[i]] for i in content.parts},
-                          build.time, str(target))
+                          build.time, str(target), bank=bank_json(build.library.frameworks, build.library.cover))
             written = os.stat(tmp).st_ino
         record_package(ledger, target, times.run, written)
 
 
-def _say_new_decks(build: Build, content: DeckContent, times: NoteTimes) -> None:
+def _say_new_note_types(build: Build, content: DeckContent, changed: dict[str, int]) -> None:
+    """A question that became a cloze, or stopped being one, keeps its note's GUID (GUIDs qaexport wrote never
+    change), but Anki's import never changes a note's type: it reports the note as conflicting and leaves it as
+    it was. Said once, by the export that changes it, with the way out (the same as ``qaexport push`` says)."""
+    for note, ref in zip(content.notes, content.refs, strict=True):
+        if note.guid in changed:
+            q = ref.question
+            now, before = ("a cloze", "a plain question") if note.model_id == CLOZE_MODEL_ID else \
+                ("a plain question", "a cloze")
+            build.warn(f"{q.location}: question {q.id!r} became {now} (it was {before}): Anki's import cannot change "
+                       f'a note\'s type and leaves the old note as it is. To get the new cards, delete the note in '
+                       f'Anki (search "Key:{q.key}*"; its reviews go with it) and import this deck again')
+
+
+def previous_versions(build: Build, options: AnkiOptions, target: Path, ledger: Path | None
+                      ) -> tuple[dict[str, Version], list[Previous]]:
+    """Every version learners may hold, from each source there is: ``--previous`` and the existing output file
+    (both, when both are given: a filtered ``--previous`` with the ledger gone would otherwise update every note
+    it lacks), beside the ledger; and the packages read. A package this ledger wrote, unchanged since, is not
+    read: its versions are in the ledger already."""
+    versions: dict[str, Version] = {}
+    files: list[Previous] = []
+    for path in dict.fromkeys(p for p in (options.previous, target) if p is not None and p.exists()):
+        if holds_package(ledger, path):
+            continue
+        try:
+            found = read_previous(path)
+        except OutputError as exc:
+            if path != target or options.previous is None:
+                raise
+            build.warn(f"{exc}; it is left out (--previous is read)")
+            continue
+        files.append(found)
+        for guid, version in found.items():
+            if guid not in versions or version.mod > versions[guid].mod:
+                versions[guid] = version
+    return versions, files
+
+
+def _say_new_decks(build: Build, content: DeckContent, times: NoteTimes, files: list[Previous]) -> None:
     """Anki's import updates a note in place but never moves its cards: a note whose deck is one this ledger
-    never gave it (a question moved with ``from=``, a new ``--deck-name`` or ``--flat``) keeps its cards where
-    they are. Said once, by the export that changes it."""
-    moved = [note for note in content.notes
-             if value_fingerprint("deck", content.deck_names[note.deck_id]) in times.fresh.get(note.guid, ())]
-    if moved:
-        example = content.deck_names[moved[0].deck_id]
-        build.warn(f"{len(moved)} note{'s' if len(moved) != 1 else ''} changed deck since the last export (e.g. to "
+    never gave it (a question moved with ``from=``, a new ``--deck-name`` or ``--flat``), or, for a note the ledger
+    has no deck of (the ledger gone), another deck than the package read gave it, keeps its cards where they are.
+    Said once, by the export that changes it."""
+
+    def moved(note: NoteRow) -> bool:
+        name = content.deck_names[note.deck_id]
+        if note.guid in times.remembered:
+            return value_fingerprint("deck", name) in times.fresh.get(note.guid, ())
+        return any(note.guid in found.decks and found.decks[note.guid] != name for found in files)
+
+    notes = [note for note in content.notes if moved(note)]
+    if notes:
+        example = content.deck_names[notes[0].deck_id]
+        build.warn(f"{len(notes)} note{'s' if len(notes) != 1 else ''} changed deck since the last export (e.g. to "
                    f"{example!r}): Anki's import updates notes in place but never moves cards, so their cards stay "
                    "in the old decks. Move them in Anki's browser (Change Deck), or use `qaexport push`, which "
                    "moves them")

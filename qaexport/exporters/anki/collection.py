@@ -332,9 +332,16 @@ def _write_collection(db_path: Path, note_types: list[NoteType], decks: list[Dec
         conn.close()
 
 
-def read_previous(path: Path) -> dict[str, Version]:
+class Previous(dict[str, Version]):
+    """The versions an earlier package handed out (GUID, or ``NOTETYPE_KEY`` → version) and the deck each note's
+    cards were in (GUID → deck name; import never moves a card: a deck a learner's cards are in stays theirs)."""
+
+    decks: dict[str, str]
+
+
+def read_previous(path: Path) -> Previous:
     """The versions an earlier package handed out: per note GUID, and for the note type
-    (``NOTETYPE_KEY``), the content fingerprint and time."""
+    (``NOTETYPE_KEY``), the content fingerprint and time; and the name of the deck each note's first card is in."""
     try:
         with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
             names = set(zf.namelist())
@@ -345,9 +352,15 @@ def read_previous(path: Path) -> dict[str, Version]:
             db.write_bytes(zf.read(name))
             conn = sqlite3.connect(db)
             try:
-                notes = {g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
-                         for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")}
+                notes = Previous({g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
+                                  for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")})
                 models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
+                deck_names = {str(k): d.get("name", "") for k, d in
+                              json.loads(conn.execute("select decks from col").fetchone()[0] or "{}").items()}
+                notes.decks = {}
+                for guid, did in conn.execute("select n.guid, c.did from cards c join notes n on n.id = c.nid "
+                                              "order by c.nid, c.ord desc"):
+                    notes.decks[guid] = deck_names.get(str(did), "")  # the last write is the first card's
             finally:
                 conn.close()
         for model_id, key in ((MODEL_ID, NOTETYPE_KEY), (CLOZE_MODEL_ID, CLOZE_NOTETYPE_KEY)):

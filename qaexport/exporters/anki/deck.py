@@ -14,14 +14,17 @@ from pathlib import Path
 
 from ...errors import UsageError
 from ...formats.anki_key import key_field
+from ...formats.anki_package import BANK_MEMBER
 from ...model import Library, Media, QuestionRef
 from ...output import write_zip
+from ...render import Scheme
+from ...render.markdown import inline_html
 from ...templates import asset
 from .. import Build
 from .collection import CLOZE_NOTETYPE_KEY, NOTETYPE_KEY, Deck, NoteRow, NoteType, note_fingerprint, write_collection
 from .identity import CLOZE_FIELDS, CLOZE_MODEL_ID, FIELDS, MODEL_ID, deck_id, deck_part, note_guid
 from .ledger import fingerprint, value_fingerprint
-from .text import note_fields, sort_text, tag_part, text_field
+from .text import inert, note_fields, sort_text, tag_part
 
 #: The note types a deck may hold: the note-time ledger's key and the field names of each, by note type id.
 NOTETYPE_KEYS = {MODEL_ID: NOTETYPE_KEY, CLOZE_MODEL_ID: CLOZE_NOTETYPE_KEY}
@@ -64,7 +67,8 @@ def deck_prefix(deck_name: str) -> list[str]:
 def decks_for(library: Library, deck_name: str, flat: bool) -> dict[tuple[str, ...], Deck]:
     """Decks by slug path: ``(framework,)``, ``(framework, topic)``, ``(framework, topic, subtopic)``, and ``()``
     for the ``--deck-name`` parents. A bank's path is ``PREFIX::Framework::Topic::Subtopic``: a function of
-    its own names only, never of what else is exported. Descriptions are shown as text."""
+    its own names only, never of what else is exported. Descriptions are inline Markdown (code, emphasis, links),
+    made inert for Anki like every stored text."""
     prefix = deck_prefix(deck_name)
     decks: dict[tuple[str, ...], Deck] = {}
     for depth in range(1, len(prefix) + 1):  # the parents, keyed after a "" (a slug is never empty)
@@ -81,7 +85,7 @@ def decks_for(library: Library, deck_name: str, flat: bool) -> dict[tuple[str, .
             path.append(deck_part(node.name))
             if slugs not in decks:
                 name = "::".join(path)
-                decks[slugs] = Deck(deck_id(name), name, text_field(node.description))
+                decks[slugs] = Deck(deck_id(name), name, inert(inline_html(node.description, Scheme.PORTABLE)))
     return decks
 
 
@@ -186,10 +190,12 @@ def build_deck(build: Build, deck_name: str, flat: bool) -> DeckContent:
 
 
 def write_package(path: Path, content: DeckContent, notes: list[NoteRow], note_type_mods: dict[int, int],
-                  time: float, label: str, first_id: int | None = None, with_media: bool = True) -> None:
+                  time: float, label: str, first_id: int | None = None, with_media: bool = True,
+                  bank: bytes | None = None) -> None:
     """An ``.apkg`` at ``path`` holding ``notes`` (with their times set), every deck and the note types used
     (with these times, by id); with the images the notes show unless ``with_media`` is false (push sends images
-    on their own, once)."""
+    on their own, once); with ``bank`` (``formats.anki_package.bank_json``) as the package's bank member, which
+    Anki ignores and ``qaexport convert`` reads back exactly."""
     now = int(time)
     with tempfile.TemporaryDirectory(dir=path.parent) as work:
         db_path = Path(work) / "collection.anki2"
@@ -197,7 +203,13 @@ def write_package(path: Path, content: DeckContent, notes: list[NoteRow], note_t
                          notes, now, label=label, first_id=first_id)
         # Level 1: a 10,000-note collection (35 MB of HTML) deflates in 0.4 s instead of 1 s, 25 % larger.
         media = used_media(content.library, notes) if with_media else []
+        cover = content.library.cover
+        if bank is not None and with_media and cover is not None and cover[0] in content.library.media \
+                and all(m.name != cover[0] for m in media):
+            media.append(content.library.media[cover[0]])  # the bank member names it: the deck reads back whole
         entries = [("collection.anki2", db_path.read_bytes()),
                    ("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode())]
         entries += [(str(i), m.data) for i, m in enumerate(media)]
+        if bank is not None:
+            entries.append((BANK_MEMBER, bank))
         write_zip(path, entries, time, level=1)

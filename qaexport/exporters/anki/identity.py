@@ -9,9 +9,17 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
-MODEL_ID = 1607392319
+from ...formats.anki_package import (  # the .apkg source recognises these notes by them too
+    CLOZE_FIELDS,
+    CLOZE_MODEL_ID,
+    FIELDS,
+    MODEL_ID,
+)
+
+__all__ = ["CLOZE_FIELDS", "CLOZE_MODEL_ID", "FIELDS", "GUID_NAMESPACE", "MODEL_ID", "MODEL_NAME", "TEMPLATE_NAME",
+           "deck_id", "deck_part", "note_guid"]
+
 MODEL_NAME = "qaexport Q&A"
-FIELDS = ("Question", "Answer", "Difficulty", "Source", "Key")
 TEMPLATE_NAME = "Question → Answer"
 GUID_NAMESPACE = "qaexport"
 
@@ -53,7 +61,5 @@ def deck_part(name: str) -> str:
 
 #: qaexport's own Cloze note type, for questions with ``{{c1::…}}`` deletions: one card per deletion number.
 #: Frozen like the Q&A type: its id, name, field and template names are what learners' collections remember.
-CLOZE_MODEL_ID = 1736145023
 CLOZE_MODEL_NAME = "qaexport Cloze"
-CLOZE_FIELDS = ("Text", "Back Extra", "Difficulty", "Source", "Key")
 CLOZE_TEMPLATE_NAME = "Cloze"

@@ -66,6 +66,10 @@ _SCHEMA = (
         stamp TEXT NOT NULL,    -- size, mtime_ns, inode, ctime_ns just after it was written
         run INTEGER NOT NULL    -- the export whose versions it holds
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS note_types (
+        id       TEXT PRIMARY KEY,  -- note GUID of a note that is, or once was, of a note type but the Q&A one
+        model_id INTEGER NOT NULL   -- the note type it was last given
+    ) WITHOUT ROWID""",
 )
 
 
@@ -108,13 +112,17 @@ def choose_time(current: str, known: list[Version], now: int) -> int:
 
 
 class NoteTimes(dict[str, int]):
-    """The time per id, and the ledger's number for this export (None without a usable ledger).
+    """The time per id, the ledger's number for this export (None without a usable ledger), and the ids no
+    source knew (``unknown``: new notes, or notes whose earlier package the export was not given).
 
     ``written``: per id, the fingerprints of the values qaexport wrote into it before this run and this run's
     (when ``written_of`` was given); ``fresh``: per id the ledger had values of, those new in this run (a deck
-    that differs from every deck the note was ever given shows there)."""
+    that differs from every deck the note was ever given shows there); ``remembered``: the ids the ledger had
+    written values of before this run (for the others, ``fresh`` cannot tell a change)."""
 
     run: int | None = None
+    unknown: frozenset[str] = frozenset()
+    remembered: frozenset[str] = frozenset()
     written: dict[str, tuple[str, ...]]  # oldest first
     fresh: dict[str, list[str]]
 
@@ -136,12 +144,16 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
     yet, so a rebuild that changes nothing hashes no field."""
 
     def decide(recorded: Mapping[str, Version], stored: Mapping[str, str]) -> NoteTimes:
-        times = NoteTimes()
+        times, unknown, remembered = NoteTimes(), [], []
         times.written, times.fresh = {}, {}
         for key, fp in current.items():
             known = [v for v in (recorded.get(key), previous.get(key)) if v is not None]
             times[key] = choose_time(fp, known, now)
+            if not known:
+                unknown.append(key)
             before = stored.get(key, "").split()
+            if before:
+                remembered.append(key)
             if written_of is not None:
                 full = key not in recorded or recorded[key].fingerprint != fp or not before
                 seen = set(before)
@@ -150,6 +162,7 @@ def note_times(ledger: Path | None, current: Mapping[str, str], previous: Mappin
                     times.fresh[key] = new
                 before = [*before, *new][-MAX_WRITTEN:]
             times.written[key] = tuple(before)
+        times.unknown, times.remembered = frozenset(unknown), frozenset(remembered)
         return times
 
     if ledger is None or (not record and not ledger.exists()):
@@ -184,6 +197,47 @@ def _upgrade(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(notes)")}
     if "written" not in columns:
         conn.execute("ALTER TABLE notes ADD COLUMN written TEXT NOT NULL DEFAULT ''")
+
+
+def note_type_changes(ledger: Path | None, types: Mapping[str, int], usual: int) -> dict[str, int]:
+    """Notes whose note type differs from the one this ledger last gave them: GUID → that earlier type. ``types``
+    is each note's type now. Only notes of a type other than ``usual`` (a cloze), or that once were, have a row:
+    a note the ledger knows without one was of the usual type, so a bank of plain questions adds nothing. Call
+    it before ``note_times`` records this export's notes. Records the types given now; rows of notes the ledger
+    forgot go. An unusable ledger knows no change (the import itself still leaves the note)."""
+    if ledger is None or not types or not ledger.exists():
+        return {}
+    changed: dict[str, int] = {}
+    try:
+        with _open(ledger) as conn:
+            _begin(conn)
+            try:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                ids = list(types)
+                for i in range(0, len(ids), _CHUNK):
+                    chunk = ids[i:i + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = dict(conn.execute(f"SELECT id, model_id FROM note_types WHERE id IN ({marks})", chunk))
+                    unusual = [key for key in chunk if key not in rows and types[key] != usual]
+                    if unusual:  # exported before without a row: of the usual type then
+                        marks = ",".join("?" * len(unusual))
+                        rows.update((key, usual) for (key,) in conn.execute(
+                            f"SELECT id FROM notes WHERE id IN ({marks})", unusual))
+                    changed.update((key, model_id) for key, model_id in rows.items() if model_id != types[key])
+                    conn.executemany("INSERT INTO note_types VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET "
+                                     "model_id = excluded.model_id",
+                                     [(key, types[key]) for key in chunk if types[key] != usual or key in rows])
+                forgotten = [key for (key,) in conn.execute(
+                    "SELECT id FROM note_types WHERE id NOT IN (SELECT id FROM notes)") if key not in types]
+                conn.executemany("DELETE FROM note_types WHERE id = ?", [(key,) for key in forgotten])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    except (sqlite3.Error, OSError):
+        return {}
+    return changed
 
 
 @contextlib.contextmanager
@@ -238,10 +292,11 @@ def _write(conn: sqlite3.Connection, versions: dict[str, Version], written: dict
     if excess > 0:  # forget the notes exported longest ago, never this run's
         doomed = "SELECT id, run FROM notes WHERE run < ? ORDER BY run LIMIT ?"
         newest = conn.execute(f"SELECT max(run) FROM ({doomed})", (run, excess)).fetchone()[0]
-        conn.execute(f"DELETE FROM notes WHERE id IN (SELECT id FROM ({doomed}))", (run, excess))
-        # A package holding a version of this run or earlier may now hold one the ledger forgot.
-        conn.execute("INSERT INTO meta VALUES ('pruned', ?) ON CONFLICT(key) DO UPDATE SET "
-                     "value = max(value, excluded.value)", (newest,))
+        if newest is not None:  # None: this export alone holds more notes than the limit, and all of them stay
+            conn.execute(f"DELETE FROM notes WHERE id IN (SELECT id FROM ({doomed}))", (run, excess))
+            # A package holding a version of this run or earlier may now hold one the ledger forgot.
+            conn.execute("INSERT INTO meta VALUES ('pruned', ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = max(value, excluded.value)", (newest,))
     return run
 
 

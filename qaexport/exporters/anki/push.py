@@ -297,21 +297,16 @@ class Pusher:
                 if update.writes:
                     what = [*update.fields, *(["tags"] if update.remove_tags or update.add_tags else [])]
                     lines.append(f"{verb}update {update.wanted.label}: {', '.join(what)}")
-                for name in update.overwritten:
-                    lines.append(f"{verb}overwrite the learner's edit of {name} in {update.wanted.label}")
             lines += [f"{verb}update the note type {change.name!r} (styling or templates)"
                       for change in plan.note_types if not change.kept]
         for update in plan.updates:
+            for name in update.overwritten:
+                lines.append(f"{'would replace' if self.dry_run else 'replaced'} the learner's edit of {name} in "
+                             f"{update.wanted.label} (--overwrite-edits)")
             for name, (theirs, ours) in update.kept.items():
                 lines.append(f"kept the learner's edit of {name} in {update.wanted.label}: Anki has "
                              f"{_excerpt(theirs)!r}, the bank {_excerpt(ours)!r} (--overwrite-edits replaces it)")
-            if update.kept_cards:
-                decks = ", ".join(sorted(set(update.kept_cards.values())))
-                lines.append(f"kept {update.wanted.label} in {decks}, where the learner put it (the bank says "
-                             f"{update.wanted.deck}; --overwrite-edits moves it)")
-            if update.parked:
-                lines.append(f"left {update.wanted.label} in a filtered deck; it goes back to its deck when that "
-                             "deck is emptied, and the next push puts it in place")
+        lines += _grouped_cards(plan.updates)
         lines += [f"kept the learner's styling of the note type {change.name!r} (the bank's theme differs; "
                   "--overwrite-edits replaces it)" for change in plan.note_types if change.kept]
         for note, want in plan.retyped:
@@ -574,6 +569,47 @@ class Pusher:
                 self.report.failures.append(f"not synced: {exc.reason}")
             return
         self.report.lines.append("asked Anki to sync with AnkiWeb")
+
+
+#: Notes named one by one in a line about cards left where they are; more are counted ("… and 497 more").
+NAMED = 3
+
+
+def _grouped_cards(updates: Sequence[Update]) -> list[str]:
+    """Cards a push leaves where the learner put them, one line per deck: a renamed deck or a filtered deck of
+    hundreds of cards is one line, not hundreds, on every push until the learner moves them."""
+    kept: dict[str, list[Update]] = {}
+    parked: list[Update] = []
+    for update in updates:
+        if update.kept_cards:
+            kept.setdefault(", ".join(sorted(set(update.kept_cards.values()))), []).append(update)
+        if update.parked:
+            parked.append(update)
+    lines = []
+    for decks, group in kept.items():
+        if len(group) == 1:
+            lines.append(f"kept {group[0].wanted.label} in {decks}, where the learner put it (the bank says "
+                         f"{group[0].wanted.deck}; --overwrite-edits moves it)")
+        else:
+            bank = sorted({u.wanted.deck for u in group})
+            lines.append(f"kept {len(group)} notes in {decks}, where the learner put them ({_named(group)}; the "
+                         f"bank says {_shown(bank)}; --overwrite-edits moves them)")
+    if len(parked) == 1:
+        lines.append(f"left {parked[0].wanted.label} in a filtered deck; it goes back to its deck when that deck "
+                     "is emptied, and the next push puts it in place")
+    elif parked:
+        lines.append(f"left {len(parked)} notes in filtered decks ({_named(parked)}); they go back to their decks "
+                     "when those are emptied, and the next push puts them in place")
+    return lines
+
+
+def _named(group: Sequence[Update]) -> str:
+    return _shown([u.wanted.ref.question.key for u in group])
+
+
+def _shown(names: Sequence[str]) -> str:
+    more = len(names) - NAMED
+    return ", ".join(names[:NAMED]) + (f" and {more} more" if more > 0 else "")
 
 
 def bank_scope(library: Library, topic_filtered: bool) -> Callable[[str], bool]:

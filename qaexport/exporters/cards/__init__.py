@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import code_line_css, code_lines, for_print, wrap_mark
+from ...books.tables import fit_tables
 from ...errors import OutputError, UsageError
 from ...forked import cores
 from ...model import Media
@@ -40,11 +41,15 @@ from .impose import Placed, impose
 
 #: Type sizes in pt: the normal size, and the smallest we consider readable on paper (text shrinks between them).
 QUESTION_SIZES = (11.0, 7.0)
+#: A question that needs more cards than this is named in a warning: a learner flips through a stack, not a card.
+MAX_QUIET_PARTS = 3
 ANSWER_SIZES = (9.0, 7.0)
 #: pre.hl line-height in templates/cards/cards.css; the wrap mark repeats at this pitch.
 CODE_LINE_HEIGHT = 1.22
 #: Blank border inside each card: keeps text clear of the cut and of a printer's unprintable edge.
 PADDING_MM = 4.0
+#: The smallest letters a wide table gets on a card (below it, its words are hyphenated).
+TABLE_FLOOR_PT = 5.5
 MM_PER_PT = 25.4 / 72
 #: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
 PART_PLACEHOLDER = "99/99"
@@ -127,6 +132,11 @@ def _page(w: float, h: float) -> str:
     return f"@page {{ size: {_mm(w)} {_mm(h)}; margin: 0; }}\n"
 
 
+def answer_heading_size(question: float, answer: float) -> float:
+    """The answer's headings: its text's size in bold, but always below the question's fitted size (pt)."""
+    return min(answer, question * 0.95)
+
+
 def measure_css(base_css: str, grid: Grid) -> str:
     """Faces alone on card-wide pages, each starting a page: for measuring, and for the faces laid out again."""
     from .layout import MEASURE_PAGE_MM
@@ -163,8 +173,15 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             return face("back", n, PART_PLACEHOLDER if split else "", d, "",
                         Markup(code_lines(body, columns=columns(size))), size, el_id)
 
-        jobs.append(FitJob(f'<p class="q">{for_print(html.question)}</p>', QUESTION_SIZES, front))
-        jobs.append(FitJob(for_print(html.answer), ANSWER_SIZES, back, final=True))
+        # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
+        question = for_print(html.question)
+        asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
+        jobs.append(FitJob(asked, QUESTION_SIZES, front))
+        # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break; one too
+        # wide even then is written row by row.
+        answer = fit_tables(for_print(html.answer), grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT,
+                            stack=True)
+        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True))
     with build.progress("Fitting cards", 8) as advance:
         result = fit_faces_in_child(jobs, measure_css(base_css, grid), (grid.card_h - PADDING_MM) * PX_PER_MM,
                                     advance, build.library.media, files, workers, keep)
@@ -175,19 +192,26 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         level = q.difficulty.label if q.difficulty else ""
         fronts, backs = fitted[2 * number - 2], fitted[2 * number - 1]
         total = max(len(fronts), len(backs), 1)
+        if total > MAX_QUIET_PARTS:
+            build.warn(f"{q.location}: question {q.id!r} ({q.key}) takes {total} cards even at "
+                       f"{min(ANSWER_SIZES):g} pt, each after the first marked (continued); shorten its answer or "
+                       "split it into several questions")
         for k in range(total):
             part = f"{k + 1}/{total}" if total > 1 else ""
             ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
             tell = backs[k] if k < len(backs) else Part("", ANSWER_SIZES[1])
+            headings = answer_heading_size(ask.size, tell.size)
             # An answer drawn while measuring is the card's back when its part is the one it was measured with
-            # (none: the question takes one card).
-            kept = tell.kept if total == 1 and tell.kept is not None else None
+            # (none: the question takes one card) and its headings are its text's size, as measured (1em); under a
+            # question shrunk below the answer's size they are smaller, and the back is laid out again.
+            kept = tell.kept if total == 1 and tell.kept is not None and headings == tell.size else None
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
                                   Markup(code_lines(ask.html, columns=columns(ask.size))), ask.size, continued=k > 0,
                                   lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
                 functools.partial(face, "back", number, part, level, "",
-                                  Markup(code_lines(tell.html, columns=columns(tell.size))), tell.size),
+                                  Markup(code_lines(tell.html, columns=columns(tell.size))), tell.size,
+                                  headings=headings),
                 Placed(kept.path, kept.page) if kept else None))
     return cards, result.missing
 

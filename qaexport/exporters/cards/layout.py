@@ -186,7 +186,7 @@ def _measure(batch: Batch, css: str, limit_px: float = 0.0, media: dict[str, Med
     """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px. The faces to
     keep that end within ``limit_px`` are drawn, one page each, to ``batch.path``.
     The document is set up as the sheets' (``weasy.layout.render``): same fonts, same media, nothing else."""
-    html = ('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body class="measure">'
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body class="measure">'
             + "".join(batch.faces) + "</body></html>")
     with missing_glyphs() as missing:
         document = render(html, css, media, files)

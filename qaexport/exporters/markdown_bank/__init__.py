@@ -112,7 +112,7 @@ def section(q: Question) -> str:
         got = parsed.questions
         want = (q.id, q.difficulty.label if q.difficulty is not None else reader.UNRATED, question, answer, q.format,
                 q.cloze)
-        if (not parsed.problems and len(got) == 2 and got[1].id == _SENTINEL_ID
+        if (not parsed.problems and not parsed.warnings and len(got) == 2 and got[1].id == _SENTINEL_ID
                 and (got[0].id, got[0].difficulty, got[0].question, got[0].answer, got[0].format,
                      got[0].cloze) == want):
             return text + "\n"

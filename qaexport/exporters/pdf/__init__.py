@@ -15,7 +15,18 @@ from typing import Any
 from markupsafe import Markup
 
 from ...books.fonts import font_face_css, font_faces, missing_glyphs_warning
-from ...books.html import MAY_WRAP, code_line_css, code_lines, cover_subtitle, for_print, wrap_mark
+from ...books.html import (
+    MAY_WRAP,
+    code_line_css,
+    code_lines,
+    cover_image,
+    cover_subtitle,
+    description_html,
+    description_text,
+    for_print,
+    wrap_mark,
+)
+from ...books.tables import fit_tables
 from ...errors import UsageError
 from ...forked import cores
 from ...model import Framework, path_names
@@ -26,6 +37,11 @@ from ...weasy.parts import LINK_BASE, MIN_PART, PartedBook, layout_parts, plan
 from .. import Build, ExporterBase, Produces, option
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+#: The text column's width per paper (templates/pdf/book.css: 17 mm margins left and right), less a little so an
+#: estimate a hair short never touches the edge.
+TEXT_WIDTH_MM = {"a4": 210 - 34 - 2, "letter": 215.9 - 34 - 2}
+#: Tables print at this size (book.css) and shrink to fit the column, not below the floor.
+TABLE_PT, TABLE_FLOOR_PT = 8.8, 6.5
 #: pre.hl line-height in templates/pdf/book.css; the wrap mark repeats at this pitch.
 CODE_LINE_HEIGHT = 1.32
 
@@ -51,7 +67,7 @@ class PdfOptions:
             raise UsageError(f"--parts {self.parts}: give 0 (automatic), 1 (whole) or more")
 
 
-def _view(build: Build) -> dict[str, Any]:
+def _view(build: Build, paper: str = "a4") -> dict[str, Any]:
     """The library with anchors, numbered rendered items and a contents list for the template.
 
     A level named like its parent (a one-level Anki deck is framework, topic and subtopic at once) gets no
@@ -80,21 +96,24 @@ def _view(build: Build) -> dict[str, Any]:
                 for q in sub.questions:
                     number += 1
                     html = build.rendered[q.key]
+                    answer = fit_tables(code_lines(for_print(html.answer), MAY_WRAP), TEXT_WIDTH_MM[paper],
+                                        TABLE_PT, TABLE_FLOOR_PT)
                     items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
-                                  "question": Markup(for_print(html.question)),
-                                  "answer": Markup(code_lines(for_print(html.answer), MAY_WRAP))})
+                                  "question": Markup(for_print(html.question)), "answer": Markup(answer)})
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:
                     toc.append({"cls": "toc-sub", "anchor": anchor, "name": sub.name, "count": len(items)})
                 elif (owner := topic_entry or fw_entry) is not None:
                     owner["count"] += len(items)
-                subs.append({"name": sub.name, "description": sub.description, "questions": sub.questions,
+                subs.append({"name": sub.name, "description": description_html(sub.description),
+                             "questions": sub.questions,
                              "entries": items, "anchor": anchor, "shown": sub_shown,
                              "crumb": " › ".join(path_names(fw, topic, sub)[1:] or [fw.name])})
-            topics.append({"name": topic.name, "description": topic.description, "subtopics": subs,
+            topics.append({"name": topic.name, "description": description_html(topic.description), "subtopics": subs,
                            "anchor": f"t-{fw.slug}-{topic.slug}", "shown": topic_shown})
-        frameworks.append({"name": fw.name, "description": fw.description if len(lib.frameworks) > 1 else "",
+        frameworks.append({"name": fw.name,
+                           "description": description_html(fw.description) if len(lib.frameworks) > 1 else "",
                            "topics": topics, "anchor": f"f-{fw.slug}"})
     return {"frameworks": frameworks, "toc": toc}
 
@@ -117,12 +136,13 @@ class PdfExporter(ExporterBase):
 
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
         lib = build.library
-        library_view = _view(build)
+        library_view = _view(build, options.paper)
         created = build.datetime
         title = options.title or lib.title
         template = environment("pdf").get_template("book.html")
         page = dict(
-            language=options.language, title=title, subtitle=cover_subtitle(lib),
+            language=options.language, title=title, subtitle=description_html(cover_subtitle(lib)),
+            plain_subtitle=description_text(cover_subtitle(lib)), cover=cover_image(lib),
             author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
             created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), date=created.strftime("%d %B %Y").lstrip("0"),
             counts=lib.count_rows(), total=lib.count(),

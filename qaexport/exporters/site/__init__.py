@@ -18,11 +18,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.html import for_reader
+from ...books.html import description_html, for_reader, formulas_as_tex
 from ...errors import UsageError
 from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
-from ...render import Rendered, Scheme
+from ...render import Scheme
 from ...templates import asset, environment
 from .. import Build, ExporterBase, Produces, option
 from .search import Entry, PageInfo, index_script, plain_text
@@ -63,25 +63,11 @@ class SubtopicPage:
         return path_names(self.framework, self.topic, self.subtopic)
 
 
-_BLOCK_START = re.compile(r"<(?:p|pre|ul|ol|blockquote|table|h[1-6]|hr|div|dl|figure)[\s>/]")
-
-
-def heading_and_rest(rendered: Rendered) -> tuple[str, str]:
-    """The question as a heading can hold it: its inline HTML, and the blocks that follow (a question of several
-    paragraphs keeps its first one as the heading)."""
-    html = rendered.question.strip()
-    if not _BLOCK_START.match(html):
-        return rendered.question, ""
-    if html.startswith("<p>"):
-        first, _, rest = html[3:].partition("</p>")
-        return first, rest.strip()
-    return "", html
-
-
 def scrollable(rendered_html: str) -> str:
-    """Code and tables scroll sideways inside their own box on a phone; such a box must take keyboard focus so
-    it can be scrolled without a mouse (WCAG 2.1.1)."""
+    """Code, tables and displayed formulas scroll sideways inside their own box on a phone; such a box must take
+    keyboard focus so it can be scrolled without a mouse (WCAG 2.1.1)."""
     out = rendered_html.replace('<pre class="hl">', '<pre class="hl" tabindex="0">')
+    out = out.replace('<div class="math-block">', '<div class="math-block" tabindex="0">')  # a long formula
     if "<table" in out:
         out = out.replace("<table>", '<div class="table" tabindex="0"><table>').replace("</table>", "</table></div>")
     return out
@@ -195,8 +181,10 @@ class Site:
                          "key": f"{fw.slug}/{topic.slug}/{sub.slug}", "counts": counts([sub]),
                          "total": len(sub.questions)} for sub in topic.subtopics]
                 topics.append({"name": topic.name, "shown": topic.name != fw.name, "subtopics": subs,
-                               "counts": counts(topic.subtopics), "description": topic.description})
-            frameworks.append({"name": fw.name, "description": fw.description, "topics": topics,
+                               "counts": counts(topic.subtopics),
+                               "description": description_html(topic.description, reader=True)})
+            frameworks.append({"name": fw.name, "description": description_html(fw.description, reader=True),
+                               "topics": topics,
                                "counts": counts([s for t in fw.topics for s in t.subtopics])})
         return self.render_page("index.html", "index", "", {
             "frameworks": frameworks, "counts": counts([s for _, _, s in self.build.library.subtopics()])})
@@ -206,7 +194,7 @@ class Site:
         items = []
         for number, q in enumerate(page.subtopic.questions, 1):
             rendered = self.build.rendered[q.key]
-            heading, rest = heading_and_rest(rendered)
+            heading, rest = rendered.heading_and_rest()
             items.append({"number": number, "id": q.id, "key": q.key,
                           "difficulty": q.difficulty.label if q.difficulty else "",
                           "heading": Markup(self.html(heading, root)), "rest": Markup(self.html(rest, root)),
@@ -218,7 +206,8 @@ class Site:
                 other = self.subtopics[at]
                 neighbours[name] = {"href": root + other.path, "name": " › ".join(other.names)}
         return self.render_page("subtopic.html", "subtopic", root, {
-            "crumbs": page.names[:-1], "heading": page.names[-1], "lead": page.subtopic.description,
+            "crumbs": page.names[:-1], "heading": page.names[-1],
+            "lead": description_html(page.subtopic.description, reader=True),
             "items": items, "counts": counts([page.subtopic]), "key": page.key, **neighbours,
         }, title=page.names[-1])
 
@@ -242,7 +231,8 @@ class Site:
         for number, page in enumerate(self.subtopics):
             for q in page.subtopic.questions:
                 rendered = self.build.rendered[q.key]
-                entries.append(Entry(number, q.id, plain_text(rendered.question), plain_text(rendered.answer),
+                entries.append(Entry(number, q.id, plain_text(formulas_as_tex(rendered.question)),
+                                     plain_text(formulas_as_tex(rendered.answer)),
                                      q.difficulty.label if q.difficulty else "unrated"))
         return index_script(pages, entries)
 

@@ -66,7 +66,8 @@ class MarkdownReader(SourceBase):
         raw = read_limited(path, MAX_BYTES, "subtopic")
         file = str(path)
         parsed = parse_text(decode(raw, file))
-        result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems])
+        result = ReadResult(problems=[problem(file, message, line=line) for line, message in parsed.problems],
+                            warnings=[problem(file, message, line=line) for line, message in parsed.warnings])
         if not parsed.questions and not parsed.problems:
             result.problems.append(problem(file, "no questions; add `## Question text {#id .easy}` headings "
                                                  "with answers below", line=1))
