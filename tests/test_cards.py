@@ -333,8 +333,8 @@ def test_long_answers_continue_on_numbered_cards(chars, long_bank):
 
 
 def test_an_answer_on_more_than_three_cards_is_named_once(out, long_bank):
-    """The prose and the code answers take more than three cards each, the short one a single card: one warning
-    names each of the long ones, once."""
+    """The prose and the code answers and the long question take more than three cards each, the short one a
+    single card: one warning names each of the long ones, once."""
     from typer.testing import CliRunner
 
     from qaexport.cli import app
@@ -346,9 +346,9 @@ def test_an_answer_on_more_than_three_cards_is_named_once(out, long_bank):
     for number, _ in index_cards(read_chars(target), A7_ON_A4)["back"]:
         parts[number] = parts.get(number, 0) + 1
     warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
-    assert sorted(number for number, count in parts.items() if count > 3) == [1, 2] and parts[3] == 1, parts
-    assert len(warned) == 2, result.output
-    for line, (number, qid) in zip(warned, ((1, "prose"), (2, "code")), strict=True):
+    assert sorted(number for number, count in parts.items() if count > 3) == [1, 2, 4] and parts[3] == 1, parts
+    assert len(warned) == 3, result.output
+    for line, (number, qid) in zip(warned, ((1, "prose"), (2, "code"), (4, "asked")), strict=True):
         assert f"question {qid!r} (fastapi/deployment/long/{qid}) takes {parts[number]} cards" in line, line
         assert "(continued)" in line and "shorten its answer or split it" in line
 
