@@ -62,12 +62,16 @@ from ..formats.anki_package import (
     SUFFIXES,
     Bank,
     BankError,
+    OriginalFile,
+    content_key,
     read_bank,
+    read_originals,
+    split_originals,
 )
 from ..formats.cloze import has_cloze_marker
 from ..formats.html import to_text
 from ..formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept
-from ..model import ContentFormat, Location, Media
+from ..model import BankFile, ContentFormat, Location, Media, Restored
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from . import SourceBase
@@ -621,7 +625,9 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
         with tempfile.TemporaryDirectory(prefix="qaexport-apkg-") as tmp:
             col = _open_collection(archive, Path(tmp))
             try:
-                descriptions = {d["name"]: to_text(d.get("desc", "")) for d in col.decks.all()}
+                decks = col.decks.all()
+                descriptions = {d["name"]: to_text(split_originals(d.get("desc", ""))[0]) for d in decks}
+                originals = _originals(col, decks, path, warnings)
                 if bank is not None and not _bank_matches(bank, _our_keys(col), path, warnings):
                     bank = None
                 cards = [card for card in _cards(col, all_cards) if bank is None or card.fields is None]
@@ -636,9 +642,62 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
         cover = (cover_name, bank.cover[1]) if bank is not None and bank.cover and cover_name else None
         subtopics += _note_records(path, [c for c in cards if c.fields is not None], descriptions, collector, warnings)
         subtopics += _tree(path, [c for c in cards if c.fields is None], descriptions, collector, warnings)
+        restored = [_restore(found, keys, changed, collector) for found, keys, changed in originals]
     finally:
         archive.close()
-    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media, cover=cover)
+    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media, cover=cover,
+                      restored=restored)
+
+
+def _originals(col: Any, decks: list[dict[str, Any]], path: Path, warnings: list[Problem]
+               ) -> list[tuple[OriginalFile, tuple[str, ...], tuple[str, ...]]]:
+    """The bank files the deck carries (``formats/anki_package``, originals) that have notes in this package, each
+    with the keys of its notes here and the keys of those changed since the export (edited, or deleted): a file
+    none of whose notes is here is left out (a learner exported part of the deck)."""
+    files: list[OriginalFile] = []
+    for deck in decks:
+        payload = split_originals(deck.get("desc", ""))[1]
+        if payload is not None:
+            try:
+                files += read_originals(payload)
+            except BankError as exc:
+                warnings.append(problem(path, f"the bank files deck {deck.get('name', '')!r} carries are unreadable "
+                                              f"({exc}); `convert` writes those in canonical form"))
+    if not files:
+        return []
+    notes: dict[str, tuple[str, str | None]] = {}  # GUID → (content key, question key) of qaexport's notes
+    for model_id, fields in ((MODEL_ID, FIELDS), (CLOZE_MODEL_ID, CLOZE_FIELDS)):
+        if _is_ours(col, model_id, fields):
+            for guid, flds in col.db.all("select guid, flds from notes where mid = ?", model_id):
+                values = flds.split("\x1f")
+                parsed = parse_key_field(values[fields.index("Key")]) if len(values) == len(fields) else None
+                notes[guid] = (content_key(values), parsed[0] if parsed else None)
+    found: list[tuple[OriginalFile, tuple[str, ...], tuple[str, ...]]] = []
+    names: set[str] = set()
+    for original in files:
+        if original.name in names or not any(guid in notes for guid, _, _ in original.notes):
+            continue
+        names.add(original.name)
+        keys = tuple(key for guid, _, _ in original.notes if guid in notes and (key := notes[guid][1]) is not None)
+        changed = tuple(key for guid, key, made in original.notes if guid not in notes or notes[guid][0] != made)
+        found.append((original, keys, changed))
+    return found
+
+
+def _restore(original: OriginalFile, keys: tuple[str, ...], changed: tuple[str, ...],
+             collector: _MediaCollector) -> Restored:
+    """A carried bank file, its images read from the package's media by name (as every image is)."""
+    images = {}
+    for ref, name in original.images.items():
+        carried = accept(original.media[name]) if name in original.media else None
+        if carried is not None and not isinstance(carried, Refused) and carried.name == name:
+            collector.media.setdefault(name, carried)  # the cover: checked like any image, by the same rules
+            content: str | None = name
+        else:
+            content = collector.resolve(name, f"bank file {original.name!r}")
+        if content is not None:
+            images[ref] = content
+    return Restored(BankFile(original.name, original.data, images), keys, changed)
 
 
 def _bank(archive: PackageArchive, warnings: list[Problem]) -> Bank | None:
