@@ -94,6 +94,8 @@ def test_a_learner_edit_is_written_and_named_never_lost(trip, tmp_path):
     assert "# qaexport convert: changed in Anki since the export, so in canonical form: " \
            "hand-bank/physics/waves/freq\n" in changed
     assert "physics/waves.md: notes changed in Anki since the export (hand-bank/physics/waves/freq)" in result.output
+    assert changed.count("format=html") == 1  # the edited note; the other one as the author wrote it
+    assert "The speed of light is {{c1::299,792 km/s::a number}} in {{c2::vacuum}}." in changed
     assert {name: back[name] for name in bank if name != "physics/waves.md"} == \
            {name: data for name, data in bank.items() if name != "physics/waves.md"}
     listing = CliRunner().invoke(app, ["list", str(tmp_path / "back"), "--keys"])

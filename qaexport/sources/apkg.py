@@ -71,6 +71,7 @@ from ..formats.anki_package import (
 from ..formats.cloze import has_cloze_marker
 from ..formats.html import to_text
 from ..formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept
+from ..formats.markdown_bank import LEVELS, UNRATED, decode, parse_text
 from ..model import BankFile, ContentFormat, Location, Media, Restored
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -640,20 +641,25 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
         subtopics = _bank_records(path, bank, collector) if bank is not None else []
         cover_name = collector.resolve(bank.cover[0], "cover") if bank is not None and bank.cover else None
         cover = (cover_name, bank.cover[1]) if bank is not None and bank.cover and cover_name else None
-        subtopics += _note_records(path, [c for c in cards if c.fields is not None], descriptions, collector, warnings)
+        restored = [_restore(found, keys, changed, collector) for found, keys, changed, _ in originals]
+        written = {guid: record for (found, _, _, same), back in zip(originals, restored, strict=True)
+                   for guid, record in _as_written(path, found, back, same).items()}
+        subtopics += _note_records(path, [c for c in cards if c.fields is not None], descriptions, collector, warnings,
+                                   written)
         subtopics += _tree(path, [c for c in cards if c.fields is None], descriptions, collector, warnings)
-        restored = [_restore(found, keys, changed, collector) for found, keys, changed in originals]
     finally:
         archive.close()
     return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media, cover=cover,
                       restored=restored)
 
 
-def _originals(col: Any, decks: list[dict[str, Any]], path: Path, warnings: list[Problem]
-               ) -> list[tuple[OriginalFile, tuple[str, ...], tuple[str, ...]]]:
+_Carried = tuple[OriginalFile, tuple[str, ...], tuple[str, ...], set[str]]
+
+
+def _originals(col: Any, decks: list[dict[str, Any]], path: Path, warnings: list[Problem]) -> list[_Carried]:
     """The bank files the deck carries (``formats/anki_package``, originals) that have notes in this package, each
-    with the keys of its notes here and the keys of those changed since the export (edited, or deleted): a file
-    none of whose notes is here is left out (a learner exported part of the deck)."""
+    with the keys of its notes here, the keys of those changed since the export (edited, or deleted) and the GUIDs
+    of those unchanged: a file none of whose notes is here is left out (a learner exported part of the deck)."""
     files: list[OriginalFile] = []
     for deck in decks:
         payload = split_originals(deck.get("desc", ""))[1]
@@ -672,7 +678,7 @@ def _originals(col: Any, decks: list[dict[str, Any]], path: Path, warnings: list
                 values = flds.split("\x1f")
                 parsed = parse_key_field(values[fields.index("Key")]) if len(values) == len(fields) else None
                 notes[guid] = (content_key(values), parsed[0] if parsed else None)
-    found: list[tuple[OriginalFile, tuple[str, ...], tuple[str, ...]]] = []
+    found: list[_Carried] = []
     names: set[str] = set()
     for original in files:
         if original.name in names or not any(guid in notes for guid, _, _ in original.notes):
@@ -680,8 +686,36 @@ def _originals(col: Any, decks: list[dict[str, Any]], path: Path, warnings: list
         names.add(original.name)
         keys = tuple(key for guid, _, _ in original.notes if guid in notes and (key := notes[guid][1]) is not None)
         changed = tuple(key for guid, key, made in original.notes if guid not in notes or notes[guid][0] != made)
-        found.append((original, keys, changed))
+        same = {guid for guid, _, made in original.notes if guid in notes and notes[guid][0] == made}
+        found.append((original, keys, changed, same))
     return found
+
+
+_Written = tuple[QuestionRecord, list[Node]]
+
+
+def _as_written(path: Path, original: OriginalFile, restored: Restored, same: set[str]) -> dict[str, _Written]:
+    """GUID → the question as its bank file has it (its Markdown, not the note's HTML) and the file's framework,
+    topic and subtopic (names, Markdown descriptions, orders), for each note of the file that is as it was
+    exported: a file with a changed note is written in canonical form, and only the changed notes then read as
+    HTML. Parsed like any bank file; nothing when it does not parse back to its notes."""
+    try:
+        parsed = parse_text(decode(original.data, original.name))
+    except InputError:
+        return {}
+    if parsed.problems or len(parsed.questions) != len(original.notes) or len(parsed.places) != len(LEVELS):
+        return {}
+    places = [parsed.places[level] for level in LEVELS]
+    out = {}
+    for q, (guid, key, _) in zip(parsed.questions, original.notes, strict=True):
+        qid = key.rsplit("/", 1)[-1]
+        if guid not in same or q.id not in (None, qid):
+            continue
+        difficulty = None if q.difficulty is None or q.difficulty.lower() == UNRATED else q.difficulty
+        out[guid] = (QuestionRecord(qid, difficulty, q.question, q.answer,
+                                    Location(str(path), None, f"bank file {original.name!r} line {q.line}"),
+                                    q.format, q.origin, q.cloze, dict(restored.file.images)), places)
+    return out
 
 
 def _restore(original: OriginalFile, keys: tuple[str, ...], changed: tuple[str, ...],
@@ -772,10 +806,11 @@ def deck_part_like(name: str) -> str:
 
 
 def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], collector: _MediaCollector,
-                  warnings: list[Problem]) -> list[SubtopicRecord]:
+                  warnings: list[Problem], written: dict[str, _Written] | None = None) -> list[SubtopicRecord]:
     """qaexport's own notes, read from their fields (a package exported again from Anki has no bank member): the
     Key gives the slugs and the id, so keys, anchors and GUIDs are the ones the deck was made with; Difficulty the
-    difficulty; Question and Answer the HTML, without the card's badge and breadcrumb. Notes in book order."""
+    difficulty; Question and Answer the HTML, without the card's badge and breadcrumb. Notes in book order. A note
+    in ``written`` (one the deck's originals hold unchanged) is the question as its bank file wrote it."""
     places: dict[tuple[str, str, str], SubtopicRecord] = {}
     for card in cards:
         assert card.fields is not None
@@ -792,8 +827,14 @@ def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], 
             decks = ["::".join(parts[:len(parts) - up]) for up in (2, 1, 0)] if len(parts) >= 3 else ["", "", ""]
             nodes = [Node(name, slug, descriptions.get(deck, "")) for name, slug, deck in
                      zip(_names(card), slugs, decks, strict=True)]
+            if written and card.guid in written:  # the names, descriptions and orders its bank file gave
+                nodes = [Node(place.name or node.name, node.slug, place.description, place.order)
+                         for place, node in zip(written[card.guid][1], nodes, strict=True)]
             places[slugs] = SubtopicRecord(*nodes, [], Location(str(path), None, f"deck {card.deck!r}"),
                                            difficulty_optional=True)
+        if written and card.guid in written:  # unchanged since the export: as its bank file wrote it
+            places[slugs].questions.append(written[card.guid][0])
+            continue
         difficulty = html.unescape(card.fields["Difficulty"]).strip()
         question, answer = collector.rewrite(card.question, record), collector.rewrite(card.answer, record)
         places[slugs].questions.append(QuestionRecord(key[3], difficulty or None, question, answer,
