@@ -50,6 +50,7 @@ def pdfs(tmp_path_factory, sample_path) -> dict[str, Path]:
     tokens = write(tmp / "tokens.json", page([subtopic("tokens", "Tokens", [
         question("top", "easy", q="Long lines of many tokens?", a=fence),
         question("listed", "hard", q="In a list?", a=listed),
+        question("asked", "medium", q="What does this do?\n\n" + fence, a="It enqueues a job."),
     ])], fw="tokfw", fw_name="Tokens", topic="toktopic", topic_name="Token topic"))
     out = {name: tmp / f"{name}.pdf" for name in ("sample", "quiz", "symbols", "long", "code", "tagged", "tokens",
                                                   "tokens-letter")}
@@ -147,11 +148,12 @@ def test_nothing_runs_past_the_right_margin(pdfs, name):
 
 @pytest.mark.parametrize("name", ["tokens", "tokens-letter"])
 def test_code_lines_of_many_tokens_are_all_printed(pdfs, name):
-    """Broken anywhere, but nothing lost: the text of every long line is there, twice (top level, in a list)."""
+    """Broken anywhere, but nothing lost: the text of every long line is there, three times (in an answer, in a
+    list, in a question)."""
     text = "".join("".join(_texts(pdfs[name])).split()).replace("↪", "")
     for piece in ("build_report_for_the_quarterly_financial_review", "priority=HIGH_PRIORITY_VALUE)",
                   "argument_three,argument_four)", "format=json&limit=10"):
-        assert text.count(piece) == 2, piece
+        assert text.count(piece) == 3, piece
 
 
 def test_long_urls_and_identifiers_are_all_there(pdfs):

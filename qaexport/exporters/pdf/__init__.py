@@ -105,10 +105,12 @@ def _view(build: Build, paper: str = "a4") -> dict[str, Any]:
                 for q in sub.questions:
                     number += 1
                     html = build.rendered[q.key]
-                    answer = fit_tables(code_lines(for_print(html.answer), MAY_WRAP, code_columns(paper)),
-                                        TEXT_WIDTH_MM[paper], TABLE_PT, TABLE_FLOOR_PT)
+                    columns = code_columns(paper)
+                    question = code_lines(for_print(html.question), MAY_WRAP, columns)
+                    answer = fit_tables(code_lines(for_print(html.answer), MAY_WRAP, columns), TEXT_WIDTH_MM[paper],
+                                        TABLE_PT, TABLE_FLOOR_PT)
                     items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
-                                  "question": Markup(for_print(html.question)), "answer": Markup(answer)})
+                                  "question": Markup(question), "answer": Markup(answer)})
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:
