@@ -20,6 +20,7 @@ from .limits import MAX_ANSWER_CHARS, MAX_HTML_NESTING, MAX_QUESTION_CHARS, html
 from .model import (
     ID_PATTERN,
     MAX_ID_CHARS,
+    BankFile,
     ContentFormat,
     Difficulty,
     Framework,
@@ -27,6 +28,7 @@ from .model import (
     Location,
     Media,
     Question,
+    Restored,
     Subtopic,
     Topic,
     is_key,
@@ -65,6 +67,8 @@ class _Assembler:
         self.media: dict[str, Media] = {}
         self.images = ImageBudget()
         self.cover: tuple[str, str] | None = None
+        self.bank_files: dict[str, BankFile] = {}
+        self.restored: list[Restored] = []
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
         if record is not None:
@@ -232,7 +236,7 @@ class _Assembler:
             fw.topics.sort(key=_order)
             for topic in fw.topics:
                 topic.subtopics.sort(key=_order)
-        return Library(frameworks, dict(sorted(self.media.items())), self.cover)
+        return Library(frameworks, dict(sorted(self.media.items())), self.cover, self.bank_files, self.restored)
 
 
 def _clean(node: Node) -> Node:
@@ -269,5 +273,8 @@ def assemble(results: Iterable[ReadResult]) -> tuple[Library, list[Problem], lis
             assembler.cover = result.cover
         for record in result.subtopics:
             assembler.add(record)
+        if result.bank_file is not None and result.subtopics:
+            assembler.bank_files.setdefault(result.subtopics[0].location.file, result.bank_file)
+        assembler.restored += result.restored
     problems = in_file_order(list(dict.fromkeys(assembler.problems)))  # one line per distinct problem
     return assembler.library(), problems, in_file_order(list(dict.fromkeys(assembler.warnings)))

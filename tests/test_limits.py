@@ -486,7 +486,7 @@ def test_every_limit_constant_is_tested_here():
 
     here = Path(__file__).parent  # this file, and the bounds tests of limits.py and the Markdown reader
     text = "".join((here / name).read_text(encoding="utf-8") for name in
-                   ("test_limits.py", "test_bounded_decoding.py", "test_markdown_bounds.py"))
+                   ("test_limits.py", "test_bounded_decoding.py", "test_markdown_bounds.py", "test_anki_originals.py"))
     for module in (anki_archive, anki_package, limits, markdown_bank, devalue, math, collection, config,
                    markdown_source, nuxt):
         defined = re.findall(r"^((?:MAX|EXPANSION)_[A-Z_]+) = ", Path(module.__file__).read_text(encoding="utf-8"),

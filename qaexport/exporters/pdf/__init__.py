@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.fonts import font_face_css, font_faces, missing_glyphs_warning
+from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import (
     MAY_WRAP,
     code_line_css,
@@ -47,6 +47,15 @@ TEXT_WIDTH_MM = {"a4": 210 - 34 - 2, "letter": 215.9 - 34 - 2}
 TABLE_PT, TABLE_FLOOR_PT = 8.8, 6.5
 #: pre.hl line-height in templates/pdf/book.css; the wrap mark repeats at this pitch.
 CODE_LINE_HEIGHT = 1.32
+#: pre.hl's font size and its padding and borders left and right (templates/pdf/book.css).
+CODE_PT, CODE_INSET_MM = 7.9, 2 * 2.6 + 2 * 0.5 * 25.4 / 72
+
+
+def code_columns(paper: str) -> int:
+    """Characters a code line holds in the text column; two fewer, for a block in a list (its indent) or a quote.
+    A line with a word longer than this (``books.html.code_lines``) may break anywhere: WeasyPrint does not break a
+    word of several highlighted tokens, which otherwise ran past the page edge (Kozea/WeasyPrint#1614)."""
+    return int((TEXT_WIDTH_MM[paper] - CODE_INSET_MM) / (MONO_ADVANCE_EM * CODE_PT * 25.4 / 72)) - 2
 
 
 @dataclass
@@ -82,15 +91,16 @@ class _Item:
     html_question: str
     html_answer: str
     width_mm: float  # the paper's text width: wide tables get smaller letters to fit it
-
+    columns: int  # code columns the text width holds: longer code lines break inside it
 
     @property
     def question(self) -> Markup:
-        return Markup(self.html_question)
+        return Markup(code_lines(self.html_question, MAY_WRAP, self.columns))
 
     @property
     def answer(self) -> Markup:
-        return Markup(fit_tables(code_lines(self.html_answer, MAY_WRAP), self.width_mm, TABLE_PT, TABLE_FLOOR_PT))
+        return Markup(fit_tables(code_lines(self.html_answer, MAY_WRAP, self.columns), self.width_mm, TABLE_PT,
+                                 TABLE_FLOOR_PT))
 
 
 def _view(build: Build, paper: str = "a4") -> dict[str, Any]:
@@ -123,7 +133,7 @@ def _view(build: Build, paper: str = "a4") -> dict[str, Any]:
                     number += 1
                     question, answer = printed(build.rendered[q.key], q, build.warn)
                     items.append(_Item(number, q.difficulty.label if q.difficulty else "", question, answer,
-                                       TEXT_WIDTH_MM[paper]))
+                                       TEXT_WIDTH_MM[paper], code_columns(paper)))
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:
