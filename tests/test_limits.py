@@ -236,7 +236,8 @@ def test_a_media_map_over_its_limit_is_refused(legacy, tmp_path):
 
 @pytest.mark.slow
 def test_images_over_the_total_limit_are_left_out(tmp_path):
-    """Images of 15 MiB each (under the one-image limit) until their sum passes the total: the rest are left out."""
+    """Images of 15 MiB each (under the one-image limit), each its own, until their sum passes the total: the
+    reader's own budget (the one its cards' images are read with) leaves the rest out, each with its reason."""
     from tests.apkg_decks import png_bytes
 
     package = build_packages(tmp_path / "imgs")["legacy"]
@@ -244,29 +245,26 @@ def test_images_over_the_total_limit_are_left_out(tmp_path):
         members = {n: zf.read(n) for n in zf.namelist()}
     media = json.loads(members["media"])
     index = next(i for i, n in media.items() if n.endswith(".png"))
-    image = png_bytes(4, 4, (0, 0, 0)) + random.Random(6).randbytes(15 << 20)
+    tail = random.Random(6).randbytes(15 << 20)
+    image = png_bytes(4, 4, (0, 0, 0)) + tail
     count = IMAGES_TOTAL // len(image) + 1
-    # the one image the cards show, many times over: every card names it, so give each its own name in the map
     members[index] = image
     result = apkg.read_package(_package(tmp_path / "ok.apkg", members, level=0))
     assert len(result.media) == 1  # one image alone is fine
-    from qaexport.sources.apkg import PackageArchive
-
-    archive = PackageArchive.open(_package(tmp_path / "many.apkg", {
-        **members, "media": json.dumps({**{str(1000 + i): f"big{i}.png" for i in range(count)}, **media}).encode(),
-        **{str(1000 + i): image for i in range(count)}}, level=0))
+    # each its own content (an image read twice counts once): another colour, the same tail
+    big = {str(1000 + i): png_bytes(4, 4, (i + 1, 0, 0)) + tail for i in range(count)}
+    archive = apkg.PackageArchive.open(_package(tmp_path / "many.apkg", {
+        **members, "media": json.dumps({**{key: f"big{i}.png" for i, key in enumerate(big)}, **media}).encode(),
+        **big}, level=0))
+    warnings: list = []
     try:
-        budget, read = IMAGES_TOTAL, []
-        for i in range(count):
-            got = archive.read_image(f"big{i}.png", budget)
-            if isinstance(got, bytes):
-                budget -= len(got)
-                read.append(i)
-            else:
-                assert "larger than" in got or "too large" in got, got
+        collector = apkg._MediaCollector(archive, warnings)
+        kept = [collector.resolve(f"big{i}.png", f"note {i}") for i in range(count)]
     finally:
         archive.close()
-    assert len(read) == IMAGES_TOTAL // len(image)
+    assert all(kept[:-1]) and len(set(kept[:-1])) == count - 1 == IMAGES_TOTAL // len(image)
+    assert kept[-1] is None
+    assert len(warnings) == 1 and f"big{count - 1}.png" in warnings[0].message and "too large" in warnings[0].message
 
 
 @pytest.mark.slow
