@@ -500,9 +500,9 @@ def test_epubcheck_finds_nothing_in_the_books_of_cloze_images_and_math(built, na
 @pytest.mark.parametrize("name", ["epub", "quiz.epub"])
 def test_ace_by_daisy_finds_no_violation(built, name):
     """Blanks, the filled text, images with their alt text, MathML with its TeX as alttext: accessible."""
-    from tests.test_epub_print import _ace_violations
+    from tests.system_tools import ace_violations
 
-    assert _ace_violations(built[name]) == []
+    assert ace_violations(built[name]) == []
 
 
 # ---------------------------------------------------------------------------------------------- site

@@ -18,7 +18,6 @@ from ...formats.anki_package import BANK_MEMBER
 from ...model import Library, Media, QuestionRef
 from ...output import write_zip
 from ...render import Scheme
-from ...render.markdown import inline_html
 from ...templates import asset
 from .. import Build
 from .collection import CLOZE_NOTETYPE_KEY, NOTETYPE_KEY, Deck, NoteRow, NoteType, note_fingerprint, write_collection
@@ -78,6 +77,8 @@ def decks_for(library: Library, deck_name: str, flat: bool) -> dict[tuple[str, .
         decks[()] = decks[("", *prefix)]
     if flat and prefix:
         return decks  # one deck for every note, as asked
+    from ...render.markdown import inline_html  # Markdown-it loads with the first deck, not with `--help`
+
     for fw, topic, sub in library.subtopics():
         path: list[str] = list(prefix)
         levels = [((fw.slug,), fw), ((fw.slug, topic.slug), topic), ((fw.slug, topic.slug, sub.slug), sub)]
