@@ -1,7 +1,9 @@
 """Every limit holds at its own value: input just over it is refused (or left out) with its one line, input at it
-passes. The tests write each limit's real value as a number, never the constant and never a smaller stand-in: a
-limit loosened in the code (a ×1000, a removed check) makes its test fail instead of growing the test's input with
-it (inputs sized from a loosened constant took 16-24 GiB once); ``tests/mutants.py`` loosens each once to show it."""
+passes. The inputs are sized from the limits' real values written out below, never from the constants and never a
+smaller stand-in: a limit loosened in the code (a ×1000, a removed check) lets the input through and the test fails
+at once. Input sized from a constant would follow a loosened one to gigabytes (``tests/mutants.py`` loosens each
+limit a thousandfold: such tests took 16-24 GiB and were killed), so memory and disk here stay bounded whatever the
+code says."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import zstandard
 
 from qaexport import limits, sources
 from qaexport.errors import InputError
-from qaexport.formats import anki_archive, anki_package, images, markdown_bank
+from qaexport.formats import anki_archive, anki_package, markdown_bank
 from qaexport.sources import apkg, devalue, nuxt
 from qaexport.sources import markdown as markdown_source
 from tests.apkg_bad import _patch_declared_size
@@ -24,6 +26,24 @@ from tests.apkg_decks import build_packages
 from tests.payloads import page, question, subtopic, write
 
 FRONT = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n"
+MiB = 2**20
+# The real values (the constant each one is, named for test_every_limit_constant_is_tested_here).
+QUESTION_CHARS = 5_000  # limits.MAX_QUESTION_CHARS
+ANSWER_CHARS = 200_000  # limits.MAX_ANSWER_CHARS
+FRONT_MATTER_BYTES = 64 * 1024  # markdown_bank.MAX_FRONT_MATTER_BYTES
+FILE_BYTES = 32 * MiB  # the readers' MAX_BYTES
+MEMBER = 512 * MiB  # anki_archive.MAX_MEMBER
+DECLARED_TOTAL = 4 * 2**30  # anki_archive.MAX_DECLARED_TOTAL
+MEMBERS = 200_000  # anki_archive.MAX_MEMBERS
+COLLECTION = 256 * MiB  # anki_archive.MAX_COLLECTION
+ZSTD_WINDOW = 2**26  # anki_archive.MAX_ZSTD_WINDOW
+IMAGE = 16 * MiB  # images.MAX_IMAGE_BYTES
+IMAGES_TOTAL = 192 * MiB  # images.MAX_IMAGES_TOTAL
+MEDIA_MAP = 16 * MiB  # anki_archive.MAX_MEDIA_MAP
+LEDGER_ROWS = 200_000  # ledger.MAX_ROWS
+ID_CHARS = 120  # model.MAX_ID_CHARS
+DEPTH = 100  # devalue.MAX_DEPTH
+RATIO = 1_000  # anki_archive.MAX_RATIO
 
 
 def _bank(path: Path, body: str, front: str = FRONT) -> Path:
@@ -39,8 +59,7 @@ def _problems(path: Path) -> list[str]:
 # ---------------------------------------------------------------------------------------------- texts
 
 
-# limits.MAX_QUESTION_CHARS and MAX_ANSWER_CHARS
-@pytest.mark.parametrize(("what", "limit"), [("question", 5_000), ("answer", 200_000)])
+@pytest.mark.parametrize(("what", "limit"), [("question", QUESTION_CHARS), ("answer", ANSWER_CHARS)])
 def test_texts_longer_than_their_limit_are_refused(tmp_path, what, limit):
     for size, refused in ((limit, False), (limit + 1, True)):
         text = "x" * size
@@ -96,14 +115,14 @@ def test_a_formula_over_its_limits_prints_as_code_with_a_warning(tmp_path):
 
 
 def test_ids_longer_than_their_limit_are_refused(tmp_path):
-    for size, refused in ((120, False), (121, True)):  # model.MAX_ID_CHARS
+    for size, refused in ((ID_CHARS, False), (ID_CHARS + 1, True)):
         path = _bank(tmp_path / f"id-{size}.md", f"\n## Q {{#{'a' * size} .easy}}\n\nA.\n")
         problems = _problems(path)
         assert bool(problems) is refused, (size, problems)
 
 
 def test_front_matter_over_its_limit_is_refused(tmp_path):
-    limit = 64 * 1024  # markdown_bank.MAX_FRONT_MATTER_BYTES
+    limit = FRONT_MATTER_BYTES
     for extra, refused in ((0, False), (1, True)):
         places = "framework: F\ntopic: T\nsubtopic: S\n"
         source = places + "#" * (limit + extra - len(places))  # what the reader measures: between the --- lines
@@ -153,12 +172,12 @@ def test_files_over_the_size_limit_are_refused_before_reading(tmp_path, reader):
     path = tmp_path / f"big{suffix}"
     with path.open("wb") as fh:  # sparse: no 32 MiB written, and nothing may read it
         fh.write(b"---\n" if suffix == ".md" else b"[")
-        fh.truncate(32 * 2**20 + 1)  # the reader's MAX_BYTES
+        fh.truncate(FILE_BYTES + 1)
     with pytest.raises(InputError, match=r"over the 32 MiB limit"):
         sources.expand([path])[0][1].read(path)
     path.write_bytes(b"")
     with path.open("wb") as fh:
-        fh.truncate(32 * 2**20)  # at the limit: read (and refused for what it holds, not for its size)
+        fh.truncate(FILE_BYTES)  # at the limit: read (and refused for what it holds, not for its size)
     with pytest.raises(InputError) as info:
         sources.expand([path])[0][1].read(path)
     assert "MiB limit" not in str(info.value)
@@ -169,9 +188,9 @@ def test_nesting_deeper_than_the_limit_is_refused():
         # a devalue payload: entry i is a one-element array referring to entry i + 1, the last one a string
         return [[i + 1] for i in range(depth)] + ["leaf"]
 
-    with pytest.raises(devalue.DevalueError, match="nesting deeper than 100 levels"):  # devalue.MAX_DEPTH
-        devalue.unflatten(nested(101))
-    assert devalue.unflatten(nested(100))  # at the limit: decoded
+    with pytest.raises(devalue.DevalueError, match=f"nesting deeper than {DEPTH} levels"):
+        devalue.unflatten(nested(DEPTH + 1))
+    assert devalue.unflatten(nested(DEPTH))  # at the limit: decoded
 
 
 # ---------------------------------------------------------------------------------------------- Anki packages
@@ -204,7 +223,7 @@ def test_a_member_inflating_just_over_the_ratio_limit_is_refused(legacy, tmp_pat
                                               "media": json.dumps({"0": "a.png"}).encode(), "0": zeros})
     with zipfile.ZipFile(path) as zf:
         info = zf.getinfo("0")
-    assert 1_000 < info.file_size / info.compress_size < 1_100  # anki_archive.MAX_RATIO
+    assert RATIO < info.file_size / info.compress_size < 1.1 * RATIO
     assert "inflates 10" in _refused(path) and "-fold (a zip bomb?)" in _refused(path)
 
 
@@ -212,18 +231,18 @@ def test_a_member_declaring_more_than_the_member_limit_is_refused(legacy, tmp_pa
     data = random.Random(1).randbytes(1 << 20)  # incompressible: the ratio check stays quiet
     path = _package(tmp_path / "member.apkg", {"collection.anki21": legacy["collection.anki21"],
                                                "media": json.dumps({"0": "a.png"}).encode(), "0": data})
-    _patch_declared_size(path, "0", 512 * 2**20 + 1)  # anki_archive.MAX_MEMBER
-    assert f"declares {512 * 2**20 + 1} bytes" in _refused(path)
+    _patch_declared_size(path, "0", MEMBER + 1)
+    assert f"declares {MEMBER + 1} bytes" in _refused(path)
 
 
 def test_members_declaring_more_than_the_total_limit_are_refused(legacy, tmp_path):
     data = random.Random(2).randbytes(1 << 20)
-    count = 4 * 2**30 // (512 * 2**20) + 1  # anki_archive.MAX_DECLARED_TOTAL // MAX_MEMBER + 1: 9
+    count = DECLARED_TOTAL // MEMBER + 1  # 9 members of 1 MiB on disk
     members = {"collection.anki21": legacy["collection.anki21"], "media": b"{}"}
     members.update({f"{i}": data for i in range(count)})
     path = _package(tmp_path / "total.apkg", members)
     for i in range(count):
-        _patch_declared_size(path, f"{i}", 512 * 2**20)  # each at the member limit, together over the total
+        _patch_declared_size(path, f"{i}", MEMBER)  # each at the member limit, together over the total
     assert "a zip bomb?" in _refused(path)
 
 
@@ -249,14 +268,14 @@ def _zstd_zeros(size: int, **params: int) -> bytes:
 
 
 def test_a_collection_inflating_past_its_limit_is_refused_while_streaming(tmp_path):
-    path = _latest_package(tmp_path / "collection.apkg", _zstd_zeros(256 * 2**20 + (16 << 20)))  # MAX_COLLECTION
+    path = _latest_package(tmp_path / "collection.apkg", _zstd_zeros(COLLECTION + 16 * MiB))
     assert "the collection inflates beyond 256 MiB" in _refused(path)
 
 
 def test_a_zstd_frame_asking_for_a_larger_window_is_refused(tmp_path):
-    """A frame asking for a 128 MiB window, twice ``anki_archive.MAX_ZSTD_WINDOW`` (64 MiB)."""
-    frame = _zstd_zeros(5 << 24, window_log=27, write_content_size=0)
-    assert zstandard.get_frame_parameters(frame).window_size == 2**27
+    window_log = ZSTD_WINDOW.bit_length()  # a window twice the limit
+    frame = _zstd_zeros(5 << 24, window_log=window_log, write_content_size=0)
+    assert zstandard.get_frame_parameters(frame).window_size > ZSTD_WINDOW
     message = _refused(_latest_package(tmp_path / "window.apkg", frame))
     assert "the collection is damaged (ZstdError" in message and "too much memory" in message
 
@@ -270,7 +289,7 @@ def test_an_image_over_its_limit_is_left_out_with_a_warning(tmp_path):
         members = {n: zf.read(n) for n in zf.namelist()}
         media = json.loads(members["media"])
     (index, name), = [(i, n) for i, n in media.items() if n.endswith(".png")][:1]
-    big = png_bytes(4, 4, (0, 0, 0)) + random.Random(4).randbytes(16 * 2**20)  # MAX_IMAGE_BYTES: just over
+    big = png_bytes(4, 4, (0, 0, 0)) + random.Random(4).randbytes(IMAGE)  # just over, incompressible
     members[index] = big
     path = _package(tmp_path / "big-image.apkg", members, level=1)
     result = apkg.read_package(path)
@@ -282,17 +301,17 @@ def test_an_image_over_its_limit_is_left_out_with_a_warning(tmp_path):
 def test_a_media_map_over_its_limit_is_refused(legacy, tmp_path):
     rng = random.Random(5)
     entry = len(json.dumps({"100000": "x" * 96 + ".png"})) - 2  # one entry and its separator, in the JSON
-    limit = 16 * 2**20  # anki_archive.MAX_MEDIA_MAP
-    names = {str(100_000 + i): rng.randbytes(48).hex() + ".png" for i in range(limit // entry + 1)}
-    assert len(json.dumps(names)) > limit
+    names = {str(100_000 + i): rng.randbytes(48).hex() + ".png" for i in range(MEDIA_MAP // entry + 1)}
+    assert len(json.dumps(names)) > MEDIA_MAP
     path = _package(tmp_path / "map.apkg", {"collection.anki21": legacy["collection.anki21"],
                                             "media": json.dumps(names).encode()})
-    assert f"inflates beyond {limit} bytes" in _refused(path)
+    assert f"inflates beyond {MEDIA_MAP} bytes" in _refused(path)
 
 
 @pytest.mark.slow
 def test_images_over_the_total_limit_are_left_out(tmp_path):
-    """Images of 15 MiB each (under the one-image limit) until their sum passes the total: the rest are left out."""
+    """Images of 15 MiB each (under the one-image limit), each its own, until their sum passes the total: the
+    reader's own budget (the one its cards' images are read with) leaves the rest out, each with its reason."""
     from tests.apkg_decks import png_bytes
 
     package = build_packages(tmp_path / "imgs")["legacy"]
@@ -300,26 +319,27 @@ def test_images_over_the_total_limit_are_left_out(tmp_path):
         members = {n: zf.read(n) for n in zf.namelist()}
     media = json.loads(members["media"])
     index = next(i for i, n in media.items() if n.endswith(".png"))
-    image = png_bytes(4, 4, (0, 0, 0)) + random.Random(6).randbytes(15 << 20)
-    total = 192 * 2**20  # images.MAX_IMAGES_TOTAL
-    count = total // len(image) + 1
-    # the one image the cards show, many times over: every card names it, so give each its own name in the map
+    tail = random.Random(6).randbytes(15 << 20)
+    image = png_bytes(4, 4, (0, 0, 0)) + tail
+    count = IMAGES_TOTAL // len(image) + 1
     members[index] = image
     result = apkg.read_package(_package(tmp_path / "ok.apkg", members, level=0))
     assert len(result.media) == 1  # one image alone is fine
+    # each its own content (an image read twice counts once): another colour, the same tail
+    big = {str(1000 + i): png_bytes(4, 4, (i + 1, 0, 0)) + tail for i in range(count)}
     archive = anki_archive.PackageArchive.open(_package(tmp_path / "many.apkg", {
-        **members, "media": json.dumps({**{str(1000 + i): f"big{i}.png" for i in range(count)}, **media}).encode(),
-        **{str(1000 + i): image for i in range(count)}}, level=0))
+        **members, "media": json.dumps({**{key: f"big{i}.png" for i, key in enumerate(big)}, **media}).encode(),
+        **big}, level=0))
+    warnings: list = []
     try:
-        budget, read = images.ImageBudget(), []
-        for i in range(count):
-            got = archive.read_image(f"big{i}.png")
-            assert isinstance(got, bytes), got
-            if not budget.admit(len(got), 16):
-                read.append(i)
+        collector = apkg._MediaCollector(archive, warnings)
+        kept = [collector.resolve(f"big{i}.png", f"note {i}") for i in range(count)]
     finally:
         archive.close()
-    assert len(read) == total // len(image)
+    assert all(kept[:-1]) and len(set(kept[:-1])) == count - 1 == IMAGES_TOTAL // len(image)
+    assert kept[-1] is None
+    assert len(warnings) == 1 and f"big{count - 1}.png" in warnings[0].message
+    assert "192 MiB allowed for all images" in warnings[0].message, warnings[0].message
 
 
 @pytest.mark.slow
@@ -327,9 +347,9 @@ def test_a_zip_of_more_members_than_the_limit_is_refused(legacy, tmp_path):
     path = tmp_path / "members.apkg"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("collection.anki21", legacy["collection.anki21"])
-        for i in range(200_000):  # anki_archive.MAX_MEMBERS, and the collection: one over
+        for i in range(MEMBERS):
             zf.writestr(str(i), b"")
-    assert "holds 200001 files (limit 200000)" in _refused(path)
+    assert f"holds {MEMBERS + 1} files (limit {MEMBERS})" in _refused(path)
 
 
 # ---------------------------------------------------------------------------------------------- state and config
@@ -411,14 +431,14 @@ def test_the_ledger_keeps_its_limit_of_notes(tmp_path):
     from qaexport.exporters.anki import ledger
 
     place, said = ledger.location(tmp_path), []
-    first = {f"guid-{i}": f"fingerprint-{i}" for i in range(200_001)}  # ledger.MAX_ROWS + 1
+    first = {f"guid-{i}": f"fingerprint-{i}" for i in range(LEDGER_ROWS + 1)}
     ledger.note_times(place, first, {}, 1_700_000_000, said.append)
     ledger.note_times(place, {"guid-new": "fingerprint"}, {}, 1_700_000_001, said.append)
     assert said == []
     with sqlite3.connect(place) as conn:
         (rows,) = conn.execute("select count(*) from notes").fetchone()
         (kept,) = conn.execute("select count(*) from notes where id = 'guid-new'").fetchone()
-    assert (rows, kept) == (200_000, 1)
+    assert (rows, kept) == (LEDGER_ROWS, 1)
 
 
 def test_documented_size_of_the_render_cache():
