@@ -102,7 +102,7 @@ def test_signal_mid_pdf_layout_is_like_ctrl_c(sig, parts, bank_300, tmp_path):
     scratch.mkdir()
     with _qaexport("pdf", str(bank_300), "-o", str(target), "--parts", parts,
                    env={**os.environ, "TMPDIR": str(scratch)}) as proc:
-        temps = lambda: list(tmp_path.glob(".book.pdf.*.tmp"))  # noqa: E731
+        temps = lambda: list(tmp_path.glob(".*.book.pdf.tmp"))  # noqa: E731  (scratch.beside: .qaexport-PID-….book.pdf.tmp)
         _wait_for(lambda: temps() or proc.poll() is not None, 180, "the temp file")
         assert proc.poll() is None, proc.communicate()
         _wait_for(lambda: len(_children(proc.pid)) >= int(parts), 30, "the layout processes")
@@ -140,7 +140,7 @@ def test_sigterm_while_all_writes_every_format_at_once(bank_300, tmp_path):
         (out / f"interview-questions.{suffix}").write_bytes(b"the previous " + suffix.encode())
         before[f"interview-questions.{suffix}"] = (out / f"interview-questions.{suffix}").read_bytes()
     with _qaexport("all", str(bank_300), "-o", f"{out}/", "--no-cache") as proc:
-        _wait_for(lambda: list(out.glob(".interview-questions.pdf.*.tmp")) or proc.poll() is not None, 180,
+        _wait_for(lambda: list(out.glob(".*.interview-questions.pdf.tmp")) or proc.poll() is not None, 180,
                   "the PDF's temp file")
         assert proc.poll() is None, proc.communicate()
         _wait_for(lambda: len(_descendants(proc.pid)) >= 3, 30, "the PDF's layout processes")
