@@ -6,10 +6,11 @@
     python benchmarks/bench.py --cases push               # 10,000 notes into Anki through AnkiConnect (the
                                                           # test double; --push-url for a real Anki)
 
-Prints wall time and peak memory per case and the ratios to the baselines (this machine
-is shared and noisy: ratios travel, seconds don't). Peak memory is the largest sum of
-PSS over the process tree (so forked workers are not double-counted), sampled every
-100 ms, and the largest single-process RSS reported by the kernel.
+Prints wall time, CPU time and peak memory per case and the ratios to the baselines (this machine
+is shared and noisy: ratios travel, seconds don't; on a loaded machine wall time says little and the
+CPU time, user + system of the whole process tree, is the figure to compare). Peak memory is the largest
+sum of PSS over the process tree (so forked workers are not double-counted), sampled every 100 ms, and the
+largest single-process RSS reported by the kernel.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Run:
     seconds: float
     peak_pss_mib: float
     max_rss_mib: float
+    cpu_seconds: float = 0.0  # user + system of the process and every child it waited for
 
 
 def _tree(pid: int) -> list[int]:
@@ -77,7 +79,8 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, repeat: int = 1,
             before()
         runs.append(_measure_once(cmd, env))
     seconds = sorted(r.seconds for r in runs)[len(runs) // 2]
-    return Run(seconds, max(r.peak_pss_mib for r in runs), max(r.max_rss_mib for r in runs))
+    cpu = sorted(r.cpu_seconds for r in runs)[len(runs) // 2]
+    return Run(seconds, max(r.peak_pss_mib for r in runs), max(r.max_rss_mib for r in runs), cpu)
 
 
 def _measure_once(cmd: list[str], env: dict[str, str] | None) -> Run:
@@ -102,7 +105,8 @@ def _measure_once(cmd: list[str], env: dict[str, str] | None) -> Run:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
-    return Run(seconds, peak / 1024, usage.ru_maxrss / 1024)
+    # wait4's usage of a child includes the children it waited for (forked workers): the whole tree's CPU time.
+    return Run(seconds, peak / 1024, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 # --- baselines, run as `bench.py --baseline KIND SRC OUT` in their own process -------------------
@@ -416,11 +420,13 @@ def _fetch(url: str) -> str:
 
 
 def report(name: str, ours: Run, base: Run | None, base_name: str, goal: str = "") -> None:
-    line = (f"{name:<22} qaexport {ours.seconds:7.2f} s  {ours.peak_pss_mib:7.0f} MiB PSS"
-            f"  {ours.max_rss_mib:6.0f} MiB RSS")
+    line = (f"{name:<22} qaexport {ours.seconds:7.2f} s (cpu {ours.cpu_seconds:6.1f} s)"
+            f"  {ours.peak_pss_mib:7.0f} MiB PSS  {ours.max_rss_mib:6.0f} MiB RSS")
     if base:
-        line += (f" | {base_name} {base.seconds:7.2f} s {base.peak_pss_mib:6.0f} MiB PSS"
-                 f" | time {ours.seconds / base.seconds:4.2f}x  memory {ours.peak_pss_mib / base.peak_pss_mib:4.2f}x")
+        line += (f" | {base_name} {base.seconds:7.2f} s (cpu {base.cpu_seconds:6.1f} s)"
+                 f" {base.peak_pss_mib:6.0f} MiB PSS | time {ours.seconds / base.seconds:4.2f}x"
+                 f"  cpu {ours.cpu_seconds / max(base.cpu_seconds, 1e-9):4.2f}x"
+                 f"  memory {ours.peak_pss_mib / base.peak_pss_mib:4.2f}x")
     print(line + (f"   goal: {goal}" if goal else "") + f"   [load {os.getloadavg()[0]:.1f}]", flush=True)
 
 

@@ -16,12 +16,14 @@ from .errors import Problem
 from .model import (
     ID_PATTERN,
     MAX_ID_CHARS,
+    BankFile,
     Difficulty,
     Framework,
     Library,
     Location,
     Media,
     Question,
+    Restored,
     Subtopic,
     Topic,
     is_key,
@@ -62,6 +64,8 @@ class _Assembler:
         self.identities: dict[str, Question] = {}  # identity (a moved question's from=, else its key) → question
         self.media: dict[str, Media] = {}
         self.cover: tuple[str, str] | None = None
+        self.bank_files: dict[str, BankFile] = {}
+        self.restored: list[Restored] = []
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
         if record is not None:
@@ -212,7 +216,7 @@ class _Assembler:
             fw.topics.sort(key=_order)
             for topic in fw.topics:
                 topic.subtopics.sort(key=_order)
-        return Library(frameworks, dict(sorted(self.media.items())), self.cover)
+        return Library(frameworks, dict(sorted(self.media.items())), self.cover, self.bank_files, self.restored)
 
 
 def in_file_order(problems: list[Problem]) -> list[Problem]:
@@ -241,5 +245,8 @@ def assemble(results: Iterable[ReadResult]) -> tuple[Library, list[Problem], lis
             assembler.cover = result.cover
         for record in result.subtopics:
             assembler.add(record)
+        if result.bank_file is not None and result.subtopics:
+            assembler.bank_files.setdefault(result.subtopics[0].location.file, result.bank_file)
+        assembler.restored += result.restored
     problems = in_file_order(list(dict.fromkeys(assembler.problems)))  # one line per distinct problem
     return assembler.library(), problems, in_file_order(list(dict.fromkeys(assembler.warnings)))

@@ -174,12 +174,40 @@ class QuestionRef:
         return " › ".join(path_names(self.framework, self.topic, self.subtopic))
 
 
+@dataclass(frozen=True)
+class BankFile:
+    """One file of a Markdown bank as its author wrote it (spacing, comments, field order and all), so that a deck
+    can carry it and ``convert`` give it back byte for byte (``formats/anki_package``: the deck's originals)."""
+
+    #: Where it sits in the bank folder, ``/``-separated (``fastapi/basics.md``).
+    name: str
+    data: bytes
+    #: Each image reference as written in it (a question's or the cover's) → media name.
+    images: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A bank file that a deck carried back (see :class:`BankFile`): the questions it holds, by key, in order, and
+    the keys of those whose notes changed in Anki since the export (a learner's edit, a deleted note). Nothing
+    changed: the Markdown writer writes the file's own bytes; otherwise its canonical form, saying which changed."""
+
+    file: BankFile
+    keys: tuple[str, ...]
+    changed: tuple[str, ...] = ()
+
+
 @dataclass
 class Library:
     frameworks: list[Framework] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
     #: A cover image for the books (a Markdown bank's front matter ``cover:``): its media name and alt text.
     cover: tuple[str, str] | None = None
+    #: The Markdown bank files read, by their location (``Location.file``), for the Anki deck to carry. A filtered
+    #: library has none: a deck of part of a file must not give the whole file back.
+    bank_files: dict[str, BankFile] = field(default_factory=dict)
+    #: The bank files an Anki deck carried (its originals), for ``convert``.
+    restored: list[Restored] = field(default_factory=list)
 
     def questions(self) -> Iterator[QuestionRef]:
         for fw in self.frameworks:
@@ -272,4 +300,7 @@ class Library:
                     topics_out.append(replace(topic, subtopics=subs))
             if topics_out:
                 frameworks.append(replace(fw, topics=topics_out))
-        return Library(frameworks, self.media, self.cover)
+        kept = Library(frameworks, self.media, self.cover, restored=self.restored)
+        if kept.count() == self.count():  # nothing left out: every bank file is whole
+            kept.bank_files = self.bank_files
+        return kept

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import Problem
-from .model import ContentFormat, Location, Media
+from .model import BankFile, ContentFormat, Location, Media, Restored
 
 
 @dataclass
@@ -61,3 +61,5 @@ class ReadResult:
     warnings: list[Problem] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
     cover: tuple[str, str] | None = None  # (media name, alt text) of a cover image the file names
+    bank_file: BankFile | None = None  # a Markdown bank file's own bytes (``name``: the file's own name)
+    restored: list[Restored] = field(default_factory=list)  # the bank files an Anki deck carried

@@ -151,10 +151,24 @@ MUTANTS = [
 ]
 
 
+#: The memory each process of a mutant's tests may take (RLIMIT_DATA, inherited by every process they start): a
+#: test whose input followed a loosened limit took 16-24 GiB once and was killed by the system, with whatever else
+#: ran beside it; over this it fails with MemoryError, which kills the mutant. Chromium and the JVM run under it.
+MEMORY_CAP = 8 * 2**30
+
+
+def _cap_memory() -> None:
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+    soft = MEMORY_CAP if hard == resource.RLIM_INFINITY else min(MEMORY_CAP, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
 def _pytest(tests: tuple[str, ...], copy: Path, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests], cwd=copy,
                           env={**os.environ, "PYTHONPATH": str(copy)}, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=_cap_memory if os.name == "posix" else None)
 
 
 def run(mutant: Mutant, copy: Path, timeout: float = 1200) -> tuple[str, str]:

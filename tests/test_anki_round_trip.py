@@ -5,7 +5,9 @@ questions without the card's badge and breadcrumb."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qaexport.cli import app
-from qaexport.formats.anki_package import BANK_MEMBER
+from qaexport.formats.anki_package import BANK_MEMBER, split_originals
 from tests.anki_collection import import_deck, new_collection
 from tests.cli_run import qaexport
 
@@ -75,11 +77,28 @@ def test_books_from_the_deck_are_the_books_from_the_bank(round_trip, tmp_path):
         assert from_deck.read_bytes() == from_bank.read_bytes(), fmt
 
 
+def _without_originals(collection: bytes, folder: Path) -> bytes:
+    """A collection whose deck descriptions no longer carry the bank files (a deck made before they did, or a
+    learner who rewrote the descriptions): ``convert`` then reads the notes themselves."""
+    db_path = folder / "collection.anki2"
+    db_path.write_bytes(collection)
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        decks = json.loads(db.execute("select decks from col").fetchone()[0])
+        for deck in decks.values():
+            deck["desc"] = split_originals(deck["desc"])[0]
+        db.execute("update col set decks = ?", (json.dumps(decks),))
+        db.commit()
+    return db_path.read_bytes()
+
+
 def _without_bank(deck: Path, target: Path) -> Path:
-    """The package as Anki would export it again: its collection and media, no qaexport bank."""
+    """The package as Anki would export it again from a collection that lost the bank files: its collection and
+    media, no qaexport bank member, no originals in the deck descriptions."""
     with zipfile.ZipFile(deck) as src, zipfile.ZipFile(target, "w") as dst:
         for info in src.infolist():
-            if info.filename != BANK_MEMBER:
+            if info.filename == "collection.anki2":
+                dst.writestr(info, _without_originals(src.read(info), target.parent))
+            elif info.filename != BANK_MEMBER:
                 dst.writestr(info, src.read(info))
     return target
 
@@ -104,6 +123,8 @@ def test_a_bank_that_does_not_match_the_notes_is_not_used(round_trip, tmp_path):
     with zipfile.ZipFile(round_trip["deck"]) as src, zipfile.ZipFile(crafted, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
+            if info.filename == "collection.anki2":
+                data = _without_originals(data, tmp_path)
             if info.filename == BANK_MEMBER:
                 bank = json.loads(data)
                 bank["frameworks"][0]["topics"][0]["subtopics"][0]["questions"][0]["question"] = "Something else?"

@@ -447,33 +447,37 @@ def test_a_forked_child_never_finalizes_the_garbage_its_parent_left(tmp_path):
     assert finalized_in.read_text().split() == [str(os.getpid())]
 
 
-@pytest.mark.slow
-def test_forked_works_at_most_so_many_at_once(tmp_path):
-    """``at_once``: the next child starts as one ends, never more running together; results in order."""
-    import time
+def test_forked_works_at_most_so_many_at_once():
+    """``at_once``: the next child starts as one ends, never more running together; results in order.
 
+    Counted here, in this process, with no race and no wait: each fork (``os.register_at_fork``) starts a child,
+    each child's last progress report ends it (it arrives before the child's result, so before the parent may
+    start the next one). Without the limit all five are forked before any report is read: five at once."""
     from qaexport.forked import run_forked_all
 
-    def running() -> int:
-        return len(list(tmp_path.glob("running-*")))
+    counting = True
+    running: list[int] = []  # children forked and not yet ended, after each fork
+    ended: list[int] = []
+
+    def forked() -> None:
+        if counting:
+            running.append(len(running) + 1 - len(ended))
 
     def part(n: int):
-        def work(_report):
-            mark = tmp_path / f"running-{n}"
-            mark.write_text("")
-            together = running()
-            # every child but the last waits until a second one runs beside it (the last one is alone)
-            deadline = time.monotonic() + 60
-            while n < 4 and running() < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            together = max(together, running())
-            mark.unlink()
-            return n, together
+        def work(report):
+            report(n)  # its end: nothing more is done in the child
+            return n
         return work
 
-    results = run_forked_all([part(n) for n in range(5)], lambda _value: None, str, at_once=2)
-    assert [n for n, _ in results] == [0, 1, 2, 3, 4]
-    assert max(together for _, together in results) == 2
+    os.register_at_fork(after_in_parent=forked)  # cannot be unregistered: `counting` ends it with the test
+    try:
+        results = run_forked_all([part(n) for n in range(5)], ended.append, str, at_once=2)
+    finally:
+        counting = False
+    assert results == [0, 1, 2, 3, 4]
+    assert sorted(ended) == [0, 1, 2, 3, 4]
+    assert len(running) == 5, running  # one fork a child
+    assert running[:2] == [1, 2] and max(running) == 2, running  # two at once from the start, never a third
 
 
 def test_forked_works_run_together_and_one_failure_stops_the_others(tmp_path):

@@ -146,6 +146,9 @@ def long_bank(out: Path) -> Path:
         question("code", "medium", "Show the whole configuration module?",
                  f"Here it is:\n\n```python\n{code}\n```\n\nAfter the code: closing remark."),
         question("short", "easy", "Is this short?", "Yes, quite short."),
+        # A question too long for one card with a short answer: the answer, which fits, is measured without a part
+        # and must still show "1/n" on its card.
+        question("asked", "easy", "Why " + " ".join(f"ask{j}" for j in range(700)) + "?", "Because, in short."),
     ]
     return write(out / "long.json", page([subtopic("long", "Long Answers", qs)]))
 
@@ -163,7 +166,25 @@ class Lazy(dict):
 
 
 @pytest.fixture(scope="module")
-def pdfs(out: Path, sample_path: Path, long_bank: Path) -> dict[str, Path]:
+def laid_out():
+    """What each build gave ``lay_out_faces`` (its cards, CSS, media and fonts), by output path: enough to lay the
+    same sheets out the way they were made before imposition (``reference_sheets``)."""
+    from qaexport.exporters import cards
+
+    seen: dict[str, tuple] = {}
+    real = cards.lay_out_faces
+
+    def spy(made, css, folder, advance, label, media, files, workers):
+        seen[label] = (made, css, media, files)
+        return real(made, css, folder, advance, label, media, files, workers)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cards, "lay_out_faces", spy)
+        yield seen
+
+
+@pytest.fixture(scope="module")
+def pdfs(out: Path, sample_path: Path, long_bank: Path, laid_out) -> dict[str, Path]:
     sample = str(sample_path)
     business = ("--size", "business", "--paper", "letter", "--duplex", "short-edge", "-d", "medium")
     recipes = {
@@ -291,7 +312,7 @@ def test_long_answers_continue_on_numbered_cards(chars, long_bank):
     for number, part in cards["back"]:
         by_number.setdefault(number, []).append(part)
     assert by_number[3] == [""]  # the short one is a single card
-    for number in (1, 2):
+    for number in (1, 2, 4):  # 4: a long question; its short answer fits the first card and says "1/n"
         parts = sorted(by_number[number], key=lambda p: int(p.split("/")[0]))
         total = len(parts)
         assert total >= 2 and parts == [f"{k}/{total}" for k in range(1, total + 1)], parts
@@ -312,8 +333,8 @@ def test_long_answers_continue_on_numbered_cards(chars, long_bank):
 
 
 def test_an_answer_on_more_than_three_cards_is_named_once(out, long_bank):
-    """The prose and the code answers take more than three cards each, the short one a single card: one warning
-    names each of the long ones, once."""
+    """The prose and the code answers and the long question take more than three cards each, the short one a
+    single card: one warning names each of the long ones, once."""
     from typer.testing import CliRunner
 
     from qaexport.cli import app
@@ -325,9 +346,9 @@ def test_an_answer_on_more_than_three_cards_is_named_once(out, long_bank):
     for number, _ in index_cards(read_chars(target), A7_ON_A4)["back"]:
         parts[number] = parts.get(number, 0) + 1
     warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
-    assert sorted(number for number, count in parts.items() if count > 3) == [1, 2] and parts[3] == 1, parts
-    assert len(warned) == 2, result.output
-    for line, (number, qid) in zip(warned, ((1, "prose"), (2, "code")), strict=True):
+    assert sorted(number for number, count in parts.items() if count > 3) == [1, 2, 4] and parts[3] == 1, parts
+    assert len(warned) == 3, result.output
+    for line, (number, qid) in zip(warned, ((1, "prose"), (2, "code"), (4, "asked")), strict=True):
         assert f"question {qid!r} (fastapi/deployment/long/{qid}) takes {parts[number]} cards" in line, line
         assert "(continued)" in line and "shorten its answer or split it" in line
 
@@ -439,9 +460,18 @@ def test_library_media_are_embedded_and_fit(out):
 
     deck = build_packages(out / "apkg")["current"]
     pdf = build(out, "media", str(deck))
-    images = {ref.idnum: (int(ref.get_object()["/Width"]), int(ref.get_object()["/Height"]))
-              for p in PdfReader(pdf).pages for ref in (p.get("/Resources", {}).get("/XObject", {}) or {}).values()
-              if ref.get_object().get("/Subtype") == "/Image"}
+    images: dict[int, tuple[int, int]] = {}
+
+    def walk(resources) -> None:  # a sheet draws each card as a form XObject, which draws the image
+        for ref in (resources.get("/XObject", {}) or {}).values():
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                images[ref.idnum] = (int(obj["/Width"]), int(obj["/Height"]))
+            elif obj.get("/Subtype") == "/Form":
+                walk(obj.get("/Resources", {}))
+
+    for p in PdfReader(pdf).pages:
+        walk(p.get("/Resources", {}))
     assert list(images.values()) == [(8, 8)]  # the deck's one PNG
     pages = read_chars(pdf)
     assert len(pages) % 2 == 0
@@ -453,25 +483,14 @@ def test_library_media_are_embedded_and_fit(out):
                            for x0, y0, x1, y1 in cells), c
 
 
-def test_sheets_cut_into_pairs_for_the_cores():
-    from qaexport.exporters.cards import MIN_SHEETS_PER_PIECE, sheet_groups
-
-    assert MIN_SHEETS_PER_PIECE <= 13
-    sheets = [("front" if i % 2 == 0 else "back", i) for i in range(80)]  # 40 fronts-and-backs pairs
-    groups = sheet_groups(sheets, 3)
-    assert [len(g) for g in groups] == [26, 26, 28]
-    assert [s for g in groups for s in g] == sheets and all(g[0][0] == "front" for g in groups)
-    assert sheet_groups(sheets[:2 * MIN_SHEETS_PER_PIECE], 4) == [sheets[:2 * MIN_SHEETS_PER_PIECE]]  # too few
-    assert sheet_groups(sheets, 1) == [sheets]
-
-
-def test_sheets_laid_out_at_once_are_the_sheets_laid_out_whole(tmp_path, sample_path, monkeypatch):
-    """On several cores the sheets are laid out in pieces and concatenated: the same pages to the pixel, the same
-    metadata and identifier, and no outline (headings in answers make no bookmarks)."""
+def test_cards_laid_out_at_once_are_the_cards_laid_out_in_one_process(tmp_path, sample_path, monkeypatch):
+    """On several cores the faces are measured and laid out in several documents at once and imposed from all of
+    them: the same pages to the pixel as from one document, the same metadata and identifier, and no outline
+    (headings in answers make no bookmarks)."""
     import pikepdf
 
     from qaexport.exporters import cards
-    from qaexport.weasy import parts as pdf_parts
+    from qaexport.exporters.cards import layout
 
     bank = tmp_path / "bank"
     bank.mkdir()
@@ -479,17 +498,26 @@ def test_sheets_laid_out_at_once_are_the_sheets_laid_out_whole(tmp_path, sample_
     for fw, name in (("aaa", "Aaa first"), ("zzz", "Zzz last")):
         headed = question(f"h-{fw}", "easy", "Which heading?", f"### Heading of {name}\n\nAnd some text.")
         write(bank / f"{fw}.json", page([subtopic("headed", "Headed", [headed])], fw=fw, fw_name=name))
-    pieces: list[int] = []
-    concatenate = pdf_parts.concatenate
-    monkeypatch.setattr(pdf_parts, "concatenate", lambda paths, target: pieces.append(len(paths))
-                        or concatenate(paths, target))
-    monkeypatch.setattr(cards, "cores", lambda: 3)  # as if this process could run on three cores
+    documents = tmp_path / "documents"  # a line for each document laid out (in whichever child process)
+    measure = layout._measure
+
+    def counted(batch, *args):
+        with documents.open("a") as log:
+            log.write(f"{len(batch.faces)}\n")
+        return measure(batch, *args)
+
+    monkeypatch.setattr(layout, "_measure", counted)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    monkeypatch.setattr(cards, "MIN_SHEETS_PER_PIECE", 10**6)
+    monkeypatch.setattr(cards, "cores", lambda: 1)
+    monkeypatch.setattr(layout, "BATCH", 10**6)
     whole = build(tmp_path, "whole", str(bank))
-    monkeypatch.setattr(cards, "MIN_SHEETS_PER_PIECE", 1)
+    alone = documents.read_text().split()
+    monkeypatch.setattr(cards, "cores", lambda: 3)  # as if this process could run on three cores
+    monkeypatch.setattr(layout, "MIN_BATCH", 5)
+    monkeypatch.setattr(layout, "BATCH", 25)
     cut = build(tmp_path, "cut", str(bank))
-    assert pieces == [3]
+    cut_up = documents.read_text().split()[len(alone):]
+    assert max(map(int, cut_up)) <= 25 < max(map(int, alone)) and len(cut_up) > 2 * len(alone)
 
     def described(path: Path) -> tuple:
         with pikepdf.open(path) as pdf:
@@ -499,12 +527,90 @@ def test_sheets_laid_out_at_once_are_the_sheets_laid_out_whole(tmp_path, sample_
                 marks = [(item.title, index[item.destination[0].objgen]) for item in outline.root]
             return dict(pdf.docinfo), bytes(pdf.trailer.ID[0]), marks, keys
 
-    assert page_bitmaps(cut, 0.4) == page_bitmaps(whole, 0.4)
+    assert page_bitmaps(cut, 1.0) == page_bitmaps(whole, 1.0)
     info, ident, marks, keys = described(whole)
     assert marks == [] and "/Outlines" not in keys
     text = " ".join(p.extract_text() for p in PdfReader(whole).pages)
     assert "Heading of Aaa first" in text and "Heading of Zzz last" in text
     assert described(cut) == (info, ident, marks, keys)
+
+
+#: How the sheets were made before imposition, kept here as the reference: every face in an absolutely placed cell
+#: the size of its card, clipped to it, the sheets laid out by WeasyPrint with their cards.
+CELL_CSS = (".cell { position: absolute; box-sizing: border-box; overflow: hidden; }\n"
+            ".cell > .face { height: 100%; overflow: hidden; }\n")
+
+
+def reference_sheets(made, css: str, media, files, size: str, paper: str, duplex: str, offset: tuple[float, float],
+                     target: Path) -> Path:
+    from qaexport.exporters.cards import sheets
+    from qaexport.exporters.cards.geometry import choose_grid
+    from qaexport.weasy.layout import write_pdf
+
+    grid = choose_grid(paper, size, 0)
+    kinds = sheets(grid, duplex, offset)
+
+    def div(kind: str, rect, inner: str = "") -> str:
+        return (f'<div class="{kind}" style="left: {rect.x:.3f}mm; top: {rect.y:.3f}mm; width: {rect.w:.3f}mm; '
+                f'height: {rect.h:.3f}mm">{inner}</div>')
+
+    body = []
+    for start in range(0, len(made), grid.per_page):
+        batch = made[start:start + grid.per_page]
+        for kind, cells in ((kinds[0], [(grid.front(i), c.front()) for i, c in enumerate(batch)]),
+                            (kinds[1], [(grid.back(i, duplex, offset), c.back()) for i, c in enumerate(batch)])):
+            marks = [div("mark v" if m.w == 0 else "mark h", m) for m in kind.marks]
+            body.append(f'<div class="sheet {kind.side}">' + "".join(div("cell", r, f) for r, f in cells)
+                        + "".join(marks) + "</div>")
+    page = f"@page {{ size: {grid.paper_w:.3f}mm {grid.paper_h:.3f}mm; margin: 0; }}\n"
+    html = '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>' + "".join(body) + "</body></html>"
+    write_pdf(html, css + page + CELL_CSS, "reference", target, lambda _pages: None, media, files)
+    return target
+
+
+def _pages(path: Path, dpi: int) -> list:
+    doc = pdfium.PdfDocument(path)
+    try:
+        return [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in doc]
+    finally:
+        doc.close()
+
+
+def _differences(a, b) -> tuple[int, int]:
+    """(pixels that differ by more than 8 of 255 in a colour channel, the largest difference) between two pictures
+    of a page, each pixel compared with the same and the eight next pixels of the other: PDFium puts a line of text
+    on whole pixels and draws a glyph a little differently at another fraction of a pixel, and the same position
+    reached by another sum of offsets may round either way."""
+    import functools
+
+    from PIL import ImageChops
+
+    shifted = [ImageChops.difference(a, ImageChops.offset(b, dx, dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    red, green, blue = functools.reduce(ImageChops.darker, shifted).split()
+    most = ImageChops.lighter(ImageChops.lighter(red, green), blue)
+    return sum(most.histogram()[9:]), most.getextrema()[1]
+
+
+@pytest.mark.parametrize(("name", "size", "paper", "duplex", "offset"), [
+    ("a7", "a7", "a4", "long-edge", (0.0, 0.0)),
+    ("offset", "business", "letter", "short-edge", (3.0, -2.0)),  # 10 per sheet, backs turned top to bottom, shifted
+    ("none", "a7", "a4", "none", (0.0, 0.0)),
+    ("long", "a7", "a4", "long-edge", (0.0, 0.0))])  # parts, continued fronts, long code, a relabelled answer
+def test_imposed_sheets_are_the_cards_laid_out_on_the_sheets(pdfs, laid_out, out, name, size, paper, duplex, offset):
+    """The faces placed by pikepdf (measured answers kept, the rest laid out alone) are the sheets laid out with
+    their cards in clipped cells, as before: the same pages, to rounding (seen at 150 dpi: ~150 pixels of a page
+    differ by 1 or 2 of 255, now and then a line of text is a pixel lower, and a few glyphs are drawn at another
+    fraction of a pixel: up to 81 pixels of a page differ by up to 64). A card out of place, a face on the wrong
+    card or a part missing or wrong changes thousands of pixels, or at least a glyph's worth by 150 or more."""
+    made, css, media, files = laid_out[str(pdfs[name])]
+    if name != "offset":  # (medium answers do not fit a business card whole: all continue)
+        assert any(card.back_kept for card in made)  # answers were kept from measuring, not laid out again
+    reference = reference_sheets(made, css, media, files, size, paper, duplex, offset, out / f"reference-{name}.pdf")
+    ours, theirs = _pages(pdfs[name], 150), _pages(reference, 150)
+    assert len(ours) == len(theirs)
+    for number, (a, b) in enumerate(zip(ours, theirs, strict=True), 1):
+        pixels, largest = _differences(a, b)
+        assert pixels <= 400 and largest <= 100, (name, number, pixels, largest)
 
 
 def test_a_code_word_longer_than_a_line_may_break_anywhere_and_nothing_else():

@@ -39,11 +39,14 @@ def without_system_fonts(tmp_path_factory) -> dict[str, Path | str]:
     return out
 
 
+# The seed built three times in processes of their own (~13 s of CPU), and EPUBCheck: end to end, slow.
+@pytest.mark.slow
 def test_the_runs_warn_of_no_missing_glyph(without_system_fonts):
     assert "no installed font has" not in without_system_fonts["stderr"]
     assert "No fonts configured" not in without_system_fonts["stderr"]  # WeasyPrint's false alarm is ours to keep
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["seed.pdf", "seed.cards.pdf"])
 def test_print_without_system_fonts_draws_every_character(name, without_system_fonts):
     report = glyph_report(without_system_fonts[name])
@@ -54,6 +57,7 @@ def test_print_without_system_fonts_draws_every_character(name, without_system_f
     assert all(font.split("+")[-1].startswith("qaexport-") for font in report.fonts), report.fonts
 
 
+@pytest.mark.slow
 def test_the_epub_embeds_subsetted_fonts_that_hold_every_character(without_system_fonts, tmp_path):
     path = Path(without_system_fonts["seed.epub"])
     assert run_epubcheck(path)[0] == dict.fromkeys(("fatal", "error", "warning", "info", "usage"), 0)

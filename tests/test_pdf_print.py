@@ -24,6 +24,17 @@ pytestmark = pytest.mark.slow  # lays out books or drives real tools: `-m 'not s
 
 MM = 72 / 25.4
 RIGHT_MARGIN = 17 * MM  # templates/pdf/book.css @page margin
+#: Code lines whose longest word is made of several highlighted tokens (WeasyPrint does not break such a word with
+#: overflow-wrap alone, Kozea/WeasyPrint#1614), at the top level and in a list, a few characters either side of
+#: what a line holds on A4 and on letter.
+TOKEN_LINES = [
+    'result = queue.enqueue_job("build_report_for_the_quarterly_financial_review",user_id=current_user.identifier,'
+    "priority=HIGH_PRIORITY_VALUE)",
+    "def handler(): return some_module.some_function_with_a_long_name(argument_one,argument_two,argument_three,"
+    "argument_four)",
+    'fetch("https://example.com/api/v1/reports/quarterly/financial/summary?include=everything&format=json&limit=10")'
+    ".then(r=>r.json())",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +45,17 @@ def pdfs(tmp_path_factory, sample_path) -> dict[str, Path]:
         question("short", "easy", q="A short one?", a="Short answer."),
         question("big", "hard", q="Two hundred lines of code?", a="Here it is:\n\n" + long_code(200)),
     ])], fw="codefw", fw_name="Code", topic="codetopic", topic_name="Code topic"))
-    out = {name: tmp / f"{name}.pdf" for name in ("sample", "quiz", "symbols", "long", "code", "tagged")}
+    fence = "```python\n" + "\n".join(TOKEN_LINES) + "\n```"
+    listed = "1. First:\n\n" + "\n".join("   " + ln for ln in fence.split("\n"))
+    tokens = write(tmp / "tokens.json", page([subtopic("tokens", "Tokens", [
+        question("top", "easy", q="Long lines of many tokens?", a=fence),
+        question("listed", "hard", q="In a list?", a=listed),
+        question("asked", "medium", q="What does this do?\n\n" + fence, a="It enqueues a job."),
+    ])], fw="tokfw", fw_name="Tokens", topic="toktopic", topic_name="Token topic"))
+    out = {name: tmp / f"{name}.pdf" for name in ("sample", "quiz", "symbols", "long", "code", "tagged", "tokens",
+                                                  "tokens-letter")}
+    qaexport("pdf", str(tokens), "-o", str(out["tokens"]))
+    qaexport("pdf", str(tokens), "--paper", "letter", "-o", str(out["tokens-letter"]))
     qaexport("pdf", str(sample_path), "-o", str(out["sample"]))
     qaexport("pdf", str(sample_path), "--answers", "end", "-o", str(out["quiz"]))
     qaexport("pdf", str(banks["symbols"]), "-o", str(out["symbols"]))
@@ -120,9 +141,19 @@ def _chars_past_right_margin(path: Path) -> list[tuple[int, str, float]]:
     return bad
 
 
-@pytest.mark.parametrize("name", ["long", "sample", "symbols"])
+@pytest.mark.parametrize("name", ["long", "sample", "symbols", "tokens", "tokens-letter"])
 def test_nothing_runs_past_the_right_margin(pdfs, name):
     assert _chars_past_right_margin(pdfs[name]) == []
+
+
+@pytest.mark.parametrize("name", ["tokens", "tokens-letter"])
+def test_code_lines_of_many_tokens_are_all_printed(pdfs, name):
+    """Broken anywhere, but nothing lost: the text of every long line is there, three times (in an answer, in a
+    list, in a question)."""
+    text = "".join("".join(_texts(pdfs[name])).split()).replace("↪", "")
+    for piece in ("build_report_for_the_quarterly_financial_review", "priority=HIGH_PRIORITY_VALUE)",
+                  "argument_three,argument_four)", "format=json&limit=10"):
+        assert text.count(piece) == 3, piece
 
 
 def test_long_urls_and_identifiers_are_all_there(pdfs):

@@ -59,15 +59,18 @@ def _run(*args: str) -> tuple[int, int]:
     return TALLY.rendered - before[0], TALLY.cached - before[1]
 
 
-@pytest.fixture()
-def reference(tmp_path: Path, sample_path: Path) -> dict[str, bytes]:
-    """The sample as EPUB and .apkg built without any cache: what every cached build must equal."""
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, sample_path: Path) -> dict[str, bytes]:
+    """The sample as EPUB and .apkg built without any cache: what every cached build must equal. Built once for
+    the tests that compare with it, with a cache folder and a state folder of its own."""
+    tmp = tmp_path_factory.mktemp("reference")
+    env = {**EPOCH, "QAEXPORT_CACHE_DIR": str(tmp / "cache"), "QAEXPORT_STATE_DIR": str(tmp / "state")}
     out = {}
     for fmt in ("epub", "apkg"):
-        target = tmp_path / f"reference.{fmt}"
-        qaexport("anki" if fmt == "apkg" else fmt, str(sample_path), "-o", str(target), "--no-cache", env=EPOCH)
+        target = tmp / f"reference.{fmt}"
+        qaexport("anki" if fmt == "apkg" else fmt, str(sample_path), "-o", str(target), "--no-cache", env=env)
         out[fmt] = target.read_bytes()
-    assert not _cache_dir().joinpath(DB_NAME).exists(), "--no-cache wrote a cache"
+    assert not (tmp / "cache").exists(), "--no-cache wrote a cache"
     return out
 
 

@@ -41,6 +41,7 @@ def test_the_harness_takes_fork_away():
     assert result.stdout.split() == ["False", "False", "spawn"], result.stderr
 
 
+@pytest.mark.slow  # four whole exports of the sample and two spawned process trees: ~30 s of CPU
 def test_all_and_cards_without_fork_give_the_same_bytes(tmp_path):
     for no_fork in (False, True):
         out = tmp_path / ("spawned" if no_fork else "forked")
@@ -53,6 +54,7 @@ def test_all_and_cards_without_fork_give_the_same_bytes(tmp_path):
         assert spawned_files[name] == data, name
 
 
+@pytest.mark.slow  # two 80-question booklets laid out in parts: ~17 s of CPU
 def test_a_booklet_in_parts_without_fork_gives_the_same_bytes(tmp_path):
     """Three parts (chapters of 34, 34 and 12 questions) laid out in spawned children, a probe and a front, merged.
     (Where the biggest part is far bigger than the others, a forked child draws its last third from the pages it

@@ -17,7 +17,11 @@ Key fields are exactly those of the qaexport notes in the package's collection.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,3 +144,117 @@ def read_bank(data: bytes) -> Bank:
                                                                                       for c in cover)):
         raise BankError("the cover is not a media name and a text")
     return Bank([_node(fw, 0) for fw in frameworks], (cover[0], cover[1]) if cover else None)
+
+
+# ---------------------------------------------------------------------------------------------- originals
+#
+# The bank member above does not survive Anki: a learner's deck exported again from Anki holds only its collection
+# and media. What a deck must keep to give a hand-written bank back byte for byte therefore lives in the collection,
+# in the one place Anki keeps through its own import and export and shows nobody: a comment at the end of a deck's
+# description (Anki drops unknown deck keys on import; a description it keeps, and an import updates it). A deck
+# holds the originals of the bank files whose first note is in it: each file's own text (spacing, comments, field
+# order, BOM and line ends as written), the images it names, and for each of its notes, in file order, the note's
+# GUID, its question key and a content key of the fields qaexport wrote. ``convert`` gives a file's own bytes back
+# only while every one of its notes still has that content key; a learner's edit, or a note deleted, makes it write
+# the canonical form from the notes, with a line naming what changed, so an edit is never lost nor overwritten.
+
+ORIGINALS_OPEN = "<!--qaexport-originals:"
+ORIGINALS_CLOSE = "-->"
+ORIGINALS_VERSION = 1
+#: One deck's originals, as uncompressed JSON; larger ones are not written (a warning) nor read. Bank files are at
+#: most 32 MiB each (``sources/markdown``); real ones are far smaller, and the comment is a zlib'd tenth of this.
+MAX_ORIGINALS_BYTES = 32 * 2**20
+_ORIGINALS = re.compile(re.escape(ORIGINALS_OPEN) + r"([A-Za-z0-9+/=]*)" + re.escape(ORIGINALS_CLOSE) + r"\s*\Z")
+_SAFE_PART = re.compile(r"[^\x00-\x1f\x7f\\:*?\"<>|]+")
+
+
+def content_key(fields: Iterable[str]) -> str:
+    """What a note held when it was exported: its fields as Anki stores them (joined by 0x1F), hashed."""
+    return hashlib.sha256("\x1f".join(fields).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass
+class OriginalFile:
+    """A bank file as a deck carries it (see above): notes are (GUID, question key, content key), in file order."""
+
+    name: str
+    data: bytes
+    notes: list[tuple[str, str, str]]
+    images: dict[str, str] = field(default_factory=dict)
+    #: The bytes of images it names that no note shows (the cover): Anki exports only the media notes show.
+    media: dict[str, bytes] = field(default_factory=dict)
+
+
+def originals_comment(files: list[OriginalFile]) -> str | None:
+    """The comment that carries ``files`` in a deck description (deterministic), or None when it is too large."""
+    data = json.dumps({"qaexport-originals": ORIGINALS_VERSION,
+                       "files": [{"name": f.name, "text": f.data.decode("utf-8"), "notes": [list(n) for n in f.notes],
+                                  "images": f.images,
+                                  "media": {name: base64.b64encode(data).decode("ascii")
+                                            for name, data in sorted(f.media.items())}} for f in files]},
+                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(data) > MAX_ORIGINALS_BYTES:
+        return None
+    return ORIGINALS_OPEN + base64.b64encode(zlib.compress(data, 9)).decode("ascii") + ORIGINALS_CLOSE
+
+
+def split_originals(description: str) -> tuple[str, str | None]:
+    """A deck description without its originals comment, and the comment's payload (None when it has none)."""
+    start = description.rfind(ORIGINALS_OPEN)
+    if start < 0:
+        return description, None
+    found = _ORIGINALS.match(description, start)
+    if found is None:
+        return description, None
+    return description[:start], found.group(1)
+
+
+def safe_bank_path(name: str) -> bool:
+    """A relative ``/``-separated path that stays inside the folder it is written to (untrusted: from a deck)."""
+    parts = name.split("/")
+    return 0 < len(name) <= 1024 and all(part not in ("", ".", "..") and _SAFE_PART.fullmatch(part)
+                                         for part in parts)
+
+
+def read_originals(payload: str) -> list[OriginalFile]:
+    """The files of a deck's originals comment (untrusted: bounded before and while it inflates, strictly typed,
+    paths that stay inside the bank folder); :class:`BankError` when it is not one this version reads."""
+    if len(payload) > MAX_ORIGINALS_BYTES:
+        raise BankError("the originals are too large")
+    try:
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(base64.b64decode(payload, validate=True), MAX_ORIGINALS_BYTES + 1)
+    except (ValueError, zlib.error) as exc:
+        raise BankError(f"the originals are not readable ({type(exc).__name__})") from None
+    if len(data) > MAX_ORIGINALS_BYTES or inflater.unconsumed_tail:
+        raise BankError("the originals inflate beyond their limit")
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BankError(f"the originals are not JSON ({type(exc).__name__})") from None
+    if not isinstance(raw, dict) or raw.get("qaexport-originals") != ORIGINALS_VERSION \
+            or not isinstance(raw.get("files"), list):
+        raise BankError("not qaexport originals of a version this qaexport reads")
+    files = []
+    for item in raw["files"]:
+        if not isinstance(item, dict):
+            raise BankError("a file is not an object")
+        name, text, notes, images = item.get("name"), item.get("text"), item.get("notes"), item.get("images")
+        media = item.get("media", {})
+        if not isinstance(name, str) or not safe_bank_path(name) or not isinstance(text, str):
+            raise BankError("a file has no safe name or no text")
+        if not isinstance(notes, list) or not all(isinstance(n, list) and len(n) == 3 and all(isinstance(v, str)
+                                                                                          for v in n) for n in notes):
+            raise BankError("a file's notes are not (GUID, key, content key) triples")
+        if not isinstance(images, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in images.items()):
+            raise BankError("a file's images are not a table of names")
+        if not isinstance(media, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in media.items()):
+            raise BankError("a file's media are not a table of images")
+        try:
+            data = text.encode("utf-8")
+            pictures = {k: base64.b64decode(v, validate=True) for k, v in media.items()}
+        except (UnicodeEncodeError, ValueError):
+            raise BankError("a file's text or media are not what they claim to be") from None
+        files.append(OriginalFile(name, data, [(g, k, c) for g, k, c in notes], images, pictures))
+    return files

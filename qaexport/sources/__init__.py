@@ -216,4 +216,15 @@ def load(sources: Sequence[Path], warnings: list[Problem] | None = None,
         raise ValidationError(problems)
     if library.count() == 0:
         raise ValidationError([problem(", ".join(map(str, sources)), "no questions found")])
+    library.bank_files = {file: dataclasses.replace(found, name=bank_name(Path(file), sources))
+                          for file, found in library.bank_files.items()}
     return library
+
+
+def bank_name(path: Path, sources: Sequence[Path]) -> str:
+    """Where a file sits in the bank it was read from: its path below the folder named (``fastapi/basics.md``),
+    or its own name when it was named itself."""
+    for src in sources:
+        if path != src and path.is_relative_to(src):
+            return path.relative_to(src).as_posix()
+    return path.name

@@ -62,12 +62,17 @@ from ..formats.anki_package import (
     SUFFIXES,
     Bank,
     BankError,
+    OriginalFile,
+    content_key,
     read_bank,
+    read_originals,
+    split_originals,
 )
 from ..formats.cloze import has_cloze_marker
 from ..formats.html import to_text
 from ..formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept
-from ..model import ContentFormat, Location, Media
+from ..formats.markdown_bank import LEVELS, UNRATED, decode, parse_text
+from ..model import BankFile, ContentFormat, Location, Media, Restored
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from . import SourceBase
@@ -621,7 +626,9 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
         with tempfile.TemporaryDirectory(prefix="qaexport-apkg-") as tmp:
             col = _open_collection(archive, Path(tmp))
             try:
-                descriptions = {d["name"]: to_text(d.get("desc", "")) for d in col.decks.all()}
+                decks = col.decks.all()
+                descriptions = {d["name"]: to_text(split_originals(d.get("desc", ""))[0]) for d in decks}
+                originals = _originals(col, decks, path, warnings)
                 if bank is not None and not _bank_matches(bank, _our_keys(col), path, warnings):
                     bank = None
                 cards = [card for card in _cards(col, all_cards) if bank is None or card.fields is None]
@@ -634,11 +641,97 @@ def read_package(path: Path, all_cards: bool = False) -> ReadResult:
         subtopics = _bank_records(path, bank, collector) if bank is not None else []
         cover_name = collector.resolve(bank.cover[0], "cover") if bank is not None and bank.cover else None
         cover = (cover_name, bank.cover[1]) if bank is not None and bank.cover and cover_name else None
-        subtopics += _note_records(path, [c for c in cards if c.fields is not None], descriptions, collector, warnings)
+        restored = [_restore(found, keys, changed, collector) for found, keys, changed, _ in originals]
+        written = {guid: record for (found, _, _, same), back in zip(originals, restored, strict=True)
+                   for guid, record in _as_written(path, found, back, same).items()}
+        subtopics += _note_records(path, [c for c in cards if c.fields is not None], descriptions, collector, warnings,
+                                   written)
         subtopics += _tree(path, [c for c in cards if c.fields is None], descriptions, collector, warnings)
     finally:
         archive.close()
-    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media, cover=cover)
+    return ReadResult(subtopics=subtopics, problems=[], warnings=warnings, media=collector.media, cover=cover,
+                      restored=restored)
+
+
+_Carried = tuple[OriginalFile, tuple[str, ...], tuple[str, ...], set[str]]
+
+
+def _originals(col: Any, decks: list[dict[str, Any]], path: Path, warnings: list[Problem]) -> list[_Carried]:
+    """The bank files the deck carries (``formats/anki_package``, originals) that have notes in this package, each
+    with the keys of its notes here, the keys of those changed since the export (edited, or deleted) and the GUIDs
+    of those unchanged: a file none of whose notes is here is left out (a learner exported part of the deck)."""
+    files: list[OriginalFile] = []
+    for deck in decks:
+        payload = split_originals(deck.get("desc", ""))[1]
+        if payload is not None:
+            try:
+                files += read_originals(payload)
+            except BankError as exc:
+                warnings.append(problem(path, f"the bank files deck {deck.get('name', '')!r} carries are unreadable "
+                                              f"({exc}); `convert` writes those in canonical form"))
+    if not files:
+        return []
+    notes: dict[str, tuple[str, str | None]] = {}  # GUID → (content key, question key) of qaexport's notes
+    for model_id, fields in ((MODEL_ID, FIELDS), (CLOZE_MODEL_ID, CLOZE_FIELDS)):
+        if _is_ours(col, model_id, fields):
+            for guid, flds in col.db.all("select guid, flds from notes where mid = ?", model_id):
+                values = flds.split("\x1f")
+                parsed = parse_key_field(values[fields.index("Key")]) if len(values) == len(fields) else None
+                notes[guid] = (content_key(values), parsed[0] if parsed else None)
+    found: list[_Carried] = []
+    names: set[str] = set()
+    for original in files:
+        if original.name in names or not any(guid in notes for guid, _, _ in original.notes):
+            continue
+        names.add(original.name)
+        keys = tuple(key for guid, _, _ in original.notes if guid in notes and (key := notes[guid][1]) is not None)
+        changed = tuple(key for guid, key, made in original.notes if guid not in notes or notes[guid][0] != made)
+        same = {guid for guid, _, made in original.notes if guid in notes and notes[guid][0] == made}
+        found.append((original, keys, changed, same))
+    return found
+
+
+_Written = tuple[QuestionRecord, list[Node]]
+
+
+def _as_written(path: Path, original: OriginalFile, restored: Restored, same: set[str]) -> dict[str, _Written]:
+    """GUID → the question as its bank file has it (its Markdown, not the note's HTML) and the file's framework,
+    topic and subtopic (names, Markdown descriptions, orders), for each note of the file that is as it was
+    exported: a file with a changed note is written in canonical form, and only the changed notes then read as
+    HTML. Parsed like any bank file; nothing when it does not parse back to its notes."""
+    try:
+        parsed = parse_text(decode(original.data, original.name))
+    except InputError:
+        return {}
+    if parsed.problems or len(parsed.questions) != len(original.notes) or len(parsed.places) != len(LEVELS):
+        return {}
+    places = [parsed.places[level] for level in LEVELS]
+    out = {}
+    for q, (guid, key, _) in zip(parsed.questions, original.notes, strict=True):
+        qid = key.rsplit("/", 1)[-1]
+        if guid not in same or q.id not in (None, qid):
+            continue
+        difficulty = None if q.difficulty is None or q.difficulty.lower() == UNRATED else q.difficulty
+        out[guid] = (QuestionRecord(qid, difficulty, q.question, q.answer,
+                                    Location(str(path), None, f"bank file {original.name!r} line {q.line}"),
+                                    q.format, q.origin, q.cloze, dict(restored.file.images)), places)
+    return out
+
+
+def _restore(original: OriginalFile, keys: tuple[str, ...], changed: tuple[str, ...],
+             collector: _MediaCollector) -> Restored:
+    """A carried bank file, its images read from the package's media by name (as every image is)."""
+    images = {}
+    for ref, name in original.images.items():
+        carried = accept(original.media[name]) if name in original.media else None
+        if carried is not None and not isinstance(carried, Refused) and carried.name == name:
+            collector.media.setdefault(name, carried)  # the cover: checked like any image, by the same rules
+            content: str | None = name
+        else:
+            content = collector.resolve(name, f"bank file {original.name!r}")
+        if content is not None:
+            images[ref] = content
+    return Restored(BankFile(original.name, original.data, images), keys, changed)
 
 
 def _bank(archive: PackageArchive, warnings: list[Problem]) -> Bank | None:
@@ -713,10 +806,11 @@ def deck_part_like(name: str) -> str:
 
 
 def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], collector: _MediaCollector,
-                  warnings: list[Problem]) -> list[SubtopicRecord]:
+                  warnings: list[Problem], written: dict[str, _Written] | None = None) -> list[SubtopicRecord]:
     """qaexport's own notes, read from their fields (a package exported again from Anki has no bank member): the
     Key gives the slugs and the id, so keys, anchors and GUIDs are the ones the deck was made with; Difficulty the
-    difficulty; Question and Answer the HTML, without the card's badge and breadcrumb. Notes in book order."""
+    difficulty; Question and Answer the HTML, without the card's badge and breadcrumb. Notes in book order. A note
+    in ``written`` (one the deck's originals hold unchanged) is the question as its bank file wrote it."""
     places: dict[tuple[str, str, str], SubtopicRecord] = {}
     for card in cards:
         assert card.fields is not None
@@ -733,8 +827,14 @@ def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], 
             decks = ["::".join(parts[:len(parts) - up]) for up in (2, 1, 0)] if len(parts) >= 3 else ["", "", ""]
             nodes = [Node(name, slug, descriptions.get(deck, "")) for name, slug, deck in
                      zip(_names(card), slugs, decks, strict=True)]
+            if written and card.guid in written:  # the names, descriptions and orders its bank file gave
+                nodes = [Node(place.name or node.name, node.slug, place.description, place.order)
+                         for place, node in zip(written[card.guid][1], nodes, strict=True)]
             places[slugs] = SubtopicRecord(*nodes, [], Location(str(path), None, f"deck {card.deck!r}"),
                                            difficulty_optional=True)
+        if written and card.guid in written:  # unchanged since the export: as its bank file wrote it
+            places[slugs].questions.append(written[card.guid][0])
+            continue
         difficulty = html.unescape(card.fields["Difficulty"]).strip()
         question, answer = collector.rewrite(card.question, record), collector.rewrite(card.answer, record)
         places[slugs].questions.append(QuestionRecord(key[3], difficulty or None, question, answer,

@@ -3,9 +3,10 @@ names (fonts, the wrap mark), progress and missing glyphs from WeasyPrint's log,
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,17 @@ def render(html: str, css: str, media: dict[str, Media] | None = None, files: di
     fetcher = MediaFetcher(media or {}, images)
     return html_class()(string=html, url_fetcher=fetcher, base_url=MEDIA_BASE if media else None).render(
         stylesheets=[stylesheet], font_config=font_config, pdf_tags=tagged)
+
+
+@contextlib.contextmanager
+def missing_glyphs() -> Iterator[set[str]]:
+    """The characters WeasyPrint draws as empty boxes (no font has them) while the block runs, from its log."""
+    handler = _MissingGlyphs()
+    LOGGER.addHandler(handler)
+    try:
+        yield handler.chars
+    finally:
+        LOGGER.removeHandler(handler)
 
 
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Callable[[int], None],

@@ -45,6 +45,7 @@ from .ledger import (
     record_package,
     value_fingerprint,
 )
+from .originals import carry_originals
 
 
 def anki_package_source(library: Library) -> str:
@@ -170,6 +171,7 @@ class AnkiExporter(ExporterBase):
         ledger = location(build.state_dir) if build.state_dir else None
         previous, files = previous_versions(build, options, target, ledger)
         content = build_deck(build, options.deck_name, options.flat)
+        carry_originals(content, build.library, build.warn)
         changed_types = note_type_changes(ledger, {n.guid: n.model_id for n in content.notes}, MODEL_ID)
         times = note_times(ledger, content.fingerprints(), previous, int(build.time), build.warn,
                            written_of=content.written_of)

@@ -7,27 +7,37 @@ behind its front; ``--back-offset`` corrects a printer that shifts the back side
 ``--calibrate`` prints the sheet that measures that shift. Measuring and the final layout both go through
 ``weasy.layout`` (each in a child process): the booklet's document setup, fetchers (the library's media and
 our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
+
+Every face is laid out once more at most: answers that fit whole are kept as they were drawn while measuring,
+the rest (questions, which stand in the middle of their card, and continued parts) are laid out on measuring
+pages in as many documents as cores, and ``impose`` places those pages on the sheets (pikepdf): the sheets
+themselves are never laid out with their cards.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import itertools
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 
 from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import code_line_css, code_lines, for_print, wrap_mark
 from ...books.tables import fit_tables
-from ...errors import UsageError
+from ...errors import OutputError, UsageError
 from ...forked import cores
+from ...model import Media
 from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
 from .. import Build, ExporterBase, Produces, option
 from .geometry import CARD_SIZES, DUPLEX_MODES, PAPERS, Grid, Rect, calibration_marks, choose_grid, parse_offset
+from .impose import Placed, impose
 
 #: Type sizes in pt: the normal size, and the smallest we consider readable on paper (text shrinks between them).
 QUESTION_SIZES = (11.0, 7.0)
@@ -74,22 +84,24 @@ class CardsOptions:
         return parse_offset(self.back_offset)
 
 
+#: A face's HTML for a given element id (empty: none): with one, its body is marked as when it was measured.
+FaceHtml = Callable[..., str]
+
+
 @dataclass
 class Card:
-    front: Markup
-    back: Markup
+    """A card's two faces (HTML for an id), and the back's page when measuring drew it as it is to be."""
 
-
-@dataclass
-class Cell:
-    rect: Rect
-    face: Markup
+    front: FaceHtml
+    back: FaceHtml
+    back_kept: Placed | None = None
 
 
 @dataclass
 class Sheet:
+    """A sheet as WeasyPrint lays it out: only its cut marks (``impose`` adds the cards)."""
+
     side: str
-    cells: list[Cell]
     marks: list[Rect]
 
 
@@ -125,8 +137,17 @@ def answer_heading_size(question: float, answer: float) -> float:
     return min(answer, question * 0.95)
 
 
-def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], workers: int = 1) -> list[Card]:
-    """Every question as one or more cards whose faces fit (measured by WeasyPrint, ``workers`` layouts at once)."""
+def measure_css(base_css: str, grid: Grid) -> str:
+    """Faces alone on card-wide pages, each starting a page: for measuring, and for the faces laid out again."""
+    from .layout import MEASURE_PAGE_MM
+
+    return base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
+
+
+def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], workers: int = 1,
+               keep: Path | None = None) -> tuple[list[Card], list[str]]:
+    """Every question as one or more cards whose faces fit (measured by WeasyPrint, ``workers`` layouts at once),
+    and the characters no font has. With a ``keep`` folder, answers that fit whole are drawn there as measured."""
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
     refs = list(build.library.questions())
     jobs = []
@@ -134,13 +155,7 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
     def columns(size: float) -> int:
         return code_columns(grid.card_w, size)
 
-    from .layout import (  # imports WeasyPrint: only when cards are made
-        MEASURE_PAGE_MM,
-        PX_PER_MM,
-        FitJob,
-        Part,
-        fit_faces_in_child,
-    )
+    from .layout import PX_PER_MM, FitJob, Part, fit_faces_in_child  # imports WeasyPrint: only when cards are made
 
     for number, ref in enumerate(refs, 1):
         q = ref.question
@@ -153,8 +168,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                         el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
-            return face("back", n, PART_PLACEHOLDER, d, "", Markup(code_lines(body, columns=columns(size))), size,
-                        el_id)
+            # Whole, an answer is measured as it goes on its card (no part: "1/n" only if the question continues);
+            # the part's room is a line of its own, so its text never changes a measure.
+            return face("back", n, PART_PLACEHOLDER if split else "", d, "",
+                        Markup(code_lines(body, columns=columns(size))), size, el_id)
 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
         question = for_print(html.question)
@@ -164,11 +181,11 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         # wide even then is written row by row.
         answer = fit_tables(for_print(html.answer), grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT,
                             stack=True)
-        jobs.append(FitJob(answer, ANSWER_SIZES, back))
-    measure_css = base_css + sheet_css(grid) + _page(grid.card_w, MEASURE_PAGE_MM)
+        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True))
     with build.progress("Fitting cards", 8) as advance:
-        fitted = fit_faces_in_child(jobs, measure_css, (grid.card_h - PADDING_MM) * PX_PER_MM, advance,
-                                    build.library.media, files, workers)
+        result = fit_faces_in_child(jobs, measure_css(base_css, grid), (grid.card_h - PADDING_MM) * PX_PER_MM,
+                                    advance, build.library.media, files, workers, keep)
+    fitted = result.parts
     cards = []
     for number, ref in enumerate(refs, 1):
         q = ref.question
@@ -183,41 +200,71 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             part = f"{k + 1}/{total}" if total > 1 else ""
             ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
             tell = backs[k] if k < len(backs) else Part("", ANSWER_SIZES[1])
+            headings = answer_heading_size(ask.size, tell.size)
+            # An answer drawn while measuring is the card's back when its part is the one it was measured with
+            # (none: the question takes one card) and its headings are its text's size, as measured (1em); under a
+            # question shrunk below the answer's size they are smaller, and the back is laid out again.
+            kept = tell.kept if total == 1 and tell.kept is not None and headings == tell.size else None
             cards.append(Card(
-                face("front", number, part, level, ref.subtopic.name,
-                     Markup(code_lines(ask.html, columns=columns(ask.size))), ask.size,
-                     continued=k > 0,
-                     lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
-                face("back", number, part, level, "", Markup(code_lines(tell.html, columns=columns(tell.size))),
-                     tell.size, headings=answer_heading_size(ask.size, tell.size))))
-    return cards
+                functools.partial(face, "front", number, part, level, ref.subtopic.name,
+                                  Markup(code_lines(ask.html, columns=columns(ask.size))), ask.size, continued=k > 0,
+                                  lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
+                functools.partial(face, "back", number, part, level, "",
+                                  Markup(code_lines(tell.html, columns=columns(tell.size))), tell.size,
+                                  headings=headings),
+                Placed(kept.path, kept.page) if kept else None))
+    return cards, result.missing
 
 
-def impose(cards: list[Card], grid: Grid, duplex: str, offset: tuple[float, float]) -> list[Sheet]:
-    """Fronts page, backs page, fronts page...: each back in the cell behind its front, shifted by ``offset``."""
-    sheets = []
+def sheets(grid: Grid, duplex: str, offset: tuple[float, float]) -> list[Sheet]:
+    """The two kinds of sheet: fronts (with the cut marks) and backs (marks only when not duplex: shifted by
+    ``offset``, as the backs are)."""
     marks = grid.cut_marks()
-    for start in range(0, len(cards), grid.per_page):
-        batch = cards[start:start + grid.per_page]
-        sheets.append(Sheet("front", [Cell(grid.front(i), c.front) for i, c in enumerate(batch)], marks))
-        back_marks = [Rect(m.x + offset[0], m.y + offset[1], m.w, m.h) for m in marks] if duplex == "none" else []
-        sheets.append(Sheet("back", [Cell(grid.back(i, duplex, offset), c.back) for i, c in enumerate(batch)],
-                            back_marks))
-    return sheets
+    back_marks = [Rect(m.x + offset[0], m.y + offset[1], m.w, m.h) for m in marks] if duplex == "none" else []
+    return [Sheet("front", marks), Sheet("back", back_marks)]
 
 
-#: Fewest sheets (a fronts page and its backs page) worth a layout of their own on another core: a layout's
-#: setup and the merge cost about as much as laying out this many.
-MIN_SHEETS_PER_PIECE = 8
+def _lay_out_batch(batch: Any, css: str, media: dict[str, Media], files: dict[str, Path],
+                   report: Callable[[object], None]) -> Any:
+    """A child's work (module level: it pickles where children are spawned): a document of faces, each drawn."""
+    from . import layout
+
+    done = layout._measure(batch, css, float("inf"), media, files)
+    report(len(batch.faces))
+    return done
 
 
-def sheet_groups(sheets: list[Sheet], workers: int) -> list[list[Sheet]]:
-    """The sheets cut into ``workers`` runs of about equal length, each a whole number of fronts-and-backs pairs
-    (a pair is two pages: a run never starts on a backs page), none under ``MIN_SHEETS_PER_PIECE`` pairs."""
-    pairs = len(sheets) // 2
-    count = max(1, min(workers, pairs // MIN_SHEETS_PER_PIECE))
-    bounds = [2 * (pairs * k // count) for k in range(count)] + [len(sheets)]
-    return [sheets[a:b] for a, b in itertools.pairwise(bounds)]
+def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[int], None], label: str,
+                  media: dict[str, Media], files: dict[str, Path], workers: int) -> tuple[list[tuple[Placed, Placed]],
+                                                                                     list[str]]:
+    """The faces not kept while measuring laid out on measuring pages, ``workers`` documents at once (forked
+    children), one page each; every card's front and back page, and the characters no font has."""
+    from ...forked import run_forked_all
+    from .layout import Batch, batch_size
+
+    todo: list[FaceHtml] = []
+    for card in cards:
+        todo.append(card.front)
+        if card.back_kept is None:
+            todo.append(card.back)
+    size = batch_size(len(todo), workers)
+    batches = [Batch([html(id=f"m-{k}") for k, html in enumerate(todo[start:start + size])],
+                     [True] * len(todo[start:start + size]), folder / f"faces-{start // size}.pdf")
+               for start in range(0, len(todo), size)]
+
+    measured = run_forked_all([functools.partial(_lay_out_batch, b, css, media, files) for b in batches],
+                              lambda n: advance(n) if isinstance(n, int) else None,
+                              lambda cause: f"{label}: PDF layout failed ({cause}); nothing was written", workers)
+    pages = [Placed(b.path, page) for b, m in zip(batches, measured, strict=True) for page in m.pages
+             if b.path is not None and page is not None]
+    if len(pages) != len(todo):
+        raise OutputError(f"{label}: {len(todo) - len(pages)} card faces were not laid out; nothing was written")
+    laid = iter(pages)
+    placed = []
+    for card in cards:
+        front = next(laid)
+        placed.append((front, card.back_kept or next(laid)))
+    return placed, sorted(set().union(*(m.missing for m in measured)))
 
 
 class CardsExporter(ExporterBase):
@@ -244,35 +291,35 @@ class CardsExporter(ExporterBase):
                     + build.highlighter.css(0))
         created = build.datetime.strftime("%Y-%m-%dT%H:%M:%SZ")
         env = environment("cards")
+        from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
+
+        css = base_css + sheet_css(grid) + _page(grid.paper_w, grid.paper_h)
         if options.calibrate:
             sides = [{"name": side, "rects": calibration_marks(options.paper, options.duplex, side)}
                      for side in ("front", "back")]
             flip = "flip on long edge" if options.duplex == "long-edge" else "flip on short edge"
             html = env.get_template("calibrate.html").render(
                 sides=sides, paper=options.paper.upper(), flip=flip, duplex=options.duplex, created=created)
-            identifier = f"calibrate:{options.paper}:{options.duplex}"
-            pieces = [html]
-        else:
-            cards = make_cards(build, grid, base_css, files, workers)
-            sheets = impose(cards, grid, options.duplex, options.offset())
-            title = f"{build.library.title}: flashcards"
-            pieces = [env.get_template("sheets.html").render(sheets=group, title=title, created=created)
-                      for group in sheet_groups(sheets, workers)]
-            keys = "\n".join(ref.question.key for ref in build.library.questions())
-            settings = f"{options.size}:{options.paper}:{grid.per_page}:{options.duplex}:{options.back_offset}"
-            identifier = f"{settings}\n{keys}"
-        css = base_css + sheet_css(grid) + _page(grid.paper_w, grid.paper_h)
-        from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
-        from ...weasy.parts import layout_pieces
-
-        pdf_id = hashlib.sha256(identifier.encode()).hexdigest()[:32]
-        with build.progress("Laying out cards", None) as advance, atomic_path(target) as tmp:
-            if len(pieces) == 1:
-                missing = layout_in_child(pieces[0], css, pdf_id, tmp, advance, label=str(target),
-                                          media=build.library.media, files=files)
-            else:  # the sheets in as many documents as cores, laid out at once
-                missing = layout_pieces(pieces, css, pdf_id, tmp, advance, str(target), build.library.media, files,
-                                        workers)
-        warning = None if options.calibrate else missing_glyphs_warning(missing, build.library, title)
+            pdf_id = hashlib.sha256(f"calibrate:{options.paper}:{options.duplex}".encode()).hexdigest()[:32]
+            with build.progress("Laying out cards", None) as advance, atomic_path(target) as tmp:
+                layout_in_child(html, css, pdf_id, tmp, advance, label=str(target), files=files)
+            return
+        keys = "\n".join(ref.question.key for ref in build.library.questions())
+        settings = f"{options.size}:{options.paper}:{grid.per_page}:{options.duplex}:{options.back_offset}"
+        pdf_id = hashlib.sha256(f"{settings}\n{keys}".encode()).hexdigest()[:32]
+        title = f"{build.library.title}: flashcards"
+        with tempfile.TemporaryDirectory(prefix="qaexport-cards-") as folder:
+            work = Path(folder)
+            cards, missing = make_cards(build, grid, base_css, files, workers, keep=work)
+            # The sheets' metadata (title, dates, identifier) and cut marks: one sheet of each kind.
+            marks = env.get_template("sheets.html").render(
+                sheets=sheets(grid, options.duplex, options.offset()), title=title, created=created)
+            with build.progress("Laying out cards", None) as advance, atomic_path(target) as tmp:
+                layout_in_child(marks, css, pdf_id, work / "marks.pdf", lambda _pages: None, label=str(target),
+                                files=files)
+                placed, found = lay_out_faces(cards, measure_css(base_css, grid), work, advance, str(target),
+                                              build.library.media, files, workers)
+                impose(work / "marks.pdf", placed, grid, options.duplex, options.offset(), tmp)
+        warning = missing_glyphs_warning(sorted(set(missing) | set(found)), build.library, title)
         if warning:
             build.warn(warning)

@@ -9,18 +9,25 @@ items, table rows, code lines, words) by a galloping search for the longest run 
 All faces are searched in lock step: each search is a generator that yields the face it wants
 measured, and every round lays out all the pending faces as one document. A deck of hundreds of
 cards costs a handful of layouts, not thousands.
+
+A measuring page is a card-wide page whose top card-high part is the card: a face that fits is, on it, exactly the
+card it will be. So a face measured whole with its final markup (``FitJob.final``: an answer, whose head does not
+depend on what was measured) is drawn there and then, when it fits, into the round's PDF (:class:`Kept`), and placed
+on the sheets from it (``impose``) instead of being laid out again: most answers are laid out once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from ...forked import can_fork, run_forked, run_forked_all
 from ...model import Media
-from ...weasy.layout import render
+from ...weasy.layout import missing_glyphs, render
 from .split import Atom, atoms, is_container, join, refine
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
@@ -52,12 +59,22 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """A measuring page that is a finished face: the PDF it was drawn to and its page there."""
+
+    path: Path
+    page: int
+
+
+@dataclass(frozen=True)
 class Part:
-    """One card's share of a face: its HTML, type size, and the room left below it (CSS px)."""
+    """One card's share of a face: its HTML, type size, the room left below it (CSS px), and the page it was drawn
+    on when it was measured with its final markup (else it is laid out again)."""
 
     html: str
     size: float
     spare: float = 0.0
+    kept: Kept | None = None
 
 
 Search = Generator[tuple[str, float, bool], Measure, list[Part]]
@@ -65,11 +82,14 @@ Search = Generator[tuple[str, float, bool], Measure, list[Part]]
 
 @dataclass
 class FitJob:
-    """One face's text and the type sizes it may use: ``sizes[0]`` normally, down to ``sizes[1]`` at least."""
+    """One face's text and the type sizes it may use: ``sizes[0]`` normally, down to ``sizes[1]`` at least.
+    ``final``: ``render`` of the whole text (not split) is the face as it goes on its card, so a measure of it that
+    fits is kept (drawn) rather than laid out again."""
 
     html: str
     sizes: tuple[float, float]
     render: FaceRenderer
+    final: bool = False
 
 
 def _smaller(size: float, m: Measure, low: float) -> float:
@@ -143,13 +163,33 @@ def _interpolate(good: int, bad: int, known: dict[int, Measure], first_guess: in
     return min(max(guess, good + 1), bad - 1)
 
 
-def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None,
-             files: dict[str, Path] | None = None) -> list[tuple[float, float]]:
-    """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px.
+@dataclass(frozen=True)
+class Batch:
+    """A measuring document's faces, which of them to keep (draw) when they fit one card, and where to draw them."""
+
+    faces: list[str]
+    keep: list[bool]
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A batch's measures, each face's page in ``Batch.path`` (None: not drawn), and the characters no font has."""
+
+    spans: list[tuple[float, float]]
+    pages: list[int | None]
+    missing: list[str]
+
+
+def _measure(batch: Batch, css: str, limit_px: float = 0.0, media: dict[str, Media] | None = None,
+             files: dict[str, Path] | None = None) -> Measured:
+    """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px. The faces to
+    keep that end within ``limit_px`` are drawn, one page each, to ``batch.path``.
     The document is set up as the sheets' (``weasy.layout.render``): same fonts, same media, nothing else."""
     html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body class="measure">'
-            + "".join(faces) + "</body></html>")
-    document = render(html, css, media, files)
+            + "".join(batch.faces) + "</body></html>")
+    with missing_glyphs() as missing:
+        document = render(html, css, media, files)
     starts: dict[str, tuple[int, float]] = {}  # face id -> (page, y of body top)
     ends: dict[str, float] = {}
     for number, page in enumerate(document.pages):
@@ -159,41 +199,73 @@ def _measure(faces: list[str], css: str, media: dict[str, Media] | None = None,
                 starts.setdefault(face, (number, y))
             elif edge == "e" and starts.get(face, (-1, 0.0))[0] == number:
                 ends[face] = y  # on a later page: the face ran off the measuring page (too long)
-    out = []
-    for i in range(len(faces)):
-        _page, top = starts.get(f"m-{i}", (0, 0.0))
+    out: list[tuple[float, float]] = []
+    drawn: list[Any] = []
+    pages: list[int | None] = []
+    for i in range(len(batch.faces)):
+        page, top = starts.get(f"m-{i}", (0, 0.0))
         out.append((top, ends.get(f"m-{i}", float("inf"))))
-    return out
+        if batch.path is not None and batch.keep[i] and Measure(top, out[-1][1], limit_px).fits:
+            pages.append(len(drawn))
+            drawn.append(document.pages[page])
+        else:
+            pages.append(None)
+    if drawn:
+        assert batch.path is not None
+        with missing_glyphs() as drawing:  # glyphs are looked up while drawing, too
+            document.copy(drawn).write_pdf(batch.path)
+        missing |= drawing
+    return Measured(out, pages, sorted(missing))
+
+
+@dataclass
+class Fitted:
+    """Each job's cards, and the characters no font could draw (measuring lays out every character)."""
+
+    parts: list[list[Part]]
+    missing: list[str]
 
 
 def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
               media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
-              workers: int = 1) -> list[list[Part]]:
+              workers: int = 1, keep: Path | None = None) -> Fitted:
     """For each job, the cards its face needs, in order.
 
     ``css`` must give the faces their card width and the measuring page; ``limit_px`` is how far
     down the card (CSS px) a body may end. A round's faces are measured in ``workers`` documents at once
     (forked children) when there are enough of them: each face is laid out alone, so the batches do not
-    change any measure.
+    change any measure. With a ``keep`` folder, the final faces that fit are drawn there (:class:`Kept`).
     """
     searches = [_search(job) for job in jobs]
     results: list[list[Part]] = [[] for _ in jobs]
+    missing: set[str] = set()
     pending = {i: next(search) for i, search in enumerate(searches)}
+    rounds = 0
     while pending:
         order = list(pending)
         size = batch_size(len(order), workers)
         faces = [jobs[i].render(body, face_size, f"m-{k % size}", split) for k, i in enumerate(order)
                  for body, face_size, split in [pending[i]]]
-        batches = [faces[start:start + size] for start in range(0, len(faces), size)]
-        measured = [m for batch in _measure_batches(batches, css, media, files, workers) for m in batch]
+        wanted = [jobs[i].final and not pending[i][2] for i in order]
+        batches = [Batch(faces[start:start + size], wanted[start:start + size],
+                         keep / f"r{rounds}-{start // size}.pdf" if keep and any(wanted[start:start + size]) else None)
+                   for start in range(0, len(faces), size)]
+        measured = _measure_batches(batches, css, limit_px, media, files, workers)
+        spans = [(span, batch.path, page) for batch, m in zip(batches, measured, strict=True)
+                 for span, page in zip(m.spans, m.pages, strict=True)]
+        missing.update(*(m.missing for m in measured))
         pending = {}
-        for i, (top, end) in zip(order, measured, strict=True):
+        for i, ((top, end), path, page) in zip(order, spans, strict=True):
             try:
                 pending[i] = searches[i].send(Measure(top, end, limit_px))
             except StopIteration as done:
                 results[i] = done.value
+                if path is not None and page is not None:  # it fits, whole, as just drawn
+                    (part,) = results[i]
+                    results[i] = [dataclasses.replace(part, kept=Kept(path, page))]
         on_round(1)
-    return results
+        rounds += 1
+    return Fitted(results, sorted(missing))
 
 
 def batch_size(faces: int, workers: int) -> int:
@@ -203,30 +275,30 @@ def batch_size(faces: int, workers: int) -> int:
     return max(1, -(-faces // count))
 
 
-def _measure_batches(batches: list[list[str]], css: str, media: dict[str, Media] | None,
-                     files: dict[str, Path] | None, workers: int) -> list[list[tuple[float, float]]]:
+def _measure_batches(batches: list[Batch], css: str, limit_px: float, media: dict[str, Media] | None,
+                     files: dict[str, Path] | None, workers: int) -> list[Measured]:
     """Each batch measured, in order: in ``workers`` forked children at a time when there are several."""
     if workers < 2 or len(batches) < 2:
-        return [_measure(batch, css, media, files) for batch in batches]
+        return [_measure(batch, css, limit_px, media, files) for batch in batches]
 
-    return run_forked_all([partial(_measure_in_child, batch, css, media, files) for batch in batches],
+    return run_forked_all([partial(_measure_in_child, batch, css, limit_px, media, files) for batch in batches],
                           lambda _value: None,
                           lambda cause: f"measuring the cards failed ({cause}); nothing was written", workers)
 
 
-def _measure_in_child(faces: list[str], css: str, media: dict[str, Media] | None, files: dict[str, Path] | None,
-                      _report: Callable[[object], None]) -> list[tuple[float, float]]:
-    return _measure(faces, css, media, files)
+def _measure_in_child(batch: Batch, css: str, limit_px: float, media: dict[str, Media] | None,
+                      files: dict[str, Path] | None, _report: Callable[[object], None]) -> Measured:
+    return _measure(batch, css, limit_px, media, files)
 
 
 def fit_faces_in_child(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[[int], None] = lambda n: None,
                        media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
-                       workers: int = 1) -> list[list[Part]]:
+                       workers: int = 1, keep: Path | None = None) -> Fitted:
     """:func:`fit_faces` in a forked child, so the memory of hundreds of measuring layouts is returned when it
     ends (Python keeps freed memory for itself); the jobs reach it by the fork, the parts come back pickled. Where
     children cannot be forked (the jobs' face templates do not pickle) it runs here, its batches still in
     children."""
     if not can_fork():
-        return fit_faces(jobs, css, limit_px, on_round, media, files, workers)
-    return run_forked(lambda report: fit_faces(jobs, css, limit_px, report, media, files, workers), on_round,
+        return fit_faces(jobs, css, limit_px, on_round, media, files, workers, keep)
+    return run_forked(lambda report: fit_faces(jobs, css, limit_px, report, media, files, workers, keep), on_round,
                       lambda cause: f"measuring the cards failed ({cause}); nothing was written")

@@ -10,15 +10,19 @@ a text that would not survive as a heading or a plain answer is written in the r
 
 from __future__ import annotations
 
+import posixpath
 import re
-from dataclasses import dataclass
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ...errors import OutputError, UsageError
 from ...formats import markdown_bank as reader
-from ...model import ContentFormat, Framework, Library, Question, Subtopic, Topic
+from ...formats.anki_package import safe_bank_path
+from ...model import ContentFormat, Framework, Library, Question, Subtopic, Topic, is_key
 from ...output import write_tree
 from ...render import Scheme
 from .. import Build, ExporterBase, Produces, option
@@ -195,6 +199,53 @@ def image_files(library: Library) -> dict[str, bytes]:
     return files
 
 
+def restored_files(library: Library, warn: Callable[[str], None]) -> tuple[dict[str, bytes], Library]:
+    """The bank files a deck carried back (``Library.restored``) and the library of the questions they do not hold.
+
+    A file whose notes are all as exported, each of its questions read, is its own bytes again, with the images it
+    names where it names them; a file with a note changed in Anki (edited or deleted) is its canonical form from the
+    notes, under its own name, with a YAML comment (and a warning) naming the changed notes."""
+    files: dict[str, bytes] = {}
+    claimed: set[str] = set()
+    by_key = {ref.question.key: ref for ref in library.questions()}
+    covered = False
+    for found in library.restored:
+        keys = [key for key in found.keys if key in by_key and key not in claimed]
+        if not keys or found.file.name in files:
+            continue
+        if not found.changed and len(keys) == len(found.keys):
+            files[found.file.name] = found.file.data
+            folder = posixpath.dirname(found.file.name)
+            for ref, name in found.file.images.items():
+                rel = posixpath.normpath(posixpath.join(folder, urllib.parse.unquote(ref)))
+                if name in library.media and safe_bank_path(rel):
+                    files.setdefault(rel, library.media[name].data)
+                    covered = covered or (library.cover is not None and name == library.cover[0])
+            claimed.update(keys)
+            continue
+        first = by_key[keys[0]]
+        mine = [key for key in keys if by_key[key].subtopic is first.subtopic]
+        sub = replace(first.subtopic, questions=[by_key[key].question for key in mine])
+        changed = ", ".join(key if is_key(key) else "a note" for key in found.changed)
+        note = f"# qaexport convert: changed in Anki since the export, so in canonical form: {changed}\n"
+        text = "---\n" + note + front_matter(first.framework, first.topic, sub)[4:]
+        files[found.file.name] = (text + "".join("\n" + section(q) for q in sub.questions)).encode()
+        warn(f"{found.file.name}: notes changed in Anki since the export ({changed}): written in canonical form "
+             "with the changes, not as the author wrote it")
+        claimed.update(mine)
+    frameworks = []
+    for fw in library.frameworks:
+        topics = []
+        for topic in fw.topics:
+            subs = [replace(sub, questions=qs) for sub in topic.subtopics
+                    if (qs := [q for q in sub.questions if q.key not in claimed])]
+            if subs:
+                topics.append(replace(topic, subtopics=subs))
+        if topics:
+            frameworks.append(replace(fw, topics=topics))
+    return files, Library(frameworks, library.media, None if covered else library.cover)
+
+
 @dataclass
 class MarkdownBankOptions:
     force: bool = option(False, "Write into a non-empty folder, overwriting only the files this bank consists "
@@ -213,14 +264,21 @@ class MarkdownBankExporter(ExporterBase):
     Options = MarkdownBankOptions
 
     def export(self, build: Build, options: MarkdownBankOptions, target: Path) -> None:
-        files = {rel: text.encode() for rel, text in bank_files(build.library).items()}
+        restored, rest = restored_files(build.library, build.warn)
+        files = {rel: text.encode() for rel, text in bank_files(rest).items()}
+        if set(files) & set(restored):
+            build.warn(f"{sorted(set(files) & set(restored))[0]}: a bank file the deck carried has the name of a "
+                       "file written in canonical form; the whole bank is written in canonical form")
+            restored, rest = {}, build.library
+            files = {rel: text.encode() for rel, text in bank_files(rest).items()}
+        files.update(restored)
         # Images of HTML questions (Anki cards), content-addressed, where the reader looks for them (in a
         # `media/` folder at the top); a Markdown question's images beside its file.
-        html_media = {name for ref in build.library.questions() if ref.question.format is ContentFormat.HTML
+        html_media = {name for ref in rest.questions() if ref.question.format is ContentFormat.HTML
                       for name in _SRC.findall(ref.question.question + ref.question.answer)
-                      if name in build.library.media}
-        files.update({f"{reader.MEDIA_FOLDER}/{name}": build.library.media[name].data for name in sorted(html_media)})
-        files.update(image_files(build.library))
+                      if name in rest.media}
+        files.update({f"{reader.MEDIA_FOLDER}/{name}": rest.media[name].data for name in sorted(html_media)})
+        files.update(image_files(rest))
         if target.is_dir() and any(target.iterdir()) and not options.force:
             raise UsageError(f"{target}: folder is not empty; choose a new or empty folder, or pass --force to "
                              "overwrite the bank's own files there (nothing else is touched)")

@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.fonts import font_face_css, font_faces, missing_glyphs_warning
+from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import (
     MAY_WRAP,
     code_line_css,
@@ -44,6 +44,15 @@ TEXT_WIDTH_MM = {"a4": 210 - 34 - 2, "letter": 215.9 - 34 - 2}
 TABLE_PT, TABLE_FLOOR_PT = 8.8, 6.5
 #: pre.hl line-height in templates/pdf/book.css; the wrap mark repeats at this pitch.
 CODE_LINE_HEIGHT = 1.32
+#: pre.hl's font size and its padding and borders left and right (templates/pdf/book.css).
+CODE_PT, CODE_INSET_MM = 7.9, 2 * 2.6 + 2 * 0.5 * 25.4 / 72
+
+
+def code_columns(paper: str) -> int:
+    """Characters a code line holds in the text column; two fewer, for a block in a list (its indent) or a quote.
+    A line with a word longer than this (``books.html.code_lines``) may break anywhere: WeasyPrint does not break a
+    word of several highlighted tokens, which otherwise ran past the page edge (Kozea/WeasyPrint#1614)."""
+    return int((TEXT_WIDTH_MM[paper] - CODE_INSET_MM) / (MONO_ADVANCE_EM * CODE_PT * 25.4 / 72)) - 2
 
 
 @dataclass
@@ -96,10 +105,12 @@ def _view(build: Build, paper: str = "a4") -> dict[str, Any]:
                 for q in sub.questions:
                     number += 1
                     html = build.rendered[q.key]
-                    answer = fit_tables(code_lines(for_print(html.answer), MAY_WRAP), TEXT_WIDTH_MM[paper],
+                    columns = code_columns(paper)
+                    question = code_lines(for_print(html.question), MAY_WRAP, columns)
+                    answer = fit_tables(code_lines(for_print(html.answer), MAY_WRAP, columns), TEXT_WIDTH_MM[paper],
                                         TABLE_PT, TABLE_FLOOR_PT)
                     items.append({"number": number, "difficulty": q.difficulty.label if q.difficulty else "",
-                                  "question": Markup(for_print(html.question)), "answer": Markup(answer)})
+                                  "question": Markup(question), "answer": Markup(answer)})
                 anchor = f"s-{fw.slug}-{topic.slug}-{sub.slug}"
                 sub_shown = sub.name != topic.name
                 if sub_shown:

@@ -17,7 +17,7 @@ from ...formats.dialect import might_hold_extras, scan
 from ...formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, Refused, accept, raster_type
 from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRATED, decode, parse_text
 from ...formats.math import MathError, mathml
-from ...model import ContentFormat, Location, Media
+from ...model import BankFile, ContentFormat, Location, Media
 from ...records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from .. import SourceBase
 from ..files import read_limited
@@ -99,6 +99,8 @@ class MarkdownReader(SourceBase):
             name = images.load(parsed.cover[0], parsed.cover[1])
             if name is not None:
                 result.cover = (name, "Cover image")
+        # The file as written, for a deck to carry back (``sources.load`` names it inside the bank folder).
+        result.bank_file = BankFile(path.name, raw, {src: name for src, name in images.loaded.items() if name})
         return result
 
 
