@@ -3,6 +3,7 @@
     python benchmarks/bench.py                 # all cases, default sizes
     python benchmarks/bench.py --cases pdf --book 560
     python benchmarks/bench.py --cases cards --book 560   # flashcards (not in the default cases)
+    python benchmarks/bench.py --cases author             # a 16-question Markdown bank to a PDF, cold and edited
     python benchmarks/bench.py --cases push               # 10,000 notes into Anki through AnkiConnect (the
                                                           # test double; --push-url for a real Anki)
 
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.synth import synthesise  # noqa: E402
 
 QAEXPORT = [sys.executable, "-m", "qaexport"]
+BENCH = [sys.executable, str(Path(__file__).resolve())]
 
 
 @dataclass
@@ -412,6 +414,41 @@ def serve_case(questions: int, tmp: Path, env: dict[str, str], repeat: int) -> N
         proc.wait(timeout=30)
 
 
+def baseline_onepage(_src: Path, out: Path) -> None:
+    """A one-page WeasyPrint PDF from a fresh process: the floor under any PDF a process makes."""
+    from weasyprint import HTML
+
+    HTML(string="<!DOCTYPE html><html><body><h1>One page</h1><p>Hello, reader.</p></body></html>").write_pdf(out)
+
+
+def author_cases(questions: int, tmp: Path, env: dict[str, str], repeat: int) -> None:
+    """The author's loop: a Markdown bank of ``questions`` to a PDF from a fresh process, with an empty cache and
+    after a one-question edit (the cache warm), against a one-page WeasyPrint PDF from a fresh process."""
+    import re
+
+    payloads, bank = tmp / f"author-payloads-{questions}", tmp / f"author-bank-{questions}"
+    synthesise(questions, payloads)
+    subprocess.run([*QAEXPORT, "convert", str(payloads), "--to", "markdown", "-o", str(bank)], env=env, check=True,
+                   capture_output=True)
+    cache = CacheFolder(tmp / "author", env)
+    base = measure([*BENCH, "--baseline", "onepage", "-", str(tmp / "onepage.pdf")], env, repeat)
+    cmd = [*QAEXPORT, "pdf", str(bank), "-o", str(tmp / f"author-{questions}.pdf")]
+    cold = measure(cmd, cache.env, repeat, before=cache.empty)
+    report(f"pdf {questions} md cold", cold, base, "one-page WeasyPrint", "<= 2.0x (goal 1.3x)")
+    page_file = sorted(bank.rglob("*.md"))[0]
+    text = page_file.read_text(encoding="utf-8")
+    line = re.search(r"\n\n(\S[^\n]*)\n", text.split("\n## ", 2)[1])  # the first question's answer
+    assert line, page_file
+    edits = iter(range(1_000_000))
+
+    def edit() -> None:  # one question changed before each run; the cache holds the rest
+        page_file.write_text(text.replace(line.group(1), f"{line.group(1)} (edit {next(edits)})", 1), "utf-8")
+
+    _measure_once(cmd, cache.env)  # the cache filled with this bank
+    warm = measure(cmd, cache.env, repeat, before=edit)
+    report(f"pdf {questions} md edited", warm, base, "one-page WeasyPrint", "<= 1.5x (goal 1.1x)")
+
+
 def _fetch(url: str) -> str:
     import urllib.request
 
@@ -432,13 +469,14 @@ def report(name: str, ours: Run, base: Run | None, base_name: str, goal: str = "
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", default="startup,anki,pdf,rebuild,epub,all,apkg,serve",
-                        help="startup, anki (cold and rebuilt), pdf, rebuild (pdf rebuilt), epub, all, apkg, serve; "
-                             "also cards and push")
+    parser.add_argument("--cases", default="startup,anki,pdf,rebuild,epub,all,apkg,serve,author",
+                        help="startup, anki (cold and rebuilt), pdf, rebuild (pdf rebuilt), epub, all, apkg, serve, "
+                             "author (a small Markdown bank to a PDF, cold and after an edit); also cards and push")
     parser.add_argument("--anki", type=int, default=10_000, help="questions for the Anki case")
     parser.add_argument("--book", type=int, default=560, help="questions for the PDF/EPUB/all cases")
     parser.add_argument("--apkg", type=int, default=5_000, help="notes in the Anki-package case")
     parser.add_argument("--serve", type=int, default=600, help="questions in the serve case's Markdown bank")
+    parser.add_argument("--author", type=int, default=16, help="questions in the author case's Markdown bank")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast case (median time is reported)")
     parser.add_argument("--theme", default="default", help="Pygments theme for both qaexport and the baselines")
     parser.add_argument("--push-url", default=None, help="push case: a real AnkiConnect (an empty profile) instead "
@@ -447,7 +485,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.baseline:
         kind, src, out = args.baseline
-        {"anki": baseline_anki, "pdf": baseline_pdf}[kind](Path(src), Path(out))
+        {"anki": baseline_anki, "pdf": baseline_pdf, "onepage": baseline_onepage}[kind](Path(src), Path(out))
         return
 
     cases = args.cases.split(",")
@@ -471,6 +509,8 @@ def main() -> None:
         singles: dict[str, Run] = {}
         if "startup" in cases:
             startup_cases(ROOT / "data", env, max(5, args.repeat))
+        if "author" in cases:
+            author_cases(args.author, tmp, env, max(5, args.repeat))
         if "anki" in cases:
             notes = tmp / "notes.json"
             _rendered_notes(big, notes)

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qaexport.cli import app
+from qaexport.formats import anki_package
 from qaexport.formats.anki_package import (
     MAX_ORIGINALS_BYTES,
     ORIGINALS_CLOSE,
@@ -146,8 +147,37 @@ def test_a_carried_file_that_would_leave_the_bank_folder_is_refused(name):
         read_originals(payload)
 
 
-def test_originals_that_inflate_beyond_the_limit_are_refused_while_inflating():
-    bomb = zlib.compress(b" " * (MAX_ORIGINALS_BYTES + 10), 9)  # 32 MiB of spaces: 32 KiB compressed
+def test_the_originals_limit_is_what_the_docs_say():
+    """32 MiB of JSON per deck (docs/formats.md): the size of the largest bank file a bank may hold."""
+    assert MAX_ORIGINALS_BYTES == 32 * 2**20
+
+
+SMALL_LIMIT = 64 * 1024  # the tests below lower the limit: their inputs stay small whatever the constant is
+
+
+def test_originals_that_inflate_beyond_the_limit_are_refused_while_inflating(monkeypatch):
+    monkeypatch.setattr(anki_package, "MAX_ORIGINALS_BYTES", SMALL_LIMIT)
+    fits = zlib.compress(json.dumps({"qaexport-originals": 1, "files": [], "pad": " " * (SMALL_LIMIT - 100)}).encode())
+    assert read_originals(base64.b64encode(fits).decode()) == []
+    bomb = zlib.compress(b" " * (SMALL_LIMIT + 10), 9)
     payload = split_originals("d" + ORIGINALS_OPEN + base64.b64encode(bomb).decode() + ORIGINALS_CLOSE)[1]
     with pytest.raises(BankError, match="beyond their limit"):
         read_originals(payload)
+    with pytest.raises(BankError, match="too large"):  # refused before it is even decoded
+        read_originals("A" * (SMALL_LIMIT + 4))
+
+
+def test_a_deck_whose_files_pass_the_limit_does_not_carry_them_and_says_so(monkeypatch, tmp_path):
+    """Bank files over the limit are not carried (a warning naming the deck), and the package is still made;
+    `convert` of it writes the canonical form."""
+    monkeypatch.setattr(anki_package, "MAX_ORIGINALS_BYTES", 1000)  # intro.md and its notes pass it; lenses do not
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "state"))
+    bank, deck = write_hand_bank(tmp_path / "bank"), tmp_path / "deck.apkg"
+    result = CliRunner().invoke(app, ["anki", str(bank), "-o", str(deck)])
+    assert result.exit_code == 0, result.output
+    assert "the bank files of deck 'Hand Bank::Basics::Getting started' are over 1,000 bytes together" in result.output
+    assert "Hand Bank::Physics::Lenses" not in result.output
+    qaexport("convert", str(deck), "-o", str(tmp_path / "back"))
+    back = _files(tmp_path / "back")
+    assert back["physics/optics/lenses.md"] == FILES["physics/optics/lenses.md"].encode()
+    assert "intro.md" not in back  # written in canonical form, under convert's own names

@@ -353,6 +353,43 @@ def test_an_answer_on_more_than_three_cards_is_named_once(out, long_bank):
         assert "(continued)" in line and "shorten its answer or split it" in line
 
 
+def test_the_search_guesses_only_what_to_measure_never_the_cards(out, long_bank, monkeypatch):
+    """Where a card ends is found by a search whose guesses (as much text as the previous card took; an answer
+    too long even at 7 pt cut without being measured whole there) decide only what is measured: with every guess
+    a plain bisection and every answer measured whole at each size, the long bank's cards are the same bytes.
+    The long prose answer was not measured whole at 7 pt with the guesses, and was without them."""
+    from qaexport.exporters import cards
+    from qaexport.exporters.cards import layout
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(layout, "can_fork", lambda: False)  # the search runs here (its batches too, one core)
+    monkeypatch.setattr(cards, "cores", lambda: 1)
+    measured: list[str] = []
+    real = layout._measure
+
+    def spy(batch, *args):
+        measured.extend(batch.faces)
+        return real(batch, *args)
+
+    monkeypatch.setattr(layout, "_measure", spy)
+
+    def make(name: str) -> tuple[bytes, bool]:
+        measured.clear()
+        result = CliRunner().invoke(app, ["cards", str(long_bank), "-o", str(out / name)])
+        assert result.exit_code == 0, result.output
+        whole_at_7 = any("font-size: 7.00pt" in face and "word0x0" in face and "the end marker" in face
+                         for face in measured)
+        return (out / name).read_bytes(), whole_at_7
+
+    guessed, measured_whole = make("guessed.cards.pdf")
+    assert not measured_whole
+    monkeypatch.setattr(layout, "_hopeless", lambda *_args: None)
+    monkeypatch.setattr(layout, "_interpolate", lambda good, bad, *_args: (good + bad) // 2)
+    plain, measured_whole = make("plain.cards.pdf")
+    assert measured_whole
+    assert guessed == plain
+
+
 def test_code_keeps_the_theme(pdfs):
     """Highlighted tokens are drawn in the theme's colours (the code's comments, in the default theme)."""
     from pygments.styles import get_style_by_name

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...formats.anki_package import MAX_ORIGINALS_BYTES, OriginalFile, content_key, originals_comment
+from ...formats import anki_package
+from ...formats.anki_package import OriginalFile, content_key, originals_comment
 from ...model import Library
 from .deck import DeckContent
 
@@ -38,8 +39,9 @@ def carry_originals(content: DeckContent, library: Library, warn) -> None:
     for deck_id, files in by_deck.items():
         comment = originals_comment(files)
         if comment is None:
-            warn(f"the bank files of deck {content.deck_names[deck_id]!r} are over {MAX_ORIGINALS_BYTES >> 20} MiB "
-                 "together: the deck does not carry them, so `qaexport convert` of it writes them in canonical form")
+            warn(f"the bank files of deck {content.deck_names[deck_id]!r} are over "
+                 f"{anki_package.MAX_ORIGINALS_BYTES:,} bytes together: the deck does not carry them, so "
+                 "`qaexport convert` of it writes them in canonical form")
             continue
         comments[deck_id] = comment
     content.decks = {slugs: replace(deck, description=deck.description + comments[deck.id])
