@@ -75,3 +75,41 @@ def test_the_design_page_shows_the_layers_the_code_is_held_to():
     assert _layer_table(design) == {layer: set(banned) for layer, banned in FORBIDDEN.items()}
     for module in ("weasy/compat.py", "qaexport.testing", "another exporter"):
         assert module in design
+
+
+def _slug(heading: str) -> str:
+    """A heading's anchor as GitHub (and MyST's ``myst_heading_anchors``) make it: lower case, punctuation out,
+    spaces to hyphens."""
+    text = re.sub(r"`([^`]*)`", r"\1", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def _broken_links(page: Path) -> list[str]:
+    """Relative links of a Markdown page whose file or heading is gone (``[text](other.md#heading)``, images too)."""
+    text = re.sub(r"^(```+|~~~+).*?^\1\s*$", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):
+            continue  # https:, mailto: ...
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            broken.append(target)
+        elif anchor and file.suffix == ".md":
+            source = file.read_text(encoding="utf-8")
+            labels = set(re.findall(r"^[\s*-]*\(([\w-]+)\)=\s*$", source, re.M))  # MyST targets: `(name)=`
+            if anchor not in {_slug(h) for h in re.findall(r"^#{1,6} (.+?)\s*$", source, re.M)} | labels:
+                broken.append(target)
+    return broken
+
+
+def test_every_link_between_the_pages_finds_its_file_and_heading():
+    broken = {page.name: b for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))] if (b := _broken_links(page))}
+    assert broken == {}
+
+
+def test_the_link_check_sees_a_heading_that_is_gone(tmp_path):
+    (tmp_path / "a.md").write_text("# Top\n\n## Cloze, images & `math`\n\n[ok](#cloze-images--math) [gone](#cloze)\n"
+                                   "[file](b.md) ![pic](c.png) [label](#kept)\n```\n[in code](#nothing)\n```\n"
+                                   "- (kept)=\n  **Kept.**\n")
+    assert _broken_links(tmp_path / "a.md") == ["#cloze", "b.md", "c.png"]
