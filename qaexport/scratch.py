@@ -62,6 +62,14 @@ def _started(pid: int) -> float | None:
         return None
 
 
+def _zombie(pid: int) -> bool:
+    """Whether process ``pid`` has ended and only waits to be reaped (Linux's /proc: state Z)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _gone(pid: int, made: float) -> bool:
     """Whether the process that made a temporary thing at ``made`` is gone: no process has its number, or the one
     that has it started after the thing was made (the number was used again)."""
@@ -73,6 +81,8 @@ def _gone(pid: int, made: float) -> bool:
         return True
     except OSError:  # alive, and another user's
         return False
+    if _zombie(pid):  # killed, not yet reaped (an orphan waits for PID 1, which may be slow to reap it)
+        return True
     started = _started(pid)
     return started is not None and started > made + 1
 

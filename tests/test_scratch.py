@@ -56,6 +56,24 @@ def test_a_process_number_used_again_does_not_keep_the_leftovers(tmp_path):
         younger.wait()
 
 
+def test_what_a_killed_process_not_yet_reaped_left_is_swept(tmp_path):
+    """A killed run's forked children are orphans: until PID 1 reaps them (in a container that can take seconds)
+    they are zombies, which ``kill(pid, 0)`` still finds. Their leftovers are swept all the same."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("process states are read from /proc (Linux)")
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{ended.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child did not end within 60 s"
+            time.sleep(0.05)
+        left = tmp_path / f".qaexport-{ended.pid}-abc.book.pdf.tmp"
+        left.write_text("half a book")  # made after the process started: only its state says it is gone
+        assert scratch.sweep(tmp_path) == [left]
+    finally:
+        ended.wait(timeout=60)
+
+
 def test_temporary_names_carry_the_owner():
     with scratch.folder("pdf") as folder:
         assert Path(folder).name.startswith(f"qaexport-{os.getpid()}-pdf-")
