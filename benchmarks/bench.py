@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.proctree import tree_pss_kib  # noqa: E402
 from benchmarks.synth import synthesise  # noqa: E402
 
 QAEXPORT = [sys.executable, "-m", "qaexport"]
@@ -46,30 +47,6 @@ class Run:
     peak_pss_mib: float
     max_rss_mib: float
     cpu_seconds: float = 0.0  # user + system of the process and every child it waited for
-
-
-def _tree(pid: int) -> list[int]:
-    pids, i = [pid], 0
-    while i < len(pids):
-        try:
-            for task in os.listdir(f"/proc/{pids[i]}/task"):
-                with open(f"/proc/{pids[i]}/task/{task}/children") as fh:
-                    pids += [int(c) for c in fh.read().split()]
-        except OSError:
-            pass
-        i += 1
-    return pids
-
-
-def _pss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None, repeat: int = 1,
@@ -95,7 +72,7 @@ def _measure_once(cmd: list[str], env: dict[str, str] | None) -> Run:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, sum(_pss_kib(p) for p in _tree(proc.pid)))
+            peak = max(peak, tree_pss_kib(proc.pid))
             time.sleep(0.1)  # smaps_rollup walks page tables: sample gently
 
     sampler = threading.Thread(target=sample, daemon=True)

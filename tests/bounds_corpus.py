@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.proctree import tree_pss_kib
+
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 60.0
 MEMORY_MIB = 1024.0
@@ -496,30 +498,6 @@ BY_NAME = {case.name: case for case in CASES}
 # ---------------------------------------------------------------------------------------------- harness
 
 
-def _tree(pid: int) -> list[int]:
-    pids, i = [pid], 0
-    while i < len(pids):
-        try:
-            for task in os.listdir(f"/proc/{pids[i]}/task"):
-                with open(f"/proc/{pids[i]}/task/{task}/children") as fh:
-                    pids += [int(c) for c in fh.read().split()]
-        except OSError:
-            pass
-        i += 1
-    return pids
-
-
-def _pss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 @dataclass
 class Outcome:
     code: int | None  # None: killed for going over a limit
@@ -586,7 +564,7 @@ def run(args: list[str], work: Path, env: dict[str, str] | None = None, seconds:
     def watch() -> None:
         nonlocal peak, over
         while not done.is_set():
-            peak = max(peak, sum(_pss_kib(p) for p in _tree(proc.pid)))
+            peak = max(peak, tree_pss_kib(proc.pid))
             elapsed = time.monotonic() - start
             if peak / 1024 > memory_mib or elapsed > seconds:
                 over = "memory" if peak / 1024 > memory_mib else "time"
