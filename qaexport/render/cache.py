@@ -22,6 +22,7 @@ import hashlib
 import os
 import sqlite3
 import sys
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -125,6 +126,20 @@ class RenderCache:
     # --- connection, with one rebuild on damage ---------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        """Open (and if new, create) the database. Two runs creating it at once: SQLite answers "database is
+        locked" at once, without waiting on its busy handler, to the one whose switch to WAL meets the other's
+        (seen in the concurrent-runs test on an idle machine); the other is done in milliseconds, so try again
+        until the busy timeout, as the ledger does."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return self._connect_once()
+            except sqlite3.OperationalError as exc:
+                if not any(word in str(exc) for word in ("locked", "busy")) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _connect_once(self) -> sqlite3.Connection:
         self.folder.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
