@@ -495,6 +495,35 @@ def test_a_deck_bank_of_tiny_values_is_refused_before_it_is_parsed(legacy, tmp_p
     assert len(data) > 2**20 and len(read_bank(data).frameworks[0].children[0].children[0].questions) == 20_000
 
 
+def _originals_payload(raw: bytes) -> str:
+    """A deck description's originals payload (zlib'd, base64) of the JSON ``raw``."""
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+
+
+def test_deck_originals_of_tiny_values_are_refused_before_they_are_parsed():
+    """The deck's stored originals get the bank's density check: 2 MiB of ``[]`` (some 8 KiB zlib'd in a deck
+    description, under the 32 MiB originals limit) would parse into 50 MiB of lists; refused by counting, before
+    ``json.loads``, with one line. Real originals of 20,000 notes (over 1 MiB) pass."""
+    from qaexport.formats.anki_package import BankError, read_originals
+
+    dense = b'{"qaexport-originals": 1, "files": [], "n": [' + b"[]," * (2**20 // 3 * 2) + b"[]]}"
+    payload = _originals_payload(dense)
+    assert len(payload) < 20_000
+    with pytest.raises(BankError, match="too many small values to be a deck's originals") as refused:
+        read_originals(payload)
+    assert "\n" not in str(refused.value)
+    notes = [[f"guid{i:06d}", f"f/t/s/q{i}", f"{i:032x}"] for i in range(20_000)]
+    real = {"qaexport-originals": 1, "files": [{"name": "bank.md", "text": "# A bank\n", "notes": notes,
+                                                 "images": {}, "media": {}}]}
+    data = json.dumps(real, separators=(",", ":")).encode()
+    assert len(data) > 2**20
+    (read,) = read_originals(_originals_payload(data))
+    assert len(read.notes) == 20_000
+
+
 def test_every_limit_constant_is_tested_here():
     """A new limit gets its test: every limit constant (``MAX_…``, ``EXPANSION_…``) of the modules whose limits
     these files cover is named in one of them."""

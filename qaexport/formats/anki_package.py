@@ -137,14 +137,21 @@ class Bank:
     cover: tuple[str, str] | None = None  # the books' cover image: media name, alt text
 
 
-def read_bank(data: bytes) -> Bank:
-    """The frameworks and cover of a bank member; :class:`BankError` when it is not one this version reads."""
-    if len(data) > DENSE_FROM:  # counted before parsing (bytes.count is one pass in C)
+def refuse_dense(data: bytes, what: str) -> None:
+    """:class:`BankError` when JSON over ``DENSE_FROM`` bytes holds more containers or values than any real bank
+    (or deck originals) of its size: parsed, tiny values cost some 26 bytes of objects per byte. Counted before
+    parsing (``bytes.count`` is one pass in C)."""
+    if len(data) > DENSE_FROM:
         containers = data.count(b"{") + data.count(b"[")
         values = containers + data.count(b",")
         if containers * BYTES_PER_CONTAINER > len(data) or values * BYTES_PER_VALUE > len(data):
-            raise BankError(f"{len(data):,} bytes of JSON holding too many small values to be a bank (a JSON bomb?); "
-                            "refusing to parse it")
+            raise BankError(f"{len(data):,} bytes of JSON holding too many small values to be {what} (a JSON "
+                            "bomb?); refusing to parse it")
+
+
+def read_bank(data: bytes) -> Bank:
+    """The frameworks and cover of a bank member; :class:`BankError` when it is not one this version reads."""
+    refuse_dense(data, "a bank")
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -243,6 +250,7 @@ def read_originals(payload: str) -> list[OriginalFile]:
         raise BankError(f"the originals are not readable ({type(exc).__name__})") from None
     if len(data) > MAX_ORIGINALS_BYTES or inflater.unconsumed_tail:
         raise BankError("the originals inflate beyond their limit")
+    refuse_dense(data, "a deck's originals")  # a small zlib'd payload of ``[[],[],…]`` would parse into hundreds of MiB of lists
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
