@@ -24,6 +24,9 @@ def test_ordinary_html_is_left_alone():
     html = rendered("Some *text* with a [link](https://example.org/" + "a" * 100 + ")\n\n| a | b |\n|---|---|\n"
                     "| x | y |\n\n```python\nprint(1)\n```")
     assert printable(html) == (html, [])
+    # The same string, not an equal copy: a book's view holds every printed text until it is laid out, and a copy
+    # per question with code or a table held 50,000 questions' HTML twice in the process that forks the parts.
+    assert printable(html)[0] is html
 
 
 def test_a_long_run_gets_a_break_opportunity_every_few_characters_outside_tags():

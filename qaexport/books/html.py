@@ -191,12 +191,18 @@ def printable(rendered_html: str) -> tuple[str, list[str]]:
     notes: list[str] = []
     out = rendered_html
     if "<pre" in out:
-        out = _CODE_BLOCK.sub(lambda m: _cut_code(m, notes), out)
+        out = _kept(out, _CODE_BLOCK.sub(lambda m: _cut_code(m, notes), out))
     if "<table" in out:
-        out = _cut_tables(out, notes)
+        out = _kept(out, _cut_tables(out, notes))
     if _RUN.search(out):
-        out = _break_runs(out)
+        out = _kept(out, _break_runs(out))
     return out, notes
+
+
+def _kept(old: str, new: str) -> str:
+    """``old`` when a pass changed nothing: a substitution returns a new string even then, and the book's view
+    holds every printed text until it is laid out (50,000 questions with code held their HTML twice)."""
+    return old if new == old else new
 
 
 def _cut_code(match: re.Match[str], notes: list[str]) -> str:
