@@ -204,7 +204,8 @@ def _apkg_type_in(d: Path) -> list[str]:
 
 def _apkg_cloze(d: Path) -> list[str]:
     text = " ".join(f"{{{{c{i}::word{i}}}}}" for i in range(1, 5001))
-    return ["anki", str(apkg(d / "cloze.apkg", [("Cloze", {"Text": text})])), "-o", "{out}/"]
+    notes = [("Cloze", {"Text": text}), ("Basic", {"Front": "Q?", "Back": "A"})]  # skipped, the other read
+    return ["anki", str(apkg(d / "cloze.apkg", notes)), "-o", "{out}/"]
 
 
 def _apkg_bank_bomb(d: Path) -> list[str]:
@@ -451,7 +452,7 @@ CASES: list[Case] = [
     Case("nuxt-shared-references-anki", "memory", _nuxt_shared("anki"), "error", says="expand"),
     Case("nuxt-reference-dag", "memory", _nuxt_deep_dag, "error", says="expand"),
     Case("apkg-type-in-150k", "time", _apkg_type_in, "error", says="limit"),
-    Case("apkg-cloze-5000", "memory", _apkg_cloze, "error", says="over the 5,000 limit"),  # one question now
+    Case("apkg-cloze-5000", "memory", _apkg_cloze, "warn", says="over the 5,000 limit"),  # one question, skipped
     Case("apkg-bank-json-bomb", "memory", _apkg_bank_bomb, "warn", says="too many small values"),
     Case("apkg-png-12000", "memory", _apkg_image(12_000), "warn", says="big.png", slow=True),
     Case("apkg-png-30000", "memory", _apkg_image(30_000), "warn", says="big.png", slow=True),

@@ -449,6 +449,62 @@ def test_documented_size_of_the_render_cache():
     assert DEFAULT_MAX_BYTES == 256 * 2**20 and "at most 256 MiB" in guide
 
 
+def test_a_package_note_over_the_text_limits_is_skipped_with_a_warning_and_the_rest_read(tmp_path):
+    """A package is somebody else's data: a cloze note of 5,200 characters (over the 5,000 of a question) and a
+    note whose back is 200,100 characters (over the 200,000 of an answer) are each skipped with a warning naming
+    the deck, the note's first words and the limit; the run goes on with the other notes (it used to fail whole).
+    A qaexport deck's own notes (read from their fields) are treated alike."""
+    from tests.anki_collection import new_collection
+    from tests.apkg_decks import add, export
+
+    cloze = "Long cloze {{c1::first}} " + "and more words " * 346  # 5,204 characters
+    assert 5_000 < len(cloze) < 5_300
+    with new_collection(tmp_path / "col") as col:
+        add(col, "Cloze", "Long::Texts", {"Text": cloze, "Back Extra": ""})
+        add(col, "Basic", "Long::Texts", {"Front": "A long back?", "Back": "words " * 33_350})  # 200,100
+        add(col, "Basic", "Long::Texts", {"Front": "A short question?", "Back": "A short answer."})
+        package = export(col, tmp_path / "long.apkg", legacy=False)
+    result = apkg.read_package(package)
+    read = [q.question for sub in result.subtopics for q in sub.questions]
+    assert len(read) == 1 and "A short question?" in read[0], read
+    said = [str(w) for w in result.warnings if "limit" in str(w)]
+    assert len(said) == 2, said
+    assert "'Long::Texts'" in said[0] and "note 'Long cloze" in said[0] and "over the 5,000 limit" in said[0]
+    assert "A long back?" in said[1] and "over the 200,000 limit" in said[1] and "skipped" in said[1]
+    assert all("\n" not in w for w in said)
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["validate", str(package)])
+    assert done.exit_code == 0 and "over the 5,000 limit" in done.output, done.output
+    own = tmp_path / "own.apkg"  # qaexport's own note type: the texts are its fields
+    (tmp_path / "bank.md").write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## Short? {#a .easy}\n\n"
+                                      "Yes.\n\n## Long? {#b .easy}\n\n" + "words " * 10 + "\n", encoding="utf-8")
+    done = runner.invoke(app, ["anki", str(tmp_path / "bank.md"), "-o", str(own)])
+    assert done.exit_code == 0, done.output
+    _lengthen_note_field(own, "Long?", "Question", "Long? " + "more words " * 500)
+    result = apkg.read_package(own)
+    assert [q.id for sub in result.subtopics for q in sub.questions] == ["a"]
+    assert any("over the 5,000 limit" in str(w) for w in result.warnings), result.warnings
+
+
+def _lengthen_note_field(package: Path, starts: str, field: str, text: str) -> None:
+    """The note whose question starts with ``starts`` given ``text`` in ``field``, in a package made by qaexport
+    (edited through the real ``anki`` package, as a learner's edit would be, and exported again)."""
+    from tests.anki_collection import import_deck, new_collection
+    from tests.apkg_decks import export
+
+    with new_collection(package.parent / f"{package.stem}-edit") as col:
+        import_deck(col, package)
+        (nid,) = [n for n in col.find_notes("") if col.get_note(n)["Question"].startswith(starts)]
+        note = col.get_note(nid)
+        note[field] = text
+        col.update_note(note)
+        export(col, package, legacy=False)
+
+
 def _bank_warnings(legacy: dict[str, bytes], path: Path, bank: bytes) -> list[str]:
     """What the .apkg source says of a package carrying ``bank`` as its bank member (stored: no zip ratio)."""
     from qaexport.formats.anki_package import BANK_MEMBER

@@ -250,7 +250,8 @@ def read_originals(payload: str) -> list[OriginalFile]:
         raise BankError(f"the originals are not readable ({type(exc).__name__})") from None
     if len(data) > MAX_ORIGINALS_BYTES or inflater.unconsumed_tail:
         raise BankError("the originals inflate beyond their limit")
-    refuse_dense(data, "a deck's originals")  # a small zlib'd payload of ``[[],[],…]`` would parse into hundreds of MiB of lists
+    # a small zlib'd payload of ``[[],[],…]`` would parse into hundreds of MiB of lists
+    refuse_dense(data, "a deck's originals")
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -77,7 +77,7 @@ from ..formats.cloze import has_cloze_marker
 from ..formats.html import to_text
 from ..formats.images import ImageBudget, Refused, accept
 from ..formats.markdown_bank import LEVELS, UNRATED, decode, parse_text
-from ..limits import MAX_HTML_NESTING, Expansion, ExpansionError, html_nesting
+from ..limits import MAX_ANSWER_CHARS, MAX_HTML_NESTING, MAX_QUESTION_CHARS, Expansion, ExpansionError, html_nesting
 from ..model import BankFile, ContentFormat, Location, Media, Restored
 from ..plugins import option
 from ..records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -609,10 +609,26 @@ def _note_records(path: Path, cards: list[_Card], descriptions: dict[str, str], 
             continue
         difficulty = html.unescape(card.fields["Difficulty"]).strip()
         question, answer = collector.rewrite(card.question, record), collector.rewrite(card.answer, record)
+        if (why := _too_long(card, question, answer)) is not None:
+            warnings.append(problem(path, why, record))
+            continue
         places[slugs].questions.append(QuestionRecord(key[3], difficulty or None, question, answer,
                                                       Location(str(path), None, record), ContentFormat.HTML, origin,
                                                       cloze=card.model_id == CLOZE_MODEL_ID))
-    return list(places.values())
+    return [place for place in places.values() if place.questions]  # (every note of one skipped: no place)
+
+
+def _too_long(card: _Card, question: str, answer: str) -> str | None:
+    """Why a note's texts (as the source gives them on) are over the limits every source has, for a warning that
+    names the note by its deck and first words; None when they are not. A package is somebody else's data: its
+    note is skipped and the run goes on (a Markdown bank's author gets an error with the file and line instead)."""
+    for side, text, limit in (("front (question)", question, MAX_QUESTION_CHARS),
+                              ("back (answer)", answer, MAX_ANSWER_CHARS)):
+        if len(text) > limit:
+            words = " ".join(to_text(question[:2_000]).split()[:8])  # the note by its question
+            return (f"deck {shown(card.deck, 60)}, note {shown(words, 60)}: its {side} is {len(text):,} characters, "
+                    f"over the {limit:,} limit; skipped (shorten the note in Anki, or split it into several notes)")
+    return None
 
 
 def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collector: _MediaCollector,
@@ -646,6 +662,9 @@ def _tree(path: Path, cards: list[_Card], descriptions: dict[str, str], collecto
             answer = collector.rewrite(card.answer, record)
             if not nh3.clean(question, tags={"img"}).strip():
                 warnings.append(problem(path, "the card's front is empty; skipped", record))
+                continue
+            if (why := _too_long(card, question, answer)) is not None:
+                warnings.append(problem(path, why, record))
                 continue
             questions.append(QuestionRecord(
                 id=question_id(card.guid, card.ord), difficulty=difficulty_from_tags(card.tags),
