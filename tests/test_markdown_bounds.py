@@ -75,7 +75,26 @@ _LINES = st.sampled_from([
     "1. item", "   ```python", "text", "", "", "Setext", "---", "***", "    code", "| a | b |", "|---|---|",
     "## No attrs", "## Q {#a .easy .hard}", "## Q {#e .easy format=html}", "[ref]: https://x.org",
     "$$", "  $$", "    $$", "$$x", "x $$", "$$ a $$", "- $$", "> $$", "1. $$", "> - $$", "{{c1::cloze}}", "$x$",
+    "<div>", "</div>", "<details>", "<!--", "-->", "<pre>", "</pre>", "<script>", "<?php", "<![CDATA[",
 ])
+
+
+def test_a_heading_line_inside_what_would_be_an_html_block_starts_a_question_as_the_renderer_shows_it():
+    """Raw HTML is off in the dialect (the renderer escapes it, ``formats/dialect``), so markdown-it has no HTML
+    blocks: a ``## … {…}`` line after ``<div>`` or inside ``<!-- … -->`` is a question heading for the reader, in
+    one piece or in many, and ``<div>`` is shown as text; no question can hide inside a block the reader and the
+    renderer see differently."""
+    from qaexport.render import Highlighter, MarkdownRenderer, Scheme
+
+    body = ("## First? {#a .easy}\n\n<div class=\"note\">\n## Inside? {#x .easy}\n</div>\n\n"
+            "## Second? {#b .easy}\n\n<!--\n\n## Hidden? {#y .easy}\n-->\n\nAnswer.\n")
+    whole, pieces = _parsed_with(body, 10**9), _parsed_with(body, 1)
+    assert whole == pieces
+    assert [q[0] for q in whole[0]] == ["a", "x", "b", "y"]
+    tokens = markdown._parser().parse(body)
+    assert "html_block" not in {t.type for t in tokens}
+    shown = MarkdownRenderer(Highlighter()).render('<div class="note">', [Scheme.COMPACT])[Scheme.COMPACT]
+    assert "&lt;div" in shown and "<div" not in shown
 
 
 @settings(max_examples=int(os.environ.get("QAEXPORT_EXAMPLES", "300")), deadline=None)
