@@ -120,6 +120,33 @@ def test_plan_cuts_a_big_book_into_more_parts_than_processes():
     assert plan([30, 1, 1], workers=2, min_part=1, max_part=5) == [range(0, 1), range(1, 2), range(2, 3)]
 
 
+def test_a_book_too_big_for_two_parts_of_the_usual_size_is_cut_smaller():
+    """``weasy.parts.max_part_for``: the forking process holds the content model, which grows with the bank, so a
+    huge book's parts are smaller (two at a time fit 768 MiB with it); an ordinary big book keeps parts of 800,000
+    characters (the 5,000-question scale bank: 7.8 million characters, printed as before). Never below 200,000."""
+    from qaexport.weasy.parts import max_part_for
+
+    assert max_part_for(1_600_000) == max_part_for(7_800_000) == 800_000
+    fifty_thousand = max_part_for(78_000_000)  # the 50,000-question Markdown bank
+    assert 300_000 <= fifty_thousand <= 400_000
+    assert max_part_for(28_000_000) < 800_000  # the 50,000-note package: its model takes more per character
+    assert max_part_for(300_000_000) == 200_000
+
+
+def test_parts_at_once_are_bounded_by_memory_not_only_by_cores():
+    """``weasy.parts.parts_at_once``: a machine of 8 cores lays out 8 parts of a small book at once, but only
+    2 of a 50,000-question one, and 1 of a bank so big its parts are at their floor; a part a question longer than
+    its cut counts as the cut."""
+    from qaexport.weasy.parts import max_part_for, parts_at_once
+
+    assert parts_at_once(400_000, 50_000, 8) == 8
+    assert parts_at_once(7_800_000, 800_000, 8) == 2
+    assert parts_at_once(78_000_000, max_part_for(78_000_000) + 5_000, 2) == 2
+    assert parts_at_once(78_000_000, 800_000, 8) == 2
+    assert parts_at_once(300_000_000, 200_000, 8) == 1
+    assert parts_at_once(1_600_000, 800_000, 1) == 1
+
+
 def test_plan_splits_only_where_it_pays():
     assert plan([10], workers=4, min_part=1) == [range(0, 1)]  # one chapter: nothing to cut
     assert plan([5, 5], workers=1, min_part=1) == [range(0, 2)]  # one core
@@ -232,11 +259,31 @@ def one_framework(tmp_path_factory) -> dict[str, Path]:
     out = {"whole": tmp / "whole.pdf", "cut": tmp / "cut.pdf"}
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
     qaexport("pdf", str(tmp), "--parts", "1", "-o", str(out["whole"]), env=env)
+    from qaexport import forked
+
+    running: list[int] = []  # children not finished, each time one is started
+    start = forked.Children.start
+
+    def counted(self: forked.Children, work: object) -> int:
+        index = start(self, work)
+        running.append(len(self._waiting))
+        return index
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pdf_parts, "MAX_PART", 25_000)
         patch.setattr(pdf_parts, "STAMP_CHUNK", 4)
+        patch.setattr(pdf_parts, "parts_at_once", lambda *_args: 1)  # memory for one part at a time only
+        patch.setattr(forked.Children, "start", counted)
         qaexport("pdf", str(tmp), "--parts", "2", "-o", str(out["cut"]), env=env)
+    out["running"] = running  # type: ignore[assignment]
     return out
+
+
+def test_parts_and_footer_documents_are_laid_out_no_more_at_once_than_memory_allows(one_framework):
+    """Parts, the probe, the front and the footer documents (several here: 4 pages each) wait for a free slot:
+    all footer documents used to start at once, a dozen for a 50,000-question book."""
+    assert len(one_framework["running"]) > 6  # parts, probe, front and footer documents were started
+    assert max(one_framework["running"]) == 1
 
 
 def _outline(path: Path) -> list:

@@ -46,6 +46,22 @@ MIN_PART = 120_000
 #: Estimated size above which a part is cut further where chapters allow: a part's layout holds ~0.5 KiB of
 #: memory per character of HTML until it is written, and only ``workers`` parts are laid out at a time.
 MAX_PART = 800_000
+#: The memory the whole process tree may use while a big book is laid out: the process that forks the parts (it
+#: holds the content model and the book's view) and the parts laid out at once. Part sizes and how many are laid
+#: out at a time follow from it (:func:`max_part_for`, :func:`parts_at_once`), so that a bank of any size stays under
+#: 1 GiB with a margin: a 50,000-question book was 1,065 MiB with parts of ``MAX_PART`` two at a time.
+TREE_BUDGET = 768 * 2**20
+#: The forking process's memory: a base (interpreter, libraries, fonts) and a share per character of the book's
+#: HTML (measured: 98 MiB at 7.8 million characters of a Markdown bank, 186 MiB at 31 million, 333 MiB at 78
+#: million; an Anki package, with Anki's libraries, 162 MiB at 2.8 million, 214 MiB at 11.4 million).
+PARENT_BASE = 120 * 2**20
+PARENT_BYTES_PER_CHAR = 5
+#: A part's memory of its own: a base (the layout's set-up after the fork) and a share per character of its HTML,
+#: held until it is drawn (measured: ~300 MiB for 780,000 characters).
+PART_BASE = 24 * 2**20
+PART_BYTES_PER_CHAR = 360
+#: Parts are not cut smaller than this for memory's sake (each part costs a fork and a set-up, about a second).
+MIN_MAX_PART = 200_000
 #: How much bigger than every other part the biggest must be for its drawing to be shared (see drawn_in_two):
 #: drawing is about a quarter of a part's time, so the others must be done by three quarters of its layout.
 DRAWN_IN_TWO_RATIO = 1.3
@@ -74,12 +90,36 @@ def drawn_in_two(sizes: Sequence[int], workers: int) -> list[int]:
     return [biggest] if sizes[biggest] >= DRAWN_IN_TWO_RATIO * sizes[rest[0]] else []
 
 
+def _parent_bytes(total: int) -> int:
+    return PARENT_BASE + PARENT_BYTES_PER_CHAR * total
+
+
+def _part_bytes(size: int) -> int:
+    return PART_BASE + PART_BYTES_PER_CHAR * size
+
+
+def max_part_for(total: int) -> int:
+    """The largest part (characters of HTML) a book of ``total`` characters is cut into: ``MAX_PART``, less for a
+    book so big that the forking process's share of :data:`TREE_BUDGET` leaves less room for two parts at once.
+    It depends on the book alone (never on the machine), so the same book is always cut, and printed, alike."""
+    room = (TREE_BUDGET - _parent_bytes(total)) // 2 - PART_BASE
+    return min(MAX_PART, max(MIN_MAX_PART, room // PART_BYTES_PER_CHAR))
+
+
+def parts_at_once(total: int, biggest: int, workers: int) -> int:
+    """How many parts of at most ``biggest`` characters (or the footer documents) are laid out at a time: one per
+    worker while the forking process and that many parts fit :data:`TREE_BUDGET`, at least one. A part cut to
+    :func:`max_part_for` may be a question longer than it: counted as that size."""
+    room = TREE_BUDGET - _parent_bytes(total)
+    return max(1, min(workers, room // _part_bytes(min(biggest, max_part_for(total)))))
+
+
 def plan(sizes: Sequence[int], workers: int, min_part: int = MIN_PART, max_part: int | None = None) -> list[range]:
     """Contiguous groups of chapters for the parts, balanced (the largest group as small as can be): one per
     worker, more when the book is big (no part above ``max_part`` where chapters allow, so that ``workers`` parts
     at a time bound the memory), none below ``min_part``. One group means: lay the book out whole."""
     n, total = len(sizes), sum(sizes)
-    max_part = MAX_PART if max_part is None else max_part
+    max_part = max_part_for(total) if max_part is None else max_part
     k = min(n, total // max(1, min_part), max(workers, -(-total // max(1, max_part))))
     prefix = [0]
     for size in sizes:
@@ -164,19 +204,42 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
             return partial(_lay_front, html, css, identifier, path, media, files)
 
         stamp_files: list[Path] = []
+        # At most ``at_once`` children at a time, parts and footer documents alike (a book of 25,000 pages has a
+        # dozen footer documents of STAMP_CHUNK pages: all at once, they were as big as the parts); the front first.
+        at_once = parts_at_once(sum(book.sizes), max(book.sizes, default=0), book.workers)
+        running: set[int] = set()
+        waiting: list[Callable[[], None]] = []  # footer documents not started yet
+
+        def launch(job: Callable[[Callable[[object], None]], Any]) -> int:
+            index = group.start(job)
+            running.add(index)
+            return index
+
+        def launch_front(job: Callable[[Callable[[object], None]], Any], attempt: int, front_pages: int) -> None:
+            fronts[attempt] = (launch(job), front_pages)
 
         def start_front(group: Children, front_pages: int) -> None:
             numbers, total = contents_numbers([laid[i] for i in range(len(bodies))], book.anchors, front_pages)
             body_pages = total - front_pages
             html = book.front(numbers, min(body_pages, STAMP_CHUNK))
-            fronts.append((group.start(front_job(html, book.css + front_css(total), front)), front_pages))
+            fronts.append((-1, front_pages))
             stamp_files.clear()  # the footers past the front's: laid out again for these numbers
+            waiting.clear()  # (those of an earlier attempt not started yet never will be)
+
+            waiting.append(partial(launch_front, front_job(html, book.css + front_css(total), front), len(fronts) - 1,
+                                   front_pages))
             for first in range(STAMP_CHUNK, body_pages, STAMP_CHUNK):
                 path = work / f"stamps-{len(fronts)}-{first}.pdf"  # an attempt's own: an earlier one may still run
                 stamp_files.append(path)
                 count = min(STAMP_CHUNK, body_pages - first)
                 numbered = f"\n@page :first {{ counter-reset: page {front_pages + first + 1}; }}\n"
-                group.start(front_job(book.stamps(count), book.css + front_css(total) + numbered, path))
+                waiting.append(partial(launch, front_job(book.stamps(count),
+                                                         book.css + front_css(total) + numbered, path)))
+            fill()
+
+        def fill() -> None:
+            while waiting and len(running) < at_once:
+                waiting.pop(0)()
 
         def on_progress(part: int, value: object) -> None:  # part -1: not a part's child
             if part < 0:
@@ -191,19 +254,20 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
         probe_job = front_job(book.front(dict.fromkeys(book.anchors, PROBE_NUMBER), 0), book.css + front_css(999),
                               work / "probe.pdf")
         probe = -1
-        # Biggest parts first, ``workers`` at a time: the last to start are the quickest to finish.
+        # Biggest parts first, ``at_once`` at a time: the last to start are the quickest to finish.
         queue = sorted(range(len(bodies)), key=lambda i: -book.sizes[i])
         slots: dict[int, int] = {}  # child index -> part
         with Children(lambda index, value: on_progress(slots.get(index, -1), value), failure) as group:
-            while queue and len(slots) < max(1, book.workers):
+            while queue and len(slots) < at_once:
                 part = queue.pop(0)
-                slots[group.start(part_job(part))] = part
+                slots[launch(part_job(part))] = part
             for index, result in group.finished():
+                running.discard(index)
                 if index in slots and queue:
                     part = queue.pop(0)
-                    slots[group.start(part_job(part))] = part
+                    slots[launch(part_job(part))] = part
                 elif index in slots and probe < 0:
-                    probe = group.start(probe_job)  # on the core the last parts leave free
+                    probe = launch(probe_job)  # on the core the last parts leave free
                 if index == probe:
                     missing |= set(result[0])
                     probe_pages.append(result[1])
@@ -220,6 +284,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                         start_front(group, contents)
                 if index in slots:
                     missing |= set(result)
+                fill()
         drawn = [[path for path in (first, tails.get(i)) if path and path.exists()] for i, first in enumerate(bodies)]
         merge(front, fronts[-1][1], drawn, target, [laid[i].outline_levels for i in range(len(bodies))], stamp_files)
     return sorted(missing)

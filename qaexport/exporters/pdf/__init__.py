@@ -246,11 +246,12 @@ def _pieces(view: dict[str, Any], sizes: list[int], workers: int, min_part: int)
         position += sum(len(sub["entries"]) for topic in fw["topics"] for sub in topic["subtopics"])
     starts.append(position)
     chapter_sizes = [sum(sizes[starts[i]:starts[i + 1]]) for i in range(len(starts) - 1)]
+    max_part = book_parts.max_part_for(sum(sizes))  # smaller parts for a book too big for two of MAX_PART at once
     pieces = []
-    for group in plan(chapter_sizes, workers, min_part):
+    for group in plan(chapter_sizes, workers, min_part):  # (cut at max_part_for(total) too)
         first, last = starts[group.start], starts[group.stop]
         total = sum(sizes[first:last])
-        count = -(-total // book_parts.MAX_PART)
+        count = -(-total // max_part)
         if count <= 1:
             pieces.append(range(first, last))
             continue
