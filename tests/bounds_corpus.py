@@ -205,7 +205,7 @@ def _apkg_type_in(d: Path) -> list[str]:
 def _apkg_cloze(d: Path) -> list[str]:
     text = " ".join(f"{{{{c{i}::word{i}}}}}" for i in range(1, 5001))
     notes = [("Cloze", {"Text": text}), ("Basic", {"Front": "Q?", "Back": "A"})]  # skipped, the other read
-    return ["anki", str(apkg(d / "cloze.apkg", notes)), "-o", "{out}/"]
+    return ["validate", str(apkg(d / "cloze.apkg", notes))]
 
 
 def _apkg_bank_bomb(d: Path) -> list[str]:
@@ -213,6 +213,25 @@ def _apkg_bank_bomb(d: Path) -> list[str]:
     package = apkg(d / "bank.apkg", [("Basic", {"Front": "Q?", "Back": "A"})])
     with zipfile.ZipFile(package, "a", zipfile.ZIP_STORED) as zf:
         zf.writestr("qaexport-bank.json", b'{"qaexport": 1, "frameworks": [' + b"{}," * (40 * 2**20 // 3) + b"{}]}")
+    return ["validate", str(package)]
+
+
+def _apkg_originals_bomb(d: Path) -> list[str]:
+    """A deck description carrying stored originals (``formats/anki_package``) of 30 MiB of ``[]`` once inflated:
+    some 30 KiB in the description, under the 32 MiB originals limit, some 700 MiB of lists once parsed."""
+    import base64
+
+    from tests.anki_collection import new_collection
+    from tests.apkg_decks import add, export, set_description
+
+    raw = b'{"qaexport-originals": 1, "files": [], "n": [' + b"[]," * (30 * 2**20 // 3) + b"[]]}"
+    payload = base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+    work, package = d / ".originals.col", d / "originals.apkg"
+    with new_collection(work) as col:
+        add(col, "Basic", "Bounds::Hostile", {"Front": "Q?", "Back": "A"})
+        set_description(col, "Bounds::Hostile", "A deck.<!--qaexport-originals:" + payload + "-->")
+        export(col, package, legacy=False)
+    shutil.rmtree(work)
     return ["validate", str(package)]
 
 
@@ -454,6 +473,7 @@ CASES: list[Case] = [
     Case("apkg-type-in-150k", "time", _apkg_type_in, "error", says="limit"),
     Case("apkg-cloze-5000", "memory", _apkg_cloze, "warn", says="over the 5,000 limit"),  # one question, skipped
     Case("apkg-bank-json-bomb", "memory", _apkg_bank_bomb, "warn", says="too many small values"),
+    Case("apkg-originals-json-bomb", "memory", _apkg_originals_bomb, "warn", says="too many small values"),
     Case("apkg-png-12000", "memory", _apkg_image(12_000), "warn", says="big.png", slow=True),
     Case("apkg-png-30000", "memory", _apkg_image(30_000), "warn", says="big.png", slow=True),
     Case("apkg-deep-media-map", "traceback", _apkg_deep_media_map, "error", says="media map"),

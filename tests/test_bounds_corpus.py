@@ -13,7 +13,7 @@ from tests.bounds_corpus import BY_NAME, run_case
 HANG = 300.0  # seconds: a case still running then is hanging (each of these takes about a second)
 #: One case of each class the corpus holds that ends in a second or so (each limit's own tests are beside its code).
 REPRESENTATIVE = ["yaml-alias-bomb-order", "heading-1mb-spaces", "nuxt-shared-references-anki", "apkg-type-in-150k",
-                  "apkg-cloze-5000", "apkg-bank-json-bomb",
+                  "apkg-cloze-5000", "apkg-bank-json-bomb", "apkg-originals-json-bomb",
                   "previous-zip-bomb", "output-symlink-dev-zero", "fifo-in-folder", "fifo-output",
                   "markup-in-names-validate", "deep-toml-arrays", "apkg-deep-media-map", "ledger-non-numeric-mod",
                   "lone-surrogates-anki", "broken-symlink-in-folder", "convert-into-symlinked-folder",
