@@ -44,8 +44,6 @@ MAX_BYTES = 16 * 2**20
 #: Records kept in the folder; the least recently written beyond this are removed.
 KEEP = 64
 FOLDER = "manifests"
-#: Environment variables that decide what a build writes (``QAEXPORT_*`` are all taken).
-ENV_EXACT = ("SOURCE_DATE_EPOCH",)
 #: Libraries whose version changes output but which qaexport does not require by name.
 EXTRA_LIBRARIES = ("ziafont",)
 
@@ -106,9 +104,8 @@ def package_stamp() -> str:
 
 
 def run_key(parts: dict[str, object]) -> str:
-    """The run key: ``parts`` (the CLI's values, options, working folder), the environment and the versions."""
-    env = {k: v for k, v in os.environ.items() if k.startswith("QAEXPORT_") or k in ENV_EXACT}
-    return json.dumps({"format": FORMAT, **parts, "env": env, "versions": versions()}, sort_keys=True, default=repr)
+    """The run key: ``parts`` (the CLI's values, options, working folder, environment) and the versions."""
+    return json.dumps({"format": FORMAT, **parts, "versions": versions()}, sort_keys=True, default=repr)
 
 
 class Manifests:

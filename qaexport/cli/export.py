@@ -176,11 +176,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         rendered = render_for(library, highlighter, classes, values.get("no_cache", False))
         stem = _default_stem(library, difficulty, topic)
         targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
-
-        def warn(message: str) -> None:
-            warned.append(message)
-            _warn(message)
-
+        warn = partial(_warn_and_keep, warned)  # picklable: a spawned child of `all` gets the build
         jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, warn,
                                           state_dir=state_dir()))
                 for (cls, opts), target in zip(chosen, targets, strict=True)]
@@ -198,12 +194,15 @@ def _manifests(classes: list[type[Exporter]], chosen: list[tuple[type[Exporter],
                config: Config) -> Manifests | None:
     """The build manifest of this run (``qaexport.manifest``), or None: ``--no-cache``, or an output that is a
     folder. Its key holds every value of the command but the output path, every exporter's options, the working
-    folder (relative paths) and, through ``run_key``, the environment and the versions."""
+    folder (relative paths), the environment variables that decide a build (``QAEXPORT_*``, ``SOURCE_DATE_EPOCH``)
+    and, through ``run_key``, the versions."""
     if values.get("no_cache") or any(cls.produces != Produces.FILE for cls in classes):
         return None
     from ..manifest import Manifests, run_key
 
+    env = {k: v for k, v in os.environ.items() if k.startswith("QAEXPORT_") or k == "SOURCE_DATE_EPOCH"}
     key = run_key({"command": [cls.name for cls in classes], "cwd": os.getcwd(), "config": str(config.path),
+                   "env": env,
                    "values": {k: v for k, v in values.items() if k != "output"},
                    "options": [repr(opts) for _, opts in chosen]})
     return Manifests(_cache_folder(), key, _warn)
@@ -330,6 +329,11 @@ def _prepare(classes: list[type[Exporter]]) -> None:
 
 def _warn(message: str) -> None:
     err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False)
+
+
+def _warn_and_keep(warned: list[Any], message: str) -> None:
+    warned.append(message)
+    _warn(message)
 
 
 #: Niceness of `all`'s light exporters beside a heavy one (an exporter that declares ``heavy = True``: the PDF lays
