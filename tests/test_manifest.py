@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -264,3 +266,17 @@ def test_the_ledger_stamp_sees_a_write(state_dir, bank, tmp_path):
         conn.execute("CREATE TABLE IF NOT EXISTS touched (x)")
     conn.close()
     assert AnkiExporter.outside_state(state_dir) != before
+
+
+def test_a_skipped_build_still_sweeps_what_a_killed_run_left(bank, tmp_path):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # a process that is gone: what it left is a killed run's
+    left = tmp_path / f".qaexport-{proc.pid}-xyz.deck.apkg.tmp"
+    left.write_bytes(b"half a deck")
+    # A process of its own (a process sweeps a folder once; this one has swept tmp_path already)
+    result = subprocess.run([sys.executable, "-m", "qaexport", "anki", str(bank), "-o", str(out)], capture_output=True,
+                            text=True, env={**os.environ, **EPOCH}, timeout=300)
+    assert result.returncode == 0 and skipped(result.stdout), result.stdout + result.stderr
+    assert not left.exists()

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import inspect
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -224,6 +225,10 @@ def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output
     done = manifests.up_to_date(record, targets, _outside(classes))
     if done is None:
         return False
+    from .. import scratch
+
+    for place in {*(t.parent for t in targets), Path(tempfile.gettempdir())}:
+        scratch.sweep_once(place)  # what a killed run left behind goes once the next run has run, skipped or not
     for target, how in done:
         if how == "unchanged":
             say(f"nothing changed: {target} is up to date (same inputs, options and versions); "
