@@ -4,7 +4,8 @@ there unchanged, renders nothing and writes nothing.
 After a build that wrote files and warned of nothing, the CLI records what decided it: the *run key* (the command,
 every option and CLI value, the working folder, the environment variables qaexport reads, the versions of Python,
 qaexport — its package files' stamps too, so an edited checkout counts — and every library it requires, the readers'
-plugins), every input file read with its size and SHA-256 (``reading.watch``: sources, images, media, the config
+plugins, and the stamp of the system's library cache: Pango and HarfBuzz lay out the books), every input file read
+with its size and SHA-256 (``reading.watch``: sources, images, media, the config
 file, files named by options such as ``--previous``), the files looked for and not found (a ``media/`` folder
 nearer a bank file), the listing of every source folder, each exporter's *outside state* (what besides its inputs
 decides its output: the Anki note-time ledger's file stamps; an exporter that cannot say has none, and its builds
@@ -44,6 +45,9 @@ MAX_BYTES = 16 * 2**20
 #: Records kept in the folder; the least recently written beyond this are removed.
 KEEP = 64
 FOLDER = "manifests"
+#: Rewritten whenever a system library is installed or upgraded (Linux): Pango, HarfBuzz and fontconfig lay out the
+#: books, and their versions are the system's, not a package's. Where it does not exist the key cannot see them.
+SYSTEM_LIBRARIES = "/etc/ld.so.cache"
 #: Libraries whose version changes output but which qaexport does not require by name.
 EXTRA_LIBRARIES = ("ziafont",)
 
@@ -87,7 +91,16 @@ def versions() -> dict[str, str]:
             out[f"{group}:{ep.name}"] = f"{ep.value} {ep.dist.name if ep.dist else ''} " \
                                         f"{ep.dist.version if ep.dist else ''}"
     out["files"] = package_stamp()
+    out["system libraries"] = _stamp_of(SYSTEM_LIBRARIES)
     return out
+
+
+def _stamp_of(path: str) -> str:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "absent"
+    return f"{info.st_size} {info.st_mtime_ns} {info.st_ino}"
 
 
 def package_stamp() -> str:

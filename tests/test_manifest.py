@@ -280,3 +280,15 @@ def test_a_skipped_build_still_sweeps_what_a_killed_run_left(bank, tmp_path):
                             text=True, env={**os.environ, **EPOCH}, timeout=300)
     assert result.returncode == 0 and skipped(result.stdout), result.stdout + result.stderr
     assert not left.exists()
+
+
+def test_a_system_library_installed_since_builds_again(bank, tmp_path, monkeypatch):
+    cache = tmp_path / "ld.so.cache"  # stands for /etc/ld.so.cache, which every library install rewrites
+    cache.write_bytes(b"libpango-1.0.so.0")
+    monkeypatch.setattr(manifest, "SYSTEM_LIBRARIES", str(cache))
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    cache.unlink()
+    cache.write_bytes(b"libpango-1.0.so.0 (upgraded)")
+    assert "wrote" in built(bank, out)
