@@ -13,7 +13,19 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from qaexport.books.fonts import MONO, SANS, SERIF, covered, font_face_css, subset_font, text_faces
+from qaexport.books.fonts import (
+    EVERY_TEXT_FACE_HAS,
+    MONO,
+    SANS,
+    SERIF,
+    covered,
+    faces_for,
+    fallback_faces,
+    font_face_css,
+    font_faces,
+    subset_font,
+    text_faces,
+)
 from tests.pdf_glyphs import glyph_report
 from tests.tools import run_epubcheck
 
@@ -94,6 +106,42 @@ def test_the_faces_come_from_their_packages_and_the_css_names_them_all():
     for face in text_faces():
         assert face.uri in css
     assert "font-weight: 100 900" in css
+
+
+def test_every_text_face_draws_the_characters_that_need_no_fallback():
+    """A book of only these characters names no fallback face (``faces_for``): each text face must have them all."""
+    for face in text_faces():
+        assert EVERY_TEXT_FACE_HAS - {"\n"} <= covered(face), face.path.name
+
+
+def test_a_document_names_the_fallback_faces_its_characters_need():
+    assert faces_for("<p>Plain — “quoted”, café, naïve, Łódź…</p>\n<pre>x = 1</pre>") == text_faces()
+    for other in ("→", "✅", "ب", "◌", "漢", "\u200b", "Ĳ"):  # each to the first fallback face that has it (漢: none)
+        first = [face for face in fallback_faces() if other in covered(face)][:1]
+        assert faces_for(f"<p>a {other} b</p>") == text_faces() + tuple(first), other
+    assert len([f for f in fallback_faces() if "◌" in covered(f)]) > 1  # a later face that has it is left out
+    assert [f.family for f in faces_for("→ ✅ ب")[len(text_faces()):]] == ["qaexport Symbols", "qaexport Emoji",
+                                                                           "qaexport Arabic"]  # in the stack's order
+    css = font_face_css(text_faces())
+    assert f"--qaexport-fallback: '{SERIF}';" in css  # the stacks stay valid without fallback faces
+    assert font_face_css().count("@font-face") == len(font_faces()) > css.count("@font-face") == len(text_faces())
+
+
+@pytest.mark.slow
+def test_a_booklet_with_the_faces_it_needs_is_the_same_as_with_every_face(tmp_path, monkeypatch):
+    """Naming only the faces a book's characters need changes no byte of the PDF."""
+    import qaexport.exporters.pdf as pdf_exporter
+    from tests.cli_run import qaexport
+
+    bank = ROOT / "data"  # plain text, arrows (Symbols) and marks (Emoji): two of the fallback faces
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
+    chosen: list[int] = []
+    monkeypatch.setattr(pdf_exporter, "faces_for", lambda text: chosen.append(len(faces_for(text))) or faces_for(text))
+    qaexport("pdf", str(bank), "-o", str(tmp_path / "text-faces.pdf"), env=env)
+    monkeypatch.setattr(pdf_exporter, "faces_for", lambda text: chosen.append(len(font_faces())) or font_faces())
+    qaexport("pdf", str(bank), "-o", str(tmp_path / "every-face.pdf"), env=env)
+    assert chosen == [len(text_faces()) + 2, len(font_faces())]
+    assert (tmp_path / "text-faces.pdf").read_bytes() == (tmp_path / "every-face.pdf").read_bytes()
 
 
 def test_a_subset_holds_the_characters_asked_for_and_is_the_same_each_time():

@@ -84,10 +84,35 @@ def fallback_faces() -> tuple[FontFace, ...]:
     return tuple(faces)
 
 
-def font_face_css() -> str:
+def font_face_css(faces: tuple[FontFace, ...] | None = None) -> str:
     """``@font-face`` rules naming the package files by ``file:`` URL (served by the font fetcher only), and the
-    fallback list the stylesheet's stacks use."""
-    return face_rules(font_faces(), lambda face: face.uri)
+    fallback list the stylesheet's stacks use; of ``faces`` (every face by default)."""
+    return face_rules(font_faces() if faces is None else faces, lambda face: face.uri)
+
+
+#: Characters every text face (serif, sans and mono, upright and italic) has a glyph for — printable ASCII,
+#: Latin-1, Latin Extended-A but its "IJ", the common punctuation — and the line break (tests/test_fonts.py checks
+#: each face).
+EVERY_TEXT_FACE_HAS = frozenset(
+    "\n" + "".join(map(chr, [*range(0x20, 0x7F), *range(0xA0, 0x132), *range(0x134, 0x180)])) + "‐–—‘’‚“”„†‡•…‰‹›")
+
+
+def faces_for(text: str) -> tuple[FontFace, ...]:
+    """The faces a document of ``text`` (its HTML and stylesheet) can draw with: the text faces, and of the fallback
+    faces, in order, each that is the first to have one of its characters no text face is sure to have
+    (:data:`EVERY_TEXT_FACE_HAS`). A character falls back to the first face in the stack that has it, so the faces
+    left out are never drawn with: the pages are the same bytes. Each face named is a font file WeasyPrint reads,
+    copies and registers with fontconfig at every run: the 21 fallback faces were a tenth of a small book's run."""
+    needed = set(text) - EVERY_TEXT_FACE_HAS
+    kept = []
+    for face in fallback_faces():
+        if not needed:
+            break
+        found = needed & covered(face)
+        if found:
+            kept.append(face)
+            needed -= found
+    return text_faces() + tuple(kept)
 
 
 def face_rules(faces: Iterable[FontFace], url: Callable[[FontFace], str]) -> str:
@@ -99,7 +124,9 @@ def face_rules(faces: Iterable[FontFace], url: Callable[[FontFace], str]) -> str
         weight = f" font-weight: {face.weights};" if face.weights else ""
         style = f" font-style: {face.style};" if face.style != "normal" else ""
         rules.append(f'@font-face {{ font-family: "{face.family}"; src: url("{url(face)}");{weight}{style} }}')
-    fallbacks = [face.family for face in faces if face.family not in (SERIF, SANS, MONO)]
+    # Without fallback faces (faces_for), the stacks' fallback is the serif face again: a value the stacks stay valid
+    # with, never reached (each character is in the face before it).
+    fallbacks = [face.family for face in faces if face.family not in (SERIF, SANS, MONO)] or [SERIF]
     rules.append(f":root {{ {FALLBACK_VAR}: {', '.join(f'{family!r}' for family in fallbacks)}; }}")
     return "\n".join(rules) + "\n"
 

@@ -27,13 +27,18 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 #: Bump when rendering changes in a way the source hash below cannot see (e.g. a template of the renderer's
 #: output moved elsewhere). Any edit to ``qaexport/render/*.py`` already invalidates the cache by itself.
 RENDERER_VERSION = 1
-#: Libraries whose version changes the rendered HTML.
-_LIBRARIES = ("markdown_it", "pygments", "nh3", "mdit_py_plugins", "latex2mathml", "ziamath", "ziafont")
+#: Libraries whose version changes the rendered HTML: the name in the key (the module's) → the distribution whose
+#: installed metadata gives the version (read there, not from the module: importing the math libraries for their
+#: ``__version__`` cost a tenth of a small book's run, formulas or not).
+_LIBRARIES = {"markdown_it": "markdown-it-py", "pygments": "pygments", "nh3": "nh3",
+              "mdit_py_plugins": "mdit-py-plugins", "latex2mathml": "latex2mathml", "ziamath": "ziamath",
+              "ziafont": "ziafont"}
 #: Modules outside ``render/`` whose code decides the rendered HTML: the Markdown dialect and its syntaxes, the
 #: HTML sanitiser.
 _SYNTAX_MODULES = ("dialect.py", "cloze.py", "math.py", "html.py")
@@ -72,11 +77,10 @@ def renderer_version() -> str:
     """What makes rendered HTML differ besides the texts: our version constant, our renderer's source
     and the versions of the libraries it calls."""
     parts = [f"qaexport-render-{RENDERER_VERSION}", f"python-{sys.version_info[0]}.{sys.version_info[1]}"]
-    for name in _LIBRARIES:
+    for name, distribution in _LIBRARIES.items():
         try:
-            module = __import__(name)
-            parts.append(f"{name}-{getattr(module, '__version__', '?')}")
-        except ImportError:
+            parts.append(f"{name}-{version(distribution)}")
+        except PackageNotFoundError:
             parts.append(f"{name}-absent")
     source = hashlib.blake2b(digest_size=16)
     formats = Path(__file__).parent.parent / "formats"

@@ -11,13 +11,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from weasyprint import CSS, Document
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
-
 from ..forked import can_fork, run_forked
 from ..model import Media
-from .compat import html_class
+from .compat_libraries import load_weasyprint
+
+load_weasyprint()  # first: its C libraries opened by their file names (compat_libraries), before any import of it
+
+from weasyprint import CSS, Document  # noqa: E402
+from weasyprint.text.fonts import FontConfiguration  # noqa: E402
+from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
+
+from .compat import html_class  # noqa: E402
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
 #: top-level domain can never resolve, and the fetcher never goes to the network anyway.

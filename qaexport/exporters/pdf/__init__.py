@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, missing_glyphs_warning
+from ...books.fonts import MONO_ADVANCE_EM, faces_for, font_face_css, font_faces, missing_glyphs_warning
 from ...books.html import (
     MAY_WRAP,
     code_line_css,
@@ -187,9 +187,8 @@ class PdfExporter(ExporterBase):
             return _book_html(page, library_view, part, toc_pages, stamps)
 
         mark = wrap_mark()
-        css = (font_face_css() + asset("pdf", "book.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap")
-               + build.highlighter.css(0))
-        files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
+        rest = (asset("pdf", "book.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap")
+                + build.highlighter.css(0))
         keys = "\n".join(ref.question.key for ref in lib.questions())
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
         sizes = [len(item.html_question) + len(item.html_answer) + 400 for item in _items(library_view)]
@@ -204,6 +203,11 @@ class PdfExporter(ExporterBase):
             return partial(_book_html, page, {**library_view, "frameworks": _sliced(library_view["frameworks"], piece)},
                            "body")
 
+        # A book in one part names only the faces its text can use (faces_for); one in parts, every face.
+        whole = html() if len(pieces) == 1 else ""
+        faces = faces_for(whole + rest) if whole else font_faces()
+        css = font_face_css(faces) + rest
+        files = {face.uri: face.path for face in faces} | {mark.as_uri(): mark}
         with build.progress("Laying out PDF", None) as advance, atomic_path(target) as tmp:
             if len(pieces) > 1:
                 book = PartedBook(
@@ -213,7 +217,7 @@ class PdfExporter(ExporterBase):
                     anchors=[entry["anchor"] for entry in library_view["toc"]], css=css, workers=workers)
                 missing = layout_parts(book, identifier, tmp, advance, str(target), lib.media, files)
             else:
-                missing = layout_in_child(html(), css, identifier, tmp, advance, label=str(target), files=files,
+                missing = layout_in_child(whole, css, identifier, tmp, advance, label=str(target), files=files,
                                           media=lib.media, tagged=options.tagged)
         warning = missing_glyphs_warning(missing, lib, title)
         if warning:
