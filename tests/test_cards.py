@@ -354,12 +354,13 @@ def test_an_answer_on_more_than_three_cards_is_named_once(out, long_bank):
 
 
 def test_the_search_guesses_only_what_to_measure_never_the_cards(out, long_bank, monkeypatch):
-    """Where a card ends is found by a search whose guesses (as much text as the previous card took; an answer
-    too long even at 7 pt cut without being measured whole there) decide only what is measured: with every guess
-    a plain bisection and every answer measured whole at each size, the long bank's cards are the same bytes.
-    The long prose answer was not measured whole at 7 pt with the guesses, and was without them."""
+    """Where a card ends is found by a search whose guesses (the model's heights, or as much text as the previous
+    card took; an answer too long even at 7 pt cut without being measured whole there) decide only what is
+    measured: with every guess a plain bisection, no model and every answer measured whole at each size, the long
+    bank's cards are the same bytes. The long prose answer was not measured whole at 7 pt with the guesses, and
+    was without them."""
     from qaexport.exporters import cards
-    from qaexport.exporters.cards import layout
+    from qaexport.exporters.cards import layout, metrics
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     monkeypatch.setattr(layout, "can_fork", lambda: False)  # the search runs here (its batches too, one core)
@@ -385,6 +386,8 @@ def test_the_search_guesses_only_what_to_measure_never_the_cards(out, long_bank,
     assert not measured_whole
     monkeypatch.setattr(layout, "_hopeless", lambda *_args: None)
     monkeypatch.setattr(layout, "_interpolate", lambda good, bad, *_args: (good + bad) // 2)
+    monkeypatch.setattr(metrics.TextModel, "height", lambda *_args: None)  # no model: every size measured
+    monkeypatch.setattr(metrics.TextModel, "weights", lambda *_args: None)
     plain, measured_whole = make("plain.cards.pdf")
     assert measured_whole
     assert guessed == plain

@@ -25,7 +25,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ...forked import can_fork, run_forked, run_forked_all
 from ...model import Media
@@ -90,6 +90,15 @@ class Part:
 Search = Generator[tuple[str, float, bool], Measure, list[Part]]
 
 
+class Estimate(Protocol):
+    """The model (``metrics.TextModel``): a body's height at a size (CSS px), and each run's of a queue of atoms;
+    None where it has none."""
+
+    def height(self, html: str, size_pt: float) -> float | None: ...
+
+    def weights(self, queue: list[Atom], size_pt: float) -> list[float] | None: ...
+
+
 @dataclass
 class FitJob:
     """One face's text and the type sizes it may use: ``sizes[0]`` normally, down to ``sizes[1]`` at least.
@@ -100,6 +109,9 @@ class FitJob:
     sizes: tuple[float, float]
     render: FaceRenderer
     final: bool = False
+    #: The model's height (CSS px) of a body at a size (``metrics``), None where it has none: it chooses the first
+    #: size measured and guesses where cards end; only measures decide.
+    estimate: Estimate | None = None
 
 
 def _smaller(size: float, m: Measure, low: float) -> float:
@@ -121,15 +133,25 @@ def _search(job: FitJob) -> Search:
         size = low
         m = yield join(queue), size, True
     else:
-        m = yield whole, size, False
-        while not m.fits and size > low:
+        first = None
+        if job.estimate is not None and job.estimate.height(whole, low) is not None:
+            m = yield "", size, False  # the face's head alone (a few words): where its body starts
+            first, hopeless = _first_size(job.estimate, whole, m, size, low)
+        if first is not None:
+            size = first
+            m = yield whole, size, False
+        elif hopeless is not None:
+            size = low
+        else:
+            m = yield whole, size, False
+        while hopeless is None and not m.fits and size > low:
             smaller = _smaller(size, m, low)
             if smaller == low and (hopeless := _hopeless(m, size, low)) is not None:
                 size = low  # it cannot fit at the smallest size either: cut it without measuring it whole there
                 break
             size = smaller
             m = yield whole, size, False
-        if m.fits:
+        if hopeless is None and m.fits:
             return [Part(whole, size, max(0.0, m.limit - m.end))]
         queue = atoms(whole)
     parts: list[Part] = []
@@ -138,9 +160,18 @@ def _search(job: FitJob) -> Search:
     # search, never taken as a measure of a run that can be cut).
     known = {0: Measure(m.top, m.top, m.limit), len(queue) + (hopeless is not None): hopeless or m}
     good, bad = 0, len(queue) + (hopeless is not None)  # queue[:good] fits, queue[:bad] does not
-    last = 0  # text (``_weights``) of the previous card: a first guess at the next
+    last = 0.0  # text (``_weights``) of the previous card: a first guess at the next
     while queue:
-        weights = _weights(queue)
+        weights = _weights(queue, job.estimate, size)
+        if job.estimate is not None:
+            # Where the model ends the card inside a list, table or code block, cut it first (the search would,
+            # after measuring that it does not fit whole): the runs measured then end near the card's end.
+            while (k := bisect.bisect_right(weights, m.limit - known[0].top) - 1) and 0 < k < len(queue) \
+                    and is_container(queue[k]) and (pieces := refine(queue[k])):
+                queue[k:k + 1] = pieces
+                known = {j + (len(pieces) - 1 if j > k else 0): v for j, v in known.items()}
+                bad += len(pieces) - 1
+                weights = _weights(queue, job.estimate, size)
         while True:
             while bad - good > 1:
                 probe = _interpolate(good, bad, known, last, weights)
@@ -155,7 +186,7 @@ def _search(job: FitJob) -> Search:
                 queue[0:1] = pieces
                 bad = len(pieces)
                 known = {0: known[0], bad: known[1]}
-                weights = _weights(queue)
+                weights = _weights(queue, job.estimate, size)
                 continue
             # A list, table or code block that does not fit whole is cut here rather than moved on.
             if 0 < good < len(queue) and is_container(queue[good]) and (pieces := refine(queue[good])):
@@ -163,7 +194,7 @@ def _search(job: FitJob) -> Search:
                 known[good + len(pieces)] = known[good + 1]
                 bad = good + len(pieces)
                 known = {k: v for k, v in known.items() if k <= good or k == bad}
-                weights = _weights(queue)
+                weights = _weights(queue, job.estimate, size)
                 continue
             break
         good = max(good, 1)  # an atom that cannot be cut (one character) goes alone
@@ -216,15 +247,43 @@ def _hopeless(m: Measure, size: float, low: float) -> Measure | None:
     return Measure(m.top, m.top + height * (low / size) ** 1.5, m.limit)
 
 
-def _weights(queue: list[Atom]) -> list[int]:
-    """How much text each run ``queue[:k]`` holds (characters shown): where a card ends is guessed from it."""
-    out = [0]
+def _first_size(estimate: Estimate, whole: str, head: Measure, high: float, low: float
+                ) -> tuple[float | None, Measure | None]:
+    """The size to measure a text at first: the largest of the sizes' ladder at which the model's height fits below
+    the face's head (``head``: the face measured with an empty body); (None, where it would end at ``low``) when
+    even there the model's height is past the card by more than the model errs (``MODEL_SLACK``)."""
+    room = head.limit - head.top
+    size = high
+    while size > low:
+        height = estimate.height(whole, size)
+        if height is None:
+            return high, None
+        if height <= room:
+            return size, None
+        size = max(low, size - SIZE_STEP)
+    height = estimate.height(whole, low)
+    if height is None or height * MODEL_SLACK <= room:
+        return low, None
+    return None, Measure(head.top, head.top + height, head.limit)
+
+
+#: How much shorter a model's height may be than WeasyPrint's (``metrics.TOLERANCE``): a text the model puts past the
+#: card even so is cut at the smallest size without being measured whole there.
+MODEL_SLACK = 0.85
+
+
+def _weights(queue: list[Atom], estimate: Estimate | None = None, size: float = 0.0) -> list[float]:
+    """How much of a card each run ``queue[:k]`` takes: the model's heights where it has them, else the text it
+    holds (characters shown). Where a card ends is guessed from it."""
+    if estimate is not None and (modelled := estimate.weights(queue, size)) is not None:
+        return modelled
+    out = [0.0]
     for atom in queue:
         out.append(out[-1] + len(_TAG.sub("", join([atom]))) + 1)
     return out
 
 
-def _interpolate(good: int, bad: int, known: dict[int, Measure], last: int, weights: list[int]) -> int:
+def _interpolate(good: int, bad: int, known: dict[int, Measure], last: float, weights: list[float]) -> int:
     """The next run length to try, strictly inside (good, bad): where the measured heights say a card ends, the
     text between two measured runs taken to fill the card evenly (``weights``); with nothing measured yet, as much
     text as the previous card took (``last``), else eight atoms."""
@@ -326,7 +385,8 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
         size = batch_size(len(order), workers)
         faces = [jobs[i].render(body, face_size, f"m-{k % size}", split) for k, i in enumerate(order)
                  for body, face_size, split in [pending[i]]]
-        wanted = [jobs[i].final and not pending[i][2] for i in order]
+        # A final face measured whole is drawn (kept) in case it fits; its head measured alone is not.
+        wanted = [jobs[i].final and not pending[i][2] and pending[i][0] == jobs[i].html for i in order]
         batches = [Batch(faces[start:start + size], wanted[start:start + size],
                          keep / f"r{rounds}-{start // size}.pdf" if keep and any(wanted[start:start + size]) else None)
                    for start in range(0, len(faces), size)]
