@@ -376,7 +376,7 @@ def test_the_search_guesses_only_what_to_measure_never_the_cards(out, long_bank,
 
     def make(name: str) -> tuple[bytes, bool]:
         measured.clear()
-        result = CliRunner().invoke(app, ["cards", str(long_bank), "-o", str(out / name)])
+        result = CliRunner().invoke(app, ["cards", str(long_bank), "-o", str(out / name), "--no-cache"])  # built
         assert result.exit_code == 0, result.output
         whole_at_7 = any("font-size: 7.00pt" in face and "word0x0" in face and "the end marker" in face
                          for face in measured)
