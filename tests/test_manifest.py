@@ -292,3 +292,18 @@ def test_a_system_library_installed_since_builds_again(bank, tmp_path, monkeypat
     cache.unlink()
     cache.write_bytes(b"libpango-1.0.so.0 (upgraded)")
     assert "wrote" in built(bank, out)
+
+
+def test_a_package_read_as_a_source_is_an_input(bank, tmp_path):
+    """An Anki package is read by its own reader (not through ``reading.read_limited``): its bytes are still taken."""
+    edited = tmp_path / "edited"
+    shutil.copytree(bank, edited)
+    _edit(edited / "intro.md", b"A folder of", b"A folder (then) of")
+    deck, other = tmp_path / "deck.apkg", tmp_path / "other.apkg"
+    built(bank, deck)
+    built(edited, other)
+    book = tmp_path / "book.epub"
+    assert "wrote" in run("epub", str(deck), "-o", str(book))
+    assert skipped(run("epub", str(deck), "-o", str(book)))
+    shutil.copy(other, deck)
+    assert "wrote" in run("epub", str(deck), "-o", str(book))
