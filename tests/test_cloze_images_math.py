@@ -586,3 +586,23 @@ def test_convert_writes_the_syntax_back_and_again_the_same_bytes(built, tmp_path
     assert "$$\n\\int_0^1 x^2\\,dx = \\frac{1}{3}\n$$" in text
     assert len([f for f in files if "/media/" in f]) == 4  # the PNGs, the sanitised SVG and the cover
     assert re.search(r"^cover: media/[0-9a-f]{16}\.png$", text, re.M)
+
+
+def test_a_bank_that_starts_with_a_cloze_is_not_said_to_have_become_one(tmp_path):
+    """The first export of a cloze creates the note-time ledger: the note's type is recorded with it, so the next
+    export (nothing changed) says nothing, and only a real change is said."""
+    bank, env = tmp_path / "bank", {"QAEXPORT_STATE_DIR": str(tmp_path / "state")}
+    bank.mkdir()
+    head = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n"
+    cloze = "## Light is {{c1::300,000 km/s}} {#light .easy}\n\n## Other {#o .easy}\n\nx\n"
+    plain = "## What is the speed of light? {#light .easy}\n\n300,000 km/s\n\n## Other {#o .easy}\n\nx\n"
+
+    def export(text: str, name: str) -> str:
+        (bank / "b.md").write_text(head + text, encoding="utf-8")
+        result = CliRunner().invoke(app, ["anki", str(bank), "-o", str(tmp_path / name), "--no-cache"], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "became" not in export(cloze, "a.apkg")
+    assert "became" not in export(cloze, "b.apkg")
+    assert "question 'light' became a plain question (it was a cloze)" in export(plain, "c.apkg")

@@ -494,7 +494,8 @@ def test_a_cloze_question_is_one_note_with_a_card_per_deletion_and_agrees_with_t
     write(bank, "physics.md", "Physics", cloze.replace("In vacuum.", "In a vacuum."))
     assert summary(push(anki, bank)) == "0 added, 1 updated, 0 moved, 0 deleted, 5 unchanged"
     deck = tmp_path / "deck.apkg"
-    assert runner.invoke(app, ["anki", str(bank), "-o", str(deck)]).exit_code == 0
+    exported = runner.invoke(app, ["anki", str(bank), "-o", str(deck)])
+    assert exported.exit_code == 0 and "became" not in exported.output, exported.output  # the push kept its type
     with anki.paused() as col:
         assert log_counts(import_deck(col, deck))["new"] == 0 and col.note_count() == 6
     write(bank, "physics.md", "Physics", "## The speed of light? {#light .easy}\n\nAbout 300,000 km/s.\n")

@@ -206,9 +206,11 @@ def note_type_changes(ledger: Path | None, types: Mapping[str, int], usual: int)
     """Notes whose note type differs from the one this ledger last gave them: GUID → that earlier type. ``types``
     is each note's type now. Only notes of a type other than ``usual`` (a cloze), or that once were, have a row:
     a note the ledger knows without one was of the usual type, so a bank of plain questions adds nothing. Call
-    it before ``note_times`` records this export's notes. Records the types given now; rows of notes the ledger
-    forgot go. An unusable ledger knows no change (the import itself still leaves the note)."""
-    if ledger is None or not types or not ledger.exists():
+    it before ``note_times`` records this export's notes, and by every run that records notes (exports and
+    pushes), the first too: a cloze recorded by ``note_times`` without its row would read as a plain question
+    that became a cloze at the next run. Records the types given now; rows of notes the ledger forgot go. An
+    unusable ledger knows no change (the import itself still leaves the note)."""
+    if ledger is None or not types:
         return {}
     changed: dict[str, int] = {}
     try:

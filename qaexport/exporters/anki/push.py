@@ -45,7 +45,7 @@ from .. import Build, option
 from .connect import DEFAULT_URL, ActionError, AnkiConnect, AnkiConnectError, Outcome, endpoint
 from .deck import FIELD_NAMES, NOTETYPE_KEYS, DeckContent, used_media, write_package
 from .identity import CLOZE_MODEL_ID, CLOZE_TEMPLATE_NAME, MODEL_ID, TEMPLATE_NAME
-from .ledger import location, note_times, value_fingerprint
+from .ledger import location, note_times, note_type_changes, value_fingerprint
 from .plan import Held, NoteTypeChange, NoteTypeHeld, Plan, Update, Wanted, make_plan, note_type_change
 
 #: qaexport's note types: their template names (the schema push checks before writing into them).
@@ -239,6 +239,8 @@ class Pusher:
         self._types = {t.name: t.model_id for t in note_types.values()}
         held = self.read_notes()
         ledger = location(self.build.state_dir) if self.build.state_dir else None
+        if not self.dry_run:  # Anki itself tells this run of a changed type; the ledger keeps it for exports
+            note_type_changes(ledger, {n.guid: n.model_id for n in self.content.notes}, MODEL_ID)
         times = note_times(ledger, self.content.fingerprints(), {}, self.now, self.build.warn,
                            written_of=self.content.written_of, record=not self.dry_run)
         for row in self.content.notes:
