@@ -16,6 +16,7 @@ themselves are never laid out with their cards.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable
@@ -51,8 +52,6 @@ PADDING_MM = 4.0
 #: The smallest letters a wide table gets on a card (below it, its words are hyphenated).
 TABLE_FLOOR_PT = 5.5
 MM_PER_PT = 25.4 / 72
-#: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
-PART_PLACEHOLDER = "99/99"
 
 
 @dataclass
@@ -95,6 +94,10 @@ class Card:
     front: FaceHtml
     back: FaceHtml
     back_kept: Placed | None = None
+    front_kept: Placed | None = None
+    #: The card's "k/n" alone (a face with the rest of its head hidden), drawn over a face kept from measuring.
+    front_label: FaceHtml | None = None
+    back_label: FaceHtml | None = None
 
 
 @dataclass
@@ -168,22 +171,23 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
 
         def front(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level,
                   sub: str = ref.subtopic.name) -> str:
-            return face("front", n, PART_PLACEHOLDER, d, sub, Markup(code_lines(body, columns=columns(size))), size,
+            # Measured without its "k/n" (the head is one line whatever it holds): a question that fits whole is
+            # its card's front as measured, its label drawn over it.
+            return face("front", n, "", d, sub, Markup(code_lines(body, columns=columns(size))), size,
                         el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
-            # Whole, an answer is measured as it goes on its card (no part: "1/n" only if the question continues);
-            # the part's room is a line of its own, so its text never changes a measure.
-            return face("back", n, PART_PLACEHOLDER if split else "", d, "",
-                        Markup(code_lines(body, columns=columns(size))), size, el_id)
+            # Whole or cut, an answer is measured as it goes on its card but for its "k/n", drawn over it apart (the
+            # head is one line whatever it holds, so the label never changes a measure).
+            return face("back", n, "", d, "", Markup(code_lines(body, columns=columns(size))), size, el_id)
 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
         asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
-        jobs.append(FitJob(asked, QUESTION_SIZES, front))
+        jobs.append(FitJob(asked, QUESTION_SIZES, front, final=True))
         # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break; one too
         # wide even then is written row by row.
         answer = fit_tables(answer, grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT, stack=True)
-        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True, estimate=estimate))
+        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True, final_parts=True, estimate=estimate))
     with build.progress("Fitting cards", 8) as advance:
         result = fit_faces_in_child(jobs, measure_css(base_css, grid), (grid.card_h - PADDING_MM) * PX_PER_MM,
                                     advance, build.library.media, files, workers, keep)
@@ -207,10 +211,13 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
             tell = backs[k] if k < len(backs) else Part("", ANSWER_SIZES[1])
             headings = answer_heading_size(ask.size, tell.size)
-            # An answer drawn while measuring is the card's back when its part is the one it was measured with
-            # (none: the question takes one card) and its headings are its text's size, as measured (1em); under a
-            # question shrunk below the answer's size they are smaller, and the back is laid out again.
-            kept = tell.kept if total == 1 and tell.kept is not None and headings == tell.size else None
+            # An answer drawn while measuring is the card's back when its headings are its text's size, as measured
+            # (1em); under a question shrunk below the answer's size they are smaller, and the back is laid out
+            # again. A question drawn while measuring is its first card's front, moved down to the middle of the
+            # card (``lift``) when it is placed. Their "k/n" is drawn over them.
+            kept = tell.kept if tell.kept is not None and headings == tell.size else None
+            asked = ask.kept if k == 0 and k < len(fronts) else None
+            lift = round(ask.spare / 2, 2)  # as the template writes it
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
                                   Markup(code_lines(ask.html, columns=columns(ask.size))), ask.size, continued=k > 0,
@@ -218,7 +225,12 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                 functools.partial(face, "back", number, part, level, "",
                                   Markup(code_lines(tell.html, columns=columns(tell.size))), tell.size,
                                   headings=headings),
-                Placed(kept.path, kept.page) if kept else None))
+                Placed(kept.path, kept.page) if kept else None,
+                Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None,
+                functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
+                                  label_only=True) if part and asked else None,
+                functools.partial(face, "back", number, part, level, "", "", tell.size,
+                                  label_only=True) if part and kept else None))
     return cards, result.missing
 
 
@@ -250,7 +262,9 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
 
     todo: list[FaceHtml] = []
     for card in cards:
-        todo.append(card.front)
+        todo.extend(html for html in (card.front_label, card.back_label) if html is not None)
+        if card.front_kept is None:
+            todo.append(card.front)
         if card.back_kept is None:
             todo.append(card.back)
     size = batch_size(len(todo), workers)
@@ -268,8 +282,11 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     laid = iter(pages)
     placed = []
     for card in cards:
-        front = next(laid)
-        placed.append((front, card.back_kept or next(laid)))
+        front_label = next(laid) if card.front_label is not None else None
+        back_label = next(laid) if card.back_label is not None else None
+        front = card.front_kept or next(laid)
+        back = card.back_kept or next(laid)
+        placed.append((dataclasses.replace(front, label=front_label), dataclasses.replace(back, label=back_label)))
     return placed, sorted(set().union(*(m.missing for m in measured)))
 
 
