@@ -95,8 +95,7 @@ class Card:
     back: FaceHtml
     back_kept: Placed | None = None
     front_kept: Placed | None = None
-    #: The card's "k/n" alone (a face with the rest of its head hidden), drawn over a face kept from measuring.
-    front_label: FaceHtml | None = None
+    #: The head of a part of a cut answer (a face with all but its head hidden), drawn with the part kept.
     back_label: FaceHtml | None = None
 
 
@@ -171,15 +170,17 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
 
         def front(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level,
                   sub: str = ref.subtopic.name) -> str:
-            # Measured without its "k/n" (the head is one line whatever it holds): a question that fits whole is
-            # its card's front as measured, its label drawn over it.
+            # Measured without a "k/n" (the head is one line whatever it holds): a question that fits whole on a
+            # question's only card is its front as measured.
             return face("front", n, "", d, sub, Markup(code_lines(body, columns=columns(size))), size,
                         el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
-            # Whole or cut, an answer is measured as it goes on its card but for its "k/n", drawn over it apart (the
-            # head is one line whatever it holds, so the label never changes a measure).
-            return face("back", n, "", d, "", Markup(code_lines(body, columns=columns(size))), size, el_id)
+            # Whole, an answer is measured as it goes on its card (no "k/n": the head is one line whatever it holds,
+            # so its text never changes a measure); cut, each part is measured with its head hidden, as it goes on
+            # its card under a head drawn apart.
+            return face("back", n, "", d, "", Markup(code_lines(body, columns=columns(size))), size, el_id,
+                        headless=split)
 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
         asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
@@ -212,11 +213,14 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             tell = backs[k] if k < len(backs) else Part("", ANSWER_SIZES[1])
             headings = answer_heading_size(ask.size, tell.size)
             # An answer drawn while measuring is the card's back when its headings are its text's size, as measured
-            # (1em); under a question shrunk below the answer's size they are smaller, and the back is laid out
-            # again. A question drawn while measuring is its first card's front, moved down to the middle of the
-            # card (``lift``) when it is placed. Their "k/n" is drawn over them.
-            kept = tell.kept if tell.kept is not None and headings == tell.size else None
-            asked = ask.kept if k == 0 and k < len(fronts) else None
+            # (1em; under a question shrunk below the answer's size they are smaller, and the back is laid out
+            # again), and when it was measured with the head it needs: none, a part of a cut answer (its head, with
+            # its "k/n", drawn apart), or its own without a part, the question taking one card. A question drawn
+            # while measuring is the front of its only card, moved down to the middle of the card (``lift``) when
+            # it is placed.
+            cut = len(backs) > 1
+            kept = tell.kept if tell.kept is not None and headings == tell.size and (cut or total == 1) else None
+            asked = ask.kept if total == 1 and fronts else None
             lift = round(ask.spare / 2, 2)  # as the template writes it
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
@@ -227,10 +231,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                                   headings=headings),
                 Placed(kept.path, kept.page) if kept else None,
                 Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None,
-                functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
-                                  label_only=True) if part and asked else None,
                 functools.partial(face, "back", number, part, level, "", "", tell.size,
-                                  label_only=True) if part and kept else None))
+                                  label_only=True) if cut and kept else None))
     return cards, result.missing
 
 
@@ -262,7 +264,8 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
 
     todo: list[FaceHtml] = []
     for card in cards:
-        todo.extend(html for html in (card.front_label, card.back_label) if html is not None)
+        if card.back_label is not None:
+            todo.append(card.back_label)
         if card.front_kept is None:
             todo.append(card.front)
         if card.back_kept is None:
@@ -282,11 +285,10 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     laid = iter(pages)
     placed = []
     for card in cards:
-        front_label = next(laid) if card.front_label is not None else None
         back_label = next(laid) if card.back_label is not None else None
         front = card.front_kept or next(laid)
         back = card.back_kept or next(laid)
-        placed.append((dataclasses.replace(front, label=front_label), dataclasses.replace(back, label=back_label)))
+        placed.append((front, dataclasses.replace(back, label=back_label)))
     return placed, sorted(set().union(*(m.missing for m in measured)))
 
 

@@ -31,7 +31,7 @@ BOXES = ("/MediaBox", "/CropBox", "/TrimBox", "/BleedBox", "/ArtBox")
 class Placed:
     """A laid-out face: the PDF it was drawn to and its page there; where its body starts (``top``, CSS px from the
     page's top) and how far down the body moves on its card (``lift``: a question in the middle of its card); the
-    card's "k/n" drawn over it (a face with the rest of its head hidden)."""
+    head drawn with it (``label``: a part of a cut answer is kept without its head, which has its "k/n")."""
 
     path: Path
     page: int
@@ -92,7 +92,7 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
                         sheet.append(page)
                 cells = (grid.front(index), grid.back(index, duplex, offset))
                 for page, rect, face in zip(sheet, cells, faces, strict=True):
-                    layers = [face] if face.label is None else [face, face.label]
+                    layers = [face] if face.label is None else [face.label, face]  # the head's text reads first
                     for layer, drawn in enumerate(layers):
                         name = Name(f"/Card{index}" + ("L" if layer else ""))
                         _draw(out, sources, page, rect, drawn, name, grid.paper_h)
