@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import field
+from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar
 
-from .errors import InstallError
-
 T = TypeVar("T")
+
+#: The entry-point groups of exporters and of readers (sources).
+EXPORTERS_GROUP = "qaexport.exporters"
+SOURCES_GROUP = "qaexport.sources"
 
 #: Check a loaded plugin against its contract; return what is wrong ("" when it is fine).
 Checker = Callable[[str, object], str]
@@ -30,11 +33,25 @@ def option(default: Any, help: str, choices: tuple[str, ...] | None = None,
     return field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
+def pending_warnings() -> bool:
+    """Whether some plugin fault has not been shown yet."""
+    return bool(_unreported)
+
+
 def take_warnings() -> list[str]:
     """Plugin faults not yet shown to the user (each is reported once per process)."""
     faults = list(_unreported)
     _unreported.clear()
     return faults
+
+
+@cache
+def registered(group: str) -> dict[str, list[EntryPoint]]:
+    """The entry points of ``group`` by name, sorted by name, without loading any (read once per process)."""
+    by_name: dict[str, list[EntryPoint]] = {}
+    for ep in entry_points(group=group):
+        by_name.setdefault(ep.name, []).append(ep)
+    return dict(sorted(by_name.items()))
 
 
 def _dist(ep: EntryPoint) -> str:
@@ -63,10 +80,7 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """Every registered name, sorted, without loading anything (a broken plugin's name included)."""
         if self._entry_points is None:
-            by_name: dict[str, list[EntryPoint]] = {}
-            for ep in entry_points(group=self.group):
-                by_name.setdefault(ep.name, []).append(ep)
-            self._entry_points = dict(sorted(by_name.items()))
+            self._entry_points = registered(self.group)
         return list(self._entry_points)
 
     def find(self, name: str) -> T | None:
@@ -125,6 +139,8 @@ class Registry(Generic[T]):
     def require_any(self) -> dict[str, T]:
         plugins = self.load()
         if not plugins:
+            from .errors import InstallError
+
             raise InstallError(f"no {self.kind} is installed (entry-point group {self.group}); "
                                "reinstall qaexport")
         return plugins

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -28,14 +29,59 @@ def test_commands_import_only_what_they_use(sample_path, tmp_path):
     assert not {m for m in epub if m.split(".")[0] in {"weasyprint", "anki", "yaml", "rich"}}
 
 
-def test_help_makes_every_command_without_their_renderers(sample_path):
-    """`--help` loads every exporter to list it, but none of what exporting needs: Markdown-it, Pygments,
-    PyYAML, Jinja, WeasyPrint, Anki, nor Pydantic (Typer 0.29+ coerces options through it: the pin in
-    pyproject.toml keeps an earlier Typer). Together they are most of a command's start-up time."""
-    listed = _modules_after(["--help"])
-    assert "qaexport.exporters.anki" in listed and "qaexport.exporters.epub" in listed  # it did list them
-    heavy = {"pygments", "markdown_it", "yaml", "jinja2", "weasyprint", "anki", "pydantic", "genanki"}
-    assert not {m.split(".")[0] for m in listed} & heavy
+#: What `qaexport --help` must not import: the commands' modules, every exporter, and what they need — the push's
+#: HTTP and TLS (AnkiConnect), the render cache's and the deck reader's SQLite, the forked workers' multiprocessing,
+#: and the renderers: Markdown-it, Pygments, PyYAML, Jinja, WeasyPrint, Anki, Pydantic (Typer 0.29+ coerces options
+#: through it: the pin in pyproject.toml keeps an earlier Typer). Together they were most of its start-up.
+NOT_AT_HELP = {"qaexport.cli.push", "qaexport.cli.export", "qaexport.cli.common", "qaexport.cli.info",
+               "qaexport.cli.convert", "qaexport.cli.init", "qaexport.cli.serve", "qaexport.exporters",
+               "qaexport.exporters.anki", "qaexport.exporters.anki.push", "qaexport.exporters.anki.connect",
+               "qaexport.exporters.cards", "qaexport.exporters.epub", "qaexport.exporters.markdown_bank",
+               "qaexport.exporters.pdf", "qaexport.exporters.site", "qaexport.sources", "qaexport.forked",
+               "ssl", "http.client", "sqlite3", "multiprocessing", "pygments", "markdown_it", "yaml", "jinja2",
+               "weasyprint", "anki", "pydantic", "genanki", "rich"}
+
+
+def _not_allowed_at_help(modules: set[str]) -> set[str]:
+    return {m for m in modules if m in NOT_AT_HELP or m.split(".")[0] in NOT_AT_HELP
+            or m.startswith("qaexport.exporters.")}
+
+
+def test_help_lists_every_command_without_importing_them():
+    """`--help` shows every command from the built-ins' summaries: no command module, no exporter, nothing of
+    what they import is loaded for it."""
+    code = ("import atexit, sys; from qaexport.cli import main; sys.argv = ['qaexport', '--help']\n"
+            "atexit.register(lambda: print(' '.join(sorted(sys.modules)), file=sys.stderr))\nmain()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    listed = [line.split()[0] for line in result.stdout.split("Commands:")[1].split("Examples:")[0].splitlines()
+              if line.startswith("  ") and line.split()]
+    assert listed == ["list", "validate", "themes", "formats", "convert", "init", "serve", "anki", "cards", "epub",
+                      "markdown", "pdf", "site", "all", "push"]
+    assert _not_allowed_at_help(set(result.stderr.split())) == set()
+    # The check sees each kind of module it names (an eager import put back would be caught).
+    for module in ("qaexport.cli.push", "qaexport.exporters.pdf", "ssl", "sqlite3.dbapi2", "multiprocessing.context",
+                   "weasyprint.text"):
+        assert _not_allowed_at_help({module}) == {module}
+
+
+def test_help_shows_what_the_commands_themselves_say(monkeypatch):
+    """The list `--help` prints from the summaries is the one made from every command: each summary is its
+    command's own first paragraph (a docstring edited without its summary fails here)."""
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+
+    app_module = importlib.import_module("qaexport.cli.app")
+    listed = CliRunner().invoke(app, ["--help"], terminal_width=100)
+    commands = {name: app_module._fixed_command(name) if name in app_module.FIXED
+                else app_module._exporter_command(name) for name in [*app_module.SUMMARIES, "all"]}
+    for name, command in commands.items():
+        assert app_module._summary(name) == " ".join(command.help.split("\n\n")[0].split()), name
+    monkeypatch.setattr(app_module, "_summary", lambda _name: "")  # every command made and shown as itself
+    made = CliRunner().invoke(app, ["--help"], terminal_width=100)
+    assert listed.exit_code == made.exit_code == 0
+    assert listed.output == made.output and "Write every format (anki, epub, pdf, site)" in made.output
 
 
 def test_a_command_through_main_ends_with_its_status(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import tempfile
@@ -12,11 +13,9 @@ from typing import Any
 
 import typer
 import typer.main
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from .. import __version__, exporters, scratch
-from . import convert, export, info, init, serve
-from .common import reader_params, report_plugin_faults, with_params
+from .. import __version__, plugins, scratch
 
 EPILOG = """\b
 Examples:
@@ -33,21 +32,74 @@ Exit codes: 0 ok, 1 content or output error, 2 usage error,
 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; an output file not finished is left as it was).
 """
 
+#: The fixed commands: name → (module of this package, function, whether it takes the readers' options).
+FIXED = {
+    "list": ("info", "list_cmd", True),
+    "validate": ("info", "validate_cmd", True),
+    "themes": ("info", "themes_cmd", False),
+    "formats": ("info", "formats_cmd", False),
+    "convert": ("convert", "convert_cmd", True),
+    "init": ("init", "init_cmd", False),
+    "serve": ("serve", "serve_cmd", True),
+}
+
+#: The first paragraph of each built-in command's help: all ``qaexport --help`` shows of a command (Click cuts it to
+#: one line), so the list is printed without importing any command's module or any exporter (their imports were
+#: three quarters of its start-up). tests/test_startup.py checks each against the command's own help.
+SUMMARIES = {
+    "list": "Show frameworks, topics and subtopics with their slugs and question counts per difficulty.",
+    "validate": "Check every file and report every problem (not just the first); exit 1 if any.",
+    "themes": "List the installed Pygments styles usable with --theme and --night-theme.",
+    "formats": "List the installed input formats (sources) and outputs (exporters), built-in and plugins.",
+    "convert": "Convert SOURCES (payloads, Markdown banks, any installed source) into a Markdown bank to edit in git.",
+    "init": "Write a commented qaexport.toml and an example Markdown bank (bank/example/...) to start from.",
+    "serve": "Serve the study site of SOURCES on 127.0.0.1 and reload open pages when a file is saved; every "
+             "question also shows its Anki card (phone and desktop, day and night) and its booklet page. Ctrl-C "
+             "stops.",
+    "anki": "Write an Anki deck (.apkg): subdecks per topic/subtopic, difficulty tags, safe to re-import.",
+    "cards": "Write printable double-sided flashcards: question fronts and answer backs that line up when printed "
+             "duplex.",
+    "epub": "Write an EPUB 3 book: a chapter per subtopic, nav + NCX, a quiz mode with popup answers.",
+    "markdown": "Write a Markdown bank: a folder per framework and topic, a file per subtopic, canonical formatting.",
+    "pdf": "Write a printable PDF study booklet: cover, contents, outline, numbered questions.",
+    "site": "Write a static study site: a page per subtopic, answers to reveal, search and progress, no server.",
+    "push": "Push the bank into a running Anki (AnkiConnect add-on 2055492159): adds new notes, updates changed "
+            "ones, moves moved ones, keeps the learner's edits and tags; nothing else in the collection is touched.",
+}
+#: The built-in exporters ``qaexport all`` runs (their ``in_all``), for its line in ``qaexport --help``.
+BUILT_IN_ALL = ("anki", "epub", "pdf", "site")
+
 
 class _Commands(TyperGroup):
     """The fixed commands, then one per installed exporter, ``all`` and ``push``, each made only when it is named.
 
-    Loading an exporter imports its module and everything that imports (Anki's writer, the PDF fonts, ...),
-    the larger part of a command's start-up: ``qaexport epub`` loads the EPUB exporter alone, ``validate``
-    none; ``--help`` and ``all`` load them all. A broken exporter plugin is reported by the commands that
-    load it, and is simply absent from the list.
+    Making a command imports its module, and an exporter's command loads the exporter and everything it imports
+    (Anki's writer, the PDF fonts, ...): ``qaexport epub`` loads the EPUB exporter alone, ``validate`` none.
+    ``--help`` lists the built-in commands from :data:`SUMMARIES` and loads only the exporters of other
+    distributions (plugins), whose help it cannot know otherwise. A broken exporter plugin is reported by the
+    commands that load it, and is simply absent from the list.
     """
 
+    listing = False  # set while --help lists the commands: built-in ones are shown from their summaries
+
     def list_commands(self, ctx: Any) -> list[str]:
-        return list(dict.fromkeys([*super().list_commands(ctx), *exporters.registry.names(), "all", "push"]))
+        return list(dict.fromkeys([*super().list_commands(ctx), *FIXED, *plugins.registered(plugins.EXPORTERS_GROUP),
+                                   "all", "push"]))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        return super().get_command(ctx, cmd_name) or _exporter_command(cmd_name)
+        made = super().get_command(ctx, cmd_name)
+        if made is not None:
+            return made
+        if self.listing and (summary := _summary(cmd_name)):
+            return TyperCommand(cmd_name, help=summary)
+        return _fixed_command(cmd_name) if cmd_name in FIXED else _exporter_command(cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self.listing = False
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and self.get_command(ctx, args[0]) is None:
@@ -57,6 +109,32 @@ class _Commands(TyperGroup):
                 if command is not None:
                     self.commands.setdefault(name, command)
         return super().resolve_command(ctx, args)
+
+
+def exporter_registry() -> plugins.Registry[Any]:
+    """The exporters' registry (importing ``qaexport.exporters`` only when a command needs more than names)."""
+    from .. import exporters
+
+    return exporters.registry
+
+
+def _built_in(name: str) -> bool:
+    """Whether ``name`` is one exporter of qaexport's own (one entry point, into a ``qaexport.`` module)."""
+    found = plugins.registered(plugins.EXPORTERS_GROUP).get(name, [])
+    return len(found) == 1 and found[0].module.startswith("qaexport.") and name in SUMMARIES
+
+
+def _summary(name: str) -> str:
+    """The help ``--help`` shows for a built-in command without making it ("" when it must be made)."""
+    if name in FIXED or name == "push":
+        return SUMMARIES[name]
+    if name == "all":
+        names = list(plugins.registered(plugins.EXPORTERS_GROUP))
+        if not all(_built_in(n) for n in names):
+            return ""  # a plugin may join `all`: its line comes from the loaded exporters
+        in_all = [n for n in names if n in BUILT_IN_ALL]
+        return f"Write every format ({', '.join(in_all)}) in one run, rendering once."
+    return SUMMARIES[name] if _built_in(name) else ""
 
 
 app = typer.Typer(
@@ -86,35 +164,45 @@ def _main(
     """Turn question banks into an Anki deck, a PDF booklet, an EPUB and more."""
 
 
-app.command("list", epilog=None)(with_params(info.list_cmd, reader_params()))
-app.command("validate")(with_params(info.validate_cmd, reader_params()))
-app.command("themes")(info.themes_cmd)
-app.command("formats")(info.formats_cmd)
-app.command("convert")(with_params(convert.convert_cmd, reader_params()))
-app.command("init")(init.init_cmd)
-app.command("serve")(with_params(serve.serve_cmd, reader_params()))
+def _single(name: str, function: Any, **settings: Any) -> Any:
+    """The click command of ``function``, made like any Typer command."""
+    single = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode=None)
+    single.command(name, **settings)(function)
+    return typer.main.get_command(single)
+
+
+@cache
+def _fixed_command(name: str) -> Any:
+    """One fixed command, its module imported now."""
+    module_name, function_name, with_readers = FIXED[name]
+    function = getattr(importlib.import_module(f"{__package__}.{module_name}"), function_name)
+    if with_readers:
+        from .common import reader_params, with_params
+
+        function = with_params(function, reader_params())
+    return _single(name, function)
 
 
 @cache
 def _exporter_command(name: str) -> Any:
     """The click command of one exporter (or ``all``, or ``push``), made from its Options like any Typer command."""
+    from . import export
+
     if name == "push":
         from . import push
 
         command = push.command()
     elif name == "all":
-        in_all = [cls for cls in exporters.registry.load().values() if cls.in_all]
+        in_all = [cls for cls in exporter_registry().load().values() if cls.in_all]
         if not in_all:
             return None
         command = export.all_command(in_all)
     else:
-        cls = exporters.registry.find(name)
+        cls = exporter_registry().find(name)
         if cls is None:
             return None
         command = export.make_command(cls)
-    single = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode=None)
-    single.command(name, help=command.__doc__, epilog=EPILOG)(command)
-    return typer.main.get_command(single)
+    return _single(name, command, help=command.__doc__, epilog=EPILOG)
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -135,12 +223,19 @@ def main() -> None:
         signal.signal(sig, _interrupt)
     scratch.sweep_once(Path(tempfile.gettempdir()))  # what killed runs left there (a listing: a millisecond)
     run = own_temporary_folder()
-    report_plugin_faults()  # a broken plugin is named once, and every other command still works
+    _report_plugin_faults()  # a broken plugin is named once, and every other command still works
     try:
         app(prog_name="qaexport")
     finally:  # plugins load when a command needs them, even for its --help
-        report_plugin_faults()
+        _report_plugin_faults()
         run.cleanup()
+
+
+def _report_plugin_faults() -> None:
+    if plugins.pending_warnings():  # the console (rich) is loaded only when there is something to say
+        from .common import report_plugin_faults
+
+        report_plugin_faults()
 
 
 def own_temporary_folder() -> tempfile.TemporaryDirectory[str]:

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..model import Library
-from ..plugins import Registry, option
+from ..plugins import EXPORTERS_GROUP, Registry, option
 from ..render import Rendered, Scheme
 
 if TYPE_CHECKING:
     from ..render import Highlighter
 
-GROUP = "qaexport.exporters"
+GROUP = EXPORTERS_GROUP
 __all__ = ["GROUP", "Build", "Exporter", "ExporterBase", "Produces", "Scheme", "option", "registry"]
 
 Advance = Callable[[int], None]

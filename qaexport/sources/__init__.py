@@ -18,11 +18,11 @@ from typing import ClassVar, Protocol
 from ..assemble import assemble
 from ..errors import InputError, Problem, UsageError, ValidationError, problem
 from ..model import Library
-from ..plugins import Registry
+from ..plugins import SOURCES_GROUP, Registry
 from ..reading import not_regular, open_regular
 from ..records import ReadResult
 
-GROUP = "qaexport.sources"
+GROUP = SOURCES_GROUP
 #: How much of a file ``sniff`` sees.
 HEAD_BYTES = 4096
 
