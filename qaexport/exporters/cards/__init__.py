@@ -8,10 +8,12 @@ behind its front; ``--back-offset`` corrects a printer that shifts the back side
 ``weasy.layout`` (each in a child process): the booklet's document setup, fetchers (the library's media and
 our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 
-Every face is laid out once more at most: answers that fit whole are kept as they were drawn while measuring,
-the rest (questions, which stand in the middle of their card, and continued parts) are laid out on measuring
-pages in as many documents as cores, and ``impose`` places those pages on the sheets (pikepdf): the sheets
-themselves are never laid out with their cards.
+Most faces are kept as they were drawn while measuring: answers that fit whole, every part of a cut answer
+(measured with its head hidden; its head, with its "k/n", is a small face drawn first in the same cell) and the
+question of a one-card question (``impose`` moves its body to the middle of the card). The rest (questions of
+several-card questions, "(continued)" fronts, heads) are laid out on measuring pages in as many documents as
+cores, and ``impose`` places every page on the sheets (pikepdf): the sheets are never laid out with their cards.
+A text model (``metrics``) chooses where measuring starts; only measures decide.
 """
 
 from __future__ import annotations
