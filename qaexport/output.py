@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import scratch
-from .errors import OutputError
+from .errors import InputError, OutputError
 
 
 def zip_date_time(time: float) -> tuple[int, int, int, int, int, int]:
@@ -22,6 +22,22 @@ def zip_date_time(time: float) -> tuple[int, int, int, int, int, int]:
     if dt.year < 1980:
         return (1980, 1, 1, 0, 0, 0)
     return (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
+
+
+#: The builds watching what is written (``watch_writes``): a target's absolute path -> ``reading.digest`` of its bytes.
+_watching: list[dict[str, str]] = []
+
+
+@contextlib.contextmanager
+def watch_writes() -> Iterator[dict[str, str]]:
+    """Collect the size and SHA-256 of every file :func:`atomic_path` puts in place while the block runs, taken from
+    the bytes this process wrote (a build manifest records them: not whatever a concurrent run put there after)."""
+    written: dict[str, str] = {}
+    _watching.append(written)
+    try:
+        yield written
+    finally:
+        _watching.remove(written)
 
 
 @contextlib.contextmanager
@@ -42,6 +58,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o644)
+        if _watching:
+            from .reading import file_digest
+
+            digest = file_digest(tmp) or ""
+            for written in _watching:
+                written[os.path.abspath(target)] = digest
         os.replace(tmp, target)
     except OSError as exc:
         raise OutputError(f"{target}: write failed ({exc.strerror or exc}); the previous file is unchanged") \
@@ -49,6 +71,32 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+class _NotTheSameError(Exception):
+    """The file being copied is not the one expected (changed meanwhile): the copy is dropped."""
+
+
+def copy_verified(source: Path, target: Path, expected: str) -> bool:
+    """Copy ``source`` to ``target`` atomically if its bytes have ``expected`` (``reading.digest``: size and
+    SHA-256), checked on the very bytes copied; False, and nothing written, when they do not (or it is gone)."""
+    import hashlib
+
+    from .reading import open_regular
+
+    hashed, size = hashlib.sha256(), 0
+    try:
+        with atomic_path(target) as tmp, open_regular(source) as src, open(tmp, "wb") as out:
+            while chunk := src.read(1 << 20):
+                hashed.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            if f"{size}:{hashed.hexdigest()}" != expected:
+                raise _NotTheSameError
+    except (_NotTheSameError, InputError):
+        return False
+    return True
 
 
 def write_zip(target: Path, entries: list[tuple[str, bytes]], time: float,

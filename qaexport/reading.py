@@ -1,11 +1,13 @@
 """The one place that opens input files, bounded: only regular files are opened (a FIFO would block for ever, a device
 never end), and a whole file is refused before reading when it is too large (a hostile file cannot exhaust
 memory). Every reader goes through here, and so does anything else that reads a user's file (a previous
-package, the config file)."""
+package, the config file). It also tells a watching build manifest (``qaexport.manifest``) which files a build read,
+with a digest of the very bytes read, and which it looked for and did not find."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -52,6 +54,77 @@ def open_regular(path: Path) -> Iterator[BinaryIO]:
         yield handle
 
 
+#: What the builds being watched read: a file's absolute path -> its size and SHA-256 (``digest``; "" where it was
+#: looked for and not found; None where two reads of it in one build gave different bytes: edited meanwhile).
+Reads = dict[str, "str | None"]
+_watching: list[Reads] = []
+#: What the watching builds listed: a folder's absolute path -> the files found below it, in order.
+Listings = dict[str, list[str]]
+_listing: list[Listings] = []
+
+
+@contextlib.contextmanager
+def watch() -> Iterator[tuple[Reads, Listings]]:
+    """Collect every input file read (and looked for) while the block runs: what a build manifest must check."""
+    reads: Reads = {}
+    listings: Listings = {}
+    _watching.append(reads)
+    _listing.append(listings)
+    try:
+        yield reads, listings
+    finally:
+        _watching.remove(reads)
+        _listing.remove(listings)
+
+
+def digest(data: bytes) -> str:
+    """What a build manifest keeps of an input file's bytes: ``SIZE:SHA256``, the size compared first."""
+    return f"{len(data)}:{hashlib.sha256(data).hexdigest()}"
+
+
+def noticed(path: Path, data: bytes | None) -> None:
+    """Tell watching builds that ``path`` was read (``data``: its bytes) or looked for and not there (None)."""
+    if not _watching:
+        return
+    name = os.path.abspath(path)
+    value = digest(data) if data is not None else ""
+    for reads in _watching:
+        reads[name] = value if reads.get(name, value) == value else None
+
+
+def noticed_file(path: Path) -> None:
+    """Tell watching builds the bytes of a whole input file, read here (for readers that open their files
+    another way: an Anki package). Read before the reader reads it, so an edit in between is a change."""
+    if not _watching:
+        return
+    value = file_digest(path)
+    if value is None:
+        return  # the reader says what is wrong with it; the build fails and records nothing
+    name = os.path.abspath(path)
+    for reads in _watching:
+        reads[name] = value if reads.get(name, value) == value else None
+
+
+def file_digest(path: Path) -> str | None:
+    """``digest`` of a whole regular file, read in pieces; None when it is not one or cannot be read."""
+    hashed, size = hashlib.sha256(), 0
+    try:
+        with open_regular(path) as fh:
+            while chunk := fh.read(1 << 20):
+                hashed.update(chunk)
+                size += len(chunk)
+    except (InputError, OSError):
+        return None
+    return f"{size}:{hashed.hexdigest()}"
+
+
+def listed(folder: Path, files: list[Path]) -> None:
+    """Tell watching builds which files were found below ``folder`` (a file added or removed there changes a
+    build)."""
+    for listings in _listing:
+        listings[os.path.abspath(folder)] = [os.path.abspath(f) for f in files]
+
+
 def read_limited(path: Path, limit: int, split_what: str) -> bytes:
     """The file's bytes; :class:`InputError` when it is over ``limit`` bytes, not a regular file, or unreadable."""
     with open_regular(path) as fh:
@@ -64,4 +137,5 @@ def read_limited(path: Path, limit: int, split_what: str) -> bytes:
         size = max(size, len(data))
         raise InputError(path, f"file is {size / 1e6:.1f} MB, over the {limit // 2**20} MiB limit; "
                                f"split the {split_what} into several files")
+    noticed(path, data)
     return data

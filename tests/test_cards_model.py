@@ -32,7 +32,9 @@ def _fitted(monkeypatch, tmp_path, sample_path, name: str) -> list[tuple]:
     monkeypatch.setattr(layout, "can_fork", lambda: False)
     monkeypatch.setattr(cards, "cores", lambda: 1)
     monkeypatch.setattr(layout, "fit_faces", spy)
-    result = CliRunner().invoke(app, ["cards", str(sample_path), "-o", str(tmp_path / f"{name}.cards.pdf")])
+    # --no-cache: every build is built (nothing changed but the code patched here, which no build manifest sees)
+    result = CliRunner().invoke(app, ["cards", str(sample_path), "-o", str(tmp_path / f"{name}.cards.pdf"),
+                                      "--no-cache"])
     assert result.exit_code == 0, result.output
     (call,) = seen
     return call

@@ -112,7 +112,8 @@ def test_failure_midway_through_writing(tmp_path, sample_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(epub_exporter, "write_zip", half_written)
-    result = runner.invoke(app, ["epub", str(sample_path), "-o", str(target)])
+    # --no-cache: nothing changed, so the build manifest would skip the build this test breaks
+    result = runner.invoke(app, ["epub", str(sample_path), "-o", str(target), "--no-cache"])
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["deck.epub"]

@@ -24,7 +24,9 @@ NO_FORK = Path(__file__).resolve().parent / "no_fork"
 def _run(args: list[str], no_fork: bool, tmp: Path) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "QAEXPORT_STATE_DIR": str(tmp / "state"),
            "PYTHONPATH": os.pathsep.join([*([str(NO_FORK)] if no_fork else []), str(ROOT)])}
-    result = subprocess.run([sys.executable, "-m", "qaexport", *args], env=env, capture_output=True, text=True,
+    # --no-cache: the second build must be built (a build manifest would copy the first's output to it)
+    result = subprocess.run([sys.executable, "-m", "qaexport", *args, "--no-cache"], env=env, capture_output=True,
+                            text=True,
                             timeout=600)
     assert result.returncode == 0, result.stderr
 

@@ -269,17 +269,21 @@ def with_params(func: F, extra: list[inspect.Parameter]) -> F:
 
 
 def load_library(srcs: list[Path] | None, difficulty: list[str] | None = None,
-                 topic: list[str] | None = None, options: sources.ReaderOptions | None = None) -> Library:
-    return filter_library(read_library(srcs, options), difficulty, topic)
+                 topic: list[str] | None = None, options: sources.ReaderOptions | None = None,
+                 seen: list[Problem] | None = None) -> Library:
+    return filter_library(read_library(srcs, options, seen), difficulty, topic)
 
 
-def read_library(srcs: list[Path] | None, options: sources.ReaderOptions | None = None) -> Library:
-    """Every question of the sources, warnings printed."""
+def read_library(srcs: list[Path] | None, options: sources.ReaderOptions | None = None,
+                 seen: list[Problem] | None = None) -> Library:
+    """Every question of the sources, warnings printed (and added to ``seen``)."""
     warnings: list[Problem] = []
     try:
         return sources.load(source_paths(srcs), warnings, options)
     finally:
         report_warnings(warnings)
+        if seen is not None:
+            seen.extend(warnings)
 
 
 def filter_library(library: Library, difficulty: list[str] | None, topic: list[str] | None) -> Library:

@@ -10,17 +10,19 @@ import contextlib
 import dataclasses
 import inspect
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .. import render
+from .. import reading, render
 from ..errors import SHOWN_CHARS, QaexportError, UsageError, describe_os_error
 from ..exporters import Build, Exporter, Produces
 from ..model import Library, slugify
+from ..output import watch_writes
 from ..reading import not_regular
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
@@ -47,8 +49,11 @@ from .common import (
     say,
     state_dir,
 )
-from .config import Config
+from .config import CONFIG_NAME, Config
 from .options import OptionSpec, specs_for, typer_params
+
+if TYPE_CHECKING:
+    from ..manifest import Manifests
 
 DEFAULT_OUTPUT = Path("dist")
 _KW = inspect.Parameter.KEYWORD_ONLY
@@ -158,24 +163,109 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     output, folder = _output(values, config)
     for cls in classes:  # a wrong -o is a usage error before any reading
         resolve_target(output, folder, "name", cls, several)
+    manifests = _manifests(classes, chosen, values, config)
+    if manifests is not None and _nothing_changed(manifests, classes, output, folder, several):
+        return
     difficulty, topic = values["difficulty"], values["topic"]
-    library = load_library(values["srcs"] or config.top.get("sources"), difficulty, topic,
-                           reader_options(ctx, values, config))
-    if several:
-        chosen = _not_declined(chosen, library)
-    classes = [cls for cls, _ in chosen]
-    rendered = render_for(library, highlighter, classes, values.get("no_cache", False))
-    stem = _default_stem(library, difficulty, topic)
-    targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
-    jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, _warn,
-                                      state_dir=state_dir()))
-            for (cls, opts), target in zip(chosen, targets, strict=True)]
-    if len(jobs) == 1:
-        cls, opts, target, build = jobs[0]
-        cls().export(build, opts, target)
-        say(f"wrote {_written(target, cls.produces)}")
-    else:
-        _export_at_once(jobs)
+    warned: list[Any] = []
+    with reading.watch() as (reads, listings), watch_writes() as written:
+        library = load_library(values["srcs"] or config.top.get("sources"), difficulty, topic,
+                               reader_options(ctx, values, config), warned)
+        if several:
+            chosen = _not_declined(chosen, library)
+        classes = [cls for cls, _ in chosen]
+        rendered = render_for(library, highlighter, classes, values.get("no_cache", False))
+        stem = _default_stem(library, difficulty, topic)
+        targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
+        warn = partial(_warn_and_keep, warned)  # picklable: a spawned child of `all` gets the build
+        jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, warn,
+                                          state_dir=state_dir()))
+                for (cls, opts), target in zip(chosen, targets, strict=True)]
+        if len(jobs) == 1:
+            cls, opts, target, build = jobs[0]
+            cls().export(build, opts, target)
+            say(f"wrote {_written(target, cls.produces)}")
+        else:
+            warned += _export_at_once(jobs, written)
+    if manifests is not None and not warned:
+        _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
+
+
+def _manifests(classes: list[type[Exporter]], chosen: list[tuple[type[Exporter], Any]], values: dict[str, Any],
+               config: Config) -> Manifests | None:
+    """The build manifest of this run (``qaexport.manifest``), or None: ``--no-cache``, or an output that is a
+    folder. Its key holds every value of the command but the output path, every exporter's options, the working
+    folder (relative paths), the environment variables that decide a build (``QAEXPORT_*``, ``SOURCE_DATE_EPOCH``)
+    and, through ``run_key``, the versions."""
+    if values.get("no_cache") or any(cls.produces != Produces.FILE for cls in classes):
+        return None
+    from ..manifest import Manifests, run_key
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("QAEXPORT_") or k == "SOURCE_DATE_EPOCH"}
+    key = run_key({"command": [cls.name for cls in classes], "cwd": os.getcwd(), "config": str(config.path),
+                   "env": env,
+                   "values": {k: v for k, v in values.items() if k != "output"},
+                   "options": [repr(opts) for _, opts in chosen]})
+    return Manifests(_cache_folder(), key, _warn)
+
+
+def _outside(classes: list[type[Exporter]]) -> list[str | None]:
+    """Each exporter's outside state (``ExporterBase.outside_state``); None where an exporter cannot say."""
+    folder = state_dir()
+    return [getattr(cls, "outside_state", lambda _folder: None)(folder) for cls in classes]
+
+
+def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output: str | None, folder: bool,
+                     several: bool) -> bool:
+    """Whether the manifest shows that this build would write what is there already; then it says so."""
+    record = manifests.load()
+    if record is None:
+        return False
+    targets = [resolve_target(output, folder, record.stem, cls, several) for cls in classes]
+    done = manifests.up_to_date(record, targets, _outside(classes))
+    if done is None:
+        return False
+    from .. import scratch
+
+    for place in {*(t.parent for t in targets), Path(tempfile.gettempdir())}:
+        scratch.sweep_once(place)  # what a killed run left behind goes once the next run has run, skipped or not
+    for target, how in done:
+        if how == "unchanged":
+            say(f"nothing changed: {target} is up to date (same inputs, options and versions); "
+                "nothing rendered or written")
+        else:
+            say(f"nothing changed: wrote {target} ({how}, built from the same inputs, options and versions); "
+                "nothing rendered")
+    return True
+
+
+def _record(manifests: Manifests, classes: list[type[Exporter]], chosen: list[tuple[type[Exporter], Any]],
+            config: Config, stem: str, targets: list[Path], reads: dict[str, str | None],
+            listings: dict[str, list[str]], written: dict[str, str]) -> None:
+    """After a build that warned of nothing: what it read, what decided it and what it wrote, for the next one."""
+    from ..manifest import Output, Record
+
+    inputs = dict(reads)
+    files = [config.path or Path(CONFIG_NAME)]  # no config file: one put there later changes the build
+    files += [v for _, opts in chosen for v in vars(opts).values() if isinstance(v, Path)]  # --previous
+    for path in files:
+        inputs[os.path.abspath(path)] = reading.file_digest(path) if os.path.lexists(path) else ""
+    state = _outside(classes)
+    outputs = [written.get(os.path.abspath(t)) for t in targets]
+    if None in inputs.values() or None in state or None in outputs or len(classes) != len(targets):
+        return  # an input edited during the build, an exporter that cannot say, an output not written here
+    manifests.save(Record(manifests.key, stem, inputs, listings, state,
+                          [Output(os.path.abspath(t), digest) for t, digest in zip(targets, outputs, strict=True)]))
+
+
+def _cache_folder() -> Path:
+    """Where build manifests live: beside the render cache (QAEXPORT_CACHE_DIR, else the user's cache folder)."""
+    folder = os.environ.get("QAEXPORT_CACHE_DIR", "").strip()
+    if folder:
+        return Path(folder).expanduser()
+    from platformdirs import user_cache_path
+
+    return user_cache_path("qaexport", appauthor=False)
 
 
 def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
@@ -246,18 +336,24 @@ def _warn(message: str) -> None:
     err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False)
 
 
+def _warn_and_keep(warned: list[Any], message: str) -> None:
+    warned.append(message)
+    _warn(message)
+
+
 #: Niceness of `all`'s light exporters beside a heavy one (an exporter that declares ``heavy = True``: the PDF lays
 #: out on every core for most of the run): the light ones then mostly use the cores the heavy one leaves idle
 #: (between its parts, while it merges) instead of slowing it down, and `all` ends when the heavy one does.
 NICE_BESIDE_HEAVY = 19
 
 
-def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None:
+def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]], written: dict[str, str]) -> list[str]:
     """`all`: every exporter in its own child process, all at once. The booklet's layout keeps the cores busy for
     most of the run and leaves one idle at its end; the other formats are written beside it rather than after
     it, so `all` takes about as long as the slowest format alone. Each child writes its own file atomically;
     one that fails does not stop the others. Warnings and "wrote" lines come out in the exporters' order once
-    every child is done, then the first failure, as the one command would have said it."""
+    every child is done, then the first failure, as the one command would have said it. Returns the warnings; what
+    each child wrote (``output.watch_writes``) is added to ``written``."""
     from ..forked import ChildFailure, run_forked_all
 
     heavy = any(cls.heavy for cls, *_ in jobs)
@@ -268,37 +364,43 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]]) -> None
                                   lambda cause: f"failed ({cause})", isolated=True)
     # A child that died (killed, out of memory, a crash in a C library) is one failure among the formats.
     results = [outcome if not isinstance(outcome, ChildFailure) else
-               ([], "", (outcome.exit_code, f"{cls.name}: {outcome.message}"))
+               ([], "", (outcome.exit_code, f"{cls.name}: {outcome.message}"), {})
                for (cls, *_), outcome in zip(jobs, outcomes, strict=True)]
-    for warnings, written, _ in results:
+    told: list[str] = []
+    for warnings, line, _, files in results:
         for message in warnings:
             _warn(message)
-        if written:
-            say(f"wrote {written}")
-    failed = [failure for *_, failure in results if failure]
+        told += warnings
+        written.update(files)
+        if line:
+            say(f"wrote {line}")
+    failed = [failure for _, _, failure, _ in results if failure]
     for _code, message in failed[1:]:  # every failure is told; the first is the command's error
         _warn(message)
     if failed:
         raise QaexportError.carried(failed[0][1], failed[0][0])
+    return told
 
 
 def _export_child(cls: type[Exporter], opts: Any, target: Path, build: Build, heavy: bool,
-                  report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None]:
-    """One exporter of `all`, in its child: its warnings, its "wrote" line and its failure come back as values."""
+                  report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None, dict[str, str]]:
+    """One exporter of `all`, in its child: its warnings, its "wrote" line, its failure and the digests of the files
+    it wrote come back as values."""
     if heavy and not cls.heavy and hasattr(os, "nice"):
         os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
     warnings: list[str] = []
     quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)
     try:
-        cls().export(quiet, opts, target)
+        with watch_writes() as written:
+            cls().export(quiet, opts, target)
     except QaexportError as exc:
-        return warnings, "", (exc.exit_code, str(exc))
+        return warnings, "", (exc.exit_code, str(exc)), {}
     except OSError as exc:  # the disk, worded as handle_errors words it
-        return warnings, "", (1, describe_os_error(exc))
+        return warnings, "", (1, describe_os_error(exc)), {}
     except Exception as exc:  # a bug in one exporter (a plugin's, say) must not take the others down
         cause = " ".join(str(exc).split())[:SHOWN_CHARS * 2]
-        return warnings, "", (1, f"{cls.name}: failed ({type(exc).__name__}: {cause})")
-    return warnings, _written(target, cls.produces), None
+        return warnings, "", (1, f"{cls.name}: failed ({type(exc).__name__}: {cause})"), {}
+    return warnings, _written(target, cls.produces), None, written
 
 
 def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], Any]:

@@ -126,6 +126,14 @@ class ExporterBase:
     def prepare() -> None:
         return None
 
+    @staticmethod
+    def outside_state(state_dir: Path | None) -> str | None:
+        """What besides the build's inputs and options decides what ``export`` writes, as text a build manifest
+        (``qaexport.manifest``) compares between builds: "" when nothing does; None when something does that it
+        cannot describe (then every build builds). An exporter not derived from this class has none, so its
+        builds are never skipped."""
+        return ""
+
 
 #: The members :class:`Exporter` lists, each checked when a plugin loads: nothing else is looked for later.
 MEMBERS = ("name", "produces", "suffix", "scheme", "in_all", "heavy", "night_mode", "Options", "declines",

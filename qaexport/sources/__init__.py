@@ -19,7 +19,7 @@ from ..assemble import assemble
 from ..errors import InputError, Problem, UsageError, ValidationError, problem
 from ..model import Library
 from ..plugins import SOURCES_GROUP, Registry
-from ..reading import not_regular, open_regular
+from ..reading import listed, not_regular, noticed_file, open_regular
 from ..records import ReadResult
 
 GROUP = SOURCES_GROUP
@@ -141,7 +141,13 @@ def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
     for root, dirs, files in os.walk(folder, onerror=unlisted):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
+    listed(folder, found)
     return found
+
+
+def listing(folder: Path) -> list[Path]:
+    """The files below ``folder`` as a build lists them (a build manifest compares them with its record)."""
+    return _walk(folder, [])
 
 
 def _not_taken(head: bytes, reader: Source) -> str:
@@ -197,6 +203,8 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
             raise UsageError(f"{src}: {kind}, not a question file or folder")
         else:
             raise UsageError(f"{src}: no such file or folder")
+    for path, _reader in chosen.values():
+        noticed_file(path)  # a build manifest's record of what was read (nothing unless a build watches)
     return list(chosen.values())
 
 

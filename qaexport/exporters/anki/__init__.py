@@ -39,6 +39,7 @@ from .ledger import (
     NoteTimes,
     Version,
     holds_package,
+    ledger_stamp,
     location,
     note_times,
     note_type_changes,
@@ -163,6 +164,12 @@ class AnkiExporter(ExporterBase):
     @staticmethod
     def declines(library: Library) -> str:
         return anki_package_source(library)
+
+    @staticmethod
+    def outside_state(state_dir: Path | None) -> str | None:
+        """The note-time ledger decides each note's time (and a push records there what it wrote): any write to it
+        since a build, by another export or a push, changes its files' stamps, and the next build builds."""
+        return ledger_stamp(location(state_dir) if state_dir else None)
 
     def export(self, build: Build, options: AnkiOptions, target: Path) -> None:
         reason = self.declines(build.library)

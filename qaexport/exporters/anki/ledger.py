@@ -327,6 +327,13 @@ def _stamp(path: Path) -> tuple[str, int] | None:
     return f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}", st.st_ino
 
 
+def ledger_stamp(ledger: Path | None) -> str:
+    """The stamps of the ledger's files (the database and its write-ahead log): every write changes one."""
+    if ledger is None:
+        return "no ledger"
+    return " | ".join(str(_stamp(Path(f"{ledger}{end}")) or "absent") for end in ("", "-wal", "-journal"))
+
+
 def record_package(ledger: Path | None, path: Path, run: int | None, inode: int) -> None:
     """Remember that the file now at ``path`` holds the versions of export ``run``, if it is still the file
     with ``inode`` that this export wrote (a concurrent export may have replaced it). Call it right after

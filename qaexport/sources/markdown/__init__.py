@@ -18,7 +18,7 @@ from ...formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, ImageBudget, Re
 from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRATED, decode, parse_text
 from ...formats.math import MathError, mathml
 from ...model import BankFile, ContentFormat, Location, Media
-from ...reading import read_limited
+from ...reading import noticed, read_limited
 from ...records import Node, QuestionRecord, ReadResult, SubtopicRecord
 from .. import SourceBase
 
@@ -246,6 +246,7 @@ def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warni
                 data = candidate.read_bytes() if candidate.stat().st_size <= MAX_IMAGE_BYTES else b""
             except OSError:
                 data = b""
+            noticed(candidate, data)
             kind = raster_type(data)
             if not (kind and name == hashlib.sha256(data).hexdigest()[:16] + kind[1]):
                 warnings.append(problem(path, f"image {candidate} does not match its name (hash or type); it is "
@@ -260,6 +261,7 @@ def _load_media(path: Path, name: str, line: int, media: dict[str, Media], warni
             warnings.extend(problem(path, f"image {candidate}: {note}", line=line) for note in notes)
             media[name] = Media(name, checked.data, checked.mime, checked.pixels)  # the name the HTML gives
             return
+        noticed(candidate, None)  # a file put here later would be found: a build manifest checks it is still absent
         if folder.parent == folder:
             break
         folder = folder.parent

@@ -1,0 +1,294 @@
+"""The build manifest (``qaexport.manifest``): a rebuild with nothing changed renders and writes nothing, and a change
+to any part of what decides a build (each input kind, each option, the theme, the environment, the versions, the
+Anki ledger, the output itself) builds again. What is observed is real: the render cache's file, the output's inode
+and bytes, the deck read back by the official ``anki`` package."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qaexport import manifest
+from qaexport.cli import app
+from tests.anki_collection import import_deck, log_counts, new_collection
+from tests.hand_bank import png
+
+runner = CliRunner()
+EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> str:
+    result = runner.invoke(app, list(args), env={**EPOCH, **(env or {})})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def render_db() -> Path:
+    return Path(os.environ["QAEXPORT_CACHE_DIR"]) / "render-cache.sqlite3"
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns
+
+
+@pytest.fixture()
+def bank(tmp_path: Path) -> Path:
+    """Two Markdown files, a cover and an image, code (no cloze: the second export of a cloze warns once of its
+    note type, and a build that warned records no manifest)."""
+    folder = tmp_path / "bank"
+    (folder / "pics").mkdir(parents=True)
+    (folder / "pics" / "cover.png").write_bytes(png((60, 80), (0, 0, 128)))
+    (folder / "pics" / "resistor.png").write_bytes(png((40, 20), (200, 0, 0)))
+    (folder / "intro.md").write_text(
+        "---\nframework: Hand Bank\ntopic: Basics\nsubtopic: Getting started\ncover: pics/cover.png\n---\n\n"
+        "## What is a bank? {#what .easy}\n\nA folder of *Markdown* files.\n\n"
+        "## Where do images go? {#images .medium}\n\nBeside the file: ![a resistor](pics/resistor.png)\n",
+        encoding="utf-8")
+    (folder / "more.md").write_text(
+        "---\nframework: Hand Bank\ntopic: Basics\nsubtopic: Code\n---\n\n"
+        "## How is code shown? {#code .hard}\n\n```python\nprint('hi')\n```\n", encoding="utf-8")
+    return folder
+
+
+def built(bank: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> str:
+    return run("anki", str(bank), "-o", str(out), *extra, env=env)
+
+
+def skipped(text: str) -> bool:
+    return "nothing changed" in text and "wrote" not in text.replace("nothing changed: wrote", "")
+
+
+def test_a_rebuild_with_nothing_changed_renders_nothing_and_writes_nothing(bank, tmp_path):
+    out = tmp_path / "deck.apkg"
+    assert "wrote" in built(bank, out)
+    before, data = stamp(out), out.read_bytes()
+    render_db().unlink()  # a build that renders anything makes the render cache again
+    text = built(bank, out)
+    assert "nothing changed" in text and "nothing rendered or written" in text
+    assert not render_db().exists()
+    assert stamp(out) == before and out.read_bytes() == data
+
+
+def test_to_a_new_path_the_recorded_output_is_copied_and_equals_a_full_build(bank, tmp_path):
+    first, second, full = tmp_path / "a.apkg", tmp_path / "b.apkg", tmp_path / "c.apkg"
+    built(bank, first)
+    render_db().unlink()
+    text = built(bank, second)
+    assert f"copied from {first}" in text and not render_db().exists()
+    built(bank, full, "--no-cache")  # the same build done in full: the same bytes
+    assert second.read_bytes() == first.read_bytes() == full.read_bytes()
+    with new_collection(tmp_path / "anki") as col:  # and a real deck: every note imports
+        counts = log_counts(import_deck(col, second))
+        assert counts["new"] == col.note_count() > 0
+
+
+def test_no_cache_neither_uses_nor_writes_a_manifest(bank, tmp_path):
+    out = tmp_path / "deck.apkg"
+    built(bank, out, "--no-cache")
+    assert not (Path(os.environ["QAEXPORT_CACHE_DIR"]) / manifest.FOLDER).exists()
+    built(bank, out)
+    assert "wrote" in built(bank, out, "--no-cache")
+
+
+def _edit(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert old in data
+    path.write_bytes(data.replace(old, new, 1))
+
+
+# Each change is one part of what decides a build: after it, the build runs in full and writes the output again.
+CHANGES = {
+    "a bank file": lambda bank, tmp: _edit(bank / "intro.md", b"A folder of", b"A folder (edited) of"),
+    "a file added to a source folder": lambda bank, tmp: (bank / "notes.txt").write_text("x"),
+    "an image": lambda bank, tmp: (bank / "pics" / "resistor.png").write_bytes(png((40, 20), (0, 200, 0))),
+    "the cover": lambda bank, tmp: (bank / "pics" / "cover.png").write_bytes(png((60, 80), (0, 128, 0))),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_changed_input_builds_again(bank, tmp_path, change):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    CHANGES[change](bank, tmp_path)
+    assert "wrote" in built(bank, out)
+
+
+def test_a_config_file_created_or_changed_builds_again(bank, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    (tmp_path / "qaexport.toml").write_text("# nothing yet\n")
+    assert "wrote" in built(bank, out)
+    assert skipped(built(bank, out))
+    (tmp_path / "qaexport.toml").write_text("# still nothing, other bytes\n")
+    assert "wrote" in built(bank, out)
+
+
+@pytest.mark.parametrize("option", [("--deck-name", "Other"), ("--theme", "monokai"), ("--night-theme", "dracula"),
+                                    ("--difficulty", "easy"), ("--flat",)])
+def test_each_option_builds_again(bank, tmp_path, option):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    assert "wrote" in built(bank, out, *option)
+    built(bank, out, *option)  # a new deck name warns once (cards stay in the old decks): that build records none
+    assert skipped(built(bank, out, *option))
+
+
+def test_the_previous_package_is_an_input(bank, tmp_path):
+    out, previous, one, two = (tmp_path / name for name in ("deck.apkg", "old.apkg", "one.apkg", "two.apkg"))
+    edited = tmp_path / "edited"
+    shutil.copytree(bank, edited)
+    _edit(edited / "intro.md", b"A folder of", b"A folder (then) of")
+    built(bank, one)
+    built(edited, two)
+    shutil.copy(one, previous)
+    built(bank, out, "--previous", str(previous))
+    assert skipped(built(bank, out, "--previous", str(previous)))
+    shutil.copy(two, previous)  # other bytes at the same path; the ledger untouched
+    assert "wrote" in built(bank, out, "--previous", str(previous))
+
+
+def test_the_environment_builds_again(bank, tmp_path):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    assert "wrote" in built(bank, out, env={"SOURCE_DATE_EPOCH": "1700000100"})
+
+
+def test_a_library_version_builds_again(bank, tmp_path, monkeypatch):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "999.0" if name.lower() == "pygments" else real(name))
+    assert "wrote" in built(bank, out)
+
+
+def test_an_edited_qaexport_file_builds_again(bank, tmp_path):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    code = Path(manifest.__file__)  # an editable install keeps its version number while its code changes
+    info = code.stat()
+    try:
+        os.utime(code, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        assert "wrote" in built(bank, out)
+    finally:
+        os.utime(code, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_the_anki_ledger_written_since_builds_again(bank, tmp_path, state_dir):
+    out, other = tmp_path / "deck.apkg", tmp_path / "other" / "bank"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    shutil.copytree(bank, other)
+    _edit(other / "intro.md", b"A folder of", b"A folder (elsewhere) of")
+    built(other, tmp_path / "other.apkg")  # the same notes, one changed: the ledger gives it a new time
+    assert "wrote" in built(bank, out)
+
+
+def test_a_changed_or_removed_output_builds_again(bank, tmp_path):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    good = out.read_bytes()
+    out.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # same size, other bytes
+    assert "wrote" in built(bank, out)
+    assert out.read_bytes() == good
+    out.unlink()
+    assert "wrote" in built(bank, out)
+    assert out.read_bytes() == good
+    elsewhere = tmp_path / "b.apkg"
+    out.write_bytes(b"not the deck")  # the recorded output is gone: nothing to copy
+    assert "wrote" in built(bank, elsewhere)
+
+
+def _record() -> Path:
+    found = list((Path(os.environ["QAEXPORT_CACHE_DIR"]) / manifest.FOLDER).glob("*.json"))
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "wrong types", "too large", "a folder"])
+def test_a_damaged_manifest_is_one_warning_and_a_full_build(bank, tmp_path, monkeypatch, damage):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    record = _record()
+    if damage == "garbage":
+        record.write_bytes(b"\x00{not json")
+    elif damage == "wrong types":
+        data = json.loads(record.read_text())
+        data["outputs"] = [{"path": "relative.apkg", "digest": 5}]
+        record.write_text(json.dumps(data))
+    elif damage == "too large":
+        monkeypatch.setattr(manifest, "MAX_BYTES", 100)
+    else:
+        record.unlink()
+        record.mkdir()
+    result = runner.invoke(app, ["anki", str(bank), "-o", str(out)], env=EPOCH)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "build manifest" in warnings[0] and "building in full" in warnings[0]
+    assert "wrote" in result.output
+    if damage != "a folder" and damage != "too large":
+        assert skipped(built(bank, out))  # written again, sound
+
+
+def test_a_build_that_warned_records_nothing(tmp_path):
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "a.md").write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## What? {#what .easy}\n\n"
+                               "![gone](http://example.com/x.png)\n", encoding="utf-8")
+    out = tmp_path / "deck.apkg"
+    assert "warning:" in built(bank, out)
+    assert "warning:" in built(bank, out)  # built again: its warnings are said again
+
+
+def test_the_ledger_stamp_sees_a_write(state_dir, bank, tmp_path):
+    from qaexport.exporters.anki import AnkiExporter
+
+    built(bank, tmp_path / "deck.apkg")
+    before = AnkiExporter.outside_state(state_dir)
+    with sqlite3.connect(state_dir / "anki-notes.sqlite3") as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS touched (x)")
+    conn.close()
+    assert AnkiExporter.outside_state(state_dir) != before
+
+
+def test_a_skipped_build_still_sweeps_what_a_killed_run_left(bank, tmp_path):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # a process that is gone: what it left is a killed run's
+    left = tmp_path / f".qaexport-{proc.pid}-xyz.deck.apkg.tmp"
+    left.write_bytes(b"half a deck")
+    # A process of its own (a process sweeps a folder once; this one has swept tmp_path already)
+    result = subprocess.run([sys.executable, "-m", "qaexport", "anki", str(bank), "-o", str(out)], capture_output=True,
+                            text=True, env={**os.environ, **EPOCH}, timeout=300)
+    assert result.returncode == 0 and skipped(result.stdout), result.stdout + result.stderr
+    assert not left.exists()
+
+
+def test_a_system_library_installed_since_builds_again(bank, tmp_path, monkeypatch):
+    cache = tmp_path / "ld.so.cache"  # stands for /etc/ld.so.cache, which every library install rewrites
+    cache.write_bytes(b"libpango-1.0.so.0")
+    monkeypatch.setattr(manifest, "SYSTEM_LIBRARIES", str(cache))
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    cache.unlink()
+    cache.write_bytes(b"libpango-1.0.so.0 (upgraded)")
+    assert "wrote" in built(bank, out)
