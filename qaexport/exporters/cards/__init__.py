@@ -8,14 +8,17 @@ behind its front; ``--back-offset`` corrects a printer that shifts the back side
 ``weasy.layout`` (each in a child process): the booklet's document setup, fetchers (the library's media and
 our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 
-Every face is laid out once more at most: answers that fit whole are kept as they were drawn while measuring,
-the rest (questions, which stand in the middle of their card, and continued parts) are laid out on measuring
-pages in as many documents as cores, and ``impose`` places those pages on the sheets (pikepdf): the sheets
-themselves are never laid out with their cards.
+Most faces are kept as they were drawn while measuring: answers that fit whole, every part of a cut answer
+(measured with its head hidden; its head, with its "k/n", is a small face drawn first in the same cell) and the
+question of a one-card question (``impose`` moves its body to the middle of the card). The rest (questions of
+several-card questions, "(continued)" fronts, heads) are laid out on measuring pages in as many documents as
+cores, and ``impose`` places every page on the sheets (pikepdf): the sheets are never laid out with their cards.
+A text model (``metrics``) chooses where measuring starts; only measures decide.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable
@@ -51,8 +54,6 @@ PADDING_MM = 4.0
 #: The smallest letters a wide table gets on a card (below it, its words are hyphenated).
 TABLE_FLOOR_PT = 5.5
 MM_PER_PT = 25.4 / 72
-#: Measured in place of "k/n" before the number of cards is known (at least as wide as any real one).
-PART_PLACEHOLDER = "99/99"
 
 
 @dataclass
@@ -95,6 +96,9 @@ class Card:
     front: FaceHtml
     back: FaceHtml
     back_kept: Placed | None = None
+    front_kept: Placed | None = None
+    #: The head of a part of a cut answer (a face with all but its head hidden), drawn with the part kept.
+    back_label: FaceHtml | None = None
 
 
 @dataclass
@@ -168,22 +172,25 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
 
         def front(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level,
                   sub: str = ref.subtopic.name) -> str:
-            return face("front", n, PART_PLACEHOLDER, d, sub, Markup(code_lines(body, columns=columns(size))), size,
+            # Measured without a "k/n" (the head is one line whatever it holds): a question that fits whole on a
+            # question's only card is its front as measured.
+            return face("front", n, "", d, sub, Markup(code_lines(body, columns=columns(size))), size,
                         el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
-            # Whole, an answer is measured as it goes on its card (no part: "1/n" only if the question continues);
-            # the part's room is a line of its own, so its text never changes a measure.
-            return face("back", n, PART_PLACEHOLDER if split else "", d, "",
-                        Markup(code_lines(body, columns=columns(size))), size, el_id)
+            # Whole, an answer is measured as it goes on its card (no "k/n": the head is one line whatever it holds,
+            # so its text never changes a measure); cut, each part is measured with its head hidden, as it goes on
+            # its card under a head drawn apart.
+            return face("back", n, "", d, "", Markup(code_lines(body, columns=columns(size))), size, el_id,
+                        headless=split)
 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
         asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
-        jobs.append(FitJob(asked, QUESTION_SIZES, front))
+        jobs.append(FitJob(asked, QUESTION_SIZES, front, final=True))
         # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break; one too
         # wide even then is written row by row.
         answer = fit_tables(answer, grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT, stack=True)
-        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True, estimate=estimate))
+        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True, final_parts=True, estimate=estimate))
     with build.progress("Fitting cards", 8) as advance:
         result = fit_faces_in_child(jobs, measure_css(base_css, grid), (grid.card_h - PADDING_MM) * PX_PER_MM,
                                     advance, build.library.media, files, workers, keep)
@@ -207,10 +214,16 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             ask = fronts[k] if k < len(fronts) else Part("", fronts[-1].size if fronts else QUESTION_SIZES[0])
             tell = backs[k] if k < len(backs) else Part("", ANSWER_SIZES[1])
             headings = answer_heading_size(ask.size, tell.size)
-            # An answer drawn while measuring is the card's back when its part is the one it was measured with
-            # (none: the question takes one card) and its headings are its text's size, as measured (1em); under a
-            # question shrunk below the answer's size they are smaller, and the back is laid out again.
-            kept = tell.kept if total == 1 and tell.kept is not None and headings == tell.size else None
+            # An answer drawn while measuring is the card's back when its headings are its text's size, as measured
+            # (1em; under a question shrunk below the answer's size they are smaller, and the back is laid out
+            # again), and when it was measured with the head it needs: none, a part of a cut answer (its head, with
+            # its "k/n", drawn apart), or its own without a part, the question taking one card. A question drawn
+            # while measuring is the front of its only card, moved down to the middle of the card (``lift``) when
+            # it is placed.
+            cut = len(backs) > 1
+            kept = tell.kept if tell.kept is not None and headings == tell.size and (cut or total == 1) else None
+            asked = ask.kept if total == 1 and fronts else None
+            lift = round(ask.spare / 2, 2)  # as the template writes it
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
                                   Markup(code_lines(ask.html, columns=columns(ask.size))), ask.size, continued=k > 0,
@@ -218,7 +231,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                 functools.partial(face, "back", number, part, level, "",
                                   Markup(code_lines(tell.html, columns=columns(tell.size))), tell.size,
                                   headings=headings),
-                Placed(kept.path, kept.page) if kept else None))
+                Placed(kept.path, kept.page) if kept else None,
+                Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None,
+                functools.partial(face, "back", number, part, level, "", "", tell.size,
+                                  label_only=True) if cut and kept else None))
     return cards, result.missing
 
 
@@ -250,7 +266,10 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
 
     todo: list[FaceHtml] = []
     for card in cards:
-        todo.append(card.front)
+        if card.back_label is not None:
+            todo.append(card.back_label)
+        if card.front_kept is None:
+            todo.append(card.front)
         if card.back_kept is None:
             todo.append(card.back)
     size = batch_size(len(todo), workers)
@@ -268,8 +287,10 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     laid = iter(pages)
     placed = []
     for card in cards:
-        front = next(laid)
-        placed.append((front, card.back_kept or next(laid)))
+        back_label = next(laid) if card.back_label is not None else None
+        front = card.front_kept or next(laid)
+        back = card.back_kept or next(laid)
+        placed.append((front, dataclasses.replace(back, label=back_label)))
     return placed, sorted(set().union(*(m.missing for m in measured)))
 
 

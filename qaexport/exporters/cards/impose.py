@@ -22,16 +22,22 @@ if TYPE_CHECKING:  # pikepdf is imported when cards are imposed
     import pikepdf
 
 PT_PER_MM = 72 / 25.4
+PT_PER_PX = 0.75
 #: The page boxes a sheet takes from its kind's page (WeasyPrint writes the media, trim and bleed boxes).
 BOXES = ("/MediaBox", "/CropBox", "/TrimBox", "/BleedBox", "/ArtBox")
 
 
 @dataclass(frozen=True)
 class Placed:
-    """A laid-out face: the PDF it was drawn to and its page there."""
+    """A laid-out face: the PDF it was drawn to and its page there; where its body starts (``top``, CSS px from the
+    page's top) and how far down the body moves on its card (``lift``: a question in the middle of its card); the
+    head drawn with it (``label``: a part of a cut answer is kept without its head, which has its "k/n")."""
 
     path: Path
     page: int
+    lift: float = 0.0
+    top: float = 0.0
+    label: Placed | None = None
 
 
 def _shift(rect: Rect, paper_h: float, page_h: float) -> tuple[float, float]:
@@ -65,7 +71,7 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
     """``marks``: the two kinds of sheet (fronts' marks, backs' marks) and the metadata; ``cards``: each card's
     front and back page. Writes the sheets to ``target``: fronts, their backs, the next fronts..."""
     import pikepdf
-    from pikepdf import Array, Dictionary, Matrix, Name
+    from pikepdf import Array, Dictionary, Name
 
     with pikepdf.open(marks) as out:
         kinds = [(page, out.make_indirect(page.as_form_xobject())) for page in out.pages[:2]]
@@ -86,23 +92,10 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
                         sheet.append(page)
                 cells = (grid.front(index), grid.back(index, duplex, offset))
                 for page, rect, face in zip(sheet, cells, faces, strict=True):
-                    if face.path not in sources:
-                        sources[face.path] = pikepdf.open(face.path)
-                    source = sources[face.path].pages[face.page]
-                    _only_used_resources(source)
-                    height = float(source.mediabox[3]) - float(source.mediabox[1])
-                    form = out.copy_foreign(source.as_form_xobject())
-                    form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
-                    x, y = _shift(rect, grid.paper_h, height)
-                    name = Name(f"/Card{index}")
-                    page.add_resource(form, Name.XObject, name, replace_existing=True)
-                    # Clipped to its cell by a path too, as the cell's overflow: hidden was: a renderer draws the
-                    # edge of a clipping path anti-aliased, and a form's bounding box on whole pixels.
-                    left, bottom = rect.x * PT_PER_MM, (grid.paper_h - rect.y - rect.h) * PT_PER_MM
-                    clip = f"{left:.4f} {bottom:.4f} {rect.w * PT_PER_MM:.4f} {rect.h * PT_PER_MM:.4f} re W n"
-                    page.contents_add(f"q {clip} 1 0 0 1 {x:.4f} {y:.4f} cm {name} Do Q\n".encode())
-                    if "/Annots" in source.obj:
-                        page.copy_annotations(source, Matrix().translated(x, y))
+                    layers = [face] if face.label is None else [face.label, face]  # the head's text reads first
+                    for layer, drawn in enumerate(layers):
+                        name = Name(f"/Card{index}" + ("L" if layer else ""))
+                        _draw(out, sources, page, rect, drawn, name, grid.paper_h)
             del out.pages[:2]
             for page in out.pages:
                 page.contents_coalesce()
@@ -110,3 +103,36 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
         finally:
             for source_pdf in sources.values():
                 source_pdf.close()
+
+
+def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page, rect: Rect, face: Placed,
+          name: pikepdf.Name, paper_h: float) -> None:
+    """``face``'s page drawn in ``rect`` of a sheet, clipped to it; with a ``lift``, its head (above ``top``) where
+    it is and its body that much lower, as the body's padding moved it when the face was laid out with it."""
+    import pikepdf
+    from pikepdf import Array, Matrix, Name
+
+    if face.path not in sources:
+        sources[face.path] = pikepdf.open(face.path)
+    source = sources[face.path].pages[face.page]
+    _only_used_resources(source)
+    height = float(source.mediabox[3]) - float(source.mediabox[1])
+    form = out.copy_foreign(source.as_form_xobject())
+    form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
+    x, y = _shift(rect, paper_h, height)
+    page.add_resource(form, Name.XObject, name, replace_existing=True)
+    # Clipped to its cell by a path too, as the cell's overflow: hidden was: a renderer draws the edge of a
+    # clipping path anti-aliased, and a form's bounding box on whole pixels.
+    left, bottom = rect.x * PT_PER_MM, (paper_h - rect.y - rect.h) * PT_PER_MM
+    width, cell = rect.w * PT_PER_MM, rect.h * PT_PER_MM
+    lift = face.lift * PT_PER_PX
+    if lift:
+        head = face.top * PT_PER_PX
+        clips = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0),
+                 (f"{left:.4f} {bottom:.4f} {width:.4f} {cell - head - lift:.4f} re W n", lift)]  # moved head out
+    else:
+        clips = [(f"{left:.4f} {bottom:.4f} {width:.4f} {cell:.4f} re W n", 0.0)]
+    for clip, down in clips:
+        page.contents_add(f"q {clip} 1 0 0 1 {x:.4f} {y - down:.4f} cm {name} Do Q\n".encode())
+    if "/Annots" in source.obj:
+        page.copy_annotations(source, Matrix().translated(x, y - lift))

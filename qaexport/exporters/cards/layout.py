@@ -73,6 +73,7 @@ class Kept:
 
     path: Path
     page: int
+    top: float = 0.0  # where the body starts on it (CSS px from the page's top)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class FitJob:
     sizes: tuple[float, float]
     render: FaceRenderer
     final: bool = False
+    #: ``render`` of a run of the text (split) is also its card's face (but for its "k/n", drawn apart): every run
+    #: measured that fits is drawn, and the one that makes the card is kept.
+    final_parts: bool = False
     #: The model's height (CSS px) of a body at a size (``metrics``), None where it has none: it chooses the first
     #: size measured and guesses where cards end; only measures decide.
     estimate: Estimate | None = None
@@ -379,14 +383,16 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
     results: list[list[Part]] = [[] for _ in jobs]
     missing: set[str] = set()
     pending = {i: next(search) for i, search in enumerate(searches)}
+    drawn: dict[int, dict[tuple[str, float], Kept]] = {}  # each search's measures drawn so far, by (body, size)
     rounds = 0
     while pending:
         order = list(pending)
         size = batch_size(len(order), workers)
         faces = [jobs[i].render(body, face_size, f"m-{k % size}", split) for k, i in enumerate(order)
                  for body, face_size, split in [pending[i]]]
-        # A final face measured whole is drawn (kept) in case it fits; its head measured alone is not.
-        wanted = [jobs[i].final and not pending[i][2] and pending[i][0] == jobs[i].html for i in order]
+        # A final face measured is drawn (kept) in case it fits; its head measured alone is not.
+        wanted = [bool(pending[i][0]) and (jobs[i].final_parts if pending[i][2] else
+                                           jobs[i].final and pending[i][0] == jobs[i].html) for i in order]
         batches = [Batch(faces[start:start + size], wanted[start:start + size],
                          keep / f"r{rounds}-{start // size}.pdf" if keep and any(wanted[start:start + size]) else None)
                    for start in range(0, len(faces), size)]
@@ -394,15 +400,17 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
         spans = [(span, batch.path, page) for batch, m in zip(batches, measured, strict=True)
                  for span, page in zip(m.spans, m.pages, strict=True)]
         missing.update(*(m.missing for m in measured))
-        pending = {}
+        asked, pending = pending, {}
         for i, ((top, end), path, page) in zip(order, spans, strict=True):
+            if path is not None and page is not None:  # it fits, as just drawn
+                body, face_size, _split = asked[i]
+                drawn.setdefault(i, {})[body, face_size] = Kept(path, page, top)
             try:
                 pending[i] = searches[i].send(Measure(top, end, limit_px))
             except StopIteration as done:
-                results[i] = done.value
-                if path is not None and page is not None:  # it fits, whole, as just drawn
-                    (part,) = results[i]
-                    results[i] = [dataclasses.replace(part, kept=Kept(path, page))]
+                kept = drawn.pop(i, {})
+                results[i] = [dataclasses.replace(part, kept=kept.get((part.html, part.size)))
+                              for part in done.value]
         on_round(1)
         rounds += 1
     return Fitted(results, sorted(missing))
