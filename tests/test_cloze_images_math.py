@@ -341,21 +341,29 @@ def test_images_reach_anki_once_under_their_content_names(built, tmp_path):
         assert sorted(p.name for p in Path(col.media.dir()).iterdir()) == first == shown
 
 
+def _one_file_exporter(tmp_path: Path):
+    """A bank of one file, ``b.md``, and a function that writes its questions and exports it to ``tmp_path/NAME``
+    (one note-time ledger for every run; no build manifest: each run really builds), returning what the run said."""
+    bank, env = tmp_path / "bank", {"QAEXPORT_STATE_DIR": str(tmp_path / "state")}
+    bank.mkdir()
+    head = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n"
+
+    def export(text: str, name: str) -> str:
+        (bank / "b.md").write_text(head + text, encoding="utf-8")
+        result = CliRunner().invoke(app, ["anki", str(bank), "-o", str(tmp_path / name), "--no-cache"], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return bank, export
+
+
 def test_a_question_that_becomes_a_cloze_keeps_its_note_and_the_run_says_how_to_get_the_new_cards(tmp_path):
     """GUIDs qaexport wrote never change, and Anki's import leaves a note whose type changed as it was
     ("conflicting"): the export that changes it says so, once, with the way out (delete the old note, import
     again), which brings the cloze cards under the same GUID."""
-    bank, env = tmp_path / "bank", {"QAEXPORT_STATE_DIR": str(tmp_path / "state")}
-    bank.mkdir()
-    head = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n"
+    bank, export = _one_file_exporter(tmp_path)
     plain = "## What is the speed of light? {#light .easy}\n\n300,000 km/s\n\n## Other {#o .easy}\n\nx\n"
     cloze = "## Light is {{c1::300,000 km/s}} {{c2::fast}} {#light .easy}\n\n## Other {#o .easy}\n\nx\n"
-
-    def export(text: str, name: str) -> str:
-        (bank / "b.md").write_text(head + text, encoding="utf-8")
-        result = CliRunner().invoke(app, ["anki", str(bank), "-o", str(tmp_path / name)], env=env)
-        assert result.exit_code == 0, result.output
-        return result.output
 
     assert "became" not in export(plain, "a.apkg")
     said = export(cloze, "b.apkg")
@@ -591,17 +599,9 @@ def test_convert_writes_the_syntax_back_and_again_the_same_bytes(built, tmp_path
 def test_a_bank_that_starts_with_a_cloze_is_not_said_to_have_become_one(tmp_path):
     """The first export of a cloze creates the note-time ledger: the note's type is recorded with it, so the next
     export (nothing changed) says nothing, and only a real change is said."""
-    bank, env = tmp_path / "bank", {"QAEXPORT_STATE_DIR": str(tmp_path / "state")}
-    bank.mkdir()
-    head = "---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n"
+    _bank, export = _one_file_exporter(tmp_path)
     cloze = "## Light is {{c1::300,000 km/s}} {#light .easy}\n\n## Other {#o .easy}\n\nx\n"
     plain = "## What is the speed of light? {#light .easy}\n\n300,000 km/s\n\n## Other {#o .easy}\n\nx\n"
-
-    def export(text: str, name: str) -> str:
-        (bank / "b.md").write_text(head + text, encoding="utf-8")
-        result = CliRunner().invoke(app, ["anki", str(bank), "-o", str(tmp_path / name), "--no-cache"], env=env)
-        assert result.exit_code == 0, result.output
-        return result.output
 
     assert "became" not in export(cloze, "a.apkg")
     assert "became" not in export(cloze, "b.apkg")
