@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .formats.anki_package import BankError, refuse_dense
 from .output import atomic_path, copy_verified
 from .reading import file_digest, open_regular
 
@@ -143,6 +144,7 @@ class Manifests:
                 return self._unusable("cannot be read")
             return None
         try:
+            refuse_dense(raw, "a build manifest")  # under MAX_BYTES, tiny values would still parse into ~26x
             data = json.loads(raw)
             record = Record(data["key"], data["stem"], dict(data["inputs"]), dict(data["listings"]),
                             list(data["state"]), [Output(o["path"], o["digest"]) for o in data["outputs"]])
@@ -153,6 +155,8 @@ class Manifests:
                     not all(isinstance(o.path, str) and os.path.isabs(o.path) and isinstance(o.digest, str)
                             for o in record.outputs):
                 raise ValueError("unexpected values")
+        except BankError as exc:
+            return self._unusable(str(exc))
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             return self._unusable(f"malformed ({type(exc).__name__})")
         return record if record.key == self.key else None

@@ -222,7 +222,7 @@ def _record() -> Path:
     return found[0]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "wrong types", "too large", "a folder"])
+@pytest.mark.parametrize("damage", ["garbage", "wrong types", "too large", "a folder", "a JSON bomb"])
 def test_a_damaged_manifest_is_one_warning_and_a_full_build(bank, tmp_path, monkeypatch, damage):
     out = tmp_path / "deck.apkg"
     built(bank, out)
@@ -235,6 +235,8 @@ def test_a_damaged_manifest_is_one_warning_and_a_full_build(bank, tmp_path, monk
         record.write_text(json.dumps(data))
     elif damage == "too large":
         monkeypatch.setattr(manifest, "MAX_BYTES", 100)
+    elif damage == "a JSON bomb":  # 2 MiB of empty lists, under the 16 MiB limit: refused before parsing
+        record.write_bytes(b"[" + b"[]," * 699_050 + b"[]]")
     else:
         record.unlink()
         record.mkdir()
@@ -242,6 +244,7 @@ def test_a_damaged_manifest_is_one_warning_and_a_full_build(bank, tmp_path, monk
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "build manifest" in warnings[0] and "building in full" in warnings[0]
+    assert damage != "a JSON bomb" or "too many small values" in warnings[0], warnings
     assert "wrote" in result.output
     if damage != "a folder" and damage != "too large":
         assert skipped(built(bank, out))  # written again, sound
