@@ -179,7 +179,9 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
         warn = partial(_warn_and_keep, warned)  # picklable: a spawned child of `all` gets the build
         jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, warn,
-                                          state_dir=state_dir()))
+                                          state_dir=state_dir(),
+                                          cache_dir=None if values.get("no_cache") else _cache_folder(),
+                                          time_fixed=bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())))
                 for (cls, opts), target in zip(chosen, targets, strict=True)]
         if len(jobs) == 1:
             cls, opts, target, build = jobs[0]
