@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from ...forked import can_fork, run_forked, run_forked_all
 from ...model import Media
-from ...weasy.layout import missing_glyphs, render
+from ...weasy.layout import missing_glyphs, render, share_setup
 from .split import Atom, atoms, is_container, join, refine
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
@@ -456,6 +456,7 @@ def _even_ranges(weights: list[int], count: int) -> list[tuple[int, int]]:
 def _measure_batches(batches: list[Batch], css: str, limit_px: float, media: dict[str, Media] | None,
                      files: dict[str, Path] | None, workers: int) -> list[Measured]:
     """Each batch measured, in order: in ``workers`` forked children at a time when there are several."""
+    share_setup(css, files)  # once, before the children are forked: each inherits it
     if workers < 2 or len(batches) < 2:
         return [_measure(batch, css, limit_px, media, files) for batch in batches]
 
