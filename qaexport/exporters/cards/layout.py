@@ -436,7 +436,7 @@ def batch_ranges(lengths: list[int], workers: int) -> list[tuple[int, int]]:
         ranges = _even_ranges(weights, min(count, faces)) if faces else []
         if all(end - start <= BATCH for start, end in ranges) or count >= faces:
             return ranges
-        count += 1
+        count += workers  # a document of many short faces holds too many: another wave
 
 
 def _even_ranges(weights: list[int], count: int) -> list[tuple[int, int]]:
