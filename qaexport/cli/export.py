@@ -48,6 +48,7 @@ from .common import (
     render_cache,
     say,
     state_dir,
+    use_font_store,
 )
 from .config import CONFIG_NAME, Config
 from .options import OptionSpec, specs_for, typer_params
@@ -158,6 +159,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     config = load_settings(values["config"])
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
+    use_font_store()
     highlighter = make_highlighter(ctx, values, config)  # unknown themes fail before any reading
     chosen = _chosen_options(ctx, classes, specs, values, config)
     output, folder = _output(values, config)
