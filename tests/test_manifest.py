@@ -5,7 +5,6 @@ and bytes, the deck read back by the official ``anki`` package."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import shutil
@@ -168,14 +167,46 @@ def test_the_environment_builds_again(bank, tmp_path):
     assert "wrote" in built(bank, out, env={"SOURCE_DATE_EPOCH": "1700000100"})
 
 
-def test_a_library_version_builds_again(bank, tmp_path, monkeypatch):
+@pytest.fixture()
+def installed_place(tmp_path, monkeypatch) -> Path:
+    """A place on the import path with one distribution installed, as pip leaves it (a ``NAME-VERSION.dist-info``
+    folder)."""
+    place = tmp_path / "site-packages"
+    (place / "fakelib-1.0.dist-info").mkdir(parents=True)
+    (place / "fakelib-1.0.dist-info" / "METADATA").write_text("Name: fakelib\nVersion: 1.0\n")
+    monkeypatch.syspath_prepend(str(place))
+    return place
+
+
+def test_a_library_upgraded_builds_again(bank, tmp_path, installed_place):
     out = tmp_path / "deck.apkg"
     built(bank, out)
     assert skipped(built(bank, out))
-    real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version",
-                        lambda name: "999.0" if name.lower() == "pygments" else real(name))
+    info = installed_place.stat()
+    (installed_place / "fakelib-1.0.dist-info").rename(installed_place / "fakelib-1.1.dist-info")
+    os.utime(installed_place, ns=(info.st_atime_ns, info.st_mtime_ns))  # the name alone says it
+    assert installed_place.stat().st_mtime_ns == info.st_mtime_ns
     assert "wrote" in built(bank, out)
+
+
+def test_a_library_reinstalled_at_the_same_version_builds_again(bank, tmp_path, installed_place):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    info = installed_place.stat()
+    shutil.rmtree(installed_place / "fakelib-1.0.dist-info")  # a rebuilt wheel of the same version: same names
+    (installed_place / "fakelib-1.0.dist-info").mkdir()
+    os.utime(installed_place, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))  # whatever the clock's grain
+    assert "wrote" in built(bank, out)
+
+
+def test_the_libraries_installed_are_in_the_key():
+    import pygments
+
+    place = Path(pygments.__file__).resolve().parent.parent
+    entries = {Path(e.split("\0")[0]).resolve(): e.split("\0")[2].split() for e in manifest.installed()}
+    assert any(name.startswith(f"pygments-{pygments.__version__}.") for name in entries[place])
+    assert any(name.startswith("weasyprint-") for name in entries[place])
 
 
 def test_an_edited_qaexport_file_builds_again(bank, tmp_path):
