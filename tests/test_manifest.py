@@ -123,6 +123,34 @@ def test_a_changed_input_builds_again(bank, tmp_path, change):
     assert "wrote" in built(bank, out)
 
 
+def test_a_media_file_put_where_it_was_looked_for_builds_again(tmp_path):
+    """An image of an HTML question is looked for in ``media/`` beside its bank file, then above it; found two
+    folders up, the nearer places were looked in and were empty. One of them is outside the source folder (so no
+    listing sees it) and has no other part in the key: a file put there is found first by a full build (here one
+    whose bytes do not match its name: the image is left out, with a warning), so the build must run again."""
+    import hashlib
+
+    image = png((40, 20), (200, 0, 0))
+    name = hashlib.sha256(image).hexdigest()[:16] + ".png"
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / name).write_bytes(image)
+    bank = tmp_path / "x" / "bank"
+    bank.mkdir(parents=True)
+    (bank / "parts.md").write_text(
+        "---\nframework: Hand Bank\ntopic: Basics\nsubtopic: Parts\n---\n\n"
+        f"## Which part is this? {{#part .easy format=html}}\n\n<p><img src=\"{name}\" alt=\"a resistor\"></p>\n",
+        encoding="utf-8")
+    out = tmp_path / "deck.apkg"
+    first = built(bank, out)
+    assert "wrote" in first and "warning" not in first, first
+    assert skipped(built(bank, out))
+    nearer = tmp_path / "x" / "media" / name
+    nearer.parent.mkdir()
+    nearer.write_bytes(b"not the image")  # no source folder's listing, no input read, no option changes
+    again = built(bank, out)
+    assert "wrote" in again and "does not match its name" in again, again
+
+
 def test_a_config_file_created_or_changed_builds_again(bank, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "deck.apkg"
