@@ -16,8 +16,11 @@ The next build with the same run key finds that record (a file named by the key'
 checks all of it, cheapest first, and when nothing differs and every output is there with its recorded bytes, it is
 done: nothing read, rendered or written. An output missing at its path (a build to a new path) is copied from the
 path it was recorded at, if that still holds the recorded bytes (checked on the bytes copied); an output there with
-other bytes is built again, as is everything after any other difference. Only file outputs take part: a build that
-writes a folder always builds.
+other bytes is built again, as is everything after any other difference. A folder written whole
+(``output.replace_tree``: the site) is recorded by one digest of every file's path and bytes, and is unchanged only
+when it holds exactly those files (nothing added, no link, no empty folder); its copy to a new path is written as a
+build writes it. A folder filled file by file (a Markdown bank, beside what the user keeps there) is not recorded:
+such a build always builds.
 
 A manifest is only ever a shortcut: one that is missing, too large, unreadable or malformed is reported in one
 warning line and the build runs in full (and writes a sound one); ``--no-cache`` neither reads nor writes one.
@@ -37,7 +40,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .formats.anki_package import BankError, refuse_dense
-from .output import atomic_path, copy_verified
+from .output import TREE, atomic_path, copy_tree_verified, copy_verified, read_tree, tree_digest
 from .reading import file_digest, open_regular
 
 #: Bump when what a record means changes.
@@ -193,10 +196,10 @@ class Manifests:
         plan: list[tuple[Path, Output, bool]] = []
         for target, out in zip(targets, record.outputs, strict=True):
             if os.path.lexists(target):
-                if not _same_size(target, out.digest):
+                if not _looks_same(target, out.digest):
                     return None
                 plan.append((target, out, False))
-            elif Path(out.path) != Path(target).absolute() and _same_size(Path(out.path), out.digest):
+            elif Path(out.path) != Path(target).absolute() and _looks_same(Path(out.path), out.digest):
                 plan.append((target, out, True))
             else:
                 return None
@@ -206,12 +209,13 @@ class Manifests:
                     return None
             elif not _same_size(Path(name), recorded) or file_digest(Path(name)) != recorded:
                 return None
-        if any(not copy and file_digest(target) != out.digest for target, out, copy in plan):
+        if any(not copy and _digest_of(target, out.digest) != out.digest for target, out, copy in plan):
             return None
         done = []
         for target, out, copy in plan:
             if copy:
-                if not copy_verified(Path(out.path), target, out.digest):
+                copied = copy_tree_verified if out.digest.startswith(TREE) else copy_verified
+                if not copied(Path(out.path), target, out.digest):
                     return None  # changed since it was checked: this target (and any after it) is built again
                 done.append((target, f"copied from {out.path}"))
             else:
@@ -247,3 +251,19 @@ def _same_size(path: Path, digest: str) -> bool:
     import stat
 
     return stat.S_ISREG(info.st_mode) and digest.split(":", 1)[0] == str(info.st_size)
+
+
+def _looks_same(path: Path, digest: str) -> bool:
+    """The cheap check of an output: a file of the recorded size, or a folder (not a link to one)."""
+    if digest.startswith(TREE):
+        return os.path.isdir(path) and not os.path.islink(path)
+    return _same_size(path, digest)
+
+
+def _digest_of(path: Path, digest: str) -> str | None:
+    """The digest of the output at ``path``, of the kind ``digest`` is (a folder's, or a file's)."""
+    if digest.startswith(TREE):
+        files = read_tree(path)
+        marker = digest.split(":", 3)[3] if digest.count(":") >= 3 else ""
+        return None if files is None else tree_digest(files, marker)
+    return file_digest(path)

@@ -230,6 +230,8 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
         if target.is_dir():
             old = _temporary_folder(target)
             os.replace(target, old / target.name)
+        for written in _watching:
+            written[os.path.abspath(target)] = tree_digest(files, marker)
         os.replace(work, target)
     except OSError as exc:
         if old is not None and not target.exists() and (old / target.name).is_dir():
@@ -240,3 +242,58 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
         for folder in (work, old):
             if folder is not None and folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)  # our own temporary folders
+
+
+#: A folder output's digest (``tree_digest``) starts with this; a file's is ``reading.digest``'s ``SIZE:SHA256``.
+TREE = "tree:"
+
+
+def tree_digest(files: dict[str, bytes], marker: str) -> str:
+    """What a build manifest keeps of a folder :func:`replace_tree` wrote: every file's path, size and SHA-256 (and
+    so the folders that hold them) in one digest, and the folder's marker (a copy is written with it)."""
+    import hashlib
+
+    whole = hashlib.sha256()
+    for rel in sorted(files):
+        data = files[rel]
+        whole.update(f"{rel}\0{len(data)}\0{hashlib.sha256(data).hexdigest()}\n".encode("utf-8", "surrogateescape"))
+    return f"{TREE}{len(files)}:{whole.hexdigest()}:{marker}"
+
+
+def read_tree(folder: Path) -> dict[str, bytes] | None:
+    """Every file below ``folder`` by its relative POSIX path, as :func:`replace_tree` would have been given them;
+    None when the folder holds anything that set could not have made (a link, a device, an empty folder) or cannot
+    be read. Read whole: a build holds its folder's files in memory too."""
+    from .reading import open_regular
+
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return None
+    files: dict[str, bytes] = {}
+    try:
+        for here, dirs, names in os.walk(folder):
+            if not dirs and not names and here != str(folder):
+                return None  # replace_tree makes a folder only to hold a file
+            for name in dirs:
+                if os.path.islink(os.path.join(here, name)):
+                    return None
+            for name in names:
+                path = os.path.join(here, name)
+                if os.path.islink(path):
+                    return None
+                with open_regular(Path(path)) as fh:
+                    files[Path(os.path.relpath(path, folder)).as_posix()] = fh.read()
+    except (InputError, OSError):
+        return None
+    return files
+
+
+def copy_tree_verified(source: Path, target: Path, expected: str) -> bool:
+    """Make ``target`` the copy of the folder ``source`` (through :func:`replace_tree`, as a build writes it) if its
+    files have the ``expected`` :func:`tree_digest`, checked on the very bytes copied; False, and nothing written,
+    when they do not (or it is gone)."""
+    marker = expected.split(":", 3)[3] if expected.startswith(TREE) and expected.count(":") >= 3 else ""
+    files = read_tree(source)
+    if files is None or marker not in files or tree_digest(files, marker) != expected:
+        return False
+    replace_tree(target, files, marker)
+    return True

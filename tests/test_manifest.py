@@ -369,3 +369,63 @@ def test_a_package_read_as_a_source_is_an_input(bank, tmp_path):
     assert skipped(run("epub", str(deck), "-o", str(book)))
     shutil.copy(other, deck)
     assert "wrote" in run("epub", str(deck), "-o", str(book))
+
+
+# --- folder outputs: the site, alone and in `all` -----------------------------------------------------------------
+
+def tree_stamps(folder: Path) -> dict[str, tuple[int, int, bytes]]:
+    return {p.relative_to(folder).as_posix(): (*stamp(p), p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_all_rebuilt_with_nothing_changed_writes_nothing_and_to_a_new_folder_copies_a_full_build(bank, tmp_path):
+    first, second, full = tmp_path / "first", tmp_path / "second", tmp_path / "full"
+    text = run("all", str(bank), "-o", f"{first}/")
+    assert text.count("wrote") == 4 and (first / "hand-bank-basics-site").is_dir(), text
+    before = {p.name: tree_stamps(p) if p.is_dir() else stamp(p) for p in first.iterdir()}
+    render_db().unlink()
+    text = run("all", str(bank), "-o", f"{first}/")
+    assert text.count("nothing changed") == 4 and "nothing rendered or written" in text and "wrote" not in text, text
+    assert {p.name: tree_stamps(p) if p.is_dir() else stamp(p) for p in first.iterdir()} == before
+    text = run("all", str(bank), "-o", f"{second}/")  # to a new folder: every output copied, the site too
+    assert text.count("copied from") == 4 and f"copied from {first / 'hand-bank-basics-site'}" in text, text
+    assert not render_db().exists()
+    run("all", str(bank), "-o", f"{full}/", "--no-cache")  # the same build done in full: the same files
+    for name in (p.name for p in full.iterdir()):
+        if (full / name).is_dir():
+            assert {k: v[2] for k, v in tree_stamps(second / name).items()} == \
+                   {k: v[2] for k, v in tree_stamps(full / name).items()}, name
+        else:
+            assert (second / name).read_bytes() == (full / name).read_bytes(), name
+
+
+# Each change to the site's folder since it was written: the next build writes it again.
+SITE_CHANGES = {
+    "a file's bytes": lambda site: (site / "index.html").write_bytes((site / "index.html").read_bytes() + b" "),
+    "a file added": lambda site: (site / "notes.txt").write_text("mine"),
+    "a file removed": lambda site: (site / "index.html").unlink(),
+    "an empty folder added": lambda site: (site / "empty").mkdir(),
+    "a file made a link": lambda site: (site / "index.html").unlink() or (site / "index.html").symlink_to(
+        site.parent / "elsewhere.html"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(SITE_CHANGES))
+def test_a_changed_site_folder_builds_again(bank, tmp_path, change):
+    site = tmp_path / "site"
+    run("site", str(bank), "-o", str(site))
+    (tmp_path / "elsewhere.html").write_bytes((site / "index.html").read_bytes())  # the same bytes, through a link
+    assert skipped(run("site", str(bank), "-o", str(site)))
+    SITE_CHANGES[change](site)
+    text = run("site", str(bank), "-o", str(site))
+    assert "wrote" in text and "nothing changed" not in text, text
+    assert not (site / "notes.txt").exists() and not (site / "empty").exists() and not (site / "index.html").is_symlink()
+
+
+def test_a_site_changed_where_it_was_recorded_is_built_not_copied(bank, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    run("all", str(bank), "-o", f"{first}/")
+    page = first / "hand-bank-basics-site" / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>edited</p></body>"))
+    text = run("all", str(bank), "-o", f"{second}/")
+    assert "copied from" not in text and text.count("wrote") == 4, text
+    assert b"edited" not in (second / "hand-bank-basics-site" / "index.html").read_bytes()
