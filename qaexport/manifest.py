@@ -40,7 +40,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .formats.anki_package import BankError, refuse_dense
-from .output import TREE, atomic_path, copy_tree_verified, copy_verified, read_tree, tree_digest
+from .output import TREE, atomic_path, copy_tree_verified, copy_verified, folder_digest, tree_marker
 from .reading import file_digest, open_regular
 
 #: Bump when what a record means changes.
@@ -263,7 +263,5 @@ def _looks_same(path: Path, digest: str) -> bool:
 def _digest_of(path: Path, digest: str) -> str | None:
     """The digest of the output at ``path``, of the kind ``digest`` is (a folder's, or a file's)."""
     if digest.startswith(TREE):
-        files = read_tree(path)
-        marker = digest.split(":", 3)[3] if digest.count(":") >= 3 else ""
-        return None if files is None else tree_digest(files, marker)
+        return folder_digest(path, tree_marker(digest))
     return file_digest(path)

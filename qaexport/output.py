@@ -253,45 +253,87 @@ def tree_digest(files: dict[str, bytes], marker: str) -> str:
     so the folders that hold them) in one digest, and the folder's marker (a copy is written with it)."""
     import hashlib
 
+    return _tree_digest(((rel, len(files[rel]), hashlib.sha256(files[rel]).hexdigest()) for rel in sorted(files)),
+                        len(files), marker)
+
+
+def _tree_digest(entries: Iterator[tuple[str, int, str]], count: int, marker: str) -> str:
+    import hashlib
+
     whole = hashlib.sha256()
-    for rel in sorted(files):
-        data = files[rel]
-        whole.update(f"{rel}\0{len(data)}\0{hashlib.sha256(data).hexdigest()}\n".encode("utf-8", "surrogateescape"))
-    return f"{TREE}{len(files)}:{whole.hexdigest()}:{marker}"
+    for rel, size, sha in entries:
+        whole.update(f"{rel}\0{size}\0{sha}\n".encode("utf-8", "surrogateescape"))
+    return f"{TREE}{count}:{whole.hexdigest()}:{marker}"
+
+
+def tree_marker(digest: str) -> str:
+    """The marker a :func:`tree_digest` names ("" if it is not one)."""
+    return digest.split(":", 3)[3] if digest.startswith(TREE) and digest.count(":") >= 3 else ""
+
+
+def _tree_files(folder: Path) -> list[str] | None:
+    """The relative POSIX paths of the files below ``folder``, in order; None when it holds anything a set written
+    by :func:`replace_tree` could not have (a link, an empty folder), or is not a folder."""
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return None
+    found = []
+    try:
+        for here, dirs, names in os.walk(folder, onerror=_raise):
+            if not dirs and not names and here != str(folder):
+                return None  # replace_tree makes a folder only to hold a file
+            if any(os.path.islink(os.path.join(here, name)) for name in dirs + names):
+                return None
+            found += [Path(os.path.relpath(os.path.join(here, name), folder)).as_posix() for name in names]
+    except OSError:
+        return None
+    return sorted(found)
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+def folder_digest(folder: Path, marker: str) -> str | None:
+    """The :func:`tree_digest` of the files below ``folder``, read one at a time; None when it is not such a set or
+    cannot be read."""
+    from .reading import file_digest
+
+    files = _tree_files(folder)
+    if files is None:
+        return None
+    entries = []
+    for rel in files:
+        digest = file_digest(folder / rel)  # a regular file's, read in pieces; None for a device, a pipe
+        if digest is None:
+            return None
+        size, sha = digest.split(":", 1)
+        entries.append((rel, int(size), sha))
+    return _tree_digest(iter(entries), len(files), marker)
 
 
 def read_tree(folder: Path) -> dict[str, bytes] | None:
-    """Every file below ``folder`` by its relative POSIX path, as :func:`replace_tree` would have been given them;
-    None when the folder holds anything that set could not have made (a link, a device, an empty folder) or cannot
-    be read. Read whole: a build holds its folder's files in memory too."""
+    """Every file below ``folder`` by its relative POSIX path, as :func:`replace_tree` would have been given them
+    (None as for :func:`folder_digest`). Read whole: a build holds its folder's files in memory too."""
     from .reading import open_regular
 
-    if os.path.islink(folder) or not os.path.isdir(folder):
+    files = _tree_files(folder)
+    if files is None:
         return None
-    files: dict[str, bytes] = {}
+    out: dict[str, bytes] = {}
     try:
-        for here, dirs, names in os.walk(folder):
-            if not dirs and not names and here != str(folder):
-                return None  # replace_tree makes a folder only to hold a file
-            for name in dirs:
-                if os.path.islink(os.path.join(here, name)):
-                    return None
-            for name in names:
-                path = os.path.join(here, name)
-                if os.path.islink(path):
-                    return None
-                with open_regular(Path(path)) as fh:
-                    files[Path(os.path.relpath(path, folder)).as_posix()] = fh.read()
+        for rel in files:
+            with open_regular(folder / rel) as fh:
+                out[rel] = fh.read()
     except (InputError, OSError):
         return None
-    return files
+    return out
 
 
 def copy_tree_verified(source: Path, target: Path, expected: str) -> bool:
     """Make ``target`` the copy of the folder ``source`` (through :func:`replace_tree`, as a build writes it) if its
     files have the ``expected`` :func:`tree_digest`, checked on the very bytes copied; False, and nothing written,
     when they do not (or it is gone)."""
-    marker = expected.split(":", 3)[3] if expected.startswith(TREE) and expected.count(":") >= 3 else ""
+    marker = tree_marker(expected)
     files = read_tree(source)
     if files is None or marker not in files or tree_digest(files, marker) != expected:
         return False
