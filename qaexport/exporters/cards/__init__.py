@@ -190,7 +190,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break; one too
         # wide even then is written row by row.
         answer = fit_tables(answer, grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT, stack=True)
-        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True, final_parts=True, estimate=estimate))
+        # Every back's head is one line, whatever number and level it holds: one measure of it serves them all.
+        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True, final_parts=True, estimate=estimate, head="back"))
     with build.progress("Fitting cards", 8) as advance:
         result = fit_faces_in_child(jobs, measure_css(base_css, grid), (grid.card_h - PADDING_MM) * PX_PER_MM,
                                     advance, build.library.media, files, workers, keep)
