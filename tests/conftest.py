@@ -46,6 +46,24 @@ def sample_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _session_font_store(tmp_path_factory) -> Iterator[None]:
+    """The static font instances (books/instances.py) go to a store of the session's own, never the user's: made
+    once per session (about a second of CPU), shared by every test and every process a test starts."""
+    from qaexport.books import instances
+
+    old = os.environ.get("QAEXPORT_FONT_DIR")
+    store = tmp_path_factory.mktemp("font-store")
+    os.environ["QAEXPORT_FONT_DIR"] = str(store)  # the processes a test starts (their CLI reads it)
+    instances.use_store(store)  # layouts called in the test's own process, not through the CLI
+    yield
+    instances.use_store(None)
+    if old is None:
+        os.environ.pop("QAEXPORT_FONT_DIR", None)
+    else:
+        os.environ["QAEXPORT_FONT_DIR"] = old
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _session_state_dir(tmp_path_factory) -> Iterator[None]:
     """Never touch the user's own state folder (the Anki note-time ledger): module fixtures share one."""
     old = os.environ.get("QAEXPORT_STATE_DIR")

@@ -5,9 +5,11 @@ Text is Noto Serif and Noto Sans, code JetBrains Mono (``fontpkg-noto-serif``, `
 from ``manimgx-fonts``: Noto Sans Symbols, the monochrome Noto Emoji (vector outlines: sharp on paper, readable in
 grayscale, and a text extractor reads the characters back) and Noto Sans for 19 scripts (OFL). A book built
 with no system font at all (an empty fontconfig) prints every glyph of such text. The PDF and the cards name
-these files with ``@font-face`` (the only files their layout may read); the EPUB embeds them subsetted to the
-characters it holds (:func:`subset_font`). CJK is not bundled (about 100 MiB): a missing glyph becomes one
-warning naming the characters, the questions that hold them and the system package that adds them.
+these files with ``@font-face`` (the only files their layout may read), the text faces as static regular and bold
+files made from them once per installation (:mod:`qaexport.books.instances`); the EPUB embeds them subsetted to
+the characters it holds (:func:`subset_font`, HarfBuzz's subsetter). CJK is not bundled (about 100 MiB): a missing
+glyph becomes one warning naming the characters, the questions that hold them and the system package that adds
+them.
 """
 
 from __future__ import annotations
@@ -67,10 +69,19 @@ def text_faces() -> tuple[FontFace, ...]:
     return tuple(faces)
 
 
+def print_text_faces() -> tuple[FontFace, ...]:
+    """The text faces the print layouts (PDF, cards) name: one static file per face and weight the stylesheets use
+    (:mod:`qaexport.books.instances`), so WeasyPrint does not instantiate a variable font in every document."""
+    from .instances import static_faces
+
+    return static_faces(text_faces())
+
+
 @cache
 def font_faces() -> tuple[FontFace, ...]:
-    """Every face: the text faces, then the fallbacks (symbols, emoji, then every script face)."""
-    return text_faces() + fallback_faces()
+    """Every face the print layouts name: the text faces (:func:`print_text_faces`), then the fallbacks (symbols,
+    emoji, then every script face)."""
+    return print_text_faces() + fallback_faces()
 
 
 @cache
@@ -112,7 +123,7 @@ def faces_for(text: str) -> tuple[FontFace, ...]:
         if found:
             kept.append(face)
             needed -= found
-    return text_faces() + tuple(kept)
+    return print_text_faces() + tuple(kept)
 
 
 def face_rules(faces: Iterable[FontFace], url: Callable[[FontFace], str]) -> str:
@@ -150,40 +161,13 @@ def subset_font(face: FontFace, chars: Iterable[str], weight: int | None = None,
     or None when it has none of them; with ``weight``, a variable face becomes a fixed one of that weight (its
     other axes at their defaults). The same characters give the same bytes.
 
-    ``layout=False`` leaves out the OpenType layout tables (kerning, ligatures, mark positions): reading and
-    cutting them down was four fifths of the time (about 0.45 s of CPU for Noto Serif, 0.25 s for JetBrains Mono,
-    per file), and Latin, Greek and Cyrillic text and code read well without them (code is better without
-    JetBrains Mono's ligatures). Scripts that need shaping keep them."""
-    import io
+    ``layout=False`` leaves out the OpenType layout tables (kerning, ligatures, mark positions): the files are
+    smaller, and Latin, Greek and Cyrillic text and code read well without them (code is better without JetBrains
+    Mono's ligatures). Scripts that need shaping keep them. HarfBuzz's subsetter (:func:`instances.cut`) makes
+    each file in about a millisecond, where fontTools' subsetter and instancer took 0.05-0.2 s."""
+    from .instances import cut
 
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(face.path, recalcTimestamp=False)
-    unicodes = sorted({ord(c) for c in chars} & set(font.getBestCmap()))
-    if not unicodes:
-        return None
-    if not layout:
-        for table in ("GSUB", "GPOS", "GDEF"):
-            if table in font:
-                del font[table]
-    options = subset.Options()
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    options.recalc_timestamp = False
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=unicodes)
-    subsetter.subset(font)
-    if weight is not None and "fvar" in font:
-        from fontTools.varLib import instancer
-
-        instancer.instantiateVariableFont(font, {
-            axis.axisTag: min(max(weight, axis.minValue), axis.maxValue) if axis.axisTag == "wght"
-            else axis.defaultValue for axis in font["fvar"].axes}, inplace=True)
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
+    return cut(face.path, set(chars), weight, layout)
 
 
 def _is_cjk(char: str) -> bool:

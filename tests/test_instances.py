@@ -1,0 +1,130 @@
+"""The static instances of the text faces (books/instances.py): one file per face and weight the stylesheets use,
+the right weight in each, kept in a store that finds them again and makes a damaged or stale one anew; WeasyPrint
+then instantiates no variable font while it writes a booklet."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import uharfbuzz as hb
+from fontTools.ttLib import TTFont
+
+from qaexport.books import instances
+from qaexport.books.fonts import MONO, SANS, SERIF, font_face_css, text_faces
+from qaexport.cli.common import FONT_DIR_ENV, use_font_store
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "qaexport" / "templates"
+
+
+def _advance(path: Path, char: str, weight: int | None) -> int:
+    """The advance of ``char`` in the font at ``path``, shaped by HarfBuzz at ``weight`` (None: as it is)."""
+    font = hb.Font(hb.Face(hb.Blob.from_file_path(str(path))))
+    if weight is not None:
+        font.set_variations({"wght": weight})
+    return font.get_glyph_h_advance(font.get_nominal_glyph(ord(char)))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("store")
+    instances.static_faces(text_faces(), folder)
+    return folder
+
+
+def test_each_face_and_weight_is_a_static_file_of_that_weight(store):
+    faces = instances.static_faces(text_faces(), store)
+    assert {(f.family, f.style, f.weights) for f in faces} == {
+        (family, style, str(weight)) for family in (SERIF, SANS, MONO) for style in ("normal", "italic")
+        for weight in instances.WEIGHTS}
+    variable = {(f.family, f.style): f.path for f in text_faces()}
+    for face in faces:
+        assert face.path.parent == store
+        with TTFont(face.path, lazy=True) as font:
+            assert "fvar" not in font and "gvar" not in font, face.path.name
+            assert font["OS/2"].usWeightClass == int(face.weights), face.path.name
+        source = variable[(face.family, face.style)]
+        for char in "aW":  # the advances the variable face has at this weight (bold text is wider)
+            assert _advance(face.path, char, None) == _advance(source, char, int(face.weights)), face.path.name
+
+
+def test_the_print_layouts_name_exactly_these_files(store, monkeypatch):
+    session_store = instances.store_folder()
+    monkeypatch.setenv(FONT_DIR_ENV, str(store))
+    use_font_store()  # the CLI reads QAEXPORT_FONT_DIR at the edge
+    try:
+        assert instances.store_folder() == store
+    finally:
+        instances.use_store(session_store)
+    css = font_face_css(instances.static_faces(text_faces(), store))
+    named = re.findall(r'src: url\("([^"]+)"\); font-weight: (\d+);', css)
+    assert sorted(named) == sorted((f.uri, f.weights) for f in instances.static_faces(text_faces(), store))
+    assert len(named) == 12
+
+
+def test_the_store_finds_its_files_again_and_remakes_a_damaged_or_stale_one(tmp_path, monkeypatch):
+    source = next(f.path for f in text_faces() if f.family == MONO and f.style == "normal")
+    made = instances.instance(source, 700, tmp_path)
+    data = made.read_bytes()
+    monkeypatch.setattr(instances, "cut", lambda *a, **k: pytest.fail("made again though a good file is there"))
+    assert instances.instance(source, 700, tmp_path) == made
+    monkeypatch.undo()
+
+    made.write_bytes(data[: len(data) // 2])  # cut short (a crash, a full disk, a copy gone wrong)
+    again = instances.instance(source, 700, tmp_path)
+    assert again == made and again.read_bytes() == data
+    made.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])  # one bit flipped
+    assert instances.instance(source, 700, tmp_path).read_bytes() == data
+    assert list(tmp_path.iterdir()) == [made]  # nothing left beside it
+
+    monkeypatch.setattr(instances, "VERSION", instances.VERSION + 1)  # made another way: another key
+    newer = instances.instance(source, 700, tmp_path)
+    assert newer != made and newer.exists()
+    assert instances.instance(source, 400, tmp_path) not in (made, newer)  # the weight is in the name
+    changed = tmp_path / "changed" / source.name  # another release of the font, under the same file name
+    changed.parent.mkdir()
+    changed.write_bytes(source.read_bytes() + b"\0" * 4)
+    assert instances.instance(changed, 700, tmp_path) not in (made, newer)
+
+
+def test_an_unwritable_store_falls_back_to_the_variable_faces(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert instances.static_faces(text_faces(), blocked / "fonts") == text_faces()
+
+
+def test_the_stylesheets_draw_text_only_at_the_weights_made():
+    """A weight no static file has would be drawn with the nearest file (or emboldened by the renderer)."""
+    import weasyprint
+
+    sheets = [*TEMPLATES.glob("pdf/*.css"), *TEMPLATES.glob("cards/*.css"),
+              Path(weasyprint.__file__).parent / "css" / "html5_ua.css"]
+    said = {value.strip() for sheet in sheets
+            for value in re.findall(r"font-weight\s*:\s*([^;}!]+)", sheet.read_text(encoding="utf-8"))}
+    assert said == {"bold", "normal"}  # 700 and 400
+    assert {700, 400} == set(instances.WEIGHTS)
+
+
+@pytest.mark.slow
+def test_weasyprint_instantiates_no_variable_text_face(tmp_path, monkeypatch):
+    """The seed's booklet is written without WeasyPrint instancing a text face with fontTools (~0.2 s of a small
+    booklet); the fallback faces it draws arrows and marks with still are (variable, used by few books)."""
+    import weasyprint.pdf.fonts as weasy_fonts
+
+    from tests.cli_run import qaexport
+
+    seen = tmp_path / "instanced.txt"  # written by the forked layout process too
+    original = weasy_fonts.instantiateVariableFont
+
+    def instantiate(font, variations, **kwargs):
+        with seen.open("a", encoding="utf-8") as out:
+            out.write(font["name"].getDebugName(1) + "\n")
+        return original(font, variations, **kwargs)
+
+    monkeypatch.setattr(weasy_fonts, "instantiateVariableFont", instantiate)
+    qaexport("pdf", str(ROOT / "data"), "-o", str(tmp_path / "book.pdf"), "--no-cache",
+             env={"QAEXPORT_CACHE_DIR": str(tmp_path / "cache")})
+    instanced = set(seen.read_text(encoding="utf-8").splitlines()) if seen.exists() else set()
+    assert instanced and not instanced & {"Noto Serif", "Noto Sans", "JetBrains Mono"}, instanced
