@@ -49,9 +49,14 @@ def sample_copy(tmp_path: Path) -> Path:
 def _session_font_store(tmp_path_factory) -> Iterator[None]:
     """The static font instances (books/instances.py) go to a store of the session's own, never the user's: made
     once per session (about a second of CPU), shared by every test and every process a test starts."""
+    from qaexport.books import instances
+
     old = os.environ.get("QAEXPORT_FONT_DIR")
-    os.environ["QAEXPORT_FONT_DIR"] = str(tmp_path_factory.mktemp("font-store"))
+    store = tmp_path_factory.mktemp("font-store")
+    os.environ["QAEXPORT_FONT_DIR"] = str(store)  # the processes a test starts (their CLI reads it)
+    instances.use_store(store)  # layouts called in the test's own process, not through the CLI
     yield
+    instances.use_store(None)
     if old is None:
         os.environ.pop("QAEXPORT_FONT_DIR", None)
     else:

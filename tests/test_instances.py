@@ -13,6 +13,7 @@ from fontTools.ttLib import TTFont
 
 from qaexport.books import instances
 from qaexport.books.fonts import MONO, SANS, SERIF, font_face_css, text_faces
+from qaexport.cli.common import FONT_DIR_ENV, use_font_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "qaexport" / "templates"
@@ -29,12 +30,12 @@ def _advance(path: Path, char: str, weight: int | None) -> int:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("store")
-    instances.static_faces(folder)
+    instances.static_faces(text_faces(), folder)
     return folder
 
 
 def test_each_face_and_weight_is_a_static_file_of_that_weight(store):
-    faces = instances.static_faces(store)
+    faces = instances.static_faces(text_faces(), store)
     assert {(f.family, f.style, f.weights) for f in faces} == {
         (family, style, str(weight)) for family in (SERIF, SANS, MONO) for style in ("normal", "italic")
         for weight in instances.WEIGHTS}
@@ -50,11 +51,16 @@ def test_each_face_and_weight_is_a_static_file_of_that_weight(store):
 
 
 def test_the_print_layouts_name_exactly_these_files(store, monkeypatch):
-    monkeypatch.setenv(instances.FONT_DIR_ENV, str(store))
-    assert instances.store_folder() == store
-    css = font_face_css(instances.static_faces(store))
+    session_store = instances.store_folder()
+    monkeypatch.setenv(FONT_DIR_ENV, str(store))
+    use_font_store()  # the CLI reads QAEXPORT_FONT_DIR at the edge
+    try:
+        assert instances.store_folder() == store
+    finally:
+        instances.use_store(session_store)
+    css = font_face_css(instances.static_faces(text_faces(), store))
     named = re.findall(r'src: url\("([^"]+)"\); font-weight: (\d+);', css)
-    assert sorted(named) == sorted((f.uri, f.weights) for f in instances.static_faces(store))
+    assert sorted(named) == sorted((f.uri, f.weights) for f in instances.static_faces(text_faces(), store))
     assert len(named) == 12
 
 
@@ -86,7 +92,7 @@ def test_the_store_finds_its_files_again_and_remakes_a_damaged_or_stale_one(tmp_
 def test_an_unwritable_store_falls_back_to_the_variable_faces(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
-    assert instances.static_faces(blocked / "fonts") == text_faces()
+    assert instances.static_faces(text_faces(), blocked / "fonts") == text_faces()
 
 
 def test_the_stylesheets_draw_text_only_at_the_weights_made():

@@ -74,7 +74,7 @@ def print_text_faces() -> tuple[FontFace, ...]:
     (:mod:`qaexport.books.instances`), so WeasyPrint does not instantiate a variable font in every document."""
     from .instances import static_faces
 
-    return static_faces()
+    return static_faces(text_faces())
 
 
 @cache

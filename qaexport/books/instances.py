@@ -17,7 +17,6 @@ again; files are written through :func:`qaexport.output.atomic_path` (never half
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import cache
 from pathlib import Path
 
@@ -27,14 +26,25 @@ from pathlib import Path
 WEIGHTS = (400, 700)
 #: Bump when the way the files are made changes (their names change: the old files are no longer found).
 VERSION = 1
-FONT_DIR_ENV = "QAEXPORT_FONT_DIR"
+
+
+#: Where the CLI found the store (``QAEXPORT_FONT_DIR``, read at the edge: :func:`use_store`); None: the default.
+_chosen: Path | None = None
+
+
+def use_store(folder: Path | None) -> None:
+    """The store this process keeps its instances in, as the CLI read it (None: :func:`store_folder`'s default).
+    Set once before any layout; forked children inherit it."""
+    global _chosen
+    _chosen = folder
+    static_faces.cache_clear()
 
 
 def store_folder() -> Path:
-    """Where the static instances are kept: ``$QAEXPORT_FONT_DIR``, else ``fonts`` in the user's cache folder."""
-    folder = os.environ.get(FONT_DIR_ENV, "").strip()
-    if folder:
-        return Path(folder).expanduser()
+    """Where the static instances are kept: the folder :func:`use_store` was given, else ``fonts`` in the user's
+    cache folder."""
+    if _chosen is not None:
+        return _chosen
     from platformdirs import user_cache_path
 
     return user_cache_path("qaexport", appauthor=False) / "fonts"
@@ -111,17 +121,17 @@ def instance(source: Path, weight: int, folder: Path) -> Path:
 
 
 @cache
-def static_faces(folder: Path | None = None) -> tuple:
-    """The text faces (:func:`qaexport.books.fonts.text_faces`) as one static file per face and weight of
-    :data:`WEIGHTS`, from the store (made there on first use); ``folder`` defaults to :func:`store_folder`."""
+def static_faces(faces: tuple, folder: Path | None = None) -> tuple:
+    """The variable text ``faces`` (:func:`qaexport.books.fonts.text_faces`, passed in: this module sits under
+    :mod:`~qaexport.books.fonts`) as one static file per face and weight of :data:`WEIGHTS`, from the store (made
+    there on first use); ``folder`` defaults to :func:`store_folder`."""
     from dataclasses import replace
 
     from ..errors import OutputError
-    from .fonts import text_faces
 
     folder = store_folder() if folder is None else folder
     try:
         return tuple(replace(face, path=instance(face.path, weight, folder), weights=str(weight))
-                     for face in text_faces() for weight in WEIGHTS)
+                     for face in faces for weight in WEIGHTS)
     except OutputError:  # the store cannot be written: the variable faces draw the same text, WeasyPrint instancing
-        return text_faces()
+        return faces

@@ -186,6 +186,19 @@ def render_cache(no_cache: bool) -> Any:
     return RenderCache(Path(folder).expanduser() if folder else default_folder(), clock=time.time)
 
 
+#: Where the static font instances are kept (qaexport/books/instances.py); else the user's cache folder.
+FONT_DIR_ENV = "QAEXPORT_FONT_DIR"
+
+
+def use_font_store() -> None:
+    """Tell the print layouts where the static font instances live: ``$QAEXPORT_FONT_DIR`` (read here, at the
+    edge), else the user's cache folder."""
+    from ..books import instances
+
+    folder = os.environ.get(FONT_DIR_ENV, "").strip()
+    instances.use_store(Path(folder).expanduser() if folder else None)
+
+
 STATE_DIR_ENV = "QAEXPORT_STATE_DIR"
 #: ``QAEXPORT_LEXING=stock`` lexes code with Pygments' own loop only (render/lexing.py is an accelerator).
 LEXING_ENV = "QAEXPORT_LEXING"

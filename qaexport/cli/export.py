@@ -48,6 +48,7 @@ from .common import (
     render_cache,
     say,
     state_dir,
+    use_font_store,
 )
 from .config import CONFIG_NAME, Config
 from .options import OptionSpec, specs_for, typer_params
@@ -158,6 +159,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     config = load_settings(values["config"])
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
+    use_font_store()
     highlighter = make_highlighter(ctx, values, config)  # unknown themes fail before any reading
     chosen = _chosen_options(ctx, classes, specs, values, config)
     output, folder = _output(values, config)
@@ -179,7 +181,9 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
         warn = partial(_warn_and_keep, warned)  # picklable: a spawned child of `all` gets the build
         jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, warn,
-                                          state_dir=state_dir()))
+                                          state_dir=state_dir(),
+                                          cache_dir=None if values.get("no_cache") else _cache_folder(),
+                                          time_fixed=bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())))
                 for (cls, opts), target in zip(chosen, targets, strict=True)]
         if len(jobs) == 1:
             cls, opts, target, build = jobs[0]
@@ -327,8 +331,11 @@ def render_for(library: Library, highlighter: render.Highlighter, classes: list[
 
 
 def _prepare(classes: list[type[Exporter]]) -> None:
-    """Each exporter's ``prepare()`` (imports, templates), run while the texts render."""
-    for cls in classes:
+    """Each exporter's ``prepare()`` (imports, templates), run while the texts render; in `all` beside a heavy
+    exporter, the heavy ones' only: the light ones import what they need in their own children, on the cores the
+    heavy one leaves idle, not while this process holds up its start."""
+    heavy = [cls for cls in classes if cls.heavy]
+    for cls in heavy or classes:
         cls.prepare()
 
 
@@ -348,20 +355,43 @@ NICE_BESIDE_HEAVY = 19
 
 
 def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]], written: dict[str, str]) -> list[str]:
-    """`all`: every exporter in its own child process, all at once. The booklet's layout keeps the cores busy for
-    most of the run and leaves one idle at its end; the other formats are written beside it rather than after
-    it, so `all` takes about as long as the slowest format alone. Each child writes its own file atomically;
-    one that fails does not stop the others. Warnings and "wrote" lines come out in the exporters' order once
-    every child is done, then the first failure, as the one command would have said it. Returns the warnings; what
-    each child wrote (``output.watch_writes``) is added to ``written``."""
-    from ..forked import ChildFailure, run_forked_all
+    """`all`: every exporter in its own child process. The booklet's layout keeps the cores busy for most of the run
+    and leaves one idle at its end; the other formats are written beside it rather than after it, so `all` takes
+    about as long as the slowest format alone. Beside a heavy exporter (``heavy = True``), which starts first, the
+    light ones run one at a time and niced (:data:`NICE_BESIDE_HEAVY`): a starved child still takes a slice of a
+    core now and then, so three of them at once slowed the booklet by a few per cent (`all` was 1.02–1.09x the PDF
+    alone); once the heavy ones are done, the rest start at once, at normal priority. Each child writes its own
+    file atomically; one that fails does not stop the others. Warnings and "wrote" lines come out in the
+    exporters' order once every child is done, then the first failure, as the one command would have said it.
+    Returns the warnings; what each child wrote (``output.watch_writes``) is added to ``written``."""
+    from ..forked import ChildFailure, Children
 
-    heavy = any(cls.heavy for cls, *_ in jobs)
     names = ", ".join(cls.name for cls, *_ in jobs)
-    with progress(f"Writing {names}", None, unit="") as advance:
-        outcomes = run_forked_all([partial(_export_child, *job, heavy) for job in jobs],
-                                  lambda n: advance(n if isinstance(n, int) else 1),
-                                  lambda cause: f"failed ({cause})", isolated=True)
+    heavy = {i for i, (cls, *_) in enumerate(jobs) if cls.heavy}
+    waiting = [i for i in range(len(jobs)) if i not in heavy]  # the light ones, in the exporters' order
+    job_of: dict[int, int] = {}  # child index -> job index
+    running: dict[int, int] = {}  # the same, of the children not done yet
+    with progress(f"Writing {names}", None, unit="") as advance, \
+            Children(lambda _i, n: advance(n if isinstance(n, int) else 1), lambda cause: f"failed ({cause})",
+                     isolated=True) as group:
+
+        def start(job: int, beside_heavy: bool) -> None:
+            child = group.start(partial(_export_child, *jobs[job], beside_heavy))
+            job_of[child] = running[child] = job
+
+        def fill() -> None:  # beside a heavy exporter one light one at a time, else all that are left
+            beside_heavy = any(job in heavy for job in running.values())
+            while waiting and not (beside_heavy and any(job not in heavy for job in running.values())):
+                start(waiting.pop(0), beside_heavy)
+
+        for job in sorted(heavy):
+            start(job, False)
+        fill()
+        for child, _ in group.finished():
+            del running[child]
+            fill()
+        by_child = group.results()
+    outcomes = [by_child[child] for child, _ in sorted(job_of.items(), key=lambda kv: kv[1])]
     # A child that died (killed, out of memory, a crash in a C library) is one failure among the formats.
     results = [outcome if not isinstance(outcome, ChildFailure) else
                ([], "", (outcome.exit_code, f"{cls.name}: {outcome.message}"), {})
@@ -382,11 +412,11 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]], written
     return told
 
 
-def _export_child(cls: type[Exporter], opts: Any, target: Path, build: Build, heavy: bool,
+def _export_child(cls: type[Exporter], opts: Any, target: Path, build: Build, beside_heavy: bool,
                   report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None, dict[str, str]]:
     """One exporter of `all`, in its child: its warnings, its "wrote" line, its failure and the digests of the files
     it wrote come back as values."""
-    if heavy and not cls.heavy and hasattr(os, "nice"):
+    if beside_heavy and hasattr(os, "nice"):
         os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
     warnings: list[str] = []
     quiet = dataclasses.replace(build, progress=_forwarding(report), warn=warnings.append)

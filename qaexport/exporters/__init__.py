@@ -64,6 +64,12 @@ class Build:
     #: The user's folder for state kept between runs (the Anki note-time ledger), chosen by the CLI
     #: ($QAEXPORT_STATE_DIR, else the platform's user state folder); None keeps no state.
     state_dir: Path | None = None
+    #: The user's cache folder, where laid-out parts of a booklet are kept between runs (``weasy.kept``); None
+    #: (``--no-cache``, tests, previews) keeps nothing.
+    cache_dir: Path | None = None
+    #: The time is fixed (SOURCE_DATE_EPOCH): libraries that date what they write by it (fontTools, the font
+    #: subsets in a PDF) write the same bytes at every run.
+    time_fixed: bool = False
 
     @property
     def datetime(self) -> datetime:

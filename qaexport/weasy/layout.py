@@ -102,12 +102,37 @@ class _PageProgress(logging.Handler):
             self.pages = page
 
 
+#: The stylesheet and font configuration set up by :func:`share_setup` in this process (or in the parent it was
+#: forked from): the CSS they were made from, and the package files it could load.
+_shared: tuple[str, dict[str, Path], FontConfiguration, CSS] | None = None
+
+
+def share_setup(css: str, files: dict[str, Path] | None = None) -> None:
+    """Parse ``css`` and register its fonts once, for every document laid out after it with the same CSS and files,
+    here and in the children forked after it (a forked child inherits them): the flashcards lay their faces out in
+    a score of documents, and each parsed the stylesheet and wrote its fonts for fontconfig again (~5 % of their
+    time). WeasyPrint's documented use: one ``FontConfiguration`` and its ``CSS`` for many documents."""
+    global _shared
+    if _shared is not None and _shared[0] == css and _shared[1] == (files or {}):
+        return
+    font_config = FontConfiguration()
+    stylesheet = CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
+    _shared = (css, dict(files or {}), font_config, stylesheet)
+
+
+def _setup(css: str, files: dict[str, Path] | None) -> tuple[FontConfiguration, CSS]:
+    """The shared setup when it is this CSS's (``share_setup``), else a new one."""
+    if _shared is not None and _shared[0] == css and _shared[1] == (files or {}):
+        return _shared[2], _shared[3]
+    font_config = FontConfiguration()
+    return font_config, CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
+
+
 def render(html: str, css: str, media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
            tagged: bool = False) -> Document:
     """Lay out (without writing): the one document setup, also used by the flashcards to measure their faces.
     ``files`` (URL → package file) and the library's ``media`` are all it may load."""
-    font_config = FontConfiguration()
-    stylesheet = CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
+    font_config, stylesheet = _setup(css, files)
     # WeasyPrint loads CSS images through the document's fetcher: it gets the media and our drawings only.
     images = {url: path for url, path in (files or {}).items() if path.suffix == ".svg"}
     fetcher = MediaFetcher(media or {}, images)

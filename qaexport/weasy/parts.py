@@ -35,6 +35,8 @@ from ..model import Media
 if TYPE_CHECKING:  # pikepdf is imported when a book is split
     from pikepdf import Array, Name, OutlineItem, Page, Pdf
 
+    from .kept import KeptLayouts
+
 #: Contents links in the front document point here; the merge makes them internal links. ``.invalid`` never
 #: resolves, and no link to it is left in a finished book (the tests check every link).
 LINK_BASE = "https://contents.qaexport.invalid/"
@@ -174,12 +176,14 @@ class PartedBook:
 
 
 def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Callable[[int], None], label: str,
-                 media: dict[str, Media] | None, files: dict[str, Path] | None) -> list[str]:
+                 media: dict[str, Media] | None, files: dict[str, Path] | None, kept: KeptLayouts | None = None
+                 ) -> list[str]:
     """Lay out the parts at once, then the front document, and merge them into ``target``; returns the
     characters drawn as empty boxes.
 
     Each part reports its page count and anchors as soon as it is laid out; the front document is laid out
-    while the last parts are still being drawn, so it costs no wall time when a core is free by then.
+    while the last parts are still being drawn, so it costs no wall time when a core is free by then. A part
+    ``kept`` from an earlier run with the same key (``weasy.kept``) is copied instead of laid out.
     """
     from ..forked import Children
 
@@ -198,7 +202,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
 
         def part_job(i: int) -> Callable[[Callable[[object], None]], list[str]]:
             return partial(_lay_part, book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], media, files,
-                           tails.get(i))
+                           tails.get(i), kept)
 
         def front_job(html: str, css: str, path: Path) -> Callable[[Callable[[object], None]], tuple[list[str], int]]:
             return partial(_lay_front, html, css, identifier, path, media, files)
@@ -306,11 +310,31 @@ def _quiet(_pages: int) -> None:
 
 
 def _lay_part(body: Callable[[], str], css: str, identifier: str, path: Path, media: dict[str, Media] | None,
-              files: dict[str, Path] | None, tail: Path | None, report: Callable[[object], None]) -> list[str]:
-    """A body part, in a child: its HTML made here (no process holds every part's), then laid out; it reports its
-    page count, anchors and outline shape as soon as it is laid out (the front document needs them), then its pages
-    as they are drawn."""
+              files: dict[str, Path] | None, tail: Path | None, kept: KeptLayouts | None,
+              report: Callable[[object], None]) -> list[str]:
+    """A body part, in a child: its HTML made here (no process holds every part's), then laid out (or copied from
+    the parts ``kept`` from an earlier run, when its key is there); it reports its page count, anchors and outline
+    shape as soon as it is laid out (the front document needs them), then its pages as they are drawn."""
+    html = body()
+    targets = [path, *([tail] if tail is not None else [])]
+    key = kept.key(html, css, tail is not None) if kept is not None else ""
+    record = kept.fetch(key, targets) if kept is not None else None
+    if record is not None:
+        try:
+            facts = ("laid-out", int(record["pages"]), {str(k): int(v) for k, v in record["anchors"].items()},
+                     [int(level) for level in record["levels"]])
+            missing = sorted(str(c) for c in record["missing"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            record = None
+            for target in targets:
+                target.unlink(missing_ok=True)
+        else:
+            report(facts)
+            report(facts[1])
+            return missing
     from .layout import write_pdf
+
+    laid: list[tuple[str, int, dict[str, int], list[int]]] = []
 
     def laid_out(document: Any) -> None:
         anchors: dict[str, int] = {}
@@ -320,9 +344,15 @@ def _lay_part(body: Callable[[], str], css: str, identifier: str, path: Path, me
         # The part's outline items in order, by their bookmark level: the merge nests the items of all the parts
         # (and of a part's two files) again by them, as one document's outline would nest them.
         levels = [level for page in document.pages for level, *_rest in page.bookmarks]
-        report(("laid-out", len(document.pages), anchors, levels))
+        laid.append(("laid-out", len(document.pages), anchors, levels))
+        report(laid[-1])
 
-    return sorted(write_pdf(body(), css, identifier, path, report, media, files, laid_out=laid_out, tail=tail))
+    missing = sorted(write_pdf(html, css, identifier, path, report, media, files, laid_out=laid_out, tail=tail))
+    if kept is not None and laid:
+        _kind, pages, anchors, levels = laid[0]
+        kept.store(key, [target for target in targets if target.exists()],
+                   {"pages": pages, "anchors": anchors, "levels": levels, "missing": missing})
+    return missing
 
 
 def _lay_front(html: str, css: str, identifier: str, path: Path, media: dict[str, Media] | None,

@@ -262,7 +262,8 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     """The faces not kept while measuring laid out on measuring pages, ``workers`` documents at once (forked
     children), one page each; every card's front and back page, and the characters no font has."""
     from ...forked import run_forked_all
-    from .layout import Batch, batch_size
+    from ...weasy.layout import share_setup
+    from .layout import Batch, batch_ranges
 
     todo: list[FaceHtml] = []
     for card in cards:
@@ -272,11 +273,11 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
             todo.append(card.front)
         if card.back_kept is None:
             todo.append(card.back)
-    size = batch_size(len(todo), workers)
-    batches = [Batch([html(id=f"m-{k}") for k, html in enumerate(todo[start:start + size])],
-                     [True] * len(todo[start:start + size]), folder / f"faces-{start // size}.pdf")
-               for start in range(0, len(todo), size)]
+    ranges = batch_ranges([len(html()) for html in todo], workers)  # (a face's markup: a few microseconds)
+    batches = [Batch([html(id=f"m-{k}") for k, html in enumerate(todo[start:end])], [True] * (end - start),
+                     folder / f"faces-{n}.pdf") for n, (start, end) in enumerate(ranges)]
 
+    share_setup(css, files)  # the measuring documents' stylesheet and fonts, inherited by the children forked here
     measured = run_forked_all([functools.partial(_lay_out_batch, b, css, media, files) for b in batches],
                               lambda n: advance(n) if isinstance(n, int) else None,
                               lambda cause: f"{label}: PDF layout failed ({cause}); nothing was written", workers)

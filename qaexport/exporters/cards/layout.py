@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import Any, Protocol
 
 from ...forked import can_fork, run_forked, run_forked_all
 from ...model import Media
-from ...weasy.layout import missing_glyphs, render
+from ...weasy.layout import missing_glyphs, render, share_setup
 from .split import Atom, atoms, is_container, join, refine
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
@@ -387,15 +388,15 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
     rounds = 0
     while pending:
         order = list(pending)
-        size = batch_size(len(order), workers)
-        faces = [jobs[i].render(body, face_size, f"m-{k % size}", split) for k, i in enumerate(order)
-                 for body, face_size, split in [pending[i]]]
+        ranges = batch_ranges([len(pending[i][0]) for i in order], workers)
+        faces = [jobs[order[k]].render(body, face_size, f"m-{k - start}", split) for start, end in ranges
+                 for k in range(start, end) for body, face_size, split in [pending[order[k]]]]
         # A final face measured is drawn (kept) in case it fits; its head measured alone is not.
         wanted = [bool(pending[i][0]) and (jobs[i].final_parts if pending[i][2] else
                                            jobs[i].final and pending[i][0] == jobs[i].html) for i in order]
-        batches = [Batch(faces[start:start + size], wanted[start:start + size],
-                         keep / f"r{rounds}-{start // size}.pdf" if keep and any(wanted[start:start + size]) else None)
-                   for start in range(0, len(faces), size)]
+        batches = [Batch(faces[start:end], wanted[start:end],
+                         keep / f"r{rounds}-{n}.pdf" if keep and any(wanted[start:end]) else None)
+                   for n, (start, end) in enumerate(ranges)]
         measured = _measure_batches(batches, css, limit_px, media, files, workers)
         spans = [(span, batch.path, page) for batch, m in zip(batches, measured, strict=True)
                  for span, page in zip(m.spans, m.pages, strict=True)]
@@ -416,16 +417,46 @@ def fit_faces(jobs: list[FitJob], css: str, limit_px: float, on_round: Callable[
     return Fitted(results, sorted(missing))
 
 
-def batch_size(faces: int, workers: int) -> int:
-    """Faces per measuring document: at most ``BATCH`` (memory), and a batch for each worker when every
-    batch still has ``MIN_BATCH`` faces; batches of equal size, so the workers end together."""
+#: A face's page costs about as much to lay out as this many characters of its HTML (its page, margin boxes, head).
+PAGE_CHARS = 400
+
+
+def batch_ranges(lengths: list[int], workers: int) -> list[tuple[int, int]]:
+    """The faces (their bodies' lengths, in order) cut into measuring documents, as (start, end) ranges: at most
+    ``BATCH`` faces each (memory), a document for each worker when every one still has ``MIN_BATCH`` faces, and
+    as many documents as the workers can lay out in full waves (three documents on two cores take two documents'
+    time, four of them less), each with about the same text to lay out (a layout costs in proportion to its text;
+    equal counts of faces left one core idle while the other laid out the long answers)."""
+    faces = len(lengths)
     count = max(-(-faces // BATCH), min(workers, faces // MIN_BATCH), 1)
-    return max(1, -(-faces // count))
+    if count > workers > 1:
+        count = -(-count // workers) * workers
+    weights = [length + PAGE_CHARS for length in lengths]
+    while True:
+        ranges = _even_ranges(weights, min(count, faces)) if faces else []
+        if all(end - start <= BATCH for start, end in ranges) or count >= faces:
+            return ranges
+        count += workers  # a document of many short faces holds too many: another wave
+
+
+def _even_ranges(weights: list[int], count: int) -> list[tuple[int, int]]:
+    """``count`` (at most ``len(weights)``) consecutive non-empty ranges of ``weights`` whose sums are as near equal
+    as cutting between items allows."""
+    prefix = list(itertools.accumulate(weights, initial=0))
+    cuts = [0]
+    for j in range(1, count):
+        target = prefix[-1] * j / count
+        i = bisect.bisect_left(prefix, target)
+        if i > 0 and target - prefix[i - 1] < prefix[min(i, len(weights))] - target:
+            i -= 1
+        cuts.append(min(max(i, cuts[-1] + 1), len(weights) - (count - j)))
+    return list(zip(cuts, [*cuts[1:], len(weights)], strict=True))
 
 
 def _measure_batches(batches: list[Batch], css: str, limit_px: float, media: dict[str, Media] | None,
                      files: dict[str, Path] | None, workers: int) -> list[Measured]:
     """Each batch measured, in order: in ``workers`` forked children at a time when there are several."""
+    share_setup(css, files)  # once, before the children are forked: each inherits it
     if workers < 2 or len(batches) < 2:
         return [_measure(batch, css, limit_px, media, files) for batch in batches]
 

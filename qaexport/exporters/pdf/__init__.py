@@ -199,9 +199,13 @@ class PdfExporter(ExporterBase):
             pieces = _pieces(library_view, sizes, workers, MIN_PART if options.parts == 0 else 1)  # weasy.parts
         from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
 
+        # A part's metadata is not the book's (the merge keeps the front document's): a body part names no date, so
+        # that a part laid out in an earlier run is found again (weasy.kept).
+        body_page = {**page, "created": ""}
+
         def body(piece: range) -> partial[str]:  # made in the part's child (pickled to it where there is no fork)
-            return partial(_book_html, page, {**library_view, "frameworks": _sliced(library_view["frameworks"], piece)},
-                           "body")
+            return partial(_book_html, body_page,
+                           {**library_view, "frameworks": _sliced(library_view["frameworks"], piece)}, "body")
 
         # A book in one part names only the faces its text can use (faces_for); one in parts, every face.
         whole = html() if len(pieces) == 1 else ""
@@ -215,7 +219,13 @@ class PdfExporter(ExporterBase):
                     front=lambda numbers, stamps: html("front", toc_pages=numbers, stamps=stamps),
                     stamps=lambda count: html("stamps", stamps=count),
                     anchors=[entry["anchor"] for entry in library_view["toc"]], css=css, workers=workers)
-                missing = layout_parts(book, identifier, tmp, advance, str(target), lib.media, files)
+                kept = None
+                if build.cache_dir is not None:
+                    from ...weasy.kept import for_build
+
+                    kept = for_build(build.cache_dir, identifier, files, lib.media,
+                                     build.time if build.time_fixed else None)
+                missing = layout_parts(book, identifier, tmp, advance, str(target), lib.media, files, kept)
             else:
                 missing = layout_in_child(whole, css, identifier, tmp, advance, label=str(target), files=files,
                                           media=lib.media, tagged=options.tagged)

@@ -1,0 +1,62 @@
+"""How the flashcards' measuring is shared out: documents of about equal text in full waves of the cores, and one
+stylesheet and font configuration for all of them (``weasy.layout.share_setup``), with the same bytes."""
+
+from __future__ import annotations
+
+import itertools
+
+from qaexport.exporters.cards import layout
+
+
+def _texts(lengths: list[int], ranges: list[tuple[int, int]]) -> list[int]:
+    return [sum(lengths[start:end]) + layout.PAGE_CHARS * (end - start) for start, end in ranges]
+
+
+def test_documents_hold_about_equal_text_in_full_waves():
+    # Long answers first (as a bank's hardest topic), then many short ones: equal face counts put all the long
+    # ones in the first document, which the other core waited for.
+    lengths = [9000] * 40 + [300] * 400 + [1500] * 120
+    ranges = layout.batch_ranges(lengths, 2)
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(lengths)
+    assert all(end == start for (_, end), (start, _) in itertools.pairwise(ranges))  # in order, none left out
+    assert len(ranges) % 2 == 0 and all(0 < end - start <= layout.BATCH for start, end in ranges)
+    texts = _texts(lengths, ranges)
+    assert max(texts) <= 1.1 * min(texts), texts
+
+
+def test_three_documents_on_two_cores_become_four():
+    ranges = layout.batch_ranges([1000] * 560, 2)  # 560 faces at most 200 a document: 3 -> a full wave of 4
+    assert [end - start for start, end in ranges] == [140] * 4
+
+
+def test_small_rounds_stay_one_document_and_one_core_cuts_only_for_memory():
+    assert layout.batch_ranges([1000] * 32, 2) == [(0, 32)]  # fewer than MIN_BATCH faces for a second one
+    assert layout.batch_ranges([], 2) == []
+    assert len(layout.batch_ranges([10] * 450, 1)) == 3  # one core: documents only as BATCH bounds them
+
+
+def test_documents_laid_out_after_share_setup_parse_nothing_again_and_are_the_same(monkeypatch, tmp_path):
+    from qaexport.books.fonts import font_face_css, font_faces
+    from qaexport.templates import asset
+    from qaexport.weasy import layout as weasy
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(weasy, "_shared", None)
+    files = {face.uri: face.path for face in font_faces()}
+    css = font_face_css() + asset("cards", "cards.css")
+    html = '<p>Shared <b>setup</b> <code>x = 1</code> <i>once</i></p>'
+
+    def pdf(name: str, style: str = css) -> bytes:
+        weasy.render(html, style, None, files).write_pdf(tmp_path / name, pdf_identifier=b"same")
+        return (tmp_path / name).read_bytes()
+
+    fresh = pdf("fresh.pdf")
+    made = []
+    real = weasy.FontConfiguration
+    monkeypatch.setattr(weasy, "FontConfiguration", lambda: made.append(1) or real())
+    weasy.share_setup(css, files)
+    assert len(made) == 1
+    assert pdf("shared.pdf") == pdf("again.pdf") == fresh
+    assert len(made) == 1  # nothing set up again for the shared CSS
+    pdf("other.pdf", css + "p { color: red; }")
+    assert len(made) == 2  # another stylesheet gets its own setup
