@@ -321,6 +321,11 @@ def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tupl
             advance(now - told)
             told = now
 
+    # One chunk rendered here before the fork: the lexers it looks up, the modules they import and the joined
+    # patterns it compiles (lexing.py) reach the children by the fork instead of being made again in each.
+    first = _claim(chunks, shared, False)
+    if first is not None:
+        render_here(first)
     with Children(lambda _index, _value: None, lambda cause: f"rendering failed ({cause}); nothing was written"
                   ) as group:
         for _ in range(workers - 1):
