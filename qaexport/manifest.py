@@ -2,9 +2,10 @@
 there unchanged, renders nothing and writes nothing.
 
 After a build that wrote files and warned of nothing, the CLI records what decided it: the *run key* (the command,
-every option and CLI value, the working folder, the environment variables qaexport reads, the versions of Python,
-qaexport — its package files' stamps too, so an edited checkout counts — and every library it requires, the readers'
-plugins, and the stamp of the system's library cache: Pango and HarfBuzz lay out the books), every input file read
+every option and CLI value, the working folder, the environment variables qaexport reads, Python's version, what is
+installed on the import path — every distribution's name and version, and each place's stamp: :func:`installed` —,
+the stamps of qaexport's files, so an edited checkout counts, and of the system's library cache: Pango and HarfBuzz
+lay out the books), every input file read
 with its size and SHA-256 (``reading.watch``: sources, images, media, the config
 file, files named by options such as ``--previous``), the files looked for and not found (a ``media/`` folder
 nearer a bank file), the listing of every source folder, each exporter's *outside state* (what besides its inputs
@@ -15,8 +16,11 @@ The next build with the same run key finds that record (a file named by the key'
 checks all of it, cheapest first, and when nothing differs and every output is there with its recorded bytes, it is
 done: nothing read, rendered or written. An output missing at its path (a build to a new path) is copied from the
 path it was recorded at, if that still holds the recorded bytes (checked on the bytes copied); an output there with
-other bytes is built again, as is everything after any other difference. Only file outputs take part: a build that
-writes a folder always builds.
+other bytes is built again, as is everything after any other difference. A folder written whole
+(``output.replace_tree``: the site) is recorded by one digest of every file's path and bytes, and is unchanged only
+when it holds exactly those files (nothing added, no link, no empty folder); its copy to a new path is written as a
+build writes it. A folder filled file by file (a Markdown bank, beside what the user keeps there) is not recorded:
+such a build always builds.
 
 A manifest is only ever a shortcut: one that is missing, too large, unreadable or malformed is reported in one
 warning line and the build runs in full (and writes a sound one); ``--no-cache`` neither reads nor writes one.
@@ -36,7 +40,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .formats.anki_package import BankError, refuse_dense
-from .output import atomic_path, copy_verified
+from .output import TREE, atomic_path, copy_tree_verified, copy_verified, folder_digest, tree_marker
 from .reading import file_digest, open_regular
 
 #: Bump when what a record means changes.
@@ -49,8 +53,6 @@ FOLDER = "manifests"
 #: Rewritten whenever a system library is installed or upgraded (Linux): Pango, HarfBuzz and fontconfig lay out the
 #: books, and their versions are the system's, not a package's. Where it does not exist the key cannot see them.
 SYSTEM_LIBRARIES = "/etc/ld.so.cache"
-#: Libraries whose version changes output but which qaexport does not require by name.
-EXTRA_LIBRARIES = ("ziafont",)
 
 
 @dataclass
@@ -70,29 +72,44 @@ class Record:
 
 
 def versions() -> dict[str, str]:
-    """Python's, qaexport's and every library qaexport requires (from their metadata: nothing imported), and a
-    stamp of qaexport's own files (an editable install keeps its version number while its code changes)."""
-    import importlib.metadata as metadata
-    import re
+    """What the installed software is: Python's version, a stamp of every place modules are imported from (which
+    distributions are installed there, by name and version, and when that place last changed: see
+    :func:`installed`), a stamp of qaexport's own files (an editable install keeps its version number while its
+    code changes) and of the system's library cache. A few stats and one listing per place (~1 ms): reading the
+    metadata of every library qaexport requires took ~30 ms at every run, and saw only those libraries (not
+    WeasyPrint's own, pydyf and tinycss2, which decide a PDF's bytes as much)."""
+    return {"python": sys.version, "installed": installed(), "files": package_stamp(),
+            "system libraries": _stamp_of(SYSTEM_LIBRARIES)}
 
-    out = {"python": sys.version}
-    try:
-        out["qaexport"] = metadata.version("qaexport")
-        required = [r for r in metadata.requires("qaexport") or () if "extra ==" not in r]
-    except metadata.PackageNotFoundError:
-        required = []
-    for name in [re.split(r"[\s<>=!~\[;(]", r, maxsplit=1)[0] for r in required] + list(EXTRA_LIBRARIES):
+
+#: Entries of an import path that say which distributions are installed there (with their version in the name for
+#: ``.dist-info``) and what else is put on the path (``.pth``, ``.egg-link``).
+DISTRIBUTION_ENTRIES = (".dist-info", ".egg-info", ".egg-link", ".pth")
+
+
+def installed() -> list[str]:
+    """Each place on the import path (``sys.path``) where distributions are installed: its stamp and their names.
+    pip, uv and conda install, upgrade or remove a distribution by adding, renaming or removing its
+    ``NAME-VERSION.dist-info`` folder, so a changed version is a changed name, and a package reinstalled at the same
+    version (a rebuilt wheel) is a new folder: the place's modification time changes. Places without any are left
+    out: the standard library (Python's version says it), a checkout's or the tests' folders (their time changes
+    whenever a file is put there; a run from a test and one from a shell have the same key), path hooks' names and
+    the working folder (in the key as the working folder). A zip file on the path is stamped whole."""
+    here = os.path.abspath(os.getcwd())
+    out = []
+    for entry in dict.fromkeys(sys.path):
+        place = os.path.abspath(entry) if entry else here
+        if place == here:
+            continue
         try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "absent"
-    plugins = metadata.entry_points()
-    for group in ("qaexport.sources", "qaexport.exporters"):
-        for ep in plugins.select(group=group):
-            out[f"{group}:{ep.name}"] = f"{ep.value} {ep.dist.name if ep.dist else ''} " \
-                                        f"{ep.dist.version if ep.dist else ''}"
-    out["files"] = package_stamp()
-    out["system libraries"] = _stamp_of(SYSTEM_LIBRARIES)
+            with os.scandir(place) as found:
+                names = sorted(e.name for e in found if e.name.endswith(DISTRIBUTION_ENTRIES))
+        except OSError:  # a zip file (stamped: it may hold libraries), a path hook's name, a folder not there
+            if os.path.isfile(place):
+                out.append(f"{place}\0{_stamp_of(place)}\0")
+            continue
+        if names:
+            out.append(f"{place}\0{_stamp_of(place)}\0{' '.join(names)}")
     return out
 
 
@@ -101,7 +118,7 @@ def _stamp_of(path: str) -> str:
         info = os.stat(path)
     except OSError:
         return "absent"
-    return f"{info.st_size} {info.st_mtime_ns} {info.st_ino}"
+    return f"{info.st_size} {info.st_mtime_ns} {info.st_ino}"  # a folder's size and time change with its entries
 
 
 def package_stamp() -> str:
@@ -179,10 +196,10 @@ class Manifests:
         plan: list[tuple[Path, Output, bool]] = []
         for target, out in zip(targets, record.outputs, strict=True):
             if os.path.lexists(target):
-                if not _same_size(target, out.digest):
+                if not _looks_same(target, out.digest):
                     return None
                 plan.append((target, out, False))
-            elif Path(out.path) != Path(target).absolute() and _same_size(Path(out.path), out.digest):
+            elif Path(out.path) != Path(target).absolute() and _looks_same(Path(out.path), out.digest):
                 plan.append((target, out, True))
             else:
                 return None
@@ -192,12 +209,13 @@ class Manifests:
                     return None
             elif not _same_size(Path(name), recorded) or file_digest(Path(name)) != recorded:
                 return None
-        if any(not copy and file_digest(target) != out.digest for target, out, copy in plan):
+        if any(not copy and _digest_of(target, out.digest) != out.digest for target, out, copy in plan):
             return None
         done = []
         for target, out, copy in plan:
             if copy:
-                if not copy_verified(Path(out.path), target, out.digest):
+                copied = copy_tree_verified if out.digest.startswith(TREE) else copy_verified
+                if not copied(Path(out.path), target, out.digest):
                     return None  # changed since it was checked: this target (and any after it) is built again
                 done.append((target, f"copied from {out.path}"))
             else:
@@ -233,3 +251,17 @@ def _same_size(path: Path, digest: str) -> bool:
     import stat
 
     return stat.S_ISREG(info.st_mode) and digest.split(":", 1)[0] == str(info.st_size)
+
+
+def _looks_same(path: Path, digest: str) -> bool:
+    """The cheap check of an output: a file of the recorded size, or a folder (not a link to one)."""
+    if digest.startswith(TREE):
+        return os.path.isdir(path) and not os.path.islink(path)
+    return _same_size(path, digest)
+
+
+def _digest_of(path: Path, digest: str) -> str | None:
+    """The digest of the output at ``path``, of the kind ``digest`` is (a folder's, or a file's)."""
+    if digest.startswith(TREE):
+        return folder_digest(path, tree_marker(digest))
+    return file_digest(path)

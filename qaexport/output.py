@@ -230,6 +230,8 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
         if target.is_dir():
             old = _temporary_folder(target)
             os.replace(target, old / target.name)
+        for written in _watching:
+            written[os.path.abspath(target)] = tree_digest(files, marker)
         os.replace(work, target)
     except OSError as exc:
         if old is not None and not target.exists() and (old / target.name).is_dir():
@@ -240,3 +242,100 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
         for folder in (work, old):
             if folder is not None and folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)  # our own temporary folders
+
+
+#: A folder output's digest (``tree_digest``) starts with this; a file's is ``reading.digest``'s ``SIZE:SHA256``.
+TREE = "tree:"
+
+
+def tree_digest(files: dict[str, bytes], marker: str) -> str:
+    """What a build manifest keeps of a folder :func:`replace_tree` wrote: every file's path, size and SHA-256 (and
+    so the folders that hold them) in one digest, and the folder's marker (a copy is written with it)."""
+    import hashlib
+
+    return _tree_digest(((rel, len(files[rel]), hashlib.sha256(files[rel]).hexdigest()) for rel in sorted(files)),
+                        len(files), marker)
+
+
+def _tree_digest(entries: Iterator[tuple[str, int, str]], count: int, marker: str) -> str:
+    import hashlib
+
+    whole = hashlib.sha256()
+    for rel, size, sha in entries:
+        whole.update(f"{rel}\0{size}\0{sha}\n".encode("utf-8", "surrogateescape"))
+    return f"{TREE}{count}:{whole.hexdigest()}:{marker}"
+
+
+def tree_marker(digest: str) -> str:
+    """The marker a :func:`tree_digest` names ("" if it is not one)."""
+    return digest.split(":", 3)[3] if digest.startswith(TREE) and digest.count(":") >= 3 else ""
+
+
+def _tree_files(folder: Path) -> list[str] | None:
+    """The relative POSIX paths of the files below ``folder``, in order; None when it holds anything a set written
+    by :func:`replace_tree` could not have (a link, an empty folder), or is not a folder."""
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return None
+    found = []
+    try:
+        for here, dirs, names in os.walk(folder, onerror=_raise):
+            if not dirs and not names and here != str(folder):
+                return None  # replace_tree makes a folder only to hold a file
+            if any(os.path.islink(os.path.join(here, name)) for name in dirs + names):
+                return None
+            found += [Path(os.path.relpath(os.path.join(here, name), folder)).as_posix() for name in names]
+    except OSError:
+        return None
+    return sorted(found)
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+def folder_digest(folder: Path, marker: str) -> str | None:
+    """The :func:`tree_digest` of the files below ``folder``, read one at a time; None when it is not such a set or
+    cannot be read."""
+    from .reading import file_digest
+
+    files = _tree_files(folder)
+    if files is None:
+        return None
+    entries = []
+    for rel in files:
+        digest = file_digest(folder / rel)  # a regular file's, read in pieces; None for a device, a pipe
+        if digest is None:
+            return None
+        size, sha = digest.split(":", 1)
+        entries.append((rel, int(size), sha))
+    return _tree_digest(iter(entries), len(files), marker)
+
+
+def read_tree(folder: Path) -> dict[str, bytes] | None:
+    """Every file below ``folder`` by its relative POSIX path, as :func:`replace_tree` would have been given them
+    (None as for :func:`folder_digest`). Read whole: a build holds its folder's files in memory too."""
+    from .reading import open_regular
+
+    files = _tree_files(folder)
+    if files is None:
+        return None
+    out: dict[str, bytes] = {}
+    try:
+        for rel in files:
+            with open_regular(folder / rel) as fh:
+                out[rel] = fh.read()
+    except (InputError, OSError):
+        return None
+    return out
+
+
+def copy_tree_verified(source: Path, target: Path, expected: str) -> bool:
+    """Make ``target`` the copy of the folder ``source`` (through :func:`replace_tree`, as a build writes it) if its
+    files have the ``expected`` :func:`tree_digest`, checked on the very bytes copied; False, and nothing written,
+    when they do not (or it is gone)."""
+    marker = tree_marker(expected)
+    files = read_tree(source)
+    if files is None or marker not in files or tree_digest(files, marker) != expected:
+        return False
+    replace_tree(target, files, marker)
+    return True

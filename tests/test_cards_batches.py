@@ -30,7 +30,8 @@ def test_three_documents_on_two_cores_become_four():
 
 
 def test_small_rounds_stay_one_document_and_one_core_cuts_only_for_memory():
-    assert layout.batch_ranges([1000] * 32, 2) == [(0, 32)]  # fewer than MIN_BATCH faces for a second one
+    assert layout.batch_ranges([1000] * 15, 2) == [(0, 15)]  # fewer than MIN_BATCH faces for a second one
+    assert layout.batch_ranges([1000] * 32, 2) == [(0, 16), (16, 32)]
     assert layout.batch_ranges([], 2) == []
     assert len(layout.batch_ranges([10] * 450, 1)) == 3  # one core: documents only as BATCH bounds them
 
@@ -60,3 +61,28 @@ def test_documents_laid_out_after_share_setup_parse_nothing_again_and_are_the_sa
     assert len(made) == 1  # nothing set up again for the shared CSS
     pdf("other.pdf", css + "p { color: red; }")
     assert len(made) == 2  # another stylesheet gets its own setup
+
+
+def test_the_backs_head_is_measured_once_not_on_every_answer(monkeypatch, tmp_path, sample_path):
+    """Every back's head is one line: one measure of it, taken before the first round, tells where each answer's
+    body starts (560 heads measured alone were a round of their own)."""
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+    from qaexport.exporters import cards
+
+    bodies: list[str] = []
+    measure = layout._measure
+
+    def spy(batch, *args):
+        bodies.extend(face.split('class="body"', 1)[1].split(">", 1)[1][:6] for face in batch.faces)
+        return measure(batch, *args)
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(layout, "can_fork", lambda: False)  # every document in this process, seen by the spy
+    monkeypatch.setattr(cards, "cores", lambda: 1)
+    monkeypatch.setattr(layout, "_measure", spy)
+    result = CliRunner().invoke(app, ["cards", str(sample_path), "-o", str(tmp_path / "s.cards.pdf"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    empty = [body for body in bodies if body.startswith("</div>")]
+    assert len(empty) == 1 and len(bodies) > 20, (len(empty), len(bodies))

@@ -5,7 +5,6 @@ and bytes, the deck read back by the official ``anki`` package."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import shutil
@@ -124,6 +123,34 @@ def test_a_changed_input_builds_again(bank, tmp_path, change):
     assert "wrote" in built(bank, out)
 
 
+def test_a_media_file_put_where_it_was_looked_for_builds_again(tmp_path):
+    """An image of an HTML question is looked for in ``media/`` beside its bank file, then above it; found two
+    folders up, the nearer places were looked in and were empty. One of them is outside the source folder (so no
+    listing sees it) and has no other part in the key: a file put there is found first by a full build (here one
+    whose bytes do not match its name: the image is left out, with a warning), so the build must run again."""
+    import hashlib
+
+    image = png((40, 20), (200, 0, 0))
+    name = hashlib.sha256(image).hexdigest()[:16] + ".png"
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / name).write_bytes(image)
+    bank = tmp_path / "x" / "bank"
+    bank.mkdir(parents=True)
+    (bank / "parts.md").write_text(
+        "---\nframework: Hand Bank\ntopic: Basics\nsubtopic: Parts\n---\n\n"
+        f"## Which part is this? {{#part .easy format=html}}\n\n<p><img src=\"{name}\" alt=\"a resistor\"></p>\n",
+        encoding="utf-8")
+    out = tmp_path / "deck.apkg"
+    first = built(bank, out)
+    assert "wrote" in first and "warning" not in first, first
+    assert skipped(built(bank, out))
+    nearer = tmp_path / "x" / "media" / name
+    nearer.parent.mkdir()
+    nearer.write_bytes(b"not the image")  # no source folder's listing, no input read, no option changes
+    again = built(bank, out)
+    assert "wrote" in again and "does not match its name" in again, again
+
+
 def test_a_config_file_created_or_changed_builds_again(bank, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "deck.apkg"
@@ -168,14 +195,46 @@ def test_the_environment_builds_again(bank, tmp_path):
     assert "wrote" in built(bank, out, env={"SOURCE_DATE_EPOCH": "1700000100"})
 
 
-def test_a_library_version_builds_again(bank, tmp_path, monkeypatch):
+@pytest.fixture()
+def installed_place(tmp_path, monkeypatch) -> Path:
+    """A place on the import path with one distribution installed, as pip leaves it (a ``NAME-VERSION.dist-info``
+    folder)."""
+    place = tmp_path / "site-packages"
+    (place / "fakelib-1.0.dist-info").mkdir(parents=True)
+    (place / "fakelib-1.0.dist-info" / "METADATA").write_text("Name: fakelib\nVersion: 1.0\n")
+    monkeypatch.syspath_prepend(str(place))
+    return place
+
+
+def test_a_library_upgraded_builds_again(bank, tmp_path, installed_place):
     out = tmp_path / "deck.apkg"
     built(bank, out)
     assert skipped(built(bank, out))
-    real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version",
-                        lambda name: "999.0" if name.lower() == "pygments" else real(name))
+    info = installed_place.stat()
+    (installed_place / "fakelib-1.0.dist-info").rename(installed_place / "fakelib-1.1.dist-info")
+    os.utime(installed_place, ns=(info.st_atime_ns, info.st_mtime_ns))  # the name alone says it
+    assert installed_place.stat().st_mtime_ns == info.st_mtime_ns
     assert "wrote" in built(bank, out)
+
+
+def test_a_library_reinstalled_at_the_same_version_builds_again(bank, tmp_path, installed_place):
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    assert skipped(built(bank, out))
+    info = installed_place.stat()
+    shutil.rmtree(installed_place / "fakelib-1.0.dist-info")  # a rebuilt wheel of the same version: same names
+    (installed_place / "fakelib-1.0.dist-info").mkdir()
+    os.utime(installed_place, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))  # whatever the clock's grain
+    assert "wrote" in built(bank, out)
+
+
+def test_the_libraries_installed_are_in_the_key():
+    import pygments
+
+    place = Path(pygments.__file__).resolve().parent.parent
+    entries = {Path(e.split("\0")[0]).resolve(): e.split("\0")[2].split() for e in manifest.installed()}
+    assert any(name.startswith(f"pygments-{pygments.__version__}.") for name in entries[place])
+    assert any(name.startswith("weasyprint-") for name in entries[place])
 
 
 def test_an_edited_qaexport_file_builds_again(bank, tmp_path):
@@ -310,3 +369,64 @@ def test_a_package_read_as_a_source_is_an_input(bank, tmp_path):
     assert skipped(run("epub", str(deck), "-o", str(book)))
     shutil.copy(other, deck)
     assert "wrote" in run("epub", str(deck), "-o", str(book))
+
+
+# --- folder outputs: the site, alone and in `all` -----------------------------------------------------------------
+
+def tree_stamps(folder: Path) -> dict[str, tuple[int, int, bytes]]:
+    return {p.relative_to(folder).as_posix(): (*stamp(p), p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_all_rebuilt_with_nothing_changed_writes_nothing_and_to_a_new_folder_copies_a_full_build(bank, tmp_path):
+    first, second, full = tmp_path / "first", tmp_path / "second", tmp_path / "full"
+    text = run("all", str(bank), "-o", f"{first}/")
+    assert text.count("wrote") == 4 and (first / "hand-bank-basics-site").is_dir(), text
+    before = {p.name: tree_stamps(p) if p.is_dir() else stamp(p) for p in first.iterdir()}
+    render_db().unlink()
+    text = run("all", str(bank), "-o", f"{first}/")
+    assert text.count("nothing changed") == 4 and "nothing rendered or written" in text and "wrote" not in text, text
+    assert {p.name: tree_stamps(p) if p.is_dir() else stamp(p) for p in first.iterdir()} == before
+    text = run("all", str(bank), "-o", f"{second}/")  # to a new folder: every output copied, the site too
+    assert text.count("copied from") == 4 and f"copied from {first / 'hand-bank-basics-site'}" in text, text
+    assert not render_db().exists()
+    run("all", str(bank), "-o", f"{full}/", "--no-cache")  # the same build done in full: the same files
+    for name in (p.name for p in full.iterdir()):
+        if (full / name).is_dir():
+            assert {k: v[2] for k, v in tree_stamps(second / name).items()} == \
+                   {k: v[2] for k, v in tree_stamps(full / name).items()}, name
+        else:
+            assert (second / name).read_bytes() == (full / name).read_bytes(), name
+
+
+# Each change to the site's folder since it was written: the next build writes it again.
+SITE_CHANGES = {
+    "a file's bytes": lambda site: (site / "index.html").write_bytes((site / "index.html").read_bytes() + b" "),
+    "a file added": lambda site: (site / "notes.txt").write_text("mine"),
+    "a file removed": lambda site: (site / "index.html").unlink(),
+    "an empty folder added": lambda site: (site / "empty").mkdir(),
+    "a file made a link": lambda site: (site / "index.html").unlink() or (site / "index.html").symlink_to(
+        site.parent / "elsewhere.html"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(SITE_CHANGES))
+def test_a_changed_site_folder_builds_again(bank, tmp_path, change):
+    site = tmp_path / "site"
+    run("site", str(bank), "-o", str(site))
+    (tmp_path / "elsewhere.html").write_bytes((site / "index.html").read_bytes())  # the same bytes, through a link
+    assert skipped(run("site", str(bank), "-o", str(site)))
+    SITE_CHANGES[change](site)
+    text = run("site", str(bank), "-o", str(site))
+    assert "wrote" in text and "nothing changed" not in text, text
+    assert not (site / "notes.txt").exists() and not (site / "empty").exists()
+    assert not (site / "index.html").is_symlink()
+
+
+def test_a_site_changed_where_it_was_recorded_is_built_not_copied(bank, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    run("all", str(bank), "-o", f"{first}/")
+    page = first / "hand-bank-basics-site" / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>edited</p></body>"))
+    text = run("all", str(bank), "-o", f"{second}/")
+    assert "copied from" not in text and text.count("wrote") == 4, text
+    assert b"edited" not in (second / "hand-bank-basics-site" / "index.html").read_bytes()

@@ -4,11 +4,14 @@ book is the same bytes as one built with nothing kept."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
 
+from qaexport.cli import app
 from qaexport.model import Media
 from qaexport.weasy import kept as kept_module
 from qaexport.weasy import layout as pdf_layout
@@ -151,3 +154,23 @@ def test_an_edit_lays_out_only_its_part_and_the_book_is_a_full_builds_bytes(tmp_
         record.unlink()
     assert build("again.pdf") == full
     assert len(list(laid.iterdir())) == 3
+
+
+@pytest.mark.slow
+def test_a_part_killed_while_it_is_kept_leaves_nothing_once_the_next_run_has_run(tmp_path, monkeypatch):
+    bank = _synthesise(80, tmp_path / "bank")
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["pdf", str(bank), "--parts", "3", "-o", str(tmp_path / "book.pdf")]
+    layouts = tmp_path / "cache" / kept_module.FOLDER
+
+    def killed(_path):  # in a part's process, its first file copied into the entry's folder: SIGKILL
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(kept_module, "file_digest", killed)
+        result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code != 0 and "PDF layout failed" in result.output, result.output
+    left = [p.name for p in layouts.iterdir()]
+    assert left and all(name.startswith(".qaexport-") for name in left), left
+    cli_run.qaexport(*args, env=env)
+    assert sorted(p.name.startswith(".") for p in layouts.iterdir()) == [False] * 3

@@ -197,11 +197,12 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
 
 def _manifests(classes: list[type[Exporter]], chosen: list[tuple[type[Exporter], Any]], values: dict[str, Any],
                config: Config) -> Manifests | None:
-    """The build manifest of this run (``qaexport.manifest``), or None: ``--no-cache``, or an output that is a
-    folder. Its key holds every value of the command but the output path, every exporter's options, the working
-    folder (relative paths), the environment variables that decide a build (``QAEXPORT_*``, ``SOURCE_DATE_EPOCH``)
-    and, through ``run_key``, the versions."""
-    if values.get("no_cache") or any(cls.produces != Produces.FILE for cls in classes):
+    """The build manifest of this run (``qaexport.manifest``), or None with ``--no-cache``. Its key holds every value
+    of the command but the output path, every exporter's options, the working folder (relative paths), the
+    environment variables that decide a build (``QAEXPORT_*``, ``SOURCE_DATE_EPOCH``) and, through ``run_key``, the
+    versions. A folder output takes part when it is written whole (``output.replace_tree``: the site); one written
+    file by file into a folder that may hold other files (a Markdown bank) is never recorded, so it always builds."""
+    if values.get("no_cache"):
         return None
     from ..manifest import Manifests, run_key
 

@@ -99,6 +99,9 @@ class Card:
     front_kept: Placed | None = None
     #: The head of a part of a cut answer (a face with all but its head hidden), drawn with the part kept.
     back_label: FaceHtml | None = None
+    #: The "k/n" alone (a face with all else hidden), drawn over a question kept as measured (without it) on the first
+    #: of several cards.
+    front_label: FaceHtml | None = None
 
 
 @dataclass
@@ -190,7 +193,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         # A wide table gets smaller letters (not below TABLE_FLOOR_PT) before any word of it would break; one too
         # wide even then is written row by row.
         answer = fit_tables(answer, grid.card_w - 2 * PADDING_MM - 1, ANSWER_SIZES[0], TABLE_FLOOR_PT, stack=True)
-        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True, final_parts=True, estimate=estimate))
+        # Every back's head is one line, whatever number and level it holds: one measure of it serves them all.
+        jobs.append(FitJob(answer, ANSWER_SIZES, back, final=True, final_parts=True, estimate=estimate, head="back"))
     with build.progress("Fitting cards", 8) as advance:
         result = fit_faces_in_child(jobs, measure_css(base_css, grid), (grid.card_h - PADDING_MM) * PX_PER_MM,
                                     advance, build.library.media, files, workers, keep)
@@ -222,7 +226,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             # it is placed.
             cut = len(backs) > 1
             kept = tell.kept if tell.kept is not None and headings == tell.size and (cut or total == 1) else None
-            asked = ask.kept if total == 1 and fronts else None
+            # A whole question on the first of several cards is kept too, drawn below a head with its "k/n".
+            asked = ask.kept if fronts and (total == 1 or (k == 0 and len(fronts) == 1)) else None
             lift = round(ask.spare / 2, 2)  # as the template writes it
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
@@ -234,7 +239,9 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                 Placed(kept.path, kept.page) if kept else None,
                 Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None,
                 functools.partial(face, "back", number, part, level, "", "", tell.size,
-                                  label_only=True) if cut and kept else None))
+                                  label_only=True) if cut and kept else None,
+                functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
+                                  part_only=True) if asked and total > 1 else None))
     return cards, result.missing
 
 
@@ -269,6 +276,8 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     for card in cards:
         if card.back_label is not None:
             todo.append(card.back_label)
+        if card.front_label is not None:
+            todo.append(card.front_label)
         if card.front_kept is None:
             todo.append(card.front)
         if card.back_kept is None:
@@ -289,9 +298,10 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     placed = []
     for card in cards:
         back_label = next(laid) if card.back_label is not None else None
+        front_label = next(laid) if card.front_label is not None else None
         front = card.front_kept or next(laid)
         back = card.back_kept or next(laid)
-        placed.append((front, dataclasses.replace(back, label=back_label)))
+        placed.append((dataclasses.replace(front, label=front_label), dataclasses.replace(back, label=back_label)))
     return placed, sorted(set().union(*(m.missing for m in measured)))
 
 
