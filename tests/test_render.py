@@ -140,11 +140,50 @@ def test_each_question_rendered_once_and_pool_matches_serial(sample_library):
     finally:
         r.POOL_THRESHOLD = old
     assert pooled == serial
-    # the exporters' preparation runs once, before this process renders its share beside the children
-    assert pooled_calls[0] == "meanwhile" and pooled_calls.count("meanwhile") == 1
+    # the exporters' preparation runs once, after the chunks rendered before the fork (one progress call each),
+    # while the children render
+    assert pooled_calls.index("meanwhile") == r.WARM_CHUNKS and pooled_calls.count("meanwhile") == 1
     assert sum(n for n in pooled_calls if n != "meanwhile") == 34  # the children's questions are counted too
     with_code = [k for k, x in serial[Scheme.COMPACT].items() if '<pre class="hl">' in x.answer]
     assert len(with_code) >= 20
     # the two schemes differ exactly where there is highlighted code
     assert all(serial[Scheme.PORTABLE][k].answer != serial[Scheme.COMPACT][k].answer for k in with_code
                if 'class="language-' in serial[Scheme.COMPACT][k].answer)
+
+
+def test_children_inherit_the_joined_patterns_compiled_before_the_fork(tmp_path, monkeypatch):
+    """The rendering children are forked after this process rendered a few chunks: the lexers and joined patterns
+    those made reach the children, which compile none again (each used to compile all of them for itself)."""
+    import json
+    import os
+
+    import qaexport.render as r
+    from qaexport import sources
+    from qaexport.render import highlight, lexing
+    from tests.payloads import page, subtopic
+
+    code = "```python\ndef f(x: int) -> str:\n    return f'{x!r}'  # note\n```"
+    questions = [{"id": f"q{i}", "difficulty": "easy", "q": f"Question {i}?", "a": f"Answer {i}.\n\n{code}"}
+                 for i in range(40)]
+    bank = tmp_path / "bank.json"
+    bank.write_text(json.dumps(page([subtopic("s", "S", questions, order=1, fw="fw", topic="t")], fw="fw",
+                                    fw_name="F", topic="t", topic_name="T", topic_order=1)))
+    library = sources.load([bank])
+    log = tmp_path / "compiled"
+    compile_joined = lexing._Joined._compile
+
+    def logged(self, rules):  # a forked child inherits this patch and appends its own pid
+        with log.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        return compile_joined(self, rules)
+
+    monkeypatch.setattr(lexing._Joined, "_compile", logged)
+    monkeypatch.setattr(lexing, "_SEGMENTS", {})  # nothing compiled by an earlier test in this process
+    monkeypatch.setattr(highlight, "JOIN_AFTER", 1)  # the rules joined from the first block on (a big bank's way)
+    monkeypatch.setattr(r, "POOL_THRESHOLD", 1)
+    monkeypatch.setattr(r, "CHUNK", 4)  # 10 chunks: 3 rendered before the fork, the rest shared with the child
+    calls: list = []
+    pooled = render_library(library, Highlighter(), advance=calls.append, workers=2)
+    assert sum(calls) == 40 and len(pooled[Scheme.COMPACT]) == 40
+    pids = log.read_text().split()
+    assert pids and set(pids) == {str(os.getpid())}  # compiled here only, before the fork
