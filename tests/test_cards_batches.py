@@ -12,7 +12,8 @@ def _texts(lengths: list[int], ranges: list[tuple[int, int]]) -> list[int]:
     return [sum(lengths[start:end]) + layout.PAGE_CHARS * (end - start) for start, end in ranges]
 
 
-def test_documents_hold_about_equal_text_in_full_waves():
+def test_documents_hold_about_equal_text_in_full_waves(monkeypatch):
+    monkeypatch.setattr(layout, "BATCH", 200)  # four documents: room to balance them (the memory bound is apart)
     # Long answers first (as a bank's hardest topic), then many short ones: equal face counts put all the long
     # ones in the first document, which the other core waited for.
     lengths = [9000] * 40 + [300] * 400 + [1500] * 120
@@ -24,7 +25,8 @@ def test_documents_hold_about_equal_text_in_full_waves():
     assert max(texts) <= 1.1 * min(texts), texts
 
 
-def test_three_documents_on_two_cores_become_four():
+def test_three_documents_on_two_cores_become_four(monkeypatch):
+    monkeypatch.setattr(layout, "BATCH", 200)
     ranges = layout.batch_ranges([1000] * 560, 2)  # 560 faces at most 200 a document: 3 -> a full wave of 4
     assert [end - start for start, end in ranges] == [140] * 4
 
@@ -33,7 +35,7 @@ def test_small_rounds_stay_one_document_and_one_core_cuts_only_for_memory():
     assert layout.batch_ranges([1000] * 15, 2) == [(0, 15)]  # fewer than MIN_BATCH faces for a second one
     assert layout.batch_ranges([1000] * 32, 2) == [(0, 16), (16, 32)]
     assert layout.batch_ranges([], 2) == []
-    assert len(layout.batch_ranges([10] * 450, 1)) == 3  # one core: documents only as BATCH bounds them
+    assert len(layout.batch_ranges([10] * 450, 1)) == 4  # one core: documents only as BATCH (120) bounds them
 
 
 def test_documents_laid_out_after_share_setup_parse_nothing_again_and_are_the_same(monkeypatch, tmp_path):

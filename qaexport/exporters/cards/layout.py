@@ -47,8 +47,11 @@ MAX_PARTS = 12
 #: smallest size straight away, from its first this many characters, instead of being measured whole first.
 MAX_FACE_CHARS = 30_000
 _TAG = re.compile(r"<[^>]*>")
-#: Faces laid out per measuring document: enough to amortise a document's setup, few enough to bound memory.
-BATCH = 200
+#: Faces laid out per measuring document: enough to amortise a document's setup, few enough to bound memory. Each
+#: face is a page, and a page's boxes and drawing cost memory whatever its text: since documents are balanced by
+#: text (``batch_ranges``), one of 200 short faces took the tree of a 560-question run to ~505 MiB (more than the
+#: booklet's); at 120 it peaks at ~330 MiB, the same time and the same pages (measured 2026-12-05; 80: no less).
+BATCH = 120
 #: Fewest faces worth a measuring document of their own on another core: its setup is a fork and ~0.05 s since the
 #: documents share their stylesheet and fonts (``share_setup``; 0.17 s before, when this was 20).
 MIN_BATCH = 8
