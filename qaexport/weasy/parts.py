@@ -462,7 +462,16 @@ def merge(front: Path, front_pages: int, bodies: Sequence[Sequence[Path]], targe
                 if action is not None and action.get("/S") == Name.URI and uri.startswith(LINK_BASE + "#"):
                     del annot["/A"]
                     annot.Dest = String(uri.removeprefix(LINK_BASE + "#"))
-        out.save(target, deterministic_id=True)
+        save_pdf(out, target)
+
+
+def save_pdf(pdf: Any, target: Path, **options: Any) -> None:
+    """Write the pikepdf ``pdf`` to ``target``, an owned temporary path (``output.atomic_path`` made it and renames
+    it into place). Through a stream: given a path that exists, pikepdf writes a temporary file of its own beside it
+    (``.pikepdf.<name>.tmp…``), which a run killed while saving left behind and the sweep does not know as ours.
+    ``options`` go to ``Pdf.save`` (tests watch the folder through ``progress``)."""
+    with open(target, "wb") as stream:
+        pdf.save(stream, deterministic_id=True, **options)
 
 
 def concatenate(pieces: Sequence[Path], target: Path) -> None:
@@ -476,7 +485,7 @@ def concatenate(pieces: Sequence[Path], target: Path) -> None:
         for path in pieces[1:]:
             _append(out, path, dests, [])
         _finish(out, dests, [])
-        out.save(target, deterministic_id=True)
+        save_pdf(out, target)
 
 
 def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path, advance: Callable[[int], None],

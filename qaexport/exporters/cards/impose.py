@@ -73,6 +73,8 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
     import pikepdf
     from pikepdf import Array, Dictionary, Name
 
+    from ...weasy.parts import save_pdf
+
     with pikepdf.open(marks) as out:
         kinds = [(page, out.make_indirect(page.as_form_xobject())) for page in out.pages[:2]]
         sources: dict[Path, pikepdf.Pdf] = {}
@@ -99,7 +101,7 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
             del out.pages[:2]
             for page in out.pages:
                 page.contents_coalesce()
-            out.save(target, deterministic_id=True)
+            save_pdf(out, target)
         finally:
             for source_pdf in sources.values():
                 source_pdf.close()
