@@ -161,22 +161,3 @@ def test_a_layout_pauses_the_cyclic_collector_and_restores_it(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
-
-
-def test_a_part_drawn_in_two_is_not_collected_first(tmp_path, monkeypatch):
-    """Drawing in two forks after the layout with the collector paused: no full collection visits the whole layout
-    first (it was 0.5 s of CPU on the 560 booklet's longest path); both files hold their pages."""
-    import gc
-
-    from qaexport.forked import can_fork
-    from qaexport.weasy.layout import write_pdf
-
-    if not can_fork():
-        pytest.skip("drawing in two needs fork (this platform draws in one process)")
-    collections: list[object] = []
-    stock = gc.collect
-    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(args) or stock(*args))
-    html = "".join(f'<p style="break-before: page">page {n}</p>' for n in range(6))
-    write_pdf(html, "", "0" * 32, tmp_path / "first.pdf", lambda _n: None, tail=tmp_path / "last.pdf")
-    assert collections == []
-    assert [len(PdfReader(tmp_path / name).pages) for name in ("first.pdf", "last.pdf")] == [4, 2]

@@ -222,9 +222,8 @@ def _draw_in_two(document: Document, identifier: str, first: Path, second: Path)
     middle = len(document.pages) * 2 // 3
     # The child's garbage collector would visit (write to) every object of the layout and so copy all the
     # memory it shares with this process (583 MiB peak instead of 523 when it drew half); frozen objects are never
-    # visited: gc.freeze exists for this (and the child inherits the collector paused by write_pdf). No collection
-    # first: it visited every object of the layout for the few cyclic garbage it has (44,000 objects of the 560
-    # booklet's bigger part, ~6 MiB), 0.5 s of CPU on the book's longest path, and ~0.4 s more in the drawing after.
+    # visited: gc.freeze exists for this.
+    gc.collect()
     gc.freeze()
 
     def draw(pages: slice, path: Path) -> None:
