@@ -335,6 +335,9 @@ def _prepare(classes: list[type[Exporter]]) -> None:
     """Each exporter's ``prepare()`` (imports, templates), run while the texts render; in `all` beside a heavy
     exporter, the heavy ones' only: the light ones import what they need in their own children, on the cores the
     heavy one leaves idle, not while this process holds up its start."""
+    if len(classes) == 1:  # its own command: the export runs in this process (ExporterBase.prepare_alone)
+        getattr(classes[0], "prepare_alone", classes[0].prepare)()
+        return
     heavy = [cls for cls in classes if cls.heavy]
     for cls in heavy or classes:
         cls.prepare()

@@ -132,6 +132,12 @@ class ExporterBase:
     def prepare() -> None:
         return None
 
+    @classmethod
+    def prepare_alone(cls) -> None:
+        """``prepare`` when this exporter is the run's only one and exports in this process (its own command, not
+        `all`): it may start what its export will use here (the PDF starts its layout process)."""
+        cls.prepare()
+
     @staticmethod
     def outside_state(state_dir: Path | None) -> str | None:
         """What besides the build's inputs and options decides what ``export`` writes, as text a build manifest
