@@ -55,6 +55,9 @@ def test_a_book_in_parts_stops_the_started_process(tmp_path, monkeypatch):
     synth = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(synth)
     synth.synthesise(68, tmp_path / "bank", 1)  # two frameworks: two parts
+    import qaexport.exporters.pdf as pdf_exporter
+
+    monkeypatch.setattr(pdf_exporter, "MIN_PART", 10**9)  # taken for a small book: the process is started
     ways = _spy(monkeypatch)
     stopped = []
     original = warm._Worker.stop
@@ -101,3 +104,34 @@ def test_a_failing_layout_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
     assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
     assert warm.started() is None and multiprocessing.active_children() == []
+
+
+def test_a_run_that_fails_before_its_layout_leaves_no_started_process(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+    from qaexport.errors import InputError
+    from qaexport.exporters.pdf import PdfExporter
+
+    def failing(self, build, options, target):
+        assert warm.started() is not None  # started while the texts rendered
+        raise InputError(target, "a problem found after the rendering")
+
+    monkeypatch.setattr(PdfExporter, "export", failing)
+    result = CliRunner().invoke(app, ["pdf", str(DATA), "-o", str(tmp_path / "book.pdf"), "--no-cache"])
+    assert result.exit_code != 0 and "a problem found after the rendering" in result.output, result.output
+    assert warm.started() is None and multiprocessing.active_children() == []
+
+
+def test_a_book_too_big_to_be_whole_imports_weasyprint_here_instead(monkeypatch):
+    from qaexport.exporters.pdf import PdfExporter
+    from qaexport.weasy.parts import MIN_PART
+
+    class Big:  # a library whose texts are over MIN_PART
+        def questions(self):
+            question = type("Q", (), {"question": "x" * MIN_PART, "answer": ""})()
+            return [type("Ref", (), {"question": question})()]
+
+    monkeypatch.setattr(warm, "start", lambda: pytest.fail("a big book is laid out in parts forked from here"))
+    PdfExporter.prepare_alone(Big())
+    assert warm.started() is None

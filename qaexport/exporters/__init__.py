@@ -133,9 +133,11 @@ class ExporterBase:
         return None
 
     @classmethod
-    def prepare_alone(cls) -> None:
+    def prepare_alone(cls, library: Library) -> None:
         """``prepare`` when this exporter is the run's only one and exports in this process (its own command, not
-        `all`): it may start what its export will use here (the PDF starts its layout process)."""
+        `all`), knowing the ``library``: it may start what its export will use here (the PDF of a small book starts
+        its layout process). Anything it starts and ``export`` does not use ends with the command
+        (:func:`qaexport.forked.started_ahead`)."""
         cls.prepare()
 
     @staticmethod

@@ -7,10 +7,11 @@ child imports WeasyPrint and sets up its user-agent stylesheet on the other core
 work, then lays out the document it is sent, as :func:`qaexport.weasy.layout.layout_in_child` would have: the same
 code on the same document, the same bytes. The CPU time is the same; the wall time of a small booklet ~0.1 s less.
 
-Started only where the run's one exporter is the PDF (``PdfExporter.prepare_alone``) and fork is available; used by
-the process that started it, once (a forked child of that process, such as a book's part, never touches it); stopped
-when it is not used (a book laid out in parts imports WeasyPrint here, as before) and at the latest when this process
-exits. Without a job it waits on its pipe, and ends when the pipe closes (this process gone).
+Started only where the run's one exporter is the PDF and the book is small (``PdfExporter.prepare_alone``) and fork is
+available; used by the process that started it, once (a forked child of that process, such as a book's part, never
+touches it); stopped when it is not used (a book laid out in parts after all), at the latest when the command ends
+(``forked.end_started_ahead``: a run that failed before its layout) or this process exits. Without a job it waits on
+its pipe, and ends when the pipe closes (this process gone).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..forked import Children, can_fork, process_context
+from ..forked import Children, can_fork, process_context, started_ahead
 from ..model import Media
 
 
@@ -80,6 +81,7 @@ def start() -> None:
     global _worker
     if _worker is None and can_fork():
         _worker = _Worker()
+        started_ahead(stop)  # the command's end, however it ends
         atexit.register(stop)
 
 

@@ -31,7 +31,7 @@ from ...books.tables import fit_tables
 from ...characters import clean_name
 from ...errors import UsageError, shown
 from ...forked import cores
-from ...model import path_names
+from ...model import Library, path_names
 from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
@@ -169,9 +169,15 @@ class PdfExporter(ExporterBase):
         from ...weasy import layout  # noqa: F401
 
     @staticmethod
-    def prepare_alone() -> None:
-        """Alone in its run: the process that lays out a whole booklet is started now and imports WeasyPrint while
-        this one renders (``weasy.warm``); a book laid out in parts stops it and imports WeasyPrint here."""
+    def prepare_alone(library: Library) -> None:
+        """Alone in its run, a book too small to be laid out in parts (its texts, with room for their markup,
+        under ``MIN_PART``): the process that lays it out whole is started now and imports WeasyPrint while this one
+        renders (``weasy.warm``); a bigger book imports WeasyPrint here, as ``prepare`` does (its parts are forked
+        from here)."""
+        size = sum(3 * (len(q.question) + len(q.answer)) + 400 for q in (ref.question for ref in library.questions()))
+        if size >= MIN_PART:
+            PdfExporter.prepare()
+            return
         from ...weasy import warm
 
         warm.start()
