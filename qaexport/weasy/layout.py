@@ -21,7 +21,9 @@ from weasyprint import CSS, Document  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
-from .compat import html_class  # noqa: E402
+from .compat import html_class, skip_empty_margin_boxes  # noqa: E402
+
+skip_empty_margin_boxes()  # pages without margin-box rules (the cards' measuring pages) make none
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
 #: top-level domain can never resolve, and the fetcher never goes to the network anyway.
