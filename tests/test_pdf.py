@@ -134,3 +134,30 @@ def test_fetcher_refuses_everything():
     for url in ("file:///etc/passwd", "https://example.com/x.png", "data:text/plain,hi"):
         with pytest.raises(ValueError, match="does not fetch"):
             fetcher.fetch(url)
+
+
+def test_a_layout_pauses_the_cyclic_collector_and_restores_it(tmp_path):
+    """The layout's millions of live objects are not visited by automatic collections (``layout.write_pdf``); the
+    collector is as it was after the layout, also when it fails, and a caller's paused collector stays paused."""
+    import gc
+
+    from qaexport.weasy.layout import write_pdf
+
+    seen: list[tuple[bool, int]] = []
+    assert gc.isenabled()
+    write_pdf("<p>x</p>", "", "0" * 32, tmp_path / "a.pdf", lambda _n: None,
+              laid_out=lambda document: seen.append((gc.isenabled(), len(document.pages))))
+    assert seen == [(False, 1)] and gc.isenabled()
+
+    def fail(_document: object) -> None:
+        raise RuntimeError("laid out, then failed")
+
+    with pytest.raises(RuntimeError):
+        write_pdf("<p>x</p>", "", "0" * 32, tmp_path / "b.pdf", lambda _n: None, laid_out=fail)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        write_pdf("<p>x</p>", "", "0" * 32, tmp_path / "c.pdf", lambda _n: None)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -70,6 +70,22 @@ def test_a_kept_part_is_copied_only_whole_and_unchanged(tmp_path):
     assert kept.fetch("k", [out])["pages"] == 3
 
 
+def test_a_record_dense_with_tiny_values_is_not_parsed(tmp_path):
+    """Under ``MAX_RECORD``, ~2 MiB of ``[],`` would still parse into some 50 MiB of lists: refused unparsed (as the
+    build manifest and the bank are), the entry dropped so the part laid out again is kept in its place."""
+    kept = KeptLayouts(tmp_path / "layouts", "prefix")
+    laid = tmp_path / "laid.pdf"
+    laid.write_bytes(b"%PDF- part")
+    kept.store("k", [laid], {"pages": 2})
+    record = tmp_path / "layouts" / "k" / "record.json"
+    valid = record.read_bytes()
+    assert valid.endswith(b"}")
+    record.write_bytes(valid[:-1] + b', "n": [' + b"[]," * 700_000 + b"[]]}")  # ~2 MiB, otherwise a valid record
+    out = tmp_path / "out.pdf"
+    assert kept.fetch("k", [out]) is None and not out.exists()
+    assert not (tmp_path / "layouts" / "k").exists()
+
+
 def test_the_least_recently_used_parts_go_past_the_bounds(tmp_path, monkeypatch):
     kept = KeptLayouts(tmp_path / "layouts", "prefix")
     laid = tmp_path / "laid.pdf"

@@ -15,8 +15,16 @@ never the same bytes twice anyway).
 Entries live in ``layouts/`` beside the render cache and the build manifests (``--no-cache`` neither reads nor
 writes them). An entry is written in a folder with an owned temporary name (``scratch``) and renamed into place,
 so a run killed while writing one leaves a folder the next run sweeps; anything wrong with an entry (missing,
-malformed, a file whose bytes changed) makes it a miss, and the part is laid out. Past :data:`MAX_BYTES` (or
+malformed, dense enough to cost far more memory parsed than its size, a file whose bytes changed) makes it a
+miss, and the part is laid out. Past :data:`MAX_BYTES` (or
 :data:`MAX_ENTRIES`) the least recently used entries are removed.
+
+The render cache (``render.cache``) bounds itself by least recent use too, but not with this mechanism, and sharing
+one would cost one of them: its entries are small texts read and written by the hundreds in one SQLite transaction
+per run; an entry here is a part's PDF of megabytes (hundreds for a 50,000-question book) written by the layout
+children in parallel and copied to a file for the merge. As rows of that table they would pass whole through memory
+(or blob I/O), hold its one write lock while the children write, and share one budget in which a big book's parts
+evict the texts every exporter's run reads; as files there, the texts would cost a file each.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import scratch
+from ..formats.anki_package import BankError, refuse_dense
 from ..model import Media
 from ..output import copy_verified
 from ..reading import file_digest
@@ -110,12 +119,13 @@ class KeptLayouts:
         try:
             if len(raw) > MAX_RECORD:
                 raise ValueError("too big")
+            refuse_dense(raw, "a kept part's record")  # under MAX_RECORD, tiny values would still parse into ~26x
             record = json.loads(raw)
             digests = record["files"]
             if record.get("key") != key or not isinstance(digests, list) or not 1 <= len(digests) <= len(targets) \
                     or not all(isinstance(d, str) for d in digests):
                 raise ValueError("unexpected values")
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        except (BankError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return self._drop(entry, [])
         for i, digest in enumerate(digests):
             if not copy_verified(entry / f"{i}.pdf", targets[i], digest):

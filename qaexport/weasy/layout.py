@@ -161,6 +161,27 @@ def missing_glyphs() -> Iterator[set[str]]:
         LOGGER.removeHandler(handler)
 
 
+@contextlib.contextmanager
+def _no_automatic_collection() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a document is laid out and drawn (restored after).
+
+    A layout builds millions of objects (boxes, computed styles, text layouts) that all live until the document is
+    drawn, and every automatic full collection visits all of them again: 11 collections in the layout of the 560
+    booklet's bigger part (640,000 characters of HTML) were a fifth of its CPU time (render 6.9 s → 5.5 s without
+    them, the other part 4.3 s → 3.5 s), and freed ~30,000 objects of millions. Without them the part's largest
+    memory is the same (284 MiB) and the PDF the same bytes. Objects without cycles are still freed at once
+    (reference counts); a part's cyclic garbage waits for the collection before drawing in two, or for the child's
+    end, and a layout in this process for the collector's next run after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Callable[[int], None],
               media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
               tagged: bool = False, laid_out: Callable[[Document], None] | None = None,
@@ -180,13 +201,14 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
     old_level = PROGRESS_LOGGER.level
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
-        document = render(html, css, media, files, tagged)
-        if laid_out is not None:
-            laid_out(document)
-        if tail is not None and len(document.pages) > 1 and can_fork():
-            _draw_in_two(document, identifier, target, tail)
-        else:
-            document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
+        with _no_automatic_collection():
+            document = render(html, css, media, files, tagged)
+            if laid_out is not None:
+                laid_out(document)
+            if tail is not None and len(document.pages) > 1 and can_fork():
+                _draw_in_two(document, identifier, target, tail)
+            else:
+                document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
     finally:
         PROGRESS_LOGGER.removeHandler(handler)
         LOGGER.removeHandler(missing)
