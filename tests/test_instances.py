@@ -128,3 +128,77 @@ def test_weasyprint_instantiates_no_variable_text_face(tmp_path, monkeypatch):
              env={"QAEXPORT_CACHE_DIR": str(tmp_path / "cache")})
     instanced = set(seen.read_text(encoding="utf-8").splitlines()) if seen.exists() else set()
     assert instanced and not instanced & {"Noto Serif", "Noto Sans", "JetBrains Mono"}, instanced
+
+
+def _forget(folder: Path) -> None:
+    """This process no longer uses ``folder`` (as a new process would start): its lock released, nothing cached."""
+    import os
+
+    fd = instances._locks.pop(folder, None)
+    if fd is not None:
+        os.close(fd)
+    instances.static_faces.cache_clear()
+
+
+def _stale_file(folder: Path, monkeypatch) -> Path:
+    """A file of the store made by another version of qaexport (another key)."""
+    source = next(f.path for f in text_faces() if f.family == MONO and f.style == "normal")
+    with monkeypatch.context() as patched:
+        patched.setattr(instances, "VERSION", instances.VERSION + 1)
+        return instances.instance(source, 700, folder)
+
+
+def test_the_store_keeps_only_the_files_this_version_uses(tmp_path, monkeypatch):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    stale = _stale_file(folder, monkeypatch)
+    mine = [folder / "MyFont-Regular.ttf", folder / "notes.txt"]  # not named as the store names its files
+    for path in mine:
+        path.write_bytes(b"kept")
+    try:
+        faces = instances.static_faces(text_faces(), folder)
+        assert not stale.exists()
+        assert sorted(folder.glob("*.ttf")) == sorted([*(f.path for f in faces), mine[0]])
+        assert all(path.read_bytes() == b"kept" for path in mine)
+    finally:
+        _forget(folder)
+
+
+def test_a_store_another_process_uses_is_not_pruned(tmp_path, monkeypatch):
+    """Files are removed only while no other process holds the store's lock (each user holds it shared while it
+    lives): another version's process may be reading its files."""
+    import fcntl
+    import os
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    stale = _stale_file(folder, monkeypatch)
+    other = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT)  # another process using the store (its own open file)
+    fcntl.flock(other, fcntl.LOCK_SH)
+    try:
+        faces = instances.static_faces(text_faces(), folder)
+        assert stale.exists() and len(faces) == 12 and all(f.path.parent == folder for f in faces)
+    finally:
+        os.close(other)
+        _forget(folder)
+    instances.static_faces(text_faces(), folder)  # the next run, alone: pruned
+    try:
+        assert not stale.exists()
+    finally:
+        _forget(folder)
+
+
+def test_a_process_waits_a_bounded_time_for_a_pruning_one(tmp_path, monkeypatch):
+    import fcntl
+    import os
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    monkeypatch.setattr(instances, "LOCK_WAIT_S", 0.05)
+    other = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)  # pruning, and stuck
+    try:
+        assert instances.static_faces(text_faces(), folder) == text_faces()  # the variable faces: same text
+    finally:
+        os.close(other)
+        _forget(folder)

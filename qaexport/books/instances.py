@@ -12,13 +12,26 @@ so they are made once per installation and kept in a store (:func:`store_folder`
 name holds the key of what it was made from (the source file's digest, HarfBuzz's version, :data:`VERSION`, the
 weight) and the digest of its own bytes: a file whose bytes do not match its name (cut short, damaged) is made
 again; files are written through :func:`qaexport.output.atomic_path` (never half-written).
+
+The store keeps only what the running version uses: a file of another key (an older :data:`VERSION`, another
+HarfBuzz, an earlier release of a font) is removed by :func:`prune`. A file another process may be reading is never
+removed: every process that uses the store holds a shared lock on its ``.lock`` file for as long as it lives (its
+forked children inherit it), and files are removed only by a process that gets the lock exclusively, that is while
+no other process uses the store; one that does not get it leaves the files for a later run. Removing a file
+(``unlink``) is atomic: a process sees the whole file or none. (Releases before this one took no lock; where none
+can be taken, as on Windows, nothing is removed.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import time
 from functools import cache
 from pathlib import Path
+
+from ..reading import file_digest
 
 #: The weights the stylesheets draw text with: normal (400) and ``bold`` (700: headings, ``b``/``strong``/``th`` in
 #: WeasyPrint's own stylesheet, the booklet's and the cards' bold rules, Pygments' bold tokens). No stylesheet says
@@ -95,12 +108,21 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:20]
 
 
-def instance(source: Path, weight: int, folder: Path) -> Path:
+def _stem(source: Path, weight: int) -> str:
+    """The name of ``source``'s instance at ``weight`` but the digest of its bytes: the face, the weight and the key of
+    what it is made from (the source file's digest, the tool's version)."""
+    source_digest = file_digest(source)  # the project's one way to a file's digest (size and SHA-256)
+    if source_digest is None:
+        raise OSError(f"{source}: cannot read this font")
+    key = _digest(f"{_tool_version()}\0{source_digest}".encode())
+    return f"{source.stem.split('[')[0]}-{weight}-{key}"
+
+
+def instance(source: Path, weight: int, folder: Path, stem: str | None = None) -> Path:
     """The static instance of the variable font ``source`` at ``weight`` in the store ``folder``: found when a file
-    of this key is there and its bytes match its name, else made and written (atomically) first."""
-    with open(source, "rb") as file:
-        key = _digest(f"{_tool_version()}\0".encode() + hashlib.file_digest(file, "sha256").digest())
-    stem = f"{source.stem.split('[')[0]}-{weight}-{key}"
+    of this key is there and its bytes match its name, else made and written (atomically) first. ``stem``:
+    :func:`_stem`, when known."""
+    stem = stem or _stem(source, weight)
     for found in sorted(folder.glob(f"{stem}-*.ttf")):
         try:
             if _digest(found.read_bytes()) == found.stem.rsplit("-", 1)[1]:
@@ -124,14 +146,88 @@ def instance(source: Path, weight: int, folder: Path) -> Path:
 def static_faces(faces: tuple, folder: Path | None = None) -> tuple:
     """The variable text ``faces`` (:func:`qaexport.books.fonts.text_faces`, passed in: this module sits under
     :mod:`~qaexport.books.fonts`) as one static file per face and weight of :data:`WEIGHTS`, from the store (made
-    there on first use); ``folder`` defaults to :func:`store_folder`."""
+    there on first use; the files no longer used removed: :func:`prune`); ``folder`` defaults to
+    :func:`store_folder`."""
     from dataclasses import replace
 
     from ..errors import OutputError
 
     folder = store_folder() if folder is None else folder
     try:
-        return tuple(replace(face, path=instance(face.path, weight, folder), weights=str(weight))
+        stems = {(face, weight): _stem(face.path, weight) for face in faces for weight in WEIGHTS}
+        folder.mkdir(parents=True, exist_ok=True)
+        if not _use(folder, set(stems.values())):  # another process has been pruning for too long
+            return faces
+        return tuple(replace(face, path=instance(face.path, weight, folder, stems[face, weight]), weights=str(weight))
                      for face in faces for weight in WEIGHTS)
-    except OutputError:  # the store cannot be written: the variable faces draw the same text, WeasyPrint instancing
-        return faces
+    except (OutputError, OSError):  # the store cannot be written: the variable faces draw the same text (WeasyPrint
+        return faces  # instancing them)
+
+
+#: A file of the store, as :func:`instance` names it: face, weight, key, the digest of its bytes.
+_STORE_NAME = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*-\d+-[0-9a-f]{20}-[0-9a-f]{20}\.ttf")
+#: How long a process waits for another to finish pruning before it does without the store.
+LOCK_WAIT_S = 10.0
+#: The store folders this process holds a shared lock on, with the lock file's descriptor (kept open for the life of
+#: the process: forked children share it).
+_locks: dict[Path, int] = {}
+
+
+def _use(folder: Path, stems: set[str]) -> bool:
+    """Take a shared lock on ``folder``'s lock file for the life of this process (once per process and folder), first
+    removing the files of the store this version does not use when no other process uses it (:func:`prune`). False
+    when another process held it exclusively (pruning) for :data:`LOCK_WAIT_S`."""
+    if folder in _locks:
+        return True
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): nothing is ever pruned
+        return True
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        prune(folder, stems, fd)
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    except BaseException:
+        os.close(fd)
+        raise
+    _locks[folder] = fd
+    return True
+
+
+def prune(folder: Path, stems: set[str], lock: int) -> list[Path]:
+    """Remove the files of the store whose key is none of ``stems`` (:func:`_stem`: what this version uses), while no
+    other process uses the store: with the lock file ``lock`` held exclusively, taken without waiting (refused while
+    any process holds it shared, that is uses the store). Called before this process uses any file of the store; only
+    files named as :func:`instance` names them are touched. The files removed."""
+    import fcntl
+
+    stale = [path for path in folder.glob("*.ttf")
+             if _STORE_NAME.fullmatch(path.name) and path.stem.rsplit("-", 1)[0] not in stems]
+    if not stale:
+        return []
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return []  # another process uses the store: a later run removes them
+    removed = []
+    try:
+        for path in stale:
+            try:
+                path.unlink()
+                removed.append(path)
+            except FileNotFoundError:
+                pass
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)  # the shared lock is taken next (converting is not atomic anyway)
+    return removed

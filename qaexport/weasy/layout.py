@@ -21,8 +21,9 @@ from weasyprint import CSS, Document  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
-from .compat import html_class, skip_empty_margin_boxes  # noqa: E402
+from .compat import html_class, open_arrays, skip_empty_margin_boxes  # noqa: E402
 
+open_arrays()  # WeasyPrint's font subsetting without a C parse per glyph count (compat)
 skip_empty_margin_boxes()  # pages without margin-box rules (the cards' measuring pages) make none
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
