@@ -88,3 +88,43 @@ def test_the_backs_head_is_measured_once_not_on_every_answer(monkeypatch, tmp_pa
     assert result.exit_code == 0, result.output
     empty = [body for body in bodies if body.startswith("</div>")]
     assert len(empty) == 1 and len(bodies) > 20, (len(empty), len(bodies))
+
+
+def test_a_measuring_document_pauses_the_cyclic_collector_and_restores_it(monkeypatch, tmp_path):
+    """A measuring document is laid out and drawn with the collector paused (the booklet's ``write_pdf`` does the
+    same: a layout's objects all live until drawn), and the collector is as it was after, also when it fails."""
+    import gc
+
+    import pytest
+
+    from qaexport.books.fonts import font_face_css, font_faces
+    from qaexport.templates import asset
+
+    files = {face.uri: face.path for face in font_faces()}
+    css = font_face_css() + asset("cards", "cards.css")
+    seen: list[str] = []
+    render = layout.render
+
+    def spied_render(*args, **kwargs):
+        seen.append(f"render {gc.isenabled()}")
+        document = render(*args, **kwargs)
+        real_copy = document.copy
+
+        def copy(pages):
+            drawn = real_copy(pages)
+            real_write = drawn.write_pdf
+            drawn.write_pdf = lambda *a, **k: seen.append(f"draw {gc.isenabled()}") or real_write(*a, **k)
+            return drawn
+
+        document.copy = copy
+        return document
+
+    monkeypatch.setattr(layout, "render", spied_render)
+    face = '<section class="face"><div class="mk" id="m-0-s"></div><p>x</p><div class="mk" id="m-0-e"></div></section>'
+    assert gc.isenabled()
+    measured = layout._measure(layout.Batch([face], [True], tmp_path / "kept.pdf"), css, 1000.0, None, files)
+    assert measured.pages == [0] and seen == ["render False", "draw False"] and gc.isenabled()
+    monkeypatch.setattr(layout, "render", lambda *_a, **_k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        layout._measure(layout.Batch([face], [True], tmp_path / "failed.pdf"), css, 1000.0, None, files)
+    assert gc.isenabled()

@@ -149,3 +149,37 @@ def test_the_trim_applies_to_every_release_in_the_bound(major, tmp_path_factory)
     result = subprocess.run([sys.executable, "-c", _CHECK_RELEASE, str(major), str(out)], capture_output=True,
                             text=True, env=env, cwd=root, timeout=300)
     assert result.returncode == 0 and result.stdout.startswith("ok"), result.stdout + result.stderr
+
+
+
+#: A page with no margin-box rule (the cards' measuring pages): its margin boxes are skipped, not made.
+BARE = PAGE.replace(' @bottom-center { content: counter(page) " / " counter(pages); }', "")
+
+
+@pytest.mark.parametrize("page", [PAGE, BARE], ids=["footer", "bare"])
+def test_pages_without_margin_box_rules_are_the_same_without_margin_boxes(tmp_path, monkeypatch, page):
+    """Skipping the margin boxes of pages that have no margin-box rule applies to the installed WeasyPrint, makes
+    none for such a page, and prints the same pages as WeasyPrint's own margin boxes: a footer is still drawn."""
+    import weasyprint.layout
+    from weasyprint.formatting_structure import boxes
+
+    from qaexport.weasy import layout  # noqa: F401  (applies it)
+
+    skipping = weasyprint.layout.make_margin_boxes
+    assert weasy_ua.skip_empty_margin_boxes() and skipping.__wrapped__ is not skipping
+    made: list[str] = []
+
+    class Counted(boxes.MarginBox):
+        def __init__(self, at_keyword, style, *args, **kwargs):
+            made.append(at_keyword)
+            super().__init__(at_keyword, style, *args, **kwargs)
+
+    monkeypatch.setattr(boxes, "MarginBox", Counted)
+    ours = _bitmaps(LeanHTML(string=page), tmp_path)
+    skipped = not made
+    monkeypatch.setattr(weasyprint.layout, "make_margin_boxes", skipping.__wrapped__)
+    theirs = _bitmaps(LeanHTML(string=page), tmp_path)
+    assert made and len(ours) == len(theirs) >= 1 and ours == theirs
+    assert skipped == (page is BARE)
+    if page is PAGE:  # the footer is drawn: the pages differ from the same page without it
+        assert ours != _bitmaps(LeanHTML(string=BARE), tmp_path)

@@ -12,6 +12,7 @@ where it is, its body lower), each with only its own text (``_cut_text``): a rea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,15 +48,26 @@ def _shift(rect: Rect, paper_h: float, page_h: float) -> tuple[float, float]:
     return rect.x * PT_PER_MM, (paper_h - rect.y - rect.h) * PT_PER_MM - (page_h - rect.h * PT_PER_MM)
 
 
-def _only_used_resources(page: pikepdf.Page, contents: list) -> None:
-    """A measuring page's resources cut to the names its drawing (``contents``, parsed) uses: WeasyPrint gives every
-    page the patterns of its whole document (hundreds), and a form drawn on a sheet would carry them all."""
-    from pikepdf import Dictionary, Name
+#: A name in a content stream (PDF 32000 7.3.5): a solidus and the regular characters after it.
+_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
+_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")  # a character of a name written as its code
 
-    used = {str(operand) for operands, _operator in contents for operand in operands if isinstance(operand, Name)}
+
+def _only_used_resources(page: pikepdf.Page) -> None:
+    """A measuring page's resources cut to the names its drawing uses: WeasyPrint gives every page the patterns of
+    its whole document (hundreds), and a form drawn on a sheet would carry them all. The names are read from the
+    drawing's bytes (a name inside a string would keep a resource it does not use: never one it uses); parsing the
+    drawing into objects took as long as the rest of the imposition."""
+    from pikepdf import Array, Dictionary
+
     resources = page.obj.get("/Resources")
     if resources is None:
         return
+    contents = page.obj.Contents
+    drawing = b"\n".join(part.read_bytes() for part in contents) if isinstance(contents, Array) else \
+        contents.read_bytes()
+    used = {"/" + _HEX.sub(lambda m: bytes.fromhex(m.group(1).decode()), name).decode("latin-1")
+            for name in _NAME.findall(drawing)}
     kept = Dictionary()
     for kind, entries in resources.items():
         if isinstance(entries, Dictionary):
@@ -168,8 +180,7 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
     if face.path not in sources:
         sources[face.path] = pikepdf.open(face.path)
     source = sources[face.path].pages[face.page]
-    contents = pikepdf.parse_content_stream(source)
-    _only_used_resources(source, contents)
+    _only_used_resources(source)
     height = float(source.mediabox[3]) - float(source.mediabox[1])
     form = out.copy_foreign(source.as_form_xobject())
     form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
@@ -182,7 +193,7 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
     if lift:
         # Its head where it is and its body lower: two pieces of the page, each drawing only its own text.
         head = face.top * PT_PER_PX
-        above, below = _cut_text(contents, height, face.top)
+        above, below = _cut_text(pikepdf.parse_content_stream(source), height, face.top)
         head_form = pikepdf.Stream(out, pikepdf.unparse_content_stream(above))
         for key, value in form.items():
             if key not in ("/Length", "/Filter", "/DecodeParms"):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .split import Atom, Element, Node, join, parse
@@ -239,11 +239,16 @@ def _blocks(children: list[Node], width_px: float, size_px: float, fonts: Advanc
     return height
 
 
+@lru_cache(maxsize=8)
+def _parsed(html: str) -> Element:
+    return parse(html)
+
+
 def text_height(html: str, size_pt: float, width_mm: float, bold: bool = False) -> float | None:
     """Estimated height (CSS px) of a face's body ``html`` at ``size_pt`` in a column ``width_mm`` wide, or None
     when it holds content the model does not lay out."""
     try:
-        return _blocks(list(parse(html).children), width_mm * PX_PER_MM, size_pt * PX_PER_PT, advances(),
+        return _blocks(list(_parsed(html).children), width_mm * PX_PER_MM, size_pt * PX_PER_PT, advances(),
                        Style(bold=bold))
     except UnmodelledError:
         return None
