@@ -161,3 +161,16 @@ def test_a_layout_pauses_the_cyclic_collector_and_restores_it(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_flashcards_measuring_document_is_laid_out_with_the_collector_paused(monkeypatch):
+    import gc
+
+    from qaexport.exporters.cards import layout
+
+    seen: list[bool] = []
+    stock = layout.render
+    monkeypatch.setattr(layout, "render", lambda *args, **kwargs: seen.append(gc.isenabled()) or stock(*args, **kwargs))
+    measured = layout._measure(layout.Batch(['<p id="m-0-s">face</p><p id="m-0-e"></p>'], [False]), "")
+    assert seen == [False] and gc.isenabled()
+    assert len(measured.spans) == 1 and measured.spans[0][1] > measured.spans[0][0]
