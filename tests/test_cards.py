@@ -6,6 +6,7 @@ The expected grids are worked out here from the stock sizes (not taken from the 
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import html
 import re
@@ -293,6 +294,47 @@ def test_no_text_crosses_a_cell_or_the_page_edge(chars, name, layout, dx, dy):
                       and cell[1] - TOL <= c.y0 and c.y1 <= cell[3] + TOL]
             assert len(inside) == 1, (name, index + 1, c)
             assert c.size >= 6.95, (name, index + 1, c)  # the readable minimum is 7 pt
+
+
+def _document_texts(path: Path, fronts: bool = False) -> dict[str, str]:
+    """The whole document's text (``fronts``: its fronts' pages') as two readers extract it (a search, a screen
+    reader), whitespace removed."""
+    doc = pdfium.PdfDocument(str(path))
+    step = 2 if fronts else 1
+    try:
+        by_pdfium = "".join(doc[i].get_textpage().get_text_range() for i in range(0, len(doc), step))
+    finally:
+        doc.close()
+    by_pypdf = "".join(p.extract_text() or "" for p in PdfReader(path).pages[::step])
+    return {"pdfium": squash(by_pdfium), "pypdf": squash(by_pypdf)}
+
+
+@pytest.mark.parametrize("name", ["a7", "long"])
+def test_every_question_and_head_reads_once(pdfs, laid_out, sample_path, long_bank, name):
+    """A question moved to the middle of its card is one page drawn in two pieces (its head where it is, its body
+    lower): each piece draws only its own text, so a search or a screen reader meets every question, and every
+    card's "#number", once per card. The banks have such questions alone on their card and first of several."""
+    path = pdfs[name]
+    made = laid_out[str(path)][0]
+    lifted = [card for card in made if card.front_kept is not None and card.front_kept.lift > 0]
+    assert any(card.front_label is None for card in lifted)  # one-card questions with room to spare
+    if name == "long":
+        assert any(card.front_label is not None for card in lifted)  # the first of several cards
+    lib, rendered = _rendered(sample_path if name == "a7" else long_bank)
+    cards = index_cards(read_chars(path), A7_ON_A4)
+    fronts = [squash(cell) for _page, _key, cell in cards["front"].values()]
+    questions = [squash(plain(rendered[ref.question.key].question)) for ref in lib.questions()]
+    whole = [asked for asked in questions if any(asked in cell for cell in fronts)]  # not the long bank's fourth
+    assert len(whole) == len(questions) - (name == "long")
+    for reader, text in _document_texts(path).items():
+        for asked in whole:
+            assert text.count(asked) == 1, (reader, text.count(asked), asked)
+    for reader, text in _document_texts(path, fronts=True).items():
+        # "#n" and its "k/t" (drawn apart on a first card kept from measuring: read apart by pypdf), one a card
+        total = collections.Counter(number for number, _part in cards["front"])
+        heads = {n: len(re.findall(rf"#{n}" + (rf"(?:\d+/{t})?" if t > 1 else "") + r"(?![\d/])", text))
+                 for n, t in total.items()}
+        assert heads == total, reader
 
 
 def test_back_offset_moves_every_back_page(chars):

@@ -6,7 +6,8 @@ sheet and their backs on the next, in the cell behind (``geometry``): what a cel
 when the sheets were laid out with their cards, without laying anything out twice. The sheets themselves come from
 a small WeasyPrint document that holds the cut marks and the metadata (title, dates, the identifier), one sheet of
 each kind: each sheet of cards has its kind's page boxes and draws its marks (a form XObject). Link annotations are
-copied with their face.
+copied with their face. A question moved to the middle of its card is its page drawn in two clipped pieces (its head
+where it is, its body lower), each with only its own text (``_cut_text``): a reader meets the text once.
 """
 
 from __future__ import annotations
@@ -46,14 +47,12 @@ def _shift(rect: Rect, paper_h: float, page_h: float) -> tuple[float, float]:
     return rect.x * PT_PER_MM, (paper_h - rect.y - rect.h) * PT_PER_MM - (page_h - rect.h * PT_PER_MM)
 
 
-def _only_used_resources(page: pikepdf.Page) -> None:
-    """A measuring page's resources cut to the names its drawing uses: WeasyPrint gives every page the patterns of
-    its whole document (hundreds), and a form drawn on a sheet would carry them all."""
-    import pikepdf
+def _only_used_resources(page: pikepdf.Page, contents: list) -> None:
+    """A measuring page's resources cut to the names its drawing (``contents``, parsed) uses: WeasyPrint gives every
+    page the patterns of its whole document (hundreds), and a form drawn on a sheet would carry them all."""
     from pikepdf import Dictionary, Name
 
-    used = {str(operand) for operands, _operator in pikepdf.parse_content_stream(page) for operand in operands
-            if isinstance(operand, Name)}
+    used = {str(operand) for operands, _operator in contents for operand in operands if isinstance(operand, Name)}
     resources = page.obj.get("/Resources")
     if resources is None:
         return
@@ -64,6 +63,58 @@ def _only_used_resources(page: pikepdf.Page) -> None:
         else:
             kept[kind] = entries
     page.obj.Resources = kept
+
+
+#: Operators that show text, and those that move to a new line before showing it.
+_SHOW = frozenset({"Tj", "TJ", "'", '"'})
+_NEXT_LINE = frozenset({"T*", "'", '"'})
+
+
+def _cut_text(contents: list, page_h: float, top: float) -> tuple[list, list]:
+    """A page's drawing (``contents``, parsed; the page ``page_h`` points high) as two: without the text shown below
+    ``top`` (CSS px from the page's top), and without the text shown above it. A face moved in two pieces (its head
+    where it is, its body lower) draws each piece clipped from the same page: with the whole page's text in both, a
+    reader (a search, a screen reader) met its text twice. What is cut lies outside the piece's clip, so the pixels
+    are the same. A line is placed by its start (its text matrix in the page's space: text runs along a line)."""
+    import pikepdf
+
+    def times(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:  # a then b (PDF's row vectors)
+        return (a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3], a[2] * b[0] + a[3] * b[2],
+                a[2] * b[1] + a[3] * b[3], a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5])
+
+    identity = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    ctm, stack, line, leading = identity, [], identity, 0.0
+    above: list = []
+    below: list = []
+    for operands, operator in contents:
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q" and stack:
+            ctm = stack.pop()
+        elif op == "cm":
+            ctm = times(tuple(float(v) for v in operands), ctm)
+        elif op == "BT":
+            line = identity
+        elif op == "Tm":
+            line = tuple(float(v) for v in operands)
+        elif op in ("Td", "TD"):
+            tx, ty = (float(v) for v in operands)
+            leading = -ty if op == "TD" else leading
+            line = times((1.0, 0.0, 0.0, 1.0, tx, ty), line)
+        elif op == "TL":
+            leading = float(operands[0])
+        if op in _NEXT_LINE:
+            line = times((1.0, 0.0, 0.0, 1.0, 0.0, -leading), line)
+        if op in _SHOW:
+            y = times(line, ctm)[5]  # the line's start, in the page's space (points up from its bottom)
+            (above if (page_h - y) / PT_PER_PX < top else below).append(pikepdf.ContentStreamInstruction(
+                operands, operator))
+            continue
+        instruction = pikepdf.ContentStreamInstruction(operands, operator)
+        above.append(instruction)
+        below.append(instruction)
+    return above, below
 
 
 def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, duplex: str,
@@ -117,24 +168,33 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
     if face.path not in sources:
         sources[face.path] = pikepdf.open(face.path)
     source = sources[face.path].pages[face.page]
-    _only_used_resources(source)
+    contents = pikepdf.parse_content_stream(source)
+    _only_used_resources(source, contents)
     height = float(source.mediabox[3]) - float(source.mediabox[1])
     form = out.copy_foreign(source.as_form_xobject())
     form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
     x, y = _shift(rect, paper_h, height)
-    page.add_resource(form, Name.XObject, name, replace_existing=True)
     # Clipped to its cell by a path too, as the cell's overflow: hidden was: a renderer draws the edge of a
     # clipping path anti-aliased, and a form's bounding box on whole pixels.
     left, bottom = rect.x * PT_PER_MM, (paper_h - rect.y - rect.h) * PT_PER_MM
     width, cell = rect.w * PT_PER_MM, rect.h * PT_PER_MM
     lift = face.lift * PT_PER_PX
     if lift:
+        # Its head where it is and its body lower: two pieces of the page, each drawing only its own text.
         head = face.top * PT_PER_PX
-        clips = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0),
-                 (f"{left:.4f} {bottom:.4f} {width:.4f} {cell - head - lift:.4f} re W n", lift)]  # moved head out
+        above, below = _cut_text(contents, height, face.top)
+        head_form = pikepdf.Stream(out, pikepdf.unparse_content_stream(above))
+        for key, value in form.items():
+            if key not in ("/Length", "/Filter", "/DecodeParms"):
+                head_form[key] = value
+        form.write(pikepdf.unparse_content_stream(below))
+        pieces = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0,
+                   out.make_indirect(head_form), Name(f"{name}H")),
+                  (f"{left:.4f} {bottom:.4f} {width:.4f} {cell - head - lift:.4f} re W n", lift, form, name)]
     else:
-        clips = [(f"{left:.4f} {bottom:.4f} {width:.4f} {cell:.4f} re W n", 0.0)]
-    for clip, down in clips:
-        page.contents_add(f"q {clip} 1 0 0 1 {x:.4f} {y - down:.4f} cm {name} Do Q\n".encode())
+        pieces = [(f"{left:.4f} {bottom:.4f} {width:.4f} {cell:.4f} re W n", 0.0, form, name)]
+    for clip, down, drawing, called in pieces:
+        page.add_resource(drawing, Name.XObject, called, replace_existing=True)
+        page.contents_add(f"q {clip} 1 0 0 1 {x:.4f} {y - down:.4f} cm {called} Do Q\n".encode())
     if "/Annots" in source.obj:
         page.copy_annotations(source, Matrix().translated(x, y - lift))
