@@ -206,6 +206,23 @@ def _start_without_the_parents_garbage(proc: Any) -> None:
 
 
 
+#: How to end each child started ahead of its work and not used yet (:func:`started_ahead`).
+_ahead: list[Callable[[], None]] = []
+
+
+def started_ahead(stop: Callable[[], None]) -> None:
+    """Record how to end a child started ahead of the work it waits for (the PDF's layout process, started while the
+    texts render: ``weasy.warm``): :func:`end_started_ahead` calls ``stop`` at the end of the command (a run that
+    failed before the work, or did without it); ``stop`` does nothing for a child already used."""
+    _ahead.append(stop)
+
+
+def end_started_ahead() -> None:
+    """End every child started ahead and not used (the CLI calls this when a command ends, however it ends)."""
+    while _ahead:
+        _ahead.pop()()
+
+
 def _stopped(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 

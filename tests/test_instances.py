@@ -202,3 +202,49 @@ def test_a_process_waits_a_bounded_time_for_a_pruning_one(tmp_path, monkeypatch)
     finally:
         os.close(other)
         _forget(folder)
+
+
+def test_the_index_finds_the_faces_again_without_the_font_packages_or_digests(tmp_path, monkeypatch):
+    """A run finds the static faces through the store's index (a few stats) where the files are those recorded; a
+    file changed since (made again, replaced, cut short), another installation or a damaged index: found the slow
+    way, by the font packages and the files' digests, and recorded again."""
+    from qaexport.books import fonts
+
+    folder = tmp_path / "store"
+    slow = fonts._print_text_faces(folder)  # the first run: the slow way, recorded
+    fonts._print_text_faces.cache_clear()
+    _forget(folder)
+    try:
+        assert (folder / instances.INDEX).exists()
+        with monkeypatch.context() as patched:
+            for name in ("text_faces", "static_faces"):
+                patched.setattr(fonts if name == "text_faces" else instances, name,
+                                lambda *a, **k: pytest.fail("found the slow way though the index knows the files"))
+            assert fonts._print_text_faces(folder) == slow
+            assert font_face_css(fonts._print_text_faces(folder)) == font_face_css(slow)
+        fonts._print_text_faces.cache_clear()
+
+        def slow_way_taken(change) -> bool:
+            calls = []
+            original = instances.static_faces
+            with monkeypatch.context() as patched:
+                patched.setattr(instances, "static_faces", lambda *a: calls.append(a) or original(*a))
+                change()
+                assert fonts._print_text_faces(folder) == slow
+            fonts._print_text_faces.cache_clear()
+            _forget(folder)
+            return bool(calls)
+
+        data = slow[0].path.read_bytes()
+        assert slow_way_taken(lambda: slow[0].path.write_bytes(data[:-1]))  # cut short: made again
+        assert slow[0].path.read_bytes() == data
+        assert not slow_way_taken(lambda: None)  # recorded again with the new file's stamp
+        with monkeypatch.context() as patched:
+            patched.setattr(instances, "_installation", lambda: "another installation")
+            assert slow_way_taken(lambda: None)
+        assert not slow_way_taken(lambda: None)  # both installations remembered
+        assert slow_way_taken(lambda: (folder / instances.INDEX).write_text("{not json", encoding="utf-8"))
+        assert not slow_way_taken(lambda: None)
+    finally:
+        fonts._print_text_faces.cache_clear()
+        _forget(folder)

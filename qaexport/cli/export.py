@@ -170,7 +170,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         return
     difficulty, topic = values["difficulty"], values["topic"]
     warned: list[Any] = []
-    with reading.watch() as (reads, listings), watch_writes() as written:
+    with reading.watch() as (reads, listings), watch_writes() as written, _ending_started_ahead():
         library = load_library(values["srcs"] or config.top.get("sources"), difficulty, topic,
                                reader_options(ctx, values, config), warned)
         if several:
@@ -193,6 +193,18 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             warned += _export_at_once(jobs, written)
     if manifests is not None and not warned:
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
+
+
+@contextlib.contextmanager
+def _ending_started_ahead() -> Iterator[None]:
+    """A child an exporter started ahead of its work (``ExporterBase.prepare_alone``) and did not use ends with the
+    build, however the build ends."""
+    try:
+        yield
+    finally:
+        from ..forked import end_started_ahead
+
+        end_started_ahead()
 
 
 def _manifests(classes: list[type[Exporter]], chosen: list[tuple[type[Exporter], Any]], values: dict[str, Any],
@@ -322,7 +334,7 @@ def render_for(library: Library, highlighter: render.Highlighter, classes: list[
     try:
         with progress("Rendering", library.count()) as advance:
             return render_library(library, highlighter, [Scheme(cls.scheme) for cls in classes], advance,
-                                  cache=cache, meanwhile=lambda: _prepare(classes))
+                                  cache=cache, meanwhile=lambda: _prepare(classes, library))
     finally:
         if cache is not None:
             cache.close()
@@ -331,10 +343,13 @@ def render_for(library: Library, highlighter: render.Highlighter, classes: list[
                           markup=False)
 
 
-def _prepare(classes: list[type[Exporter]]) -> None:
+def _prepare(classes: list[type[Exporter]], library: Library) -> None:
     """Each exporter's ``prepare()`` (imports, templates), run while the texts render; in `all` beside a heavy
     exporter, the heavy ones' only: the light ones import what they need in their own children, on the cores the
     heavy one leaves idle, not while this process holds up its start."""
+    if len(classes) == 1 and hasattr(classes[0], "prepare_alone"):  # its own command: the export runs here
+        classes[0].prepare_alone(library)
+        return
     heavy = [cls for cls in classes if cls.heavy]
     for cls in heavy or classes:
         cls.prepare()

@@ -132,6 +132,14 @@ class ExporterBase:
     def prepare() -> None:
         return None
 
+    @classmethod
+    def prepare_alone(cls, library: Library) -> None:
+        """``prepare`` when this exporter is the run's only one and exports in this process (its own command, not
+        `all`), knowing the ``library``: it may start what its export will use here (the PDF of a small book starts
+        its layout process). Anything it starts and ``export`` does not use ends with the command
+        (:func:`qaexport.forked.started_ahead`)."""
+        cls.prepare()
+
     @staticmethod
     def outside_state(state_dir: Path | None) -> str | None:
         """What besides the build's inputs and options decides what ``export`` writes, as text a build manifest

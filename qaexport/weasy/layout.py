@@ -244,9 +244,16 @@ def _draw_in_two(document: Document, identifier: str, first: Path, second: Path)
         group.results()
 
 
-def _write_pdf_sorted(html: str, css: str, identifier: str, target: Path, media: dict[str, Media] | None,
-                      files: dict[str, Path] | None, tagged: bool, report: Callable[[int], None]) -> list[str]:
+def write_pdf_sorted(html: str, css: str, identifier: str, target: Path, media: dict[str, Media] | None,
+                     files: dict[str, Path] | None, tagged: bool, report: Callable[[int], None]) -> list[str]:
+    """:func:`write_pdf`'s characters drawn as empty boxes, sorted (a child's result)."""
     return sorted(write_pdf(html, css, identifier, target, report, media, files, tagged))
+
+
+def warm_up() -> None:
+    """What every document's layout sets up first, done ahead (a layout process started early: ``weasy.warm``):
+    the user-agent stylesheet (``compat.html_class``)."""
+    html_class()
 
 
 def layout_in_child(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None],
@@ -256,6 +263,6 @@ def layout_in_child(html: str, css: str, identifier: str, target: Path, advance:
 
     Returns the characters drawn as empty boxes (no installed or bundled font has them).
     """
-    work = partial(_write_pdf_sorted, html, css, identifier, target, media, files, tagged)
+    work = partial(write_pdf_sorted, html, css, identifier, target, media, files, tagged)
     return run_forked(work, advance, lambda cause: f"{label or target}: PDF layout failed ({cause}); nothing was "
                                                    "written")

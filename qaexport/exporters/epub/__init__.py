@@ -18,7 +18,17 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.fonts import MONO, SERIF, STATIC_WEIGHTS, covered, face_rules, fallback_faces, subset_font, text_faces
+from ...books.fonts import (
+    MONO,
+    SERIF,
+    STATIC_WEIGHTS,
+    FontFace,
+    covered,
+    face_rules,
+    fallback_faces,
+    subset_font,
+    text_faces,
+)
 from ...books.html import (
     WRAP_MARK,
     code_line_css,
@@ -81,13 +91,20 @@ class EpubExporter(ExporterBase):
 
     @staticmethod
     def prepare() -> None:
-        """ebooklib, Jinja and the compiled templates (~35 ms, a fourteenth of a 560-question book): while the
-        texts render."""
+        """ebooklib, Jinja and the compiled templates (~35 ms, a fourteenth of a 560-question book), and the text
+        faces the book embeds: found (fontpkg reads every installed package's entry points), their character
+        maps read and HarfBuzz imported (~20 ms) — while the texts render, on the core rendering leaves to this
+        process, not after them with the other core idle. All of it is kept (imports, ``@cache``) for
+        ``export``."""
         from ebooklib import epub  # noqa: F401
+
+        from ...books import instances  # noqa: F401  # subset_font's HarfBuzz subsetter
 
         env = environment("epub")
         for name in ("cover.xhtml", "chapter.xhtml"):
             env.get_template(name)
+        for face in _text_fonts():
+            covered(face)
 
     def export(self, build: Build, options: EpubOptions, target: Path) -> None:
         from ebooklib import epub  # imported only when a book is written
@@ -213,6 +230,11 @@ def _nav_entry(epub: Any, name: str, children: list) -> Any:
 _MEDIA_SRC = re.compile(r'src="([0-9a-f]{16}\.[a-z]+)"')
 
 
+def _text_fonts() -> list[FontFace]:
+    """The text faces a book embeds: Noto Serif and JetBrains Mono, upright and italic."""
+    return [face for face in text_faces() if face.family in (SERIF, MONO)]
+
+
 def _embedded_fonts(epub: Any, text: str) -> tuple[list[Any], str]:
     """The book's fonts, each cut down to the characters the book holds (a face none of them is in is left out),
     and the CSS that names them: text in Noto Serif, code in JetBrains Mono, then the symbol, emoji and script
@@ -221,7 +243,7 @@ def _embedded_fonts(epub: Any, text: str) -> tuple[list[Any], str]:
     readers draw only a variable font's default) without their layout tables (see ``subset_font``): the seed's
     book went from 279 to 86 KiB, and making its fonts from about 2.4 s of CPU to 0.5 s."""
     chars = set(text)
-    text_fonts = [face for face in text_faces() if face.family in (SERIF, MONO)]
+    text_fonts = _text_fonts()
     drawn = {c for c in chars if c.isprintable()}  # no font draws a line break
     lacking = drawn - frozenset.intersection(*(covered(face) for face in text_fonts))  # what a fallback must draw
     items, names = [], {}

@@ -31,7 +31,7 @@ from ...books.tables import fit_tables
 from ...characters import clean_name
 from ...errors import UsageError, shown
 from ...forked import cores
-from ...model import path_names
+from ...model import Library, path_names
 from ...output import atomic_path
 from ...render import Scheme
 from ...templates import asset, environment
@@ -165,8 +165,22 @@ class PdfExporter(ExporterBase):
 
     @staticmethod
     def prepare() -> None:
-        """WeasyPrint takes ~0.45 s to import (its C bindings): while the texts render."""
+        """WeasyPrint takes ~0.2 s to import (its C bindings): while the texts render."""
         from ...weasy import layout  # noqa: F401
+
+    @staticmethod
+    def prepare_alone(library: Library) -> None:
+        """Alone in its run, a book too small to be laid out in parts (its texts, with room for their markup,
+        under ``MIN_PART``): the process that lays it out whole is started now and imports WeasyPrint while this one
+        renders (``weasy.warm``); a bigger book imports WeasyPrint here, as ``prepare`` does (its parts are forked
+        from here)."""
+        size = sum(3 * (len(q.question) + len(q.answer)) + 400 for q in (ref.question for ref in library.questions()))
+        if size >= MIN_PART:
+            PdfExporter.prepare()
+            return
+        from ...weasy import warm
+
+        warm.start()
 
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
         lib = build.library
@@ -197,7 +211,10 @@ class PdfExporter(ExporterBase):
         big = sum(sizes) > book_parts.MAX_PART  # laid out in parts even with --parts 1: memory stays bounded
         if options.answers == "inline" and not options.tagged and (options.parts != 1 or big):
             pieces = _pieces(library_view, sizes, workers, MIN_PART if options.parts == 0 else 1)  # weasy.parts
-        from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
+        from ...weasy import warm
+
+        if len(pieces) > 1:
+            warm.stop()  # laid out in parts, forked from here: WeasyPrint imported here (weasy.parts)
 
         # A part's metadata is not the book's (the merge keeps the front document's): a body part names no date, so
         # that a part laid out in an earlier run is found again (weasy.kept).
@@ -226,9 +243,9 @@ class PdfExporter(ExporterBase):
                     kept = for_build(build.cache_dir, identifier, files, lib.media,
                                      build.time if build.time_fixed else None)
                 missing = layout_parts(book, identifier, tmp, advance, str(target), lib.media, files, kept)
-            else:
-                missing = layout_in_child(whole, css, identifier, tmp, advance, label=str(target), files=files,
-                                          media=lib.media, tagged=options.tagged)
+            else:  # in the process started by prepare_alone, else in a child forked now
+                missing = warm.layout_whole(whole, css, identifier, tmp, advance, str(target), lib.media, files,
+                                            options.tagged)
         warning = missing_glyphs_warning(missing, lib, title)
         if warning:
             build.warn(warning)

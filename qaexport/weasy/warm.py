@@ -1,0 +1,117 @@
+"""A layout process started before the book is known: it imports WeasyPrint while this process renders the texts.
+
+Why: a small booklet (the author's loop: a bank of a few dozen questions, laid out whole in one child process) spends
+a fifth of its run importing WeasyPrint (~0.2 s of CPU), and this process had nothing else to do meanwhile but
+render a few texts, make the book's HTML and find its faces (~0.1 s together). Forked before the rendering, the
+child imports WeasyPrint and sets up its user-agent stylesheet on the other core while this process does that
+work, then lays out the document it is sent, as :func:`qaexport.weasy.layout.layout_in_child` would have: the same
+code on the same document, the same bytes. The CPU time is the same; the wall time of a small booklet ~0.1 s less.
+
+Started only where the run's one exporter is the PDF and the book is small (``PdfExporter.prepare_alone``) and fork is
+available; used by the process that started it, once (a forked child of that process, such as a book's part, never
+touches it); stopped when it is not used (a book laid out in parts after all), at the latest when the command ends
+(``forked.end_started_ahead``: a run that failed before its layout) or this process exits. Without a job it waits on
+its pipe, and ends when the pipe closes (this process gone).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..forked import Children, can_fork, process_context, started_ahead
+from ..model import Media
+
+
+class _Worker:
+    """The started layout process and the pipe its job goes through."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.advance: Callable[[int], None] = lambda _pages: None
+        self.label = ""
+        self.receive, self.send = process_context().Pipe(duplex=False)
+        self.group = Children(lambda _index, pages: self.advance(pages), self._failure)
+        self.group.start(self._serve)
+        self.receive.close()  # the child's end: only the child reads jobs
+
+    def _failure(self, cause: str) -> str:
+        return f"{self.label}: PDF layout failed ({cause}); nothing was written"
+
+    def _serve(self, report: Callable[[int], None]) -> list[str] | None:
+        """In the child: import WeasyPrint and set up, then lay out and write the one job sent (None: no job)."""
+        self.send.close()  # the parent's end: closed here, the pipe ends when the parent closes it or exits
+        from . import layout
+
+        layout.warm_up()
+        try:
+            job = self.receive.recv()
+        except EOFError:
+            return None
+        return None if job is None else layout.write_pdf_sorted(*job, report)
+
+    def layout(self, job: tuple, advance: Callable[[int], None], label: str) -> list[str]:
+        """Send ``job`` (:func:`layout.write_pdf_sorted`'s arguments but the last) and wait for its result."""
+        self.advance, self.label = advance, label
+        try:
+            with contextlib.suppress(OSError):  # the child is gone: its outcome says why
+                self.send.send(job)
+            self.send.close()
+            return self.group.results()[0]
+        finally:
+            self.group.__exit__(None, None, None)
+
+    def stop(self) -> None:
+        """End the child unused."""
+        try:
+            self.send.close()
+        finally:
+            self.group.__exit__(None, None, None)
+
+
+_worker: _Worker | None = None
+
+
+def start() -> None:
+    """Start the layout process (once; nothing where processes are not forked)."""
+    global _worker
+    if _worker is None and can_fork():
+        _worker = _Worker()
+        started_ahead(stop)  # the command's end, however it ends
+        atexit.register(stop)
+
+
+def _take() -> _Worker | None:
+    """The started process, for this process only (a forked child of the one that started it gets None), once."""
+    global _worker
+    worker, _worker = _worker, None
+    return worker if worker is not None and worker.pid == os.getpid() else None
+
+
+def stop() -> None:
+    """End the started layout process unused (a book laid out in parts; the end of the run)."""
+    worker = _take()
+    if worker is not None:
+        worker.stop()
+
+
+def layout_whole(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None], label: str,
+                 media: dict[str, Media] | None, files: dict[str, Path] | None, tagged: bool) -> list[str]:
+    """Lay out and write a whole book in the started process, else in a child forked now
+    (:func:`layout.layout_in_child`); the characters drawn as empty boxes."""
+    worker = _take()
+    if worker is not None:
+        return worker.layout((html, css, identifier, target, media, files, tagged), advance, label)
+    from .layout import layout_in_child
+
+    return layout_in_child(html, css, identifier, target, advance, label=label, media=media, files=files,
+                           tagged=tagged)
+
+
+def started() -> Any:
+    """The started process's handle (tests)."""
+    return _worker
