@@ -163,8 +163,9 @@ def missing_glyphs() -> Iterator[set[str]]:
 
 
 @contextlib.contextmanager
-def _no_automatic_collection() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while a document is laid out and drawn (restored after).
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a document is laid out and drawn (restored after): by
+    :func:`write_pdf`, and by the flashcards around each measuring document (66 → 58 s of the 560 cards' CPU).
 
     A layout builds millions of objects (boxes, computed styles, text layouts) that all live until the document is
     drawn, and every automatic full collection visits all of them again: 11 collections in the layout of the 560
@@ -202,7 +203,7 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
     old_level = PROGRESS_LOGGER.level
     PROGRESS_LOGGER.setLevel(logging.INFO)
     try:
-        with _no_automatic_collection():
+        with collector_paused():
             document = render(html, css, media, files, tagged)
             if laid_out is not None:
                 laid_out(document)

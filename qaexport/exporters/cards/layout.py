@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from ...forked import can_fork, run_forked, run_forked_all
 from ...model import Media
-from ...weasy.layout import _no_automatic_collection, missing_glyphs, render, share_setup
+from ...weasy.layout import collector_paused, missing_glyphs, render, share_setup
 from .split import Atom, atoms, is_container, join, refine
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
@@ -338,14 +338,14 @@ def _measure(batch: Batch, css: str, limit_px: float = 0.0, media: dict[str, Med
     """Lay out each face alone at the top of a tall card-wide page; (body top, body end) in CSS px. The faces to
     keep that end within ``limit_px`` are drawn, one page each, to ``batch.path``.
     The document is set up as the sheets' (``weasy.layout.render``): same fonts, same media, nothing else."""
-    with _no_automatic_collection():  # the booklet's reason: a document's objects all live until it is drawn
-        return _measure_document(batch, css, limit_px, media, files)
-
-
-def _measure_document(batch: Batch, css: str, limit_px: float, media: dict[str, Media] | None,
-                      files: dict[str, Path] | None) -> Measured:
     html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body class="measure">'
             + "".join(batch.faces) + "</body></html>")
+    with collector_paused():  # the document's objects all live until measured and drawn (weasy.layout)
+        return _measure_paused(html, batch, limit_px, css, media, files)
+
+
+def _measure_paused(html: str, batch: Batch, limit_px: float, css: str, media: dict[str, Media] | None,
+                    files: dict[str, Path] | None) -> Measured:
     with missing_glyphs() as missing:
         document = render(html, css, media, files)
     starts: dict[str, tuple[int, float]] = {}  # face id -> (page, y of body top)
