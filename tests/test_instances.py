@@ -245,6 +245,10 @@ def test_the_index_finds_the_faces_again_without_the_font_packages_or_digests(tm
         assert not slow_way_taken(lambda: None)  # both installations remembered
         assert slow_way_taken(lambda: (folder / instances.INDEX).write_text("{not json", encoding="utf-8"))
         assert not slow_way_taken(lambda: None)
+        index = (folder / instances.INDEX).read_bytes()  # the real index, padded past the limit: not read
+        assert len(index) < 64 * 2**10
+        assert slow_way_taken(lambda: (folder / instances.INDEX).write_bytes(index + b" " * (600 * 2**10)))
+        assert not slow_way_taken(lambda: None)
     finally:
         fonts._print_text_faces.cache_clear()
         _forget(folder)

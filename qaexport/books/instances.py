@@ -242,6 +242,10 @@ def prune(folder: Path, stems: set[str], lock: int) -> list[Path]:
 INDEX = "index.json"
 #: Installations an index remembers (several may share a store: a user's tools, a checkout).
 INDEX_ENTRIES = 8
+#: The largest index read, checked before it is read: one installation's faces and stamps take ~9 KiB, so 8 take
+#: ~75 KiB. The store is the user's own folder, but what is in it is read as untrusted: a bigger file is not
+#: parsed (at ~26 bytes of objects per byte of tiny JSON values, 512 KiB parses into at most ~13 MiB).
+MAX_INDEX = 512 * 2**10
 
 
 def _installation() -> str:
@@ -258,6 +262,18 @@ def _stamp(path: Path) -> str:
     return f"{info.st_size} {info.st_mtime_ns} {info.st_ino}"
 
 
+def _read_index(folder: Path) -> dict:
+    """The store's index: {} when it is missing, unreadable, not JSON, not an object, or over :data:`MAX_INDEX`
+    (read bounded: at most one byte more than the limit)."""
+    try:
+        with open(folder / INDEX, "rb") as fh:
+            raw = fh.read(MAX_INDEX + 1)
+        entries = json.loads(raw) if len(raw) <= MAX_INDEX else {}
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
 def known_faces(folder: Path | None = None) -> list[dict[str, str]] | None:
     """The static faces (as :func:`remember` recorded them: each face's fields) that this installation found or made
     in the store before, when every one of their files, and every variable font they were made from, has the stamp
@@ -267,7 +283,7 @@ def known_faces(folder: Path | None = None) -> list[dict[str, str]] | None:
     pruned while this process lives."""
     folder = store_folder() if folder is None else folder
     try:
-        entry = json.loads((folder / INDEX).read_text(encoding="utf-8")).get(_installation())
+        entry = _read_index(folder).get(_installation())
         if not isinstance(entry, dict) or not _use(folder, None):
             return None
         if any(_stamp(Path(path)) != stamp for path, stamp in entry["stamps"].items()):
@@ -296,11 +312,7 @@ def remember(faces: tuple, sources: tuple, folder: Path | None = None) -> None:
         return
     try:
         stamps = {str(path): _stamp(path) for path in [*(f.path for f in faces), *(f.path for f in sources)]}
-        try:
-            entries = json.loads((folder / INDEX).read_text(encoding="utf-8"))
-            entries = entries if isinstance(entries, dict) else {}
-        except (OSError, ValueError):
-            entries = {}
+        entries = _read_index(folder)
         key = _installation()
         entries.pop(key, None)
         entries[key] = {"faces": [{k: str(v) for k, v in asdict(face).items()} for face in faces], "stamps": stamps}
