@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from functools import cache
 from typing import Any
 
 from weasyprint import CSS, HTML
@@ -42,7 +41,7 @@ _NAMES = (("UA", "UA_COUNTER_STYLE", "UA_STYLESHEET"),
           ("HTML5_UA", "HTML5_UA_COUNTER_STYLE", "HTML5_UA_STYLESHEET"))
 
 
-@cache
+@functools.cache
 def _private_ua() -> tuple[str, Any, CSS] | None:
     """WeasyPrint's UA sheet source, counter styles and sheet object, when this WeasyPrint has them where the trim
     expects them (and ``HTML._ua_stylesheets(self, forms)`` to swap the sheet in); else None."""
@@ -77,7 +76,7 @@ def lean_ua_source(source: str | None = None) -> str | None:
     return lean if len(set(found)) == len(found) and set(found) >= _REQUIRED else None
 
 
-@cache
+@functools.cache
 def _lean_stylesheet() -> tuple[CSS, CSS] | None:
     """(stock sheet, lean sheet), or None when the trim does not apply to this WeasyPrint."""
     private = _private_ua()
