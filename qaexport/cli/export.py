@@ -169,6 +169,9 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         resolve_target(output, folder, "name", cls, several)
     manifests = _manifests(classes, chosen, values, config)
     if manifests is not None and _nothing_changed(manifests, classes, output, folder, several):
+        from ..forked import end_started_ahead
+
+        end_started_ahead()  # what the command started as it began (qaexport.launch) is not needed
         return
     difficulty, topic = values["difficulty"], values["topic"]
     warned: list[Any] = []

@@ -172,13 +172,15 @@ class PdfExporter(ExporterBase):
     def start_before_reading(sources: list[Path]) -> None:
         """Alone in its run, for sources whose files are small enough to be a book laid out whole (a third of
         ``MIN_PART`` in bytes: the measure ``prepare_alone`` takes of the texts read): the process that lays it out
-        is started before the sources are read, so it imports WeasyPrint while this one reads them as well as while
-        it renders (``weasy.warm``); ``prepare_alone`` stops it if the book is bigger after all."""
+        is started before the sources are read (if the command did not start it as it began: ``cli.app.start_ahead``),
+        so it imports WeasyPrint while this one reads them as well as while it renders (``weasy.warm``);
+        ``prepare_alone`` stops it if the book is bigger after all. Bigger sources stop it now."""
         from ...reading import size_at_most
+        from ...weasy import warm
 
-        if size_at_most(sources, MIN_PART // 3) is not None:
-            from ...weasy import warm
-
+        if size_at_most(sources, MIN_PART // 3) is None:
+            warm.stop()
+        else:
             warm.start()
 
     @staticmethod
