@@ -54,6 +54,28 @@ def open_regular(path: Path) -> Iterator[BinaryIO]:
         yield handle
 
 
+def size_at_most(paths: list[Path], limit: int, entries: int = 2_000) -> int | None:
+    """The bytes of the regular files at or below ``paths``, without opening any, if they are at most ``limit``;
+    None when they are more, or more than ``entries`` names had to be looked at, or a path cannot be looked at (a
+    guess for deciding ahead of reading, never a reason to read: the readers decide what a source holds)."""
+    total, seen, stack = 0, 0, list(paths)
+    while stack:
+        path = stack.pop()
+        seen += 1
+        try:
+            mode = os.stat(path)
+            if stat.S_ISDIR(mode.st_mode):
+                with os.scandir(path) as listing:
+                    stack.extend(Path(entry.path) for entry in listing)
+            elif stat.S_ISREG(mode.st_mode):
+                total += mode.st_size
+        except OSError:
+            return None
+        if total > limit or seen > entries:
+            return None
+    return total
+
+
 #: What the builds being watched read: a file's absolute path -> its size and SHA-256 (``digest``; "" where it was
 #: looked for and not found; None where two reads of it in one build gave different bytes: edited meanwhile).
 Reads = dict[str, "str | None"]

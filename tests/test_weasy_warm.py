@@ -135,3 +135,65 @@ def test_a_book_too_big_to_be_whole_imports_weasyprint_here_instead(monkeypatch)
     monkeypatch.setattr(warm, "start", lambda: pytest.fail("a big book is laid out in parts forked from here"))
     PdfExporter.prepare_alone(Big())
     assert warm.started() is None
+
+
+def test_a_small_bank_starts_the_layout_process_before_it_is_read(tmp_path, monkeypatch):
+    import qaexport.cli.export as export
+
+    at_reading = []
+    original = export.load_library
+
+    def reading(*args, **kwargs):
+        at_reading.append(warm.started() is not None)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(export, "load_library", reading)
+    ways = _spy(monkeypatch)
+    qaexport("pdf", str(DATA), "-o", str(tmp_path / "book.pdf"), "--no-cache", env=FIXED)
+    assert at_reading == [True] and ways == ["started"]
+    assert warm.started() is None and multiprocessing.active_children() == []
+
+
+def test_sources_too_big_in_bytes_start_nothing_before_they_are_read(tmp_path):
+    from qaexport.exporters.pdf import PdfExporter
+    from qaexport.weasy.parts import MIN_PART
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "a.md").write_bytes(b"x" * (MIN_PART // 3 - 10))
+    (bank / "b.md").write_bytes(b"x" * 20)
+    PdfExporter.start_before_reading([bank])
+    assert warm.started() is None and multiprocessing.active_children() == []
+    (bank / "b.md").write_bytes(b"x" * 10)  # exactly a third of MIN_PART: small enough
+    PdfExporter.start_before_reading([bank])
+    assert warm.started() is not None
+    warm.stop()
+    assert multiprocessing.active_children() == []
+
+
+def test_a_book_bigger_than_its_files_promised_stops_the_process_started_before_reading(monkeypatch):
+    from qaexport.exporters.pdf import PdfExporter
+    from qaexport.weasy.parts import MIN_PART
+
+    class Big:  # a library whose texts are over MIN_PART (read from sources that were small in bytes)
+        def questions(self):
+            question = type("Q", (), {"question": "x" * MIN_PART, "answer": ""})()
+            return [type("Ref", (), {"question": question})()]
+
+    warm.start()
+    assert warm.started() is not None
+    PdfExporter.prepare_alone(Big())
+    assert warm.started() is None and multiprocessing.active_children() == []
+
+
+def test_the_size_of_sources_is_bounded_in_bytes_and_in_names(tmp_path):
+    from qaexport.reading import size_at_most
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.md").write_bytes(b"1" * 100)
+    (tmp_path / "two.json").write_bytes(b"2" * 50)
+    assert size_at_most([tmp_path], 150) == 150
+    assert size_at_most([tmp_path / "two.json"], 150) == 50
+    assert size_at_most([tmp_path], 149) is None
+    assert size_at_most([tmp_path], 10**6, entries=3) is None  # the folder, its folder and two files: 4 names
+    assert size_at_most([tmp_path / "missing"], 10**6) is None

@@ -5,18 +5,17 @@ from __future__ import annotations
 import gc
 import importlib
 import os
-import signal
+import sys
 import tempfile
 from functools import cache
-from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
-from .. import __version__, plugins, scratch
+from .. import __version__, plugins
+from ..launch import begin
 
 EPILOG = """\b
 Examples:
@@ -206,17 +205,6 @@ def _exporter_command(name: str) -> Any:
     return _single(name, command, help=command.__doc__, epilog=EPILOG)
 
 
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM/SIGHUP end a run like Ctrl-C: temp files removed, outputs untouched, exit 130. Later
-    signals are ignored so that clean-up finishes."""
-    for sig in _STOP_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
-_STOP_SIGNALS = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
-
-
 def main() -> None:
     """The ``qaexport`` command. It ends as Click ends every command, with ``SystemExit`` and the command's status
     (the interpreter's own exit: atexit handlers, flushes, teardown).
@@ -227,9 +215,6 @@ def main() -> None:
     with the freeze; a tenth of the run). What that skips is only the collection of reference cycles still alive at
     exit, whose finalizers Python never promises to run then; every file, connection and child of a command is
     closed, written or joined before it returns."""
-    for sig in _STOP_SIGNALS:
-        signal.signal(sig, _interrupt)
-    scratch.sweep_once(Path(tempfile.gettempdir()))  # what killed runs left there (a listing: a millisecond)
     run = own_temporary_folder()
     _report_plugin_faults()  # a broken plugin is named once, and every other command still works
     try:
@@ -248,8 +233,9 @@ def _report_plugin_faults() -> None:
 
 
 def own_temporary_folder() -> tempfile.TemporaryDirectory[str]:
-    """Everything temporary of this run in one folder named for it, the libraries' files and those of the programs
-    they start (TMPDIR) too, so that a later run sweeps what a killed one left (``scratch.run_folder``)."""
-    run = scratch.run_folder()
+    """Everything temporary of this run in one folder named for it (``launch.begin``: made there, or found when the
+    command started through ``qaexport.launch``), the libraries' files and those of the programs they start
+    (TMPDIR) too, so that a later run sweeps what a killed one left (``scratch.run_folder``)."""
+    run = begin(sys.argv[1:])
     os.environ["TMPDIR"] = run.name
     return run

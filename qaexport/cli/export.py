@@ -26,6 +26,7 @@ from ..output import watch_writes
 from ..reading import not_regular
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
+    DEFAULT_SOURCE,
     ConfigOpt,
     DifficultyOpt,
     NightTheme,
@@ -47,6 +48,7 @@ from .common import (
     reader_params,
     render_cache,
     say,
+    source_paths,
     state_dir,
     use_font_store,
 )
@@ -167,10 +169,15 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         resolve_target(output, folder, "name", cls, several)
     manifests = _manifests(classes, chosen, values, config)
     if manifests is not None and _nothing_changed(manifests, classes, output, folder, several):
+        from ..forked import end_started_ahead
+
+        end_started_ahead()  # what the command started as it began (qaexport.launch) is not needed
         return
     difficulty, topic = values["difficulty"], values["topic"]
     warned: list[Any] = []
     with reading.watch() as (reads, listings), watch_writes() as written, _ending_started_ahead():
+        if not several:  # its own command: the exporter may start what it will use before the reading
+            _start_before_reading(classes[0], values["srcs"] or config.top.get("sources"))
         library = load_library(values["srcs"] or config.top.get("sources"), difficulty, topic,
                                reader_options(ctx, values, config), warned)
         if several:
@@ -193,6 +200,14 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             warned += _export_at_once(jobs, written)
     if manifests is not None and not warned:
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
+
+
+def _start_before_reading(cls: type[Exporter], srcs: list[Path] | None) -> None:
+    """``ExporterBase.start_before_reading`` with the sources that will be read (nothing when there are none:
+    the reading says why)."""
+    start = getattr(cls, "start_before_reading", None)
+    if start is not None and (srcs or DEFAULT_SOURCE.exists()):
+        start(source_paths(srcs))
 
 
 @contextlib.contextmanager

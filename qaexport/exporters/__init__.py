@@ -141,6 +141,14 @@ class ExporterBase:
         cls.prepare()
 
     @staticmethod
+    def start_before_reading(sources: list[Path]) -> None:
+        """When this exporter is the run's only one and exports in this process (its own command), before its
+        ``sources`` are read: it may start what its export will use, so that it gets ready while the sources are
+        read and rendered (the PDF of a small bank starts its layout process). Anything it starts and ``export``
+        does not use ends with the command (:func:`qaexport.forked.started_ahead`)."""
+        return None
+
+    @staticmethod
     def outside_state(state_dir: Path | None) -> str | None:
         """What besides the build's inputs and options decides what ``export`` writes, as text a build manifest
         (``qaexport.manifest``) compares between builds: "" when nothing does; None when something does that it

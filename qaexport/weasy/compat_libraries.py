@@ -50,7 +50,11 @@ def _nothing_found() -> Iterator[None]:
 
 
 def load_weasyprint() -> None:
-    """Import WeasyPrint, its C libraries opened by their file names where that applies (see the module)."""
+    """Import WeasyPrint, its C libraries opened by their file names where that applies (see the module), and the
+    fontTools modules it uses only for some fonts loaded when first used (``compat_fonttools``)."""
+    from .compat_fonttools import defer
+
+    defer()
     if applies():
         try:
             with _nothing_found():

@@ -169,17 +169,33 @@ class PdfExporter(ExporterBase):
         from ...weasy import layout  # noqa: F401
 
     @staticmethod
-    def prepare_alone(library: Library) -> None:
-        """Alone in its run, a book too small to be laid out in parts (its texts, with room for their markup,
-        under ``MIN_PART``): the process that lays it out whole is started now and imports WeasyPrint while this one
-        renders (``weasy.warm``); a bigger book imports WeasyPrint here, as ``prepare`` does (its parts are forked
-        from here)."""
-        size = sum(3 * (len(q.question) + len(q.answer)) + 400 for q in (ref.question for ref in library.questions()))
-        if size >= MIN_PART:
-            PdfExporter.prepare()
-            return
+    def start_before_reading(sources: list[Path]) -> None:
+        """Alone in its run, for sources whose files are small enough to be a book laid out whole (a third of
+        ``MIN_PART`` in bytes: the measure ``prepare_alone`` takes of the texts read): the process that lays it out
+        is started before the sources are read (if the command did not start it as it began: ``cli.app.start_ahead``),
+        so it imports WeasyPrint while this one reads them as well as while it renders (``weasy.warm``);
+        ``prepare_alone`` stops it if the book is bigger after all. Bigger sources stop it now."""
+        from ...reading import size_at_most
         from ...weasy import warm
 
+        if size_at_most(sources, MIN_PART // 3) is None:
+            warm.stop()
+        else:
+            warm.start()
+
+    @staticmethod
+    def prepare_alone(library: Library) -> None:
+        """Alone in its run, a book too small to be laid out in parts (its texts, with room for their markup,
+        under ``MIN_PART``): the process that lays it out whole is started now, if ``start_before_reading`` did not,
+        and imports WeasyPrint while this one renders (``weasy.warm``); a bigger book imports WeasyPrint here, as
+        ``prepare`` does (its parts are forked from here), and ends a process started before the reading."""
+        from ...weasy import warm
+
+        size = sum(3 * (len(q.question) + len(q.answer)) + 400 for q in (ref.question for ref in library.questions()))
+        if size >= MIN_PART:
+            warm.stop()
+            PdfExporter.prepare()
+            return
         warm.start()
 
     def export(self, build: Build, options: PdfOptions, target: Path) -> None:
