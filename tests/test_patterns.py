@@ -148,3 +148,29 @@ def test_the_cli_keeps_the_patterns_in_the_font_store(tmp_path, sample_path):
     assert [p.name for p in store.glob("patterns-*.json")] == [f"patterns-cpython-{sys.version_info[0]}"
                                                                f"{sys.version_info[1]}.json"]
     assert (tmp_path / "a.epub").read_bytes() == (tmp_path / "b.epub").read_bytes()
+
+
+def test_with_the_patterns_in_the_store_the_children_start_before_any_chunk(tmp_path, sample_library, monkeypatch):
+    """Without the store, this process renders WARM_CHUNKS chunks before it forks (the children inherit what they
+    compiled); with it, it forks at once (a child builds the patterns from their code as cheaply)."""
+    import qaexport.render as r
+    from qaexport.render import Highlighter, Scheme, render_library
+
+    monkeypatch.setattr(r, "POOL_THRESHOLD", 1)
+    order: dict[str, list] = {}
+    patterns.use_store(tmp_path / "store")
+    patterns.compiled(r"\w+", 0)  # (this process may hold every lexer of the sample already: nothing to compile)
+    patterns.save()
+    try:
+        for name in ("empty store", "store"):
+            patterns.use_store(tmp_path / name)
+            calls: list = []
+            rendered = render_library(sample_library, Highlighter(), (Scheme.COMPACT,), advance=calls.append,
+                                      workers=2, meanwhile=lambda calls=calls: calls.append("meanwhile"))
+            order[name] = calls
+            assert len(rendered[Scheme.COMPACT]) == 34
+    finally:
+        patterns.use_store(None)
+    assert order["empty store"].index("meanwhile") == r.WARM_CHUNKS
+    assert order["store"].index("meanwhile") == 0
+    assert sum(n for n in order["store"] if n != "meanwhile") == 34

@@ -105,6 +105,12 @@ def keeping() -> bool:
     return _folder is not None and compat.SUPPORTED
 
 
+def held() -> bool:
+    """Whether the store held patterns when this process loaded it (loading it now if it has not): then the lexers
+    a run needs are likely there, and a forked child builds them from their code as cheaply as this process."""
+    return keeping() and bool(_load())
+
+
 def compiled(text: str, flags: int = 0) -> re.Pattern[str]:
     """``re.compile(text, flags)``: from the store when it holds the pattern, else compiled (and kept for
     :func:`save`)."""
