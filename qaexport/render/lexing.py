@@ -13,7 +13,9 @@ match of its own pattern, so the callback sees its group numbers unchanged.
 The alternation holds only the rules that can match the character at the position
 (``first_chars``, which errs towards "may"), so a rule that cannot match is never tried; the
 rules left keep their order, so the first that matches is still Pygments' choice. Patterns
-are compiled when a character first needs them (~60 ms for Python, hence ``JOIN_AFTER``).
+are compiled when a character first needs them (~60 ms for Python, hence ``JOIN_AFTER``), once per
+installation where the CLI keeps them (:mod:`.patterns`), as are Pygments' own token tables
+(:func:`make_lexer`).
 
 Rules that cannot share one pattern keep their own call: back-references or named groups
 (numbering and names would clash), different flags, verbose lexers, anything that is not a
