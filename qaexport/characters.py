@@ -20,6 +20,12 @@ _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17))
 _DROPPED = re.compile(f"[{_HIDING}{_CONTROLS}{_NONCHARACTERS}]")
+# The same class, split for speed (the regex engine tries a class's 32 astral noncharacters one by one at every
+# character: ~36 ns a character, four fifths of cleaning a 560-question bank's texts): what ASCII text can hold,
+# what the Basic Multilingual Plane can, and the whole class only for text reaching beyond it (a fast range search).
+_DROPPED_ASCII = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DROPPED_BMP = re.compile(f"[{_HIDING}{_CONTROLS}{_NONCHARACTERS[:5]}]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NAME_SPACE = re.compile(r"[\s\u2028\u2029]+")
 
@@ -29,9 +35,15 @@ def clean_text(text: str) -> str:
     surrogates replaced, Unicode's line and paragraph separators made line breaks (no font draws them);
     everything else as written."""
     if text.isascii():
-        return _DROPPED.sub("", text) if not text.isprintable() else text
-    text = _SURROGATE.sub("\ufffd", _DROPPED.sub("", text))
+        return _DROPPED_ASCII.sub("", text) if not text.isprintable() else text
+    text = _SURROGATE.sub("\ufffd", _dropped(text))
     return text.replace("\u2028", "\n").replace("\u2029", "\n\n") if "\u2028" in text or "\u2029" in text else text
+
+
+def _dropped(text: str) -> str:
+    """``_DROPPED.sub("", text)``: a tenth of the time for text within the Basic Multilingual Plane."""
+    text = _DROPPED_BMP.sub("", text)
+    return _DROPPED.sub("", text) if _ASTRAL.search(text) else text
 
 
 def clean_name(name: str) -> str:

@@ -117,7 +117,7 @@ MUTANTS = [
            'name = env.get("images", {}).get(token.attrGet("src") or "")', 'name = token.attrGet("src") or ""',
            SANITISER_TESTS),
     Mutant("markdown: invisible characters kept", "characters.py",
-           'text = _SURROGATE.sub("\\ufffd", _DROPPED.sub("", text))', 'text = _SURROGATE.sub("\\ufffd", text)',
+           'text = _SURROGATE.sub("\\ufffd", _dropped(text))', 'text = _SURROGATE.sub("\\ufffd", text)',
            SANITISER_TESTS),
     Mutant("anki fields: sound/latex markup live", "exporters/anki/text.py",
            'return _OPENS_ANKI_MARKUP.sub("&#91;", fragment) if "[" in fragment else fragment', "return fragment",

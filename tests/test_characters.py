@@ -119,3 +119,35 @@ def test_rich_markup_in_names_and_paths_is_printed_as_written(tmp_path):
     result = runner.invoke(app, ["list", str(bank)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "[/x] Fw: [red]T" in result.output and ":smile: S" in result.output
+
+
+def _one_class(text: str) -> str:
+    """clean_text as it was written first: one character class for everything dropped (the split classes of
+    characters.py must drop exactly this)."""
+    import re
+
+    from qaexport import characters
+
+    dropped = re.compile(f"[{characters._HIDING}{characters._CONTROLS}{characters._NONCHARACTERS}]")
+    text = characters._SURROGATE.sub("\ufffd", dropped.sub("", text))
+    return text.replace("\u2028", "\n").replace("\u2029", "\n\n")
+
+
+_EDGES = [chr(c) for c in (*range(0, 0xA1), 0x200B, 0x200C, 0x200D, 0x200E, 0x2028, 0x2029, 0x202A, 0x202E, 0x2060,
+                           0x2066, 0x2069, 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xFDCF, 0xFDD0, 0xFDEF, 0xFDF0, 0xFEFF,
+                           0xFFFD, 0xFFFE, 0xFFFF, 0x10000, 0x1F600, 0x1FFFD, 0x1FFFE, 0x1FFFF, 0x20000, 0x10FFFE,
+                           0x10FFFF)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_split_classes_drop_exactly_what_the_one_class_drops(seed):
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(5000):
+        text = "".join(rng.choice(_EDGES) if rng.random() < 0.5 else chr(rng.randrange(0x110000))
+                       for _ in range(rng.randrange(12)))
+        assert clean_text(text) == _one_class(text), ascii(text)
+    for edge in _EDGES:  # each alone, in ASCII text, and in text reaching beyond the Basic Multilingual Plane
+        for text in (edge, f"ab{edge}cd", f"\U0001f600{edge}é"):
+            assert clean_text(text) == _one_class(text), ascii(text)

@@ -131,3 +131,26 @@ def test_modified_date_follows_source_date_epoch(tmp_path, sample_path, monkeypa
     out = tmp_path / "b.epub"
     build(str(sample_path), "-o", str(out))
     assert '<meta property="dcterms:modified">2023-11-14T22:13:20Z</meta>' in _texts(out)["EPUB/content.opf"]
+
+
+def test_a_big_books_chapters_are_made_in_two_processes_and_are_the_same_bytes(tmp_path, sample_path, monkeypatch):
+    """From HELPER_QUESTIONS questions on, a forked helper makes the second half of the chapters while this process
+    makes the first: the same book, byte for byte, as one process makes it (the sample, with the threshold lowered;
+    its render stays in this process, so every child started here is the helper)."""
+    import qaexport.exporters.epub as epub_exporter
+    from qaexport import forked
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    started = []
+    start = forked.Children.start
+    monkeypatch.setattr(forked.Children, "start", lambda group, work: started.append(work) or start(group, work))
+    monkeypatch.setattr(epub_exporter, "HELPER_QUESTIONS", 10**9)
+    build(str(sample_path), "-o", str(tmp_path / "one.epub"), "--no-cache")
+    assert started == []
+    for answers in ("inline", "end"):
+        monkeypatch.setattr(epub_exporter, "HELPER_QUESTIONS", 1)
+        build(str(sample_path), "-o", str(tmp_path / f"two-{answers}.epub"), "--no-cache", "--answers", answers)
+        monkeypatch.setattr(epub_exporter, "HELPER_QUESTIONS", 10**9)
+        build(str(sample_path), "-o", str(tmp_path / f"one-{answers}.epub"), "--no-cache", "--answers", answers)
+        assert (tmp_path / f"two-{answers}.epub").read_bytes() == (tmp_path / f"one-{answers}.epub").read_bytes()
+    assert len(started) == 2  # one helper per book made in two processes

@@ -157,3 +157,26 @@ def test_a_claimed_file_that_does_not_look_like_its_format_is_skipped_in_folders
     (tmp_path / "lost.md").write_text("## What is a tuple? {#tuple .easy}\n\nAn immutable sequence.\n")
     _library, problems, _warnings = sources.read_all(sources.expand([tmp_path]))
     assert [p.location.file for p in problems] == [str(tmp_path / "lost.md")], problems
+
+
+def test_the_installed_entry_points_are_read_once_for_every_group(monkeypatch):
+    """Each ``entry_points(group=...)`` reads every installed distribution's entry points again; a command needs two
+    groups (its exporter and the readers' options): one reading serves both."""
+    from importlib import metadata
+
+    from qaexport import plugins
+
+    reads = []
+    monkeypatch.setattr(plugins, "entry_points", lambda **kw: reads.append(kw) or metadata.entry_points(**kw))
+    plugins._installed_entry_points.cache_clear()
+    plugins.registered.cache_clear()
+    try:
+        exporters = plugins.registered(plugins.EXPORTERS_GROUP)
+        readers = plugins.registered(plugins.SOURCES_GROUP)
+    finally:
+        plugins._installed_entry_points.cache_clear()
+        plugins.registered.cache_clear()
+    assert len(reads) == 1
+    assert {"epub", "pdf", "anki"} <= set(exporters) and {"markdown", "nuxt", "apkg"} <= set(readers)
+    assert [ep.value for ep in exporters["epub"]] == [ep.value for ep in metadata.entry_points(
+        group=plugins.EXPORTERS_GROUP) if ep.name == "epub"]

@@ -124,7 +124,12 @@ def test_unknown_theme_is_a_usage_error():
         Highlighter("no-such-theme")
 
 
-def test_each_question_rendered_once_and_pool_matches_serial(sample_library):
+def test_each_question_rendered_once_and_pool_matches_serial(sample_library, monkeypatch):
+    from qaexport.render import patterns
+
+    # Without the lexers' pattern store (an in-process CLI run before this test may have named one): then this
+    # process renders WARM_CHUNKS chunks before it forks (tests/test_patterns.py has the case with the store).
+    monkeypatch.setattr(patterns, "_folder", None)
     calls = []
     both = (Scheme.COMPACT, Scheme.PORTABLE)
     serial = render_library(sample_library, Highlighter(), both, advance=calls.append, workers=1)

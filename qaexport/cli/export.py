@@ -348,8 +348,12 @@ def render_for(library: Library, highlighter: render.Highlighter, classes: list[
     cache = render_cache(no_cache)
     try:
         with progress("Rendering", library.count()) as advance:
-            return render_library(library, highlighter, [Scheme(cls.scheme) for cls in classes], advance,
-                                  cache=cache, meanwhile=lambda: _prepare(classes, library))
+            rendered = render_library(library, highlighter, [Scheme(cls.scheme) for cls in classes], advance,
+                                      cache=cache, meanwhile=lambda: _prepare(classes, library))
+        from ..render import patterns
+
+        patterns.save()  # what the lexers compiled, for the next run (nothing when nothing was new)
+        return rendered
     finally:
         if cache is not None:
             cache.close()

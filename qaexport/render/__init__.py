@@ -45,8 +45,9 @@ _BLOCK_START = re.compile(r"<(?:p|pre|ul|ol|blockquote|table|h[1-6]|hr|div|dl|fi
 POOL_THRESHOLD = 200
 #: Most questions in a chunk of work: small enough that no core waits long for another at the end.
 CHUNK = 50
-#: Chunks this process renders before it forks the others (see ``_render_all``): in the 560-question benchmark
-#: book, one chunk left the child compiling 22 of the 60 joined patterns, three left it none.
+#: Chunks this process renders before it forks the others (see ``_render_all``) when the lexers' patterns are not in
+#: the store (``patterns.held``): in the 560-question benchmark book, one chunk left the child compiling 22 of the 60
+#: joined patterns, three left it none.
 WARM_CHUNKS = 3
 
 
@@ -325,8 +326,12 @@ def _render_all(questions: list[Question], renderer: TextRenderer, schemes: tupl
             told = now
 
     # A few chunks rendered here before the fork: the lexers they look up, the modules those import and the joined
-    # patterns they compile (lexing.py) reach the children by the fork instead of being made again in each.
-    for _ in range(WARM_CHUNKS):
+    # patterns they compile (lexing.py) reach the children by the fork instead of being made again in each. Not when
+    # the patterns are in the store (patterns.py): a child builds them from their code as cheaply as this process,
+    # while this process prepares the exporters; the store, loaded here, reaches it by the fork.
+    from . import patterns
+
+    for _ in range(0 if patterns.held() else WARM_CHUNKS):
         if (chunk := _claim(chunks, shared, False)) is not None:
             render_here(chunk)
     with Children(lambda _index, _value: None, lambda cause: f"rendering failed ({cause}); nothing was written"

@@ -21,14 +21,13 @@ from html import escape
 
 from pygments import lex
 from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
 from pygments.style import StyleMeta
 from pygments.styles import get_all_styles, get_style_by_name
 from pygments.token import STANDARD_TYPES, Text, Token, Whitespace, _TokenType
 from pygments.util import ClassNotFound
 
 from ..errors import UsageError
-from .lexing import fast_lexing
+from .lexing import fast_lexing, make_lexer
 from .lexing import tokens as fast_tokens
 from .schemes import DEFAULT_NIGHT_THEME, DEFAULT_THEME
 
@@ -180,7 +179,7 @@ class Highlighter:
             lexer = None
             if lang and _LANG_OK.match(lang):
                 try:
-                    lexer = get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+                    lexer = make_lexer(lang)
                 except ClassNotFound:
                     lexer = None
             self._lexers[lang] = lexer

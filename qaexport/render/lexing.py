@@ -13,7 +13,9 @@ match of its own pattern, so the callback sees its group numbers unchanged.
 The alternation holds only the rules that can match the character at the position
 (``first_chars``, which errs towards "may"), so a rule that cannot match is never tried; the
 rules left keep their order, so the first that matches is still Pygments' choice. Patterns
-are compiled when a character first needs them (~60 ms for Python, hence ``JOIN_AFTER``).
+are compiled when a character first needs them (~60 ms for Python, hence ``JOIN_AFTER``), once per
+installation where the CLI keeps them (:mod:`.patterns`), as are Pygments' own token tables
+(:func:`make_lexer`).
 
 Rules that cannot share one pattern keep their own call: back-references or named groups
 (numbering and names would clash), different flags, verbose lexers, anything that is not a
@@ -34,10 +36,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from pygments import lexer as _pygments_lexer
 from pygments.lexer import Lexer, RegexLexer
+from pygments.lexers import get_lexer_by_name
 from pygments.token import Error, Whitespace, _TokenType
 
-from .first_chars import first_chars
+from . import patterns
 
 #: What may not be joined into one alternation: back-references (``\1``, ``(?P=x)``, ``(?(1)…)``), whose
 #: group numbers would shift. A false alarm only keeps a rule on its own.
@@ -83,6 +87,31 @@ def supported(version: str | None = None) -> bool:
 _SUPPORTED = supported()
 
 
+class _StoreRe:
+    """The ``re`` module as Pygments' lexer module sees it while :func:`make_lexer` makes a lexer: the same, but
+    ``compile`` takes the pattern from the store (:func:`.patterns.compiled`: an equal pattern)."""
+
+    compile = staticmethod(patterns.compiled)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(re, name)
+
+
+def make_lexer(lang: str) -> Lexer:
+    """``get_lexer_by_name(lang, stripnl=False, ensurenl=False)`` (raises ``ClassNotFound``). The first lexer of a
+    class compiles its token table (Python's lexer: 120 patterns, ~15 ms; the four of a FastAPI book ~17 ms):
+    where the CLI keeps patterns (:func:`.patterns.keeping`) and the Pygments release is one this module was
+    checked against, Pygments compiles them through the store while the lexer is made."""
+    if not (_SUPPORTED and patterns.keeping()):
+        return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+    saved = _pygments_lexer.re
+    _pygments_lexer.re = _StoreRe()
+    try:
+        return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+    finally:
+        _pygments_lexer.re = saved
+
+
 def fast_lexing(lexer: Lexer) -> bool:
     """Whether ``lexer`` lexes with Pygments' plain ``RegexLexer`` loop (and so may use :func:`tokens`)."""
     return (_SUPPORTED and isinstance(lexer, RegexLexer) and not lexer.filters
@@ -99,7 +128,7 @@ def _branch(rule: Rule, flags: int) -> tuple[str, int] | None:
     text = pattern.pattern
     if text == "":  # Pygments' ``default(state)``: matches at once whatever the flags
         return "", 0
-    if pattern.groupindex or _UNJOINABLE.search(text) or re.compile(text, flags).flags != pattern.flags:
+    if pattern.groupindex or _UNJOINABLE.search(text) or patterns.compiled(text, flags).flags != pattern.flags:
         return None  # back-references, named groups, or compiled with other flags than the lexer's
     leading = _LEADING_FLAGS.match(text)
     if leading:
@@ -127,7 +156,7 @@ class _Joined:
     def __init__(self, rules: list[tuple[Rule, tuple[str, int]]], flags: int) -> None:
         self.rules = rules
         self.flags = flags
-        firsts = [first_chars(text, flags) for _, (text, _) in rules]
+        firsts = [patterns.first_chars(text, flags) for _, (text, _) in rules]
         keys = [tuple(i for i, f in enumerate(firsts) if f is None or f[2] or (k in f[0] if k < 128 else k == 128
                                                                               and f[1]))
                 for k in range(130)]
@@ -150,7 +179,7 @@ class _Joined:
             group += 1
             branches.append(f"(?:{text})()")
         try:
-            joined = re.compile("|".join(branches), self.flags)
+            joined = patterns.compiled("|".join(branches), self.flags)
         except (re.error, RecursionError, OverflowError) as exc:
             raise _JoinError from exc
         if joined.groups != group - 1:
