@@ -43,6 +43,16 @@ def live_markup_problems(html: str) -> list[str]:
     return problems
 
 
+
+@pytest.fixture(autouse=True)
+def _no_pattern_store(monkeypatch):
+    """These tests render without the lexers' pattern store, as the library's API does (an in-process CLI run earlier
+    in the session names one, and with its patterns the children are forked before any chunk is rendered here:
+    tests/test_patterns.py has that case)."""
+    from qaexport.render import patterns
+
+    monkeypatch.setattr(patterns, "_folder", None)
+
 def test_hostile_markdown_has_no_live_markup(md):
     html = md.render(HOSTILE)[Scheme.COMPACT]
     assert live_markup_problems(html) == []
@@ -124,12 +134,7 @@ def test_unknown_theme_is_a_usage_error():
         Highlighter("no-such-theme")
 
 
-def test_each_question_rendered_once_and_pool_matches_serial(sample_library, monkeypatch):
-    from qaexport.render import patterns
-
-    # Without the lexers' pattern store (an in-process CLI run before this test may have named one): then this
-    # process renders WARM_CHUNKS chunks before it forks (tests/test_patterns.py has the case with the store).
-    monkeypatch.setattr(patterns, "_folder", None)
+def test_each_question_rendered_once_and_pool_matches_serial(sample_library):
     calls = []
     both = (Scheme.COMPACT, Scheme.PORTABLE)
     serial = render_library(sample_library, Highlighter(), both, advance=calls.append, workers=1)
