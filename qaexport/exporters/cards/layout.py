@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from ...forked import can_fork, run_forked, run_forked_all
 from ...model import Media
 from ...weasy.layout import collector_paused, missing_glyphs, render, share_setup
-from .split import Atom, atoms, is_container, join, refine
+from .split import Atom, Element, atoms, is_container, join, refine, serialize
 
 #: Renders one face for measuring: (body HTML, type size in pt, element id, is a continuation) → HTML.
 #: With an id, the face carries empty markers ``ID-s`` and ``ID-e`` just before and after its body.
@@ -187,6 +187,14 @@ def _search(job: FitJob, head: Measure | None = None) -> Search:
                 weights = _weights(queue, job.estimate, size)
         while True:
             while bad - good > 1:
+                if (full := _cannot_grow(queue, good, known[good], size)) is not None:
+                    if VERIFY is not None:  # the proof checked against WeasyPrint (tests/test_cards_proof.py)
+                        proved = full
+                        full = yield join(queue[:good + 1]), size, True
+                        VERIFY.append((proved.end, full.end, full.limit))
+                    bad = good + 1  # queue[:good] fits and the next atom's first line cannot: the card is full
+                    known[bad] = full
+                    continue
                 probe = _interpolate(good, bad, known, last, weights)
                 m = yield join(queue[:probe]), size, True
                 known[probe] = m
@@ -222,6 +230,49 @@ def _search(job: FitJob, head: Measure | None = None) -> Search:
     if queue or beyond:
         parts[-1] = Part(parts[-1].html, size, parts[-1].spare, cut=True)
     return parts
+
+
+#: Blocks whose first line starts on a line of its own below what comes before (``_cannot_grow``).
+_NEW_LINE_BLOCKS = frozenset({"p", "li", "ul", "ol", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "div"})
+#: cards.css: the text's and the code's line heights, and the largest margin below a block (its ``.45em``), which a
+#: run's end may include (collapsed through its last parents) and which is no longer below it once a block follows.
+TEXT_LINE_EM, CODE_LINE_EM, MARGIN_EM = 1.3, 1.22, 0.45
+#: CSS px the proof keeps from WeasyPrint's rounding: a run is taken to be too long only when it is past this.
+PROOF_SLACK_PX = 0.5
+#: Set by the verification (``tests/test_cards_proof.py``): every run ``_cannot_grow`` proves too long is measured
+#: too, and each measure is recorded here as (proved end, measured end, limit).
+VERIFY: list[tuple[float, float, float]] | None = None
+
+
+def _cannot_grow(queue: list[Atom], good: int, fits: Measure, size_pt: float) -> Measure | None:
+    """Where ``queue[:good + 1]`` would at least end (an end past the card), when that is provably past the card;
+    else None. ``fits`` is WeasyPrint's measure of ``queue[:good]``. The proof needs no model of the text: the next
+    atom, when it starts a line of its own (a code line after a line's end; a block holding text, outside tables and
+    inline styles), adds at least that line below the run's end: a code line its line height; a block its line
+    height less the margin the run's end may already hold. A run that has less room left than that is full: the
+    search does not measure the run one atom longer only to see it not fit (a fifth of the text measured)."""
+    if good == 0 or good >= len(queue):
+        return None
+    atom, before = queue[good], queue[good - 1]
+    size_px = size_pt * 96 / 72
+    if atom.chain and before.chain and atom.chain[-1][0] is before.chain[-1][0] \
+            and any(el.tag == "pre" for el, _ in atom.chain) and _ends_line(before):
+        grow = CODE_LINE_EM * size_px  # a line of the same code block (its padding and border stay below)
+    elif len(atom.nodes) == 1 and isinstance(node := atom.nodes[0], Element) and node.tag in _NEW_LINE_BLOCKS \
+            and not any(el.tag == "table" or el.attr("style") for el, _ in atom.chain) \
+            and "<table" not in (html := serialize(node)) and "style=" not in html \
+            and _TAG.sub("", html).strip():
+        grow = (TEXT_LINE_EM - MARGIN_EM) * size_px
+    else:
+        return None
+    end = fits.end + grow - PROOF_SLACK_PX
+    return Measure(fits.top, end, fits.limit) if end > fits.limit + 0.01 else None
+
+
+def _ends_line(atom: Atom) -> bool:
+    """A code line's atom ends with its line's end (one cut into pieces ends so only in its last piece)."""
+    last = atom.nodes[-1]
+    return isinstance(last, str) and last.endswith("\n")
 
 
 def _head(queue: list[Atom], budget: int) -> tuple[list[Atom], list[Atom]]:
