@@ -26,8 +26,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: CPython versions (major, minor) whose frame stack was read to work as described (``Python/pystate.c``).
-TESTED = ((3, 11), (3, 12), (3, 13))
+#: CPython versions (major, minor) whose frame stack works as described: 3.11 run and counted
+#: (``tests/test_compat_frames.py``); ``push_chunk`` and ``_PyThreadState_PopFrame`` in ``Python/pystate.c`` read the
+#: same from 3.11 to the main branch of 2026 (the chunk freed when its first frame returns, nothing kept).
+TESTED = ((3, 11), (3, 12), (3, 13), (3, 14))
 #: The chunk the roomy frame opens: CPython rounds a chunk up to a power of two above the frame plus 1,000 words.
 CHUNK = 256 * 1024
 #: Words of the roomy frame itself: just over half the chunk, so that CPython allocates ``CHUNK`` (not half of it)
