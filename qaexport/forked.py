@@ -23,6 +23,7 @@ from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
 from . import scratch
+from .compat_frames import with_room
 from .errors import OutputError, QaexportError
 
 T = TypeVar("T")
@@ -237,7 +238,7 @@ def _child_main(work: Callable[[Report], Any], end: Any, scratch_dir: str, spawn
     tempfile.tempdir = scratch_dir
     try:
         try:
-            outcome: tuple[str, Any] = ("done", work(lambda value: end.send(("progress", value))))
+            outcome: tuple[str, Any] = ("done", with_room(work, lambda value: end.send(("progress", value))))
         except KeyboardInterrupt:
             outcome = ("interrupted", None)
         except QaexportError as exc:  # the user's mistake or the environment: raised again by the parent
