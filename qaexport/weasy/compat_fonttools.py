@@ -20,8 +20,9 @@ from __future__ import annotations
 import importlib
 import sys
 import types
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from .release import unloaded_release_in
 
 #: The WeasyPrint releases (major versions) whose font module was checked to import the two modules and to use
 #: them only as above (pyproject.toml bounds WeasyPrint to them).
@@ -57,13 +58,7 @@ def _forwarder(module: str, name: str) -> Any:
 
 def applies() -> bool:
     """Whether the modules are deferred: a checked WeasyPrint not yet imported, and the two modules not yet loaded."""
-    if "weasyprint" in sys.modules or any(name in sys.modules for name in DEFERRED):
-        return False
-    try:
-        major = int(version("weasyprint").split(".")[0])
-    except (PackageNotFoundError, ValueError):
-        return False
-    return major in TESTED
+    return not any(name in sys.modules for name in DEFERRED) and unloaded_release_in(TESTED)
 
 
 def defer() -> None:

@@ -21,7 +21,8 @@ import contextlib
 import ctypes.util
 import sys
 from collections.abc import Iterator
-from importlib.metadata import PackageNotFoundError, version
+
+from .release import unloaded_release_in
 
 #: The WeasyPrint releases (major versions) whose lists of library names were checked to end with the Linux file
 #: names (pyproject.toml bounds WeasyPrint to them).
@@ -30,13 +31,7 @@ TESTED = range(68, 71)
 
 def applies() -> bool:
     """Whether the shortcut is taken: on Linux, with a checked WeasyPrint not yet imported."""
-    if not sys.platform.startswith("linux") or "weasyprint" in sys.modules:
-        return False
-    try:
-        major = int(version("weasyprint").split(".")[0])
-    except (PackageNotFoundError, ValueError):
-        return False
-    return major in TESTED
+    return sys.platform.startswith("linux") and unloaded_release_in(TESTED)
 
 
 @contextlib.contextmanager
