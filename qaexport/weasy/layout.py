@@ -22,9 +22,11 @@ from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
 from .compat import html_class, open_arrays, skip_empty_margin_boxes  # noqa: E402
+from .compat_pydyf import write_objects_once  # noqa: E402
 
 open_arrays()  # WeasyPrint's font subsetting without a C parse per glyph count (compat)
 skip_empty_margin_boxes()  # pages without margin-box rules (the cards' measuring pages) make none
+write_objects_once()  # pydyf serialises and compresses each object once, not again for the identifier (compat_pydyf)
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
 #: top-level domain can never resolve, and the fetcher never goes to the network anyway.
