@@ -197,3 +197,19 @@ def test_the_size_of_sources_is_bounded_in_bytes_and_in_names(tmp_path):
     assert size_at_most([tmp_path], 149) is None
     assert size_at_most([tmp_path], 10**6, entries=3) is None  # the folder, its folder and two files: 4 names
     assert size_at_most([tmp_path / "missing"], 10**6) is None
+
+
+def test_the_started_process_runs_without_the_cyclic_collector(tmp_path, monkeypatch):
+    """From its start to its end (warm._Worker._serve): its import and the end of its layout collect nothing; this
+    process's collector is untouched."""
+    import gc
+
+    def job(*_args):  # in the child (inherited by the fork): what the layout would find
+        return [f"collector enabled: {gc.isenabled()}"]
+
+    monkeypatch.setattr(pdf_layout, "write_pdf_sorted", job)
+    warm.start()
+    result = warm.layout_whole("<p>x</p>", "", "id", tmp_path / "book.pdf", lambda _pages: None, "book", None, None,
+                               False)
+    assert result == ["collector enabled: False"]
+    assert gc.isenabled() and warm.started() is None and multiprocessing.active_children() == []
