@@ -21,10 +21,11 @@ from weasyprint import CSS, Document  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
-from .compat import html_class, open_arrays, skip_empty_margin_boxes  # noqa: E402
+from .compat import html_class, open_arrays, parse_types_ahead, skip_empty_margin_boxes  # noqa: E402
 from .compat_pydyf import write_objects_once  # noqa: E402
 
 open_arrays()  # WeasyPrint's font subsetting without a C parse per glyph count (compat)
+parse_types_ahead()  # the C types WeasyPrint names, parsed in one pass (compat, compat_cffi)
 skip_empty_margin_boxes()  # pages without margin-box rules (the cards' measuring pages) make none
 write_objects_once()  # pydyf serialises and compresses each object once, not again for the identifier (compat_pydyf)
 
