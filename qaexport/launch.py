@@ -11,6 +11,7 @@ whether the process is used (see :func:`start_ahead`).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import tempfile
@@ -19,8 +20,21 @@ from types import FrameType
 
 from . import scratch
 
-#: Arguments after which a command only prints its help.
+#: The help options (the command line's ``help_option_names``): a command line that has one as an option prints help.
 _HELP = frozenset({"--help", "-h"})
+#: A flag (no value) in :data:`PDF_OPTIONS`.
+FLAG = None
+#: The ``pdf`` command's options as Click's parser reads them: each spelling, and what its value must be (``FLAG``: it
+#: takes none; "text"; "path"; "int"; a tuple: one of these, in any case). tests/test_launch.py checks this table
+#: against the command the command line makes, and checks :func:`runs_pdf` against Click's own reading. An option
+#: that is not here (one a reader of another distribution adds) makes the command line unknown: no early start
+#: (only speed is lost: the command starts its layout process itself, ``start_before_reading``).
+PDF_OPTIONS: dict[str, str | tuple[str, ...] | None] = {
+    "--output": "text", "-o": "text", "--theme": "text", "--difficulty": "text", "-d": "text", "--topic": "text",
+    "-t": "text", "--config": "path", "--no-cache": FLAG, "--all-cards": FLAG, "--no-all-cards": FLAG,
+    "--paper": ("a4", "letter"), "--answers": ("inline", "end"), "--title": "text", "--author": "text",
+    "--language": "text", "--tagged": FLAG, "--no-tagged": FLAG, "--parts": "int",
+}
 
 _STOP_SIGNALS = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
 
@@ -59,10 +73,72 @@ def start_ahead(args: list[str]) -> None:
     (``PdfExporter.start_before_reading``), a bigger book once read (``prepare_alone``); a build with nothing
     changed, a command's help or a failed command end it when the command ends (``warm.stop``, at exit at the
     latest)."""
-    if args[:1] == ["pdf"] and not _HELP & set(args):
+    if runs_pdf(args):
         from .weasy import warm
 
         warm.start()
+
+
+def runs_pdf(args: list[str]) -> bool:
+    """Whether the command line ``args`` runs the ``pdf`` command: read as Click reads it (``click.parser``), without
+    loading Click. The command line's own options (``--version``, ``--help``) never run a command, and any other
+    option there is an error, so ``pdf`` comes first or after ``--``. In the command's arguments: ``--`` ends the
+    options, ``--name=value`` and ``-ovalue`` carry their value, an option taking a value takes the next argument
+    whatever it is (``-o --help`` names a file), short flags may be joined; a help option, an unknown option, a
+    missing value, a value for a flag or a value Click refuses (a choice, a whole number, a path that exists and
+    cannot be read) is help or an error, not a run. Errors the command finds itself (a theme, ``-o``, the config
+    file) end the started process when the command ends, as a failed build does."""
+    if args[:1] == ["--"]:
+        args = args[1:]
+    if args[:1] != ["pdf"]:
+        return False
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg == "--":
+            return all(_accepted("path", source) for source in rest)
+        if arg[:1] != "-" or len(arg) == 1:
+            if not _accepted("path", arg):
+                return False
+            continue
+        name, equals, value = arg.partition("=")
+        if name in PDF_OPTIONS and name[:2] == "--":
+            kind = PDF_OPTIONS[name]
+            if kind is FLAG:
+                if equals:
+                    return False  # "does not take a value"
+                continue
+            given = value if equals else next(rest, None)
+            if given is None or not _accepted(kind, given):
+                return False
+            continue
+        if arg[:2] == "--" or arg in _HELP:
+            return False  # help, or "no such option"
+        for at in range(1, len(arg)):  # short options, joined: -o book.pdf, -obook.pdf
+            short = "-" + arg[at]
+            if short in _HELP or short not in PDF_OPTIONS:
+                return False
+            kind = PDF_OPTIONS[short]
+            if kind is not FLAG:
+                given = arg[at + 1:] or next(rest, None)
+                if given is None or not _accepted(kind, given):
+                    return False
+                break
+    return True
+
+
+def _accepted(kind: str | tuple[str, ...], value: str) -> bool:
+    """Whether Click's type for ``kind`` takes ``value`` (``click.Choice`` not case-sensitive, ``click.INT``, a
+    ``click.Path`` that need not exist)."""
+    if isinstance(kind, tuple):
+        return value.casefold() in {choice.casefold() for choice in kind}
+    if kind == "int":
+        try:
+            int(value)
+        except ValueError:
+            return False
+    elif kind == "path":
+        return not os.path.exists(value) or os.access(value, os.R_OK)
+    return True
 
 
 def main() -> None:

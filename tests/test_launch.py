@@ -3,13 +3,21 @@ line loads, and a run that does not use it ends it."""
 
 from __future__ import annotations
 
+import contextlib
+import enum
+import io
 import multiprocessing
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
 
 from qaexport import launch
+from qaexport.cli.app import _exporter_command, app
 from qaexport.weasy import warm
 from tests.cli_run import qaexport
 
@@ -22,10 +30,75 @@ def test_only_the_pdf_command_starts_its_layout_process_ahead():
     for args in (["pdf", "--help"], ["pdf", "data", "-h"], ["epub", "data"], ["all", "data"], []):
         launch.start_ahead(args)
         assert warm.started() is None, args
-    launch.start_ahead(["pdf", "data", "-o", "book.pdf"])
-    assert warm.started() is not None
-    warm.stop()
-    assert multiprocessing.active_children() == []
+    for args in (["pdf", "data", "-o", "book.pdf"], ["--", "pdf", "data"], ["pdf", "-o", "--help"]):
+        launch.start_ahead(args)
+        assert warm.started() is not None, args
+        warm.stop()
+        assert multiprocessing.active_children() == []
+
+
+def _kind(option: Any) -> str | tuple[str, ...] | None:
+    """What :data:`launch.PDF_OPTIONS` says of ``option`` (a parameter of Typer's Click)."""
+    kind = option.type
+    if getattr(option, "is_flag", False):
+        return launch.FLAG
+    if hasattr(kind, "choices"):
+        assert not kind.case_sensitive
+        return tuple(str(c.value) if isinstance(c, enum.Enum) else str(c) for c in kind.choices)
+    if kind.name == "path":
+        assert not kind.exists and kind.readable and not kind.resolve_path and not kind.allow_dash, option
+        return "path"
+    return {"int": "int", "str": "text"}[kind.name]
+
+
+def test_the_pdf_options_launch_knows_are_the_pdf_command_s():
+    table = {}
+    for param in _exporter_command("pdf").params:
+        assert param.envvar is None and param.callback is None and not param.is_eager, param
+        if param.param_type_name == "argument":
+            assert param.nargs == -1 and _kind(param) == "path"
+            continue
+        assert param.nargs == 1 and not param.count and (not param.multiple or param.name in {"difficulty", "topic"})
+        for name in (*param.opts, *param.secondary_opts):
+            table[name] = _kind(param)
+    assert table == launch.PDF_OPTIONS
+    assert set(app.info.context_settings["help_option_names"]) == launch._HELP
+
+
+def _click_runs_pdf(args: list[str]) -> bool:
+    """Whether Typer's Click reads ``args`` as a run of the ``pdf`` command (parsed and checked, not run)."""
+    group = typer.main.get_command(app)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            ctx = group.make_context("qaexport", list(args))
+            if not ctx._protected_args:
+                return False
+            name, command, rest = group.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+            if name != "pdf":
+                return False
+            command.make_context(name, rest, parent=ctx)
+    except Exception as exc:  # a usage error, or help or the version printed (Exit)
+        assert type(exc).__module__.startswith("typer"), repr(exc)
+        return False
+    return True
+
+
+@pytest.mark.parametrize("args", [
+    [], ["pdf"], ["pdf", "data"], ["--", "pdf", "data"], ["--"], ["--help", "pdf"], ["-h", "pdf"],
+    ["--version", "pdf"], ["--bogus", "pdf"], ["epub", "data"], ["--", "epub"],
+    ["pdf", "-h"], ["pdf", "--help"], ["pdf", "data", "-h"], ["pdf", "--help=x"], ["pdf", "-hd"], ["pdf", "-dh"],
+    ["pdf", "--", "-h"], ["pdf", "--", "--", "x"], ["pdf", "-o", "a.pdf", "--", "--help"], ["pdf", "-"],
+    ["pdf", "-o", "--help"], ["pdf", "-o--help"], ["pdf", "-obook.pdf"], ["pdf", "-o=book.pdf"], ["pdf", "-o"],
+    ["pdf", "--output=x.pdf"], ["pdf", "--output"], ["pdf", "--output", "x", "--title", "--help"],
+    ["pdf", "--bogus"], ["pdf", "-x"], ["pdf", "--paper", "A4"], ["pdf", "--paper", "a5"], ["pdf", "--paper=letter"],
+    ["pdf", "--answers", "END"], ["pdf", "--parts", "3"], ["pdf", "--parts", "x"], ["pdf", "--parts", " +3 "],
+    ["pdf", "--parts=1_0"], ["pdf", "--tagged"], ["pdf", "--tagged=yes"], ["pdf", "--no-tagged", "--no-cache"],
+    ["pdf", "--no-cache=1"], ["pdf", "-d", "hard", "-t", "x"], ["pdf", "-dhard", "data"], ["pdf", "-t"],
+    ["pdf", "--config", "missing.toml"], ["pdf", "--config"], ["pdf", "--theme"], ["pdf", "--all-cards", "data"],
+])
+def test_launch_reads_a_command_line_as_click_does(args):
+    """The early start is decided for exactly the command lines that run `pdf` (Click's own reading of them)."""
+    assert launch.runs_pdf(args) == _click_runs_pdf(args), args
 
 
 def test_the_pdf_command_lays_out_in_the_process_started_before_the_command_line_loaded(tmp_path):
