@@ -1,12 +1,15 @@
 """The ``qaexport`` command's first steps, before the command-line library loads: the stop signals, the run's own
-temporary folder, and, for the ``pdf`` command, its layout process. (The command line, :mod:`qaexport.cli`, reads
-and sets the environment; nothing here does.)
+temporary folder, and, for the ``pdf`` command, its layout process.
 
 Why here and not in :mod:`qaexport.cli`: importing the command line (Typer, Click, the commands' table) is ~0.08 s of
 CPU, and in the author's loop (a small bank to a PDF) the longest path of the run is the layout process importing
 WeasyPrint (``weasy.warm``); started here, that import runs on the other core beside this process loading the
 command line, parsing the command and reading the bank. This module imports nothing heavy; the command decides
 whether the process is used (see :func:`start_ahead`).
+
+Like the command line, and only for it, this module reads the environment: the cache folder and the variables that
+decide a build (:func:`cache_folder`, :func:`command_line`), to tell before the fork whether the run will find nothing
+changed (``qaexport.last_run``). It sets none: the command line does (``TMPDIR``).
 """
 
 from __future__ import annotations
@@ -72,11 +75,45 @@ def start_ahead(args: list[str]) -> None:
     command decides whether it is used: sources too big for a book laid out whole stop it before they are read
     (``PdfExporter.start_before_reading``), a bigger book once read (``prepare_alone``); a build with nothing
     changed, a command's help or a failed command end it when the command ends (``warm.stop``, at exit at the
-    latest)."""
-    if runs_pdf(args):
-        from .weasy import warm
+    latest). Not started when the last run of this command line found nothing changed and no file it named has changed
+    since (``last_run.nothing_changed_likely``)."""
+    if not runs_pdf(args):
+        return
+    from . import last_run
 
-        warm.start()
+    _pdf_args[:] = [args]
+    if last_run.nothing_changed_likely(cache_folder(), command_line(args)):
+        return  # the manifest will most likely say so: no process to start and end (the guess: qaexport.last_run)
+    from .weasy import warm
+
+    warm.start()
+
+
+#: The arguments of the ``pdf`` run begun in this process (:func:`start_ahead`), for ``qaexport.last_run``.
+_pdf_args: list[list[str]] = []
+
+
+def cache_folder() -> Path:
+    """Where build manifests live: beside the render cache (QAEXPORT_CACHE_DIR, else the user's cache folder)."""
+    folder = os.environ.get("QAEXPORT_CACHE_DIR", "").strip()
+    if folder:
+        return Path(folder).expanduser()
+    from platformdirs import user_cache_path
+
+    return user_cache_path("qaexport", appauthor=False)
+
+
+def command_line(args: list[str]) -> list[object]:
+    """What decides a run besides its files, as ``qaexport.last_run`` keeps it: the arguments, the working folder,
+    the interpreter, and the environment variables qaexport reads (the build manifest's key holds the same)."""
+    env = sorted([k, v] for k, v in os.environ.items() if k.startswith("QAEXPORT_") or k == "SOURCE_DATE_EPOCH")
+    return [list(args), os.getcwd(), sys.executable, env]
+
+
+def pdf_args() -> list[str] | None:
+    """The arguments of this process's ``pdf`` run, when it began here (the ``qaexport`` command; not a command line
+    run in-process, as the tests do): the run keeps its stamps under them (``last_run.remember``)."""
+    return _pdf_args[0] if _pdf_args else None
 
 
 def runs_pdf(args: list[str]) -> bool:

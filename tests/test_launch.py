@@ -130,3 +130,61 @@ def test_a_build_with_nothing_changed_ends_the_started_process_at_once(tmp_path)
     warm.start()  # as `qaexport pdf` does as it begins
     qaexport("pdf", str(DATA), "-o", str(tmp_path / "book.pdf"), env=env)  # nothing changed: nothing laid out
     assert warm.started() is None and multiprocessing.active_children() == []
+
+
+def test_a_run_that_will_find_nothing_changed_does_not_start_the_layout_process(tmp_path):
+    """Through `python -m qaexport`: the second run of a command line with nothing changed since the first does not
+    fork the layout process (qaexport.last_run's guess), and says what it said before; an edited source starts it
+    again as the command begins."""
+    import shutil
+
+    code = ("import sys\nfrom qaexport.weasy import warm\nstart = warm.start\n"
+            "def started():\n    print('started, typer loaded:', 'typer' in sys.modules, file=sys.stderr)\n"
+            "    start()\n"
+            "warm.start = started\n"
+            "sys.argv = ['qaexport', *sys.argv[1:]]\nfrom qaexport.__main__ import main\nmain()")
+    bank = tmp_path / "bank"
+    shutil.copytree(DATA, bank)
+    env = {**os.environ, **FIXED, "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-c", code, "pdf", "bank", "-o", "book.pdf"], cwd=tmp_path,
+                                capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    first = run()
+    assert first.stderr.splitlines()[:1] == ["started, typer loaded: False"], first.stderr
+    book = (tmp_path / "book.pdf").read_bytes()
+    again = run()
+    assert "started" not in again.stderr, again.stderr
+    assert again.stdout.splitlines() == [f"nothing changed: {Path('book.pdf')} is up to date (same inputs, options "
+                                         "and versions); nothing rendered or written"], again.stdout
+    assert (tmp_path / "book.pdf").read_bytes() == book
+    source = next(f for f in sorted(bank.rglob("*")) if f.is_file())
+    source.write_bytes(source.read_bytes() + b" ")
+    edited = run()
+    assert edited.stderr.splitlines()[:1] == ["started, typer loaded: False"], edited.stderr
+    assert "wrote" in edited.stdout
+
+
+def test_a_damaged_or_foreign_last_run_file_is_only_a_wrong_guess(tmp_path):
+    from qaexport import last_run
+
+    command = launch.command_line(["pdf", "data"])
+    assert not last_run.nothing_changed_likely(tmp_path, command)  # none yet
+    source = tmp_path / "source.md"
+    source.write_text("x")
+    last_run.remember(tmp_path, command, [str(source)], {}, [str(tmp_path / "book.pdf")])
+    assert last_run.nothing_changed_likely(tmp_path, command)
+    assert not last_run.nothing_changed_likely(tmp_path, launch.command_line(["pdf", "data", "--paper", "letter"]))
+    source.write_text("y")
+    assert not last_run.nothing_changed_likely(tmp_path, command)
+    kept = tmp_path / last_run.NAME
+    for damaged in (b"", b"{", b"[]", b'{"command": 1, "stamps": [[]]}', b"[" * 100_000,
+                    b" " * (last_run.MAX_BYTES + 1)):
+        kept.write_bytes(damaged)
+        assert not last_run.nothing_changed_likely(tmp_path, command)
+    kept.unlink()
+    os.mkfifo(kept)
+    assert not last_run.nothing_changed_likely(tmp_path, command)  # refused, not waited on
