@@ -378,8 +378,9 @@ def _prepare(classes: list[type[Exporter]], library: Library) -> None:
     """Each exporter's ``prepare()`` (imports, templates), run while the texts render; in `all` beside a heavy
     exporter, the heavy ones' only: the light ones import what they need in their own children, on the cores the
     heavy one leaves idle, not while this process holds up its start."""
-    if len(classes) == 1 and hasattr(classes[0], "prepare_alone"):  # its own command: the export runs here
-        classes[0].prepare_alone(library)
+    if len(classes) == 1:  # the export runs in this process (its own command, or `all` left with one exporter)
+        only = classes[0]  # ExporterBase.prepare_alone; an exporter not derived from it has only prepare
+        getattr(only, "prepare_alone", lambda _library: only.prepare())(library)
         return
     heavy = [cls for cls in classes if cls.heavy]
     for cls in heavy or classes:
