@@ -65,6 +65,7 @@ def begin(args: list[str]) -> tempfile.TemporaryDirectory[str]:
         signal.signal(sig, _interrupt)
     scratch.sweep_once(Path(tempfile.gettempdir()))  # what killed runs left there (a listing: a millisecond)
     _begun[:] = [scratch.run_folder()]  # this process's temporary files go there from now on (tempfile.tempdir)
+    _pdf_args[:] = [args] if runs_pdf(args) else []
     start_ahead(args)
     return _begun[0]
 
@@ -81,7 +82,6 @@ def start_ahead(args: list[str]) -> None:
         return
     from . import last_run
 
-    _pdf_args[:] = [args]
     if last_run.nothing_changed_likely(cache_folder(), command_line(args)):
         return  # the manifest will most likely say so: no process to start and end (the guess: qaexport.last_run)
     from .weasy import warm
@@ -89,7 +89,7 @@ def start_ahead(args: list[str]) -> None:
     warm.start()
 
 
-#: The arguments of the ``pdf`` run begun in this process (:func:`start_ahead`), for ``qaexport.last_run``.
+#: The arguments of the ``pdf`` run begun in this process (:func:`begin`), for ``qaexport.last_run``.
 _pdf_args: list[list[str]] = []
 
 
