@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from html import unescape
@@ -184,3 +186,18 @@ def test_the_descriptions_are_made_while_the_texts_render_and_the_export_finds_t
     build(str(sample_path), "-o", str(tmp_path / "made.epub"), "--no-cache")
     assert at_export[1].currsize == 0
     assert (tmp_path / "kept.epub").read_bytes() == (tmp_path / "made.epub").read_bytes()
+
+
+def test_the_export_loads_none_of_qaexports_modules_after_the_rendering(tmp_path, sample_path):
+    """What the export uses is loaded by ``prepare`` while the texts render (the HTML-to-text of the descriptions,
+    no longer loaded with the readers at the start: ``sources.apkg``), not after them with the other core idle."""
+    code = ("import sys\nsys.argv = ['qaexport', *sys.argv[1:]]\nfrom qaexport.exporters.epub import EpubExporter\n"
+            "export = EpubExporter.export\nnew = []\n"
+            "def watched(self, *args):\n    before = set(sys.modules)\n    export(self, *args)\n"
+            "    new.extend(sorted(m for m in set(sys.modules) - before if m.startswith('qaexport')))\n"
+            "EpubExporter.export = watched\nfrom qaexport.launch import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\nprint(new)")
+    result = subprocess.run([sys.executable, "-c", code, "epub", str(sample_path), "-o", str(tmp_path / "b.epub"),
+                             "--no-cache"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]", result.stdout

@@ -101,6 +101,7 @@ class EpubExporter(ExporterBase):
         from ebooklib import epub  # noqa: F401
 
         from ...books import instances  # noqa: F401  # subset_font's HarfBuzz subsetter
+        from ...formats import html  # noqa: F401  # description_text's to_text (no longer loaded with the readers)
 
         env = environment("epub")
         for name in ("cover.xhtml", "chapter.xhtml"):
