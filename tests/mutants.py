@@ -85,12 +85,12 @@ MUTANTS = [
     _times_1000("cache: size bound ×1000", "render/cache.py", "DEFAULT_MAX_BYTES = 256 * 1024 * 1024"),
     # --- the sanitisers: HTML from Anki cards (formats/html.py), the package reader's own pass (what convert
     #     writes), the Markdown renderer, the texts stored in Anki notes
-    Mutant("apkg reader: onerror allowed on img", "sources/apkg.py",
+    Mutant("apkg reader: onerror allowed on img", "sources/apkg_reading.py",
            '"img": {"src", "alt", "title", "width", "height"},', '"img": {"src", "alt", "title", "width", "height", '
            '"onerror"},', SANITISER_TESTS),
-    Mutant("apkg reader: script content kept", "sources/apkg.py", 'clean_content_tags={"script", "style"}',
+    Mutant("apkg reader: script content kept", "sources/apkg_reading.py", 'clean_content_tags={"script", "style"}',
            "clean_content_tags=set()", SANITISER_TESTS),
-    Mutant("apkg reader: any URL scheme", "sources/apkg.py", 'url_schemes={"http", "https", "mailto"}',
+    Mutant("apkg reader: any URL scheme", "sources/apkg_reading.py", 'url_schemes={"http", "https", "mailto"}',
            'url_schemes={"http", "https", "mailto", "javascript", "file"}', SANITISER_TESTS),
     Mutant("sanitiser: onerror allowed on img", "formats/html.py", '"img": {"src", "alt", "title", "width", "height"}',
            '"img": {"src", "alt", "title", "width", "height", "onerror"}', SANITISER_TESTS),

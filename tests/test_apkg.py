@@ -565,3 +565,17 @@ def test_a_packages_mathjax_prints_typeset_stays_live_in_anki_and_convert_keeps_
         card = col.get_note(nid).cards()[0]
         live = [s for s in mathjax_view(card.answer()).strings if "\\(" in s or "\\[" in s]
         assert live == [r"\(\frac{1}{2} + \frac{1}{2}\)", r"\[\sqrt{1}\]"]
+
+
+def test_a_command_that_reads_no_package_never_loads_the_package_reading(tmp_path, sample_path):
+    """The command line loads every reader for its options' flags; the Anki package reader's reading
+    (``sources.apkg_reading``: nh3, the package and archive formats, the Markdown bank format; ~12 ms of CPU in
+    series at every command's start) loads only when a package is read. An EPUB of a Nuxt payload reads none."""
+    code = ("import sys\nsys.argv = ['qaexport', *sys.argv[1:]]\nfrom qaexport.launch import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print(sorted(m for m in sys.modules if m.startswith('qaexport.sources.apkg')))")
+    result = subprocess.run([sys.executable, "-c", code, "epub", str(sample_path), "-o", str(tmp_path / "b.epub"),
+                             "--no-cache"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "['qaexport.sources.apkg']", result.stdout
+    assert (tmp_path / "b.epub").is_file()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from html import unescape
@@ -154,3 +156,48 @@ def test_a_big_books_chapters_are_made_in_two_processes_and_are_the_same_bytes(t
         build(str(sample_path), "-o", str(tmp_path / f"one-{answers}.epub"), "--no-cache", "--answers", answers)
         assert (tmp_path / f"two-{answers}.epub").read_bytes() == (tmp_path / f"one-{answers}.epub").read_bytes()
     assert len(started) == 2  # one helper per book made in two processes
+
+
+def test_the_descriptions_are_made_while_the_texts_render_and_the_export_finds_them(tmp_path, sample_path,
+                                                                                    monkeypatch):
+    """``EpubExporter.prepare_alone`` (run while the texts render) makes the library's descriptions as HTML and
+    ``books.html.description_html`` keeps them: the export, after the rendering, makes none anew. The same book as
+    one made without them kept."""
+    from qaexport import sources
+    from qaexport.books.html import description_html
+    from qaexport.exporters.epub import EpubExporter
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    library = sources.load([sample_path])
+    texts = {n.description for fw in library.frameworks
+             for n in (fw, *fw.topics, *(s for t in fw.topics for s in t.subtopics)) if n.description}
+    assert len(texts) >= 3  # the sample has descriptions to make
+    at_export = []
+    export = EpubExporter.export
+    monkeypatch.setattr(EpubExporter, "export", lambda self, *args: (
+        at_export.append(description_html.cache_info()), export(self, *args))[1])
+    description_html.cache_clear()
+    build(str(sample_path), "-o", str(tmp_path / "kept.epub"), "--no-cache")
+    made_before, after = at_export[0], description_html.cache_info()
+    assert made_before.currsize == len(texts)
+    assert after.misses == made_before.misses  # the export made none anew
+    monkeypatch.setattr(EpubExporter, "prepare_alone", classmethod(lambda cls, _library: cls.prepare()))
+    description_html.cache_clear()
+    build(str(sample_path), "-o", str(tmp_path / "made.epub"), "--no-cache")
+    assert at_export[1].currsize == 0
+    assert (tmp_path / "kept.epub").read_bytes() == (tmp_path / "made.epub").read_bytes()
+
+
+def test_the_export_loads_none_of_qaexports_modules_after_the_rendering(tmp_path, sample_path):
+    """What the export uses is loaded by ``prepare`` while the texts render (the HTML-to-text of the descriptions,
+    no longer loaded with the readers at the start: ``sources.apkg``), not after them with the other core idle."""
+    code = ("import sys\nsys.argv = ['qaexport', *sys.argv[1:]]\nfrom qaexport.exporters.epub import EpubExporter\n"
+            "export = EpubExporter.export\nnew = []\n"
+            "def watched(self, *args):\n    before = set(sys.modules)\n    export(self, *args)\n"
+            "    new.extend(sorted(m for m in set(sys.modules) - before if m.startswith('qaexport')))\n"
+            "EpubExporter.export = watched\nfrom qaexport.launch import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\nprint(new)")
+    result = subprocess.run([sys.executable, "-c", code, "epub", str(sample_path), "-o", str(tmp_path / "b.epub"),
+                             "--no-cache"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]", result.stdout

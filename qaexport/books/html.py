@@ -9,6 +9,7 @@ Class names are ones Pygments never gives a token (``w`` would be its whitespace
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
@@ -33,6 +34,8 @@ HANG = 2
 #: code-heavy bank: a mark on every line tripled the file; on lines from 60 columns it cost 1 s of 7).
 MAY_WRAP = 88
 WRAP_MARK = "wrap-mark.svg"
+#: Descriptions kept as HTML (:func:`description_html`): a book has one per framework, topic and subtopic at most.
+DESCRIPTIONS_KEPT = 4096
 
 # The code between the tags as runs of "not <" (a lazy ".*?" tried "</code>" at every character: half the time).
 _CODE_BLOCK = re.compile(r'(<pre class="hl">\s*<code[^>]*>)([^<]*(?:<(?!/code>)[^<]*)*)(</code>\s*</pre>)')
@@ -133,9 +136,12 @@ def cover_image(library: Library) -> dict[str, str] | None:
     return {"name": name, "alt": alt}
 
 
+@functools.lru_cache(maxsize=DESCRIPTIONS_KEPT)
 def description_html(text: str, reader: bool = False) -> Markup:
     """A description (inline Markdown: code, emphasis, links, math) as HTML for a lead paragraph or a cover: its
-    formulas drawn for print, or as MathML for a ``reader`` (an EPUB reading system)."""
+    formulas drawn for print, or as MathML for a ``reader`` (an EPUB reading system). Kept (the same text gives the
+    same HTML): an exporter makes them while the texts render (``EpubExporter.prepare_alone``), its export finds
+    them."""
     from ..render.markdown import inline_html
 
     if not text:

@@ -101,12 +101,24 @@ class EpubExporter(ExporterBase):
         from ebooklib import epub  # noqa: F401
 
         from ...books import instances  # noqa: F401  # subset_font's HarfBuzz subsetter
+        from ...formats import html  # noqa: F401  # description_text's to_text (no longer loaded with the readers)
 
         env = environment("epub")
         for name in ("cover.xhtml", "chapter.xhtml"):
             env.get_template(name)
         for face in _text_fonts():
             covered(face)
+
+    @classmethod
+    def prepare_alone(cls, library: Library) -> None:
+        """``prepare``, and the library's descriptions made (``description_html`` keeps them): the cover's and the
+        chapters' leads (~35 texts of inline Markdown in the 560-question book, and the parser made at the first)
+        were made after the rendering with the other core idle; now while the texts render."""
+        cls.prepare()
+        for node in (n for fw in library.frameworks for n in (fw, *fw.topics, *(s for t in fw.topics
+                                                                               for s in t.subtopics))):
+            if node.description:
+                description_html(node.description, reader=True)
 
     def export(self, build: Build, options: EpubOptions, target: Path) -> None:
         from ebooklib import epub  # imported only when a book is written
