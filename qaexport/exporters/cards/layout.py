@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import gc
 import itertools
 import re
 from collections.abc import Callable, Generator
@@ -555,6 +556,15 @@ def _measure_batches(batches: list[Batch], css: str, limit_px: float, media: dic
 
 def _measure_in_child(batch: Batch, css: str, limit_px: float, media: dict[str, Media] | None,
                       files: dict[str, Path] | None, _report: Callable[[object], None]) -> Measured:
+    return measure_then_end(batch, css, limit_px, media, files)
+
+
+def measure_then_end(batch: Batch, css: str, limit_px: float = 0.0, media: dict[str, Media] | None = None,
+                     files: dict[str, Path] | None = None) -> Measured:
+    """:func:`_measure` in a child that ends once it has sent its measures (a round's document, or the sheets'
+    faces): the cyclic collector stays off after it. Turned back on, its next run visited the whole laid-out
+    document, garbage the child's end returns anyway (1.3 % of the 560 cards' CPU, in ~25 children)."""
+    gc.disable()
     return _measure(batch, css, limit_px, media, files)
 
 
