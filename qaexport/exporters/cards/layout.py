@@ -243,7 +243,7 @@ TEXT_LINE_EM, CODE_LINE_EM, MARGIN_EM = 1.3, 1.22, 0.45
 #: CSS px the proof keeps from WeasyPrint's rounding: a run is taken to be too long only when it is past this.
 PROOF_SLACK_PX = 0.5
 #: The model's cut inside the first atom of a card taken too (``_search``): a list, table or code block the model puts
-#: past the card's end is cut before it is measured alone. Off, that run was measured (on the 560 bank: 65 runs, each
+#: past the card's end is cut before it is measured alone. Off, that run was measured (on the 560 bank: 49 runs, each
 #: as long as a card or longer) only to see it not fit; the cards are the same (``tests/test_cards_precut.py``).
 PRE_CUT_FIRST = True
 #: Set by the verification (``tests/test_cards_proof.py``): every run ``_cannot_grow`` proves too long is measured
