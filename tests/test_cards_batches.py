@@ -3,6 +3,7 @@ stylesheet and font configuration for all of them (``weasy.layout.share_setup``)
 
 from __future__ import annotations
 
+import gc
 import itertools
 
 from qaexport.exporters.cards import layout
@@ -93,7 +94,6 @@ def test_the_backs_head_is_measured_once_not_on_every_answer(monkeypatch, tmp_pa
 def test_a_measuring_document_pauses_the_cyclic_collector_and_restores_it(monkeypatch, tmp_path):
     """A measuring document is laid out and drawn with the collector paused (the booklet's ``write_pdf`` does the
     same: a layout's objects all live until drawn), and the collector is as it was after, also when it fails."""
-    import gc
 
     import pytest
 
@@ -128,3 +128,36 @@ def test_a_measuring_document_pauses_the_cyclic_collector_and_restores_it(monkey
     with pytest.raises(ZeroDivisionError):
         layout._measure(layout.Batch([face], [True], tmp_path / "failed.pdf"), css, 1000.0, None, files)
     assert gc.isenabled()
+
+
+def test_a_measuring_child_ends_without_collecting_its_document(tmp_path):
+    """A round's document and the sheets' faces are measured in children that end once they have sent their measures:
+    the collector stays off after the layout, so the child's end, not a collection, returns the document's garbage."""
+    from qaexport.books.fonts import font_face_css, font_faces
+    from qaexport.exporters.cards import _lay_out_batch
+    from qaexport.forked import run_forked
+    from qaexport.templates import asset
+
+    files = {face.uri: face.path for face in font_faces()}
+    css = font_face_css() + asset("cards", "cards.css")
+    face = '<section class="face"><div class="mk" id="m-0-s"></div><p>x</p><div class="mk" id="m-0-e"></div></section>'
+
+    def child(entry: str) -> tuple[list, int, bool]:
+        def work(report):
+            started: list[int] = []
+            gc.callbacks.append(lambda phase, info: phase == "start" and started.append(info["generation"]))
+            batch = layout.Batch([face], [True], tmp_path / f"{entry}.pdf")
+            if entry == "round":
+                measured = layout._measure_in_child(batch, css, 1000.0, None, files, report)
+            else:
+                measured = _lay_out_batch(batch, css, {}, files, report)
+            _more = [[] for _ in range(10_000)]  # allocations that start a collection when the collector is on
+            return measured.pages, len(started), gc.isenabled()
+
+        return run_forked(work, lambda _value: None, lambda cause: cause)
+
+    assert gc.isenabled()
+    for entry in ("round", "sheet faces"):
+        pages, collections, enabled = child(entry)
+        assert pages == [0] and collections == 0 and not enabled, (entry, collections, enabled)
+    assert gc.isenabled()  # this process's collector is untouched

@@ -258,7 +258,7 @@ def _lay_out_batch(batch: Any, css: str, media: dict[str, Media], files: dict[st
     """A child's work (module level: it pickles where children are spawned): a document of faces, each drawn."""
     from . import layout
 
-    done = layout._measure(batch, css, float("inf"), media, files)
+    done = layout.measure_then_end(batch, css, float("inf"), media, files)
     report(len(batch.faces))
     return done
 
