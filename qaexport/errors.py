@@ -98,3 +98,8 @@ class InstallError(QaexportError):
 
 class OutputError(QaexportError):
     """An output file could not be written; the previous file, if any, is untouched."""
+
+
+class FontError(QaexportError):
+    """A font file a layout uses vanished or changed while the run used it (a font package removed or upgraded, the
+    font store emptied): the text would be drawn in another font without a word, so nothing is written."""

@@ -103,3 +103,35 @@ def test_light_exporters_run_one_at_a_time_and_niced_beside_a_heavy_one(tmp_path
     assert {p.name: int(p.read_text()) for p in tmp_path.glob("done-*")} == {
         f"done-{n}.light": min(19, base + export_cli.NICE_BESIDE_HEAVY) for n in "abc"}
     assert all((tmp_path / n).is_file() for n in ("a.light", "b.light", "c.light", "book.heavy"))
+
+
+def test_the_one_exporter_of_a_run_prepares_knowing_the_library_and_the_heavy_ones_of_several_prepare():
+    """cli.export._prepare: one exporter (its export runs in this process) gets prepare_alone(library), or prepare
+    when it has none (an exporter that does not derive from ExporterBase); of several, only the heavy ones prepare."""
+    from qaexport.cli.export import _prepare
+
+    calls: list[tuple[str, object]] = []
+
+    class Alone(ExporterBase):
+        @classmethod
+        def prepare_alone(cls, library):  # type: ignore[no-untyped-def]
+            calls.append(("alone", library))
+
+    class Bare:  # the exporter contract's members only, no ExporterBase
+        heavy = False
+
+        @staticmethod
+        def prepare() -> None:
+            calls.append(("bare", None))
+
+    class Big(Heavy):
+        @staticmethod
+        def prepare() -> None:
+            calls.append(("heavy", None))
+
+    library = object()
+    _prepare([Alone], library)
+    _prepare([Bare], library)
+    _prepare([Bare, Big], library)
+    _prepare([Bare, Bare], library)
+    assert calls == [("alone", library), ("bare", None), ("heavy", None), ("bare", None), ("bare", None)]

@@ -159,3 +159,40 @@ def test_a_subset_holds_the_characters_asked_for_and_is_the_same_each_time():
     assert {"Ω", "m", "e", "g", "a"} <= {chr(code) for code in fixed.getBestCmap()}
     assert subset_font(serif, "中") is None  # none of them: no font
     assert {"Ω", "m", "e", "g", "a"} <= covered(serif)
+
+
+@pytest.mark.parametrize("change", ["removed", "damaged"])
+def test_a_font_file_that_vanishes_or_changes_before_the_layout_is_one_error_and_nothing_written(tmp_path, change):
+    """The faces are found as a run finds them, then a file goes (the font store emptied, a font package removed)
+    or changes (replaced by bytes that are no font) before WeasyPrint reads it: one FontError naming the file, what
+    happened and what to do, and no PDF; WeasyPrint alone would say nothing and draw that text in a fallback font."""
+    import shutil
+
+    from qaexport.errors import FontError
+    from qaexport.weasy.layout import write_pdf
+
+    copies = []
+    for face in print_text_faces():
+        copy = tmp_path / "fonts" / face.path.name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copyfile(face.path, copy)
+        copies.append(type(face)(face.family, copy, face.style, face.weights))
+    faces = tuple(copies)
+    css = font_face_css(faces) + f'body {{ font-family: "{SERIF}"; }}'
+    files = {face.uri: face.path for face in faces}
+    html = "<p>A line of text, <b>some bold</b>.</p>"
+    write_pdf(html, css, "x", tmp_path / "before.pdf", lambda _pages: None, files=files)  # the files as found
+    assert (tmp_path / "before.pdf").stat().st_size > 0
+    gone = faces[0].path
+    if change == "removed":
+        gone.unlink()
+    else:
+        gone.write_bytes(b"not a font, a file written over the face")
+    target = tmp_path / "after.pdf"
+    with pytest.raises(FontError) as raised:
+        write_pdf(html, css, "x", target, lambda _pages: None, files=files)
+    message = str(raised.value)
+    assert message.startswith(f"{gone}: ") and "\n" not in message, message
+    assert ("could not be read (No such file or directory)" if change == "removed" else "cannot be loaded") in message
+    assert "nothing was written" in message and "Run the command again" in message
+    assert not target.exists()

@@ -252,3 +252,33 @@ def test_the_index_finds_the_faces_again_without_the_font_packages_or_digests(tm
     finally:
         fonts._print_text_faces.cache_clear()
         _forget(folder)
+
+
+def test_a_process_waits_for_a_pruning_one_without_polling(tmp_path, monkeypatch):
+    """Blocked in flock until the pruning process lets go (no sleep-and-try-again loop), then it uses the store."""
+    import fcntl
+    import os
+    import threading
+    import time
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    monkeypatch.setattr(instances, "LOCK_WAIT_S", 600.0)  # the release below comes long before: no timing here
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    other = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)  # pruning
+    release = threading.Timer(0.3, os.close, [other])
+    release.start()
+    try:
+        assert instances._use(folder, None)
+        assert slept == []
+        probe = os.open(folder / ".lock", os.O_RDWR)
+        try:  # this process holds the store shared: a pruning process is refused
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+    finally:
+        release.join()
+        _forget(folder)

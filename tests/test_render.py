@@ -182,10 +182,16 @@ def test_children_inherit_the_joined_patterns_compiled_before_the_fork(tmp_path,
     log = tmp_path / "compiled"
     compile_joined = lexing._Joined._compile
 
-    def logged(self, rules):  # a forked child inherits this patch and appends its own pid
+    def logged(self, rules):  # a forked child inherits this patch and appends its own pid (and what it compiled)
         with log.open("a") as f:
-            f.write(f"{os.getpid()}\n")
+            f.write(f"{os.getpid()} {[text[:30] for _, (text, _) in rules]!r}\n")
         return compile_joined(self, rules)
+
+    from qaexport.render import patterns
+
+    held = patterns.held
+    held_said: list[bool] = []  # what decided whether this process renders WARM_CHUNKS chunks before the fork
+    monkeypatch.setattr(patterns, "held", lambda: held_said.append(held()) or held_said[-1])
 
     monkeypatch.setattr(lexing._Joined, "_compile", logged)
     monkeypatch.setattr(lexing, "_SEGMENTS", {})  # nothing compiled by an earlier test in this process
@@ -195,5 +201,7 @@ def test_children_inherit_the_joined_patterns_compiled_before_the_fork(tmp_path,
     calls: list = []
     pooled = render_library(library, Highlighter(), advance=calls.append, workers=2)
     assert sum(calls) == 40 and len(pooled[Scheme.COMPACT]) == 40
-    pids = log.read_text().split()
-    assert pids and set(pids) == {str(os.getpid())}  # compiled here only, before the fork
+    assert held_said == [False]  # no pattern store: this process rendered chunks before it forked
+    lines = log.read_text().splitlines()
+    pids = [line.split(maxsplit=1)[0] for line in lines]
+    assert pids and set(pids) == {str(os.getpid())}, lines  # compiled here only, before the fork

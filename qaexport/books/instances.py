@@ -29,7 +29,6 @@ import json
 import os
 import re
 import sys
-import time
 from functools import cache
 from pathlib import Path
 
@@ -183,30 +182,59 @@ def _use(folder: Path, stems: set[str] | None) -> bool:
     if folder in _locks:
         return True
     try:
-        import fcntl
+        import fcntl  # noqa: F401  (whether there is flock)
     except ImportError:  # no flock (Windows): nothing is ever pruned
         return True
     fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if stems is not None:
             prune(folder, stems, fd)
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-    except BlockingIOError:
-        os.close(fd)
-        return False
+        if not _lock_shared(fd, LOCK_WAIT_S):
+            os.close(fd)
+            return False
     except BaseException:
         os.close(fd)
         raise
     _locks[folder] = fd
     return True
+
+
+def _lock_shared(fd: int, wait: float) -> bool:
+    """``fd``'s file locked shared, waiting at most ``wait`` seconds for a process that holds it exclusively (one
+    pruning); False when it still does. The wait is a blocking ``flock``, woken as the lock comes free (it used to
+    try again every 10 ms). ``flock`` takes no time limit, so it waits in a thread, on a duplicate of ``fd``: the
+    same open file, so the lock it takes is ``fd``'s. Given up, the thread keeps its duplicate until the lock comes,
+    then closes it, which lets the lock go (the caller closed ``fd``)."""
+    import fcntl
+    import threading
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    waiter = os.dup(fd)
+    taken = threading.Event()
+    decided = threading.Lock()
+    given_up = False
+
+    def wait_for_the_lock() -> None:
+        try:
+            fcntl.flock(waiter, fcntl.LOCK_SH)
+            with decided:
+                if not given_up:
+                    taken.set()
+        except OSError:
+            pass
+        finally:
+            os.close(waiter)
+
+    threading.Thread(target=wait_for_the_lock, name="qaexport font store lock", daemon=True).start()
+    if taken.wait(wait):
+        return True
+    with decided:
+        given_up = True
+        return taken.is_set()
 
 
 def prune(folder: Path, stems: set[str], lock: int) -> list[Path]:

@@ -261,6 +261,7 @@ def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output
 
     for place in {*(t.parent for t in targets), Path(tempfile.gettempdir())}:
         scratch.sweep_once(place)  # what a killed run left behind goes once the next run has run, skipped or not
+    _remember(record.inputs, record.listings, targets)
     for target, how in done:
         if how == "unchanged":
             say(f"nothing changed: {target} is up to date (same inputs, options and versions); "
@@ -288,16 +289,27 @@ def _record(manifests: Manifests, classes: list[type[Exporter]], chosen: list[tu
         return  # an input edited during the build, an exporter that cannot say, an output not written here
     manifests.save(Record(manifests.key, stem, inputs, listings, state,
                           [Output(os.path.abspath(t), digest) for t, digest in zip(targets, outputs, strict=True)]))
+    _remember(inputs, listings, targets)
+
+
+def _remember(inputs: dict[str, str], listings: dict[str, list[str]], targets: list[Path]) -> None:
+    """After a manifest was found up to date or written, in a ``pdf`` run begun by the ``qaexport`` command: the stamps
+    of the paths it names, so that the next run of this command line can tell before anything loads that nothing
+    changed (``qaexport.last_run``: it then does not start the layout process ahead)."""
+    from ..launch import cache_folder, command_line, pdf_args
+
+    args = pdf_args()
+    if args is not None:
+        from ..last_run import remember
+
+        remember(cache_folder(), command_line(args), inputs, listings, [os.path.abspath(t) for t in targets])
 
 
 def _cache_folder() -> Path:
-    """Where build manifests live: beside the render cache (QAEXPORT_CACHE_DIR, else the user's cache folder)."""
-    folder = os.environ.get("QAEXPORT_CACHE_DIR", "").strip()
-    if folder:
-        return Path(folder).expanduser()
-    from platformdirs import user_cache_path
+    """Where build manifests live (``launch.cache_folder``)."""
+    from ..launch import cache_folder
 
-    return user_cache_path("qaexport", appauthor=False)
+    return cache_folder()
 
 
 def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
@@ -366,8 +378,9 @@ def _prepare(classes: list[type[Exporter]], library: Library) -> None:
     """Each exporter's ``prepare()`` (imports, templates), run while the texts render; in `all` beside a heavy
     exporter, the heavy ones' only: the light ones import what they need in their own children, on the cores the
     heavy one leaves idle, not while this process holds up its start."""
-    if len(classes) == 1 and hasattr(classes[0], "prepare_alone"):  # its own command: the export runs here
-        classes[0].prepare_alone(library)
+    if len(classes) == 1:  # the export runs in this process (its own command, or `all` left with one exporter)
+        only = classes[0]  # ExporterBase.prepare_alone; an exporter not derived from it has only prepare
+        getattr(only, "prepare_alone", lambda _library: only.prepare())(library)
         return
     heavy = [cls for cls in classes if cls.heavy]
     for cls in heavy or classes:

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..errors import FontError
 from ..forked import can_fork, run_forked
 from ..model import Media
 from .compat_libraries import load_weasyprint
@@ -50,13 +51,65 @@ class PackageFileFetcher(RefusingFetcher):
     def __init__(self, files: dict[str, Path]) -> None:
         super().__init__()
         self.files = dict(files)
+        #: The package files that could not be read, and why (WeasyPrint says nothing of a font it cannot fetch: it
+        #: draws that text in another font).
+        self.unread: list[tuple[Path, str]] = []
+        #: The last package file served (the one a font face that then fails to load was made from).
+        self.last: Path | None = None
 
     def fetch(self, url: str, headers: Any = None) -> Any:
         path = self.files.get(url)
         if path is None:
             return super().fetch(url, headers)
         kind = "image/svg+xml" if path.suffix == ".svg" else "font/ttf"
-        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
+        self.last = path
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            self.unread.append((path, exc.strerror or type(exc).__name__))
+            raise
+        return URLFetcherResponse(url, body=body, headers={"Content-Type": kind})
+
+
+class _FontsNotLoaded(logging.Handler):
+    """The package files whose font face WeasyPrint could not load (its log: "Font-face ... cannot be loaded"): the
+    file the fetcher served last, which it made that face from."""
+
+    def __init__(self, fetcher: PackageFileFetcher) -> None:
+        super().__init__(logging.WARNING)
+        self.fetcher = fetcher
+        self.failed: list[Path | None] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("Font-face") and "cannot be loaded" in str(record.msg):
+            self.failed.append(self.fetcher.last)
+
+
+def _stylesheet(css: str, files: dict[str, Path] | None, font_config: FontConfiguration) -> CSS:
+    """``css`` parsed and its fonts registered with ``font_config``. :class:`FontError` when a font file named in
+    ``files`` could not be read or loaded (it vanished or changed since the exporter found it): WeasyPrint would
+    lay that text out in a fallback font and say nothing."""
+    fetcher = PackageFileFetcher(files or {})
+    failures = _FontsNotLoaded(fetcher)
+    LOGGER.addHandler(failures)
+    try:
+        stylesheet = CSS(string=css, url_fetcher=fetcher, font_config=font_config)
+    finally:
+        LOGGER.removeHandler(failures)
+    if fetcher.unread:
+        path, why = fetcher.unread[0]
+        raise FontError(f"{path}: a font file the layout uses could not be read ({why}): it vanished or changed "
+                        f"during the run; nothing was written. {_FONT_FIX}")
+    if failures.failed:
+        path = failures.failed[0]
+        raise FontError(f"{path or 'a font file'}: a font file the layout uses cannot be loaded as a font: it changed "
+                        f"during the run or is damaged; nothing was written. {_FONT_FIX}")
+    return stylesheet
+
+
+#: How to fix a :class:`FontError`: the store's files are made again by the next run, a font package's are not.
+_FONT_FIX = ("Run the command again; if it fails again, reinstall qaexport's font packages "
+             "(pip install --force-reinstall qaexport)")
 
 
 class MediaFetcher(PackageFileFetcher):
@@ -119,7 +172,7 @@ def share_setup(css: str, files: dict[str, Path] | None = None) -> None:
     if _shared is not None and _shared[0] == css and _shared[1] == (files or {}):
         return
     font_config = FontConfiguration()
-    stylesheet = CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
+    stylesheet = _stylesheet(css, files, font_config)
     _shared = (css, dict(files or {}), font_config, stylesheet)
     # A line in each text face drawn here: what a process's first drawing sets up (cffi parsing the C types that
     # HarfBuzz's subsetting and the PDF stream allocate, ~3 % of the cards' run when every measuring child did it
@@ -136,7 +189,7 @@ def _setup(css: str, files: dict[str, Path] | None) -> tuple[FontConfiguration, 
     if _shared is not None and _shared[0] == css and _shared[1] == (files or {}):
         return _shared[2], _shared[3]
     font_config = FontConfiguration()
-    return font_config, CSS(string=css, url_fetcher=PackageFileFetcher(files or {}), font_config=font_config)
+    return font_config, _stylesheet(css, files, font_config)
 
 
 def render(html: str, css: str, media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
