@@ -81,3 +81,20 @@ def state_dir(tmp_path_factory, monkeypatch) -> Path:
     folder = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("QAEXPORT_STATE_DIR", str(folder))
     return folder
+
+
+@pytest.fixture()
+def cffi_parses(monkeypatch) -> list[str]:
+    """The C type strings cffi parses one by one from now on (the tests of ``weasy/compat.py``'s open arrays and of
+    ``weasy/compat_cffi.py``: what WeasyPrint would otherwise parse while a booklet is written)."""
+    import cffi.cparser
+
+    parsed: list[str] = []
+    original = cffi.cparser.Parser.parse_type
+
+    def spy(self, cdecl):
+        parsed.append(cdecl)
+        return original(self, cdecl)
+
+    monkeypatch.setattr(cffi.cparser.Parser, "parse_type", spy)
+    return parsed

@@ -4,7 +4,6 @@ WeasyPrint's own ``ffi``."""
 
 from __future__ import annotations
 
-import cffi.cparser
 import pytest
 import weasyprint.pdf.fonts as pdf_fonts
 
@@ -27,15 +26,8 @@ def test_the_font_module_gets_open_arrays():
     assert isinstance(pdf_fonts.ffi, compat._OpenArrays)
 
 
-def test_no_array_length_is_parsed_while_writing(tmp_path, monkeypatch):
-    parsed: list[str] = []
-    original = cffi.cparser.Parser.parse_type
-
-    def spy(self, cdecl):
-        parsed.append(cdecl)
-        return original(self, cdecl)
-
-    monkeypatch.setattr(cffi.cparser.Parser, "parse_type", spy)
+def test_no_array_length_is_parsed_while_writing(tmp_path, cffi_parses):
+    parsed = cffi_parses
     _write(tmp_path / "a.pdf", "abcdefghijklmnopqrstuvwxyz 0123456789 " * 3)
     _write(tmp_path / "b.pdf", "unusual letters qzxjkv")
     assert [c for c in parsed if c.startswith("hb_codepoint_t[") and c != "hb_codepoint_t[]"] == [], parsed

@@ -8,8 +8,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import cffi.cparser
-import pytest
 from weasyprint.text.ffi import ffi
 
 from qaexport.weasy import compat, compat_cffi
@@ -25,20 +23,6 @@ def _forget(cdecls) -> None:
         ffi._parsed_types.pop(cdecl, None)
 
 
-@pytest.fixture
-def parses(monkeypatch) -> list[str]:
-    """The type strings cffi parses alone from now on."""
-    parsed: list[str] = []
-    original = cffi.cparser.Parser.parse_type
-
-    def spy(self, cdecl):
-        parsed.append(cdecl)
-        return original(self, cdecl)
-
-    monkeypatch.setattr(cffi.cparser.Parser, "parse_type", spy)
-    return parsed
-
-
 def test_the_layout_module_parses_them_as_it_loads():
     code = ("import qaexport.weasy.layout\nfrom weasyprint.text.ffi import ffi\nfrom qaexport.weasy import compat\n"
             "print(sorted(set(compat.WEASYPRINT_TYPES) - set(ffi._parsed_types)))")
@@ -47,12 +31,12 @@ def test_the_layout_module_parses_them_as_it_loads():
     assert result.stdout.strip() == "[]"
 
 
-def test_nothing_of_them_is_parsed_while_a_booklet_is_written(tmp_path, parses):
+def test_nothing_of_them_is_parsed_while_a_booklet_is_written(tmp_path, cffi_parses):
     _forget(compat.WEASYPRINT_TYPES)
     assert compat.parse_types_ahead() == len(compat.WEASYPRINT_TYPES)
-    assert parses == []  # one pass, not the one-by-one parse
+    assert cffi_parses == []  # one pass, not the one-by-one parse
     write_pdf(HTML, CSS, "cffi-test", tmp_path / "a.pdf", lambda _n: None)
-    assert set(parses) & set(compat.WEASYPRINT_TYPES) == set(), parses
+    assert set(cffi_parses) & set(compat.WEASYPRINT_TYPES) == set(), cffi_parses
 
 
 def test_each_is_the_c_type_cffi_makes_alone():
@@ -67,12 +51,12 @@ def test_each_is_the_c_type_cffi_makes_alone():
     assert ffi.typeof("FcChar8 **") is ffi.typeof("unsigned char **")
 
 
-def test_a_type_the_library_does_not_declare_leaves_everything_as_it_was(parses):
+def test_a_type_the_library_does_not_declare_leaves_everything_as_it_was(cffi_parses):
     _forget(["char[7]"])
     assert compat_cffi.parse_ahead(ffi, ("char[7]", "no_such_type_t *")) == 0
     assert "char[7]" not in ffi._parsed_types
     assert compat_cffi.parse_ahead(ffi, ("char[7]", "char[]")) >= 1  # and a good list after it still works
-    assert ffi.typeof("char[7]") is ffi.typeof("char[7]") and parses == []
+    assert ffi.typeof("char[7]") is ffi.typeof("char[7]") and cffi_parses == []
 
 
 def test_another_cffi_is_left_alone(monkeypatch):
