@@ -178,10 +178,20 @@ def _accepted(kind: str | tuple[str, ...], value: str) -> bool:
     return True
 
 
+#: What a run interrupted by Ctrl-C (or SIGTERM, SIGHUP) says, with exit status 130.
+INTERRUPTED = "interrupted; every output file not finished was left as it was"
+
+
 def main() -> None:
     """The ``qaexport`` command (``python -m qaexport`` and the installed script): :func:`begin`, then the command
-    line (:func:`qaexport.cli.app.main`)."""
-    begin(sys.argv[1:])
-    from .cli import main as command
+    line (:func:`qaexport.cli.app.main`). A Ctrl-C while the command line is still loading (its first ~0.5 s: Typer,
+    the plugins), before the command's own handler is in place, ends the run with the same one line and status
+    (nothing was written yet; the started layout process and the temporary folder are ended at exit)."""
+    try:
+        begin(sys.argv[1:])
+        from .cli import main as command
 
-    command()
+        command()
+    except KeyboardInterrupt:
+        sys.stderr.write(INTERRUPTED + "\n")
+        raise SystemExit(130) from None

@@ -208,3 +208,29 @@ def test_disk_full_while_writing_the_anki_collection(small_disk, bank_300, sampl
     assert "database or disk is full" in lines[0] and "previous file is unchanged" in lines[0]
     assert target.read_bytes() == before
     assert sorted(p.name for p in small_disk.iterdir()) == ["deck.apkg"]
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line_and_status_130(tmp_path, sample_path):
+    """A Ctrl-C in a run's first ~0.5 s lands while the command line is still being imported (Typer, the plugins),
+    before the command's own handler is in place: the same one line and status as later, no traceback, nothing
+    written, and the layout process started ahead for ``pdf`` ended with the run. Raised here deterministically: an
+    import hook interrupts the import of ``qaexport.cli``, as a Ctrl-C then would."""
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'qaexport.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['qaexport', *sys.argv[1:]]\n"
+        "from qaexport.launch import main\n"
+        "main()\n")
+    target, scratch = tmp_path / "out" / "book.pdf", tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run([sys.executable, "-c", code, "pdf", str(sample_path), "-o", str(target), "--no-cache"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.splitlines() == ["interrupted; every output file not finished was left as it was"], done.stderr
+    assert not (tmp_path / "out").exists()
+    assert list(scratch.iterdir()) == []  # the run's temporary folder is gone

@@ -124,7 +124,9 @@ def handle_errors(func: F) -> F:
                       emoji=False, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            err.print("interrupted; every output file not finished was left as it was", soft_wrap=True)
+            from ..launch import INTERRUPTED
+
+            err.print(INTERRUPTED, soft_wrap=True)
             raise typer.Exit(130) from None
         finally:
             report_plugin_faults()
