@@ -1,0 +1,67 @@
+"""A damaged font file (qaexport/font_files.py): the PDF, the cards and the EPUB stop with one FontError line naming
+the file, what is wrong and how to repair it, and write nothing; a font file changed since a build makes the next
+build build (the build manifest stamps the font files); a relative QAEXPORT_FONT_DIR is a folder like any other.
+
+The font package files are never touched: each test copies them and points the text faces at the copies, the way
+the run finds them (``books.fonts.text_faces``)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from qaexport.books import fonts, instances
+from qaexport.cli import app
+from qaexport.exporters import epub as epub_exporter
+
+runner = CliRunner()
+EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
+OUTPUTS = {"pdf": "book.pdf", "cards": "cards.pdf", "epub": "book.epub"}
+
+
+def _forget_faces() -> None:
+    """The font lookups are kept for the life of a process: forgotten, so the next run looks again."""
+    for found in (fonts.font_faces, fonts._print_text_faces, fonts.text_faces):
+        getattr(found, "cache_clear", lambda: None)()  # text_faces may be the test's own, uncached
+
+
+@pytest.fixture()
+def copied_faces(tmp_path, monkeypatch) -> tuple[fonts.FontFace, ...]:
+    """The text faces as copies of the package files in ``tmp_path/fonts``, which the runs below then use (the print
+    layouts' static faces made from them in a store of their own)."""
+    _forget_faces()
+    monkeypatch.setattr(instances, "_chosen", instances._chosen)  # the CLI's choice of store undone afterwards
+    faces = []
+    for face in fonts.text_faces():
+        copy = tmp_path / "fonts" / face.path.name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copyfile(face.path, copy)
+        faces.append(type(face)(face.family, copy, face.style, face.weights))
+    copied = tuple(faces)
+    for module in (fonts, epub_exporter):
+        monkeypatch.setattr(module, "text_faces", lambda: copied)
+    monkeypatch.setenv("QAEXPORT_FONT_DIR", str(tmp_path / "store"))
+    yield copied
+    _forget_faces()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env=EPOCH)
+    return result.exit_code, result.output
+
+
+def test_a_relative_font_store_folder_is_the_working_folders(sample_path, tmp_path, monkeypatch):
+    """``QAEXPORT_FONT_DIR=relfonts``: the PDF ended in a traceback (a relative path has no ``file:`` URL)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QAEXPORT_FONT_DIR", "relfonts")
+    monkeypatch.setattr(instances, "_chosen", instances._chosen)
+    _forget_faces()
+    try:
+        code, output = run("pdf", str(sample_path), "-o", "book.pdf", "--no-cache")
+    finally:
+        _forget_faces()
+    assert code == 0 and "wrote" in output, output
+    assert (tmp_path / "book.pdf").stat().st_size > 0
+    assert instances.store_folder() == tmp_path / "relfonts" and any((tmp_path / "relfonts").glob("*.ttf"))
