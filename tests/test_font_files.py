@@ -12,6 +12,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
+from qaexport import font_files
 from qaexport.books import fonts, instances
 from qaexport.cli import app
 from qaexport.exporters import epub as epub_exporter
@@ -50,6 +51,32 @@ def copied_faces(tmp_path, monkeypatch) -> tuple[fonts.FontFace, ...]:
 def run(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args), env=EPOCH)
     return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("command", ["pdf", "cards", "epub"])
+def test_a_damaged_font_package_file_is_one_line_naming_it_and_nothing_is_written(copied_faces, sample_path,
+                                                                                 tmp_path, command):
+    """A font package file cut short (a broken download or disk): HarfBuzz's subsetter failed with a traceback
+    (PDF, cards), and the EPUB was written without the face, drawn in fallback fonts."""
+    serif = copied_faces[0].path
+    with open(serif, "r+b") as fh:
+        fh.truncate(5000)
+    target = tmp_path / "out" / OUTPUTS[command]
+    code, output = run(command, str(sample_path), "-o", str(target), "--no-cache")
+    lines = output.strip().splitlines()
+    assert code == 1 and len(lines) == 1, output
+    assert lines[0].startswith(f"error: {serif}: this font file is damaged: cut short at 5,000 bytes"), output
+    assert "nothing was written" in lines[0] and "Traceback" not in output
+    assert (not target.exists() and not target.parent.exists()) or not any(target.parent.iterdir())
+
+
+def test_a_file_that_is_no_font_is_named_too(tmp_path):
+    path = tmp_path / "serif.ttf"
+    path.write_bytes(b"<html>a download that went wrong</html>")
+    with pytest.raises(font_files.FontError, match=f"^{path}: this font file is not a font file; nothing was"):
+        instances.cut(path, {"a"})
+    font = next(iter(fonts.text_faces())).path
+    assert font_files.damage(font) is None  # the package's own file is whole
 
 
 def test_a_relative_font_store_folder_is_the_working_folders(sample_path, tmp_path, monkeypatch):
