@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from pathlib import Path
 
 from .errors import FontError
@@ -67,9 +68,39 @@ def damaged(path: Path, wrong: str) -> FontError:
     return FontError(f"{path}: this font file {wrong}; nothing was written. {repair_hint(path)}")
 
 
+def owner(path: Path) -> tuple[str, str] | None:
+    """The installed distribution (name, version) whose files hold ``path``, found from the top-level package
+    folder it lies in below a place of the import path; None when none does. Used only to word an error."""
+    from importlib.metadata import distribution, packages_distributions
+
+    resolved = Path(os.path.abspath(path))
+    for entry in sys.path:
+        place = Path(os.path.abspath(entry or "."))
+        try:
+            top = resolved.relative_to(place).parts[0]
+        except (ValueError, IndexError):
+            continue
+        for name in packages_distributions().get(top, []):
+            try:
+                found = distribution(name)
+            except (ImportError, OSError, ValueError):  # PackageNotFoundError, unreadable metadata
+                continue
+            if any(Path(os.path.abspath(found.locate_file(f))) == resolved for f in found.files or []):
+                return found.metadata["Name"], found.version
+    return None
+
+
 def repair_hint(path: Path) -> str:
-    """How to repair the font file ``path``."""
-    return "Reinstall qaexport's font packages (pip install --force-reinstall qaexport)"
+    """How to repair the font file ``path``: reinstall the distribution that owns it (that one only, at its version,
+    none of its dependencies); a file of the font store (which no distribution owns) is made again on the next run
+    once deleted."""
+    found = owner(path)
+    if found:
+        name, version = found
+        return f"Reinstall its package: pip install --force-reinstall --no-deps {name}=={version}"
+    if (path.parent / ".lock").exists() or (path.parent / "index.json").exists():
+        return f"It is in qaexport's font store: delete it ({path}); the next run makes it again"
+    return "Reinstall the package that installed it"
 
 
 def stamps(paths: list[Path]) -> dict[str, str]:

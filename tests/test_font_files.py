@@ -8,6 +8,7 @@ the run finds them (``books.fonts.text_faces``)."""
 from __future__ import annotations
 
 import shutil
+from importlib.metadata import version
 
 import pytest
 from typer.testing import CliRunner
@@ -77,6 +78,20 @@ def test_a_file_that_is_no_font_is_named_too(tmp_path):
         instances.cut(path, {"a"})
     font = next(iter(fonts.text_faces())).path
     assert font_files.damage(font) is None  # the package's own file is whole
+
+
+def test_the_fix_names_the_distribution_that_owns_the_file_or_the_store():
+    """Reinstalling qaexport (--force-reinstall qaexport) fails for a checkout installed with ``pip install -e`` and
+    reinstalls every dependency: the hint names the font's own distribution, at its version, without its
+    dependencies; a file of the font store is made again once deleted."""
+    serif = next(face for face in fonts.text_faces() if face.family == fonts.SERIF).path
+    hint = font_files.repair_hint(serif)
+    assert hint.endswith(f"pip install --force-reinstall --no-deps fontpkg-noto-serif=={version('fontpkg-noto-serif')}")
+    assert "qaexport" not in hint
+    made = next(face for face in fonts.print_text_faces()).path
+    assert made.parent == instances.store_folder()
+    hint = font_files.repair_hint(made)
+    assert hint == f"It is in qaexport's font store: delete it ({made}); the next run makes it again"
 
 
 def test_a_relative_font_store_folder_is_the_working_folders(sample_path, tmp_path, monkeypatch):
