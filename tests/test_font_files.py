@@ -7,6 +7,7 @@ the run finds them (``books.fonts.text_faces``)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from importlib.metadata import version
 
@@ -68,7 +69,7 @@ def test_a_damaged_font_package_file_is_one_line_naming_it_and_nothing_is_writte
     assert code == 1 and len(lines) == 1, output
     assert lines[0].startswith(f"error: {serif}: this font file is damaged: cut short at 5,000 bytes"), output
     assert "nothing was written" in lines[0] and "Traceback" not in output
-    assert (not target.exists() and not target.parent.exists()) or not any(target.parent.iterdir())
+    assert not target.exists() and (not target.parent.exists() or not any(target.parent.iterdir()))
 
 
 def test_a_file_that_is_no_font_is_named_too(tmp_path):
@@ -92,6 +93,23 @@ def test_the_fix_names_the_distribution_that_owns_the_file_or_the_store():
     assert made.parent == instances.store_folder()
     hint = font_files.repair_hint(made)
     assert hint == f"It is in qaexport's font store: delete it ({made}); the next run makes it again"
+
+
+def test_a_font_file_changed_since_a_build_builds_again(copied_faces, sample_path, tmp_path):
+    """A font package file changed since a build (damaged, upgraded in place, repaired: here only its stamp, the
+    same bytes) makes the next build build: the manifest used to copy the book made before, as it did not see the
+    font files (a book made with a damaged font was copied on after the repair)."""
+    first, second = tmp_path / "a" / "book.epub", tmp_path / "b" / "book.epub"
+    code, output = run("epub", str(sample_path), "-o", str(first))
+    assert code == 0 and "wrote" in output, output
+    code, output = run("epub", str(sample_path), "-o", str(second))
+    assert code == 0 and f"copied from {first}" in output, output  # nothing changed: the shortcut works
+    serif = copied_faces[0].path
+    info = serif.stat()
+    os.utime(serif, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))  # the same bytes, another stamp
+    second.unlink()
+    code, output = run("epub", str(sample_path), "-o", str(second))
+    assert code == 0 and "nothing changed" not in output and "wrote" in output, output
 
 
 def test_a_relative_font_store_folder_is_the_working_folders(sample_path, tmp_path, monkeypatch):
