@@ -32,6 +32,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from .. import font_files  # here, not in cut: the EPUB's prepare loads what its export uses (tests/test_epub.py)
 from ..reading import file_digest
 
 #: The weights the stylesheets draw text with: normal (400) and ``bold`` (700: headings, ``b``/``strong``/``th`` in
@@ -72,8 +73,6 @@ def cut(path: Path, chars: set[str] | None = None, weight: int | None = None, la
     file, what is wrong, how to repair it) when the file is not a font or is damaged (:func:`font_files.check`):
     HarfBuzz makes what it can of a cut file, and would fail with no file named or find none of ``chars``."""
     import uharfbuzz as hb
-
-    from .. import font_files
 
     font_files.check(path)
     face = hb.Face(hb.Blob.from_file_path(str(path)))
