@@ -101,5 +101,6 @@ class OutputError(QaexportError):
 
 
 class FontError(QaexportError):
-    """A font file a layout uses vanished or changed while the run used it (a font package removed or upgraded, the
-    font store emptied): the text would be drawn in another font without a word, so nothing is written."""
+    """A font file a layout uses is damaged or not a font (``font_files.check``), or vanished or changed while the run
+    used it (a font package removed or upgraded, the font store emptied): the text would be drawn in another font
+    without a word, so nothing is written. The message ends with the repair (``font_files.repair_hint``)."""

@@ -110,6 +110,14 @@ def fallback_faces() -> tuple[FontFace, ...]:
     return tuple(faces)
 
 
+def package_font_files() -> list[Path]:
+    """Every font package file a book may be drawn from: the variable text faces (the EPUB cuts them, the font store
+    makes the print layouts' static faces from them) and the fallback faces. A build manifest records their stamps
+    (:meth:`~qaexport.exporters.ExporterBase.stamped_files`): a font package damaged, upgraded in place or repaired
+    changes what a book holds."""
+    return [face.path for face in (*text_faces(), *fallback_faces())]
+
+
 def font_face_css(faces: tuple[FontFace, ...] | None = None) -> str:
     """``@font-face`` rules naming the package files by ``file:`` URL (served by the font fetcher only), and the
     fallback list the stylesheet's stacks use; of ``faces`` (every face by default)."""

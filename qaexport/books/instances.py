@@ -32,6 +32,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from .. import font_files  # here, not in cut: the EPUB's prepare loads what its export uses (tests/test_epub.py)
 from ..reading import file_digest
 
 #: The weights the stylesheets draw text with: normal (400) and ``bold`` (700: headings, ``b``/``strong``/``th`` in
@@ -68,9 +69,12 @@ def cut(path: Path, chars: set[str] | None = None, weight: int | None = None, la
     """The font at ``path`` cut down to the glyphs of ``chars`` (every glyph when None), with what shaping them
     needs (every layout feature, every name); with ``weight``, every axis pinned (``wght`` at ``weight`` within
     its range, the others at their defaults): a static font. ``layout=False`` drops GSUB/GPOS/GDEF. None when the
-    font has none of ``chars``. The same input gives the same bytes."""
+    font has none of ``chars``. The same input gives the same bytes. :class:`~qaexport.errors.FontError` (naming the
+    file, what is wrong, how to repair it) when the file is not a font or is damaged (:func:`font_files.check`):
+    HarfBuzz makes what it can of a cut file, and would fail with no file named or find none of ``chars``."""
     import uharfbuzz as hb
 
+    font_files.check(path)
     face = hb.Face(hb.Blob.from_file_path(str(path)))
     given = hb.SubsetInput()
     if chars is None:
@@ -93,9 +97,12 @@ def cut(path: Path, chars: set[str] | None = None, weight: int | None = None, la
         for axis in face.axis_infos:
             if axis.tag == "wght":
                 given.pin_axis_location(face, "wght", min(max(weight, axis.min_value), axis.max_value))
-    made = hb.subset(face, given)
+    try:
+        made = hb.subset(face, given)
+    except RuntimeError:  # "Subsetting failed": a table HarfBuzz cannot read
+        made = None
     if made is None:
-        raise ValueError(f"{path.name}: HarfBuzz could not subset this font")
+        raise font_files.damaged(path, "is damaged: HarfBuzz cannot subset it")
     return made.blob.data
 
 

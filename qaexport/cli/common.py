@@ -194,12 +194,14 @@ FONT_DIR_ENV = "QAEXPORT_FONT_DIR"
 
 def use_font_store() -> None:
     """Tell the print layouts where the static font instances live: ``$QAEXPORT_FONT_DIR`` (read here, at the
-    edge), else the user's cache folder; the lexers keep their compiled patterns there too (``render.patterns``)."""
+    edge; a relative path is resolved against the working folder now: the layouts name the files by ``file:`` URL,
+    which must be absolute), else the user's cache folder; the lexers keep their compiled patterns there too
+    (``render.patterns``)."""
     from ..books import instances
     from ..render import patterns
 
     folder = os.environ.get(FONT_DIR_ENV, "").strip()
-    instances.use_store(Path(folder).expanduser() if folder else None)
+    instances.use_store(Path(folder).expanduser().absolute() if folder else None)
     patterns.use_store(instances.store_folder())  # the joined lexer patterns: per installation too
 
 

@@ -102,17 +102,22 @@ def _stylesheet(css: str, files: dict[str, Path] | None, font_config: FontConfig
     if fetcher.unread:
         path, why = fetcher.unread[0]
         raise FontError(f"{path}: a font file the layout uses could not be read ({why}): it vanished or changed "
-                        f"during the run; nothing was written. {_FONT_FIX}")
+                        f"during the run; nothing was written. {_font_fix(path)}")
     if failures.failed:
         path = failures.failed[0]
         raise FontError(f"{path or 'a font file'}: a font file the layout uses cannot be loaded as a font: it changed "
-                        f"during the run or is damaged; nothing was written. {_FONT_FIX}")
+                        f"during the run or is damaged; nothing was written. {_font_fix(path)}")
     return stylesheet
 
 
-#: How to fix a :class:`FontError`: the store's files are made again by the next run, a font package's are not.
-_FONT_FIX = ("Run the command again; if it fails again, reinstall qaexport's font packages "
-             "(pip install --force-reinstall qaexport)")
+def _font_fix(path: Path | None) -> str:
+    """How to fix a :class:`FontError`: run again (the file may have been in the middle of a change); if it fails
+    again, repair the file (:func:`qaexport.font_files.repair_hint`: the store's files are made again by the next
+    run, a font package's are reinstalled, that package alone)."""
+    from ..font_files import repair_hint
+
+    fix = repair_hint(path) if path is not None else "reinstall qaexport's font packages"
+    return f"Run the command again; if it fails again: {fix[0].lower()}{fix[1:]}"
 
 
 class MediaFetcher(PackageFileFetcher):

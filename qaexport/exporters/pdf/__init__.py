@@ -15,7 +15,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...books.fonts import MONO_ADVANCE_EM, faces_for, font_face_css, font_faces, missing_glyphs_warning
+from ...books.fonts import (
+    MONO_ADVANCE_EM,
+    faces_for,
+    font_face_css,
+    font_faces,
+    missing_glyphs_warning,
+    package_font_files,
+)
 from ...books.html import (
     MAY_WRAP,
     code_line_css,
@@ -156,6 +163,7 @@ class PdfExporter(ExporterBase):
     """Write a printable PDF study booklet: cover, contents, outline, numbered questions."""
 
     name = "pdf"
+    stamped_files = staticmethod(package_font_files)  # the font files its bytes depend on (the manifest stamps them)
     suffix = ".pdf"
     produces = Produces.FILE
     scheme = Scheme.COMPACT
