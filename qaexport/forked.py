@@ -12,6 +12,7 @@ this process removes when they are done or killed.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -200,10 +201,33 @@ def _start_without_the_parents_garbage(proc: Any) -> None:
     frozen_by_caller = gc.get_freeze_count() > 0
     gc.freeze()
     try:
-        proc.start()
+        with _stops_held():
+            proc.start()
     finally:
         if not frozen_by_caller:
             gc.unfreeze()
+
+
+#: The signals that stop a run (Ctrl-C, and SIGTERM/SIGHUP, which the CLI and the children turn into interrupts).
+_STOPS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+
+
+@contextlib.contextmanager
+def _stops_held() -> Iterator[None]:
+    """The stop signals held (blocked) while a child is started, and given back after: this process handles one that
+    came meanwhile as soon as the child is started; the child starts with them held and lets them in once its work
+    is under way (:func:`_child_main`), where a stop is an interrupt it reports. Without this, a child stopped in
+    its first milliseconds (the ``pdf`` run's layout process started ahead, ended at once by a command that failed
+    or found nothing changed, or a Ctrl-C at that moment) was interrupted inside multiprocessing's start-up, which
+    prints "Process ForkProcess-1:" and a traceback on the user's terminal."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 
@@ -238,6 +262,8 @@ def _child_main(work: Callable[[Report], Any], end: Any, scratch_dir: str, spawn
     tempfile.tempdir = scratch_dir
     try:
         try:
+            if hasattr(signal, "pthread_sigmask"):  # held since before the fork (_stops_held): a stop now interrupts
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
             outcome: tuple[str, Any] = ("done", with_room(work, lambda value: end.send(("progress", value))))
         except KeyboardInterrupt:
             outcome = ("interrupted", None)

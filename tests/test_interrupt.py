@@ -234,3 +234,33 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line_and_status_130(tmp_path
     assert done.stderr.splitlines() == ["interrupted; every output file not finished was left as it was"], done.stderr
     assert not (tmp_path / "out").exists()
     assert list(scratch.iterdir()) == []  # the run's temporary folder is gone
+
+
+
+def test_a_child_stopped_while_it_starts_ends_quietly():
+    """A child stopped in its first milliseconds, inside multiprocessing's start-up before its work begins (the
+    ``pdf`` run's layout process started ahead and ended at once by a command that failed or found nothing changed;
+    a Ctrl-C at that moment): the CLI's handler it inherits raised KeyboardInterrupt there, and multiprocessing
+    printed "Process ForkProcess-1:" and a traceback on the user's terminal. The stop signals are now held from
+    before the fork until the child's work is under way (``forked._stops_held``), where a stop is an interrupt the
+    child reports. Deterministic: multiprocessing's start-up step in the child sends the child SIGTERM."""
+    code = (
+        "import os, signal\n"
+        "import multiprocessing.util as util\n"
+        "from qaexport import forked, launch\n"
+        "signal.signal(signal.SIGTERM, launch._interrupt)\n"
+        "close = util._close_stdin\n"
+        "def stopped_while_starting():\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    close()\n"
+        "util._close_stdin = stopped_while_starting\n"
+        "group = forked.Children(lambda _index, _value: None, str)\n"
+        "group.start(lambda report: 'worked')\n"
+        "proc = group._procs[0]\n"
+        "proc.join(30)\n"
+        "print(proc.exitcode)\n"
+        "group.__exit__(None, None, None)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr
+    assert done.stdout.split() == ["0"], done.stdout  # it ended as an interrupted child ends, not by a traceback
