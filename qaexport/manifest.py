@@ -10,10 +10,8 @@ with its size and SHA-256 (``reading.watch``: sources, images, media, the config
 file, files named by options such as ``--previous``), the files looked for and not found (a ``media/`` folder
 nearer a bank file), the listing of every source folder, each exporter's *outside state* (what besides its inputs
 decides its output: the Anki note-time ledger's file stamps; an exporter that cannot say has none, and its builds
-are never skipped), the stamps (size, modification time, inode: a stat each, no reading) of the files each
-exporter's output is drawn from besides its inputs (``stamped_files``: the books' font package files, from which the
-font store's files are made too; hashing ~30 MiB of fonts at every run would cost more than the check saves), and
-each output's path, size and SHA-256.
+are never skipped; the print and e-book exporters': the stamps of the font package files they draw from), and each
+output's path, size and SHA-256.
 
 The next build with the same run key finds that record (a file named by the key's digest in the cache folder),
 checks all of it, cheapest first, and when nothing differs and every output is there with its recorded bytes, it is
@@ -46,8 +44,8 @@ from .formats.anki_package import BankError, refuse_dense
 from .output import TREE, atomic_path, copy_tree_verified, copy_verified, folder_digest, tree_marker
 from .reading import file_digest, open_regular
 
-#: Bump when what a record means changes (2: the stamps of the files the outputs are drawn from).
-FORMAT = 2
+#: Bump when what a record means changes (2: records written while font stamps were a field of their own).
+FORMAT = 3
 #: A record larger than this is not read (a hostile or damaged file must not cost memory or time).
 MAX_BYTES = 16 * 2**20
 #: Records kept in the folder; the least recently written beyond this are removed.
@@ -72,7 +70,6 @@ class Record:
     listings: dict[str, list[str]]  # a source folder -> the files below it, in order
     state: list[str]  # each exporter's outside state
     outputs: list[Output] = field(default_factory=list)
-    stamped: dict[str, str] = field(default_factory=dict)  # absolute path -> stamp (font_files.stamps)
 
 
 def versions() -> dict[str, str]:
@@ -168,11 +165,9 @@ class Manifests:
             refuse_dense(raw, "a build manifest")  # under MAX_BYTES, tiny values would still parse into ~26x
             data = json.loads(raw)
             record = Record(data["key"], data["stem"], dict(data["inputs"]), dict(data["listings"]),
-                            list(data["state"]), [Output(o["path"], o["digest"]) for o in data["outputs"]],
-                            dict(data["stamped"]))
+                            list(data["state"]), [Output(o["path"], o["digest"]) for o in data["outputs"]])
             if data.get("format") != FORMAT or not isinstance(record.stem, str) or not all(
                     isinstance(k, str) and isinstance(v, str) for k, v in record.inputs.items()) or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in record.stamped.items()) or not all(
                     isinstance(k, str) and isinstance(v, list) and all(isinstance(f, str) for f in v)
                     for k, v in record.listings.items()) or not all(isinstance(s, str) for s in record.state) or \
                     not all(isinstance(o.path, str) and os.path.isabs(o.path) and isinstance(o.digest, str)
@@ -193,10 +188,6 @@ class Manifests:
         satisfied ("unchanged", or "copied from PATH" once copied); None when anything differs (then nothing was
         copied that should not have been: a copy is a whole, verified output of the same build)."""
         if state != record.state or len(targets) != len(record.outputs) or None in state:
-            return None
-        from .font_files import stamps
-
-        if stamps(list(record.stamped)) != record.stamped:  # a font file replaced, cut short, restored
             return None
         from .sources import listing
 
@@ -238,7 +229,7 @@ class Manifests:
         from .errors import OutputError
 
         data = json.dumps({"format": FORMAT, "key": record.key, "stem": record.stem, "inputs": record.inputs,
-                           "listings": record.listings, "state": record.state, "stamped": record.stamped,
+                           "listings": record.listings, "state": record.state,
                            "outputs": [{"path": o.path, "digest": o.digest} for o in record.outputs]}).encode()
         if len(data) > MAX_BYTES:
             return

@@ -14,6 +14,7 @@ them.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -113,9 +114,18 @@ def fallback_faces() -> tuple[FontFace, ...]:
 def package_font_files() -> list[Path]:
     """Every font package file a book may be drawn from: the variable text faces (the EPUB cuts them, the font store
     makes the print layouts' static faces from them) and the fallback faces. A build manifest records their stamps
-    (:meth:`~qaexport.exporters.ExporterBase.stamped_files`): a font package damaged, upgraded in place or repaired
+    (:func:`font_files_state`): a font package damaged, upgraded in place or repaired
     changes what a book holds."""
     return [face.path for face in (*text_faces(), *fallback_faces())]
+
+
+def font_files_state(_state_dir: Path | None = None) -> str:
+    """The print and e-book exporters' outside state (:meth:`~qaexport.exporters.ExporterBase.outside_state`): the
+    stamps of :func:`package_font_files` (size, modification time, inode: a stat each; hashing ~30 MiB of fonts at
+    every run would cost more than the check saves), which a build manifest compares between builds."""
+    from ..font_files import stamps
+
+    return json.dumps(stamps(package_font_files()), sort_keys=True)
 
 
 def font_face_css(faces: tuple[FontFace, ...] | None = None) -> str:

@@ -287,13 +287,8 @@ def _record(manifests: Manifests, classes: list[type[Exporter]], chosen: list[tu
     outputs = [written.get(os.path.abspath(t)) for t in targets]
     if None in inputs.values() or None in state or None in outputs or len(classes) != len(targets):
         return  # an input edited during the build, an exporter that cannot say, an output not written here
-    from ..font_files import stamps
-
-    stamped = stamps([Path(os.path.abspath(p)) for cls in classes
-                      for p in getattr(cls, "stamped_files", lambda: [])()])
     manifests.save(Record(manifests.key, stem, inputs, listings, state,
-                          [Output(os.path.abspath(t), digest) for t, digest in zip(targets, outputs, strict=True)],
-                          stamped))
+                          [Output(os.path.abspath(t), digest) for t, digest in zip(targets, outputs, strict=True)]))
     _remember(inputs, listings, targets)
 
 

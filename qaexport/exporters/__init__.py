@@ -156,12 +156,6 @@ class ExporterBase:
         builds are never skipped."""
         return ""
 
-    @staticmethod
-    def stamped_files() -> list[Path]:
-        """The files besides the build's inputs that ``export`` draws its output from (the books' font files): a build
-        manifest records their stamps (``qaexport.manifest``), and a build after one of them changed builds."""
-        return []
-
 
 #: The members :class:`Exporter` lists, each checked when a plugin loads: nothing else is looked for later.
 MEMBERS = ("name", "produces", "suffix", "scheme", "in_all", "heavy", "night_mode", "Options", "declines",

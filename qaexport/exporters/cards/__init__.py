@@ -29,7 +29,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ... import scratch
-from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, missing_glyphs_warning, package_font_files
+from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, font_files_state, missing_glyphs_warning
 from ...books.html import code_line_css, code_lines, printed, wrap_mark
 from ...books.tables import fit_tables
 from ...errors import OutputError, UsageError
@@ -309,7 +309,7 @@ class CardsExporter(ExporterBase):
     """Write printable double-sided flashcards: question fronts and answer backs that line up when printed duplex."""
 
     name = "cards"
-    stamped_files = staticmethod(package_font_files)  # the font files its bytes depend on (the manifest stamps them)
+    outside_state = staticmethod(font_files_state)  # the font files its bytes depend on (their stamps)
     suffix = ".cards.pdf"  # beside the booklet's .pdf in dist/
     produces = Produces.FILE
     scheme = Scheme.COMPACT  # the booklet's rendering: compact highlighting classes, same theme CSS

@@ -28,7 +28,7 @@ from ...books.fonts import (
     covered,
     face_rules,
     fallback_faces,
-    package_font_files,
+    font_files_state,
     subset_font,
     text_faces,
 )
@@ -85,7 +85,7 @@ class EpubExporter(ExporterBase):
     """Write an EPUB 3 book: a chapter per subtopic, nav + NCX, a quiz mode with popup answers."""
 
     name = "epub"
-    stamped_files = staticmethod(package_font_files)  # the font files its bytes depend on (the manifest stamps them)
+    outside_state = staticmethod(font_files_state)  # the font files its bytes depend on (their stamps)
     suffix = ".epub"
     produces = Produces.FILE
     scheme = Scheme.COMPACT

@@ -20,8 +20,8 @@ from ...books.fonts import (
     faces_for,
     font_face_css,
     font_faces,
+    font_files_state,
     missing_glyphs_warning,
-    package_font_files,
 )
 from ...books.html import (
     MAY_WRAP,
@@ -163,7 +163,7 @@ class PdfExporter(ExporterBase):
     """Write a printable PDF study booklet: cover, contents, outline, numbered questions."""
 
     name = "pdf"
-    stamped_files = staticmethod(package_font_files)  # the font files its bytes depend on (the manifest stamps them)
+    outside_state = staticmethod(font_files_state)  # the font files its bytes depend on (their stamps)
     suffix = ".pdf"
     produces = Produces.FILE
     scheme = Scheme.COMPACT
