@@ -138,7 +138,7 @@ def test_broken_plugins_are_named_once_and_everything_else_works(broken_site, sa
     # the broken ones are simply absent
     help_text = _cli(broken_site, "--help", cwd=tmp_path).stdout
     assert "pdf" in help_text and "crashy" not in help_text and "weird" not in help_text
-    assert "No such command 'crashy'" in _cli(broken_site, "crashy", cwd=tmp_path).stderr
+    assert "error: no such command 'crashy'" in _cli(broken_site, "crashy", cwd=tmp_path).stderr
 
 
 def test_a_claimed_file_that_does_not_look_like_its_format_is_skipped_in_folders_with_a_warning(tmp_path,

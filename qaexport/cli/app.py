@@ -16,6 +16,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__, plugins
 from ..launch import begin
+from . import usage
 
 EPILOG = """\b
 Examples:
@@ -102,13 +103,36 @@ class _Commands(TyperGroup):
             self.listing = False
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and self.get_command(ctx, args[0]) is None:
-            # A typo: Typer's "did you mean" looks among the made commands, so make them all.
-            for name in self.list_commands(ctx):
-                command = self.get_command(ctx, name)
-                if command is not None:
-                    self.commands.setdefault(name, command)
+        if args and args[0][:1] != "-" and self.get_command(ctx, args[0]) is None:
+            known = [name for name in self.list_commands(ctx) if self.get_command(ctx, name) is not None]
+            raise usage.no_such_command(ctx, args[0], known)  # a typo: the closest of every command
         return super().resolve_command(ctx, args)
+
+    # Every usage error as one line (qaexport.cli.usage): the command line's own options, then the command's.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help:
+            return super().parse_args(ctx, args)  # `qaexport` alone: the help, as it is
+        try:
+            return super().parse_args(ctx, args)
+        except usage.CLICK_USAGE_ERROR as exc:
+            raise usage.one_line(exc, ctx) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except usage.CLICK_USAGE_ERROR as exc:  # "missing command", or one a command's own code raised
+            raise usage.one_line(exc, ctx) from None
+
+
+class _Command(TyperCommand):
+    """A command whose usage errors (an unknown option, a value missing or refused) are one line
+    (:mod:`qaexport.cli.usage`)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except usage.CLICK_USAGE_ERROR as exc:
+            raise usage.one_line(exc, ctx) from None
 
 
 def exporter_registry() -> plugins.Registry[Any]:
@@ -167,7 +191,7 @@ def _main(
 def _single(name: str, function: Any, **settings: Any) -> Any:
     """The click command of ``function``, made like any Typer command."""
     single = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode=None)
-    single.command(name, **settings)(function)
+    single.command(name, cls=_Command, **settings)(function)
     return typer.main.get_command(single)
 
 

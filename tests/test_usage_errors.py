@@ -1,0 +1,98 @@
+"""The command line's own usage errors are one line on stderr and exit status 2, through the installed ``qaexport``
+command (qaexport.launch, then the command line): an unknown option or command, a value missing, refused or given
+to a flag, an unexpected argument, a command's option given before the command. Click printed three or four lines
+(the usage, "Try 'qaexport pdf -h' for help.", a blank line, "Error: ..."). The help is unchanged."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from qaexport.cli.app import _Command
+
+QAEXPORT = Path(sys.executable).parent / "qaexport"  # the installed command (the project's console script)
+COMMANDS = ["list", "validate", "themes", "formats", "convert", "init", "serve", "anki", "cards", "epub", "markdown",
+            "pdf", "site", "all", "push"]
+
+
+def _run(*args: str, cwd: Path) -> tuple[int, list[str], str]:
+    result = subprocess.run([str(QAEXPORT), *args], capture_output=True, text=True, timeout=120, cwd=cwd,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "QAEXPORT_CACHE_DIR": str(cwd / "cache")})
+    return result.returncode, result.stderr.splitlines(), result.stdout
+
+
+def _one_line(args: list[str], tmp_path: Path, *wanted: str, help_of: str) -> str:
+    code, lines, out = _run(*args, cwd=tmp_path)
+    assert code == 2 and len(lines) == 1 and out == "", (args, code, lines, out)
+    (line,) = lines
+    assert line.startswith("error: ") and line.endswith(f"; see '{help_of} -h'"), line
+    for text in wanted:
+        assert text in line, (text, line)
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
+    return line
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_unknown_option_of_any_command(command, tmp_path):
+    line = _one_line([command, "--bogus"], tmp_path, "no such option --bogus", help_of=f"qaexport {command}")
+    assert line == f"error: no such option --bogus; see 'qaexport {command} -h'"
+
+
+@pytest.mark.parametrize(("args", "wanted"), [
+    (["pdf", "--no-cach"], ["no such option --no-cach (did you mean ", "--no-cache"]),
+    (["pdf", "-o"], ["option -o needs a value"]),
+    (["all", "--output"], ["option --output needs a value"]),
+    (["list", "--topic"], ["option --topic needs a value"]),
+    (["serve", "--port"], ["option --port needs a value"]),
+    (["convert", "--to"], ["option --to needs a value"]),
+    (["push", "--deck-name"], ["option --deck-name needs a value"]),
+    (["validate", "--config"], ["option --config needs a value"]),
+    (["epub", "--no-cache=yes"], ["option --no-cache takes no value"]),
+    (["pdf", "--paper", "a5"], ["invalid value for --paper: 'a5' is not one of 'a4', 'letter'"]),
+    (["all", "--paper", "a5"], ["invalid value for --paper: 'a5'"]),
+    (["epub", "--answers", "later"], ["invalid value for --answers: 'later'"]),
+    (["pdf", "--parts", "x"], ["invalid value for --parts: 'x'"]),
+    (["serve", "--port", "eighty"], ["invalid value for --port: 'eighty'"]),
+    (["cards", "--per-page", "many"], ["invalid value for --per-page: 'many'"]),
+    (["themes", "extra"], ["unexpected extra argument", "extra"]),
+    (["init", "a", "b"], ["unexpected extra argument", "(b)"]),
+    (["pdf", "--bad\nname"], ["no such option --bad\\nname"]),  # what the user typed cannot break the line
+])
+def test_a_command_s_usage_errors(args, wanted, tmp_path):
+    _one_line(args, tmp_path, *wanted, help_of=f"qaexport {args[0]}")
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["bogus"], "error: no such command 'bogus'; see 'qaexport -h'"),
+    (["lis"], "error: no such command 'lis' (did you mean list?); see 'qaexport -h'"),
+    (["--bogus"], "error: no such option --bogus; see 'qaexport -h'"),
+    (["--", ], "error: missing command; see 'qaexport -h'"),
+])
+def test_the_command_line_s_own_usage_errors(args, line, tmp_path):
+    assert _one_line(args, tmp_path, help_of="qaexport") == line
+
+
+def test_a_missing_argument_is_one_line_too():
+    """No built-in command requires an argument; a plugin's command made as qaexport makes its commands may."""
+    app = typer.Typer(add_completion=False, rich_markup_mode=None)
+
+    @app.command("needs", cls=_Command)
+    def needs(folder: str = typer.Argument(..., metavar="FOLDER")) -> None:
+        """Needs a folder."""
+
+    result = CliRunner().invoke(app, [], prog_name="qaexport needs")
+    assert result.exit_code == 2 and result.output == "error: missing argument FOLDER; see 'qaexport needs --help'\n"
+
+
+@pytest.mark.parametrize("args", [["-h"], ["pdf", "-h"], ["all", "--help"], []])
+def test_the_help_is_unchanged(args, tmp_path):
+    """Help on stdout (or, for `qaexport` alone, on stderr with status 2, as Click prints it)."""
+    code, err, out = _run(*args, cwd=tmp_path)
+    text = out if args else "\n".join(err)
+    assert code == (0 if args else 2)
+    assert text.startswith("Usage: qaexport") and "Options:" in text and "error:" not in text
