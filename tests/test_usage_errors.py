@@ -77,6 +77,26 @@ def test_the_command_line_s_own_usage_errors(args, line, tmp_path):
     assert _one_line(args, tmp_path, help_of="qaexport") == line
 
 
+@pytest.mark.parametrize(("args", "fixed"), [
+    (["--theme", "x", "pdf", "data"], "qaexport pdf --theme x data"),
+    (["-o", "deck.apkg", "anki"], "qaexport anki -o deck.apkg"),
+    (["--paper=letter", "cards", "a", "b"], "qaexport cards --paper=letter a b"),
+    (["--no-cache", "all", "data"], "qaexport all --no-cache data"),
+    (["--title", "My book", "epub"], "qaexport epub --title 'My book'"),
+])
+def test_a_command_s_option_given_before_the_command_says_where_it_goes(args, fixed, tmp_path):
+    """`qaexport --theme x pdf data` said "No such option: --theme (Possible options: --help)"."""
+    option = args[0].split("=")[0]
+    command = fixed.split()[1]
+    line = _one_line(args, tmp_path, help_of=f"qaexport {command}")
+    assert line == (f"error: {option} is an option of the {command} command; put it after the command: {fixed}; "
+                    f"see 'qaexport {command} -h'")
+
+
+def test_an_option_of_no_command_named_is_unknown(tmp_path):
+    _one_line(["--deck-name", "x", "pdf"], tmp_path, "no such option --deck-name", help_of="qaexport")
+
+
 def test_a_missing_argument_is_one_line_too():
     """No built-in command requires an argument; a plugin's command made as qaexport makes its commands may."""
     app = typer.Typer(add_completion=False, rich_markup_mode=None)

@@ -112,10 +112,11 @@ class _Commands(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if not args and self.no_args_is_help:
             return super().parse_args(ctx, args)  # `qaexport` alone: the help, as it is
+        given = list(args)  # Click's parser takes the arguments off the list it is given
         try:
             return super().parse_args(ctx, args)
         except usage.CLICK_USAGE_ERROR as exc:
-            raise usage.one_line(exc, ctx) from None
+            raise usage.misplaced(self, ctx, given, exc) or usage.one_line(exc, ctx) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:

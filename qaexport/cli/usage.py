@@ -3,6 +3,7 @@ unexpected argument) as one line on stderr, exit status 2, like every other erro
 
     error: no such option --bogus; see 'qaexport pdf -h'
     error: no such command 'lis' (did you mean list?); see 'qaexport -h'
+    error: --theme is an option of the pdf command; put it after the command: qaexport pdf --theme x data; see ...
 
 Why here: Click (vendored by Typer from 0.26 on) prints these itself, in three or four lines (the usage, "Try ... for
 help.", a blank line, "Error: ..."), from ``UsageError.show`` inside the command's ``main``, where no handler of
@@ -18,12 +19,15 @@ Typer from 0.19, vendored or not). What an error says is read from the attribute
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import typer
 
 #: Click's ``UsageError`` as the running Typer raises it: the base of the public ``typer.BadParameter``.
 CLICK_USAGE_ERROR: type[Exception] = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "UsageError")
+#: The longest corrected command line an error repeats in full (longer ones end in "...").
+LONGEST_SHOWN = 120
 
 
 class UsageLine(CLICK_USAGE_ERROR):  # type: ignore[misc, valid-type]
@@ -45,6 +49,28 @@ def one_line(exc: Exception, ctx: Any) -> Exception:
         return exc
     ctx = getattr(exc, "ctx", None) or ctx
     return UsageLine(f"{_what(exc, ctx)}; see {_help(ctx)}", ctx)
+
+
+def misplaced(group: Any, ctx: Any, args: list[str], exc: Exception) -> Exception | None:
+    """An unknown option of the command line itself that is an option of the command named after it (``qaexport
+    --theme x pdf data``): the line says so and gives the command line with it moved after the command. None when
+    the option is not one of that command's (or no command is named)."""
+    option = getattr(exc, "option_name", None)
+    if not option or not hasattr(exc, "possibilities"):
+        return None
+    names = set(group.list_commands(ctx))
+    at = next((i for i, arg in enumerate(args) if arg in names), None)
+    if at is None:
+        return None
+    name = args[at]
+    command = group.get_command(ctx, name)
+    if command is None or not any(option in (*p.opts, *p.secondary_opts) for p in command.params):
+        return None
+    fixed = shlex.join([ctx.command_path, name, *args[:at], *args[at + 1:]])
+    if len(fixed) > LONGEST_SHOWN:
+        fixed = shlex.join([ctx.command_path, name, *args[:at]]) + " ..."
+    return UsageLine(_printable(f"{option} is an option of the {name} command; put it after the command: {fixed}; "
+                                f"see '{ctx.command_path} {name} {_help_option(ctx)}'"), ctx)
 
 
 def no_such_command(ctx: Any, name: str, known: list[str]) -> Exception:
