@@ -199,3 +199,18 @@ def test_what_was_written_is_named_exactly(tmp_path, sample_path):
     target = tmp_path / "[bold]draft :smile:.epub"
     assert run("epub", str(sample_path), "-o", str(target), "--no-cache").startswith(f"wrote {target} (")
     assert target.is_file()
+
+
+EXPORTERS = {"anki": "x.apkg", "cards": "x.pdf", "epub": "x.epub", "markdown": "x", "pdf": "x.pdf", "site": "x",
+             "all": "x/"}
+
+
+@pytest.mark.parametrize("command", [*EXPORTERS, "convert"])
+def test_an_empty_output_path_is_a_usage_error_and_nothing_is_written(command, tmp_path, sample_path, monkeypatch):
+    """`-o ''` was the working folder: the output landed there under its default name."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, [command, str(sample_path), "-o", ""])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: -o '': the ") and "path is empty; name " in line and "e.g. -o " in line, line
+    assert list(tmp_path.iterdir()) == []

@@ -44,8 +44,8 @@ def convert_cmd(
     ctx: typer.Context,
     srcs: Sources = None,
     to: Annotated[str, typer.Option("--to", metavar="FORMAT", help="Format to write: markdown.")] = "markdown",
-    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="DIR", show_default=False,
-                                                help="Folder to write the bank into (new or empty).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="DIR", show_default=False,
+                                               help="Folder to write the bank into (new or empty).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder, overwriting only the "
                                                         "bank's own files; nothing is deleted.")] = False,
     difficulty: DifficultyOpt = None,
@@ -66,6 +66,9 @@ def convert_cmd(
         raise UsageError(f"--to {to!r}: can convert to {', '.join(found) or 'nothing (no converter installed)'}")
     if output is None:
         raise UsageError("convert needs -o DIR, the folder to write the bank into")
+    if output == "":  # Path("") is the working folder
+        raise UsageError("-o '': the path is empty; name the folder to write the bank into (e.g. -o bank/)")
+    folder = Path(output)
     now = build_time()
     cls = found[to]
     settings = load_settings(config)  # SOURCES and reader options (`[apkg] all_cards`) may come from the file
@@ -75,6 +78,6 @@ def convert_cmd(
 
     build = Build(library, {}, Highlighter(DEFAULT_THEME, DEFAULT_NIGHT_THEME), now, progress,
                   lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
-    cls().export(build, cls.Options(force=force), output)
+    cls().export(build, cls.Options(force=force), folder)
     n_files = sum(1 for _ in library.subtopics())
-    say(f"wrote {output}/ ({n_files} files, {library.count()} questions)")
+    say(f"wrote {folder}/ ({n_files} files, {library.count()} questions)")

@@ -336,6 +336,9 @@ def _chosen_options(ctx: typer.Context, classes: list[type[Exporter]], specs: li
 
 def _output(values: dict[str, Any], config: Config) -> tuple[str | None, bool]:
     """``-o``, else the config file's ``output`` (always a folder); whether it must be a folder."""
+    if values["output"] == "":  # Path("") is the working folder: the output would land there under its default name
+        raise UsageError(f"-o '': the output path is empty; name a file or a folder (e.g. -o {DEFAULT_OUTPUT}/), "
+                         f"or leave -o out to write into {DEFAULT_OUTPUT}/")
     if values["output"] is None and "output" in config.top:
         return str(config.top["output"]), True
     return values["output"], False
