@@ -6,6 +6,7 @@ import contextlib
 import glob
 import os
 import shutil
+import stat
 import struct
 import sys
 import tempfile
@@ -55,7 +56,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         prefix, suffix = scratch.beside(target)
         fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
     except OSError as exc:
-        raise OutputError(f"{target}: cannot write here ({exc.strerror or exc}); choose another --output") from None
+        raise cannot_write(target, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -74,6 +75,33 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def file_in_the_way(target: Path) -> Path | None:
+    """The file that stands where a folder holding ``target`` must be (``README.md`` for ``README.md/x.pdf``: nothing
+    can be made inside a file); None when there is none. Read from the top down: the first place that exists and is
+    not a folder (a link is followed), until one does not exist (the write makes the folders from there)."""
+    for place in reversed(Path(target).parents):
+        try:
+            if not stat.S_ISDIR(os.stat(place).st_mode):
+                return place
+        except OSError:  # not there (made by the write), or not readable: no file in the way
+            return None
+    return None
+
+
+def not_a_folder(blocking: Path, other: str = "--output") -> str:
+    """What to say of :func:`file_in_the_way`'s file, and how to fix it (``other``: what names the place)."""
+    return f"{blocking} is a file, not a folder; choose another {other}, or move {blocking} away"
+
+
+def cannot_write(target: Path, exc: OSError) -> OutputError:
+    """The one line for a ``target`` whose folder cannot be made or written in: the file in its way, if that is why
+    (the system says only "File exists" or "Not a directory"), else what the system said."""
+    blocking = file_in_the_way(target)
+    if blocking is not None:
+        return OutputError(f"{target}: {not_a_folder(blocking)}")
+    return OutputError(f"{target}: cannot write here ({exc.strerror or exc}); choose another --output")
 
 
 class _NotTheSameError(Exception):
@@ -271,7 +299,7 @@ def _temporary_folder(target: Path) -> Path:
         prefix, suffix = scratch.beside(target)
         return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=target.parent))
     except OSError as exc:
-        raise OutputError(f"{target}: cannot write here ({exc.strerror or exc}); choose another --output") from None
+        raise cannot_write(target, exc) from None
 
 
 def _fill(work: Path, files: dict[str, bytes]) -> None:

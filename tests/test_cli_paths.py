@@ -214,3 +214,50 @@ def test_an_empty_output_path_is_a_usage_error_and_nothing_is_written(command, t
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: -o '': the ") and "path is empty; name " in line and "e.g. -o " in line, line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [*EXPORTERS, "convert"])
+def test_an_output_inside_a_file_says_the_file_is_not_a_folder(command, tmp_path, sample_path, monkeypatch):
+    """`-o README.md/x.pdf` said "cannot write here (File exists)"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text("notes\n")
+    target = "README.md/" + EXPORTERS.get(command, "bank")
+    result = runner.invoke(app, [command, str(sample_path), "-o", target])
+    assert result.exit_code == 2, result.output
+    assert result.output == (f"error: -o {target}: README.md is a file, not a folder; choose another --output, "
+                             "or move README.md away\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+    assert (tmp_path / "README.md").read_text() == "notes\n"
+
+
+def test_init_in_a_folder_inside_a_file_says_the_file_is_not_a_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("notes\n")
+    for folder in ("notes.txt/new", "notes.txt"):
+        result = runner.invoke(app, ["init", folder])
+        assert result.exit_code == 2
+        assert result.output == f"error: {folder}: notes.txt is a file, not a folder; choose another DIR, or move " \
+                                "notes.txt away\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_the_writer_says_which_file_is_in_the_way_for_every_kind_of_output(tmp_path):
+    """qaexport/output.py, the one place that writes: a file, a set of files, a whole folder (a file there after
+    the command's own check: made meanwhile, or a caller that has none)."""
+    from qaexport import output
+    from qaexport.errors import OutputError
+
+    (tmp_path / "README.md").write_text("notes\n")
+    blocked = tmp_path / "README.md" / "deeper" / "x.pdf"
+    expected = f"{blocked}: {tmp_path / 'README.md'} is a file, not a folder; choose another --output, or move " \
+               f"{tmp_path / 'README.md'} away"
+    with pytest.raises(OutputError) as written, output.atomic_path(blocked):
+        pass
+    assert str(written.value) == expected
+    with pytest.raises(OutputError) as tree:
+        output.write_tree(blocked, {"a.md": b"a"})
+    assert str(tree.value) == expected
+    with pytest.raises(OutputError) as replaced:
+        output.replace_tree(blocked, {"m": b""}, "m")
+    assert str(replaced.value) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]

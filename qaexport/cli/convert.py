@@ -15,6 +15,7 @@ import typer
 from .. import exporters
 from ..errors import UsageError
 from ..exporters import Build, Produces
+from ..output import file_in_the_way, not_a_folder
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme
 from .common import (
     ConfigOpt,
@@ -69,6 +70,9 @@ def convert_cmd(
     if output == "":  # Path("") is the working folder
         raise UsageError("-o '': the path is empty; name the folder to write the bank into (e.g. -o bank/)")
     folder = Path(output)
+    blocking = file_in_the_way(folder / "bank")  # a file where the folder (or one holding it) must be
+    if blocking is not None:
+        raise UsageError(f"-o {output}: {not_a_folder(blocking)}")
     now = build_time()
     cls = found[to]
     settings = load_settings(config)  # SOURCES and reader options (`[apkg] all_cards`) may come from the file

@@ -22,7 +22,7 @@ from .. import reading, render
 from ..errors import SHOWN_CHARS, QaexportError, UsageError, describe_os_error
 from ..exporters import Build, Exporter, Produces
 from ..model import Library, slugify
-from ..output import watch_writes
+from ..output import file_in_the_way, not_a_folder, watch_writes
 from ..reading import not_regular
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
@@ -97,7 +97,22 @@ def _default_stem(library: Library, difficulty: list[str] | None, topic: list[st
 
 def resolve_target(output: str | None, folder: bool, stem: str, cls: type[Exporter], several: bool) -> Path:
     """Where one exporter writes. ``-o DIR/``, an existing folder, the config's output folder, or any
-    ``-o`` of ``all`` mean "NAME.SUFFIX inside it"; otherwise ``-o`` names the output itself."""
+    ``-o`` of ``all`` mean "NAME.SUFFIX inside it"; otherwise ``-o`` names the output itself. A file where a folder
+    holding it must be (``-o README.md/x.pdf``) is said here, before anything is read, as the writing would say it
+    (``output.not_a_folder``)."""
+    target = _target(output, folder, stem, cls, several)
+    blocking = file_in_the_way(target)
+    if blocking is not None:
+        raise UsageError(f"{_shown_output(output)}: {not_a_folder(blocking)}")
+    return target
+
+
+def _shown_output(output: str | None) -> str:
+    """The output as the command line named it, for a message (the default folder when ``-o`` was not given)."""
+    return f"-o {output}" if output is not None else f"{DEFAULT_OUTPUT}/ (the default output folder)"
+
+
+def _target(output: str | None, folder: bool, stem: str, cls: type[Exporter], several: bool) -> Path:
     name = stem + cls.suffix  # a folder exporter's suffix names its folder: dist/<name>-site
     if output is None:
         return _replaceable(DEFAULT_OUTPUT / name, cls)
@@ -105,7 +120,7 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type[Export
     if cls.produces == Produces.FOLDER and not (folder or several):
         return path  # a folder exporter fills the folder it is given
     if folder or output.endswith(("/", "\\")) or path.is_dir() or several:
-        if path.exists() and not path.is_dir():
+        if several and path.exists() and not path.is_dir():
             raise UsageError(f"-o {output}: is a file, but this command writes several files; give a folder "
                              f"(e.g. -o {path.parent / path.stem}/)")
         return _replaceable(path / name, cls)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError
-from ..output import write_tree
+from ..output import file_in_the_way, not_a_folder, write_tree
 from .common import config_tables, handle_errors, say
 from .config import CONFIG_NAME
 from .options import fields_of
@@ -112,6 +112,9 @@ def init_cmd(
     Example: qaexport init && qaexport validate && qaexport all
     """
     files = {CONFIG_NAME: config_skeleton().encode(), f"{BANK}/{EXAMPLE}": EXAMPLE_TEXT.encode()}
+    blocking = file_in_the_way(folder / CONFIG_NAME)
+    if blocking is not None:
+        raise UsageError(f"{folder}: {not_a_folder(blocking, 'DIR')}")
     existing = [rel for rel in files if (folder / rel).exists()]
     if existing:
         raise UsageError(f"{folder / existing[0]}: already exists; qaexport init never replaces a file "
