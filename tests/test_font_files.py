@@ -72,6 +72,20 @@ def test_a_damaged_font_package_file_is_one_line_naming_it_and_nothing_is_writte
     assert not target.exists() and (not target.parent.exists() or not any(target.parent.iterdir()))
 
 
+def test_a_damaged_font_file_is_told_once_by_all_naming_the_formats_it_stopped(copied_faces, sample_path, tmp_path):
+    """`qaexport all`: the PDF and the EPUB both meet the damaged file, and the same line came twice (a warning, then
+    the error). Once now, naming both; the deck and the site, which use no font file, are written."""
+    serif = copied_faces[0].path
+    with open(serif, "r+b") as fh:
+        fh.truncate(5000)
+    out = tmp_path / "out"
+    code, output = run("all", str(sample_path), "-o", f"{out}/", "--no-cache")
+    told = [line for line in output.strip().splitlines() if not line.startswith("wrote ")]
+    assert code == 1 and len(told) == 1, output
+    assert told[0].startswith(f"error: epub, pdf: {serif}: this font file is damaged: cut short at 5,000 bytes"), output
+    assert sorted(p.name for p in out.iterdir()) == ["fastapi-deployment-site", "fastapi-deployment.apkg"]
+
+
 def test_a_file_that_is_no_font_is_named_too(tmp_path):
     path = tmp_path / "serif.ttf"
     path.write_bytes(b"<html>a download that went wrong</html>")

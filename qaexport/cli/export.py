@@ -470,8 +470,15 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]], written
         written.update(files)
         if line:
             say(f"wrote {line}")
-    failed = [failure for _, _, failure, _ in results if failure]
-    for _code, message in failed[1:]:  # every failure is told; the first is the command's error
+    # Every failure is told once, the first as the command's error: one cause several exporters meet (a damaged font
+    # file the PDF and the EPUB both use) is one line, naming them.
+    by_message: dict[str, tuple[int, list[str]]] = {}
+    for (cls, *_), (_, _, failure, _) in zip(jobs, results, strict=True):
+        if failure:
+            by_message.setdefault(failure[1], (failure[0], []))[1].append(cls.name)
+    failed = [(code, f"{', '.join(names)}: {message}" if len(names) > 1 else message)
+              for message, (code, names) in by_message.items()]
+    for _code, message in failed[1:]:
         _warn(message)
     if failed:
         raise QaexportError.carried(failed[0][1], failed[0][0])
