@@ -161,3 +161,32 @@ def test_a_layout_pauses_the_cyclic_collector_and_restores_it(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _lead_in_bank(folder: Path) -> Path:
+    """Forty answers of growing length, each ending in a paragraph that introduces a block: a code block (even
+    answers) or a list (odd ones). Their ends fall all over the pages, so without the rule several introducing
+    paragraphs end a page alone while their blocks start the next one."""
+    questions = []
+    for n in range(40):
+        filler = " ".join(["Words that fill the answer up to where its introduction falls."] * (n % 13 + 1))
+        block = (f"```python\nfirst{n}value = {n}\n" + "".join(f"more{n}value{k} = {k}\n" for k in range(6)) + "```"
+                 if n % 2 == 0 else "".join(f"- item{n}point{k} of the list\n" for k in range(6)))
+        questions.append(question(f"q{n}", "easy", q=f"Question number {n}?",
+                                  a=f"{filler}\n\nLead{n} introduces the block below:\n\n{block}"))
+    return write(folder / "lead-in.json", page([subtopic("lead", "Lead-ins", questions)]))
+
+
+def test_a_paragraph_that_introduces_a_block_is_on_the_page_the_block_starts_on(tmp_path):
+    """A paragraph leading into a code block or a list (ending with ':') was left alone at the foot of a page, its
+    block on the next (17 times in the 560-question book): it keeps with the block (templates/pdf/book.css)."""
+    pdf = tmp_path / "lead-in.pdf"
+    build(str(_lead_in_bank(tmp_path)), "-o", str(pdf))
+    pages = [text.replace(" ", "") for text in _pages(pdf)]
+
+    def page_of(text: str) -> int:
+        return next(i for i, words in enumerate(pages) if text in words)
+
+    for n in range(40):
+        first = f"first{n}value={n}" if n % 2 == 0 else f"item{n}point0"
+        assert page_of(f"Lead{n}introducestheblockbelow:") == page_of(first), (n, len(pages))
