@@ -86,6 +86,8 @@ def start_ahead(args: list[str]) -> None:
         return  # the manifest will most likely say so: no process to start and end (the guess: qaexport.last_run)
     from .weasy import warm
 
+    if "--no-cache" not in args:  # the stylesheet the last run kept there, parsed while the process waits for its job
+        warm.set_up_ahead_from(cache_folder)  # called in that process: nothing more loaded here
     warm.start()
 
 

@@ -29,15 +29,11 @@ from typing import Any
 from weasyprint import CSS, HTML
 
 from .compat_cffi import parse_ahead
+from .compat_stock_sheets import lean_sheet, lean_source
 
 #: The WeasyPrint releases (major versions) whose private UA parts were checked; pyproject.toml bounds to them.
 TESTED = range(68, 71)
 
-#: The universal pseudo-element rules, one per line in html5_ua.css.
-_UNIVERSAL = re.compile(r"^::(marker|footnote-call|footnote-marker|note-call|note-marker|note-callback)"
-                        r" \{([^}\n]*)\}$", re.MULTILINE)
-#: Rules every tested release has (68–69 have no ``::note-*`` rules; 70 adds three).
-_REQUIRED = {"marker", "footnote-call", "footnote-marker"}
 #: Where the sheet's source, its counter styles and the sheet are: WeasyPrint 70 names, then 68–69 names.
 _NAMES = (("UA", "UA_COUNTER_STYLE", "UA_STYLESHEET"),
           ("HTML5_UA", "HTML5_UA_COUNTER_STYLE", "HTML5_UA_STYLESHEET"))
@@ -62,20 +58,14 @@ def _private_ua() -> tuple[str, Any, CSS] | None:
 
 def lean_ua_source(source: str | None = None) -> str | None:
     """``source`` (WeasyPrint's own UA sheet by default) with the marker rule scoped to list items and the note
-    rules removed; None when the rules are not there as expected, or the sheet is not where it was."""
+    rules removed (``compat_stock_sheets.lean_source``); None when the rules are not there as expected, or the sheet
+    is not where it was."""
     if source is None:
         private = _private_ua()
         if private is None:
             return None
         source = private[0]
-    found: list[str] = []
-
-    def scoped(match: re.Match[str]) -> str:
-        found.append(match.group(1))
-        return f":is(li, summary)::marker {{{match.group(2)}}}" if match.group(1) == "marker" else ""
-
-    lean = _UNIVERSAL.sub(scoped, source)
-    return lean if len(set(found)) == len(found) and set(found) >= _REQUIRED else None
+    return lean_source(source)
 
 
 @functools.cache
@@ -86,7 +76,9 @@ def _lean_stylesheet() -> tuple[CSS, CSS] | None:
     if private is None or source is None:
         return None
     _ua, counter_style, stock = private
-    return stock, CSS(string=source, counter_style=counter_style)
+    # Parsed as WeasyPrint loaded, in the stock sheet's place (compat_stock_sheets), else now.
+    lean = lean_sheet(stock, source) or CSS(string=source, counter_style=counter_style)
+    return stock, lean
 
 
 class LeanHTML(HTML):

@@ -45,16 +45,22 @@ def _nothing_found() -> Iterator[None]:
 
 
 def load_weasyprint() -> None:
-    """Import WeasyPrint, its C libraries opened by their file names where that applies (see the module), and the
-    fontTools modules it uses only for some fonts loaded when first used (``compat_fonttools``)."""
+    """Import WeasyPrint, its C libraries opened by their file names where that applies (see the module), the
+    fontTools modules it uses only for some fonts loaded when first used (``compat_fonttools``), and its stock
+    stylesheets parsed when first used (``compat_stock_sheets``)."""
+    from . import compat_stock_sheets
     from .compat_fonttools import defer
 
     defer()
-    if applies():
-        try:
-            with _nothing_found():
-                import weasyprint
-            return
-        except OSError:
-            pass  # another system's names: the ordinary import below searches as WeasyPrint expects
-    import weasyprint  # noqa: F401
+    compat_stock_sheets.defer()
+    try:
+        if applies():
+            try:
+                with _nothing_found():
+                    import weasyprint
+                return
+            except OSError:
+                pass  # another system's names: the ordinary import below searches as WeasyPrint expects
+        import weasyprint  # noqa: F401
+    finally:
+        compat_stock_sheets.done()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -166,9 +167,10 @@ class _PageProgress(logging.Handler):
             self.pages = page
 
 
-#: The stylesheet and font configuration set up by :func:`share_setup` in this process (or in the parent it was
-#: forked from): the CSS they were made from, and the package files it could load.
-_shared: tuple[str, dict[str, Path], FontConfiguration, CSS] | None = None
+#: The stylesheet and font configuration set up by :func:`share_setup` or :func:`setup_ahead` in this process (or in
+#: the parent it was forked from): the CSS they were made from, the package files it could load, and (set up ahead
+#: only) the stamps those files had before they were read.
+_shared: tuple[str, dict[str, Path], FontConfiguration, CSS, list[tuple[int, int, int] | None] | None] | None = None
 
 
 def share_setup(css: str, files: dict[str, Path] | None = None) -> None:
@@ -181,7 +183,7 @@ def share_setup(css: str, files: dict[str, Path] | None = None) -> None:
         return
     font_config = FontConfiguration()
     stylesheet = _stylesheet(css, files, font_config)
-    _shared = (css, dict(files or {}), font_config, stylesheet)
+    _shared = (css, dict(files or {}), font_config, stylesheet, None)
     # A line in each text face drawn here: what a process's first drawing sets up (cffi parsing the C types that
     # HarfBuzz's subsetting and the PDF stream allocate, ~3 % of the cards' run when every measuring child did it
     # again; the fonts Pango opens) is then inherited by the children forked after it.
@@ -192,9 +194,36 @@ def share_setup(css: str, files: dict[str, Path] | None = None) -> None:
 WARM_UP = "<p>a <b>b</b> <i>c</i> <b><i>d</i></b> <code>e</code> <b><code>f</code></b></p>"
 
 
+def setup_ahead(css: str, files: dict[str, Path]) -> None:
+    """Parse ``css`` and register its fonts now, for a document laid out later in this process with the very same CSS
+    and package files whose stamps (size, modification time, inode) are still those they had before they were read
+    here (:func:`_setup` checks): the started layout process does it while it waits for its job, with the last run's
+    stylesheet (``weasy.last_setup``). :class:`FontError` when a file could not be read or loaded (nothing kept)."""
+    global _shared
+    stamps = _stamps(files)
+    font_config = FontConfiguration()
+    stylesheet = _stylesheet(css, files, font_config)
+    _shared = (css, dict(files), font_config, stylesheet, stamps)
+
+
+def _stamps(files: dict[str, Path]) -> list[tuple[int, int, int] | None]:
+    """Each package file's size, modification time and inode (None: it cannot be found)."""
+    stamps: list[tuple[int, int, int] | None] = []
+    for path in files.values():
+        try:
+            info = os.stat(path)
+        except OSError:
+            stamps.append(None)
+            continue
+        stamps.append((info.st_size, info.st_mtime_ns, info.st_ino))
+    return stamps
+
+
 def _setup(css: str, files: dict[str, Path] | None) -> tuple[FontConfiguration, CSS]:
-    """The shared setup when it is this CSS's (``share_setup``), else a new one."""
-    if _shared is not None and _shared[0] == css and _shared[1] == (files or {}):
+    """The shared setup when it is this CSS's (``share_setup``; ``setup_ahead`` while its files are unchanged), else
+    a new one."""
+    if _shared is not None and _shared[0] == css and _shared[1] == (files or {}) \
+            and (_shared[4] is None or _shared[4] == _stamps(_shared[1])):
         return _shared[2], _shared[3]
     font_config = FontConfiguration()
     return font_config, _stylesheet(css, files, font_config)

@@ -58,19 +58,28 @@ class _Worker:
         from . import layout
 
         layout.warm_up()
+        if _setup_from is not None and not self.receive.poll():  # no job yet: the last run's stylesheet meanwhile
+            _set_up_ahead(_setup_from)
         try:
             job = self.receive.recv()
         except EOFError:
             return None
         return None if job is None else layout.write_pdf_sorted(*job, report)
 
-    def layout(self, job: tuple, advance: Callable[[int], None], label: str) -> list[str]:
-        """Send ``job`` (:func:`layout.write_pdf_sorted`'s arguments but the last) and wait for its result."""
+    def layout(self, job: tuple, advance: Callable[[int], None], label: str, keep_setup: Path | None = None
+               ) -> list[str]:
+        """Send ``job`` (:func:`layout.write_pdf_sorted`'s arguments but the last) and wait for its result; while it
+        runs, keep its stylesheet and font files in the cache folder ``keep_setup`` for the next run's process."""
         self.advance, self.label = advance, label
         try:
             with contextlib.suppress(OSError):  # the child is gone: its outcome says why
                 self.send.send(job)
             self.send.close()
+            if keep_setup is not None:
+                from .last_setup import remember
+
+                _html, css, _identifier, _target, _media, files, _tagged = job
+                remember(keep_setup, css, files or {})
             return self.group.results()[0]
         finally:
             self.group.__exit__(None, None, None)
@@ -84,6 +93,30 @@ class _Worker:
 
 
 _worker: _Worker | None = None
+#: The cache folder (found in the started process: ``launch.cache_folder``) whose kept stylesheet
+#: (``weasy.last_setup``) the process started next parses while it waits for its job (:func:`set_up_ahead_from`);
+#: None: it waits without.
+_setup_from: Callable[[], Path] | None = None
+
+
+def set_up_ahead_from(folder: Callable[[], Path] | None) -> None:
+    """The process started next parses the stylesheet kept in the cache folder ``folder()`` (``weasy.last_setup``)
+    while it waits for its job, if the job has not come by then (None: nothing ahead)."""
+    global _setup_from
+    _setup_from = folder
+
+
+def _set_up_ahead(folder: Callable[[], Path]) -> None:
+    """In the started process: the last run's stylesheet and fonts set up (``layout.setup_ahead``), if there is one and
+    it can be; the job checks it is its own before it uses it. A guess that fails is no guess: the job sets up its own
+    (and reports a font file that cannot be read then)."""
+    from . import layout
+    from .last_setup import recall
+
+    kept = recall(folder())
+    if kept is not None:
+        with contextlib.suppress(Exception):
+            layout.setup_ahead(*kept)
 
 
 def start() -> None:
@@ -110,12 +143,14 @@ def stop() -> None:
 
 
 def layout_whole(html: str, css: str, identifier: str, target: Path, advance: Callable[[int], None], label: str,
-                 media: dict[str, Media] | None, files: dict[str, Path] | None, tagged: bool) -> list[str]:
+                 media: dict[str, Media] | None, files: dict[str, Path] | None, tagged: bool,
+                 keep_setup: Path | None = None) -> list[str]:
     """Lay out and write a whole book in the started process, else in a child forked now
-    (:func:`layout.layout_in_child`); the characters drawn as empty boxes."""
+    (:func:`layout.layout_in_child`); the characters drawn as empty boxes. With the started process, its stylesheet
+    is kept in the cache folder ``keep_setup`` (None: not kept) for the next run's (``weasy.last_setup``)."""
     worker = _take()
     if worker is not None:
-        return worker.layout((html, css, identifier, target, media, files, tagged), advance, label)
+        return worker.layout((html, css, identifier, target, media, files, tagged), advance, label, keep_setup)
     from .layout import layout_in_child
 
     return layout_in_child(html, css, identifier, target, advance, label=label, media=media, files=files,

@@ -269,7 +269,7 @@ class PdfExporter(ExporterBase):
                 missing = layout_parts(book, identifier, tmp, advance, str(target), lib.media, files, kept)
             else:  # in the process started by prepare_alone, else in a child forked now
                 missing = warm.layout_whole(whole, css, identifier, tmp, advance, str(target), lib.media, files,
-                                            options.tagged)
+                                            options.tagged, keep_setup=build.cache_dir)
         warning = missing_glyphs_warning(missing, lib, title)
         if warning:
             build.warn(warning)
