@@ -15,9 +15,13 @@ output's path, size and SHA-256.
 
 The next build with the same run key finds that record (a file named by the key's digest in the cache folder),
 checks all of it, cheapest first, and when nothing differs and every output is there with its recorded bytes, it is
-done: nothing read, rendered or written. An output missing at its path (a build to a new path) is copied from the
-path it was recorded at, if that still holds the recorded bytes (checked on the bytes copied); an output there with
-other bytes is built again, as is everything after any other difference. A folder written whole
+done: nothing read, rendered or written. The key holds no output path, so one key's builds to other paths share the
+file: it keeps the last :data:`KEEP_BUILDS` of them (a new build replaces the ones it overwrote: their output paths
+are its own), newest first, and a build is done when any of them holds. So building to ``other.epub`` from edited
+inputs, then undoing the edit, finds the default output still built from these very inputs (before, the one record
+was the other build's and the default was built again). An output missing at its path (a build to a new path) is
+copied from the path it was recorded at, if that still holds the recorded bytes (checked on the bytes copied); an
+output there with other bytes is built again, as is everything after any other difference. A folder written whole
 (``output.replace_tree``: the site) is recorded by one digest of every file's path and bytes, and is unchanged only
 when it holds exactly those files (nothing added, no link, no empty folder); its copy to a new path is written as a
 build writes it. A folder filled file by file (a Markdown bank, beside what the user keeps there) is not recorded:
@@ -44,12 +48,15 @@ from .formats.anki_package import BankError, refuse_dense
 from .output import TREE, atomic_path, copy_tree_verified, copy_verified, folder_digest, tree_marker
 from .reading import file_digest, open_regular
 
-#: Bump when what a record means changes (2: records written while font stamps were a field of their own).
-FORMAT = 3
+#: Bump when what a record means changes (2: records written while font stamps were a field of their own; 3: a
+#: record kept one build, not the last few to other paths).
+FORMAT = 4
 #: A record larger than this is not read (a hostile or damaged file must not cost memory or time).
 MAX_BYTES = 16 * 2**20
 #: Records kept in the folder; the least recently written beyond this are removed.
 KEEP = 64
+#: Builds kept in one record (one run key, other output paths), newest first.
+KEEP_BUILDS = 8
 FOLDER = "manifests"
 #: Rewritten whenever a system library is installed or upgraded (Linux): Pango, HarfBuzz and fontconfig lay out the
 #: books, and their versions are the system's, not a package's. Where it does not exist the key cannot see them.
@@ -146,47 +153,51 @@ class Manifests:
     def __init__(self, folder: Path, key: str, warn: Callable[[str], None]) -> None:
         self.key = key
         self.warn = warn
+        self.loaded: list[Record] = []  # the builds found by load, newest first
         name = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         self.path = Path(folder) / FOLDER / f"{name}.json"
 
-    def load(self) -> Record | None:
-        """The record for this key, or None (none yet; anything wrong with it is one warning line)."""
+    def load(self) -> list[Record]:
+        """The builds recorded for this key, newest first: none yet, or anything wrong with the file (one warning
+        line). They are kept for :meth:`save`, which keeps the builds the new one did not overwrite."""
+        self.loaded = self._load()
+        return self.loaded
+
+    def _load(self) -> list[Record]:
         try:
             with open_regular(self.path) as fh:
                 size = os.fstat(fh.fileno()).st_size
                 if size > MAX_BYTES:
-                    return self._unusable(f"{size:,} bytes, over the {MAX_BYTES >> 20} MiB a manifest may have")
+                    self._unusable(f"{size:,} bytes, over the {MAX_BYTES >> 20} MiB a manifest may have")
+                    return []
                 raw = fh.read(MAX_BYTES + 1)
         except (InputError, OSError):  # missing (the usual case) or unreadable: a build runs either way
             if os.path.lexists(self.path):
-                return self._unusable("cannot be read")
-            return None
+                self._unusable("cannot be read")
+            return []
         try:
             refuse_dense(raw, "a build manifest")  # under MAX_BYTES, tiny values would still parse into ~26x
             data = json.loads(raw)
-            record = Record(data["key"], data["stem"], dict(data["inputs"]), dict(data["listings"]),
-                            list(data["state"]), [Output(o["path"], o["digest"]) for o in data["outputs"]])
-            if data.get("format") != FORMAT or not isinstance(record.stem, str) or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in record.inputs.items()) or not all(
-                    isinstance(k, str) and isinstance(v, list) and all(isinstance(f, str) for f in v)
-                    for k, v in record.listings.items()) or not all(isinstance(s, str) for s in record.state) or \
-                    not all(isinstance(o.path, str) and os.path.isabs(o.path) and isinstance(o.digest, str)
-                            for o in record.outputs):
-                raise ValueError("unexpected values")
+            if data.get("format") != FORMAT:
+                raise ValueError("unexpected format")
+            records = [_record(data["key"], build) for build in [data, *data.get("earlier", [])]]
         except BankError as exc:
-            return self._unusable(str(exc))
+            self._unusable(str(exc))
+            return []
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-            return self._unusable(f"malformed ({type(exc).__name__})")
-        return record if record.key == self.key else None
+            self._unusable(f"malformed ({type(exc).__name__})")
+            return []
+        return records if data["key"] == self.key else []
 
     def _unusable(self, why: str) -> None:
         self.warn(f"build manifest {self.path}: {why}; building in full (it is written again)")
-        return None
 
-    def up_to_date(self, record: Record, targets: list[Path], state: list[str]) -> list[tuple[Path, str]] | None:
+    def up_to_date(self, record: Record, targets: list[Path], state: list[str],
+                   digests: dict[str, str | None] | None = None) -> list[tuple[Path, str]] | None:
         """Whether the build ``record`` describes would write exactly what is there: each target with how it is
         satisfied ("unchanged", or "copied from PATH" once copied); None when anything differs (then nothing was
-        copied that should not have been: a copy is a whole, verified output of the same build)."""
+        copied that should not have been: a copy is a whole, verified output of the same build). ``digests``: the
+        input files' digests read so far in this check (several builds of one key name the same inputs)."""
         if state != record.state or len(targets) != len(record.outputs) or None in state:
             return None
         from .sources import listing
@@ -208,8 +219,18 @@ class Manifests:
             if recorded == "":
                 if os.path.isfile(name):
                     return None
-            elif not _same_size(Path(name), recorded) or file_digest(Path(name)) != recorded:
+            elif not _same_size(Path(name), recorded):
                 return None
+            else:
+                if digests is None or name not in digests:
+                    found = file_digest(Path(name))
+                    if digests is None:
+                        if found != recorded:
+                            return None
+                        continue
+                    digests[name] = found
+                if digests[name] != recorded:
+                    return None
         if any(not copy and _digest_of(target, out.digest) != out.digest for target, out, copy in plan):
             return None
         done = []
@@ -224,15 +245,21 @@ class Manifests:
         return done
 
     def save(self, record: Record) -> None:
-        """Write ``record`` (atomically), then drop the oldest records beyond ``KEEP``. A folder that cannot be
-        written only means the next build runs in full."""
+        """Write ``record`` (atomically) with the key's earlier builds (as loaded) that wrote to other paths, the
+        newest :data:`KEEP_BUILDS` that fit in :data:`MAX_BYTES`, then drop the oldest records beyond ``KEEP``. A
+        folder that cannot be written only means the next build runs in full."""
         from .errors import OutputError
 
-        data = json.dumps({"format": FORMAT, "key": record.key, "stem": record.stem, "inputs": record.inputs,
-                           "listings": record.listings, "state": record.state,
-                           "outputs": [{"path": o.path, "digest": o.digest} for o in record.outputs]}).encode()
-        if len(data) > MAX_BYTES:
-            return
+        paths = {o.path for o in record.outputs}
+        earlier = [_fields(r) for r in self.loaded
+                   if r.key == record.key and not paths & {o.path for o in r.outputs}][:KEEP_BUILDS - 1]
+        while True:
+            data = json.dumps({"format": FORMAT, "key": record.key, **_fields(record), "earlier": earlier}).encode()
+            if len(data) <= MAX_BYTES:
+                break
+            if not earlier:
+                return
+            earlier.pop()
         try:
             with atomic_path(self.path) as tmp:
                 tmp.write_bytes(data)
@@ -241,6 +268,26 @@ class Manifests:
                 old.unlink(missing_ok=True)
         except (OutputError, OSError):
             pass
+
+
+def _record(key: str, data: dict) -> Record:
+    """One build as the file holds it (its fields: :func:`_fields`), checked; ValueError for anything unexpected."""
+    record = Record(key, data["stem"], dict(data["inputs"]), dict(data["listings"]), list(data["state"]),
+                    [Output(o["path"], o["digest"]) for o in data["outputs"]])
+    if not isinstance(record.key, str) or not isinstance(record.stem, str) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in record.inputs.items()) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(f, str) for f in v)
+            for k, v in record.listings.items()) or not all(isinstance(s, str) for s in record.state) or \
+            not all(isinstance(o.path, str) and os.path.isabs(o.path) and isinstance(o.digest, str)
+                    for o in record.outputs):
+        raise ValueError("unexpected values")
+    return record
+
+
+def _fields(record: Record) -> dict[str, object]:
+    """One build's fields as the file holds them (the key is the file's, once)."""
+    return {"stem": record.stem, "inputs": record.inputs, "listings": record.listings, "state": record.state,
+            "outputs": [{"path": o.path, "digest": o.digest} for o in record.outputs]}
 
 
 def _same_size(path: Path, digest: str) -> bool:

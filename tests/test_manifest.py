@@ -281,7 +281,8 @@ def _record() -> Path:
     return found[0]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "wrong types", "too large", "a folder", "a JSON bomb"])
+@pytest.mark.parametrize("damage", ["garbage", "wrong types", "an earlier build's wrong types", "too large",
+                                    "a folder", "a JSON bomb"])
 def test_a_damaged_manifest_is_one_warning_and_a_full_build(bank, tmp_path, monkeypatch, damage):
     out = tmp_path / "deck.apkg"
     built(bank, out)
@@ -291,6 +292,10 @@ def test_a_damaged_manifest_is_one_warning_and_a_full_build(bank, tmp_path, monk
     elif damage == "wrong types":
         data = json.loads(record.read_text())
         data["outputs"] = [{"path": "relative.apkg", "digest": 5}]
+        record.write_text(json.dumps(data))
+    elif damage == "an earlier build's wrong types":
+        data = json.loads(record.read_text())
+        data["earlier"] = [{**{k: data[k] for k in ("stem", "inputs", "listings", "state")}, "outputs": "x"}]
         record.write_text(json.dumps(data))
     elif damage == "too large":
         monkeypatch.setattr(manifest, "MAX_BYTES", 100)
@@ -430,3 +435,67 @@ def test_a_site_changed_where_it_was_recorded_is_built_not_copied(bank, tmp_path
     text = run("all", str(bank), "-o", f"{second}/")
     assert "copied from" not in text and text.count("wrote") == 4, text
     assert b"edited" not in (second / "hand-bank-basics-site" / "index.html").read_bytes()
+
+
+@pytest.mark.parametrize("command", ["epub", "pdf"])
+def test_a_build_elsewhere_from_an_edit_since_undone_leaves_the_default_output_up_to_date(bank, tmp_path, command):
+    """The run key holds no output path: A to the default path, B (an edit) to ``-o other``, A again (the edit
+    undone) finds the default output built from exactly these inputs and options, unchanged: nothing is built
+    (before, the key's one record was B's and A was built again). The command as a user runs it, in its own process
+    (``python -m qaexport``: the pdf command's layout process started ahead, too)."""
+    env = {**os.environ, **EPOCH}
+
+    def qaexport(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "qaexport", command, str(bank), *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    intro = bank / "intro.md"
+    original = intro.read_text(encoding="utf-8")
+    edited = original.replace("A folder of", "A directory of")
+    assert "wrote" in qaexport()
+    (default,) = (tmp_path / "dist").glob(f"*.{command}")
+    before, data = stamp(default), default.read_bytes()
+    intro.write_text(edited, encoding="utf-8")
+    assert "wrote" in qaexport("-o", f"other.{command}")
+    intro.write_text(original, encoding="utf-8")
+    text = qaexport()  # the edit undone: the default output was built from exactly these inputs and options
+    assert skipped(text) and "is up to date" in text, text
+    assert stamp(default) == before and default.read_bytes() == data
+    intro.write_text(edited, encoding="utf-8")
+    assert skipped(qaexport("-o", f"other.{command}"))  # and other.* from these
+    assert "wrote" in qaexport()  # the edit to the default path: built (it holds the other build)
+    intro.write_text(original, encoding="utf-8")
+    assert "wrote" in qaexport()  # undone: built (the default holds the edit's build now)
+    assert default.read_bytes() == data
+    with default.open("ab") as fh:  # the output changed since: built again
+        fh.write(b"\0")
+    assert "wrote" in qaexport()
+    assert default.read_bytes() == data
+    assert skipped(qaexport())
+
+
+def test_a_record_keeps_the_last_builds_to_other_paths_and_no_more(bank, tmp_path, monkeypatch):
+    """One run key's builds to other paths share its record: the newest ``KEEP_BUILDS`` (3 here), the one a build
+    overwrote replaced by it; each still found up to date while kept (an EPUB: the Anki ledger's stamps, its outside
+    state, change with each build of a changed note, so an older deck's build never holds)."""
+    monkeypatch.setattr(manifest, "KEEP_BUILDS", 3)
+    intro = bank / "intro.md"
+    original = intro.read_text(encoding="utf-8")
+
+    def build(i: int, to: int) -> str:
+        intro.write_text(original.replace("A folder of", f"Folder {i} of"), encoding="utf-8")
+        return run("epub", str(bank), "-o", str(tmp_path / f"book{to}.epub"))
+
+    def kept() -> list[str]:
+        data = json.loads(_record().read_text())
+        return [Path(b["outputs"][0]["path"]).name for b in [data, *data["earlier"]]]
+
+    for i in range(5):
+        assert "wrote" in build(i, i)
+    assert kept() == ["book4.epub", "book3.epub", "book2.epub"]
+    assert "wrote" in build(4, 3)  # book3.epub holds another build: built, and its record replaced
+    assert kept() == ["book3.epub", "book4.epub", "book2.epub"]
+    assert skipped(build(2, 2)) and skipped(build(4, 4))  # kept: each up to date from its own inputs
+    assert "wrote" in build(1, 1)  # no longer kept: built

@@ -29,6 +29,7 @@ from qaexport.preview.booklet import Booklet
 from qaexport.preview.server import listening_socket
 from qaexport.render import Scheme, render_library
 from tests.browser import axe_violations, launched, watch
+from tests.cli_run import qaexport as qaexport_cli
 from tests.site_bank import write_bank
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -306,3 +307,60 @@ def test_the_preview_shows_the_card_in_four_views_and_the_booklet_page(bank, tmp
         assert axe_violations(page) == []
         assert seen.problems() == []
         context.close()
+
+
+def _frames_as_drawn(page) -> list[dict]:
+    """Each card frame: the width its view says, the width its card is laid out at, where it is drawn on the page,
+    its document's size against the frame's (content beyond it is cut off or scrolls inside the frame) and the
+    elements in it whose content is wider or taller than they are (a code block that scrolls sideways)."""
+    return page.locator("iframe.card-frame").evaluate_all("""frames => frames.map(f => {
+        const r = f.getBoundingClientRect(), d = f.contentDocument.documentElement;
+        const cut = Array.from(d.querySelectorAll('body *')).filter(e => e.scrollWidth > e.clientWidth + 1
+            || e.scrollHeight > e.clientHeight + 1).map(e => e.tagName);
+        return {view: +f.getAttribute('width'), laid: f.offsetWidth, left: r.left, right: r.right, cut: cut,
+                scroll: [d.scrollWidth, d.scrollHeight], client: [d.clientWidth, d.clientHeight]}; })""")
+
+
+@pytest.mark.slow
+def test_the_preview_fits_a_phone_wide_window_by_scaling_its_frames_down(tmp_path):
+    """On a window 360 px wide (opened so, or narrowed from 1280 px) each card frame keeps its view's width (the
+    card laid out as on that screen) and is drawn smaller to fit the window: nothing in a frame is cut off or
+    scrolls inside it, no frame runs past the window. Before, the frames were squeezed to the window (the 800 px
+    views drawn 330 px wide), the card laid out narrower than its view and, after a resize, cut off mid-line."""
+    bank = tmp_path / "bank"
+    qaexport_cli("init", str(bank))
+    with serving(bank, tmp_path) as (_proc, url), launched() as browser:
+        address = url + "__serve__/question/example/markdown/getting-started/code-in-answers"
+        wide = browser.new_page(viewport={"width": 1280, "height": 900})
+        wide.goto(address)
+        expect(wide.frame_locator("iframe.card-frame").nth(7).locator(".question")).to_have_count(1)
+        wide.wait_for_load_state("load")
+        own = [frame["cut"] for frame in _frames_as_drawn(wide)]  # what the card itself cuts on its screen
+        assert own[5] == [] and own[1] == ["PRE"]  # the code's longest line fits 800 px, not 360 px
+        wide.close()
+        for first in (360, 1280):
+            page = browser.new_page(viewport={"width": first, "height": 900})
+            seen = watch(page)
+            page.goto(address)
+            expect(page.locator("iframe.card-frame")).to_have_count(8)
+            for i in range(8):
+                expect(page.frame_locator("iframe.card-frame").nth(i).locator(".question")).to_contain_text(
+                    "How do I add code to an answer?")
+            page.wait_for_load_state("load")
+            if first != 360:
+                page.set_viewport_size({"width": 360, "height": 900})
+                page.wait_for_timeout(300)  # the resize's layout and the page's own refit
+            frames = _frames_as_drawn(page)
+            assert sorted({frame["view"] for frame in frames}) == [360, 800]
+            assert [frame["cut"] for frame in frames] == own  # the card cuts what it cuts on its screen, no more
+            for frame in frames:
+                assert frame["laid"] == frame["view"], frame  # the card laid out at its view's width
+                assert frame["scroll"] == frame["client"], frame  # nothing cut off, nothing scrolling inside
+                assert frame["left"] >= 0 and frame["right"] <= 360, frame  # drawn within the window
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+            page.set_viewport_size({"width": 1280, "height": 900})  # wide again: every frame at its own size
+            page.wait_for_timeout(300)
+            widths = [round(frame["right"] - frame["left"]) for frame in _frames_as_drawn(page)]
+            assert widths == [360] * 4 + [800] * 4
+            assert seen.problems() == []
+            page.close()

@@ -264,13 +264,18 @@ def _outside(classes: list[type[Exporter]]) -> list[str | None]:
 
 def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output: str | None, folder: bool,
                      several: bool) -> bool:
-    """Whether the manifest shows that this build would write what is there already; then it says so."""
-    record = manifests.load()
-    if record is None:
+    """Whether the manifest shows that this build would write what is there already (any of the builds it keeps for
+    this run key: the last ones to other paths too); then it says so."""
+    records = manifests.load()
+    if not records:
         return False
-    targets = [resolve_target(output, folder, record.stem, cls, several) for cls in classes]
-    done = manifests.up_to_date(record, targets, _outside(classes))
-    if done is None:
+    state, digests = _outside(classes), {}
+    for record in records:  # newest first
+        targets = [resolve_target(output, folder, record.stem, cls, several) for cls in classes]
+        done = manifests.up_to_date(record, targets, state, digests)
+        if done is not None:
+            break
+    else:
         return False
     from .. import scratch
 

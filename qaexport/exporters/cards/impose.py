@@ -13,7 +13,7 @@ where it is, its body lower), each with only its own text (``_cut_text``): a rea
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,12 +82,17 @@ _SHOW = frozenset({"Tj", "TJ", "'", '"'})
 _NEXT_LINE = frozenset({"T*", "'", '"'})
 
 
-def _cut_text(contents: list, page_h: float, top: float) -> tuple[list, list]:
-    """A page's drawing (``contents``, parsed; the page ``page_h`` points high) as two: without the text shown below
-    ``top`` (CSS px from the page's top), and without the text shown above it. A face moved in two pieces (its head
-    where it is, its body lower) draws each piece clipped from the same page: with the whole page's text in both, a
-    reader (a search, a screen reader) met its text twice. What is cut lies outside the piece's clip, so the pixels
-    are the same. A line is placed by its start (its text matrix in the page's space: text runs along a line)."""
+def _cut_text(contents: list, page_h: float, top: float,
+              pictures: Mapping[str, tuple[float, float, float, float]] | None = None) -> tuple[list, list]:
+    """A page's drawing (``contents``, parsed; the page ``page_h`` points high) as two: without the text and the
+    pictures shown below ``top`` (CSS px from the page's top), and without those shown above it. A face moved in two
+    pieces (its head where it is, its body lower) draws each piece clipped from the same page: with the whole page's
+    text in both, a reader (a search, a screen reader) met its text twice; with its pictures in both, a picture was
+    drawn twice (two images in the PDF for one), and one in the question's first line, whose top is the body's top,
+    showed its edge as a thin line under the head's clip. What is cut lies outside the piece's clip (but for that
+    edge). A line is placed by its start (its text matrix in the page's space: text runs along a line); a picture
+    (an XObject drawn with ``Do``: ``pictures`` gives each name's box in its own space, x0 y0 x1 y1) by its middle,
+    an inline image (the unit square) too."""
     import pikepdf
 
     def times(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:  # a then b (PDF's row vectors)
@@ -98,8 +103,15 @@ def _cut_text(contents: list, page_h: float, top: float) -> tuple[list, list]:
     ctm, stack, line, leading = identity, [], identity, 0.0
     above: list = []
     below: list = []
-    for operands, operator in contents:
+    unit = (0.0, 0.0, 1.0, 1.0)
+    for item in contents:
+        operands, operator = item.operands, item.operator
         op = str(operator)
+        if op in ("Do", "INLINE IMAGE"):
+            x0, y0, x1, y1 = (pictures or {}).get(str(operands[0]), unit) if op == "Do" else unit
+            middle = times((1.0, 0.0, 0.0, 1.0, (x0 + x1) / 2, (y0 + y1) / 2), ctm)[5]
+            (above if (page_h - middle) / PT_PER_PX < top else below).append(item)
+            continue
         if op == "q":
             stack.append(ctm)
         elif op == "Q" and stack:
@@ -127,6 +139,25 @@ def _cut_text(contents: list, page_h: float, top: float) -> tuple[list, list]:
         above.append(instruction)
         below.append(instruction)
     return above, below
+
+
+def _pictures(page: pikepdf.Page) -> dict[str, tuple[float, float, float, float]]:
+    """The box (x0 y0 x1 y1, in the space it is drawn in) of each XObject a page draws: an image fills the unit
+    square; a form its bounding box, through its matrix."""
+    from pikepdf import Dictionary
+
+    resources = page.obj.get("/Resources")
+    xobjects = resources.get("/XObject") if resources is not None else None
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    for name, xobject in (xobjects.items() if isinstance(xobjects, Dictionary) else ()):
+        if xobject.get("/Subtype") != "/Form" or "/BBox" not in xobject:
+            boxes[str(name)] = (0.0, 0.0, 1.0, 1.0)
+            continue
+        x0, y0, x1, y1 = (float(v) for v in xobject.BBox)
+        a, b, c, d, e, f = (float(v) for v in xobject.get("/Matrix", (1, 0, 0, 1, 0, 0)))
+        xs, ys = zip(*((a * x + c * y + e, b * x + d * y + f) for x in (x0, x1) for y in (y0, y1)), strict=True)
+        boxes[str(name)] = (min(xs), min(ys), max(xs), max(ys))
+    return boxes
 
 
 def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, duplex: str,
@@ -193,7 +224,7 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
     if lift:
         # Its head where it is and its body lower: two pieces of the page, each drawing only its own text.
         head = face.top * PT_PER_PX
-        above, below = _cut_text(pikepdf.parse_content_stream(source), height, face.top)
+        above, below = _cut_text(pikepdf.parse_content_stream(source), height, face.top, _pictures(source))
         head_form = pikepdf.Stream(out, pikepdf.unparse_content_stream(above))
         for key, value in form.items():
             if key not in ("/Length", "/Filter", "/DecodeParms"):
