@@ -281,9 +281,8 @@ def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output
         if how == "unchanged":
             say(f"nothing changed: {target} is up to date (same inputs, options and versions); "
                 "nothing rendered or written")
-        else:
-            say(f"nothing changed: wrote {target} ({how}, built from the same inputs, options and versions); "
-                "nothing rendered")
+        else:  # written, so not "nothing changed" (which said a new file was written and nothing changed)
+            say(f"wrote {target} ({how}: built from the same inputs, options and versions, so nothing was rendered)")
     return True
 
 
