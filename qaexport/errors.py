@@ -97,7 +97,13 @@ class InstallError(QaexportError):
 
 
 class OutputError(QaexportError):
-    """An output file could not be written; the previous file, if any, is untouched."""
+    """An output file could not be written; the previous file, if any, is untouched. ``cause``: what the failure is
+    whatever the file, when several outputs may meet it alike (an output folder that cannot be written, whose system
+    reason may differ between making a file and a folder in it); `qaexport all` tells one line per cause."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or message
 
 
 class FontError(QaexportError):

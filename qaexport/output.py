@@ -97,11 +97,20 @@ def not_a_folder(blocking: Path, other: str = "--output") -> str:
 
 def cannot_write(target: Path, exc: OSError) -> OutputError:
     """The one line for a ``target`` whose folder cannot be made or written in: the file in its way, if that is why
-    (the system says only "File exists" or "Not a directory"), else what the system said."""
+    (the system says only "File exists" or "Not a directory"), else the folder and what the system said. The line
+    names the folder, not the file: it is the folder that is wrong, and every output bound for it says the same line,
+    which `qaexport all` then tells once for all the formats it stopped (``cli.export._export_at_once``)."""
     blocking = file_in_the_way(target)
     if blocking is not None:
         return OutputError(f"{target}: {not_a_folder(blocking)}")
-    return OutputError(f"{target}: cannot write here ({exc.strerror or exc}); choose another --output")
+    reason = exc.strerror or exc
+    missing = next((place for place in reversed(Path(target).parents) if not os.path.lexists(place)), None)
+    if missing is not None:  # the first folder of the path that is not there and could not be made
+        return OutputError(f"{missing}: cannot make this folder ({reason}); choose another --output",
+                           cause=f"{missing}: cannot make")
+    folder = Path(target).parent
+    return OutputError(f"{folder}: cannot write in this folder ({reason}); choose another --output",
+                       cause=f"{folder}: cannot write")
 
 
 class _NotTheSameError(Exception):

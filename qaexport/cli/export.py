@@ -286,9 +286,8 @@ def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output
         if how == "unchanged":
             say(f"nothing changed: {target} is up to date (same inputs, options and versions); "
                 "nothing rendered or written")
-        else:
-            say(f"nothing changed: wrote {target} ({how}, built from the same inputs, options and versions); "
-                "nothing rendered")
+        else:  # written, so not "nothing changed" (which said a new file was written and nothing changed)
+            say(f"wrote {target} ({how}: built from the same inputs, options and versions, so nothing was rendered)")
     return True
 
 
@@ -465,7 +464,7 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]], written
     outcomes = [by_child[child] for child, _ in sorted(job_of.items(), key=lambda kv: kv[1])]
     # A child that died (killed, out of memory, a crash in a C library) is one failure among the formats.
     results = [outcome if not isinstance(outcome, ChildFailure) else
-               ([], "", (outcome.exit_code, f"{cls.name}: {outcome.message}"), {})
+               ([], "", _failure(outcome.exit_code, f"{cls.name}: {outcome.message}"), {})
                for (cls, *_), outcome in zip(jobs, outcomes, strict=True)]
     told: list[str] = []
     for warnings, line, _, files in results:
@@ -476,13 +475,15 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]], written
         if line:
             say(f"wrote {line}")
     # Every failure is told once, the first as the command's error: one cause several exporters meet (a damaged font
-    # file the PDF and the EPUB both use) is one line, naming them.
-    by_message: dict[str, tuple[int, list[str]]] = {}
+    # file the PDF and the EPUB both use, an output folder that cannot be made) is one line, naming them, worded as
+    # the first of them said it.
+    by_cause: dict[str, tuple[int, str, list[str]]] = {}
     for (cls, *_), (_, _, failure, _) in zip(jobs, results, strict=True):
         if failure:
-            by_message.setdefault(failure[1], (failure[0], []))[1].append(cls.name)
+            code, message, cause = failure
+            by_cause.setdefault(cause, (code, message, []))[2].append(cls.name)
     failed = [(code, f"{', '.join(names)}: {message}" if len(names) > 1 else message)
-              for message, (code, names) in by_message.items()]
+              for code, message, names in by_cause.values()]
     for _code, message in failed[1:]:
         _warn(message)
     if failed:
@@ -491,9 +492,9 @@ def _export_at_once(jobs: list[tuple[type[Exporter], Any, Path, Build]], written
 
 
 def _export_child(cls: type[Exporter], opts: Any, target: Path, build: Build, beside_heavy: bool,
-                  report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str] | None, dict[str, str]]:
-    """One exporter of `all`, in its child: its warnings, its "wrote" line, its failure and the digests of the files
-    it wrote come back as values."""
+                  report: Callable[[Any], None]) -> tuple[list[str], str, tuple[int, str, str] | None, dict[str, str]]:
+    """One exporter of `all`, in its child: its warnings, its "wrote" line, its failure (``_failure``) and the digests
+    of the files it wrote come back as values."""
     if beside_heavy and hasattr(os, "nice"):
         os.nice(NICE_BESIDE_HEAVY)  # run on the cores a heavy exporter leaves idle, not against it
     warnings: list[str] = []
@@ -502,13 +503,20 @@ def _export_child(cls: type[Exporter], opts: Any, target: Path, build: Build, be
         with watch_writes() as written:
             cls().export(quiet, opts, target)
     except QaexportError as exc:
-        return warnings, "", (exc.exit_code, str(exc)), {}
+        return warnings, "", _failure(exc.exit_code, str(exc), getattr(exc, "cause", "")), {}
     except OSError as exc:  # the disk, worded as handle_errors words it
-        return warnings, "", (1, describe_os_error(exc)), {}
+        return warnings, "", _failure(1, describe_os_error(exc)), {}
     except Exception as exc:  # a bug in one exporter (a plugin's, say) must not take the others down
         cause = " ".join(str(exc).split())[:SHOWN_CHARS * 2]
-        return warnings, "", (1, f"{cls.name}: failed ({type(exc).__name__}: {cause})"), {}
+        return warnings, "", _failure(1, f"{cls.name}: failed ({type(exc).__name__}: {cause})"), {}
     return warnings, _written(target, cls.produces), None, written
+
+
+def _failure(exit_code: int, message: str, cause: str = "") -> tuple[int, str, str]:
+    """An exporter's failure in `all`: its exit code, its line, and what it is whatever the exporter
+    (``errors.OutputError.cause``; else the line itself), by which the failures several exporters share are told
+    once."""
+    return exit_code, message, cause or message
 
 
 def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], Any]:
