@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -166,16 +166,33 @@ class TextRenderer:
         return Rendered(to_text(texts[0]), to_text(texts[1]) + extra)
 
 
-_FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]+)[^\n]*\n(.*?)(?:^ {0,3}\1|\Z)", re.M | re.S)
+#: A fence that opens a block of code in a language (its backticks or tildes, the language).
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]+)[^\n]*\n", re.M)
+
+
+@cache
+def _fence_close(fence: str) -> re.Pattern[str]:
+    """Where a block opened by ``fence`` ends: a line that starts with it (up to three spaces before)."""
+    return re.compile(r"^ {0,3}" + re.escape(fence), re.M)
 
 
 def code_chars(questions: list[Question]) -> dict[str, int]:
-    """Characters of fenced code per language in the answers: what the highlighter is about to lex."""
+    """Characters of fenced code per language in the answers: what the highlighter is about to lex (a block not
+    closed runs to the end of its text). Each block's end is searched for from its start, not reached by a lazy
+    ``.*?`` that tries the closing fence at every character (half the time; this runs before the rendering fork)."""
     out: dict[str, int] = {}
     for q in questions:
-        if "``" in q.answer or "~~" in q.answer:
-            for _fence, lang, code in _FENCED.findall(q.answer):
-                out[lang] = out.get(lang, 0) + len(code)
+        text = q.answer
+        if "``" in text or "~~" in text:
+            at = 0
+            while (opened := _FENCE_OPEN.search(text, at)) is not None:
+                start = opened.end()
+                closed = _fence_close(opened.group(1)).search(text, start)
+                end = len(text) if closed is None else closed.start()
+                out[opened.group(2)] = out.get(opened.group(2), 0) + end - start
+                if closed is None:
+                    break
+                at = closed.end()
     return out
 
 
