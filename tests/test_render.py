@@ -235,3 +235,23 @@ def test_bare_links_found_as_the_stock_linkify_finds_them():
     assert linked > 1000  # the texts did hold links
     with pytest.raises(ValueError):
         ours.linkify.set({"fuzzy_link": True})  # its pretest would miss fuzzy links: refused
+
+
+def test_texts_read_as_markdown_it_normalizes_their_line_endings_and_nul():
+    """The renderer runs markdown-it's normalize rule only on texts holding a CR or a NUL
+    (render.markdown._normalize_if_needed): random texts of CR, CRLF, LF, NUL, code fences, lists and tables give the
+    same HTML as with the rule run on every text."""
+    import random
+
+    from markdown_it.rules_core.normalize import normalize
+
+    from qaexport.render.markdown import safe_markdown_it
+
+    ours, stock = safe_markdown_it(), safe_markdown_it()
+    stock.core.ruler.at("normalize", normalize)
+    pieces = ["\r\n", "\r", "\n", "\0", "\n\n", "a", "word ", "```python\n", "```\n", "    code", "- item", "1. x",
+              "| a | b |", "|---|---|", "> ", "# ", "*", "`", "\\", "&#0;", "$x$", "{{c1::a}}"]
+    rnd = random.Random(27)
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 16)))
+        assert ours.render(text, {"scheme": Scheme.COMPACT}) == stock.render(text, {"scheme": Scheme.COMPACT}), text
