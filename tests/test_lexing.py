@@ -228,3 +228,28 @@ def test_every_pygments_in_the_bound_gives_its_own_tokens(minor, tmp_path_factor
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root,
                             timeout=900)
     assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_code_chars_counts_as_the_fence_pattern_reads_them():
+    """``code_chars`` finds each block's end by searching for its closing fence; the counts are those of one
+    pattern read lazily to the closing fence or the end (its former self), for random texts of fences of both
+    kinds and lengths, indented ones, languages, unclosed blocks and text between."""
+    from qaexport.render import code_chars
+
+    lazy = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]+)[^\n]*\n(.*?)(?:^ {0,3}\1|\Z)", re.M | re.S)
+
+    def expected(text: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _fence, lang, code in lazy.findall(text):
+            out[lang] = out.get(lang, 0) + len(code)
+        return out
+
+    pieces = ["```", "````", "~~~", "~~~~", "```python\n", "~~~ yaml x\n", " ```a\n", "    ```b\n", "```c+\n", "\n",
+              "x", " ", "`", "~", "py", "\t", "```\n", "   ~~~~~d\n"]
+    rnd = random.Random(27)
+    counted = 0
+    for _ in range(20_000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 14)))
+        assert code_chars([SimpleNamespace(answer=text)]) == expected(text), repr(text)
+        counted += bool(expected(text))
+    assert counted > 5_000

@@ -205,3 +205,53 @@ def test_children_inherit_the_joined_patterns_compiled_before_the_fork(tmp_path,
     lines = log.read_text().splitlines()
     pids = [line.split(maxsplit=1)[0] for line in lines]
     assert pids and set(pids) == {str(os.getpid())}, lines  # compiled here only, before the fork
+
+
+def test_bare_links_found_as_the_stock_linkify_finds_them():
+    """The renderer's cheap linkify pretest (render.markdown._SchemeLinks) gives the same HTML as linkify-it's own:
+    random texts of links with every scheme (in any case, and with characters that fold to a scheme's letters),
+    text that is near a link and Markdown around them, rendered both ways."""
+    import random
+
+    from linkify_it import LinkifyIt
+
+    from qaexport.render.markdown import safe_markdown_it
+
+    ours, stock = safe_markdown_it(), safe_markdown_it()
+    stock.linkify = LinkifyIt().set({"fuzzy_link": False, "fuzzy_email": False})
+    pieces = ["https://example.com/a?b=1", "HTTP://X.ORG", "httpſ://example.com", "ftp://files.example.com/x",
+              "//cdn.example.com/x.js", "mailto:someone@example.com", "MAILTO:A@B.CO", "www.example.com", "a@b.com",
+              "http:", "https:", " ", "\n", "\n\n", "*", "**", "_", "`", "[link](https://e.com)", "<https://e.com>",
+              "&#58;", "&colon;", "h", "ttp", "://", ":", "/", "# ", "- ", "> ",
+              "| a | b |\n|---|---|\n| https://t.co | x |\n",
+              "```python\nx = 'https://a.b'\n```\n", "K", "ß", "example.com", "(", ")", "~~", "$x$", "{{c1::https://a.b}}"]
+    rnd = random.Random(27)
+    linked = 0
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 12)))
+        html = ours.render(text, {"scheme": Scheme.COMPACT})
+        assert html == stock.render(text, {"scheme": Scheme.COMPACT}), text
+        linked += "<a href" in html
+    assert linked > 1000  # the texts did hold links
+    with pytest.raises(ValueError):
+        ours.linkify.set({"fuzzy_link": True})  # its pretest would miss fuzzy links: refused
+
+
+def test_texts_read_as_markdown_it_normalizes_their_line_endings_and_nul():
+    """The renderer runs markdown-it's normalize rule only on texts holding a CR or a NUL
+    (render.markdown._normalize_if_needed): random texts of CR, CRLF, LF, NUL, code fences, lists and tables give the
+    same HTML as with the rule run on every text."""
+    import random
+
+    from markdown_it.rules_core.normalize import normalize
+
+    from qaexport.render.markdown import safe_markdown_it
+
+    ours, stock = safe_markdown_it(), safe_markdown_it()
+    stock.core.ruler.at("normalize", normalize)
+    pieces = ["\r\n", "\r", "\n", "\0", "\n\n", "a", "word ", "```python\n", "```\n", "    code", "- item", "1. x",
+              "| a | b |", "|---|---|", "> ", "# ", "*", "`", "\\", "&#0;", "$x$", "{{c1::a}}"]
+    rnd = random.Random(27)
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 16)))
+        assert ours.render(text, {"scheme": Scheme.COMPACT}) == stock.render(text, {"scheme": Scheme.COMPACT}), text

@@ -445,3 +445,35 @@ def test_the_renderer_version_covers_each_math_and_syntax_library(monkeypatch, l
         assert renderer_version() != before
     finally:
         renderer_version.cache_clear()
+
+
+def test_an_empty_cache_is_not_looked_up_and_stores_the_entries_a_lookup_would(tmp_path, sample_library, monkeypatch):
+    """A new cache finds nothing: the run makes its keys while the texts render instead of looking them up first
+    (``RenderCache.finds_nothing``). It stores the same entries, under the same keys, as a run that looks them up
+    (a cache that holds an unrelated entry), and the next run finds every one of them."""
+    hl = render.Highlighter()
+    schemes = [render.Scheme.COMPACT, render.Scheme.PORTABLE]
+
+    def stored(cache: RenderCache) -> dict[bytes, tuple[bytes, bytes]]:
+        with sqlite3.connect(cache.path) as conn:
+            return {k: (q, a) for k, q, a in conn.execute("SELECT key, question, answer FROM entries")}
+
+    empty = RenderCache(tmp_path / "empty", clock=time.time)
+    looked_up: list[object] = []
+    monkeypatch.setattr(empty, "get_many", lambda keys: looked_up.append(keys) or {})
+    prepared: list[bool] = []
+    first = render.render_library(sample_library, hl, schemes, cache=empty, meanwhile=lambda: prepared.append(True))
+    empty.close()
+    assert looked_up == [] and empty.stats.misses == len(stored(empty)) > 0
+    assert prepared == [True]  # the exporters' meanwhile still runs, once
+
+    held = RenderCache(tmp_path / "held", clock=time.time)
+    held.put_many({b"unrelated": ("q", "a")})
+    assert not held.finds_nothing()
+    assert render.render_library(sample_library, hl, schemes, cache=held) == first
+    held.close()
+    assert stored(held) == {**stored(empty), b"unrelated": (b"q", b"a")}
+
+    again = RenderCache(tmp_path / "empty", clock=time.time)
+    assert render.render_library(sample_library, hl, schemes, cache=again) == first
+    assert again.stats.misses == 0 and again.stats.hits == len(stored(empty))

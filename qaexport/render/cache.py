@@ -209,6 +209,18 @@ class RenderCache:
 
     # --- reads and writes ---------------------------------------------------------------------------
 
+    def finds_nothing(self) -> bool:
+        """Whether a lookup would find nothing: the cache holds no entry (new or emptied) or cannot be opened (it is
+        then not used). A run that finds nothing need not make its keys before it renders. A concurrent run storing
+        entries meanwhile only costs this one their rendering."""
+        conn = self._open()
+        if conn is None:
+            return True
+        try:
+            return conn.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
+        except sqlite3.Error:
+            return False  # damaged: get_many finds out and rebuilds, as before
+
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, tuple[str, str]]:
         """The intact entries among ``keys``; damaged ones count as misses (and are rewritten by ``put_many``)."""
         keys = list(dict.fromkeys(keys))

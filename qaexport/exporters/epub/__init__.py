@@ -364,11 +364,13 @@ def _embedded_fonts(epub: Any, chars: set[str]) -> tuple[list[Any], str]:
 def _media_items(epub: Any, build: Build, skip: str = "") -> list:
     """The library's images that the book shows, as manifest items beside the chapters (``src="NAME"``); ``skip``
     is the cover image, already in the manifest as the cover."""
+    media = build.library.media
+    if not media:  # nothing any text could show (most banks): no search through every text
+        return []
     used: set[str] = set()
     for rendered in build.rendered.values():
         used.update(_MEDIA_SRC.findall(rendered.question))
         used.update(_MEDIA_SRC.findall(rendered.answer))
-    media = build.library.media
     return [epub.EpubItem(uid=f"m-{name.replace('.', '-')}", file_name=name, media_type=media[name].mime,
                           content=media[name].data) for name in sorted(used) if name in media and name != skip]
 
