@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -182,9 +185,6 @@ def test_every_wrong_value_of_the_config_file_is_told_at_once_by_its_key(tmp_pat
     """Values only the exporter's checks find wrong (a theme not installed, parts below 0, an offset that is not two
     numbers) were told one at a time, in terms of command-line flags (`--back-offset 'abc'`); every one is told
     now, one line each, with the file's line, table, key and value."""
-    import subprocess
-    import sys
-
     (tmp_path / "qaexport.toml").write_text(text)
     done = subprocess.run([sys.executable, "-m", "qaexport", command, str(sample_path), "-o", "out/"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -226,3 +226,19 @@ def test_what_was_written_is_named_exactly(tmp_path, sample_path):
     target = tmp_path / "[bold]draft :smile:.epub"
     assert run("epub", str(sample_path), "-o", str(target), "--no-cache").startswith(f"wrote {target} (")
     assert target.is_file()
+
+
+def test_a_theme_name_is_matched_case_insensitively_like_every_choice(tmp_path, sample_path):
+    """`--theme MONOKAI` was 'unknown theme' though the guide says choices are case-insensitive; it is monokai now,
+    the same bytes out. An unknown one is still one line."""
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    for theme, name in (("MONOKAI", "upper.epub"), ("monokai", "lower.epub")):
+        done = subprocess.run([sys.executable, "-m", "qaexport", "epub", str(sample_path), "--theme", theme, "-o",
+                               str(tmp_path / name), "--no-cache"], capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "upper.epub").read_bytes() == (tmp_path / "lower.epub").read_bytes()
+    done = subprocess.run([sys.executable, "-m", "qaexport", "epub", str(sample_path), "--theme", "NoSuch", "-o",
+                           str(tmp_path / "x.epub")], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2 and done.stderr == "error: unknown theme 'NoSuch'; run `qaexport themes` to list " \
+                                                    "the installed ones\n"
