@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -242,3 +243,21 @@ def test_a_theme_name_is_matched_case_insensitively_like_every_choice(tmp_path, 
                            str(tmp_path / "x.epub")], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 2 and done.stderr == "error: unknown theme 'NoSuch'; run `qaexport themes` to list " \
                                                     "the installed ones\n"
+
+
+def _qaexport(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "qaexport", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_init_names_its_own_argument_in_its_hints(tmp_path):
+    """init takes a DIR argument, not -o/--output; its messages said `choose a folder for --output`."""
+    (tmp_path / "bad1.md").write_text("x")
+    done = _qaexport("init", "bad1.md", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr == "error: bad1.md: is a file, not a folder; qaexport init takes " \
+                                                    "the folder to set up (qaexport init DIR): give a folder\n"
+    if Path("/sys/kernel").is_dir():  # a folder nobody may write in, root included
+        done = _qaexport("init", "/sys/x", cwd=tmp_path)
+        assert done.returncode == 1 and done.stderr.startswith("error: /sys/x: cannot write here (")
+        assert done.stderr.endswith("; choose another folder (qaexport init DIR)\n") and "--output" not in done.stderr
+

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import UsageError
+from ..errors import OutputError, UsageError
 from ..output import write_tree
 from .common import config_tables, handle_errors, say
 from .config import CONFIG_NAME
@@ -116,6 +116,15 @@ def init_cmd(
     if existing:
         raise UsageError(f"{folder / existing[0]}: already exists; qaexport init never replaces a file "
                          "(move it away to start afresh)")
-    write_tree(folder, files, overwrite=True)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a folder; qaexport init takes the folder to set up "
+                          "(qaexport init DIR): give a folder")
+    try:
+        write_tree(folder, files, overwrite=True)
+    except OutputError as exc:  # its hint names `-o/--output`, which init has not: name init's own argument
+        what, _, hint = str(exc).rpartition("; ")
+        if "--output" not in hint:
+            raise
+        raise OutputError(f"{what}; choose another folder (qaexport init DIR)") from None
     for rel in files:
         say(f"wrote {folder / rel}")
