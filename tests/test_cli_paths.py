@@ -261,3 +261,10 @@ def test_init_names_its_own_argument_in_its_hints(tmp_path):
         assert done.returncode == 1 and done.stderr.startswith("error: /sys/x: cannot write here (")
         assert done.stderr.endswith("; choose another folder (qaexport init DIR)\n") and "--output" not in done.stderr
 
+
+def test_anki_previous_that_is_a_folder_says_so(tmp_path, sample_path):
+    (tmp_path / "old").mkdir()
+    done = _qaexport("anki", str(sample_path), "--previous", "old", "-o", "x.apkg", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr == "error: --previous old: is a folder, not an .apkg file; name an " \
+                                                    "earlier .apkg of this deck\n"
+    assert not (tmp_path / "x.apkg").exists()
