@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SHOWN_CHARS, UsageError, shown
+from ..limits import mib
 from .options import OptionSpec, fields_of
 
 CONFIG_NAME = "qaexport.toml"
@@ -173,7 +174,7 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         if not path.is_file():  # a FIFO or a device would block or never end
             raise UsageError(f"{path}: not a regular file; --config names a qaexport.toml file")
         if size > MAX_CONFIG_BYTES:
-            raise UsageError(f"{path}: {size:,} bytes, over the {MAX_CONFIG_BYTES // 1024} KiB a config file may "
+            raise UsageError(f"{path}: {mib(size)}, over the {mib(MAX_CONFIG_BYTES)} a config file may "
                              "have; check --config")
         text = path.read_text(encoding="utf-8")
         return tomllib.loads(text), text
