@@ -199,6 +199,8 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     output, folder = _output(values, config)
     for cls in classes:  # a wrong -o is a usage error before any reading
         resolve_target(output, folder, "name", cls, several)
+    if several and not folder:
+        _warn_if_named_like_a_file(output, classes)
     manifests = _manifests(classes, chosen, values, config)
     if manifests is not None and _nothing_changed(manifests, classes, output, folder, several):
         from ..forked import end_started_ahead
@@ -232,6 +234,17 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             warned += _export_at_once(jobs, written)
     if manifests is not None and not warned:
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
+
+
+def _warn_if_named_like_a_file(output: str | None, classes: list[type[Exporter]]) -> None:
+    """`all -o x.pdf`: all's -o is always a folder, so one named like an output file (not there yet) is said to be
+    one, rather than a folder named x.pdf appearing unannounced."""
+    if output is None or Path(output).is_dir() or output.endswith(("/", "\\")):
+        return
+    kinds = {"." + cls.suffix.rsplit(".", 1)[-1] for cls in classes if cls.produces == Produces.FILE}
+    if Path(output).suffix.lower() in kinds:
+        _warn(f"-o {output}: `all` writes several files, so -o names a folder: they go into the folder {output}/ "
+              "(give a folder name to silence this)")
 
 
 def _start_before_reading(cls: type[Exporter], srcs: list[Path] | None) -> None:
