@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import OutputError, UsageError
+from ..errors import UsageError
 from ..output import write_tree
 from .common import config_tables, handle_errors, say
 from .config import CONFIG_NAME
@@ -116,6 +116,8 @@ def init_cmd(
     if existing:
         raise UsageError(f"{folder / existing[0]}: already exists; qaexport init never replaces a file "
                          "(move it away to start afresh)")
+    from ..errors import OutputError
+
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: is a file, not a folder; qaexport init takes the folder to set up "
                           "(qaexport init DIR): give a folder")
