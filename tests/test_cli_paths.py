@@ -225,4 +225,3 @@ def test_what_was_written_is_named_exactly(tmp_path, sample_path):
     target = tmp_path / "[bold]draft :smile:.epub"
     assert run("epub", str(sample_path), "-o", str(target), "--no-cache").startswith(f"wrote {target} (")
     assert target.is_file()
-
