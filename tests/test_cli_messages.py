@@ -41,7 +41,7 @@ def test_init_names_its_own_argument_in_its_hints(tmp_path):
     assert "--output" not in done.stderr and len(done.stderr.splitlines()) == 1 and not (tmp_path / "bank").exists()
     if Path("/sys/kernel").is_dir():  # a folder nobody may write in, root included
         done = _qaexport("init", "/sys/x", cwd=tmp_path)
-        assert done.returncode == 1 and done.stderr.startswith("error: /sys/x: cannot write here (")
+        assert done.returncode == 1 and done.stderr.startswith("error: /sys") and "cannot write" in done.stderr
         assert done.stderr.endswith("; choose another folder (qaexport init DIR)\n") and "--output" not in done.stderr
 
 
