@@ -13,6 +13,22 @@ theirs (``formats/cloze.py``). Every limit is a module constant, named in the RE
 
 from __future__ import annotations
 
+import math
+
+MIB = 2**20
+
+
+def mib(size: int) -> str:
+    """A size for a message beside a limit, always in MiB (the unit of every size limit here; 35,977,823 bytes is
+    "34.3 MiB"); a whole number of MiB without decimals ("32 MiB"). A size that rounds down to a whole number is
+    rounded up instead: a file a byte over 32 MiB is "32.1 MiB", never "32.0 MiB, over the 32 MiB limit"."""
+    if size % MIB == 0:
+        return f"{size // MIB:,} MiB"
+    tenths = round(size * 10 / MIB)
+    if tenths % 10 == 0 and tenths * MIB < size * 10:
+        tenths = math.ceil(size * 10 / MIB)
+    return f"{tenths / 10:,.1f} MiB"
+
 #: Longer texts are refused: no real question or answer is this long, and layout engines choke.
 MAX_QUESTION_CHARS = 5_000
 MAX_ANSWER_CHARS = 200_000

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import InputError
+from .limits import mib
 
 
 def not_regular(mode: int) -> str:
@@ -157,7 +158,7 @@ def read_limited(path: Path, limit: int, split_what: str) -> bytes:
             raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     if size > limit or len(data) > limit:
         size = max(size, len(data))
-        raise InputError(path, f"file is {size / 1e6:.1f} MB, over the {limit // 2**20} MiB limit; "
+        raise InputError(path, f"file is {mib(size)}, over the {mib(limit)} limit; "
                                f"split the {split_what} into several files")
     noticed(path, data)
     return data

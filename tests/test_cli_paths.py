@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -156,16 +158,38 @@ def test_every_bad_key_is_listed_at_once(tmp_path, sample_path):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     expected = [
-        "sourcez: unknown key (known: sources, output, title, author, theme, night_theme, [anki], ",
-        "theme: 3 is not text",
-        "[pdf].paper: 'A5' is not one of a4, letter",
-        "[pdf].colour: unknown option (known: paper, answers, title, author",
-        "[anki].flat: 'yes' is not true or false",
+        '1: sourcez = "x": unknown key (known: sources, output, title, author, theme, night_theme, [anki], ',
+        "2: theme = 3: must be text (in quotes)",
+        '4: [pdf] paper = "A5": must be one of a4, letter',
+        "5: [pdf] colour = true: unknown option (known: paper, answers, title, author",
+        '7: [anki] flat = "yes": must be true or false',
     ]
     assert len(lines) == len(expected), result.output
     for line, start in zip(lines, expected, strict=True):
-        assert line.startswith(f"error: {config}: {start}"), line
+        assert line.startswith(f"error: {config}:{start}"), line
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.parametrize(("command", "text", "expected"), [
+    ("pdf", 'theme = "nosuch"\n\n[pdf]\nparts = -1\nlanguage = "!!"\n', [
+        'qaexport.toml:1: theme = "nosuch": unknown theme \'nosuch\'; run `qaexport themes` to list the installed ones',
+        "qaexport.toml:4: [pdf] parts = -1: give 0 (automatic), 1 (whole) or more",
+        'qaexport.toml:5: [pdf] language = "!!": give a language code such as en or pt-BR']),
+    ("cards", '[cards]\nper_page = -3\nback_offset = "abc"\n', [
+        "qaexport.toml:2: [cards] per_page = -3: give a positive number of cards, or 0 for as many as fit",
+        'qaexport.toml:3: [cards] back_offset = "abc": give two numbers in millimetres, X,Y (e.g. 1.5,-0.5)']),
+])
+def test_every_wrong_value_of_the_config_file_is_told_at_once_by_its_key(tmp_path, sample_path, command, text,
+                                                                         expected):
+    """Values only the exporter's checks find wrong (a theme not installed, parts below 0, an offset that is not two
+    numbers) were told one at a time, in terms of command-line flags (`--back-offset 'abc'`); every one is told
+    now, one line each, with the file's line, table, key and value."""
+    (tmp_path / "qaexport.toml").write_text(text)
+    done = subprocess.run([sys.executable, "-m", "qaexport", command, str(sample_path), "-o", "out/"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [f"error: {line}" for line in expected]
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("text", ["[pdf\npaper=1", "title = 'x'\ntitle = 'y'"])
@@ -184,14 +208,16 @@ def test_values_from_the_config_file_are_blamed_on_the_file(tmp_path, sample_pat
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 2, result.output
-    assert lines[0].startswith(f"error: {config}: [anki] (deck_name): ")
-    assert lines[1].startswith(f"error: {config}: [epub] (language): ")
+    assert lines[0] == f"error: {config}:2: [anki] deck_name = \"A::::B\": a part between '::' is empty; write e.g. " \
+                       "'Interview::2026'"
+    assert lines[1] == f"error: {config}:4: [epub] language = \"not a lang!!\": give a language code such as en " \
+                       "or pt-BR"
     assert not (tmp_path / "out").exists()
     config.write_text('theme = "monokia"\n')
     result = runner.invoke(app, ["pdf", str(sample_path), "--config", str(config), "-o", str(tmp_path / "x.pdf")])
     assert result.exit_code == 2
-    assert result.output.strip() == f"error: {config}: theme: unknown theme 'monokia'; run `qaexport themes` to " \
-                                    "list the installed ones"
+    assert result.output.strip() == f"error: {config}:1: theme = \"monokia\": unknown theme 'monokia'; run " \
+                                    "`qaexport themes` to list the installed ones"
 
 
 def test_what_was_written_is_named_exactly(tmp_path, sample_path):

@@ -374,7 +374,7 @@ def test_a_config_file_over_its_limit_is_one_usage_error(tmp_path):
         if code:
             lines = result.output.strip().splitlines()
             assert len(lines) == 1 and "Traceback" not in result.output, result.output
-            assert "over the 1024 KiB a config file may have" in lines[0] and str(config) in lines[0], lines
+            assert "over the 1 MiB a config file may have" in lines[0] and str(config) in lines[0], lines
 
 
 def _previous_package(path: Path, models: str, decks: str) -> Path:
@@ -415,7 +415,7 @@ def test_a_previous_packages_note_types_and_decks_are_bounded_before_they_are_re
         with pytest.raises(OutputError) as info:
             read_previous(path)
         what = "note types" if column == "models" else "decks"
-        assert f"its {what} take {len(padded):,} bytes, over 16 MiB" in str(info.value), str(info.value)
+        assert f"its {what} take {limits.mib(len(padded))}, over 16 MiB" in str(info.value), str(info.value)
         assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
@@ -598,3 +598,23 @@ def test_every_limit_constant_is_tested_here():
                              re.M)
         for name in defined:  # the module's own limits (one it imports is tested where it is defined)
             assert name in text, f"{module.__name__}.{name} has no test in {Path(__file__).name}"
+
+
+@pytest.mark.parametrize(("size", "told"), [
+    (35_977_823, "file is 34.3 MiB, over the 32 MiB limit"),  # said "36.0 MB, over the 32 MiB limit"
+    (32 * 2**20 + 1, "file is 32.1 MiB, over the 32 MiB limit"),  # never "32.0 MiB, over the 32 MiB limit"
+])
+def test_a_size_over_a_limit_is_told_in_the_limits_unit(tmp_path, size, told):
+    """Sizes are printed against limits in one unit, MiB, as the limits are (limits.mib)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.md"
+    with path.open("wb") as fh:  # sparse: nothing is written, nor read
+        fh.write(b"---\n")
+        fh.truncate(size)
+    done = subprocess.run([sys.executable, "-m", "qaexport", "validate", "big.md"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and f"big.md: {told}; split the subtopic into several files" in done.stderr, \
+        done.stdout + done.stderr
+    assert limits.mib(16 * 2**20 + 5 * 2**19) == "18.5 MiB" and limits.mib(2**20) == "1 MiB"

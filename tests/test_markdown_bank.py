@@ -639,3 +639,57 @@ def test_a_failed_write_into_a_folder_leaves_none_of_its_files(tmp_path, sample_
     assert result.exit_code == 1 and "disk full" in result.output
     assert _files(target) == {"mine.txt": b"mine"} and len(calls) == 2
     assert sorted(p.name for p in target.iterdir()) == ["mine.txt"]  # no folders of ours left either
+
+
+UNCLOSED = ("---\nframework: Python\ntopic: Basics\nsubtopic: Fences\n---\n\n## Q {#a .easy}\n\n"
+            "```python\nprint(1)\n\n## Q2 {#b .easy}\n\nB\n")
+UNCLOSED_LINE = ("f.md:9: this code fence is never closed, so the question heading at line 12 is read as code; "
+                 "close the fence with ``` before it")
+
+
+@pytest.mark.parametrize("command", ["validate", "anki", "pdf", "epub", "site", "cards", "markdown", "all"])
+def test_an_unclosed_fence_that_swallows_a_question_is_one_error_line(tmp_path, command):
+    """A fence never closed made every question below it code in the answer above: `validate` said "ok: 1 question"
+    and every export lost them. Now each command stops with one line naming the fence and the heading it hides."""
+    import subprocess
+    import sys
+
+    (tmp_path / "f.md").write_text(UNCLOSED, encoding="utf-8")
+    args = [sys.executable, "-m", "qaexport", command, "f.md"] + ([] if command == "validate" else ["-o", "out/"])
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    told = [line for line in (done.stdout + done.stderr).splitlines() if "never closed" in line]
+    assert len(told) == 1 and told[0].endswith(UNCLOSED_LINE), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_an_unclosed_fence_is_shown_by_serve_and_warned_of_when_it_hides_no_question(tmp_path):
+    from qaexport import render
+    from qaexport.exporters import Build
+    from qaexport.exporters.site import Live, Site, SiteOptions
+    from qaexport.preview.bank import LiveBank
+    from qaexport.render import Scheme
+
+    path = tmp_path / "f.md"
+    path.write_text(UNCLOSED, encoding="utf-8")
+    live_bank = LiveBank([tmp_path], None, render.Highlighter())
+    live_bank.reload()
+    problems = live_bank.snapshot.problems
+    assert len(problems) == 1 and problems[0] == f"{tmp_path}/{UNCLOSED_LINE}", problems
+    build = Build(live_bank.snapshot.library, live_bank.snapshot.rendered[Scheme.COMPACT], live_bank.highlighter, 0)
+    index = Site(build, SiteOptions(), Live(1, problems)).file("index.html").decode()
+    assert "never closed, so the question heading at line 12" in index
+    # a fence left open that hides only a heading of the answer: the question stays, a warning names the line
+    found = MarkdownReader().read(_write(tmp_path / "w.md", UNCLOSED.replace("## Q2 {#b .easy}", "## Example")))
+    assert not found.problems and len(found.subtopics[0].questions) == 1
+    assert [(w.location.line, w.message) for w in found.warnings] == [
+        (9, "this code fence is never closed, so everything below it to the end of the file is code; close it "
+            "with ``` where the code ends")]
+    # a closed fence: nothing to say, both questions read
+    closed = MarkdownReader().read(_write(tmp_path / "c.md", UNCLOSED.replace("print(1)\n", "print(1)\n```\n")))
+    assert not closed.problems and not closed.warnings and len(closed.subtopics[0].questions) == 2
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

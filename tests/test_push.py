@@ -728,7 +728,7 @@ def test_push_options_come_from_the_config_file(anki, bank, tmp_path, monkeypatc
         assert "FromConfig::FastAPI::Deployment::Workers" in [d.name for d in col.decks.all_names_and_ids()]
     (tmp_path / "qaexport.toml").write_text('[push]\napi_key = "x"\n', encoding="utf-8")
     bad = runner.invoke(app, ["push", str(bank)])
-    assert bad.exit_code == 2 and "[push].api_key: unknown option" in bad.output
+    assert bad.exit_code == 2 and "qaexport.toml:2: [push] api_key = \"x\": unknown option" in bad.output
 
 
 def test_the_test_double_answers_like_the_real_add_on(anki, tmp_path):

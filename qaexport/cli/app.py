@@ -24,11 +24,12 @@ Examples:
   qaexport anki                        # dist/<name>.apkg from ./data
   qaexport pdf --answers end --paper letter
   qaexport epub data/ more/ -o books/  # merge two folders into one book
-  qaexport all --difficulty hard       # deck, booklet and EPUB of the hard ones
+  qaexport all --difficulty hard       # deck, booklet, EPUB and site of the hard ones
   qaexport list --keys                 # one stable key per line (the Anki notes' Key field)
   qaexport push --dry-run              # what a push into the running Anki would change
 \b
 Exit codes: 0 ok, 1 content or output error, 2 usage error,
+3 installation problem (no reader or exporter installed: reinstall qaexport),
 4 Anki unreachable or refusing (push), 5 push not complete (some notes; rerun),
 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; an output file not finished is left as it was).
 """

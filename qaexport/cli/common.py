@@ -247,8 +247,9 @@ def config_tables() -> dict[str, list[type]]:
     return found
 
 
-def load_settings(config_path: Path | None) -> Config:
-    return load_config(config_path, config_tables)
+def load_settings(config_path: Path | None, defer: bool = False) -> Config:
+    """The config file (``config.load_config``); with ``defer`` its problems wait in ``Config.problems``."""
+    return load_config(config_path, config_tables, defer)
 
 
 def given(ctx: typer.Context, name: str) -> bool:

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import inspect
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -159,21 +160,52 @@ def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dic
     """The exporter's options, or what is wrong with them, saying so in terms of the config file where the
     values came from there."""
     mine = [spec for spec in specs if cls.name in spec.exporters]
+    from_file = [spec for spec in mine if not given(ctx, spec.param) and config.value(cls.name, spec.field) is not None]
+
+    def made(file_fields: list[OptionSpec]) -> Any:
+        return cls.Options(**{spec.field: choose(ctx, values, spec.param, config.value(cls.name, spec.field)
+                                                 if spec in file_fields else None) for spec in mine})
+
     try:
-        return cls.Options(**{spec.field: choose(ctx, values, spec.param, config.value(cls.name, spec.field))
-                              for spec in mine}), ""
+        return made(from_file), ""
     except UsageError as exc:
-        from_file = [spec.field for spec in mine if not given(ctx, spec.param)
-                     and config.value(cls.name, spec.field) is not None]
-        if config.path is not None and from_file:
-            return None, f"{config.path}: [{cls.name}] ({', '.join(from_file)}): {exc}"
-        return None, str(exc)
+        first = str(exc)
+    if config.path is None or not from_file:
+        return None, first
+    try:
+        made([])
+    except UsageError as exc:
+        return None, str(exc)  # the flags alone are wrong: that first
+    found = []  # each value of the file checked alone, beside the flags: every wrong one told, one line each
+    for spec in from_file:
+        try:
+            made([spec])
+        except UsageError as exc:
+            raw = config.raw.get(f"{cls.name}.{spec.field}", config.value(cls.name, spec.field))
+            found.append(config.wrong(cls.name, spec.field, raw, _without_flag(str(exc))))
+    if not found:  # wrong only together (calibrate = true with duplex = "none")
+        names = ", ".join(spec.field for spec in from_file)
+        found.append(f"{config.path}: [{cls.name}] ({names}): {first}")
+    return None, "\n".join(found)
+
+
+_FLAG_AND_VALUE = re.compile(r"^--[a-z][\w-]* ")
+
+
+def _without_flag(message: str) -> str:
+    """An option's message (``--back-offset 'abc': give two numbers…``) without its flag and value, for a line that
+    names the file's key and value instead."""
+    head = _FLAG_AND_VALUE.match(message)
+    if head is None:
+        return message
+    cut = message.find(": ", head.end())
+    return message[cut + 2:] if cut != -1 else message
 
 
 def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec], values: dict[str, Any]) -> None:
     """Read and render once, then run each exporter on the shared build. Every usage problem (themes, options,
     -o) is found before anything is read."""
-    config = load_settings(values["config"])
+    config = load_settings(values["config"], defer=True)  # its problems told with the options' (_chosen_options)
     several = len(classes) > 1  # `all`: -o is a folder
     now = build_time()  # the one clock, read once
     use_font_store()
@@ -182,6 +214,8 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     output, folder = _output(values, config)
     for cls in classes:  # a wrong -o is a usage error before any reading
         resolve_target(output, folder, "name", cls, several)
+    if several and not folder:
+        _warn_if_named_like_a_file(output, classes)
     manifests = _manifests(classes, chosen, values, config)
     if manifests is not None and _nothing_changed(manifests, classes, output, folder, several):
         from ..forked import end_started_ahead
@@ -215,6 +249,17 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             warned += _export_at_once(jobs, written)
     if manifests is not None and not warned:
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
+
+
+def _warn_if_named_like_a_file(output: str | None, classes: list[type[Exporter]]) -> None:
+    """`all -o x.pdf`: all's -o is always a folder, so one named like an output file (not there yet) is said to be
+    one, rather than a folder named x.pdf appearing unannounced."""
+    if output is None or Path(output).is_dir() or output.endswith(("/", "\\")):
+        return
+    kinds = {"." + cls.suffix.rsplit(".", 1)[-1] for cls in classes if cls.produces == Produces.FILE}
+    if Path(output).suffix.lower() in kinds:
+        _warn(f"-o {output}: `all` writes several files, so -o names a folder: they go into the folder {output}/ "
+              "(give a folder name to silence this)")
 
 
 def _start_before_reading(cls: type[Exporter], srcs: list[Path] | None) -> None:
@@ -332,24 +377,31 @@ def _cache_folder() -> Path:
 
 
 def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
-    """The code themes (flags over the config file); an unknown theme is a usage error naming where it came from."""
+    """The code themes (flags over the config file); an unknown theme is a usage error naming where it came from: a
+    flag's at once, the file's added to ``config.problems`` (the defaults stand in, so the other values are checked
+    too)."""
+    from ..render.highlight import load_style
+
     theme = choose(ctx, values, "theme", config.top.get("theme"))
     night = choose(ctx, values, "night_theme", config.top.get("night_theme")) if "night_theme" in values \
         else DEFAULT_NIGHT_THEME
-    try:
-        return render.Highlighter(theme, night, accelerated_lexing())
-    except UsageError as exc:
-        in_file = [n for n in ("theme", "night_theme") if n in config.top and not (n in values and given(ctx, n))]
-        raise UsageError(f"{config.path}: {', '.join(in_file)}: {exc}" if in_file else str(exc)) from None
+    for name, default in (("theme", DEFAULT_THEME), ("night_theme", DEFAULT_NIGHT_THEME)):
+        if name in config.top and not (name in values and given(ctx, name)) and (name == "theme" or "night_theme"
+                                                                                  in values):
+            try:
+                load_style(config.top[name])
+            except UsageError as exc:
+                config.problems.append(config.wrong(None, name, config.top[name], str(exc)))
+                theme, night = (default, night) if name == "theme" else (theme, default)
+    return render.Highlighter(theme, night, accelerated_lexing())
 
 
 def _chosen_options(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec],
                     values: dict[str, Any], config: Config) -> list[tuple[type[Exporter], Any]]:
-    """Each exporter with its options; every exporter's problem at once as one usage error."""
+    """Each exporter with its options; every exporter's problem, and the config file's (``config.problems``), at once
+    as one usage error."""
     built = [(cls, *_options(ctx, cls, specs, values, config)) for cls in classes]
-    wrong = [message for _, _, message in built if message]
-    if wrong:
-        raise UsageError("\n".join(wrong))
+    config.raise_problems([message for _, _, message in built if message])
     return [(cls, opts) for cls, opts, _ in built]
 
 

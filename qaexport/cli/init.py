@@ -119,6 +119,17 @@ def init_cmd(
     if existing:
         raise UsageError(f"{folder / existing[0]}: already exists; qaexport init never replaces a file "
                          "(move it away to start afresh)")
-    write_tree(folder, files, overwrite=True)
+    from ..errors import OutputError
+
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a folder; qaexport init takes the folder to set up "
+                          "(qaexport init DIR): give a folder")
+    try:
+        write_tree(folder, files, overwrite=True)
+    except OutputError as exc:  # its hint names `-o/--output`, which init has not: name init's own argument
+        what, _, hint = str(exc).rpartition("; ")
+        if "--output" not in hint:
+            raise
+        raise OutputError(f"{what}; choose another folder (qaexport init DIR)") from None
     for rel in files:
         say(f"wrote {folder / rel}")

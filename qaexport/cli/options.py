@@ -75,7 +75,11 @@ def specs_for(classes: list[type]) -> list[OptionSpec]:
         if len(shapes) == 1:
             exporter, f, kind = declared[0]
             flag = f.metadata.get("flag") or "--" + name.replace("_", "-")
-            specs.append(OptionSpec(name, flag, name, kind, f.metadata.get("choices"), f.metadata.get("help", ""),
+            helps = {e: d.metadata.get("help", "") for e, d, _ in declared}
+            help_text = helps[exporter]
+            if f.metadata.get("choices") and len(set(helps.values())) > 1:  # the values mean something else in each
+                help_text = " ".join(f"{e}: {h}" for e, h in helps.items())
+            specs.append(OptionSpec(name, flag, name, kind, f.metadata.get("choices"), help_text,
                                     f.default, tuple(e for e, _, _ in declared)))
             continue
         for exporter, f, kind in declared:
@@ -88,7 +92,9 @@ def specs_for(classes: list[type]) -> list[OptionSpec]:
 def typer_params(specs: list[OptionSpec], several: bool) -> list[inspect.Parameter]:
     params = []
     for spec in specs:
-        help_text = spec.help + (f" ({', '.join(spec.exporters)})" if several and len(spec.exporters) > 1 else "")
+        # In `all` every option names the formats it applies to (a prefixed one, --pdf-x, names it already).
+        tagged = several and not spec.help.startswith(f"{spec.exporters[0]}: ")
+        help_text = spec.help + (f" ({', '.join(spec.exporters)})" if tagged else "")
         kwargs: dict[str, Any] = {"help": help_text}
         annotation: Any = spec.kind
         flag = spec.flag

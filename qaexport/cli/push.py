@@ -56,14 +56,12 @@ def push_cmd(ctx: typer.Context, **values: Any) -> None:
     Examples: qaexport push data/ --dry-run;  qaexport push bank/ --delete-missing --sync
     """
     layout_specs, push_specs = _specs()
-    config = load_settings(values["config"])
+    config = load_settings(values["config"], defer=True)
     now = build_time()
     highlighter = make_highlighter(ctx, values, config)
     layout, wrong_layout = _options(ctx, AnkiExporter, layout_specs, values, config)
     options, wrong_push = _options(ctx, PushCommand, push_specs, values, config)
-    wrong = [w for w in (wrong_layout, wrong_push) if w]
-    if wrong:
-        raise UsageError("\n".join(wrong))
+    config.raise_problems([w for w in (wrong_layout, wrong_push) if w])
     key = (values.get("api_key") or "").strip() or None
     client = AnkiConnect(endpoint(options.url, options.allow_remote), key, options.timeout)
     srcs = values["srcs"] or config.top.get("sources")

@@ -28,6 +28,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
+from ..limits import mib
 from ..model import Media
 
 #: One image, as stored (bigger ones are refused before they are read).
@@ -92,7 +93,7 @@ def accept(data: bytes, notes: list[str] | None = None) -> Media | Refused:
     :data:`MAX_PIXELS` and can be shrunk within :data:`MAX_DECODE_PIXELS`: then it is, and ``notes`` gets a clause
     saying so (for the caller's warning)."""
     if len(data) > MAX_IMAGE_BYTES:
-        return Refused(f"{len(data):,} bytes, over the {MAX_IMAGE_BYTES >> 20} MiB limit for one image")
+        return Refused(f"{mib(len(data))}, over the {mib(MAX_IMAGE_BYTES)} limit for one image")
     if not data:
         return Refused("the file is empty")
     kind = raster_type(data)

@@ -574,6 +574,9 @@ def _piece(lines: list[str], first: int, last: int, parsed: ParsedFile, before: 
         reach = _fence_end(lines, last, top[-1].markup)
         following = bisect.bisect_left(cuts, reach)
         last = cuts[following] if following < len(cuts) else len(lines)
+    if last == len(lines) and top and top[-1].type == "fence" and \
+            not _closes(lines, first + top[-1].map[0], first + top[-1].map[1], top[-1].markup):
+        _unclosed_fence(lines, first + top[-1].map[0], top[-1].markup, parsed)
     # Every top-level `##` is read (its attributes checked); those with attributes, and the first, start questions.
     heads: list[tuple[int, str, _Attrs]] = []
     for i, t in enumerate(top):
@@ -628,6 +631,22 @@ def _piece(lines: list[str], first: int, last: int, parsed: ParsedFile, before: 
                                                    attrs.origin, bool(cloze),
                                                    answer_line if answer.strip() else 0))
     return last
+
+
+def _unclosed_fence(lines: list[str], opening: int, markup: str, parsed: ParsedFile) -> None:
+    """A fence opened at line ``opening`` (0-based) at the top level and never closed runs to the end of the file, so
+    every line below it is code: a question heading there is lost without a word (an error naming it); a fence that
+    holds no line reading like a question is still most likely a mistake (a warning). Only the file's last piece can
+    end in such a fence, so the lines below it are looked at once (the parse stays linear)."""
+    heading = next((n for n in range(opening + 1, len(lines))
+                    if lines[n].startswith(("## ", "##\t")) and
+                    (_starts_question(lines[n]) or lines[n].rstrip().endswith("?"))), None)
+    if heading is not None:
+        parsed.problem(opening + 1, f"this code fence is never closed, so the question heading at line {heading + 1} "
+                                    f"is read as code; close the fence with {markup} before it")
+    else:
+        parsed.warn(opening + 1, f"this code fence is never closed, so everything below it to the end of the file is "
+                                 f"code; close it with {markup} where the code ends")
 
 
 def _closes(lines: list[str], opening: int, last: int, markup: str) -> bool:

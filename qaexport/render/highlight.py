@@ -22,7 +22,7 @@ from html import escape
 from pygments import lex
 from pygments.lexer import Lexer
 from pygments.style import StyleMeta
-from pygments.styles import get_all_styles, get_style_by_name
+from pygments.styles import STYLE_MAP, get_all_styles, get_style_by_name
 from pygments.token import STANDARD_TYPES, Text, Token, Whitespace, _TokenType
 from pygments.util import ClassNotFound
 
@@ -45,9 +45,21 @@ def available_themes() -> list[str]:
     return sorted(get_all_styles())
 
 
+def theme_name(name: str) -> str:
+    """The installed style's own name for ``name``, matched case-insensitively like every choice (``MONOKAI`` is
+    ``monokai``: the same theme, so the same output); an unknown one is a usage error."""
+    if name in STYLE_MAP:
+        return name
+    wanted = name.lower()
+    found = next((known for known in available_themes() if known.lower() == wanted), None)
+    if found is None:
+        raise UsageError(f"unknown theme {name!r}; run `qaexport themes` to list the installed ones")
+    return found
+
+
 def load_style(name: str) -> StyleMeta:
     try:
-        return get_style_by_name(name)
+        return get_style_by_name(theme_name(name))
     except ClassNotFound:
         raise UsageError(f"unknown theme {name!r}; run `qaexport themes` to list the installed ones") from None
 
@@ -108,6 +120,8 @@ class Highlighter:
     def __init__(self, theme: str = DEFAULT_THEME, night_theme: str | None = DEFAULT_NIGHT_THEME,
                  accelerate: bool = True) -> None:
         """``accelerate=False`` lexes with Pygments' own loop only (the same tokens; see :mod:`.lexing`)."""
+        theme = theme_name(theme)
+        night_theme = theme_name(night_theme) if night_theme else night_theme
         self._made_with = (theme, night_theme, accelerate)
         self.accelerate = accelerate
         names = [theme] + ([night_theme] if night_theme else [])

@@ -74,7 +74,9 @@ class AnkiOptions:
     def __post_init__(self) -> None:
         deck_prefix(self.deck_name)  # a bad --deck-name fails before anything is read
         if self.previous is not None and not self.previous.is_file():
-            raise UsageError(f"--previous {self.previous}: no such file; name an earlier .apkg of this deck")
+            what = "is a folder, not an .apkg file" if self.previous.is_dir() else \
+                "is not a regular file" if self.previous.exists() else "no such file"
+            raise UsageError(f"--previous {self.previous}: {what}; name an earlier .apkg of this deck")
 
 
 __all__ = ["AnkiExporter", "AnkiOptions", "card_numbers", "card_sides", "note_type_parts", "question_fields"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from ... import scratch
 from ...errors import InputError, OutputError, shown
 from ...formats.anki_archive import PackageArchive
+from ...limits import mib
 from .identity import (
     CLOZE_FIELDS,
     CLOZE_MODEL_ID,
@@ -363,7 +364,7 @@ def read_previous(path: Path) -> Previous:
                 for column, what in (("models", "note types"), ("decks", "decks")):
                     size = conn.execute(f"select length({column}) from col").fetchone()[0] or 0
                     if size > MAX_MODELS_BYTES:
-                        raise cannot(f"its {what} take {size:,} bytes, over {MAX_MODELS_BYTES >> 20} MiB")
+                        raise cannot(f"its {what} take {mib(size)}, over {mib(MAX_MODELS_BYTES)}")
                 models = json.loads(conn.execute("select models from col").fetchone()[0] or "{}")
                 deck_names = {str(k): d.get("name", "") for k, d in
                               json.loads(conn.execute("select decks from col").fetchone()[0] or "{}").items()}

@@ -17,6 +17,7 @@ from ...formats.dialect import might_hold_extras, scan
 from ...formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, ImageBudget, Refused, accept, raster_type
 from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRATED, decode, parse_text
 from ...formats.math import MathError, mathml
+from ...limits import mib
 from ...model import BankFile, ContentFormat, Location, Media
 from ...reading import noticed, read_limited
 from ...records import Node, QuestionRecord, ReadResult, SubtopicRecord
@@ -205,8 +206,8 @@ class BankImages:
             self._warn(line, f"image {shown!r} is not a regular file. Left out")
             return None
         if info.st_size > MAX_IMAGE_BYTES:
-            self._warn(line, f"image {shown!r} is {info.st_size / 2**20:.1f} MiB, over the "
-                             f"{MAX_IMAGE_BYTES >> 20} MiB limit for one image; make it smaller. Left out")
+            self._warn(line, f"image {shown!r} is {mib(info.st_size)}, over the {mib(MAX_IMAGE_BYTES)} limit for one "
+                             "image; make it smaller. Left out")
             return None
         if info.st_size > self.budget.bytes_left:
             self._warn(line, f"image {shown!r}: the file's images pass {MAX_IMAGES_TOTAL >> 20} MiB together; "
