@@ -17,6 +17,7 @@ a formula can be typeset. An unknown command, a syntax error or a formula over t
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -108,23 +109,58 @@ def math_plugin(md: MarkdownIt) -> None:
     md.inline.ruler.before("escape", "math_brackets", _brackets)
 
 
+@dataclass(frozen=True)
+class _Scanned:
+    """What the ``$$`` block rule's look-ahead found after the opener on line ``first``: ``stop`` is the first line
+    after it that is blank or ends with ``$$`` (``closes``), or the end of the range when there is none. The lines
+    between are neither, so an opener on any line from ``first`` up to ``stop`` stops at ``stop`` too, as long as
+    that line reads the same (``at``, where its text starts: a blockquote moves it)."""
+
+    src: str
+    first: int
+    stop: int
+    closes: bool
+    at: int
+
+
+def _text_start(state: Any, line: int, end: int) -> int:
+    return state.bMarks[line] + state.tShift[line] if line < end else -1
+
+
+def _scan(state: Any, first: int, end: int) -> _Scanned:
+    """The look-ahead dollarmath's block rule does, with what ended it (its own never tells)."""
+    stop = first + 1
+    while stop < end:
+        text = state.src[state.bMarks[stop] + state.tShift[stop]:state.eMarks[stop]].strip()
+        if text.endswith("$$"):
+            return _Scanned(state.src, first, stop, True, _text_start(state, stop, end))
+        if not text:
+            break
+        stop += 1
+    return _Scanned(state.src, first, stop, False, _text_start(state, stop, end))
+
+
 def _linear_block(rule: Any) -> Any:
     """dollarmath's ``$$`` block rule, in linear time over a document: an opening ``$$`` looks ahead for its closing
     line up to a blank line, and a text of openers that never close (``$$x`` and a heading, again and again) made
-    every opener scan to the same blank line (quadratic: 35 s for 16,000 lines). A scan that found no closing
-    before line N is remembered: an opener before N would find none either."""
+    every opener scan to the same blank line (quadratic: 35 s for 16,000 lines). Each look-ahead is remembered
+    (:class:`_Scanned`): a later opener before the line it stopped at stops there too, and when that line is no
+    closing one, the rule would find none (so it is not run).
+
+    The look-ahead is this module's own, not inferred from the rule's answer: the rule also says no without looking
+    ahead (at ``$$ a $$ b``, and at a no-break space before ``$$``, which Python's ``strip`` takes and markdown-it's
+    indentation does not), so reading its no as "no closing below" hid a real block below such a line."""
     def block(state: Any, start: int, end: int, silent: bool) -> bool:
-        memo = state.env.setdefault("qaexport.math_open_until", {})
-        line = state.src[state.bMarks[start] + state.tShift[start]:state.eMarks[start]].strip()
-        one_line = len(line) > 3 and line.endswith("$$")
-        if line.startswith("$$") and not one_line and start < memo.get(end, -1):
-            return False
-        found = rule(state, start, end, silent)
-        if not found and line.startswith("$$") and not one_line:
-            stop = start + 1
-            while stop < end and state.src[state.bMarks[stop]:state.eMarks[stop]].strip():
-                stop += 1
-            memo[end] = max(memo.get(end, -1), stop)
+        if not state.src.startswith("$$", state.bMarks[start] + state.tShift[start], state.eMarks[start]):
+            return bool(rule(state, start, end, silent))  # not an opener: the rule says no at once
+        memo = state.env.setdefault("qaexport.math_scanned", {})
+        known = memo.get(end)
+        if (known is not None and known.src is state.src and known.first <= start < known.stop
+                and known.at == _text_start(state, known.stop, end)):
+            return known.closes and bool(rule(state, start, end, silent))
+        found = bool(rule(state, start, end, silent))
+        if not found:
+            memo[end] = _scan(state, start, end)
         return found
 
     return block
