@@ -233,8 +233,8 @@ def collector_paused() -> Iterator[None]:
     booklet's bigger part (640,000 characters of HTML) were a fifth of its CPU time (render 6.9 s → 5.5 s without
     them, the other part 4.3 s → 3.5 s), and freed ~30,000 objects of millions. Without them the part's largest
     memory is the same (284 MiB) and the PDF the same bytes. Objects without cycles are still freed at once
-    (reference counts); a part's cyclic garbage waits for the collection before drawing in two, or for the child's
-    end, and a layout in this process for the collector's next run after it.
+    (reference counts); a part's cyclic garbage waits for the child's end, and a layout in this process for the
+    collector's next run after it.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -300,8 +300,10 @@ def _draw_in_two(document: Document, identifier: str, first: Path, second: Path,
     middle = len(document.pages) * 2 // 3
     # The child's garbage collector would visit (write to) every object of the layout and so copy all the
     # memory it shares with this process (583 MiB peak instead of 523 when it drew half); frozen objects are never
-    # visited: gc.freeze exists for this.
-    gc.collect()
+    # visited: gc.freeze exists for this. No full collection first: it visited millions of objects (0.5–0.6 s of
+    # CPU on the run's longest path) to free the layout's cyclic garbage, which neither process touches after the
+    # fork, so it stays shared (the tree's peak was the same with and without it once the front document no longer
+    # started beside the drawing: 454–466 MiB against 453–461 MiB, docs/benchmarks.md).
     gc.freeze()
 
     def draw(pages: slice, path: Path) -> None:
