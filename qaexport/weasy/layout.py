@@ -262,8 +262,8 @@ def collector_paused() -> Iterator[None]:
     booklet's bigger part (640,000 characters of HTML) were a fifth of its CPU time (render 6.9 s → 5.5 s without
     them, the other part 4.3 s → 3.5 s), and freed ~30,000 objects of millions. Without them the part's largest
     memory is the same (284 MiB) and the PDF the same bytes. Objects without cycles are still freed at once
-    (reference counts); a part's cyclic garbage waits for the collection before drawing in two, or for the child's
-    end, and a layout in this process for the collector's next run after it.
+    (reference counts); a part's cyclic garbage waits for the child's end, and a layout in this process for the
+    collector's next run after it.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -277,14 +277,16 @@ def collector_paused() -> Iterator[None]:
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Callable[[int], None],
               media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
               tagged: bool = False, laid_out: Callable[[Document], None] | None = None,
-              tail: Path | None = None) -> set[str]:
+              tail: Path | None = None, tail_drawn: Callable[[], None] = lambda: None) -> set[str]:
     """Lay out and write; returns the characters no font could draw.
 
     ``pdf_identifier`` from the content keeps rebuilds byte-identical. ``files`` (URL → package file) and the
     library's ``media`` are the only things the layout may load; nothing else the content names is fetched.
     ``tagged`` adds the structure tree (PDF/UA tags: headings, lists, tables, reading order) for screen readers
     and reflow. ``laid_out(document)`` is called between the layout and the drawing (a book laid out in parts
-    learns each part's pages and anchors there, while the part is still being drawn).
+    learns each part's pages and anchors there, while the part is still being drawn). With ``tail``, the last third
+    of the pages is drawn there by a forked child (:func:`_draw_in_two`), which calls ``tail_drawn()`` once it has
+    written them; it is called here when no child draws them (one page, no fork).
     """
     handler = _PageProgress(on_pages)
     missing = _MissingGlyphs()
@@ -298,9 +300,11 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
             if laid_out is not None:
                 laid_out(document)
             if tail is not None and len(document.pages) > 1 and can_fork():
-                _draw_in_two(document, identifier, target, tail)
+                _draw_in_two(document, identifier, target, tail, tail_drawn)
             else:
                 document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
+                if tail is not None:
+                    tail_drawn()
     finally:
         PROGRESS_LOGGER.removeHandler(handler)
         LOGGER.removeHandler(missing)
@@ -308,29 +312,38 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
     return missing.chars
 
 
-def _draw_in_two(document: Document, identifier: str, first: Path, second: Path) -> None:
+def _draw_in_two(document: Document, identifier: str, first: Path, second: Path,
+                 drawn: Callable[[], None] = lambda: None) -> None:
     """Two thirds of the pages drawn to ``first`` here while a forked child draws the last third to ``second``:
     drawing is a quarter of a part's time, and on one core. The child gets the laid-out pages by the fork.
 
     Memory: each process copies the shared pages of memory it touches (reference counts), so while the child
     lives the part's layout is partly held twice. A third ends early, while this process has drawn about half
     of its share: on 560 questions the booklet's peak was 509–514 MiB (467 MiB drawn in one process; 523 MiB
-    when the child drew half), for a drawing phase of 2.6 s instead of 3.9 s.
+    when the child drew half), for a drawing phase of 2.6 s instead of 3.9 s. The child calls ``drawn()`` when its
+    file is written, before it ends: a book in parts starts its front document then (``parts.layout_parts``), not
+    beside the two drawing processes, which hold the most memory of the run.
     """
     from ..forked import Children
 
     middle = len(document.pages) * 2 // 3
     # The child's garbage collector would visit (write to) every object of the layout and so copy all the
     # memory it shares with this process (583 MiB peak instead of 523 when it drew half); frozen objects are never
-    # visited: gc.freeze exists for this.
-    gc.collect()
+    # visited: gc.freeze exists for this. No full collection first: it visited millions of objects (0.5–0.6 s of
+    # CPU on the run's longest path) to free the layout's cyclic garbage, which neither process touches after the
+    # fork, so it stays shared (the tree's peak was the same with and without it once the front document no longer
+    # started beside the drawing: 454–466 MiB against 453–461 MiB, docs/benchmarks.md).
     gc.freeze()
 
     def draw(pages: slice, path: Path) -> None:
         document.copy(document.pages[pages]).write_pdf(path, pdf_identifier=identifier.encode())
 
+    def draw_tail(_report: Callable[[object], None]) -> None:
+        draw(slice(middle, None), second)
+        drawn()
+
     with Children(lambda _index, _value: None, lambda cause: f"{second}: drawing failed ({cause})") as group:
-        group.start(lambda _report: draw(slice(middle, None), second))
+        group.start(draw_tail)
         draw(slice(None, middle), first)
         group.results()
 

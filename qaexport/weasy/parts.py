@@ -67,6 +67,9 @@ MIN_MAX_PART = 200_000
 #: How much bigger than every other part the biggest must be for its drawing to be shared (see drawn_in_two):
 #: drawing is about a quarter of a part's time, so the others must be done by three quarters of its layout.
 DRAWN_IN_TWO_RATIO = 1.3
+#: What a part drawn in two reports when the child drawing its last third is done (``layout.write_pdf``'s
+#: ``tail_drawn``; sent by that child, through the part's pipe, which it shares by the fork).
+TAIL_DRAWN = "tail-drawn"
 #: Attempts at a contents whose page count agrees with the numbers written into it.
 FRONT_ATTEMPTS = 3
 #: The page number the probe writes on every contents line, to count the contents' pages before the numbers
@@ -183,7 +186,10 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
 
     Each part reports its page count and anchors as soon as it is laid out; the front document is laid out
     while the last parts are still being drawn, so it costs no wall time when a core is free by then. A part
-    ``kept`` from an earlier run with the same key (``weasy.kept``) is copied instead of laid out.
+    drawn in two (:func:`drawn_in_two`) also reports when the child drawing its last third is done: the front
+    waits for that (the part and that child are the run's peak of memory; the front beside them added its own,
+    and took the core that child was drawing on). A part ``kept`` from an earlier run with the same key
+    (``weasy.kept``) is copied instead of laid out.
     """
     from ..forked import Children
 
@@ -196,6 +202,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
         tails = {i: work / f"part-{i}-b.pdf" for i in drawn_in_two(book.sizes, book.workers)}
         front = work / "front.pdf"
         laid: dict[int, _Part] = {}
+        drawing_tails = set(tails)  # parts whose last third is still being drawn by a child of theirs
         probe_pages: list[int] = []  # the contents' page count, with placeholder numbers
         fronts: list[tuple[int, int]] = []  # (child index, contents pages it assumed)
         missing: set[str] = set()
@@ -250,10 +257,18 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 return
             if isinstance(value, tuple) and value[0] == "laid-out":
                 laid[part] = _Part(value[1], value[2], value[3])
-                if len(laid) == len(bodies) and probe_pages:
+                if len(laid) == len(bodies) and probe_pages and not drawing_tails:
                     start_front(group, probe_pages[0])
+            elif value == TAIL_DRAWN:
+                tail_done(part)
             elif isinstance(value, int):
                 advance(value)
+
+        def tail_done(part: int) -> None:
+            if part in drawing_tails:
+                drawing_tails.discard(part)
+                if not drawing_tails and len(laid) == len(bodies) and probe_pages and not fronts:
+                    start_front(group, probe_pages[0])
 
         probe_job = front_job(book.front(dict.fromkeys(book.anchors, PROBE_NUMBER), 0), book.css + front_css(999),
                               work / "probe.pdf")
@@ -275,7 +290,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 if index == probe:
                     missing |= set(result[0])
                     probe_pages.append(result[1])
-                    if len(laid) == len(bodies):
+                    if len(laid) == len(bodies) and not drawing_tails:
                         start_front(group, probe_pages[0])
                 elif fronts and index == fronts[-1][0]:
                     found, pages = result
@@ -288,6 +303,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                         start_front(group, contents)
                 if index in slots:
                     missing |= set(result)
+                    tail_done(slots[index])  # (it said so before, unless it failed to: a part that ends has none)
                 fill()
         drawn = [[path for path in (first, tails.get(i)) if path and path.exists()] for i, first in enumerate(bodies)]
         merge(front, fronts[-1][1], drawn, target, [laid[i].outline_levels for i in range(len(bodies))], stamp_files)
@@ -347,7 +363,8 @@ def _lay_part(body: Callable[[], str], css: str, identifier: str, path: Path, me
         laid.append(("laid-out", len(document.pages), anchors, levels))
         report(laid[-1])
 
-    missing = sorted(write_pdf(html, css, identifier, path, report, media, files, laid_out=laid_out, tail=tail))
+    missing = sorted(write_pdf(html, css, identifier, path, report, media, files, laid_out=laid_out, tail=tail,
+                               tail_drawn=partial(report, TAIL_DRAWN)))
     if kept is not None and laid:
         _kind, pages, anchors, levels = laid[0]
         kept.store(key, [target for target in targets if target.exists()],
