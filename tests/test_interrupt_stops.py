@@ -82,6 +82,25 @@ TWICE = (
     "            os.kill(os.getpid(), signal.SIGINT)\n"
     "sys.meta_path.insert(0, Finder())\n")
 
+#: A second Ctrl-C as the run says it was stopped.
+TWICE_AS_IT_SAYS = (
+    "class Said:\n"
+    "    def __init__(self, stream):\n"
+    "        self.stream = stream\n"
+    "    def write(self, text):\n"
+    "        if text.startswith('interrupted'):\n"
+    "            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, as the line is printed\n"
+    "            [str(n) for n in range(200)]\n"
+    "        return self.stream.write(text)\n"
+    "    def __getattr__(self, name):\n"
+    "        return getattr(self.stream, name)\n"
+    "sys.stderr = Said(sys.stderr)\n"
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+    "            os.kill(os.getpid(), signal.SIGINT)\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
 #: The signal comes while Click builds the command (it imports the PDF exporter as it resolves ``pdf``), before the
 #: command's own handler is in place: Typer turns the interrupt into a silent exit 130.
 WHILE_CLICK_BUILDS = (
@@ -92,8 +111,10 @@ WHILE_CLICK_BUILDS = (
     "sys.meta_path.insert(0, Finder())\n")
 
 
-@pytest.mark.parametrize("hook", [IN_A_FINALIZER, IN_AN_UNKNOWN_FINALIZER, WHILE_CLICK_BUILDS, TWICE],
-                         ids=["in-a-finalizer", "in-an-unknown-finalizer", "while-click-builds", "twice"])
+@pytest.mark.parametrize("hook", [IN_A_FINALIZER, IN_AN_UNKNOWN_FINALIZER, WHILE_CLICK_BUILDS, TWICE,
+                                  TWICE_AS_IT_SAYS],
+                         ids=["in-a-finalizer", "in-an-unknown-finalizer", "while-click-builds", "twice",
+                              "twice-as-it-says"])
 def test_ctrl_c_at_a_chosen_moment_is_one_line_and_status_130(hook, tmp_path, sample_path):
     target, scratch = tmp_path / "out" / "book.pdf", tmp_path / "tmp"
     scratch.mkdir()
