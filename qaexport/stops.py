@@ -11,8 +11,9 @@ second signal interrupts the clean-up of the first.
 
 The command (:func:`in_command`): the first stop signal raises ``KeyboardInterrupt`` once, in the code the main thread
 runs, so that every ``finally`` and context manager on the way out runs (outputs left as they were, temporary files
-removed); later stop signals are ignored, so that clean-up finishes. A signal that comes while a finalizer runs waits
-until the finalizer has returned (:func:`_in_finalizer`); one that lands in a finalizer this module does not know is
+removed); later stop signals are ignored, so that clean-up finishes. A signal that comes while a finalizer runs (or
+code ``exec`` made from a string, which would turn the run's status 130 into death by SIGINT) waits until it has
+returned (:func:`_must_wait`); one that lands in a finalizer this module does not know is
 not printed but raised again once that finalizer has returned (:func:`_unraisable`): a stop is never printed as an
 error and never lost. The run says :data:`MESSAGE` once (:func:`say`), whichever way the interrupt went.
 
@@ -29,10 +30,12 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from types import FrameType
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself not loaded either: this module loads before the command's rule is in place
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
+    from typing import Any
 
 #: What a run stopped by Ctrl-C (or SIGTERM, SIGHUP) says, with exit status 130.
 MESSAGE = "interrupted; every output file not finished was left as it was"
@@ -46,16 +49,18 @@ STOPS = frozenset(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHU
 _FINALIZER_TAILS = ("<locals>.cb", "<locals>.remove", "<locals>._remove", "finalize.__call__", "finalize._exitfunc")
 
 
-@dataclass
 class _Rule:
-    """The stop rule of one process (the fork copies it: each process installs its own)."""
+    """The stop rule of one process (the fork copies it: each process installs its own). A plain class, not a
+    dataclass: this module loads before the command's rule is in place, and ``dataclasses`` would add ~9 ms to that
+    window (and to every run's start)."""
 
-    pid: int = 0  #: the process the rule was installed in (0: none here)
-    child: bool = False  #: a child's rule (SIGINT not its own to decide)
-    requested: bool = False  #: a stop signal came
-    raised: bool = False  #: the stop was raised, or the process is ending: later stop signals are ignored
-    signum: int = 0  #: the stop signal that came first
-    said: bool = False  #: :data:`MESSAGE` (or the command's own word for it) was printed
+    def __init__(self, pid: int = 0, child: bool = False) -> None:
+        self.pid = pid  #: the process the rule was installed in (0: none here)
+        self.child = child  #: a child's rule (SIGINT not its own to decide)
+        self.requested = False  #: a stop signal came
+        self.raised = False  #: the stop was raised, or the process is ending: later stop signals are ignored
+        self.signum = 0  #: the stop signal that came first
+        self.said = False  #: :data:`MESSAGE` (or the command's own word for it) was printed
 
 
 _rule = _Rule()
@@ -93,14 +98,14 @@ def _stop(signum: int, frame: FrameType | None) -> None:
         return  # a process forked by a library and not through qaexport.forked: its parent decides too
     _rule.requested = True
     _rule.signum = _rule.signum or signum
-    _raise_unless_in_finalizer(frame)
+    _raise_or_wait(frame)
 
 
-def _raise_unless_in_finalizer(frame: FrameType | None) -> None:
-    """The stop raised as ``KeyboardInterrupt`` (once), unless ``frame`` is a finalizer's: then a little later."""
+def _raise_or_wait(frame: FrameType | None) -> None:
+    """The stop raised as ``KeyboardInterrupt`` (once), unless it must wait (:func:`_must_wait`): then later."""
     if _rule.raised:
         return
-    if _in_finalizer(frame) and _later():
+    if _must_wait(frame) and _later():
         return
     _rule.raised = True
     raise KeyboardInterrupt
@@ -111,9 +116,10 @@ LATER = 0.005
 
 
 def _later() -> bool:
-    """The stop tried again in :data:`LATER` seconds, by the interval timer (SIGALRM), once the finalizer running now
-    has most likely returned; False where there is no such timer (Windows) or it is in use. Not by raising the signal
-    again at once: Python handles it at its next check, inside this very handler, without end."""
+    """The stop tried again in :data:`LATER` seconds, by the interval timer (SIGALRM), once the finalizer (or the code
+    made from a string) running now has most likely returned; False where there is no such timer (Windows) or it is in
+    use. Not by raising the signal again at once: Python handles it at its next check, inside this very handler,
+    without end."""
     if not hasattr(signal, "setitimer") or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
         return False
     previous = signal.getsignal(signal.SIGALRM)
@@ -132,22 +138,27 @@ def _again(_signum: int, frame: FrameType | None) -> None:
     """The timer of :func:`_later`: the stop tried again where the main thread is now."""
     signal.signal(signal.SIGALRM, _previous_alarm.pop() if _previous_alarm else signal.SIG_DFL)
     if _ours() and _rule.signum:
-        _raise_unless_in_finalizer(frame)
+        _raise_or_wait(frame)
 
 
-def _in_finalizer(frame: FrameType | None) -> bool:
-    """Whether ``frame`` or a frame it was called from is a finalizer's: a ``__del__``, or a callback of
-    :data:`_FINALIZER_TAILS`."""
+def _must_wait(frame: FrameType | None) -> bool:
+    """Whether a stop raised in ``frame`` would be lost or misreported, so that it must wait: ``frame``, or a frame it
+    was called from, is a finalizer's (a ``__del__``, a callback of :data:`_FINALIZER_TAILS`), or runs code that
+    ``exec`` or ``eval`` made from a string (``dataclasses`` and ``namedtuple`` make their methods so, as modules load):
+    an interrupt leaving such code marks the interpreter to end by SIGINT at exit whatever status the run exits with
+    (CPython 3.11's ``run_eval_code_obj`` sets ``_Py_UnhandledKeyboardInterrupt``): status -2, not 130."""
     while frame is not None:
         code = frame.f_code
         if code.co_name == "__del__" or code.co_qualname.endswith(_FINALIZER_TAILS) or code is _unraisable.__code__:
             return True
+        if code.co_name == "<module>" and code.co_filename[:1] == "<" and frame.f_back is not None:
+            return True  # a string run by exec/eval (the program's own -c code has no caller: not it)
         frame = frame.f_back
     return False
 
 
 def _unraisable(unraisable: Any) -> None:
-    """A stop that landed in a finalizer :func:`_in_finalizer` does not know, where Python would print it and go on:
+    """A stop that landed in a finalizer :func:`_must_wait` does not know, where Python would print it and go on:
     not printed, raised again once the finalizer has returned. Anything else is printed as Python prints it."""
     if _ours() and _rule.raised and unraisable.exc_type is KeyboardInterrupt and _rule.signum and _later():
         _rule.raised = False
