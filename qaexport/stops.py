@@ -120,9 +120,11 @@ def _later() -> bool:
     made from a string) running now has most likely returned; False where there is no such timer (Windows) or it is in
     use. Not by raising the signal again at once: Python handles it at its next check, inside this very handler,
     without end."""
-    if not hasattr(signal, "setitimer") or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+    if not hasattr(signal, "setitimer"):
         return False
     previous = signal.getsignal(signal.SIGALRM)
+    if signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+        return previous is _again  # tried again already (a second signal meanwhile), or the timer is another's
     if previous is not _again:
         _previous_alarm[:] = [previous]
         signal.signal(signal.SIGALRM, _again)

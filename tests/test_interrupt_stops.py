@@ -46,6 +46,13 @@ IN_A_FINALIZER = (
     "            Held()  # made and dropped at once: its finalizer runs here\n"
     "sys.meta_path.insert(0, Finder())\n")
 
+#: Two signals while a finalizer runs: the second finds the first waiting for the finalizer to return.
+TWICE_IN_A_FINALIZER = IN_A_FINALIZER.replace(
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now\n",
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now\n"
+    "        [str(n) for n in range(200)]\n"
+    "        os.kill(os.getpid(), signal.SIGTERM)  # and SIGTERM\n")
+
 #: The signal comes while a finalizer of a kind the stop rule does not know by name runs (a weak reference's callback
 #: of any name): not printed, and not lost either.
 IN_AN_UNKNOWN_FINALIZER = (
@@ -120,10 +127,10 @@ WHILE_CLICK_BUILDS = (
     "sys.meta_path.insert(0, Finder())\n")
 
 
-@pytest.mark.parametrize("hook", [IN_A_FINALIZER, IN_AN_UNKNOWN_FINALIZER, IN_EXEC_OF_A_STRING, WHILE_CLICK_BUILDS,
-                                  TWICE, TWICE_AS_IT_SAYS],
-                         ids=["in-a-finalizer", "in-an-unknown-finalizer", "in-exec-of-a-string", "while-click-builds",
-                              "twice", "twice-as-it-says"])
+@pytest.mark.parametrize("hook", [IN_A_FINALIZER, TWICE_IN_A_FINALIZER, IN_AN_UNKNOWN_FINALIZER, IN_EXEC_OF_A_STRING,
+                                  WHILE_CLICK_BUILDS, TWICE, TWICE_AS_IT_SAYS],
+                         ids=["in-a-finalizer", "twice-in-a-finalizer", "in-an-unknown-finalizer",
+                              "in-exec-of-a-string", "while-click-builds", "twice", "twice-as-it-says"])
 def test_ctrl_c_at_a_chosen_moment_is_one_line_and_status_130(hook, tmp_path, sample_path):
     target, scratch = tmp_path / "out" / "book.pdf", tmp_path / "tmp"
     scratch.mkdir()
