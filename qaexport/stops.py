@@ -13,9 +13,9 @@ The command (:func:`in_command`): the first stop signal raises ``KeyboardInterru
 runs, so that every ``finally`` and context manager on the way out runs (outputs left as they were, temporary files
 removed); later stop signals are ignored, so that clean-up finishes. A signal that comes while a finalizer runs (or
 code ``exec`` made from a string, which would turn the run's status 130 into death by SIGINT) waits until it has
-returned (:func:`_must_wait`); one that lands in a finalizer this module does not know is
-not printed but raised again once that finalizer has returned (:func:`_unraisable`): a stop is never printed as an
-error and never lost. The run says :data:`MESSAGE` once (:func:`say`), whichever way the interrupt went.
+returned (:func:`_must_wait`); one that lands in a finalizer this module does not know is not printed but raised
+again once that finalizer has returned (:func:`_unraisable`): a stop is never printed as an error and never lost.
+The run says :data:`MESSAGE` once (:func:`say`), whichever way the interrupt went.
 
 A child (:func:`in_child`, every process :mod:`qaexport.forked` starts): SIGINT is not its to decide. A terminal's
 Ctrl-C reaches the whole process group; the command decides the stop and ends its children with SIGTERM, which
