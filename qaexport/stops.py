@@ -69,12 +69,15 @@ _previous_unraisable: list[Any] = []
 
 
 def in_command() -> None:
-    """The command's rule: a stop signal interrupts the run once (see the module's docstring)."""
+    """The command's rule: a stop signal interrupts the run once (see the module's docstring). A stop signal the
+    command was started with ignored stays ignored, as Python leaves SIGINT: a job a script starts in the background
+    is deaf to the terminal's Ctrl-C, and one started under ``nohup`` to the terminal's hang-up."""
     _install(child=False)
 
 
 def in_child() -> None:
-    """A child's rule: SIGINT left to the command; SIGTERM and SIGHUP interrupt the work once."""
+    """A child's rule: SIGINT left to the command; SIGTERM and SIGHUP interrupt the work once (the command stops its
+    children with SIGTERM, whatever it was started with)."""
     _install(child=True)
 
 
@@ -82,7 +85,8 @@ def _install(child: bool) -> None:
     global _rule
     _rule = _Rule(pid=os.getpid(), child=child)
     for sig in STOPS:
-        signal.signal(sig, _stop)
+        if child or signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _stop)
     if sys.unraisablehook is not _unraisable:
         _previous_unraisable[:] = [sys.unraisablehook]
         sys.unraisablehook = _unraisable

@@ -144,6 +144,28 @@ def test_ctrl_c_at_a_chosen_moment_is_one_line_and_status_130(hook, tmp_path, sa
     assert list(scratch.iterdir()) == []  # the run's temporary folder is gone
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP],
+                         ids=["SIGINT-in-a-background-job", "SIGHUP-under-nohup"])
+def test_a_stop_signal_ignored_from_the_start_stays_ignored(sig, tmp_path, sample_path):
+    """A job a script starts in the background has SIGINT ignored (the terminal's Ctrl-C is not for it), one started
+    under ``nohup`` SIGHUP: the run goes on to its end, as Python leaves an ignored SIGINT. The signal is sent by the
+    command's first step (the hook at the import of its Markdown renderer), so it surely comes during the run."""
+    hook = (f"signal.signal(signal.{sig.name}, signal.SIG_IGN)  # as the shell or nohup started it\n"
+            "class Finder:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+            f"            os.kill(os.getpid(), signal.{sig.name})\n"
+            "sys.meta_path.insert(0, Finder())\n")
+    target, scratch = tmp_path / "book.pdf", tmp_path / "tmp"
+    scratch.mkdir()
+    (tmp_path / "hooked.py").write_text(RUN.format(hook=hook), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "hooked", "pdf", str(sample_path), "-o", str(target), "--no-cache"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert target.read_bytes()[:5] == b"%PDF-"
+
+
 #: Children under the stop rule (``forked.Children``, as every forking command starts them): ``HOOK`` runs in the
 #: child, at the moment it chooses; the parent prints what the child's work came to.
 CHILD = (
