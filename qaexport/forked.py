@@ -12,18 +12,16 @@ this process removes when they are done or killed.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import multiprocessing
 import os
-import signal
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
-from . import scratch
+from . import scratch, stops
 from .compat_frames import with_room
 from .errors import OutputError, QaexportError
 
@@ -201,34 +199,11 @@ def _start_without_the_parents_garbage(proc: Any) -> None:
     frozen_by_caller = gc.get_freeze_count() > 0
     gc.freeze()
     try:
-        with _stops_held():
+        with stops.held():  # the child lets them in under its own rule (_child_main)
             proc.start()
     finally:
         if not frozen_by_caller:
             gc.unfreeze()
-
-
-#: The signals that stop a run (Ctrl-C, and SIGTERM/SIGHUP, which the CLI and the children turn into interrupts).
-_STOPS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
-
-
-@contextlib.contextmanager
-def _stops_held() -> Iterator[None]:
-    """The stop signals held (blocked) while a child is started, and given back after: this process handles one that
-    came meanwhile as soon as the child is started; the child starts with them held and lets them in once its work
-    is under way (:func:`_child_main`), where a stop is an interrupt it reports. Without this, a child stopped in
-    its first milliseconds (the ``pdf`` run's layout process started ahead, ended at once by a command that failed
-    or found nothing changed, or a Ctrl-C at that moment) was interrupted inside multiprocessing's start-up, which
-    prints "Process ForkProcess-1:" and a traceback on the user's terminal."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
 
 
 #: How to end each child started ahead of its work and not used yet (:func:`started_ahead`).
@@ -248,22 +223,17 @@ def end_started_ahead() -> None:
         _ahead.pop()()
 
 
-def _stopped(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def _child_main(work: Callable[[Report], Any], end: Any, scratch_dir: str, spawned: bool = False) -> None:
-    if spawned:  # a forked child has the CLI's handlers already: SIGTERM from the parent ends the work like Ctrl-C
-        for name in ("SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), _stopped)
+    """A child's life: its stop rule (``stops.in_child``: SIGINT is the command's to decide, SIGTERM from the command
+    interrupts the work once), the work, its outcome sent, then the stop signals held until it exits, so that nothing
+    it does at exit is interrupted and it never prints (``spawned``: a child spawned, not forked; the same)."""
+    stops.in_child()
     # Temporary files of the child (WeasyPrint copies @font-face fonts into a folder it removes only at a clean
     # exit) go to the parent's scratch folder, which the parent removes even when the child was killed.
     tempfile.tempdir = scratch_dir
     try:
         try:
-            if hasattr(signal, "pthread_sigmask"):  # held since before the fork (_stops_held): a stop now interrupts
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+            stops.let_in()  # held since before the fork (stops.held): a stop now interrupts the work
             outcome: tuple[str, Any] = ("done", with_room(work, lambda value: end.send(("progress", value))))
         except KeyboardInterrupt:
             outcome = ("interrupted", None)
@@ -271,7 +241,10 @@ def _child_main(work: Callable[[Report], Any], end: Any, scratch_dir: str, spawn
             outcome = ("refused", (exc.exit_code, str(exc)))
         except Exception as exc:  # reported by the parent as one line
             outcome = ("error", f"{type(exc).__name__}: {exc}")
-        end.send(outcome)
+        try:
+            end.send(outcome)
+        finally:
+            stops.hold_to_the_end()  # a stop that comes as this is called is taken just below
     except (KeyboardInterrupt, OSError):
         pass  # stopped by the parent, or the parent is gone: nobody is left to tell
     finally:

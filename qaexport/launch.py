@@ -14,14 +14,13 @@ changed (``qaexport.last_run``). It sets none: the command line does (``TMPDIR``
 
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
 import sys
 import tempfile
 from pathlib import Path
-from types import FrameType
 
-from . import scratch
+from . import scratch, stops
 
 #: The help options (the command line's ``help_option_names``): a command line that has one as an option prints help.
 _HELP = frozenset({"--help", "-h"})
@@ -39,30 +38,19 @@ PDF_OPTIONS: dict[str, str | tuple[str, ...] | None] = {
     "--language": "text", "--tagged": FLAG, "--no-tagged": FLAG, "--parts": "int",
 }
 
-_STOP_SIGNALS = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
-
-
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM/SIGHUP end a run like Ctrl-C: temp files removed, outputs untouched, exit 130. Later
-    signals are ignored so that clean-up finishes."""
-    for sig in _STOP_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 #: The run begun in this process and not yet ended (:func:`begin`).
 _begun: list[tempfile.TemporaryDirectory[str]] = []
 
 
 def begin(args: list[str]) -> tempfile.TemporaryDirectory[str]:
-    """The stop signals handled, what killed runs left swept, this run's temporary folder made (returned: the
+    """The stop signals handled (the command's rule: :func:`qaexport.stops.in_command`), what killed runs left swept,
+    this run's temporary folder made (returned: the
     command removes it; the command line names it to the programs the libraries start, ``TMPDIR``) and the work
     ``args`` will need started ahead; once per run: a run begun already (``python -m qaexport``, then the command
     line's ``main``) is returned as it is."""
     if _begun and Path(_begun[0].name).is_dir():
         return _begun[0]
-    for sig in _STOP_SIGNALS:
-        signal.signal(sig, _interrupt)
+    stops.in_command()
     scratch.sweep_once(Path(tempfile.gettempdir()))  # what killed runs left there (a listing: a millisecond)
     _begun[:] = [scratch.run_folder()]  # this process's temporary files go there from now on (tempfile.tempdir)
     _pdf_args[:] = [args] if runs_pdf(args) else []
@@ -181,19 +169,40 @@ def _accepted(kind: str | tuple[str, ...], value: str) -> bool:
 
 
 #: What a run interrupted by Ctrl-C (or SIGTERM, SIGHUP) says, with exit status 130.
-INTERRUPTED = "interrupted; every output file not finished was left as it was"
+INTERRUPTED = stops.MESSAGE
 
 
 def main() -> None:
     """The ``qaexport`` command (``python -m qaexport`` and the installed script): :func:`begin`, then the command
-    line (:func:`qaexport.cli.app.main`). A Ctrl-C while the command line is still loading (its first ~0.5 s: Typer,
-    the plugins), before the command's own handler is in place, ends the run with the same one line and status
-    (nothing was written yet; the started layout process and the temporary folder are ended at exit)."""
+    line (:func:`qaexport.cli.app.main`). A stopped run ends here with :data:`INTERRUPTED`, said once, and status 130,
+    whichever way the interrupt went: raised through the command (which said it already), while the command line was
+    still loading (its first ~0.5 s: Typer, the plugins; nothing was written yet), or while Click was building the
+    command, where Typer turns it into a silent exit 130. Once the command has ended, stop signals are ignored
+    (``stops.ending``): the clean-up at exit (the started layout process, the temporary folder) finishes."""
     try:
-        begin(sys.argv[1:])
-        from .cli import main as command
+        try:
+            begin(sys.argv[1:])
+            from .cli import main as command
 
-        command()
+            command()
+        except SystemExit as exit_:
+            if exit_.code == 130 and stops.requested():
+                raise KeyboardInterrupt from None  # Typer's silent 130 for an interrupt while it built the command
+            raise
+        finally:
+            stops.ending()  # an interrupt raised as this is called is the one the outer handler takes
     except KeyboardInterrupt:
-        sys.stderr.write(INTERRUPTED + "\n")
+        stops.say()
+        _end_the_run()
         raise SystemExit(130) from None
+
+
+def _end_the_run() -> None:
+    """After an interrupt: the layout process started ahead ended, then the run's temporary folder removed whole
+    (again: an interrupt that landed in the command line's own removal of it left it half removed)."""
+    from .forked import end_started_ahead
+
+    end_started_ahead()
+    for run in _begun:
+        with contextlib.suppress(OSError):
+            run.cleanup()

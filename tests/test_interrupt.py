@@ -242,13 +242,13 @@ def test_a_child_stopped_while_it_starts_ends_quietly():
     ``pdf`` run's layout process started ahead and ended at once by a command that failed or found nothing changed;
     a Ctrl-C at that moment): the CLI's handler it inherits raised KeyboardInterrupt there, and multiprocessing
     printed "Process ForkProcess-1:" and a traceback on the user's terminal. The stop signals are now held from
-    before the fork until the child's work is under way (``forked._stops_held``), where a stop is an interrupt the
+    before the fork until the child's work is under way (``stops.held``), where a stop is an interrupt the
     child reports. Deterministic: multiprocessing's start-up step in the child sends the child SIGTERM."""
     code = (
         "import os, signal\n"
         "import multiprocessing.util as util\n"
         "from qaexport import forked, launch\n"
-        "signal.signal(signal.SIGTERM, launch._interrupt)\n"
+        "launch.stops.in_command()\n"
         "close = util._close_stdin\n"
         "def stopped_while_starting():\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"

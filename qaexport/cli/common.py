@@ -124,9 +124,9 @@ def handle_errors(func: F) -> F:
                       emoji=False, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            from ..launch import INTERRUPTED
+            from .. import stops
 
-            err.print(INTERRUPTED, soft_wrap=True)
+            stops.say()  # once: the command's end (launch.main) says it only if nothing has
             raise typer.Exit(130) from None
         finally:
             report_plugin_faults()

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .. import stops
 from ..errors import UsageError
 from ..exporters import Build
 from ..exporters.anki import AnkiExporter
@@ -81,6 +82,7 @@ def push_cmd(ctx: typer.Context, **values: Any) -> None:
     except KeyboardInterrupt:
         err.print("interrupted; what reached Anki stays, and running the same push again finishes the job",
                   soft_wrap=True, markup=False)
+        stops.said()  # the stop is said: the command's end (launch.main) says nothing more
         raise typer.Exit(130) from None
     for line in report.lines:
         say(line)

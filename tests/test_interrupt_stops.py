@@ -1,0 +1,276 @@
+"""The stop rule (qaexport.stops): a stopped run prints one line and exits 130 whichever moment the signal comes,
+never "Exception ignored", a child's traceback, or nothing at all.
+
+Each moment the trial hit by chance (a few runs in six) is made here on purpose: the real command or the real
+children, and a signal sent from a test-only hook at the chosen moment (inside a finalizer, inside Click's building of
+the command, inside multiprocessing's exit of a child). The product's code path is the real one; only the moment is
+chosen. The last test sends a process group's SIGINT (a terminal's Ctrl-C) at many moments of real runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qaexport.launch import INTERRUPTED
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: A qaexport run (``launch.main``, as ``python -m qaexport`` runs it) with ``HOOK`` run first in the command's
+#: process: the signal it sends comes at a moment it chooses.
+RUN = (
+    "import os, signal, sys\n"
+    "COMMAND = os.getpid()\n"
+    "{hook}\n"
+    "sys.argv = ['qaexport', *sys.argv[1:]]\n"
+    "from qaexport.launch import main\n"
+    "main()\n")
+
+#: The signal comes while a finalizer runs in the command: a ``__del__`` of an object dropped as the command imports
+#: its Markdown renderer (a module the command imports as it works, after its own handler is in place).
+IN_A_FINALIZER = (
+    "class Held:\n"
+    "    def __del__(self):\n"
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now\n"
+    "        self.cleaned = [str(n) for n in range(200)]  # the finalizer's own work, still to do\n"
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+    "            Held()  # made and dropped at once: its finalizer runs here\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
+#: Two signals while a finalizer runs: the second finds the first waiting for the finalizer to return.
+TWICE_IN_A_FINALIZER = IN_A_FINALIZER.replace(
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now\n",
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now\n"
+    "        [str(n) for n in range(200)]\n"
+    "        os.kill(os.getpid(), signal.SIGTERM)  # and SIGTERM\n")
+
+#: The signal comes while a finalizer of a kind the stop rule does not know by name runs (a weak reference's callback
+#: of any name): not printed, and not lost either.
+IN_AN_UNKNOWN_FINALIZER = (
+    "import weakref\n"
+    "class Held:\n"
+    "    pass\n"
+    "def dropped(_ref):\n"
+    "    os.kill(os.getpid(), signal.SIGINT)\n"
+    "    [str(n) for n in range(200)]\n"
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+    "            held = Held()\n"
+    "            Finder.ref = weakref.ref(held, dropped)\n"
+    "            del held  # its callback runs here\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
+#: The signal comes while code made from a string runs (as ``dataclasses`` makes a class's ``__init__`` while a module
+#: loads): an interrupt leaving it made the interpreter end by SIGINT (status -2) after the run had said it exits 130.
+IN_EXEC_OF_A_STRING = (
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+    "            exec('os.kill(os.getpid(), signal.SIGINT)\\n[str(n) for n in range(200)]\\n')\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
+#: A second Ctrl-C while the first one's clean-up removes the run's temporary folder.
+TWICE = (
+    "import shutil\n"
+    "sent = []\n"
+    "rmtree = shutil.rmtree\n"
+    "def removing(path, *args, **kwargs):\n"
+    "    if sent == [1] and os.path.basename(path).startswith(f'qaexport-{COMMAND}-run'):\n"
+    "        sent.append(2)\n"
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, as the clean-up begins\n"
+    "        [str(n) for n in range(200)]\n"
+    "    return rmtree(path, *args, **kwargs)\n"
+    "shutil.rmtree = removing\n"
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+    "            sent.append(1)\n"
+    "            os.kill(os.getpid(), signal.SIGINT)\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
+#: A second Ctrl-C as the run says it was stopped.
+TWICE_AS_IT_SAYS = (
+    "class Said:\n"
+    "    def __init__(self, stream):\n"
+    "        self.stream = stream\n"
+    "    def write(self, text):\n"
+    "        if text.startswith('interrupted'):\n"
+    "            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, as the line is printed\n"
+    "            [str(n) for n in range(200)]\n"
+    "        return self.stream.write(text)\n"
+    "    def __getattr__(self, name):\n"
+    "        return getattr(self.stream, name)\n"
+    "sys.stderr = Said(sys.stderr)\n"
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+    "            os.kill(os.getpid(), signal.SIGINT)\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
+#: The signal comes while Click builds the command (it imports the PDF exporter as it resolves ``pdf``), before the
+#: command's own handler is in place: Typer turns the interrupt into a silent exit 130.
+WHILE_CLICK_BUILDS = (
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.exporters.pdf' and os.getpid() == COMMAND:\n"
+    "            os.kill(os.getpid(), signal.SIGINT)\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
+
+@pytest.mark.parametrize("hook", [IN_A_FINALIZER, TWICE_IN_A_FINALIZER, IN_AN_UNKNOWN_FINALIZER, IN_EXEC_OF_A_STRING,
+                                  WHILE_CLICK_BUILDS, TWICE, TWICE_AS_IT_SAYS],
+                         ids=["in-a-finalizer", "twice-in-a-finalizer", "in-an-unknown-finalizer",
+                              "in-exec-of-a-string", "while-click-builds", "twice", "twice-as-it-says"])
+def test_ctrl_c_at_a_chosen_moment_is_one_line_and_status_130(hook, tmp_path, sample_path):
+    target, scratch = tmp_path / "out" / "book.pdf", tmp_path / "tmp"
+    scratch.mkdir()
+    (tmp_path / "hooked.py").write_text(RUN.format(hook=hook), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "hooked", "pdf", str(sample_path), "-o", str(target), "--no-cache"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.stderr.splitlines() == [INTERRUPTED], done.stderr
+    assert done.returncode == 130
+    assert not target.exists() and not target.parent.exists()
+    assert list(scratch.iterdir()) == []  # the run's temporary folder is gone
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP],
+                         ids=["SIGINT-in-a-background-job", "SIGHUP-under-nohup"])
+def test_a_stop_signal_ignored_from_the_start_stays_ignored(sig, tmp_path, sample_path):
+    """A job a script starts in the background has SIGINT ignored (the terminal's Ctrl-C is not for it), one started
+    under ``nohup`` SIGHUP: the run goes on to its end, as Python leaves an ignored SIGINT. The signal is sent by the
+    command's first step (the hook at the import of its Markdown renderer), so it surely comes during the run."""
+    hook = (f"signal.signal(signal.{sig.name}, signal.SIG_IGN)  # as the shell or nohup started it\n"
+            "class Finder:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+            f"            os.kill(os.getpid(), signal.{sig.name})\n"
+            "sys.meta_path.insert(0, Finder())\n")
+    target, scratch = tmp_path / "book.pdf", tmp_path / "tmp"
+    scratch.mkdir()
+    (tmp_path / "hooked.py").write_text(RUN.format(hook=hook), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "hooked", "pdf", str(sample_path), "-o", str(target), "--no-cache"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert target.read_bytes()[:5] == b"%PDF-"
+
+
+#: Children under the stop rule (``forked.Children``, as every forking command starts them): ``HOOK`` runs in the
+#: child, at the moment it chooses; the parent prints what the child's work came to.
+CHILD = (
+    "import os, signal, sys\n"
+    "import multiprocessing.util as util\n"
+    "from qaexport import forked, stops\n"
+    "stops.in_command()\n"
+    "{hook}\n"
+    "group = forked.Children(lambda _index, _value: None, str)\n"
+    "group.start(work)\n"
+    "try:\n"
+    "    print(group.results()[0])\n"
+    "except KeyboardInterrupt:\n"
+    "    print('interrupted')\n"
+    "group.__exit__(None, None, None)\n"
+    "print(group._procs[0].exitcode)\n")
+
+#: The command's SIGTERM reaches the child while a finalizer runs there (as it reached WeasyPrint's
+#: ``FontConfiguration.__del__``, which removes the fonts' folder): the finalizer finishes, then the work is stopped.
+CHILD_FINALIZER = (
+    "class Fonts:\n"
+    "    def __del__(self):\n"
+    "        os.kill(os.getpid(), signal.SIGTERM)\n"
+    "        self.removed = [str(n) for n in range(200)]\n"
+    "        print('finalized', flush=True)\n"
+    "def work(report):\n"
+    "    import time\n"
+    "    Fonts()\n"
+    "    time.sleep(30)  # the rest of the work: stopped, once the finalizer has finished\n"
+    "    return 'worked'\n")
+
+#: The command's SIGTERM reaches the child after its work, inside multiprocessing's exit (``util._exit_function``).
+CHILD_EXIT = (
+    "exit_function = util._exit_function\n"
+    "def stopped_while_exiting(*args, **kwargs):\n"
+    "    os.kill(os.getpid(), signal.SIGTERM)\n"
+    "    [str(n) for n in range(1000)]\n"
+    "    return exit_function(*args, **kwargs)\n"
+    "util._exit_function = stopped_while_exiting\n"
+    "def work(report):\n"
+    "    return 'worked'\n")
+
+#: A terminal's Ctrl-C reaches the child too (the whole process group): not the child's to decide, the command's.
+CHILD_CTRL_C = (
+    "def work(report):\n"
+    "    os.kill(os.getpid(), signal.SIGINT)\n"
+    "    [str(n) for n in range(1000)]\n"
+    "    return 'worked'\n")
+
+
+@pytest.mark.parametrize(("hook", "printed"), [
+    (CHILD_FINALIZER, ["finalized", "interrupted", "0"]),
+    (CHILD_EXIT, ["worked", "0"]),
+    (CHILD_CTRL_C, ["worked", "0"]),
+], ids=["SIGTERM-in-a-finalizer", "SIGTERM-in-multiprocessing-exit", "SIGINT-of-the-group"])
+def test_a_stopped_child_never_prints_and_stops_by_the_childs_rule(hook, printed):
+    done = subprocess.run([sys.executable, "-c", CHILD.format(hook=hook)], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.stderr == "", done.stderr
+    assert done.stdout.split() == printed, done.stdout
+    assert done.returncode == 0
+
+
+def _bank(folder: Path) -> Path:
+    """A bank of 300 questions (benchmarks/synth.py): a PDF of some seconds, in parts."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("synth", ROOT / "benchmarks" / "synth.py")
+    assert spec and spec.loader
+    synth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synth)
+    synth.synthesise(300, folder, 5)
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "setsid"), reason="needs process groups (a terminal's Ctrl-C)")
+@pytest.mark.parametrize("command", ["pdf", "cards"])
+def test_ctrl_c_of_the_process_group_at_many_moments(command, tmp_path):
+    """A terminal's Ctrl-C (SIGINT to the whole process group) at moments spread over a real run, from the command
+    line loading to the layout's last pages: each run either finished (status 0, its file written) or says one line,
+    exits 130 and leaves nothing (no file, no temporary folder). The moments are not timed assertions: whatever moment
+    a signal lands on, the outcome must be one of the two. The moments count from the command's first step (its
+    run folder made, just after its rule is in place): before it, the interpreter is still starting and a Ctrl-C is
+    Python's own (a traceback; docs/guide.md says so)."""
+    bank = _bank(tmp_path / "bank")
+    stopped = 0
+    for moment in (0.0, 0.05, 0.2, 0.4, 0.7, 1.0, 1.4, 1.9, 2.5, 3.5):
+        out, scratch = tmp_path / f"out-{moment}", tmp_path / f"tmp-{moment}"
+        out.mkdir()
+        scratch.mkdir()
+        proc = subprocess.Popen([sys.executable, "-m", "qaexport", command, str(bank), "-o", str(out / "book.pdf"),
+                                 "--no-cache"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
+        while not any(scratch.iterdir()) and proc.poll() is None:  # the command's first step
+            time.sleep(0.01)
+        time.sleep(moment)
+        with contextlib.suppress(ProcessLookupError):  # finished already
+            os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode == 0:
+            assert [p.name for p in out.iterdir()] == ["book.pdf"], err
+        else:
+            stopped += 1
+            assert (proc.returncode, err.splitlines()) == (130, [INTERRUPTED]), f"at {moment} s: {err}"
+            assert list(out.iterdir()) == [], moment
+        assert list(scratch.iterdir()) == [], moment
+    assert stopped >= 5  # most moments fall inside the run
