@@ -52,21 +52,13 @@ def _paths(inputs: Iterable[str], listings: dict[str, list[str]], outputs: Itera
 def nothing_changed_likely(folder: Path, command: list[object]) -> bool:
     """Whether the last recorded run (kept in the cache ``folder``) had this ``command`` line
     (``launch.command_line``) and every path it named has the same stamp now."""
-    from .errors import InputError
-    from .reading import open_regular
+    from .hint_files import read_json
 
-    try:
-        with open_regular(folder / NAME) as fh:  # never waits on a FIFO
-            raw = fh.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            return False
-        kept = json.loads(raw)
-        return (isinstance(kept, dict) and kept.get("command") == json.loads(json.dumps(command))
-                and isinstance(kept.get("stamps"), list) and all(isinstance(s, list) and s and isinstance(s[0], str)
-                                                                 for s in kept["stamps"])
-                and _stamps(s[0] for s in kept["stamps"]) == kept["stamps"])
-    except (InputError, OSError, ValueError, RecursionError):
-        return False
+    kept = read_json(folder / NAME, MAX_BYTES)
+    return (isinstance(kept, dict) and kept.get("command") == json.loads(json.dumps(command))
+            and isinstance(kept.get("stamps"), list) and all(isinstance(s, list) and s and isinstance(s[0], str)
+                                                             for s in kept["stamps"])
+            and _stamps(s[0] for s in kept["stamps"]) == kept["stamps"])
 
 
 def remember(folder: Path, command: list[object], inputs: Iterable[str], listings: dict[str, list[str]],
@@ -74,15 +66,6 @@ def remember(folder: Path, command: list[object], inputs: Iterable[str], listing
     """Keep this run's ``command`` line (``launch.command_line``), in the cache ``folder``, and the stamps of the
     paths its manifest record names (after the record was found up to date, or written). A folder that cannot be
     written only means no guess next time."""
-    from .errors import OutputError
-    from .output import atomic_path
+    from .hint_files import write_json
 
-    data = json.dumps({"command": command,
-                       "stamps": _stamps(_paths(inputs, listings, outputs))}).encode("utf-8", "surrogatepass")
-    if len(data) > MAX_BYTES:
-        return
-    try:
-        with atomic_path(folder / NAME) as tmp:
-            tmp.write_bytes(data)
-    except (OutputError, OSError):
-        pass
+    write_json(folder / NAME, {"command": command, "stamps": _stamps(_paths(inputs, listings, outputs))}, MAX_BYTES)

@@ -70,12 +70,10 @@ def _digest(body: str) -> str:
 def _read(folder: Path) -> tuple[dict[tuple[str, int], compat.Code], dict[tuple[str, int], First | None]]:
     """The store's patterns and first characters; empty when it is missing, too big, damaged or of another
     interpreter."""
+    from ..hint_files import read_json
+
+    stored = read_json(_path(folder), MAX_BYTES)  # never waits on a FIFO put in the cache folder
     try:
-        with open(_path(folder), "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            return {}, {}
-        stored = json.loads(raw)
         body = stored["body"]
         if stored["key"] != _key() or stored["digest"] != _digest(body):
             return {}, {}

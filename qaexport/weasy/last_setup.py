@@ -18,7 +18,6 @@ guess, never an error. ``--no-cache`` neither reads nor writes it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 #: The one file, in the cache folder (beside the manifests' folder and ``last-pdf-run.json``).
@@ -27,49 +26,23 @@ NAME = "last-pdf-setup.json"
 MAX_BYTES = 2**20
 
 
-def _encoded(css: str, files: dict[str, Path]) -> bytes:
-    return json.dumps({"css": css, "files": {url: str(path) for url, path in files.items()}},
-                      sort_keys=True).encode("utf-8", "surrogatepass")
-
-
 def recall(folder: Path) -> tuple[str, dict[str, Path]] | None:
     """The stylesheet and font files kept in the cache ``folder``, or None (none kept, or anything wrong with it)."""
-    from ..errors import InputError
-    from ..reading import open_regular
+    from ..hint_files import read_json
 
-    try:
-        with open_regular(folder / NAME) as fh:  # never waits on a FIFO
-            raw = fh.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            return None
-        kept = json.loads(raw)
-        css, files = kept["css"], kept["files"]
-        if not isinstance(css, str) or not isinstance(files, dict) \
-                or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
-            return None
-        return css, {url: Path(path) for url, path in files.items()}
-    except (InputError, OSError, ValueError, KeyError, TypeError, RecursionError):
+    kept = read_json(folder / NAME, MAX_BYTES)
+    if not isinstance(kept, dict):
         return None
+    css, files = kept.get("css"), kept.get("files")
+    if not isinstance(css, str) or not isinstance(files, dict) \
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        return None
+    return css, {url: Path(path) for url, path in files.items()}
 
 
 def remember(folder: Path, css: str, files: dict[str, Path]) -> None:
     """Keep ``css`` and ``files`` in the cache ``folder`` for the next run (written only when they differ from what
     is kept). A folder that cannot be written only means no guess next time."""
-    from ..errors import InputError, OutputError
-    from ..output import atomic_path
-    from ..reading import open_regular
+    from ..hint_files import write_json
 
-    data = _encoded(css, files)
-    if len(data) > MAX_BYTES:
-        return
-    try:
-        with open_regular(folder / NAME) as fh:
-            if fh.read(MAX_BYTES + 1) == data:
-                return
-    except (InputError, OSError):
-        pass
-    try:
-        with atomic_path(folder / NAME) as tmp:
-            tmp.write_bytes(data)
-    except (OutputError, OSError):
-        pass
+    write_json(folder / NAME, {"css": css, "files": {url: str(path) for url, path in files.items()}}, MAX_BYTES)
