@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +18,28 @@ SAMPLE = ROOT / "data" / "fastapi-deployment.json"
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The test setup: the system tools real-tool tests drive are installed here, once, when missing (the only
-    time the suite may reach the network); a tool that cannot be installed is named, and its tests fail."""
+    time the suite may reach the network); a tool that cannot be installed is named, and its tests fail. And the
+    stop signals as a terminal gives them (:func:`_stop_signals_as_a_terminal_gives_them`)."""
     from tests.system_tools import install_missing
+
+    _stop_signals_as_a_terminal_gives_them()
 
     for problem in install_missing():
         print(f"test setup: {problem}")
+
+
+def _stop_signals_as_a_terminal_gives_them() -> None:
+    """SIGINT handled as Python handles it and SIGTERM/SIGHUP at their defaults, in this process and so in every
+    command a test starts, when the suite was started with them ignored: a CI runner or a script that starts it as a
+    background job (``cmd &`` in a non-interactive shell ignores SIGINT and SIGQUIT). qaexport rightly keeps a stop
+    signal ignored that it was started with ignored (``qaexport.stops.in_command``, as Python keeps SIGINT), so the
+    tests that play a terminal's Ctrl-C need the terminal's dispositions, whoever started the suite."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
 
 
 @pytest.fixture(autouse=True)
