@@ -89,3 +89,13 @@ def test_all_named_like_a_file_warns_that_it_is_a_folder(tmp_path, sample_path):
     assert (tmp_path / "x.pdf").is_dir()
     done = _qaexport("all", str(sample_path), "-o", "books/", "--no-cache", cwd=tmp_path)  # a folder: nothing to say
     assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+
+
+def test_an_unknown_theme_from_the_config_file_is_one_short_line(tmp_path, sample_path):
+    """A theme name of 200,000 characters in qaexport.toml was repeated whole in the error (one line of 200 KB)."""
+    (tmp_path / "qaexport.toml").write_text(f'theme = "{"x" * 200_000}"\n', encoding="utf-8")
+    done = _qaexport("pdf", str(sample_path), "-o", str(tmp_path / "book.pdf"), cwd=tmp_path)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "unknown theme" in lines[0], done.stderr[:500]
+    assert len(lines[0]) < 400, len(lines[0])
+    assert not (tmp_path / "book.pdf").exists()

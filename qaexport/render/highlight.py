@@ -26,7 +26,7 @@ from pygments.styles import STYLE_MAP, get_all_styles, get_style_by_name
 from pygments.token import STANDARD_TYPES, Text, Token, Whitespace, _TokenType
 from pygments.util import ClassNotFound
 
-from ..errors import UsageError
+from ..errors import UsageError, shown
 from .lexing import fast_lexing, make_lexer
 from .lexing import tokens as fast_tokens
 from .schemes import DEFAULT_NIGHT_THEME, DEFAULT_THEME
@@ -53,15 +53,20 @@ def theme_name(name: str) -> str:
     wanted = name.lower()
     found = next((known for known in available_themes() if known.lower() == wanted), None)
     if found is None:
-        raise UsageError(f"unknown theme {name!r}; run `qaexport themes` to list the installed ones")
+        raise _unknown(name)
     return found
+
+
+def _unknown(name: str) -> UsageError:
+    """An unknown theme: its name shown cut short (it may come from a file: never a flood of one line)."""
+    return UsageError(f"unknown theme {shown(name)}; run `qaexport themes` to list the installed ones")
 
 
 def load_style(name: str) -> StyleMeta:
     try:
         return get_style_by_name(theme_name(name))
     except ClassNotFound:
-        raise UsageError(f"unknown theme {name!r}; run `qaexport themes` to list the installed ones") from None
+        raise _unknown(name) from None
 
 
 def _look(style: StyleMeta, ttype: _TokenType) -> tuple:
