@@ -99,3 +99,15 @@ def test_an_unknown_theme_from_the_config_file_is_one_short_line(tmp_path, sampl
     assert done.returncode == 2 and len(lines) == 1 and "unknown theme" in lines[0], done.stderr[:500]
     assert len(lines[0]) < 400, len(lines[0])
     assert not (tmp_path / "book.pdf").exists()
+
+
+def test_serve_tells_a_wrong_theme_of_the_config_file_as_every_command_does(tmp_path, sample_path):
+    """`serve` checked qaexport.toml's theme through the highlighter alone: 'unknown theme', no file, line or key, and
+    only the first wrong value. Now the same lines as an exporter's (one place makes them), nothing served."""
+    (tmp_path / "qaexport.toml").write_text('title = "x"\ntheme = "nope"\n\n[apkg]\nall_cards = 1\n', encoding="utf-8")
+    served = _qaexport("serve", str(sample_path), "--port", "0", cwd=tmp_path)
+    site = _qaexport("site", str(sample_path), "-o", str(tmp_path / "site"), cwd=tmp_path)
+    assert served.returncode == 2 and served.stdout == "", (served.stdout, served.stderr)
+    assert served.stderr == site.stderr == (
+        "error: qaexport.toml:2: theme = \"nope\": unknown theme 'nope'; run `qaexport themes` to list the installed "
+        "ones\nerror: qaexport.toml:5: [apkg] all_cards = 1: must be true or false\n"), served.stderr

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -20,6 +20,9 @@ from ..exporters import Advance
 from ..model import Difficulty, Library
 from .config import Config, load_config
 from .options import fields_of, reader_specs, typer_params
+
+if TYPE_CHECKING:
+    from ..render import Highlighter
 
 
 class LazyConsole:
@@ -263,6 +266,27 @@ def choose(ctx: typer.Context, values: dict[str, Any], param: str, from_file: An
     if param in values and (given(ctx, param) or from_file is None):
         return getattr(values[param], "value", values[param])  # choices arrive as enum members
     return from_file
+
+
+def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> Highlighter:
+    """The code themes (flags over the config file); an unknown theme is a usage error naming where it came from: a
+    flag's at once, the file's added to ``config.problems`` (the defaults stand in, so the other values are checked
+    too)."""
+    from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter
+    from ..render.highlight import load_style
+
+    theme = choose(ctx, values, "theme", config.top.get("theme"))
+    night = choose(ctx, values, "night_theme", config.top.get("night_theme")) if "night_theme" in values \
+        else DEFAULT_NIGHT_THEME
+    for name, default in (("theme", DEFAULT_THEME), ("night_theme", DEFAULT_NIGHT_THEME)):
+        if name in config.top and not (name in values and given(ctx, name)) and (name == "theme" or "night_theme"
+                                                                                  in values):
+            try:
+                load_style(config.top[name])
+            except UsageError as exc:
+                config.problems.append(config.wrong(None, name, config.top[name], str(exc)))
+                theme, night = (default, night) if name == "theme" else (theme, default)
+    return Highlighter(theme, night, accelerated_lexing())
 
 
 def reader_options(ctx: typer.Context, values: dict[str, Any], config: Config) -> sources.ReaderOptions:

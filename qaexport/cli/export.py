@@ -35,7 +35,6 @@ from .common import (
     Sources,
     Theme,
     TopicOpt,
-    accelerated_lexing,
     build_time,
     choose,
     err,
@@ -43,6 +42,7 @@ from .common import (
     handle_errors,
     load_library,
     load_settings,
+    make_highlighter,
     parse_difficulties,
     progress,
     reader_options,
@@ -374,26 +374,6 @@ def _cache_folder() -> Path:
     from ..launch import cache_folder
 
     return cache_folder()
-
-
-def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config) -> render.Highlighter:
-    """The code themes (flags over the config file); an unknown theme is a usage error naming where it came from: a
-    flag's at once, the file's added to ``config.problems`` (the defaults stand in, so the other values are checked
-    too)."""
-    from ..render.highlight import load_style
-
-    theme = choose(ctx, values, "theme", config.top.get("theme"))
-    night = choose(ctx, values, "night_theme", config.top.get("night_theme")) if "night_theme" in values \
-        else DEFAULT_NIGHT_THEME
-    for name, default in (("theme", DEFAULT_THEME), ("night_theme", DEFAULT_NIGHT_THEME)):
-        if name in config.top and not (name in values and given(ctx, name)) and (name == "theme" or "night_theme"
-                                                                                  in values):
-            try:
-                load_style(config.top[name])
-            except UsageError as exc:
-                config.problems.append(config.wrong(None, name, config.top[name], str(exc)))
-                theme, night = (default, night) if name == "theme" else (theme, default)
-    return render.Highlighter(theme, night, accelerated_lexing())
 
 
 def _chosen_options(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec],

@@ -26,6 +26,7 @@ from .common import (
     filter_library,
     handle_errors,
     load_settings,
+    make_highlighter,
     progress,
     read_library,
     reader_options,
@@ -33,7 +34,7 @@ from .common import (
     say,
     state_dir,
 )
-from .export import _options, _shared, _warn, make_highlighter, render_for
+from .export import _options, _shared, _warn, render_for
 from .options import specs_for, typer_params
 
 KEY_ENV = "QAEXPORT_ANKICONNECT_KEY"

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import render
 from ..errors import UsageError
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME
 from .common import (
@@ -18,10 +17,10 @@ from .common import (
     Sources,
     Theme,
     build_time,
-    choose,
     err,
     handle_errors,
     load_settings,
+    make_highlighter,
     plural,
     reader_options,
     render_cache,
@@ -49,10 +48,10 @@ def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_
     from ..preview.booklet import Booklet
     from ..preview.server import HOST, listening_socket, run
 
-    settings = load_settings(config)
+    settings = load_settings(config, defer=True)
     values.update(theme=theme, night_theme=night_theme)
-    highlighter = render.Highlighter(choose(ctx, values, "theme", settings.top.get("theme")),
-                                     choose(ctx, values, "night_theme", settings.top.get("night_theme")))
+    highlighter = make_highlighter(ctx, values, settings)  # a wrong theme told as the other commands tell it
+    settings.raise_problems()
     paths = [Path(p) for p in (srcs or settings.top.get("sources") or source_paths(None))]
     for path in paths:
         if not path.exists():
