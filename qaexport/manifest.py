@@ -45,6 +45,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .formats.anki_package import BankError, refuse_dense
+from .limits import mib
 from .output import TREE, atomic_path, copy_tree_verified, copy_verified, folder_digest, tree_marker
 from .reading import file_digest, open_regular
 
@@ -168,7 +169,7 @@ class Manifests:
             with open_regular(self.path) as fh:
                 size = os.fstat(fh.fileno()).st_size
                 if size > MAX_BYTES:
-                    self._unusable(f"{size:,} bytes, over the {MAX_BYTES >> 20} MiB a manifest may have")
+                    self._unusable(f"{mib(size)}, over the {mib(MAX_BYTES)} a manifest may have")
                     return []
                 raw = fh.read(MAX_BYTES + 1)
         except (InputError, OSError):  # missing (the usual case) or unreadable: a build runs either way

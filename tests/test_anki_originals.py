@@ -175,7 +175,7 @@ def test_a_deck_whose_files_pass_the_limit_does_not_carry_them_and_says_so(monke
     bank, deck = write_hand_bank(tmp_path / "bank"), tmp_path / "deck.apkg"
     result = CliRunner().invoke(app, ["anki", str(bank), "-o", str(deck)])
     assert result.exit_code == 0, result.output
-    assert "the bank files of deck 'Hand Bank::Basics::Getting started' are over 1,000 bytes together" in result.output
+    assert "the bank files of deck 'Hand Bank::Basics::Getting started' are over 0.1 MiB together" in result.output
     assert "Hand Bank::Physics::Lenses" not in result.output
     qaexport("convert", str(deck), "-o", str(tmp_path / "back"))
     back = _files(tmp_path / "back")

@@ -244,7 +244,7 @@ def test_without_the_extra_one_line_says_how_to_install(packages):
     ("MAX_MEMBERS", 2, "files (limit 2)"),
     ("MAX_MEMBER", 1000, "declares"),
     ("MAX_DECLARED_TOTAL", 1000, "declares"),
-    ("MAX_MEDIA_MAP", 4, "'media' inflates beyond 4 bytes"),
+    ("MAX_MEDIA_MAP", 4, "'media' inflates beyond 0.1 MiB"),
 ])
 def test_each_zip_limit_refuses_a_real_package_past_it(packages, monkeypatch, limit, value, says):
     """The same package, read within every limit, refused once one of them is below it: each check is there."""

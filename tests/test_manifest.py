@@ -507,3 +507,18 @@ def test_a_record_keeps_the_last_builds_to_other_paths_and_no_more(bank, tmp_pat
     assert kept() == ["book3.epub", "book4.epub", "book2.epub"]
     assert skipped(build(2, 2)) and skipped(build(4, 4))  # kept: each up to date from its own inputs
     assert "wrote" in build(1, 1)  # no longer kept: built
+
+
+def test_a_manifest_over_its_limit_is_told_in_mib_like_every_size(bank, tmp_path):
+    """The warning said '16,777,217 bytes, over the 16 MiB a manifest may have': every other size beside a limit is
+    in MiB (``limits.mib``). A real record, padded with JSON whitespace to a byte over the limit."""
+    out = tmp_path / "deck.apkg"
+    built(bank, out)
+    record = _record()
+    data = record.read_bytes()
+    record.write_bytes(data + b" " * (manifest.MAX_BYTES + 1 - len(data)))
+    result = runner.invoke(app, ["anki", str(bank), "-o", str(out)], env=EPOCH)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: build manifest {record}: 16.1 MiB, over the 16 MiB a manifest may have; building "
+                        "in full (it is written again)"], result.output

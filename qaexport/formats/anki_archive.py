@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO, Any
 
 from ..errors import InputError
+from ..limits import mib
 from ..reading import open_regular
 from .images import MAX_IMAGE_BYTES
 
@@ -150,7 +151,7 @@ class PackageArchive:
         for info in infos:
             total += info.file_size
             if info.file_size > MAX_MEMBER or total > MAX_DECLARED_TOTAL:
-                raise _refuse(self.path, f"zip member {info.filename[:60]!r} declares {info.file_size} bytes "
+                raise _refuse(self.path, f"zip member {info.filename[:60]!r} declares {mib(info.file_size)} "
                                          "(a zip bomb?); refusing to unpack it")
             if info.compress_size and info.file_size > max(info.compress_size * MAX_RATIO, CHUNK):
                 ratio = info.file_size // info.compress_size
@@ -172,7 +173,7 @@ class PackageArchive:
             with self.zf.open(name) as src:
                 _copy_capped(src, out, cap)
         except _CapExceededError:
-            raise _refuse(self.path, f"{name!r} inflates beyond {cap} bytes (a zip bomb?); refusing it") from None
+            raise _refuse(self.path, f"{name!r} inflates beyond {mib(cap)} (a zip bomb?); refusing it") from None
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise _refuse(self.path, f"{name!r} is damaged inside the zip ({exc}); export the deck again") from exc
         return out.getvalue()
@@ -234,7 +235,7 @@ class PackageArchive:
                 out = io.BytesIO()
                 _copy_capped(src, out, cap)
         except _CapExceededError:
-            raise _refuse(self.path, f"{what} decompresses beyond {cap} bytes (a zip bomb?); refusing it") from None
+            raise _refuse(self.path, f"{what} decompresses beyond {mib(cap)} (a zip bomb?); refusing it") from None
         except Exception as exc:  # zstandard.ZstdError and friends
             if isinstance(exc, ImportError):
                 raise
@@ -255,7 +256,7 @@ class PackageArchive:
                     head = member.read(len(SQLITE_MAGIC))
                     size = len(head) + _copy_capped(member, None, MAX_COLLECTION)
         except _CapExceededError:
-            raise _refuse(self.path, f"the collection inflates beyond {MAX_COLLECTION >> 20} MiB "
+            raise _refuse(self.path, f"the collection inflates beyond {mib(MAX_COLLECTION)} "
                                      "(a zip bomb?); refusing it") from None
         except ImportError:
             raise
@@ -278,7 +279,7 @@ class PackageArchive:
                 else:
                     _copy_capped(member, out, MAX_COLLECTION)
         except _CapExceededError:
-            raise _refuse(self.path, f"the collection inflates beyond {MAX_COLLECTION >> 20} MiB "
+            raise _refuse(self.path, f"the collection inflates beyond {mib(MAX_COLLECTION)} "
                                      "(a zip bomb?); refusing it") from None
         except ImportError:
             raise
@@ -316,7 +317,7 @@ class PackageArchive:
             return "listed in the media map but missing from the zip"
         cap = MAX_IMAGE_BYTES
         if info.file_size > cap * (4 if self.version == LATEST else 1):
-            return f"too large ({info.file_size} bytes; limit {cap})"
+            return f"too large ({mib(info.file_size)}; limit {mib(cap)})"
 
         out = io.BytesIO()
         try:
@@ -327,7 +328,7 @@ class PackageArchive:
                 else:
                     _copy_capped(src, out, cap)
         except _CapExceededError:
-            return f"larger than {cap} bytes"
+            return f"larger than {mib(cap)}"
         except ImportError:
             raise
         except Exception as exc:

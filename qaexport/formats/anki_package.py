@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..limits import mib
+
 #: ``.apkg`` (a deck) and ``.colpkg`` (a whole collection).
 SUFFIXES = (".apkg", ".colpkg")
 
@@ -145,7 +147,7 @@ def refuse_dense(data: bytes, what: str) -> None:
         containers = data.count(b"{") + data.count(b"[")
         values = containers + data.count(b",")
         if containers * BYTES_PER_CONTAINER > len(data) or values * BYTES_PER_VALUE > len(data):
-            raise BankError(f"{len(data):,} bytes of JSON holding too many small values to be {what} (a JSON "
+            raise BankError(f"{mib(len(data))} of JSON holding too many small values to be {what} (a JSON "
                             "bomb?); refusing to parse it")
 
 

@@ -171,7 +171,7 @@ class ImageBudget:
     def admit(self, size: int, pixels: int) -> str:
         """"" and an image of ``size`` bytes and ``pixels`` pixels counted, or why the build's images are full."""
         if size > self.bytes_left:
-            return f"the images before it fill the {MAX_IMAGES_TOTAL // 2**20} MiB allowed for all images"
+            return f"the images before it fill the {mib(MAX_IMAGES_TOTAL)} allowed for all images"
         if pixels > self.pixels_left:
             return f"the images before it fill the {MAX_PIXELS_TOTAL:,} pixels allowed for all images"
         self.bytes_left -= size

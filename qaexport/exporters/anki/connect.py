@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import QaexportError, UsageError
+from ...limits import mib
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 API_VERSION = 6
@@ -142,7 +143,7 @@ class AnkiConnect:
         if response.status != 200:
             raise AnkiConnectError(f"{self.where.url} answered HTTP {response.status}, not AnkiConnect; check --url")
         if len(data) > MAX_ANSWER:
-            raise AnkiConnectError(f"{self.where.url} answered with more than {MAX_ANSWER >> 20} MiB; check --url")
+            raise AnkiConnectError(f"{self.where.url} answered with more than {mib(MAX_ANSWER)}; check --url")
         try:
             return json.loads(data)
         except ValueError:

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from ...formats import anki_package
 from ...formats.anki_package import OriginalFile, content_key, originals_comment
+from ...limits import mib
 from ...model import Library
 from .deck import DeckContent
 
@@ -40,7 +41,7 @@ def carry_originals(content: DeckContent, library: Library, warn) -> None:
         comment = originals_comment(files)
         if comment is None:
             warn(f"the bank files of deck {content.deck_names[deck_id]!r} are over "
-                 f"{anki_package.MAX_ORIGINALS_BYTES:,} bytes together: the deck does not carry them, so "
+                 f"{mib(anki_package.MAX_ORIGINALS_BYTES)} together: the deck does not carry them, so "
                  "`qaexport convert` of it writes them in canonical form")
             continue
         comments[deck_id] = comment

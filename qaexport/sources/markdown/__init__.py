@@ -210,7 +210,7 @@ class BankImages:
                              "image; make it smaller. Left out")
             return None
         if info.st_size > self.budget.bytes_left:
-            self._warn(line, f"image {shown!r}: the file's images pass {MAX_IMAGES_TOTAL >> 20} MiB together; "
+            self._warn(line, f"image {shown!r}: the file's images pass {mib(MAX_IMAGES_TOTAL)} together; "
                              "make them smaller or split the file. Left out")
             return None
         try:
