@@ -180,3 +180,60 @@ def test_the_installed_entry_points_are_read_once_for_every_group(monkeypatch):
     assert {"epub", "pdf", "anki"} <= set(exporters) and {"markdown", "nuxt", "apkg"} <= set(readers)
     assert [ep.value for ep in exporters["epub"]] == [ep.value for ep in metadata.entry_points(
         group=plugins.EXPORTERS_GROUP) if ep.name == "epub"]
+
+
+@pytest.fixture(scope="module")
+def reader_site(tmp_path_factory) -> Path:
+    """A reader plugin whose options check their values (a range, an encoding's name), as an exporter's do."""
+    site = tmp_path_factory.mktemp("readers")
+    _fake_dist(site, "table_reader", """
+        [qaexport.sources]
+        tabs = tabs_mod:Tabs
+        """, {"tabs_mod": """
+            import codecs
+            from dataclasses import dataclass
+
+            from qaexport.errors import UsageError
+            from qaexport.plugins import option
+            from qaexport.sources import SourceBase
+
+            @dataclass
+            class TabsOptions:
+                skip_rows: int = option(0, "Rows to skip.")
+                encoding: str = option("utf-8", "The files' encoding.")
+
+                def __post_init__(self):
+                    if self.skip_rows < 0:
+                        raise UsageError(f"--skip-rows {self.skip_rows}: give 0 or more rows to skip")
+                    try:
+                        codecs.lookup(self.encoding)
+                    except LookupError:
+                        raise UsageError(f"--encoding {self.encoding}: unknown encoding; give one such as utf-8")
+
+            class Tabs(SourceBase):
+                name = "tabs"; suffixes = (".tabs",); description = "tab tables"
+                Options = TabsOptions
+                def read(self, path): raise AssertionError("never read: the options are wrong")
+            """})
+    return site
+
+
+def test_a_readers_table_has_its_values_checked_with_every_other_problem_of_the_file(reader_site, sample_path,
+                                                                                       tmp_path):
+    """A reader's table ([apkg], a plugin's) was only type-checked: a value its options refuse stopped the command
+    with the flag's words (no file, line or key) after the file's other problems had been told, or not at all. Now
+    every wrong value, the reader's among them, one FILE:LINE line each, at once, in every command that reads."""
+    (tmp_path / "qaexport.toml").write_text('[tabs]\nskip_rows = -1\nencoding = "no-such"\n\n[apkg]\n'
+                                            'all_cards = "yes"\n\n[pdf]\npaper = "a5"\n', encoding="utf-8")
+    expected = ('error: qaexport.toml:2: [tabs] skip_rows = -1: give 0 or more rows to skip\n'
+                'error: qaexport.toml:3: [tabs] encoding = "no-such": unknown encoding; give one such as utf-8\n'
+                'error: qaexport.toml:6: [apkg] all_cards = "yes": must be true or false\n'
+                'error: qaexport.toml:9: [pdf] paper = "a5": must be one of a4, letter\n')
+    for command in (["list"], ["validate"], ["pdf", "-o", "out.pdf"], ["convert", "--to", "markdown", "-o", "md"]):
+        done = _cli(reader_site, *command, str(sample_path), cwd=tmp_path)
+        assert (done.returncode, done.stderr) == (2, expected), (command, done.stderr)
+    (tmp_path / "qaexport.toml").write_text('[tabs]\nskip_rows = 2\nencoding = "latin-1"\n', encoding="utf-8")
+    done = _cli(reader_site, "list", str(sample_path), cwd=tmp_path)  # right values: read as ever
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    done = _cli(reader_site, "list", str(sample_path), "--skip-rows", "-3", cwd=tmp_path)  # a flag: its own words
+    assert (done.returncode, done.stderr) == (2, "error: --skip-rows -3: give 0 or more rows to skip\n"), done.stderr

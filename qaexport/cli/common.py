@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from ..errors import Problem, QaexportError, UsageError, describe_os_error
 from ..exporters import Advance
 from ..model import Difficulty, Library
 from .config import Config, load_config
-from .options import fields_of, reader_specs, typer_params
+from .options import OptionSpec, fields_of, reader_specs, typer_params
 
 if TYPE_CHECKING:
     from ..render import Highlighter
@@ -289,14 +290,72 @@ def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config)
     return Highlighter(theme, night, accelerated_lexing())
 
 
-def reader_options(ctx: typer.Context, values: dict[str, Any], config: Config) -> sources.ReaderOptions:
-    """Each reader's options from its flags (``--all-cards``) and its ``qaexport.toml`` table."""
+def plugin_options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config
+             ) -> tuple[Any, str]:
+    """A plugin's options (an exporter's, a reader's, push's) from its flags and its ``qaexport.toml`` table, or what
+    is wrong with them ("" when nothing is), saying so in terms of the config file where the values came from there:
+    every wrong value of the file one ``FILE:LINE: [table] key = value: ...`` line."""
+    mine = [spec for spec in specs if cls.name in spec.exporters]
+    from_file = [spec for spec in mine if not given(ctx, spec.param) and config.value(cls.name, spec.field) is not None]
+
+    def made(file_fields: list[OptionSpec]) -> Any:
+        return cls.Options(**{spec.field: choose(ctx, values, spec.param, config.value(cls.name, spec.field)
+                                                 if spec in file_fields else None) for spec in mine})
+
+    try:
+        return made(from_file), ""
+    except UsageError as exc:
+        first = str(exc)
+    if config.path is None or not from_file:
+        return None, first
+    try:
+        made([])
+    except UsageError as exc:
+        return None, str(exc)  # the flags alone are wrong: that first
+    found = []  # each value of the file checked alone, beside the flags: every wrong one told, one line each
+    for spec in from_file:
+        try:
+            made([spec])
+        except UsageError as exc:
+            raw = config.raw.get(f"{cls.name}.{spec.field}", config.value(cls.name, spec.field))
+            found.append(config.wrong(cls.name, spec.field, raw, _without_flag(str(exc))))
+    if not found:  # wrong only together (calibrate = true with duplex = "none")
+        names = ", ".join(spec.field for spec in from_file)
+        found.append(f"{config.path}: [{cls.name}] ({names}): {first}")
+    return None, "\n".join(found)
+
+
+_FLAG_AND_VALUE = re.compile(r"^--[a-z][\w-]* ")
+
+
+def _without_flag(message: str) -> str:
+    """An option's message (``--back-offset 'abc': give two numbers…``) without its flag and value, for a line that
+    names the file's key and value instead."""
+    head = _FLAG_AND_VALUE.match(message)
+    if head is None:
+        return message
+    cut = message.find(": ", head.end())
+    return message[cut + 2:] if cut != -1 else message
+
+
+def reader_options(ctx: typer.Context, values: dict[str, Any], config: Config, defer: bool = False
+                   ) -> sources.ReaderOptions:
+    """Each reader's options from its flags (``--all-cards``) and its ``qaexport.toml`` table (``[apkg]``), their
+    values checked as an exporter's are (:func:`plugin_options`). What is wrong is raised with the file's other
+    problems, or with ``defer`` added to ``config.problems`` for the command to raise with its own."""
     chosen: sources.ReaderOptions = {}
+    wrong: list[str] = []
     for name, cls in sources.registry.load().items():
-        fields = fields_of(cls)
-        if fields:
-            chosen[name] = cls.Options(**{f.name: choose(ctx, values, f"source_{name}_{f.name}",
-                                                         config.value(name, f.name)) for f, _ in fields})
+        if fields_of(cls):
+            options, message = plugin_options(ctx, cls, reader_specs({name: cls}), values, config)
+            if message:
+                wrong.append(message)
+            else:
+                chosen[name] = options
+    if defer:
+        config.problems.extend(wrong)
+    else:
+        config.raise_problems(wrong)
     return chosen
 
 

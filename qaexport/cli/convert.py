@@ -75,9 +75,10 @@ def convert_cmd(
         raise UsageError(f"-o {output}: {not_a_folder(blocking)}")
     now = build_time()
     cls = found[to]
-    settings = load_settings(config)  # SOURCES and reader options (`[apkg] all_cards`) may come from the file
+    settings = load_settings(config, defer=True)  # SOURCES and reader options (`[apkg] all_cards`) may come from it
+    readers = reader_options(ctx, values, settings)  # every problem of the file raised here, at once
     paths = srcs or settings.top.get("sources") or source_paths(None)
-    library = load_library(paths, difficulty, topic, reader_options(ctx, values, settings))
+    library = load_library(paths, difficulty, topic, readers)
     from ..render import Highlighter  # Pygments: only when converting, not when any command starts
 
     build = Build(library, {}, Highlighter(DEFAULT_THEME, DEFAULT_NIGHT_THEME), now, progress,

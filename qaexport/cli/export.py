@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import inspect
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -36,14 +35,13 @@ from .common import (
     Theme,
     TopicOpt,
     build_time,
-    choose,
     err,
-    given,
     handle_errors,
     load_library,
     load_settings,
     make_highlighter,
     parse_difficulties,
+    plugin_options,
     progress,
     reader_options,
     reader_params,
@@ -155,53 +153,6 @@ def _written(target: Path, produces: Produces) -> str:
     return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 
 
-def _options(ctx: typer.Context, cls: type, specs: list[OptionSpec], values: dict[str, Any], config: Config
-             ) -> tuple[Any, str]:
-    """The exporter's options, or what is wrong with them, saying so in terms of the config file where the
-    values came from there."""
-    mine = [spec for spec in specs if cls.name in spec.exporters]
-    from_file = [spec for spec in mine if not given(ctx, spec.param) and config.value(cls.name, spec.field) is not None]
-
-    def made(file_fields: list[OptionSpec]) -> Any:
-        return cls.Options(**{spec.field: choose(ctx, values, spec.param, config.value(cls.name, spec.field)
-                                                 if spec in file_fields else None) for spec in mine})
-
-    try:
-        return made(from_file), ""
-    except UsageError as exc:
-        first = str(exc)
-    if config.path is None or not from_file:
-        return None, first
-    try:
-        made([])
-    except UsageError as exc:
-        return None, str(exc)  # the flags alone are wrong: that first
-    found = []  # each value of the file checked alone, beside the flags: every wrong one told, one line each
-    for spec in from_file:
-        try:
-            made([spec])
-        except UsageError as exc:
-            raw = config.raw.get(f"{cls.name}.{spec.field}", config.value(cls.name, spec.field))
-            found.append(config.wrong(cls.name, spec.field, raw, _without_flag(str(exc))))
-    if not found:  # wrong only together (calibrate = true with duplex = "none")
-        names = ", ".join(spec.field for spec in from_file)
-        found.append(f"{config.path}: [{cls.name}] ({names}): {first}")
-    return None, "\n".join(found)
-
-
-_FLAG_AND_VALUE = re.compile(r"^--[a-z][\w-]* ")
-
-
-def _without_flag(message: str) -> str:
-    """An option's message (``--back-offset 'abc': give two numbers…``) without its flag and value, for a line that
-    names the file's key and value instead."""
-    head = _FLAG_AND_VALUE.match(message)
-    if head is None:
-        return message
-    cut = message.find(": ", head.end())
-    return message[cut + 2:] if cut != -1 else message
-
-
 def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpec], values: dict[str, Any]) -> None:
     """Read and render once, then run each exporter on the shared build. Every usage problem (themes, options,
     -o) is found before anything is read."""
@@ -210,6 +161,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
     now = build_time()  # the one clock, read once
     use_font_store()
     highlighter = make_highlighter(ctx, values, config)  # unknown themes fail before any reading
+    readers = reader_options(ctx, values, config, defer=True)  # told with the exporters' options
     chosen = _chosen_options(ctx, classes, specs, values, config)
     output, folder = _output(values, config)
     for cls in classes:  # a wrong -o is a usage error before any reading
@@ -228,7 +180,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         if not several:  # its own command: the exporter may start what it will use before the reading
             _start_before_reading(classes[0], values["srcs"] or config.top.get("sources"))
         library = load_library(values["srcs"] or config.top.get("sources"), difficulty, topic,
-                               reader_options(ctx, values, config), warned)
+                               readers, warned)
         if several:
             chosen = _not_declined(chosen, library)
         classes = [cls for cls, _ in chosen]
@@ -380,7 +332,7 @@ def _chosen_options(ctx: typer.Context, classes: list[type[Exporter]], specs: li
                     values: dict[str, Any], config: Config) -> list[tuple[type[Exporter], Any]]:
     """Each exporter with its options; every exporter's problem, and the config file's (``config.problems``), at once
     as one usage error."""
-    built = [(cls, *_options(ctx, cls, specs, values, config)) for cls in classes]
+    built = [(cls, *plugin_options(ctx, cls, specs, values, config)) for cls in classes]
     config.raise_problems([message for _, _, message in built if message])
     return [(cls, opts) for cls, opts, _ in built]
 

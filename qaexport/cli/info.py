@@ -35,7 +35,7 @@ KeysOpt = Annotated[bool, typer.Option("--keys", help="Print one stable key per 
 
 def _inputs(ctx: typer.Context, srcs: list[Path] | None, config_path: Path | None, values: dict[str, Any]
             ) -> tuple[list[Path], ReaderOptions]:
-    config = load_settings(config_path)  # the file is checked even when SOURCES are given
+    config = load_settings(config_path, defer=True)  # checked even when SOURCES are given (reader_options)
     return srcs or config.top.get("sources") or source_paths(None), reader_options(ctx, values, config)
 
 

@@ -27,6 +27,7 @@ from .common import (
     handle_errors,
     load_settings,
     make_highlighter,
+    plugin_options,
     progress,
     read_library,
     reader_options,
@@ -34,7 +35,7 @@ from .common import (
     say,
     state_dir,
 )
-from .export import _options, _shared, _warn, render_for
+from .export import _shared, _warn, render_for
 from .options import specs_for, typer_params
 
 KEY_ENV = "QAEXPORT_ANKICONNECT_KEY"
@@ -61,13 +62,14 @@ def push_cmd(ctx: typer.Context, **values: Any) -> None:
     config = load_settings(values["config"], defer=True)
     now = build_time()
     highlighter = make_highlighter(ctx, values, config)
-    layout, wrong_layout = _options(ctx, AnkiExporter, layout_specs, values, config)
-    options, wrong_push = _options(ctx, PushCommand, push_specs, values, config)
+    layout, wrong_layout = plugin_options(ctx, AnkiExporter, layout_specs, values, config)
+    options, wrong_push = plugin_options(ctx, PushCommand, push_specs, values, config)
+    readers = reader_options(ctx, values, config, defer=True)
     config.raise_problems([w for w in (wrong_layout, wrong_push) if w])
     key = (values.get("api_key") or "").strip() or None
     client = AnkiConnect(endpoint(options.url, options.allow_remote), key, options.timeout)
     srcs = values["srcs"] or config.top.get("sources")
-    whole = read_library(srcs, reader_options(ctx, values, config))
+    whole = read_library(srcs, readers)
     library = filter_library(whole, values["difficulty"], values["topic"])
     reason = AnkiExporter.declines(library)
     if reason:

@@ -51,7 +51,7 @@ def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_
     settings = load_settings(config, defer=True)
     values.update(theme=theme, night_theme=night_theme)
     highlighter = make_highlighter(ctx, values, settings)  # a wrong theme told as the other commands tell it
-    settings.raise_problems()
+    readers = reader_options(ctx, values, settings)  # every problem of the file raised here, at once
     paths = [Path(p) for p in (srcs or settings.top.get("sources") or source_paths(None))]
     for path in paths:
         if not path.exists():
@@ -59,7 +59,7 @@ def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_
     options = SiteOptions(title=settings.value("site", "title") or "",
                           language=settings.value("site", "language") or "en")
     sock = listening_socket(port)
-    bank = LiveBank(paths, reader_options(ctx, values, settings), highlighter, lambda: render_cache(no_cache))
+    bank = LiveBank(paths, readers, highlighter, lambda: render_cache(no_cache))
     start = time.monotonic()
     first = bank.reload(workers=None)
     for line in bank.snapshot.warnings:
