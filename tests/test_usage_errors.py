@@ -97,6 +97,25 @@ def test_an_option_of_no_command_named_is_unknown(tmp_path):
     _one_line(["--deck-name", "x", "pdf"], tmp_path, "no such option --deck-name", help_of="qaexport")
 
 
+@pytest.mark.parametrize(("args", "line"), [
+    (["list", ""], "SOURCES: the path is empty (''); name a question file or folder (. is the working folder)"),
+    (["validate", "data", ""], "SOURCES: the path is empty (''); name a question file or folder (. is the working "
+                               "folder)"),
+    (["anki", "--previous", ""], "--previous: the path is empty (''); give a path, or leave the option out"),
+    (["all", "--previous="], "--previous: the path is empty (''); give a path, or leave the option out"),
+    (["list", "--config", ""], "--config: the path is empty (''); name a qaexport.toml file, or leave --config out"),
+    (["init", ""], "DIR: the path is empty (''); name a folder (. is the current folder)"),
+])
+def test_an_empty_path_is_a_usage_error_not_the_working_folder(args, line, tmp_path):
+    """`qaexport list ''` listed the working folder and `anki --previous ''` said "--previous .: is a folder" (Path('')
+    is '.'): an empty variable in a script (`--previous "$OLD"`) chose a folder without a word."""
+    (tmp_path / "q.md").write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## Why? {#why .easy}\n\n"
+                                   "Because.\n")
+    code, lines, out = _run(*args, cwd=tmp_path)
+    assert (code, lines, out) == (2, [f"error: invalid value for {line}; see 'qaexport {args[0]} -h'"], "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.md"], "nothing is written"
+
+
 def test_a_missing_argument_is_one_line_too():
     """No built-in command requires an argument; a plugin's command made as qaexport makes its commands may."""
     app = typer.Typer(add_completion=False, rich_markup_mode=None)

@@ -20,7 +20,7 @@ from ..errors import Problem, QaexportError, UsageError, describe_os_error
 from ..exporters import Advance
 from ..model import Difficulty, Library
 from .config import Config, load_config
-from .options import OptionSpec, fields_of, reader_specs, typer_params
+from .options import OptionSpec, fields_of, nonempty_path, reader_specs, typer_params
 
 if TYPE_CHECKING:
     from ..render import Highlighter
@@ -65,12 +65,14 @@ Sources = Annotated[
     list[Path] | None,
     typer.Argument(help="Question files (payload .json/.html, Markdown banks, ... see `qaexport formats`) or "
                         "folders of them, walked recursively. Default: ./data (or `sources` in qaexport.toml)",
-                   show_default=False, metavar="SOURCES"),
+                   show_default=False, metavar="SOURCES",
+                   parser=nonempty_path("name a question file or folder (. is the working folder)")),
 ]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="Config file with defaults. Default: ./qaexport.toml when it exists.",
-                 show_default=False, metavar="FILE"),
+                 show_default=False, metavar="FILE",
+                 parser=nonempty_path("name a qaexport.toml file, or leave --config out")),
 ]
 Theme = Annotated[str, typer.Option("--theme", metavar="STYLE",
                                     help="Pygments style for code (see `qaexport themes`).")]

@@ -17,7 +17,7 @@ from ..errors import UsageError
 from ..output import file_in_the_way, not_a_folder, write_tree
 from .common import config_tables, handle_errors, say
 from .config import CONFIG_NAME
-from .options import fields_of
+from .options import fields_of, nonempty_path
 
 BANK = "bank"
 EXAMPLE = "example/markdown/01-getting-started.md"
@@ -103,7 +103,9 @@ def config_skeleton() -> str:
 @handle_errors
 def init_cmd(
     folder: Annotated[Path, typer.Argument(help="Folder to set up. Default: the current folder.",
-                                           show_default=False, metavar="DIR")] = Path("."),
+                                           show_default=False, metavar="DIR",
+                                           parser=nonempty_path("name a folder (. is the current folder)"))
+            ] = Path("."),
 ) -> None:
     """Write a commented qaexport.toml and an example Markdown bank (bank/example/...) to start from.
 

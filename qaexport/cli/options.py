@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import inspect
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,6 +38,24 @@ class OptionSpec:
             return "one of " + ", ".join(self.choices)
         return {str: "text", bool: "true or false", int: "a whole number", float: "a number",
                 Path: "a path"}.get(self.kind, self.kind.__name__)
+
+
+def nonempty_path(how: str) -> Callable[[str], Path]:
+    """A parser of a path as typed that refuses ``''`` saying ``how`` to fix it: ``Path('')`` is the working
+    folder, so an empty SOURCES or ``--previous`` (an unset variable in a script: ``--previous "$OLD"``) silently
+    meant ``.``. Typer's public ``parser`` sees the text before it becomes a path; the usage error is one line
+    (:mod:`qaexport.cli.usage`)."""
+
+    def parse(value: str) -> Path:
+        if value == "":
+            raise typer.BadParameter(f"the path is empty (''); {how}")
+        return Path(value)
+
+    return parse
+
+
+#: An option's path: leaving the option out gives its default.
+OPTION_PATH = nonempty_path("give a path, or leave the option out")
 
 
 def _kind(annotation: Any) -> type:
@@ -109,6 +128,8 @@ def typer_params(specs: list[OptionSpec], several: bool) -> list[inspect.Paramet
         else:
             annotation = spec.kind | None if spec.default is None else spec.kind
             kwargs["metavar"] = {Path: "PATH", int: "INTEGER", float: "NUMBER"}.get(spec.kind, "TEXT")
+            if spec.kind is Path:
+                kwargs["parser"] = OPTION_PATH
             kwargs["show_default"] = bool(spec.default)
         params.append(inspect.Parameter(spec.param, inspect.Parameter.KEYWORD_ONLY, default=default,
                                         annotation=Annotated[annotation, typer.Option(flag, **kwargs)]))
