@@ -93,6 +93,22 @@ def test_a_command_s_option_given_before_the_command_says_where_it_goes(args, fi
                     f"see 'qaexport {command} -h'")
 
 
+@pytest.mark.parametrize(("args", "line"), [
+    (["--theme", "x"], "--theme is an option of the commands all, anki, cards, epub, markdown, pdf, push, serve, site, "
+                       "not of qaexport itself; put it after the command: qaexport pdf --theme x ...; see "
+                       "'qaexport pdf -h'"),
+    (["--deck-name=Prep", "data"], "--deck-name is an option of the commands all, anki, push, not of qaexport itself; "
+                                   "put it after the command: qaexport anki --deck-name=Prep data ...; see "
+                                   "'qaexport anki -h'"),
+    (["--port", "80"], "--port is an option of the serve command; put it after the command: qaexport serve --port 80; "
+                       "see 'qaexport serve -h'"),
+])
+def test_a_command_s_option_given_with_no_command_says_where_it_goes(args, line, tmp_path):
+    """`qaexport --theme x` said only "no such option --theme (did you mean --help?)"."""
+    help_of = line.rsplit("see '", 1)[1].removesuffix(" -h'")
+    assert _one_line(args, tmp_path, help_of=help_of) == f"error: {line}"
+
+
 def test_an_option_of_no_command_named_is_unknown(tmp_path):
     _one_line(["--deck-name", "x", "pdf"], tmp_path, "no such option --deck-name", help_of="qaexport")
 

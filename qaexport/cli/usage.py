@@ -4,6 +4,7 @@ unexpected argument) as one line on stderr, exit status 2, like every other erro
     error: no such option --bogus; see 'qaexport pdf -h'
     error: no such command 'lis' (did you mean list?); see 'qaexport -h'
     error: --theme is an option of the pdf command; put it after the command: qaexport pdf --theme x data; see ...
+    error: --port is an option of the serve command; put it after the command: qaexport serve --port 80; see ...
 
 Why here: Click (vendored by Typer from 0.26 on) prints these itself, in three or four lines (the usage, "Try ... for
 help.", a blank line, "Error: ..."), from ``UsageError.show`` inside the command's ``main``, where no handler of
@@ -51,26 +52,45 @@ def one_line(exc: Exception, ctx: Any) -> Exception:
     return UsageLine(f"{_what(exc, ctx)}; see {_help(ctx)}", ctx)
 
 
+#: The command a corrected line shows when several take the option and none is named (the one most run).
+EXAMPLE_COMMAND = "pdf"
+
+
 def misplaced(group: Any, ctx: Any, args: list[str], exc: Exception) -> Exception | None:
-    """An unknown option of the command line itself that is an option of the command named after it (``qaexport
-    --theme x pdf data``): the line says so and gives the command line with it moved after the command. None when
-    the option is not one of that command's (or no command is named)."""
+    """An unknown option of the command line itself that is an option of a command: the line says so and gives the
+    command line with it after the command. With a command named after it (``qaexport --theme x pdf data``) that
+    command, when the option is one of its own; with none (``qaexport --theme x``) the commands that take it, and the
+    line with one of them (pdf when it is one). None when no command takes the option, or the named one does not."""
     option = getattr(exc, "option_name", None)
     if not option or not hasattr(exc, "possibilities"):
         return None
-    names = set(group.list_commands(ctx))
+    names = group.list_commands(ctx)
     at = next((i for i, arg in enumerate(args) if arg in names), None)
     if at is None:
-        return None
-    name = args[at]
-    command = group.get_command(ctx, name)
-    if command is None or not any(option in (*p.opts, *p.secondary_opts) for p in command.params):
-        return None
-    fixed = shlex.join([ctx.command_path, name, *args[:at], *args[at + 1:]])
-    if len(fixed) > LONGEST_SHOWN:
-        fixed = shlex.join([ctx.command_path, name, *args[:at]]) + " ..."
-    return UsageLine(_printable(f"{option} is an option of the {name} command; put it after the command: {fixed}; "
+        takers = [name for name in names if _takes(group.get_command(ctx, name), option)]
+        if not takers:
+            return None
+        name = EXAMPLE_COMMAND if EXAMPLE_COMMAND in takers else takers[0]
+        whose = f"the {name} command" if len(takers) == 1 else f"the commands {', '.join(sorted(takers))}, not of " \
+                                                                f"{ctx.command_path} itself"
+        fixed = shlex.join([ctx.command_path, name, *args]) + ("" if len(takers) == 1 else " ...")
+        if len(fixed) > LONGEST_SHOWN:
+            fixed = shlex.join([ctx.command_path, name, option]) + " ..."
+    else:
+        name = args[at]
+        if not _takes(group.get_command(ctx, name), option):
+            return None
+        whose = f"the {name} command"
+        fixed = shlex.join([ctx.command_path, name, *args[:at], *args[at + 1:]])
+        if len(fixed) > LONGEST_SHOWN:
+            fixed = shlex.join([ctx.command_path, name, *args[:at]]) + " ..."
+    return UsageLine(_printable(f"{option} is an option of {whose}; put it after the command: {fixed}; "
                                 f"see '{ctx.command_path} {name} {_help_option(ctx)}'"), ctx)
+
+
+def _takes(command: Any, option: str) -> bool:
+    """Whether ``command`` (None: no such command) has ``option`` among its parameters."""
+    return command is not None and any(option in (*p.opts, *p.secondary_opts) for p in command.params)
 
 
 def no_such_command(ctx: Any, name: str, known: list[str]) -> Exception:
