@@ -393,13 +393,9 @@ def _text(pdf: Path) -> str:
 
 
 def _images(pdf: Path) -> list[tuple[int, int]]:
-    found = []
-    with pikepdf.open(pdf) as doc:
-        for page in doc.pages:
-            for _name, raw in page.images.items():
-                image = pikepdf.PdfImage(raw)
-                found.append((image.width, image.height))
-    return sorted(found)
+    """The pixel size of every image the pages use (pypdf's ``page.images``; pikepdf's ``Page.images`` is
+    deprecated, and its replacement ``get_images`` is only in pikepdf 10.18 while the project allows 9)."""
+    return sorted(image.image.size for page in PdfReader(pdf).pages for image in page.images)
 
 
 def _drawn_images(pdf: Path) -> list[tuple[int, tuple[int, int], tuple[float, float, float, float]]]:
