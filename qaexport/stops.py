@@ -57,9 +57,8 @@ class _Rule:
     def __init__(self, pid: int = 0, child: bool = False) -> None:
         self.pid = pid  #: the process the rule was installed in (0: none here)
         self.child = child  #: a child's rule (SIGINT not its own to decide)
-        self.requested = False  #: a stop signal came
+        self.signum = 0  #: the stop signal that came first (0: none came)
         self.raised = False  #: the stop was raised, or the process is ending: later stop signals are ignored
-        self.signum = 0  #: the stop signal that came first
         self.said = False  #: :data:`MESSAGE` (or the command's own word for it) was printed
 
 
@@ -100,7 +99,6 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     """The handler of every stop signal (see the module's docstring)."""
     if not _ours() or (_rule.child and signum == signal.SIGINT):
         return  # a process forked by a library and not through qaexport.forked: its parent decides too
-    _rule.requested = True
     _rule.signum = _rule.signum or signum
     _raise_or_wait(frame)
 
@@ -143,7 +141,7 @@ _previous_alarm: list[Any] = []
 def _again(_signum: int, frame: FrameType | None) -> None:
     """The timer of :func:`_later`: the stop tried again where the main thread is now."""
     signal.signal(signal.SIGALRM, _previous_alarm.pop() if _previous_alarm else signal.SIG_DFL)
-    if _ours() and _rule.signum:
+    if requested():
         _raise_or_wait(frame)
 
 
@@ -166,7 +164,7 @@ def _must_wait(frame: FrameType | None) -> bool:
 def _unraisable(unraisable: Any) -> None:
     """A stop that landed in a finalizer :func:`_must_wait` does not know, where Python would print it and go on:
     not printed, raised again once the finalizer has returned. Anything else is printed as Python prints it."""
-    if _ours() and _rule.raised and unraisable.exc_type is KeyboardInterrupt and _rule.signum and _later():
+    if requested() and _rule.raised and unraisable.exc_type is KeyboardInterrupt and _later():
         _rule.raised = False
         return
     (_previous_unraisable or [sys.__unraisablehook__])[0](unraisable)
@@ -174,7 +172,7 @@ def _unraisable(unraisable: Any) -> None:
 
 def requested() -> bool:
     """Whether a stop signal came to this process since its rule was installed."""
-    return _ours() and _rule.requested
+    return _ours() and _rule.signum != 0
 
 
 def ending() -> None:
