@@ -294,6 +294,32 @@ def test_a_learner_edit_survives_is_reported_and_overwrite_edits_replaces_it(ank
         assert col.get_note(nid)["Answer"] == "<p>An ASGI server.</p>\n"
 
 
+def test_the_kept_edit_line_shows_where_the_texts_differ_in_a_long_answer(anki, bank):
+    """Seen on the real Anki desktop with data/: a mnemonic added at the end of a 400-character answer was
+    reported as "Anki has 'Middleware is code that runs …', the bank 'Middleware is code that runs …'", two
+    equal beginnings that hide the edit. Each text is shown from a little before its first difference."""
+    long = "Start with `2 × cores + 1` workers, " + "then measure the latency under load, " * 8 + "and adjust."
+    write(bank, "workers.md", "Workers", *workers(count=long))
+    push(anki, bank)
+    nid = note_id(anki, KEY + "worker-count")
+    with anki.paused() as col:
+        note = col.get_note(nid)
+        note["Answer"] = note["Answer"].replace("and adjust.", "and adjust. Mnemonic: two per core")
+        col.update_note(note)
+        markup = col.get_note(note_id(anki, KEY + "gunicorn"))
+        markup["Answer"] = markup["Answer"].replace("process manager", "<b>process</b> manager")
+        col.update_note(markup)
+    result = push(anki, bank, "--dry-run")
+    (line,) = [t for t in result.stdout.splitlines() if "edit of Answer in " + KEY + "worker-count" in t]
+    theirs, ours = line.split("Anki has ", 1)[1].split(", the bank ", 1)
+    assert "Mnemonic: two per core" in theirs and "Mnemonic" not in ours, line
+    assert theirs.startswith("'…") and ours.startswith("'…"), line
+    assert ours.endswith("and adjust.' (--overwrite-edits replaces it)"), line
+    assert len(line) < 400, line
+    (bold,) = [t for t in result.stdout.splitlines() if "edit of Answer in " + KEY + "gunicorn" in t]
+    assert "<b>process</b>" in bold and "the bank 'A process manager" not in bold, bold  # only markup differs
+
+
 def test_a_stale_field_qaexport_wrote_is_updated_but_a_value_it_never_wrote_is_not(anki, bank, state_dir):
     """The difference between the two is the ledger's record of what qaexport wrote; without it, keep."""
     push(anki, bank)
