@@ -320,6 +320,66 @@ def test_the_kept_edit_line_shows_where_the_texts_differ_in_a_long_answer(anki, 
     assert "<b>process</b>" in bold and "the bank 'A process manager" not in bold, bold  # only markup differs
 
 
+def test_the_kept_edit_line_shows_the_learners_edit_and_the_authors_change_wherever_they_are(anki, bank):
+    """Seen on the real Anki desktop: the line showed the texts from their first difference only, so the author's
+    change near the start of an answer hid the mnemonic the learner added at its end, and the learner could not
+    tell from the line what they would lose with --overwrite-edits. Every place where the texts differ is shown
+    (the first, the last and the largest between), each with the words before it."""
+    long = "Start with `2 × cores + 1` workers, " + "then measure the latency under load, " * 8 + "and adjust."
+    write(bank, "workers.md", "Workers", *workers(count=long))
+    push(anki, bank)
+    nid = note_id(anki, KEY + "worker-count")
+    with anki.paused() as col:
+        note = col.get_note(nid)
+        note["Answer"] = note["Answer"].replace("and adjust.", "and adjust. Mnemonic: two per core")
+        col.update_note(note)
+    write(bank, "workers.md", "Workers", *workers(count=long.replace("Start with", "Begin with")))
+    result = push(anki, bank)
+    (line,) = [t for t in result.stdout.splitlines() if "edit of Answer in " + KEY + "worker-count" in t]
+    assert ", in 2 places: 1) Anki has 'Start with 2 × cores…', the bank 'Begin with 2 × cores…'; " in line, line
+    assert "2) Anki has '…load, and adjust. Mnemonic: two per core', the bank '…load, and adjust.'" in line, line
+    assert line.endswith(" (--overwrite-edits replaces it)"), line
+    with anki.paused() as col:
+        assert "Mnemonic: two per core" in col.get_note(nid)["Answer"]
+
+
+def test_the_kept_edit_line_is_bounded_and_shows_no_control_character_raw(anki, bank):
+    """An answer of 140,000 characters with the learner's words changed in 32 places, a terminal's escapes among
+    them, and another answer with 1.2 MB pasted into it: one line each, of bounded length, three places shown
+    (the first, the last, the largest between) and the rest counted, the escapes shown escaped. (Anki drops
+    ESC and BEL from a field, but keeps the 8-bit CSI U+009B, which some terminals act on, and bidi controls.)"""
+    push(anki, bank)
+    words = [f"word{n}" for n in range(15_000)]
+    pasted = " ".join(words)
+    write(bank, "workers.md", "Workers", q("worker-count", "How many workers?", "Measure."),
+          q("uvicorn", "What is Uvicorn?", pasted, "easy"), q("gunicorn", "Why Gunicorn?", "A process manager."))
+    push(anki, bank)
+    edited = list(words)
+    for n in range(0, 15_000, 500):
+        edited[n] = "EDIT"
+    edited[7250] = "\x9b2J\u202epwned\u200b a much longer edit in the middle"
+    with anki.paused() as col:
+        note = col.get_note(note_id(anki, KEY + "uvicorn"))
+        note["Answer"] = " ".join(edited) + " my note \u202e\x9b31m"
+        col.update_note(note)
+        note = col.get_note(note_id(anki, KEY + "gunicorn"))
+        note["Answer"] = "A process manager. " + "\x9b5m" * 100_000 + "a" * 700_000 + " mine"
+        col.update_note(note)
+    write(bank, "workers.md", "Workers", q("worker-count", "How many workers?", "Measure again."),
+          q("uvicorn", "What is Uvicorn?", pasted, "easy"), q("gunicorn", "Why Gunicorn?", "A process manager!"))
+    lines = push(anki, bank).stdout.splitlines()
+    (line,) = [t for t in lines if "edit of Answer in " + KEY + "uvicorn" in t]
+    assert len(line) < 700, len(line)
+    assert ", in 32 places: 1) Anki has 'EDIT word1 word2…', the bank 'word0 word1 word2…'; " in line, line
+    assert "2) Anki has '…word7248 word7249 \\x9b2J\\u202epwned\\u200b a much longer ed…', the bank " \
+           "'…word7248 word7249 word7250 word7251 word7252…'" in line, line  # the largest of the 30 between
+    assert "3) Anki has '…word14998 word14999 my note \\u202e\\x9b31m', the bank '…word14998 word14999'" in line, line
+    assert line.endswith("; and 29 more places (--overwrite-edits replaces it)"), line
+    (huge,) = [t for t in lines if "edit of Answer in " + KEY + "gunicorn" in t]
+    assert len(huge) < 700 and "aaaaaaaaaa mine'" in huge and "\\x9b5m" in huge, huge
+    assert not any(c in "\n".join(lines) for c in "\x9b\u202e\u200b"), "a control character printed raw"
+
+
 def test_a_stale_field_qaexport_wrote_is_updated_but_a_value_it_never_wrote_is_not(anki, bank, state_dir):
     """The difference between the two is the ledger's record of what qaexport wrote; without it, keep."""
     push(anki, bank)

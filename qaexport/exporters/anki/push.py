@@ -32,7 +32,6 @@ the note. Images travel on their own (``storeMediaFile``, content-addressed name
 from __future__ import annotations
 
 import base64
-import html
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from ...model import Library, Media
 from .. import Build, option
 from .connect import DEFAULT_URL, ActionError, AnkiConnect, AnkiConnectError, Outcome, endpoint
 from .deck import FIELD_NAMES, NOTETYPE_KEYS, DeckContent, used_media, write_package
+from .differences import kept_edit
 from .identity import CLOZE_MODEL_ID, CLOZE_TEMPLATE_NAME, MODEL_ID, TEMPLATE_NAME
 from .ledger import location, note_times, note_type_changes, value_fingerprint
 from .plan import Held, NoteTypeChange, NoteTypeHeld, Plan, Update, Wanted, make_plan, note_type_change
@@ -134,36 +134,6 @@ def _plural(count: int, word: str) -> str:
 def _search_text(text: str) -> str:
     """Text inside a quoted Anki search term: its own special characters escaped."""
     return re.sub(r'(["*_\\])', r"\\\1", text)
-
-
-#: Characters of a text shown in a "kept the learner's edit" line, and how many of them precede the first difference.
-EXCERPT = 60
-LEAD = 20
-
-
-def _plain(text: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", text)).split())
-
-
-def _excerpts(theirs: str, ours: str) -> tuple[str, str]:
-    """Anki's text and the bank's, each cut to ``EXCERPT`` characters from a little before where they first
-    differ: the beginnings are alike when the learner added a line at the end of a long answer, and two equal
-    excerpts would hide the edit. Tags are left out, unless only the markup differs (a word made bold)."""
-    a, b = _plain(theirs), _plain(ours)
-    if a == b:
-        a, b = " ".join(theirs.split()), " ".join(ours.split())
-    same = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    start = same - LEAD if same > LEAD else 0
-    space = a.find(" ", start, same)  # from a word's start (the texts agree up to ``same``)
-    start = space + 1 if start and space >= 0 else start
-    return _cut(a, start), _cut(b, start)
-
-
-def _cut(text: str, start: int) -> str:
-    lead = "…" if start else ""
-    if len(text) - start <= EXCERPT - len(lead):
-        return lead + text[start:]
-    return lead + text[start:start + EXCERPT - len(lead) - 1] + "…"
 
 
 class Pusher:
@@ -332,9 +302,8 @@ class Pusher:
                 lines.append(f"{'would replace' if self.dry_run else 'replaced'} the learner's edit of {name} in "
                              f"{update.wanted.label} (--overwrite-edits)")
             for name, (theirs, ours) in update.kept.items():
-                shown_theirs, shown_ours = _excerpts(theirs, ours)
-                lines.append(f"kept the learner's edit of {name} in {update.wanted.label}: Anki has "
-                             f"{shown_theirs!r}, the bank {shown_ours!r} (--overwrite-edits replaces it)")
+                lines.append(f"kept the learner's edit of {name} in {update.wanted.label}"
+                             f"{kept_edit(theirs, ours)} (--overwrite-edits replaces it)")
         lines += _grouped_cards(plan.updates)
         lines += [f"kept the learner's styling of the note type {change.name!r} (the bank's theme differs; "
                   "--overwrite-edits replaces it)" for change in plan.note_types if change.kept]
