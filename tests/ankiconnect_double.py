@@ -26,8 +26,10 @@ add-on's (GPL-3) code is in it. What it reproduces, because ``push`` must cope w
 Knobs for the failures a user meets: ``api_key``, ``allowed`` (origin refused), ``version_number`` (an old
 add-on), ``garbage`` (something else answers on the port), ``delay`` (a busy Anki: timeouts),
 ``browser_selected`` (notes open in the browser's editor), ``after_action`` (a hook run after each action: it may
-change the collection as a learner would meanwhile, or raise :class:`HangUp`). ``requests``, ``actions`` and
-``bodies`` (each request body's size and action count) record what arrived.
+change the collection as a learner would meanwhile, raise :class:`HangUp` or :class:`Reset`, or call
+:meth:`~AnkiConnectDouble.quit`: Anki quits after answering, then :meth:`~AnkiConnectDouble.restart` starts it
+again on the same address). ``requests``, ``actions`` and ``bodies`` (each request body's size and action count)
+record what arrived.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ import fnmatch
 import gc
 import json
 import os
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -70,6 +74,25 @@ class HangUp(Exception):  # noqa: N818 (not an error of the protocol: the connec
     """Raised by a test's ``after_action`` hook: the action was done, then Anki went away without answering."""
 
 
+class Reset(HangUp):
+    """Like :class:`HangUp`, but the connection is reset (the client reads "Connection reset by peer"), as when
+    Anki is stopped while a request is in hand."""
+
+
+class _Quit(Exception):  # noqa: N818 (ends the server's loop, not an error)
+    pass
+
+
+class _Server(HTTPServer):
+    """An HTTP server whose loop ends after the request in hand once ``quitting`` (Anki quit)."""
+
+    quitting = False
+
+    def service_actions(self) -> None:  # called by serve_forever after each request
+        if self.quitting:
+            raise _Quit
+
+
 class AnkiConnectDouble:
     """AnkiConnect's HTTP API on a real collection. Use as a context manager: ``url`` while it runs."""
 
@@ -90,7 +113,9 @@ class AnkiConnectDouble:
         self.actions: Counter[str] = Counter()
         self.bodies: list[tuple[int, int]] = []  # (bytes, actions inside multi or 1)
         self.lock = threading.RLock()
-        self._server: HTTPServer | None = None
+        self._server: _Server | None = None
+        self._port = 0
+        self._quit = False
         self._thread: threading.Thread | None = None
         self._actions: dict[str, Callable[..., Any]] = {
             name[len("do_"):]: getattr(self, name) for name in dir(self) if name.startswith("do_")}
@@ -125,9 +150,17 @@ class AnkiConnectDouble:
                 body = self.rfile.read(length)
                 try:
                     status, payload = double.answer(body, self.headers.get("Origin"))
-                except HangUp:
+                except HangUp as gone:
                     self.close_connection = True  # no answer at all
+                    if isinstance(gone, Reset):  # closed at once, with a reset (no lingering: RST, not FIN)
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.rfile.close()  # its reference would keep the socket open
+                        self.connection.close()
                     return
+                if double._quit:  # Anki quits: nothing listens from now on (before the answer goes, so that the
+                    double._quit = False  # client's next request is refused), and the loop ends after this one
+                    self.server.quitting = True
+                    self.server.socket.close()
                 self.send_response_only(status)
                 if status == 200:
                     self.send_header("Content-Type", "application/json")
@@ -140,18 +173,28 @@ class AnkiConnectDouble:
 
             do_GET = do_POST  # noqa: N815 (AnkiConnect reads any method the same way)
 
-        self._server = HTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ankiconnect-double", daemon=True)
+        self._server = _Server(("127.0.0.1", self._port), Handler)
+        self._port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._serve, args=(self._server,), name="ankiconnect-double",
+                                        daemon=True)
         self._thread.start()
         return self.url
 
-    def stop(self) -> None:
-        """Leave nothing running: the server thread ended, the collection closed and its backend gone.
+    @staticmethod
+    def _serve(server: _Server) -> None:
+        with contextlib.suppress(_Quit):
+            server.serve_forever()
 
-        Closing is not enough: the collection and its parts refer to each other, so the ``anki`` backend (and the
-        runtime threads a sync starts in it) lives on as garbage until a collection runs, and a forked child
-        that collected it once waited forever for threads it does not have. So the double drops its collection,
-        collects it, and checks that every thread it started has ended."""
+    def quit(self) -> None:
+        """From an ``after_action`` hook: Anki answers this request, then quits (nothing listens any more)."""
+        self._quit = True
+
+    def restart(self) -> str:
+        """Anki started again after :meth:`quit`, on the same address, with the same collection."""
+        self._stop_server()
+        return self.start()
+
+    def _stop_server(self) -> None:
         if self._server is not None:
             self._server.shutdown()  # returns when serve_forever does: a request in hand ends within WAIT
             self._server.server_close()
@@ -160,6 +203,15 @@ class AnkiConnectDouble:
             self._thread.join(WAIT)
             assert not self._thread.is_alive(), f"the double's server thread did not end within {WAIT:g} s"
             self._thread = None
+
+    def stop(self) -> None:
+        """Leave nothing running: the server thread ended, the collection closed and its backend gone.
+
+        Closing is not enough: the collection and its parts refer to each other, so the ``anki`` backend (and the
+        runtime threads a sync starts in it) lives on as garbage until a collection runs, and a forked child
+        that collected it once waited forever for threads it does not have. So the double drops its collection,
+        collects it, and checks that every thread it started has ended."""
+        self._stop_server()
         with self.lock:
             if self.col is not None:
                 if self.col.db is not None:

@@ -25,7 +25,7 @@ from qaexport.cli import app
 from qaexport.exporters.anki.connect import MAX_ACTIONS, MAX_BODY
 from qaexport.exporters.anki.identity import MODEL_ID
 from tests.anki_collection import import_deck, log_counts
-from tests.ankiconnect_double import WAIT, AnkiConnectDouble, HangUp, threads, wait_for_threads
+from tests.ankiconnect_double import WAIT, AnkiConnectDouble, HangUp, Reset, threads, wait_for_threads
 from tests.apkg_decks import png_bytes
 
 runner = CliRunner()
@@ -292,6 +292,92 @@ def test_a_learner_edit_survives_is_reported_and_overwrite_edits_replaces_it(ank
     assert "replaced the learner's edit of Answer in fastapi/deployment/workers/uvicorn" in replaced.stdout
     with anki.paused() as col:
         assert col.get_note(nid)["Answer"] == "<p>An ASGI server.</p>\n"
+
+
+def test_the_kept_edit_line_shows_where_the_texts_differ_in_a_long_answer(anki, bank):
+    """Seen on the real Anki desktop with data/: a mnemonic added at the end of a 400-character answer was
+    reported as "Anki has 'Middleware is code that runs …', the bank 'Middleware is code that runs …'", two
+    equal beginnings that hide the edit. Each text is shown from a little before its first difference."""
+    long = "Start with `2 × cores + 1` workers, " + "then measure the latency under load, " * 8 + "and adjust."
+    write(bank, "workers.md", "Workers", *workers(count=long))
+    push(anki, bank)
+    nid = note_id(anki, KEY + "worker-count")
+    with anki.paused() as col:
+        note = col.get_note(nid)
+        note["Answer"] = note["Answer"].replace("and adjust.", "and adjust. Mnemonic: two per core")
+        col.update_note(note)
+        markup = col.get_note(note_id(anki, KEY + "gunicorn"))
+        markup["Answer"] = markup["Answer"].replace("process manager", "<b>process</b> manager")
+        col.update_note(markup)
+    result = push(anki, bank, "--dry-run")
+    (line,) = [t for t in result.stdout.splitlines() if "edit of Answer in " + KEY + "worker-count" in t]
+    theirs, ours = line.split("Anki has ", 1)[1].split(", the bank ", 1)
+    assert "Mnemonic: two per core" in theirs and "Mnemonic" not in ours, line
+    assert theirs.startswith("'…") and ours.startswith("'…"), line
+    assert ours.endswith("and adjust.' (--overwrite-edits replaces it)"), line
+    assert len(line) < 400, line
+    (bold,) = [t for t in result.stdout.splitlines() if "edit of Answer in " + KEY + "gunicorn" in t]
+    assert "<b>process</b>" in bold and "the bank 'A process manager" not in bold, bold  # only markup differs
+
+
+def test_the_kept_edit_line_shows_the_learners_edit_and_the_authors_change_wherever_they_are(anki, bank):
+    """Seen on the real Anki desktop: the line showed the texts from their first difference only, so the author's
+    change near the start of an answer hid the mnemonic the learner added at its end, and the learner could not
+    tell from the line what they would lose with --overwrite-edits. Every place where the texts differ is shown
+    (the first, the last and the largest between), each with the words before it."""
+    long = "Start with `2 × cores + 1` workers, " + "then measure the latency under load, " * 8 + "and adjust."
+    write(bank, "workers.md", "Workers", *workers(count=long))
+    push(anki, bank)
+    nid = note_id(anki, KEY + "worker-count")
+    with anki.paused() as col:
+        note = col.get_note(nid)
+        note["Answer"] = note["Answer"].replace("and adjust.", "and adjust. Mnemonic: two per core")
+        col.update_note(note)
+    write(bank, "workers.md", "Workers", *workers(count=long.replace("Start with", "Begin with")))
+    result = push(anki, bank)
+    (line,) = [t for t in result.stdout.splitlines() if "edit of Answer in " + KEY + "worker-count" in t]
+    assert ", in 2 places: 1) Anki has 'Start with 2 × cores…', the bank 'Begin with 2 × cores…'; " in line, line
+    assert "2) Anki has '…load, and adjust. Mnemonic: two per core', the bank '…load, and adjust.'" in line, line
+    assert line.endswith(" (--overwrite-edits replaces it)"), line
+    with anki.paused() as col:
+        assert "Mnemonic: two per core" in col.get_note(nid)["Answer"]
+
+
+def test_the_kept_edit_line_is_bounded_and_shows_no_control_character_raw(anki, bank):
+    """An answer of 140,000 characters with the learner's words changed in 32 places, a terminal's escapes among
+    them, and another answer with 1.2 MB pasted into it: one line each, of bounded length, three places shown
+    (the first, the last, the largest between) and the rest counted, the escapes shown escaped. (Anki drops
+    ESC and BEL from a field, but keeps the 8-bit CSI U+009B, which some terminals act on, and bidi controls.)"""
+    push(anki, bank)
+    words = [f"word{n}" for n in range(15_000)]
+    pasted = " ".join(words)
+    write(bank, "workers.md", "Workers", q("worker-count", "How many workers?", "Measure."),
+          q("uvicorn", "What is Uvicorn?", pasted, "easy"), q("gunicorn", "Why Gunicorn?", "A process manager."))
+    push(anki, bank)
+    edited = list(words)
+    for n in range(0, 15_000, 500):
+        edited[n] = "EDIT"
+    edited[7250] = "\x9b2J\u202epwned\u200b a much longer edit in the middle"
+    with anki.paused() as col:
+        note = col.get_note(note_id(anki, KEY + "uvicorn"))
+        note["Answer"] = " ".join(edited) + " my note \u202e\x9b31m"
+        col.update_note(note)
+        note = col.get_note(note_id(anki, KEY + "gunicorn"))
+        note["Answer"] = "A process manager. " + "\x9b5m" * 100_000 + "a" * 700_000 + " mine"
+        col.update_note(note)
+    write(bank, "workers.md", "Workers", q("worker-count", "How many workers?", "Measure again."),
+          q("uvicorn", "What is Uvicorn?", pasted, "easy"), q("gunicorn", "Why Gunicorn?", "A process manager!"))
+    lines = push(anki, bank).stdout.splitlines()
+    (line,) = [t for t in lines if "edit of Answer in " + KEY + "uvicorn" in t]
+    assert len(line) < 700, len(line)
+    assert ", in 32 places: 1) Anki has 'EDIT word1 word2…', the bank 'word0 word1 word2…'; " in line, line
+    assert "2) Anki has '…word7248 word7249 \\x9b2J\\u202epwned\\u200b a much longer ed…', the bank " \
+           "'…word7248 word7249 word7250 word7251 word7252…'" in line, line  # the largest of the 30 between
+    assert "3) Anki has '…word14998 word14999 my note \\u202e\\x9b31m', the bank '…word14998 word14999'" in line, line
+    assert line.endswith("; and 29 more places (--overwrite-edits replaces it)"), line
+    (huge,) = [t for t in lines if "edit of Answer in " + KEY + "gunicorn" in t]
+    assert len(huge) < 700 and "aaaaaaaaaa mine'" in huge and "\\x9b5m" in huge, huge
+    assert not any(c in "\n".join(lines) for c in "\x9b\u202e\u200b"), "a control character printed raw"
 
 
 def test_a_stale_field_qaexport_wrote_is_updated_but_a_value_it_never_wrote_is_not(anki, bank, state_dir):
@@ -567,7 +653,8 @@ def test_a_push_cut_off_midway_is_finished_by_the_next_one_without_duplicates(an
             raise HangUp
     anki.after_action = anki_goes_away
     broken = push(anki, bank, *deck_args, code=4)
-    assert "closed the connection" in broken.output or "cannot talk to Anki" in broken.output
+    assert "closed the connection without answering" in broken.output, broken.output
+    assert "run the same push again: it finishes the job, adding nothing twice" in broken.output, broken.output
     assert "Traceback" not in broken.output and len(broken.output.strip().splitlines()) == 1
     anki.after_action = None
     push(anki, bank, *deck_args)
@@ -577,6 +664,52 @@ def test_a_push_cut_off_midway_is_finished_by_the_next_one_without_duplicates(an
         assert col.note_count() == 5
         keys = [col.get_note(n)["Key"] for n in col.find_notes("")]
         assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize("how", ["quits", "resets"])
+def test_anki_gone_midway_says_a_rerun_finishes_the_push_and_it_does(anki, bank, how):
+    """Seen on the real Anki desktop, stopped during a push of 3,000 adds and 3,000 updates: "nothing is
+    listening" (Anki had quit between two requests) and "Connection reset by peer" (quit during one), each one
+    line that did not say, as the timeout's does, that running the same push again finishes it. It does: the
+    notes added before the break are found again by Key, the updates not done are done, nothing is doubled."""
+    push(anki, bank)
+    write(bank, "workers.md", "Workers", *(v2(s) for s in workers()))
+    write(bank, "scaling.md", "Scaling", *scaling(q("spot", "Spot instances?", "For batch work."),
+                                                   q("cold", "Cold starts?", "Keep one warm.")))
+    stop_after = "importPackage" if how == "quits" else "updateNoteFields"
+
+    def anki_goes_away(action: str, params: dict) -> None:
+        if action == stop_after and anki.after_action is not None:
+            anki.after_action = None
+            if how == "quits":
+                anki.quit()  # this request is answered; the next one finds nothing listening
+            else:
+                raise Reset  # this action is done, the rest of its request is not, and no answer comes
+    anki.after_action = anki_goes_away
+    broken = push(anki, bank, code=4)
+    (line,) = broken.output.strip().splitlines()
+    expected = ("nothing is listening at " + anki.url + " any more" if how == "quits" else
+                "(Connection reset by peer); check that Anki is running with AnkiConnect")
+    assert line.startswith("error: ") and expected in line, line
+    assert line.endswith("run the same push again: it finishes the job, adding nothing twice"), line
+    if how == "quits":
+        with pytest.raises(ConnectionRefusedError):  # Anki is gone: nothing listens on its port
+            socket.create_connection(("127.0.0.1", int(anki.url.rsplit(":", 1)[1])), timeout=5).close()
+        anki.restart()
+    with anki.paused() as col:
+        assert col.note_count() == 7  # the added notes went in before the break
+        assert sum("(v2)" in col.get_note(n)["Answer"] for n in col.find_notes("")) == (0 if how == "quits" else 1)
+    rerun = push(anki, bank)
+    left = 3 if how == "quits" else 2
+    assert summary(rerun) == f"0 added, {left} updated, 0 moved, 0 deleted, {7 - left} unchanged"
+    assert summary(push(anki, bank)) == "0 added, 0 updated, 0 moved, 0 deleted, 7 unchanged"
+    with anki.paused() as col:
+        notes = [col.get_note(n) for n in col.find_notes("")]
+        assert len(notes) == 7 and len({n["Key"] for n in notes}) == 7 and len({n.guid for n in notes}) == 7
+        answers = {n["Key"].split("/")[-1].split()[0]: n["Answer"] for n in notes}
+        assert all("(v2)" in answers[k] for k in ("worker-count", "uvicorn", "gunicorn")), answers
+        assert {col.decks.name(c.did) for n in notes for c in n.cards()} == {
+            "FastAPI::Deployment::Workers", "FastAPI::Deployment::Scaling"}
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -625,7 +758,8 @@ def test_an_answer_that_is_not_json_is_one_line(anki, bank):
 
 def test_a_timeout_is_one_line(anki, bank):
     anki.delay = 1.5
-    one_line_error(push(anki, bank, "--timeout", "0.3", code=4), 4, "did not answer within 0.3 s")
+    one_line_error(push(anki, bank, "--timeout", "0.3", code=4), 4, "did not answer within 0.3 s",
+                   "run the same push again: it finishes the job")
 
 
 def test_a_remote_url_needs_allow_remote(bank):

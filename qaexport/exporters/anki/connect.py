@@ -35,6 +35,8 @@ MAX_ACTIONS = 250
 #: An answer larger than this is refused: 10,000 notes' fields are ~40 MiB; nothing we ask for comes near.
 MAX_ANSWER = 512 * 1024 * 1024
 KEY_REFUSED = "valid api key must be provided"
+#: What to do when Anki went away during a push: every step is found again by Key on the next run (push.py).
+RERUN = "run the same push again: it finishes the job, adding nothing twice"
 
 
 class AnkiConnectError(QaexportError):
@@ -109,6 +111,7 @@ class AnkiConnect:
     key: str | None = field(default=None, repr=False)  # never printed
     timeout: float = 60.0
     requests: int = 0
+    answered: int = 0  # requests Anki answered: once one has, a lost connection stops a push midway
 
     # ---------------------------------------------------------------------------------------------- wire
 
@@ -122,21 +125,30 @@ class AnkiConnect:
             response = conn.getresponse()
             data = response.read(MAX_ANSWER + 1)
         except ConnectionRefusedError:
+            if self.answered:
+                raise AnkiConnectError(f"nothing is listening at {self.where.url} any more (Anki quit during the "
+                                       f"push?): start Anki with the AnkiConnect add-on and {RERUN}") from None
             raise AnkiConnectError(f"nothing is listening at {self.where.url}: start Anki with the AnkiConnect "
                                    f"add-on (code {ADDON_CODE}), or check --url") from None
         except TimeoutError:
             raise AnkiConnectError(f"Anki at {self.where.url} did not answer within {self.timeout:g} s: it may be "
                                    "busy or showing a dialog; close the dialog, or give --timeout more seconds, and "
-                                   "push again (a rerun finishes what this push started)") from None
+                                   f"{RERUN}") from None
         except socket.gaierror as exc:
             raise AnkiConnectError(f"--url {self.where.url}: cannot find the host {self.where.host} "
                                    f"({exc.strerror or exc})") from None
         except (http.client.HTTPException, OSError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise AnkiConnectError(f"cannot talk to Anki at {self.where.url} ({reason}); check that Anki is "
-                                   "running with AnkiConnect and push again") from None
+            if isinstance(exc, http.client.RemoteDisconnected):
+                reason = "it closed the connection without answering"
+            else:
+                reason = getattr(exc, "strerror", None) or type(exc).__name__
+            then = f"Anki is running with AnkiConnect and {RERUN}" if self.answered else \
+                "Anki is running with AnkiConnect and push again"
+            raise AnkiConnectError(f"cannot talk to Anki at {self.where.url} ({reason}); check that {then}") \
+                from None
         finally:
             conn.close()
+        self.answered += 1
         if response.status == 403:
             raise AnkiConnectError(f"AnkiConnect at {self.where.url} refused the request (HTTP 403: it does not "
                                    "allow this client's origin); check webCorsOriginList in the add-on's config")

@@ -44,6 +44,7 @@ from ...model import Library, Media
 from .. import Build, option
 from .connect import DEFAULT_URL, ActionError, AnkiConnect, AnkiConnectError, Outcome, endpoint
 from .deck import FIELD_NAMES, NOTETYPE_KEYS, DeckContent, used_media, write_package
+from .differences import kept_edit
 from .identity import CLOZE_MODEL_ID, CLOZE_TEMPLATE_NAME, MODEL_ID, TEMPLATE_NAME
 from .ledger import location, note_times, note_type_changes, value_fingerprint
 from .plan import Held, NoteTypeChange, NoteTypeHeld, Plan, Update, Wanted, make_plan, note_type_change
@@ -133,11 +134,6 @@ def _plural(count: int, word: str) -> str:
 def _search_text(text: str) -> str:
     """Text inside a quoted Anki search term: its own special characters escaped."""
     return re.sub(r'(["*_\\])', r"\\\1", text)
-
-
-def _excerpt(text: str, width: int = 60) -> str:
-    plain = " ".join(re.sub(r"<[^>]*>", " ", text).split())
-    return plain if len(plain) <= width else plain[:width - 1] + "…"
 
 
 class Pusher:
@@ -306,8 +302,8 @@ class Pusher:
                 lines.append(f"{'would replace' if self.dry_run else 'replaced'} the learner's edit of {name} in "
                              f"{update.wanted.label} (--overwrite-edits)")
             for name, (theirs, ours) in update.kept.items():
-                lines.append(f"kept the learner's edit of {name} in {update.wanted.label}: Anki has "
-                             f"{_excerpt(theirs)!r}, the bank {_excerpt(ours)!r} (--overwrite-edits replaces it)")
+                lines.append(f"kept the learner's edit of {name} in {update.wanted.label}"
+                             f"{kept_edit(theirs, ours)} (--overwrite-edits replaces it)")
         lines += _grouped_cards(plan.updates)
         lines += [f"kept the learner's styling of the note type {change.name!r} (the bank's theme differs; "
                   "--overwrite-edits replaces it)" for change in plan.note_types if change.kept]
