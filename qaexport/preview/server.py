@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import UsageError
 from .app import Served, make_app
 from .bank import Reloaded
+from .hosts import HostCheck, allowed_hosts
 
 HOST = "127.0.0.1"
 #: The port tried first when none is given; any free port when it is taken.
@@ -67,7 +68,8 @@ async def run(served: Served, sock: socket.socket, report: Callable[[Reloaded], 
     import uvicorn
     from watchfiles import awatch
 
-    server = uvicorn.Server(uvicorn.Config(make_app(served), log_level="warning", lifespan="off",
+    app = HostCheck(make_app(served), allowed_hosts(sock.getsockname()))  # no page for a rebound name
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                            timeout_graceful_shutdown=GRACE, access_log=False))
 
     async def follow_the_server() -> None:
