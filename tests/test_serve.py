@@ -10,6 +10,7 @@ import io
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -430,3 +431,55 @@ def test_only_the_names_of_the_loopback_address_are_answered(bank, tmp_path):
             shown = page.goto(url + "python/basics/functions.html")  # the same browser, serve's own address
             assert shown.status == 200
             expect(page.locator("#q-closure")).to_contain_text("What is a closure?")
+
+
+@pytest.mark.slow
+def test_a_source_folder_removed_replaced_or_moved_away_is_followed_by_its_path(bank, tmp_path):
+    """The watch follows the bank's path, not the folder it first found there: removed, the pages say so in one
+    line (above the last good version); made again, or replaced after the old one was moved away, the pages show
+    the new folder's content and follow its saves. A source file's folder replaced likewise. Before, a removed
+    folder's error stayed until serve was restarted, and a folder moved away went on being served, with no
+    message (trial 9, item 8)."""
+    def staged(name: str, old: str, new: str) -> Path:
+        copy = tmp_path / "staged" / name
+        shutil.copytree(bank, copy)
+        edit(copy, old, new)
+        return copy
+
+    with serving(bank, tmp_path) as (_proc, url), launched() as browser:
+        page = browser.new_page()
+        seen = watch(page)
+        page.goto(url + "python/basics/functions.html")
+        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
+        expect(answer).to_contain_text("keeps the variables")
+        remembers = staged("remembers", "keeps the variables", "remembers the variables")
+        holds = staged("holds", "keeps the variables", "holds the variables")
+
+        shutil.rmtree(bank)  # rm -rf bank
+        expect(problems).to_contain_text(f"{bank}: no such file or folder", timeout=RELOAD_WAIT_MS)
+        expect(answer).to_contain_text("keeps the variables")  # the last good version, under the error
+        shutil.copytree(remembers, bank)  # mkdir bank; cp ... bank/
+        expect(answer).to_contain_text("remembers the variables", timeout=RELOAD_WAIT_MS)
+        expect(problems).to_have_count(0)
+
+        bank.rename(tmp_path / "bank.old")  # mv bank bank.old; mkdir bank; cp ... bank/
+        shutil.copytree(holds, bank)
+        expect(answer).to_contain_text("holds the variables", timeout=RELOAD_WAIT_MS)
+        edit(bank, "holds the variables", "grips the variables")  # and the new folder's saves are seen
+        expect(answer).to_contain_text("grips the variables", timeout=RELOAD_WAIT_MS)
+        expect(problems).to_have_count(0)
+        assert seen.problems() == []
+
+    source = bank / FUNCTIONS_FILE  # a file named as the source: its folder replaced
+    with serving(source, tmp_path) as (_proc, url), launched() as browser:
+        page = browser.new_page()
+        seen = watch(page)
+        page.goto(url + "python/basics/functions.html")
+        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
+        expect(answer).to_contain_text("grips the variables")
+        shutil.rmtree(source.parent)
+        expect(problems).to_contain_text(f"{source}: no such file or folder", timeout=RELOAD_WAIT_MS)
+        shutil.copytree(remembers / "python", source.parent)
+        expect(answer).to_contain_text("remembers the variables", timeout=RELOAD_WAIT_MS)
+        expect(problems).to_have_count(0)
+        assert seen.problems() == []
