@@ -27,12 +27,12 @@ class Watched:
 
 
 @contextlib.contextmanager
-def launched() -> Iterator[Any]:
-    """A Playwright Chromium browser on the system's executable."""
+def launched(*args: str) -> Iterator[Any]:
+    """A Playwright Chromium browser on the system's executable (``args``: more command-line switches)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", *args])
         try:
             yield browser
         finally:

@@ -5,10 +5,12 @@ a save reloads the open page, a broken file shows its error, a fix recovers, Ctr
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -364,3 +366,120 @@ def test_the_preview_fits_a_phone_wide_window_by_scaling_its_frames_down(tmp_pat
             assert widths == [360] * 4 + [800] * 4
             assert seen.problems() == []
             page.close()
+
+
+def _asked(url: str, path: str, host: str | None, method: str = "GET", extra: tuple[str, ...] = ()
+           ) -> tuple[int, bytes]:
+    """One request to the server at ``url`` naming ``host`` in its Host header (None: no Host header at all; each of
+    ``extra``: one more Host header), its status and body."""
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for value in ([] if host is None else [host]) + list(extra):
+            conn.putheader("Host", value)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_only_the_names_of_the_loopback_address_are_answered(bank, tmp_path):
+    """DNS rebinding: a page from evil.example whose name then resolves to 127.0.0.1 could read the bank through
+    the server (its requests are same-origin to it). They name evil.example in Host, so every path (pages, the
+    event stream, the preview, the booklet picture) refuses any Host but serve's own address: 403, no content.
+    Before, every Host was answered (trial 9, item 7). Headless Chromium with evil.example mapped to 127.0.0.1 is
+    the rebound page."""
+    with serving(bank, tmp_path) as (_proc, url):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        paths = ["/index.html", "/python/basics/functions.html", "/__serve__/events",
+                 "/__serve__/question/python/basics/functions/closure", "/__serve__/card.css",
+                 "/__serve__/card/front/python/basics/functions/closure", "/__serve__/live.js",
+                 "/__serve__/booklet/python/basics/functions/closure.png", "/"]
+        for name in (f"evil.example:{port}", "evil.example", f"localhost.evil.example:{port}", f"127.0.0.1:{port + 1}",
+                     "127.0.0.1", "localhost", f"127.0.0.1.evil.example:{port}", f"[::1]:{port}.evil", ""):
+            for path in paths:
+                assert _asked(url, path, name) == (403, b""), (name, path)
+        # no Host, or two: refused too (HTTP/1.1 requires one Host; uvicorn's parser answers 400 before serve)
+        for status, body in (_asked(url, "/index.html", None),
+                             _asked(url, "/index.html", f"127.0.0.1:{port}", extra=(f"evil.example:{port}",))):
+            assert status in (400, 403) and b"<html" not in body, (status, body)
+        assert _asked(url, "/index.html", f"evil.example:{port}", method="POST") == (403, b"")
+        assert _asked(url, "/__serve__/events", f"evil.example:{port}", method="POST") == (403, b"")
+        # serve's own names are answered, in any case; nothing takes a POST
+        for name in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}"):
+            status, body = _asked(url, "/index.html", name)
+            assert status == 200 and b"<html" in body, name
+        assert _asked(url, "/index.html", f"127.0.0.1:{port}", method="POST")[0] == 405
+
+        # Chromium's own guard (a public page may not reach a loopback address) is turned off: other browsers have
+        # none, and serve must not lean on one
+        with launched("--host-resolver-rules=MAP evil.example 127.0.0.1",
+                      "--disable-features=LocalNetworkAccessChecks") as browser:
+            page = browser.new_page()
+            evil = f"http://evil.example:{port}"
+            # the attacker's page, as its own server gave it before the name was rebound to 127.0.0.1
+            page.route(evil + "/attack.html", lambda route: route.fulfill(
+                status=200, content_type="text/html", body="<!DOCTYPE html><title>attack</title>"))
+            page.goto(evil + "/attack.html")
+            read = page.evaluate("""async paths => Promise.all(paths.map(async p => {
+                const r = await fetch(p, {cache: 'no-store'}); return [r.status, await r.text()]; }))""",
+                                 ["/index.html", "/python/basics/functions.html", "/__serve__/card.css"])
+            assert read == [[403, ""]] * 3
+            shown = page.goto(url + "python/basics/functions.html")  # the same browser, serve's own address
+            assert shown.status == 200
+            expect(page.locator("#q-closure")).to_contain_text("What is a closure?")
+
+
+@pytest.mark.slow
+def test_a_source_folder_removed_replaced_or_moved_away_is_followed_by_its_path(bank, tmp_path):
+    """The watch follows the bank's path, not the folder it first found there: removed, the pages say so in one
+    line (above the last good version); made again, or replaced after the old one was moved away, the pages show
+    the new folder's content and follow its saves. A source file's folder replaced likewise. Before, a removed
+    folder's error stayed until serve was restarted, and a folder moved away went on being served, with no
+    message (trial 9, item 8)."""
+    def staged(name: str, old: str, new: str) -> Path:
+        copy = tmp_path / "staged" / name
+        shutil.copytree(bank, copy)
+        edit(copy, old, new)
+        return copy
+
+    with serving(bank, tmp_path) as (_proc, url), launched() as browser:
+        page = browser.new_page()
+        seen = watch(page)
+        page.goto(url + "python/basics/functions.html")
+        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
+        expect(answer).to_contain_text("keeps the variables")
+        remembers = staged("remembers", "keeps the variables", "remembers the variables")
+        holds = staged("holds", "keeps the variables", "holds the variables")
+
+        shutil.rmtree(bank)  # rm -rf bank
+        expect(problems).to_contain_text(f"{bank}: no such file or folder", timeout=RELOAD_WAIT_MS)
+        expect(answer).to_contain_text("keeps the variables")  # the last good version, under the error
+        shutil.copytree(remembers, bank)  # mkdir bank; cp ... bank/
+        expect(answer).to_contain_text("remembers the variables", timeout=RELOAD_WAIT_MS)
+        expect(problems).to_have_count(0)
+
+        bank.rename(tmp_path / "bank.old")  # mv bank bank.old; mkdir bank; cp ... bank/
+        shutil.copytree(holds, bank)
+        expect(answer).to_contain_text("holds the variables", timeout=RELOAD_WAIT_MS)
+        edit(bank, "holds the variables", "grips the variables")  # and the new folder's saves are seen
+        expect(answer).to_contain_text("grips the variables", timeout=RELOAD_WAIT_MS)
+        expect(problems).to_have_count(0)
+        assert seen.problems() == []
+
+    source = bank / FUNCTIONS_FILE  # a file named as the source: its folder replaced
+    with serving(source, tmp_path) as (_proc, url), launched() as browser:
+        page = browser.new_page()
+        seen = watch(page)
+        page.goto(url + "python/basics/functions.html")
+        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
+        expect(answer).to_contain_text("grips the variables")
+        shutil.rmtree(source.parent)
+        expect(problems).to_contain_text(f"{source}: no such file or folder", timeout=RELOAD_WAIT_MS)
+        shutil.copytree(remembers / "python", source.parent)
+        expect(answer).to_contain_text("remembers the variables", timeout=RELOAD_WAIT_MS)
+        expect(problems).to_have_count(0)
+        assert seen.problems() == []

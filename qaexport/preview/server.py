@@ -1,10 +1,11 @@
 """Run the preview: the application served by uvicorn on the loopback address only, the bank's files watched
 with watchfiles, every save re-read and announced to the open pages.
 
-A save is seen within a few tens of milliseconds (watchfiles waits ``STEP`` ms for more changes of the same
-save), re-read in a worker thread so pages keep being served meanwhile, and announced on the event stream;
-``live.js`` in each open page then reloads it. Ctrl-C (or SIGTERM) asks uvicorn to stop: the event streams end
-at once, the watcher with them, and the process ends without waiting on an open page.
+A save is seen within a few tens of milliseconds (``watcher``: watchfiles waits ``STEP`` ms for more changes of
+the same save; a source folder replaced is watched again by its path), re-read in a worker thread so pages keep
+being served meanwhile, and announced on the event stream; ``live.js`` in each open page then reloads it. Ctrl-C
+(or SIGTERM) asks uvicorn to stop: the event streams end at once, the watcher with them, and the process ends
+without waiting on an open page.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from pathlib import Path
 from ..errors import UsageError
 from .app import Served, make_app
 from .bank import Reloaded
+from .hosts import HostCheck, allowed_hosts
+from .watcher import follow
 
 HOST = "127.0.0.1"
 #: The port tried first when none is given; any free port when it is taken.
 DEFAULT_PORT = 8000
-#: Milliseconds watchfiles waits for another change before it reports a save (editors write in several steps).
-STEP = 30
 #: Seconds an open connection gets to finish once the server stops (event streams end at once).
 GRACE = 1
 
@@ -49,25 +50,13 @@ def listening_socket(port: int) -> socket.socket:
     raise UsageError("no free port on 127.0.0.1; give one with --port")
 
 
-def watched(paths: list[Path]) -> list[Path]:
-    """The folders to watch: a source folder itself, a source file's folder (editors replace files by renaming,
-    which a watch on the file itself would lose)."""
-    return list(dict.fromkeys(p.resolve() if p.is_dir() else p.resolve().parent for p in paths))
-
-
-def concerns(change: Path, paths: list[Path]) -> bool:
-    """Whether a changed path can be part of the bank: inside a source folder, or a source file itself."""
-    change = change.resolve()
-    return any(change == p or (p.is_dir() and change.is_relative_to(p)) for p in (q.resolve() for q in paths))
-
-
 async def run(served: Served, sock: socket.socket, report: Callable[[Reloaded], None],
               ready: Callable[[], None] = lambda: None) -> None:
     """Serve until the server is asked to stop; each save's reload is given to ``report``."""
     import uvicorn
-    from watchfiles import awatch
 
-    server = uvicorn.Server(uvicorn.Config(make_app(served), log_level="warning", lifespan="off",
+    app = HostCheck(make_app(served), allowed_hosts(sock.getsockname()))  # no page for a rebound name
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                            timeout_graceful_shutdown=GRACE, access_log=False))
 
     async def follow_the_server() -> None:
@@ -81,19 +70,17 @@ async def run(served: Served, sock: socket.socket, report: Callable[[Reloaded], 
             await asyncio.sleep(0.05)
         served.stopping.set()
 
-    async def watch() -> None:
-        paths = served.bank.paths
-        async for changes in awatch(*watched(paths), stop_event=served.stopping, step=STEP, debounce=400,
-                                    recursive=True):
-            changed = [Path(path) for _, path in changes if concerns(Path(path), paths)]
-            if not changed:
-                continue
-            reloaded = await asyncio.to_thread(served.bank.reload, changed)
-            if reloaded.changed:
-                served.announce()
+    async def reload(changed: list[Path] | None) -> None:
+        """Read the saved files again (None: every file, a source folder was replaced), in a worker thread; tell
+        the open pages. A folder removed is seen twice (its files gone, then itself): its error is said once."""
+        reloaded = await asyncio.to_thread(served.bank.reload, changed)
+        if reloaded.changed:
+            served.announce()
+        if changed is not None or reloaded.changed:
             report(reloaded)
 
-    tasks = [asyncio.create_task(follow_the_server()), asyncio.create_task(watch())]
+    tasks = [asyncio.create_task(follow_the_server()),
+             asyncio.create_task(follow(served.bank.paths, served.stopping, reload))]
     try:
         await server.serve(sockets=[sock])
     finally:
