@@ -45,7 +45,9 @@ _TAG = re.compile(r"<[^>]+>")
 _LEAD = re.compile(r"(?:<[^>]*>| )*")
 
 
-def _line(line: str, columns: int) -> str:
+def _line(line: str, columns: int, holds: int | None = None) -> str:
+    if holds is not None:
+        return _line_held(line, columns, holds)
     if "\t" in line or len(line) >= MAY_WRAP or (columns and len(line) > columns):
         text = html.unescape(_TAG.sub("", line)).expandtabs(4)
         indent = len(text) - len(text.lstrip(" "))
@@ -59,11 +61,55 @@ def _line(line: str, columns: int) -> str:
     return f'<span class="ln in{min(indent, MAX_INDENT)}{wraps}">{line}\n</span>'
 
 
+def _line_held(line: str, columns: int, holds: int) -> str:
+    """A line marked ``wrap`` unless it surely fits one line of its block (``holds`` columns): ASCII in the mono
+    face, no tab, at most ``holds`` characters."""
+    if "\t" in line or len(line) > min(holds, columns or holds) or "&" in line or not line.isascii():
+        text = html.unescape(_TAG.sub("", line)).expandtabs(4)
+        indent = len(text) - len(text.lstrip(" "))
+        wraps = " wrap" if "\t" in line or len(text) > holds or not text.isascii() else ""
+        if columns and len(text) > columns and max(map(len, text.split())) > columns - min(indent, MAX_INDENT) - HANG:
+            wraps += " brk"
+    else:  # most lines: short ASCII without a tab or an entity (tags only make a line longer than its text)
+        lead = _LEAD.match(line).group()  # type: ignore[union-attr]  # the spaces and tags it starts with
+        indent = len(_TAG.sub("", lead) if "<" in lead else lead)
+        wraps = ""
+    return f'<span class="ln in{min(indent, MAX_INDENT)}{wraps}">{line}\n</span>'
+
+
+#: Elements that hold nothing (no end tag), for :class:`_OpenElements`.
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                   "wbr"})
+_ANY_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
+
+
+class _OpenElements:
+    """The elements open at points of an HTML text, read forward once (the code blocks of a text, in order)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.stack, self.lost = text, 0, list[str](), False
+
+    def at(self, pos: int) -> tuple[str, ...] | None:
+        """The names of the elements open at ``pos`` (outermost first); None where the tags do not nest."""
+        for tag in _ANY_TAG.finditer(self.text, self.pos, pos):
+            name = tag.group(2).lower()
+            if tag.group(1):
+                if self.stack and self.stack[-1] == name:
+                    self.stack.pop()
+                else:
+                    self.lost = True
+            elif name not in _VOID and not tag.group(3):
+                self.stack.append(name)
+        self.pos = max(self.pos, pos)
+        return None if self.lost else tuple(self.stack)
+
+
 def _visible_length(line: str) -> int:
     return len(html.unescape(_TAG.sub("", line)).expandtabs(4))
 
 
-def code_lines(rendered_html: str, only_blocks_wider_than: int = 0, columns: int = 0) -> str:
+def code_lines(rendered_html: str, only_blocks_wider_than: int = 0, columns: int = 0,
+               holds: Callable[[tuple[str, ...] | None], int] | None = None) -> str:
     """Wrap each line of every highlighted code block in a block span that knows its indentation.
 
     ``only_blocks_wider_than``: leave blocks whose lines are all shorter alone (they cannot wrap on paper, and
@@ -75,9 +121,15 @@ def code_lines(rendered_html: str, only_blocks_wider_than: int = 0, columns: int
     inline boxes (highlighted tokens: ``enqueue_job(<span class="s">"build_report"</span>,``; Kozea/WeasyPrint
     #1614): the rest of the word ran out of the code block and the card. Only such lines get it, so every other
     line still wraps at spaces.
+
+    ``holds``: the characters each line of a block surely fits on one line, from the elements the block is in
+    (None: the tags do not nest): only lines that may wrap there get the class ``wrap`` (the cards draw the ↪
+    column only beside those: WeasyPrint lays out and draws the column's box, empty or not, on every marked line).
     """
     if "<pre" not in rendered_html:
         return rendered_html
+
+    opened = _OpenElements(rendered_html) if holds is not None else None
 
     def lines(match: re.Match[str]) -> str:
         found = match.group(2).split("\n")
@@ -85,17 +137,21 @@ def code_lines(rendered_html: str, only_blocks_wider_than: int = 0, columns: int
             found.pop()
         if only_blocks_wider_than and all(_visible_length(line) < only_blocks_wider_than for line in found):
             return match.group(0)
-        return f"{match.group(1)}{''.join(_line(line, columns) for line in found)}{match.group(3)}"
+        held = holds(opened.at(match.start())) if holds is not None and opened is not None else None
+        return f"{match.group(1)}{''.join(_line(line, columns, held) for line in found)}{match.group(3)}"
 
     return _CODE_BLOCK.sub(lines, rendered_html)
 
 
-def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK, marked: str = ".ln") -> str:
+def code_line_css(line_height_em: float, mark_url: str = WRAP_MARK, marked: str = ".ln", positioned: str = ".ln"
+                  ) -> str:
     """Hanging indents per indentation depth and the ↪ column on continuation lines (below a line's first) of
-    the ``marked`` lines (``.ln``: all; ``.wrap``: those that may wrap)."""
+    the ``marked`` lines (``.ln``: all; ``.wrap``: those that may wrap); ``positioned``: the lines that are the
+    column's containing block (``.wrap`` too: a positioned box is drawn in a layer of its own)."""
     lh = f"{line_height_em}em"
     rules = [
-        "pre.hl .ln { display: block; position: relative; }",
+        "pre.hl .ln { display: block; position: relative; }" if positioned == ".ln" else
+        f"pre.hl .ln {{ display: block; }} pre.hl {positioned} {{ position: relative; }}",
         "pre.hl .brk { word-break: break-all; }",  # a word longer than a line: see code_lines
         f'pre.hl {marked}::before {{ content: ""; position: absolute; top: {lh}; bottom: 0; width: {HANG}ch; '
         f'background-image: url("{mark_url}"); background-repeat: repeat-y; '

@@ -123,6 +123,36 @@ def code_columns(card_w: float, size_pt: float) -> int:
     return int((card_w - CODE_INSET_MM) / (MONO_ADVANCE_EM * size_pt * MM_PER_PT)) - 2
 
 
+#: cards.css: what a list (``padding-left``, em of the text) and a quote (padding and border, mm) take from a code
+#: block's width.
+LIST_INDENT_EM = 1.25
+QUOTE_INDENT_MM = 2.0 + 1.0 * MM_PER_PT
+
+
+def code_holds(card_w: float, size_pt: float) -> Callable[[tuple[str, ...] | None], int]:
+    """The characters every line of a code block surely holds on one line of a face ``card_w`` mm wide with text of
+    ``size_pt``, from the elements it is in (``books.html.code_lines``): the block's width less each list's and
+    quote's indent, in the mono face's advances, less one for rounding; 0 (every line may wrap) inside anything
+    else (a table cell) or where the tags do not nest. A line that holds is not marked ``wrap``, so it gets no ↪
+    column (an empty box, laid out and drawn on every code line: ~10 % of the cards' CPU time)."""
+    advance = MONO_ADVANCE_EM * size_pt * MM_PER_PT
+
+    def holds(opened: tuple[str, ...] | None) -> int:
+        if opened is None:
+            return 0
+        width = card_w - CODE_INSET_MM
+        for name in opened:
+            if name in ("ul", "ol"):
+                width -= LIST_INDENT_EM * size_pt * MM_PER_PT
+            elif name == "blockquote":
+                width -= QUOTE_INDENT_MM
+            elif name != "li":
+                return 0
+        return max(0, int(width / advance) - 1)
+
+    return holds
+
+
 def _mm(value: float) -> str:
     return f"{value:.3f}mm"
 
@@ -159,8 +189,9 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
     refs = list(build.library.questions())
     jobs = []
 
-    def columns(size: float) -> int:
-        return code_columns(grid.card_w, size)
+    def coded(body: str, size: float) -> Markup:
+        """A body's code lines as blocks, for the card's width at ``size``: each marked ``wrap`` only when it may."""
+        return Markup(code_lines(body, columns=code_columns(grid.card_w, size), holds=code_holds(grid.card_w, size)))
 
     from .layout import MAX_PARTS, PX_PER_MM, FitJob, Part, fit_faces_in_child  # imports WeasyPrint: when made
     from .metrics import TextModel
@@ -177,14 +208,14 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                   sub: str = ref.subtopic.name) -> str:
             # Measured without a "k/n" (the head is one line whatever it holds): a question that fits whole on a
             # question's only card is its front as measured.
-            return face("front", n, "", d, sub, Markup(code_lines(body, columns=columns(size))), size,
+            return face("front", n, "", d, sub, coded(body, size), size,
                         el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
             # Whole, an answer is measured as it goes on its card (no "k/n": the head is one line whatever it holds,
             # so its text never changes a measure); cut, each part is measured with its head hidden, as it goes on
             # its card under a head drawn apart.
-            return face("back", n, "", d, "", Markup(code_lines(body, columns=columns(size))), size, el_id,
+            return face("back", n, "", d, "", coded(body, size), size, el_id,
                         headless=split)
 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
@@ -231,10 +262,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             lift = round(ask.spare / 2, 2)  # as the template writes it
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
-                                  Markup(code_lines(ask.html, columns=columns(ask.size))), ask.size, continued=k > 0,
+                                  coded(ask.html, ask.size), ask.size, continued=k > 0,
                                   lift=ask.spare / 2),  # a question that fits whole stands in the middle of its card
                 functools.partial(face, "back", number, part, level, "",
-                                  Markup(code_lines(tell.html, columns=columns(tell.size))), tell.size,
+                                  coded(tell.html, tell.size), tell.size,
                                   headings=headings),
                 Placed(kept.path, kept.page) if kept else None,
                 Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None,
@@ -331,8 +362,9 @@ class CardsExporter(ExporterBase):
         workers = cores()
         mark = wrap_mark()  # the booklet's drawn ↪ beside wrapped code lines, and its fonts
         files = {face.uri: face.path for face in font_faces()} | {mark.as_uri(): mark}
-        base_css = (font_face_css() + asset("cards", "cards.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri())
-                    + build.highlighter.css(0))
+        # The ↪ column only beside the lines that may wrap (``code_holds``), each its own containing block.
+        base_css = (font_face_css() + asset("cards", "cards.css")
+                    + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap", ".wrap") + build.highlighter.css(0))
         created = build.datetime.strftime("%Y-%m-%dT%H:%M:%SZ")
         env = environment("cards")
         from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
