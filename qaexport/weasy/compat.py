@@ -210,3 +210,56 @@ def skip_empty_margin_boxes() -> bool:
 
     private.make_margin_boxes = make_margin_boxes
     return True
+
+
+#: ``split_first_line``'s parameters in the WeasyPrint releases checked (68-70).
+SPLIT_FIRST_LINE = ["text", "style", "context", "max_width", "justification_spacing", "is_line_start", "minimum"]
+
+
+def hang_trailing_spaces() -> bool:
+    """A run of text that overflows its line only by its trailing space is taken to fit (the space hangs), not cut
+    after its first word.
+
+    When an unbreakable piece at a line's end does not fit (an inline ``<code>.easy</code>``: no break is allowed
+    before its ``.``, so it holds on to the word before it), WeasyPrint goes back to the text before it and lays it
+    out again 1 px narrower, to break it at its last break point. That text ends with the space before the element,
+    and 1 px narrower it overflows by that space alone: Pango hangs the space and finds no break, and
+    ``split_first_line`` takes the run for one too wide to split and keeps its first word only. The line ended
+    after one word, and the next line again ("when you / reword / the / question": trial 9, item 6; the cards'
+    narrow faces met it; any WeasyPrint layout can). Here such a result (a line of one word, the rest of the run fitting
+    once its trailing spaces are left out) is replaced by the whole run, as WeasyPrint treats a trailing space
+    elsewhere (``split_inline_box``): it narrows the width again until the run breaks at its real last break point.
+    Reaches ``weasyprint.layout.inline``'s module name ``split_first_line`` (what ``split_text_box`` calls): False,
+    and nothing changed, when it is not there with the parameters :data:`SPLIT_FIRST_LINE`."""
+    import weasyprint.layout.inline as private
+
+    made = getattr(private, "split_first_line", None)
+    if made is None:
+        return False
+    if getattr(made, "__wrapped__", None) is not None:
+        return True  # already
+    try:
+        parameters = list(inspect.signature(made).parameters)
+    except (TypeError, ValueError):
+        return False
+    if parameters != SPLIT_FIRST_LINE:
+        return False
+
+    @functools.wraps(made)
+    def split_first_line(text: str, style: Any, context: Any, max_width: float | None, justification_spacing: float,
+                         is_line_start: bool = True, minimum: bool = False) -> Any:
+        split = made(text, style, context, max_width, justification_spacing, is_line_start, minimum)
+        resume = split[2]
+        if (resume is None or minimum or max_width is None or not text.endswith(" ")
+                or style["white_space"] not in ("normal", "pre-line")):
+            return split
+        words = text.rstrip(" ")
+        if " " not in words or b" " in text.encode()[:resume].rstrip(b" "):
+            return split  # one word, or a line of several words: a real break
+        fitted = made(words, style, context, float("inf"), justification_spacing, is_line_start, minimum)
+        if fitted[2] is not None or fitted[3] > max_width:
+            return split  # the words do not fit without the space either: the first word alone is right
+        return made(text, style, context, float("inf"), justification_spacing, is_line_start, minimum)
+
+    private.split_first_line = split_first_line
+    return True

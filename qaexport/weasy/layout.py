@@ -23,12 +23,19 @@ from weasyprint import CSS, Document  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
-from .compat import html_class, open_arrays, parse_types_ahead, skip_empty_margin_boxes  # noqa: E402
+from .compat import (  # noqa: E402
+    hang_trailing_spaces,
+    html_class,
+    open_arrays,
+    parse_types_ahead,
+    skip_empty_margin_boxes,
+)
 from .compat_pydyf import write_objects_once  # noqa: E402
 
 open_arrays()  # WeasyPrint's font subsetting without a C parse per glyph count (compat)
 parse_types_ahead()  # the C types WeasyPrint names, parsed in one pass (compat, compat_cffi)
 skip_empty_margin_boxes()  # pages without margin-box rules (the cards' measuring pages) make none
+hang_trailing_spaces()  # a run that overflows by its trailing space alone is not cut after one word (compat)
 write_objects_once()  # pydyf serialises and compresses each object once, not again for the identifier (compat_pydyf)
 
 #: Base URL of the document: relative ``src="NAME"`` of library media resolve below it. The ``.invalid``
