@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from .characters import clean_name, clean_text
 from .errors import Problem
+from .formats.dialect import TOO_DEEP_MESSAGE, too_deep
 from .formats.images import ImageBudget
 from .limits import MAX_ANSWER_CHARS, MAX_HTML_NESTING, MAX_QUESTION_CHARS, html_nesting
 from .model import (
@@ -206,6 +207,11 @@ class _Assembler:
             elif item.format is ContentFormat.HTML and html_nesting(value) > MAX_HTML_NESTING:
                 self.problem(loc, f"{field_name} is HTML nested over {MAX_HTML_NESTING} elements deep; simplify "
                                   "its markup", record)
+            elif item.format is ContentFormat.MARKDOWN and (deep := too_deep(value)) is not None:
+                # markdown-it would drop the text from there on in every output: never silently
+                start = item.answer_line if field_name.startswith("answer") else loc.line
+                where = Location(loc.file, start + deep, record) if start else loc
+                self.problem(where, f"{field_name}: {TOO_DEEP_MESSAGE}")
             else:
                 texts.append(value)
                 continue

@@ -108,7 +108,8 @@ class MarkdownReader(SourceBase):
                 for text, line in ((q.question, q.line), (q.answer, q.answer_line)):
                     shown.update(_extras(text, line, images, result))
             questions.append(QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer,
-                                            Location(file, q.line), q.format, q.origin, q.cloze, shown))
+                                            Location(file, q.line), q.format, q.origin, q.cloze, shown,
+                                            q.answer_line or None))
         result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
         for q in parsed.questions:
             if q.format is ContentFormat.HTML:
