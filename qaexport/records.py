@@ -21,6 +21,7 @@ class Node:
     slug: str = ""
     description: str = ""
     order: float | None = None
+    line: int | None = None  # the line naming it, for a source that has lines (a Markdown bank's front matter)
 
 
 @dataclass
