@@ -44,6 +44,20 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def as_written(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` in quotes as the author wrote it (``\\frac`` stays one backslash, unlike ``repr``), for a message
+    quoting a source: at most ``limit`` characters (cut with an ellipsis), and every character that would act on the
+    terminal or hide text (controls, format characters such as bidi overrides, line separators) escaped as ``\\xNN``
+    or ``\\uNNNN``."""
+    import unicodedata
+
+    cut = text[:limit]
+    out = "".join(c if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs") else
+                  (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else
+                   f"\\U{ord(c):08x}") for c in cut)
+    return f"'{out}{'…' if len(text) > limit else ''}'"
+
+
 def describe_os_error(exc: OSError) -> str:
     """An error of the environment (disk, permissions) in one line: the file, then what the system said."""
     where = f"{exc.filename}: " if exc.filename else ""
