@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 
 from .characters import clean_name, clean_text
-from .errors import Problem
+from .errors import Problem, shown
+from .formats.dialect import TOO_DEEP_MESSAGE, too_deep
 from .formats.images import ImageBudget
 from .limits import MAX_ANSWER_CHARS, MAX_HTML_NESTING, MAX_QUESTION_CHARS, html_nesting
 from .model import (
@@ -38,6 +39,7 @@ from .records import Node, QuestionRecord, ReadResult, SubtopicRecord
 
 ID_RULE = re.compile(rf"^{ID_PATTERN}$")
 _DERIVED_ID_CHARS = 60
+_LEVELS = ("framework", "topic", "subtopic")
 
 
 def derive_id(question: str) -> str:
@@ -69,6 +71,8 @@ class _Assembler:
         self.cover: tuple[str, str] | None = None
         self.bank_files: dict[str, BankFile] = {}
         self.restored: list[Restored] = []
+        # slugs so far → (name, where, whether the slug was derived from the name), for clashes
+        self.places: dict[tuple[str, ...], tuple[str, Location, bool]] = {}
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
         if record is not None:
@@ -93,6 +97,22 @@ class _Assembler:
             self.problem(location, "no usable slug or name; add a `slug` (letters, digits, dashes)", what)
         return slug or None
 
+    def clashes(self, level: str, place: tuple[str, ...], node: Node, loc: Location) -> bool:
+        """Whether ``node`` takes the slug of another of a different name, one of the two slugs derived from its
+        name ("C++" and "C#" both give ``c``): merged, the second would silently join the first. A problem naming
+        both. Derived slugs are never changed (a slug is part of every note's identity): the author gives one a
+        ``slug``. Names equal but for case and spaces, or slugs both given, are one place (merged)."""
+        where = Location(loc.file, node.line or loc.line)
+        derived = slugify(node.slug) != node.slug if node.slug else True
+        seen = self.places.setdefault(place, (node.name, where, derived))
+        if seen[0] == node.name or (not derived and not seen[2]) or _same_name(seen[0], node.name):
+            return False
+        name = node.name if isinstance(node.name, str) else ""
+        self.problem(where, f"{level} {shown(name)} gets the slug {place[-1]!r}, as does {level} {shown(seen[0])} at "
+                            f"{seen[1]}: two {level}s would be one (and share their questions' keys); give one of "
+                            f"them its own `slug` ({level}: {{name: {shown(name)}, slug: ...}})")
+        return True
+
     def add(self, record: SubtopicRecord) -> None:
         loc = record.location
         record = dataclasses.replace(record, framework=_clean(record.framework), topic=_clean(record.topic),
@@ -100,7 +120,13 @@ class _Assembler:
         fw_slug = self.slug(record.framework, "framework", loc)
         topic_slug = self.slug(record.topic, "topic", loc)
         sub_slug = self.slug(record.subtopic, loc.record or "subtopic", loc)
-        if not (fw_slug and topic_slug and sub_slug):
+        clash = False
+        if fw_slug and topic_slug and sub_slug:
+            places = ((fw_slug,), (fw_slug, topic_slug), (fw_slug, topic_slug, sub_slug))
+            nodes = (record.framework, record.topic, record.subtopic)
+            clash = any(self.clashes(level, place, node, loc)
+                        for level, place, node in zip(_LEVELS, places, nodes, strict=True))
+        if clash or not (fw_slug and topic_slug and sub_slug):
             # Still check every question, so `validate` lists every problem at once.
             seen: dict[str, Location] = {}
             prefix = "/".join(s or "?" for s in (fw_slug, topic_slug, sub_slug))
@@ -206,6 +232,11 @@ class _Assembler:
             elif item.format is ContentFormat.HTML and html_nesting(value) > MAX_HTML_NESTING:
                 self.problem(loc, f"{field_name} is HTML nested over {MAX_HTML_NESTING} elements deep; simplify "
                                   "its markup", record)
+            elif item.format is ContentFormat.MARKDOWN and (deep := too_deep(value)) is not None:
+                # markdown-it would drop the text from there on in every output: never silently
+                start = item.answer_line if field_name.startswith("answer") else loc.line
+                where = Location(loc.file, start + deep, record) if start else loc
+                self.problem(where, f"{field_name}: {TOO_DEEP_MESSAGE}")
             else:
                 texts.append(value)
                 continue
@@ -252,6 +283,11 @@ def in_file_order(problems: list[Problem]) -> list[Problem]:
     for p in problems:
         files.setdefault(p.location.file, len(files))
     return sorted(problems, key=lambda p: (files[p.location.file], p.location.line or 0))
+
+
+def _same_name(a: object, b: object) -> bool:
+    """Names that differ only in case and spaces ("Getting started", "Getting  Started") name one place."""
+    return isinstance(a, str) and isinstance(b, str) and a.casefold().split() == b.casefold().split()
 
 
 def _merge_node(target: Framework | Topic | Subtopic, seen: Node) -> None:

@@ -44,6 +44,32 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _escaped(text: str) -> str:
+    """``text`` with every character that would act on the terminal or hide text (controls, format characters such
+    as bidi overrides, line separators) escaped as ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``."""
+    import unicodedata
+
+    return "".join(c if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs") else
+                   (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else
+                    f"\\U{ord(c):08x}") for c in text)
+
+
+def as_written(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` in quotes as the author wrote it (``\\frac`` stays one backslash, unlike ``repr``), for a message
+    quoting a source: at most ``limit`` characters (cut with an ellipsis), controls escaped (:func:`_escaped`)."""
+    return f"'{_escaped(text[:limit])}{'…' if len(text) > limit else ''}'"
+
+
+def clause(text: str, limit: int = SHOWN_CHARS) -> str:
+    """Another program's message as one clause of ours: one line, controls escaped, at most ``limit`` characters,
+    cut after a whole word with an ellipsis (never mid-word: "(<string>, lin")."""
+    text = _escaped(" ".join(text.split()))
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:(") + "…"
+
+
 def describe_os_error(exc: OSError) -> str:
     """An error of the environment (disk, permissions) in one line: the file, then what the system said."""
     where = f"{exc.filename}: " if exc.filename else ""

@@ -21,6 +21,7 @@ class Node:
     slug: str = ""
     description: str = ""
     order: float | None = None
+    line: int | None = None  # the line naming it, for a source that has lines (a Markdown bank's front matter)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class QuestionRecord:
     origin: object = None  # the key a moved question was first exported under (a bank's ``from=``), unchecked
     cloze: bool = False  # the question text holds cloze deletions; the answer may then be empty
     images: dict[str, str] = field(default_factory=dict)  # Markdown image reference → media name
+    answer_line: int | None = None  # the file line the answer starts on, for a source that has lines
 
 
 @dataclass

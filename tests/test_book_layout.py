@@ -204,6 +204,21 @@ def _pdf_heading_sizes(path: Path) -> tuple[float, dict[str, float]]:
                                                           "Details")}
 
 
+def test_block_quotes_nested_to_markdowns_limit_keep_a_readable_width_in_the_pdf(tmp_path):
+    """19 ``>`` one inside another (the most Markdown reads, ``formats.dialect.MAX_NESTING``) print their words on a
+    line or two: indented 80px a level, 12 levels printed one letter a line."""
+    bank = tmp_path / "q.md"
+    words = "deep quote text that keeps its words together"
+    bank.write_text("---\nframework: A\ntopic: B\nsubtopic: C\n---\n\n## Quotes {#q .easy}\n\n"
+                    + "> " * 19 + words + "\n\nAfter.\n", encoding="utf-8")
+    qaexport("pdf", str(bank), "-o", str(tmp_path / "q.pdf"))
+    lines = [line for page in pdf_page_texts(tmp_path / "q.pdf") for line in page.split("\r\n")]
+    start = lines.index("Quotes") + 1
+    end = next(n for n, line in enumerate(lines) if line == "After.")
+    quoted = lines[start:end]  # some 65 mm wide at 19 levels: two lines, every word whole
+    assert len(quoted) <= 2 and " ".join(quoted).split() == words.split(), quoted
+
+
 def test_answer_headings_print_smaller_than_the_question_in_the_pdf(outputs):
     question, headings = _pdf_heading_sizes(outputs["pdf"])
     assert all(size < question for size in headings.values()), (question, headings)

@@ -111,3 +111,16 @@ def test_serve_tells_a_wrong_theme_of_the_config_file_as_every_command_does(tmp_
     assert served.stderr == site.stderr == (
         "error: qaexport.toml:2: theme = \"nope\": unknown theme 'nope'; run `qaexport themes` to list the installed "
         "ones\nerror: qaexport.toml:5: [apkg] all_cards = 1: must be true or false\n"), served.stderr
+
+
+def test_a_formula_warning_shows_the_tex_as_written(tmp_path):
+    r"""`formula '\\frac{1}{'` (a Python repr) where the file has `\frac{1}{`: the TeX is shown as written, bounded,
+    its control characters escaped (never sent to the terminal)."""
+    (tmp_path / "m.md").write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## Sum? {#s .easy}\n\n"
+                                   "$\\frac{1}{$ and $\\frac{2\x1b[31m}{$ and $" + "x" * 100 + "\\foo$\n",
+                                   encoding="utf-8")
+    done = _qaexport("validate", "m.md", cwd=tmp_path)
+    said = [line for line in done.stderr.splitlines() if "formula" in line]
+    assert said[0].startswith("warning: m.md:9: formula '\\frac{1}{' cannot be typeset ("), done.stderr
+    assert "formula '\\frac{2\\x1b[31m}{' cannot" in said[1] and "\x1b" not in done.stderr, said
+    assert f"formula '{'x' * 60}…' cannot" in said[2], said

@@ -153,7 +153,8 @@ deck_name = "Prep::2026"
 
 def test_every_bad_key_is_listed_at_once(tmp_path, sample_path):
     config = tmp_path / "bad.toml"
-    config.write_text('sourcez = "x"\ntheme = 3\n[pdf]\npaper = "A5"\ncolour = true\n[anki]\nflat = "yes"\n')
+    config.write_text('sourcez = "x"\ntheme = 3\n[pdf]\npaper = "A5"\ncolour = true\n[anki]\nflat = "yes"\n'
+                      '[nosuch]\nx = 1\n')
     result = runner.invoke(app, ["pdf", str(sample_path), "--config", str(config), "-o", str(tmp_path / "x.pdf")])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
@@ -163,6 +164,7 @@ def test_every_bad_key_is_listed_at_once(tmp_path, sample_path):
         '4: [pdf] paper = "A5": must be one of a4, letter',
         "5: [pdf] colour = true: unknown option (known: paper, answers, title, author",
         '7: [anki] flat = "yes": must be true or false',
+        "8: nosuch = {…}: unknown key (known: sources",  # a table is found by its header (it had no line)
     ]
     assert len(lines) == len(expected), result.output
     for line, start in zip(lines, expected, strict=True):

@@ -287,7 +287,7 @@ def test_outside_and_url_images_warn_and_are_left_out(built):
     out = built["output"]
     assert "physics.md:20: image '../outside.png' is outside the bank folder" in out
     assert "physics.md:20: image 'https://example.com/a.png' is a URL" in out
-    assert "physics.md:30: formula '\\\\notacommand{x}' cannot be typeset" in out
+    assert "physics.md:30: formula '\\notacommand{x}' cannot be typeset" in out  # as written: one backslash
 
 
 # ---------------------------------------------------------------------------------------------- Anki
@@ -602,3 +602,14 @@ def test_a_bank_that_starts_with_a_cloze_is_not_said_to_have_become_one(tmp_path
     assert "became" not in export(cloze, "a.apkg")
     assert "became" not in export(cloze, "b.apkg")
     assert "question 'light' became a plain question (it was a cloze)" in export(plain, "c.apkg")
+
+
+def test_a_malformed_svg_is_refused_with_the_parsers_whole_clause():
+    """lxml's message ends with "(<string>, line 1)", which a cut at 80 characters left as "(<string>, lin": the
+    message alone (it says where), one line, controls escaped, cut only after a whole word."""
+    said = str(sanitize_svg(b"<svg><unclosed"))
+    assert said == ("not a well-formed SVG file (Couldn't find end of Start Tag unclosed line 1, line 1, "
+                    "column 15)"), said
+    long = str(sanitize_svg(b"<svg><" + b"a" * 300 + b"\x1b"))
+    assert "<string>" not in long and "\x1b" not in long and len(long) < 140, long
+    assert long.endswith(("…)", "column 307)")), long

@@ -82,6 +82,46 @@ def test_html_nested_deeper_than_its_limit_is_refused(tmp_path):
             assert "is HTML nested over 100 elements deep" in problems[0], problems
 
 
+def _nested_lists(depth: int) -> str:
+    return "".join("  " * level + f"- item {level}\n" for level in range(depth)) + "\nAfter the list.\n"
+
+
+def test_markdown_nested_past_markdown_its_limit_is_an_error_at_its_line(tmp_path):
+    """``dialect.MAX_NESTING`` (markdown-it's 20 levels): 9 lists or 19 ``>`` one inside another are read whole (every
+    item in the output); one more, and markdown-it drops the rest of the text, so it is an error at the line of the
+    first block lost, in the Markdown reader (validate and every export), and in a Nuxt payload's record."""
+    from markdown_it import MarkdownIt
+
+    from qaexport.formats.dialect import MAX_NESTING
+    from qaexport.render.highlight import Highlighter
+    from qaexport.render.markdown import MarkdownRenderer, safe_markdown_it
+
+    renderer = MarkdownRenderer(Highlighter())
+    assert MAX_NESTING == safe_markdown_it().options.maxNesting == MarkdownIt("commonmark").options.maxNesting == 20
+    head = "\n## Deep? {#d .easy}\n\n"  # the answer starts at line 9
+    cases = (("lists-9", _nested_lists(9), None), ("lists-10", _nested_lists(10), 18),
+             ("quotes-19", "> " * 19 + "deep\n\nAfter.\n", None), ("quotes-20", "> " * 20 + "deep\n\nAfter.\n", 9),
+             ("tabs", "".join("\t" * level + f"- item {level}\n" for level in range(10)) + "\nAfter.\n", 18),
+             ("mixed-19", "> - " * 6 + "> deep\n\nAfter.\n", None),
+             ("mixed-20", "> - " * 6 + "> > deep\n\nAfter.\n", 9))
+    for name, body, line in cases:
+        path = _bank(tmp_path / f"{name}.md", head + body + "\n## Next? {#e .easy}\n\nNext answer.\n")
+        library, problems, _ = sources.read_all(sources.expand([path]))
+        said = [str(p) for p in problems]
+        if line is None:
+            assert said == [], (name, said)
+            answer = library.frameworks[0].topics[0].subtopics[0].questions[0].answer
+            assert [q.id for q in library.frameworks[0].topics[0].subtopics[0].questions] == ["d", "e"]
+            html = next(iter(renderer.render(answer).values()))
+            assert "After" in html and ("item 8" in html or "deep" in html), (name, html)
+        else:
+            assert len(said) == 1 and said[0].startswith(f"{path}:{line}: "), (name, said)
+            assert "nested too deeply" in said[0] and "nest them less deeply" in said[0], said
+    path = write(tmp_path / "deep.json", page([subtopic("s", "S", [question("q", a=_nested_lists(10))])]))
+    said = _problems(path)
+    assert len(said) == 1 and "answer (a): lists or block quotes nested too deeply" in said[0], said
+
+
 def test_expansion_is_bounded_by_its_ratio_and_floor():
     """``limits.EXPANSION_RATIO`` (8) and ``EXPANSION_FLOOR`` (32 Mi characters): a decoder's count of what it made,
     checked against both (counts only: nothing of that size is built)."""

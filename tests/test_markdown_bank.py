@@ -279,6 +279,32 @@ w
     assert ".easy, .medium, .hard or .unrated" in found[3][1]
 
 
+def test_two_names_deriving_one_slug_are_an_error_naming_both_never_merged(tmp_path):
+    """"C++" and "C#" both derive the slug ``c``: merged, the second subtopic silently joined the first (and equal ids
+    were blamed as duplicates). An error at both front-matter lines telling to give one a slug; with one, both are
+    read and the derived slug of the other is unchanged (it is part of its notes' identity)."""
+    def bank(name: str, place: str, qid: str) -> Path:
+        return _bank_file(tmp_path / name, f"\n## What? {{#{qid} .easy}}\n\nA.\n",
+                          front=f"---\nframework: Languages\ntopic: Basics\nsubtopic: {place}\n---\n")
+
+    for qid in ("intro-cs", "intro"):
+        first, second = bank("1.md", "C++", "intro"), bank("2.md", "C#", qid)
+        result = runner.invoke(app, ["validate", str(first), str(second)])
+        assert result.exit_code == 1, result.output
+        found = re.findall(r"✗ (.*)", result.output)
+        assert found == [f"{second}:4: subtopic 'C#' gets the slug 'c', as does subtopic 'C++' at {first}:4: two "
+                         "subtopics would be one (and share their questions' keys); give one of them its own `slug` "
+                         "(subtopic: {name: 'C#', slug: ...})"], result.output
+    bank("2.md", "{name: 'C#', slug: c-sharp}", "intro")
+    library, problems, _ = sources.read_all(sources.expand([tmp_path / "1.md", tmp_path / "2.md"]))
+    assert problems == []
+    assert [(s.slug, s.name) for s in library.frameworks[0].topics[0].subtopics] == [("c", "C++"), ("c-sharp", "C#")]
+    # Names equal but for case and spaces are one place, as before.
+    bank("2.md", "c++", "intro-2")
+    library, problems, _ = sources.read_all(sources.expand([tmp_path / "1.md", tmp_path / "2.md"]))
+    assert problems == [] and [len(s.questions) for s in library.frameworks[0].topics[0].subtopics] == [2]
+
+
 def test_unrated_questions_are_listed_and_filtered_by_name(tmp_path):
     path = _bank_file(tmp_path / "a.md", "\n## Rated {#rated .hard}\n\nx\n\n## Not rated {#free .unrated}\n\ny\n")
     listing = runner.invoke(app, ["list", str(path)])

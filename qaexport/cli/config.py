@@ -60,7 +60,8 @@ class Config:
     def wrong(self, table: str | None, key: str, value: Any, message: str) -> str:
         """One line: ``FILE:LINE: [table] key = value: message`` (the line where the scan found the key)."""
         path = f"{table}.{key}" if table else key
-        line = self.lines.get(path) or (self.lines.get(f"[{table}]") if table else None)
+        # a key of the top level that is a table (``[nosuch]``) is found by its header
+        line = self.lines.get(path) or self.lines.get(f"[{table}]" if table else f"[{key}]")
         where = f"{self.path}:{line}" if line else f"{self.path}"
         return f"{where}: {f'[{table}] ' if table else ''}{key} = {_toml(value)}: {message}"
 

@@ -9,6 +9,7 @@ the renderer would not read it as a heading. :func:`scan` is what the reader che
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,62 @@ def parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
     return extend(MarkdownIt("commonmark", {"html": False}))
+
+
+#: markdown-it's nesting limit (``maxNesting`` of the commonmark preset): a block this deep is not parsed. A list
+#: counts two levels (the list and its item), a block quote one: 9 lists, or 19 ``>``, one inside another, are read;
+#: one more and markdown-it drops the rest of the text without a word (its own guard against recursion).
+MAX_NESTING = 20
+_TOO_DEEP = "qaexport.too_deep"
+#: A line's leading container marks and indentation (tabs count 4 columns). A block at nesting level L starts on a
+#: line whose marks span at least L columns (a list adds 2 levels per 2+ columns, a ``>`` one per column), so a text
+#: without such a line at :data:`MAX_NESTING` columns cannot hit the limit and is not parsed again.
+_LEADING_MARKS = re.compile(r"^[ \t>*+\-.)0-9]{5,}", re.MULTILINE)
+
+
+def _watching_blocks():
+    """markdown-it's block parser that notes, in ``env``, the first line where it stops at the nesting limit."""
+    from markdown_it.parser_block import ParserBlock
+
+    class Watching(ParserBlock):
+        def tokenize(self, state, startLine: int, endLine: int) -> None:  # noqa: N803 (markdown-it's names)
+            # The level is the same for the whole call, and markdown-it stops at the first block it would read: the
+            # same condition, checked once at the start.
+            if state.level >= state.md.options.maxNesting:
+                line = state.skipEmptyLines(startLine)
+                if line < endLine and state.sCount[line] >= state.blkIndent:
+                    state.env.setdefault(_TOO_DEEP, line)
+            super().tokenize(state, startLine, endLine)
+
+    return Watching()
+
+
+@cache
+def _nesting_parser() -> MarkdownIt:
+    """The dialect's block grammar (no inline parse: nesting is a matter of blocks), watching its nesting limit."""
+    from markdown_it import MarkdownIt
+
+    md = extend(MarkdownIt("commonmark", {"html": False}))
+    block = _watching_blocks()
+    block.ruler = md.block.ruler  # the dialect's block rules (math) with the stock ones
+    md.block = block
+    md.core.ruler.disable(["inline"])
+    return md
+
+
+def too_deep(text: str) -> int | None:
+    """The 0-based line of ``text`` from which markdown-it would drop everything, lists or block quotes being nested
+    past :data:`MAX_NESTING`; None when the whole text is read. Cheap for a text without deeply indented lines."""
+    if not any(len(m.group(0).expandtabs(4)) >= MAX_NESTING - 2 for m in _LEADING_MARKS.finditer(text)):
+        return None
+    env: dict[str, Any] = {}
+    _nesting_parser().parse(text, env)
+    return env.get(_TOO_DEEP)
+
+
+#: What an author reads when :func:`too_deep` finds a line.
+TOO_DEEP_MESSAGE = ("lists or block quotes nested too deeply: the text from here on would be lost (at most 9 lists, "
+                    "or 19 `>`, one inside another); nest them less deeply")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
+from ..errors import clause
 from ..limits import mib
 from ..model import Media
 
@@ -214,8 +215,10 @@ def sanitize_svg(data: bytes) -> bytes | Refused:
                              huge_tree=False, remove_comments=True, remove_pis=True)
     try:
         root = etree.fromstring(data, parser)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        return Refused(f"not a well-formed SVG file ({str(exc)[:80]})")
+    except etree.XMLSyntaxError as exc:  # its msg says where ("…, line 1, column 15"); str() adds "(<string>, …)"
+        return Refused(f"not a well-formed SVG file ({clause(exc.msg or str(exc))})")
+    except ValueError as exc:
+        return Refused(f"not a well-formed SVG file ({clause(str(exc))})")
     if _local_name(root.tag) != "svg":
         return Refused("not an SVG image (the root element is not <svg>)")
     count = 0

@@ -283,7 +283,7 @@ def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: Pa
     if _text(name) is None or not name.strip():
         parsed.problem(lines.get((level, "name"), at), f"`{level}.name` must be non-empty text; quote it")
         return None
-    place = Node(name)
+    place = Node(name, line=lines.get((level, "name"), at))
     slug = value.get("slug")
     if slug is not None:
         if _text(slug) is None or not slug or slugify(slug) != slug:

@@ -12,7 +12,7 @@ import stat
 import urllib.parse
 from pathlib import Path, PureWindowsPath
 
-from ...errors import InputError, Problem, problem
+from ...errors import InputError, Problem, as_written, problem
 from ...formats.dialect import might_hold_extras, scan
 from ...formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, ImageBudget, Refused, accept, raster_type
 from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRATED, decode, parse_text
@@ -108,7 +108,8 @@ class MarkdownReader(SourceBase):
                 for text, line in ((q.question, q.line), (q.answer, q.answer_line)):
                     shown.update(_extras(text, line, images, result))
             questions.append(QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer,
-                                            Location(file, q.line), q.format, q.origin, q.cloze, shown))
+                                            Location(file, q.line), q.format, q.origin, q.cloze, shown,
+                                            q.answer_line or None))
         result.subtopics.append(SubtopicRecord(fw, topic, sub, questions, Location(file, 1), difficulty_optional=True))
         for q in parsed.questions:
             if q.format is ContentFormat.HTML:
@@ -138,8 +139,8 @@ def _extras(text: str, line: int, images: BankImages, result: ReadResult) -> dic
         try:
             mathml(formula.tex, formula.display)
         except MathError as exc:
-            shown_tex = " ".join(formula.tex.split())
-            result.warnings.append(problem(images.file, f"formula {shown_tex[:60]!r} cannot be typeset ({exc}); it "
+            shown_tex = as_written(" ".join(formula.tex.split()), 60)  # as written: `\frac`, not repr's `\\frac`
+            result.warnings.append(problem(images.file, f"formula {shown_tex} cannot be typeset ({exc}); it "
                                                         "prints as code. Fix the TeX", line=line + formula.line))
     return shown
 
