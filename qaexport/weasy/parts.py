@@ -51,11 +51,12 @@ BODY_CSS = "\n@page { @bottom-center { content: none; } }\n"
 MIN_PART = 120_000
 #: The size (HTML characters) a big book's parts are cut to, between questions where a framework holds more: a
 #: part's layout holds ~360 bytes per character of HTML until it is drawn, and ``workers`` parts are laid out at a
-#: time, so the parts' size is what bounds the tree's memory (docs/benchmarks.md, "PDF 560: smaller parts"; measured
-#: on the 560 book: parts of 800,000 characters 1.04-1.22x the stock layout's peak, of 150,000 ~0.6x, the CPU flat
-#: down to 150,000, each part's set-up showing below). A cut inside a framework starts a page: books whose HTML is
-#: bigger than this are printed with such page starts.
-MAX_PART = 150_000
+#: time, so the parts' size is what bounds the tree's memory. Measured on the 560 book (docs/benchmarks.md, "PDF 560:
+#: smaller parts"; the tree's peak, CPU, pages): 800,000 (two parts, one drawn in two) 559-629 MiB, 243 pages;
+#: 150,000: 228-262 MiB, 244; 120,000: 202 MiB, 246; 100,000: 198 MiB, 249; the CPU the same within the noise. Below
+#: ~120,000 the peak hardly falls (the forking process and the front document are most of it) while the pages a cut
+#: adds grow. A cut inside a framework starts a page: books this big are printed with such page starts.
+MAX_PART = 120_000
 #: A book bigger than this is laid out in parts even when ``--parts 1`` asks for it whole (in parts of
 #: :data:`MAX_PART`, one at a time): its memory stays bounded.
 WHOLE_MAX = 800_000
