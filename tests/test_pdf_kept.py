@@ -43,31 +43,30 @@ def test_every_part_of_the_key_changes_it(tmp_path):
     os.utime(font, ns=(1, 1))  # the font file rewritten (its stamp changed)
     assert base != _prefix(files={"f": font}, media={"a.png": Media("a.png", b"png", "image/png")})
     kept = KeptLayouts(tmp_path, base)
-    key = kept.key("<p>html</p>", "p {}", False)
-    assert key == KeptLayouts(tmp_path, base).key("<p>html</p>", "p {}", False)
-    assert key != KeptLayouts(tmp_path, _prefix()).key("<p>html</p>", "p {}", False)
-    assert key != kept.key("<p>HTML</p>", "p {}", False)
-    assert key != kept.key("<p>html</p>", "p { }", False)
-    assert key != kept.key("<p>html</p>", "p {}", True)
+    key = kept.key("<p>html</p>", "p {}")
+    assert key == KeptLayouts(tmp_path, base).key("<p>html</p>", "p {}")
+    assert key != KeptLayouts(tmp_path, _prefix()).key("<p>html</p>", "p {}")
+    assert key != kept.key("<p>HTML</p>", "p {}")
+    assert key != kept.key("<p>html</p>", "p { }")
 
 
 def test_a_kept_part_is_copied_only_whole_and_unchanged(tmp_path):
     kept = KeptLayouts(tmp_path / "layouts", "prefix")
     laid = tmp_path / "laid.pdf"
     laid.write_bytes(b"%PDF- part")
-    kept.store("k", [laid], {"pages": 2, "anchors": {}, "levels": [], "missing": []})
+    kept.store("k", laid, {"pages": 2, "anchors": {}, "levels": [], "missing": []})
     out = tmp_path / "out.pdf"
-    assert kept.fetch("k", [out])["pages"] == 2 and out.read_bytes() == b"%PDF- part"
+    assert kept.fetch("k", out)["pages"] == 2 and out.read_bytes() == b"%PDF- part"
     out.unlink()
-    assert kept.fetch("other", [out]) is None and not out.exists()
-    (tmp_path / "layouts" / "k" / "0.pdf").write_bytes(b"%PDF- changed")  # bytes changed since kept
-    assert kept.fetch("k", [out]) is None and not out.exists()
+    assert kept.fetch("other", out) is None and not out.exists()
+    (tmp_path / "layouts" / "k" / kept_module.PART).write_bytes(b"%PDF- changed")  # bytes changed since kept
+    assert kept.fetch("k", out) is None and not out.exists()
     assert not (tmp_path / "layouts" / "k").exists(), "a damaged part is removed: the one laid out again is kept"
-    kept.store("k", [laid], {"pages": 2})
+    kept.store("k", laid, {"pages": 2})
     (tmp_path / "layouts" / "k" / "record.json").write_text("[", encoding="utf-8")  # malformed
-    assert kept.fetch("k", [out]) is None and not out.exists()
-    kept.store("k", [laid], {"pages": 3})
-    assert kept.fetch("k", [out])["pages"] == 3
+    assert kept.fetch("k", out) is None and not out.exists()
+    kept.store("k", laid, {"pages": 3})
+    assert kept.fetch("k", out)["pages"] == 3
 
 
 def test_a_record_dense_with_tiny_values_is_not_parsed(tmp_path):
@@ -76,13 +75,13 @@ def test_a_record_dense_with_tiny_values_is_not_parsed(tmp_path):
     kept = KeptLayouts(tmp_path / "layouts", "prefix")
     laid = tmp_path / "laid.pdf"
     laid.write_bytes(b"%PDF- part")
-    kept.store("k", [laid], {"pages": 2})
+    kept.store("k", laid, {"pages": 2})
     record = tmp_path / "layouts" / "k" / "record.json"
     valid = record.read_bytes()
     assert valid.endswith(b"}")
     record.write_bytes(valid[:-1] + b', "n": [' + b"[]," * 700_000 + b"[]]}")  # ~2 MiB, otherwise a valid record
     out = tmp_path / "out.pdf"
-    assert kept.fetch("k", [out]) is None and not out.exists()
+    assert kept.fetch("k", out) is None and not out.exists()
     assert not (tmp_path / "layouts" / "k").exists()
 
 
@@ -92,13 +91,13 @@ def test_the_least_recently_used_parts_go_past_the_bounds(tmp_path, monkeypatch)
     laid.write_bytes(b"x" * 1000)
     monkeypatch.setattr(kept_module, "MAX_ENTRIES", 2)
     for name in ("a", "b", "c"):
-        kept.store(name, [laid], {})
+        kept.store(name, laid, {})
         os.utime(tmp_path / "layouts" / name, ns=(ord(name), ord(name)))
-    kept.store("d", [laid], {})
+    kept.store("d", laid, {})
     assert sorted(os.listdir(tmp_path / "layouts")) == ["c", "d"]
     monkeypatch.setattr(kept_module, "MAX_ENTRIES", 100)
     monkeypatch.setattr(kept_module, "MAX_BYTES", 2500)  # two entries' files and records
-    kept.store("e", [laid], {})
+    kept.store("e", laid, {})
     assert sorted(os.listdir(tmp_path / "layouts")) == ["d", "e"]
 
 
@@ -164,12 +163,52 @@ def test_an_edit_lays_out_only_its_part_and_the_book_is_a_full_builds_bytes(tmp_
     assert len(list(laid.iterdir())) == 3
     assert edited == full and edited != first
     for entry in (tmp_path / "cache" / "layouts").iterdir():  # every kept part damaged: laid out again, same book
-        with open(entry / "0.pdf", "ab") as fh:
+        with open(entry / kept_module.PART, "ab") as fh:
             fh.write(b"\n")
     for record in (tmp_path / "cache" / "manifests").iterdir():  # (else the build manifest copies edited.pdf)
         record.unlink()
     assert build("again.pdf") == full
     assert len(list(laid.iterdir())) == 3
+
+
+@pytest.mark.slow
+def test_an_edit_in_a_framework_cut_between_questions_lays_out_only_its_part(tmp_path, monkeypatch):
+    """A big book's framework cut into parts between questions (``MAX_PART``): an edit lays out the one part that
+    holds the edited question (the cuts before it do not move, nor those after it), and the book is the bytes of a
+    build with nothing kept."""
+    from qaexport.weasy import parts as pdf_parts
+    from tests.test_pdf_cuts import SMALL_PART, cut_bank
+
+    bank = cut_bank(tmp_path / "bank")
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
+    laid = tmp_path / "laid"
+    laid.mkdir()
+    write_pdf = pdf_layout.write_pdf
+
+    def spied(html: str, css: str, *args, **kwargs):  # runs in the part's process: leaves a mark per body part
+        if css.endswith(BODY_CSS):
+            (laid / f"{os.getpid()}-{len(html)}").write_text("")
+        return write_pdf(html, css, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_layout, "write_pdf", spied)
+    monkeypatch.setattr(pdf_parts, "MAX_PART", SMALL_PART)
+
+    def build(name: str, *more: str) -> bytes:
+        for mark in laid.iterdir():
+            mark.unlink()
+        cli_run.qaexport("pdf", str(bank), "--parts", "2", "-o", str(tmp_path / name), *more, env=env)
+        return (tmp_path / name).read_bytes()
+
+    first = build("first.pdf")
+    parts = len(list(laid.iterdir()))
+    assert parts >= 7  # cut inside its frameworks
+    edited_file = bank / "1.md"  # the subtopic "Alpha two": its fourth question, in a part inside the framework
+    text = edited_file.read_text(encoding="utf-8")
+    edited_file.write_text(text.replace("Answer A2.3: words", "Answer A2.3: a few words", 1), encoding="utf-8")
+    edited = build("edited.pdf")
+    assert len(list(laid.iterdir())) == 1, "the unchanged parts are copied, not laid out"
+    assert edited == build("full.pdf", "--no-cache") and edited != first
+    assert len(list(laid.iterdir())) == parts
 
 
 @pytest.mark.slow

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import functools
-import gc
 import importlib.util
 import re
-import time
 from pathlib import Path
 
 import pikepdf
@@ -16,7 +14,6 @@ from typer.testing import CliRunner
 
 from qaexport.cli import app
 from qaexport.exporters import pdf as pdf_exporter
-from qaexport.weasy import layout as pdf_layout
 from qaexport.weasy import parts as pdf_parts
 from qaexport.weasy.parts import LINK_BASE, plan
 from tests import cli_run
@@ -53,51 +50,7 @@ def books(tmp_path_factory) -> dict[str, Path]:
     qaexport("pdf", str(bank), "--parts", "1", "-o", str(out["whole"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["parts"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["again"]), env=env)
-    with pytest.MonkeyPatch.context() as patch:  # two parts of 34 and 46 questions: the bigger drawn in two
-        draw_in_two, lay_front, lay_part = pdf_layout._draw_in_two, pdf_parts._lay_front, pdf_parts._lay_part
-        events = tmp / "events"  # what the children did, in order (appended by each as it happens)
-
-        def log(event: str) -> None:
-            with open(events, "a") as fh:
-                fh.write(event + "\n")
-
-        def spied(document, identifier, first, second, drawn) -> None:  # runs in the part's process: leaves a mark
-            (tmp / "drawn-in-two").write_text(f"{len(document.pages)}")
-
-            def tail_drawn() -> None:  # in the child drawing the last third, its file written
-                log("tail drawn")
-                drawn()
-
-            def full_collections(phase: str, info: dict) -> None:  # the collector's own report, in this process
-                if phase == "start" and info["generation"] == 2:
-                    log("full collection")
-
-            gc.callbacks.append(full_collections)
-            try:
-                draw_in_two(document, identifier, first, second, tail_drawn)
-            finally:
-                gc.callbacks.remove(full_collections)
-
-        def front(html, css, identifier, path, *rest):  # the probe, then the front document, each in its child
-            log(f"{path.stem} started")
-            try:
-                return lay_front(html, css, identifier, path, *rest)
-            finally:
-                log(f"{path.stem} done")
-
-        def part(body, css, identifier, path, media, files, tail, *rest):
-            # The part drawn in two starts once the probe is done (it waits on the log, not on a clock): the front
-            # could then start as soon as that part is laid out, beside the drawing in two, were it not held back.
-            while tail is not None and "probe done" not in (events.read_text() if events.exists() else ""):
-                time.sleep(0.02)
-            return lay_part(body, css, identifier, path, media, files, tail, *rest)
-
-        patch.setattr(pdf_layout, "_draw_in_two", spied)
-        patch.setattr(pdf_parts, "_lay_front", front)
-        patch.setattr(pdf_parts, "_lay_part", part)
-        qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)
-    out["drawn in two"] = tmp / "drawn-in-two"
-    out["events"] = events
+    qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)  # two parts: 34 and 46 questions
     with pytest.MonkeyPatch.context() as patch:  # a big book in miniature: more parts than processes at once
         # (every framework its own part, as when parts are capped; each framework fits one, so none is cut inside)
         patch.setattr(pdf_exporter, "plan", functools.partial(plan, max_part=1))
@@ -163,31 +116,19 @@ def test_plan_cuts_a_big_book_into_more_parts_than_processes():
     assert plan([30, 1, 1], workers=2, min_part=1, max_part=5) == [range(0, 1), range(1, 2), range(2, 3)]
 
 
-def test_a_book_too_big_for_two_parts_of_the_usual_size_is_cut_smaller():
-    """``weasy.parts.max_part_for``: the forking process holds the content model, which grows with the bank, so a
-    huge book's parts are smaller (two at a time fit 768 MiB with it); an ordinary big book keeps parts of 800,000
-    characters (the 5,000-question scale bank: 7.8 million characters, printed as before). Never below 200,000."""
-    from qaexport.weasy.parts import max_part_for
-
-    assert max_part_for(1_600_000) == max_part_for(7_800_000) == 800_000
-    fifty_thousand = max_part_for(78_000_000)  # the 50,000-question Markdown bank
-    assert 300_000 <= fifty_thousand <= 400_000
-    assert max_part_for(28_000_000) < 800_000  # the 50,000-note package: its model takes more per character
-    assert max_part_for(300_000_000) == 200_000
-
-
 def test_parts_at_once_are_bounded_by_memory_not_only_by_cores():
-    """``weasy.parts.parts_at_once``: a machine of 8 cores lays out 8 parts of a small book at once, but only
-    2 of a 50,000-question one, and 1 of a bank so big its parts are at their floor; a part a question longer than
-    its cut counts as the cut."""
-    from qaexport.weasy.parts import max_part_for, parts_at_once
+    """``weasy.parts.parts_at_once``: a machine of 8 cores lays out 8 parts of a big book at once while they fit the
+    tree's budget with the forking process, fewer of a 50,000-question one (its content model is big), and one of a
+    bank so big that the forking process fills the budget; a part of one question bigger than ``MAX_PART`` counts as
+    ``MAX_PART``."""
+    from qaexport.weasy.parts import MAX_PART, parts_at_once
 
     assert parts_at_once(400_000, 50_000, 8) == 8
-    assert parts_at_once(7_800_000, 800_000, 8) == 2
-    assert parts_at_once(78_000_000, max_part_for(78_000_000) + 5_000, 2) == 2
-    assert parts_at_once(78_000_000, 800_000, 8) == 2
-    assert parts_at_once(300_000_000, 200_000, 8) == 1
-    assert parts_at_once(1_600_000, 800_000, 1) == 1
+    assert parts_at_once(7_800_000, MAX_PART, 8) == 8
+    assert 2 <= parts_at_once(78_000_000, MAX_PART, 8) < 8
+    assert parts_at_once(78_000_000, MAX_PART + 500_000, 8) == parts_at_once(78_000_000, MAX_PART, 8)
+    assert parts_at_once(300_000_000, MAX_PART, 8) == 1
+    assert parts_at_once(1_600_000, MAX_PART, 1) == 1
 
 
 def test_plan_splits_only_where_it_pays():
@@ -197,19 +138,10 @@ def test_plan_splits_only_where_it_pays():
     assert plan([50, 2, 50], workers=3, min_part=40) == [range(0, 1), range(1, 3)]  # no part below the floor
 
 
-def test_the_biggest_part_is_drawn_in_two_only_when_the_others_are_done_first():
-    assert pdf_parts.drawn_in_two([460, 340], workers=2) == [0]
-    assert pdf_parts.drawn_in_two([340, 460, 100], workers=3) == [1]
-    assert pdf_parts.drawn_in_two([400, 340], workers=2) == []  # balanced: both cores draw their own
-    assert pdf_parts.drawn_in_two([460, 340, 100], workers=2) == []  # parts queue: no core waits
-    assert pdf_parts.drawn_in_two([460], workers=2) == []
-
-
 def test_parts_give_the_same_pages_to_the_pixel(books):
     whole, parts = _bitmaps(books["whole"]), _bitmaps(books["parts"])
     assert len(whole) == len(parts) > 20
     assert [i for i, (a, b) in enumerate(zip(whole, parts, strict=True)) if a != b] == []
-    assert int(books["drawn in two"].read_text()) > 20  # the bigger of two parts was drawn in two
     assert _bitmaps(books["two"]) == whole
     assert _bitmaps(books["queued"]) == whole
 
@@ -235,44 +167,6 @@ def test_parts_number_every_page_and_the_contents(books):
     for title in ("Framework 1", "Framework 2"):
         number = re.search(re.escape(title) + r"\s*(?:\.\s*){3,}(\d+)", toc)
         assert number and int(number.group(1)) == outline[title], (title, toc)
-
-
-def test_the_front_document_is_laid_out_once_the_last_third_is_drawn(books):
-    """The part drawn in two and the child drawing its last third are the run's peak of memory: the front document
-    (cover, contents, every footer) starts once that child has written its third, not beside the two."""
-    events = books["events"].read_text().split("\n")
-    assert events.count("tail drawn") == 1 and events.count("front started") == 1, events
-    assert events.index("tail drawn") < events.index("front started"), events
-
-
-def test_the_drawing_in_two_runs_no_full_collection(books):
-    """A full collection before the fork visited every object of the laid-out part (0.5–0.6 s of CPU on the 560
-    book's longest path) for garbage that stays shared with the drawing child: the drawing in two runs none."""
-    events = books["events"].read_text().split("\n")
-    assert "tail drawn" in events and "full collection" not in events, events
-
-
-def test_a_part_drawn_in_two_keeps_the_outline_nested(tmp_path):
-    """The second half of a part starts inside a framework: its topics and subtopics still nest under it."""
-    bank = _synthesise(110, tmp_path / "bank", per_framework=2)  # frameworks of 68 (two topics) and 42 questions
-    whole, two = tmp_path / "whole.pdf", tmp_path / "two.pdf"
-    env = {"SOURCE_DATE_EPOCH": "1700000000"}
-    qaexport("pdf", str(bank), "--parts", "1", "-o", str(whole), env=env)
-    with pytest.MonkeyPatch.context() as patch:
-        draw_in_two = pdf_layout._draw_in_two
-
-        def spied(document, identifier, first, second, drawn) -> None:
-            (tmp_path / "drawn-in-two").write_text("drawn in two")
-            draw_in_two(document, identifier, first, second, drawn)
-
-        patch.setattr(pdf_layout, "_draw_in_two", spied)
-        qaexport("pdf", str(bank), "--parts", "2", "-o", str(two), env=env)
-    assert (tmp_path / "drawn-in-two").exists()
-    expected, got = _structure(whole), _structure(two)
-    assert [t for d, t, *_ in expected["outline"] if d == 1] == ["Topic 0.0", "Topic 0.1", "Topic 1.0", "Topic 1.1"]
-    for key in ("outline", "dests", "links", "info", "id"):
-        assert got[key] == expected[key], key
-    assert _bitmaps(two) == _bitmaps(whole)
 
 
 def test_a_rebuild_in_parts_is_byte_identical(books):

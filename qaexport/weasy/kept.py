@@ -2,10 +2,10 @@
 (``weasy.parts``) lays out again only the part that holds it.
 
 A body part's PDF is decided by its HTML, the stylesheet, the document identifier, the files the layout may load
-(fonts, the wrap mark: their stamps), the library's media, whether its drawing is shared with a second process
-(then it is two files), and the versions of everything that lays it out (``manifest.versions``: Python, qaexport
-and its package files, every library, the system's library cache). All of that is the entry's key; a part whose key
-is found is copied from the folder, every file checked against the digest it was stored with, and its laid-out
+(fonts, the wrap mark: their stamps), the library's media, and the versions of everything that lays it out
+(``manifest.versions``: Python, qaexport and its package files, every library, the system's library cache). All of
+that is the entry's key; a part whose key is found is copied from the folder, its file checked against the digest it
+was stored with, and its laid-out
 facts (page count, anchors, outline levels, characters no font had) are reported as a layout would report them.
 So the merged book is the same bytes as one laid out with nothing kept (``tests/test_pdf_kept.py``) when
 SOURCE_DATE_EPOCH is set (it is in the key): fontTools dates the font subsets it embeds in a part by it, else by the
@@ -47,8 +47,8 @@ from ..output import copy_verified
 from ..reading import file_digest
 
 FOLDER = "layouts"
-#: Bump when what an entry means changes.
-FORMAT = 1
+#: Bump when what an entry means changes (2: a part is always one file; it was two when its drawing was shared).
+FORMAT = 2
 #: The entries' files together stay under this (least recently used removed first): a 560-question booklet's
 #: parts are a few MiB; a 50,000-question one's a few hundred.
 MAX_BYTES = 512 * 2**20
@@ -56,6 +56,7 @@ MAX_ENTRIES = 2048
 #: An entry's record is never read past this.
 MAX_RECORD = 4 * 2**20
 RECORD = "record.json"
+PART = "part.pdf"
 
 
 def prefix(versions: Mapping[str, str], identifier: str, files: Mapping[str, Path] | None,
@@ -98,18 +99,17 @@ class KeptLayouts:
     folder: Path
     prefix: str
 
-    def key(self, html: str, css: str, drawn_in_two: bool) -> str:
+    def key(self, html: str, css: str) -> str:
         h = hashlib.blake2b(self.prefix.encode("utf-8", "surrogatepass"), digest_size=24)
         for text in (css, html):
             data = text.encode("utf-8", "surrogatepass")
             h.update(f"\0{len(data)}\0".encode())
             h.update(data)
-        h.update(b"\0two" if drawn_in_two else b"\0one")
         return h.hexdigest()
 
-    def fetch(self, key: str, targets: list[Path]) -> dict[str, Any] | None:
-        """The kept part under ``key`` copied to ``targets`` (its first file, then the file of its last third if it
-        has one); its record, or None when there is none or anything about it is wrong (nothing copied then)."""
+    def fetch(self, key: str, target: Path) -> dict[str, Any] | None:
+        """The kept part under ``key`` copied to ``target``; its record, or None when there is none or anything about
+        it is wrong (nothing copied then)."""
         entry = self.folder / key
         try:
             with open(entry / RECORD, "rb") as fh:
@@ -121,31 +121,29 @@ class KeptLayouts:
                 raise ValueError("too big")
             refuse_dense(raw, "a kept part's record")  # under MAX_RECORD, tiny values would still parse into ~26x
             record = json.loads(raw)
-            digests = record["files"]
-            if record.get("key") != key or not isinstance(digests, list) or not 1 <= len(digests) <= len(targets) \
-                    or not all(isinstance(d, str) for d in digests):
+            digest = record["file"]
+            if record.get("key") != key or not isinstance(digest, str):
                 raise ValueError("unexpected values")
         except (BankError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            return self._drop(entry, [])
-        for i, digest in enumerate(digests):
-            if not copy_verified(entry / f"{i}.pdf", targets[i], digest):
-                return self._drop(entry, targets)
+            return self._drop(entry, None)
+        if not copy_verified(entry / PART, target, digest):
+            return self._drop(entry, target)
         with contextlib.suppress(OSError):
             os.utime(entry)  # recently used: kept longest
         return record
 
     @staticmethod
-    def _drop(entry: Path, targets: list[Path]) -> None:
+    def _drop(entry: Path, target: Path | None) -> None:
         """A damaged entry removed (so that the part laid out again is kept in its place), nothing left copied."""
-        for target in targets:
+        if target is not None:
             target.unlink(missing_ok=True)
         shutil.rmtree(entry, ignore_errors=True)
         return None
 
-    def store(self, key: str, files: list[Path], record: dict[str, Any]) -> None:
-        """Keep the part's ``files`` and ``record`` under ``key`` (atomically: a folder with an owned temporary name,
-        renamed into place); then remove the least recently used entries past the bounds. Any failure only means the
-        part is laid out next time."""
+    def store(self, key: str, path: Path, record: dict[str, Any]) -> None:
+        """Keep the part's file at ``path`` and its ``record`` under ``key`` (atomically: a folder with an owned
+        temporary name, renamed into place); then remove the least recently used entries past the bounds. Any failure
+        only means the part is laid out next time."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             scratch.sweep_once(self.folder)
@@ -153,11 +151,9 @@ class KeptLayouts:
         except OSError:
             return
         try:
-            digests = []
-            for i, path in enumerate(files):
-                shutil.copyfile(path, work / f"{i}.pdf")
-                digests.append(file_digest(work / f"{i}.pdf"))
-            (work / RECORD).write_text(json.dumps({**record, "key": key, "files": digests}), encoding="utf-8")
+            shutil.copyfile(path, work / PART)
+            (work / RECORD).write_text(json.dumps({**record, "key": key, "file": file_digest(work / PART)}),
+                                       encoding="utf-8")
             os.rename(work, self.folder / key)  # fails when another run kept the same part meanwhile: theirs stays
         except OSError:
             shutil.rmtree(work, ignore_errors=True)

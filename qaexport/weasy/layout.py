@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FontError
-from ..forked import can_fork, run_forked
+from ..forked import run_forked
 from ..model import Media
 from .compat_libraries import load_weasyprint
 
@@ -283,17 +283,14 @@ def collector_paused() -> Iterator[None]:
 
 def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Callable[[int], None],
               media: dict[str, Media] | None = None, files: dict[str, Path] | None = None,
-              tagged: bool = False, laid_out: Callable[[Document], None] | None = None,
-              tail: Path | None = None, tail_drawn: Callable[[], None] = lambda: None) -> set[str]:
+              tagged: bool = False, laid_out: Callable[[Document], None] | None = None) -> set[str]:
     """Lay out and write; returns the characters no font could draw.
 
     ``pdf_identifier`` from the content keeps rebuilds byte-identical. ``files`` (URL → package file) and the
     library's ``media`` are the only things the layout may load; nothing else the content names is fetched.
     ``tagged`` adds the structure tree (PDF/UA tags: headings, lists, tables, reading order) for screen readers
     and reflow. ``laid_out(document)`` is called between the layout and the drawing (a book laid out in parts
-    learns each part's pages and anchors there, while the part is still being drawn). With ``tail``, the last third
-    of the pages is drawn there by a forked child (:func:`_draw_in_two`), which calls ``tail_drawn()`` once it has
-    written them; it is called here when no child draws them (one page, no fork).
+    learns each part's pages and anchors there, while the part is still being drawn).
     """
     handler = _PageProgress(on_pages)
     missing = _MissingGlyphs()
@@ -306,53 +303,12 @@ def write_pdf(html: str, css: str, identifier: str, target: Path, on_pages: Call
             document = render(html, css, media, files, tagged)
             if laid_out is not None:
                 laid_out(document)
-            if tail is not None and len(document.pages) > 1 and can_fork():
-                _draw_in_two(document, identifier, target, tail, tail_drawn)
-            else:
-                document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
-                if tail is not None:
-                    tail_drawn()
+            document.write_pdf(target, pdf_identifier=identifier.encode(), pdf_tags=tagged)
     finally:
         PROGRESS_LOGGER.removeHandler(handler)
         LOGGER.removeHandler(missing)
         PROGRESS_LOGGER.setLevel(old_level)
     return missing.chars
-
-
-def _draw_in_two(document: Document, identifier: str, first: Path, second: Path,
-                 drawn: Callable[[], None] = lambda: None) -> None:
-    """Two thirds of the pages drawn to ``first`` here while a forked child draws the last third to ``second``:
-    drawing is a quarter of a part's time, and on one core. The child gets the laid-out pages by the fork.
-
-    Memory: each process copies the shared pages of memory it touches (reference counts), so while the child
-    lives the part's layout is partly held twice. A third ends early, while this process has drawn about half
-    of its share: on 560 questions the booklet's peak was 509–514 MiB (467 MiB drawn in one process; 523 MiB
-    when the child drew half), for a drawing phase of 2.6 s instead of 3.9 s. The child calls ``drawn()`` when its
-    file is written, before it ends: a book in parts starts its front document then (``parts.layout_parts``), not
-    beside the two drawing processes, which hold the most memory of the run.
-    """
-    from ..forked import Children
-
-    middle = len(document.pages) * 2 // 3
-    # The child's garbage collector would visit (write to) every object of the layout and so copy all the
-    # memory it shares with this process (583 MiB peak instead of 523 when it drew half); frozen objects are never
-    # visited: gc.freeze exists for this. No full collection first: it visited millions of objects (0.5–0.6 s of
-    # CPU on the run's longest path) to free the layout's cyclic garbage, which neither process touches after the
-    # fork, so it stays shared (the tree's peak was the same with and without it once the front document no longer
-    # started beside the drawing: 454–466 MiB against 453–461 MiB, docs/benchmarks.md).
-    gc.freeze()
-
-    def draw(pages: slice, path: Path) -> None:
-        document.copy(document.pages[pages]).write_pdf(path, pdf_identifier=identifier.encode())
-
-    def draw_tail(_report: Callable[[object], None]) -> None:
-        draw(slice(middle, None), second)
-        drawn()
-
-    with Children(lambda _index, _value: None, lambda cause: f"{second}: drawing failed ({cause})") as group:
-        group.start(draw_tail)
-        draw(slice(None, middle), first)
-        group.results()
 
 
 def write_pdf_sorted(html: str, css: str, identifier: str, target: Path, media: dict[str, Media] | None,

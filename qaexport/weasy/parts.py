@@ -2,7 +2,10 @@
 
 WeasyPrint lays out one document on one core (about a millisecond per inline box). A booklet whose chapters
 (frameworks) each start on a new page can be cut there without changing a single page: each group of chapters is
-laid out in its own child process, at the same time. What crosses the cut is page numbers, and they are put back:
+laid out in its own child process, at the same time. A framework bigger than :data:`MAX_PART` is cut further,
+between questions (near a topic's or a subtopic's first question where one is near), so that the parts laid out at
+once bound the memory: such a cut starts a page where the whole layout would not (a change to how big books look,
+chosen: docs/benchmarks.md). What crosses a cut is page numbers, and they are put back:
 
 - *footers* ("12 / 240") need the book's total and each page's number, known only when every part is laid out.
   The parts are laid out without footers; a last small layout, the *front* document, has the cover, the contents
@@ -15,7 +18,8 @@ laid out in its own child process, at the same time. What crosses the cut is pag
   :data:`LINK_BASE`, and the merge turns each into the internal link WeasyPrint writes (``/Dest`` by name);
 - *outline and named destinations* are copied from each part with their pages mapped to the merged book.
 
-Running heads (``string-set``) never cross a chapter start, which resets them. The quiz edition and tagged PDFs
+Running heads (``string-set``) never cross a chapter start, which resets them; a part that starts inside a
+framework sets them again first (its ``.continued`` element). The quiz edition and tagged PDFs
 are laid out whole: the answer key has no page-aligned cut and cross-references go both ways, and a structure
 tree cannot be merged faithfully. The merge uses pikepdf (the maintained binding of qpdf).
 """
@@ -45,13 +49,23 @@ BODY_CSS = "\n@page { @bottom-center { content: none; } }\n"
 #: Estimated size (HTML characters) a part must have for a split to pay: below it, forking, the probe, the front
 #: layout and the merge (about a second) cost more than the second core saves.
 MIN_PART = 120_000
-#: Estimated size above which a part is cut further where chapters allow: a part's layout holds ~0.5 KiB of
-#: memory per character of HTML until it is written, and only ``workers`` parts are laid out at a time.
-MAX_PART = 800_000
+#: The size (HTML characters) a big book's parts are cut to, between questions where a framework holds more: a
+#: part's layout holds ~360 bytes per character of HTML until it is drawn, and ``workers`` parts are laid out at a
+#: time, so the parts' size is what bounds the tree's memory. Measured on the 560 book (docs/benchmarks.md, "PDF 560:
+#: smaller parts"; the tree's peak, CPU, pages): 800,000 (two parts, one drawn in two) 559-629 MiB, 243 pages;
+#: 150,000: 228-262 MiB, 244; 120,000: 202 MiB, 246; 100,000: 198 MiB, 249; the CPU the same within the noise. Below
+#: ~120,000 the peak hardly falls (the forking process and the front document are most of it) while the pages a cut
+#: adds grow. A cut inside a framework starts a page: books this big are printed with such page starts.
+MAX_PART = 120_000
+#: A book bigger than this is laid out in parts even when ``--parts 1`` asks for it whole (in parts of
+#: :data:`MAX_PART`, one at a time): its memory stays bounded.
+WHOLE_MAX = 800_000
+#: A cut inside a framework moves back to a topic's or a subtopic's first question that begins in the last this
+#: share of the part: the page the next part starts then begins at a heading.
+CUT_SLACK = 0.3
 #: The memory the whole process tree may use while a big book is laid out: the process that forks the parts (it
-#: holds the content model and the book's view) and the parts laid out at once. Part sizes and how many are laid
-#: out at a time follow from it (:func:`max_part_for`, :func:`parts_at_once`), so that a bank of any size stays under
-#: 1 GiB with a margin: a 50,000-question book was 1,065 MiB with parts of ``MAX_PART`` two at a time.
+#: holds the content model and the book's view) and the parts laid out at once. How many are laid out at a time
+#: follows from it (:func:`parts_at_once`), so that a bank of any size stays under 1 GiB with a margin.
 TREE_BUDGET = 768 * 2**20
 #: The forking process's memory: a base (interpreter, libraries, fonts) and a share per character of the book's
 #: HTML (measured: 98 MiB at 7.8 million characters of a Markdown bank, 186 MiB at 31 million, 333 MiB at 78
@@ -62,14 +76,6 @@ PARENT_BYTES_PER_CHAR = 5
 #: held until it is drawn (measured: ~300 MiB for 780,000 characters).
 PART_BASE = 24 * 2**20
 PART_BYTES_PER_CHAR = 360
-#: Parts are not cut smaller than this for memory's sake (each part costs a fork and a set-up, about a second).
-MIN_MAX_PART = 200_000
-#: How much bigger than every other part the biggest must be for its drawing to be shared (see drawn_in_two):
-#: drawing is about a quarter of a part's time, so the others must be done by three quarters of its layout.
-DRAWN_IN_TWO_RATIO = 1.3
-#: What a part drawn in two reports when the child drawing its last third is done (``layout.write_pdf``'s
-#: ``tail_drawn``; sent by that child, through the part's pipe, which it shares by the fork).
-TAIL_DRAWN = "tail-drawn"
 #: Attempts at a contents whose page count agrees with the numbers written into it.
 FRONT_ATTEMPTS = 3
 #: The page number the probe writes on every contents line, to count the contents' pages before the numbers
@@ -83,18 +89,6 @@ def front_css(total: int) -> str:
             ".stamp { page: stamp; break-before: page; }\n@page stamp { @top-left { content: none; } }\n")
 
 
-def drawn_in_two(sizes: Sequence[int], workers: int) -> list[int]:
-    """The part whose drawing is shared with a second process (its last third: ``layout._draw_in_two``): the
-    biggest, when every part is laid out at once and it is at least ``DRAWN_IN_TWO_RATIO`` times the next (the others'
-    cores are idle by the time it draws)."""
-    from ..forked import can_fork
-
-    if not 1 < len(sizes) <= workers or not can_fork():  # the laid-out pages reach the second process by a fork
-        return []
-    biggest, *rest = sorted(range(len(sizes)), key=lambda i: -sizes[i])
-    return [biggest] if sizes[biggest] >= DRAWN_IN_TWO_RATIO * sizes[rest[0]] else []
-
-
 def _parent_bytes(total: int) -> int:
     return PARENT_BASE + PARENT_BYTES_PER_CHAR * total
 
@@ -103,28 +97,21 @@ def _part_bytes(size: int) -> int:
     return PART_BASE + PART_BYTES_PER_CHAR * size
 
 
-def max_part_for(total: int) -> int:
-    """The largest part (characters of HTML) a book of ``total`` characters is cut into: ``MAX_PART``, less for a
-    book so big that the forking process's share of :data:`TREE_BUDGET` leaves less room for two parts at once.
-    It depends on the book alone (never on the machine), so the same book is always cut, and printed, alike."""
-    room = (TREE_BUDGET - _parent_bytes(total)) // 2 - PART_BASE
-    return min(MAX_PART, max(MIN_MAX_PART, room // PART_BYTES_PER_CHAR))
-
-
 def parts_at_once(total: int, biggest: int, workers: int) -> int:
     """How many parts of at most ``biggest`` characters (or the footer documents) are laid out at a time: one per
-    worker while the forking process and that many parts fit :data:`TREE_BUDGET`, at least one. A part cut to
-    :func:`max_part_for` may be a question longer than it: counted as that size."""
+    worker while the forking process and that many parts fit :data:`TREE_BUDGET`, at least one. A part of one
+    question may be bigger than :data:`MAX_PART`: counted as that size."""
     room = TREE_BUDGET - _parent_bytes(total)
-    return max(1, min(workers, room // _part_bytes(min(biggest, max_part_for(total)))))
+    return max(1, min(workers, room // _part_bytes(min(biggest, MAX_PART))))
 
 
 def plan(sizes: Sequence[int], workers: int, min_part: int = MIN_PART, max_part: int | None = None) -> list[range]:
     """Contiguous groups of chapters for the parts, balanced (the largest group as small as can be): one per
-    worker, more when the book is big (no part above ``max_part`` where chapters allow, so that ``workers`` parts
-    at a time bound the memory), none below ``min_part``. One group means: lay the book out whole."""
+    worker, more when the book is big (no part above ``max_part``, default :data:`MAX_PART`, where chapters allow, so
+    that ``workers`` parts at a time bound the memory), none below ``min_part``. One group means: lay the book out
+    whole."""
     n, total = len(sizes), sum(sizes)
-    max_part = max_part_for(total) if max_part is None else max_part
+    max_part = MAX_PART if max_part is None else max_part
     k = min(n, total // max(1, min_part), max(workers, -(-total // max(1, max_part))))
     prefix = [0]
     for size in sizes:
@@ -186,10 +173,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
 
     Each part reports its page count and anchors as soon as it is laid out; the front document is laid out
     while the last parts are still being drawn, so it costs no wall time when a core is free by then. A part
-    drawn in two (:func:`drawn_in_two`) also reports when the child drawing its last third is done: the front
-    waits for that (the part and that child are the run's peak of memory; the front beside them added its own,
-    and took the core that child was drawing on). A part ``kept`` from an earlier run with the same key
-    (``weasy.kept``) is copied instead of laid out.
+    ``kept`` from an earlier run with the same key (``weasy.kept``) is copied instead of laid out.
     """
     from ..forked import Children
 
@@ -199,17 +183,15 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     with scratch.folder("pdf") as folder:
         work = Path(folder)
         bodies = [work / f"part-{i}.pdf" for i in range(len(book.bodies))]
-        tails = {i: work / f"part-{i}-b.pdf" for i in drawn_in_two(book.sizes, book.workers)}
         front = work / "front.pdf"
         laid: dict[int, _Part] = {}
-        drawing_tails = set(tails)  # parts whose last third is still being drawn by a child of theirs
         probe_pages: list[int] = []  # the contents' page count, with placeholder numbers
         fronts: list[tuple[int, int]] = []  # (child index, contents pages it assumed)
         missing: set[str] = set()
 
         def part_job(i: int) -> Callable[[Callable[[object], None]], list[str]]:
             return partial(_lay_part, book.bodies[i], book.css + BODY_CSS, identifier, bodies[i], media, files,
-                           tails.get(i), kept)
+                           kept)
 
         def front_job(html: str, css: str, path: Path) -> Callable[[Callable[[object], None]], tuple[list[str], int]]:
             return partial(_lay_front, html, css, identifier, path, media, files)
@@ -257,18 +239,10 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 return
             if isinstance(value, tuple) and value[0] == "laid-out":
                 laid[part] = _Part(value[1], value[2], value[3])
-                if len(laid) == len(bodies) and probe_pages and not drawing_tails:
+                if len(laid) == len(bodies) and probe_pages:
                     start_front(group, probe_pages[0])
-            elif value == TAIL_DRAWN:
-                tail_done(part)
             elif isinstance(value, int):
                 advance(value)
-
-        def tail_done(part: int) -> None:
-            if part in drawing_tails:
-                drawing_tails.discard(part)
-                if not drawing_tails and len(laid) == len(bodies) and probe_pages and not fronts:
-                    start_front(group, probe_pages[0])
 
         probe_job = front_job(book.front(dict.fromkeys(book.anchors, PROBE_NUMBER), 0), book.css + front_css(999),
                               work / "probe.pdf")
@@ -290,7 +264,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 if index == probe:
                     missing |= set(result[0])
                     probe_pages.append(result[1])
-                    if len(laid) == len(bodies) and not drawing_tails:
+                    if len(laid) == len(bodies):
                         start_front(group, probe_pages[0])
                 elif fronts and index == fronts[-1][0]:
                     found, pages = result
@@ -303,10 +277,8 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                         start_front(group, contents)
                 if index in slots:
                     missing |= set(result)
-                    tail_done(slots[index])  # (it said so before, unless it failed to: a part that ends has none)
                 fill()
-        drawn = [[path for path in (first, tails.get(i)) if path and path.exists()] for i, first in enumerate(bodies)]
-        merge(front, fronts[-1][1], drawn, target, [laid[i].outline_levels for i in range(len(bodies))], stamp_files)
+        merge(front, fronts[-1][1], bodies, target, [laid[i].outline_levels for i in range(len(bodies))], stamp_files)
     return sorted(missing)
 
 
@@ -326,15 +298,13 @@ def _quiet(_pages: int) -> None:
 
 
 def _lay_part(body: Callable[[], str], css: str, identifier: str, path: Path, media: dict[str, Media] | None,
-              files: dict[str, Path] | None, tail: Path | None, kept: KeptLayouts | None,
-              report: Callable[[object], None]) -> list[str]:
+              files: dict[str, Path] | None, kept: KeptLayouts | None, report: Callable[[object], None]) -> list[str]:
     """A body part, in a child: its HTML made here (no process holds every part's), then laid out (or copied from
     the parts ``kept`` from an earlier run, when its key is there); it reports its page count, anchors and outline
     shape as soon as it is laid out (the front document needs them), then its pages as they are drawn."""
     html = body()
-    targets = [path, *([tail] if tail is not None else [])]
-    key = kept.key(html, css, tail is not None) if kept is not None else ""
-    record = kept.fetch(key, targets) if kept is not None else None
+    key = kept.key(html, css) if kept is not None else ""
+    record = kept.fetch(key, path) if kept is not None else None
     if record is not None:
         try:
             facts = ("laid-out", int(record["pages"]), {str(k): int(v) for k, v in record["anchors"].items()},
@@ -342,8 +312,7 @@ def _lay_part(body: Callable[[], str], css: str, identifier: str, path: Path, me
             missing = sorted(str(c) for c in record["missing"])
         except (KeyError, TypeError, ValueError, AttributeError):
             record = None
-            for target in targets:
-                target.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         else:
             report(facts)
             report(facts[1])
@@ -358,17 +327,16 @@ def _lay_part(body: Callable[[], str], css: str, identifier: str, path: Path, me
             for name in page.anchors:
                 anchors.setdefault(name, number)
         # The part's outline items in order, by their bookmark level: the merge nests the items of all the parts
-        # (and of a part's two files) again by them, as one document's outline would nest them.
+        # again by them, as one document's outline would nest them (a part that begins inside a framework has
+        # topics or subtopics at the top of its own outline).
         levels = [level for page in document.pages for level, *_rest in page.bookmarks]
         laid.append(("laid-out", len(document.pages), anchors, levels))
         report(laid[-1])
 
-    missing = sorted(write_pdf(html, css, identifier, path, report, media, files, laid_out=laid_out, tail=tail,
-                               tail_drawn=partial(report, TAIL_DRAWN)))
+    missing = sorted(write_pdf(html, css, identifier, path, report, media, files, laid_out=laid_out))
     if kept is not None and laid:
         _kind, pages, anchors, levels = laid[0]
-        kept.store(key, [target for target in targets if target.exists()],
-                   {"pages": pages, "anchors": anchors, "levels": levels, "missing": missing})
+        kept.store(key, path, {"pages": pages, "anchors": anchors, "levels": levels, "missing": missing})
     return missing
 
 
@@ -442,14 +410,13 @@ def _finish(out: Pdf, dests: dict[str, Array], outline: list[OutlineItem]) -> No
             merged.root[:] = outline
 
 
-def merge(front: Path, front_pages: int, bodies: Sequence[Sequence[Path]], target: Path,
+def merge(front: Path, front_pages: int, bodies: Sequence[Path], target: Path,
           outline_levels: Sequence[list[int]], stamp_files: Sequence[Path] = ()) -> None:
-    """The front document's cover and contents, then every body part (its file, or the two files it was drawn in)
-    with a footer page stamped on each page (the front's footer-only pages, then those of ``stamp_files``);
-    outline, named destinations and contents links as in a book laid out whole. ``outline_levels``: each part's
-    outline items' bookmark levels, in order: the items of every part are nested again by them, as one document
-    nests them (a part that begins inside a framework, or the last third of a part drawn in two, has topics or
-    subtopics at the top of its own outline)."""
+    """The front document's cover and contents, then every body part with a footer page stamped on each page (the
+    front's footer-only pages, then those of ``stamp_files``); outline, named destinations and contents links as in
+    a book laid out whole. ``outline_levels``: each part's outline items' bookmark levels, in order: the items of
+    every part are nested again by them, as one document nests them (a part that begins inside a framework has
+    topics or subtopics at the top of its own outline)."""
     import pikepdf
     from pikepdf import Array, Name, String
 
@@ -457,9 +424,8 @@ def merge(front: Path, front_pages: int, bodies: Sequence[Sequence[Path]], targe
         body_start = len(out.pages)
         dests: dict[str, Array] = {}
         items: list[OutlineItem] = []
-        for files in bodies:
-            for path in files:
-                _append(out, path, dests, items)
+        for path in bodies:
+            _append(out, path, dests, items)
         outline = _nested(items, [level for levels in outline_levels for level in levels])
         body_end = len(out.pages)
         for path in stamp_files:  # more footer pages, after the body for now

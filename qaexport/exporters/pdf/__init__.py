@@ -8,8 +8,10 @@ imported when a PDF is asked for).
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import partial
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +79,9 @@ class PdfOptions:
     tagged: bool = option(False, "Write a tagged PDF (structure tree for screen readers and reflow, PDF/UA tags); "
                                  "costs layout time, see the README.")
     parts: int = option(0, "Lay the booklet out in up to this many processes at once, in parts cut where a "
-                           "framework starts a page (0: one per core when it pays off; 1: whole, in one process).")
+                           "framework starts a page, and in a big book also between questions, each such cut "
+                           "starting a page (0: one per core when it pays off; 1: whole, in one process, up to a "
+                           "size).")
 
     def __post_init__(self) -> None:
         self.title, self.author = clean_name(self.title), clean_name(self.author)  # as names from the content
@@ -232,7 +236,7 @@ class PdfExporter(ExporterBase):
         sizes = [len(item.html_question) + len(item.html_answer) + 400 for item in _items(library_view)]
         pieces = [range(len(sizes))]
         workers = options.parts or cores()
-        big = sum(sizes) > book_parts.MAX_PART  # laid out in parts even with --parts 1: memory stays bounded
+        big = sum(sizes) > book_parts.WHOLE_MAX  # laid out in parts even with --parts 1: memory stays bounded
         if options.answers == "inline" and not options.tagged and (options.parts != 1 or big):
             pieces = _pieces(library_view, sizes, workers, MIN_PART if options.parts == 0 else 1)  # weasy.parts
         from ...weasy import warm
@@ -292,32 +296,54 @@ def _items(view: dict[str, Any]) -> list[_Item]:
 
 def _pieces(view: dict[str, Any], sizes: list[int], workers: int, min_part: int) -> list[range]:
     """The questions (by their place in the book) each part lays out. Parts begin where a framework begins (its
-    heading starts a page, so the cut changes no page) and are balanced (``weasy.parts.plan``); one still bigger
-    than ``MAX_PART`` (a book of one framework, a single file of 50,000 questions) is cut further between
-    questions into parts of about equal size, each then starting a page: memory stays bounded whatever the bank."""
-    starts, position = [], 0
+    heading starts a page, so the cut changes no page) and are balanced (``weasy.parts.plan``); a group of them
+    bigger than ``MAX_PART`` is cut further between questions (:func:`_cuts`), each such part then starting a page:
+    memory stays bounded whatever the bank. A book too small for two parts to pay (and up to ``WHOLE_MAX``) is laid
+    out whole."""
+    starts, heads, position = [], [], 0
     for fw in view["frameworks"]:
         starts.append(position)
-        position += sum(len(sub["entries"]) for topic in fw["topics"] for sub in topic["subtopics"])
+        rank = 3  # the framework's first question, then each topic's, then each subtopic's
+        for topic in fw["topics"]:
+            rank = max(rank, 2)
+            for sub in topic["subtopics"]:
+                if sub["entries"]:
+                    heads += [max(rank, 1)] + [0] * (len(sub["entries"]) - 1)
+                    position += len(sub["entries"])
+                    rank = 0
     starts.append(position)
     chapter_sizes = [sum(sizes[starts[i]:starts[i + 1]]) for i in range(len(starts) - 1)]
-    max_part = book_parts.max_part_for(sum(sizes))  # smaller parts for a book too big for two of MAX_PART at once
-    pieces = []
-    for group in plan(chapter_sizes, workers, min_part):  # (cut at max_part_for(total) too)
-        first, last = starts[group.start], starts[group.stop]
-        total = sum(sizes[first:last])
-        count = -(-total // max_part)
-        if count <= 1:
-            pieces.append(range(first, last))
-            continue
-        cut, running, made = first, 0, 1
-        for i in range(first, last - 1):
-            running += sizes[i]
-            if running >= total * made / count:
-                pieces.append(range(cut, i + 1))
-                cut, made = i + 1, made + 1
-        pieces.append(range(cut, last))
-    return pieces
+    total = sum(chapter_sizes)
+    groups = plan(chapter_sizes, workers, min_part)
+    if len(groups) == 1 and total <= book_parts.WHOLE_MAX and (workers == 1 or total < 2 * min_part):
+        return [range(position)]
+    return [piece for group in groups for piece in _cuts(sizes, heads, starts[group.start], starts[group.stop])]
+
+
+def _cuts(sizes: list[int], heads: list[int], first: int, last: int) -> list[range]:
+    """Questions ``first``..``last`` (one framework or a group of them) in parts of at most ``MAX_PART`` (a part of
+    one question may be bigger), cut between questions. The fewest parts of ``MAX_PART`` it takes are balanced: each
+    part, from the start, runs as far as their average size allows (rounded up to a twentieth of ``MAX_PART``), or
+    back to the first question of a framework (``heads`` 3), a topic (2), else a subtopic (1) that begins in its last
+    ``CUT_SLACK`` (the page the next part starts then begins at a heading); the last part is what is left. A heading
+    always goes with the question it leads to (the part that holds that question prints it). Cut from the start with
+    a rounded size: an edit moves no cut before it, and the cuts after it only when it moves a cut (or the rounded
+    size), so the parts kept from an earlier run (``weasy.kept``) are found again."""
+    before = list(accumulate(sizes[first:last], initial=0))  # before[j]: the size of the questions before first + j
+    end, most = last - first, book_parts.MAX_PART
+    count = -(-before[end] // most)
+    grid = max(1, most // 20)
+    share = min(most, -(-before[end] // (count * grid)) * grid)
+    cuts = [0]
+    while before[end] - before[cuts[-1]] > most:
+        start = cuts[-1]
+        if start + 1 == end:
+            break  # one question bigger than a part
+        # where the part may end: as far as its share allows (past one question at least, before the last)
+        limit = min(end - 1, max(start + 1, bisect_right(before, before[start] + share) - 1))
+        low = min(limit, max(start + 1, bisect_left(before, before[start] + share * (1 - book_parts.CUT_SLACK))))
+        cuts.append(max(range(low, limit + 1), key=lambda j: (heads[first + j], j)))
+    return [range(first + a, first + b) for a, b in zip(cuts, [*cuts[1:], end], strict=True)]
 
 
 def _sliced(frameworks: list[dict[str, Any]], piece: range) -> list[dict[str, Any]]:
