@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .. import reading, render
+from .. import reading, render, sources
 from ..errors import SHOWN_CHARS, QaexportError, UsageError, describe_os_error
 from ..exporters import Build, Exporter, Produces
 from ..model import Library, slugify
@@ -59,7 +59,7 @@ from .options import OptionSpec, specs_for, typer_params
 if TYPE_CHECKING:
     from ..manifest import Manifests
 
-DEFAULT_OUTPUT = Path("dist")
+DEFAULT_OUTPUT = Path(sources.DEFAULT_OUTPUT)  # a source folder skips it
 _KW = inspect.Parameter.KEYWORD_ONLY
 
 
