@@ -236,17 +236,30 @@ def previous_versions(build: Build, options: AnkiOptions, target: Path, ledger: 
             held.append(path)
             continue
         try:
-            found = read_previous(path)
+            found = read_previous(path, _advice(path, options.previous, target))
         except OutputError as exc:
             if path != target or options.previous is None:
                 raise
-            build.warn(f"{exc}; it is left out (--previous is read)")
+            build.warn(str(exc))
             continue
         files.append(found)
         for guid, version in found.items():
             if guid not in versions or version.mod > versions[guid].mod:
                 versions[guid] = version
     return versions, files, held
+
+
+def _advice(path: Path, previous: Path | None, target: Path) -> str:
+    """What to do about an unreadable earlier deck, by what it is: ``--previous`` (name another), the output file
+    when ``--previous`` is read too (left out, and replaced), or the output file alone (move it away, or name an
+    earlier copy with ``--previous``: its notes' times are what keeps learners' edits)."""
+    if path == previous:
+        return ("it is the file --previous names: name an earlier .apkg of this deck instead (one `qaexport anki` "
+                "wrote, or the deck exported from Anki)")
+    if previous is not None:
+        return f"it is the output file: left out (--previous {previous} is read) and replaced"
+    return ("it is the output file, which this export would replace: move it away (or remove it) to write a new "
+            "deck, or pass --previous with an earlier copy of the deck so unchanged notes keep their times")
 
 
 def _say_new_decks(build: Build, content: DeckContent, times: NoteTimes, files: list[Previous]) -> None:

@@ -348,13 +348,16 @@ class Previous(dict[str, Version]):
     path: Path
 
 
-def read_previous(path: Path) -> Previous:
+def read_previous(path: Path, advice: str = "name an earlier .apkg of this deck") -> Previous:
     """The versions an earlier package handed out: per note GUID, and for the note type
     (``NOTETYPE_KEY``), the content fingerprint and time; and the name of the deck each note's first card is in.
     The package is opened the way the ``.apkg`` source opens one (``formats.anki_archive``): checked and streamed
-    with caps, whatever file ``path`` turns out to be."""
+    with caps, whatever file ``path`` turns out to be. ``advice`` ends the error: what to do depends on whether
+    ``path`` is ``--previous`` or the output file itself (the caller knows)."""
     def cannot(reason: str) -> OutputError:
-        return OutputError(f"{path}: cannot read the previous deck ({reason}); pass --previous or remove it")
+        # The archive's own advice is for a deck to read questions from ("export the deck from Anki"): only its
+        # reason is kept here.
+        return OutputError(f"{path}: cannot read the previous deck ({reason.split('; ', 1)[0]}); {advice}")
 
     try:
         with PackageArchive.open(path) as archive, scratch.folder("previous") as tmp:
