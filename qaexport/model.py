@@ -12,6 +12,10 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .errors import Problem
 
 
 def _crumb(text: str) -> str:
@@ -209,6 +213,9 @@ class Library:
     bank_files: dict[str, BankFile] = field(default_factory=dict)
     #: The bank files an Anki deck carried (its originals), for ``convert``.
     restored: list[Restored] = field(default_factory=list)
+    #: Places a Markdown bank names without a slug, one warning each (``validate`` says them; a build does not:
+    #: a build with warnings is never skipped as up to date, and the ``.apkg`` exporter tells an actual rename).
+    unpinned: list[Problem] = field(default_factory=list)
 
     def questions(self) -> Iterator[QuestionRef]:
         for fw in self.frameworks:

@@ -21,6 +21,9 @@ class Node:
     slug: str = ""
     description: str = ""
     order: float | None = None
+    #: The line of a place a Markdown bank names without a ``slug``: its slug, and so every key and Anki note
+    #: under it, then follows the name, and a rename makes new notes (``assemble`` warns, once per place).
+    unpinned_at: int | None = None
 
 
 @dataclass

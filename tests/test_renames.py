@@ -84,3 +84,20 @@ def test_a_rename_is_told_with_the_slug_that_undoes_it(tmp_path, monkeypatch):
         import_deck(col, v1_copy)
         assert log_counts(import_deck(col, tmp_path / "v3.apkg"))["new"] == 0
         assert col.note_count() == 4
+
+
+def test_validate_warns_once_per_place_without_a_slug_and_a_build_stays_quiet(tmp_path):
+    bank = tmp_path / "bank"
+    subtopic_file(bank, "a.md", "Getting started", ["alpha"])
+    subtopic_file(bank, "b.md", '"Other: things"', ["beta"])
+    checked = runner.invoke(app, ["validate", str(bank)])
+    assert checked.exit_code == 0, checked.output
+    said = " ".join(checked.output.split())
+    assert said.count("topic 'Servers': no `slug`") == 1, said  # once per place, not once per file
+    assert f"{bank / 'a.md'}:4: subtopic 'Getting started': no `slug`" in said
+    assert "pin it: `subtopic: {name: Getting started, slug: getting-started}`" in said
+    assert 'pin it: `subtopic: {name: "Other: things", slug: other-things}`' in said  # quoted: YAML reads it
+    assert "framework 'Web'" not in said  # it has its slug
+    # A build says nothing (a build with warnings is never skipped as up to date); the rename is told when it
+    # happens (above).
+    assert "warning" not in anki(str(bank), "-o", str(tmp_path / "d.apkg"), epoch=1_700_000_000)
