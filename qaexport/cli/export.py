@@ -103,6 +103,8 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type[Export
     (``output.not_a_folder``)."""
     target = _target(output, folder, stem, cls, several)
     blocking = file_in_the_way(target)
+    if blocking is None and cls.produces == Produces.FOLDER and target.exists() and not target.is_dir():
+        blocking = target  # the folder an exporter fills is itself a file
     if blocking is not None:
         raise UsageError(f"{_shown_output(output)}: {not_a_folder(blocking)}")
     return target
