@@ -313,3 +313,21 @@ def test_the_writer_says_which_file_is_in_the_way_for_every_kind_of_output(tmp_p
         output.replace_tree(blocked, {"m": b""}, "m")
     assert str(replaced.value) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+def test_help_and_docs_say_what_o_theme_and_night_theme_do():
+    """site/markdown -o is the folder itself; --night-theme reaches the site too; markdown renders no code, so it
+    refuses --theme (it was accepted and did nothing); an image over 40 MP is shrunk, not left out."""
+    def helped(command: str) -> str:
+        return " ".join(runner.invoke(app, [command, "--help"], terminal_width=200).output.split())
+
+    site, markdown = helped("site"), helped("markdown")
+    assert "Output folder: the site folder itself (-o x/ fills x/), not one to write <name>-site into" in site
+    assert "Output folder: the markdown folder itself (-o x/ fills x/)" in markdown
+    assert "the study site's night colours" in site and "--theme" not in markdown
+    refused = runner.invoke(app, ["markdown", "--theme", "monokai", "-o", "never/"])
+    assert refused.exit_code == 2 and "no such option --theme" in refused.output
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    guide, formats = ((docs / name).read_text(encoding="utf-8") for name in ("guide.md", "formats.md"))
+    assert "Anki, EPUB and the study site" in " ".join(guide.split())
+    assert "over 40 megapixels is shrunk to 40" in " ".join(formats.split())

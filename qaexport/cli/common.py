@@ -71,7 +71,8 @@ ConfigOpt = Annotated[
 Theme = Annotated[str, typer.Option("--theme", metavar="STYLE",
                                     help="Pygments style for code (see `qaexport themes`).")]
 NightTheme = Annotated[str, typer.Option("--night-theme", metavar="STYLE",
-                                         help="Pygments style for Anki night mode and EPUB dark mode.")]
+                                         help="Pygments style for code at night: Anki's night mode, EPUB dark mode, "
+                                              "the study site's night colours.")]
 DifficultyOpt = Annotated[
     list[str] | None,
     typer.Option("--difficulty", "-d", help="Keep only these difficulties: easy, medium, hard, unrated (no "
