@@ -72,7 +72,7 @@ class _Assembler:
         self.cover: tuple[str, str] | None = None
         self.bank_files: dict[str, BankFile] = {}
         self.restored: list[Restored] = []
-        self.unpinned: dict[tuple[str, ...], Problem] = {}  # places without a slug: a warning each
+        self.unpinned: dict[tuple[str, ...], tuple[Location, str]] = {}  # places without a slug: a warning each
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
         if record is not None:
@@ -105,7 +105,7 @@ class _Assembler:
             return
         slug = path[-1]
         name = node.name if _PLAIN_YAML.fullmatch(node.name) else json.dumps(node.name, ensure_ascii=False)
-        self.unpinned[path] = Problem(
+        self.unpinned[path] = (
             Location(loc.file, node.unpinned_at, f"{level} {node.name!r}"),
             f"no `slug`: derived from the name, so renaming the {level} changes the key of every question under it "
             f"(Anki imports them as new notes; reviews stay on the old ones); pin it: "

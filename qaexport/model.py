@@ -12,10 +12,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .errors import Problem
 
 
 def _crumb(text: str) -> str:
@@ -215,7 +211,8 @@ class Library:
     restored: list[Restored] = field(default_factory=list)
     #: Places a Markdown bank names without a slug, one warning each (``validate`` says them; a build does not:
     #: a build with warnings is never skipped as up to date, and the ``.apkg`` exporter tells an actual rename).
-    unpinned: list[Problem] = field(default_factory=list)
+    #: Each as (where the place is named, what to say); a Problem is made of it there (errors imports this module).
+    unpinned: list[tuple[Location, str]] = field(default_factory=list)
 
     def questions(self) -> Iterator[QuestionRef]:
         for fw in self.frameworks:
