@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -38,6 +39,8 @@ from .model import (
 from .records import Node, QuestionRecord, ReadResult, SubtopicRecord
 
 ID_RULE = re.compile(rf"^{ID_PATTERN}$")
+#: A name YAML reads as itself inside ``{name: …, slug: …}``; any other is shown quoted (JSON is YAML).
+_PLAIN_YAML = re.compile(r"[A-Za-z0-9][\w .()+&/-]*")
 _DERIVED_ID_CHARS = 60
 _LEVELS = ("framework", "topic", "subtopic")
 
@@ -73,6 +76,7 @@ class _Assembler:
         self.restored: list[Restored] = []
         # slugs so far → (name, where, whether the slug was derived from the name), for clashes
         self.places: dict[tuple[str, ...], tuple[str, Location, bool]] = {}
+        self.unpinned: dict[tuple[str, ...], tuple[Location, str]] = {}  # places without a slug: a warning each
 
     def problem(self, location: Location, message: str, record: str | None = None) -> None:
         if record is not None:
@@ -113,6 +117,20 @@ class _Assembler:
                             f"them its own `slug` ({level}: {{name: {shown(name)}, slug: ...}})")
         return True
 
+    def warn_unpinned(self, level: str, node: Node, path: tuple[str, ...], loc: Location) -> None:
+        """A place named without a slug gets its slug from its name, and every key under it (each Anki note's
+        GUID) from that: renaming it would make new notes, the learners' reviews staying on the old ones. Said once
+        per place, by ``validate``, with the line that pins it (an existing bank keeps its keys)."""
+        if node.unpinned_at is None or path in self.unpinned:
+            return
+        slug = path[-1]
+        name = node.name if _PLAIN_YAML.fullmatch(node.name) else json.dumps(node.name, ensure_ascii=False)
+        self.unpinned[path] = (
+            Location(loc.file, node.unpinned_at, f"{level} {node.name!r}"),
+            f"no `slug`: derived from the name, so renaming the {level} changes the key of every question under it "
+            f"(Anki imports them as new notes; reviews stay on the old ones); pin it: "
+            f"`{level}: {{name: {name}, slug: {slug}}}`")
+
     def add(self, record: SubtopicRecord) -> None:
         loc = record.location
         record = dataclasses.replace(record, framework=_clean(record.framework), topic=_clean(record.topic),
@@ -133,6 +151,9 @@ class _Assembler:
             for item in record.questions:
                 self.question(item, prefix, seen, record.difficulty_optional)
             return
+        paths = ((fw_slug,), (fw_slug, topic_slug), (fw_slug, topic_slug, sub_slug))
+        for level, node, path in zip(_LEVELS, (record.framework, record.topic, record.subtopic), paths, strict=True):
+            self.warn_unpinned(level, node, path, loc)
         fw = self.frameworks.get(fw_slug)
         if fw is None:
             fw = self.frameworks[fw_slug] = Framework(fw_slug, record.framework.name or fw_slug)
@@ -267,7 +288,8 @@ class _Assembler:
             fw.topics.sort(key=_order)
             for topic in fw.topics:
                 topic.subtopics.sort(key=_order)
-        return Library(frameworks, dict(sorted(self.media.items())), self.cover, self.bank_files, self.restored)
+        return Library(frameworks, dict(sorted(self.media.items())), self.cover, self.bank_files, self.restored,
+                       list(self.unpinned.values()))
 
 
 def _clean(node: Node) -> Node:

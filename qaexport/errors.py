@@ -132,6 +132,15 @@ class OutputError(QaexportError):
         self.cause = cause or message
 
 
+class OutputPlaceError(OutputError):
+    """The output path names the wrong kind of place: a file where a folder must be, or a folder qaexport did not
+    write where an output replaces a folder whole. Like every wrong ``-o`` a usage problem (exit 2), said before
+    anything is read where the command line shows it (``cli.export.resolve_target``); still an :class:`OutputError`
+    for the callers that rephrase an output error's hint (``qaexport init``)."""
+
+    exit_code = 2
+
+
 class FontError(QaexportError):
     """A font file a layout uses is damaged or not a font (``font_files.check``), or vanished or changed while the run
     used it (a font package removed or upgraded, the font store emptied): the text would be drawn in another font

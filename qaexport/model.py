@@ -209,6 +209,10 @@ class Library:
     bank_files: dict[str, BankFile] = field(default_factory=dict)
     #: The bank files an Anki deck carried (its originals), for ``convert``.
     restored: list[Restored] = field(default_factory=list)
+    #: Places a Markdown bank names without a slug, one warning each (``validate`` says them; a build does not:
+    #: a build with warnings is never skipped as up to date, and the ``.apkg`` exporter tells an actual rename).
+    #: Each as (where the place is named, what to say); a Problem is made of it there (errors imports this module).
+    unpinned: list[tuple[Location, str]] = field(default_factory=list)
 
     def questions(self) -> Iterator[QuestionRef]:
         for fw in self.frameworks:

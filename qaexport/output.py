@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import shutil
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import scratch
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, OutputPlaceError
 
 
 def zip_date_time(time: float) -> tuple[int, int, int, int, int, int]:
@@ -102,13 +103,15 @@ def cannot_write(target: Path, exc: OSError) -> OutputError:
     which `qaexport all` then tells once for all the formats it stopped (``cli.export._export_at_once``)."""
     blocking = file_in_the_way(target)
     if blocking is not None:
-        return OutputError(f"{target}: {not_a_folder(blocking)}")
+        return OutputPlaceError(f"{target}: {not_a_folder(blocking)}")
     reason = exc.strerror or exc
     missing = next((place for place in reversed(Path(target).parents) if not os.path.lexists(place)), None)
     if missing is not None:  # the first folder of the path that is not there and could not be made
         return OutputError(f"{missing}: cannot make this folder ({reason}); choose another --output",
                            cause=f"{missing}: cannot make")
     folder = Path(target).parent
+    if exc.errno == errno.ENOENT and folder.is_dir():  # /proc, /sys...: "no such file" of a folder that is there
+        reason = f"it exists, but the system makes no files in it: {reason}"
     return OutputError(f"{folder}: cannot write in this folder ({reason}); choose another --output",
                        cause=f"{folder}: cannot write")
 
@@ -261,7 +264,7 @@ def write_tree(target: Path, files: dict[str, bytes], overwrite: bool = False) -
     target = Path(target)
     _check_inside(target, files)
     if target.exists() and not target.is_dir():
-        raise OutputError(f"{target}: is a file, not a folder; choose a folder for --output")
+        raise OutputPlaceError(f"{target}: is a file, not a folder; choose a folder for --output")
     for rel in files:  # a link inside the folder would carry the writes outside it
         inside = target
         for part in Path(rel).parts[:-1]:
@@ -347,10 +350,10 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
     if marker not in files:
         raise ValueError(f"the files must include the marker {marker!r}")
     if target.exists() and not target.is_dir():
-        raise OutputError(f"{target}: is a file, not a folder; choose a folder for --output")
+        raise OutputPlaceError(f"{target}: is a file, not a folder; choose a folder for --output")
     if target.is_dir() and any(target.iterdir()) and not (target / marker).is_file():
-        raise OutputError(f"{target}: folder is not empty and was not written by qaexport; choose a new or empty "
-                          "folder")
+        raise OutputPlaceError(f"{target}: folder is not empty and was not written by qaexport; choose a new or "
+                               "empty folder")
     if target.parent.is_dir():
         for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
             if stale.is_dir() and ((stale / marker).is_file() or (stale / target.name / marker).is_file()):

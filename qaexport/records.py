@@ -22,6 +22,9 @@ class Node:
     description: str = ""
     order: float | None = None
     line: int | None = None  # the line naming it, for a source that has lines (a Markdown bank's front matter)
+    #: The line of a place a Markdown bank names without a ``slug``: its slug, and so every key and Anki note
+    #: under it, then follows the name, and a rename makes new notes (``assemble`` warns, once per place).
+    unpinned_at: int | None = None
 
 
 @dataclass

@@ -245,6 +245,29 @@ def test_corrupt_previous_deck_is_a_clear_error(tmp_path, sample_path):
     assert [p.name for p in tmp_path.iterdir()] == ["deck.apkg"]
 
 
+def test_an_unreadable_earlier_deck_gets_the_advice_of_its_case(tmp_path, sample_path):
+    """--previous names a damaged file: name another (not "pass --previous"). The output file is damaged: move it
+    away or pass --previous (not "export the deck from Anki"); with --previous as well, it is left out."""
+    bad = tmp_path / "bad.apkg"
+    bad.write_bytes(b"not a zip")
+
+    def said(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, ["anki", str(sample_path), *args])
+        return result.exit_code, " ".join(result.output.split())
+
+    code, text = said("--previous", str(bad), "-o", str(tmp_path / "new.apkg"))
+    assert code == 1 and "it is the file --previous names: name an earlier .apkg of this deck instead" in text, text
+    assert "pass --previous" not in text
+    code, text = said("-o", str(bad))
+    assert code == 1 and "it is the output file, which this export would replace: move it away" in text, text
+    assert "export the deck from Anki" not in text and "or pass --previous with an earlier copy" in text
+    good = tmp_path / "good.apkg"
+    assert said("-o", str(good))[0] == 0
+    code, text = said("-o", str(bad), "--previous", str(good))
+    assert code == 0 and f"it is the output file: left out (--previous {good} is read) and replaced" in text, text
+    assert "pass --previous or remove it" not in text
+
+
 def test_default_output_is_dist(tmp_path, sample_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copytree(sample_path.parent, tmp_path / "data")

@@ -323,7 +323,7 @@ def previous_reads(monkeypatch) -> list[Path]:
 
     calls: list[Path] = []
     real = anki.read_previous
-    monkeypatch.setattr(anki, "read_previous", lambda path: calls.append(path) or real(path))
+    monkeypatch.setattr(anki, "read_previous", lambda path, *advice: calls.append(path) or real(path, *advice))
     return calls
 
 

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -60,6 +61,31 @@ def test_all_takes_every_exporters_options(tmp_path, sample_path):
     assert "Answer on page" in text  # quiz mode
     epub = zipfile.ZipFile(tmp_path / "fastapi-deployment.epub")
     assert any("epub:type=\"footnote\"" in epub.read(n).decode() for n in epub.namelist() if n.endswith(".xhtml"))
+
+
+def test_every_wrong_kind_of_output_place_is_a_usage_error_that_says_why(tmp_path, sample_path):
+    """site -o FILE, markdown -o FILE and site -o a folder of the user's exited 1, pdf -o FILE/x.pdf 2: a wrong -o
+    is a usage problem (exit 2) whichever command meets it; nothing is written and the file is untouched."""
+    ok = tmp_path / "ok.md"
+    ok.write_text("mine")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    for args, said in ((["site", "-o", str(ok)], f"-o {ok}: {ok} is a file, not a folder"),
+                       (["markdown", "-o", str(ok)], f"-o {ok}: {ok} is a file, not a folder"),
+                       (["pdf", "-o", f"{ok}/x.pdf"], f"-o {ok}/x.pdf: {ok} is a file, not a folder"),
+                       (["site", "-o", f"{mine}/"], f"{mine}: folder is not empty and was not written by qaexport")):
+        result = runner.invoke(app, [args[0], str(sample_path), *args[1:]])
+        assert result.exit_code == 2 and said in " ".join(result.output.split()), (args, result.output)
+    assert ok.read_text() == "mine" and [p.name for p in mine.iterdir()] == ["thesis.txt"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_a_folder_that_makes_no_files_is_said_to_exist():
+    """anki -o /proc/x.apkg said "No such file or directory" of /proc, which is there."""
+    result = runner.invoke(app, ["anki", "-o", "/proc/x.apkg", str(Path(__file__).parent.parent / "data")])
+    assert result.exit_code == 1, result.output
+    assert "/proc: cannot write in this folder (it exists, but the system makes no files in it" in result.output
 
 
 def test_exporter_commands_offer_only_their_own_options():
@@ -289,3 +315,21 @@ def test_the_writer_says_which_file_is_in_the_way_for_every_kind_of_output(tmp_p
         output.replace_tree(blocked, {"m": b""}, "m")
     assert str(replaced.value) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+def test_help_and_docs_say_what_o_theme_and_night_theme_do():
+    """site/markdown -o is the folder itself; --night-theme reaches the site too; markdown renders no code, so it
+    refuses --theme (it was accepted and did nothing); an image over 40 MP is shrunk, not left out."""
+    def helped(command: str) -> str:
+        return " ".join(runner.invoke(app, [command, "--help"], terminal_width=200).output.split())
+
+    site, markdown = helped("site"), helped("markdown")
+    assert "Output folder: the site folder itself (-o x/ fills x/), not one to write <name>-site into" in site
+    assert "Output folder: the markdown folder itself (-o x/ fills x/)" in markdown
+    assert "the study site's night colours" in site and "--theme" not in markdown
+    refused = runner.invoke(app, ["markdown", "--theme", "monokai", "-o", "never/"])
+    assert refused.exit_code == 2 and "no such option --theme" in refused.output
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    guide, formats = ((docs / name).read_text(encoding="utf-8") for name in ("guide.md", "formats.md"))
+    assert "Anki, EPUB and the study site" in " ".join(guide.split())
+    assert "over 40 megapixels is shrunk to 40" in " ".join(formats.split())

@@ -125,8 +125,9 @@ def test_cloze_inside_code_or_escaped_is_text():
     ("## Missing ![pic](images/nope.png) {#a .easy}\n\nx\n", 7, "not found"),
 ])
 def test_a_bad_cloze_or_missing_image_is_one_line_naming_file_and_line(tmp_path, body, line, words):
-    path = tmp_path / "bad.md"
-    path.write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n" + body, encoding="utf-8")
+    path = tmp_path / "bad.md"  # slugs pinned: validate's only line about this file is the problem
+    path.write_text("---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}\n"
+                    "---\n\n" + body, encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 1
     problems = [ln.removeprefix("✗ ") for ln in result.output.splitlines() if f"{path}:" in ln]

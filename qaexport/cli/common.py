@@ -77,7 +77,8 @@ ConfigOpt = Annotated[
 Theme = Annotated[str, typer.Option("--theme", metavar="STYLE",
                                     help="Pygments style for code (see `qaexport themes`).")]
 NightTheme = Annotated[str, typer.Option("--night-theme", metavar="STYLE",
-                                         help="Pygments style for Anki night mode and EPUB dark mode.")]
+                                         help="Pygments style for code at night: Anki's night mode, EPUB dark mode, "
+                                              "the study site's night colours.")]
 DifficultyOpt = Annotated[
     list[str] | None,
     typer.Option("--difficulty", "-d", help="Keep only these difficulties: easy, medium, hard, unrated (no "
@@ -278,12 +279,11 @@ def make_highlighter(ctx: typer.Context, values: dict[str, Any], config: Config)
     from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Highlighter
     from ..render.highlight import load_style
 
-    theme = choose(ctx, values, "theme", config.top.get("theme"))
+    theme = choose(ctx, values, "theme", config.top.get("theme")) if "theme" in values else DEFAULT_THEME
     night = choose(ctx, values, "night_theme", config.top.get("night_theme")) if "night_theme" in values \
         else DEFAULT_NIGHT_THEME
     for name, default in (("theme", DEFAULT_THEME), ("night_theme", DEFAULT_NIGHT_THEME)):
-        if name in config.top and not (name in values and given(ctx, name)) and (name == "theme" or "night_theme"
-                                                                                  in values):
+        if name in config.top and name in values and not given(ctx, name):
             try:
                 load_style(config.top[name])
             except UsageError as exc:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .. import reading, render
+from .. import reading, render, sources
 from ..errors import SHOWN_CHARS, QaexportError, UsageError, describe_os_error
 from ..exporters import Build, Exporter, Produces
 from ..model import Library, slugify
@@ -57,18 +57,19 @@ from .options import OptionSpec, specs_for, typer_params
 if TYPE_CHECKING:
     from ..manifest import Manifests
 
-DEFAULT_OUTPUT = Path("dist")
+DEFAULT_OUTPUT = Path(sources.DEFAULT_OUTPUT)  # a source folder skips it
 _KW = inspect.Parameter.KEYWORD_ONLY
 
 
-def _shared(night_mode: bool, output_help: str) -> list[inspect.Parameter]:
+def _shared(night_mode: bool, output_help: str, themed: bool = True) -> list[inspect.Parameter]:
     params = [
         inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
         inspect.Parameter("srcs", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=Sources),
         inspect.Parameter("output", _KW, default=None, annotation=Annotated[str | None, typer.Option(
             "--output", "-o", help=output_help, show_default=False, metavar="PATH")]),
-        inspect.Parameter("theme", _KW, default=DEFAULT_THEME, annotation=Theme),
     ]
+    if themed:  # only offered where code is rendered (a Markdown bank is written from the source texts)
+        params.append(inspect.Parameter("theme", _KW, default=DEFAULT_THEME, annotation=Theme))
     if night_mode:  # only offered where an output has a dark mode
         params.append(inspect.Parameter("night_theme", _KW, default=DEFAULT_NIGHT_THEME, annotation=NightTheme))
     params += [
@@ -101,6 +102,8 @@ def resolve_target(output: str | None, folder: bool, stem: str, cls: type[Export
     (``output.not_a_folder``)."""
     target = _target(output, folder, stem, cls, several)
     blocking = file_in_the_way(target)
+    if blocking is None and cls.produces == Produces.FOLDER and target.exists() and not target.is_dir():
+        blocking = target  # the folder an exporter fills is itself a file
     if blocking is not None:
         raise UsageError(f"{_shown_output(output)}: {not_a_folder(blocking)}")
     return target
@@ -514,20 +517,25 @@ def _forwarding(report: Callable[[Any], None]) -> Callable[[str, int | None], An
 def _command(classes: list[type[Exporter]], several: bool, output_help: str) -> Any:
     specs = specs_for(classes)
     night_mode = any(cls.night_mode for cls in classes)
+    themed = any(cls.scheme is not Scheme.NONE for cls in classes)
 
     @handle_errors
     def command(ctx: typer.Context, **values: Any) -> None:
         run(ctx, classes, specs, values)
 
-    params = [*_shared(night_mode, output_help), *reader_params(), *typer_params(specs, several)]
+    params = [*_shared(night_mode, output_help, themed), *reader_params(), *typer_params(specs, several)]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return command
 
 
 def make_command(cls: type[Exporter]) -> Any:
     default = f"dist/<name>{cls.suffix}" + ("/" if cls.produces == Produces.FOLDER else "")
-    command = _command([cls], False, f"Output file, or a folder to write <name>{cls.suffix} into (a path "
-                                     f"ending in / or an existing folder). Default: {default}")
+    if cls.produces == Produces.FOLDER:  # -o names the folder written, whatever its name (resolve_target)
+        where = (f"Output folder: the {cls.name} folder itself (-o x/ fills x/), "
+                 f"not one to write <name>{cls.suffix} into; one holding files of its own is refused")
+    else:
+        where = f"Output file, or a folder to write <name>{cls.suffix} into (a path ending in / or an existing folder)"
+    command = _command([cls], False, f"{where}. Default: {default}")
     command.__doc__ = cls.__doc__
     command.__name__ = f"{cls.name}_cmd"
     return command

@@ -90,7 +90,7 @@ def validate_cmd(ctx: typer.Context, srcs: Sources = None, config: ConfigOpt = N
     skipped: list[Problem] = []
     files = sources.expand(paths, options, skipped)
     library, problems, warnings = sources.read_all(files)
-    report_warnings(skipped + warnings)
+    report_warnings(skipped + warnings + [Problem(where, said) for where, said in library.unpinned])
     if problems:
         from rich.text import Text
 

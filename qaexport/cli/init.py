@@ -25,13 +25,16 @@ EXAMPLE = "example/markdown/01-getting-started.md"
 EXAMPLE_TEXT = """\
 ---
 # Where this subtopic sits: a name each, or a mapping with name, slug, order and description.
+# The slugs make each question's key (and its Anki note): keep them when you rename a place, and your
+# learners keep their reviews.
 framework:
   name: Example
   slug: example
   description: A Markdown bank to copy from. `qaexport validate bank/` checks it.
-topic: Markdown
+topic: {name: Markdown, slug: markdown}
 subtopic:
   name: Getting started
+  slug: getting-started
   order: 1
 ---
 

@@ -130,6 +130,24 @@ def reader_for(path: Path, options: ReaderOptions | None = None) -> Source | Non
     return None
 
 
+#: The folder every output goes to by default (``qaexport.cli.export.DEFAULT_OUTPUT``), below the working folder.
+DEFAULT_OUTPUT = "dist"
+#: The file in a folder ``qaexport site`` wrote (``qaexport.exporters.site.MARKER``).
+SITE_MARKER = ".qaexport-site"
+
+
+def own_output(folder: Path) -> bool:
+    """A folder below a source folder that holds qaexport's own output, never read as questions (mkdocs skips its
+    site_dir so): the default output folder (``./dist``: its decks would define every question twice) and any folder
+    a site build wrote (its marker file; its pages are HTML that no reader takes)."""
+    try:
+        if (folder / SITE_MARKER).is_file():
+            return True
+        return folder.name == DEFAULT_OUTPUT and folder.resolve() == (Path.cwd() / DEFAULT_OUTPUT).resolve()
+    except OSError:
+        return False
+
+
 def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
     """Every file below ``folder``, sorted, skipping hidden files and folders (``.git``, editor files); a folder
     that cannot be listed is skipped with a line in ``skipped``."""
@@ -139,7 +157,7 @@ def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
         skipped.append(problem(exc.filename or folder, f"skipped: cannot list this folder ({exc.strerror or exc})"))
 
     for root, dirs, files in os.walk(folder, onerror=unlisted):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not own_output(Path(root) / d))
         found.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
     listed(folder, found)
     return found

@@ -47,6 +47,7 @@ from .ledger import (
     value_fingerprint,
 )
 from .originals import carry_originals
+from .renames import package_keys, say_renamed
 
 
 def anki_package_source(library: Library) -> str:
@@ -178,7 +179,7 @@ class AnkiExporter(ExporterBase):
         if reason:
             raise UsageError(reason)
         ledger = location(build.state_dir) if build.state_dir else None
-        previous, files = previous_versions(build, options, target, ledger)
+        previous, files, held = previous_versions(build, options, target, ledger)
         content = build_deck(build, options.deck_name, options.flat)
         carry_originals(content, build.library, build.warn)
         changed_types = note_type_changes(ledger, {n.guid: n.model_id for n in content.notes}, MODEL_ID)
@@ -192,6 +193,11 @@ class AnkiExporter(ExporterBase):
                        f"{options.previous}, the output file nor the note-time ledger: new questions, or notes "
                        "learners got from another package, which Anki would then update once (their own edits "
                        "lost); pass that package with --previous")
+        if unknown:
+            earlier = {guid: (key, path) for path in held for guid, key in package_keys(path).items()}
+            earlier.update((guid, (key, found.path)) for found in files for guid, key in found.keys.items())
+            say_renamed(build.warn, [ref for note, ref in zip(content.notes, content.refs, strict=True)
+                                     if note.guid in times.unknown], {n.guid for n in content.notes}, earlier)
         _say_new_decks(build, content, times, files)
         _say_new_note_types(build, content, changed_types)
         with atomic_path(target) as tmp:
@@ -217,28 +223,43 @@ def _say_new_note_types(build: Build, content: DeckContent, changed: dict[str, i
 
 
 def previous_versions(build: Build, options: AnkiOptions, target: Path, ledger: Path | None
-                      ) -> tuple[dict[str, Version], list[Previous]]:
+                      ) -> tuple[dict[str, Version], list[Previous], list[Path]]:
     """Every version learners may hold, from each source there is: ``--previous`` and the existing output file
     (both, when both are given: a filtered ``--previous`` with the ledger gone would otherwise update every note
     it lacks), beside the ledger; and the packages read. A package this ledger wrote, unchanged since, is not
-    read: its versions are in the ledger already."""
+    read: its versions are in the ledger already (the third list names those packages)."""
     versions: dict[str, Version] = {}
     files: list[Previous] = []
+    held: list[Path] = []
     for path in dict.fromkeys(p for p in (options.previous, target) if p is not None and p.exists()):
         if holds_package(ledger, path):
+            held.append(path)
             continue
         try:
-            found = read_previous(path)
+            found = read_previous(path, _advice(path, options.previous, target))
         except OutputError as exc:
             if path != target or options.previous is None:
                 raise
-            build.warn(f"{exc}; it is left out (--previous is read)")
+            build.warn(str(exc))
             continue
         files.append(found)
         for guid, version in found.items():
             if guid not in versions or version.mod > versions[guid].mod:
                 versions[guid] = version
-    return versions, files
+    return versions, files, held
+
+
+def _advice(path: Path, previous: Path | None, target: Path) -> str:
+    """What to do about an unreadable earlier deck, by what it is: ``--previous`` (name another), the output file
+    when ``--previous`` is read too (left out, and replaced), or the output file alone (move it away, or name an
+    earlier copy with ``--previous``: its notes' times are what keeps learners' edits)."""
+    if path == previous:
+        return ("it is the file --previous names: name an earlier .apkg of this deck instead (one `qaexport anki` "
+                "wrote, or the deck exported from Anki)")
+    if previous is not None:
+        return f"it is the output file: left out (--previous {previous} is read) and replaced"
+    return ("it is the output file, which this export would replace: move it away (or remove it) to write a new "
+            "deck, or pass --previous with an earlier copy of the deck so unchanged notes keep their times")
 
 
 def _say_new_decks(build: Build, content: DeckContent, times: NoteTimes, files: list[Previous]) -> None:

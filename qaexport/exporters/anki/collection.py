@@ -17,6 +17,7 @@ from pathlib import Path
 from ... import scratch
 from ...errors import InputError, OutputError, shown
 from ...formats.anki_archive import PackageArchive
+from ...formats.anki_key import parse_key_field
 from ...limits import mib
 from .identity import (
     CLOZE_FIELDS,
@@ -343,15 +344,20 @@ class Previous(dict[str, Version]):
     cards were in (GUID → deck name; import never moves a card: a deck a learner's cards are in stays theirs)."""
 
     decks: dict[str, str]
+    keys: dict[str, str]  # GUID → the question key the note's Key field gave (``renames`` compares them)
+    path: Path
 
 
-def read_previous(path: Path) -> Previous:
+def read_previous(path: Path, advice: str = "name an earlier .apkg of this deck") -> Previous:
     """The versions an earlier package handed out: per note GUID, and for the note type
     (``NOTETYPE_KEY``), the content fingerprint and time; and the name of the deck each note's first card is in.
     The package is opened the way the ``.apkg`` source opens one (``formats.anki_archive``): checked and streamed
-    with caps, whatever file ``path`` turns out to be."""
+    with caps, whatever file ``path`` turns out to be. ``advice`` ends the error: what to do depends on whether
+    ``path`` is ``--previous`` or the output file itself (the caller knows)."""
     def cannot(reason: str) -> OutputError:
-        return OutputError(f"{path}: cannot read the previous deck ({reason}); pass --previous or remove it")
+        # The archive's own advice is for a deck to read questions from ("export the deck from Anki"): only its
+        # reason is kept here.
+        return OutputError(f"{path}: cannot read the previous deck ({reason.split('; ', 1)[0]}); {advice}")
 
     try:
         with PackageArchive.open(path) as archive, scratch.folder("previous") as tmp:
@@ -359,8 +365,11 @@ def read_previous(path: Path) -> Previous:
             archive.extract_collection(db)
             conn = sqlite3.connect(db)
             try:
+                rows = conn.execute("select guid, mod, flds, tags from notes").fetchall()
                 notes = Previous({g: Version(note_fingerprint(f.split("\x1f"), t.split()), int(m))
-                                  for g, m, f, t in conn.execute("select guid, mod, flds, tags from notes")})
+                                  for g, m, f, t in rows})
+                notes.path = path
+                notes.keys = {g: key for g, _m, f, _t in rows if (key := field_key(f.split("\x1f")))}
                 for column, what in (("models", "note types"), ("decks", "decks")):
                     size = conn.execute(f"select length({column}) from col").fetchone()[0] or 0
                     if size > MAX_MODELS_BYTES:
@@ -388,6 +397,12 @@ def read_previous(path: Path) -> Previous:
     except (sqlite3.Error, OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise cannot(shown(str(exc), 120).strip("'")) from None
     return notes
+
+
+def field_key(fields: list[str]) -> str | None:
+    """The question key a qaexport note's Key field (the last of both note types' fields) gives, else None."""
+    parsed = parse_key_field(fields[-1]) if len(fields) == len(FIELDS) else None
+    return parsed[0] if parsed else None
 
 
 def note_fingerprint(fields: list[str], tags: list[str]) -> str:

@@ -1,0 +1,103 @@
+"""Renaming a place must not silently fork every note: identity follows slugs, so a rename seen in the earlier
+deck is told with the slug that undoes it, and `init` and the README pin their slugs.
+Every deck is imported into one real collection with the official ``anki`` package."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from qaexport.cli import app
+from tests.anki_collection import import_deck, log_counts, new_collection
+
+runner = CliRunner()
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def anki(*args: str, epoch: int) -> str:
+    result = runner.invoke(app, ["anki", *args], env={"SOURCE_DATE_EPOCH": str(epoch)})
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def subtopic_file(folder: Path, name: str, sub: str, ids: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    questions = "".join(f"## What is {i}? {{#{i} .easy}}\n\nIt is {i}.\n\n" for i in ids)
+    path.write_text(f"---\nframework: {{name: Web, slug: web}}\ntopic: Servers\nsubtopic: {sub}\n---\n\n{questions}",
+                    encoding="utf-8")
+    return path
+
+
+def test_init_and_the_readme_pin_every_slug_so_a_rename_keeps_the_notes(tmp_path):
+    result = runner.invoke(app, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    example = next((tmp_path / "bank").rglob("*.md"))
+    bank = str(tmp_path / "bank")
+    anki(bank, "-o", str(tmp_path / "v1.apkg"), epoch=1_700_000_000)
+    text = example.read_text(encoding="utf-8")
+    renamed = text.replace("name: Getting started", "name: Getting going").replace("name: Markdown", "name: Md")
+    assert renamed.count("Getting going") == 1 and "name: Md" in renamed
+    example.write_text(renamed, encoding="utf-8")
+    anki(bank, "-o", str(tmp_path / "v2.apkg"), epoch=1_700_000_000 + 3600)
+    with new_collection(tmp_path / "col") as col:
+        assert log_counts(import_deck(col, tmp_path / "v1.apkg"))["new"] == 3
+        assert log_counts(import_deck(col, tmp_path / "v2.apkg"))["new"] == 0
+        assert col.note_count() == 3
+    front = re.search(r"````markdown\n---\n(.*?)\n---", README.read_text(encoding="utf-8"), re.S).group(1)
+    assert [line.split(":")[0] for line in front.splitlines() if "slug:" in line] == ["framework", "topic", "subtopic"]
+
+
+def test_a_rename_is_told_with_the_slug_that_undoes_it(tmp_path, monkeypatch):
+    bank = tmp_path / "bank"
+    first = subtopic_file(bank, "a.md", "Getting started", ["alpha", "beta", "gamma"])
+    subtopic_file(bank, "b.md", "Other things", ["delta"])
+    deck = tmp_path / "dist" / "web.apkg"
+    assert "warning" not in anki(str(bank), "-o", str(deck), epoch=1_700_000_000)  # builds stay quiet (and skippable)
+    v1_copy = tmp_path / "v1.apkg"
+    v1_copy.write_bytes(deck.read_bytes())
+
+    first.write_text(first.read_text(encoding="utf-8").replace("Getting started", "Getting going"), encoding="utf-8")
+    v2 = anki(str(bank), "-o", str(deck), epoch=1_700_000_000 + 3600)  # the ledger holds the output file
+    told = ("3 questions (e.g. 'alpha') moved from web/servers/getting-started to web/servers/getting-going since "
+            f"{deck}")
+    assert told in v2 and "give it back its old slug (subtopic `slug: getting-started`)" in v2, v2
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, v1_copy)
+        assert log_counts(import_deck(col, deck))["new"] == 3  # what the warning is about: the notes forked
+
+    # Another machine (no ledger): --previous names the deck learners hold, and it tells the same.
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "another-machine"))
+    other = anki(str(bank), "-o", str(tmp_path / "elsewhere.apkg"), "--previous", str(v1_copy),
+                 epoch=1_700_000_000 + 7200)
+    assert "3 questions (e.g. 'alpha') moved from web/servers/getting-started to web/servers/getting-going " \
+           f"since {v1_copy}" in other, other
+
+    # Pinned as told: the notes are the learners' again; nothing is said and the import makes no note.
+    first.write_text(first.read_text(encoding="utf-8").replace(
+        "subtopic: Getting going", "subtopic: {name: Getting going, slug: getting-started}"), encoding="utf-8")
+    v3 = anki(str(bank), "-o", str(tmp_path / "v3.apkg"), "--previous", str(v1_copy), epoch=1_700_000_000 + 9000)
+    assert "moved from" not in v3 and "subtopic 'Getting going'" not in v3, v3
+    with new_collection(tmp_path / "col2") as col:
+        import_deck(col, v1_copy)
+        assert log_counts(import_deck(col, tmp_path / "v3.apkg"))["new"] == 0
+        assert col.note_count() == 4
+
+
+def test_validate_warns_once_per_place_without_a_slug_and_a_build_stays_quiet(tmp_path):
+    bank = tmp_path / "bank"
+    subtopic_file(bank, "a.md", "Getting started", ["alpha"])
+    subtopic_file(bank, "b.md", '"Other: things"', ["beta"])
+    checked = runner.invoke(app, ["validate", str(bank)])
+    assert checked.exit_code == 0, checked.output
+    said = " ".join(checked.output.split())
+    assert said.count("topic 'Servers': no `slug`") == 1, said  # once per place, not once per file
+    assert f"{bank / 'a.md'}:4: subtopic 'Getting started': no `slug`" in said
+    assert "pin it: `subtopic: {name: Getting started, slug: getting-started}`" in said
+    assert 'pin it: `subtopic: {name: "Other: things", slug: other-things}`' in said  # quoted: YAML reads it
+    assert "framework 'Web'" not in said  # it has its slug
+    # A build says nothing (a build with warnings is never skipped as up to date); the rename is told when it
+    # happens (above).
+    assert "warning" not in anki(str(bank), "-o", str(tmp_path / "d.apkg"), epoch=1_700_000_000)
