@@ -94,7 +94,7 @@ def test_a_command_s_option_given_before_the_command_says_where_it_goes(args, fi
 
 
 @pytest.mark.parametrize(("args", "line"), [
-    (["--theme", "x"], "--theme is an option of the commands all, anki, cards, epub, markdown, pdf, push, serve, site, "
+    (["--theme", "x"], "--theme is an option of the commands all, anki, cards, epub, pdf, push, serve, site, "
                        "not of qaexport itself; put it after the command: qaexport pdf --theme x ...; see "
                        "'qaexport pdf -h'"),
     (["--deck-name=Prep", "data"], "--deck-name is an option of the commands all, anki, push, not of qaexport itself; "
