@@ -112,9 +112,9 @@ def runs_pdf(args: list[str]) -> bool:
     option there is an error, so ``pdf`` comes first or after ``--``. In the command's arguments: ``--`` ends the
     options, ``--name=value`` and ``-ovalue`` carry their value, an option taking a value takes the next argument
     whatever it is (``-o --help`` names a file), short flags may be joined; a help option, an unknown option, a
-    missing value, a value for a flag or a value Click refuses (a choice, a whole number, a path that exists and
-    cannot be read) is help or an error, not a run. Errors the command finds itself (a theme, ``-o``, the config
-    file) end the started process when the command ends, as a failed build does."""
+    missing value, a value for a flag or a value Click refuses (a choice, a whole number, an empty path) is help or
+    an error, not a run. Errors the command finds itself (a theme, ``-o``, the config file, a path that cannot be
+    read) end the started process when the command ends, as a failed build does."""
     if args[:1] == ["--"]:
         args = args[1:]
     if args[:1] != ["pdf"]:
@@ -155,7 +155,7 @@ def runs_pdf(args: list[str]) -> bool:
 
 def _accepted(kind: str | tuple[str, ...], value: str) -> bool:
     """Whether Click's type for ``kind`` takes ``value`` (``click.Choice`` not case-sensitive, ``click.INT``, a
-    ``click.Path`` that need not exist)."""
+    path as ``cli.options.nonempty_path`` parses it: any but ``''``)."""
     if isinstance(kind, tuple):
         return value.casefold() in {choice.casefold() for choice in kind}
     if kind == "int":
@@ -164,7 +164,7 @@ def _accepted(kind: str | tuple[str, ...], value: str) -> bool:
         except ValueError:
             return False
     elif kind == "path":
-        return not os.path.exists(value) or os.access(value, os.R_OK)
+        return value != ""  # the paths' parser (cli.options.nonempty_path) refuses only the empty path
     return True
 
 

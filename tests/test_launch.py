@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 import typer.main
 
 from qaexport import launch
@@ -45,8 +46,10 @@ def _kind(option: Any) -> str | tuple[str, ...] | None:
     if hasattr(kind, "choices"):
         assert not kind.case_sensitive
         return tuple(str(c.value) if isinstance(c, enum.Enum) else str(c) for c in kind.choices)
-    if kind.name == "path":
-        assert not kind.exists and kind.readable and not kind.resolve_path and not kind.allow_dash, option
+    if kind.name == "parse":  # a path, parsed by cli.options.nonempty_path (Typer's FuncParamType)
+        assert kind.func("x") == Path("x"), option
+        with pytest.raises(typer.BadParameter):
+            kind.func("")
         return "path"
     return {"int": "int", "str": "text"}[kind.name]
 
@@ -94,7 +97,8 @@ def _click_runs_pdf(args: list[str]) -> bool:
     ["pdf", "--answers", "END"], ["pdf", "--parts", "3"], ["pdf", "--parts", "x"], ["pdf", "--parts", " +3 "],
     ["pdf", "--parts=1_0"], ["pdf", "--tagged"], ["pdf", "--tagged=yes"], ["pdf", "--no-tagged", "--no-cache"],
     ["pdf", "--no-cache=1"], ["pdf", "-d", "hard", "-t", "x"], ["pdf", "-dhard", "data"], ["pdf", "-t"],
-    ["pdf", "--config", "missing.toml"], ["pdf", "--config"], ["pdf", "--theme"], ["pdf", "--all-cards", "data"],
+    ["pdf", "--config", "missing.toml"], ["pdf", "--config"], ["pdf", "--config", ""], ["pdf", ""],
+    ["pdf", "--", ""], ["pdf", "--theme"], ["pdf", "--all-cards", "data"],
 ])
 def test_launch_reads_a_command_line_as_click_does(args):
     """The early start is decided for exactly the command lines that run `pdf` (Click's own reading of them)."""
