@@ -66,10 +66,13 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, repeat: int = 1,
 def alternate(first: list[str], second: list[str], env: dict[str, str] | None, repeat: int,
               before: Callable[[], None]) -> tuple[Run, Run]:
     """``first`` and ``second`` measured in turns, ``repeat`` times each (``before`` ahead of every run): the median
-    of each, so that the machine's drift over the minutes falls on both alike."""
+    of each, so that the machine's drift over the minutes falls on both alike. The order swaps every round
+    (first-second, second-first, ...): always running ``second`` after ``first`` gave a machine drifting one way
+    to ``second`` alone."""
     runs: tuple[list[Run], list[Run]] = ([], [])
-    for _ in range(max(1, repeat)):
-        for cmd, kept in zip((first, second), runs, strict=True):
+    for round_ in range(max(1, repeat)):
+        pairs = list(zip((first, second), runs, strict=True))
+        for cmd, kept in pairs if round_ % 2 == 0 else reversed(pairs):
             before()
             kept.append(_measure_once(cmd, env))
     return tuple(Run(sorted(r.seconds for r in kept)[len(kept) // 2], max(r.peak_pss_mib for r in kept),
@@ -676,8 +679,9 @@ def main() -> None:
             suffix = {"anki": "apkg"}.get(slowest_name, slowest_name)
             single_cmd = [*QAEXPORT, slowest_name, str(book), "-o", str(tmp / f"single.{suffix}"), *theme]
             all_cmd = [*QAEXPORT, "all", str(book), "-o", str(tmp / "all"), *theme]
-            # In turns (the single, then `all`, --repeat times, cold each time), medians of each: a ratio of two
-            # single runs minutes apart moved by the run-to-run spread of the PDF alone (±5 % on the idle machine).
+            # In turns (the single and `all`, their order swapped each round, --repeat times, cold each time),
+            # medians of each: a ratio of two single runs minutes apart moved by the run-to-run spread of the PDF
+            # alone (±5 % on the idle machine).
             slowest, ours = alternate(single_cmd, all_cmd, env, args.repeat, cache.empty)
             report(f"all {args.book}", ours, slowest, f"slowest single ({slowest_name}), in turns",
                    "<= 1.05x time (keep)")

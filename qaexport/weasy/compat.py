@@ -162,6 +162,26 @@ def parse_types_ahead() -> int:
     return parse_ahead(ffi, WEASYPRINT_TYPES) if isinstance(ffi, FFI) else 0
 
 
+#: What :func:`_reachable` gives for a function already wrapped here (a second call changes nothing).
+_ALREADY: Any = object()
+
+
+def _reachable(module: Any, name: str, parameters: list[str]) -> Any:
+    """``module.name`` when it is there with exactly ``parameters`` (the releases checked), :data:`_ALREADY` when it
+    is already one of this module's wrappers, else None: a WeasyPrint whose private function moved or changed is
+    left as it is, never wrapped blind."""
+    made = getattr(module, name, None)
+    if made is None:
+        return None
+    if getattr(made, "__wrapped__", None) is not None:
+        return _ALREADY
+    try:
+        found = list(inspect.signature(made).parameters)
+    except (TypeError, ValueError):
+        return None
+    return made if found == parameters else None
+
+
 # --- Pages without margin boxes ------------------------------------------------------------------------------
 
 #: The sixteen margin boxes of a page (CSS Paged Media), by their at-rules' names.
@@ -186,17 +206,9 @@ def skip_empty_margin_boxes() -> bool:
     changed, when it is not there with the signature ``(context, page, state)``."""
     import weasyprint.layout as private
 
-    made = getattr(private, "make_margin_boxes", None)
-    if made is None:
-        return False
-    if getattr(made, "__wrapped__", None) is not None:
-        return True  # already
-    try:
-        parameters = list(inspect.signature(made).parameters)
-    except (TypeError, ValueError):
-        return False
-    if parameters != ["context", "page", "state"]:
-        return False
+    made = _reachable(private, "make_margin_boxes", ["context", "page", "state"])
+    if made is None or made is _ALREADY:
+        return made is _ALREADY
 
     def generates(context: Any, page: Any, at_rule: str) -> bool:
         style = context.style_for(page.page_type, at_rule)
@@ -233,17 +245,9 @@ def hang_trailing_spaces() -> bool:
     and nothing changed, when it is not there with the parameters :data:`SPLIT_FIRST_LINE`."""
     import weasyprint.layout.inline as private
 
-    made = getattr(private, "split_first_line", None)
-    if made is None:
-        return False
-    if getattr(made, "__wrapped__", None) is not None:
-        return True  # already
-    try:
-        parameters = list(inspect.signature(made).parameters)
-    except (TypeError, ValueError):
-        return False
-    if parameters != SPLIT_FIRST_LINE:
-        return False
+    made = _reachable(private, "split_first_line", SPLIT_FIRST_LINE)
+    if made is None or made is _ALREADY:
+        return made is _ALREADY
 
     @functools.wraps(made)
     def split_first_line(text: str, style: Any, context: Any, max_width: float | None, justification_spacing: float,

@@ -177,8 +177,14 @@ class PdfExporter(ExporterBase):
 
     @staticmethod
     def prepare() -> None:
-        """WeasyPrint takes ~0.2 s to import (its C bindings): while the texts render."""
+        """WeasyPrint takes ~0.2 s to import (its C bindings): while the texts render. The book's template too
+        (Jinja's import and the compile, ~55 ms of CPU), here, once: the processes forked from this one after the
+        rendering get it compiled — every part, the probe and the front document made the parts' HTML from a
+        template each compiled again, each on its own path, and in `all` the other exporters' children each
+        imported Jinja again."""
         from ...weasy import layout  # noqa: F401
+
+        environment("pdf").get_template("book.html")
 
     @staticmethod
     def start_before_reading(sources: list[Path]) -> None:
