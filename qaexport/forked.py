@@ -118,10 +118,18 @@ class Children:
         parent, child = self._ctx.Pipe(duplex=False)
         spawned = self._ctx.get_start_method() != "fork"
         proc = self._ctx.Process(target=_child_main, args=(work, child, self._scratch.name, spawned))  # not daemonic
-        _start_without_the_parents_garbage(proc)
-        child.close()
-        self._procs.append(proc)
-        self._waiting[parent] = len(self._procs) - 1
+        try:
+            _start_without_the_parents_garbage(proc)
+        finally:
+            # A stop held while the child was forked is let in as the start ends (stops.held): the child runs all
+            # the same, so it is the group's to end (__exit__) even then. Untracked, it finished its work, blocked
+            # sending a result no one read, and the command's exit waited for it forever.
+            child.close()
+            if proc.pid is None:
+                parent.close()
+            else:
+                self._procs.append(proc)
+                self._waiting[parent] = len(self._procs) - 1
         return len(self._procs) - 1
 
     def finished(self) -> Iterator[tuple[int, Any]]:

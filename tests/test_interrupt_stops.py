@@ -274,3 +274,33 @@ def test_ctrl_c_of_the_process_group_at_many_moments(command, tmp_path):
             assert list(out.iterdir()) == [], moment
         assert list(scratch.iterdir()) == [], moment
     assert stopped >= 5  # most moments fall inside the run
+
+
+#: A stop let in as a child's start ends (``stops.held`` lets a held Ctrl-C in there), the child forked already and
+#: its result bigger than a pipe holds: the interrupt is raised where the stop lands, as the start returns.
+_STOP_AS_A_CHILD_STARTS = (
+    "import sys\n"
+    "from qaexport import forked, stops\n"
+    "stops.in_command()\n"
+    "started = forked._start_without_the_parents_garbage\n"
+    "def start_then_stopped(proc):\n"
+    "    started(proc)\n"
+    "    raise KeyboardInterrupt\n"
+    "forked._start_without_the_parents_garbage = start_then_stopped\n"
+    "try:\n"
+    "    with forked.Children(lambda *_: None, str) as group:\n"
+    "        group.start(lambda report: b'x' * 4_000_000)\n"
+    "except KeyboardInterrupt:\n"
+    "    sys.exit(130)\n"
+)
+
+
+def test_a_child_started_as_a_stop_lands_is_ended_with_the_group():
+    """The fresh clone's suite hung once in test_ctrl_c_of_the_process_group_at_many_moments[pdf] (Ctrl-C 0.2 s in):
+    the command waited at exit for a render child forever. py-spy: the child blocked sending its result, the parent
+    in multiprocessing's exit join. The stop had landed as the child's start ended, before the group recorded it, so
+    nobody ended it, read its pipe or closed it. Now the child started is the group's whatever lands: the command
+    ends, 130, and no child is left."""
+    done = subprocess.run([sys.executable, "-c", _STOP_AS_A_CHILD_STARTS], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 130, done.stderr[-2000:]
