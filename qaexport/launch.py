@@ -177,7 +177,8 @@ def main() -> None:
     line (:func:`qaexport.cli.app.main`). A stopped run ends here with :data:`INTERRUPTED`, said once, and status 130,
     whichever way the interrupt went: raised through the command (which said it already), while the command line was
     still loading (its first ~0.5 s: Typer, the plugins; nothing was written yet), or while Click was building the
-    command, where Typer turns it into a silent exit 130. Once the command has ended, stop signals are ignored
+    command, where Typer turns it into a silent exit 130, or disguised as another error by code it left
+    (:func:`stops.stopped`). Once the command has ended, stop signals are ignored
     (``stops.ending``): the clean-up at exit (the started layout process, the temporary folder) finishes."""
     try:
         try:
@@ -191,10 +192,19 @@ def main() -> None:
             raise
         finally:
             stops.ending()  # an interrupt raised as this is called is the one the outer handler takes
+    except Exception as exc:
+        if not stops.stopped(exc):
+            raise
+        _end_stopped()
     except KeyboardInterrupt:
-        stops.say()
-        _end_the_run()
-        raise SystemExit(130) from None
+        _end_stopped()
+
+
+def _end_stopped() -> None:
+    """A stopped run's end: :data:`INTERRUPTED` said once, the run's leftovers removed, status 130."""
+    stops.say()
+    _end_the_run()
+    raise SystemExit(130) from None
 
 
 def _end_the_run() -> None:

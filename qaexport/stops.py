@@ -43,6 +43,11 @@ MESSAGE = "interrupted; every output file not finished was left as it was"
 #: The stop signals there are here.
 STOPS = frozenset(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
+#: Methods Python calls from C that lose or disguise what leaves them: a ``__del__`` (printed as "Exception ignored"),
+#: and a descriptor's ``__set_name__``, called as a class is made (``dataclasses.Field``'s, as modules load): CPython
+#: 3.11 turns whatever leaves it into ``RuntimeError: Error calling __set_name__``, a traceback, not the stop.
+_WRAPPED = frozenset({"__del__", "__set_name__"})
+
 #: Finalizers known by their code's qualified name, besides every ``__del__``: weak references' callbacks (the import
 #: system's module locks, weak dictionaries and sets) and ``weakref.finalize`` (``TemporaryDirectory``'s clean-up,
 #: called when collected or at exit).
@@ -147,13 +152,14 @@ def _again(_signum: int, frame: FrameType | None) -> None:
 
 def _must_wait(frame: FrameType | None) -> bool:
     """Whether a stop raised in ``frame`` would be lost or misreported, so that it must wait: ``frame``, or a frame it
-    was called from, is a finalizer's (a ``__del__``, a callback of :data:`_FINALIZER_TAILS`), or runs code that
+    was called from, is a finalizer's (a ``__del__``, a callback of :data:`_FINALIZER_TAILS`), a ``__set_name__``
+    (:data:`_WRAPPED`), or runs code that
     ``exec`` or ``eval`` made from a string (``dataclasses`` and ``namedtuple`` make their methods so, as modules load):
     an interrupt leaving such code marks the interpreter to end by SIGINT at exit whatever status the run exits with
     (CPython 3.11's ``run_eval_code_obj`` sets ``_Py_UnhandledKeyboardInterrupt``): status -2, not 130."""
     while frame is not None:
         code = frame.f_code
-        if code.co_name == "__del__" or code.co_qualname.endswith(_FINALIZER_TAILS) or code is _unraisable.__code__:
+        if code.co_name in _WRAPPED or code.co_qualname.endswith(_FINALIZER_TAILS) or code is _unraisable.__code__:
             return True
         if code.co_name == "<module>" and code.co_filename[:1] == "<" and frame.f_back is not None:
             return True  # a string run by exec/eval (the program's own -c code has no caller: not it)
@@ -173,6 +179,22 @@ def _unraisable(unraisable: Any) -> None:
 def requested() -> bool:
     """Whether a stop signal came to this process since its rule was installed."""
     return _ours() and _rule.signum != 0
+
+
+def stopped(exc: BaseException) -> bool:
+    """Whether ``exc`` is this process's stop in another guise: a stop came, and the interrupt it raised is what
+    ``exc`` was raised from or during (a library that turns whatever leaves its code into its own error, as CPython
+    3.11 does with what leaves a ``__set_name__``). Then the run ends as a stopped run, never with a traceback."""
+    if not requested():
+        return False
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
 
 
 def ending() -> None:

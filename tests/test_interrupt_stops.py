@@ -79,6 +79,37 @@ IN_EXEC_OF_A_STRING = (
     "            exec('os.kill(os.getpid(), signal.SIGINT)\\n[str(n) for n in range(200)]\\n')\n"
     "sys.meta_path.insert(0, Finder())\n")
 
+#: The signal comes while a descriptor's ``__set_name__`` runs, as a class is made (``dataclasses.Field``'s, as
+#: markdown_it's ``Rule`` dataclass loads: where the stop tried again after a finalizer landed in stop 38's CI):
+#: CPython 3.11 turns what leaves it into ``RuntimeError: Error calling __set_name__``, which code that makes the class
+#: as an option (``except Exception``) takes for its own failure: the stop would be lost, and the run go on to the end.
+IN_SET_NAME = (
+    "class Named:\n"
+    "    def __set_name__(self, owner, name):\n"
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now\n"
+    "        self.cleaned = [str(n) for n in range(200)]\n"
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+    "            try:\n"
+    "                type('Made', (), {'field': Named()})  # its __set_name__ runs here\n"
+    "            except Exception:\n"
+    "                pass  # an optional class that could not be made\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
+#: The signal comes in code that turns whatever leaves it into its own error (a library's ``except BaseException``
+#: that raises ``from`` it): the stop in another guise is still the stop.
+IN_CODE_THAT_WRAPS_IT = (
+    "class Finder:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'qaexport.render.markdown' and os.getpid() == COMMAND:\n"
+    "            try:\n"
+    "                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now\n"
+    "                [str(n) for n in range(200)]\n"
+    "            except BaseException as exc:\n"
+    "                raise RuntimeError('the library failed') from exc\n"
+    "sys.meta_path.insert(0, Finder())\n")
+
 #: A second Ctrl-C while the first one's clean-up removes the run's temporary folder.
 TWICE = (
     "import shutil\n"
@@ -128,9 +159,10 @@ WHILE_CLICK_BUILDS = (
 
 
 @pytest.mark.parametrize("hook", [IN_A_FINALIZER, TWICE_IN_A_FINALIZER, IN_AN_UNKNOWN_FINALIZER, IN_EXEC_OF_A_STRING,
-                                  WHILE_CLICK_BUILDS, TWICE, TWICE_AS_IT_SAYS],
+                                  IN_SET_NAME, IN_CODE_THAT_WRAPS_IT, WHILE_CLICK_BUILDS, TWICE, TWICE_AS_IT_SAYS],
                          ids=["in-a-finalizer", "twice-in-a-finalizer", "in-an-unknown-finalizer",
-                              "in-exec-of-a-string", "while-click-builds", "twice", "twice-as-it-says"])
+                              "in-exec-of-a-string", "in-set-name", "in-code-that-wraps-it", "while-click-builds",
+                              "twice", "twice-as-it-says"])
 def test_ctrl_c_at_a_chosen_moment_is_one_line_and_status_130(hook, tmp_path, sample_path):
     target, scratch = tmp_path / "out" / "book.pdf", tmp_path / "tmp"
     scratch.mkdir()
