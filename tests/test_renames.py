@@ -146,3 +146,18 @@ def test_a_deck_this_command_did_not_write_beside_the_output_is_never_read(tmp_p
     said = anki(str(bank), epoch=epoch)
     assert (tmp_path / "dist" / "web-http-servers.apkg").is_file()
     assert "moved from" not in said, said
+
+
+def test_a_place_written_as_a_block_mapping_is_told_at_its_name_line_by_both_messages(tmp_path):
+    """One line per place (``Node.line``, its name's): the missing slug and the slug clash point at the same
+    line. Before, a block mapping's missing slug was told at the ``subtopic:`` line and its clash at the ``name:``
+    line below it (two fields, ``line`` and ``unpinned_at``, held the place's line)."""
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    front = "---\nframework: {{name: Web, slug: web}}\ntopic:\n  order: 2\n  name: Tools\nsubtopic:\n  name: {}\n---\n"
+    for file, name, qid in (("b.md", '"C++"', "b"), ("c.md", '"C#"', "c")):
+        (bank / file).write_text(front.format(name) + f"\n## What? {{#{qid} .easy}}\n\nA.\n", encoding="utf-8")
+    said = " ".join(runner.invoke(app, ["validate", str(bank)]).output.split())
+    assert f"{bank / 'b.md'}:5: topic 'Tools': no `slug`" in said, said
+    assert f"{bank / 'b.md'}:7: subtopic 'C++': no `slug`" in said, said
+    assert f"{bank / 'c.md'}:7: subtopic 'C#' gets the slug 'c', as does subtopic 'C++' at {bank / 'b.md'}:7" in said
