@@ -18,9 +18,10 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from qaexport import render, sources
 from qaexport.exporters import Build
@@ -490,6 +491,19 @@ def test_a_refused_name_is_explained_on_the_page_and_once_on_the_terminal_and_al
         assert result.returncode == 2 and "--allow-host" in result.stderr and "Traceback" not in result.stderr
 
 
+@contextlib.contextmanager
+def _functions_page(source: Path, tmp_path: Path, shown: str) -> Iterator[tuple[Any, Locator, Locator]]:
+    """``source`` served, its functions page open in headless Chromium and the closure's answer saying ``shown``:
+    the page's watch (``seen.problems()``), the answer and the problems section."""
+    with serving(source, tmp_path) as (_proc, url), launched() as browser:
+        page = browser.new_page()
+        seen = watch(page)
+        page.goto(url + "python/basics/functions.html")
+        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
+        expect(answer).to_contain_text(shown)
+        yield seen, answer, problems
+
+
 @pytest.mark.slow
 def test_a_source_folder_removed_replaced_or_moved_away_is_followed_by_its_path(bank, tmp_path):
     """The watch follows the bank's path, not the folder it first found there: removed, the pages say so in one
@@ -503,12 +517,7 @@ def test_a_source_folder_removed_replaced_or_moved_away_is_followed_by_its_path(
         edit(copy, old, new)
         return copy
 
-    with serving(bank, tmp_path) as (_proc, url), launched() as browser:
-        page = browser.new_page()
-        seen = watch(page)
-        page.goto(url + "python/basics/functions.html")
-        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
-        expect(answer).to_contain_text("keeps the variables")
+    with _functions_page(bank, tmp_path, "keeps the variables") as (seen, answer, problems):
         remembers = staged("remembers", "keeps the variables", "remembers the variables")
         holds = staged("holds", "keeps the variables", "holds the variables")
 
@@ -528,12 +537,7 @@ def test_a_source_folder_removed_replaced_or_moved_away_is_followed_by_its_path(
         assert seen.problems() == []
 
     source = bank / FUNCTIONS_FILE  # a file named as the source: its folder replaced
-    with serving(source, tmp_path) as (_proc, url), launched() as browser:
-        page = browser.new_page()
-        seen = watch(page)
-        page.goto(url + "python/basics/functions.html")
-        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
-        expect(answer).to_contain_text("grips the variables")
+    with _functions_page(source, tmp_path, "grips the variables") as (seen, answer, problems):
         shutil.rmtree(source.parent)
         expect(problems).to_contain_text(f"{source}: no such file or folder", timeout=RELOAD_WAIT_MS)
         shutil.copytree(remembers / "python", source.parent)
