@@ -106,8 +106,8 @@ class Refusal:
                          f"<code>ssh -L {self.port}:127.0.0.1:{self.port} host</code>.</p>")
         elif self.name:
             parts.append(f"<p>If <code>{html.escape(self.name)}</code> is your own name for this machine (an alias "
-                         "of 127.0.0.1 in /etc/hosts), restart serve with "
-                         f"<code>qaexport serve --allow-host {html.escape(self.name)} ...</code>.</p>")
+                         "of 127.0.0.1 in /etc/hosts), stop serve (Ctrl-C) and start it again so:</p>"
+                         f"<pre>qaexport serve --allow-host {html.escape(self.name)} SOURCES</pre>")
         return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>403: host not allowed</title>'
                 "</head><body><h1>403: this host name is not allowed</h1>" + "".join(parts)
                 + "</body></html>\n").encode("utf-8")
