@@ -121,12 +121,12 @@ class _Assembler:
         """A place named without a slug gets its slug from its name, and every key under it (each Anki note's
         GUID) from that: renaming it would make new notes, the learners' reviews staying on the old ones. Said once
         per place, by ``validate``, with the line that pins it (an existing bank keeps its keys)."""
-        if node.unpinned_at is None or path in self.unpinned:
+        if not node.unpinned or path in self.unpinned:
             return
         slug = path[-1]
         name = node.name if _PLAIN_YAML.fullmatch(node.name) else json.dumps(node.name, ensure_ascii=False)
         self.unpinned[path] = (
-            Location(loc.file, node.unpinned_at, f"{level} {node.name!r}"),
+            Location(loc.file, node.line, f"{level} {node.name!r}"),
             f"no `slug`: derived from the name, so renaming the {level} changes the key of every question under it "
             f"(Anki imports them as new notes; reviews stay on the old ones); pin it: "
             f"`{level}: {{name: {name}, slug: {slug}}}`")

@@ -21,10 +21,16 @@ class Node:
     slug: str = ""
     description: str = ""
     order: float | None = None
-    line: int | None = None  # the line naming it, for a source that has lines (a Markdown bank's front matter)
-    #: The line of a place a Markdown bank names without a ``slug``: its slug, and so every key and Anki note
-    #: under it, then follows the name, and a rename makes new notes (``assemble`` warns, once per place).
-    unpinned_at: int | None = None
+    #: The line of its name, for a source that has lines (a Markdown bank's front matter): where a slug clash and
+    #: a missing slug are told.
+    line: int | None = None
+
+    @property
+    def unpinned(self) -> bool:
+        """Whether a source with lines names it without a ``slug``: its slug, and so every key and Anki note under
+        it, then follows the name, and a rename makes new notes (``assemble`` warns, once per place, at ``line``).
+        A source without lines (an Anki package, a Nuxt site) has nowhere to pin one, so it is never told."""
+        return self.line is not None and not self.slug
 
 
 @dataclass

@@ -14,8 +14,7 @@ from tests.test_registry import _cli, _fake_dist
 
 @pytest.fixture(scope="module")
 def failing_site(tmp_path_factory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    _fake_dist(site, "failing_plugins", """
+    return _fake_dist(tmp_path_factory.mktemp("site"), "failing_plugins", """
         [qaexport.exporters]
         boom = failing_mod:Boom
         dies = failing_mod:Dies
@@ -44,7 +43,6 @@ def failing_site(tmp_path_factory) -> Path:
                     os.kill(os.getpid(), signal.SIGKILL)
             """,
     })
-    return site
 
 
 def test_a_failing_or_dying_exporter_does_not_stop_the_others(failing_site, sample_path, tmp_path):

@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -114,28 +116,43 @@ def test_what_a_killed_run_left_while_keeping_a_part_goes_at_the_next_run(tmp_pa
     assert not left.exists() and mine.exists()
 
 
-@pytest.mark.slow
-def test_an_edit_lays_out_only_its_part_and_the_book_is_a_full_builds_bytes(tmp_path, monkeypatch):
-    bank = _synthesise(80, tmp_path / "bank")  # three frameworks, three parts
-    env = {"SOURCE_DATE_EPOCH": "", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    laid = tmp_path / "laid"
-    laid.mkdir()
+@pytest.fixture()
+def laid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder holding one mark per body part laid out (not copied from the kept ones) since the last build of
+    ``_builder``: ``write_pdf`` is wrapped, and the wrapper runs in each part's process."""
+    folder = tmp_path / "laid"
+    folder.mkdir()
     write_pdf = pdf_layout.write_pdf
 
-    def spied(html: str, css: str, *args, **kwargs):  # runs in the part's process: leaves a mark per body part
+    def spied(html: str, css: str, *args, **kwargs):
         if css.endswith(BODY_CSS):
-            (laid / f"{os.getpid()}-{len(html)}").write_text("")
+            (folder / f"{os.getpid()}-{len(html)}").write_text("")
         return write_pdf(html, css, *args, **kwargs)
 
     monkeypatch.setattr(pdf_layout, "write_pdf", spied)
+    return folder
+
+
+def _builder(bank: Path, tmp_path: Path, laid: Path, parts: int, env: dict[str, str]) -> Callable[..., bytes]:
+    """``build(name, *more)``: the book of ``bank`` in ``parts`` parts at ``tmp_path / name``, its bytes, with
+    ``laid`` emptied first; ``env`` as it is at each call (an empty value is left out)."""
 
     def build(name: str, *more: str) -> bytes:
         for mark in laid.iterdir():
             mark.unlink()
-        cli_run.qaexport("pdf", str(bank), "--parts", "3", "-o", str(tmp_path / name), *more,
+        cli_run.qaexport("pdf", str(bank), "--parts", str(parts), "-o", str(tmp_path / name), *more,
                          env={k: v for k, v in env.items() if v})
         return (tmp_path / name).read_bytes()
+
+    return build
+
+
+@pytest.mark.slow
+def test_an_edit_lays_out_only_its_part_and_the_book_is_a_full_builds_bytes(tmp_path, monkeypatch, laid):
+    bank = _synthesise(80, tmp_path / "bank")  # three frameworks, three parts
+    env = {"SOURCE_DATE_EPOCH": "", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    build = _builder(bank, tmp_path, laid, 3, env)
 
     middle = bank / "framework-001-topic-00.json"
     text = middle.read_text(encoding="utf-8")
@@ -172,7 +189,7 @@ def test_an_edit_lays_out_only_its_part_and_the_book_is_a_full_builds_bytes(tmp_
 
 
 @pytest.mark.slow
-def test_an_edit_in_a_framework_cut_between_questions_lays_out_only_its_part(tmp_path, monkeypatch):
+def test_an_edit_in_a_framework_cut_between_questions_lays_out_only_its_part(tmp_path, monkeypatch, laid):
     """A big book's framework cut into parts between questions (``MAX_PART``): an edit lays out the one part that
     holds the edited question (the cuts before it do not move, nor those after it), and the book is the bytes of a
     build with nothing kept."""
@@ -181,23 +198,8 @@ def test_an_edit_in_a_framework_cut_between_questions_lays_out_only_its_part(tmp
 
     bank = cut_bank(tmp_path / "bank")
     env = {"SOURCE_DATE_EPOCH": "1700000000", "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
-    laid = tmp_path / "laid"
-    laid.mkdir()
-    write_pdf = pdf_layout.write_pdf
-
-    def spied(html: str, css: str, *args, **kwargs):  # runs in the part's process: leaves a mark per body part
-        if css.endswith(BODY_CSS):
-            (laid / f"{os.getpid()}-{len(html)}").write_text("")
-        return write_pdf(html, css, *args, **kwargs)
-
-    monkeypatch.setattr(pdf_layout, "write_pdf", spied)
     monkeypatch.setattr(pdf_parts, "MAX_PART", SMALL_PART)
-
-    def build(name: str, *more: str) -> bytes:
-        for mark in laid.iterdir():
-            mark.unlink()
-        cli_run.qaexport("pdf", str(bank), "--parts", "2", "-o", str(tmp_path / name), *more, env=env)
-        return (tmp_path / name).read_bytes()
+    build = _builder(bank, tmp_path, laid, 2, env)
 
     first = build("first.pdf")
     parts = len(list(laid.iterdir()))

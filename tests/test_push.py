@@ -294,10 +294,9 @@ def test_a_learner_edit_survives_is_reported_and_overwrite_edits_replaces_it(ank
         assert col.get_note(nid)["Answer"] == "<p>An ASGI server.</p>\n"
 
 
-def test_the_kept_edit_line_shows_where_the_texts_differ_in_a_long_answer(anki, bank):
-    """Seen on the real Anki desktop with data/: a mnemonic added at the end of a 400-character answer was
-    reported as "Anki has 'Middleware is code that runs …', the bank 'Middleware is code that runs …'", two
-    equal beginnings that hide the edit. Each text is shown from a little before its first difference."""
+def _long_answer_with_a_mnemonic(anki, bank: Path) -> tuple[str, int]:
+    """A 400-character answer (worker-count) pushed, then the learner's mnemonic added at its end in Anki: the
+    answer as the bank has it, and the note's id."""
     long = "Start with `2 × cores + 1` workers, " + "then measure the latency under load, " * 8 + "and adjust."
     write(bank, "workers.md", "Workers", *workers(count=long))
     push(anki, bank)
@@ -306,6 +305,15 @@ def test_the_kept_edit_line_shows_where_the_texts_differ_in_a_long_answer(anki, 
         note = col.get_note(nid)
         note["Answer"] = note["Answer"].replace("and adjust.", "and adjust. Mnemonic: two per core")
         col.update_note(note)
+    return long, nid
+
+
+def test_the_kept_edit_line_shows_where_the_texts_differ_in_a_long_answer(anki, bank):
+    """Seen on the real Anki desktop with data/: a mnemonic added at the end of a 400-character answer was
+    reported as "Anki has 'Middleware is code that runs …', the bank 'Middleware is code that runs …'", two
+    equal beginnings that hide the edit. Each text is shown from a little before its first difference."""
+    _long_answer_with_a_mnemonic(anki, bank)
+    with anki.paused() as col:
         markup = col.get_note(note_id(anki, KEY + "gunicorn"))
         markup["Answer"] = markup["Answer"].replace("process manager", "<b>process</b> manager")
         col.update_note(markup)
@@ -325,14 +333,7 @@ def test_the_kept_edit_line_shows_the_learners_edit_and_the_authors_change_where
     change near the start of an answer hid the mnemonic the learner added at its end, and the learner could not
     tell from the line what they would lose with --overwrite-edits. Every place where the texts differ is shown
     (the first, the last and the largest between), each with the words before it."""
-    long = "Start with `2 × cores + 1` workers, " + "then measure the latency under load, " * 8 + "and adjust."
-    write(bank, "workers.md", "Workers", *workers(count=long))
-    push(anki, bank)
-    nid = note_id(anki, KEY + "worker-count")
-    with anki.paused() as col:
-        note = col.get_note(nid)
-        note["Answer"] = note["Answer"].replace("and adjust.", "and adjust. Mnemonic: two per core")
-        col.update_note(note)
+    long, nid = _long_answer_with_a_mnemonic(anki, bank)
     write(bank, "workers.md", "Workers", *workers(count=long.replace("Start with", "Begin with")))
     result = push(anki, bank)
     (line,) = [t for t in result.stdout.splitlines() if "edit of Answer in " + KEY + "worker-count" in t]

@@ -52,14 +52,16 @@ def test_folders_are_walked_recursively_and_unclaimed_files_skipped(tmp_path, sa
     assert [(p.name, r.name) for p, r in found] == [("bank.json", "nuxt")]
 
 
-def _fake_dist(site: Path, name: str, entry_points: str, modules: dict[str, str]) -> None:
-    """An installed distribution as importlib.metadata sees it: a dist-info folder and its modules."""
+def _fake_dist(site: Path, name: str, entry_points: str, modules: dict[str, str]) -> Path:
+    """An installed distribution as importlib.metadata sees it: a dist-info folder and its modules, in ``site`` (a
+    folder to put on PYTHONPATH, returned)."""
     info = site / f"{name}-1.0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
     for module, source in modules.items():
         (site / f"{module}.py").write_text(textwrap.dedent(source))
+    return site
 
 
 def _cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -70,8 +72,7 @@ def _cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def broken_site(tmp_path_factory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    _fake_dist(site, "broken_plugins", """
+    return _fake_dist(tmp_path_factory.mktemp("site"), "broken_plugins", """
         [qaexport.exporters]
         crashy = crashy_mod:Crashy
         weird = weird_mod:Weird
@@ -104,7 +105,6 @@ def broken_site(tmp_path_factory) -> Path:
                 name = "pdf"; scheme = "compact"
             """,
     })
-    return site
 
 
 def test_broken_plugins_are_named_once_and_everything_else_works(broken_site, sample_path, tmp_path):
@@ -185,8 +185,7 @@ def test_the_installed_entry_points_are_read_once_for_every_group(monkeypatch):
 @pytest.fixture(scope="module")
 def reader_site(tmp_path_factory) -> Path:
     """A reader plugin whose options check their values (a range, an encoding's name), as an exporter's do."""
-    site = tmp_path_factory.mktemp("readers")
-    _fake_dist(site, "table_reader", """
+    return _fake_dist(tmp_path_factory.mktemp("readers"), "table_reader", """
         [qaexport.sources]
         tabs = tabs_mod:Tabs
         """, {"tabs_mod": """
@@ -215,7 +214,6 @@ def reader_site(tmp_path_factory) -> Path:
                 Options = TabsOptions
                 def read(self, path): raise AssertionError("never read: the options are wrong")
             """})
-    return site
 
 
 def test_a_readers_table_has_its_values_checked_with_every_other_problem_of_the_file(reader_site, sample_path,

@@ -101,3 +101,63 @@ def test_validate_warns_once_per_place_without_a_slug_and_a_build_stays_quiet(tm
     # A build says nothing (a build with warnings is never skipped as up to date); the rename is told when it
     # happens (above).
     assert "warning" not in anki(str(bank), "-o", str(tmp_path / "d.apkg"), epoch=1_700_000_000)
+
+
+def test_a_rename_that_renames_the_default_output_is_told_from_the_old_deck_beside_it(tmp_path, monkeypatch):
+    """One framework, one topic: the default file is named after both, so renaming the topic writes a new file
+    (dist/web-http-servers.apkg) beside the old deck (dist/web-servers.apkg), which is neither the output nor
+    --previous. The build manifest shows this very command wrote the old deck there, and it still holds those
+    bytes: it is read, and the rename told. Before, nothing was said (stop 38's leftover). A file this command did
+    not write there (another bank's deck put at the old name) is never read: its ids would tell a false rename."""
+    monkeypatch.chdir(tmp_path)
+    bank = tmp_path / "bank"
+    first = subtopic_file(bank, "a.md", "Getting started", ["alpha", "beta", "gamma"])
+    epoch = 1_700_000_000  # the same for both builds: SOURCE_DATE_EPOCH is part of the run key
+    assert "warning" not in anki(str(bank), epoch=epoch)
+    old = tmp_path / "dist" / "web-servers.apkg"
+    assert old.is_file()
+    first.write_text(first.read_text(encoding="utf-8").replace("topic: Servers", "topic: HTTP servers"),
+                     encoding="utf-8")
+    said = anki(str(bank), epoch=epoch)
+    new = tmp_path / "dist" / "web-http-servers.apkg"
+    assert new.is_file() and old.is_file()
+    told = (f"3 questions (e.g. 'alpha') moved from web/servers/getting-started to web/http-servers/getting-started "
+            f"since {old}")
+    assert told in said and "give it back its old slug (topic `slug: servers`)" in said, said
+    with new_collection(tmp_path / "col") as col:
+        assert log_counts(import_deck(col, old))["new"] == 3
+        assert log_counts(import_deck(col, new))["new"] == 3  # what the warning is about: the notes forked
+
+
+def test_a_deck_this_command_did_not_write_beside_the_output_is_never_read(tmp_path, monkeypatch):
+    """The old name holds another file than the one this command wrote there (another bank's deck with the same
+    ids, copied over it): it is not read, and no rename is told from it."""
+    monkeypatch.chdir(tmp_path)
+    bank, other = tmp_path / "bank", tmp_path / "other"
+    first = subtopic_file(bank, "a.md", "Getting started", ["one", "two"])
+    subtopic_file(other, "a.md", "Getting started", ["one", "two", "three"])
+    epoch = 1_700_000_000
+    anki(str(bank), epoch=epoch)
+    old = tmp_path / "dist" / "web-servers.apkg"
+    anki(str(other), "-o", str(tmp_path / "foreign.apkg"), epoch=epoch)
+    old.write_bytes((tmp_path / "foreign.apkg").read_bytes())  # not the bytes this command wrote there
+    first.write_text(first.read_text(encoding="utf-8").replace("topic: Servers", "topic: HTTP servers"),
+                     encoding="utf-8")
+    said = anki(str(bank), epoch=epoch)
+    assert (tmp_path / "dist" / "web-http-servers.apkg").is_file()
+    assert "moved from" not in said, said
+
+
+def test_a_place_written_as_a_block_mapping_is_told_at_its_name_line_by_both_messages(tmp_path):
+    """One line per place (``Node.line``, its name's): the missing slug and the slug clash point at the same
+    line. Before, a block mapping's missing slug was told at the ``subtopic:`` line and its clash at the ``name:``
+    line below it (two fields, ``line`` and ``unpinned_at``, held the place's line)."""
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    front = "---\nframework: {{name: Web, slug: web}}\ntopic:\n  order: 2\n  name: Tools\nsubtopic:\n  name: {}\n---\n"
+    for file, name, qid in (("b.md", '"C++"', "b"), ("c.md", '"C#"', "c")):
+        (bank / file).write_text(front.format(name) + f"\n## What? {{#{qid} .easy}}\n\nA.\n", encoding="utf-8")
+    said = " ".join(runner.invoke(app, ["validate", str(bank)]).output.split())
+    assert f"{bank / 'b.md'}:5: topic 'Tools': no `slug`" in said, said
+    assert f"{bank / 'b.md'}:7: subtopic 'C++': no `slug`" in said, said
+    assert f"{bank / 'c.md'}:7: subtopic 'C#' gets the slug 'c', as does subtopic 'C++' at {bank / 'b.md'}:7" in said

@@ -18,9 +18,10 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from qaexport import render, sources
 from qaexport.exporters import Build
@@ -385,11 +386,20 @@ def _asked(url: str, path: str, host: str | None, method: str = "GET", extra: tu
         conn.close()
 
 
+def _refusal_only(body: bytes) -> bool:
+    """Whether ``body`` is serve's refusal page and holds nothing of the bank (no question, answer, title or
+    script)."""
+    return (body.startswith(b"<!DOCTYPE html>") and b"403: this host name is not allowed" in body
+            and not any(word in body for word in (b"closure", b"keeps the variables", b"Python", b"<script",
+                                                   b"functions")))
+
+
 @pytest.mark.slow
 def test_only_the_names_of_the_loopback_address_are_answered(bank, tmp_path):
     """DNS rebinding: a page from evil.example whose name then resolves to 127.0.0.1 could read the bank through
     the server (its requests are same-origin to it). They name evil.example in Host, so every path (pages, the
-    event stream, the preview, the booklet picture) refuses any Host but serve's own address: 403, no content.
+    event stream, the preview, the booklet picture) refuses any Host but serve's own address: 403, nothing of the bank
+    (only a page saying why).
     Before, every Host was answered (trial 9, item 7). Headless Chromium with evil.example mapped to 127.0.0.1 is
     the rebound page."""
     with serving(bank, tmp_path) as (_proc, url):
@@ -401,13 +411,15 @@ def test_only_the_names_of_the_loopback_address_are_answered(bank, tmp_path):
         for name in (f"evil.example:{port}", "evil.example", f"localhost.evil.example:{port}", f"127.0.0.1:{port + 1}",
                      "127.0.0.1", "localhost", f"127.0.0.1.evil.example:{port}", f"[::1]:{port}.evil", ""):
             for path in paths:
-                assert _asked(url, path, name) == (403, b""), (name, path)
+                status, body = _asked(url, path, name)
+                assert status == 403 and _refusal_only(body), (name, path)
         # no Host, or two: refused too (HTTP/1.1 requires one Host; uvicorn's parser answers 400 before serve)
         for status, body in (_asked(url, "/index.html", None),
                              _asked(url, "/index.html", f"127.0.0.1:{port}", extra=(f"evil.example:{port}",))):
-            assert status in (400, 403) and b"<html" not in body, (status, body)
-        assert _asked(url, "/index.html", f"evil.example:{port}", method="POST") == (403, b"")
-        assert _asked(url, "/__serve__/events", f"evil.example:{port}", method="POST") == (403, b"")
+            assert (status == 400 and b"<html" not in body) or (status == 403 and _refusal_only(body)), (status, body)
+        for path in ("/index.html", "/__serve__/events"):
+            status, body = _asked(url, path, f"evil.example:{port}", method="POST")
+            assert status == 403 and _refusal_only(body), path
         # serve's own names are answered, in any case; nothing takes a POST
         for name in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}"):
             status, body = _asked(url, "/index.html", name)
@@ -427,10 +439,69 @@ def test_only_the_names_of_the_loopback_address_are_answered(bank, tmp_path):
             read = page.evaluate("""async paths => Promise.all(paths.map(async p => {
                 const r = await fetch(p, {cache: 'no-store'}); return [r.status, await r.text()]; }))""",
                                  ["/index.html", "/python/basics/functions.html", "/__serve__/card.css"])
-            assert read == [[403, ""]] * 3
+            assert [status for status, _text in read] == [403] * 3
+            assert all(_refusal_only(text.encode()) for _status, text in read)
             shown = page.goto(url + "python/basics/functions.html")  # the same browser, serve's own address
             assert shown.status == 200
             expect(page.locator("#q-closure")).to_contain_text("What is a closure?")
+
+
+@pytest.mark.slow
+def test_a_refused_name_is_explained_on_the_page_and_once_on_the_terminal_and_allow_host_allows_it(bank, tmp_path):
+    """An /etc/hosts alias of 127.0.0.1 (bank.test, mapped so in headless Chromium) is refused like a rebound name,
+    but the page says why and names the flag that allows it, and the terminal says so once per name, however many
+    requests name it. ``--allow-host bank.test`` then serves it (and only it). Before, the page was blank and the
+    terminal silent (stop 38's leftover)."""
+    with serving(bank, tmp_path) as (proc, url), launched("--host-resolver-rules=MAP bank.test 127.0.0.1") as browser:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        page = browser.new_page()
+        for _ in range(2):
+            shown = page.goto(f"http://bank.test:{port}/python/basics/functions.html")
+            assert shown.status == 403
+            expect(page.locator("h1")).to_have_text("403: this host name is not allowed")
+            expect(page.locator("body")).to_contain_text("qaexport serve --allow-host bank.test")
+            expect(page.locator("body")).to_contain_text("DNS rebinding")
+            expect(page.locator(f'a[href="{url}"]')).to_have_count(1)  # the address that works
+        for _ in range(3):
+            assert _asked(url, "/index.html", f"evil.example:{port}")[0] == 403
+        status, body = _asked(url, "/", f"localhost:{port + 1}")  # a tunnel that moved the port
+        assert status == 403 and f"ssh -L {port}:127.0.0.1:{port}".encode() in body and b"--allow-host" not in body
+        status, body = _asked(url, "/", "<b>x\x1b[31m")  # no name: no flag to suggest; shown escaped
+        assert status == 403 and b"<b>" not in body and b"&lt;b&gt;" in body and b"--allow-host" not in body
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=15)
+    told = [line for line in err.splitlines() if line.startswith("warning: refused")]
+    assert len(told) == 4, err  # bank.test, evil.example, the moved port, the garbage: each once
+    assert f"'bank.test:{port}'" in told[0] and told[0].endswith("restart serve with --allow-host bank.test")
+    assert f"'evil.example:{port}'" in told[1] and "\x1b" not in "".join(told) and "\\x1b" in told[3]
+
+    with serving(bank, tmp_path, "--allow-host", "Bank.Test", "--allow-host", "bank.test") as (proc, url), \
+            launched("--host-resolver-rules=MAP bank.test 127.0.0.1,MAP evil.example 127.0.0.1") as browser:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        page = browser.new_page()
+        assert page.goto(f"http://bank.test:{port}/python/basics/functions.html").status == 200
+        expect(page.locator("#q-closure")).to_contain_text("What is a closure?")
+        assert page.goto(f"http://evil.example:{port}/index.html").status == 403  # still refused
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=15)
+    assert err.count("warning: refused") == 1 and f"'evil.example:{port}'" in err
+    for wrong in ("bank.test:8000", "*", ""):
+        result = subprocess.run([sys.executable, "-m", "qaexport", "serve", str(bank), "--allow-host", wrong],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and "--allow-host" in result.stderr and "Traceback" not in result.stderr
+
+
+@contextlib.contextmanager
+def _functions_page(source: Path, tmp_path: Path, shown: str) -> Iterator[tuple[Any, Locator, Locator]]:
+    """``source`` served, its functions page open in headless Chromium and the closure's answer saying ``shown``:
+    the page's watch (``seen.problems()``), the answer and the problems section."""
+    with serving(source, tmp_path) as (_proc, url), launched() as browser:
+        page = browser.new_page()
+        seen = watch(page)
+        page.goto(url + "python/basics/functions.html")
+        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
+        expect(answer).to_contain_text(shown)
+        yield seen, answer, problems
 
 
 @pytest.mark.slow
@@ -446,12 +517,7 @@ def test_a_source_folder_removed_replaced_or_moved_away_is_followed_by_its_path(
         edit(copy, old, new)
         return copy
 
-    with serving(bank, tmp_path) as (_proc, url), launched() as browser:
-        page = browser.new_page()
-        seen = watch(page)
-        page.goto(url + "python/basics/functions.html")
-        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
-        expect(answer).to_contain_text("keeps the variables")
+    with _functions_page(bank, tmp_path, "keeps the variables") as (seen, answer, problems):
         remembers = staged("remembers", "keeps the variables", "remembers the variables")
         holds = staged("holds", "keeps the variables", "holds the variables")
 
@@ -471,12 +537,7 @@ def test_a_source_folder_removed_replaced_or_moved_away_is_followed_by_its_path(
         assert seen.problems() == []
 
     source = bank / FUNCTIONS_FILE  # a file named as the source: its folder replaced
-    with serving(source, tmp_path) as (_proc, url), launched() as browser:
-        page = browser.new_page()
-        seen = watch(page)
-        page.goto(url + "python/basics/functions.html")
-        answer, problems = page.locator("#a-closure"), page.locator("section.problems")
-        expect(answer).to_contain_text("grips the variables")
+    with _functions_page(source, tmp_path, "grips the variables") as (seen, answer, problems):
         shutil.rmtree(source.parent)
         expect(problems).to_contain_text(f"{source}: no such file or folder", timeout=RELOAD_WAIT_MS)
         shutil.copytree(remembers / "python", source.parent)

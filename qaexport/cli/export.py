@@ -194,7 +194,8 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, warn,
                                           state_dir=state_dir(),
                                           cache_dir=None if values.get("no_cache") else _cache_folder(),
-                                          time_fixed=bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())))
+                                          time_fixed=bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip()),
+                                          earlier=_earlier(manifests, target, cls)))
                 for (cls, opts), target in zip(chosen, targets, strict=True)]
         if len(jobs) == 1:
             cls, opts, target, build = jobs[0]
@@ -204,6 +205,18 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             warned += _export_at_once(jobs, written)
     if manifests is not None and not warned:
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
+
+
+def _earlier(manifests: Manifests | None, target: Path, cls: type[Exporter]) -> tuple[tuple[Path, str], ...]:
+    """The files earlier builds of this run key wrote beside ``target`` under another name (``Build.earlier``): the
+    builds ``manifests`` loaded (at most ``manifest.KEEP_BUILDS``), only outputs of this exporter's suffix in the
+    same folder, each once."""
+    if manifests is None or cls.produces != Produces.FILE:
+        return ()
+    here = Path(os.path.abspath(target))
+    found = {Path(out.path): out.digest for record in manifests.loaded for out in record.outputs
+             if Path(out.path).parent == here.parent and Path(out.path) != here and out.path.endswith(cls.suffix)}
+    return tuple(found.items())
 
 
 def _warn_if_named_like_a_file(output: str | None, classes: list[type[Exporter]]) -> None:

@@ -31,11 +31,16 @@ from .common import (
 PortOpt = Annotated[int, typer.Option("--port", "-p", help="Port on 127.0.0.1. Default: 8000, or a free one when "
                                                            "8000 is taken.", show_default=False)]
 OpenOpt = Annotated[bool, typer.Option("--open", help="Open the site in the default web browser.")]
+AllowHostOpt = Annotated[list[str] | None, typer.Option(
+    "--allow-host", metavar="NAME", show_default=False,
+    help="Also answer requests naming this host (an alias of 127.0.0.1 in /etc/hosts), with serve's port; "
+         "repeatable. Other names are refused (DNS rebinding).")]
 
 
 @handle_errors
 def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_browser: OpenOpt = False,
-              theme: Theme = DEFAULT_THEME, night_theme: NightTheme = DEFAULT_NIGHT_THEME, config: ConfigOpt = None,
+              allow_host: AllowHostOpt = None, theme: Theme = DEFAULT_THEME,
+              night_theme: NightTheme = DEFAULT_NIGHT_THEME, config: ConfigOpt = None,
               no_cache: NoCache = False, **values: Any) -> None:
     """Serve the study site of SOURCES on 127.0.0.1 and reload open pages when a file is saved; every question
     also shows its Anki card (phone and desktop, day and night) and its booklet page. Ctrl-C stops.
@@ -46,8 +51,10 @@ def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_
     from ..preview.app import Served
     from ..preview.bank import LiveBank, Reloaded
     from ..preview.booklet import Booklet
+    from ..preview.hosts import allowed_name
     from ..preview.server import HOST, listening_socket, run
 
+    allow = tuple(dict.fromkeys(allowed_name(name) for name in allow_host or ()))
     settings = load_settings(config, defer=True)
     values.update(theme=theme, night_theme=night_theme)
     highlighter = make_highlighter(ctx, values, settings)  # a wrong theme told as the other commands tell it
@@ -68,7 +75,8 @@ def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_
         err.print(f"error: {line}", soft_wrap=True, emoji=False, markup=False)
     url = f"http://{HOST}:{sock.getsockname()[1]}/"
     count = bank.snapshot.library.count()
-    say(f"serving {plural(count, 'question')} from {', '.join(map(str, paths))} at {url} "
+    also = "".join(f" (also http://{name}:{sock.getsockname()[1]}/)" for name in allow)
+    say(f"serving {plural(count, 'question')} from {', '.join(map(str, paths))} at {url}{also} "
         f"(read in {time.monotonic() - start:.1f} s); saved files reload open pages; Ctrl-C stops")
 
     def report(reloaded: Reloaded) -> None:
@@ -90,7 +98,8 @@ def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_
     async def main() -> None:
         served = Served(bank, options, build_time(), Booklet(highlighter, build_time()), asyncio.Event(),
                         asyncio.Event())
-        await run(served, sock, report, ready)
+        await run(served, sock, report, ready, allow,
+                  lambda line: err.print(f"warning: {line}", soft_wrap=True, emoji=False, markup=False))
 
     try:
         asyncio.run(main())

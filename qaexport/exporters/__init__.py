@@ -70,6 +70,12 @@ class Build:
     #: The time is fixed (SOURCE_DATE_EPOCH): libraries that date what they write by it (fontTools, the font
     #: subsets in a PDF) write the same bytes at every run.
     time_fixed: bool = False
+    #: Files earlier builds of this very command (the same sources, options and working folder: the build
+    #: manifest's run key) wrote into this output's folder under another name, each with the digest
+    #: (``reading.file_digest``) it was written with; newest first, at most ``manifest.KEEP_BUILDS``. A renamed place
+    #: that renames the default output (``dist/web-servers.apkg`` → ``dist/web-http-servers.apkg``) leaves the old
+    #: deck there: the Anki exporter tells the rename from it. Empty with ``--no-cache`` (no manifest).
+    earlier: tuple[tuple[Path, str], ...] = ()
 
     @property
     def datetime(self) -> datetime:

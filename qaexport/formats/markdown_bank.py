@@ -293,8 +293,6 @@ def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: Pa
             ok = False
         else:
             place.slug = slug
-    else:
-        place.unpinned_at = at
     description = value.get("description")
     if description is not None:
         if _text(description) is None:

@@ -51,11 +51,14 @@ def listening_socket(port: int) -> socket.socket:
 
 
 async def run(served: Served, sock: socket.socket, report: Callable[[Reloaded], None],
-              ready: Callable[[], None] = lambda: None) -> None:
-    """Serve until the server is asked to stop; each save's reload is given to ``report``."""
+              ready: Callable[[], None] = lambda: None, allow: tuple[str, ...] = (),
+              refused: Callable[[str], None] = lambda line: None) -> None:
+    """Serve until the server is asked to stop; each save's reload is given to ``report``. Requests naming a
+    ``Host`` other than serve's own address or one of ``allow`` are refused, and ``refused`` told once per name."""
     import uvicorn
 
-    app = HostCheck(make_app(served), allowed_hosts(sock.getsockname()))  # no page for a rebound name
+    address = sock.getsockname()  # no page for a rebound name
+    app = HostCheck(make_app(served), allowed_hosts(address, allow), int(address[1]), refused)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                            timeout_graceful_shutdown=GRACE, access_log=False))
 

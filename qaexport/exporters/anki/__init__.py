@@ -47,7 +47,7 @@ from .ledger import (
     value_fingerprint,
 )
 from .originals import carry_originals
-from .renames import package_keys, say_renamed
+from .renames import own_earlier, package_keys, say_renamed
 
 
 def anki_package_source(library: Library) -> str:
@@ -194,7 +194,9 @@ class AnkiExporter(ExporterBase):
                        "learners got from another package, which Anki would then update once (their own edits "
                        "lost); pass that package with --previous")
         if unknown:
-            earlier = {guid: (key, path) for path in held for guid, key in package_keys(path).items()}
+            earlier = {guid: (key, path) for path in own_earlier(build.earlier, (options.previous, target))
+                       for guid, key in package_keys(path).items()}
+            earlier.update((guid, (key, path)) for path in held for guid, key in package_keys(path).items())
             earlier.update((guid, (key, found.path)) for found in files for guid, key in found.keys.items())
             say_renamed(build.warn, [ref for note, ref in zip(content.notes, content.refs, strict=True)
                                      if note.guid in times.unknown], {n.guid for n in content.notes}, earlier)

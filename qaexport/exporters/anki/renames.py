@@ -5,10 +5,16 @@ every question under it: Anki imports them as new notes and the learners' review
 cannot say what a place was called before, but the deck learners hold can: a note of the earlier deck (``--previous``
 or the output file) that is gone, whose question id is now under another place as a note nothing knows, is that
 question renamed away from its note. Said once per pair of places, with the slug that gives the notes back.
+
+A rename that also renames the default output (the file is named after the only framework and topic) leaves the
+earlier deck beside the new one, under its old name: it is read too when the build manifest shows that this very
+command (same sources, options, working folder) wrote it there and it still holds those bytes (``Build.earlier``).
+Any other file in the folder is never opened: a deck of another bank there could share question ids by chance.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,10 +22,13 @@ from ...errors import InputError
 from ...formats.anki_archive import PackageArchive
 from ...formats.anki_package import BANK_MEMBER, BankError, read_bank
 from ...model import QuestionRef
+from ...reading import file_digest
 from .identity import note_guid
 
 LEVELS = ("framework", "topic", "subtopic")
 
+#: Largest earlier deck beside the output that is checked (hashed whole) and read for its keys.
+MAX_EARLIER_BYTES = 1024 * 1024 * 1024
 #: Largest bank member read for its keys (the ``.apkg`` source's own cap is larger; a deck over this is not told).
 MAX_BANK_BYTES = 256 * 1024 * 1024
 
@@ -36,6 +45,26 @@ def package_keys(path: Path) -> dict[str, str]:
         return {}
     return {note_guid(str(q["origin"] or q["key"])): str(q["key"])
             for fw in bank.frameworks for topic in fw.children for sub in topic.children for q in sub.questions}
+
+
+def own_earlier(earlier: tuple[tuple[Path, str], ...], read: tuple[Path | None, ...]) -> list[Path]:
+    """The decks of ``Build.earlier`` (this command's earlier builds, beside the output under another name) that
+    still hold the bytes they were written with, other than those in ``read``: a file of another size is not
+    hashed, one over ``MAX_EARLIER_BYTES`` not read at all; another file put at that path is left alone."""
+    seen = {os.path.abspath(p) for p in read if p is not None}
+    kept = []
+    for path, digest in earlier:
+        size = digest.split(":", 1)[0]
+        if os.path.abspath(path) in seen or not size.isdigit() or int(size) > MAX_EARLIER_BYTES:
+            continue
+        try:
+            if os.stat(path).st_size != int(size):
+                continue
+        except OSError:
+            continue
+        if file_digest(path) == digest:
+            kept.append(path)
+    return kept
 
 
 def say_renamed(warn: Callable[[str], None], new: list[QuestionRef], current: set[str],
