@@ -512,7 +512,13 @@ def baseline_onepage(_src: Path, out: Path) -> None:
 def author_cases(questions: int, tmp: Path, env: dict[str, str], repeat: int) -> None:
     """The author's loop: a Markdown bank of ``questions`` to a PDF from a fresh process, with an empty cache and
     after a one-question edit (the cache warm), against a one-page WeasyPrint PDF from a fresh process; and the first
-    run on a machine (no static font instances made yet: ``QAEXPORT_FONT_DIR`` emptied as well)."""
+    run on a machine (no static font instances made yet: ``QAEXPORT_FONT_DIR`` emptied as well).
+
+    Each row is measured in turns with the one-page baseline (``alternate``: the order swapped every round), the
+    median of each: a baseline measured once, ahead of the rows' 15 runs, was from other minutes than the rows it
+    divided, and this shared machine's speed drifts within minutes (round 9's run 2: every row's CPU time 27-42 %
+    above runs 1 and 3, genanki's baseline right after it 14 % above, the one-page baseline taken before the rows at
+    its usual 0.79 s: the edited row read 1.77x)."""
     import re
 
     payloads, bank = tmp / f"author-payloads-{questions}", tmp / f"author-bank-{questions}"
@@ -520,18 +526,19 @@ def author_cases(questions: int, tmp: Path, env: dict[str, str], repeat: int) ->
     subprocess.run([*QAEXPORT, "convert", str(payloads), "--to", "markdown", "-o", str(bank)], env=env, check=True,
                    capture_output=True)
     cache = CacheFolder(tmp / "author", env)
-    base = measure([*BENCH, "--baseline", "onepage", "-", str(tmp / "onepage.pdf")], env, repeat)
+    onepage = [*BENCH, "--baseline", "onepage", "-", str(tmp / "onepage.pdf")]
     cmd = [*QAEXPORT, "pdf", str(bank), "-o", str(tmp / f"author-{questions}.pdf")]
     store = Path(cache.env["QAEXPORT_FONT_DIR"])
+    in_turns = "one-page WeasyPrint, in turns"
 
     def first_run() -> None:  # a fresh machine: no render cache and no static font instances yet
         cache.empty()
         shutil.rmtree(store, ignore_errors=True)
 
-    first = measure(cmd, cache.env, repeat, before=first_run)
-    report(f"pdf {questions} md 1st", first, base, "one-page WeasyPrint")
-    cold = measure(cmd, cache.env, repeat, before=cache.empty)
-    report(f"pdf {questions} md cold", cold, base, "one-page WeasyPrint", "<= 2.0x (goal 1.3x)")
+    base, first = alternate(onepage, cmd, cache.env, repeat, first_run)
+    report(f"pdf {questions} md 1st", first, base, in_turns)
+    base, cold = alternate(onepage, cmd, cache.env, repeat, cache.empty)
+    report(f"pdf {questions} md cold", cold, base, in_turns, "<= 2.0x (goal 1.3x)")
     page_file = sorted(bank.rglob("*.md"))[0]
     text = page_file.read_text(encoding="utf-8")
     line = re.search(r"\n\n(\S[^\n]*)\n", text.split("\n## ", 2)[1])  # the first question's answer
@@ -542,8 +549,8 @@ def author_cases(questions: int, tmp: Path, env: dict[str, str], repeat: int) ->
         page_file.write_text(text.replace(line.group(1), f"{line.group(1)} (edit {next(edits)})", 1), "utf-8")
 
     _measure_once(cmd, cache.env)  # the cache filled with this bank
-    warm = measure(cmd, cache.env, repeat, before=edit)
-    report(f"pdf {questions} md edited", warm, base, "one-page WeasyPrint", "<= 1.5x (goal 1.1x)")
+    base, warm = alternate(onepage, cmd, cache.env, repeat, edit)
+    report(f"pdf {questions} md edited", warm, base, in_turns, "<= 1.5x (goal 1.1x)")
 
 
 def _fetch(url: str) -> str:

@@ -207,6 +207,8 @@ def setup_ahead(css: str, files: dict[str, Path]) -> None:
     here (:func:`_setup` checks): the started layout process does it while it waits for its job, with the last run's
     stylesheet (``weasy.last_setup``). :class:`FontError` when a file could not be read or loaded (nothing kept)."""
     global _shared
+    if _shared is not None and _shared[0] == css and _shared[1] == files and _shared[4] == _stamps(files):
+        return  # set up ahead already (the last run's stylesheet was this run's: ``weasy.warm``)
     stamps = _stamps(files)
     font_config = FontConfiguration()
     stylesheet = _stylesheet(css, files, font_config)

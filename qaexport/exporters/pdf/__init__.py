@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from ...books.fonts import (
     MONO_ADVANCE_EM,
+    FontFace,
     faces_for,
     font_face_css,
     font_faces,
@@ -259,10 +260,10 @@ class PdfExporter(ExporterBase):
                            {**library_view, "frameworks": _sliced(library_view["frameworks"], piece)}, "body")
 
         # A book in one part names only the faces its text can use (faces_for); one in parts, every face.
+        if len(pieces) == 1:  # its stylesheet, from what the HTML is made of, set up ahead while the HTML is made
+            warm.hint_setup(*_stylesheet(faces_for(_made_of(page, library_view) + rest), rest, mark))
         whole = html() if len(pieces) == 1 else ""
-        faces = faces_for(whole + rest) if whole else font_faces()
-        css = font_face_css(faces) + rest
-        files = {face.uri: face.path for face in faces} | {mark.as_uri(): mark}
+        css, files = _stylesheet(faces_for(whole + rest) if whole else font_faces(), rest, mark)
         with build.progress("Laying out PDF", None) as advance, atomic_path(target) as tmp:
             if len(pieces) > 1:
                 book = PartedBook(
@@ -283,6 +284,33 @@ class PdfExporter(ExporterBase):
         warning = missing_glyphs_warning(missing, lib, title)
         if warning:
             build.warn(warning)
+
+
+def _stylesheet(faces: tuple[FontFace, ...], rest: str, mark: Path) -> tuple[str, dict[str, Path]]:
+    """The book's stylesheet with ``faces`` (their ``@font-face`` rules, then ``rest``) and the files it names."""
+    return font_face_css(faces) + rest, {face.uri: face.path for face in faces} | {mark.as_uri(): mark}
+
+
+def _made_of(page: dict[str, Any], view: dict[str, Any]) -> str:
+    """Every text the whole book's HTML is made of: the template, the page's values and the view's, each question
+    as the template prints it. Its characters are those of the HTML (``_book_html``) and a few more at most (names
+    the template may not print): ``faces_for`` of it is the book's faces, made before the HTML (``warm.hint_setup``;
+    where it is not, the layout sets up its own stylesheet, as without a hint)."""
+    texts = [asset("pdf", "book.html")]
+    stack: list[Any] = [page, view]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, _Item):
+            texts += [value.question, value.answer, str(value.number), value.difficulty]
+        elif isinstance(value, (int, float)):
+            texts.append(str(value))
+    return "".join(texts)
 
 
 def _book_html(page: dict[str, Any], view: dict[str, Any], part: str = "whole",
