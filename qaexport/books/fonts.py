@@ -57,7 +57,21 @@ class FontFace:
 
 @cache
 def text_faces() -> tuple[FontFace, ...]:
-    """Serif, sans and mono, each upright and italic, from their font packages (found through fontpkg's API)."""
+    """Serif, sans and mono, each upright and italic, from their font packages: found through fontpkg's API once per
+    installation, then through the font store's index of them while their files are unchanged (a few stats:
+    :func:`~qaexport.books.instances.known_text_faces`)."""
+    from .instances import known_text_faces, remember_text_faces
+
+    found = known_text_faces()
+    if found is not None:
+        return tuple(FontFace(face["family"], Path(face["path"]), face["style"], face["weights"]) for face in found)
+    faces = _packaged_text_faces()
+    remember_text_faces(faces)
+    return faces
+
+
+def _packaged_text_faces() -> tuple[FontFace, ...]:
+    """:func:`text_faces` through fontpkg's API (it reads every installed distribution's entry points)."""
     import fontpkg
 
     faces = []
