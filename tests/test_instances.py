@@ -4,6 +4,8 @@ then instantiates no variable font while it writes a booklet."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from pathlib import Path
 
@@ -323,6 +325,17 @@ def test_the_text_faces_are_found_through_the_stores_index_once_recorded(tmp_pat
             assert fontpkg_asked()
         assert not fontpkg_asked()  # both installations remembered
         assert fontpkg_asked(lambda: index.write_text("{not json", encoding="utf-8"))
+        assert not fontpkg_asked()
+        recorded = json.loads(index.read_text(encoding="utf-8"))
+        for tampered in ({"weights": "100 900; } body { color: red"}, {"style": "oblique"}, {"family": "Other"}):
+            entries = copy.deepcopy(recorded)
+            for entry in entries.values():
+                entry["faces"][0].update(tampered)
+            assert fontpkg_asked(lambda entries=entries: index.write_text(json.dumps(entries), encoding="utf-8"))
+        entries = copy.deepcopy(recorded)
+        for entry in entries.values():
+            del entry["faces"][-1]  # a face left out
+        assert fontpkg_asked(lambda: index.write_text(json.dumps(entries), encoding="utf-8"))
         assert not fontpkg_asked()
     finally:
         fonts.text_faces.cache_clear()
