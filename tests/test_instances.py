@@ -4,6 +4,8 @@ then instantiates no variable font while it writes a booklet."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from pathlib import Path
 
@@ -282,3 +284,58 @@ def test_a_process_waits_for_a_pruning_one_without_polling(tmp_path, monkeypatch
     finally:
         release.join()
         _forget(folder)
+
+
+def test_the_text_faces_are_found_through_the_stores_index_once_recorded(tmp_path, monkeypatch):
+    """fonts.text_faces: through fontpkg (every distribution's entry points read twice, ~15 ms) once per installation,
+    then from the store's text faces index (a few stats): the same faces. A file whose stamp changed, an index naming a
+    file outside the import path, another installation or a damaged index: fontpkg again, and recorded again."""
+    from qaexport.books import fonts
+
+    folder = tmp_path / "store"
+    monkeypatch.setattr(instances, "_chosen", folder)
+    slow = fonts._packaged_text_faces()
+
+    def fontpkg_asked(change=lambda: None) -> bool:
+        calls = []
+        with monkeypatch.context() as patched:
+            patched.setattr(fonts, "_packaged_text_faces", lambda: calls.append(1) or slow)
+            fonts.text_faces.cache_clear()
+            change()
+            assert fonts.text_faces() == slow
+        fonts.text_faces.cache_clear()
+        return bool(calls)
+
+    try:
+        assert fontpkg_asked()  # the first run of an installation: recorded
+        assert (folder / instances.TEXT_FACES_INDEX).is_file()
+        assert not fontpkg_asked()
+        index = folder / instances.TEXT_FACES_INDEX
+        recorded = index.read_text(encoding="utf-8")
+        assert fontpkg_asked(lambda: index.write_text(recorded.replace(str(slow[0].path.stat().st_size), "1", 1),
+                                                       encoding="utf-8"))  # a file's stamp changed
+        assert not fontpkg_asked()
+        outside = tmp_path / slow[0].path.name
+        outside.write_bytes(slow[0].path.read_bytes())
+        stamp = instances._stamp(outside)
+        assert fontpkg_asked(lambda: index.write_text(recorded.replace(str(slow[0].path), str(outside)).replace(
+            instances._stamp(slow[0].path), stamp), encoding="utf-8"))  # a file outside the import path
+        with monkeypatch.context() as patched:
+            patched.setattr(instances, "_installation", lambda: "another installation")
+            assert fontpkg_asked()
+        assert not fontpkg_asked()  # both installations remembered
+        assert fontpkg_asked(lambda: index.write_text("{not json", encoding="utf-8"))
+        assert not fontpkg_asked()
+        recorded = json.loads(index.read_text(encoding="utf-8"))
+        for tampered in ({"weights": "100 900; } body { color: red"}, {"style": "oblique"}, {"family": "Other"}):
+            entries = copy.deepcopy(recorded)
+            for entry in entries.values():
+                entry["faces"][0].update(tampered)
+            assert fontpkg_asked(lambda entries=entries: index.write_text(json.dumps(entries), encoding="utf-8"))
+        entries = copy.deepcopy(recorded)
+        for entry in entries.values():
+            del entry["faces"][-1]  # a face left out
+        assert fontpkg_asked(lambda: index.write_text(json.dumps(entries), encoding="utf-8"))
+        assert not fontpkg_asked()
+    finally:
+        fonts.text_faces.cache_clear()

@@ -15,6 +15,7 @@ them.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -57,7 +58,30 @@ class FontFace:
 
 @cache
 def text_faces() -> tuple[FontFace, ...]:
-    """Serif, sans and mono, each upright and italic, from their font packages (found through fontpkg's API)."""
+    """Serif, sans and mono, each upright and italic, from their font packages: found through fontpkg's API once per
+    installation, then through the font store's index of them while their files are unchanged (a few stats:
+    :func:`~qaexport.books.instances.known_text_faces`)."""
+    from .instances import known_text_faces, remember_text_faces
+
+    found = known_text_faces()
+    faces = None if found is None else tuple(FontFace(face["family"], Path(face["path"]), face["style"],
+                                                      face["weights"]) for face in found)
+    if faces is None or not _every_text_face(faces):
+        faces = _packaged_text_faces()
+        remember_text_faces(faces)
+    return faces
+
+
+def _every_text_face(faces: tuple[FontFace, ...]) -> bool:
+    """Whether ``faces`` are each text family once upright and once italic, each with a weight range (what an index
+    read back must hold: it is read as untrusted, and a face's fields go into stylesheets)."""
+    return (sorted((face.family, face.style) for face in faces)
+            == sorted((family, style) for family, _ in TEXT_FAMILIES for style in ("normal", "italic"))
+            and all(re.fullmatch(r"\d+ \d+", face.weights) for face in faces))
+
+
+def _packaged_text_faces() -> tuple[FontFace, ...]:
+    """:func:`text_faces` through fontpkg's API (it reads every installed distribution's entry points)."""
     import fontpkg
 
     faces = []
