@@ -165,6 +165,20 @@ def test_a_cloze_needs_no_answer_but_a_question_does(tmp_path):
     assert f"{path}:7:" not in result.output
 
 
+def test_a_deletion_in_an_answer_is_a_warning_naming_its_line(tmp_path):
+    """Only the question's text makes cloze cards; a deletion written in an answer (a plain question's, or a cloze's
+    back extra) hides nothing and made no card, without a word (trial10). One in code is text, and not warned."""
+    path = tmp_path / "a.md"
+    path.write_text("---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}\n"
+                    "---\n\n## Plain {#p .easy}\n\nFirst line.\nThe answer says {{c1::hidden}} here.\n\n"
+                    "## A {{c1::b}} c {#c .easy}\n\nBack extra `{{c2::code}}` and {{c2::more}}.\n\n"
+                    "## Code only {#k .easy}\n\nWrite `{{c1::x}}` for a deletion.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    warned = [ln for ln in result.output.splitlines() if "cloze deletion in the answer" in ln]
+    assert [ln.split(": ")[1] for ln in warned] == [f"{path}:10", f"{path}:14"], result.output
+
+
 # ---------------------------------------------------------------------------------------------- images
 
 
