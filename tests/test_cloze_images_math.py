@@ -179,6 +179,22 @@ def test_a_deletion_in_an_answer_is_a_warning_naming_its_line(tmp_path):
     assert [ln.split(": ")[1] for ln in warned] == [f"{path}:10", f"{path}:14"], result.output
 
 
+def test_a_formula_the_converter_turns_into_broken_mathml_is_warned_and_code_everywhere(tmp_path):
+    """latex2mathml writes `aligned` and a `<` inside \\text{} as text that is no XML: the books, the EPUB and the site
+    printed such a formula as code while validate said ok and Anki typeset it (trial10). Now it is refused where
+    every output asks: a warning with its line and the way out, and code in Anki too."""
+    from qaexport.render.math import live, typeset
+
+    code, output, path = _validate(tmp_path, "## A {#a .easy}\n\n$$\n\\begin{aligned} x &= 1 \\\\ y &= 2 "
+                                             "\\end{aligned}\n$$\n\nAnd $\\text{a<b}$ too.\n")
+    assert code == 0, output
+    assert f"{path}:9: formula '\\begin{{aligned}}" in output and "write \\begin{align*}" in output, output
+    assert f"{path}:13: formula '\\text{{a<b}}'" in output and "as \\lt, \\gt, \\&" in output, output
+    for tex, display in ((r"\begin{aligned} x &= 1 \end{aligned}", True), (r"\text{a<b}", False)):
+        assert 'class="math-error"' in live(tex, display) and 'class="math-error"' in typeset(tex, display)
+    assert 'class="math-error"' not in live(r"\begin{align*} x &= 1 \end{align*}", True)
+
+
 # ---------------------------------------------------------------------------------------------- images
 
 
