@@ -343,9 +343,13 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
     The new set is written in a temporary sibling folder, then swapped in with two renames; the old folder is
     deleted after. Only a folder that is missing, empty, or holds ``marker`` (a file every set written here
     has) is replaced, so ``-o ~/Documents`` never deletes anything of the user's. Temporary siblings of
-    ``target`` a killed run left behind (they hold ``marker``) are removed first.
+    ``target`` a killed run left behind (they hold ``marker``) are removed first. A ``target`` that is a symbolic
+    link (``public -> /srv/www/site``) is the folder it leads to: the renames would replace the link itself with a
+    new folder, and leave the one it leads to (the deployed site) as it was.
     """
     target = Path(target)
+    if target.is_symlink():
+        target = target.resolve()
     _check_inside(target, {**files, marker: b""})
     if marker not in files:
         raise ValueError(f"the files must include the marker {marker!r}")
