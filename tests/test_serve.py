@@ -279,6 +279,27 @@ def test_a_save_reloads_the_open_page_a_broken_file_shows_its_error_and_ctrl_c_s
             socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1].strip("/"))), timeout=2).close()
 
 
+def test_a_page_renamed_away_while_open_offers_its_neighbours_and_comes_back_when_the_rename_is_undone(bank, tmp_path):
+    """A renamed subtopic moves its page as it is open: the reload finds it gone. The "not found" page names the pages
+    beside it now, and keeps listening: undoing the rename brings the page back by itself (it used to stay a dead 404,
+    with no reload script)."""
+    with serving(bank, tmp_path) as (_proc, url), launched() as browser:
+        page = browser.new_page(viewport={"width": 360, "height": 740})
+        page.goto(url + "python/basics/functions.html")
+        expect(page.locator("#q-closure")).to_be_visible()
+
+        with page.expect_event("load", timeout=RELOAD_WAIT_MS):
+            edit(bank, "subtopic: Functions", "subtopic: Funcs")
+        expect(page.locator("h1")).to_have_text("Not found")
+        offered = page.locator("main li a")
+        expect(offered).to_have_text(["python/basics/funcs.html", "python/basics/classes.html"])
+
+        with page.expect_event("load", timeout=RELOAD_WAIT_MS):  # the 404 page reloads itself too
+            edit(bank, "subtopic: Funcs", "subtopic: Functions")
+        expect(page.locator("#q-closure")).to_be_visible()
+        assert page.url == url + "python/basics/functions.html"
+
+
 @pytest.mark.slow
 def test_the_preview_shows_the_card_in_four_views_and_the_booklet_page(bank, tmp_path):
     with serving(bank, tmp_path) as (_proc, url), launched() as browser:

@@ -86,10 +86,22 @@ def _find(snapshot: Snapshot, key: str) -> QuestionRef | None:
     return next((ref for ref in snapshot.library.questions() if ref.question.key == key), None)
 
 
-def _not_found(what: str) -> HTMLResponse:
-    body = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head><body>'
-            f'<main><h1>Not found</h1><p>{Markup.escape(what)}</p><p><a href="/index.html">Contents</a></p></main>'
-            "</body></html>")
+#: At most this many pages a "not found" page offers instead (a topic's subtopics; a bank may have thousands).
+NEARBY_PAGES = 20
+
+
+def _not_found(what: str, version: int | None = None, nearby: list[str] | None = None) -> HTMLResponse:
+    """A 404 page. Given the bank's ``version``, it carries ``live.js`` as the site's pages do: a page whose path
+    went away as it was open (a renamed subtopic, a changed slug) reloads when the bank next changes, and comes back
+    if the author undoes the rename. ``nearby``: the pages in the same folder now, offered as links."""
+    links = "".join(f'<li><a href="/{Markup.escape(path)}">{Markup.escape(path)}</a></li>'
+                    for path in (nearby or [])[:NEARBY_PAGES])
+    offered = f"<p>Pages beside it now:</p><ul>{links}</ul>" if links else ""
+    live = (f'<script src="/__serve__/live.js" data-version="{version}" defer></script>'
+            if version is not None else "")
+    body = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not found</title>{live}</head><body>'
+            f'<main><h1>Not found</h1><p>{Markup.escape(what)}</p>{offered}<p><a href="/index.html">Contents</a></p>'
+            "</main></body></html>")
     return HTMLResponse(body, status_code=404, headers=_headers(CSP))
 
 
@@ -98,9 +110,14 @@ def make_app(served: Served) -> Starlette:
 
     def site_file(request: Request) -> Response:
         path = request.path_params["path"] or "index.html"
-        data = _site(served, served.bank.snapshot).file(path)
+        snapshot = served.bank.snapshot
+        site = _site(served, snapshot)
+        data = site.file(path)
         if data is None:
-            return _not_found(f"{path} is not a page of this bank.")
+            folder = path.rpartition("/")[0]
+            nearby = [page.path for page in site.subtopics if page.path.rpartition("/")[0] == folder]
+            return _not_found(f"{path} is not a page of this bank (any more: a renamed subtopic or a changed slug "
+                              "moves its page).", snapshot.version, nearby)
         suffix = path[path.rfind("."):].lower() if "." in path else ""
         return Response(data, media_type=_TYPES.get(suffix, "application/octet-stream"), headers=_headers(PAGE_CSP))
 
@@ -131,7 +148,7 @@ def make_app(served: Served) -> Starlette:
         snapshot = served.bank.snapshot
         ref = _find(snapshot, request.path_params["key"])
         if ref is None:
-            return _not_found(f"No question has the key {request.path_params['key']!r} (any more).")
+            return _not_found(f"No question has the key {request.path_params['key']!r} (any more).", snapshot.version)
         site = _site(served, snapshot)
         rendered = snapshot.rendered[Scheme.COMPACT][ref.question.key]
         portable = Build(snapshot.library, snapshot.rendered[Scheme.PORTABLE], served.bank.highlighter, served.time)
