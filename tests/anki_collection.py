@@ -23,11 +23,13 @@ def new_collection(folder: Path) -> Iterator[Collection]:
         col.close()
 
 
-def import_deck(col: Collection, apkg: Path):
-    """Import like Anki desktop's defaults: update notes and note types only if newer."""
+def import_deck(col: Collection, apkg: Path, *, merge_notetypes: bool = False):
+    """Import like Anki desktop's defaults: update notes and note types only if newer ("Merge note types", off by
+    default, when asked)."""
     request = ImportAnkiPackageRequest(
         package_path=str(apkg),
-        options=ImportAnkiPackageOptions(update_notes=IF_NEWER, update_notetypes=IF_NEWER, with_scheduling=False),
+        options=ImportAnkiPackageOptions(update_notes=IF_NEWER, update_notetypes=IF_NEWER, with_scheduling=False,
+                                         merge_notetypes=merge_notetypes),
     )
     return col.import_anki_package(request).log
 

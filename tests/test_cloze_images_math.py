@@ -400,6 +400,7 @@ def test_a_question_that_becomes_a_cloze_keeps_its_note_and_the_run_says_how_to_
     said = export(cloze, "b.apkg")
     assert f"{bank / 'b.md'}:7: question 'light' became a cloze (it was a plain question)" in said
     assert 'delete the note in Anki (search "Key:f/t/s/light*"' in said
+    assert '"Merge note types" ticked in the import options, the whole import fails' in said
     assert "became" not in export(cloze, "c.apkg")  # said once, by the run that changed it
     assert "question 'light' became a plain question (it was a cloze)" in export(plain, "d.apkg")
     with new_collection(tmp_path / "col") as col:
@@ -414,6 +415,12 @@ def test_a_question_that_becomes_a_cloze_keeps_its_note_and_the_run_says_how_to_
         note = col.get_note(nid)
         assert note.note_type()["name"] == CLOZE_MODEL_NAME and sorted(c.ord for c in note.cards()) == [0, 1]
         assert note.guid == note_guid("f/t/s/light")  # the GUID it always had
+    with new_collection(tmp_path / "merging") as col:  # "Merge note types" on: the whole import fails, as said
+        import_deck(col, tmp_path / "a.apkg", merge_notetypes=True)
+        with pytest.raises(Exception, match="Cloze note types cannot be merged"):
+            import_deck(col, tmp_path / "b.apkg", merge_notetypes=True)
+        col.remove_notes(list(col.find_notes('"Key:f/t/s/light"')))  # the same way out
+        assert log_counts(import_deck(col, tmp_path / "b.apkg", merge_notetypes=True))["new"] == 1
 
 
 # ---------------------------------------------------------------------------------------------- books

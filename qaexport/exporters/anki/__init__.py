@@ -213,15 +213,19 @@ class AnkiExporter(ExporterBase):
 def _say_new_note_types(build: Build, content: DeckContent, changed: dict[str, int]) -> None:
     """A question that became a cloze, or stopped being one, keeps its note's GUID (GUIDs qaexport wrote never
     change), but Anki's import never changes a note's type: it reports the note as conflicting and leaves it as
-    it was. Said once, by the export that changes it, with the way out (the same as ``qaexport push`` says)."""
+    it was; with its "Merge note types" option on, the whole import fails instead ("Cloze note types cannot be
+    merged with regular note types"), which the learner cannot tell from a broken deck. Said once, by the export
+    that changes it, with the way out for both (the same as ``qaexport push`` says)."""
     for note, ref in zip(content.notes, content.refs, strict=True):
         if note.guid in changed:
             q = ref.question
             now, before = ("a cloze", "a plain question") if note.model_id == CLOZE_MODEL_ID else \
                 ("a plain question", "a cloze")
             build.warn(f"{q.location}: question {q.id!r} became {now} (it was {before}): Anki's import cannot change "
-                       f'a note\'s type and leaves the old note as it is. To get the new cards, delete the note in '
-                       f'Anki (search "Key:{q.key}*"; its reviews go with it) and import this deck again')
+                       f'a note\'s type and leaves the old note as it is (with "Merge note types" ticked in the '
+                       f'import options, the whole import fails: "Cloze note types cannot be merged"). To get the '
+                       f'new cards, delete the note in Anki (search "Key:{q.key}*"; its reviews go with it) and '
+                       f'import this deck again (either way)')
 
 
 def previous_versions(build: Build, options: AnkiOptions, target: Path, ledger: Path | None

@@ -45,6 +45,7 @@ from ...books.html import (
 )
 from ...books.tables import scrollable_tables
 from ...characters import clean_name
+from ...directions import code_left_to_right, text_direction
 from ...errors import UsageError, shown
 from ...model import Framework, Library, Subtopic, Topic, path_names
 from ...output import atomic_path, write_zip
@@ -133,6 +134,9 @@ class EpubExporter(ExporterBase):
         book.set_identifier(book_identifier(build, quiz))
         book.set_title(title + (" (quiz)" if quiz else ""))
         book.set_language(options.language)
+        direction = text_direction(options.language)
+        if direction == "rtl":  # page-progression-direction="rtl" on the spine: pages turn right to left
+            book.set_direction(direction)
         if options.author:
             book.add_author(options.author)
         if options.publisher:
@@ -149,6 +153,8 @@ class EpubExporter(ExporterBase):
                + "\n/* code theme: " + hl.themes[0].name + " */\n" + hl.css(0))
         if len(hl.themes) > 1:
             css += "@media (prefers-color-scheme: dark) {\n" + hl.css(1) + "}\n"
+        if direction == "rtl":
+            css += asset("epub", "rtl.css")
         style = epub.EpubItem(uid="style", file_name=CSS_NAME, media_type="text/css")  # its fonts come last
         book.add_item(style)
         book.add_item(epub.EpubItem(uid="wrap-mark", file_name=WRAP_MARK, media_type="image/svg+xml",
@@ -163,7 +169,7 @@ class EpubExporter(ExporterBase):
                                                           options.author, options.language).encode(), "image/svg+xml")
         cover = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
                               content=env.get_template("cover.xhtml").render(
-                                  language=options.language, css_href=CSS_NAME, title=title,
+                                  language=options.language, direction=direction, css_href=CSS_NAME, title=title,
                                   subtitle=description_html(cover_subtitle(lib), reader=True),
                                   cover=image, total=lib.count(), counts=count_list,
                                   quiz=quiz, author=options.author, date=build.datetime.date().isoformat(),
@@ -213,7 +219,8 @@ class EpubExporter(ExporterBase):
                                        "compresslevel": 0})
         with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as raw:
             names = ["mimetype"] + [n for n in raw.namelist() if n != "mimetype"]
-            entries = [(n, _package_language(raw.read(n), options.language) if n.endswith(".opf") else raw.read(n))
+            entries = [(n, _package_language(raw.read(n), options.language) if n.endswith(".opf")
+                        else _nav_direction(raw.read(n), direction) if n.endswith("/nav.xhtml") else raw.read(n))
                        for n in names]
         with atomic_path(target) as tmp:
             write_zip(tmp, entries, build.time, stored=frozenset({"mimetype"}))
@@ -264,10 +271,12 @@ def _page(env: Any, build: Build, language: str, quiz: bool, chapter: _Chapter) 
     names = path_names(fw, topic, sub)
     leads = [description_html(n.description, reader=True) for n, first in (
         (fw, chapter.opens_framework), (topic, chapter.opens_topic), (sub, True)) if first and n.description]
-    return env.get_template("chapter.xhtml").render(
-        language=language, css_href=CSS_NAME, crumb=" › ".join(names[:-1]), heading=names[-1],
+    direction = text_direction(language)
+    page = env.get_template("chapter.xhtml").render(
+        language=language, direction=direction, css_href=CSS_NAME, crumb=" › ".join(names[:-1]), heading=names[-1],
         leads=list(dict.fromkeys(leads)), items=items, quiz=quiz,
     )
+    return code_left_to_right(page) if direction == "rtl" else page
 
 
 #: A book of at least this many questions has half its chapters made by a forked helper (see ``_chapter_pages``).
@@ -402,6 +411,14 @@ def accessibility_metadata(quiz: bool) -> list[tuple[str, str]]:
         ("schema:accessibilityHazard", "none"),
         ("schema:accessibilitySummary", summary),
     ]
+
+
+def _nav_direction(nav: bytes, direction: str) -> bytes:
+    """``dir="rtl"`` on the table of contents of a right-to-left book: ebooklib writes its nav page with the
+    book's language but no direction (its ``EpubNav`` takes one only for pages it lays out itself)."""
+    if direction != "rtl":
+        return nav
+    return re.sub(rb"<html\b", b'<html dir="rtl"', nav, count=1)
 
 
 def _package_language(opf: bytes, language: str) -> bytes:

@@ -39,6 +39,7 @@ from ...books.html import (
 )
 from ...books.tables import fit_tables
 from ...characters import clean_name
+from ...directions import text_direction
 from ...errors import UsageError, shown
 from ...forked import cores
 from ...model import Library, path_names
@@ -223,7 +224,8 @@ class PdfExporter(ExporterBase):
         created = build.datetime
         title = options.title or lib.title
         page = dict(
-            language=options.language, title=title, subtitle=description_html(cover_subtitle(lib)),
+            language=options.language, direction=text_direction(options.language), title=title,
+            subtitle=description_html(cover_subtitle(lib)),
             plain_subtitle=description_text(cover_subtitle(lib)), cover=cover_image(lib),
             author=options.author, keywords=", ".join(fw.name for fw in lib.frameworks),
             created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), date=created.strftime("%d %B %Y").lstrip("0"),
@@ -238,6 +240,8 @@ class PdfExporter(ExporterBase):
         mark = wrap_mark()
         rest = (asset("pdf", "book.css") + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap")
                 + build.highlighter.css(0))
+        if text_direction(options.language) == "rtl":
+            rest += asset("pdf", "rtl.css")
         keys = "\n".join(ref.question.key for ref in lib.questions())
         identifier = hashlib.sha256(f"{options.answers}:{options.paper}\n{keys}".encode()).hexdigest()[:32]
         sizes = [len(item.html_question) + len(item.html_answer) + 400 for item in _items(library_view)]

@@ -19,6 +19,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ...books.html import description_html, for_reader, formulas_as_tex
+from ...directions import text_direction
 from ...errors import UsageError
 from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
@@ -167,7 +168,8 @@ class Site:
                     csp: str = CSP) -> bytes:
         """A page from one of the site's templates (``root``: the way back to the site's top from it)."""
         page = self.env.get_template(template).render(
-            language=self.options.language, csp=Markup(csp), root=root, kind=kind, site_title=self.title,
+            language=self.options.language, direction=text_direction(self.options.language), csp=Markup(csp),
+            root=root, kind=kind, site_title=self.title,
             page_title=f"{title} · {self.title}" if title else self.title, live=self.live,
             date=self.build.datetime.date().isoformat(), total=self.build.library.count(), **values)
         return page.encode()
@@ -218,6 +220,8 @@ class Site:
         the reader picks night, the day theme otherwise."""
         hl = self.build.highlighter
         css = asset("site", "site.css") + f"\n/* code theme: {hl.themes[0].name} */\n" + hl.css(0)
+        if text_direction(self.options.language) == "rtl":
+            css += asset("site", "rtl.css")
         if len(hl.themes) > 1:
             css += (f"/* night theme: {hl.themes[1].name} (on screens; paper gets the day theme) */\n"
                     + "@media screen {\n" + hl.css(1, ':root[data-theme="night"]') + "}\n"
