@@ -202,8 +202,18 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             say(f"wrote {_written(target, cls.produces)}")
         else:
             warned += _export_at_once(jobs, written)
+    _remember_written(classes, targets)
     if manifests is not None and not warned:
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
+
+
+def _remember_written(classes: list[type[Exporter]], targets: list[Path]) -> None:
+    """The files this build wrote, kept so that a folder source holding one skips it later (``qaexport.own_files``:
+    a deck written beside the bank is not read as a second copy of it). A folder written whole is skipped by its
+    marker instead (the site's)."""
+    from ..own_files import remember
+
+    remember(_cache_folder(), [t for cls, t in zip(classes, targets, strict=True) if cls.produces == Produces.FILE])
 
 
 def _warn_if_named_like_a_file(output: str | None, classes: list[type[Exporter]]) -> None:
@@ -282,6 +292,7 @@ def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output
     for place in {*(t.parent for t in targets), Path(tempfile.gettempdir())}:
         scratch.sweep_once(place)  # what a killed run left behind goes once the next run has run, skipped or not
     _remember(record.inputs, record.listings, targets)
+    _remember_written(classes, targets)  # a copy to a new path is written by this run too
     for target, how in done:
         if how == "unchanged":
             say(f"nothing changed: {target} is up to date (same inputs, options and versions); "

@@ -60,6 +60,11 @@ class SourceBase:
     def sniff(self, head: bytes) -> bool:
         return True
 
+    def unavailable(self) -> str:
+        """Why this reader cannot read anything here (an extra not installed), or "": a folder source then skips
+        its files with a warning (a file named on the command line still stops the run with the read's error)."""
+        return ""
+
 
 #: The members :class:`Source` lists, each checked when a plugin loads.
 MEMBERS = ("name", "suffixes", "description", "Options", "sniff", "read")
@@ -149,8 +154,14 @@ def own_output(folder: Path) -> bool:
 
 
 def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
-    """Every file below ``folder``, sorted, skipping hidden files and folders (``.git``, editor files); a folder
-    that cannot be listed is skipped with a line in ``skipped``."""
+    """Every file below ``folder``, sorted, skipping hidden files and folders (``.git``, editor files), qaexport's
+    own output folders (:func:`own_output`) and the files a build wrote and nothing changed since
+    (:mod:`qaexport.own_files`: a deck written beside the bank); a folder that cannot be listed is skipped with a
+    line in ``skipped``."""
+    from ..launch import cache_folder
+    from ..own_files import Written
+
+    written = Written(cache_folder())
     found: list[Path] = []
 
     def unlisted(exc: OSError) -> None:
@@ -158,7 +169,7 @@ def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
 
     for root, dirs, files in os.walk(folder, onerror=unlisted):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not own_output(Path(root) / d))
-        found.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
+        found.extend(Path(root) / f for f in sorted(files) if not f.startswith(".") and Path(root) / f not in written)
     listed(folder, found)
     return found
 
@@ -202,6 +213,11 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
                     continue
                 if not reader.sniff(head):
                     passed.append(problem(path, f"skipped: {_not_taken(head, reader)}"))
+                    continue
+                missing = getattr(reader, "unavailable", str)()  # optional (SourceBase.unavailable)
+                if missing:
+                    passed.append(problem(path, f"skipped: {missing} to read it, or move it out of {src} to "
+                                                "silence this"))
                     continue
                 found += 1
                 chosen.setdefault(path.resolve(), (path, reader))
