@@ -179,6 +179,15 @@ def listing(folder: Path) -> list[Path]:
     return _walk(folder, [])
 
 
+def _unreadable_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file (or a link to one) that could not be opened or read: unlike a broken link,
+    a named pipe or a device, it is a bank file whose questions would go missing, so an error as when named."""
+    try:
+        return not not_regular(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def _not_taken(head: bytes, reader: Source) -> str:
     """Why a file with a reader's suffix is not that reader's: said plainly, so nothing is skipped in silence."""
     if not head.strip():
@@ -194,9 +203,11 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
     """Each input file once with its reader: files named directly (must be claimed) and the claimed
     files anywhere below named folders (others are skipped). In a folder, a claimed file that does not
     look like its format (a README.md beside a Markdown bank) is skipped with a line in ``skipped``, and so is
-    one that cannot be read: a named pipe, a device, a broken link, a file without read permission."""
+    one that is not a file: a named pipe, a device, a broken link. A claimed file that cannot be read (no read
+    permission) is an error, as when named: its questions would silently be missing."""
     chosen: dict[Path, tuple[Path, Source]] = {}
     skipped = [] if skipped is None else skipped
+    unreadable: list[Problem] = []
     for src in sources:
         if src.is_dir():
             found, passed = 0, []
@@ -208,6 +219,10 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
                     head = _head(path)
                 except InputError as exc:  # only a file some reader claims is worth a line
                     if path.suffix.lower() in {s for cls in registry.require_any().values() for s in cls.suffixes}:
+                        if _unreadable_file(path):  # a bank file the user wrote: its questions would be missing
+                            unreadable.append(problem(path, f"{exc.problem.message}; give read permission "
+                                                            f"(chmod u+r), or move it out of {src}"))
+                            continue
                         kind = "a broken link" if path.is_symlink() and not path.exists() else ""
                         passed.append(problem(path, f"skipped: {kind or exc.problem.message}"))
                     continue
@@ -237,6 +252,8 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
             raise UsageError(f"{src}: {kind}, not a question file or folder")
         else:
             raise UsageError(f"{src}: no such file or folder")
+    if unreadable:
+        raise ValidationError(unreadable)
     for path, _reader in chosen.values():
         noticed_file(path)  # a build manifest's record of what was read (nothing unless a build watches)
     return list(chosen.values())
