@@ -45,6 +45,7 @@ from .common import (
     progress,
     reader_options,
     reader_params,
+    refuse_writing_into_sources,
     render_cache,
     say,
     source_paths,
@@ -190,6 +191,9 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         rendered = render_for(library, highlighter, classes, values.get("no_cache", False))
         stem = _default_stem(library, difficulty, topic)
         targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
+        for cls, target in zip(classes, targets, strict=True):
+            if cls.produces == Produces.FOLDER and cls.scheme == Scheme.NONE:  # a bank, file by file (`markdown`)
+                refuse_writing_into_sources("-o", target, source_paths(values["srcs"] or config.top.get("sources")))
         warn = partial(_warn_and_keep, warned)  # picklable: a spawned child of `all` gets the build
         jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, warn,
                                           state_dir=state_dir(),
