@@ -303,9 +303,9 @@ def _same_size(path: Path, digest: str) -> bool:
 
 
 def _looks_same(path: Path, digest: str) -> bool:
-    """The cheap check of an output: a file of the recorded size, or a folder (not a link to one)."""
+    """The cheap check of an output: a file of the recorded size, or a folder."""
     if digest.startswith(TREE):
-        return os.path.isdir(path) and not os.path.islink(path)
+        return os.path.isdir(path)  # a link to a folder too: replace_tree replaces the folder it names
     return _same_size(path, digest)
 
 

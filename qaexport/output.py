@@ -343,12 +343,19 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
     The new set is written in a temporary sibling folder, then swapped in with two renames; the old folder is
     deleted after. Only a folder that is missing, empty, or holds ``marker`` (a file every set written here
     has) is replaced, so ``-o ~/Documents`` never deletes anything of the user's. Temporary siblings of
-    ``target`` a killed run left behind (they hold ``marker``) are removed first.
+    ``target`` a killed run left behind (they hold ``marker``) are removed first. A ``target`` that is a link to a
+    folder (a deploy link) is followed: the folder it names is replaced, beside it, and the link stays.
     """
     target = Path(target)
     _check_inside(target, {**files, marker: b""})
     if marker not in files:
         raise ValueError(f"the files must include the marker {marker!r}")
+    named = os.path.abspath(target)  # what the build asked for (a manifest records it)
+    if target.is_symlink():  # a deploy link (`-o public/` -> releases/site): its folder is replaced, the link kept
+        if not target.is_dir():
+            raise OutputPlaceError(f"{target}: is a link to {os.readlink(target)}, which is not a folder; remove "
+                                   "the link or choose another --output")
+        target = Path(os.path.realpath(target))
     if target.exists() and not target.is_dir():
         raise OutputPlaceError(f"{target}: is a file, not a folder; choose a folder for --output")
     if target.is_dir() and any(target.iterdir()) and not (target / marker).is_file():
@@ -366,7 +373,7 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
             old = _temporary_folder(target)
             os.replace(target, old / target.name)
         for written in _watching:
-            written[os.path.abspath(target)] = tree_digest(files, marker)
+            written[named] = tree_digest(files, marker)
         os.replace(work, target)
     except OSError as exc:
         if old is not None and not target.exists() and (old / target.name).is_dir():
@@ -409,7 +416,7 @@ def tree_marker(digest: str) -> str:
 def _tree_files(folder: Path) -> list[str] | None:
     """The relative POSIX paths of the files below ``folder``, in order; None when it holds anything a set written
     by :func:`replace_tree` could not have (a link, an empty folder), or is not a folder."""
-    if os.path.islink(folder) or not os.path.isdir(folder):
+    if not os.path.isdir(folder):  # a link to a folder is followed (replace_tree replaces its folder)
         return None
     found = []
     try:

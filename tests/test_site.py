@@ -198,6 +198,27 @@ def test_a_folder_not_written_by_qaexport_is_never_replaced(bank, tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["thesis.txt"]
 
 
+def test_an_output_that_is_a_link_to_a_folder_replaces_that_folder_and_keeps_the_link(bank, tmp_path):
+    """trial10 #10: `site -o lnk/` (lnk -> real, the deployed folder) made lnk a new real folder and left real old.
+    The link is followed: real is replaced whole (beside it, atomically) and lnk still names it; a link to nothing
+    is refused."""
+    real = build_site(bank, tmp_path / "real")
+    (real / "python/basics/classes.html").write_bytes(b"old page")
+    link = tmp_path / "lnk"
+    link.symlink_to("real", target_is_directory=True)
+    result = runner.invoke(app, ["site", str(bank), "-o", f"{link}/"])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == "real"
+    assert (real / "python/basics/classes.html").read_bytes() != b"old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lnk", "real"]  # no temporary folder left
+    dangling = tmp_path / "gone"
+    dangling.symlink_to("nowhere")
+    result = runner.invoke(app, ["site", str(bank), "-o", f"{dangling}/"])
+    assert result.exit_code == 2 and dangling.is_symlink(), result.output
+    assert result.output.splitlines()[-1] == (f"error: {dangling}: is a link to nowhere, which is not a folder; "
+                                              "remove the link or choose another --output")
+
+
 def test_replace_tree_puts_the_old_folder_back_when_the_swap_fails(tmp_path, monkeypatch):
     target = tmp_path / "site"
     replace_tree(target, {"a.html": b"old", MARKER: b""}, MARKER)
