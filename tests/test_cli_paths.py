@@ -333,3 +333,21 @@ def test_help_and_docs_say_what_o_theme_and_night_theme_do():
     guide, formats = ((docs / name).read_text(encoding="utf-8") for name in ("guide.md", "formats.md"))
     assert "Anki, EPUB and the study site" in " ".join(guide.split())
     assert "over 40 megapixels is shrunk to 40" in " ".join(formats.split())
+
+
+def test_a_site_written_through_a_symbolic_link_fills_the_folder_it_leads_to(tmp_path):
+    """`site -o public/` where public is a link to the deployed folder: the new pages go there and the link stays.
+    Before, the swap renamed the link away and put a new folder in its place: the deployed site stayed old and the
+    link was gone, with no word (trial10)."""
+    bank = tmp_path / "a.md"
+    bank.write_text("---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}\n"
+                    "---\n\n## Old question {#q .easy}\n\nA.\n", encoding="utf-8")
+    deployed, link = tmp_path / "www", tmp_path / "public"
+    assert runner.invoke(app, ["site", str(bank), "-o", f"{deployed}/"]).exit_code == 0
+    link.symlink_to(deployed, target_is_directory=True)
+    bank.write_text(bank.read_text(encoding="utf-8").replace("Old question", "New question"), encoding="utf-8")
+    result = runner.invoke(app, ["site", str(bank), "-o", f"{link}/"])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == deployed.resolve()
+    assert "New question" in (deployed / "f" / "t" / "s.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "public", "www"]  # no temporary folder left

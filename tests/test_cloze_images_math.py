@@ -165,6 +165,36 @@ def test_a_cloze_needs_no_answer_but_a_question_does(tmp_path):
     assert f"{path}:7:" not in result.output
 
 
+def test_a_deletion_in_an_answer_is_a_warning_naming_its_line(tmp_path):
+    """Only the question's text makes cloze cards; a deletion written in an answer (a plain question's, or a cloze's
+    back extra) hides nothing and made no card, without a word (trial10). One in code is text, and not warned."""
+    path = tmp_path / "a.md"
+    path.write_text("---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}\n"
+                    "---\n\n## Plain {#p .easy}\n\nFirst line.\nThe answer says {{c1::hidden}} here.\n\n"
+                    "## A {{c1::b}} c {#c .easy}\n\nBack extra `{{c2::code}}` and {{c2::more}}.\n\n"
+                    "## Code only {#k .easy}\n\nWrite `{{c1::x}}` for a deletion.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    warned = [ln for ln in result.output.splitlines() if "cloze deletion in the answer" in ln]
+    assert [ln.split(": ")[1] for ln in warned] == [f"{path}:10", f"{path}:14"], result.output
+
+
+def test_a_formula_the_converter_turns_into_broken_mathml_is_warned_and_code_everywhere(tmp_path):
+    """latex2mathml writes `aligned` and a `<` inside \\text{} as text that is no XML: the books, the EPUB and the site
+    printed such a formula as code while validate said ok and Anki typeset it (trial10). Now it is refused where
+    every output asks: a warning with its line and the way out, and code in Anki too."""
+    from qaexport.render.math import live, typeset
+
+    code, output, path = _validate(tmp_path, "## A {#a .easy}\n\n$$\n\\begin{aligned} x &= 1 \\\\ y &= 2 "
+                                             "\\end{aligned}\n$$\n\nAnd $\\text{a<b}$ too.\n")
+    assert code == 0, output
+    assert f"{path}:9: formula '\\begin{{aligned}}" in output and "write \\begin{align*}" in output, output
+    assert f"{path}:13: formula '\\text{{a<b}}'" in output and "as \\lt, \\gt, \\&" in output, output
+    for tex, display in ((r"\begin{aligned} x &= 1 \end{aligned}", True), (r"\text{a<b}", False)):
+        assert 'class="math-error"' in live(tex, display) and 'class="math-error"' in typeset(tex, display)
+    assert 'class="math-error"' not in live(r"\begin{align*} x &= 1 \end{align*}", True)
+
+
 # ---------------------------------------------------------------------------------------------- images
 
 

@@ -206,6 +206,16 @@ def test_numbers_in_front_matter_longer_than_their_limit_are_refused(tmp_path):
         assert any(f"number of {digits} characters in front matter" in p for p in problems) is refused, problems
 
 
+def test_front_matter_nested_deeper_than_its_limit_is_refused(tmp_path):
+    """``markdown_bank.MAX_FRONT_MATTER_DEPTH`` at its real value (20 levels, the document's own mapping the first):
+    refused at its line before PyYAML's scanner (quadratic in the depth) or its composer (recursive) get there."""
+    for depth, refused in ((20, False), (21, True)):
+        lists = depth - 2  # the document's mapping and framework's are two levels
+        front = f"---\nframework: {{name: F, x: {'[' * lists}{']' * lists}}}\ntopic: T\nsubtopic: S\n---\n"
+        problems = _problems(_bank(tmp_path / f"deep-{depth}.md", "\n## Q {#q .easy}\n\nA.\n", front=front))
+        assert any("nests lists or mappings more than 20 levels deep" in p for p in problems) is refused, problems
+
+
 @pytest.mark.parametrize("reader", [markdown_source, nuxt])
 def test_files_over_the_size_limit_are_refused_before_reading(tmp_path, reader):
     suffix = ".md" if reader is markdown_source else ".json"

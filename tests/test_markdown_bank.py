@@ -419,6 +419,8 @@ BROKEN = {
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
         + "framework: *i\ntopic: T\nsubtopic: S\n---\n\n## A {#a .easy}\n\nx\n", 2,
         "front matter uses a YAML anchor or alias"),
+    "yaml-deep": ("---\nframework: " + "[" * 5000 + "]" * 5000 + "\ntopic: T\nsubtopic: S\n---\n\n"
+                  "## A {#a .easy}\n\nx\n", 2, "front matter nests lists or mappings more than 20 levels deep"),
     "no-front-matter": ("## A {#a .easy}\n\nx\n", 1, "no YAML front matter"),
     "bad-slug": ("---\nframework: F\ntopic: {name: T, slug: Not A Slug}\nsubtopic: S\n---\n\n## A {#a .easy}\n\nx\n",
                  3, "`topic.slug` 'Not A Slug' must be lower-case"),

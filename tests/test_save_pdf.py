@@ -36,3 +36,22 @@ def test_only_save_pdf_saves_a_pikepdf_document():
               if "deterministic_id" in path.read_text(encoding="utf-8")]
     assert savers == ["weasy/parts.py"]
     assert parts.__loader__.get_source(parts.__name__).count("deterministic_id") == 1  # in save_pdf alone
+
+
+def test_a_full_disk_while_saving_is_an_oserror_not_the_end_of_the_process():
+    """pikepdf writes a plain file's descriptor from C++, and a write that fails there (ENOSPC) called
+    std::terminate: `qaexport cards` on a full disk died with exit 134 and left its temporary file (trial10).
+    /dev/full fails every write with ENOSPC; the save runs in a child, since without the fix it aborts."""
+    import subprocess
+    import sys
+
+    code = ("import errno, pathlib, pikepdf\n"
+            "from qaexport.weasy import parts\n"
+            "pdf = pikepdf.new()\n"
+            "for _ in range(40): pdf.add_blank_page()\n"
+            "try:\n"
+            "    parts.save_pdf(pdf, pathlib.Path('/dev/full'))\n"
+            "except OSError as exc:\n"
+            "    print('OSError', errno.errorcode[exc.errno])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "OSError ENOSPC"), (done.returncode, done.stderr[-500:])

@@ -483,3 +483,48 @@ def test_a_source_folder_removed_replaced_or_moved_away_is_followed_by_its_path(
         expect(answer).to_contain_text("remembers the variables", timeout=RELOAD_WAIT_MS)
         expect(problems).to_have_count(0)
         assert seen.problems() == []
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_image_saved_over_removed_or_restored_is_shown(tmp_path):
+    """An image is part of the question it shows: saved over, the page shows the new picture (its media name is
+    its content hash); removed, the problem line; put back, the question again. Before, an image change was never
+    seen: the old picture, or a "not found" error, stayed until the question's text changed (trial10)."""
+    bank = tmp_path / "bank"
+    (bank / "topic" / "images").mkdir(parents=True)
+    image = bank / "topic" / "images" / "dot.png"
+    image.write_bytes(_png((200, 30, 30)))
+    markdown = bank / "topic" / "01-dots.md"
+    markdown.write_text("---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}"
+                        "\n---\n\n## Which dot? {#dot .easy}\n\n![a dot](images/dot.png)\n\n## Plain {#plain .easy}\n\n"
+                        "No image.\n", encoding="utf-8")
+    live_bank = live(bank)
+
+    def shown() -> str:
+        (ref,) = [r for r in live_bank.snapshot.library.questions() if r.question.id == "dot"]
+        name = ref.question.images["images/dot.png"]
+        for scheme in (Scheme.COMPACT, Scheme.PORTABLE):
+            assert name in live_bank.snapshot.rendered[scheme]["f/t/s/dot"].answer
+        assert name in live_bank.snapshot.library.media
+        return name
+
+    red = shown()
+    image.write_bytes(_png((30, 30, 200)))
+    saved = live_bank.reload([image])
+    blue = shown()
+    assert blue != red and red not in live_bank.snapshot.rendered[Scheme.COMPACT]["f/t/s/dot"].answer
+    assert saved.read == [markdown] and saved.rendered == ["f/t/s/dot"] and saved.changed
+
+    image.unlink()
+    removed = live_bank.reload([image])
+    assert len(removed.problems) == 1 and "images/dot.png' not found" in removed.problems[0], removed.problems
+    image.write_bytes(_png((30, 30, 200)))
+    restored = live_bank.reload([image])
+    assert restored.problems == [] and live_bank.snapshot.problems == [] and shown() == blue

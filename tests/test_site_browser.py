@@ -336,3 +336,30 @@ def test_the_policy_blocks_a_script_that_gets_into_the_page(site, browser):
     ran, violations = inject(open_context)
     open_context.close()
     assert ran and violations == []
+
+
+def test_a_question_moved_with_from_keeps_its_marks(tmp_path, page):
+    """A question moved to another subtopic with `from=` keeps its Anki note; on the site its marks follow it too
+    (the page names the key it was first exported under, and the marks kept under it are taken over). Before, the
+    moved question showed no mark and the old one was left under a key no page had (trial10)."""
+    bank = write_bank(tmp_path / "bank")
+    target = tmp_path / "site"
+    assert runner.invoke(app, ["site", str(bank), "-o", str(target)]).exit_code == 0
+    page.goto(url(target, "python/basics/classes.html"))
+    page.locator("#q-self button.reveal").click()
+    page.locator("#q-self button.mark.knew").click()
+
+    classes, functions = bank / "python" / "02-classes.md", bank / "python" / "01-functions.md"
+    section = "## What is `self`? {#self .easy}\n\nThe instance a method was called on.\n\n"
+    classes.write_text(classes.read_text(encoding="utf-8").replace(section, ""), encoding="utf-8")
+    functions.write_text(functions.read_text(encoding="utf-8") + "\n" + section.replace(
+        "{#self .easy}", "{#self .easy from=python/basics/classes/self}"), encoding="utf-8")
+    result = runner.invoke(app, ["site", str(bank), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+
+    page.goto(url(target, FUNCTIONS))
+    assert page.locator("#q-self .state").inner_text() == "Knew it"
+    stored = json.loads(page.evaluate("localStorage.getItem('qaexport.progress.v1')"))
+    assert stored["python/basics/functions/self"]["mark"] == "knew" and "python/basics/classes/self" not in stored
+    page.reload()
+    assert page.locator("#q-self .state").inner_text() == "Knew it"

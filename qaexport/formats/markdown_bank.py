@@ -180,17 +180,30 @@ def _key_lines(node: yaml.Node, offset: int) -> dict[tuple[str, ...], int]:
 
 #: Digits a number in front matter may have (``order: 3``); a longer one is refused before it is converted.
 MAX_NUMBER_CHARS = 40
+#: Levels of lists and mappings front matter may nest (it needs two: ``framework: {name: …, slug: …}``). Deeper is
+#: refused while the events stream, before PyYAML's scanner (quadratic in the flow depth: 5,000 ``[`` took 7-25 s)
+#: or its recursive composer (``RecursionError``) gets there.
+MAX_FRONT_MATTER_DEPTH = 20
 _NUMBER_CHARS = frozenset("0123456789_.+-eE")
 
 
 def _refused_yaml(source: str, offset: int) -> tuple[int, str] | None:
     """(line, message) for what front matter may not hold, found in one pass over the YAML events before
     anything is built: anchors and aliases (a few hundred bytes of them expand to gigabytes, a "billion
-    laughs"; front matter only names three places and has no use for them), and numbers too long to convert."""
+    laughs"; front matter only names three places and has no use for them), numbers too long to convert, and
+    nesting deeper than :data:`MAX_FRONT_MATTER_DEPTH` (found at its first event, so it costs nothing)."""
     import yaml
 
+    depth = 0
     for event in yaml.parse(source, Loader=yaml.SafeLoader):
         line = event.start_mark.line + offset
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_FRONT_MATTER_DEPTH:
+                return line, (f"front matter nests lists or mappings more than {MAX_FRONT_MATTER_DEPTH} levels deep; "
+                              "it only names the framework, topic and subtopic (`framework: {name: F, slug: f}`)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             return line, ("front matter uses a YAML anchor or alias (`&name` / `*name`); write each value out "
                           "instead")

@@ -199,4 +199,22 @@ def mathml(tex: str, display: bool) -> str:
     if unknown:
         name = re.match(r"\\[A-Za-z]+", out[unknown.end() - 2:])
         raise MathError(f"unknown command {name.group(0) if name else '?'}")
+    _check_markup(out, tex)
     return out
+
+
+def _check_markup(out: str, tex: str) -> None:
+    """latex2mathml writes some TeX as text that is no XML (``aligned``'s ``&`` as ``<mi>&</mi>``, ``\\text{a<b}``
+    as ``<mtext>a<b</mtext>``). The drawing (ziamath), the EPUB and the site refused it and printed code, while the
+    bank reader, which asks only this function, said nothing, and Anki's MathJax typeset it: one formula, told
+    apart by no one (trial10). Refused here, it is code everywhere and the reader warns, with the way out."""
+    from xml.etree import ElementTree
+
+    try:
+        ElementTree.fromstring(out)
+    except ElementTree.ParseError:
+        if re.search(r"\\begin\s*\{aligned\}", tex):
+            raise MathError("the aligned environment is not supported; write \\begin{align*} … \\end{align*}") \
+                from None
+        raise MathError("it converts to broken MathML, as a `<`, `>` or `&` inside \\text{…} does; write those "
+                        "outside it, as \\lt, \\gt, \\&") from None

@@ -1,10 +1,11 @@
 """The bank as ``qaexport serve`` shows it, kept up to date as its files change.
 
 A save re-reads the files that changed (and any that appeared; the folder listing itself only sniffs each
-file's first bytes), assembles every file's records again (identity and validation are the whole bank's: a
-duplicate id can span two files), and renders only the questions whose text changed. A bank with problems
-keeps showing its last good version, with the problems' lines (``FILE:LINE: ...``, as ``validate`` prints
-them) on every page, until a save fixes them.
+file's first bytes; for an image saved, removed or restored, the bank files in its folder and the folders above),
+assembles every file's records again (identity and validation are the whole bank's: a duplicate id can span two
+files), and renders only the questions whose text or images changed. A bank with problems keeps showing its last
+good version, with the problems' lines (``FILE:LINE: ...``, as ``validate`` prints them) on every page, until a
+save fixes them.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def _holding(questions: list[Question], library: Library) -> Library:
                    library.media)
 
 
+def _text(question: Question) -> tuple[object, ...]:
+    """What a question's rendering depends on: its texts, and the media its images are (a name is the image's
+    content hash, so an image saved over shows its new picture)."""
+    return question.format, question.question, question.answer, tuple(sorted(question.images.items()))
+
+
 class LiveBank:
     """The files under ``paths``, read, assembled and rendered; :meth:`reload` brings it up to date."""
 
@@ -65,7 +72,7 @@ class LiveBank:
         self.cache = cache  # a render cache for each reload (the CLI's: the user's cache folder), or none
         self.snapshot = Snapshot(0, Library(), {s: {} for s in SCHEMES})
         self._results: dict[Path, ReadResult] = {}
-        self._texts: dict[str, tuple[str, str, str]] = {}
+        self._texts: dict[str, tuple[object, ...]] = {}
         self._media: frozenset[str] = frozenset()
         self._rendered: dict[Scheme, dict[str, Rendered]] = {s: {} for s in SCHEMES}
         self._lock = threading.Lock()
@@ -86,9 +93,15 @@ class LiveBank:
             files, problems = [], [str(exc)]
         results: dict[Path, ReadResult] = {}
         read = []
+        # A saved file that is no bank file: an image, say. A Markdown file shows images from its own folder or
+        # below, so the bank files in a folder holding it (or above it) read it again; their questions' media
+        # names (content hashes) then say which to render again.
+        known = {path.resolve() for path, _ in files}
+        others = [p for p in changed or () if p not in known and p not in self._results]  # not a removed bank file
         for path, reader in files:
             where = path.resolve()
-            if changed is None or where in changed or where not in self._results:
+            if changed is None or where in changed or where not in self._results \
+                    or any(other.is_relative_to(where.parent) for other in others):
                 results[where] = sources.read_file(path, reader)
                 read.append(path)
             else:
@@ -107,7 +120,7 @@ class LiveBank:
             return Reloaded(self.snapshot.version, read, [], problems, problems != old.problems)
         questions = [ref.question for ref in library.questions()]
         media = frozenset(library.media)
-        todo = [q for q in questions if self._texts.get(q.key) != (q.format, q.question, q.answer)
+        todo = [q for q in questions if self._texts.get(q.key) != _text(q)
                 or (media != self._media and q.format != "markdown")]  # HTML content may show the library's images
         if todo:
             cache = self.cache()
@@ -119,7 +132,7 @@ class LiveBank:
                     cache.close()
             for scheme in SCHEMES:
                 self._rendered[scheme].update(fresh[scheme])
-        self._texts = {q.key: (q.format, q.question, q.answer) for q in questions}
+        self._texts = {q.key: _text(q) for q in questions}
         self._media = media
         self._rendered = {s: {q.key: self._rendered[s][q.key] for q in questions} for s in SCHEMES}
         changed = bool(todo) or bool(old.problems) or old.version == 0 or library != old.library

@@ -26,6 +26,7 @@ tree cannot be merged faithfully. The merge uses pikepdf (the maintained binding
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -452,9 +453,43 @@ def save_pdf(pdf: Any, target: Path, **options: Any) -> None:
     """Write the pikepdf ``pdf`` to ``target``, an owned temporary path (``output.atomic_path`` made it and renames
     it into place). Through a stream: given a path that exists, pikepdf writes a temporary file of its own beside it
     (``.pikepdf.<name>.tmp…``), which a run killed while saving left behind and the sweep does not know as ours.
-    ``options`` go to ``Pdf.save`` (tests watch the folder through ``progress``)."""
+    Through :class:`_Sink`, not the file itself: a full disk must be an ``OSError`` here, not the end of the process
+    (see there). ``options`` go to ``Pdf.save`` (tests watch the folder through ``progress``)."""
     with open(target, "wb") as stream:
-        pdf.save(stream, deterministic_id=True, **options)
+        sink = _Sink(stream)
+        pdf.save(sink, deterministic_id=True, **options)
+        if sink.error is not None:
+            raise sink.error
+
+
+class _Sink(io.RawIOBase):
+    """The file ``save_pdf`` writes, as a stream pikepdf calls ``write`` on. Given a plain file, pikepdf 10 writes to
+    its descriptor from C++, and a failed write there (``ENOSPC``: a full disk) ends the process with
+    ``std::terminate`` (exit 134, the temporary file left behind: trial10). Here a failed write is kept and the rest
+    of the save is dropped; ``save_pdf`` raises it once pikepdf is done, and the caller's one-line disk error and
+    cleanup follow as for every other output."""
+
+    def __init__(self, stream: io.BufferedWriter) -> None:
+        super().__init__()
+        self._stream = stream
+        self._written = 0
+        self.error: OSError | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = len(memoryview(data))
+        if self.error is None:
+            try:
+                self._stream.write(data)
+            except OSError as exc:
+                self.error = exc
+        self._written += size
+        return size
+
+    def tell(self) -> int:
+        return self._written
 
 
 def concatenate(pieces: Sequence[Path], target: Path) -> None:

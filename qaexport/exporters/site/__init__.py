@@ -195,7 +195,7 @@ class Site:
         for number, q in enumerate(page.subtopic.questions, 1):
             rendered = self.build.rendered[q.key]
             heading, rest = rendered.heading_and_rest()
-            items.append({"number": number, "id": q.id, "key": q.key,
+            items.append({"number": number, "id": q.id, "key": q.key, "origin": q.origin or "",
                           "difficulty": q.difficulty.label if q.difficulty else "",
                           "heading": Markup(self.html(heading, root)), "rest": Markup(self.html(rest, root)),
                           "answer": Markup(self.html(rendered.answer, root))})

@@ -13,6 +13,7 @@ import urllib.parse
 from pathlib import Path, PureWindowsPath
 
 from ...errors import InputError, Problem, as_written, problem
+from ...formats.cloze import OPEN
 from ...formats.dialect import might_hold_extras, scan
 from ...formats.images import MAX_IMAGE_BYTES, MAX_IMAGES_TOTAL, ImageBudget, Refused, accept, raster_type
 from ...formats.markdown_bank import LEVELS, MEDIA_FOLDER, NAME, SUFFIXES, UNRATED, decode, parse_text
@@ -105,8 +106,8 @@ class MarkdownReader(SourceBase):
         for q in parsed.questions:
             shown: dict[str, str] = {}
             if q.format is ContentFormat.MARKDOWN:
-                for text, line in ((q.question, q.line), (q.answer, q.answer_line)):
-                    shown.update(_extras(text, line, images, result))
+                for text, line, answer in ((q.question, q.line, False), (q.answer, q.answer_line, True)):
+                    shown.update(_extras(text, line, images, result, answer=answer))
             questions.append(QuestionRecord(q.id, _difficulty(q.difficulty), q.question, q.answer,
                                             Location(file, q.line), q.format, q.origin, q.cloze, shown,
                                             q.answer_line or None))
@@ -124,12 +125,21 @@ class MarkdownReader(SourceBase):
         return result
 
 
-def _extras(text: str, line: int, images: BankImages, result: ReadResult) -> dict[str, str]:
+def _extras(text: str, line: int, images: BankImages, result: ReadResult, answer: bool = False) -> dict[str, str]:
     """Load the images a Markdown text shows and check its formulas (a warning, FILE:LINE, for one that cannot be
-    typeset: it prints as code). Deletions were checked by the bank parser. Returns reference → media name."""
+    typeset: it prints as code). The question's deletions were checked by the bank parser; one in an ``answer`` is
+    a warning: only the question's text makes cloze cards, so it would print filled in and hide nothing. Returns
+    reference → media name."""
     if not text or not might_hold_extras(text):
         return {}
     found = scan(text)
+    if answer and found.numbers:
+        opened = OPEN.search(text)
+        at = line + (text[:opened.start()].count("\n") if opened else 0)
+        result.warnings.append(problem(images.file, "a cloze deletion in the answer hides nothing and makes no card "
+                                                    "(only the question's text does: the heading, or a ```cloze "
+                                                    "fence right below it); move it there, or write \\{{c1::…}} "
+                                                    "to show the syntax as text", line=at))
     shown: dict[str, str] = {}
     for image in found.images:
         name = images.load(image.src, line + image.line)

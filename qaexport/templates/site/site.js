@@ -112,9 +112,26 @@
 
   // --- a subtopic page -----------------------------------------------------------------------------
 
+  /* A question moved with from= (data-from: the key it was first exported under) takes the marks kept under that
+     key, the newer of the two when both exist, and the old entry goes: a move keeps the learner's progress as it
+     keeps the Anki note. */
+  function adoptMoved(items) {
+    var moved = false;
+    items.forEach(function (li) {
+      var from = li.getAttribute("data-from");
+      var key = li.getAttribute("data-key");
+      if (!from || from === key || !progress[from]) return;
+      if (!progress[key] || progress[from].at > progress[key].at) progress[key] = progress[from];
+      delete progress[from];
+      moved = true;
+    });
+    if (moved) writeJson(PROGRESS, progress);
+  }
+
   function setupQuestions() {
     var items = Array.prototype.slice.call(document.querySelectorAll("li.qa"));
     if (!items.length) return;
+    adoptMoved(items);
     var current = -1;
     var shown = document.getElementById("shown");
 
