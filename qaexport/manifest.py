@@ -23,9 +23,10 @@ was the other build's and the default was built again). An output missing at its
 copied from the path it was recorded at, if that still holds the recorded bytes (checked on the bytes copied); an
 output there with other bytes is built again, as is everything after any other difference. A folder written whole
 (``output.replace_tree``: the site) is recorded by one digest of every file's path and bytes, and is unchanged only
-when it holds exactly those files (nothing added, no link, no empty folder); its copy to a new path is written as a
-build writes it. A folder filled file by file (a Markdown bank, beside what the user keeps there) is not recorded:
-such a build always builds.
+when it holds exactly those files (none removed or made a link; its marker lists them, and files the user added
+beside them are theirs, kept by every build: no change); its copy to a new path is written as a build writes it
+(the build's files only). A folder filled file by file (a Markdown bank, beside what the user keeps there) is not
+recorded: such a build always builds.
 
 A manifest is only ever a shortcut: one that is missing, too large, unreadable or malformed is reported in one
 warning line and the build runs in full (and writes a sound one); ``--no-cache`` neither reads nor writes one.
@@ -303,9 +304,9 @@ def _same_size(path: Path, digest: str) -> bool:
 
 
 def _looks_same(path: Path, digest: str) -> bool:
-    """The cheap check of an output: a file of the recorded size, or a folder (not a link to one)."""
+    """The cheap check of an output: a file of the recorded size, or a folder."""
     if digest.startswith(TREE):
-        return os.path.isdir(path) and not os.path.islink(path)
+        return os.path.isdir(path)  # a link to a folder too: replace_tree replaces the folder it names
     return _same_size(path, digest)
 
 

@@ -337,22 +337,71 @@ def _write_new(target: Path, files: dict[str, bytes]) -> None:
             shutil.rmtree(work, ignore_errors=True)  # our own temporary folder
 
 
+#: In a marker file, the line after which :func:`replace_tree` lists the files it wrote, one per line: a later build
+#: replaces those and keeps every other file (a ``CNAME``, a ``.nojekyll`` the user put there).
+LISTING = b"\nFiles qaexport wrote (the next build replaces them and keeps every other file here):\n"
+#: A marker larger than this is not read for its list (a site of 100,000 pages lists ~5 MiB).
+MAX_MARKER = 32 * 2**20
+
+
+def _with_listing(files: dict[str, bytes], marker: str) -> dict[str, bytes]:
+    """``files`` with the marker listing the others (replacing any list it had: a copy of a written folder)."""
+    head = files[marker].split(LISTING, 1)[0]
+    listed = "".join(f"{rel}\n" for rel in sorted(files) if rel != marker).encode("utf-8", "surrogateescape")
+    return {**files, marker: head + LISTING + listed}
+
+
+def _listed(folder: Path, marker: str) -> set[str] | None:
+    """The files the marker in ``folder`` lists (qaexport's), or None: no marker, one written before markers listed
+    files (then every file is taken as qaexport's), or one that cannot be read."""
+    from .reading import open_regular
+
+    try:
+        with open_regular(folder / marker) as fh:
+            data = fh.read(MAX_MARKER + 1)
+    except (InputError, OSError):
+        return None
+    if len(data) > MAX_MARKER or LISTING not in data:
+        return None
+    return set(data.split(LISTING, 1)[1].decode("utf-8", "surrogateescape").splitlines())
+
+
+def _users_files(target: Path, marker: str, files: dict[str, bytes]) -> list[str]:
+    """The regular files in the marked folder ``target`` that no build wrote (its marker does not list them) and the
+    new set does not write: kept by :func:`replace_tree`. Links and anything else are not kept."""
+    listed = _listed(target, marker)
+    if listed is None:
+        return []
+    kept = []
+    for here, _dirs, names in os.walk(target):
+        for name in names:
+            path = os.path.join(here, name)
+            rel = Path(os.path.relpath(path, target)).as_posix()
+            if rel != marker and rel not in listed and rel not in files and not os.path.islink(path) \
+                    and os.path.isfile(path):
+                kept.append(rel)
+    return sorted(kept)
+
+
 def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
     """Make the folder ``target`` hold exactly ``files`` (a generated site: pages of removed content must go).
 
     The new set is written in a temporary sibling folder, then swapped in with two renames; the old folder is
     deleted after. Only a folder that is missing, empty, or holds ``marker`` (a file every set written here
     has) is replaced, so ``-o ~/Documents`` never deletes anything of the user's. Temporary siblings of
-    ``target`` a killed run left behind (they hold ``marker``) are removed first. A ``target`` that is a symbolic
-    link (``public -> /srv/www/site``) is the folder it leads to: the renames would replace the link itself with a
-    new folder, and leave the one it leads to (the deployed site) as it was.
+    ``target`` a killed run left behind (they hold ``marker``) are removed first. A ``target`` that is a link to a
+    folder (a deploy link) is followed: the folder it names is replaced, beside it, and the link stays.
     """
     target = Path(target)
-    if target.is_symlink():
-        target = target.resolve()
     _check_inside(target, {**files, marker: b""})
     if marker not in files:
         raise ValueError(f"the files must include the marker {marker!r}")
+    named = os.path.abspath(target)  # what the build asked for (a manifest records it)
+    if target.is_symlink():  # a deploy link (`-o public/` -> releases/site): its folder is replaced, the link kept
+        if not target.is_dir():
+            raise OutputPlaceError(f"{target}: is a link to {os.readlink(target)}, which is not a folder; remove "
+                                   "the link or choose another --output")
+        target = Path(os.path.realpath(target))
     if target.exists() and not target.is_dir():
         raise OutputPlaceError(f"{target}: is a file, not a folder; choose a folder for --output")
     if target.is_dir() and any(target.iterdir()) and not (target / marker).is_file():
@@ -362,15 +411,20 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
         for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
             if stale.is_dir() and ((stale / marker).is_file() or (stale / target.name / marker).is_file()):
                 shutil.rmtree(stale, ignore_errors=True)
+    files = _with_listing(files, marker)
+    kept = _users_files(target, marker, files) if target.is_dir() else []
     work = _temporary_folder(target)
     old: Path | None = None
     try:
         _fill(work, files)
+        for rel in kept:  # the user's own files (a CNAME): a site host's settings must survive every build
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(target / rel, work / rel)
         if target.is_dir():
             old = _temporary_folder(target)
             os.replace(target, old / target.name)
         for written in _watching:
-            written[os.path.abspath(target)] = tree_digest(files, marker)
+            written[named] = tree_digest(files, marker)
         os.replace(work, target)
     except OSError as exc:
         if old is not None and not target.exists() and (old / target.name).is_dir():
@@ -410,11 +464,19 @@ def tree_marker(digest: str) -> str:
     return digest.split(":", 3)[3] if digest.startswith(TREE) and digest.count(":") >= 3 else ""
 
 
-def _tree_files(folder: Path) -> list[str] | None:
+def _tree_files(folder: Path, marker: str = "") -> list[str] | None:
     """The relative POSIX paths of the files below ``folder``, in order; None when it holds anything a set written
-    by :func:`replace_tree` could not have (a link, an empty folder), or is not a folder."""
-    if os.path.islink(folder) or not os.path.isdir(folder):
+    by :func:`replace_tree` could not have (a link, an empty folder), or is not a folder. With the ``marker`` of a
+    set whose marker lists its files, only those (the user's own files beside them are not the build's; one
+    missing is None)."""
+    if not os.path.isdir(folder):  # a link to a folder is followed (replace_tree replaces its folder)
         return None
+    listed = _listed(folder, marker) if marker else None
+    if listed is not None:  # the set is what its marker lists, each a regular file (not a link) inside the folder
+        inside = all(rel and not rel.startswith("/") and ".." not in rel.split("/") for rel in listed)
+        if not inside or not all(os.path.isfile(folder / rel) and not os.path.islink(folder / rel) for rel in listed):
+            return None
+        return sorted(listed | {marker})
     found = []
     try:
         for here, dirs, names in os.walk(folder, onerror=_raise):
@@ -437,7 +499,7 @@ def folder_digest(folder: Path, marker: str) -> str | None:
     cannot be read."""
     from .reading import file_digest
 
-    files = _tree_files(folder)
+    files = _tree_files(folder, marker)
     if files is None:
         return None
     entries = []
@@ -450,12 +512,12 @@ def folder_digest(folder: Path, marker: str) -> str | None:
     return _tree_digest(iter(entries), len(files), marker)
 
 
-def read_tree(folder: Path) -> dict[str, bytes] | None:
+def read_tree(folder: Path, marker: str = "") -> dict[str, bytes] | None:
     """Every file below ``folder`` by its relative POSIX path, as :func:`replace_tree` would have been given them
     (None as for :func:`folder_digest`). Read whole: a build holds its folder's files in memory too."""
     from .reading import open_regular
 
-    files = _tree_files(folder)
+    files = _tree_files(folder, marker)
     if files is None:
         return None
     out: dict[str, bytes] = {}
@@ -473,7 +535,7 @@ def copy_tree_verified(source: Path, target: Path, expected: str) -> bool:
     files have the ``expected`` :func:`tree_digest`, checked on the very bytes copied; False, and nothing written,
     when they do not (or it is gone)."""
     marker = tree_marker(expected)
-    files = read_tree(source)
+    files = read_tree(source, marker)
     if files is None or marker not in files or tree_digest(files, marker) != expected:
         return False
     replace_tree(target, files, marker)

@@ -138,8 +138,9 @@ def test_cli_exit_1_one_line_no_traceback_nothing_written(path, tmp_path):
 
 
 def test_an_unreadable_file_is_refused_like_any_bad_file(tmp_path, monkeypatch):
-    """Named: one line and the same exit code as a file that is not a bank; in a folder: skipped with a warning.
-    (Tests may run as root, who reads anything: the refusal of the open is the system's, given here.)"""
+    """Named: one line and the same exit code as a file that is not a bank; in a folder too (trial10 #11: a warning
+    let the export go on without its questions). (Tests may run as root, who reads anything: the refusal of the open
+    is the system's, given here; test_an_unreadable_file_in_a_folder_stops_the_run has the system refuse it.)"""
     bad = write(tmp_path / "bad.json", ["not a payload"])
     (tmp_path / "folder").mkdir()
     secret = write(tmp_path / "folder" / "secret.json", page([subtopic("s", "S", [question("q1")])]))
@@ -157,5 +158,33 @@ def test_an_unreadable_file_is_refused_like_any_bad_file(tmp_path, monkeypatch):
     assert unreadable.exit_code == bad_file.exit_code == 1, unreadable.output
     assert unreadable.output.strip().splitlines() == [f"error: {secret}: cannot read: Permission denied"]
     in_folder = runner.invoke(app, ["list", str(tmp_path / "folder")])
-    assert in_folder.exit_code == 0, in_folder.output
-    assert f"warning: {secret}: skipped" in in_folder.output and "Fw2" in in_folder.output
+    assert in_folder.exit_code == 1, in_folder.output
+    assert in_folder.output.strip().splitlines() == [
+        f"error: {secret}: cannot read: Permission denied; give read permission (chmod u+r), or move it out of "
+        f"{tmp_path / 'folder'}"]
+
+
+def test_an_unreadable_file_in_a_folder_stops_the_run(tmp_path):
+    """trial10 #11, the system refusing: a bank file without read permission in a source folder is an error (exit 1,
+    one line naming it and the fix), not a deck or a `validate` "ok" without its questions. As root, the process
+    gives up the capabilities that read anything (setpriv), as a user's run has none."""
+    import shutil
+    import subprocess
+    import sys
+
+    (tmp_path / "folder").mkdir()
+    secret = write(tmp_path / "folder" / "secret.json", page([subtopic("s", "S", [question("q1")])]))
+    write(tmp_path / "folder" / "fine.json", page([subtopic("t", "T", [question("q2")], fw="fw2")], "fw2", "Fw2"))
+    secret.chmod(0)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root reads any file and setpriv is not there to give that up")
+        caps = "-dac_override,-dac_read_search"
+        prefix = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+    for command in ("validate", "list"):
+        proc = subprocess.run([*prefix, sys.executable, "-m", "qaexport", command, "folder"], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 1, (command, proc.stdout, proc.stderr)
+        assert proc.stderr.splitlines() == [f"error: {Path('folder', 'secret.json')}: cannot read: Permission denied; "
+                                            "give read permission (chmod u+r), or move it out of folder"], command

@@ -414,9 +414,7 @@ def test_all_rebuilt_with_nothing_changed_writes_nothing_and_to_a_new_folder_cop
 # Each change to the site's folder since it was written: the next build writes it again.
 SITE_CHANGES = {
     "a file's bytes": lambda site: (site / "index.html").write_bytes((site / "index.html").read_bytes() + b" "),
-    "a file added": lambda site: (site / "notes.txt").write_text("mine"),
     "a file removed": lambda site: (site / "index.html").unlink(),
-    "an empty folder added": lambda site: (site / "empty").mkdir(),
     "a file made a link": lambda site: (site / "index.html").unlink() or (site / "index.html").symlink_to(
         site.parent / "elsewhere.html"),
 }
@@ -431,8 +429,19 @@ def test_a_changed_site_folder_builds_again(bank, tmp_path, change):
     SITE_CHANGES[change](site)
     text = run("site", str(bank), "-o", str(site))
     assert "wrote" in text and "nothing changed" not in text, text
-    assert not (site / "notes.txt").exists() and not (site / "empty").exists()
     assert not (site / "index.html").is_symlink()
+
+
+def test_a_file_the_user_added_to_the_site_folder_is_no_change_and_stays(bank, tmp_path):
+    """The site's marker lists the files the build wrote; a file the user put beside them (a CNAME) is theirs: it
+    changes nothing the build made, and every build keeps it (trial10 #3)."""
+    site = tmp_path / "site"
+    run("site", str(bank), "-o", str(site))
+    (site / "CNAME").write_text("quiz.example.org\n")
+    assert skipped(run("site", str(bank), "-o", str(site)))
+    (site / "index.html").write_bytes(b"edited")
+    assert "nothing changed" not in run("site", str(bank), "-o", str(site))
+    assert (site / "CNAME").read_text() == "quiz.example.org\n" and (site / "index.html").read_bytes() != b"edited"
 
 
 def test_a_site_changed_where_it_was_recorded_is_built_not_copied(bank, tmp_path):

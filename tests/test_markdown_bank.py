@@ -145,6 +145,33 @@ def test_refuses_a_non_empty_folder_and_force_never_deletes(converted, sample_pa
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left behind
 
 
+def test_writing_a_bank_into_its_own_source_is_refused(converted, tmp_path, monkeypatch):
+    """trial10 #12: `convert bank -o bank --force` wrote the canonical files beside the old ones (a renamed file
+    stays), so the bank no longer validated. A folder that is, holds or lies inside a source is refused at once
+    (exit 2, one line), by `convert` and `markdown` alike; below ./dist (skipped by every read) it is fine."""
+    bank = tmp_path / "bank"
+    for name, data in _files(converted).items():
+        (bank / name).parent.mkdir(parents=True, exist_ok=True)
+        (bank / name).write_bytes(data)
+    first = sorted(bank.rglob("*.md"))[0]
+    first.rename(first.with_name("renamed.md"))  # an author's own name: not the canonical one
+    before = _files(bank)
+    monkeypatch.chdir(tmp_path)
+    for args, how in ((("convert", "bank", "--to", "markdown", "-o", "bank", "--force"), "is"),
+                      (("convert", "bank", "-o", "bank/sub"), "lies inside"),
+                      (("convert", "bank/", "-o", ".", "--force"), "holds"),
+                      (("markdown", "bank", "-o", "bank/more", "--force"), "lies inside")):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.splitlines()[-1].startswith(f"error: -o {args[args.index('-o') + 1]}: the folder "
+                                                         f"{how} the source bank"), result.output
+        assert _files(bank) == before
+    qaexport("validate", "bank")
+    monkeypatch.chdir(bank)
+    qaexport("convert", ".", "-o", "dist/canonical")
+    assert _files(bank / "dist/canonical") == _files(converted)
+
+
 def test_convert_is_not_part_of_all(tmp_path, sample_path):
     result = runner.invoke(app, ["all", "--help"])
     assert "markdown" not in result.output

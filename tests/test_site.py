@@ -185,6 +185,30 @@ def test_a_rebuild_replaces_the_folder_and_drops_pages_of_removed_subtopics(bank
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
 
 
+def test_a_rebuild_keeps_the_files_the_user_put_in_the_site_folder(bank, tmp_path):
+    """trial10 #3: a CNAME, a .nojekyll, a note put in the site folder were deleted by the next build, silently. The
+    marker lists the files a build wrote; the next build replaces those (a removed subtopic's page goes) and keeps
+    every other file, as a static host's settings must survive; a copy of the site (the manifest's) takes only the
+    build's files."""
+    target = build_site(bank, tmp_path / "site")
+    mine = {"CNAME": b"quiz.example.org\n", ".nojekyll": b"", "notes/todo.txt": b"mine"}
+    for rel, data in mine.items():
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_bytes(data)
+    (bank / "python" / "02-classes.md").rename(tmp_path / "moved.md")
+    try:
+        build_site(bank, target)
+    finally:
+        (tmp_path / "moved.md").rename(bank / "python" / "02-classes.md")
+    assert not (target / "python/basics/classes.html").exists()
+    assert {rel: (target / rel).read_bytes() for rel in mine} == mine
+    build_site(bank, target)  # a later build keeps them again, and a copy of this site leaves them out
+    assert {rel: (target / rel).read_bytes() for rel in mine} == mine
+    build_site(bank, tmp_path / "copy")
+    assert not any((tmp_path / "copy" / rel).exists() for rel in mine)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
+
+
 def test_a_folder_not_written_by_qaexport_is_never_replaced(bank, tmp_path):
     target = tmp_path / "documents"
     target.mkdir()
@@ -196,6 +220,27 @@ def test_a_folder_not_written_by_qaexport_is_never_replaced(bank, tmp_path):
     assert errors == [f"error: {target}: folder is not empty and was not written by qaexport; "
                       "choose a new or empty folder"]
     assert sorted(p.name for p in target.iterdir()) == ["thesis.txt"]
+
+
+def test_an_output_that_is_a_link_to_a_folder_replaces_that_folder_and_keeps_the_link(bank, tmp_path):
+    """trial10 #10: `site -o lnk/` (lnk -> real, the deployed folder) made lnk a new real folder and left real old.
+    The link is followed: real is replaced whole (beside it, atomically) and lnk still names it; a link to nothing
+    is refused."""
+    real = build_site(bank, tmp_path / "real")
+    (real / "python/basics/classes.html").write_bytes(b"old page")
+    link = tmp_path / "lnk"
+    link.symlink_to("real", target_is_directory=True)
+    result = runner.invoke(app, ["site", str(bank), "-o", f"{link}/"])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == "real"
+    assert (real / "python/basics/classes.html").read_bytes() != b"old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lnk", "real"]  # no temporary folder left
+    dangling = tmp_path / "gone"
+    dangling.symlink_to("nowhere")
+    result = runner.invoke(app, ["site", str(bank), "-o", f"{dangling}/"])
+    assert result.exit_code == 2 and dangling.is_symlink(), result.output
+    assert result.output.splitlines()[-1] == (f"error: {dangling}: is a link to nowhere, which is not a folder; "
+                                              "remove the link or choose another --output")
 
 
 def test_replace_tree_puts_the_old_folder_back_when_the_swap_fails(tmp_path, monkeypatch):

@@ -239,6 +239,37 @@ def source_paths(srcs: list[Path] | None) -> list[Path]:
     return srcs or [DEFAULT_SOURCE]
 
 
+def _skipped_below(source: Path, folder: Path) -> bool:
+    """Whether a walk of the folder ``source`` skips ``folder`` below it (a hidden folder or qaexport's own output on
+    the way: ``sources.own_output``)."""
+    place = source
+    for part in folder.relative_to(source).parts:
+        place = place / part
+        if part.startswith(".") or sources.own_output(place):
+            return True
+    return False
+
+
+def refuse_writing_into_sources(option: str, folder: Path, srcs: list[Path]) -> None:
+    """A bank written file by file (``convert``, ``markdown``) into a folder that is, holds or lies inside one of its
+    sources is refused: its canonical files would sit beside the old ones (every question defined twice, a bank that
+    no longer validates), and a later read of the source folder would take the new bank as well. Doing it in place is
+    not sound either: the old files' names are not the canonical ones, and nothing is deleted."""
+    try:
+        out = folder.resolve()
+        for src in srcs:
+            where = src.resolve()
+            if out != where and out.is_relative_to(where) and _skipped_below(where, out):
+                continue  # ./dist, a site folder or a hidden one: a read of the source never takes it
+            if out == where or out.is_relative_to(where) or where.is_relative_to(out):
+                how = "is" if out == where else "lies inside" if out.is_relative_to(where) else "holds"
+                raise UsageError(f"{option} {folder}: the folder {how} the source {src}; the new bank would be "
+                                 "written beside the files it is read from (every question twice); write it to a "
+                                 "folder outside the sources, then replace the old bank with it")
+    except (OSError, RuntimeError):  # a path that cannot be resolved (a link loop): the write says what is wrong
+        return
+
+
 def config_tables() -> dict[str, list[type]]:
     """The config file's tables and the classes whose ``Options`` they hold: every installed exporter's and
     reader's (all are loaded, so only when there is a file to check or write), and ``[push]``."""

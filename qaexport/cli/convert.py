@@ -29,6 +29,7 @@ from .common import (
     load_settings,
     progress,
     reader_options,
+    refuse_writing_into_sources,
     say,
     source_paths,
 )
@@ -78,6 +79,7 @@ def convert_cmd(
     settings = load_settings(config, defer=True)  # SOURCES and reader options (`[apkg] all_cards`) may come from it
     readers = reader_options(ctx, values, settings)  # every problem of the file raised here, at once
     paths = srcs or settings.top.get("sources") or source_paths(None)
+    refuse_writing_into_sources("-o", folder, paths)
     library = load_library(paths, difficulty, topic, readers)
     from ..render import Highlighter  # Pygments: only when converting, not when any command starts
 

@@ -45,6 +45,7 @@ from .common import (
     progress,
     reader_options,
     reader_params,
+    refuse_writing_into_sources,
     render_cache,
     say,
     source_paths,
@@ -190,6 +191,9 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         rendered = render_for(library, highlighter, classes, values.get("no_cache", False))
         stem = _default_stem(library, difficulty, topic)
         targets = [resolve_target(output, folder, stem, cls, several) for cls in classes]
+        for cls, target in zip(classes, targets, strict=True):
+            if cls.produces == Produces.FOLDER and cls.scheme == Scheme.NONE:  # a bank, file by file (`markdown`)
+                refuse_writing_into_sources("-o", target, source_paths(values["srcs"] or config.top.get("sources")))
         warn = partial(_warn_and_keep, warned)  # picklable: a spawned child of `all` gets the build
         jobs = [(cls, opts, target, Build(library, rendered[Scheme(cls.scheme)], highlighter, now, progress, warn,
                                           state_dir=state_dir(),
@@ -203,6 +207,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             say(f"wrote {_written(target, cls.produces)}")
         else:
             warned += _export_at_once(jobs, written)
+    _remember_written(classes, targets)
     if manifests is not None and not warned:
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
 
@@ -217,6 +222,15 @@ def _earlier(manifests: Manifests | None, target: Path, cls: type[Exporter]) -> 
     found = {Path(out.path): out.digest for record in manifests.loaded for out in record.outputs
              if Path(out.path).parent == here.parent and Path(out.path) != here and out.path.endswith(cls.suffix)}
     return tuple(found.items())
+
+
+def _remember_written(classes: list[type[Exporter]], targets: list[Path]) -> None:
+    """The files this build wrote, kept so that a folder source holding one skips it later (``qaexport.own_files``:
+    a deck written beside the bank is not read as a second copy of it). A folder written whole is skipped by its
+    marker instead (the site's)."""
+    from ..own_files import remember
+
+    remember(_cache_folder(), [t for cls, t in zip(classes, targets, strict=True) if cls.produces == Produces.FILE])
 
 
 def _warn_if_named_like_a_file(output: str | None, classes: list[type[Exporter]]) -> None:
@@ -295,6 +309,7 @@ def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output
     for place in {*(t.parent for t in targets), Path(tempfile.gettempdir())}:
         scratch.sweep_once(place)  # what a killed run left behind goes once the next run has run, skipped or not
     _remember(record.inputs, record.listings, targets)
+    _remember_written(classes, targets)  # a copy to a new path is written by this run too
     for target, how in done:
         if how == "unchanged":
             say(f"nothing changed: {target} is up to date (same inputs, options and versions); "

@@ -60,6 +60,11 @@ class SourceBase:
     def sniff(self, head: bytes) -> bool:
         return True
 
+    def unavailable(self) -> str:
+        """Why this reader cannot read anything here (an extra not installed), or "": a folder source then skips
+        its files with a warning (a file named on the command line still stops the run with the read's error)."""
+        return ""
+
 
 #: The members :class:`Source` lists, each checked when a plugin loads.
 MEMBERS = ("name", "suffixes", "description", "Options", "sniff", "read")
@@ -149,8 +154,14 @@ def own_output(folder: Path) -> bool:
 
 
 def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
-    """Every file below ``folder``, sorted, skipping hidden files and folders (``.git``, editor files); a folder
-    that cannot be listed is skipped with a line in ``skipped``."""
+    """Every file below ``folder``, sorted, skipping hidden files and folders (``.git``, editor files), qaexport's
+    own output folders (:func:`own_output`) and the files a build wrote and nothing changed since
+    (:mod:`qaexport.own_files`: a deck written beside the bank); a folder that cannot be listed is skipped with a
+    line in ``skipped``."""
+    from ..launch import cache_folder
+    from ..own_files import Written
+
+    written = Written(cache_folder())
     found: list[Path] = []
 
     def unlisted(exc: OSError) -> None:
@@ -158,7 +169,7 @@ def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
 
     for root, dirs, files in os.walk(folder, onerror=unlisted):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not own_output(Path(root) / d))
-        found.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
+        found.extend(Path(root) / f for f in sorted(files) if not f.startswith(".") and Path(root) / f not in written)
     listed(folder, found)
     return found
 
@@ -166,6 +177,15 @@ def _walk(folder: Path, skipped: list[Problem]) -> list[Path]:
 def listing(folder: Path) -> list[Path]:
     """The files below ``folder`` as a build lists them (a build manifest compares them with its record)."""
     return _walk(folder, [])
+
+
+def _unreadable_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file (or a link to one) that could not be opened or read: unlike a broken link,
+    a named pipe or a device, it is a bank file whose questions would go missing, so an error as when named."""
+    try:
+        return not not_regular(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _not_taken(head: bytes, reader: Source) -> str:
@@ -183,9 +203,11 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
     """Each input file once with its reader: files named directly (must be claimed) and the claimed
     files anywhere below named folders (others are skipped). In a folder, a claimed file that does not
     look like its format (a README.md beside a Markdown bank) is skipped with a line in ``skipped``, and so is
-    one that cannot be read: a named pipe, a device, a broken link, a file without read permission."""
+    one that is not a file: a named pipe, a device, a broken link. A claimed file that cannot be read (no read
+    permission) is an error, as when named: its questions would silently be missing."""
     chosen: dict[Path, tuple[Path, Source]] = {}
     skipped = [] if skipped is None else skipped
+    unreadable: list[Problem] = []
     for src in sources:
         if src.is_dir():
             found, passed = 0, []
@@ -197,11 +219,20 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
                     head = _head(path)
                 except InputError as exc:  # only a file some reader claims is worth a line
                     if path.suffix.lower() in {s for cls in registry.require_any().values() for s in cls.suffixes}:
+                        if _unreadable_file(path):  # a bank file the user wrote: its questions would be missing
+                            unreadable.append(problem(path, f"{exc.problem.message}; give read permission "
+                                                            f"(chmod u+r), or move it out of {src}"))
+                            continue
                         kind = "a broken link" if path.is_symlink() and not path.exists() else ""
                         passed.append(problem(path, f"skipped: {kind or exc.problem.message}"))
                     continue
                 if not reader.sniff(head):
                     passed.append(problem(path, f"skipped: {_not_taken(head, reader)}"))
+                    continue
+                missing = getattr(reader, "unavailable", str)()  # optional (SourceBase.unavailable)
+                if missing:
+                    passed.append(problem(path, f"skipped: {missing} to read it, or move it out of {src} to "
+                                                "silence this"))
                     continue
                 found += 1
                 chosen.setdefault(path.resolve(), (path, reader))
@@ -221,6 +252,8 @@ def expand(sources: Sequence[Path], options: ReaderOptions | None = None,
             raise UsageError(f"{src}: {kind}, not a question file or folder")
         else:
             raise UsageError(f"{src}: no such file or folder")
+    if unreadable:
+        raise ValidationError(unreadable)
     for path, _reader in chosen.values():
         noticed_file(path)  # a build manifest's record of what was read (nothing unless a build watches)
     return list(chosen.values())

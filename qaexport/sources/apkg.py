@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from ..formats.anki_archive import ZIP_MAGIC
+from ..formats.anki_archive import INSTALL_HINT, ZIP_MAGIC
 from ..formats.anki_package import SUFFIXES
 from ..plugins import option
 from ..records import ReadResult
@@ -41,6 +42,18 @@ class ApkgReader(SourceBase):
 
     def sniff(self, head: bytes) -> bool:
         return head[:4] in ZIP_MAGIC
+
+    def unavailable(self) -> str:
+        """Why no package can be read here (the apkg extra is not installed), or "": a folder source skips a
+        package with this warning (a deck beside the bank must not stop every command on the folder), while a
+        package named on the command line stops the run with it."""
+        for module in ("anki", "zstandard"):
+            try:
+                if find_spec(module) is None:
+                    return INSTALL_HINT
+            except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules (no import)
+                return INSTALL_HINT
+        return ""
 
     def read(self, path: Path) -> ReadResult:
         from .apkg_reading import read_package

@@ -141,7 +141,7 @@ class Site:
     def files(self) -> dict[str, bytes]:
         """The whole site (and its marker), each file once, in a fixed order: the same bank gives the same bytes."""
         files = {path: self.file(path) for path in self.paths()}
-        files[MARKER] = b"A study site written by qaexport: `qaexport site` replaces this folder as a whole.\n"
+        files[MARKER] = b"A study site written by qaexport: `qaexport site` rewrites this folder.\n"
         return {path: data for path, data in files.items() if data is not None}  # type: ignore[misc]
 
     def file(self, path: str) -> bytes | None:
