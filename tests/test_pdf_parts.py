@@ -51,10 +51,22 @@ def books(tmp_path_factory) -> dict[str, Path]:
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["parts"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["again"]), env=env)
     qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)  # two parts: 34 and 46 questions
+    started: list[str] = []  # the parts' files, in the order their children were started
     with pytest.MonkeyPatch.context() as patch:  # a big book in miniature: more parts than processes at once
         # (every framework its own part, as when parts are capped; each framework fits one, so none is cut inside)
         patch.setattr(pdf_exporter, "plan", functools.partial(plan, max_part=1))
+        from qaexport import forked
+
+        start = forked.Children.start
+
+        def recorded(self: forked.Children, work: functools.partial) -> int:
+            if work.func is pdf_parts._lay_part:
+                started.append(work.args[3].name)
+            return start(self, work)
+
+        patch.setattr(forked.Children, "start", recorded)
         qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["queued"]), env=env)
+    out["started"] = started  # type: ignore[assignment]
     with pytest.MonkeyPatch.context() as patch:  # a probe whose contents run longer than the real ones
         fronts: list[int] = []
 
@@ -116,6 +128,26 @@ def test_plan_cuts_a_big_book_into_more_parts_than_processes():
     assert plan([30, 1, 1], workers=2, min_part=1, max_part=5) == [range(0, 1), range(1, 2), range(2, 3)]
 
 
+def test_the_smallest_part_starts_beside_the_biggest():
+    """``weasy.parts.start_order``: biggest first, but with more parts than are laid out at once, the smallest
+    second, so that the parts laid out side by side are out of step and do not reach their largest memory (the end of
+    each) together; with no more parts than slots, or one slot, biggest first."""
+    assert pdf_parts.start_order([5, 9, 9, 2, 7], 2) == [1, 3, 2, 4, 0]
+    assert pdf_parts.start_order([9, 9, 9, 9], 2) == [0, 3, 1, 2]  # equal sizes: the last of them second
+    assert pdf_parts.start_order([5, 9, 2], 3) == [1, 0, 2]
+    assert pdf_parts.start_order([5, 9, 2], 1) == [1, 0, 2]
+
+
+def test_a_book_of_more_parts_than_slots_starts_its_smallest_part_second(books):
+    """The 80-question book with every framework its own part (34, 34 and 12 questions), two at a time: the third
+    part (12 questions) is started second, beside the first of the biggest; its pages are those of the book laid
+    out whole all the same, and its bytes those of the three parts laid out at once
+    (``test_a_rebuild_in_parts_is_byte_identical``)."""
+    started = books["started"]
+    assert sorted(started) == ["part-0.pdf", "part-1.pdf", "part-2.pdf"]
+    assert started[1] == "part-2.pdf", started
+
+
 def test_parts_at_once_are_bounded_by_memory_not_only_by_cores():
     """``weasy.parts.parts_at_once``: a machine of 8 cores lays out 8 parts of a big book at once while they fit the
     tree's budget with the forking process, fewer of a 50,000-question one (its content model is big), and one of a
@@ -171,7 +203,7 @@ def test_parts_number_every_page_and_the_contents(books):
 
 def test_a_rebuild_in_parts_is_byte_identical(books):
     assert books["parts"].read_bytes() == books["again"].read_bytes()
-    # three parts, two processes at a time, the biggest first: the same book as three at once
+    # three parts, two processes at a time, the smallest second: the same book as three at once
     assert books["queued"].read_bytes() == books["parts"].read_bytes()
 
 

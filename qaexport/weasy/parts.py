@@ -248,8 +248,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
         probe_job = front_job(book.front(dict.fromkeys(book.anchors, PROBE_NUMBER), 0), book.css + front_css(999),
                               work / "probe.pdf")
         probe = -1
-        # Biggest parts first, ``at_once`` at a time: the last to start are the quickest to finish.
-        queue = sorted(range(len(bodies)), key=lambda i: -book.sizes[i])
+        queue = start_order(book.sizes, at_once)
         slots: dict[int, int] = {}  # child index -> part
         with Children(lambda index, value: on_progress(slots.get(index, -1), value), failure) as group:
             while queue and len(slots) < at_once:
@@ -281,6 +280,23 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 fill()
         merge(front, fronts[-1][1], bodies, target, [laid[i].outline_levels for i in range(len(bodies))], stamp_files)
     return sorted(missing)
+
+
+def start_order(sizes: Sequence[int], at_once: int) -> list[int]:
+    """The order the parts are started in, ``at_once`` at a time, each next one when one ends: biggest first (the last
+    to start are the quickest to finish, so the cores end together), but with more parts than are laid out at once,
+    the smallest second, beside the biggest.
+
+    Why: a part's memory grows through its layout and drawing and is largest at its end (~90 MiB for 110,000
+    characters of HTML), and a big framework is cut into parts of about the same size. Started together, two such
+    parts reached their ends together, and so did every pair after them: the tree's peak was the forking process and
+    two parts at their ends. The smallest part ends first and puts the two slots out of step for the rest of the
+    run (each next part starts as one ends), so that one part is at its end while the other is still in its layout:
+    docs/benchmarks.md, "PDF 560: the parts out of step"."""
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+    if len(order) > at_once >= 2:
+        order.insert(1, order.pop())
+    return order
 
 
 def contents_numbers(parts: Sequence[_Part], anchors: Sequence[str], front_pages: int) -> tuple[dict[str, str], int]:
