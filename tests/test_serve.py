@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -227,12 +228,12 @@ def test_a_browser_opens_only_when_asked(bank, tmp_path):
     for args in ((), ("--open",)):
         with serving(bank, tmp_path, *args, env={"BROWSER": str(fake)}) as (proc, url):
             urllib.request.urlopen(url + "index.html").read()  # the server is up and has answered
-            if args:
-                deadline = 200
-                while not opened.exists() and deadline:  # the browser is started as the server comes up
-                    proc.poll()
-                    deadline -= 1
+            if args:  # the browser is started as the server comes up: waited for (bounded), not counted in requests
+                deadline = time.monotonic() + 60
+                while not opened.exists():
+                    assert proc.poll() is None and time.monotonic() < deadline, "no browser was started within 60 s"
                     urllib.request.urlopen(url + "index.html").read()
+                    time.sleep(0.05)
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=15)
         assert opened.exists() == bool(args)
