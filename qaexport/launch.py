@@ -51,7 +51,9 @@ def begin(args: list[str]) -> tempfile.TemporaryDirectory[str]:
     if _begun and Path(_begun[0].name).is_dir():
         return _begun[0]
     stops.in_command()
-    scratch.sweep_once(Path(tempfile.gettempdir()))  # what killed runs left there (a listing: a millisecond)
+    with stops.held():  # tempfile finds the folder by writing a file there and removing it: a stop waits for both
+        temporary = Path(tempfile.gettempdir())
+    scratch.sweep_once(temporary)  # what killed runs left there (a listing: a millisecond)
     _begun[:] = [scratch.run_folder()]  # this process's temporary files go there from now on (tempfile.tempdir)
     _pdf_args[:] = [args] if runs_pdf(args) else []
     start_ahead(args)
