@@ -211,10 +211,13 @@ def _end_stopped() -> None:
 
 def _end_the_run() -> None:
     """After an interrupt: the layout process started ahead ended, then the run's temporary folder removed whole
-    (again: an interrupt that landed in the command line's own removal of it left it half removed)."""
-    from .forked import end_started_ahead
-
-    end_started_ahead()
+    (again: an interrupt that landed in the command line's own removal of it left it half removed). Nothing is
+    imported here: the interrupt may have landed in the import system, between a submodule's load and its setting on
+    its package, and an import now would fail on that half-done state (a traceback, status 1). Nothing was started
+    ahead unless ``forked`` was loaded."""
+    forked = sys.modules.get(f"{__package__}.forked")
+    if forked is not None:
+        forked.end_started_ahead()
     for run in _begun:
         with contextlib.suppress(OSError):
             run.cleanup()

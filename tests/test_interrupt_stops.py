@@ -191,6 +191,37 @@ def test_ctrl_c_at_a_chosen_moment_is_one_line_and_status_130(hook, tmp_path, sa
     assert list(scratch.iterdir()) == []  # the run's temporary folder is gone
 
 
+#: The signal comes as the import system has loaded a submodule and not yet set it on its package (``collections.abc``,
+#: first imported as the command line loads, under ``typing``): ``typing`` fails and is dropped, ``collections`` is left
+#: without its ``abc``, and importing ``typing`` again fails (``AttributeError``).
+AS_A_SUBMODULE_LOADS = (
+    "def stop_when_loaded(frame, event, module):\n"
+    "    if event == 'return' and frame.f_code.co_name == '_load_unlocked' and os.getpid() == COMMAND \\\n"
+    "            and getattr(module, '__name__', '') == 'collections.abc':\n"
+    "        sys.setprofile(None)\n"
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now: as _load_unlocked returns it\n"
+    "        [str(n) for n in range(200)]\n"
+    "sys.setprofile(stop_when_loaded)\n")
+
+
+def test_ctrl_c_as_a_submodule_loads_is_one_line_and_status_130(tmp_path, sample_path):
+    """Seen once in six runs of test_ctrl_c_of_the_process_group_at_many_moments[cards] on a loaded machine: the stop
+    landed in the import system between a submodule's load and its setting on the package, and the end of the
+    stopped run imported the module that ends what was started ahead (``forked``), which imported ``typing`` again:
+    a traceback and status 1. The end of a stopped run imports nothing. (``cards``: nothing is started ahead, so
+    ``typing`` is first imported as the command line loads.)"""
+    target, scratch = tmp_path / "out" / "cards.pdf", tmp_path / "tmp"
+    scratch.mkdir()
+    (tmp_path / "hooked.py").write_text(RUN.format(hook=AS_A_SUBMODULE_LOADS), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "hooked", "cards", str(sample_path), "-o", str(target), "--no-cache"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.stderr.splitlines() == [INTERRUPTED], done.stderr
+    assert done.returncode == 130
+    assert not target.exists() and not target.parent.exists()
+    assert list(scratch.iterdir()) == []
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP],
                          ids=["SIGINT-in-a-background-job", "SIGHUP-under-nohup"])
 def test_a_stop_signal_ignored_from_the_start_stays_ignored(sig, tmp_path, sample_path):
