@@ -54,7 +54,8 @@ def begin(args: list[str]) -> tempfile.TemporaryDirectory[str]:
     with stops.held():  # tempfile finds the folder by writing a file there and removing it: a stop waits for both
         temporary = Path(tempfile.gettempdir())
     scratch.sweep_once(temporary)  # what killed runs left there (a listing: a millisecond)
-    _begun[:] = [scratch.run_folder()]  # this process's temporary files go there from now on (tempfile.tempdir)
+    with stops.held():  # made and recorded, or a stop between the two leaves it to the next run's sweep
+        _begun[:] = [scratch.run_folder()]  # this process's temporary files go there from now on (tempfile.tempdir)
     _pdf_args[:] = [args] if runs_pdf(args) else []
     start_ahead(args)
     return _begun[0]
