@@ -51,8 +51,11 @@ def begin(args: list[str]) -> tempfile.TemporaryDirectory[str]:
     if _begun and Path(_begun[0].name).is_dir():
         return _begun[0]
     stops.in_command()
-    scratch.sweep_once(Path(tempfile.gettempdir()))  # what killed runs left there (a listing: a millisecond)
-    _begun[:] = [scratch.run_folder()]  # this process's temporary files go there from now on (tempfile.tempdir)
+    with stops.held():  # tempfile finds the folder by writing a file there and removing it: a stop waits for both
+        temporary = Path(tempfile.gettempdir())
+    scratch.sweep_once(temporary)  # what killed runs left there (a listing: a millisecond)
+    with stops.held():  # made and recorded, or a stop between the two leaves it to the next run's sweep
+        _begun[:] = [scratch.run_folder()]  # this process's temporary files go there from now on (tempfile.tempdir)
     _pdf_args[:] = [args] if runs_pdf(args) else []
     start_ahead(args)
     return _begun[0]
@@ -209,10 +212,13 @@ def _end_stopped() -> None:
 
 def _end_the_run() -> None:
     """After an interrupt: the layout process started ahead ended, then the run's temporary folder removed whole
-    (again: an interrupt that landed in the command line's own removal of it left it half removed)."""
-    from .forked import end_started_ahead
-
-    end_started_ahead()
+    (again: an interrupt that landed in the command line's own removal of it left it half removed). Nothing is
+    imported here: the interrupt may have landed in the import system, between a submodule's load and its setting on
+    its package, and an import now would fail on that half-done state (a traceback, status 1). Nothing was started
+    ahead unless ``forked`` was loaded."""
+    forked = sys.modules.get(f"{__package__}.forked")
+    if forked is not None:
+        forked.end_started_ahead()
     for run in _begun:
         with contextlib.suppress(OSError):
             run.cleanup()

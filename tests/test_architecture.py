@@ -504,7 +504,9 @@ def test_forked_works_run_together_and_one_failure_stops_the_others(tmp_path):
     pid_file = tmp_path / "slow.pid"
 
     def slow(report):
-        pid_file.write_text(str(os.getpid()))
+        written = tmp_path / "slow.pid.new"  # whole or not there: the failing child may see it (and the parent kill
+        written.write_text(str(os.getpid()))  # this one) between a plain write's create and its write
+        os.replace(written, pid_file)
         time.sleep(60)
         (tmp_path / "slow.done").write_text("too late")
 

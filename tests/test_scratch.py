@@ -136,6 +136,27 @@ def _listing(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 
 
+def _wait_until_the_group_is_dead(group: int) -> None:
+    """Every process of the killed ``group`` dead (gone, or a zombie its new parent has not reaped yet: what it left
+    is swept, ``scratch._zombie``). A SIGKILL takes effect when the process next runs, which a loaded machine can
+    put off; a child still alive keeps its leftovers from the next run's sweep. (A fixed 0.2 s wait assumed it.)"""
+    def alive_in_group() -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[2]) == group and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+        return found
+
+    deadline = time.monotonic() + 60
+    while left := alive_in_group():
+        assert time.monotonic() < deadline, f"processes of the killed run still alive after 60 s: {left}"
+        time.sleep(0.01)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_killed_at_several_points_then_a_normal_run_leaves_nothing_behind(command, tmp_path):
@@ -155,7 +176,7 @@ def test_killed_at_several_points_then_a_normal_run_leaves_nothing_behind(comman
         time.sleep(took * point)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        time.sleep(0.2)  # the killed group's last processes are reaped
+        _wait_until_the_group_is_dead(proc.pid)
         left_behind += [name for name in _listing(work / "out") + _listing(work / "tmp") if "qaexport-" in name]
     assert left_behind, "no kill left anything: the kills came too late to test the sweep"
     proc = _run(command, bank, work)

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -228,12 +229,12 @@ def test_a_browser_opens_only_when_asked(bank, tmp_path):
     for args in ((), ("--open",)):
         with serving(bank, tmp_path, *args, env={"BROWSER": str(fake)}) as (proc, url):
             urllib.request.urlopen(url + "index.html").read()  # the server is up and has answered
-            if args:
-                deadline = 200
-                while not opened.exists() and deadline:  # the browser is started as the server comes up
-                    proc.poll()
-                    deadline -= 1
+            if args:  # the browser is started as the server comes up: waited for (bounded), not counted in requests
+                deadline = time.monotonic() + 60
+                while not opened.exists():
+                    assert proc.poll() is None and time.monotonic() < deadline, "no browser was started within 60 s"
                     urllib.request.urlopen(url + "index.html").read()
+                    time.sleep(0.05)
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=15)
         assert opened.exists() == bool(args)
@@ -345,6 +346,15 @@ def _frames_as_drawn(page) -> list[dict]:
                 scroll: [d.scrollWidth, d.scrollHeight], client: [d.clientWidth, d.clientHeight]}; })""")
 
 
+def _resize(page, width: int) -> None:
+    """The window made ``width`` px wide, returning once the page has had its resize event: the preview's own
+    listener (``preview.js``, registered before this one) has refit every frame by then. Not a fixed wait (it was
+    300 ms): Chromium fires the event at its next rendering step, which a loaded machine can put off for longer."""
+    page.evaluate("() => { window.resized = new Promise(done => addEventListener('resize', done, {once: true})); }")
+    page.set_viewport_size({"width": width, "height": 900})
+    assert page.evaluate("() => window.resized.then(() => innerWidth)") == width
+
+
 @pytest.mark.slow
 def test_the_preview_fits_a_phone_wide_window_by_scaling_its_frames_down(tmp_path):
     """On a window 360 px wide (opened so, or narrowed from 1280 px) each card frame keeps its view's width (the
@@ -372,8 +382,7 @@ def test_the_preview_fits_a_phone_wide_window_by_scaling_its_frames_down(tmp_pat
                     "How do I add code to an answer?")
             page.wait_for_load_state("load")
             if first != 360:
-                page.set_viewport_size({"width": 360, "height": 900})
-                page.wait_for_timeout(300)  # the resize's layout and the page's own refit
+                _resize(page, 360)
             frames = _frames_as_drawn(page)
             assert sorted({frame["view"] for frame in frames}) == [360, 800]
             assert [frame["cut"] for frame in frames] == own  # the card cuts what it cuts on its screen, no more
@@ -382,8 +391,7 @@ def test_the_preview_fits_a_phone_wide_window_by_scaling_its_frames_down(tmp_pat
                 assert frame["scroll"] == frame["client"], frame  # nothing cut off, nothing scrolling inside
                 assert frame["left"] >= 0 and frame["right"] <= 360, frame  # drawn within the window
             assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
-            page.set_viewport_size({"width": 1280, "height": 900})  # wide again: every frame at its own size
-            page.wait_for_timeout(300)
+            _resize(page, 1280)  # wide again: every frame at its own size
             widths = [round(frame["right"] - frame["left"]) for frame in _frames_as_drawn(page)]
             assert widths == [360] * 4 + [800] * 4
             assert seen.problems() == []
