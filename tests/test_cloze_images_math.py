@@ -284,6 +284,29 @@ def test_one_huge_image_is_left_out_and_the_others_still_show(tmp_path):
     assert "[image: a red resistor]" in chapter and 'alt="a green block"' in chapter
 
 
+def test_a_cut_short_png_and_an_svg_with_nothing_left_to_draw_are_left_out_with_a_warning(tmp_path):
+    """trial10 #14: a PNG whose data is cut (header fine) printed as a black square, an SVG whose every element was
+    stripped as an empty box, both without a word: now the FILE:LINE warning and the alt text, as for a huge one."""
+    bank = write_bank(tmp_path)
+    whole = (bank / "images" / "resistor.png").read_bytes()
+    (bank / "images" / "resistor.png").write_bytes(whole[:len(whole) // 2])  # the IDAT cut in the middle
+    (bank / "images" / "block.svg").write_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><image href="file:///etc/passwd"/>'
+        b'<script>alert(1)</script><foreignObject><p>x</p></foreignObject></svg>')
+    out = tmp_path / "b.epub"
+    env = {"QAEXPORT_STATE_DIR": str(tmp_path / "state"), "QAEXPORT_CACHE_DIR": str(tmp_path / "cache")}
+    result = CliRunner().invoke(app, ["epub", str(bank), "-o", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert ("physics.md:18: image 'images/resistor.png': damaged image: its pixel data does not decode (image "
+            "file is truncated); save it again from the original. Left out") in said, said
+    assert "physics.md:20: image 'images/block.svg': nothing left to draw" in said and "shapes, paths" in said, said
+    with zipfile.ZipFile(out) as zf:
+        chapter = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("basics.xhtml"))
+        assert [n for n in zf.namelist() if n.endswith(".svg") and "cover" not in n and "wrap" not in n] == []
+    assert "[image: a red resistor]" in chapter and "[image: a green block]" in chapter
+
+
 def test_outside_and_url_images_warn_and_are_left_out(built):
     out = built["output"]
     assert "physics.md:20: image '../outside.png' is outside the bank folder" in out
