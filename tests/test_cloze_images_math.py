@@ -243,7 +243,7 @@ def test_svg_parser_reads_no_entity_no_dtd_and_no_deep_tree(tmp_path):
     assert isinstance(clean, bytes) and b"SECRETMARK" not in clean
     assert isinstance(sanitize_svg(_svg("", head=f'<!DOCTYPE svg SYSTEM "{dtd.as_uri()}">')), bytes)
     deep = sanitize_svg(_svg("<g>" * 300 + "</g>" * 300))  # a layout engine recurses per level
-    assert isinstance(deep, Refused) and "depth" in str(deep)
+    assert isinstance(deep, Refused) and "nest more than 256 deep" in str(deep)
     assert isinstance(sanitize_svg(b'<html xmlns="http://www.w3.org/1999/xhtml"><svg/></html>'), Refused)
 
 
@@ -636,3 +636,17 @@ def test_a_malformed_svg_is_refused_with_the_parsers_whole_clause():
     long = str(sanitize_svg(b"<svg><" + b"a" * 300 + b"\x1b"))
     assert "<string>" not in long and "\x1b" not in long and len(long) < 140, long
     assert long.endswith(("…)", "column 307)")), long
+
+
+def test_an_svg_over_the_parsers_limits_is_said_in_the_authors_terms():
+    """trial10 #18: an entity bomb said "…see xmlCtxtSetMaxAmplification", a deep file "use XML_PARSE_HUGE option":
+    libxml2's advice to a programmer. Now what is wrong with the file and what to change in it."""
+    levels = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10 if i else "x" * 10}">' for i in range(9))
+    bomb = str(sanitize_svg(_svg("<text>&e8;</text>", head=f"<!DOCTYPE svg [{levels}]>")))
+    deep = str(sanitize_svg(_svg("<g>" * 300 + "</g>" * 300)))
+    long = str(sanitize_svg(_svg(f"<text>{'a' * 10_000_001}</text>")))
+    for said in (bomb, deep, long):
+        assert "XML_PARSE" not in said and "xmlCtxt" not in said and "well-formed" not in said, said
+    assert bomb.startswith("its entities expand too much") and "remove the <!DOCTYPE" in bomb, bomb
+    assert deep.startswith("its elements nest more than 256 deep; flatten the groups (<g>)") and "line 1" in deep
+    assert long.startswith("a text, name or attribute in it is too long") and "shorten it" in long, long

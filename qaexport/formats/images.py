@@ -300,7 +300,8 @@ def _bounded_tree(data: bytes) -> object:
                 return Refused(f"more than {MAX_SVG_ELEMENTS:,} SVG elements")
         root = parser.close()
     except etree.XMLSyntaxError as exc:  # its msg says where ("…, line 1, column 15"); str() adds "(<string>, …)"
-        return Refused(f"not a well-formed SVG file ({clause(exc.msg or str(exc))})")
+        said = exc.msg or str(exc)
+        return _parser_limit(said) or Refused(f"not a well-formed SVG file ({clause(said)})")
     except ValueError as exc:
         return Refused(f"not a well-formed SVG file ({clause(str(exc))})")
     count += sum(1 for _ in parser.read_events())
@@ -313,6 +314,27 @@ def _draws(element: object) -> bool:
     """Whether a kept element puts something on the page (a ``<use>`` only while it still names what it uses)."""
     name = _local_name(element.tag)  # type: ignore[attr-defined]
     return name in _DRAWN and (name != "use" or bool(_REFERENCE_ATTRIBUTES & set(element.attrib)))  # type: ignore[attr-defined]
+
+
+#: libxml2's messages for its own limits, each with its advice to a programmer ("use XML_PARSE_HUGE option", "see
+#: xmlCtxtSetMaxAmplification"): said instead in the author's terms, with what to change in the file (trial10 #18).
+_PARSER_LIMITS = (
+    ("entity amplification", "its entities expand too much (<!ENTITY> declarations that repeat each other, an "
+                             "\"entity bomb\"); remove the <!DOCTYPE …> and its entities from the file"),
+    ("Excessive depth", "its elements nest more than 256 deep; flatten the groups (<g>) or export it again from "
+                        "the drawing program"),
+    ("XML_PARSE_HUGE", "a text, name or attribute in it is too long for the parser (over 10,000,000 characters); "
+                       "shorten it or export the drawing again"),
+)
+
+
+def _parser_limit(message: str) -> Refused | None:
+    """The refusal for a file that hit one of the parser's limits, or None for a plain syntax error."""
+    for sign, said in _PARSER_LIMITS:
+        if sign in message:
+            where = message.rsplit(", line ", 1)
+            return Refused(f"{said} (line {clause(where[1])})" if len(where) == 2 and "entity" not in sign else said)
+    return None
 
 
 def _remove_keeping_tail(element: object) -> None:
