@@ -60,6 +60,12 @@ class SourceBase:
     def sniff(self, head: bytes) -> bool:
         return True
 
+    @classmethod
+    def unavailable(cls) -> str:
+        """Why this reader cannot read here ("" when it can): an extra that is not installed, with the command that
+        installs it. ``qaexport formats`` shows it beside the format (optional: a reader without it is available)."""
+        return ""
+
 
 #: The members :class:`Source` lists, each checked when a plugin loads.
 MEMBERS = ("name", "suffixes", "description", "Options", "sniff", "read")
