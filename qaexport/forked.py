@@ -12,6 +12,7 @@ this process removes when they are done or killed.
 
 from __future__ import annotations
 
+import errno
 import gc
 import multiprocessing
 import os
@@ -29,6 +30,23 @@ T = TypeVar("T")
 #: Seconds a stopped child has to clean up after SIGTERM before it is killed.
 STOP_GRACE = 5.0
 Report = Callable[[Any], None]
+
+
+#: The system errors of a file that could not be written: the disk, not the work, failed.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def failure_of(label: str, doing: str) -> Callable[[str], str]:
+    """The one line for a child's failure while ``doing`` (``"PDF layout"``) for ``label``: a full disk, quota or
+    read-only file system is said as every format says it, "write failed (No space left on device)" (trial10 #17:
+    "PDF layout failed (OSError: [Errno 28] …)" blamed the layout); anything else as ``doing`` failed."""
+    def say(cause: str) -> str:  # the child's cause is f"{type}: {exc}": "OSError: [Errno 28] No space left…"
+        kind, _, rest = cause.partition(": [Errno ")
+        number, _, reason = rest.partition("] ")
+        if kind.endswith("Error") and number.isdigit() and int(number) in _WRITE_ERRNOS and reason:
+            return f"{label}: write failed ({reason}); nothing was written"
+        return f"{label}: {doing} failed ({cause}); nothing was written"
+    return say
 
 
 def cores() -> int:

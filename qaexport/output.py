@@ -305,6 +305,14 @@ def _write_into(target: Path, files: dict[str, bytes]) -> None:
         raise
 
 
+#: A folder output the system does not let this user write (a read-only folder: moving it aside needs write
+#: permission in it) is told as every file output tells it, "cannot write in this folder (Permission denied);
+#: choose another --output", not as a failed write (trial10 #20). :func:`cannot_write` names the folder of the
+#: path it is given: a file inside the output folder names the folder itself.
+_NOT_ALLOWED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+_ANY_FILE = "index.html"
+
+
 def _temporary_folder(target: Path) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -331,6 +339,8 @@ def _write_new(target: Path, files: dict[str, bytes]) -> None:
         _fill(work, files)
         os.replace(work, target)
     except OSError as exc:
+        if exc.errno in _NOT_ALLOWED:
+            raise cannot_write(target / _ANY_FILE, exc) from None
         raise OutputError(f"{target}: write failed ({exc.strerror or exc}); nothing was written") from None
     finally:
         if work.exists():
@@ -429,6 +439,8 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
     except OSError as exc:
         if old is not None and not target.exists() and (old / target.name).is_dir():
             os.replace(old / target.name, target)  # put the previous set back
+        if exc.errno in _NOT_ALLOWED:
+            raise cannot_write(target / _ANY_FILE, exc) from None
         raise OutputError(f"{target}: write failed ({exc.strerror or exc}); the previous folder is unchanged") \
             from None
     finally:

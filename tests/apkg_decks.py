@@ -91,7 +91,8 @@ def build_packages(folder: Path, fill=build_sample) -> dict[str, Path]:
     return out
 
 
-SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><image href="file:///etc/passwd"/></svg>'
+SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><image href="file:///etc/passwd"/>'
+       b'<rect width="4" height="4"/></svg>')
 HOSTILE_CSS = ".card { background: url(file:///etc/passwd); } img { content: url('file:///etc/hostname'); }"
 
 

@@ -351,3 +351,28 @@ def test_a_site_written_through_a_symbolic_link_fills_the_folder_it_leads_to(tmp
     assert link.is_symlink() and link.resolve() == deployed.resolve()
     assert "New question" in (deployed / "f" / "t" / "s.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "public", "www"]  # no temporary folder left
+
+
+def test_a_read_only_output_folder_is_told_the_same_for_the_site_as_for_a_file(tmp_path, sample_path):
+    """trial10 #20: `site -o ro/` on a read-only folder said "write failed (Permission denied); the previous folder is
+    unchanged" where `epub -o ro/x.epub` says "cannot write in this folder (Permission denied); choose another
+    --output". A real refusal: mode 555, without the root's right to write anywhere (setpriv, when run as root)."""
+    import os
+
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root writes in any folder, and setpriv is not here to drop that right")
+        drop = "-dac_override,-dac_read_search"
+        prefix = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}"]
+    said = {}
+    for name, target in (("site", "ro/"), ("epub", "ro/x.epub")):
+        (tmp_path / "ro").mkdir(exist_ok=True)
+        (tmp_path / "ro").chmod(0o555)
+        done = subprocess.run([*prefix, sys.executable, "-m", "qaexport", name, str(sample_path), "-o", target],
+                              cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 1, done.stderr
+        said[name] = done.stderr.splitlines()[-1]
+    assert said["site"] == said["epub"] == ("error: ro: cannot write in this folder (Permission denied); choose "
+                                            "another --output"), said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ro"] and not any((tmp_path / "ro").iterdir())

@@ -192,3 +192,32 @@ def test_ids_are_the_same_in_every_process(keys):
     here = [[note_guid(k), deck_id(k)] for k in keys]
     assert json.loads(other.stdout) == here
     assert all(1 < d < 2**53 for _, d in here) and len({g for g, _ in here}) == len(keys)
+
+
+def _file_size_limit() -> None:
+    """In the child: files may grow to 20 kB, and a write past that fails with EFBIG (instead of SIGXFSZ): a full
+    disk for one process, without root or a mount."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="RLIMIT_FSIZE is a POSIX limit")
+def test_a_pdf_that_cannot_be_written_says_write_failed_not_layout_failed(tmp_path):
+    """trial10 #17: on a full disk `pdf` said "PDF layout failed (OSError: [Errno 28] No space left on device)": the
+    layout worked, the write failed. The real command and layout, under a file-size limit (EFBIG, the same path)."""
+    import subprocess
+    import sys
+
+    from tests.site_bank import write_bank
+
+    bank = write_bank(tmp_path / "bank")
+    env = {**os.environ, "QAEXPORT_STATE_DIR": str(tmp_path / "state"), "QAEXPORT_CACHE_DIR": str(tmp_path / "c")}
+    target = tmp_path / "out" / "x.pdf"
+    done = subprocess.run([sys.executable, "-m", "qaexport", "pdf", str(bank), "-o", str(target)], env=env,
+                          preexec_fn=_file_size_limit, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert f"error: {target}: write failed (File too large); nothing was written" in done.stderr, done.stderr
+    assert "layout failed" not in done.stderr and not target.exists()

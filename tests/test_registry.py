@@ -235,3 +235,26 @@ def test_a_readers_table_has_its_values_checked_with_every_other_problem_of_the_
     assert done.returncode == 0 and done.stderr == "", done.stderr
     done = _cli(reader_site, "list", str(sample_path), "--skip-rows", "-3", cwd=tmp_path)  # a flag: its own words
     assert (done.returncode, done.stderr) == (2, "error: --skip-rows -3: give 0 or more rows to skip\n"), done.stderr
+
+
+_FORMATS_WITHOUT_ANKI = """
+import sys
+sys.modules["anki"] = None  # what Python does for a module that is not there: every import of it fails
+from typer.testing import CliRunner
+from qaexport.cli import app
+print(CliRunner().invoke(app, ["formats"]).output)
+"""
+
+
+def test_formats_marks_the_apkg_input_when_its_extra_is_not_installed():
+    """trial10 #19: `qaexport formats` listed the apkg input though the anki package was not there (every read then
+    said "needs the apkg extra"). Now the line says so, with the command that installs it; with the extra, not."""
+    without = subprocess.run([sys.executable, "-c", _FORMATS_WITHOUT_ANKI], capture_output=True, text=True,
+                             check=True).stdout
+    apkg = next(line for line in without.splitlines() if line.strip().startswith("apkg "))
+    assert apkg.endswith("[not available: reading Anki packages needs the apkg extra; install it with: pip install "
+                         "'qaexport[apkg]']"), apkg
+    assert "not available" not in without.replace(apkg, "")  # the other inputs are there
+    with_extra = subprocess.run([sys.executable, "-m", "qaexport", "formats"], capture_output=True, text=True,
+                                check=True).stdout
+    assert "apkg " in with_extra and "not available" not in with_extra

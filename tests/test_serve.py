@@ -112,6 +112,26 @@ def test_a_bank_broken_from_the_start_is_served_with_its_problems_and_recovers(b
     assert live_bank.reload([path]).problems == [] and live_bank.snapshot.library.count() == 7
 
 
+def test_a_file_no_reader_takes_added_while_serving_is_warned_of_on_the_console_and_the_pages(bank):
+    """trial10 #15: binary junk saved into the bank changed no question, so serve said nothing, while validate
+    warns "skipped: binary data": the reload now tells the new warning (the console prints it) and the pages
+    show it, and it goes once the file does."""
+    live_bank = live(bank)
+    junk = bank / "python" / "junk.md"
+    junk.write_bytes(b"\x00\x01binary\x00" * 100)
+    added = live_bank.reload([junk])
+    assert added.changed and live_bank.snapshot.version == 2
+    assert [w for w in added.warnings if "junk.md" in w] == [f"{junk}: skipped: binary data (NUL bytes), not a "
+                                                             "markdown question file"], added.warnings
+    assert live_bank.reload([junk]).warnings == []  # told once
+    build = Build(live_bank.snapshot.library, live_bank.snapshot.rendered[Scheme.COMPACT], live_bank.highlighter, 0)
+    page = Site(build, SiteOptions(), Live(2, [], live_bank.snapshot.warnings)).file("index.html").decode()
+    assert "skipped: binary data (NUL bytes)" in page and "warning" in page
+    junk.unlink()
+    gone = live_bank.reload([junk])
+    assert gone.changed and not any("junk.md" in w for w in live_bank.snapshot.warnings)
+
+
 def test_new_and_removed_files_are_seen(bank):
     live_bank = live(bank)
     second = bank / "python" / "02-classes.md"

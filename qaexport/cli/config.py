@@ -9,6 +9,7 @@ to the file's folder.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import tomllib
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SHOWN_CHARS, UsageError, shown
+from ..errors import SHOWN_CHARS, UsageError, describe_os_error, shown
 from ..limits import mib
 from .options import OptionSpec, fields_of
 
@@ -181,8 +182,13 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         return tomllib.loads(text), text
     except FileNotFoundError:
         raise UsageError(f"{path}: no such config file; check --config") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the config file ({exc})") from None
+    except OSError as exc:  # said as the system says it, with what to do (trial10 #18: a Python repr, no fix)
+        fix = (f"make it readable (chmod u+r {path}) or name another with --config"
+               if exc.errno in (errno.EACCES, errno.EPERM) else "check --config")
+        raise UsageError(f"{path}: cannot read the config file ({exc.strerror or describe_os_error(exc)}); {fix}") \
+            from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start:,} is not UTF-8); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
     except RecursionError:

@@ -114,7 +114,9 @@ def formats_cmd() -> None:
     """List the installed input formats (sources) and outputs (exporters), built-in and plugins."""
     typer.echo("Inputs:")
     for name, reader in sources.registry.load().items():
-        typer.echo(f"  {name:<10} {', '.join(reader.suffixes):<24} {reader.description}")
+        missing = getattr(reader, "unavailable", lambda: "")()  # an extra not installed (trial10 #19)
+        typer.echo(f"  {name:<10} {', '.join(reader.suffixes):<24} {reader.description}"
+                   + (f" [not available: {missing}]" if missing else ""))
     typer.echo("Outputs:")
     for name, cls in exporters.registry.load().items():
         what = cls.suffix if cls.produces == exporters.Produces.FILE else "a folder"

@@ -80,6 +80,8 @@ def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_
         f"(read in {time.monotonic() - start:.1f} s); saved files reload open pages; Ctrl-C stops")
 
     def report(reloaded: Reloaded) -> None:
+        for line in reloaded.warnings:
+            err.print(f"warning: {line}", soft_wrap=True, emoji=False, markup=False)
         if reloaded.problems:
             for line in reloaded.problems:
                 err.print(f"error: {line}", soft_wrap=True, emoji=False, markup=False)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -113,6 +114,10 @@ def accept(data: bytes, notes: list[str] | None = None) -> Media | Refused:
                 notes.append(f"{width:,}×{height:,} pixels, over the {MAX_PIXELS // 1_000_000} megapixel limit; "
                              f"shrunk to {new_width:,}×{new_height:,}")
             width, height = new_width, new_height
+        else:
+            damaged = _undecodable(data)
+            if damaged is not None:
+                return damaged
         return Media(content_name(data, ext), data, mime, width * height)
     if looks_like_svg(data):
         clean = sanitize_svg(data)
@@ -135,6 +140,33 @@ def _pixels(data: bytes) -> tuple[int, int] | Refused:
             return Refused(f"over Pillow's own pixel limit ({Image.MAX_IMAGE_PIXELS * 2:,}); not decoded")
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             return Refused(f"damaged image ({type(exc).__name__})")
+
+
+_TRUNCATED_LOCK = threading.Lock()
+
+
+def _undecodable(data: bytes) -> Refused | None:
+    """Why the pixels behind a good header do not decode (cut short, corrupt), or None. Decoded whole, within
+    :data:`MAX_PIXELS` (the caller checked the header): a layout engine draws such an image as a black or empty
+    square without a word (trial10 #14), so it is left out here, with the warning, instead."""
+    from PIL import Image, ImageFile
+
+    with warnings.catch_warnings(), _TRUNCATED_LOCK:
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import (weasyprint/images.py), and a
+        # reader shares a process with it: with it on, a cut image decodes "fine" (grey or black rows). Off for
+        # this decode only; the lock keeps two checks from restoring each other's value.
+        truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+        except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error… for a damaged body
+            return Refused(f"damaged image: its pixel data does not decode ({clause(str(exc) or type(exc).__name__)});"
+                           " save it again from the original")
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+    return None
 
 
 def _shrunk(data: bytes, mime: str, width: int, height: int) -> tuple[bytes, tuple[int, int]] | Refused:
@@ -193,6 +225,9 @@ SVG_ELEMENTS = frozenset({
     "feFlood", "feGaussianBlur", "feMerge", "feMergeNode", "feMorphology", "feOffset", "feFuncR", "feFuncG",
     "feFuncB", "feFuncA", "switch", "style",
 })
+#: Elements that put something on the page: an SVG left without any (everything else was stripped) would print
+#: as an empty box, so it is refused instead (trial10 #14).
+_DRAWN = frozenset({"path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "use"})
 #: Attributes that may never be kept, whatever element they are on (besides every ``on*`` handler).
 _BANNED_ATTRIBUTES = frozenset({"src", "action", "formaction", "srcset", "ping", "download"})
 _REFERENCE_ATTRIBUTES = frozenset({"href", f"{{{XLINK_NS}}}href"})
@@ -211,21 +246,12 @@ def sanitize_svg(data: bytes) -> bytes | Refused:
     """The SVG rebuilt from its allow-listed parts (see the module docstring), or why it cannot be used."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                             huge_tree=False, remove_comments=True, remove_pis=True)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:  # its msg says where ("…, line 1, column 15"); str() adds "(<string>, …)"
-        return Refused(f"not a well-formed SVG file ({clause(exc.msg or str(exc))})")
-    except ValueError as exc:
-        return Refused(f"not a well-formed SVG file ({clause(str(exc))})")
+    root = _bounded_tree(data)
+    if isinstance(root, Refused):
+        return root
     if _local_name(root.tag) != "svg":
         return Refused("not an SVG image (the root element is not <svg>)")
-    count = 0
     for element in list(root.iter()):
-        count += 1
-        if count > MAX_SVG_ELEMENTS:
-            return Refused(f"more than {MAX_SVG_ELEMENTS:,} SVG elements")
         name = _local_name(element.tag)
         if element is not root and (name is None or name not in SVG_ELEMENTS):
             parent = element.getparent()
@@ -244,8 +270,71 @@ def sanitize_svg(data: bytes) -> bytes | Refused:
             css = element.text or ""
             if len(element) or _EXTERNAL_URL.search(css) or _ACTIVE_CSS.search(css):
                 _remove_keeping_tail(element)
+    if not any(_draws(element) for element in root.iter()):
+        return Refused("nothing left to draw (no shape, path or text remains once scripts, external images and "
+                       "unknown elements are removed; an empty box would print); draw it with SVG shapes, paths "
+                       "or text")
     etree.cleanup_namespaces(root)
     return etree.tostring(root, encoding="utf-8", xml_declaration=False)
+
+
+#: Bytes handed to the parser at a time: the element count is checked between chunks, so a file of millions of
+#: elements is refused after at most one chunk's worth past the limit, never built whole (trial10 #21: 400,000
+#: circles took 409 MB before the refusal).
+_FEED_BYTES = 64 * 1024
+
+
+def _bounded_tree(data: bytes) -> object:
+    """The parsed tree (without entities, DTDs or network), or :class:`Refused` as soon as more than
+    :data:`MAX_SVG_ELEMENTS` elements have started: counted while parsing, so memory stays bounded by the limit."""
+    from lxml import etree
+
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True, load_dtd=False,
+                                 dtd_validation=False, huge_tree=False, remove_comments=True, remove_pis=True)
+    count = 0
+    try:
+        for start in range(0, len(data), _FEED_BYTES):
+            parser.feed(data[start:start + _FEED_BYTES])
+            count += sum(1 for _ in parser.read_events())
+            if count > MAX_SVG_ELEMENTS:
+                return Refused(f"more than {MAX_SVG_ELEMENTS:,} SVG elements")
+        root = parser.close()
+    except etree.XMLSyntaxError as exc:  # its msg says where ("…, line 1, column 15"); str() adds "(<string>, …)"
+        said = exc.msg or str(exc)
+        return _parser_limit(said) or Refused(f"not a well-formed SVG file ({clause(said)})")
+    except ValueError as exc:
+        return Refused(f"not a well-formed SVG file ({clause(str(exc))})")
+    count += sum(1 for _ in parser.read_events())
+    if count > MAX_SVG_ELEMENTS:
+        return Refused(f"more than {MAX_SVG_ELEMENTS:,} SVG elements")
+    return root
+
+
+def _draws(element: object) -> bool:
+    """Whether a kept element puts something on the page (a ``<use>`` only while it still names what it uses)."""
+    name = _local_name(element.tag)  # type: ignore[attr-defined]
+    return name in _DRAWN and (name != "use" or bool(_REFERENCE_ATTRIBUTES & set(element.attrib)))  # type: ignore[attr-defined]
+
+
+#: libxml2's messages for its own limits, each with its advice to a programmer ("use XML_PARSE_HUGE option", "see
+#: xmlCtxtSetMaxAmplification"): said instead in the author's terms, with what to change in the file (trial10 #18).
+_PARSER_LIMITS = (
+    ("entity amplification", "its entities expand too much (<!ENTITY> declarations that repeat each other, an "
+                             "\"entity bomb\"); remove the <!DOCTYPE …> and its entities from the file"),
+    ("Excessive depth", "its elements nest more than 256 deep; flatten the groups (<g>) or export it again from "
+                        "the drawing program"),
+    ("XML_PARSE_HUGE", "a text, name or attribute in it is too long for the parser (over 10,000,000 characters); "
+                       "shorten it or export the drawing again"),
+)
+
+
+def _parser_limit(message: str) -> Refused | None:
+    """The refusal for a file that hit one of the parser's limits, or None for a plain syntax error."""
+    for sign, said in _PARSER_LIMITS:
+        if sign in message:
+            where = message.rsplit(", line ", 1)
+            return Refused(f"{said} (line {clause(where[1])})" if len(where) == 2 and "entity" not in sign else said)
+    return None
 
 
 def _remove_keeping_tail(element: object) -> None:

@@ -79,7 +79,7 @@ def _headers(csp: str) -> dict[str, str]:
 
 def _site(served: Served, snapshot: Snapshot) -> Site:
     build = Build(snapshot.library, snapshot.rendered[Scheme.COMPACT], served.bank.highlighter, served.time)
-    return Site(build, served.options, Live(snapshot.version, snapshot.problems))
+    return Site(build, served.options, Live(snapshot.version, snapshot.problems, snapshot.warnings))
 
 
 def _find(snapshot: Snapshot, key: str) -> QuestionRef | None:

@@ -46,6 +46,7 @@ class Reloaded:
     rendered: list[str]  # the keys of the questions rendered again
     problems: list[str]
     changed: bool  # whether the pages show something new (else the version stays)
+    warnings: list[str] = field(default_factory=list)  # the warnings the pages did not show before
 
 
 def _holding(questions: list[Question], library: Library) -> Library:
@@ -113,11 +114,15 @@ class LiveBank:
             problems = [f"{', '.join(map(str, self.paths))}: no questions found; write a question (## Question "
                         "{#id .easy}) in a bank file"]
         old = self.snapshot
+        # A file that appeared and no reader takes (binary junk, a 60 MB file) changes no question, yet validate
+        # warns of it: its warning is news, on the console and the pages (trial10 #15).
+        told = [str(w) for w in skipped + warnings]
+        new = [w for w in told if w not in old.warnings]
         if problems:  # keep showing the last good bank, and say what is wrong now
-            if problems != old.problems:
-                self.snapshot = Snapshot(old.version + 1, old.library, old.rendered, problems,
-                                         [str(w) for w in skipped + warnings])
-            return Reloaded(self.snapshot.version, read, [], problems, problems != old.problems)
+            news = problems != old.problems or told != old.warnings
+            if news:
+                self.snapshot = Snapshot(old.version + 1, old.library, old.rendered, problems, told)
+            return Reloaded(self.snapshot.version, read, [], problems, news, new)
         questions = [ref.question for ref in library.questions()]
         media = frozenset(library.media)
         todo = [q for q in questions if self._texts.get(q.key) != _text(q)
@@ -135,8 +140,9 @@ class LiveBank:
         self._texts = {q.key: _text(q) for q in questions}
         self._media = media
         self._rendered = {s: {q.key: self._rendered[s][q.key] for q in questions} for s in SCHEMES}
-        changed = bool(todo) or bool(old.problems) or old.version == 0 or library != old.library
+        changed = (bool(todo) or bool(old.problems) or old.version == 0 or library != old.library
+                   or told != old.warnings)
         if changed:
             self.snapshot = Snapshot(old.version + 1, library, {s: dict(t) for s, t in self._rendered.items()}, [],
-                                     [str(w) for w in skipped + warnings])
-        return Reloaded(self.snapshot.version, read, [q.key for q in todo], [], changed)
+                                     told)
+        return Reloaded(self.snapshot.version, read, [q.key for q in todo], [], changed, new)

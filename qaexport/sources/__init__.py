@@ -60,9 +60,12 @@ class SourceBase:
     def sniff(self, head: bytes) -> bool:
         return True
 
-    def unavailable(self) -> str:
-        """Why this reader cannot read anything here (an extra not installed), or "": a folder source then skips
-        its files with a warning (a file named on the command line still stops the run with the read's error)."""
+    @classmethod
+    def unavailable(cls) -> str:
+        """Why this reader cannot read here ("" when it can): an extra that is not installed, with the command that
+        installs it. ``qaexport formats`` shows it beside the format, and a folder source skips the reader's files
+        with it as a warning (a file named on the command line still stops the run with the read's error). Optional:
+        a reader without it is available."""
         return ""
 
 

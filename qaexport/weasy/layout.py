@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FontError
-from ..forked import run_forked
+from ..forked import failure_of, run_forked
 from ..model import Media
 from .compat_libraries import load_weasyprint
 
@@ -333,5 +333,4 @@ def layout_in_child(html: str, css: str, identifier: str, target: Path, advance:
     Returns the characters drawn as empty boxes (no installed or bundled font has them).
     """
     work = partial(write_pdf_sorted, html, css, identifier, target, media, files, tagged)
-    return run_forked(work, advance, lambda cause: f"{label or target}: PDF layout failed ({cause}); nothing was "
-                                                   "written")
+    return run_forked(work, advance, failure_of(str(label or target), "PDF layout"))

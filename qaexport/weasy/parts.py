@@ -176,10 +176,9 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
     while the last parts are still being drawn, so it costs no wall time when a core is free by then. A part
     ``kept`` from an earlier run with the same key (``weasy.kept``) is copied instead of laid out.
     """
-    from ..forked import Children
+    from ..forked import Children, failure_of
 
-    def failure(cause: str) -> str:
-        return f"{label}: PDF layout failed ({cause}); nothing was written"
+    failure = failure_of(label, "PDF layout")
 
     with scratch.folder("pdf") as folder:
         work = Path(folder)
@@ -528,7 +527,7 @@ def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path,
     """Documents that share nothing but their CSS (no page numbers, no links between them: the cards' sheets)
     laid out ``workers`` at a time in forked children and concatenated into ``target``; returns the characters
     drawn as empty boxes."""
-    from ..forked import run_forked_all
+    from ..forked import failure_of, run_forked_all
 
     with scratch.folder("pdf") as folder:
         paths = [Path(folder) / f"piece-{i}.pdf" for i in range(len(htmls))]
@@ -536,7 +535,7 @@ def layout_pieces(htmls: Sequence[str], css: str, identifier: str, target: Path,
         found = run_forked_all([partial(_lay_piece, htmls[i], css, identifier, paths[i], media, files)
                                 for i in range(len(htmls))],
                                lambda pages: advance(pages) if isinstance(pages, int) else None,
-                               lambda cause: f"{label}: PDF layout failed ({cause}); nothing was written", workers)
+                               failure_of(label, "PDF layout"), workers)
         concatenate(paths, target)
     return sorted(set().union(*found))
 

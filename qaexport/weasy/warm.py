@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..forked import Children, can_fork, process_context, started_ahead
+from ..forked import Children, can_fork, failure_of, process_context, started_ahead
 from ..model import Media
 
 
@@ -42,7 +42,7 @@ class _Worker:
         self.receive.close()  # the child's end: only the child reads jobs
 
     def _failure(self, cause: str) -> str:
-        return f"{self.label}: PDF layout failed ({cause}); nothing was written"
+        return failure_of(self.label, "PDF layout")(cause)
 
     def _serve(self, report: Callable[[int], None]) -> list[str] | None:
         """In the child: import WeasyPrint and set up, then lay out and write the one job sent (None: no job).

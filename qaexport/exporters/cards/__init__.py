@@ -299,7 +299,7 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
                                                                                      list[str]]:
     """The faces not kept while measuring laid out on measuring pages, ``workers`` documents at once (forked
     children), one page each; every card's front and back page, and the characters no font has."""
-    from ...forked import run_forked_all
+    from ...forked import failure_of, run_forked_all
     from ...weasy.layout import share_setup
     from .layout import Batch, batch_ranges
 
@@ -320,7 +320,7 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     share_setup(css, files)  # the measuring documents' stylesheet and fonts, inherited by the children forked here
     measured = run_forked_all([functools.partial(_lay_out_batch, b, css, media, files) for b in batches],
                               lambda n: advance(n) if isinstance(n, int) else None,
-                              lambda cause: f"{label}: PDF layout failed ({cause}); nothing was written", workers)
+                              failure_of(label, "PDF layout"), workers)
     pages = [Placed(b.path, page) for b, m in zip(batches, measured, strict=True) for page in m.pages
              if b.path is not None and page is not None]
     if len(pages) != len(todo):

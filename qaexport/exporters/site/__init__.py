@@ -12,7 +12,7 @@ the browser's ``localStorage``, keyed by each question's stable key, so it survi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +89,12 @@ def counts(subtopics: list[Subtopic]) -> list[tuple[str, int]]:
 @dataclass(frozen=True)
 class Live:
     """What pages served by ``qaexport serve`` add: its reload script (told the bank's version the page shows),
-    a preview link per question, and the bank's problems on every page. Never in a written site."""
+    a preview link per question, and the bank's problems and warnings on every page (the warnings as
+    ``validate`` prints them: a file no reader takes, an image left out). Never in a written site."""
 
     version: int
     problems: list[str]
+    warnings: list[str] = field(default_factory=list)
 
 
 class Site:
