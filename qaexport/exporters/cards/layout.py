@@ -52,8 +52,8 @@ _TAG = re.compile(r"<[^>]*>")
 #: face is a page, and a page's boxes and drawing cost memory whatever its text: since documents are balanced by
 #: text (``batch_ranges``), one of 200 short faces took the tree of a 560-question run to ~505 MiB (more than the
 #: booklet's); at 120 it peaked at ~330 MiB, then 259-267 MiB (80 was no less while two documents of equal text
-#: started together and peaked together). With the documents staggered (``STAGGER``), 80: 250 -> 193 MiB on the 560
-#: bank, the same sheets to the pixel (docs/benchmarks.md, 2026-12-05 18:55).
+#: started together and peaked together). With the documents staggered (``STAGGER``), 80: 242 -> 198 MiB on the 560
+#: bank (medians of 5), at ~6 % more CPU (more documents); the same sheets (docs/benchmarks.md, 2026-12-05 18:55).
 BATCH = 80
 #: Fewest faces worth a measuring document of their own on another core: its setup is a fork and ~0.05 s since the
 #: documents share their stylesheet and fonts (``share_setup``; 0.17 s before, when this was 20).
