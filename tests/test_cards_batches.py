@@ -21,22 +21,49 @@ def test_documents_hold_about_equal_text_in_full_waves(monkeypatch):
     ranges = layout.batch_ranges(lengths, 2)
     assert ranges[0][0] == 0 and ranges[-1][1] == len(lengths)
     assert all(end == start for (_, end), (start, _) in itertools.pairwise(ranges))  # in order, none left out
-    assert len(ranges) % 2 == 0 and all(0 < end - start <= layout.BATCH for start, end in ranges)
+    assert len(ranges) % 2 == 1 and all(0 < end - start <= layout.BATCH for start, end in ranges)  # 4 + the halves
     texts = _texts(lengths, ranges)
-    assert max(texts) <= 1.1 * min(texts), texts
+    whole, item = texts[1:-1], 9000 + layout.PAGE_CHARS  # cut between faces: equal within a long face or two
+    assert max(whole) - min(whole) <= 2 * item, texts
+    assert all(abs(half - sum(whole) / len(whole) / 2) <= item for half in (texts[0], texts[-1])), texts
 
 
 def test_three_documents_on_two_cores_become_four(monkeypatch):
     monkeypatch.setattr(layout, "BATCH", 200)
     ranges = layout.batch_ranges([1000] * 560, 2)  # 560 faces at most 200 a document: 3 -> a full wave of 4
-    assert [end - start for start, end in ranges] == [140] * 4
+    assert [end - start for start, end in ranges] == [70] + [140] * 3 + [70]  # (staggered: the halves)
+
+
+def _schedule(texts: list[int], cores: int = 2) -> list[tuple[float, float]]:
+    """(start, end) of each document when ``cores`` lay them out in order, each core taking the next as it ends, a
+    document's time its text (``forked.run_forked_all``)."""
+    free = [0.0] * cores
+    spans = []
+    for text in texts:
+        core = free.index(min(free))
+        spans.append((free[core], free[core] + text))
+        free[core] += text
+    return spans
+
+
+def test_the_documents_two_cores_lay_out_at_once_never_end_together():
+    """A measuring child's memory grows with the faces it has laid out, then by the drawing: two documents of equal
+    text started together reached their largest memory together (the cards' peak). Staggered, every document but
+    the last ends while the other core's is half done (about), and the round still ends on both cores at once."""
+    lengths = [300, 1500, 800, 2400, 600] * 224  # a round of 1,120 faces, as the 560 bank's first
+    texts = _texts(lengths, layout.batch_ranges(lengths, 2))
+    whole = max(texts[1:-1])
+    ends = sorted(end for _, end in _schedule(texts))
+    assert ends[-1] - ends[-2] <= 0.1 * whole  # the round ends on both cores together: no core idles
+    for end, other in itertools.pairwise(ends[:-1]):
+        assert other - end >= 0.4 * whole, (end, other, texts)  # one is half grown when the other peaks
 
 
 def test_small_rounds_stay_one_document_and_one_core_cuts_only_for_memory():
     assert layout.batch_ranges([1000] * 15, 2) == [(0, 15)]  # fewer than MIN_BATCH faces for a second one
-    assert layout.batch_ranges([1000] * 32, 2) == [(0, 16), (16, 32)]
+    assert layout.batch_ranges([1000] * 32, 2) == [(0, 8), (8, 24), (24, 32)]  # two, staggered
     assert layout.batch_ranges([], 2) == []
-    assert len(layout.batch_ranges([10] * 450, 1)) == 4  # one core: documents only as BATCH (120) bounds them
+    assert len(layout.batch_ranges([10] * 450, 1)) == 6  # one core: documents only as BATCH (80) bounds them
 
 
 def test_documents_laid_out_after_share_setup_parse_nothing_again_and_are_the_same(monkeypatch, tmp_path):

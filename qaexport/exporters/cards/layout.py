@@ -51,8 +51,10 @@ _TAG = re.compile(r"<[^>]*>")
 #: Faces laid out per measuring document: enough to amortise a document's setup, few enough to bound memory. Each
 #: face is a page, and a page's boxes and drawing cost memory whatever its text: since documents are balanced by
 #: text (``batch_ranges``), one of 200 short faces took the tree of a 560-question run to ~505 MiB (more than the
-#: booklet's); at 120 it peaks at ~330 MiB, the same time and the same pages (measured 2026-12-05; 80: no less).
-BATCH = 120
+#: booklet's); at 120 it peaked at ~330 MiB, then 259-267 MiB (80 was no less while two documents of equal text
+#: started together and peaked together). With the documents staggered (``STAGGER``), 80: 242 -> 198 MiB on the 560
+#: bank (medians of 5), at ~6 % more CPU (more documents); the same sheets (docs/benchmarks.md, 2026-12-05 18:55).
+BATCH = 80
 #: Fewest faces worth a measuring document of their own on another core: its setup is a fork and ~0.05 s since the
 #: documents share their stylesheet and fonts (``share_setup``; 0.17 s before, when this was 20).
 MIN_BATCH = 8
@@ -523,19 +525,30 @@ def batch_ranges(lengths: list[int], workers: int) -> list[tuple[int, int]]:
         count = -(-count // workers) * workers
     weights = [length + PAGE_CHARS for length in lengths]
     while True:
-        ranges = _even_ranges(weights, min(count, faces)) if faces else []
+        stagger = STAGGER and workers > 1 and 2 <= count < faces
+        ranges = _even_ranges(weights, min(count, faces), stagger) if faces else []
         if all(end - start <= BATCH for start, end in ranges) or count >= faces:
             return ranges
         count += workers  # a document of many short faces holds too many: another wave
 
 
-def _even_ranges(weights: list[int], count: int) -> list[tuple[int, int]]:
+#: The first and last documents of a round (of two or more) hold half a document's text each (``batch_ranges``): on
+#: two cores the documents laid out at once are then half a document apart, so one is half grown when the other is
+#: at its largest. Documents of equal text started together reached their largest memory together (a measuring
+#: child's memory grows with the faces it has laid out, then by the drawing): the peak of the cards' process tree.
+#: The last half document ends the round with the other core's last whole one.
+STAGGER = True
+
+
+def _even_ranges(weights: list[int], count: int, stagger: bool = False) -> list[tuple[int, int]]:
     """``count`` (at most ``len(weights)``) consecutive non-empty ranges of ``weights`` whose sums are as near equal
-    as cutting between items allows."""
+    as cutting between items allows; ``stagger``: ``count + 1`` ranges, the first and the last of half that sum."""
     prefix = list(itertools.accumulate(weights, initial=0))
     cuts = [0]
-    for j in range(1, count):
-        target = prefix[-1] * j / count
+    fractions = [(j - 0.5) / count for j in range(1, count + 1)] if stagger else [j / count for j in range(1, count)]
+    count = len(fractions) + 1
+    for j, fraction in enumerate(fractions, 1):
+        target = prefix[-1] * fraction
         i = bisect.bisect_left(prefix, target)
         if i > 0 and target - prefix[i - 1] < prefix[min(i, len(weights))] - target:
             i -= 1
