@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.cli_run import without_file_rights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,17 +132,11 @@ def test_an_unreadable_config_file_is_said_plainly_with_its_fix(tmp_path, sample
     """trial10 #18: "cannot read the config file ([Errno 13] Permission denied: 'qaexport.toml')", a Python repr
     and no fix. A real refusal of the system: the file's mode 000, read without the root's right to read anything
     (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH when the tests run as root)."""
-    import shutil
 
     config = tmp_path / "qaexport.toml"
     config.write_text('theme = "default"\n', encoding="utf-8")
     config.chmod(0)
-    command = [sys.executable, "-m", "qaexport", "validate", str(sample_path)]
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root reads any file, and setpriv is not here to drop that right")
-        drop = "-dac_override,-dac_read_search"
-        command = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *command]
+    command = [*without_file_rights(), sys.executable, "-m", "qaexport", "validate", str(sample_path)]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.splitlines() == [
         "error: qaexport.toml: cannot read the config file (Permission denied); make it readable (chmod u+r "

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from qaexport import __version__
 from qaexport.cli import app
+from tests.cli_run import without_file_rights
 from tests.payloads import page, question, subtopic, write
 
 runner = CliRunner()
@@ -357,14 +358,8 @@ def test_a_read_only_output_folder_is_told_the_same_for_the_site_as_for_a_file(t
     """trial10 #20: `site -o ro/` on a read-only folder said "write failed (Permission denied); the previous folder is
     unchanged" where `epub -o ro/x.epub` says "cannot write in this folder (Permission denied); choose another
     --output". A real refusal: mode 555, without the root's right to write anywhere (setpriv, when run as root)."""
-    import os
 
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root writes in any folder, and setpriv is not here to drop that right")
-        drop = "-dac_override,-dac_read_search"
-        prefix = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}"]
+    prefix = without_file_rights()
     said = {}
     for name, target in (("site", "ro/"), ("epub", "ro/x.epub")):
         (tmp_path / "ro").mkdir(exist_ok=True)

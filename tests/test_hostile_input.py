@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from qaexport import sources
 from qaexport.cli import app
 from qaexport.errors import QaexportError
+from tests.cli_run import without_file_rights
 from tests.payloads import page, question, subtopic, write
 
 CORPUS = sorted((Path(__file__).parent / "hostile").iterdir())
@@ -168,7 +169,6 @@ def test_an_unreadable_file_in_a_folder_stops_the_run(tmp_path):
     """trial10 #11, the system refusing: a bank file without read permission in a source folder is an error (exit 1,
     one line naming it and the fix), not a deck or a `validate` "ok" without its questions. As root, the process
     gives up the capabilities that read anything (setpriv), as a user's run has none."""
-    import shutil
     import subprocess
     import sys
 
@@ -176,12 +176,7 @@ def test_an_unreadable_file_in_a_folder_stops_the_run(tmp_path):
     secret = write(tmp_path / "folder" / "secret.json", page([subtopic("s", "S", [question("q1")])]))
     write(tmp_path / "folder" / "fine.json", page([subtopic("t", "T", [question("q2")], fw="fw2")], "fw2", "Fw2"))
     secret.chmod(0)
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root reads any file and setpriv is not there to give that up")
-        caps = "-dac_override,-dac_read_search"
-        prefix = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+    prefix = without_file_rights()
     for command in ("validate", "list"):
         proc = subprocess.run([*prefix, sys.executable, "-m", "qaexport", command, "folder"], capture_output=True,
                               text=True, timeout=120, cwd=tmp_path)

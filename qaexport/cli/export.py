@@ -207,7 +207,8 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             say(f"wrote {_written(target, cls.produces)}")
         else:
             warned += _export_at_once(jobs, written)
-    _remember_written(classes, targets)
+    if not values.get("no_cache"):  # --no-cache writes nothing in the cache folder: a deck so built is read again
+        _remember_written(classes, targets)
     if manifests is not None and not warned:
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
 
