@@ -395,3 +395,39 @@ def test_a_child_started_as_a_stop_lands_is_ended_with_the_group():
     done = subprocess.run([sys.executable, "-c", _STOP_AS_A_CHILD_STARTS], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 130, done.stderr[-2000:]
+
+
+#: Ctrl-C as the PDF's layout process, started ahead as the command begins (``weasy.warm``), has just been forked.
+AS_THE_LAYOUT_PROCESS_STARTS = (
+    "from qaexport import forked\n"
+    "started = forked._start_without_the_parents_garbage\n"
+    "sent = []\n"
+    "def start_then_stopped(proc):\n"
+    "    started(proc)\n"
+    "    if os.getpid() == COMMAND and not sent:\n"
+    "        sent.append(1)\n"
+    "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, now: the child forked, its start not yet returned\n"
+    "        [str(n) for n in range(200)]\n"
+    "forked._start_without_the_parents_garbage = start_then_stopped\n")
+
+
+def test_ctrl_c_as_the_layout_process_starts_ends_it_and_the_command(tmp_path, sample_path):
+    """Found after stop 39's runs: a `pdf` stopped 0.2 s in (test_ctrl_c_of_the_process_group_at_many_moments) left
+    the command waiting at exit for ever (py-spy: the command in multiprocessing's exit join, the layout process
+    waiting for its job). The stop had landed as the layout process's fork ended, before the command knew the process
+    (``warm.start``): nobody ended it. Now the process is known before it is forked."""
+    target, scratch = tmp_path / "out" / "book.pdf", tmp_path / "tmp"
+    scratch.mkdir()
+    (tmp_path / "hooked.py").write_text(RUN.format(hook=AS_THE_LAYOUT_PROCESS_STARTS), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "hooked", "pdf", str(sample_path), "-o", str(target), "--no-cache"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
+    try:
+        _out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the stopped command did not end: it waited for the layout process at exit")
+    assert (proc.returncode, err.splitlines()) == (130, [INTERRUPTED]), err
+    assert not target.exists() and not target.parent.exists()
+    assert list(scratch.iterdir()) == []

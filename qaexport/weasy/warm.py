@@ -38,8 +38,15 @@ class _Worker:
         self.label = ""
         self.receive, self.send = process_context().Pipe(duplex=False)
         self.group = Children(lambda _index, pages: self.advance(pages), self._failure)
-        self.group.start(self._serve)
-        self.receive.close()  # the child's end: only the child reads jobs
+
+    def begin(self) -> None:
+        """Fork the child. Called once the worker is known to :func:`stop` (:func:`start`): a stop let in as the fork
+        ends (``stops.held``) raises here, and the command's end must still end the child, which would otherwise wait
+        for a job forever while the command's exit waits for it."""
+        try:
+            self.group.start(self._serve)
+        finally:
+            self.receive.close()  # the child's end: only the child reads jobs
 
     def _failure(self, cause: str) -> str:
         return failure_of(self.label, "PDF layout")(cause)
@@ -160,8 +167,9 @@ def start() -> None:
     global _worker
     if _worker is None and can_fork():
         _worker = _Worker()
-        started_ahead(stop)  # the command's end, however it ends
+        started_ahead(stop)  # the command's end, however it ends (a stop as the child is forked too: begin)
         atexit.register(stop)
+        _worker.begin()
 
 
 def _take() -> _Worker | None:
