@@ -192,14 +192,26 @@ WHILE_CLICK_BUILDS = (
                               "as-tempfile-finds-its-folder", "as-the-run-folder-is-made", "while-click-builds",
                               "twice", "twice-as-it-says"])
 def test_ctrl_c_at_a_chosen_moment_is_one_line_and_status_130(hook, tmp_path, sample_path):
-    target, scratch = tmp_path / "out" / "book.pdf", tmp_path / "tmp"
+    _assert_stopped_cleanly(hook, "pdf", tmp_path, sample_path)
+
+
+def _assert_stopped_cleanly(hook: str, command: str, tmp_path: Path, sample_path: Path) -> None:
+    """``qaexport COMMAND sample`` run with ``hook`` (see :data:`RUN`) in its own session: it must end (a command left
+    waiting at exit fails the test after 120 s, its whole group killed) with the one line and 130, its output not
+    there and its temporary folder gone."""
+    target, scratch = tmp_path / "out" / f"out.{command}.pdf", tmp_path / "tmp"
     scratch.mkdir()
     (tmp_path / "hooked.py").write_text(RUN.format(hook=hook), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "hooked", "pdf", str(sample_path), "-o", str(target), "--no-cache"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(scratch)})
-    assert done.stderr.splitlines() == [INTERRUPTED], done.stderr
-    assert done.returncode == 130
+    proc = subprocess.Popen([sys.executable, "-m", "hooked", command, str(sample_path), "-o", str(target),
+                             "--no-cache"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
+    try:
+        _out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the stopped command did not end: it waited at exit")
+    assert (proc.returncode, err.splitlines()) == (130, [INTERRUPTED]), err
     assert not target.exists() and not target.parent.exists()
     assert list(scratch.iterdir()) == []  # the run's temporary folder is gone
 
@@ -223,16 +235,7 @@ def test_ctrl_c_as_a_submodule_loads_is_one_line_and_status_130(tmp_path, sample
     stopped run imported the module that ends what was started ahead (``forked``), which imported ``typing`` again:
     a traceback and status 1. The end of a stopped run imports nothing. (``cards``: nothing is started ahead, so
     ``typing`` is first imported as the command line loads.)"""
-    target, scratch = tmp_path / "out" / "cards.pdf", tmp_path / "tmp"
-    scratch.mkdir()
-    (tmp_path / "hooked.py").write_text(RUN.format(hook=AS_A_SUBMODULE_LOADS), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "hooked", "cards", str(sample_path), "-o", str(target), "--no-cache"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(scratch)})
-    assert done.stderr.splitlines() == [INTERRUPTED], done.stderr
-    assert done.returncode == 130
-    assert not target.exists() and not target.parent.exists()
-    assert list(scratch.iterdir()) == []
+    _assert_stopped_cleanly(AS_A_SUBMODULE_LOADS, "cards", tmp_path, sample_path)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP],
@@ -416,18 +419,4 @@ def test_ctrl_c_as_the_layout_process_starts_ends_it_and_the_command(tmp_path, s
     the command waiting at exit for ever (py-spy: the command in multiprocessing's exit join, the layout process
     waiting for its job). The stop had landed as the layout process's fork ended, before the command knew the process
     (``warm.start``): nobody ended it. Now the process is known before it is forked."""
-    target, scratch = tmp_path / "out" / "book.pdf", tmp_path / "tmp"
-    scratch.mkdir()
-    (tmp_path / "hooked.py").write_text(RUN.format(hook=AS_THE_LAYOUT_PROCESS_STARTS), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "hooked", "pdf", str(sample_path), "-o", str(target), "--no-cache"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
-    try:
-        _out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        pytest.fail("the stopped command did not end: it waited for the layout process at exit")
-    assert (proc.returncode, err.splitlines()) == (130, [INTERRUPTED]), err
-    assert not target.exists() and not target.parent.exists()
-    assert list(scratch.iterdir()) == []
+    _assert_stopped_cleanly(AS_THE_LAYOUT_PROCESS_STARTS, "pdf", tmp_path, sample_path)
