@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import glob
 import os
@@ -376,21 +377,74 @@ def _listed(folder: Path, marker: str) -> set[str] | None:
     return set(data.split(LISTING, 1)[1].decode("utf-8", "surrogateescape").splitlines())
 
 
-def _users_files(target: Path, marker: str, files: dict[str, bytes]) -> list[str]:
-    """The regular files in the marked folder ``target`` that no build wrote (its marker does not list them) and the
-    new set does not write: kept by :func:`replace_tree`. Links and anything else are not kept."""
+@dataclasses.dataclass(frozen=True)
+class _Kept:
+    """What the user put in a marked folder (:func:`_users_things`), kept by :func:`replace_tree`. ``entries``:
+    files, links (to anything, or to nothing: never followed) and any other non-folder, taken as they are;
+    ``folders``: every folder that holds one of them or is empty (a git checkout's ``.git/refs/tags``), parents
+    first. A folder that held only files of earlier builds (a removed topic's) is not among them: it goes."""
+
+    entries: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()
+
+
+def _users_things(target: Path, marker: str, files: dict[str, bytes]) -> _Kept:
+    """Everything in the marked folder ``target`` that no build wrote (its marker does not list it) and the new set
+    does not write (trial11 #2: links and folders were deleted, only regular files kept). A folder that cannot be
+    read, or a thing of the user's where the new set needs the other kind (a file where it writes a folder, a folder
+    where it writes a file), stops the build before anything is replaced: it would be lost."""
     listed = _listed(target, marker)
-    if listed is None:
-        return []
-    kept = []
-    for here, _dirs, names in os.walk(target):
-        for name in names:
-            path = os.path.join(here, name)
-            rel = Path(os.path.relpath(path, target)).as_posix()
-            if rel != marker and rel not in listed and rel not in files and not os.path.islink(path) \
-                    and os.path.isfile(path):
-                kept.append(rel)
-    return sorted(kept)
+    if listed is None:  # no marker list (a site written before markers listed files): the whole folder is qaexport's
+        return _Kept()
+    writes_folders = {parent.as_posix() for rel in files for parent in Path(rel).parents if parent.parts}
+    entries: list[str] = []
+    folders: set[str] = set()
+
+    def unreadable(exc: OSError) -> None:
+        raise OutputError(f"{exc.filename}: a folder in the site folder that cannot be read ({exc.strerror or exc}), "
+                          "so a new build would lose what it holds; make it readable or move it away") from None
+
+    for here, dirs, names in os.walk(target, onerror=unreadable):  # a link to a folder is in dirs: not entered
+        base = Path(os.path.relpath(here, target)).as_posix()
+        links = [name for name in dirs if os.path.islink(os.path.join(here, name))]
+        dirs[:] = sorted(name for name in dirs if name not in links)
+        mine = [rel for rel in (name if base == "." else f"{base}/{name}" for name in sorted(names + links))
+                if rel != marker and rel not in listed and rel not in files]  # else qaexport's, or replaced
+        for rel in mine:
+            if rel in writes_folders:
+                raise OutputPlaceError(f"{target / rel}: is not qaexport's and the site now writes a folder of that "
+                                       "name; move it away or choose another --output")
+        entries += mine
+        if base != "." and (mine or (not dirs and not names)):  # holds something of the user's, or is empty
+            folders.update(parent.as_posix() for parent in [Path(base), *Path(base).parents] if parent.parts)
+    for folder in sorted(folders):
+        if folder in files:
+            raise OutputPlaceError(f"{target / folder}: is a folder of yours and the site now writes a file of that "
+                                   "name; move it away or choose another --output")
+    return _Kept(tuple(entries), tuple(sorted(folders, key=lambda rel: (rel.count("/"), rel))))
+
+
+def _keep(old: Path, work: Path, kept: _Kept, new_folders: set[str]) -> None:
+    """Put what the user had in ``old`` into the new set ``work``: each entry hard-linked (the same file, at no cost,
+    whatever its size; a link is linked as a link, never followed), or copied where the system cannot (a link made
+    again, a regular file copied); the user's folders with their permissions and times. ``old`` is not changed:
+    if the build fails now, the folder is as it was."""
+    for rel in kept.folders:
+        (work / rel).mkdir(exist_ok=True)
+    for rel in kept.entries:
+        source, copy = old / rel, work / rel
+        try:
+            os.link(source, copy, follow_symlinks=False)
+        except OSError:
+            if os.path.islink(source):
+                os.symlink(os.readlink(source), copy)
+            elif os.path.isfile(source):
+                shutil.copy2(source, copy)
+            else:
+                raise
+    for rel in reversed(kept.folders):  # deepest first: a folder's time is set after what goes in it
+        if rel not in new_folders:
+            shutil.copystat(old / rel, work / rel, follow_symlinks=False)
 
 
 def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
@@ -398,9 +452,11 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
 
     The new set is written in a temporary sibling folder, then swapped in with two renames; the old folder is
     deleted after. Only a folder that is missing, empty, or holds ``marker`` (a file every set written here
-    has) is replaced, so ``-o ~/Documents`` never deletes anything of the user's. Temporary siblings of
-    ``target`` a killed run left behind (they hold ``marker``) are removed first. A ``target`` that is a link to a
-    folder (a deploy link) is followed: the folder it names is replaced, beside it, and the link stays.
+    has) is replaced, so ``-o ~/Documents`` never deletes anything of the user's; in it, what the marker does not
+    list as written by a build is the user's and is kept as it was (:func:`_users_things`, :func:`_keep`).
+    Temporary siblings of ``target`` a killed run left behind (they hold ``marker``) are removed first. A ``target``
+    that is a link to a folder (a deploy link) is followed: the folder it names is replaced, beside it, and the link
+    stays.
     """
     target = Path(target)
     _check_inside(target, {**files, marker: b""})
@@ -422,14 +478,14 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
             if stale.is_dir() and ((stale / marker).is_file() or (stale / target.name / marker).is_file()):
                 shutil.rmtree(stale, ignore_errors=True)
     files = _with_listing(files, marker)
-    kept = _users_files(target, marker, files) if target.is_dir() else []
+    kept = _users_things(target, marker, files) if target.is_dir() else _Kept()
     work = _temporary_folder(target)
     old: Path | None = None
     try:
         _fill(work, files)
-        for rel in kept:  # the user's own files (a CNAME): a site host's settings must survive every build
-            (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(target / rel, work / rel)
+        # The user's own files, links and folders (a CNAME, a deploy link, a git checkout's .git): a site host's
+        # settings must survive every build.
+        _keep(target, work, kept, {parent.as_posix() for rel in files for parent in Path(rel).parents})
         if target.is_dir():
             old = _temporary_folder(target)
             os.replace(target, old / target.name)
@@ -469,6 +525,13 @@ def _tree_digest(entries: Iterator[tuple[str, int, str]], count: int, marker: st
     for rel, size, sha in entries:
         whole.update(f"{rel}\0{size}\0{sha}\n".encode("utf-8", "surrogateescape"))
     return f"{TREE}{count}:{whole.hexdigest()}:{marker}"
+
+
+def tree_count(digest: str) -> int | None:
+    """How many files a :func:`tree_digest` names (its marker among them), or None if it is not one: what a build
+    wrote in a folder it replaced, not the files the user keeps there."""
+    count = digest.split(":", 2)[1] if digest.startswith(TREE) and digest.count(":") >= 2 else ""
+    return int(count) if count.isdigit() else None
 
 
 def tree_marker(digest: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -208,6 +209,96 @@ def test_a_rebuild_keeps_the_files_the_user_put_in_the_site_folder(bank, tmp_pat
     build_site(bank, tmp_path / "copy")
     assert not any((tmp_path / "copy" / rel).exists() for rel in mine)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
+
+
+def _entries(folder: Path) -> dict[str, tuple[str, int, str, int]]:
+    """Every entry below ``folder`` (links not followed): kind, permission bits, link text or bytes' size, inode (a
+    file's, a link's: the same one kept, not a copy; a folder is made again)."""
+    found = {}
+    for here, dirs, names in os.walk(folder):
+        for name in dirs + names:
+            path = Path(here, name)
+            st = path.lstat()
+            kind = "link" if path.is_symlink() else "folder" if path.is_dir() else "file"
+            found[path.relative_to(folder).as_posix()] = (kind, st.st_mode & 0o7777,
+                                                          os.readlink(path) if kind == "link" else str(st.st_size),
+                                                          0 if kind == "folder" else st.st_ino)
+    return found
+
+
+def test_a_rebuild_keeps_the_links_and_folders_the_user_put_in_the_site_folder(bank, tmp_path):
+    """trial11 #2: a rebuild kept the user's regular files only: a link (a deck linked in, a folder of downloads
+    linked in, one to nothing), an empty folder, a git checkout's empty folders (.git/refs/tags) were deleted, and
+    "wrote site/ (N files)" counted the kept files as written. Every thing of the user's stays as it was (the same
+    file: its inode; its permissions), a link is never followed, neither kept nor removed: a page the user replaced
+    by a link goes as a link, its target untouched; the count is what the build wrote."""
+    target = build_site(bank, tmp_path / "site")
+    own = tmp_path / "own"
+    (own / "downloads").mkdir(parents=True)
+    (own / "deck.apkg").write_bytes(b"a deck")
+    (own / "downloads" / "notes.pdf").write_bytes(b"notes")
+    (own / "page.html").write_bytes(b"the user's page")
+    (target / "deck.apkg").symlink_to(own / "deck.apkg")
+    (target / "downloads").symlink_to("../own/downloads", target_is_directory=True)
+    (target / "gone").symlink_to("nowhere")
+    (target / "python/basics/functions.html").unlink()  # a page of the build's, replaced by a link
+    (target / "python/basics/functions.html").symlink_to(own / "page.html")
+    for folder in (".git/refs/tags", ".git/objects/info", "empty", "private/deeper"):
+        (target / folder).mkdir(parents=True)
+    (target / ".git/HEAD").write_bytes(b"ref: refs/heads/main\n")
+    (target / "private/deeper/key.txt").write_bytes(b"secret")
+    (target / "private/deeper/key.txt").chmod(0o600)
+    (target / "private").chmod(0o700)
+    (target / "python/basics/mine.txt").write_bytes(b"beside the pages")
+    listed = (target / MARKER).read_text().split("keeps every other file here):\n", 1)[1].splitlines()
+    mine = {rel: entry for rel, entry in _entries(target).items()
+            if rel not in {*listed, MARKER, "python", "python/basics", "assets", "media"}}
+    assert len(mine) == 14, sorted(mine)  # 3 links, 8 folders, 3 files (the page's link is the build's)
+    (bank / "python" / "02-classes.md").rename(tmp_path / "moved.md")
+    try:
+        result = runner.invoke(app, ["site", str(bank), "-o", str(target)])
+    finally:
+        (tmp_path / "moved.md").rename(bank / "python" / "02-classes.md")
+    assert result.exit_code == 0, result.output
+    after = _entries(target)
+    assert {rel: after.get(rel) for rel in mine} == mine
+    assert not (target / "python/basics/classes.html").exists()  # the removed subtopic's page went
+    page = target / "python/basics/functions.html"
+    assert not page.is_symlink() and b"<html" in page.read_bytes()  # the build's page, written again
+    assert (own / "page.html").read_bytes() == b"the user's page"  # the link went, not what it named
+    assert sorted(p.relative_to(own).as_posix() for p in own.rglob("*")) == [
+        "deck.apkg", "downloads", "downloads/notes.pdf", "page.html"]
+    written = len((target / MARKER).read_text().split("keeps every other file here):\n", 1)[1].splitlines()) + 1
+    assert written == len(listed)  # a page fewer (classes), the marker more
+    assert f"wrote {target}/ ({written} files)" in result.output
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
+
+
+def test_a_thing_of_the_users_where_the_site_now_writes_the_other_kind_stops_the_build(bank, tmp_path):
+    """A file of the user's named as a folder the site writes, or a folder of the user's named as a file the site
+    writes, could not be kept: the build stops, saying which, and the folder is left as it was."""
+    target = build_site(bank, tmp_path / "site")
+    (target / "python/basics/classes.html").unlink()
+    (target / "python/basics/classes.html").mkdir()
+    (target / "python/basics/classes.html/draft.txt").write_bytes(b"mine")
+    before = _entries(target)
+    result = runner.invoke(app, ["site", str(bank), "-o", str(target)])
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"error: {target}/python/basics/classes.html: is a folder of yours and the site now writes a file of that "
+        "name; move it away or choose another --output")
+    assert _entries(target) == before
+    shutil.rmtree(target / "python/basics/classes.html")
+    shutil.rmtree(target / "assets")
+    (target / "assets").write_bytes(b"mine")
+    before = _entries(target)
+    result = runner.invoke(app, ["site", str(bank), "-o", str(target)])
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"error: {target}/assets: is not qaexport's and the site now writes a folder of that name; move it away or "
+        "choose another --output")
+    assert _entries(target) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_a_folder_not_written_by_qaexport_is_never_replaced(bank, tmp_path):

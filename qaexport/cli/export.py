@@ -22,7 +22,7 @@ from .. import reading, render, sources
 from ..errors import SHOWN_CHARS, QaexportError, UsageError, describe_os_error
 from ..exporters import Build, Exporter, Produces
 from ..model import Library, slugify
-from ..output import file_in_the_way, not_a_folder, watch_writes
+from ..output import file_in_the_way, not_a_folder, tree_count, watch_writes
 from ..reading import not_regular
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme, render_library
 from .common import (
@@ -149,10 +149,13 @@ def _replaceable(target: Path, cls: type[Exporter]) -> Path:
     return target
 
 
-def _written(target: Path, produces: Produces) -> str:
-    """What an exporter wrote, told from what its contract says it produces."""
+def _written(target: Path, produces: Produces, written: dict[str, str]) -> str:
+    """What an exporter wrote, told from what its contract says it produces. A folder written whole (the site) counts
+    the files the build wrote (``written``: ``output.watch_writes``), not those the user keeps in it (trial11 #2)."""
     if produces == Produces.FOLDER:
-        count = sum(1 for p in target.rglob("*") if p.is_file())
+        count = tree_count(written.get(os.path.abspath(target), ""))
+        if count is None:
+            count = sum(1 for p in target.rglob("*") if p.is_file())
         return f"{target}/ ({count} file{'s' if count != 1 else ''})"
     return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 
@@ -204,7 +207,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         if len(jobs) == 1:
             cls, opts, target, build = jobs[0]
             cls().export(build, opts, target)
-            say(f"wrote {_written(target, cls.produces)}")
+            say(f"wrote {_written(target, cls.produces, written)}")
         else:
             warned += _export_at_once(jobs, written)
     if not values.get("no_cache"):  # --no-cache writes nothing in the cache folder: a deck so built is read again
@@ -527,7 +530,7 @@ def _export_child(cls: type[Exporter], opts: Any, target: Path, build: Build, be
     except Exception as exc:  # a bug in one exporter (a plugin's, say) must not take the others down
         cause = " ".join(str(exc).split())[:SHOWN_CHARS * 2]
         return warnings, "", _failure(1, f"{cls.name}: failed ({type(exc).__name__}: {cause})"), {}
-    return warnings, _written(target, cls.produces), None, written
+    return warnings, _written(target, cls.produces, written), None, written
 
 
 def _failure(exit_code: int, message: str, cause: str = "") -> tuple[int, str, str]:
