@@ -644,6 +644,54 @@ def test_a_tampered_image_is_not_loaded(apkg_bank, tmp_path):
     assert result.exit_code == 0 and "does not match its name (hash or type); it is not shown" in result.output
 
 
+def test_a_bank_with_a_damaged_image_converts_to_a_bank_that_builds_the_same(tmp_path):
+    """trial11 wrong output 1: the source bank validates (a truncated PNG and a file that is no image are left out,
+    a warning each), but `convert` kept their references and wrote no file there, so the new bank failed "image
+    'images/cut.png' not found". From the bank, the files are copied as they are: the same warnings. From a deck
+    of it (which holds no image it left out), an empty file in each place and a warning naming it: the new bank
+    leaves them out too, and builds."""
+    from tests.apkg_decks import png_bytes
+
+    bank = tmp_path / "bank"
+    good, cut = png_bytes(64, 64), png_bytes(64, 64)[:-30]
+    (bank / "images").mkdir(parents=True)
+    (bank / "images" / "good.png").write_bytes(good)
+    (bank / "images" / "cut.png").write_bytes(cut)
+    (bank / "images" / "not an image.png").write_bytes(b"text\n")
+    _bank_file(bank / "pictures.md", "\n## Cut {#cut .easy}\n\n![cut](images/cut.png)\n\n"
+               "## Not an image {#notimg .easy}\n\nSee ![n](images/not%20an%20image.png) here.\n\n"
+               "## Good {#good .easy}\n\n![g](images/good.png) ![u](https://example.com/x.png)\n",
+               front="---\nframework: {name: FastAPI, slug: fastapi}\ntopic: {name: Deployment, slug: deployment}\n"
+                     "subtopic: {name: Pictures, slug: pictures}\n---\n")
+
+    def validated(folder: Path) -> list[str]:
+        result = runner.invoke(app, ["validate", str(folder)])
+        assert result.exit_code == 0, result.output
+        return sorted(line.split(": ", 2)[2] for line in result.output.splitlines() if line.startswith("warning:"))
+
+    warnings = validated(bank)
+    assert len(warnings) == 3 and "damaged image" in warnings[1], warnings
+    converted = tmp_path / "converted"
+    result = runner.invoke(app, ["convert", str(bank), "-o", str(converted)])
+    assert result.exit_code == 0, result.output
+    files = _files(converted)
+    topic = "fastapi/deployment"
+    assert files[f"{topic}/images/cut.png"] == cut and files[f"{topic}/images/not an image.png"] == b"text\n"
+    assert validated(converted) == warnings  # left out again, for the same reasons
+    deck = tmp_path / "deck.apkg"
+    qaexport("anki", str(bank), "-o", str(deck))
+    from_deck = tmp_path / "from-deck"
+    result = runner.invoke(app, ["convert", str(deck), "-o", str(from_deck)])
+    assert result.exit_code == 0, result.output
+    told = [line for line in result.output.splitlines() if "there is no file to copy" in line]
+    assert len(told) == 2 and "images/cut.png is written empty in its place" in told[0], result.output
+    files = _files(from_deck)
+    assert files["images/cut.png"] == files["images/not an image.png"] == b"" and files["images/good.png"] == good
+    assert [w for w in validated(from_deck) if "the file is empty. Left out" in w] == [
+        "image 'images/cut.png': the file is empty. Left out",
+        "image 'images/not%20an%20image.png': the file is empty. Left out"]
+
+
 # ---------------------------------------------------------------------------------------------- init, writing
 
 

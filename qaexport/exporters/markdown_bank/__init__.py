@@ -13,17 +13,20 @@ from __future__ import annotations
 import posixpath
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ...errors import OutputError, UsageError
+from ...errors import InputError, OutputError, UsageError
 from ...formats import markdown_bank as reader
 from ...formats.anki_package import safe_bank_path
+from ...formats.dialect import scan
+from ...formats.images import MAX_IMAGE_BYTES
 from ...model import ContentFormat, Framework, Library, Question, Subtopic, Topic, is_key
 from ...output import write_tree
+from ...reading import read_limited
 from ...render import Scheme
 from .. import Build, ExporterBase, Produces, option
 
@@ -171,16 +174,84 @@ def _names(items: list[Any], always_number: bool) -> list[str]:
             for n, item in enumerate(items, 1)]
 
 
+def _subtopic_files(library: Library) -> Iterator[tuple[str, Framework, Topic, Subtopic]]:
+    """Each subtopic with the relative path of its file, in library order."""
+    for fw, fw_dir in zip(library.frameworks, _names(library.frameworks, False), strict=True):
+        for topic, topic_dir in zip(fw.topics, _names(fw.topics, False), strict=True):
+            for sub, stem in zip(topic.subtopics, _names(topic.subtopics, True), strict=True):
+                yield f"{fw_dir}/{topic_dir}/{stem}.md", fw, topic, sub
+
+
 def bank_files(library: Library) -> dict[str, str]:
     """Relative path → file text for the whole library, in library order."""
     files: dict[str, str] = {}
     cover = library.cover[0] if library.cover else None
-    for fw, fw_dir in zip(library.frameworks, _names(library.frameworks, False), strict=True):
-        for topic, topic_dir in zip(fw.topics, _names(fw.topics, False), strict=True):
-            for sub, stem in zip(topic.subtopics, _names(topic.subtopics, True), strict=True):
-                files[f"{fw_dir}/{topic_dir}/{stem}.md"] = subtopic_text(fw, topic, sub, cover)
-                cover = None  # the first file names the cover
+    for rel, fw, topic, sub in _subtopic_files(library):
+        files[rel] = subtopic_text(fw, topic, sub, cover)
+        cover = None  # the first file names the cover
     return files
+
+
+def _left_out(q: Question) -> list[str]:
+    """The image references of a Markdown question that its reader left out (a damaged image, a file that is no
+    image: a warning when read) and that name a file inside the question file's folder: written as they are, the
+    new bank must have a file there. A URL, an absolute path or one leading out is left out again with the same
+    warning, and needs none."""
+    if q.format is not ContentFormat.MARKDOWN:
+        return []
+    refs = []
+    for text in (q.question, q.answer):
+        for image in scan(text).images:
+            relative = posixpath.normpath(urllib.parse.unquote(image.src))
+            if image.src not in q.images and safe_bank_path(relative) and not _URL.match(image.src):
+                refs.append(image.src)
+    return refs
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//")
+
+
+def _source_image(q: Question, ref: str) -> bytes | None:
+    """The bytes of the image file ``ref`` names beside the Markdown file ``q`` was read from, as that file's reader
+    finds it (inside its folder, a regular file within the image limit), or None: a deck's question, a file gone."""
+    source = Path(q.location.file)
+    if source.suffix.lower() not in reader.SUFFIXES or not source.is_file():
+        return None
+    folder = source.resolve().parent
+    path = (folder / urllib.parse.unquote(ref)).resolve()
+    if not path.is_relative_to(folder):
+        return None
+    try:
+        return read_limited(path, MAX_IMAGE_BYTES, "image")
+    except (InputError, OSError):
+        return None
+
+
+def left_out_images(library: Library, question_files: dict[str, str], files: dict[str, bytes],
+                    warn: Callable[[str], None]) -> dict[str, bytes]:
+    """The files the images a reader left out name, where the written bank files name them (trial11: the new bank
+    named ``images/cut.png`` and had no such file, so it did not build). The source's own file, copied as it is:
+    the new bank leaves it out with the same warning. Where it is not at hand (a deck holds no image it left out),
+    an empty file, with a warning: the new bank leaves it out too, as the source did, and names where the image
+    goes. ``question_files``: question key → the bank file it is written in."""
+    out: dict[str, bytes] = {}
+    for ref_q in library.questions():
+        q = ref_q.question
+        written_in = question_files.get(q.key)
+        if written_in is None:
+            continue
+        for ref in _left_out(q):
+            rel = posixpath.normpath(posixpath.join(posixpath.dirname(written_in), urllib.parse.unquote(ref)))
+            if rel in files or rel in out or any(f.startswith(f"{rel}/") for f in files):
+                continue
+            data = _source_image(q, ref)
+            if data is None:
+                data = b""
+                warn(f"{q.location}: image {ref!r} was left out of the source and there is no file to copy (a deck "
+                     f"holds none; one over the image limit is not read); {rel} is written empty in its place (left "
+                     "out again, with a warning): save the image there")
+            out[rel] = data
+    return out
 
 
 def image_files(library: Library) -> dict[str, bytes]:
@@ -279,6 +350,10 @@ class MarkdownBankExporter(ExporterBase):
                       if name in rest.media}
         files.update({f"{reader.MEDIA_FOLDER}/{name}": rest.media[name].data for name in sorted(html_media)})
         files.update(image_files(rest))
+        question_files = {key: found.file.name for found in reversed(build.library.restored)
+                          if found.file.name in restored for key in found.keys}
+        question_files.update({q.key: rel for rel, _fw, _topic, sub in _subtopic_files(rest) for q in sub.questions})
+        files.update(left_out_images(build.library, question_files, files, build.warn))
         if target.is_dir() and any(target.iterdir()) and not options.force:
             raise UsageError(f"{target}: folder is not empty; choose a new or empty folder, or pass --force to "
                              "overwrite the bank's own files there (nothing else is touched)")
