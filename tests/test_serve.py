@@ -540,6 +540,33 @@ def test_a_refused_name_is_explained_on_the_page_and_once_on_the_terminal_and_al
         assert result.returncode == 2 and "--allow-host" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_allow_host_in_qaexport_toml_is_taken_and_checked_as_the_flag_is(bank, tmp_path):
+    """``[serve] allow_host`` (one name or a list) answers those names as ``--allow-host`` does, flags override it,
+    and a wrong entry is one line naming the file, the line and that entry, with the flag's reason (stop 39's
+    leftover: the flag had no key). Real HTTP with the ``Host`` header a browser at the alias would send."""
+    config = tmp_path / "qaexport.toml"
+    config.write_text('[serve]\nallow_host = ["Bank.Test.", "10.0.0.2"]\n', encoding="utf-8")
+    with serving(bank, tmp_path, "--config", str(config)) as (_proc, url):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        assert _asked(url, "/index.html", f"bank.test:{port}")[0] == 200
+        assert _asked(url, "/index.html", f"10.0.0.2:{port}")[0] == 200
+        assert _asked(url, "/index.html", f"evil.example:{port}")[0] == 403
+    with serving(bank, tmp_path, "--config", str(config), "--allow-host", "other.test") as (_proc, url):
+        port = int(url.rsplit(":", 1)[1].strip("/"))  # the flag replaces the file's list, as every flag does
+        assert _asked(url, "/index.html", f"other.test:{port}")[0] == 200
+        assert _asked(url, "/index.html", f"bank.test:{port}")[0] == 403
+    for text, line in (('allow_host = ["ok.test", "bank.test:8000"]',
+                        '2: [serve] allow_host = "bank.test:8000": give the name without a port'),
+                       ('allow_host = "*"', '2: [serve] allow_host = "*": not a host name; give a name such as'),
+                       ("allow_host = 3", "2: [serve] allow_host = 3: must be a list of text (or one text)"),
+                       ('allow_hosts = "x"', '2: [serve] allow_hosts = "x": unknown option (known: allow_host)')):
+        config.write_text(f"[serve]\n{text}\n", encoding="utf-8")
+        result = subprocess.run([sys.executable, "-m", "qaexport", "serve", str(bank), "--config", str(config)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and result.stderr.startswith(f"error: {config}:{line}"), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
 @contextlib.contextmanager
 def _functions_page(source: Path, tmp_path: Path, shown: str) -> Iterator[tuple[Any, Locator, Locator]]:
     """``source`` served, its functions page open in headless Chromium and the closure's answer saying ``shown``:
