@@ -112,6 +112,23 @@ def test_a_bank_broken_from_the_start_is_served_with_its_problems_and_recovers(b
     assert live_bank.reload([path]).problems == [] and live_bank.snapshot.library.count() == 7
 
 
+def test_the_problems_and_warnings_sections_are_served_as_before_the_shared_macro(bank):
+    """base.html's two message sections come from one macro now: the served markup is what it was (pinned here as
+    the two hand-written sections gave it, cmp-identical), each line escaped, the counts' plurals kept."""
+    live_bank = live(bank)
+    build = Build(live_bank.snapshot.library, live_bank.snapshot.rendered[Scheme.COMPACT], live_bank.highlighter, 0)
+    index = Site(build, SiteOptions(), Live(1, ["a.md:3: <b>x</b> & y"], ["w1", "b.md:1: skipped"])
+                 ).file("index.html").decode()
+    assert ('<section class="problems" role="alert" aria-labelledby="problems-title">\n'
+            '  <h2 id="problems-title">The bank has 1 problem; showing the last good version</h2>\n  <ul>\n'
+            '    <li><code>a.md:3: &lt;b&gt;x&lt;/b&gt; &amp; y</code></li>\n  </ul>\n</section>\n'
+            '<section class="warnings" role="status" aria-labelledby="warnings-title">\n'
+            '  <h2 id="warnings-title">2 warnings</h2>\n  <ul>\n    <li><code>w1</code></li>\n'
+            '    <li><code>b.md:1: skipped</code></li>\n  </ul>\n</section>\n<main id="main"') in index, index
+    plain = Site(build, SiteOptions(), Live(1, [], [])).file("index.html").decode()
+    assert "problems-title" not in plain and "warnings-title" not in plain and '</header>\n<main id="main"' in plain
+
+
 def test_a_file_no_reader_takes_added_while_serving_is_warned_of_on_the_console_and_the_pages(bank):
     """trial10 #15: binary junk saved into the bank changed no question, so serve said nothing, while validate
     warns "skipped: binary data": the reload now tells the new warning (the console prints it) and the pages
