@@ -692,6 +692,31 @@ def test_a_bank_with_a_damaged_image_converts_to_a_bank_that_builds_the_same(tmp
         "image 'images/not%20an%20image.png': the file is empty. Left out"]
 
 
+def test_convert_and_markdown_count_the_files_they_wrote(tmp_path):
+    """trial11 #4: convert said "(3 files, …)" for the subtopics, whatever it wrote (4 bank files from a deck
+    whose moved note sits in its old deck; images uncounted), and "(1 files"; `markdown --force` counted every file
+    in the folder. Each now counts the files this run wrote, images included, in the singular for one."""
+    from tests.apkg_decks import png_bytes
+
+    bank = tmp_path / "bank"
+    (bank / "images").mkdir(parents=True)
+    (bank / "images" / "a.png").write_bytes(png_bytes())
+    _bank_file(bank / "one.md", "\n## Shown {#shown .easy}\n\n![a](images/a.png)\n",
+               front="---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}\n"
+                     "---\n")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["convert", str(bank), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(_files(out)) == 2 and f"wrote {out}/ (2 files, 1 question)" in result.output, result.output
+    (out / "notes.txt").write_text("mine")
+    (bank / "images" / "a.png").unlink()
+    (bank / "one.md").write_text((bank / "one.md").read_text().replace("![a](images/a.png)", "No image."))
+    result = runner.invoke(app, ["convert", str(bank), "-o", str(out), "--force"])
+    assert result.exit_code == 0 and f"wrote {out}/ (1 file, 1 question)" in result.output, result.output
+    result = runner.invoke(app, ["markdown", str(bank), "-o", str(out), "--force"])
+    assert result.exit_code == 0 and f"wrote {out}/ (1 file)" in result.output, result.output
+
+
 # ---------------------------------------------------------------------------------------------- init, writing
 
 
