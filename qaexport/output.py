@@ -339,6 +339,11 @@ def _write_new(target: Path, files: dict[str, bytes]) -> None:
     try:
         _fill(work, files)
         os.replace(work, target)
+        if _watching:  # as atomic_path tells each file it puts in place (a build's "wrote" line counts them)
+            from .reading import digest
+
+            for written in _watching:
+                written.update((os.path.abspath(target / rel), digest(data)) for rel, data in files.items())
     except OSError as exc:
         if exc.errno in _NOT_ALLOWED:
             raise cannot_write(target / _ANY_FILE, exc) from None

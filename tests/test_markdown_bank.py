@@ -692,6 +692,53 @@ def test_a_bank_with_a_damaged_image_converts_to_a_bank_that_builds_the_same(tmp
         "image 'images/not%20an%20image.png': the file is empty. Left out"]
 
 
+def test_convert_and_markdown_count_the_files_they_wrote(tmp_path):
+    """trial11 #4: convert said "(3 files, …)" for the subtopics, whatever it wrote (4 bank files from a deck
+    whose moved note sits in its old deck; images uncounted), and "(1 files"; `markdown --force` counted every file
+    in the folder. Each now counts the files this run wrote, images included, in the singular for one."""
+    from tests.apkg_decks import png_bytes
+
+    bank = tmp_path / "bank"
+    (bank / "images").mkdir(parents=True)
+    (bank / "images" / "a.png").write_bytes(png_bytes())
+    _bank_file(bank / "one.md", "\n## Shown {#shown .easy}\n\n![a](images/a.png)\n",
+               front="---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}\n"
+                     "---\n")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["convert", str(bank), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(_files(out)) == 2 and f"wrote {out}/ (2 files, 1 question)" in result.output, result.output
+    (out / "notes.txt").write_text("mine")
+    (bank / "images" / "a.png").unlink()
+    (bank / "one.md").write_text((bank / "one.md").read_text().replace("![a](images/a.png)", "No image."))
+    result = runner.invoke(app, ["convert", str(bank), "-o", str(out), "--force"])
+    assert result.exit_code == 0 and f"wrote {out}/ (1 file, 1 question)" in result.output, result.output
+    result = runner.invoke(app, ["markdown", str(bank), "-o", str(out), "--force"])
+    assert result.exit_code == 0 and f"wrote {out}/ (1 file)" in result.output, result.output
+
+
+def test_an_image_in_a_description_is_warned_of_where_it_is_written(tmp_path):
+    """trial11 #6: a description is inline text and shows no image: `![i](http://evil/x.png)` in one printed
+    `[image: i]` with no word, where the same in a question warns. Each now warns at its FILE:LINE; the outputs
+    print it as they did."""
+    bank = tmp_path / "bank"
+    _bank_file(bank / "one.md", "\n## Q {#q .easy}\n\nA.\n",
+               front="---\nframework: {name: F, slug: f, description: 'See ![i](http://evil/x.png) here'}\n"
+                     "topic:\n  name: T\n  slug: t\n  description: |\n    Two lines,\n    ![](images/local.png)\n"
+                     "subtopic: {name: S, slug: s, description: 'No image, **bold** and `![code](x.png)`'}\n---\n")
+    result = runner.invoke(app, ["validate", str(bank)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {bank / 'one.md'}:2: `framework.description` shows an image ('http://evil/x.png'), which a "
+        "description never shows: it prints as [image: i]; remove it, or show the image in a question",
+        f"warning: {bank / 'one.md'}:6: `topic.description` shows an image ('images/local.png'), which a "
+        "description never shows: it prints as [image: no description]; remove it, or show the image in a question"]
+    site = tmp_path / "site"
+    qaexport("site", str(bank), "-o", str(site))
+    assert "[image: i]" in (site / "index.html").read_text(encoding="utf-8")
+
+
 # ---------------------------------------------------------------------------------------------- init, writing
 
 

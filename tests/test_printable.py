@@ -1,5 +1,6 @@
 """Pathological runs are broken or capped before layout (books/html.py ``printable``; the cards' face budget): the
-printed outputs lay out in bounded time, say what they left out, and the EPUB and Anki deck keep everything."""
+printed outputs lay out in bounded time, say what they left out, and the EPUB, the site and the Anki deck keep
+everything."""
 
 from __future__ import annotations
 
@@ -103,3 +104,28 @@ def test_cards_check_the_output_can_be_written_before_measuring(tmp_path, sample
     result = CliRunner().invoke(app, ["cards", str(sample_path), "-o", "/proc/qaexport-no-such-folder/cards.pdf"])
     assert result.exit_code == 1, result.output
     assert result.output.startswith("error: /proc/qaexport-no-such-folder: cannot make this folder ("), result.output
+
+
+def test_the_warning_of_a_cut_table_names_every_output_that_holds_it_whole(tmp_path, monkeypatch):
+    """trial11 #5: "the first 500 are printed; the EPUB and the Anki deck hold it whole" left out the site, which
+    holds it whole too (a real site build of the same bank shows every row)."""
+    from typer.testing import CliRunner
+
+    from qaexport.cli import app
+    from qaexport.model import Location, Question
+    from qaexport.render import Rendered
+
+    table = "|a|b|\n|-|-|\n" + "".join(f"|row{i}|x|\n" for i in range(15))
+    monkeypatch.setattr(books, "MAX_TABLE_ROWS", 10)
+    told: list[str] = []
+    question = Question("t", None, "Table?", table, "f/t/s/t", Location("b.md", 7))
+    books.printed(Rendered("Table?", rendered(table)), question, told.append)
+    assert told == ["b.md:7: question 't': a table of 16 rows: the first 10 are printed; the EPUB, the site and the "
+                    "Anki deck hold it whole"]
+    bank = tmp_path / "b.md"
+    bank.write_text("---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}\n"
+                    "---\n\n## Table? {#t .easy}\n\n" + table)
+    result = CliRunner().invoke(app, ["site", str(bank), "-o", str(tmp_path / "site")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "site" / "f" / "t" / "s.html").read_text(encoding="utf-8")
+    assert all(f"row{i}<" in page for i in range(15))

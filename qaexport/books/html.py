@@ -241,8 +241,8 @@ def printed(rendered: Rendered, question: Question, warn: Callable[[str], None])
     shown_question, cut = printable(for_print(rendered.question))
     answer, cut_answer = printable(for_print(rendered.answer))
     for note in cut + cut_answer:
-        warn(f"{question.location}: question {question.id!r}: {note}; the EPUB and the Anki deck hold it "
-                   "whole")
+        warn(f"{question.location}: question {question.id!r}: {note}; the EPUB, the site and the Anki deck "
+             "hold it whole")
     return shown_question, answer
 
 

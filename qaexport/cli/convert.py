@@ -7,6 +7,7 @@ that ``qaexport all`` leaves out.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ import typer
 from .. import exporters
 from ..errors import UsageError
 from ..exporters import Build, Produces
-from ..output import file_in_the_way, not_a_folder
+from ..output import file_in_the_way, not_a_folder, watch_writes
 from ..render import DEFAULT_NIGHT_THEME, DEFAULT_THEME, Scheme
 from .common import (
     ConfigOpt,
@@ -27,6 +28,7 @@ from .common import (
     handle_errors,
     load_library,
     load_settings,
+    plural,
     progress,
     reader_options,
     refuse_writing_into_sources,
@@ -85,6 +87,8 @@ def convert_cmd(
 
     build = Build(library, {}, Highlighter(DEFAULT_THEME, DEFAULT_NIGHT_THEME), now, progress,
                   lambda message: err.print(f"warning: {message}", soft_wrap=True, emoji=False, markup=False))
-    cls().export(build, cls.Options(force=force), folder)
-    n_files = sum(1 for _ in library.subtopics())
-    say(f"wrote {folder}/ ({n_files} files, {library.count()} questions)")
+    with watch_writes() as written:
+        cls().export(build, cls.Options(force=force), folder)
+    inside = os.path.join(os.path.abspath(folder), "")  # the files written, images too: not the subtopics (trial11 #4)
+    n_files = sum(1 for path in written if path.startswith(inside))
+    say(f"wrote {folder}/ ({plural(n_files, 'file')}, {plural(library.count(), 'question')})")

@@ -151,11 +151,14 @@ def _replaceable(target: Path, cls: type[Exporter]) -> Path:
 
 def _written(target: Path, produces: Produces, written: dict[str, str]) -> str:
     """What an exporter wrote, told from what its contract says it produces. A folder written whole (the site) counts
-    the files the build wrote (``written``: ``output.watch_writes``), not those the user keeps in it (trial11 #2)."""
+    the files the build wrote (``written``: ``output.watch_writes``), not those the user keeps in it (trial11 #2); a
+    folder written file by file (``--force`` into a folder holding other files), those it wrote (trial11 #4)."""
     if produces == Produces.FOLDER:
         count = tree_count(written.get(os.path.abspath(target), ""))
-        if count is None:
-            count = sum(1 for p in target.rglob("*") if p.is_file())
+        if count is None:  # written file by file (a Markdown bank): those inside it, not what else it holds
+            inside = os.path.join(os.path.abspath(target), "")
+            count = sum(1 for path in written if path.startswith(inside)) or \
+                sum(1 for p in target.rglob("*") if p.is_file())  # an exporter that writes otherwise
         return f"{target}/ ({count} file{'s' if count != 1 else ''})"
     return f"{target} ({target.stat().st_size / 1024:.0f} KiB)"
 

@@ -313,6 +313,7 @@ def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: Pa
             ok = False
         else:
             place.description = description
+            _warn_of_images(parsed, lines.get((level, "description"), at), level, description)
     order = value.get("order")
     if order is not None:
         if isinstance(order, bool) or not isinstance(order, (int, float)) or not math.isfinite(order):
@@ -322,6 +323,19 @@ def _place(level: str, value: Any, lines: dict[tuple[str, ...], int], parsed: Pa
             place.order = float(order)
     return place if ok else None
 
+
+
+def _warn_of_images(parsed: ParsedFile, line: int, level: str, description: str) -> None:
+    """A description is inline text (code, emphasis, links, math): an image in it is never shown, whatever it names,
+    and prints as ``[image: …]``; said once per image, as a question's image left out is (trial11 #6: no word)."""
+    if "![" not in description:
+        return
+    from .dialect import scan
+
+    for image in scan(description).images:
+        alt = image.alt[:SHOWN_CHARS] or "no description"
+        parsed.warn(line, f"`{level}.description` shows an image ({shown(image.src)}), which a description never "
+                          f"shows: it prints as [image: {alt}]; remove it, or show the image in a question")
 
 def _front_matter(source: str, parsed: ParsedFile) -> None:
     data, lines = _load_yaml(source, parsed)

@@ -246,7 +246,7 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
         for side, parts in (("question", fronts), ("answer", backs)):
             if parts and parts[-1].cut:
                 build.warn(f"{q.location}: question {q.id!r}: its {side} needs more than {MAX_PARTS} cards; the "
-                           f"first {MAX_PARTS} are printed, the EPUB and the Anki deck hold it whole")
+                           f"first {MAX_PARTS} are printed, the EPUB, the site and the Anki deck hold it whole")
         total = max(len(fronts), len(backs), 1)
         if total > MAX_QUIET_PARTS:
             build.warn(f"{q.location}: question {q.id!r} ({q.key}) takes {total} cards even at "

@@ -22,8 +22,6 @@ from typing import Any
 from ...errors import InputError, OutputError, UsageError
 from ...formats import markdown_bank as reader
 from ...formats.anki_package import safe_bank_path
-from ...formats.dialect import scan
-from ...formats.images import MAX_IMAGE_BYTES
 from ...model import ContentFormat, Framework, Library, Question, Subtopic, Topic, is_key
 from ...output import write_tree
 from ...reading import read_limited
@@ -197,6 +195,8 @@ def _left_out(q: Question) -> list[str]:
     image: a warning when read) and that name a file inside the question file's folder: written as they are, the
     new bank must have a file there. A URL, an absolute path or one leading out is left out again with the same
     warning, and needs none."""
+    from ...formats.dialect import scan
+
     if q.format is not ContentFormat.MARKDOWN:
         return []
     refs = []
@@ -214,6 +214,8 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//")
 def _source_image(q: Question, ref: str) -> bytes | None:
     """The bytes of the image file ``ref`` names beside the Markdown file ``q`` was read from, as that file's reader
     finds it (inside its folder, a regular file within the image limit), or None: a deck's question, a file gone."""
+    from ...formats.images import MAX_IMAGE_BYTES
+
     source = Path(q.location.file)
     if source.suffix.lower() not in reader.SUFFIXES or not source.is_file():
         return None
