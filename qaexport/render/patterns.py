@@ -151,17 +151,19 @@ def keep_every_pattern() -> bool:
 def _compile_text(text: str, flags: int) -> re.Pattern[str]:
     """``re._compiler.compile(text, flags)``, through the store (:func:`keep_every_pattern`)."""
     global _new_elsewhere
+    if not keeping():  # the store given up since (``use_store(None)``): compiled as ``re`` does, nothing kept
+        return compat.compile_keeping_code(text, flags)[0]
     codes = _load()
     key = (text, flags)
-    _used.append(key)
     code = codes.get(key)
     if code is not None:
         pattern = compat.from_code(text, code)
         if pattern is not None:
             return pattern
     pattern, code = compat.compile_keeping_code(text, flags)
-    if code is not None:
+    if code is not None:  # remembered once per pattern: a long run (``serve``) compiling again keeps no more
         codes[key] = code
+        _used.append(key)
         _new_elsewhere += 1
     return pattern
 
