@@ -18,8 +18,9 @@ releases whose ``api.py`` and ``cparser.py`` were read (:data:`TESTED`). Anywher
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from .release import library_release as version
 
 #: The cffi releases (major, minor) whose type parsing was read.
 TESTED = ((2, 1),)
@@ -30,7 +31,7 @@ def applies(ffi: Any) -> bool:
     uses."""
     try:
         release = tuple(int(part) for part in version("cffi").split(".")[:2])
-    except (PackageNotFoundError, ValueError):
+    except (ImportError, AttributeError, ValueError):
         return False
     parser = getattr(ffi, "_parser", None)
     return (release in TESTED and isinstance(getattr(ffi, "_parsed_types", None), dict)

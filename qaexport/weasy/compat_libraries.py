@@ -46,12 +46,14 @@ def _nothing_found() -> Iterator[None]:
 
 def load_weasyprint() -> None:
     """Import WeasyPrint, its C libraries opened by their file names where that applies (see the module), the
-    fontTools modules it uses only for some fonts loaded when first used (``compat_fonttools``), and its stock
-    stylesheets parsed when first used (``compat_stock_sheets``)."""
-    from . import compat_stock_sheets
+    fontTools modules it uses only for some fonts and Pillow, which it uses only for raster images, loaded when first
+    used (``compat_fonttools``, ``compat_pillow``), and its stock stylesheets parsed when first used
+    (``compat_stock_sheets``)."""
+    from . import compat_pillow, compat_stock_sheets
     from .compat_fonttools import defer
 
     defer()
+    compat_pillow.defer()
     compat_stock_sheets.defer()
     try:
         if applies():

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from .release import library_release as version
 
 #: The pydyf releases (major, minor) whose ``PDF.write`` was read: each computes every object's data twice with an
 #: identifier, and uses its objects only through the attributes :class:`_Once` gives.
@@ -67,7 +68,7 @@ def applies() -> bool:
 
         major, minor = (int(part) for part in version("pydyf").split(".")[:2])
         parameters = list(inspect.signature(pydyf.PDF.write).parameters)
-    except (PackageNotFoundError, ValueError, ImportError, AttributeError, TypeError):
+    except (ValueError, ImportError, AttributeError, TypeError):
         return False
     return (major, minor) in TESTED and parameters == _PARAMETERS
 
