@@ -1,7 +1,7 @@
 """The build manifest: a build whose inputs, options, versions and outside state are unchanged, and whose outputs are
 there unchanged, renders nothing and writes nothing.
 
-After a build that wrote files and warned of nothing, the CLI records what decided it: the *run key* (the command,
+After a build that wrote files, the CLI records what decided it: the *run key* (the command,
 every option and CLI value, the working folder, the environment variables qaexport reads, Python's version, what is
 installed on the import path — every distribution's name and version, and each place's stamp: :func:`installed` —,
 the stamps of qaexport's files, so an edited checkout counts, and of the system's library cache: Pango and HarfBuzz
@@ -28,8 +28,12 @@ beside them are theirs, kept by every build: no change); its copy to a new path 
 (the build's files only). A folder filled file by file (a Markdown bank, beside what the user keeps there) is not
 recorded: such a build always builds.
 
+A build that warned is recorded too, marked so: it is never up to date (the next build runs and says its warnings
+again), and its outputs are known to the next build of the key (``Build.earlier``: a rename's old deck).
+
 A manifest is only ever a shortcut: one that is missing, too large, unreadable or malformed is reported in one
-warning line and the build runs in full (and writes a sound one); ``--no-cache`` neither reads nor writes one.
+warning line and the build runs in full (and writes a sound one); ``--no-cache`` writes none and skips
+nothing (it reads the records of the same command built with the cache only for ``Build.earlier``).
 Records are written atomically (``output.atomic_path``); two runs at once each write a whole record, the last
 one wins, and either is right.
 """
@@ -79,6 +83,9 @@ class Record:
     listings: dict[str, list[str]]  # a source folder -> the files below it, in order
     state: list[str]  # each exporter's outside state
     outputs: list[Output] = field(default_factory=list)
+    #: The build warned: never up to date (a skipped build would not say its warnings again), kept only so a later
+    #: build of this run key knows the files it wrote (``Build.earlier``: the old deck of a rename).
+    warned: bool = False
 
 
 def versions() -> dict[str, str]:
@@ -200,7 +207,7 @@ class Manifests:
         satisfied ("unchanged", or "copied from PATH" once copied); None when anything differs (then nothing was
         copied that should not have been: a copy is a whole, verified output of the same build). ``digests``: the
         input files' digests read so far in this check (several builds of one key name the same inputs)."""
-        if state != record.state or len(targets) != len(record.outputs) or None in state:
+        if record.warned or state != record.state or len(targets) != len(record.outputs) or None in state:
             return None
         from .sources import listing
 
@@ -275,7 +282,9 @@ class Manifests:
 def _record(key: str, data: dict) -> Record:
     """One build as the file holds it (its fields: :func:`_fields`), checked; ValueError for anything unexpected."""
     record = Record(key, data["stem"], dict(data["inputs"]), dict(data["listings"]), list(data["state"]),
-                    [Output(o["path"], o["digest"]) for o in data["outputs"]])
+                    [Output(o["path"], o["digest"]) for o in data["outputs"]], data.get("warned", False))
+    if not isinstance(record.warned, bool):
+        raise ValueError("unexpected values")
     if not isinstance(record.key, str) or not isinstance(record.stem, str) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in record.inputs.items()) or not all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(f, str) for f in v)
@@ -288,8 +297,12 @@ def _record(key: str, data: dict) -> Record:
 
 def _fields(record: Record) -> dict[str, object]:
     """One build's fields as the file holds them (the key is the file's, once)."""
-    return {"stem": record.stem, "inputs": record.inputs, "listings": record.listings, "state": record.state,
-            "outputs": [{"path": o.path, "digest": o.digest} for o in record.outputs]}
+    fields: dict[str, object] = {"stem": record.stem, "inputs": record.inputs, "listings": record.listings,
+                                 "state": record.state,
+                                 "outputs": [{"path": o.path, "digest": o.digest} for o in record.outputs]}
+    if record.warned:  # only then: a record of a build that warned of nothing is as before
+        fields["warned"] = True
+    return fields
 
 
 def _same_size(path: Path, digest: str) -> bool:

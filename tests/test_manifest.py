@@ -43,7 +43,7 @@ def stamp(path: Path) -> tuple[int, int]:
 @pytest.fixture()
 def bank(tmp_path: Path) -> Path:
     """Two Markdown files, a cover and an image, code (no cloze: the second export of a cloze warns once of its
-    note type, and a build that warned records no manifest)."""
+    note type, and a build that warned is never skipped)."""
     folder = tmp_path / "bank"
     (folder / "pics").mkdir(parents=True)
     (folder / "pics" / "cover.png").write_bytes(png((60, 80), (0, 0, 128)))
@@ -177,7 +177,7 @@ def test_each_option_builds_again(bank, tmp_path, option):
     built(bank, out)
     assert skipped(built(bank, out))
     assert "wrote" in built(bank, out, *option)
-    built(bank, out, *option)  # a new deck name warns once (cards stay in the old decks): that build records none
+    built(bank, out, *option)  # a new deck name warns once (cards stay in the old decks): never skipped
     assert skipped(built(bank, out, *option))
 
 
@@ -321,7 +321,8 @@ def test_a_damaged_manifest_is_one_warning_and_a_full_build(bank, tmp_path, monk
         assert skipped(built(bank, out))  # written again, sound
 
 
-def test_a_build_that_warned_records_nothing(tmp_path):
+def test_a_build_that_warned_is_never_skipped(tmp_path):
+    """It is recorded, marked so (only its outputs are known later: a rename's old deck), and never up to date."""
     bank = tmp_path / "bank"
     bank.mkdir()
     (bank / "a.md").write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n## What? {#what .easy}\n\n"

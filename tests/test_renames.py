@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from qaexport.cli import app
@@ -127,6 +128,35 @@ def test_a_rename_that_renames_the_default_output_is_told_from_the_old_deck_besi
     with new_collection(tmp_path / "col") as col:
         assert log_counts(import_deck(col, old))["new"] == 3
         assert log_counts(import_deck(col, new))["new"] == 3  # what the warning is about: the notes forked
+
+
+@pytest.mark.parametrize("case", ["the earlier build warned", "the later build has --no-cache"])
+def test_the_old_deck_beside_the_output_is_found_after_a_build_that_warned_or_with_no_cache(tmp_path, monkeypatch,
+                                                                                           case):
+    """Stop 39's leftovers: a build that warned recorded no manifest, and ``--no-cache`` read none, so the old deck
+    of a rename that renamed the default output was not found. A build that warned is now recorded, marked so (never
+    up to date: it runs again and says its warnings again), and ``--no-cache`` reads the records of the same command
+    built with the cache (it changes no output), both only to know the files that command wrote: the same run key,
+    and the old deck still those bytes, as before."""
+    monkeypatch.chdir(tmp_path)
+    bank = tmp_path / "bank"
+    first = subtopic_file(bank, "a.md", "Getting started", ["alpha", "beta", "gamma"])
+    if case == "the earlier build warned":  # a cloze in an answer is warned at every build
+        first.write_text(first.read_text(encoding="utf-8").replace("It is beta.", "It is {{c1::beta}}."),
+                         encoding="utf-8")
+    epoch = 1_700_000_000
+    said = anki(str(bank), epoch=epoch)
+    assert ("warning" in said) == (case == "the earlier build warned"), said
+    old = tmp_path / "dist" / "web-servers.apkg"
+    if case == "the earlier build warned":  # recorded, yet never skipped: the warning is said again
+        assert anki(str(bank), epoch=epoch).count("warning") == said.count("warning")
+    first.write_text(first.read_text(encoding="utf-8").replace("topic: Servers", "topic: HTTP servers"),
+                     encoding="utf-8")
+    said = anki(str(bank), *(["--no-cache"] if case != "the earlier build warned" else []), epoch=epoch)
+    assert (tmp_path / "dist" / "web-http-servers.apkg").is_file() and old.is_file()
+    told = (f"3 questions (e.g. 'alpha') moved from web/servers/getting-started to web/http-servers/getting-started "
+            f"since {old}")
+    assert told in said, said
 
 
 def test_a_deck_this_command_did_not_write_beside_the_output_is_never_read(tmp_path, monkeypatch):

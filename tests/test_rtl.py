@@ -160,3 +160,24 @@ def test_a_left_to_right_language_gets_no_direction(tmp_path):
              env={"QAEXPORT_STATE_DIR": str(tmp_path / "state")})
     pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "site").rglob("*.html")]
     assert pages and not any("dir=" in p for p in pages)
+
+
+def test_the_cards_set_their_faces_right_to_left_and_their_code_left_to_right(tmp_path):
+    """The cards take --language as the booklet does: /Lang, and each face right to left for an RTL language (its
+    lines and list markers start at the card's right edge), code left to right at the left. Positions are pypdf's,
+    inside each face's drawing (a card 74 mm wide). Before, every face was set left to right (stop 39's leftover)."""
+    (tmp_path / "ar.md").write_text(BANK, encoding="utf-8")
+    pdf = tmp_path / "ar.cards.pdf"
+    qaexport("cards", str(tmp_path / "ar.md"), "--language", "ar", "-o", str(pdf), "--no-cache",
+             env={"QAEXPORT_STATE_DIR": str(tmp_path / "state"), "SOURCE_DATE_EPOCH": "1764000000"})
+    card = 74 / 25.4 * 72
+    assert PdfReader(pdf).trailer["/Root"]["/Lang"] == "ar"
+    front, back = _placed(pdf, 0), _placed(pdf, 1)
+    heading = [x for x, text in front if "الفعل" in text or "الضعل" in text]  # (pypdf's reading of its glyphs)
+    lines = [x for x, text in back if re.search("[\u0600-\u06ff]{3}", text)]
+    bullets = [x for x, text in back if "•" in text]
+    code = [x for x, text in back if "def" in text]
+    assert heading and lines and bullets and code, (front, back)
+    assert min(heading) > card / 2, front  # a short line ends at the right edge, so it starts past the middle
+    assert min(bullets) > card * 0.8 and min(lines) > card * 0.1, back  # markers on the right
+    assert max(code) < card * 0.15, back  # code stays left to right, at the left

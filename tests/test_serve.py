@@ -112,6 +112,23 @@ def test_a_bank_broken_from_the_start_is_served_with_its_problems_and_recovers(b
     assert live_bank.reload([path]).problems == [] and live_bank.snapshot.library.count() == 7
 
 
+def test_the_problems_and_warnings_sections_are_served_as_before_the_shared_macro(bank):
+    """base.html's two message sections come from one macro now: the served markup is what it was (pinned here as
+    the two hand-written sections gave it, cmp-identical), each line escaped, the counts' plurals kept."""
+    live_bank = live(bank)
+    build = Build(live_bank.snapshot.library, live_bank.snapshot.rendered[Scheme.COMPACT], live_bank.highlighter, 0)
+    index = Site(build, SiteOptions(), Live(1, ["a.md:3: <b>x</b> & y"], ["w1", "b.md:1: skipped"])
+                 ).file("index.html").decode()
+    assert ('<section class="problems" role="alert" aria-labelledby="problems-title">\n'
+            '  <h2 id="problems-title">The bank has 1 problem; showing the last good version</h2>\n  <ul>\n'
+            '    <li><code>a.md:3: &lt;b&gt;x&lt;/b&gt; &amp; y</code></li>\n  </ul>\n</section>\n'
+            '<section class="warnings" role="status" aria-labelledby="warnings-title">\n'
+            '  <h2 id="warnings-title">2 warnings</h2>\n  <ul>\n    <li><code>w1</code></li>\n'
+            '    <li><code>b.md:1: skipped</code></li>\n  </ul>\n</section>\n<main id="main"') in index, index
+    plain = Site(build, SiteOptions(), Live(1, [], [])).file("index.html").decode()
+    assert "problems-title" not in plain and "warnings-title" not in plain and '</header>\n<main id="main"' in plain
+
+
 def test_a_file_no_reader_takes_added_while_serving_is_warned_of_on_the_console_and_the_pages(bank):
     """trial10 #15: binary junk saved into the bank changed no question, so serve said nothing, while validate
     warns "skipped: binary data": the reload now tells the new warning (the console prints it) and the pages
@@ -538,6 +555,33 @@ def test_a_refused_name_is_explained_on_the_page_and_once_on_the_terminal_and_al
         result = subprocess.run([sys.executable, "-m", "qaexport", "serve", str(bank), "--allow-host", wrong],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 2 and "--allow-host" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_allow_host_in_qaexport_toml_is_taken_and_checked_as_the_flag_is(bank, tmp_path):
+    """``[serve] allow_host`` (one name or a list) answers those names as ``--allow-host`` does, flags override it,
+    and a wrong entry is one line naming the file, the line and that entry, with the flag's reason (stop 39's
+    leftover: the flag had no key). Real HTTP with the ``Host`` header a browser at the alias would send."""
+    config = tmp_path / "qaexport.toml"
+    config.write_text('[serve]\nallow_host = ["Bank.Test.", "10.0.0.2"]\n', encoding="utf-8")
+    with serving(bank, tmp_path, "--config", str(config)) as (_proc, url):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        assert _asked(url, "/index.html", f"bank.test:{port}")[0] == 200
+        assert _asked(url, "/index.html", f"10.0.0.2:{port}")[0] == 200
+        assert _asked(url, "/index.html", f"evil.example:{port}")[0] == 403
+    with serving(bank, tmp_path, "--config", str(config), "--allow-host", "other.test") as (_proc, url):
+        port = int(url.rsplit(":", 1)[1].strip("/"))  # the flag replaces the file's list, as every flag does
+        assert _asked(url, "/index.html", f"other.test:{port}")[0] == 200
+        assert _asked(url, "/index.html", f"bank.test:{port}")[0] == 403
+    for text, line in (('allow_host = ["ok.test", "bank.test:8000"]',
+                        '2: [serve] allow_host = "bank.test:8000": give the name without a port'),
+                       ('allow_host = "*"', '2: [serve] allow_host = "*": not a host name; give a name such as'),
+                       ("allow_host = 3", "2: [serve] allow_host = 3: must be a list of text (or one text)"),
+                       ('allow_hosts = "x"', '2: [serve] allow_hosts = "x": unknown option (known: allow_host)')):
+        config.write_text(f"[serve]\n{text}\n", encoding="utf-8")
+        result = subprocess.run([sys.executable, "-m", "qaexport", "serve", str(bank), "--config", str(config)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and result.stderr.startswith(f"error: {config}:{line}"), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 @contextlib.contextmanager

@@ -272,9 +272,10 @@ def refuse_writing_into_sources(option: str, folder: Path, srcs: list[Path]) -> 
 
 def config_tables() -> dict[str, list[type]]:
     """The config file's tables and the classes whose ``Options`` they hold: every installed exporter's and
-    reader's (all are loaded, so only when there is a file to check or write), and ``[push]``."""
+    reader's (all are loaded, so only when there is a file to check or write), ``[push]`` and ``[serve]``."""
     from .. import exporters
     from ..exporters.anki.push import PushCommand
+    from ..preview.options import ServeCommand
 
     found: dict[str, list[type]] = {}
     for registry in (exporters.registry, sources.registry):
@@ -282,6 +283,7 @@ def config_tables() -> dict[str, list[type]]:
             if fields_of(cls):
                 found.setdefault(name, []).append(cls)
     found.setdefault(PushCommand.name, []).append(PushCommand)
+    found.setdefault(ServeCommand.name, []).append(ServeCommand)
     return found
 
 
@@ -351,6 +353,7 @@ def plugin_options(ctx: typer.Context, cls: type, specs: list[OptionSpec], value
             made([spec])
         except UsageError as exc:
             raw = config.raw.get(f"{cls.name}.{spec.field}", config.value(cls.name, spec.field))
+            raw = getattr(exc, "item", raw)  # one wrong entry of a list: that entry, not the whole list
             found.append(config.wrong(cls.name, spec.field, raw, _without_flag(str(exc))))
     if not found:  # wrong only together (calibrate = true with duplex = "none")
         names = ", ".join(spec.field for spec in from_file)

@@ -133,6 +133,11 @@ def _check_value(spec: OptionSpec, value: Any, base: Path) -> tuple[Any, str]:
         if isinstance(value, str) and value.lower() in spec.choices:
             return value.lower(), ""
         return None, f"must be {spec.describe_type()}"
+    if spec.kind is list:  # one text or a list of them, as ``sources``; what each must be is the option's to check
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list) and all(isinstance(item, str) for item in items):
+            return items, ""
+        return None, f"must be {spec.describe_type()}"
     if spec.kind is bool:
         return (value, "") if isinstance(value, bool) else (None, "must be true or false")
     if spec.kind is Path:

@@ -178,6 +178,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
 
         end_started_ahead()  # what the command started as it began (qaexport.launch) is not needed
         return
+    looked_up = _cached_builds(classes, chosen, values, config) if manifests is None else None
     difficulty, topic = values["difficulty"], values["topic"]
     warned: list[Any] = []
     with reading.watch() as (reads, listings), watch_writes() as written, _ending_started_ahead():
@@ -199,7 +200,7 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
                                           state_dir=state_dir(),
                                           cache_dir=None if values.get("no_cache") else _cache_folder(),
                                           time_fixed=bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip()),
-                                          earlier=_earlier(manifests, target, cls)))
+                                          earlier=_earlier(manifests or looked_up, target, cls)))
                 for (cls, opts), target in zip(chosen, targets, strict=True)]
         if len(jobs) == 1:
             cls, opts, target, build = jobs[0]
@@ -209,8 +210,8 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
             warned += _export_at_once(jobs, written)
     if not values.get("no_cache"):  # --no-cache writes nothing in the cache folder: a deck so built is read again
         _remember_written(classes, targets)
-    if manifests is not None and not warned:
-        _record(manifests, classes, chosen, config, stem, targets, reads, listings, written)
+    if manifests is not None:  # a build that warned too, marked so: never skipped, only its outputs known later
+        _record(manifests, classes, chosen, config, stem, targets, reads, listings, written, bool(warned))
 
 
 def _earlier(manifests: Manifests | None, target: Path, cls: type[Exporter]) -> tuple[tuple[Path, str], ...]:
@@ -265,8 +266,21 @@ def _ending_started_ahead() -> Iterator[None]:
         end_started_ahead()
 
 
+def _cached_builds(classes: list[type[Exporter]], chosen: list[tuple[type[Exporter], Any]],
+                   values: dict[str, Any], config: Config) -> Manifests | None:
+    """With ``--no-cache``: the builds recorded for this very command built with the cache (``--no-cache`` changes
+    no output), loaded only for :func:`_earlier`, to find a rename's old deck; nothing is skipped or written, and a
+    record that cannot be used is passed over in silence (it only means no rename is found from it)."""
+    if not any(cls.produces == Produces.FILE for cls in classes):
+        return None
+    manifests = _manifests(classes, chosen, {**values, "no_cache": False}, config, lambda _line: None)
+    if manifests is not None:
+        manifests.load()
+    return manifests
+
+
 def _manifests(classes: list[type[Exporter]], chosen: list[tuple[type[Exporter], Any]], values: dict[str, Any],
-               config: Config) -> Manifests | None:
+               config: Config, warn: Callable[[str], None] | None = None) -> Manifests | None:
     """The build manifest of this run (``qaexport.manifest``), or None with ``--no-cache``. Its key holds every value
     of the command but the output path, every exporter's options, the working folder (relative paths), the
     environment variables that decide a build (``QAEXPORT_*``, ``SOURCE_DATE_EPOCH``) and, through ``run_key``, the
@@ -281,7 +295,7 @@ def _manifests(classes: list[type[Exporter]], chosen: list[tuple[type[Exporter],
                    "env": env,
                    "values": {k: v for k, v in values.items() if k != "output"},
                    "options": [repr(opts) for _, opts in chosen]})
-    return Manifests(_cache_folder(), key, _warn)
+    return Manifests(_cache_folder(), key, warn or _warn)
 
 
 def _outside(classes: list[type[Exporter]]) -> list[str | None]:
@@ -322,8 +336,9 @@ def _nothing_changed(manifests: Manifests, classes: list[type[Exporter]], output
 
 def _record(manifests: Manifests, classes: list[type[Exporter]], chosen: list[tuple[type[Exporter], Any]],
             config: Config, stem: str, targets: list[Path], reads: dict[str, str | None],
-            listings: dict[str, list[str]], written: dict[str, str]) -> None:
-    """After a build that warned of nothing: what it read, what decided it and what it wrote, for the next one."""
+            listings: dict[str, list[str]], written: dict[str, str], warned: bool) -> None:
+    """After a build: what it read, what decided it and what it wrote, for the next one. A build that ``warned`` is
+    recorded as such: never up to date, only its outputs known (``Build.earlier``)."""
     from ..manifest import Output, Record
 
     inputs = dict(reads)
@@ -336,8 +351,10 @@ def _record(manifests: Manifests, classes: list[type[Exporter]], chosen: list[tu
     if None in inputs.values() or None in state or None in outputs or len(classes) != len(targets):
         return  # an input edited during the build, an exporter that cannot say, an output not written here
     manifests.save(Record(manifests.key, stem, inputs, listings, state,
-                          [Output(os.path.abspath(t), digest) for t, digest in zip(targets, outputs, strict=True)]))
-    _remember(inputs, listings, targets)
+                          [Output(os.path.abspath(t), digest) for t, digest in zip(targets, outputs, strict=True)],
+                          warned))
+    if not warned:
+        _remember(inputs, listings, targets)
 
 
 def _remember(inputs: dict[str, str], listings: dict[str, list[str]], targets: list[Path]) -> None:

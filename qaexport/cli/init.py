@@ -74,6 +74,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
@@ -90,15 +92,15 @@ def config_skeleton() -> str:
         '# theme = "default"          # Pygments style for code: `qaexport themes`',
         '# night_theme = "github-dark"',
     ]
-    for name, classes in config_tables().items():  # every table the schema accepts, plugins' and [push] included
+    for name, classes in config_tables().items():  # every table the schema accepts: plugins', [push], [serve]
         lines += ["", f"[{name}]"]
-        for f, _kind in (field for cls in classes for field in fields_of(cls)):
+        for f, kind in (field for cls in classes for field in fields_of(cls)):
             help_text = " ".join(str(f.metadata.get("help", "")).split())
             choices = f.metadata.get("choices")
             if choices:
                 help_text += f" One of {', '.join(choices)}."
             default = f.default if f.default is not dataclasses.MISSING else None
-            shown = _toml_value(default) if default is not None else '"..."'
+            shown = _toml_value(default) if default is not None else '["..."]' if kind is list else '"..."'
             lines.append(f"# {f.name} = {shown}" + (f"  # {help_text}" if help_text else ""))
     return "\n".join(lines) + "\n"
 

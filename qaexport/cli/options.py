@@ -8,6 +8,7 @@ clash get the exporter's name as a prefix (``--pdf-answers``).
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import enum
 import inspect
@@ -36,8 +37,8 @@ class OptionSpec:
     def describe_type(self) -> str:
         if self.choices:
             return "one of " + ", ".join(self.choices)
-        return {str: "text", bool: "true or false", int: "a whole number", float: "a number",
-                Path: "a path"}.get(self.kind, self.kind.__name__)
+        return {str: "text", list: "a list of text (or one text)", bool: "true or false", int: "a whole number",
+                float: "a number", Path: "a path"}.get(self.kind, self.kind.__name__)
 
 
 def nonempty_path(how: str) -> Callable[[str], Path]:
@@ -59,7 +60,9 @@ OPTION_PATH = nonempty_path("give a path, or leave the option out")
 
 
 def _kind(annotation: Any) -> type:
-    """The base type of a field annotation (``Path | None`` → ``Path``)."""
+    """The base type of a field annotation (``Path | None`` → ``Path``; a sequence of text → ``list``)."""
+    if typing.get_origin(annotation) in (list, tuple, collections.abc.Sequence):
+        return list
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if args:
         return _kind(args[0])

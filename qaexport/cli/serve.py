@@ -21,12 +21,14 @@ from .common import (
     handle_errors,
     load_settings,
     make_highlighter,
+    plugin_options,
     plural,
     reader_options,
     render_cache,
     say,
     source_paths,
 )
+from .options import specs_for
 
 PortOpt = Annotated[int, typer.Option("--port", "-p", help="Port on 127.0.0.1. Default: 8000, or a free one when "
                                                            "8000 is taken.", show_default=False)]
@@ -34,7 +36,7 @@ OpenOpt = Annotated[bool, typer.Option("--open", help="Open the site in the defa
 AllowHostOpt = Annotated[list[str] | None, typer.Option(
     "--allow-host", metavar="NAME", show_default=False,
     help="Also answer requests naming this host (an alias of 127.0.0.1 in /etc/hosts), with serve's port; "
-         "repeatable. Other names are refused (DNS rebinding).")]
+         "repeatable; allow_host in [serve] of qaexport.toml. Other names are refused (DNS rebinding).")]
 
 
 @handle_errors
@@ -51,14 +53,17 @@ def serve_cmd(ctx: typer.Context, srcs: Sources = None, port: PortOpt = 0, open_
     from ..preview.app import Served
     from ..preview.bank import LiveBank, Reloaded
     from ..preview.booklet import Booklet
-    from ..preview.hosts import allowed_name
+    from ..preview.options import ServeCommand
     from ..preview.server import HOST, listening_socket, run
 
-    allow = tuple(dict.fromkeys(allowed_name(name) for name in allow_host or ()))
     settings = load_settings(config, defer=True)
-    values.update(theme=theme, night_theme=night_theme)
+    values.update(theme=theme, night_theme=night_theme, allow_host=allow_host)
     highlighter = make_highlighter(ctx, values, settings)  # a wrong theme told as the other commands tell it
+    served_options, wrong = plugin_options(ctx, ServeCommand, specs_for([ServeCommand]), values, settings)
+    if wrong:  # [serve] allow_host checked as --allow-host is, with the file's other problems
+        settings.problems.append(wrong)
     readers = reader_options(ctx, values, settings)  # every problem of the file raised here, at once
+    allow = served_options.allow_host
     paths = [Path(p) for p in (srcs or settings.top.get("sources") or source_paths(None))]
     for path in paths:
         if not path.exists():

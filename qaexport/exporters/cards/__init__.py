@@ -32,7 +32,8 @@ from ... import scratch
 from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, font_files_state, missing_glyphs_warning
 from ...books.html import code_line_css, code_lines, printed, wrap_mark
 from ...books.tables import fit_tables
-from ...errors import OutputError, UsageError
+from ...directions import text_direction
+from ...errors import OutputError, UsageError, shown
 from ...forked import cores
 from ...model import Media
 from ...output import atomic_path
@@ -69,8 +70,12 @@ class CardsOptions:
                                      "--calibrate measures it.")
     calibrate: bool = option(False, "Write the one-sheet duplex test page instead of cards: it tells which "
                                     "--back-offset to pass.")
+    language: str = option("en", "Language of the content (BCP 47 code such as en or pt-BR): the PDF's /Lang; "
+                                 "a right-to-left one (ar, he, fa, ur ...) sets the faces right to left.")
 
     def __post_init__(self) -> None:  # usage errors surface before any input is read
+        if not self.language.replace("-", "").isalnum():
+            raise UsageError(f"--language {shown(self.language)}: give a language code such as en or pt-BR")
         self.grid()
         self.offset()
         if self.calibrate and self.duplex == "none":
@@ -182,10 +187,13 @@ def measure_css(base_css: str, grid: Grid) -> str:
 
 
 def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], workers: int = 1,
-               keep: Path | None = None) -> tuple[list[Card], list[str]]:
+               keep: Path | None = None, language: str = "en") -> tuple[list[Card], list[str]]:
     """Every question as one or more cards whose faces fit (measured by WeasyPrint, ``workers`` layouts at once),
-    and the characters no font has. With a ``keep`` folder, answers that fit whole are drawn there as measured."""
-    face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
+    and the characters no font has. With a ``keep`` folder, answers that fit whole are drawn there as measured.
+    ``language``: each face's (measured and drawn in documents of their own, so each face says it), left out for
+    ``en``, the measuring documents' own, so a default deck's faces keep their bytes."""
+    face = functools.partial(environment("cards").get_template("face.html").module.face,  # type: ignore[attr-defined]
+                             lang="" if language == "en" else language, dir=text_direction(language))
     refs = list(build.library.questions())
     jobs = []
 
@@ -365,6 +373,8 @@ class CardsExporter(ExporterBase):
         # The ↪ column only beside the lines that may wrap (``code_holds``), each its own containing block.
         base_css = (font_face_css() + asset("cards", "cards.css")
                     + code_line_css(CODE_LINE_HEIGHT, mark.as_uri(), ".wrap", ".wrap") + build.highlighter.css(0))
+        if text_direction(options.language) == "rtl":  # only then: a left-to-right deck's sheets keep their bytes
+            base_css += asset("cards", "rtl.css")
         created = build.datetime.strftime("%Y-%m-%dT%H:%M:%SZ")
         env = environment("cards")
         from ...weasy.layout import layout_in_child  # imports WeasyPrint: only when a PDF is asked for
@@ -382,14 +392,16 @@ class CardsExporter(ExporterBase):
             return
         keys = "\n".join(ref.question.key for ref in build.library.questions())
         settings = f"{options.size}:{options.paper}:{grid.per_page}:{options.duplex}:{options.back_offset}"
+        direction = text_direction(options.language)
         pdf_id = hashlib.sha256(f"{settings}\n{keys}".encode()).hexdigest()[:32]
         title = f"{build.library.title}: flashcards"
         with scratch.folder("cards") as folder:
             work = Path(folder)
-            cards, missing = make_cards(build, grid, base_css, files, workers, keep=work)
+            cards, missing = make_cards(build, grid, base_css, files, workers, keep=work, language=options.language)
             # The sheets' metadata (title, dates, identifier) and cut marks: one sheet of each kind.
             marks = env.get_template("sheets.html").render(
-                sheets=sheets(grid, options.duplex, options.offset()), title=title, created=created)
+                sheets=sheets(grid, options.duplex, options.offset()), title=title, created=created,
+                language=options.language, direction=direction)
             with build.progress("Laying out cards", None) as advance:
                 layout_in_child(marks, css, pdf_id, work / "marks.pdf", lambda _pages: None, label=str(target),
                                 files=files)
