@@ -91,7 +91,7 @@ def test_a_malformed_language_tag_is_refused_before_anything_is_written(tag, tmp
     """EPUBCheck refuses a book whose tag is not well-formed (``xx-``: "Empty subtag"), so every format refuses it."""
     assert not is_language_tag(tag)
     (tmp_path / "a.md").write_text(BANK, encoding="utf-8")
-    for command in ("epub", "pdf", "site"):
+    for command in ("epub", "pdf", "site", "cards"):
         result = CliRunner().invoke(app, [command, str(tmp_path / "a.md"), "--language", tag, "-o", f"{tmp_path}/"])
         assert result.exit_code == 2 and "give a language code such as en or pt-BR" in result.output, result.output
     assert [p.name for p in tmp_path.iterdir()] == ["a.md"]
