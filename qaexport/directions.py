@@ -28,6 +28,29 @@ RTL_SCRIPTS = frozenset({
 
 Direction = Literal["ltr", "rtl"]
 
+_ALNUM = "[A-Za-z0-9]"
+#: A well-formed BCP 47 tag (RFC 5646 section 2.1, ASCII only): language (with extended subtags), script, region,
+#: variants, extensions, private use; or a private-use tag alone. What `--language` takes: EPUBCheck refuses a book
+#: whose tag is not (``xx-``: "Empty subtag"), and browsers and screen readers ignore such a tag.
+_LANGUAGE_TAG = re.compile(
+    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"  # language, extlang
+    r"(?:-[A-Za-z]{4})?"  # script
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"  # region
+    rf"(?:-(?:{_ALNUM}{{5,8}}|[0-9]{_ALNUM}{{3}}))*"  # variants
+    rf"(?:-[0-9A-WYZa-wyz](?:-{_ALNUM}{{2,8}})+)*"  # extensions
+    rf"(?:-[Xx](?:-{_ALNUM}{{1,8}})+)?"  # private use
+    rf"|[Xx](?:-{_ALNUM}{{1,8}})+")
+#: RFC 5646's irregular grandfathered tags (the regular ones are well-formed tags already).
+_IRREGULAR = frozenset({
+    "en-gb-oed", "i-ami", "i-bnn", "i-default", "i-enochian", "i-hak", "i-klingon", "i-lux", "i-mingo", "i-navajo",
+    "i-pwn", "i-tao", "i-tay", "i-tsu", "sgn-be-fr", "sgn-be-nl", "sgn-ch-de",
+})
+
+
+def is_language_tag(tag: str) -> bool:
+    """Whether ``tag`` is a well-formed BCP 47 language tag (``en``, ``pt-BR``, ``zh-Hant-TW``, ``sr-Latn``)."""
+    return _LANGUAGE_TAG.fullmatch(tag) is not None or tag.lower() in _IRREGULAR
+
 
 def text_direction(language: str) -> Direction:
     """``"rtl"`` for a right-to-left language tag, else ``"ltr"``. A script subtag (four letters, the first

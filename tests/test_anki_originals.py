@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import zlib
 from pathlib import Path
 
@@ -181,3 +182,25 @@ def test_a_deck_whose_files_pass_the_limit_does_not_carry_them_and_says_so(monke
     back = _files(tmp_path / "back")
     assert back["physics/optics/lenses.md"] == FILES["physics/optics/lenses.md"].encode()
     assert "intro.md" not in back  # written in canonical form, under convert's own names
+
+
+def test_a_learner_edit_keeps_the_images_and_cover_of_its_file(trip, tmp_path):
+    """The file written in canonical form (an answer edited in Anki) still shows its images and names the cover:
+    each beside it in ``media/``, where its rewritten references point, so the bank that came back builds."""
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, trip["anki"])
+        nid = next(n for n in col.find_notes("") if col.get_note(n)["Key"] == "hand-bank/basics/getting-started/what")
+        note = col.get_note(nid)
+        note["Answer"] += "<p>My own note</p>"
+        col.update_note(note)
+        export(col, tmp_path / "edited.apkg", legacy=False)
+    qaexport("convert", str(tmp_path / "edited.apkg"), "-o", str(tmp_path / "back"))
+    intro = (tmp_path / "back" / "intro.md").read_text()
+    assert "canonical form: hand-bank/basics/getting-started/what\n" in intro and "My own note" in intro
+    shown = re.findall(r"\((media/[0-9a-f]{16}\.png)\)", intro)
+    cover = re.search(r"^cover: (media/[0-9a-f]{16}\.png)$", intro, re.M)
+    assert len(shown) == 1 and cover is not None, intro
+    for rel in (*shown, cover.group(1)):
+        assert (tmp_path / "back" / rel).is_file(), rel
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "back")])
+    assert result.exit_code == 0 and "not found" not in result.output, result.output

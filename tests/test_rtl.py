@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from typer.testing import CliRunner
 
-from qaexport.directions import text_direction
+from qaexport.cli import app
+from qaexport.directions import is_language_tag, text_direction
 from tests.browser import launched
 from tests.cli_run import qaexport
 from tests.system_tools import ace_violations, chromium_probe
@@ -75,6 +77,30 @@ def test_the_list_agrees_with_cldr_as_babel_reads_it():
              if (locale := babel.Locale.parse(ident)).text_direction in ("ltr", "rtl")
              and text_direction(ident.replace("_", "-")) != locale.text_direction]
     assert wrong == []
+
+
+@pytest.mark.parametrize("tag", ["en", "pt-BR", "zh-Hant-TW", "sr-Latn", "es-419", "de-CH-1901", "sl-rozaj-biske",
+                                 "en-a-bbb-x-a-ccc", "x-whatever", "zh-yue-HK", "en-GB-oed", "i-klingon", "EN-us"])
+def test_a_well_formed_language_tag_is_taken(tag):
+    assert is_language_tag(tag)
+
+
+@pytest.mark.parametrize("tag", ["xx-", "-en", "en--us", "e", "a" * 300, "en-" + "b" * 9, "عر", "ｅｎ", "en-x",
+                                 "en_US", "en us", "en-US-"])
+def test_a_malformed_language_tag_is_refused_before_anything_is_written(tag, tmp_path):
+    """EPUBCheck refuses a book whose tag is not well-formed (``xx-``: "Empty subtag"), so every format refuses it."""
+    assert not is_language_tag(tag)
+    (tmp_path / "a.md").write_text(BANK, encoding="utf-8")
+    for command in ("epub", "pdf", "site", "cards"):
+        result = CliRunner().invoke(app, [command, str(tmp_path / "a.md"), "--language", tag, "-o", f"{tmp_path}/"])
+        assert result.exit_code == 2 and "give a language code such as en or pt-BR" in result.output, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["a.md"]
+
+
+def test_every_cldr_locale_is_a_well_formed_tag():
+    import babel.localedata
+    assert [ident for ident in babel.localedata.locale_identifiers()
+            if not is_language_tag(ident.replace("_", "-"))] == []
 
 
 def test_the_site_reads_right_to_left_and_its_code_left_to_right(built):

@@ -737,6 +737,16 @@ def parse_text(text: str) -> ParsedFile:
     return parsed.in_file_order()
 
 
+def cover_reference(text: str) -> str | None:
+    """The image path a bank file's front matter names as the cover, as written (None: none, or bad front matter).
+    A deck's stored original tells its cover by it when the file is written again in canonical form."""
+    parsed = ParsedFile()
+    front, _start = _split_front_matter(text, parsed)
+    if front is not None:
+        _front_matter(front, parsed)
+    return parsed.cover[0] if parsed.cover else None
+
+
 def parse_body(text: str) -> ParsedFile:
     """Parse question sections without front matter (the writer checks each section it writes with this)."""
     parsed = ParsedFile()

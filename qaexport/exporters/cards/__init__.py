@@ -32,7 +32,7 @@ from ... import scratch
 from ...books.fonts import MONO_ADVANCE_EM, font_face_css, font_faces, font_files_state, missing_glyphs_warning
 from ...books.html import code_line_css, code_lines, printed, wrap_mark
 from ...books.tables import fit_tables
-from ...directions import text_direction
+from ...directions import is_language_tag, text_direction
 from ...errors import OutputError, UsageError, shown
 from ...forked import cores
 from ...model import Media
@@ -74,7 +74,7 @@ class CardsOptions:
                                  "a right-to-left one (ar, he, fa, ur ...) sets the faces right to left.")
 
     def __post_init__(self) -> None:  # usage errors surface before any input is read
-        if not self.language.replace("-", "").isalnum():
+        if not is_language_tag(self.language):
             raise UsageError(f"--language {shown(self.language)}: give a language code such as en or pt-BR")
         self.grid()
         self.offset()

@@ -45,7 +45,7 @@ from ...books.html import (
 )
 from ...books.tables import scrollable_tables
 from ...characters import clean_name
-from ...directions import code_left_to_right, text_direction
+from ...directions import code_left_to_right, is_language_tag, text_direction
 from ...errors import UsageError, shown
 from ...model import Framework, Library, Subtopic, Topic, path_names
 from ...output import atomic_path, write_zip
@@ -72,7 +72,7 @@ class EpubOptions:
 
     def __post_init__(self) -> None:
         self.title, self.author = clean_name(self.title), clean_name(self.author)  # as names from the content
-        if not self.language.replace("-", "").isalnum():
+        if not is_language_tag(self.language):
             raise UsageError(f"--language {shown(self.language)}: give a language code such as en or pt-BR")
 
 

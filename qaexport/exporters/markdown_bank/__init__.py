@@ -22,7 +22,7 @@ from typing import Any
 from ...errors import InputError, OutputError, UsageError
 from ...formats import markdown_bank as reader
 from ...formats.anki_package import safe_bank_path
-from ...model import ContentFormat, Framework, Library, Question, Subtopic, Topic, is_key
+from ...model import BankFile, ContentFormat, Framework, Library, Question, Subtopic, Topic, is_key
 from ...output import write_tree
 from ...reading import read_limited
 from ...render import Scheme
@@ -272,6 +272,21 @@ def image_files(library: Library) -> dict[str, bytes]:
     return files
 
 
+def _shown(questions: list[Question]) -> set[str]:
+    """The media names ``questions`` show: a Markdown question's images, an HTML question's ``src`` names."""
+    return {name for q in questions
+            for name in (_SRC.findall(q.question + q.answer) if q.format is ContentFormat.HTML else q.images.values())}
+
+
+def _cover(file: BankFile) -> str | None:
+    """The media name of the cover ``file``'s front matter names, if it loaded."""
+    try:
+        ref = reader.cover_reference(reader.decode(file.data, file.name))
+    except InputError:
+        return None
+    return file.images.get(ref) if ref else None
+
+
 def restored_files(library: Library, warn: Callable[[str], None]) -> tuple[dict[str, bytes], Library]:
     """The bank files a deck carried back (``Library.restored``) and the library of the questions they do not hold.
 
@@ -301,8 +316,16 @@ def restored_files(library: Library, warn: Callable[[str], None]) -> tuple[dict[
         sub = replace(first.subtopic, questions=[by_key[key].question for key in mine])
         changed = ", ".join(key if is_key(key) else "a note" for key in found.changed)
         note = f"# qaexport convert: changed in Anki since the export, so in canonical form: {changed}\n"
-        text = "---\n" + note + front_matter(first.framework, first.topic, sub)[4:]
+        cover = _cover(found.file)
+        text = "---\n" + note + front_matter(first.framework, first.topic, sub, cover)[4:]
         files[found.file.name] = (text + "".join("\n" + section(q) for q in sub.questions)).encode()
+        # the images it shows where the canonical text points (``media/`` beside it, where the reader also looks
+        # for an HTML question's): written nowhere else, since its questions are not in the library left
+        folder = posixpath.dirname(found.file.name)
+        for name in sorted(_shown(sub.questions) | ({cover} if cover else set())):
+            if name in library.media:
+                files.setdefault(posixpath.join(folder, reader.MEDIA_FOLDER, name), library.media[name].data)
+        covered = covered or cover is not None
         warn(f"{found.file.name}: notes changed in Anki since the export ({changed}): written in canonical form "
              "with the changes, not as the author wrote it")
         claimed.update(mine)

@@ -39,7 +39,7 @@ from ...books.html import (
 )
 from ...books.tables import fit_tables
 from ...characters import clean_name
-from ...directions import text_direction
+from ...directions import is_language_tag, text_direction
 from ...errors import UsageError, shown
 from ...forked import cores
 from ...model import Library, path_names
@@ -87,7 +87,7 @@ class PdfOptions:
 
     def __post_init__(self) -> None:
         self.title, self.author = clean_name(self.title), clean_name(self.author)  # as names from the content
-        if not self.language.replace("-", "").isalnum():
+        if not is_language_tag(self.language):
             raise UsageError(f"--language {shown(self.language)}: give a language code such as en or pt-BR")
         if self.parts < 0:
             raise UsageError(f"--parts {self.parts}: give 0 (automatic), 1 (whole) or more")

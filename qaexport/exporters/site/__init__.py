@@ -19,7 +19,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ...books.html import description_html, for_reader, formulas_as_tex
-from ...directions import text_direction
+from ...directions import is_language_tag, text_direction
 from ...errors import UsageError
 from ...model import Difficulty, Framework, Subtopic, Topic, path_names
 from ...output import replace_tree
@@ -44,7 +44,7 @@ class SiteOptions:
                                  "which screen readers and read-aloud voices follow.")
 
     def __post_init__(self) -> None:
-        if not self.language.replace("-", "").isalnum():
+        if not is_language_tag(self.language):
             raise UsageError(f"--language {self.language!r}: give a language code such as en or pt-BR")
 
 
