@@ -169,6 +169,18 @@ class Children:
                 self._raise(kind, value)
                 yield index, value
 
+    def end(self, index: int, within: float) -> None:
+        """Wait for child ``index``, whose result has come, to exit (its memory is the system's again then), at most
+        ``within`` seconds; one still alive after that is killed: it has sent its result and is stuck at its exit
+        (a finalizer waiting for something), and must not hang the run. A caller that starts the next child after
+        this never has a finished one and the next one alive at once (docs/benchmarks.md, "PDF 560: the parts'
+        ends")."""
+        proc = self._procs[index]
+        proc.join(within)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
     def results(self) -> list[Any]:
         """Every child's result, in the order they were started (an isolated child's failure as a
         :class:`ChildFailure`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
+import threading
 from pathlib import Path
 
 import pikepdf
@@ -51,22 +52,36 @@ def books(tmp_path_factory) -> dict[str, Path]:
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["parts"]), env=env)
     qaexport("pdf", str(bank), "--parts", "3", "-o", str(out["again"]), env=env)
     qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["two"]), env=env)  # two parts: 34 and 46 questions
-    started: list[str] = []  # the parts' files, in the order their children were started
+    started: list[str] = []  # the parts' files, in the order their children were started (and "shared": below)
+    lingering: list[int] = []  # children that had sent their result and not exited, each time a part was started
     with pytest.MonkeyPatch.context() as patch:  # a big book in miniature: more parts than processes at once
         # (every framework its own part, as when parts are capped; each framework fits one, so none is cut inside)
         patch.setattr(pdf_exporter, "plan", functools.partial(plan, max_part=1))
         from qaexport import forked
+        from qaexport.weasy import compat_fonttools
 
-        start = forked.Children.start
+        start, lay_part, load = forked.Children.start, pdf_parts._lay_part, compat_fonttools.load_for_instancing
+
+        def stuck_at_exit(*args: object) -> list[str]:  # a part that never exits once it has sent its result
+            from multiprocessing.util import Finalize
+
+            Finalize(None, threading.Event().wait, exitpriority=0)  # run as the child exits: waits forever
+            return lay_part(*args)  # type: ignore[arg-type]
 
         def recorded(self: forked.Children, work: functools.partial) -> int:
-            if work.func is pdf_parts._lay_part:
+            if work.func is stuck_at_exit:
                 started.append(work.args[3].name)
+                lingering.extend(proc.pid for i, proc in enumerate(self._procs)
+                                 if i in self._outcomes and Path(f"/proc/{proc.pid}").exists())
             return start(self, work)
 
         patch.setattr(forked.Children, "start", recorded)
+        patch.setattr(pdf_parts, "_lay_part", stuck_at_exit)
+        patch.setattr(pdf_parts, "EXIT_BOUND", 0.2)
+        patch.setattr(compat_fonttools, "load_for_instancing", lambda: (started.append("shared"), load()))
         qaexport("pdf", str(bank), "--parts", "2", "-o", str(out["queued"]), env=env)
     out["started"] = started  # type: ignore[assignment]
+    out["lingering"] = lingering  # type: ignore[assignment]
     with pytest.MonkeyPatch.context() as patch:  # a probe whose contents run longer than the real ones
         fronts: list[int] = []
 
@@ -143,9 +158,24 @@ def test_a_book_of_more_parts_than_slots_starts_its_smallest_part_second(books):
     part (12 questions) is started second, beside the first of the biggest; its pages are those of the book laid
     out whole all the same, and its bytes those of the three parts laid out at once
     (``test_a_rebuild_in_parts_is_byte_identical``)."""
-    started = books["started"]
+    started = [name for name in books["started"] if name != "shared"]
     assert sorted(started) == ["part-0.pdf", "part-1.pdf", "part-2.pdf"]
     assert started[1] == "part-2.pdf", started
+
+
+def test_each_part_is_forked_once_the_one_before_has_exited_and_one_stuck_at_its_exit_is_ended(books):
+    """The same build, every part's child stuck at its exit after sending its result (a finalizer that waits
+    forever): the next part was forked only once each finished child had exited (a part at the end of its drawing
+    is at its largest: it and a new child together were the tree's peak in some samples); the stuck ones were ended
+    after ``EXIT_BOUND`` and the book is whole, the same bytes as the three parts laid out at once
+    (``test_a_rebuild_in_parts_is_byte_identical``). Without the wait the run forked beside each stuck child."""
+    assert books["lingering"] == []
+
+
+def test_what_every_part_would_load_at_its_end_is_loaded_before_the_forks(books):
+    """The book draws with a variable fallback face, which WeasyPrint instances at the end of each part's drawing:
+    the modules that takes are loaded once, before the first part is forked (weasy.parts._share_with_children)."""
+    assert books["started"][0] == "shared", books["started"]
 
 
 def test_parts_at_once_are_bounded_by_memory_not_only_by_cores():

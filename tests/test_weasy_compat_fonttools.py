@@ -78,3 +78,29 @@ def test_nothing_is_deferred_once_weasyprint_is_loaded():
     import weasyprint  # noqa: F401  (this test process has it)
 
     assert not compat_fonttools.applies()
+
+
+def test_loaded_for_instancing_a_variable_face_drawn_loads_nothing_more(tmp_path):
+    """``load_for_instancing`` (called before a book's parts are forked: weasy.parts) loads what drawing a variable
+    face loads (the instancer, the subsetter, the tables' modules, the glyph names), so that a part loads none of it
+    at the end of its drawing, where its memory is largest; the PDF is the same bytes."""
+    target = tmp_path / "preloaded.pdf"
+    code = f"""
+import json, sys
+from pathlib import Path
+from qaexport.books.fonts import faces_for, font_face_css
+from qaexport.weasy import compat_fonttools, layout
+from qaexport.weasy.parts import _share_with_children
+html = {FALLBACK!r}
+faces = faces_for(html)
+_share_with_children(True)
+before = set(sys.modules)
+layout.write_pdf(html, font_face_css(faces), "id", Path({str(target)!r}), lambda _n: None,
+                 files={{face.uri: face.path for face in faces}})
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == []
+    assert target.read_bytes() == _book(tmp_path, FALLBACK, "deferred", up_front=False)["pdf"]

@@ -77,6 +77,9 @@ PARENT_BYTES_PER_CHAR = 5
 #: held until it is drawn (measured: ~300 MiB for 780,000 characters).
 PART_BASE = 24 * 2**20
 PART_BYTES_PER_CHAR = 360
+#: Seconds a child that has sent its result has to exit before the next one is forked (it is killed after: it is
+#: done, and must not hang the run). Exiting takes milliseconds; a child stuck at its exit is the only one that waits.
+EXIT_BOUND = 5.0
 #: Attempts at a contents whose page count agrees with the numbers written into it.
 FRONT_ATTEMPTS = 3
 #: The page number the probe writes on every contents line, to count the contents' pages before the numbers
@@ -164,6 +167,7 @@ class PartedBook:
     anchors: list[str]  # the contents' link targets
     css: str
     workers: int  # parts laid out at a time
+    variable_faces: bool = False  # the book draws with a variable face (a fallback): each document instances it
 
 
 def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Callable[[int], None], label: str,
@@ -247,6 +251,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
         probe_job = front_job(book.front(dict.fromkeys(book.anchors, PROBE_NUMBER), 0), book.css + front_css(999),
                               work / "probe.pdf")
         probe = -1
+        _share_with_children(book.variable_faces)
         queue = start_order(book.sizes, at_once)
         slots: dict[int, int] = {}  # child index -> part
         with Children(lambda index, value: on_progress(slots.get(index, -1), value), failure) as group:
@@ -255,6 +260,7 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 slots[launch(part_job(part))] = part
             for index, result in group.finished():
                 running.discard(index)
+                group.end(index, EXIT_BOUND)  # its memory gone before the next is forked
                 if index in slots and queue:
                     part = queue.pop(0)
                     slots[launch(part_job(part))] = part
@@ -279,6 +285,20 @@ def layout_parts(book: PartedBook, identifier: str, target: Path, advance: Calla
                 fill()
         merge(front, fronts[-1][1], bodies, target, [laid[i].outline_levels for i in range(len(bodies))], stamp_files)
     return sorted(missing)
+
+
+def _share_with_children(variable_faces: bool) -> None:
+    """Load here, once, what every child would otherwise load for itself: the modules WeasyPrint loads as it turns
+    a variable face into a static one at the very end of a part's drawing (``compat_fonttools.load_for_instancing``:
+    ~0.1 s of CPU and ~12 MiB in each child, where its memory is largest), and the e-mail headers module its
+    fetched files' responses load as the fonts are read (~0.015 s). Children forked after share them (docs/
+    benchmarks.md, "PDF 560: the parts' ends")."""
+    import email.policy  # noqa: F401  (weasyprint.urls.URLFetcherResponse makes an EmailMessage)
+
+    if variable_faces:
+        from .compat_fonttools import load_for_instancing
+
+        load_for_instancing()
 
 
 def start_order(sizes: Sequence[int], at_once: int) -> list[int]:

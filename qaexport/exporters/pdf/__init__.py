@@ -21,6 +21,7 @@ from ...books.fonts import (
     MONO_ADVANCE_EM,
     FontFace,
     faces_for,
+    fallback_faces,
     font_face_css,
     font_faces,
     font_files_state,
@@ -274,7 +275,9 @@ class PdfExporter(ExporterBase):
                     bodies=[body(piece) for piece in pieces], sizes=[sum(sizes[i] for i in piece) for piece in pieces],
                     front=lambda numbers, stamps: html("front", toc_pages=numbers, stamps=stamps),
                     stamps=lambda count: html("stamps", stamps=count),
-                    anchors=[entry["anchor"] for entry in library_view["toc"]], css=css, workers=workers)
+                    anchors=[entry["anchor"] for entry in library_view["toc"]], css=css, workers=workers,
+                    # a fallback face (variable) drawn with: WeasyPrint instances it in each part (weasy.parts)
+                    variable_faces=bool(set(faces_for(_made_of(page, library_view) + rest)) & set(fallback_faces())))
                 kept = None
                 if build.cache_dir is not None:
                     from ...weasy.kept import for_build
