@@ -210,7 +210,6 @@ def use_font_store() -> None:
     folder = os.environ.get(FONT_DIR_ENV, "").strip()
     instances.use_store(Path(folder).expanduser().absolute() if folder else None)
     patterns.use_store(instances.store_folder())  # the joined lexer patterns: per installation too
-    patterns.keep_every_pattern()  # and every other pattern the run compiles (Markdown-it, Jinja, YAML...)
 
 
 STATE_DIR_ENV = "QAEXPORT_STATE_DIR"

@@ -218,9 +218,6 @@ def run(ctx: typer.Context, classes: list[type[Exporter]], specs: list[OptionSpe
         _remember_written(classes, targets)
     if manifests is not None:  # a build that warned too, marked so: never skipped, only its outputs known later
         _record(manifests, classes, chosen, config, stem, targets, reads, listings, written, bool(warned))
-    from ..render import patterns
-
-    patterns.save()  # the patterns compiled after the rendering (the book's template, its HTML), for the next run
 
 
 def _earlier(manifests: Manifests | None, target: Path, cls: type[Exporter]) -> tuple[tuple[Path, str], ...]:

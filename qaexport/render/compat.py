@@ -15,10 +15,8 @@ tests/test_patterns.py compares what both give with ``re.compile`` (a pattern's 
 from __future__ import annotations
 
 import array
-import functools
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 
 try:
@@ -83,24 +81,3 @@ def from_code(text: str, code: Code) -> re.Pattern[str] | None:
         return _sre.compile(text, code.flags, words.tolist(), code.groups, names, tuple(index_names))
     except (RuntimeError, ValueError, TypeError, IndexError, OverflowError, MemoryError):
         return None
-
-
-def route_compiles(compile_text: Callable[[str, int], re.Pattern[str]]) -> bool:
-    """Every pattern given as text that ``re`` compiles in this process from now on (``re.compile``, ``re.match`` and
-    the rest, on a miss in ``re``'s own cache of recent patterns) made by ``compile_text(text, flags)`` instead of
-    ``re._compiler.compile`` (which :func:`compile_keeping_code` mirrors); bytes patterns, ``re.DEBUG`` and anything
-    :func:`supported` does not cover compile as before. Once per process; False where nothing is routed."""
-    if not SUPPORTED:
-        return False
-    original = _compiler.compile
-    if getattr(original, "__wrapped__", None) is not None:
-        return True
-
-    @functools.wraps(original)
-    def compile(p: object, flags: int = 0) -> object:
-        if type(p) is str and type(flags) is int and not flags & re.DEBUG:
-            return compile_text(p, flags)
-        return original(p, flags)
-
-    _compiler.compile = compile
-    return True

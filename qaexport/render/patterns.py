@@ -42,18 +42,13 @@ _codes: dict[tuple[str, int], compat.Code] | None = None
 _firsts: dict[tuple[str, int], First | None] = {}
 _used: list[tuple[str, int]] = []
 _changed = False
-#: Patterns compiled through :func:`keep_every_pattern` and not in the store: written when there are at least
-#: :data:`WORTH_A_WRITE` (a first run; a path not taken before), not for the one or two a run makes anew every time
-#: (Markdown-it joins a set's characters into a pattern: their order changes with each process's hash seed).
-_new_elsewhere = 0
-WORTH_A_WRITE = 8
 
 
 def use_store(folder: Path | None) -> None:
     """Keep the patterns in ``folder`` (the CLI's per-installation store); None: keep nothing. Forked children
     inherit what was loaded."""
-    global _folder, _codes, _changed, _new_elsewhere
-    _folder, _codes, _changed, _new_elsewhere = folder, None, False, 0
+    global _folder, _codes, _changed
+    _folder, _codes, _changed = folder, None, False
     _firsts.clear()
     _used.clear()
 
@@ -135,39 +130,6 @@ def compiled(text: str, flags: int = 0) -> re.Pattern[str]:
     return pattern
 
 
-def keep_every_pattern() -> bool:
-    """Every pattern this process compiles from text from now on (``re``'s, whoever asks: Markdown-it, linkify, Jinja's
-    lexer, YAML, the rendering) taken from the store when it holds it, else compiled and kept for :func:`save`, as
-    the lexers' are (:func:`compiled`); where the CLI keeps patterns (:func:`keeping`). False: nothing changed.
-
-    Why: a ``pdf`` run of the author's loop compiled ~240 patterns in this process (0.036-0.041 s of CPU of the
-    ~0.34 s before it sends its book to the layout process, 2026-12-05), the same ones in every run; from their code
-    each is ~15 µs. What :func:`.compat.from_code` gives is the pattern ``re`` makes (the same code, flags and groups),
-    and a code the engine refuses, or a store of another interpreter, costs a compile. (The parse's warnings about a
-    pattern, such as "possible nested set", are not repeated when it comes from the store.)"""
-    return keeping() and compat.route_compiles(_compile_text)
-
-
-def _compile_text(text: str, flags: int) -> re.Pattern[str]:
-    """``re._compiler.compile(text, flags)``, through the store (:func:`keep_every_pattern`)."""
-    global _new_elsewhere
-    if not keeping():  # the store given up since (``use_store(None)``): compiled as ``re`` does, nothing kept
-        return compat.compile_keeping_code(text, flags)[0]
-    codes = _load()
-    key = (text, flags)
-    code = codes.get(key)
-    if code is not None:
-        pattern = compat.from_code(text, code)
-        if pattern is not None:
-            return pattern
-    pattern, code = compat.compile_keeping_code(text, flags)
-    if code is not None:  # remembered once per pattern: a long run (``serve``) compiling again keeps no more
-        codes[key] = code
-        _used.append(key)
-        _new_elsewhere += 1
-    return pattern
-
-
 def first_chars(text: str, flags: int) -> First | None:
     """:func:`.first_chars.first_chars`, from the store when it holds the answer."""
     global _changed
@@ -182,8 +144,8 @@ def first_chars(text: str, flags: int) -> First | None:
 def save() -> None:
     """Write what this process compiled to the store, with what is there now (another process may have written
     meanwhile); nothing when nothing new was compiled, there is no store, or it cannot be written."""
-    global _changed, _new_elsewhere
-    if not (_changed or _new_elsewhere >= WORTH_A_WRITE) or _folder is None or _codes is None:
+    global _changed
+    if not _changed or _folder is None or _codes is None:
         return
     from ..errors import OutputError
     from ..output import atomic_path
@@ -205,4 +167,4 @@ def save() -> None:
             tmp.write_text(json.dumps(content), encoding="utf-8")
     except (OSError, OutputError):
         return
-    _changed, _new_elsewhere = False, 0
+    _changed = False
