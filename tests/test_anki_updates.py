@@ -432,3 +432,30 @@ def test_a_ledger_from_before_written_values_is_upgraded(tmp_path):
     times = note_times(ledger, {"n": "v1"}, {}, 100, written_of=lambda _k, _f: ["a", "b"])
     assert times == {"n": 50} and times.written == {"n": ("a", "b")} and times.fresh == {}
     assert note_times(ledger, {"n": "v1"}, {}, 200).written == {"n": ("a", "b")}
+
+
+def test_a_build_dated_before_a_learners_touch_does_not_reach_that_note_and_the_docs_say_so(tmp_path, t0):
+    """trial11 #7: with SOURCE_DATE_EPOCH the build time is that date; a note the learner tagged after it is newer in
+    the collection, so Anki's import skips the author's correction on it, silently (the untouched note is updated).
+    The real behaviour, with the official anki package, and docs/anki.md saying it where it promises byte-identical
+    decks (it did not: the trial lost a correction)."""
+    bank = tmp_path / "bank" / "b.md"
+    bank.parent.mkdir()
+    front = "---\nframework: {name: F, slug: f}\ntopic: {name: T, slug: t}\nsubtopic: {name: S, slug: s}\n---\n"
+    bank.write_text(front + "\n## One? {#one .easy}\n\nFirst.\n\n## Two? {#two .easy}\n\nSecond.\n")
+    export_at(t0, str(bank.parent), "-o", str(tmp_path / "d.apkg"))
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, tmp_path / "d.apkg")
+        touched = col.get_note(col.find_notes("Key:f/t/s/one")[0])
+        touched.tags.append("mine")
+        col.update_note(touched)  # its time is now: after t0 + 1 hour
+        text = bank.read_text()
+        bank.write_text(text.replace("First.", "First, corrected.").replace("Second.", "Second, corrected."))
+        export_at(t0 + HOUR, str(bank.parent), "-o", str(tmp_path / "d.apkg"))
+        log = import_deck(col, tmp_path / "d.apkg")
+        assert log_counts(log)["updated"] == 1
+        assert "corrected" not in col.get_note(touched.id)["Answer"]
+        assert "corrected" in col.get_note(col.find_notes("Key:f/t/s/two")[0])["Answer"]
+    docs = " ".join((Path(__file__).parent.parent / "docs" / "anki.md").read_text(encoding="utf-8").split())
+    assert "a note the learner edited or tagged after that date is newer in the collection, so Anki skips the " \
+           "author's correction on it without a word" in docs
