@@ -285,6 +285,39 @@ def test_svg_element_limit():
     assert isinstance(over, Refused) and "more than 50,000 SVG elements" in str(over)
 
 
+def _use_levels(levels: int, fan: int, href: str = "href") -> str:
+    """``levels`` groups, each drawing the one below ``fan`` times: (fan ** levels) circles from a few hundred bytes."""
+    groups = "".join(f'<g id="l{i}">' + f'<use {href}="#l{i - 1}"/>' * fan + "</g>" for i in range(1, levels + 1))
+    return f'<defs><circle id="l0" r="1"/>{groups}</defs><use {href}="#l{levels}"/>'
+
+
+def test_svg_element_limit_counts_what_its_use_references_draw(tmp_path):
+    """trial11 #10: 8 levels of 10 <use> (3.5 KB, 71 elements) drew 10^8 circles: `qaexport pdf` ran past 5 minutes
+    at 4 GiB. The limit counts each <use> with what it names (the limit's real value, 50,000), with either link
+    attribute; a <use> loop is refused too."""
+    for href in ("href", 'xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href'):
+        bomb = sanitize_svg(_svg(_use_levels(8, 10, href)))
+        assert isinstance(bomb, Refused) and "more than 50,000 SVG elements once its <use> references are expanded" \
+            in str(bomb), (href, bomb)
+    # 20^3 circles drawn (8,000, plus each level's group and uses): kept; 20^4 (160,000): refused
+    assert isinstance(sanitize_svg(_svg(_use_levels(3, 20))), bytes)
+    assert isinstance(sanitize_svg(_svg(_use_levels(4, 20))), Refused)
+    # exactly at the limit: the root, the kept rect, the <defs>, the group with its 24,997 <g/>, and the <use> drawing
+    # that group again: 3 + 24,998 + 1 + 24,998 = 50,000
+    at = sanitize_svg(_svg('<defs><g id="a">' + "<g/>" * 24_997 + '</g></defs><use href="#a"/>'))
+    assert isinstance(at, bytes)
+    over = sanitize_svg(_svg('<defs><g id="a">' + "<g/>" * 24_998 + '</g></defs><use href="#a"/>'))
+    assert isinstance(over, Refused) and "once its <use> references are expanded" in str(over)
+    loop = sanitize_svg(_svg('<g id="a"><circle r="1"/><use href="#a"/></g>'))
+    assert isinstance(loop, Refused) and "loop" in str(loop)
+    (tmp_path / "bomb.svg").write_bytes(_svg(_use_levels(8, 10)))
+    (tmp_path / "a.md").write_text("---\nframework: F\ntopic: T\nsubtopic: S\n---\n\n"
+                                   "## Q {#q .easy}\n\n![b](bomb.svg)\n")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "a.md")])
+    assert result.exit_code == 0 and "a.md:9: image 'bomb.svg': more than 50,000 SVG elements once its <use>" \
+        in result.output, result.output
+
+
 def test_pixel_limit_is_read_from_the_header(tmp_path):
     side = int(60_000_000 ** 0.5) + 10  # the decode limit's real value: a test of the constant would follow it
     buffer = io.BytesIO()
