@@ -26,7 +26,7 @@ OUTPUTS = {"pdf": "book.pdf", "cards": "cards.pdf", "epub": "book.epub"}
 
 def _forget_faces() -> None:
     """The font lookups are kept for the life of a process: forgotten, so the next run looks again."""
-    for found in (fonts.font_faces, fonts._print_text_faces, fonts.text_faces):
+    for found in (fonts.font_faces, fonts._print_faces, fonts.text_faces):
         getattr(found, "cache_clear", lambda: None)()  # text_faces may be the test's own, uncached
 
 

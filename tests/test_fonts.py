@@ -23,6 +23,7 @@ from qaexport.books.fonts import (
     fallback_faces,
     font_face_css,
     font_faces,
+    print_fallback_faces,
     print_text_faces,
     subset_font,
     text_faces,
@@ -106,7 +107,8 @@ def test_the_faces_come_from_their_packages_and_the_css_names_them_all():
     css = font_face_css()
     for face in print_text_faces():  # the static instances of the text faces (tests/test_instances.py)
         assert face.uri in css
-    assert css.count("font-weight: 400;") == css.count("font-weight: 700;") == len(text_faces())
+    # a static file per weight of each text face and of the two fallback faces books draw most (symbols, emoji)
+    assert css.count("font-weight: 400;") == css.count("font-weight: 700;") == len(text_faces()) + 2
 
 
 def test_every_text_face_draws_the_characters_that_need_no_fallback():
@@ -118,11 +120,13 @@ def test_every_text_face_draws_the_characters_that_need_no_fallback():
 def test_a_document_names_the_fallback_faces_its_characters_need():
     assert faces_for("<p>Plain — “quoted”, café, naïve, Łódź…</p>\n<pre>x = 1</pre>") == print_text_faces()
     for other in ("→", "✅", "ب", "◌", "漢", "\u200b", "Ĳ"):  # each to the first fallback face that has it (漢: none)
-        first = [face for face in fallback_faces() if other in covered(face)][:1]
-        assert faces_for(f"<p>a {other} b</p>") == print_text_faces() + tuple(first), other
+        first = [face.family for face in fallback_faces() if other in covered(face)][:1]
+        named = tuple(face for face in print_fallback_faces() if face.family in first)  # symbols, emoji: 2 weights
+        assert faces_for(f"<p>a {other} b</p>") == print_text_faces() + named, other
     assert len([f for f in fallback_faces() if "◌" in covered(f)]) > 1  # a later face that has it is left out
-    assert [f.family for f in faces_for("→ ✅ ب")[len(print_text_faces()):]] == ["qaexport Symbols", "qaexport Emoji",
-                                                                           "qaexport Arabic"]  # in the stack's order
+    assert [(f.family, f.weights) for f in faces_for("→ ✅ ب")[len(print_text_faces()):]] == [
+        ("qaexport Symbols", "400"), ("qaexport Symbols", "700"), ("qaexport Emoji", "400"), ("qaexport Emoji", "700"),
+        ("qaexport Arabic", "")]  # in the stack's order; the first two static files (STATIC_FALLBACKS)
     css = font_face_css(print_text_faces())
     assert f"--qaexport-fallback: '{SERIF}';" in css  # the stacks stay valid without fallback faces
     assert font_face_css().count("@font-face") == len(font_faces()) > css.count("@font-face") == \
@@ -144,7 +148,7 @@ def test_a_booklet_with_the_faces_it_needs_is_the_same_as_with_every_face(tmp_pa
     qaexport("pdf", str(bank), "-o", str(tmp_path / "every-face.pdf"), "--no-cache", env=env)
     # each build names its faces twice, the same both times: for the stylesheet set up ahead while the HTML is made
     # (warm.hint_setup), and for the book's own
-    assert chosen == [len(print_text_faces()) + 2] * 2 + [len(font_faces())] * 2
+    assert chosen == [len(print_text_faces()) + 4] * 2 + [len(font_faces())] * 2  # symbols, emoji: 2 weights
     assert (tmp_path / "text-faces.pdf").read_bytes() == (tmp_path / "every-face.pdf").read_bytes()
 
 

@@ -5,11 +5,11 @@ Text is Noto Serif and Noto Sans, code JetBrains Mono (``fontpkg-noto-serif``, `
 from ``manimgx-fonts``: Noto Sans Symbols, the monochrome Noto Emoji (vector outlines: sharp on paper, readable in
 grayscale, and a text extractor reads the characters back) and Noto Sans for 19 scripts (OFL). A book built
 with no system font at all (an empty fontconfig) prints every glyph of such text. The PDF and the cards name
-these files with ``@font-face`` (the only files their layout may read), the text faces as static regular and bold
-files made from them once per installation (:mod:`qaexport.books.instances`); the EPUB embeds them subsetted to
-the characters it holds (:func:`subset_font`, HarfBuzz's subsetter). CJK is not bundled (about 100 MiB): a missing
-glyph becomes one warning naming the characters, the questions that hold them and the system package that adds
-them.
+these files with ``@font-face`` (the only files their layout may read), the text faces, symbols and emoji as
+static regular and bold files made from them once per installation (:mod:`qaexport.books.instances`); the EPUB
+embeds them subsetted to the characters it holds (:func:`subset_font`, HarfBuzz's subsetter). CJK is not bundled
+(about 100 MiB): a missing glyph becomes one warning naming the characters, the questions that hold them and the
+system package that adds them.
 """
 
 from __future__ import annotations
@@ -94,6 +94,13 @@ def _packaged_text_faces() -> tuple[FontFace, ...]:
     return tuple(faces)
 
 
+#: The fallback faces the print layouts also name as static files per weight (``print_fallback_faces``): the two
+#: a book most often draws with (arrows, check and cross marks). WeasyPrint instantiated each one a document drew
+#: with, with fontTools, in every document: its instancer's import and run were ~6 % of a 560 book's part's CPU,
+#: and ~15 MiB of the part's memory at its end (docs/benchmarks.md, "PDF 560: what the code costs").
+STATIC_FALLBACKS = (SYMBOLS, EMOJI)
+
+
 def print_text_faces() -> tuple[FontFace, ...]:
     """The text faces the print layouts (PDF, cards) name: one static file per face and weight the stylesheets use
     (:mod:`qaexport.books.instances`), so WeasyPrint does not instantiate a variable font in every document. Found
@@ -101,27 +108,40 @@ def print_text_faces() -> tuple[FontFace, ...]:
     files' digests (~0.05 s of CPU), then recorded there."""
     from .instances import store_folder
 
-    return _print_text_faces(store_folder())
+    return tuple(face for face in _print_faces(store_folder()) if face.family not in STATIC_FALLBACKS)
+
+
+def print_fallback_faces() -> tuple[FontFace, ...]:
+    """:func:`fallback_faces` as the print layouts name them: :data:`STATIC_FALLBACKS` as a static file per weight from
+    the store (made with the text faces', :func:`_print_faces`), the others variable."""
+    from .instances import store_folder
+
+    made = _print_faces(store_folder())
+    static = {family: tuple(face for face in made if face.family == family) for family in STATIC_FALLBACKS}
+    return tuple(face for variable in fallback_faces() for face in (static.get(variable.family) or (variable,)))
 
 
 @cache
-def _print_text_faces(folder: Path) -> tuple[FontFace, ...]:
-    """:func:`print_text_faces` from the store ``folder`` (once per process and store)."""
+def _print_faces(folder: Path) -> tuple[FontFace, ...]:
+    """The static faces of the store ``folder``: the text faces' and :data:`STATIC_FALLBACKS`' (once per process and
+    store; one call of ``static_faces``, so that the store keeps all of them). An index recorded before the fallbacks
+    were made static (the text faces only) is not used: they are found the slow way and recorded again."""
     from .instances import known_faces, remember, static_faces
 
     found = known_faces(folder)
-    if found is not None:
+    if found is not None and STATIC_FALLBACKS[-1] in {face.get("family") for face in found}:
         return tuple(FontFace(face["family"], Path(face["path"]), face["style"], face["weights"]) for face in found)
-    faces = static_faces(text_faces(), folder)
-    remember(faces, text_faces(), folder)
+    sources = text_faces() + tuple(face for face in fallback_faces() if face.family in STATIC_FALLBACKS)
+    faces = static_faces(sources, folder)
+    remember(faces, sources, folder)
     return faces
 
 
 @cache
 def font_faces() -> tuple[FontFace, ...]:
     """Every face the print layouts name: the text faces (:func:`print_text_faces`), then the fallbacks (symbols,
-    emoji, then every script face)."""
-    return print_text_faces() + fallback_faces()
+    emoji, then every script face: :func:`print_fallback_faces`)."""
+    return print_text_faces() + print_fallback_faces()
 
 
 @cache
@@ -172,15 +192,15 @@ def faces_for(text: str) -> tuple[FontFace, ...]:
     left out are never drawn with: the pages are the same bytes. Each face named is a font file WeasyPrint reads,
     copies and registers with fontconfig at every run: the 21 fallback faces were a tenth of a small book's run."""
     needed = set(text) - EVERY_TEXT_FACE_HAS
-    kept = []
+    kept = set()
     for face in fallback_faces():
         if not needed:
             break
         found = needed & covered(face)
         if found:
-            kept.append(face)
+            kept.add(face.family)
             needed -= found
-    return print_text_faces() + tuple(kept)
+    return print_text_faces() + tuple(face for face in print_fallback_faces() if face.family in kept)
 
 
 def face_rules(faces: Iterable[FontFace], url: Callable[[FontFace], str]) -> str:
@@ -194,7 +214,7 @@ def face_rules(faces: Iterable[FontFace], url: Callable[[FontFace], str]) -> str
         rules.append(f'@font-face {{ font-family: "{face.family}"; src: url("{url(face)}");{weight}{style} }}')
     # Without fallback faces (faces_for), the stacks' fallback is the serif face again: a value the stacks stay valid
     # with, never reached (each character is in the face before it).
-    fallbacks = [face.family for face in faces if face.family not in (SERIF, SANS, MONO)] or [SERIF]
+    fallbacks = list(dict.fromkeys(face.family for face in faces if face.family not in (SERIF, SANS, MONO))) or [SERIF]
     rules.append(f":root {{ {FALLBACK_VAR}: {', '.join(f'{family!r}' for family in fallbacks)}; }}")
     return "\n".join(rules) + "\n"
 
