@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import re
 import threading
 from pathlib import Path
@@ -37,10 +38,23 @@ def _synthesise(n: int, folder: Path, per_framework: int = 1) -> Path:
     return folder
 
 
+def _with_a_script(bank: Path) -> None:
+    """One question of ``bank`` given a Hebrew word: a script face, which the print layouts name as the variable file
+    that WeasyPrint instances at the end of each document's drawing (books.fonts.STATIC_FALLBACKS are static)."""
+    path = sorted(bank.glob("*.json"))[0]
+    payload = json.loads(path.read_text())
+
+    # a Nuxt payload: every value an index into the list
+    question = next(node for node in payload if isinstance(node, dict) and isinstance(node.get("q"), int))
+    payload[question["q"]] += " (שלום)"
+    path.write_text(json.dumps(payload))
+
+
 @pytest.fixture(scope="module")
 def books(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("parts")
     bank = _synthesise(80, tmp / "bank")  # three frameworks: 34, 34 and 12 questions
+    _with_a_script(bank)  # drawn with a variable fallback face (the symbols' and emoji's are static files)
     out = {name: tmp / f"{name}.pdf" for name in ("whole", "parts", "again", "two", "queued", "renumbered")}
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
     # Every build here is built (--no-cache): with nothing changed the build manifest would copy an earlier book,
