@@ -291,14 +291,14 @@ def _use_levels(levels: int, fan: int, href: str = "href") -> str:
     return f'<defs><circle id="l0" r="1"/>{groups}</defs><use {href}="#l{levels}"/>'
 
 
-def test_svg_element_limit_counts_what_its_use_references_draw(tmp_path):
+def test_svg_element_limit_counts_what_its_use_references_and_markers_draw(tmp_path):
     """trial11 #10: 8 levels of 10 <use> (3.5 KB, 71 elements) drew 10^8 circles: `qaexport pdf` ran past 5 minutes
     at 4 GiB. The limit counts each <use> with what it names (the limit's real value, 50,000), with either link
-    attribute; a <use> loop is refused too."""
+    attribute, and a marker at each vertex; a <use> loop is refused too."""
     for href in ("href", 'xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href'):
         bomb = sanitize_svg(_svg(_use_levels(8, 10, href)))
-        assert isinstance(bomb, Refused) and "more than 50,000 SVG elements once its <use> references are expanded" \
-            in str(bomb), (href, bomb)
+        assert isinstance(bomb, Refused), (href, bomb)
+        assert "more than 50,000 SVG elements once its <use> references and markers are expanded" in str(bomb)
     # 20^3 circles drawn (8,000, plus each level's group and uses): kept; 20^4 (160,000): refused
     assert isinstance(sanitize_svg(_svg(_use_levels(3, 20))), bytes)
     assert isinstance(sanitize_svg(_svg(_use_levels(4, 20))), Refused)
@@ -307,7 +307,17 @@ def test_svg_element_limit_counts_what_its_use_references_draw(tmp_path):
     at = sanitize_svg(_svg('<defs><g id="a">' + "<g/>" * 24_997 + '</g></defs><use href="#a"/>'))
     assert isinstance(at, bytes)
     over = sanitize_svg(_svg('<defs><g id="a">' + "<g/>" * 24_998 + '</g></defs><use href="#a"/>'))
-    assert isinstance(over, Refused) and "once its <use> references are expanded" in str(over)
+    assert isinstance(over, Refused) and "once its <use> references and markers are expanded" in str(over)
+    # a marker is drawn at each vertex: 1,000 circles on a path of 20,000 points (180 KB) drew 2*10^7 (2 minutes,
+    # 2 GiB); an arrowhead on a short line is kept
+    circles = '<circle r="0.4"/>' * 1000
+    points = " ".join(f"L{i % 100} {i // 100}" for i in range(20_000))
+    marked = sanitize_svg(_svg(f'<defs><marker id="m">{circles}</marker></defs>'
+                               f'<path d="M0 0 {points}" marker-mid="url(#m)"/>'))
+    assert isinstance(marked, Refused) and "markers are expanded" in str(marked)
+    arrow = _svg('<defs><marker id="m"><path d="M0 0 L10 5 L0 10 z"/></marker></defs>'
+                 '<line x1="0" y1="0" x2="9" y2="9" marker-end="url(#m)"/><polyline points="0,0 5,5 9,0"/>')
+    assert isinstance(sanitize_svg(arrow), bytes)
     loop = sanitize_svg(_svg('<g id="a"><circle r="1"/><use href="#a"/></g>'))
     assert isinstance(loop, Refused) and "loop" in str(loop)
     (tmp_path / "bomb.svg").write_bytes(_svg(_use_levels(8, 10)))

@@ -279,19 +279,46 @@ def sanitize_svg(data: bytes) -> bytes | Refused:
     if drawn is None:
         return Refused("a <use> refers to an element that holds it (a loop, which never ends drawing); remove it")
     if drawn > MAX_SVG_ELEMENTS:
-        return Refused(f"more than {MAX_SVG_ELEMENTS:,} SVG elements once its <use> references are expanded (a "
-                       "<use> draws the element it names again, with everything in it); draw fewer")
+        return Refused(f"more than {MAX_SVG_ELEMENTS:,} SVG elements once its <use> references and markers are "
+                       "expanded (a <use> draws the element it names again, with everything in it; a marker is drawn "
+                       "at every vertex of a line); draw fewer")
     etree.cleanup_namespaces(root)
     return etree.tostring(root, encoding="utf-8", xml_declaration=False)
 
 
 def _expanded_size(root: object) -> int | None:
-    """How many elements drawing ``root`` visits, each ``<use>`` counting the element it names with all it holds
+    """How many elements drawing ``root`` visits, each ``<use>`` counting the element it names with all it holds,
+    and, when the file has a ``<marker>``, each path, line, polyline or polygon counting one marker per vertex
     (stopped once past :data:`MAX_SVG_ELEMENTS`); None for a ``<use>`` loop. A few hundred bytes of ``<use>``
-    nested ten deep draw 10^8 circles (trial11: `qaexport pdf` past 5 minutes and 4 GiB), so the limit on
-    elements is a limit on what they expand to. Iterative: a tree may nest 50,000 deep."""
+    nested ten deep draw 10^8 circles (trial11: `qaexport pdf` past 5 minutes and 4 GiB), and a marker of 1,000
+    circles on a path of 20,000 points draws 2*10^7 (180 KB: 2 minutes and 2 GiB), so the limit on elements is a
+    limit on what they expand to. Iterative: a tree may nest deep."""
     elements = list(root.iter())  # type: ignore[attr-defined]  # kept alive, so lxml hands out the same proxies
-    by_id: dict[str, object] = {}
+    sizes = _sizes(root, elements, 0)
+    if sizes is None:
+        return None
+    markers = [sizes[e] for e in elements if _local_name(e.tag) == "marker"]
+    if markers:  # where a marker goes (attributes, style, CSS) is not worked out: the biggest, at every vertex
+        sizes = _sizes(root, elements, max(markers))
+    return None if sizes is None else sizes[root]
+
+
+#: Elements a marker is drawn on, at each vertex; and the numbers of their coordinates (two a vertex, or more).
+_MARKABLE = frozenset({"path", "line", "polyline", "polygon"})
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _vertices(element: Any) -> int:
+    name = _local_name(element.tag)
+    if name == "line":
+        return 2
+    data = element.get("d" if name == "path" else "points") or ""
+    return sum(1 for _ in _NUMBER.finditer(data)) // 2 + 1
+
+
+def _sizes(root: Any, elements: list[Any], marker: int) -> dict[Any, int] | None:
+    """Each element's drawn size (see :func:`_expanded_size`; ``marker``: what one marker draws, 0 for none)."""
+    by_id: dict[str, Any] = {}
     for element in elements:
         ident = element.get("id")
         if ident is not None:
@@ -312,7 +339,8 @@ def _expanded_size(root: object) -> int | None:
     while stack:
         element, done = stack.pop()
         if done:
-            size[element] = min(1 + sum(size[part] for part in parts(element)), MAX_SVG_ELEMENTS + 1)
+            own = 1 + (_vertices(element) * marker if marker and _local_name(element.tag) in _MARKABLE else 0)
+            size[element] = min(own + sum(size[part] for part in parts(element)), MAX_SVG_ELEMENTS + 1)
             continue
         if element in size:
             continue
@@ -321,7 +349,7 @@ def _expanded_size(root: object) -> int | None:
         started.add(element)
         stack.append((element, True))
         stack.extend((part, False) for part in parts(element) if part not in size)
-    return size[root]
+    return size
 
 
 #: Bytes handed to the parser at a time: the element count is checked between chunks, so a file of millions of
