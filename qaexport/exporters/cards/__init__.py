@@ -9,10 +9,11 @@ behind its front; ``--back-offset`` corrects a printer that shifts the back side
 our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 
 Most faces are kept as they were drawn while measuring: answers that fit whole, every part of a cut answer
-(measured with its head hidden; its head, with its "k/n", is a small face drawn first in the same cell) and the
-question of a one-card question (``impose`` moves its body to the middle of the card). The rest (questions of
-several-card questions, "(continued)" fronts, heads) are laid out on measuring pages in as many documents as
-cores, and ``impose`` places every page on the sheets (pikepdf): the sheets are never laid out with their cards.
+(measured with its head but for its "k/n") and the question of a one-card question (``impose`` moves its body to the
+middle of the card). A "k/n" is a small face drawn first in the same cell, laid out once for every card whose number
+has as many digits (``label_key``). The rest (questions of several-card questions, "(continued)" fronts) are laid
+out on measuring pages in as many documents as cores, and ``impose`` places every page on the sheets (pikepdf): the
+sheets are never laid out with their cards.
 A text model (``metrics``) chooses where measuring starts; only measures decide.
 """
 
@@ -97,11 +98,23 @@ class Card:
     back: FaceHtml
     back_kept: Placed | None = None
     front_kept: Placed | None = None
-    #: The head of a part of a cut answer (a face with all but its head hidden), drawn with the part kept.
-    back_label: FaceHtml | None = None
-    #: The "k/n" alone (a face with all else hidden), drawn over a question kept as measured (without it) on the first
-    #: of several cards.
-    front_label: FaceHtml | None = None
+    #: The "k/n" alone (a face with all else hidden), drawn over a face kept as measured without it: a part of a cut
+    #: answer (``back_labelled``), the question on the first of several cards (``front_labelled``). Nothing else of
+    #: it shows, so it lands where the number before it puts it: one layout serves every card of the same
+    #: :func:`label_key` (``lay_out_faces``).
+    label: FaceHtml | None = None
+    label_key: tuple[int, str] = (0, "")
+    front_labelled: bool = False
+    back_labelled: bool = False
+
+
+def label_key(number: int, part: str) -> tuple[int, str]:
+    """What decides where a card's "k/n" is drawn (``Card.label``): its text, and the width of the number before it
+    in the head ("#N", bold sans at a fixed size, the "k/n" after it on the same line), which is its count of digits:
+    the sans face's figures are tabular (every digit one advance) and not kerned against each other
+    (tests/test_cards_labels.py checks the face, and that the shared layout draws the "k/n" exactly as the card's
+    own would)."""
+    return len(str(number)), part
 
 
 @dataclass
@@ -212,11 +225,9 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                         el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
-            # Whole, an answer is measured as it goes on its card (no "k/n": the head is one line whatever it holds,
-            # so its text never changes a measure); cut, each part is measured with its head hidden, as it goes on
-            # its card under a head drawn apart.
-            return face("back", n, "", d, "", coded(body, size), size, el_id,
-                        headless=split)
+            # Measured as it goes on its card, whole or each part of a cut answer, but for its "k/n" (the head is
+            # one line whatever it holds, so its text never changes a measure): the "k/n" is drawn over it apart.
+            return face("back", n, "", d, "", coded(body, size), size, el_id)
 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
         asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
@@ -269,10 +280,11 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                                   headings=headings),
                 Placed(kept.path, kept.page) if kept else None,
                 Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None,
-                functools.partial(face, "back", number, part, level, "", "", tell.size,
-                                  label_only=True) if cut and kept else None,
                 functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
-                                  part_only=True) if asked and total > 1 else None))
+                                  part_only=True) if total > 1 else None,
+                label_key(number, part),
+                front_labelled=asked is not None and total > 1,
+                back_labelled=cut and kept is not None))
     return cards, result.missing
 
 
@@ -304,15 +316,21 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     from .layout import Batch, batch_ranges
 
     todo: list[FaceHtml] = []
+    labels: dict[tuple[int, str], int] = {}  # each label_key's face, laid out once: its index in ``todo``
+    slots: list[tuple[int | None, int | None, int | None]] = []  # each card's label, front and back in ``todo``
     for card in cards:
-        if card.back_label is not None:
-            todo.append(card.back_label)
-        if card.front_label is not None:
-            todo.append(card.front_label)
-        if card.front_kept is None:
+        shared = None
+        if card.label is not None and (card.front_labelled or card.back_labelled):
+            shared = labels.setdefault(card.label_key, len(todo))
+            if shared == len(todo):
+                todo.append(card.label)
+        front = None if card.front_kept is not None else len(todo)
+        if front is not None:
             todo.append(card.front)
-        if card.back_kept is None:
+        back = None if card.back_kept is not None else len(todo)
+        if back is not None:
             todo.append(card.back)
+        slots.append((shared, front, back))
     ranges = batch_ranges([len(html()) for html in todo], workers)  # (a face's markup: a few microseconds)
     batches = [Batch([html(id=f"m-{k}") for k, html in enumerate(todo[start:end])], [True] * (end - start),
                      folder / f"faces-{n}.pdf") for n, (start, end) in enumerate(ranges)]
@@ -325,14 +343,13 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
              if b.path is not None and page is not None]
     if len(pages) != len(todo):
         raise OutputError(f"{label}: {len(todo) - len(pages)} card faces were not laid out; nothing was written")
-    laid = iter(pages)
     placed = []
-    for card in cards:
-        back_label = next(laid) if card.back_label is not None else None
-        front_label = next(laid) if card.front_label is not None else None
-        front = card.front_kept or next(laid)
-        back = card.back_kept or next(laid)
-        placed.append((dataclasses.replace(front, label=front_label), dataclasses.replace(back, label=back_label)))
+    for card, (at, front_at, back_at) in zip(cards, slots, strict=True):
+        head = pages[at] if at is not None else None
+        front = card.front_kept or pages[front_at]  # type: ignore[index]
+        back = card.back_kept or pages[back_at]  # type: ignore[index]
+        placed.append((dataclasses.replace(front, label=head if card.front_labelled else None),
+                       dataclasses.replace(back, label=head if card.back_labelled else None)))
     return placed, sorted(set().union(*(m.missing for m in measured)))
 
 

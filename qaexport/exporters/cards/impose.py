@@ -172,6 +172,7 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
     with pikepdf.open(marks) as out:
         kinds = [(page, out.make_indirect(page.as_form_xobject())) for page in out.pages[:2]]
         sources: dict[Path, pikepdf.Pdf] = {}
+        forms: dict[tuple[Path, int], pikepdf.Object] = {}  # a page drawn on many cards (a "k/n") is copied once
         try:
             sheet: list[pikepdf.Page] = []
             for slot, faces in enumerate(cards):
@@ -191,7 +192,7 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
                     layers = [face] if face.label is None else [face.label, face]  # the head's text reads first
                     for layer, drawn in enumerate(layers):
                         name = Name(f"/Card{index}" + ("L" if layer else ""))
-                        _draw(out, sources, page, rect, drawn, name, grid.paper_h)
+                        _draw(out, sources, page, rect, drawn, name, grid.paper_h, forms)
             del out.pages[:2]
             for page in out.pages:
                 page.contents_coalesce()
@@ -202,19 +203,24 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
 
 
 def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page, rect: Rect, face: Placed,
-          name: pikepdf.Name, paper_h: float) -> None:
+          name: pikepdf.Name, paper_h: float, forms: dict[tuple[Path, int], pikepdf.Object]) -> None:
     """``face``'s page drawn in ``rect`` of a sheet, clipped to it; with a ``lift``, its head (above ``top``) where
-    it is and its body that much lower, as the body's padding moved it when the face was laid out with it."""
+    it is and its body that much lower, as the body's padding moved it when the face was laid out with it. A page
+    drawn whole is made a form once (``forms``; every cell is the same size), however many cards draw it."""
     import pikepdf
     from pikepdf import Array, Matrix, Name
 
     if face.path not in sources:
         sources[face.path] = pikepdf.open(face.path)
     source = sources[face.path].pages[face.page]
-    _only_used_resources(source)
     height = float(source.mediabox[3]) - float(source.mediabox[1])
-    form = out.copy_foreign(source.as_form_xobject())
-    form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
+    form = forms.get((face.path, face.page)) if not face.lift else None
+    if form is None:
+        _only_used_resources(source)
+        form = out.copy_foreign(source.as_form_xobject())
+        form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
+        if not face.lift:
+            forms[face.path, face.page] = form
     x, y = _shift(rect, paper_h, height)
     # Clipped to its cell by a path too, as the cell's overflow: hidden was: a renderer draws the edge of a
     # clipping path anti-aliased, and a form's bounding box on whole pixels.

@@ -1,0 +1,103 @@
+"""A card's "k/n" is laid out once for every card whose number has as many digits (``cards.label_key``).
+
+A part of a cut answer, and a whole question on the first of several cards, are kept as measured without their
+"k/n"; the "k/n" alone (a face with all else hidden) is drawn over them. It lands after the number ("#N", bold sans),
+so where it lands depends on the number's width, which is its count of digits (the sans face's figures are
+tabular and not kerned against each other): one layout per (digits, "k/n") serves every card, where each card's own
+was laid out before (on the 560 bank: 978 faces, with the 652 heads of cut parts, now kept with their parts). Here
+real faces are laid out by WeasyPrint: every number's "k/n" is drawn with the same bytes as the one of its key, and a
+bank's sheets lay out each key's face once.
+"""
+
+from __future__ import annotations
+
+import collections
+import shutil
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from qaexport.books.fonts import font_face_css, font_faces
+from qaexport.exporters import cards
+from qaexport.exporters.cards import label_key, layout, measure_css
+from qaexport.exporters.cards.geometry import choose_grid
+from qaexport.templates import asset, environment
+from tests.cli_run import qaexport
+from tests.payloads import page, question, subtopic, write
+
+pytestmark = pytest.mark.slow  # lays out real faces
+
+NUMBERS = [*range(1, 13), *range(88, 112), 555, 999, 1000, 1234]
+PARTS = ["1/2", "2/2", "3/12", "12/12"]
+
+
+def _drawings(faces: list[str], path: Path) -> list[bytes]:
+    """Each face laid out alone on its measuring page (as ``lay_out_faces`` does) and drawn: its page's drawing."""
+    grid = choose_grid("a4", "a7")
+    css = measure_css(font_face_css() + asset("cards", "cards.css"), grid)
+    files = {face.uri: face.path for face in font_faces()}
+    measured = layout._measure(layout.Batch(faces, [True] * len(faces), path), css, float("inf"), None, files)
+    assert measured.pages == list(range(len(faces)))
+    with pikepdf.open(path) as pdf:
+        return [page.obj.Contents.read_bytes() for page in pdf.pages]
+
+
+def test_a_k_of_n_is_drawn_alike_for_every_number_of_its_key(tmp_path):
+    """Every number's "k/n" face, front and back (the faces ``make_cards`` makes), draws exactly what the face of
+    its key draws (the same page drawing, byte for byte: the same glyphs at the same place), and keys of other
+    widths draw elsewhere: the key is exact, and needed. Fails with a key that ignores the number (1 and 10 share)."""
+    face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
+    made = [(side, number, part, difficulty, size) for side, difficulty, size in (("front", "hard", 11.0),
+                                                                                   ("back", "easy", 7.0))
+            for number in NUMBERS for part in PARTS]
+    made = [(side, number, part, face(side, number, part, difficulty, "Sub" * (number % 3), "", size, f"m-{k}",
+                                       part_only=True))
+            for k, (side, number, part, difficulty, size) in enumerate(made)]
+    drawn = _drawings([html for *_, html in made], tmp_path / "labels.pdf")
+    by_key: dict[tuple[int, str], set[bytes]] = collections.defaultdict(set)
+    for (_side, number, part, _html), drawing in zip(made, drawn, strict=True):
+        by_key[label_key(number, part)].add(drawing)
+    assert all(len(drawings) == 1 for drawings in by_key.values()), {k: len(v) for k, v in by_key.items()}
+    assert len({next(iter(v)) for v in by_key.values()}) == len(by_key)  # no two keys draw the same
+    assert all(b"Tj" in d or b"TJ" in d for d in drawn)  # each draws its "k/n"
+
+
+def test_the_labels_of_a_bank_are_laid_out_once_per_key(tmp_path, monkeypatch):
+    """``qaexport cards`` of a bank of 12 questions whose answers take several cards each (numbers of one and two
+    digits): the faces laid out after measuring hold one "k/n" face per key, and none of a part's head (a cut part is
+    kept with it), where each labelled card had its own "k/n" (and each part its head) laid out. Fails when each
+    card's "k/n" is laid out for it."""
+    prose = "\n\n".join(f"Paragraph {i}: " + " ".join(f"word{i}x{j}" for j in range(40)) for i in range(8))
+    qs = [question(f"q{n}", "hard" if n % 2 else "easy", f"Question {n}?", prose) for n in range(12)]
+    bank = write(tmp_path / "bank.json", page([subtopic("long", "Long", qs)]))
+    log = tmp_path / "faces"
+    made: list = []
+    real_batch, real_faces = cards._lay_out_batch, cards.lay_out_faces
+
+    def logged(batch, *args):  # in the forked children: to a file
+        with log.open("a") as out:
+            out.write("".join(f"{'part-only' in html:d}{'label-only' in html or 'headless' in html:d}\n"
+                              for html in batch.faces))
+        return real_batch(batch, *args)
+
+    def spied(cards_made, *args):
+        made.extend(cards_made)
+        return real_faces(cards_made, *args)
+
+    monkeypatch.setattr(cards, "_lay_out_batch", logged)
+    monkeypatch.setattr(cards, "lay_out_faces", spied)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    qaexport("cards", str(bank), "-o", str(tmp_path / "bank.cards.pdf"), "--no-cache")
+    labelled = [card for card in made if card.back_labelled or card.front_labelled]
+    keys = {card.label_key for card in labelled}
+    assert {digits for digits, _part in keys} == {1, 2} and len(labelled) >= 24 > 2 * len(keys)
+    faces = collections.Counter(log.read_text().split())
+    assert faces["10"] == len(keys), (faces, keys)
+    assert faces["01"] == 0 and faces["11"] == 0, faces
+
+
+@pytest.fixture(autouse=True)
+def _clean(tmp_path):
+    yield
+    shutil.rmtree(tmp_path, ignore_errors=True)
