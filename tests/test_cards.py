@@ -317,9 +317,9 @@ def test_every_question_and_head_reads_once(pdfs, laid_out, sample_path, long_ba
     path = pdfs[name]
     made = laid_out[str(path)][0]
     lifted = [card for card in made if card.front_kept is not None and card.front_kept.lift > 0]
-    assert any(not card.front_labelled for card in lifted)  # one-card questions with room to spare
+    assert any(card.front_label is None for card in lifted)  # one-card questions with room to spare
     if name == "long":
-        assert any(card.front_labelled for card in lifted)  # the first of several cards
+        assert any(card.front_label is not None for card in lifted)  # the first of several cards
     lib, rendered = _rendered(sample_path if name == "a7" else long_bank)
     cards = index_cards(read_chars(path), A7_ON_A4)
     fronts = [squash(cell) for _page, _key, cell in cards["front"].values()]
@@ -700,7 +700,7 @@ def test_imposed_sheets_are_the_cards_laid_out_on_the_sheets(pdfs, laid_out, out
     if name != "offset":  # (medium answers do not fit a business card whole: all continue)
         assert any(card.back_kept for card in made)  # answers were kept from measuring, not laid out again
     if name == "long":  # a whole question on the first of its cards is kept too, its "k/n" drawn over it
-        assert any(card.front_kept and card.front_labelled for card in made)
+        assert any(card.front_kept and card.front_label for card in made)
     reference = reference_sheets(made, css, media, files, size, paper, duplex, offset, out / f"reference-{name}.pdf")
     ours, theirs = _pages(pdfs[name], 150), _pages(reference, 150)
     assert len(ours) == len(theirs)

@@ -44,30 +44,38 @@ def _drawings(faces: list[str], path: Path) -> list[bytes]:
 
 
 def test_a_k_of_n_is_drawn_alike_for_every_number_of_its_key(tmp_path):
-    """Every number's "k/n" face, front and back (the faces ``make_cards`` makes), draws exactly what the face of
-    its key draws (the same page drawing, byte for byte: the same glyphs at the same place), and keys of other
-    widths draw elsewhere: the key is exact, and needed. Fails with a key that ignores the number (1 and 10 share)."""
+    """Every number's "k/n" face, front and back, and every "(continued)" front's (the faces ``make_cards`` makes),
+    draws exactly what the face of its key draws (the same page drawing, byte for byte: the same glyphs at the same
+    place), and keys of other widths draw elsewhere: the key is exact, and needed. Fails with a key that ignores the
+    number's digits (1 and 10 share)."""
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
-    made = [(side, number, part, difficulty, size) for side, difficulty, size in (("front", "hard", 11.0),
-                                                                                   ("back", "easy", 7.0))
+    subtopics = ("Sub", "Another subtopic", "A subtopic long enough to take two lines of the card's head, and more")
+    made = [(side, number, part, difficulty, size, subtopics[number % 3], continued)
+            for side, difficulty, size, continued in (("front", "hard", 11.0, False), ("back", "easy", 7.0, False),
+                                                      ("front", "easy", 9.0, True), ("front", "hard", 7.0, True))
             for number in NUMBERS for part in PARTS]
-    made = [(side, number, part, face(side, number, part, difficulty, "Sub" * (number % 3), "", size, f"m-{k}",
-                                       part_only=True))
-            for k, (side, number, part, difficulty, size) in enumerate(made)]
-    drawn = _drawings([html for *_, html in made], tmp_path / "labels.pdf")
-    by_key: dict[tuple[int, str], set[bytes]] = collections.defaultdict(set)
-    for (_side, number, part, _html), drawing in zip(made, drawn, strict=True):
-        by_key[label_key(number, part)].add(drawing)
+    faces = [face(side, number, part, difficulty, sub if side == "front" else "", "", size, f"m-{k}",
+                  continued=continued, part_only=True)
+             for k, (side, number, part, difficulty, size, sub, continued) in enumerate(made)]
+    drawn = _drawings(faces, tmp_path / "labels.pdf")
+    by_key: dict[tuple[object, ...], set[bytes]] = collections.defaultdict(set)
+    for (_side, number, part, difficulty, _size, sub, continued), drawing in zip(made, drawn, strict=True):
+        by_key[label_key(number, part, (difficulty, sub) if continued else None)].add(drawing)
     assert all(len(drawings) == 1 for drawings in by_key.values()), {k: len(v) for k, v in by_key.items()}
-    assert len({next(iter(v)) for v in by_key.values()}) == len(by_key)  # no two keys draw the same
+    widths: dict[tuple[object, ...], list[bytes]] = collections.defaultdict(list)  # the same but for the digits
+    for (_digits, *rest), drawings in by_key.items():
+        widths[tuple(rest)] += drawings
+    assert all(len(set(drawings)) == len(drawings) for drawings in widths.values())  # each width its own place
+    assert sum(map(len, widths.values())) > 2 * len(widths)
     assert all(b"Tj" in d or b"TJ" in d for d in drawn)  # each draws its "k/n"
 
 
 def test_the_labels_of_a_bank_are_laid_out_once_per_key(tmp_path, monkeypatch):
     """``qaexport cards`` of a bank of 12 questions whose answers take several cards each (numbers of one and two
-    digits): the faces laid out after measuring hold one "k/n" face per key, and none of a part's head (a cut part is
-    kept with it), where each labelled card had its own "k/n" (and each part its head) laid out. Fails when each
-    card's "k/n" is laid out for it."""
+    digits): the faces laid out after measuring are one "k/n" face per key, and nothing else: no part's head (a cut
+    part is kept with it), no "(continued)" front (its question's head, kept, under a "k/n" face that shows the
+    "(continued)"), where each labelled card had its own "k/n", each part its head and each "(continued)" front its
+    face laid out. Fails when each card's "k/n" is laid out for it."""
     prose = "\n\n".join(f"Paragraph {i}: " + " ".join(f"word{i}x{j}" for j in range(40)) for i in range(8))
     qs = [question(f"q{n}", "hard" if n % 2 else "easy", f"Question {n}?", prose) for n in range(12)]
     bank = write(tmp_path / "bank.json", page([subtopic("long", "Long", qs)]))
@@ -75,10 +83,13 @@ def test_the_labels_of_a_bank_are_laid_out_once_per_key(tmp_path, monkeypatch):
     made: list = []
     real_batch, real_faces = cards._lay_out_batch, cards.lay_out_faces
 
+    def kind(html: str) -> str:  # a "k/n" face, a head, a "(continued)" front laid out whole
+        continued = '<p class="continued">' in html and "part-only" not in html
+        return f"{'part-only' in html:d}{'label-only' in html or 'headless' in html:d}{continued:d}"
+
     def logged(batch, *args):  # in the forked children: to a file
         with log.open("a") as out:
-            out.write("".join(f"{'part-only' in html:d}{'label-only' in html or 'headless' in html:d}\n"
-                              for html in batch.faces))
+            out.write("".join(kind(html) + "\n" for html in batch.faces))
         return real_batch(batch, *args)
 
     def spied(cards_made, *args):
@@ -89,12 +100,13 @@ def test_the_labels_of_a_bank_are_laid_out_once_per_key(tmp_path, monkeypatch):
     monkeypatch.setattr(cards, "lay_out_faces", spied)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     qaexport("cards", str(bank), "-o", str(tmp_path / "bank.cards.pdf"), "--no-cache")
-    labelled = [card for card in made if card.back_labelled or card.front_labelled]
-    keys = {card.label_key for card in labelled}
-    assert {digits for digits, _part in keys} == {1, 2} and len(labelled) >= 24 > 2 * len(keys)
+    labels = [label for card in made for label in (card.front_label, card.back_label) if label is not None]
+    keys = {label.key for label in labels}
+    assert {key[0] for key in keys} == {1, 2} and len(labels) >= 36 > 2 * len(keys)
+    assert sum(len(key) > 2 for key in keys) >= 2  # "(continued)" fronts' keys
     faces = collections.Counter(log.read_text().split())
-    assert faces["10"] == len(keys), (faces, keys)
-    assert faces["01"] == 0 and faces["11"] == 0, faces
+    assert faces["100"] == len(keys), (faces, keys)
+    assert sum(n for kind, n in faces.items() if kind != "100") == 0, faces  # no head, no "(continued)" front
 
 
 @pytest.fixture(autouse=True)

@@ -99,22 +99,29 @@ class Card:
     back_kept: Placed | None = None
     front_kept: Placed | None = None
     #: The "k/n" alone (a face with all else hidden), drawn over a face kept as measured without it: a part of a cut
-    #: answer (``back_labelled``), the question on the first of several cards (``front_labelled``). Nothing else of
-    #: it shows, so it lands where the number before it puts it: one layout serves every card of the same
-    #: :func:`label_key` (``lay_out_faces``).
-    label: FaceHtml | None = None
-    label_key: tuple[int, str] = (0, "")
-    front_labelled: bool = False
-    back_labelled: bool = False
+    #: answer, the question on the first of several cards; on a "(continued)" front, the "k/n" and "(continued)" over
+    #: the head of its question's first card.
+    front_label: Label | None = None
+    back_label: Label | None = None
 
 
-def label_key(number: int, part: str) -> tuple[int, str]:
-    """What decides where a card's "k/n" is drawn (``Card.label``): its text, and the width of the number before it
+@dataclass(frozen=True)
+class Label:
+    """A face that draws only a card's "k/n" (and a "(continued)"), everything else in it hidden: it lands where the
+    hidden rest puts it, so one layout serves every card of the same :func:`label_key` (``lay_out_faces``)."""
+
+    html: FaceHtml
+    key: tuple[object, ...]
+
+
+def label_key(number: int, part: str, continued: tuple[str, str] | None = None) -> tuple[object, ...]:
+    """What decides where a card's "k/n" is drawn (:class:`Label`): its text, and the width of the number before it
     in the head ("#N", bold sans at a fixed size, the "k/n" after it on the same line), which is its count of digits:
-    the sans face's figures are tabular (every digit one advance) and not kerned against each other
-    (tests/test_cards_labels.py checks the face, and that the shared layout draws the "k/n" exactly as the card's
-    own would)."""
-    return len(str(number)), part
+    the sans face's figures are tabular (every digit one advance) and not kerned against each other; for a
+    "(continued)" front, the head above its "(continued)" too: the difficulty (the badge) and the subtopic (its
+    lines). tests/test_cards_labels.py checks the face, and that the shared layout draws exactly what the card's
+    own would."""
+    return (len(str(number)), part) if continued is None else (len(str(number)), part, *continued)
 
 
 @dataclass
@@ -271,6 +278,17 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             # A whole question on the first of several cards is kept too, drawn below a head with its "k/n".
             asked = ask.kept if fronts and (total == 1 or (k == 0 and len(fronts) == 1)) else None
             lift = round(ask.spare / 2, 2)  # as the template writes it
+            front_kept = Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None
+            label = Label(functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
+                                            part_only=True), label_key(number, part)) if total > 1 else None
+            front_label = label if asked else None
+            if k > 0 and len(fronts) == 1 and (first := fronts[0].kept) is not None:
+                # A "(continued)" front under a question kept whole: its first card's head (above the body), and the
+                # "k/n" with "(continued)" drawn over it.
+                front_kept = Placed(first.path, first.page, top=first.top, head_only=True)
+                front_label = Label(functools.partial(face, "front", number, part, level, ref.subtopic.name, "",
+                                                      ask.size, continued=True, part_only=True),
+                                    label_key(number, part, (level, ref.subtopic.name)))
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
                                   coded(ask.html, ask.size), ask.size, continued=k > 0,
@@ -279,12 +297,9 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                                   coded(tell.html, tell.size), tell.size,
                                   headings=headings),
                 Placed(kept.path, kept.page) if kept else None,
-                Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None,
-                functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
-                                  part_only=True) if total > 1 else None,
-                label_key(number, part),
-                front_labelled=asked is not None and total > 1,
-                back_labelled=cut and kept is not None))
+                front_kept,
+                front_label,
+                label if cut and kept else None))
     return cards, result.missing
 
 
@@ -316,21 +331,24 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     from .layout import Batch, batch_ranges
 
     todo: list[FaceHtml] = []
-    labels: dict[tuple[int, str], int] = {}  # each label_key's face, laid out once: its index in ``todo``
-    slots: list[tuple[int | None, int | None, int | None]] = []  # each card's label, front and back in ``todo``
+    labels: dict[tuple[object, ...], int] = {}  # each label's face, laid out once per key: its index in ``todo``
+    slots: list[list[int | None]] = []  # each card's front label, back label, front and back in ``todo``
+
+    def add(face: FaceHtml) -> int:
+        todo.append(face)
+        return len(todo) - 1
+
+    def shared(label: Label | None) -> int | None:
+        if label is None:
+            return None
+        if label.key not in labels:
+            labels[label.key] = add(label.html)
+        return labels[label.key]
+
     for card in cards:
-        shared = None
-        if card.label is not None and (card.front_labelled or card.back_labelled):
-            shared = labels.setdefault(card.label_key, len(todo))
-            if shared == len(todo):
-                todo.append(card.label)
-        front = None if card.front_kept is not None else len(todo)
-        if front is not None:
-            todo.append(card.front)
-        back = None if card.back_kept is not None else len(todo)
-        if back is not None:
-            todo.append(card.back)
-        slots.append((shared, front, back))
+        slots.append([shared(card.front_label), shared(card.back_label),
+                      None if card.front_kept is not None else add(card.front),
+                      None if card.back_kept is not None else add(card.back)])
     ranges = batch_ranges([len(html()) for html in todo], workers)  # (a face's markup: a few microseconds)
     batches = [Batch([html(id=f"m-{k}") for k, html in enumerate(todo[start:end])], [True] * (end - start),
                      folder / f"faces-{n}.pdf") for n, (start, end) in enumerate(ranges)]
@@ -344,12 +362,11 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     if len(pages) != len(todo):
         raise OutputError(f"{label}: {len(todo) - len(pages)} card faces were not laid out; nothing was written")
     placed = []
-    for card, (at, front_at, back_at) in zip(cards, slots, strict=True):
-        head = pages[at] if at is not None else None
+    for card, (front_label, back_label, front_at, back_at) in zip(cards, slots, strict=True):
         front = card.front_kept or pages[front_at]  # type: ignore[index]
         back = card.back_kept or pages[back_at]  # type: ignore[index]
-        placed.append((dataclasses.replace(front, label=head if card.front_labelled else None),
-                       dataclasses.replace(back, label=head if card.back_labelled else None)))
+        placed.append((dataclasses.replace(front, label=None if front_label is None else pages[front_label]),
+                       dataclasses.replace(back, label=None if back_label is None else pages[back_label])))
     return placed, sorted(set().union(*(m.missing for m in measured)))
 
 

@@ -40,6 +40,8 @@ class Placed:
     lift: float = 0.0
     top: float = 0.0
     label: Placed | None = None
+    #: Only its head (above ``top``), as on a "(continued)" front under its question's kept first card.
+    head_only: bool = False
 
 
 def _shift(rect: Rect, paper_h: float, page_h: float) -> tuple[float, float]:
@@ -214,12 +216,13 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
         sources[face.path] = pikepdf.open(face.path)
     source = sources[face.path].pages[face.page]
     height = float(source.mediabox[3]) - float(source.mediabox[1])
-    form = forms.get((face.path, face.page)) if not face.lift else None
+    whole = not face.lift and not face.head_only
+    form = forms.get((face.path, face.page)) if whole else None
     if form is None:
         _only_used_resources(source)
         form = out.copy_foreign(source.as_form_xobject())
         form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
-        if not face.lift:
+        if whole:
             forms[face.path, face.page] = form
     x, y = _shift(rect, paper_h, height)
     # Clipped to its cell by a path too, as the cell's overflow: hidden was: a renderer draws the edge of a
@@ -227,7 +230,7 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
     left, bottom = rect.x * PT_PER_MM, (paper_h - rect.y - rect.h) * PT_PER_MM
     width, cell = rect.w * PT_PER_MM, rect.h * PT_PER_MM
     lift = face.lift * PT_PER_PX
-    if lift:
+    if lift or face.head_only:
         # Its head where it is and its body lower: two pieces of the page, each drawing only its own text.
         head = face.top * PT_PER_PX
         above, below = _cut_text(pikepdf.parse_content_stream(source), height, face.top, _pictures(source))
@@ -239,10 +242,12 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
         pieces = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0,
                    out.make_indirect(head_form), Name(f"{name}H")),
                   (f"{left:.4f} {bottom:.4f} {width:.4f} {cell - head - lift:.4f} re W n", lift, form, name)]
+        if face.head_only:  # a "(continued)" front: its question's head alone
+            pieces = pieces[:1]
     else:
         pieces = [(f"{left:.4f} {bottom:.4f} {width:.4f} {cell:.4f} re W n", 0.0, form, name)]
     for clip, down, drawing, called in pieces:
         page.add_resource(drawing, Name.XObject, called, replace_existing=True)
         page.contents_add(f"q {clip} 1 0 0 1 {x:.4f} {y - down:.4f} cm {called} Do Q\n".encode())
-    if "/Annots" in source.obj:
+    if "/Annots" in source.obj and not face.head_only:  # (a head has no links: the body's stay on its card)
         page.copy_annotations(source, Matrix().translated(x, y - lift))
