@@ -20,7 +20,7 @@ import pytest
 
 from qaexport.books.fonts import font_face_css, font_faces
 from qaexport.exporters import cards
-from qaexport.exporters.cards import label_key, layout, measure_css
+from qaexport.exporters.cards import continued_key, label_key, layout, measure_css
 from qaexport.exporters.cards.geometry import choose_grid
 from qaexport.templates import asset, environment
 from tests.cli_run import qaexport
@@ -44,10 +44,10 @@ def _drawings(faces: list[str], path: Path) -> list[bytes]:
 
 
 def test_a_k_of_n_is_drawn_alike_for_every_number_of_its_key(tmp_path):
-    """Every number's "k/n" face, front and back, and every "(continued)" front's (the faces ``make_cards`` makes),
+    """Every number's "k/n" face, front and back, and every "(continued)" face (the faces ``make_cards`` makes),
     draws exactly what the face of its key draws (the same page drawing, byte for byte: the same glyphs at the same
-    place), and keys of other widths draw elsewhere: the key is exact, and needed. Fails with a key that ignores the
-    number's digits (1 and 10 share)."""
+    place), and "k/n" keys of other widths draw elsewhere: the key is exact, and needed. Fails with a key that
+    ignores the number's digits (1 and 10 share)."""
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
     subtopics = ("Sub", "Another subtopic", "A subtopic long enough to take two lines of the card's head, and more")
     made = [(side, number, part, difficulty, size, subtopics[number % 3], continued)
@@ -55,19 +55,21 @@ def test_a_k_of_n_is_drawn_alike_for_every_number_of_its_key(tmp_path):
                                                       ("front", "easy", 9.0, True), ("front", "hard", 7.0, True))
             for number in NUMBERS for part in PARTS]
     faces = [face(side, number, part, difficulty, sub if side == "front" else "", "", size, f"m-{k}",
-                  continued=continued, part_only=True)
+                  continued=continued, part_only=not continued, continued_only=continued)
              for k, (side, number, part, difficulty, size, sub, continued) in enumerate(made)]
     drawn = _drawings(faces, tmp_path / "labels.pdf")
     by_key: dict[tuple[object, ...], set[bytes]] = collections.defaultdict(set)
     for (_side, number, part, difficulty, _size, sub, continued), drawing in zip(made, drawn, strict=True):
-        by_key[label_key(number, part, (difficulty, sub) if continued else None)].add(drawing)
+        by_key[continued_key(difficulty, sub) if continued else label_key(number, part)].add(drawing)
     assert all(len(drawings) == 1 for drawings in by_key.values()), {k: len(v) for k, v in by_key.items()}
-    widths: dict[tuple[object, ...], list[bytes]] = collections.defaultdict(list)  # the same but for the digits
-    for (_digits, *rest), drawings in by_key.items():
-        widths[tuple(rest)] += drawings
-    assert all(len(set(drawings)) == len(drawings) for drawings in widths.values())  # each width its own place
-    assert sum(map(len, widths.values())) > 2 * len(widths)
-    assert all(b"Tj" in d or b"TJ" in d for d in drawn)  # each draws its "k/n"
+    widths: dict[str, list[bytes]] = collections.defaultdict(list)  # the "k/n" keys but for the digits
+    for key, drawings in by_key.items():
+        if key[0] != "(continued)":
+            widths[str(key[1])] += drawings
+    assert len(widths) == len(PARTS)
+    assert all(len(set(drawings)) == len(drawings) == 4 for drawings in widths.values())  # each width its place
+    assert sum(key[0] == "(continued)" for key in by_key) == 6
+    assert all(b"Tj" in d or b"TJ" in d for d in drawn)  # each draws its text
 
 
 def test_the_labels_of_a_bank_are_laid_out_once_per_key(tmp_path, monkeypatch):
@@ -83,9 +85,10 @@ def test_the_labels_of_a_bank_are_laid_out_once_per_key(tmp_path, monkeypatch):
     made: list = []
     real_batch, real_faces = cards._lay_out_batch, cards.lay_out_faces
 
-    def kind(html: str) -> str:  # a "k/n" face, a head, a "(continued)" front laid out whole
-        continued = '<p class="continued">' in html and "part-only" not in html
-        return f"{'part-only' in html:d}{'label-only' in html or 'headless' in html:d}{continued:d}"
+    def kind(html: str) -> str:  # a "k/n" or "(continued)" face, a head, a "(continued)" front laid out whole
+        label = "part-only" in html or "continued-only" in html
+        continued = '<p class="continued">' in html and not label
+        return f"{label:d}{'label-only' in html or 'headless' in html:d}{continued:d}"
 
     def logged(batch, *args):  # in the forked children: to a file
         with log.open("a") as out:
@@ -102,8 +105,10 @@ def test_the_labels_of_a_bank_are_laid_out_once_per_key(tmp_path, monkeypatch):
     qaexport("cards", str(bank), "-o", str(tmp_path / "bank.cards.pdf"), "--no-cache")
     labels = [label for card in made for label in (card.front_label, card.back_label) if label is not None]
     keys = {label.key for label in labels}
-    assert {key[0] for key in keys} == {1, 2} and len(labels) >= 36 > 2 * len(keys)
-    assert sum(len(key) > 2 for key in keys) >= 2  # "(continued)" fronts' keys
+    afters = [card.front_after for card in made if card.front_after is not None]
+    keys |= {after.key for after in afters}
+    assert {key[0] for key in keys} == {1, 2, "(continued)"} and len(labels) >= 36 > 2 * len(keys)
+    assert len(afters) >= 12 > 4 * sum(key[0] == "(continued)" for key in keys)
     faces = collections.Counter(log.read_text().split())
     assert faces["100"] == len(keys), (faces, keys)
     assert sum(n for kind, n in faces.items() if kind != "100") == 0, faces  # no head, no "(continued)" front

@@ -11,9 +11,10 @@ our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 Most faces are kept as they were drawn while measuring: answers that fit whole, every part of a cut answer
 (measured with its head but for its "k/n") and the question of a one-card question (``impose`` moves its body to the
 middle of the card). A "k/n" is a small face drawn first in the same cell, laid out once for every card whose number
-has as many digits (``label_key``). The rest (questions of several-card questions, "(continued)" fronts) are laid
-out on measuring pages in as many documents as cores, and ``impose`` places every page on the sheets (pikepdf): the
-sheets are never laid out with their cards.
+has as many digits (``label_key``); a "(continued)" front under a question kept whole is that question's head with
+such a face, and a "(continued)" laid out once per head (``continued_key``). The rest (questions of several-card
+questions, other "(continued)" fronts) are laid out on measuring pages in as many documents as cores, and ``impose``
+places every page on the sheets (pikepdf): the sheets are never laid out with their cards.
 A text model (``metrics``) chooses where measuring starts; only measures decide.
 """
 
@@ -99,10 +100,11 @@ class Card:
     back_kept: Placed | None = None
     front_kept: Placed | None = None
     #: The "k/n" alone (a face with all else hidden), drawn over a face kept as measured without it: a part of a cut
-    #: answer, the question on the first of several cards; on a "(continued)" front, the "k/n" and "(continued)" over
-    #: the head of its question's first card.
+    #: answer, the question on the first of several cards, a "(continued)" front (its question's head).
     front_label: Label | None = None
     back_label: Label | None = None
+    #: The "(continued)" alone, drawn (after) on a "(continued)" front kept as its question's head.
+    front_after: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -114,14 +116,19 @@ class Label:
     key: tuple[object, ...]
 
 
-def label_key(number: int, part: str, continued: tuple[str, str] | None = None) -> tuple[object, ...]:
+def label_key(number: int, part: str) -> tuple[object, ...]:
     """What decides where a card's "k/n" is drawn (:class:`Label`): its text, and the width of the number before it
     in the head ("#N", bold sans at a fixed size, the "k/n" after it on the same line), which is its count of digits:
-    the sans face's figures are tabular (every digit one advance) and not kerned against each other; for a
-    "(continued)" front, the head above its "(continued)" too: the difficulty (the badge) and the subtopic (its
-    lines). tests/test_cards_labels.py checks the face, and that the shared layout draws exactly what the card's
-    own would."""
-    return (len(str(number)), part) if continued is None else (len(str(number)), part, *continued)
+    the sans face's figures are tabular (every digit one advance) and not kerned against each other
+    (tests/test_cards_labels.py checks the face, and that the shared layout draws exactly what the card's own
+    would)."""
+    return len(str(number)), part
+
+
+def continued_key(level: str, subtopic: str) -> tuple[object, ...]:
+    """What decides where a "(continued)" is drawn: the head above it, one line (the badge, the number) and the
+    subtopic's lines (its text decides them; the badge is kept too, being above it)."""
+    return "(continued)", level, subtopic
 
 
 @dataclass
@@ -282,13 +289,15 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             label = Label(functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
                                             part_only=True), label_key(number, part)) if total > 1 else None
             front_label = label if asked else None
+            front_after = None
             if k > 0 and len(fronts) == 1 and (first := fronts[0].kept) is not None:
-                # A "(continued)" front under a question kept whole: its first card's head (above the body), and the
-                # "k/n" with "(continued)" drawn over it.
+                # A "(continued)" front under a question kept whole: its first card's head (above the body), the
+                # "k/n" and the "(continued)" drawn with it.
                 front_kept = Placed(first.path, first.page, top=first.top, head_only=True)
-                front_label = Label(functools.partial(face, "front", number, part, level, ref.subtopic.name, "",
-                                                      ask.size, continued=True, part_only=True),
-                                    label_key(number, part, (level, ref.subtopic.name)))
+                front_label = label
+                front_after = Label(functools.partial(face, "front", number, part, level, ref.subtopic.name, "",
+                                                      ask.size, continued=True, continued_only=True),
+                                    continued_key(level, ref.subtopic.name))
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
                                   coded(ask.html, ask.size), ask.size, continued=k > 0,
@@ -299,7 +308,8 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                 Placed(kept.path, kept.page) if kept else None,
                 front_kept,
                 front_label,
-                label if cut and kept else None))
+                label if cut and kept else None,
+                front_after))
     return cards, result.missing
 
 
@@ -332,7 +342,7 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
 
     todo: list[FaceHtml] = []
     labels: dict[tuple[object, ...], int] = {}  # each label's face, laid out once per key: its index in ``todo``
-    slots: list[list[int | None]] = []  # each card's front label, back label, front and back in ``todo``
+    slots: list[list[int | None]] = []  # each card's labels (front, back, after), front and back in ``todo``
 
     def add(face: FaceHtml) -> int:
         todo.append(face)
@@ -346,7 +356,7 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
         return labels[label.key]
 
     for card in cards:
-        slots.append([shared(card.front_label), shared(card.back_label),
+        slots.append([shared(card.front_label), shared(card.back_label), shared(card.front_after),
                       None if card.front_kept is not None else add(card.front),
                       None if card.back_kept is not None else add(card.back)])
     ranges = batch_ranges([len(html()) for html in todo], workers)  # (a face's markup: a few microseconds)
@@ -362,10 +372,11 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     if len(pages) != len(todo):
         raise OutputError(f"{label}: {len(todo) - len(pages)} card faces were not laid out; nothing was written")
     placed = []
-    for card, (front_label, back_label, front_at, back_at) in zip(cards, slots, strict=True):
+    for card, (front_label, back_label, after, front_at, back_at) in zip(cards, slots, strict=True):
         front = card.front_kept or pages[front_at]  # type: ignore[index]
         back = card.back_kept or pages[back_at]  # type: ignore[index]
-        placed.append((dataclasses.replace(front, label=None if front_label is None else pages[front_label]),
+        placed.append((dataclasses.replace(front, label=None if front_label is None else pages[front_label],
+                                           after=None if after is None else pages[after]),
                        dataclasses.replace(back, label=None if back_label is None else pages[back_label])))
     return placed, sorted(set().union(*(m.missing for m in measured)))
 

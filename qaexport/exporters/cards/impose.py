@@ -33,13 +33,15 @@ BOXES = ("/MediaBox", "/CropBox", "/TrimBox", "/BleedBox", "/ArtBox")
 class Placed:
     """A laid-out face: the PDF it was drawn to and its page there; where its body starts (``top``, CSS px from the
     page's top) and how far down the body moves on its card (``lift``: a question in the middle of its card); the
-    head drawn with it (``label``: a part of a cut answer is kept without its head, which has its "k/n")."""
+    "k/n" drawn with it (``label``, first: a face kept without it) and a "(continued)" (``after``, last: under a
+    question's head, so that a reader meets "#n k/n", the head, then "(continued)")."""
 
     path: Path
     page: int
     lift: float = 0.0
     top: float = 0.0
     label: Placed | None = None
+    after: Placed | None = None
     #: Only its head (above ``top``), as on a "(continued)" front under its question's kept first card.
     head_only: bool = False
 
@@ -191,9 +193,11 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
                         sheet.append(page)
                 cells = (grid.front(index), grid.back(index, duplex, offset))
                 for page, rect, face in zip(sheet, cells, faces, strict=True):
-                    layers = [face] if face.label is None else [face.label, face]  # the head's text reads first
-                    for layer, drawn in enumerate(layers):
-                        name = Name(f"/Card{index}" + ("L" if layer else ""))
+                    # The "k/n"'s text reads first (a reader puts it after the number, on its line)
+                    layers = [(layer, drawn) for layer, drawn in (("", face.label), ("L", face), ("A", face.after))
+                              if drawn is not None]
+                    for layer, drawn in layers:
+                        name = Name(f"/Card{index}{layer}")
                         _draw(out, sources, page, rect, drawn, name, grid.paper_h, forms)
             del out.pages[:2]
             for page in out.pages:
