@@ -177,6 +177,7 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
         kinds = [(page, out.make_indirect(page.as_form_xobject())) for page in out.pages[:2]]
         sources: dict[Path, pikepdf.Pdf] = {}
         forms: dict[tuple[Path, int], pikepdf.Object] = {}  # a page drawn on many cards (a "k/n") is copied once
+        heads: dict[tuple[Path, int], pikepdf.Object] = {}  # and a question's head, on its "(continued)" fronts
         try:
             sheet: list[pikepdf.Page] = []
             for slot, faces in enumerate(cards):
@@ -198,7 +199,7 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
                               if drawn is not None]
                     for layer, drawn in layers:
                         name = Name(f"/Card{index}{layer}")
-                        _draw(out, sources, page, rect, drawn, name, grid.paper_h, forms)
+                        _draw(out, sources, page, rect, drawn, name, grid.paper_h, forms, heads)
             del out.pages[:2]
             for page in out.pages:
                 page.contents_coalesce()
@@ -209,10 +210,12 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
 
 
 def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page, rect: Rect, face: Placed,
-          name: pikepdf.Name, paper_h: float, forms: dict[tuple[Path, int], pikepdf.Object]) -> None:
+          name: pikepdf.Name, paper_h: float, forms: dict[tuple[Path, int], pikepdf.Object],
+          heads: dict[tuple[Path, int], pikepdf.Object]) -> None:
     """``face``'s page drawn in ``rect`` of a sheet, clipped to it; with a ``lift``, its head (above ``top``) where
     it is and its body that much lower, as the body's padding moved it when the face was laid out with it. A page
-    drawn whole is made a form once (``forms``; every cell is the same size), however many cards draw it."""
+    drawn whole is made a form once (``forms``; every cell is the same size), however many cards draw it, and a
+    lifted page's head too (``heads``: a "(continued)" front draws its question's)."""
     import pikepdf
     from pikepdf import Array, Matrix, Name
 
@@ -221,7 +224,9 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
     source = sources[face.path].pages[face.page]
     height = float(source.mediabox[3]) - float(source.mediabox[1])
     whole = not face.lift and not face.head_only
-    form = forms.get((face.path, face.page)) if whole else None
+    # A "(continued)" front draws the head its question's first card drew (made just before): that same form.
+    form = forms.get((face.path, face.page)) if whole else heads.get((face.path, face.page)) if face.head_only \
+        else None
     if form is None:
         _only_used_resources(source)
         form = out.copy_foreign(source.as_form_xobject())
@@ -234,17 +239,20 @@ def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page
     left, bottom = rect.x * PT_PER_MM, (paper_h - rect.y - rect.h) * PT_PER_MM
     width, cell = rect.w * PT_PER_MM, rect.h * PT_PER_MM
     lift = face.lift * PT_PER_PX
-    if lift or face.head_only:
+    head = face.top * PT_PER_PX
+    if face.head_only and (face.path, face.page) in heads:
+        pieces = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0, form, Name(f"{name}H"))]
+    elif lift or face.head_only:
         # Its head where it is and its body lower: two pieces of the page, each drawing only its own text.
-        head = face.top * PT_PER_PX
         above, below = _cut_text(pikepdf.parse_content_stream(source), height, face.top, _pictures(source))
         head_form = pikepdf.Stream(out, pikepdf.unparse_content_stream(above))
         for key, value in form.items():
             if key not in ("/Length", "/Filter", "/DecodeParms"):
                 head_form[key] = value
         form.write(pikepdf.unparse_content_stream(below))
-        pieces = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0,
-                   out.make_indirect(head_form), Name(f"{name}H")),
+        heads[face.path, face.page] = head_form = out.make_indirect(head_form)
+        pieces = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0, head_form,
+                   Name(f"{name}H")),
                   (f"{left:.4f} {bottom:.4f} {width:.4f} {cell - head - lift:.4f} re W n", lift, form, name)]
         if face.head_only:  # a "(continued)" front: its question's head alone
             pieces = pieces[:1]
