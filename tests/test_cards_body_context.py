@@ -42,7 +42,7 @@ def _measure(extra_css: str, tmp_path) -> layout.Measured:
     css = (font_face_css() + asset("cards", "cards.css") + sheet_css(grid)
            + f"@page {{ size: {grid.card_w}mm 3000mm; margin: 0; }}\n" + extra_css)
     face = environment("cards").get_template("face.html").module.face  # type: ignore[attr-defined]
-    html = face("back", 7, "", "hard", "", Markup(BODY), 8.0, "m-0", headless=False)
+    html = face("back", 7, "", "hard", "", Markup(BODY), 8.0, "m-0")
     assert "badge-hard" in html
     return layout._measure(layout.Batch([html], [False]), css, 1000.0, None, files)
 

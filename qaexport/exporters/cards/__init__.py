@@ -9,10 +9,12 @@ behind its front; ``--back-offset`` corrects a printer that shifts the back side
 our fonts, nothing else), fonts, wrapped-code mark and Pygments theme CSS.
 
 Most faces are kept as they were drawn while measuring: answers that fit whole, every part of a cut answer
-(measured with its head hidden; its head, with its "k/n", is a small face drawn first in the same cell) and the
-question of a one-card question (``impose`` moves its body to the middle of the card). The rest (questions of
-several-card questions, "(continued)" fronts, heads) are laid out on measuring pages in as many documents as
-cores, and ``impose`` places every page on the sheets (pikepdf): the sheets are never laid out with their cards.
+(measured with its head but for its "k/n") and the question of a one-card question (``impose`` moves its body to the
+middle of the card). A "k/n" is a small face drawn first in the same cell, laid out once for every card whose number
+has as many digits (``label_key``); a "(continued)" front under a question kept whole is that question's head with
+such a face, and a "(continued)" laid out once per head (``continued_key``). The rest (questions of several-card
+questions, other "(continued)" fronts) are laid out on measuring pages in as many documents as cores, and ``impose``
+places every page on the sheets (pikepdf): the sheets are never laid out with their cards.
 A text model (``metrics``) chooses where measuring starts; only measures decide.
 """
 
@@ -102,11 +104,36 @@ class Card:
     back: FaceHtml
     back_kept: Placed | None = None
     front_kept: Placed | None = None
-    #: The head of a part of a cut answer (a face with all but its head hidden), drawn with the part kept.
-    back_label: FaceHtml | None = None
-    #: The "k/n" alone (a face with all else hidden), drawn over a question kept as measured (without it) on the first
-    #: of several cards.
-    front_label: FaceHtml | None = None
+    #: The "k/n" alone (a face with all else hidden), drawn over a face kept as measured without it: a part of a cut
+    #: answer, the question on the first of several cards, a "(continued)" front (its question's head).
+    front_label: Label | None = None
+    back_label: Label | None = None
+    #: The "(continued)" alone, drawn (after) on a "(continued)" front kept as its question's head.
+    front_after: Label | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    """A face that draws only a card's "k/n" (and a "(continued)"), everything else in it hidden: it lands where the
+    hidden rest puts it, so one layout serves every card of the same :func:`label_key` (``lay_out_faces``)."""
+
+    html: FaceHtml
+    key: tuple[object, ...]
+
+
+def label_key(number: int, part: str) -> tuple[object, ...]:
+    """What decides where a card's "k/n" is drawn (:class:`Label`): its text, and the width of the number before it
+    in the head ("#N", bold sans at a fixed size, the "k/n" after it on the same line), which is its count of digits:
+    the sans face's figures are tabular (every digit one advance) and not kerned against each other
+    (tests/test_cards_labels.py checks the face, and that the shared layout draws exactly what the card's own
+    would)."""
+    return len(str(number)), part
+
+
+def continued_key(level: str, subtopic: str) -> tuple[object, ...]:
+    """What decides where a "(continued)" is drawn: the head above it, one line (the badge, the number) and the
+    subtopic's lines (its text decides them; the badge is kept too, being above it)."""
+    return "(continued)", level, subtopic
 
 
 @dataclass
@@ -220,11 +247,9 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                         el_id, continued=split)
 
         def back(body: str, size: float, el_id: str, split: bool, n: int = number, d: str = level) -> str:
-            # Whole, an answer is measured as it goes on its card (no "k/n": the head is one line whatever it holds,
-            # so its text never changes a measure); cut, each part is measured with its head hidden, as it goes on
-            # its card under a head drawn apart.
-            return face("back", n, "", d, "", coded(body, size), size, el_id,
-                        headless=split)
+            # Measured as it goes on its card, whole or each part of a cut answer, but for its "k/n" (the head is
+            # one line whatever it holds, so its text never changes a measure): the "k/n" is drawn over it apart.
+            return face("back", n, "", d, "", coded(body, size), size, el_id)
 
         # A one-paragraph question is inline HTML; one of several blocks is already blocks (never inside a <p>).
         asked = question if html.heading_and_rest()[1] else f'<p class="q">{question}</p>'
@@ -268,6 +293,19 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
             # A whole question on the first of several cards is kept too, drawn below a head with its "k/n".
             asked = ask.kept if fronts and (total == 1 or (k == 0 and len(fronts) == 1)) else None
             lift = round(ask.spare / 2, 2)  # as the template writes it
+            front_kept = Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None
+            label = Label(functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
+                                            part_only=True), label_key(number, part)) if total > 1 else None
+            front_label = label if asked else None
+            front_after = None
+            if k > 0 and len(fronts) == 1 and (first := fronts[0].kept) is not None:
+                # A "(continued)" front under a question kept whole: its first card's head (above the body), the
+                # "k/n" and the "(continued)" drawn with it.
+                front_kept = Placed(first.path, first.page, top=first.top, head_only=True)
+                front_label = label
+                front_after = Label(functools.partial(face, "front", number, part, level, ref.subtopic.name, "",
+                                                      ask.size, continued=True, continued_only=True),
+                                    continued_key(level, ref.subtopic.name))
             cards.append(Card(
                 functools.partial(face, "front", number, part, level, ref.subtopic.name,
                                   coded(ask.html, ask.size), ask.size, continued=k > 0,
@@ -276,11 +314,10 @@ def make_cards(build: Build, grid: Grid, base_css: str, files: dict[str, Path], 
                                   coded(tell.html, tell.size), tell.size,
                                   headings=headings),
                 Placed(kept.path, kept.page) if kept else None,
-                Placed(asked.path, asked.page, lift=lift, top=asked.top) if asked else None,
-                functools.partial(face, "back", number, part, level, "", "", tell.size,
-                                  label_only=True) if cut and kept else None,
-                functools.partial(face, "front", number, part, level, ref.subtopic.name, "", ask.size,
-                                  part_only=True) if asked and total > 1 else None))
+                front_kept,
+                front_label,
+                label if cut and kept else None,
+                front_after))
     return cards, result.missing
 
 
@@ -312,15 +349,24 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
     from .layout import Batch, batch_ranges
 
     todo: list[FaceHtml] = []
+    labels: dict[tuple[object, ...], int] = {}  # each label's face, laid out once per key: its index in ``todo``
+    slots: list[list[int | None]] = []  # each card's labels (front, back, after), front and back in ``todo``
+
+    def add(face: FaceHtml) -> int:
+        todo.append(face)
+        return len(todo) - 1
+
+    def shared(label: Label | None) -> int | None:
+        if label is None:
+            return None
+        if label.key not in labels:
+            labels[label.key] = add(label.html)
+        return labels[label.key]
+
     for card in cards:
-        if card.back_label is not None:
-            todo.append(card.back_label)
-        if card.front_label is not None:
-            todo.append(card.front_label)
-        if card.front_kept is None:
-            todo.append(card.front)
-        if card.back_kept is None:
-            todo.append(card.back)
+        slots.append([shared(card.front_label), shared(card.back_label), shared(card.front_after),
+                      None if card.front_kept is not None else add(card.front),
+                      None if card.back_kept is not None else add(card.back)])
     ranges = batch_ranges([len(html()) for html in todo], workers)  # (a face's markup: a few microseconds)
     batches = [Batch([html(id=f"m-{k}") for k, html in enumerate(todo[start:end])], [True] * (end - start),
                      folder / f"faces-{n}.pdf") for n, (start, end) in enumerate(ranges)]
@@ -333,14 +379,13 @@ def lay_out_faces(cards: list[Card], css: str, folder: Path, advance: Callable[[
              if b.path is not None and page is not None]
     if len(pages) != len(todo):
         raise OutputError(f"{label}: {len(todo) - len(pages)} card faces were not laid out; nothing was written")
-    laid = iter(pages)
     placed = []
-    for card in cards:
-        back_label = next(laid) if card.back_label is not None else None
-        front_label = next(laid) if card.front_label is not None else None
-        front = card.front_kept or next(laid)
-        back = card.back_kept or next(laid)
-        placed.append((dataclasses.replace(front, label=front_label), dataclasses.replace(back, label=back_label)))
+    for card, (front_label, back_label, after, front_at, back_at) in zip(cards, slots, strict=True):
+        front = card.front_kept or pages[front_at]  # type: ignore[index]
+        back = card.back_kept or pages[back_at]  # type: ignore[index]
+        placed.append((dataclasses.replace(front, label=None if front_label is None else pages[front_label],
+                                           after=None if after is None else pages[after]),
+                       dataclasses.replace(back, label=None if back_label is None else pages[back_label])))
     return placed, sorted(set().union(*(m.missing for m in measured)))
 
 

@@ -33,13 +33,17 @@ BOXES = ("/MediaBox", "/CropBox", "/TrimBox", "/BleedBox", "/ArtBox")
 class Placed:
     """A laid-out face: the PDF it was drawn to and its page there; where its body starts (``top``, CSS px from the
     page's top) and how far down the body moves on its card (``lift``: a question in the middle of its card); the
-    head drawn with it (``label``: a part of a cut answer is kept without its head, which has its "k/n")."""
+    "k/n" drawn with it (``label``, first: a face kept without it) and a "(continued)" (``after``, last: under a
+    question's head, so that a reader meets "#n k/n", the head, then "(continued)")."""
 
     path: Path
     page: int
     lift: float = 0.0
     top: float = 0.0
     label: Placed | None = None
+    after: Placed | None = None
+    #: Only its head (above ``top``), as on a "(continued)" front under its question's kept first card.
+    head_only: bool = False
 
 
 def _shift(rect: Rect, paper_h: float, page_h: float) -> tuple[float, float]:
@@ -172,6 +176,8 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
     with pikepdf.open(marks) as out:
         kinds = [(page, out.make_indirect(page.as_form_xobject())) for page in out.pages[:2]]
         sources: dict[Path, pikepdf.Pdf] = {}
+        forms: dict[tuple[Path, int], pikepdf.Object] = {}  # a page drawn on many cards (a "k/n") is copied once
+        heads: dict[tuple[Path, int], pikepdf.Object] = {}  # and a question's head, on its "(continued)" fronts
         try:
             sheet: list[pikepdf.Page] = []
             for slot, faces in enumerate(cards):
@@ -188,10 +194,12 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
                         sheet.append(page)
                 cells = (grid.front(index), grid.back(index, duplex, offset))
                 for page, rect, face in zip(sheet, cells, faces, strict=True):
-                    layers = [face] if face.label is None else [face.label, face]  # the head's text reads first
-                    for layer, drawn in enumerate(layers):
-                        name = Name(f"/Card{index}" + ("L" if layer else ""))
-                        _draw(out, sources, page, rect, drawn, name, grid.paper_h)
+                    # The "k/n"'s text reads first (a reader puts it after the number, on its line)
+                    layers = [(layer, drawn) for layer, drawn in (("", face.label), ("L", face), ("A", face.after))
+                              if drawn is not None]
+                    for layer, drawn in layers:
+                        name = Name(f"/Card{index}{layer}")
+                        _draw(out, sources, page, rect, drawn, name, grid.paper_h, forms, heads)
             del out.pages[:2]
             for page in out.pages:
                 page.contents_coalesce()
@@ -202,41 +210,56 @@ def impose(marks: Path, cards: Sequence[tuple[Placed, Placed]], grid: Grid, dupl
 
 
 def _draw(out: pikepdf.Pdf, sources: dict[Path, pikepdf.Pdf], page: pikepdf.Page, rect: Rect, face: Placed,
-          name: pikepdf.Name, paper_h: float) -> None:
+          name: pikepdf.Name, paper_h: float, forms: dict[tuple[Path, int], pikepdf.Object],
+          heads: dict[tuple[Path, int], pikepdf.Object]) -> None:
     """``face``'s page drawn in ``rect`` of a sheet, clipped to it; with a ``lift``, its head (above ``top``) where
-    it is and its body that much lower, as the body's padding moved it when the face was laid out with it."""
+    it is and its body that much lower, as the body's padding moved it when the face was laid out with it. A page
+    drawn whole is made a form once (``forms``; every cell is the same size), however many cards draw it, and a
+    lifted page's head too (``heads``: a "(continued)" front draws its question's)."""
     import pikepdf
     from pikepdf import Array, Matrix, Name
 
     if face.path not in sources:
         sources[face.path] = pikepdf.open(face.path)
     source = sources[face.path].pages[face.page]
-    _only_used_resources(source)
     height = float(source.mediabox[3]) - float(source.mediabox[1])
-    form = out.copy_foreign(source.as_form_xobject())
-    form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
+    whole = not face.lift and not face.head_only
+    # A "(continued)" front draws the head its question's first card drew (made just before): that same form.
+    form = forms.get((face.path, face.page)) if whole else heads.get((face.path, face.page)) if face.head_only \
+        else None
+    if form is None:
+        _only_used_resources(source)
+        form = out.copy_foreign(source.as_form_xobject())
+        form.BBox = Array([0, height - rect.h * PT_PER_MM, rect.w * PT_PER_MM, height])
+        if whole:
+            forms[face.path, face.page] = form
     x, y = _shift(rect, paper_h, height)
     # Clipped to its cell by a path too, as the cell's overflow: hidden was: a renderer draws the edge of a
     # clipping path anti-aliased, and a form's bounding box on whole pixels.
     left, bottom = rect.x * PT_PER_MM, (paper_h - rect.y - rect.h) * PT_PER_MM
     width, cell = rect.w * PT_PER_MM, rect.h * PT_PER_MM
     lift = face.lift * PT_PER_PX
-    if lift:
+    head = face.top * PT_PER_PX
+    if face.head_only and (face.path, face.page) in heads:
+        pieces = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0, form, Name(f"{name}H"))]
+    elif lift or face.head_only:
         # Its head where it is and its body lower: two pieces of the page, each drawing only its own text.
-        head = face.top * PT_PER_PX
         above, below = _cut_text(pikepdf.parse_content_stream(source), height, face.top, _pictures(source))
         head_form = pikepdf.Stream(out, pikepdf.unparse_content_stream(above))
         for key, value in form.items():
             if key not in ("/Length", "/Filter", "/DecodeParms"):
                 head_form[key] = value
         form.write(pikepdf.unparse_content_stream(below))
-        pieces = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0,
-                   out.make_indirect(head_form), Name(f"{name}H")),
+        heads[face.path, face.page] = head_form = out.make_indirect(head_form)
+        pieces = [(f"{left:.4f} {bottom + cell - head:.4f} {width:.4f} {head:.4f} re W n", 0.0, head_form,
+                   Name(f"{name}H")),
                   (f"{left:.4f} {bottom:.4f} {width:.4f} {cell - head - lift:.4f} re W n", lift, form, name)]
+        if face.head_only:  # a "(continued)" front: its question's head alone
+            pieces = pieces[:1]
     else:
         pieces = [(f"{left:.4f} {bottom:.4f} {width:.4f} {cell:.4f} re W n", 0.0, form, name)]
     for clip, down, drawing, called in pieces:
         page.add_resource(drawing, Name.XObject, called, replace_existing=True)
         page.contents_add(f"q {clip} 1 0 0 1 {x:.4f} {y - down:.4f} cm {called} Do Q\n".encode())
-    if "/Annots" in source.obj:
+    if "/Annots" in source.obj and not face.head_only:  # (a head has no links: the body's stay on its card)
         page.copy_annotations(source, Matrix().translated(x, y - lift))
