@@ -274,29 +274,31 @@ def test_a_rebuild_keeps_the_links_and_folders_the_user_put_in_the_site_folder(b
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
 
 
-def test_a_thing_of_the_users_where_the_site_now_writes_the_other_kind_stops_the_build(bank, tmp_path):
-    """A file of the user's named as a folder the site writes, or a folder of the user's named as a file the site
-    writes, could not be kept: the build stops, saying which, and the folder is left as it was."""
-    target = build_site(bank, tmp_path / "site")
+def _a_folder_of_yours_where_a_page_goes(target: Path) -> str:
     (target / "python/basics/classes.html").unlink()
     (target / "python/basics/classes.html").mkdir()
     (target / "python/basics/classes.html/draft.txt").write_bytes(b"mine")
-    before = _entries(target)
-    result = runner.invoke(app, ["site", str(bank), "-o", str(target)])
-    assert result.exit_code == 2, result.output
-    assert result.output.splitlines()[-1] == (
-        f"error: {target}/python/basics/classes.html: is a folder of yours and the site now writes a file of that "
-        "name; move it away or choose another --output")
-    assert _entries(target) == before
-    shutil.rmtree(target / "python/basics/classes.html")
+    return (f"error: {target}/python/basics/classes.html: is a folder of yours and the site now writes a file of "
+            "that name; move it away or choose another --output")
+
+
+def _a_file_of_yours_where_a_folder_goes(target: Path) -> str:
     shutil.rmtree(target / "assets")
     (target / "assets").write_bytes(b"mine")
+    return (f"error: {target}/assets: is not qaexport's and the site now writes a folder of that name; move it away "
+            "or choose another --output")
+
+
+@pytest.mark.parametrize("users_thing", [_a_folder_of_yours_where_a_page_goes, _a_file_of_yours_where_a_folder_goes])
+def test_a_thing_of_the_users_where_the_site_now_writes_the_other_kind_stops_the_build(bank, tmp_path, users_thing):
+    """A file of the user's named as a folder the site writes, or a folder of the user's named as a file the site
+    writes, could not be kept: the build stops, saying which, and the folder is left as it was."""
+    target = build_site(bank, tmp_path / "site")
+    said = users_thing(target)
     before = _entries(target)
     result = runner.invoke(app, ["site", str(bank), "-o", str(target)])
     assert result.exit_code == 2, result.output
-    assert result.output.splitlines()[-1] == (
-        f"error: {target}/assets: is not qaexport's and the site now writes a folder of that name; move it away or "
-        "choose another --output")
+    assert result.output.splitlines()[-1] == said
     assert _entries(target) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 

@@ -10,7 +10,7 @@ the OpenType tables, the variable-font builder, lxml, uharfbuzz), in every proce
 author's loop waits for it (``weasy.warm``). It uses them only for a font HarfBuzz cannot subset (a HarfBuzz older than
 4.1: then it warns) and for a variable font it draws with (the print faces are static instances,
 ``books/instances.py``); otherwise it subsets with HarfBuzz. So while WeasyPrint loads, each of the two modules is
-a stand-in (:class:`_Deferred`) in ``sys.modules``: the first use of any of its names, and the one name WeasyPrint
+a stand-in (:mod:`.stand_ins`) in ``sys.modules``: the first use of any of its names, and the one name WeasyPrint
 takes from the instancer as it loads (``instantiateVariableFont``, a forwarding function), loads the real module in
 its place. The same calls reach the same functions: the PDFs are the same bytes.
 """
@@ -18,12 +18,9 @@ its place. The same calls reach the same functions: the PDFs are the same bytes.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import sys
 import types
-from typing import Any
 
-from .release import unloaded_release_in
+from .stand_ins import StandIns
 
 #: The WeasyPrint releases (major versions) whose font module was checked to import the two modules and to use
 #: them only as above (pyproject.toml bounds WeasyPrint to them).
@@ -32,45 +29,22 @@ TESTED = range(68, 71)
 DEFERRED = {"fontTools.subset": (), "fontTools.varLib.instancer": ("instantiateVariableFont",)}
 
 
-class _Deferred(types.ModuleType):
-    """A module's stand-in: any name looked up loads the real module (it then replaces this one everywhere it is
-    looked up by name) and gives the real module's."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return getattr(load(self.__name__), name)
-
-
-def load(name: str) -> types.ModuleType:
-    """The real module ``name``, imported now if its stand-in is still in its place."""
-    if isinstance(sys.modules.get(name), _Deferred):
-        del sys.modules[name]  # the import then sets the real module on its parent package too
-    return importlib.import_module(name)
-
-
-def _forwarder(module: str, name: str) -> Any:
-    def forward(*args: Any, **kwargs: Any) -> Any:
-        return getattr(load(module), name)(*args, **kwargs)
-
-    forward.__name__ = forward.__qualname__ = name
-    return forward
+_STAND_INS = StandIns(DEFERRED, TESTED)
 
 
 def applies() -> bool:
     """Whether the modules are deferred: a checked WeasyPrint not yet imported, and the two modules not yet loaded."""
-    return not any(name in sys.modules for name in DEFERRED) and unloaded_release_in(TESTED)
+    return _STAND_INS.applies()
 
 
 def defer() -> None:
     """Put the stand-ins in place (call before WeasyPrint is imported; nothing where :func:`applies` says no)."""
-    if not applies():
-        return
-    for name, taken in DEFERRED.items():
-        stand_in = _Deferred(name)
-        for attribute in taken:
-            setattr(stand_in, attribute, _forwarder(name, attribute))
-        sys.modules[name] = stand_in
+    _STAND_INS.defer()
+
+
+def load(name: str) -> types.ModuleType:
+    """The real module ``name``, imported now if its stand-in is still in its place."""
+    return _STAND_INS.load(name)
 
 
 #: The font tables' modules fontTools loads as the instancer reads a variable font (the fallback faces' tables, and
@@ -99,4 +73,4 @@ def load_for_instancing() -> None:
 
 def deferred(name: str) -> bool:
     """Whether ``name`` is still a stand-in (tests)."""
-    return isinstance(sys.modules.get(name), _Deferred)
+    return _STAND_INS.deferred_still(name)
