@@ -191,3 +191,69 @@ def test_a_place_written_as_a_block_mapping_is_told_at_its_name_line_by_both_mes
     assert f"{bank / 'b.md'}:5: topic 'Tools': no `slug`" in said, said
     assert f"{bank / 'b.md'}:7: subtopic 'C++': no `slug`" in said, said
     assert f"{bank / 'c.md'}:7: subtopic 'C#' gets the slug 'c', as does subtopic 'C++' at {bank / 'b.md'}:7" in said
+
+
+def test_a_changed_question_id_is_told_with_the_id_to_give_back_as_the_trial_found_it(tmp_path):
+    """Trial 11's #9: `init`, a deck, then the example's `{#code-in-answers .medium}` made `{#code-answers .medium}`:
+    Anki imports it as a new note (the reviews stay on the old one), and the build said nothing. The earlier deck's
+    bank member holds the old question's text: a gone id and a new id with that very text in the same place are
+    told, at the new question's line, with the id to give back or the `from=` that keeps the note."""
+    result = runner.invoke(app, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    example = next(p for p in (tmp_path / "bank").rglob("*.md") if "{#code-in-answers " in p.read_text("utf-8"))
+    bank, deck = str(tmp_path / "bank"), tmp_path / "d.apkg"
+    assert "warning" not in anki(bank, "-o", str(deck), epoch=1_700_000_000)
+    v1 = tmp_path / "v1.apkg"
+    v1.write_bytes(deck.read_bytes())
+    text = example.read_text(encoding="utf-8").replace("{#code-in-answers .medium}", "{#code-answers .medium}")
+    example.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(next(s for s in text.splitlines() if "{#code-answers " in s)) + 1
+    said = anki(bank, "-o", str(deck), epoch=1_700_000_000 + 3600)
+    old_key = "example/markdown/getting-started/code-in-answers"
+    assert (f"{example}:{line}: question id 'code-in-answers' became 'code-answers' since {deck} (the same "
+            "question in the same place)") in said, said
+    assert f"Give it back its id 'code-in-answers', or keep the learners' reviews with `from={old_key}`" in said
+    assert said.count("became") == 1 and "moved from" not in said, said
+    with new_collection(tmp_path / "col") as col:
+        import_deck(col, v1)
+        assert log_counts(import_deck(col, deck))["new"] == 1  # what the warning is about: the note forked
+
+    # Done as told (from=): the learners' note again; nothing is said, the import makes no note.
+    example.write_text(text.replace("{#code-answers .medium}", f"{{#code-answers .medium from={old_key}}}"),
+                       encoding="utf-8")
+    fixed = tmp_path / "fixed.apkg"
+    assert "became" not in anki(bank, "-o", str(fixed), "--previous", str(v1), epoch=1_700_000_000 + 7200)
+    with new_collection(tmp_path / "col2") as col:
+        import_deck(col, v1)
+        assert log_counts(import_deck(col, fixed))["new"] == 0
+
+
+def test_a_changed_id_is_told_from_previous_and_never_guessed(tmp_path, monkeypatch):
+    """Another machine (no ledger): the deck `--previous` names is read by its notes' Key fields, the texts from its
+    bank member, and the same is told. Not told: an id whose question text changed too, and a text that two new
+    questions of the place share (either could be the old one)."""
+    bank = tmp_path / "bank"
+    first = subtopic_file(bank, "a.md", "Getting started", ["alpha", "beta", "gamma"])
+    v1 = tmp_path / "v1.apkg"
+    anki(str(bank), "-o", str(v1), epoch=1_700_000_000)
+    original = first.read_text(encoding="utf-8")
+    monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / "another-machine"))
+
+    first.write_text(original.replace("{#beta ", "{#bravo "), encoding="utf-8")
+    told = anki(str(bank), "-o", str(tmp_path / "v2.apkg"), "--previous", str(v1), epoch=1_700_000_000 + 3600)
+    assert (f"{first}:11: question id 'beta' became 'bravo' since {v1}" in told
+            and "`from=web/servers/getting-started/beta`" in told), told
+
+    first.write_text(original.replace("## What is beta? {#beta ", "## What is bravo? {#bravo "), encoding="utf-8")
+    assert "became" not in anki(str(bank), "-o", str(tmp_path / "v3.apkg"), "--previous", str(v1),
+                                epoch=1_700_000_000 + 3600)
+
+    # Two questions of the old text in the place: 'bravo' (already in the deck this ledger wrote) and 'b2' (new),
+    # then both new (a third machine): either could be 'beta'.
+    first.write_text(original.replace("{#beta ", "{#bravo ") + "## What is beta? {#b2 .easy}\n\nIt is beta.\n",
+                     encoding="utf-8")
+    for machine in ("another-machine", "a-third-machine"):
+        monkeypatch.setenv("QAEXPORT_STATE_DIR", str(tmp_path / machine))
+        assert "became" not in anki(str(bank), "-o", str(tmp_path / f"{machine}.apkg"), "--previous", str(v1),
+                                    epoch=1_700_000_000 + 3600)
+

@@ -47,7 +47,7 @@ from .ledger import (
     value_fingerprint,
 )
 from .originals import carry_originals
-from .renames import own_earlier, package_keys, say_renamed
+from .renames import earlier_notes, own_earlier, say_new_ids, say_renamed
 
 
 def anki_package_source(library: Library) -> str:
@@ -194,12 +194,11 @@ class AnkiExporter(ExporterBase):
                        "learners got from another package, which Anki would then update once (their own edits "
                        "lost); pass that package with --previous")
         if unknown:
-            earlier = {guid: (key, path) for path in own_earlier(build.earlier, (options.previous, target))
-                       for guid, key in package_keys(path).items()}
-            earlier.update((guid, (key, path)) for path in held for guid, key in package_keys(path).items())
-            earlier.update((guid, (key, found.path)) for found in files for guid, key in found.keys.items())
-            say_renamed(build.warn, [ref for note, ref in zip(content.notes, content.refs, strict=True)
-                                     if note.guid in times.unknown], {n.guid for n in content.notes}, earlier)
+            earlier = earlier_notes(own_earlier(build.earlier, (options.previous, target)), held, files)
+            new = [ref for note, ref in zip(content.notes, content.refs, strict=True) if note.guid in times.unknown]
+            current = {n.guid for n in content.notes}
+            say_renamed(build.warn, new, current, earlier)
+            say_new_ids(build.warn, content.refs, new, current, earlier)
         _say_new_decks(build, content, times, files)
         _say_new_note_types(build, content, changed_types)
         with atomic_path(target) as tmp:
