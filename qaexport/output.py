@@ -393,15 +393,15 @@ class _Kept:
     folders: tuple[str, ...] = ()
 
 
-def _users_things(target: Path, marker: str, files: dict[str, bytes]) -> _Kept:
+def _users_things(target: Path, marker: str, files: dict[str, bytes], writes_folders: set[str]) -> _Kept:
     """Everything in the marked folder ``target`` that no build wrote (its marker does not list it) and the new set
     does not write (trial11 #2: links and folders were deleted, only regular files kept). A folder that cannot be
     read, or a thing of the user's where the new set needs the other kind (a file where it writes a folder, a folder
-    where it writes a file), stops the build before anything is replaced: it would be lost."""
+    where it writes a file), stops the build before anything is replaced: it would be lost. ``writes_folders``: the
+    folders the new set writes (:func:`_folders_of`)."""
     listed = _listed(target, marker)
     if listed is None:  # no marker list (a site written before markers listed files): the whole folder is qaexport's
         return _Kept()
-    writes_folders = {parent.as_posix() for rel in files for parent in Path(rel).parents if parent.parts}
     entries: list[str] = []
     folders: set[str] = set()
 
@@ -427,6 +427,11 @@ def _users_things(target: Path, marker: str, files: dict[str, bytes]) -> _Kept:
             raise OutputPlaceError(f"{target / folder}: is a folder of yours and the site now writes a file of that "
                                    "name; move it away or choose another --output")
     return _Kept(tuple(entries), tuple(sorted(folders, key=lambda rel: (rel.count("/"), rel))))
+
+
+def _folders_of(files: dict[str, bytes]) -> set[str]:
+    """Every folder below the set's top that ``files`` (relative paths) are written in."""
+    return {parent.as_posix() for rel in files for parent in Path(rel).parents if parent.parts}
 
 
 def _keep(old: Path, work: Path, kept: _Kept, new_folders: set[str]) -> None:
@@ -483,14 +488,15 @@ def replace_tree(target: Path, files: dict[str, bytes], marker: str) -> None:
             if stale.is_dir() and ((stale / marker).is_file() or (stale / target.name / marker).is_file()):
                 shutil.rmtree(stale, ignore_errors=True)
     files = _with_listing(files, marker)
-    kept = _users_things(target, marker, files) if target.is_dir() else _Kept()
+    new_folders = _folders_of(files)
+    kept = _users_things(target, marker, files, new_folders) if target.is_dir() else _Kept()
     work = _temporary_folder(target)
     old: Path | None = None
     try:
         _fill(work, files)
         # The user's own files, links and folders (a CNAME, a deploy link, a git checkout's .git): a site host's
         # settings must survive every build.
-        _keep(target, work, kept, {parent.as_posix() for rel in files for parent in Path(rel).parents})
+        _keep(target, work, kept, new_folders)
         if target.is_dir():
             old = _temporary_folder(target)
             os.replace(target, old / target.name)
